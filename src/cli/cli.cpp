@@ -1,0 +1,420 @@
+#include "cli/cli.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <set>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cache/cache.h"
+#include "config/diagnostics.h"
+#include "core/artifact.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "graph/executor.h"
+#include "graph/plan.h"
+#include "graph/progress.h"
+#include "graph/registry.h"
+
+namespace wmgeom {
+namespace {
+
+constexpr const char* kDefaultPipeline = "embedded:quickstart";
+
+struct Common {
+  std::string cache_dir;
+  int threads = 0;
+  bool verbose = false;
+  bool quiet = false;
+};
+
+std::string default_cache_dir() {
+  const char* env = std::getenv("WMGEOM_CACHE");
+  return env && *env ? env : ".wmgeom-cache";
+}
+
+void add_common(CLI::App* cmd, Common& c, bool with_threads) {
+  cmd->add_option("--cache-dir", c.cache_dir, "Cache directory (default: $WMGEOM_CACHE or .wmgeom-cache)");
+  if (with_threads) cmd->add_option("--threads", c.threads, "Worker threads (default: every core)")->check(CLI::Range(0, 4096));
+  cmd->add_flag("-v,--verbose", c.verbose, "More log output");
+  cmd->add_flag("-q,--quiet", c.quiet, "Only warnings and errors");
+}
+
+// Plans a pipeline; prints diagnostics and returns nullopt on invalid input.
+std::optional<Plan> plan_or_report(const std::string& file, const std::vector<std::string>& sets,
+                                   const StageRegistry& registry, std::ostream& err) {
+  Diagnostics diags;
+  auto plan = make_plan(file, sets, registry, diags);
+  if (!plan) {
+    err << diags.format_all();
+    err << diags.all().size() << (diags.all().size() == 1 ? " error" : " errors") << " in " << file
+        << "; nothing was run\n";
+  }
+  return plan;
+}
+
+std::string pad(std::string s, std::size_t w) {
+  if (s.size() < w) s.resize(w, ' ');
+  return s;
+}
+
+std::string fixed(double v, int prec) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", prec, v);
+  return buf;
+}
+
+double items_per_s(const InstanceReport& r) {
+  return r.compute_seconds > 0 ? static_cast<double>(r.items) / r.compute_seconds : 0.0;
+}
+
+nlohmann::json profile_json(const Plan& plan, const RunReport& report) {
+  nlohmann::json stages = nlohmann::json::array();
+  for (const auto& r : report.instances) {
+    stages.push_back({{"stage", r.instance}, {"type", r.type}, {"cache", r.cache},
+                      {"seconds", r.seconds}, {"compute_seconds", r.compute_seconds},
+                      {"items", r.items}, {"items_unit", r.items_unit},
+                      {"items_per_s", items_per_s(r)}, {"bytes", r.bytes}, {"key", r.key}});
+  }
+  return {{"pipeline", plan.spec.name}, {"file", plan.spec.file}, {"seconds", report.seconds},
+          {"exit_code", report.exit_code}, {"stages", stages}};
+}
+
+void print_table(const RunReport& report, std::ostream& out) {
+  std::size_t w = 5;
+  for (const auto& r : report.instances) w = std::max(w, r.instance.size());
+  out << pad("stage", w + 2) << pad("type", 10) << pad("cache", 10) << pad("seconds", 10)
+      << pad("items", 18) << pad("items/s", 12) << "bytes\n";
+  for (const auto& r : report.instances) {
+    out << pad(r.instance, w + 2) << pad(r.type, 10) << pad(r.cache, 10)
+        << pad(fixed(r.seconds, 3), 10) << pad(std::to_string(r.items) + " " + r.items_unit, 18)
+        << pad(fixed(items_per_s(r), 1), 12) << format_bytes(static_cast<double>(r.bytes)) << "\n";
+  }
+}
+
+std::string instance_dir_name(const std::string& name) {
+  std::string s;
+  for (char c : name) {
+    if (c == '[' || c == ',') s += '.';
+    else if (c != ']') s += c;
+  }
+  return s;
+}
+
+struct RunArgs {
+  std::string pipeline = kDefaultPipeline;
+  std::vector<std::string> sets, only, from;
+  bool dry_run = false;
+  std::string out_dir;
+  std::string json_file;
+  bool no_progress = false;
+};
+
+int do_run(const RunArgs& a, const Common& c, const StageRegistry& registry, std::ostream& out,
+           std::ostream& err, bool profile) {
+  auto plan = plan_or_report(a.pipeline, a.sets, registry, err);
+  if (!plan) return 2;
+  Cache cache(c.cache_dir);
+  Logger log(err, c.quiet ? Logger::Level::kWarn : c.verbose ? Logger::Level::kDebug : Logger::Level::kInfo);
+  std::string out_dir = a.out_dir.empty() ? "wmgeom-out/" + plan->spec.name : a.out_dir;
+  Executor exec(*plan, cache, log);
+  RunOptions opt;
+  opt.threads = c.threads;
+  opt.only = a.only;
+  opt.from = a.from;
+  opt.progress = !a.no_progress && !c.quiet;
+  opt.tty = (&err == &std::cerr) && ::isatty(STDERR_FILENO);
+  try {
+    if (a.dry_run) {
+      RunReport r = exec.dry_run(opt);
+      out << "plan of " << plan->spec.file << " (" << plan->instances.size() << " instances):\n";
+      print_table(r, out);
+      return 0;
+    }
+    log.open_file(std::filesystem::path(out_dir) / "wmgeom.log");
+    log.file_only("wmgeom run " + plan->spec.file + " cache " + cache.root().string());
+    for (const auto& inst : plan->instances) log.file_only("plan: " + inst.name + " key " + inst.key);
+    RunReport r = exec.run(opt);
+    nlohmann::json prof = profile_json(*plan, r);
+    {
+      std::ofstream f(std::filesystem::path(out_dir) / "run.json");
+      f << prof.dump(2) << "\n";
+    }
+    if (profile && !a.json_file.empty()) {
+      std::ofstream f(a.json_file);
+      f << prof.dump(2) << "\n";
+      if (!f) {
+        err << "error: cannot write " << a.json_file << "\n";
+        return 1;
+      }
+    }
+    if (!c.quiet || profile) print_table(r, out);
+    if (r.exit_code != 0) {
+      log.file_only("failed: " + r.error);
+      err << "error: stage " << r.failed_stage << " failed: "
+          << (r.error.rfind(r.failed_stage + ": ", 0) == 0 ? r.error.substr(r.failed_stage.size() + 2) : r.error)
+          << "\n  (log: " << log.file().string() << "; finished stages are cached)\n";
+      return r.exit_code;
+    }
+    if (!c.quiet) {
+      out << "done in " << format_seconds(r.seconds) << "; outputs in " << out_dir << "/ (run.json, wmgeom.log)\n";
+    }
+    return 0;
+  } catch (const InputError& e) {
+    err << "error: " << e.what() << "\n";
+    return 2;
+  }
+}
+
+int do_validate(const std::string& file, const std::vector<std::string>& sets,
+                const StageRegistry& registry, std::ostream& out, std::ostream& err) {
+  auto plan = plan_or_report(file, sets, registry, err);
+  if (!plan) return 2;
+  out << file << ": ok (" << plan->spec.stages.size() << " stages, " << plan->instances.size()
+      << " instances)\n";
+  for (const auto& inst : plan->instances) out << "  " << inst.name << " (" << inst.entry->schema.type << ")\n";
+  return 0;
+}
+
+int do_stages(const std::string& type, const StageRegistry& registry, std::ostream& out, std::ostream& err) {
+  if (type.empty()) {
+    for (const auto& t : registry.types()) {
+      const auto& s = registry.find(t)->schema;
+      std::string first = s.doc.substr(0, s.doc.find('.') == std::string::npos ? s.doc.size() : s.doc.find('.') + 1);
+      out << pad(t, 12) << pad(s.output, 16) << first << "\n";
+    }
+    out << "\n`wmgeom stages TYPE` documents one type.\n";
+    return 0;
+  }
+  const StageEntry* e = registry.find(type);
+  if (!e) {
+    err << "error: unknown stage type \"" << type << "\"";
+    std::string hint = closest(type, registry.types());
+    if (!hint.empty()) err << " (did you mean \"" << hint << "\"?)";
+    err << "\n";
+    return 2;
+  }
+  out << describe_schema(e->schema);
+  return 0;
+}
+
+int do_export(const RunArgs& a, const std::string& stage, const std::string& dir, const Common& c,
+              const StageRegistry& registry, std::ostream& out, std::ostream& err) {
+  auto plan = plan_or_report(a.pipeline, a.sets, registry, err);
+  if (!plan) return 2;
+  auto sel = plan->select(stage);
+  if (sel.empty()) {
+    err << "error: no stage or instance named \"" << stage << "\" in " << a.pipeline << "\n";
+    return 2;
+  }
+  Cache cache(c.cache_dir);
+  Logger log(err, c.quiet ? Logger::Level::kWarn : Logger::Level::kInfo);
+  Executor exec(*plan, cache, log);
+  for (auto i : sel) {
+    const Instance& inst = plan->instances[i];
+    std::filesystem::path target = sel.size() == 1 ? std::filesystem::path(dir)
+                                                   : std::filesystem::path(dir) / instance_dir_name(inst.name);
+    try {
+      auto art = exec.materialize(i, c.threads);
+      export_artifact(*art, target);
+      inst.entry->stage->export_extras(*art, target);
+    } catch (const Error& e) {
+      err << "error: " << e.what() << "\n";
+      return e.exit_code();
+    }
+    out << "exported " << inst.name << " -> " << target.string() << "\n";
+  }
+  return 0;
+}
+
+int do_cache(const std::string& sub, const std::vector<std::string>& pipelines, const std::string& stage,
+             const std::vector<std::string>& sets, bool remove_corrupt, bool dry_run, const Common& c,
+             const StageRegistry& registry, std::ostream& out, std::ostream& err) {
+  Cache cache(c.cache_dir);
+  if (sub == "ls") {
+    auto entries = cache.list();
+    out << pad("key", 14) << pad("stage", 28) << pad("type", 10) << pad("created", 22) << pad("seconds", 10)
+        << pad("items", 10) << pad("size", 12) << "stored\n";
+    std::uint64_t total = 0;
+    for (const auto& e : entries) {
+      out << pad(e.key.substr(0, 12), 14) << pad(e.stage, 28) << pad(e.type, 10) << pad(e.created, 22)
+          << pad(fixed(e.seconds, 2), 10) << pad(std::to_string(e.items), 10)
+          << pad(format_bytes(static_cast<double>(e.bytes)), 12) << format_bytes(static_cast<double>(e.stored)) << "\n";
+      total += e.stored;
+    }
+    out << entries.size() << " entries, " << format_bytes(static_cast<double>(total)) << " on disk in "
+        << cache.root().string() << "\n";
+    return 0;
+  }
+  if (sub == "verify") {
+    int bad = 0;
+    for (const auto& e : cache.list()) {
+      std::string problem = cache.verify(e.key);
+      if (problem.empty()) {
+        out << "ok       " << e.key << "  " << e.stage << "\n";
+      } else {
+        ++bad;
+        out << "CORRUPT  " << e.key << "  " << e.stage << ": " << problem << "\n";
+        if (remove_corrupt) cache.remove(e.key);
+      }
+    }
+    out << (bad ? std::to_string(bad) + " corrupt entries" + (remove_corrupt ? " (removed)" : "") : "all entries intact") << "\n";
+    return bad ? 1 : 0;
+  }
+  if (sub == "explain") {
+    auto plan = plan_or_report(pipelines.at(0), sets, registry, err);
+    if (!plan) return 2;
+    auto sel = plan->select(stage);
+    if (sel.empty()) {
+      err << "error: no stage or instance named \"" << stage << "\" in " << pipelines.at(0) << "\n";
+      return 2;
+    }
+    for (auto i : sel) {
+      const Instance& inst = plan->instances[i];
+      out << "# " << inst.name << ": key " << inst.key << " ("
+          << (cache.contains(inst.key) ? "cached" : "not cached") << ")\n"
+          << inst.key_text << "\n";
+    }
+    return 0;
+  }
+  if (sub == "gc") {
+    std::set<std::string> keep;
+    for (const auto& p : pipelines) {
+      auto plan = plan_or_report(p, {}, registry, err);
+      if (!plan) return 2;
+      for (const auto& inst : plan->instances) keep.insert(inst.key);
+    }
+    std::size_t removed = 0, kept = 0;
+    std::uint64_t freed = 0;
+    for (const auto& e : cache.list()) {
+      if (keep.count(e.key)) {
+        ++kept;
+        continue;
+      }
+      ++removed;
+      freed += e.stored;
+      out << (dry_run ? "would remove " : "removed ") << e.key << "  " << e.stage << "\n";
+      if (!dry_run) {
+        cache.remove(e.key);
+        std::error_code ec;
+        std::filesystem::remove_all(cache.work_dir(e.key), ec);
+      }
+    }
+    std::size_t tmp = dry_run ? 0 : cache.clean_tmp();
+    out << (dry_run ? "would remove " : "removed ") << removed << " entries ("
+        << format_bytes(static_cast<double>(freed)) << "), kept " << kept
+        << (tmp ? ", cleaned " + std::to_string(tmp) + " temporary files" : "") << "\n";
+    return 0;
+  }
+  err << "error: unknown cache command \"" << sub << "\"\n";
+  return 2;
+}
+
+}  // namespace
+
+int run_cli(const std::vector<std::string>& args, const StageRegistry& registry, std::ostream& out,
+            std::ostream& err) {
+  CLI::App app{"wmgeom: working-memory geometry pipelines (Lei, Ito & Bashivan, NeurIPS 2024)"};
+  app.require_subcommand(1);
+  Common common;
+  RunArgs ra;
+
+  auto* run = app.add_subcommand("run", "Run a pipeline (default: the embedded quickstart)");
+  run->add_option("pipeline", ra.pipeline, "Pipeline TOML file");
+  run->add_option("--set", ra.sets, "Override a value: stage.NAME.KEY=VALUE or pipeline.KEY=VALUE");
+  run->add_option("--only", ra.only, "Run only this stage or instance (and what it needs)");
+  run->add_option("--from", ra.from, "Recompute this stage or instance and everything downstream");
+  run->add_flag("--dry-run", ra.dry_run, "Print the plan with cache hit/miss per instance; run nothing");
+  run->add_option("--out", ra.out_dir, "Output folder (default: wmgeom-out/<pipeline name>)");
+  run->add_flag("--no-progress", ra.no_progress, "No progress display");
+  add_common(run, common, true);
+
+  std::string validate_file;
+  auto* validate = app.add_subcommand("validate", "Check a pipeline file; print every problem");
+  validate->add_option("pipeline", validate_file, "Pipeline TOML file")->required();
+  validate->add_option("--set", ra.sets, "Override a value: stage.NAME.KEY=VALUE");
+
+  std::string stage_type;
+  auto* stages = app.add_subcommand("stages", "List stage types, or document one");
+  stages->add_option("type", stage_type, "Stage type");
+
+  std::string export_stage, export_dir;
+  auto* exp = app.add_subcommand("export", "Write a stage's artifact as NPY + meta.json (computing it if needed)");
+  exp->add_option("pipeline", ra.pipeline, "Pipeline TOML file")->required();
+  exp->add_option("stage", export_stage, "Stage or instance name")->required();
+  exp->add_option("dir", export_dir, "Output directory")->required();
+  exp->add_option("--set", ra.sets, "Override a value: stage.NAME.KEY=VALUE");
+  add_common(exp, common, true);
+
+  auto* prof = app.add_subcommand("profile", "Run a pipeline and report per-stage throughput");
+  prof->add_option("pipeline", ra.pipeline, "Pipeline TOML file")->required();
+  prof->add_option("--json", ra.json_file, "Write the profile as JSON to this file");
+  prof->add_option("--set", ra.sets, "Override a value: stage.NAME.KEY=VALUE");
+  prof->add_option("--only", ra.only, "Profile only this stage (and what it needs)");
+  prof->add_option("--from", ra.from, "Recompute this stage and everything downstream");
+  prof->add_option("--out", ra.out_dir, "Output folder (default: wmgeom-out/<pipeline name>)");
+  add_common(prof, common, true);
+
+  auto* cache = app.add_subcommand("cache", "Inspect and maintain the cache");
+  cache->require_subcommand(1);
+  std::vector<std::string> cache_pipelines;
+  std::string cache_stage;
+  bool remove_corrupt = false, gc_dry = false;
+  auto* ls = cache->add_subcommand("ls", "List entries");
+  add_common(ls, common, false);
+  auto* explain = cache->add_subcommand("explain", "Print the hashed text of a stage's cache key");
+  std::string explain_pipeline;
+  explain->add_option("pipeline", explain_pipeline, "Pipeline TOML file")->required();
+  explain->add_option("stage", cache_stage, "Stage or instance name")->required();
+  explain->add_option("--set", ra.sets, "Override a value: stage.NAME.KEY=VALUE");
+  add_common(explain, common, false);
+  auto* verify = cache->add_subcommand("verify", "Check every entry's checksums");
+  verify->add_flag("--remove", remove_corrupt, "Remove corrupt entries");
+  add_common(verify, common, false);
+  auto* gc = cache->add_subcommand("gc", "Remove entries that none of the given pipelines uses");
+  gc->add_option("pipelines", cache_pipelines, "Pipeline TOML files")->required();
+  gc->add_flag("--dry-run", gc_dry, "Only list what would be removed");
+  add_common(gc, common, false);
+
+  std::vector<std::string> argv_store = {"wmgeom"};
+  argv_store.insert(argv_store.end(), args.begin(), args.end());
+  std::vector<const char*> argv;
+  for (const auto& s : argv_store) argv.push_back(s.c_str());
+  try {
+    app.parse(static_cast<int>(argv.size()), argv.data());
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e, out, err);
+    return code == 0 ? 0 : 2;
+  }
+  if (common.cache_dir.empty()) common.cache_dir = default_cache_dir();
+
+  try {
+    if (*run) return do_run(ra, common, registry, out, err, false);
+    if (*prof) return do_run(ra, common, registry, out, err, true);
+    if (*validate) return do_validate(validate_file, ra.sets, registry, out, err);
+    if (*stages) return do_stages(stage_type, registry, out, err);
+    if (*exp) return do_export(ra, export_stage, export_dir, common, registry, out, err);
+    if (*cache) {
+      if (*explain) cache_pipelines = {explain_pipeline};
+      for (auto* sub : {ls, explain, verify, gc}) {
+        if (*sub) return do_cache(sub->get_name(), cache_pipelines, cache_stage, ra.sets, remove_corrupt,
+                                  gc_dry, common, registry, out, err);
+      }
+    }
+  } catch (const Error& e) {
+    err << "error: " << e.what() << "\n";
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    err << "error: " << e.what() << "\n";
+    return 1;
+  }
+  return 2;
+}
+
+}  // namespace wmgeom

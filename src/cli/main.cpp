@@ -1,0 +1,17 @@
+#include <iostream>
+
+#include "cli/cli.h"
+#include "graph/registry.h"
+#include "register_all.h"
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  wmgeom::StageRegistry registry;
+  try {
+    wmgeom::register_all(registry);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  return wmgeom::run_cli(args, registry, std::cout, std::cerr);
+}

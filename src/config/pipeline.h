@@ -1,0 +1,71 @@
+// Pipeline files (grammar: schemas/pipeline.toml; DESIGN.md "Pipeline files").
+// load_pipeline parses a file, applies --set overrides and checks every key of
+// every stage against its schema, collecting all problems; graph-level checks
+// (unknown upstream stages, port kinds, cycles) belong to the planner.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/diagnostics.h"
+#include "config/schema.h"
+#include "core/params.h"
+
+namespace wmgeom {
+
+struct SweepAxis {
+  std::string key;
+  std::vector<Value> values;
+  SourcePos pos;
+};
+
+struct StageDecl {
+  std::string name;
+  std::string type;
+  SourcePos pos;                          // the [stage.NAME] header
+  const StageSchema* schema = nullptr;    // null when the type is unknown
+  Params params;                          // given or defaulted; paths resolved
+  std::map<std::string, SourcePos> positions;          // key -> where it was set
+  std::map<std::string, std::vector<std::string>> inputs;  // port -> upstream stage names
+  std::vector<SweepAxis> sweep;           // in file order
+
+  SourcePos where(const std::string& key) const;
+};
+
+struct PipelineSpec {
+  std::string file;                 // as given on the command line
+  std::filesystem::path base_dir;   // relative paths resolve against it
+  std::string text;                 // the file's text, for reports
+  std::vector<std::string> overrides;
+  std::string name;
+  std::int64_t seed = 0;
+  std::string description;
+  std::vector<StageDecl> stages;    // in file order
+
+  const StageDecl* find(std::string_view name) const;
+};
+
+// The stage types a pipeline may use: lookup by name, and the list for hints.
+struct SchemaLookup {
+  std::function<const StageSchema*(std::string_view type)> find;
+  std::vector<std::string> types;
+};
+
+// The [pipeline] table's schema (embedded schemas/pipeline.toml).
+const StageSchema& pipeline_schema();
+
+// Never throws for bad input: every problem goes to `diags`.
+PipelineSpec load_pipeline(const std::string& file, std::string_view text,
+                           const std::vector<std::string>& overrides,
+                           const SchemaLookup& schemas, Diagnostics& diags);
+
+// Reads the file (or the embedded copy when the path is "embedded:quickstart")
+// and calls load_pipeline. A missing file is a diagnostic too.
+PipelineSpec load_pipeline_file(const std::string& file, const std::vector<std::string>& overrides,
+                                const SchemaLookup& schemas, Diagnostics& diags);
+
+}  // namespace wmgeom

@@ -1,0 +1,360 @@
+#include "core/artifacts.h"
+
+#include <fstream>
+#include <iomanip>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace wmgeom {
+namespace {
+
+// Shape checks with messages that name the artifact and the field.
+class Check {
+ public:
+  explicit Check(const Artifact& a, const char* kind) : a_(a), kind_(kind) {
+    if (a.kind != kind) {
+      throw Error(std::string("expected a ") + kind + " artifact, got " + a.kind);
+    }
+  }
+  Array get(const std::string& name, DType dtype, std::size_t ndim) const {
+    const Array& x = a_.array(name);
+    if (x.dtype() != dtype || x.ndim() != ndim) {
+      throw Error(std::string(kind_) + "." + name + ": expected " +
+                  std::string(dtype_name(dtype)) + " with " + std::to_string(ndim) +
+                  " dimensions, found " + x.describe());
+    }
+    return x;
+  }
+  Array optional(const std::string& name, DType dtype, std::size_t ndim) const {
+    return a_.has(name) ? get(name, dtype, ndim) : Array();
+  }
+  void leading(const Array& x, const std::string& name, std::int64_t n) const {
+    if (!x.empty() && x.dim(0) != n) {
+      throw Error(std::string(kind_) + "." + name + ": expected " + std::to_string(n) +
+                  " rows, found " + x.describe());
+    }
+  }
+  void range(const Array& x, const std::string& name, std::int64_t hi) const {
+    for (auto v : x.values<std::int32_t>()) {
+      if (v < 0 || v >= hi) {
+        throw Error(std::string(kind_) + "." + name + ": value " + std::to_string(v) +
+                    " outside [0, " + std::to_string(hi) + ")");
+      }
+    }
+  }
+  template <typename T>
+  T meta(const std::string& key) const {
+    if (!a_.meta.contains(key)) throw Error(std::string(kind_) + ": metadata lacks \"" + key + "\"");
+    return a_.meta.at(key).get<T>();
+  }
+
+ private:
+  const Artifact& a_;
+  const char* kind_;
+};
+
+void put(Artifact& a, const std::string& name, const Array& x) {
+  if (!x.empty()) a.arrays[name] = x;
+}
+
+}  // namespace
+
+// ---- StimulusSet ----
+Artifact StimulusSet::to_artifact() const {
+  Artifact a{kKind, {}, {}};
+  put(a, "images", images);
+  put(a, "location", location);
+  put(a, "category", category);
+  put(a, "identity", identity);
+  put(a, "view", view);
+  put(a, "split", split);
+  a.meta = {{"category_names", category_names}, {"identity_names", identity_names},
+            {"identity_category", identity_category}, {"n_locations", n_locations},
+            {"n_views", n_views}, {"info", info}};
+  return a;
+}
+
+StimulusSet StimulusSet::from_artifact(const Artifact& a) {
+  Check c(a, kKind);
+  StimulusSet s;
+  s.images = c.get("images", DType::kU8, 4);
+  std::int64_t n = s.images.dim(0);
+  if (s.images.dim(1) != 3) throw Error("StimulusSet.images: expected 3 channels, found " + s.images.describe());
+  for (auto [field, name] : {std::pair{&s.location, "location"}, {&s.category, "category"},
+                             {&s.identity, "identity"}, {&s.view, "view"}, {&s.split, "split"}}) {
+    *field = c.get(name, DType::kI32, 1);
+    c.leading(*field, name, n);
+  }
+  s.category_names = c.meta<std::vector<std::string>>("category_names");
+  s.identity_names = c.meta<std::vector<std::string>>("identity_names");
+  s.identity_category = c.meta<std::vector<std::int32_t>>("identity_category");
+  s.n_locations = c.meta<std::int32_t>("n_locations");
+  s.n_views = c.meta<std::int32_t>("n_views");
+  s.info = a.meta.value("info", nlohmann::json::object());
+  if (s.identity_category.size() != s.identity_names.size()) {
+    throw Error("StimulusSet: identity_category and identity_names differ in length");
+  }
+  c.range(s.location, "location", s.n_locations);
+  c.range(s.category, "category", static_cast<std::int64_t>(s.category_names.size()));
+  c.range(s.identity, "identity", static_cast<std::int64_t>(s.identity_names.size()));
+  c.range(s.view, "view", s.n_views);
+  c.range(s.split, "split", 2);
+  return s;
+}
+
+// ---- FeatureBank ----
+Artifact FeatureBank::to_artifact() const {
+  Artifact a{kKind, {}, {}};
+  put(a, "features", features);
+  for (const auto& [k, v] : extra) put(a, "extra." + k, v);
+  a.meta = {{"extractor", extractor}};
+  return a;
+}
+
+FeatureBank FeatureBank::from_artifact(const Artifact& a) {
+  Check c(a, kKind);
+  FeatureBank f;
+  const Array& x = a.array("features");
+  if ((x.dtype() != DType::kF16 && x.dtype() != DType::kF32) || x.ndim() != 4) {
+    throw Error("FeatureBank.features: expected float16/float32 [N, C, h, w], found " + x.describe());
+  }
+  f.features = x;
+  for (const auto& [k, v] : a.arrays) {
+    if (k.rfind("extra.", 0) == 0) f.extra[k.substr(6)] = v;
+  }
+  f.extractor = a.meta.value("extractor", nlohmann::json::object());
+  return f;
+}
+
+// ---- TrialSet ----
+Artifact TrialSet::to_artifact() const {
+  Artifact a{kKind, {}, {}};
+  put(a, "stimuli", stimuli);
+  put(a, "task", task);
+  put(a, "targets", targets);
+  put(a, "split", split);
+  nlohmann::json t = nlohmann::json::array();
+  for (const auto& d : tasks) t.push_back({{"name", d.name}, {"feature", d.feature}, {"n", d.n}});
+  a.meta = {{"tasks", t}, {"trial_length", trial_length}, {"match_prob", match_prob},
+            {"task_cue", task_cue}, {"info", info}};
+  return a;
+}
+
+TrialSet TrialSet::from_artifact(const Artifact& a) {
+  Check c(a, kKind);
+  TrialSet s;
+  for (const auto& t : a.meta.at("tasks")) {
+    s.tasks.push_back({t.at("name").get<std::string>(), t.at("feature").get<std::string>(),
+                       t.at("n").get<std::int32_t>()});
+  }
+  s.trial_length = c.meta<std::int32_t>("trial_length");
+  s.match_prob = c.meta<double>("match_prob");
+  s.task_cue = c.meta<std::string>("task_cue");
+  s.info = a.meta.value("info", nlohmann::json::object());
+  s.stimuli = c.get("stimuli", DType::kI32, 2);
+  std::int64_t m = s.stimuli.dim(0);
+  if (s.stimuli.dim(1) != s.trial_length) {
+    throw Error("TrialSet.stimuli: expected " + std::to_string(s.trial_length) +
+                " frames, found " + s.stimuli.describe());
+  }
+  s.task = c.get("task", DType::kI32, 1);
+  s.targets = c.get("targets", DType::kI32, 2);
+  s.split = c.get("split", DType::kI32, 1);
+  c.leading(s.task, "task", m);
+  c.leading(s.targets, "targets", m);
+  c.leading(s.split, "split", m);
+  c.range(s.task, "task", static_cast<std::int64_t>(s.tasks.size()));
+  c.range(s.targets, "targets", 3);
+  c.range(s.split, "split", 2);
+  return s;
+}
+
+// ---- TrainedModel ----
+Artifact TrainedModel::to_artifact() const {
+  Artifact a{kKind, {}, {}};
+  for (const auto& [k, v] : weights) put(a, "weight." + k, v);
+  put(a, "curve_step", curve_step);
+  put(a, "curve_loss", curve_loss);
+  put(a, "curve_train_acc", curve_train_acc);
+  put(a, "curve_val_acc", curve_val_acc);
+  a.meta = {{"config", config}};
+  return a;
+}
+
+TrainedModel TrainedModel::from_artifact(const Artifact& a) {
+  Check c(a, kKind);
+  TrainedModel m;
+  m.config = a.meta.value("config", nlohmann::json::object());
+  for (const auto& [k, v] : a.arrays) {
+    if (k.rfind("weight.", 0) == 0) m.weights[k.substr(7)] = v;
+  }
+  m.curve_step = c.optional("curve_step", DType::kI64, 1);
+  m.curve_loss = c.optional("curve_loss", DType::kF32, 1);
+  m.curve_train_acc = c.optional("curve_train_acc", DType::kF32, 2);
+  m.curve_val_acc = c.optional("curve_val_acc", DType::kF32, 2);
+  return m;
+}
+
+// ---- StateSet ----
+Artifact StateSet::to_artifact() const {
+  Artifact a{kKind, {}, {}};
+  put(a, "hidden", hidden);
+  put(a, "cell", cell);
+  put(a, "logits", logits);
+  put(a, "targets", targets);
+  put(a, "task", task);
+  put(a, "stimulus", stimulus);
+  put(a, "location", location);
+  put(a, "category", category);
+  put(a, "identity", identity);
+  put(a, "view", view);
+  put(a, "perceptual", perceptual);
+  put(a, "embedding", embedding);
+  a.meta = {{"model", model}};
+  return a;
+}
+
+StateSet StateSet::from_artifact(const Artifact& a) {
+  Check c(a, kKind);
+  StateSet s;
+  s.model = a.meta.value("model", nlohmann::json::object());
+  s.hidden = c.get("hidden", DType::kF32, 3);
+  std::int64_t m = s.hidden.dim(0);
+  s.cell = c.optional("cell", DType::kF32, 3);
+  s.logits = c.get("logits", DType::kF32, 3);
+  s.targets = c.get("targets", DType::kI32, 2);
+  s.task = c.get("task", DType::kI32, 1);
+  s.stimulus = c.get("stimulus", DType::kI32, 2);
+  s.location = c.get("location", DType::kI32, 2);
+  s.category = c.get("category", DType::kI32, 2);
+  s.identity = c.get("identity", DType::kI32, 2);
+  s.view = c.get("view", DType::kI32, 2);
+  s.perceptual = c.optional("perceptual", DType::kF32, 3);
+  s.embedding = c.optional("embedding", DType::kF32, 3);
+  for (auto [x, name] : {std::pair{&s.cell, "cell"}, {&s.logits, "logits"}, {&s.targets, "targets"},
+                         {&s.task, "task"}, {&s.stimulus, "stimulus"}, {&s.location, "location"},
+                         {&s.category, "category"}, {&s.identity, "identity"}, {&s.view, "view"},
+                         {&s.perceptual, "perceptual"}, {&s.embedding, "embedding"}}) {
+    c.leading(*x, name, m);
+  }
+  return s;
+}
+
+// ---- Table / AnalysisResult ----
+void Table::add(const std::string& column, std::vector<double> values) {
+  if (numeric.count(column) == 0 && text.count(column) == 0) columns.push_back(column);
+  numeric[column] = std::move(values);
+}
+
+void Table::add(const std::string& column, std::vector<std::string> values) {
+  if (numeric.count(column) == 0 && text.count(column) == 0) columns.push_back(column);
+  text[column] = std::move(values);
+}
+
+std::size_t Table::rows() const {
+  if (!numeric.empty()) return numeric.begin()->second.size();
+  if (!text.empty()) return text.begin()->second.size();
+  return 0;
+}
+
+Artifact AnalysisResult::to_artifact() const {
+  Artifact a{kKind, {}, {}};
+  for (const auto& [k, v] : arrays) put(a, "array." + k, v);
+  nlohmann::json tables_meta = nlohmann::json::object();
+  for (const auto& [name, t] : tables) {
+    std::size_t rows = t.rows();
+    nlohmann::json text = nlohmann::json::object();
+    for (const auto& col : t.columns) {
+      if (auto it = t.numeric.find(col); it != t.numeric.end()) {
+        if (it->second.size() != rows) throw Error("table " + name + ": ragged column " + col);
+        a.arrays["table." + name + "." + col] = Array::from_vector(it->second);
+      } else {
+        const auto& v = t.text.at(col);
+        if (v.size() != rows) throw Error("table " + name + ": ragged column " + col);
+        text[col] = v;
+      }
+    }
+    tables_meta[name] = {{"columns", t.columns}, {"rows", rows}, {"text", text}};
+  }
+  a.meta = {{"params", params}, {"tables", tables_meta}, {"findings", findings}};
+  return a;
+}
+
+AnalysisResult AnalysisResult::from_artifact(const Artifact& a) {
+  Check c(a, kKind);
+  AnalysisResult r;
+  r.params = a.meta.value("params", nlohmann::json::object());
+  r.findings = a.meta.value("findings", nlohmann::json::object());
+  for (const auto& [k, v] : a.arrays) {
+    if (k.rfind("array.", 0) == 0) r.arrays[k.substr(6)] = v;
+  }
+  const nlohmann::json tables = a.meta.value("tables", nlohmann::json::object());
+  for (const auto& [name, tm] : tables.items()) {
+    Table t;
+    for (const auto& col : tm.at("columns")) {
+      std::string cname = col.get<std::string>();
+      if (tm.at("text").contains(cname)) {
+        t.add(cname, tm.at("text").at(cname).get<std::vector<std::string>>());
+      } else {
+        auto span = a.array("table." + name + "." + cname).values<double>();
+        t.add(cname, std::vector<double>(span.begin(), span.end()));
+      }
+    }
+    r.tables[name] = std::move(t);
+  }
+  return r;
+}
+
+namespace {
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char ch : s) {
+    if (ch == '"') out += '"';
+    out += ch;
+  }
+  return out + "\"";
+}
+}  // namespace
+
+void export_tables(const Artifact& artifact, const std::filesystem::path& dir) {
+  if (!artifact.meta.contains("tables")) return;
+  for (const auto& [name, tm] : artifact.meta.at("tables").items()) {
+    std::ofstream f(dir / (name + ".csv"));
+    const auto& columns = tm.at("columns");
+    std::size_t rows = tm.at("rows").get<std::size_t>();
+    std::vector<const nlohmann::json*> text_cols;
+    std::vector<std::span<const double>> num_cols;
+    for (std::size_t j = 0; j < columns.size(); ++j) {
+      std::string col = columns[j].get<std::string>();
+      f << (j ? "," : "") << csv_field(col);
+      if (tm.at("text").contains(col)) {
+        text_cols.push_back(&tm.at("text").at(col));
+        num_cols.emplace_back();
+      } else {
+        text_cols.push_back(nullptr);
+        num_cols.push_back(artifact.array("table." + name + "." + col).values<double>());
+      }
+    }
+    f << "\n";
+    std::ostringstream num;
+    num << std::setprecision(10);
+    for (std::size_t i = 0; i < rows; ++i) {
+      for (std::size_t j = 0; j < columns.size(); ++j) {
+        if (j) f << ",";
+        if (text_cols[j]) {
+          f << csv_field((*text_cols[j])[i].get<std::string>());
+        } else {
+          num.str("");
+          num << num_cols[j][i];
+          f << num.str();
+        }
+      }
+      f << "\n";
+    }
+    if (!f) throw Error("cannot write " + (dir / (name + ".csv")).string());
+  }
+}
+
+}  // namespace wmgeom

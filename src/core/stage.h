@@ -1,0 +1,119 @@
+// The stage contract (DESIGN.md "Stage contract"). A stage type is a class
+// deriving from Stage plus a schema file schemas/<type>.toml that declares its
+// version, input ports, output kind and parameters. The engine validates and
+// defaults parameters from the schema before anything runs, computes the cache
+// key, gathers inputs, and calls run(); stage authors never touch TBB, the
+// cache or the TOML file.
+//
+// run() must be deterministic given (params, inputs): the same bytes out for
+// the same parameters and inputs, whatever the thread count. It may be called
+// concurrently for different instances, so a Stage object holds no mutable
+// state. It reports bad input it could only find while running (a malformed
+// mesh) with wmgeom::InputError, other failures with wmgeom::Error.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/artifact.h"
+#include "core/error.h"
+#include "core/params.h"
+
+namespace wmgeom {
+
+// Problems found by Stage::validate. The engine adds FILE:LINE:COL of `key`.
+class ParamIssues {
+ public:
+  virtual ~ParamIssues() = default;
+  virtual void error(const std::string& key, const std::string& message) = 0;
+};
+
+// One upstream instance feeding a port.
+struct InputItem {
+  std::string instance;                                      // "gru[seed=1]"
+  std::vector<std::pair<std::string, std::string>> labels;   // sweep labels, e.g. {seed, 1}
+  std::shared_ptr<const Artifact> artifact;
+};
+
+class StageInputs {
+ public:
+  void add(const std::string& port, InputItem item) { ports_[port].push_back(std::move(item)); }
+  bool has(const std::string& port) const { return ports_.count(port) != 0; }
+  // A single-valued port. Throws std::logic_error if the port is absent.
+  const Artifact& one(const std::string& port) const;
+  template <typename T>
+  T get(const std::string& port) const {
+    return T::from_artifact(one(port));
+  }
+  // A port declared `many = true`: every upstream instance, in plan order.
+  const std::vector<InputItem>& many(const std::string& port) const;
+
+ private:
+  std::map<std::string, std::vector<InputItem>> ports_;
+};
+
+// What a running stage may ask of the engine. Tests and benchmarks construct
+// one directly; the executor wires the hooks to its progress display and log.
+class RunContext {
+ public:
+  RunContext(std::string instance, std::filesystem::path work_dir, int threads)
+      : instance_(std::move(instance)), work_dir_(std::move(work_dir)), threads_(threads) {}
+
+  const std::string& instance() const { return instance_; }
+  int threads() const { return threads_; }
+  // A directory that survives failed or killed runs of this exact cache key
+  // (checkpoints live here); created on first call; removed after success.
+  const std::filesystem::path& work_dir();
+
+  // Progress in the stage's natural unit (images, trials, decoders).
+  void progress(std::int64_t done, std::int64_t total);
+  // Items processed, for `wmgeom profile` (defaults to the last progress total).
+  void set_items(std::int64_t items) { items_ = items; }
+  std::int64_t items() const { return items_; }
+
+  bool cancelled() const { return cancel_flag_ != nullptr && cancel_flag_->load(); }
+  void check_cancelled() const {
+    if (cancelled()) throw Cancelled();
+  }
+  void info(const std::string& line) const;
+  void warn(const std::string& line) const;
+
+  // Engine hooks.
+  std::function<void(std::int64_t, std::int64_t)> on_progress;
+  std::function<void(const std::string&, bool /*warning*/)> on_log;
+  const std::atomic<bool>* cancel_flag_ = nullptr;
+
+ private:
+  std::string instance_;
+  std::filesystem::path work_dir_;
+  int threads_;
+  std::int64_t items_ = 0;
+};
+
+class Stage {
+ public:
+  virtual ~Stage() = default;
+  // Equal to the stage's folder, its schema file name and the TOML `type`.
+  virtual std::string type() const = 0;
+  // Plan-time checks beyond the schema's per-key types and ranges: relations
+  // between parameters, files that must exist. Path parameters arrive
+  // resolved against the pipeline file's directory.
+  virtual void validate(const Params& params, ParamIssues& issues) const {}
+  // Extra lines for the cache key (library versions, device kind) where they
+  // change results. Parameters, inputs and content-hashed files are added by
+  // the engine.
+  virtual std::string key_extras(const Params& params) const { return {}; }
+  // Instances naming the same resource (e.g. "cuda:0") never run at once.
+  virtual std::string resource(const Params& params) const { return {}; }
+  virtual Artifact run(const Params& params, const StageInputs& inputs, RunContext& ctx) const = 0;
+  // Stage-specific files written by `wmgeom export` beside the NPY arrays.
+  virtual void export_extras(const Artifact& artifact, const std::filesystem::path& dir) const {}
+};
+
+}  // namespace wmgeom

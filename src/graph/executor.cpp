@@ -1,0 +1,293 @@
+#include "graph/executor.h"
+
+#include <chrono>
+#include <thread>
+
+#include <oneapi/tbb/flow_graph.h>
+#include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include "core/error.h"
+#include "graph/progress.h"
+
+namespace wmgeom {
+
+namespace {
+double since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+nlohmann::json params_json(const Params& p) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : p.all()) j[k] = format_value(v);
+  return j;
+}
+}  // namespace
+
+struct Executor::Slot {
+  std::mutex mu;  // held while loading/computing; recursion only goes upstream
+  std::shared_ptr<const Artifact> artifact;
+  bool forced = false;
+  InstanceReport report;
+};
+
+Executor::Executor(const Plan& plan, const Cache& cache, Logger& log)
+    : plan_(plan), cache_(cache), log_(log) {
+  for (const auto& inst : plan_.instances) {
+    auto slot = std::make_unique<Slot>();
+    slot->report.instance = inst.name;
+    slot->report.type = inst.entry->schema.type;
+    slot->report.key = inst.key;
+    slot->report.items_unit = inst.entry->schema.items;
+    slot->report.cache = "skip";
+    slots_.push_back(std::move(slot));
+    if (!inst.resource.empty() && !resources_.count(inst.resource)) {
+      resources_.emplace(inst.resource, std::make_unique<std::mutex>());
+    }
+  }
+}
+
+Executor::~Executor() = default;
+
+Executor::Selection Executor::select(const RunOptions& options) const {
+  std::size_t n = plan_.instances.size();
+  Selection s{std::vector<bool>(n, options.only.empty()), std::vector<bool>(n, options.only.empty()),
+              std::vector<bool>(n, false), std::vector<bool>(n, false)};
+  auto pick = [&](const std::string& name) {
+    auto sel = plan_.select(name);
+    if (sel.empty()) {
+      std::string all;
+      for (const auto& d : plan_.spec.stages) all += (all.empty() ? "" : ", ") + d.name;
+      throw InputError("no stage or instance named \"" + name + "\" in " + plan_.spec.file +
+                       " (stages: " + all + ")");
+    }
+    return sel;
+  };
+  for (const auto& name : options.only) {
+    auto sel = pick(name);
+    for (auto i : sel) s.requested[i] = true;
+    for (auto i : plan_.upstream_closure(sel)) s.target[i] = true;
+  }
+  for (const auto& name : options.from) {
+    for (auto i : plan_.downstream_closure(pick(name))) s.forced[i] = s.target[i];
+  }
+  // A requested instance runs if it is missing or forced; then every missing
+  // (or forced) direct input of a running instance runs too. Hits are loaded
+  // lazily, so nothing upstream of a hit is touched.
+  for (std::size_t k = n; k-- > 0;) {
+    bool missing = s.forced[k] || !cache_.contains(plan_.instances[k].key);
+    if (s.requested[k] && missing) s.run[k] = true;
+    if (!s.run[k]) continue;
+    for (const auto& e : plan_.instances[k].inputs) {
+      if (s.forced[e.upstream] || !cache_.contains(plan_.instances[e.upstream].key)) s.run[e.upstream] = true;
+    }
+  }
+  return s;
+}
+
+RunReport Executor::dry_run(const RunOptions& options) {
+  Selection s = select(options);
+  RunReport r;
+  for (std::size_t i = 0; i < plan_.instances.size(); ++i) {
+    InstanceReport rep = slots_[i]->report;
+    if (s.run[i]) rep.cache = "miss";
+    else if (s.target[i] && cache_.contains(plan_.instances[i].key)) rep.cache = "hit";
+    if (auto info = cache_.info(plan_.instances[i].key); info && !s.run[i]) {
+      rep.compute_seconds = info->seconds;
+      rep.items = info->items;
+      rep.bytes = info->bytes;
+    }
+    r.instances.push_back(rep);
+  }
+  return r;
+}
+
+std::shared_ptr<const Artifact> Executor::materialize(std::size_t i, int threads) {
+  threads_ = threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
+  // TBB caps workers at the core count unless told otherwise; --threads wins.
+  tbb::global_control limit(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads_));
+  tbb::task_arena arena(threads_);
+  return arena.execute([&] { return get(i); });
+}
+
+std::shared_ptr<const Artifact> Executor::get(std::size_t i) {
+  Slot& s = *slots_[i];
+  std::lock_guard lk(s.mu);
+  if (s.artifact) return s.artifact;
+  const Instance& inst = plan_.instances[i];
+  if (!s.forced) {
+    auto t0 = std::chrono::steady_clock::now();
+    std::string problem;
+    EntryInfo info;
+    if (auto a = cache_.load(inst.key, &problem, &info)) {
+      s.artifact = std::move(a);
+      s.report.cache = "hit";
+      s.report.seconds = since(t0);
+      s.report.compute_seconds = info.seconds;
+      s.report.items = info.items;
+      s.report.bytes = info.bytes;
+      log_.debug("loaded " + inst.name + " from cache (" + format_seconds(s.report.seconds) + ")");
+      return s.artifact;
+    }
+    if (!problem.empty()) {
+      log_.warn("cache entry " + inst.key + " of " + inst.name + " is corrupt (" + problem +
+                "); it was removed and will be recomputed");
+    }
+  }
+  return compute(i);
+}
+
+std::shared_ptr<const Artifact> Executor::compute(std::size_t i) {
+  Slot& s = *slots_[i];
+  const Instance& inst = plan_.instances[i];
+  try {
+    StageInputs inputs;
+    for (const auto& e : inst.inputs) {
+      const Instance& up = plan_.instances[e.upstream];
+      inputs.add(e.port, InputItem{up.name, up.labels, get(e.upstream)});
+    }
+    if (cancel_) throw Cancelled();
+    Cache::Lock lock = cache_.lock(inst.key);
+    if (!s.forced) {
+      // Another process may have computed it while we waited for the lock.
+      EntryInfo info;
+      if (auto a = cache_.load(inst.key, nullptr, &info)) {
+        s.artifact = std::move(a);
+        s.report.cache = "hit";
+        s.report.compute_seconds = info.seconds;
+        s.report.items = info.items;
+        s.report.bytes = info.bytes;
+        log_.info(inst.name + ": computed by another process; reusing it");
+        return s.artifact;
+      }
+    }
+    std::unique_lock<std::mutex> token;
+    if (!inst.resource.empty()) {
+      token = std::unique_lock<std::mutex>(*resources_.at(inst.resource));
+      if (cancel_) throw Cancelled();
+    }
+    int n = ++started_;
+    log_.info("[" + std::to_string(n) + "/" + std::to_string(std::max(n, to_run_)) + "] " + inst.name +
+              " (" + inst.entry->schema.type + ")");
+    RunContext ctx(inst.name, cache_.work_dir(inst.key), threads_);
+    ProgressLine progress(log_, inst.name, inst.entry->schema.items, tty_, show_progress_);
+    ctx.on_progress = [&progress](std::int64_t done, std::int64_t total) { progress.update(done, total); };
+    ctx.on_log = [this, &inst](const std::string& line, bool warn) {
+      if (warn) log_.warn(inst.name + ": " + line);
+      else log_.info(inst.name + ": " + line);
+    };
+    ctx.cancel_flag_ = &cancel_;
+    auto t0 = std::chrono::steady_clock::now();
+    Artifact out = inst.entry->stage->run(inst.params, inputs, ctx);
+    double seconds = since(t0);
+    if (out.kind != inst.entry->schema.output) {
+      throw Error("produced a " + out.kind + " but its schema declares " + inst.entry->schema.output);
+    }
+    StoreInfo si{inst.name, inst.entry->schema.type, params_json(inst.params), seconds, ctx.items()};
+    cache_.store(inst.key, out, si);
+    std::error_code ec;
+    std::filesystem::remove_all(cache_.work_dir(inst.key), ec);
+    s.report.cache = "miss";
+    s.report.seconds = seconds;
+    s.report.compute_seconds = seconds;
+    s.report.items = ctx.items();
+    s.report.bytes = out.nbytes();
+    s.artifact = std::make_shared<const Artifact>(std::move(out));
+    log_.info(inst.name + ": done in " + format_seconds(seconds) +
+              (ctx.items() > 0 ? ", " + std::to_string(ctx.items()) + " " + inst.entry->schema.items : ""));
+    return s.artifact;
+  } catch (const StageError&) {
+    throw;  // an upstream instance failed; keep its name
+  } catch (const Cancelled&) {
+    s.report.cache = "cancelled";
+    throw;
+  } catch (const Error& e) {
+    s.report.cache = "failed";
+    s.report.error = e.what();
+    throw StageError(inst.name, e.what(), e.exit_code());
+  } catch (const std::exception& e) {
+    s.report.cache = "failed";
+    s.report.error = e.what();
+    throw StageError(inst.name, e.what(), 1);
+  }
+}
+
+RunReport Executor::run(const RunOptions& options) {
+  auto t0 = std::chrono::steady_clock::now();
+  Selection sel = select(options);
+  threads_ = options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
+  show_progress_ = options.progress;
+  tty_ = options.tty;
+  std::size_t n = plan_.instances.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    slots_[i]->forced = sel.forced[i];
+    if (sel.run[i]) ++to_run_;
+  }
+  RunReport report;
+  std::mutex err_mu;
+  auto fail = [&](const std::string& stage, const std::string& msg, int code) {
+    std::lock_guard lk(err_mu);
+    if (report.exit_code == 0) {
+      report.exit_code = code;
+      report.failed_stage = stage;
+      report.error = msg;
+    }
+    cancel_ = true;
+  };
+
+  tbb::global_control limit(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads_));
+  tbb::task_arena arena(threads_);
+  arena.execute([&] {
+    tbb::flow::graph g;
+    std::vector<std::unique_ptr<tbb::flow::continue_node<tbb::flow::continue_msg>>> nodes(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!sel.run[i]) continue;
+      nodes[i] = std::make_unique<tbb::flow::continue_node<tbb::flow::continue_msg>>(
+          g, [this, i, &fail](const tbb::flow::continue_msg&) {
+            if (cancel_) {
+              if (slots_[i]->report.cache == "skip") slots_[i]->report.cache = "cancelled";
+              return;
+            }
+            try {
+              get(i);
+            } catch (const StageError& e) {
+              fail(e.stage(), e.what(), e.exit_code());
+            } catch (const Cancelled&) {
+            } catch (const std::exception& e) {
+              fail(plan_.instances[i].name, plan_.instances[i].name + ": " + e.what(), 1);
+            }
+          });
+    }
+    std::vector<std::size_t> roots;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!nodes[i]) continue;
+      bool has_pred = false;
+      for (const auto& e : plan_.instances[i].inputs) {
+        if (nodes[e.upstream]) {
+          tbb::flow::make_edge(*nodes[e.upstream], *nodes[i]);
+          has_pred = true;
+        }
+      }
+      if (!has_pred) roots.push_back(i);
+    }
+    for (auto i : roots) nodes[i]->try_put(tbb::flow::continue_msg());
+    g.wait_for_all();
+  });
+
+  for (std::size_t i = 0; i < n; ++i) {
+    InstanceReport rep = slots_[i]->report;
+    if (rep.cache == "skip" && sel.target[i] && cache_.contains(plan_.instances[i].key)) {
+      rep.cache = "hit";
+      if (auto info = cache_.info(plan_.instances[i].key)) {
+        rep.compute_seconds = info->seconds;
+        rep.items = info->items;
+        rep.bytes = info->bytes;
+      }
+    }
+    report.instances.push_back(rep);
+  }
+  report.seconds = since(t0);
+  return report;
+}
+
+}  // namespace wmgeom

@@ -1,0 +1,367 @@
+#include "graph/plan.h"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <set>
+
+#include "core/error.h"
+#include "core/hash.h"
+
+namespace wmgeom {
+
+std::string format_labels(const Labels& labels) {
+  std::string s = "{";
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    s += (i ? "," : "") + labels[i].first + "=" + labels[i].second;
+  }
+  return s + "}";
+}
+
+SchemaLookup schema_lookup(const StageRegistry& registry) {
+  return {[&registry](std::string_view type) -> const StageSchema* {
+            const StageEntry* e = registry.find(type);
+            return e ? &e->schema : nullptr;
+          },
+          registry.types()};
+}
+
+std::vector<std::size_t> Plan::select(const std::string& name) const {
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < instances.size(); ++i) {
+    if (instances[i].name == name || spec.stages[instances[i].decl].name == name) out.push_back(i);
+  }
+  return out;
+}
+
+std::vector<std::size_t> Plan::downstream_closure(const std::vector<std::size_t>& roots) const {
+  std::vector<bool> in(instances.size(), false);
+  for (auto r : roots) in[r] = true;
+  // Instances are in topological order: one forward sweep suffices.
+  for (std::size_t i = 0; i < instances.size(); ++i) {
+    for (const auto& e : instances[i].inputs) {
+      if (in[e.upstream]) in[i] = true;
+    }
+  }
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i]) out.push_back(i);
+  }
+  return out;
+}
+
+std::vector<std::size_t> Plan::upstream_closure(const std::vector<std::size_t>& roots) const {
+  std::vector<bool> in(instances.size(), false);
+  for (auto r : roots) in[r] = true;
+  for (std::size_t k = instances.size(); k-- > 0;) {
+    if (!in[k]) continue;
+    for (const auto& e : instances[k].inputs) in[e.upstream] = true;
+  }
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i]) out.push_back(i);
+  }
+  return out;
+}
+
+namespace {
+
+std::string label_value(const Value& v) {
+  if (auto s = std::get_if<std::string>(&v)) return *s;
+  return format_value(v);
+}
+
+bool consistent(const Labels& a, const Labels& b) {
+  for (const auto& [k, v] : a) {
+    for (const auto& [k2, v2] : b) {
+      if (k == k2 && v != v2) return false;
+    }
+  }
+  return true;
+}
+
+Labels merge(Labels a, const Labels& b) {
+  for (const auto& kv : b) {
+    bool present = false;
+    for (const auto& x : a) present = present || x.first == kv.first;
+    if (!present) a.push_back(kv);
+  }
+  return a;
+}
+
+class ParamIssueSink : public ParamIssues {
+ public:
+  ParamIssueSink(const StageDecl& d, Diagnostics& diags, std::set<std::string>& seen)
+      : d_(d), diags_(diags), seen_(seen) {}
+  void error(const std::string& key, const std::string& message) override {
+    std::string path = "stage." + d_.name + "." + key;
+    if (!seen_.insert(path + "\n" + message).second) return;  // same problem in every sweep member
+    SourcePos pos = d_.positions.count(key) ? d_.where(key) : d_.where("sweep." + key);
+    diags_.error(pos, path, message);
+  }
+
+ private:
+  const StageDecl& d_;
+  Diagnostics& diags_;
+  std::set<std::string>& seen_;
+};
+
+struct Builder {
+  PipelineSpec& spec;
+  const StageRegistry& registry;
+  Diagnostics& diags;
+  std::map<std::string, std::size_t> by_name;
+
+  void check_graph() {
+    for (std::size_t i = 0; i < spec.stages.size(); ++i) by_name[spec.stages[i].name] = i;
+    std::vector<std::string> names;
+    for (const auto& d : spec.stages) names.push_back(d.name);
+    for (const auto& d : spec.stages) {
+      if (!d.schema) continue;
+      for (const auto& [port, ups] : d.inputs) {
+        const PortSpec* ps = d.schema->port(port);
+        for (const auto& up : ups) {
+          std::string path = "stage." + d.name + "." + port;
+          auto it = by_name.find(up);
+          if (it == by_name.end()) {
+            std::string hint = closest(up, names);
+            diags.error(d.where(port), path,
+                        "no stage named \"" + up + "\" in the pipeline" +
+                            (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)"));
+            continue;
+          }
+          const StageDecl& u = spec.stages[it->second];
+          if (u.schema && u.schema->output != ps->kind) {
+            diags.error(d.where(port), path,
+                        "expected a stage producing " + ps->kind + ", but \"" + up + "\" (type " +
+                            u.type + ") produces " + (u.schema->output.empty() ? "nothing" : u.schema->output));
+          }
+        }
+      }
+    }
+    find_cycles();
+  }
+
+  void find_cycles() {
+    enum Color { kWhite, kGrey, kBlack };
+    std::vector<Color> color(spec.stages.size(), kWhite);
+    std::vector<std::size_t> stack;
+    std::function<void(std::size_t)> dfs = [&](std::size_t i) {
+      color[i] = kGrey;
+      stack.push_back(i);
+      const StageDecl& d = spec.stages[i];
+      for (const auto& [port, ups] : d.inputs) {
+        for (const auto& up : ups) {
+          auto it = by_name.find(up);
+          if (it == by_name.end()) continue;
+          std::size_t j = it->second;
+          if (color[j] == kGrey) {
+            std::string cycle;
+            auto from = std::find(stack.begin(), stack.end(), j);
+            for (auto p = from; p != stack.end(); ++p) cycle += spec.stages[*p].name + " <- ";
+            cycle += spec.stages[j].name;
+            diags.error(d.where(port), "stage." + d.name + "." + port,
+                        "inputs form a cycle: " + cycle + " (each stage reads the next)");
+          } else if (color[j] == kWhite) {
+            dfs(j);
+          }
+        }
+      }
+      stack.pop_back();
+      color[i] = kBlack;
+    };
+    for (std::size_t i = 0; i < spec.stages.size(); ++i) {
+      if (color[i] == kWhite) dfs(i);
+    }
+  }
+
+  std::vector<std::size_t> topo_order() {
+    std::vector<std::size_t> order;
+    std::vector<bool> done(spec.stages.size(), false);
+    std::function<void(std::size_t)> visit = [&](std::size_t i) {
+      if (done[i]) return;
+      done[i] = true;
+      for (const auto& [port, ups] : spec.stages[i].inputs) {
+        for (const auto& up : ups) visit(by_name.at(up));
+      }
+      order.push_back(i);
+    };
+    for (std::size_t i = 0; i < spec.stages.size(); ++i) visit(i);
+    return order;
+  }
+
+  void expand(Plan& plan) {
+    std::vector<std::vector<std::size_t>> of(spec.stages.size());
+    std::set<std::string> seen_issues;
+    for (std::size_t di : topo_order()) {
+      const StageDecl& d = spec.stages[di];
+      struct Combo {
+        Labels labels;
+        Params params;
+        std::vector<Instance::Edge> edges;
+      };
+      std::vector<Combo> combos{{{}, d.params, {}}};
+      for (const auto& axis : d.sweep) {
+        std::vector<Combo> next;
+        for (const auto& c : combos) {
+          for (const auto& v : axis.values) {
+            Combo n = c;
+            n.labels.emplace_back(axis.key, label_value(v));
+            n.params.set(axis.key, v);
+            next.push_back(std::move(n));
+          }
+        }
+        combos = std::move(next);
+      }
+      // Single-valued ports naming a swept stage expand this stage alongside it.
+      for (const auto& port : d.schema->inputs) {
+        auto it = d.inputs.find(port.name);
+        if (port.many || it == d.inputs.end()) continue;
+        std::size_t u = by_name.at(it->second.front());
+        std::vector<Combo> next;
+        for (const auto& c : combos) {
+          for (std::size_t ui : of[u]) {
+            if (!consistent(c.labels, plan.instances[ui].labels)) continue;
+            Combo n = c;
+            n.labels = merge(n.labels, plan.instances[ui].labels);
+            n.edges.push_back({port.name, ui});
+            next.push_back(std::move(n));
+          }
+        }
+        if (next.empty()) {
+          diags.error(d.where(port.name), "stage." + d.name + "." + port.name,
+                      "no instance of \"" + it->second.front() + "\" agrees with this stage's sweep labels");
+          return;
+        }
+        combos = std::move(next);
+      }
+      for (auto& c : combos) {
+        for (const auto& port : d.schema->inputs) {
+          auto it = d.inputs.find(port.name);
+          if (!port.many || it == d.inputs.end()) continue;
+          for (const auto& up : it->second) {
+            for (std::size_t ui : of[by_name.at(up)]) {
+              if (consistent(c.labels, plan.instances[ui].labels)) c.edges.push_back({port.name, ui});
+            }
+          }
+        }
+        // Port order = schema order: keys must not depend on TOML key order.
+        Instance inst;
+        inst.decl = di;
+        inst.entry = registry.find(d.type);
+        inst.labels = c.labels;
+        inst.params = c.params;
+        inst.inputs = c.edges;
+        std::stable_sort(inst.inputs.begin(), inst.inputs.end(), [&](const auto& a, const auto& b) {
+          return port_index(d, a.port) < port_index(d, b.port);
+        });
+        inst.name = d.name;
+        if (!inst.labels.empty()) {
+          inst.name += "[";
+          for (std::size_t k = 0; k < inst.labels.size(); ++k) {
+            inst.name += (k ? "," : "") + inst.labels[k].first + "=" + inst.labels[k].second;
+          }
+          inst.name += "]";
+        }
+        ParamIssueSink sink(d, diags, seen_issues);
+        inst.entry->stage->validate(inst.params, sink);
+        inst.resource = inst.entry->stage->resource(inst.params);
+        of[di].push_back(plan.instances.size());
+        plan.instances.push_back(std::move(inst));
+      }
+    }
+  }
+
+  static std::size_t port_index(const StageDecl& d, const std::string& port) {
+    for (std::size_t i = 0; i < d.schema->inputs.size(); ++i) {
+      if (d.schema->inputs[i].name == port) return i;
+    }
+    return d.schema->inputs.size();
+  }
+
+  void compute_keys(Plan& plan) {
+    std::map<std::string, std::string> content_hashes;
+    for (auto& inst : plan.instances) {
+      const StageDecl& d = spec.stages[inst.decl];
+      const StageSchema& schema = inst.entry->schema;
+      std::string t = "wmgeom-cache-v1\n";
+      t += "type " + schema.type + "\n";
+      t += "version " + std::to_string(schema.version) + "\n";
+      std::vector<const ParamSpec*> params;
+      for (const auto& p : schema.params) params.push_back(&p);
+      std::sort(params.begin(), params.end(), [](auto a, auto b) { return a->name < b->name; });
+      std::string files;
+      for (const ParamSpec* p : params) {
+        if (!p->hashed) continue;
+        const Value& v = inst.params.get(p->name);
+        if (p->type == ParamType::kPath && p->hash_content) {
+          const std::string& path = std::get<std::string>(v);
+          if (path.empty()) {
+            files += "file " + p->name + " -\n";
+            continue;
+          }
+          auto it = content_hashes.find(path);
+          if (it == content_hashes.end()) {
+            try {
+              it = content_hashes.emplace(path, hash_path_content(path)).first;
+            } catch (const Error& e) {
+              diags.error(d.where(p->name), "stage." + d.name + "." + p->name, e.what());
+              continue;
+            }
+          }
+          files += "file " + p->name + " " + it->second + "\n";
+          continue;
+        }
+        t += "param " + p->name + " " + std::string(param_type_name(p->type)) + " " + format_value(v) + "\n";
+      }
+      t += files;
+      for (const auto& e : inst.inputs) {
+        const Instance& up = plan.instances[e.upstream];
+        t += "input " + e.port + " " + format_labels(up.labels) + " " + up.key + "\n";
+      }
+      std::string extras = inst.entry->stage->key_extras(inst.params);
+      std::size_t start = 0;
+      while (start < extras.size()) {
+        std::size_t end = extras.find('\n', start);
+        if (end == std::string::npos) end = extras.size();
+        if (end > start) t += "extra " + extras.substr(start, end - start) + "\n";
+        start = end + 1;
+      }
+      inst.key_text = t;
+      inst.key = hash128_hex(t);
+    }
+  }
+};
+
+std::optional<Plan> finish(PipelineSpec spec, const StageRegistry& registry, Diagnostics& diags) {
+  // Graph checks run even after key errors, so that one pass reports all;
+  // expansion needs every stage's parameters, so it waits for a clean load.
+  bool load_ok = diags.ok();
+  Plan plan;
+  plan.spec = std::move(spec);
+  Builder b{plan.spec, registry, diags, {}};
+  b.check_graph();
+  if (!load_ok || !diags.ok()) return std::nullopt;
+  b.expand(plan);
+  if (!diags.ok()) return std::nullopt;
+  b.compute_keys(plan);
+  if (!diags.ok()) return std::nullopt;
+  return plan;
+}
+
+}  // namespace
+
+std::optional<Plan> make_plan(const std::string& file, const std::vector<std::string>& overrides,
+                              const StageRegistry& registry, Diagnostics& diags) {
+  PipelineSpec spec = load_pipeline_file(file, overrides, schema_lookup(registry), diags);
+  if (spec.text.empty() && !diags.ok()) return std::nullopt;
+  return finish(std::move(spec), registry, diags);
+}
+
+std::optional<Plan> make_plan_from_text(const std::string& file, std::string_view text,
+                                        const std::vector<std::string>& overrides,
+                                        const StageRegistry& registry, Diagnostics& diags) {
+  return finish(load_pipeline(file, text, overrides, schema_lookup(registry), diags), registry, diags);
+}
+
+}  // namespace wmgeom

@@ -1,0 +1,69 @@
+// The plan: a validated pipeline expanded into stage instances (sweeps and
+// their propagation), in topological order, each with its cache key. Keys
+// depend only on parameters, input keys and external file contents, so the
+// whole plan (and every hit/miss) is known before anything runs.
+//
+// Cache key text grammar (hashed with XXH3-128 into 32 hex digits):
+//   wmgeom-cache-v1
+//   type TYPE
+//   version N
+//   param NAME TYPE VALUE        hashed parameters, sorted by name; VALUE as TOML
+//   file NAME CONTENT-HASH       `hash_content` paths (the path string itself is not hashed)
+//   input PORT LABELS KEY        per upstream instance, in plan order; LABELS {k=v,...}
+//   extra LINE                   Stage::key_extras (library versions, device kind)
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config/diagnostics.h"
+#include "config/pipeline.h"
+#include "graph/registry.h"
+
+namespace wmgeom {
+
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+struct Instance {
+  std::string name;        // "gru" or "gru[rnn=gru,seed=1]"
+  std::size_t decl = 0;    // index into PipelineSpec::stages
+  const StageEntry* entry = nullptr;
+  Labels labels;
+  Params params;
+  struct Edge {
+    std::string port;
+    std::size_t upstream;  // instance index
+  };
+  std::vector<Edge> inputs;
+  std::string key_text;
+  std::string key;
+  std::string resource;
+};
+
+struct Plan {
+  PipelineSpec spec;
+  std::vector<Instance> instances;  // topological order
+
+  // Instances named by `name`: a stage name (all its instances) or an
+  // instance name. Empty if none.
+  std::vector<std::size_t> select(const std::string& name) const;
+  std::vector<std::size_t> downstream_closure(const std::vector<std::size_t>& roots) const;
+  std::vector<std::size_t> upstream_closure(const std::vector<std::size_t>& roots) const;
+};
+
+std::string format_labels(const Labels& labels);  // "{rnn=gru,seed=1}"
+
+// Validates everything (schemas, stage-specific checks, graph) and expands
+// the plan; on any problem returns nullopt with every diagnostic in `diags`.
+std::optional<Plan> make_plan(const std::string& file, const std::vector<std::string>& overrides,
+                              const StageRegistry& registry, Diagnostics& diags);
+// Same, from text already in memory.
+std::optional<Plan> make_plan_from_text(const std::string& file, std::string_view text,
+                                        const std::vector<std::string>& overrides,
+                                        const StageRegistry& registry, Diagnostics& diags);
+
+SchemaLookup schema_lookup(const StageRegistry& registry);
+
+}  // namespace wmgeom

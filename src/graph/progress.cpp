@@ -1,0 +1,59 @@
+#include "graph/progress.h"
+
+#include <cstdio>
+#include <ostream>
+
+namespace wmgeom {
+
+std::string format_seconds(double s) {
+  char buf[48];
+  if (s < 1) std::snprintf(buf, sizeof buf, "%.0f ms", s * 1000);
+  else if (s < 60) std::snprintf(buf, sizeof buf, "%.1f s", s);
+  else std::snprintf(buf, sizeof buf, "%d min %02d s", static_cast<int>(s / 60), static_cast<int>(s) % 60);
+  return buf;
+}
+
+std::string format_bytes(double b) {
+  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
+  int u = 0;
+  while (b >= 1000 && u < 4) {
+    b /= 1000;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", b, units[u]);
+  return buf;
+}
+
+ProgressLine::ProgressLine(Logger& log, std::string label, std::string unit, bool tty, bool enabled)
+    : log_(log), label_(std::move(label)), unit_(std::move(unit)), tty_(tty), enabled_(enabled),
+      start_(std::chrono::steady_clock::now()), last_(start_) {}
+
+void ProgressLine::update(std::int64_t done, std::int64_t total) {
+  if (!enabled_ || total <= 0) return;
+  auto now = std::chrono::steady_clock::now();
+  double since = std::chrono::duration<double>(now - last_).count();
+  bool final = done >= total;
+  if (since < (tty_ ? 0.2 : 10.0) && !(final && tty_)) return;
+  last_ = now;
+  double elapsed = std::chrono::duration<double>(now - start_).count();
+  double rate = elapsed > 0 ? done / elapsed : 0;
+  double eta = rate > 0 ? (total - done) / rate : 0;
+  char stats[160];
+  std::snprintf(stats, sizeof stats, "%lld/%lld %s  %.1f/s  ETA %s", static_cast<long long>(done),
+                static_cast<long long>(total), unit_.c_str(), rate, format_seconds(eta).c_str());
+  std::lock_guard lk(log_.mutex());
+  if (tty_) {
+    constexpr int kWidth = 24;
+    int fill = static_cast<int>(kWidth * static_cast<double>(done) / static_cast<double>(total));
+    std::string bar(static_cast<std::size_t>(fill), '=');
+    bar.resize(kWidth, ' ');
+    log_.term() << "\r\033[K" << label_ << " [" << bar << "] " << stats;
+    log_.line_open = true;
+  } else {
+    log_.term() << "progress: " << label_ << " " << stats << "\n";
+  }
+  log_.term().flush();
+}
+
+}  // namespace wmgeom

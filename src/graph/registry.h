@@ -1,0 +1,36 @@
+// The stage registry: stage type name -> (Stage, schema). Filled explicitly by
+// stages/register_all.cpp (no static initialisers); tests build their own.
+// Not thread-safe while being filled; read-only afterwards.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/schema.h"
+#include "core/stage.h"
+
+namespace wmgeom {
+
+struct StageEntry {
+  std::unique_ptr<Stage> stage;
+  StageSchema schema;
+};
+
+class StageRegistry {
+ public:
+  // Throws wmgeom::Error if the schema is malformed, its type differs from
+  // stage->type(), or the type is already registered.
+  void add(std::unique_ptr<Stage> stage, std::string_view schema_toml, std::string_view source);
+  // Reads the schema from the embedded file "schemas/<type>.toml".
+  void add(std::unique_ptr<Stage> stage);
+  const StageEntry* find(std::string_view type) const;
+  std::vector<std::string> types() const;
+
+ private:
+  std::map<std::string, StageEntry, std::less<>> entries_;
+};
+
+}  // namespace wmgeom

@@ -1,0 +1,73 @@
+#include "testing.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "cli/cli.h"
+#include "config/diagnostics.h"
+#include "core/error.h"
+#include "graph/plan.h"
+#include "register_all.h"
+
+namespace wmgeom::testing {
+
+namespace fs = std::filesystem;
+
+TempDir::TempDir() {
+  static std::atomic<int> counter{0};
+  std::random_device rd;
+  path_ = fs::temp_directory_path() /
+          ("wmgeom-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" + std::to_string(rd()));
+  fs::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+void write_file(const fs::path& path, const std::string& text) {
+  if (path.has_parent_path()) fs::create_directories(path.parent_path());
+  std::ofstream f(path, std::ios::binary);
+  f << text;
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::ostringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+CliResult run_cli(const std::vector<std::string>& args, const StageRegistry& registry) {
+  std::ostringstream out, err;
+  CliResult r;
+  r.code = wmgeom::run_cli(args, registry, out, err);
+  r.out = out.str();
+  r.err = err.str();
+  return r;
+}
+
+const StageRegistry& real_registry() {
+  static const StageRegistry* registry = [] {
+    auto* r = new StageRegistry();
+    register_all(*r);
+    return r;
+  }();
+  return *registry;
+}
+
+Params stage_params(const StageRegistry& registry, const std::string& type, const std::string& toml_body,
+                    const fs::path& base_dir) {
+  std::string text = "[pipeline]\nname = \"params\"\n\n[stage.s]\ntype = \"" + type + "\"\n" + toml_body + "\n";
+  Diagnostics diags;
+  auto plan = make_plan_from_text((base_dir / "params.toml").string(), text, {}, registry, diags);
+  if (!plan) throw InputError(diags.format_all());
+  return plan->instances.at(0).params;
+}
+
+}  // namespace wmgeom::testing

@@ -1,0 +1,172 @@
+// The cache: round trips, corruption detection, atomic writes.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "cache/cache.h"
+#include "core/hash.h"
+#include "testing.h"
+
+namespace wmgeom::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+Artifact sample() {
+  Artifact a;
+  a.kind = "Numbers";
+  Array f = Array::zeros<float>({64, 32});
+  for (std::size_t i = 0; i < f.values<float>().size(); ++i) f.values<float>()[i] = static_cast<float>(i % 17) * 0.5f;
+  a.arrays["f"] = f;
+  a.arrays["i"] = Array::from_vector<std::int64_t>({1, -2, 3});
+  a.arrays["u"] = Array::zeros<std::uint8_t>({5, 3, 2});
+  a.meta = {{"names", {"x", "y"}}, {"n", 3}};
+  return a;
+}
+
+fs::path blob(const Cache& c, const std::string& key, int index) {
+  return c.entry_dir(key) / (std::to_string(index) + ".zst");
+}
+
+void flip_byte(const fs::path& p, std::size_t offset) {
+  std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekg(static_cast<std::streamoff>(offset));
+  char c;
+  f.get(c);
+  f.seekp(static_cast<std::streamoff>(offset));
+  f.put(static_cast<char>(c ^ 0x5a));
+}
+
+TEST(Cache, RoundTripPreservesEverything) {
+  TempDir dir;
+  Cache cache(dir / "c");
+  std::string key = hash128_hex("k");
+  EXPECT_FALSE(cache.contains(key));
+  EXPECT_EQ(cache.load(key), nullptr);
+  cache.store(key, sample(), {"a[seed=1]", "source", {{"n", "3"}}, 1.5, 42});
+  EXPECT_TRUE(cache.contains(key));
+  EntryInfo info;
+  auto got = cache.load(key, nullptr, &info);
+  ASSERT_NE(got, nullptr);
+  EXPECT_EQ(got->kind, "Numbers");
+  EXPECT_EQ(got->meta, sample().meta);
+  for (const auto& [name, a] : sample().arrays) {
+    const Array& b = got->array(name);
+    EXPECT_EQ(b.dtype(), a.dtype());
+    EXPECT_EQ(b.shape(), a.shape());
+    EXPECT_EQ(hash64_hex(b.bytes()), hash64_hex(a.bytes()));
+  }
+  EXPECT_EQ(info.stage, "a[seed=1]");
+  EXPECT_EQ(info.items, 42);
+  EXPECT_DOUBLE_EQ(info.seconds, 1.5);
+  EXPECT_EQ(cache.verify(key), "");
+  ASSERT_EQ(cache.list().size(), 1u);
+  EXPECT_EQ(cache.list()[0].key, key);
+  // Entry layout: v1/KK/KEY/manifest.json
+  EXPECT_TRUE(fs::exists(dir / "c" / "v1" / key.substr(0, 2) / key / "manifest.json"));
+}
+
+TEST(Cache, TruncatedBlobIsReportedRemovedAndMissed) {
+  TempDir dir;
+  Cache cache(dir / "c");
+  std::string key = hash128_hex("t");
+  cache.store(key, sample(), {});
+  fs::resize_file(blob(cache, key, 0), fs::file_size(blob(cache, key, 0)) / 2);
+  EXPECT_NE(cache.verify(key).find("truncated"), std::string::npos) << cache.verify(key);
+  std::string problem;
+  EXPECT_EQ(cache.load(key, &problem), nullptr);
+  EXPECT_NE(problem.find("truncated"), std::string::npos) << problem;
+  EXPECT_FALSE(cache.contains(key));  // removed so it gets recomputed
+}
+
+TEST(Cache, FlippedByteInBlobIsDetected) {
+  TempDir dir;
+  Cache cache(dir / "c");
+  std::string key = hash128_hex("f");
+  cache.store(key, sample(), {});
+  flip_byte(blob(cache, key, 0), fs::file_size(blob(cache, key, 0)) / 2);
+  std::string problem;
+  EXPECT_EQ(cache.load(key, &problem), nullptr);
+  EXPECT_FALSE(problem.empty());
+}
+
+TEST(Cache, FlippedByteInManifestIsDetected) {
+  TempDir dir;
+  Cache cache(dir / "c");
+  std::string key = hash128_hex("m");
+  cache.store(key, sample(), {});
+  std::string text = read_file(cache.entry_dir(key) / "manifest.json");
+  auto pos = text.find("\"x\"");
+  ASSERT_NE(pos, std::string::npos);
+  text[pos + 1] = 'z';  // still valid JSON, different metadata
+  write_file(cache.entry_dir(key) / "manifest.json", text);
+  std::string problem;
+  EXPECT_EQ(cache.load(key, &problem), nullptr);
+  EXPECT_NE(problem.find("checksum"), std::string::npos) << problem;
+}
+
+TEST(Cache, MissingBlobAndGarbageManifestAreDetected) {
+  TempDir dir;
+  Cache cache(dir / "c");
+  std::string k1 = hash128_hex("1"), k2 = hash128_hex("2");
+  cache.store(k1, sample(), {});
+  cache.store(k2, sample(), {});
+  fs::remove(blob(cache, k1, 1));
+  write_file(cache.entry_dir(k2) / "manifest.json", "{not json");
+  EXPECT_NE(cache.verify(k1).find("missing"), std::string::npos);
+  EXPECT_NE(cache.verify(k2).find("not valid"), std::string::npos);
+  EXPECT_EQ(cache.load(k1), nullptr);
+  EXPECT_EQ(cache.load(k2), nullptr);
+}
+
+TEST(Cache, InterruptedWriteLeavesNoVisibleEntry) {
+  TempDir dir;
+  Cache cache(dir / "c");
+  std::string key = hash128_hex("i");
+  Artifact a = sample();
+  a.arrays["zz bad name"] = Array::zeros<float>({4});  // fails after earlier blobs were written
+  EXPECT_THROW(cache.store(key, a, {}), Error);
+  EXPECT_FALSE(cache.contains(key));
+  EXPECT_TRUE(cache.list().empty());
+  EXPECT_TRUE(fs::is_empty(dir / "c" / "tmp"));
+  // A writer killed mid-write leaves a temporary directory: invisible, and
+  // removed by clean_tmp once its process is gone.
+  fs::path stale = dir / "c" / "tmp" / (key + ".999999999.0");
+  write_file(stale / "0.zst", "partial");
+  EXPECT_FALSE(cache.contains(key));
+  EXPECT_TRUE(cache.list().empty());
+  EXPECT_EQ(cache.clean_tmp(), 1u);
+  EXPECT_FALSE(fs::exists(stale));
+}
+
+TEST(Cache, StoringAnExistingKeyKeepsTheFirst) {
+  TempDir dir;
+  Cache cache(dir / "c");
+  std::string key = hash128_hex("d");
+  cache.store(key, sample(), {"first", "", {}, 0, 0});
+  cache.store(key, sample(), {"second", "", {}, 0, 0});
+  EXPECT_EQ(cache.info(key)->stage, "first");
+  EXPECT_EQ(cache.list().size(), 1u);
+}
+
+TEST(Cache, LockIsExclusiveAcrossHandles) {
+  TempDir dir;
+  Cache cache(dir / "c");
+  std::string key = hash128_hex("l");
+  std::atomic<int> inside{0}, max_inside{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      Cache::Lock lock = Cache(dir / "c").lock(key);  // separate fds: flock excludes them
+      int now = ++inside;
+      max_inside = std::max(max_inside.load(), now);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      --inside;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(max_inside.load(), 1);
+}
+
+}  // namespace
+}  // namespace wmgeom::testing

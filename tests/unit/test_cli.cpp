@@ -1,0 +1,166 @@
+// The CLI end to end (in-process): run, validate, stages, export, profile, cache.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "graph/registry.h"
+#include "test_stages.h"
+#include "testing.h"
+
+namespace wmgeom::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+const StageRegistry& registry() {
+  static StageRegistry* r = [] {
+    auto* reg = new StageRegistry();
+    register_test_stages(*reg);
+    return reg;
+  }();
+  return *r;
+}
+
+struct Cli {
+  TempDir dir;
+  std::string file = (dir / "p.toml").string();
+  Cli() {
+    write_file(file, "[pipeline]\nname = \"demo\"\nseed = 1\n"
+                     "[stage.a]\ntype = \"source\"\nn = 3\nsweep = { value = [1.0, 2.0] }\n"
+                     "[stage.total]\ntype = \"sum\"\nxs = \"a\"\n");
+  }
+  CliResult operator()(std::vector<std::string> args, bool with_cache = true) {
+    if (with_cache) {
+      args.push_back("--cache-dir");
+      args.push_back((dir / "cache").string());
+    }
+    return run_cli(args, registry());
+  }
+};
+
+TEST(Cli, RunWritesProfileAndLogAndTable) {
+  Cli cli;
+  CliResult r = cli({"run", cli.file, "--out", (cli.dir / "out").string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("a[value=1.0]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("miss"), std::string::npos);
+  auto prof = nlohmann::json::parse(read_file(cli.dir / "out" / "run.json"));
+  EXPECT_EQ(prof["pipeline"], "demo");
+  ASSERT_EQ(prof["stages"].size(), 3u);
+  for (const auto& s : prof["stages"]) {
+    for (const char* k : {"stage", "type", "cache", "seconds", "items", "items_per_s", "bytes"}) {
+      EXPECT_TRUE(s.contains(k)) << k;
+    }
+  }
+  EXPECT_TRUE(fs::exists(cli.dir / "out" / "wmgeom.log"));
+  CliResult again = cli({"run", cli.file, "--out", (cli.dir / "out").string()});
+  EXPECT_EQ(again.code, 0);
+  EXPECT_EQ(again.out.find("miss"), std::string::npos) << again.out;
+}
+
+TEST(Cli, DryRunShowsPlan) {
+  Cli cli;
+  CliResult r = cli({"run", cli.file, "--dry-run"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("plan of"), std::string::npos);
+  EXPECT_NE(r.out.find("total"), std::string::npos);
+  EXPECT_FALSE(fs::exists(cli.dir / "cache" / "v1"));
+}
+
+TEST(Cli, FailingStageExitsOneNamingIt) {
+  Cli cli;
+  CliResult r = cli({"run", cli.file, "--set", "stage.total.fail=true", "--out", (cli.dir / "o").string()});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("error: stage total failed: deliberate failure"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("wmgeom.log"), std::string::npos);
+}
+
+TEST(Cli, ProfileWritesJson) {
+  Cli cli;
+  std::string json = (cli.dir / "prof.json").string();
+  CliResult r = cli({"profile", cli.file, "--json", json, "--out", (cli.dir / "o").string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto prof = nlohmann::json::parse(read_file(json));
+  EXPECT_EQ(prof["stages"][0]["cache"], "miss");
+  EXPECT_EQ(prof["stages"][0]["items"], 3);
+  EXPECT_EQ(prof["stages"][0]["type"], "source");
+  EXPECT_NE(r.out.find("items/s"), std::string::npos);
+}
+
+TEST(Cli, ExportWritesNpyThatNumpyReads) {
+  Cli cli;
+  fs::path out = cli.dir / "exp";
+  CliResult r = cli({"export", cli.file, "total", out.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(out / "x.npy"));
+  auto meta = nlohmann::json::parse(read_file(out / "meta.json"));
+  EXPECT_EQ(meta["kind"], "Numbers");
+  EXPECT_EQ(meta["arrays"]["x"]["dtype"], "float64");
+  // sum over value in {1, 2} of value * (k + 1) + seed(1) = 3 (k + 1) + 2
+  std::string py = "python3 -c \"import numpy as n; a = n.load('" + (out / "x.npy").string() +
+                   "'); assert a.dtype == n.float64 and a.shape == (3,), a; assert list(a) == [5.0, 8.0, 11.0], a\"";
+  if (std::system("python3 -c 'import numpy' 2>/dev/null") == 0) {
+    EXPECT_EQ(std::system(py.c_str()), 0);
+  }
+  // A swept stage exports one folder per instance.
+  CliResult s = cli({"export", cli.file, "a", (cli.dir / "exp_a").string()});
+  ASSERT_EQ(s.code, 0) << s.err;
+  EXPECT_TRUE(fs::exists(cli.dir / "exp_a" / "a.value=1.0" / "x.npy"));
+  EXPECT_TRUE(fs::exists(cli.dir / "exp_a" / "a.value=2.0" / "x.npy"));
+  EXPECT_EQ(cli({"export", cli.file, "nope", out.string()}).code, 2);
+}
+
+TEST(Cli, StagesListsAndDocuments) {
+  Cli cli;
+  CliResult r = cli({"stages"}, false);
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("kitchen"), std::string::npos);
+  CliResult d = cli({"stages", "kitchen"}, false);
+  EXPECT_NE(d.out.find("tasks (list<string>) = [\"loc-1\"]"), std::string::npos) << d.out;
+  EXPECT_NE(d.out.find("name (string) required"), std::string::npos) << d.out;
+  EXPECT_EQ(cli({"stages", "kitchn"}, false).code, 2);
+}
+
+TEST(Cli, CacheLsExplainVerifyGc) {
+  Cli cli;
+  ASSERT_EQ(cli({"run", cli.file, "--out", (cli.dir / "o").string()}).code, 0);
+  CliResult ls = cli({"cache", "ls"});
+  EXPECT_EQ(ls.code, 0);
+  EXPECT_NE(ls.out.find("3 entries"), std::string::npos) << ls.out;
+  CliResult ex = cli({"cache", "explain", cli.file, "total"});
+  EXPECT_EQ(ex.code, 0) << ex.err;
+  EXPECT_NE(ex.out.find("wmgeom-cache-v1\ntype sum\nversion 1\nparam seed int 1\ninput xs {value=1.0}"), std::string::npos) << ex.out;
+  EXPECT_NE(ex.out.find("(cached)"), std::string::npos);
+  EXPECT_EQ(cli({"cache", "verify"}).code, 0);
+  // Corrupt one entry: verify reports it and exits 1; --remove removes it.
+  for (const auto& e : fs::recursive_directory_iterator(cli.dir / "cache" / "v1")) {
+    if (e.path().filename() == "0.zst") {
+      fs::resize_file(e.path(), 3);
+      break;
+    }
+  }
+  CliResult v = cli({"cache", "verify"});
+  EXPECT_EQ(v.code, 1);
+  EXPECT_NE(v.out.find("CORRUPT"), std::string::npos);
+  EXPECT_EQ(cli({"cache", "verify", "--remove"}).code, 1);
+  EXPECT_EQ(cli({"cache", "verify"}).code, 0);
+  // gc against a pipeline that only keeps `a`'s instances.
+  std::string other = (cli.dir / "q.toml").string();
+  write_file(other, "[pipeline]\nname = \"q\"\nseed = 1\n[stage.a]\ntype = \"source\"\nn = 3\nsweep = { value = [1.0, 2.0] }\n");
+  ASSERT_EQ(cli({"run", cli.file, "--out", (cli.dir / "o").string()}).code, 0);
+  CliResult gc = cli({"cache", "gc", other});
+  EXPECT_EQ(gc.code, 0) << gc.err;
+  EXPECT_NE(gc.out.find("removed 1 entries"), std::string::npos) << gc.out;
+  EXPECT_NE(cli({"cache", "ls"}).out.find("2 entries"), std::string::npos);
+}
+
+TEST(Cli, EmbeddedQuickstartValidates) {
+  // The real registry and the embedded quickstart agree.
+  CliResult r = run_cli({"validate", "embedded:quickstart"}, real_registry());
+  EXPECT_EQ(r.code, 0) << r.err;
+  CliResult f = run_cli({"validate", std::string(WMGEOM_SOURCE_DIR) + "/pipelines/quickstart.toml"}, real_registry());
+  EXPECT_EQ(f.code, 0) << f.err;
+}
+
+}  // namespace
+}  // namespace wmgeom::testing

@@ -1,0 +1,240 @@
+// The executor: cache hits, concurrency, resource tokens, cancellation,
+// --only/--from, corruption recovery, and two processes on one cache.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "cache/cache.h"
+#include "config/diagnostics.h"
+#include "core/log.h"
+#include "graph/executor.h"
+#include "graph/plan.h"
+#include "test_stages.h"
+#include "testing.h"
+
+namespace wmgeom::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+const StageRegistry& registry() {
+  static StageRegistry* r = [] {
+    auto* reg = new StageRegistry();
+    register_test_stages(*reg);
+    return reg;
+  }();
+  return *r;
+}
+
+int lines(const fs::path& p) {
+  if (!fs::exists(p)) return 0;
+  std::string s = read_file(p);
+  return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
+}
+
+int lines_with(const fs::path& p, const std::string& needle) {
+  std::istringstream in(read_file(p));
+  int n = 0;
+  for (std::string l; std::getline(in, l);) n += l == needle;
+  return n;
+}
+
+struct Harness {
+  TempDir dir;
+  std::ostringstream log_text;
+  Logger log{log_text, Logger::Level::kDebug};
+  Cache cache{dir / "cache"};
+
+  std::string counter() const { return (dir / "counter").string(); }
+
+  Plan plan(const std::string& text, const std::vector<std::string>& sets = {}) {
+    Diagnostics d;
+    auto p = make_plan_from_text((dir / "p.toml").string(), text, sets, registry(), d);
+    if (!p) throw std::runtime_error(d.format_all());
+    return *p;
+  }
+  RunReport run(const Plan& p, RunOptions o = {}) {
+    if (o.threads == 0) o.threads = 2;
+    o.progress = false;
+    return Executor(p, cache, log).run(o);
+  }
+  std::map<std::string, std::string> status(const RunReport& r) {
+    std::map<std::string, std::string> m;
+    for (const auto& i : r.instances) m[i.instance] = i.cache;
+    return m;
+  }
+};
+
+std::string chain3(const std::string& counter) {
+  return "[pipeline]\nname = \"t\"\n"
+         "[stage.a]\ntype = \"source\"\ncounter = \"" + counter + "\"\n"
+         "[stage.b]\ntype = \"scale\"\nx = \"a\"\ncounter = \"" + counter + "\"\n"
+         "[stage.c]\ntype = \"scale\"\nx = \"b\"\nfactor = 10.0\ncounter = \"" + counter + "\"\n";
+}
+
+TEST(Executor, RunsOnceThenHitsWithoutLoading) {
+  Harness h;
+  Plan p = h.plan(chain3(h.counter()));
+  RunReport r1 = h.run(p);
+  ASSERT_EQ(r1.exit_code, 0) << r1.error;
+  EXPECT_EQ(h.status(r1), (std::map<std::string, std::string>{{"a", "miss"}, {"b", "miss"}, {"c", "miss"}}));
+  EXPECT_EQ(lines(h.counter()), 3);
+  RunReport r2 = h.run(p);
+  EXPECT_EQ(h.status(r2), (std::map<std::string, std::string>{{"a", "hit"}, {"b", "hit"}, {"c", "hit"}}));
+  EXPECT_EQ(lines(h.counter()), 3);
+  for (const auto& i : r2.instances) EXPECT_EQ(i.seconds, 0.0) << i.instance << " was loaded needlessly";
+  // The result is right: c = 10 * 2 * (k + 1).
+  auto c = Executor(p, h.cache, h.log).materialize(2);
+  auto x = c->array("x").values<double>();
+  EXPECT_EQ(std::vector<double>(x.begin(), x.end()), (std::vector<double>{20, 40, 60, 80}));
+}
+
+TEST(Executor, ChangingOneParameterRerunsOnlyWhatItTouches) {
+  Harness h;
+  h.run(h.plan(chain3(h.counter())));
+  RunReport r = h.run(h.plan(chain3(h.counter()), {"stage.c.factor=3.0"}));
+  EXPECT_EQ(h.status(r), (std::map<std::string, std::string>{{"a", "hit"}, {"b", "hit"}, {"c", "miss"}}));
+  EXPECT_EQ(lines_with(h.counter(), "c"), 2);
+  EXPECT_EQ(lines_with(h.counter(), "a"), 1);
+}
+
+TEST(Executor, IndependentStagesRunConcurrently) {
+  Harness h;
+  std::string barrier = (h.dir / "barrier").string();
+  // Each waits (up to 30 s) until both are running: serial execution would fail.
+  Plan p = h.plan("[pipeline]\nname = \"t\"\n"
+                  "[stage.a]\ntype = \"source\"\nbarrier_dir = \"" + barrier + "\"\nbarrier_peers = 2\n"
+                  "[stage.b]\ntype = \"source\"\nn = 5\nbarrier_dir = \"" + barrier + "\"\nbarrier_peers = 2\n");
+  RunReport r = h.run(p, {.threads = 2});
+  EXPECT_EQ(r.exit_code, 0) << r.error;
+}
+
+TEST(Executor, SweepMembersRunConcurrently) {
+  Harness h;
+  std::string barrier = (h.dir / "barrier").string();
+  Plan p = h.plan("[pipeline]\nname = \"t\"\n"
+                  "[stage.a]\ntype = \"source\"\nbarrier_dir = \"" + barrier + "\"\nbarrier_peers = 3\n"
+                  "sweep = { seed = [1, 2, 3] }\n");
+  RunReport r = h.run(p, {.threads = 3});
+  EXPECT_EQ(r.exit_code, 0) << r.error;
+}
+
+TEST(Executor, SharedResourceNeverOverlaps) {
+  Harness h;
+  std::string events = (h.dir / "events").string();
+  Plan p = h.plan("[pipeline]\nname = \"t\"\n"
+                  "[stage.a]\ntype = \"source\"\nresource = \"cuda:0\"\nsleep_ms = 60\nevents = \"" + events + "\"\n"
+                  "sweep = { seed = [1, 2, 3] }\n");
+  RunReport r = h.run(p, {.threads = 3});
+  ASSERT_EQ(r.exit_code, 0) << r.error;
+  std::istringstream in(read_file(events));
+  std::vector<std::pair<long long, long long>> spans;
+  std::map<std::string, long long> start;
+  for (std::string kind, name; in >> kind >> name;) {
+    long long t;
+    in >> t;
+    if (kind == "start") start[name] = t;
+    else spans.emplace_back(start[name], t);
+  }
+  ASSERT_EQ(spans.size(), 3u);
+  std::sort(spans.begin(), spans.end());
+  for (std::size_t i = 1; i < spans.size(); ++i) EXPECT_LE(spans[i - 1].second, spans[i].first);
+}
+
+TEST(Executor, FailureCancelsDownstreamAndKeepsFinishedWork) {
+  Harness h;
+  Plan p = h.plan("[pipeline]\nname = \"t\"\n"
+                  "[stage.ok]\ntype = \"source\"\n"
+                  "[stage.bad]\ntype = \"scale\"\nx = \"ok\"\nfail = true\n"
+                  "[stage.after]\ntype = \"scale\"\nx = \"bad\"\ncounter = \"" + h.counter() + "\"\n");
+  RunReport r = h.run(p);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.failed_stage, "bad");
+  EXPECT_NE(r.error.find("deliberate failure"), std::string::npos);
+  auto s = h.status(r);
+  EXPECT_EQ(s["ok"], "miss");
+  EXPECT_EQ(s["bad"], "failed");
+  EXPECT_EQ(s["after"], "cancelled");
+  EXPECT_EQ(lines(h.counter()), 0);
+  EXPECT_TRUE(h.cache.contains(p.instances[0].key));  // finished work is kept
+  EXPECT_FALSE(h.cache.contains(p.instances[1].key));
+}
+
+TEST(Executor, InputErrorInsideAStageExitsTwo) {
+  Harness h;
+  RunReport r = h.run(h.plan("[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\nfail_input = true\n"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.error.find("bad.obj:3"), std::string::npos);
+}
+
+TEST(Executor, OnlyRunsTheStageAndWhatItNeeds) {
+  Harness h;
+  Plan p = h.plan(chain3(h.counter()));
+  RunReport r = h.run(p, {.only = {"b"}});
+  EXPECT_EQ(h.status(r), (std::map<std::string, std::string>{{"a", "miss"}, {"b", "miss"}, {"c", "skip"}}));
+  RunReport again = h.run(p, {.only = {"b"}});
+  EXPECT_EQ(h.status(again)["b"], "hit");
+  EXPECT_EQ(lines(h.counter()), 2);
+  // With a cached upstream, --only loads it and computes just the target.
+  RunReport c = h.run(p, {.only = {"c"}});
+  EXPECT_EQ(h.status(c), (std::map<std::string, std::string>{{"a", "hit"}, {"b", "hit"}, {"c", "miss"}}));
+  EXPECT_EQ(lines(h.counter()), 3);
+}
+
+TEST(Executor, FromForcesTheStageAndEverythingDownstream) {
+  Harness h;
+  Plan p = h.plan(chain3(h.counter()));
+  h.run(p);
+  RunReport r = h.run(p, {.from = {"b"}});
+  EXPECT_EQ(h.status(r), (std::map<std::string, std::string>{{"a", "hit"}, {"b", "miss"}, {"c", "miss"}}));
+  EXPECT_EQ(lines_with(h.counter(), "a"), 1);
+  EXPECT_EQ(lines_with(h.counter(), "b"), 2);
+  EXPECT_EQ(lines_with(h.counter(), "c"), 2);
+}
+
+TEST(Executor, UnknownOnlyNameIsAnInputError) {
+  Harness h;
+  Plan p = h.plan(chain3(h.counter()));
+  EXPECT_THROW(h.run(p, {.only = {"zz"}}), InputError);
+}
+
+TEST(Executor, CorruptEntryIsReportedAndRecomputed) {
+  Harness h;
+  Plan p = h.plan(chain3(h.counter()));
+  h.run(p);
+  // Corrupt a's blob; then make b need a again.
+  fs::path blob = h.cache.entry_dir(p.instances[0].key) / "0.zst";
+  fs::resize_file(blob, fs::file_size(blob) - 3);
+  RunReport r = h.run(h.plan(chain3(h.counter()), {"stage.b.factor=5.0"}));
+  EXPECT_EQ(r.exit_code, 0) << r.error;
+  EXPECT_NE(h.log_text.str().find("is corrupt"), std::string::npos) << h.log_text.str();
+  EXPECT_EQ(lines_with(h.counter(), "a"), 2);
+  EXPECT_TRUE(h.cache.contains(p.instances[0].key));
+}
+
+TEST(Executor, DryRunReportsHitsAndMissesWithoutRunning) {
+  Harness h;
+  Plan p = h.plan(chain3(h.counter()));
+  h.run(p, {.only = {"a"}});
+  RunReport r = Executor(p, h.cache, h.log).dry_run({});
+  EXPECT_EQ(h.status(r), (std::map<std::string, std::string>{{"a", "hit"}, {"b", "miss"}, {"c", "miss"}}));
+  EXPECT_EQ(lines(h.counter()), 1);
+}
+
+TEST(Executor, TwoProcessesOnOneCacheComputeEachKeyOnce) {
+  TempDir dir;
+  std::string counter = (dir / "counter").string();
+  write_file(dir / "p.toml", "[pipeline]\nname = \"t\"\n"
+                             "[stage.a]\ntype = \"source\"\nsleep_ms = 400\ncounter = \"" + counter + "\"\n"
+                             "[stage.b]\ntype = \"scale\"\nx = \"a\"\nsleep_ms = 200\ncounter = \"" + counter + "\"\n");
+  std::string cmd = std::string(WMGEOM_TESTCLI) + " run " + (dir / "p.toml").string() + " --cache-dir " +
+                    (dir / "cache").string() + " --no-progress -q";
+  std::string both = "(" + cmd + " --out " + (dir / "o1").string() + " & " + cmd + " --out " +
+                     (dir / "o2").string() + " & wait) > " + (dir / "log").string() + " 2>&1";
+  ASSERT_EQ(std::system(both.c_str()), 0) << read_file(dir / "log");
+  EXPECT_EQ(lines_with(counter, "a"), 1) << read_file(counter);
+  EXPECT_EQ(lines_with(counter, "b"), 1) << read_file(counter);
+}
+
+}  // namespace
+}  // namespace wmgeom::testing

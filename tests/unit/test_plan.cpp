@@ -1,0 +1,223 @@
+// Plans: sweep expansion and propagation, cache-key sensitivity, known answers.
+#include <gtest/gtest.h>
+
+#include "config/diagnostics.h"
+#include "graph/plan.h"
+#include "test_stages.h"
+#include "testing.h"
+
+namespace wmgeom::testing {
+namespace {
+
+const StageRegistry& registry() {
+  static StageRegistry* r = [] {
+    auto* reg = new StageRegistry();
+    register_test_stages(*reg);
+    return reg;
+  }();
+  return *r;
+}
+
+Plan plan_of(const std::string& text, const std::vector<std::string>& sets = {},
+             const std::string& file = "/tmp/p.toml") {
+  Diagnostics d;
+  auto p = make_plan_from_text(file, text, sets, registry(), d);
+  if (!p) throw std::runtime_error(d.format_all());
+  return *p;
+}
+
+std::string key_of(const Plan& p, const std::string& name) {
+  auto sel = p.select(name);
+  if (sel.size() != 1) throw std::runtime_error("not one instance: " + name);
+  return p.instances[sel[0]].key;
+}
+
+const char* kChain = R"([pipeline]
+name = "t"
+seed = 5
+
+[stage.a]
+type = "source"
+n = 3
+value = 0.5
+
+[stage.b]
+type = "scale"
+x = "a"
+factor = 3.0
+)";
+
+TEST(Plan, SweepExpandsAndPropagatesToSingleInputs) {
+  Plan p = plan_of(R"([pipeline]
+name = "t"
+[stage.a]
+type = "source"
+sweep = { n = [1, 2], value = [0.5, 1.5] }
+[stage.b]
+type = "scale"
+x = "a"
+[stage.total]
+type = "sum"
+xs = ["a", "b"]
+)");
+  std::vector<std::string> names;
+  for (const auto& i : p.instances) names.push_back(i.name);
+  std::vector<std::string> want = {"a[n=1,value=0.5]", "a[n=1,value=1.5]", "a[n=2,value=0.5]",
+                                   "a[n=2,value=1.5]", "b[n=1,value=0.5]", "b[n=1,value=1.5]",
+                                   "b[n=2,value=0.5]", "b[n=2,value=1.5]", "total"};
+  EXPECT_EQ(names, want);
+  EXPECT_EQ(p.instances.back().inputs.size(), 8u);  // many-port: every instance of a and b
+  EXPECT_EQ(p.instances[0].params.i("n"), 1);
+  EXPECT_DOUBLE_EQ(p.instances[1].params.f("value"), 1.5);
+  // b[n=2,value=1.5] reads a[n=2,value=1.5]
+  EXPECT_EQ(p.instances[p.instances[7].inputs[0].upstream].name, "a[n=2,value=1.5]");
+}
+
+TEST(Plan, MatchingSweepLabelsZipInsteadOfMultiplying) {
+  Plan p = plan_of(R"([pipeline]
+name = "t"
+[stage.a]
+type = "source"
+sweep = { seed = [1, 2, 3] }
+[stage.b]
+type = "scale"
+x = "a"
+sweep = { factor = [2.0, 3.0] }
+[stage.c]
+type = "sum"
+xs = "b"
+sweep = { seed = [2] }
+)");
+  EXPECT_EQ(p.select("a").size(), 3u);
+  EXPECT_EQ(p.select("b").size(), 6u);
+  auto c = p.select("c");
+  ASSERT_EQ(c.size(), 1u);
+  // c[seed=2] receives only the b instances whose inherited seed is 2.
+  EXPECT_EQ(p.instances[c[0]].inputs.size(), 2u);
+  for (const auto& e : p.instances[c[0]].inputs) {
+    EXPECT_NE(p.instances[e.upstream].name.find("seed=2"), std::string::npos);
+  }
+}
+
+TEST(Plan, SeedDefaultsFromPipeline) {
+  Plan p = plan_of(kChain);
+  EXPECT_EQ(p.instances[0].params.i("seed"), 5);
+  Plan q = plan_of(kChain, {"pipeline.seed=6"});
+  EXPECT_EQ(q.instances[0].params.i("seed"), 6);
+  EXPECT_NE(key_of(p, "a"), key_of(q, "a"));
+}
+
+TEST(Plan, KnownAnswerKey) {
+  // Changing this text or hash is a cache-format change: bump "wmgeom-cache-v1".
+  Plan p = plan_of(kChain);
+  const Instance& a = p.instances[0];
+  EXPECT_EQ(a.key_text,
+            "wmgeom-cache-v1\n"
+            "type source\n"
+            "version 1\n"
+            "param n int 3\n"
+            "param seed int 5\n"
+            "param value float 0.5\n");
+  EXPECT_EQ(a.key, "7ad4889e2de47e1fa10290befac2779d");
+  const Instance& b = p.instances[1];
+  EXPECT_EQ(b.key_text,
+            "wmgeom-cache-v1\n"
+            "type scale\n"
+            "version 1\n"
+            "param factor float 3.0\n"
+            "input x {} " + a.key + "\n");
+  EXPECT_EQ(b.key, "78261423fe32e14bd6fe546489ea0517");
+}
+
+TEST(Plan, EveryHashedParameterChangesTheKeyAndNoUnhashedOneDoes) {
+  TempDir dir;
+  write_file(dir / "f.txt", "one");
+  std::string base = "[pipeline]\nname = \"t\"\n[stage.k]\ntype = \"kitchen\"\nname = \"x\"\nfile = \"f.txt\"\n";
+  std::string file = (dir / "p.toml").string();
+  std::string k0 = key_of(plan_of(base, {}, file), "k");
+  const std::vector<std::string> hashed = {"stage.k.flag=true", "stage.k.count=4", "stage.k.lo=0.25",
+                                           "stage.k.hi=0.75", "stage.k.mode=slow", "stage.k.sizes=[3]",
+                                           "stage.k.rates=[0.25]", "stage.k.tasks=[\"cat-1\"]",
+                                           "stage.k.name=y"};
+  for (const auto& s : hashed) EXPECT_NE(key_of(plan_of(base, {s}, file), "k"), k0) << s;
+  const std::vector<std::string> unhashed = {"stage.k.threads=8", "stage.k.sleep_ms=5", "stage.k.fail=true",
+                                             "stage.k.resource=\"cuda:0\"", "stage.k.counter=\"/tmp/c\""};
+  for (const auto& s : unhashed) EXPECT_EQ(key_of(plan_of(base, {s}, file), "k"), k0) << s;
+  // The version in the schema and key_extras are hashed (kitchen declares both).
+  EXPECT_NE(plan_of(base, {}, file).instances[0].key_text.find("version 3\n"), std::string::npos);
+  EXPECT_NE(plan_of(base, {}, file).instances[0].key_text.find("extra library test 1.0\n"), std::string::npos);
+}
+
+TEST(Plan, FileContentIsHashedNotItsPath) {
+  TempDir dir;
+  write_file(dir / "f.txt", "one");
+  write_file(dir / "g.txt", "one");
+  std::string base = "[pipeline]\nname = \"t\"\n[stage.k]\ntype = \"kitchen\"\nname = \"x\"\n";
+  std::string file = (dir / "p.toml").string();
+  std::string kf = key_of(plan_of(base + "file = \"f.txt\"\n", {}, file), "k");
+  std::string kg = key_of(plan_of(base + "file = \"g.txt\"\n", {}, file), "k");
+  EXPECT_EQ(kf, kg);
+  write_file(dir / "g.txt", "two");
+  EXPECT_NE(key_of(plan_of(base + "file = \"g.txt\"\n", {}, file), "k"), kf);
+  // Directories hash their files' names and contents.
+  write_file(dir / "d" / "a" / "x.obj", "v 0 0 0");
+  std::string kd = key_of(plan_of(base + "file = \"d\"\n", {}, file), "k");
+  write_file(dir / "d" / "a" / "y.obj", "v 0 0 0");
+  EXPECT_NE(key_of(plan_of(base + "file = \"d\"\n", {}, file), "k"), kd);
+}
+
+TEST(Plan, KeysIgnoreKeyOrderStageNamesAndUnhashedValues) {
+  Plan p = plan_of(kChain);
+  Plan q = plan_of(R"([pipeline]
+seed = 5
+name = "other"
+[stage.first]
+value = 0.5
+n = 3
+type = "source"
+tag = "not hashed"
+[stage.second]
+factor = 3.0
+x = "first"
+type = "scale"
+)");
+  EXPECT_EQ(key_of(p, "a"), key_of(q, "first"));
+  EXPECT_EQ(key_of(p, "b"), key_of(q, "second"));
+}
+
+TEST(Plan, UpstreamChangePropagatesDownstream) {
+  Plan p = plan_of(kChain);
+  Plan q = plan_of(kChain, {"stage.a.n=4"});
+  EXPECT_NE(key_of(p, "a"), key_of(q, "a"));
+  EXPECT_NE(key_of(p, "b"), key_of(q, "b"));
+  Plan r = plan_of(kChain, {"stage.b.factor=4.0"});
+  EXPECT_EQ(key_of(p, "a"), key_of(r, "a"));
+  EXPECT_NE(key_of(p, "b"), key_of(r, "b"));
+}
+
+TEST(Plan, SelectAndClosures) {
+  Plan p = plan_of(R"([pipeline]
+name = "t"
+[stage.a]
+type = "source"
+[stage.b]
+type = "scale"
+x = "a"
+sweep = { factor = [1.0, 2.0] }
+[stage.c]
+type = "sum"
+xs = "b"
+[stage.d]
+type = "source"
+)");
+  EXPECT_EQ(p.select("b").size(), 2u);
+  EXPECT_EQ(p.select("b[factor=2.0]").size(), 1u);
+  EXPECT_TRUE(p.select("zz").empty());
+  auto down = p.downstream_closure(p.select("a"));
+  EXPECT_EQ(down.size(), 4u);  // a, b x2, c
+  auto up = p.upstream_closure(p.select("c"));
+  EXPECT_EQ(up.size(), 4u);
+}
+
+}  // namespace
+}  // namespace wmgeom::testing
