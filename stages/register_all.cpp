@@ -1,10 +1,15 @@
 // The one list of every stage type. Add a line here when you add a stage.
 #include "register_all.h"
 
+#include <memory>
+
 #include "graph/registry.h"
+#include "render/render.h"
 
 namespace wmgeom {
 
-void register_all(StageRegistry& registry) { (void)registry; }
+void register_all(StageRegistry& registry) {
+  registry.add(std::make_unique<RenderStage>());
+}
 
 }  // namespace wmgeom

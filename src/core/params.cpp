@@ -1,6 +1,6 @@
 #include "core/params.h"
 
-#include <cstdio>
+#include <charconv>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
@@ -8,10 +8,11 @@
 namespace wmgeom {
 
 namespace {
+// Shortest text that reads back as the same double (0.35, not 0.34999999999999998).
 std::string fmt_double(double v) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  std::string s(buf);
+  auto res = std::to_chars(buf, buf + sizeof buf, v);
+  std::string s(buf, res.ptr);
   // Keep a float recognisable as a float.
   if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
   return s;

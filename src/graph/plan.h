@@ -8,6 +8,7 @@
 //   type TYPE
 //   version N
 //   param NAME TYPE VALUE        hashed parameters, sorted by name; VALUE as TOML
+//                                (floats: shortest round-trip form, always with '.', 'e' or 'n')
 //   file NAME CONTENT-HASH       `hash_content` paths (the path string itself is not hashed)
 //   input PORT LABELS KEY        per upstream instance, in plan order; LABELS {k=v,...}
 //   extra LINE                   Stage::key_extras (library versions, device kind)

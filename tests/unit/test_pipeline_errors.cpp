@@ -25,6 +25,9 @@ struct BadCase {
   std::vector<std::string> expected;  // substrings of stderr
 };
 
+// ctest shows the case name, not the struct's bytes.
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
+
 const char* kHeader = "[pipeline]\nname = \"t\"\n\n";
 
 std::vector<BadCase> cases() {

@@ -1,0 +1,34 @@
+// The `render` stage: makes the StimulusSet (images + attributes) from
+// procedural shape grammars, a folder of OBJ meshes or a folder of
+// pre-rendered images. Parameters: schemas/render.toml; README.md beside
+// this file.
+//
+// Determinism: every image is a function of (parameters, seed, file
+// contents) only: identities, views and sprites are seeded by name and index
+// and per-image randomness (jitter, backgrounds) by image index, so thread
+// count and scheduling never change a byte.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "core/stage.h"
+
+namespace wmgeom {
+
+class RenderStage final : public Stage {
+ public:
+  std::string type() const override { return "render"; }
+  // Missing/empty folders, missing categories, non-image files, locations
+  // that do not fit, hold-outs out of range.
+  void validate(const Params& params, ParamIssues& issues) const override;
+  // OpenCV's version: its resizing and decoding shape the bytes.
+  std::string key_extras(const Params& params) const override;
+  // Throws wmgeom::InputError for a malformed or degenerate mesh or an
+  // unreadable image (naming the file).
+  Artifact run(const Params& params, const StageInputs& inputs, RunContext& ctx) const override;
+  // Writes contact_sheet.png: one row per identity, its views and locations.
+  void export_extras(const Artifact& artifact, const std::filesystem::path& dir) const override;
+};
+
+}  // namespace wmgeom

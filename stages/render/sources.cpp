@@ -1,0 +1,198 @@
+#include "render/sources.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "core/error.h"
+#include "render/grammars.h"
+#include "render/rng.h"
+
+namespace wmgeom::render {
+namespace fs = std::filesystem;
+
+PlanarSprite to_planar(const Sprite& sprite) {
+  PlanarSprite out;
+  out.size = sprite.rgb.cols;
+  const std::size_t n = static_cast<std::size_t>(out.size) * out.size;
+  out.planes.resize(4 * n);
+  for (int y = 0; y < out.size; ++y) {
+    const auto* rgb = sprite.rgb.ptr<cv::Vec3b>(y);
+    const auto* a = sprite.alpha.ptr<std::uint8_t>(y);
+    for (int x = 0; x < out.size; ++x) {
+      const std::size_t i = static_cast<std::size_t>(y) * out.size + x;
+      out.planes[i] = rgb[x][0];
+      out.planes[n + i] = rgb[x][1];
+      out.planes[2 * n + i] = rgb[x][2];
+      out.planes[3 * n + i] = a[x];
+    }
+  }
+  return out;
+}
+
+std::uint64_t shape_seed(const Settings& s, const std::string& category, int local_identity) {
+  return hash_combine(
+      hash_combine(s.seed, hash_string("shape")),
+      hash_combine(hash_string(category), static_cast<std::uint64_t>(local_identity)));
+}
+
+std::uint64_t color_seed(const Settings& s, const std::string& category, int local_identity) {
+  const std::uint64_t k =
+      s.color_mode == ColorMode::kCategory ? 0 : static_cast<std::uint64_t>(local_identity) + 1;
+  return hash_combine(hash_combine(s.seed, hash_string("color")),
+                      hash_combine(hash_string(category), k));
+}
+
+Mesh identity_mesh(const Settings& s, const CategoryEntry& category,
+                   const IdentityEntry& identity) {
+  if (s.source == Source::kProcedural) {
+    return build_object(category.name, shape_seed(s, category.name, identity.local_index),
+                        color_seed(s, category.name, identity.local_index), s.color_mode);
+  }
+  Mesh mesh = load_obj_meshes(identity.files);
+  if (!normalise_to_unit_sphere(mesh)) {
+    throw InputError(identity.files.front().string() + ": degenerate mesh: it has no extent");
+  }
+  if (s.color_mode == ColorMode::kGrey) mesh.set_color(Rgb::Constant(0.72f));
+  return mesh;
+}
+
+Sprite load_view_image(const fs::path& file, int size) {
+  cv::Mat img = cv::imread(file.string(), cv::IMREAD_UNCHANGED);
+  if (img.empty()) {
+    throw InputError(file.string() + ": unreadable image: OpenCV could not decode it");
+  }
+  if (img.depth() == CV_16U) {
+    img.convertTo(img, CV_8U, 1.0 / 257.0);
+  } else if (img.depth() != CV_8U) {
+    cv::normalize(img, img, 0, 255, cv::NORM_MINMAX);
+    img.convertTo(img, CV_8U);
+  }
+  cv::Mat rgb, alpha;
+  switch (img.channels()) {
+    case 1:
+      cv::cvtColor(img, rgb, cv::COLOR_GRAY2RGB);
+      break;
+    case 3:
+      cv::cvtColor(img, rgb, cv::COLOR_BGR2RGB);
+      break;
+    case 4: {
+      cv::cvtColor(img, rgb, cv::COLOR_BGRA2RGB);
+      cv::extractChannel(img, alpha, 3);
+      // Premultiply so that compositing matches the rendered sprites.
+      cv::Mat a3;
+      cv::cvtColor(alpha, a3, cv::COLOR_GRAY2RGB);
+      cv::multiply(rgb, a3, rgb, 1.0 / 255.0);
+      break;
+    }
+    default:
+      throw InputError(file.string() + ": unsupported image with " +
+                       std::to_string(img.channels()) + " channels");
+  }
+  if (alpha.empty()) alpha = cv::Mat(rgb.size(), CV_8UC1, cv::Scalar(255));
+
+  const double scale = static_cast<double>(size) / std::max(rgb.cols, rgb.rows);
+  const int w = std::max(1, static_cast<int>(std::lround(rgb.cols * scale)));
+  const int h = std::max(1, static_cast<int>(std::lround(rgb.rows * scale)));
+  const int interp = scale < 1.0 ? cv::INTER_AREA : cv::INTER_LINEAR;
+  cv::Mat rgb_fit, alpha_fit;
+  cv::resize(rgb, rgb_fit, cv::Size(w, h), 0, 0, interp);
+  cv::resize(alpha, alpha_fit, cv::Size(w, h), 0, 0, interp);
+  Sprite sprite{cv::Mat(size, size, CV_8UC3, cv::Scalar::all(0)),
+                cv::Mat(size, size, CV_8UC1, cv::Scalar(0))};
+  const cv::Rect roi((size - w) / 2, (size - h) / 2, w, h);
+  rgb_fit.copyTo(sprite.rgb(roi));
+  alpha_fit.copyTo(sprite.alpha(roi));
+  return sprite;
+}
+
+std::vector<cv::Mat> load_backgrounds(const fs::path& dir) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (it->is_regular_file(ec) && !name.empty() && name[0] != '.' && is_image_file(it->path())) {
+      files.push_back(it->path());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  if (files.empty()) throw InputError(dir.string() + ": no .png/.jpg background images");
+  std::vector<cv::Mat> out;
+  for (const auto& f : files) {
+    cv::Mat img = cv::imread(f.string(), cv::IMREAD_COLOR);
+    if (img.empty())
+      throw InputError(f.string() + ": unreadable image: OpenCV could not decode it");
+    cv::cvtColor(img, img, cv::COLOR_BGR2RGB);
+    out.push_back(img);
+  }
+  return out;
+}
+
+void fill_background(std::uint8_t* chw, int size, Background background,
+                     const std::vector<cv::Mat>& backgrounds, std::uint64_t image_seed) {
+  const std::size_t plane = static_cast<std::size_t>(size) * size;
+  switch (background) {
+    case Background::kBlack:
+      return;
+    case Background::kGrey:
+      std::memset(chw, kGreyLevel, 3 * plane);
+      return;
+    case Background::kNoise: {
+      // Independent uniform bytes, 8 per hash: cheap and the same at any thread count.
+      Rng rng(hash_combine(image_seed, hash_string("noise")));
+      std::size_t i = 0;
+      const std::size_t n = 3 * plane;
+      while (i < n) {
+        std::uint64_t bits = rng.next();
+        for (int k = 0; k < 8 && i < n; ++k, ++i, bits >>= 8)
+          chw[i] = static_cast<std::uint8_t>(bits);
+      }
+      return;
+    }
+    case Background::kImages: {
+      // A random square crop (half to all of the shorter side) of a random image.
+      Rng rng(hash_combine(image_seed, hash_string("background")));
+      const cv::Mat& src = backgrounds[rng.next() % backgrounds.size()];
+      const int side_max = std::min(src.cols, src.rows);
+      const int side = std::max(1, static_cast<int>(side_max * rng.uniform(0.5, 1.0)));
+      const int x = static_cast<int>(rng.next() % static_cast<std::uint64_t>(src.cols - side + 1));
+      const int y = static_cast<int>(rng.next() % static_cast<std::uint64_t>(src.rows - side + 1));
+      cv::Mat crop;
+      cv::resize(src(cv::Rect(x, y, side, side)), crop, cv::Size(size, size), 0, 0,
+                 side > size ? cv::INTER_AREA : cv::INTER_LINEAR);
+      cv::Mat planes[3] = {cv::Mat(size, size, CV_8UC1, chw),
+                           cv::Mat(size, size, CV_8UC1, chw + plane),
+                           cv::Mat(size, size, CV_8UC1, chw + 2 * plane)};
+      cv::split(crop, planes);
+      return;
+    }
+  }
+}
+
+void composite(std::uint8_t* chw, int image_size, const PlanarSprite& sprite, int x, int y,
+               bool over_black) {
+  const int n = sprite.size;
+  const std::size_t plane = static_cast<std::size_t>(image_size) * image_size;
+  const std::uint8_t* alpha = sprite.plane(3);
+  for (int c = 0; c < 3; ++c) {
+    const std::uint8_t* src = sprite.plane(c);
+    std::uint8_t* dst = chw + c * plane + static_cast<std::size_t>(y) * image_size + x;
+    for (int row = 0; row < n; ++row, src += n, dst += image_size) {
+      if (over_black) {
+        // Premultiplied colour over black is the colour itself.
+        std::memcpy(dst, src, static_cast<std::size_t>(n));
+        continue;
+      }
+      const std::uint8_t* a = alpha + static_cast<std::size_t>(row) * n;
+      for (int i = 0; i < n; ++i) {
+        const int under = dst[i] * (255 - a[i]);
+        dst[i] = static_cast<std::uint8_t>(std::min(255, src[i] + (under + 127) / 255));
+      }
+    }
+  }
+}
+
+}  // namespace wmgeom::render

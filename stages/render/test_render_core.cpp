@@ -1,0 +1,258 @@
+// Unit tests of the rendering core: primitives, OBJ loading, the rasterizer,
+// the grammars and the layout/view arithmetic. The stage as a whole is tested
+// in test_render.cpp.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <set>
+
+#include <opencv2/imgproc.hpp>
+
+#include "core/error.h"
+#include "render/grammars.h"
+#include "render/mesh.h"
+#include "render/rasterizer.h"
+#include "render/settings.h"
+#include "render/sources.h"
+#include "testing.h"
+
+namespace wmgeom::render {
+namespace {
+
+using wmgeom::testing::TempDir;
+using wmgeom::testing::write_file;
+
+int coverage(const Sprite& s) { return cv::countNonZero(s.alpha); }
+
+TEST(RenderMesh, BoxHasTwelveTrianglesAndUnitArea) {
+  const Mesh box = make_box(Vec3(1, 1, 1), Rgb(1, 0, 0));
+  EXPECT_EQ(box.triangles.size(), 12u);
+  EXPECT_NEAR(surface_area(box), 6.0, 1e-5);
+  const Bounds b = bounds(box);
+  EXPECT_NEAR(b.lo.x(), -0.5f, 1e-6);
+  EXPECT_NEAR(b.hi.y(), 0.5f, 1e-6);
+}
+
+TEST(RenderMesh, NormaliseFitsTheUnitSphere) {
+  Mesh m = make_box(Vec3(4, 2, 1), Rgb(1, 1, 1));
+  m.transform(Eigen::Affine3f(Eigen::Translation3f(10, -3, 2)));
+  ASSERT_TRUE(normalise_to_unit_sphere(m));
+  float r = 0;
+  for (const auto& p : m.positions) r = std::max(r, p.norm());
+  EXPECT_NEAR(r, 1.0f, 1e-5);
+  const Bounds b = bounds(m);
+  EXPECT_NEAR((b.lo + b.hi).norm(), 0.0f, 1e-5);
+  Mesh empty;
+  EXPECT_FALSE(normalise_to_unit_sphere(empty));
+}
+
+TEST(RenderMesh, NonUniformScaleKeepsNormalsPerpendicular) {
+  Mesh e = make_ellipsoid(Vec3(1, 1, 1), Rgb(1, 1, 1));
+  Eigen::Affine3f t = Eigen::Affine3f::Identity();
+  t.scale(Vec3(3, 1, 1));
+  e.transform(t);
+  // A point on the x = max cap keeps a normal along x.
+  std::size_t best = 0;
+  for (std::size_t i = 0; i < e.positions.size(); ++i) {
+    if (e.positions[i].x() > e.positions[best].x()) best = i;
+  }
+  EXPECT_GT(std::fabs(e.normals[best].x()), 0.99f);
+}
+
+TEST(RenderObj, LoadsFacesAndMaterialColours) {
+  TempDir dir;
+  write_file(dir / "m.mtl", "newmtl red\nKd 1 0 0\n");
+  write_file(dir / "m.obj",
+             "mtllib m.mtl\nv 0 0 0\nv 1 0 0\nv 1 1 0\nv 0 1 0\nusemtl red\nf 1 2 3 4\n");
+  const Mesh m = load_obj_meshes({dir / "m.obj"});
+  EXPECT_EQ(m.triangles.size(), 2u);
+  EXPECT_NEAR(m.colors[0].x(), 1.0f, 1e-6);
+  EXPECT_NEAR(m.colors[0].y(), 0.0f, 1e-6);
+}
+
+TEST(RenderObj, RejectsMalformedEmptyAndDegenerate) {
+  TempDir dir;
+  write_file(dir / "bad_index.obj", "v 0 0 0\nv 1 0 0\nv 1 1 0\nf 1 2 9\n");
+  write_file(dir / "no_faces.obj", "this is not an OBJ file\n\x01\x02\x03\n");
+  write_file(dir / "flat.obj", "v 0 0 0\nv 1 1 1\nv 2 2 2\nf 1 2 3\n");
+  auto message = [](const std::filesystem::path& p) {
+    try {
+      load_obj_meshes({p});
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string bad = message(dir / "bad_index.obj");
+  EXPECT_NE(bad.find("bad_index.obj"), std::string::npos) << bad;
+  const std::string empty = message(dir / "no_faces.obj");
+  EXPECT_NE(empty.find("no_faces.obj"), std::string::npos) << empty;
+  EXPECT_NE(empty.find("no faces"), std::string::npos) << empty;
+  const std::string flat = message(dir / "flat.obj");
+  EXPECT_NE(flat.find("flat.obj"), std::string::npos) << flat;
+  EXPECT_NE(flat.find("degenerate"), std::string::npos) << flat;
+  const std::string missing = message(dir / "missing.obj");
+  EXPECT_NE(missing.find("missing.obj"), std::string::npos) << missing;
+}
+
+TEST(RenderRasterizer, DrawsACentredLitObjectInsideTheSprite) {
+  Mesh m = make_box(Vec3(1, 1, 1), Rgb(0.8f, 0.2f, 0.2f));
+  normalise_to_unit_sphere(m);
+  const Sprite s = render_sprite(m, Camera{30, 20, 30}, Lighting{}, 48, 2);
+  ASSERT_EQ(s.rgb.cols, 48);
+  ASSERT_EQ(s.alpha.rows, 48);
+  const int covered = coverage(s);
+  EXPECT_GT(covered, 48 * 48 / 8);
+  // The unit sphere fits: the border rows and columns stay empty.
+  EXPECT_EQ(cv::countNonZero(s.alpha.row(0)) + cv::countNonZero(s.alpha.row(47)) +
+                cv::countNonZero(s.alpha.col(0)) + cv::countNonZero(s.alpha.col(47)),
+            0);
+  // Centred: the centroid of coverage is near the middle.
+  const cv::Moments mo = cv::moments(s.alpha, false);
+  EXPECT_NEAR(mo.m10 / mo.m00, 24.0, 2.0);
+  EXPECT_NEAR(mo.m01 / mo.m00, 24.0, 2.0);
+  // Lit: the red channel dominates and is neither black nor saturated everywhere.
+  const cv::Scalar mean = cv::mean(s.rgb, s.alpha);
+  EXPECT_GT(mean[0], mean[1] * 2);
+  EXPECT_GT(mean[0], 60);
+}
+
+TEST(RenderRasterizer, SupersamplingSoftensEdgesOnly) {
+  Mesh m = make_box(Vec3(1, 1, 1), Rgb(1, 1, 1));
+  normalise_to_unit_sphere(m);
+  const Sprite hard = render_sprite(m, Camera{30, 20, 30}, Lighting{}, 40, 1);
+  const Sprite soft = render_sprite(m, Camera{30, 20, 30}, Lighting{}, 40, 4);
+  auto partial = [](const cv::Mat& a) {
+    int n = 0;
+    for (int y = 0; y < a.rows; ++y)
+      for (int x = 0; x < a.cols; ++x)
+        n += a.at<std::uint8_t>(y, x) > 0 && a.at<std::uint8_t>(y, x) < 255;
+    return n;
+  };
+  EXPECT_EQ(partial(hard.alpha), 0);
+  EXPECT_GT(partial(soft.alpha), 20);
+  EXPECT_NEAR(coverage(hard), coverage(soft), coverage(hard) * 0.15);
+}
+
+TEST(RenderRasterizer, IsDeterministicAndViewDependent) {
+  const Mesh m = build_object("car", 1, 2, ColorMode::kIdentity);
+  const Sprite a = render_sprite(m, Camera{15, 20, 30}, Lighting{}, 64, 3);
+  const Sprite b = render_sprite(m, Camera{15, 20, 30}, Lighting{}, 64, 3);
+  const Sprite c = render_sprite(m, Camera{105, 20, 30}, Lighting{}, 64, 3);
+  EXPECT_EQ(cv::norm(a.rgb, b.rgb, cv::NORM_L1), 0.0);
+  EXPECT_GT(cv::norm(a.alpha, c.alpha, cv::NORM_L1), 0.0);
+}
+
+TEST(RenderGrammars, AtLeastSixNamedGrammarsBuildNonEmptyMeshes) {
+  const auto& names = grammar_names();
+  ASSERT_GE(names.size(), 6u);
+  for (const char* expected : {"chair", "car", "airplane", "lamp", "mug", "table"}) {
+    EXPECT_TRUE(has_grammar(expected)) << expected;
+  }
+  for (const auto& name : names) {
+    for (std::uint64_t k = 0; k < 20; ++k) {
+      const Mesh m = build_object(name, k, k + 100, ColorMode::kIdentity);
+      ASSERT_FALSE(m.empty()) << name;
+      EXPECT_GT(surface_area(m), 0.1) << name;
+      float r = 0;
+      for (const auto& p : m.positions) {
+        ASSERT_TRUE(p.allFinite()) << name;
+        r = std::max(r, p.norm());
+      }
+      EXPECT_NEAR(r, 1.0f, 1e-4) << name;
+    }
+  }
+}
+
+TEST(RenderGrammars, IdentitiesDifferAndColourModeKeepsShape) {
+  for (const auto& name : grammar_names()) {
+    const Mesh a = build_object(name, 1, 7, ColorMode::kIdentity);
+    const Mesh b = build_object(name, 2, 8, ColorMode::kIdentity);
+    const Mesh g = build_object(name, 1, 99, ColorMode::kGrey);
+    const Sprite sa = render_sprite(a, Camera{40, 20, 30}, Lighting{}, 48, 2);
+    const Sprite sb = render_sprite(b, Camera{40, 20, 30}, Lighting{}, 48, 2);
+    const Sprite sg = render_sprite(g, Camera{40, 20, 30}, Lighting{}, 48, 2);
+    EXPECT_GT(cv::norm(sa.rgb, sb.rgb, cv::NORM_L1), 0.0) << name;
+    EXPECT_EQ(cv::norm(sa.alpha, sg.alpha, cv::NORM_L1), 0.0) << name;
+    // Grey mode: R == G == B wherever the object is.
+    std::vector<cv::Mat> ch;
+    cv::split(sg.rgb, ch);
+    EXPECT_EQ(cv::norm(ch[0], ch[1], cv::NORM_INF), 0.0) << name;
+    EXPECT_EQ(cv::norm(ch[1], ch[2], cv::NORM_INF), 0.0) << name;
+  }
+}
+
+TEST(RenderLayout, GridsAreSquareCellsInsideTheCanvas) {
+  const Layout paper = make_layout(224, 4, 0.8);
+  EXPECT_EQ(paper.cols, 2);
+  EXPECT_EQ(paper.rows, 2);
+  EXPECT_EQ(paper.cell_size, 112);
+  EXPECT_EQ(paper.sprite_size, 90);
+  ASSERT_EQ(paper.cells.size(), 4u);
+  EXPECT_EQ(paper.cells[1].x, 112);
+  EXPECT_EQ(paper.cells[1].y, 0);
+  EXPECT_EQ(paper.cells[2].x, 0);
+  EXPECT_EQ(paper.cells[2].y, 112);
+  for (int n : {1, 2, 3, 5, 9, 10, 16}) {
+    const Layout l = make_layout(100, n, 0.7);
+    ASSERT_EQ(static_cast<int>(l.cells.size()), n);
+    std::set<std::pair<int, int>> distinct;
+    for (const auto& c : l.cells) {
+      EXPECT_GE(c.x, 0);
+      EXPECT_GE(c.y, 0);
+      EXPECT_LE(c.x + l.cell_size, 100);
+      EXPECT_LE(c.y + l.cell_size, 100);
+      distinct.insert({c.x, c.y});
+    }
+    EXPECT_EQ(static_cast<int>(distinct.size()), n);
+  }
+}
+
+TEST(RenderViews, GridAndRandomAngles) {
+  Settings s;
+  s.views = 6;
+  s.elevations = {10, 30};
+  s.azimuth_start = 0;
+  s.azimuth_span = 360;
+  auto grid = make_views(s);
+  ASSERT_EQ(grid.size(), 6u);
+  EXPECT_DOUBLE_EQ(grid[1].azimuth_deg, 120.0);
+  EXPECT_DOUBLE_EQ(grid[3].elevation_deg, 30.0);
+  EXPECT_DOUBLE_EQ(grid[3].azimuth_deg, 0.0);
+  s.azimuth_span = 90;
+  s.views = 4;
+  s.elevations = {20};
+  grid = make_views(s);
+  EXPECT_DOUBLE_EQ(grid.back().azimuth_deg, 90.0);  // a partial span includes its end
+  s.random_views = true;
+  s.elevations = {0, 40};
+  s.seed = 5;
+  const auto r1 = make_views(s);
+  const auto r2 = make_views(s);
+  ASSERT_EQ(r1.size(), 4u);
+  for (std::size_t i = 0; i < r1.size(); ++i) {
+    EXPECT_EQ(r1[i].azimuth_deg, r2[i].azimuth_deg);
+    EXPECT_GE(r1[i].azimuth_deg, 0.0);
+    EXPECT_LT(r1[i].azimuth_deg, 90.0);
+    EXPECT_GE(r1[i].elevation_deg, 0.0);
+    EXPECT_LE(r1[i].elevation_deg, 40.0);
+  }
+  s.seed = 6;
+  EXPECT_NE(make_views(s)[0].azimuth_deg, r1[0].azimuth_deg);
+}
+
+TEST(RenderCompose, AlphaBlendsOverBackground) {
+  Sprite s{cv::Mat(2, 2, CV_8UC3, cv::Scalar(100, 0, 0)), cv::Mat(2, 2, CV_8UC1, cv::Scalar(255))};
+  s.rgb.at<cv::Vec3b>(0, 0) = cv::Vec3b(50, 0, 0);  // half-covered edge pixel, premultiplied
+  s.alpha.at<std::uint8_t>(0, 0) = 128;
+  const PlanarSprite p = to_planar(s);
+  std::vector<std::uint8_t> img(3 * 4 * 4, 200);
+  composite(img.data(), 4, p, 1, 1, false);
+  EXPECT_EQ(img[0], 200);               // outside the sprite
+  EXPECT_EQ(img[1 * 4 + 1], 50 + 100);  // 50 + 200 * 127 / 255
+  EXPECT_EQ(img[2 * 4 + 2], 100);       // fully covered
+  EXPECT_EQ(img[16 + 2 * 4 + 2], 0);    // green plane, fully covered
+}
+
+}  // namespace
+}  // namespace wmgeom::render
