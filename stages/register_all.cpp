@@ -4,12 +4,14 @@
 #include <memory>
 
 #include "graph/registry.h"
+#include "features/features.h"
 #include "render/render.h"
 
 namespace wmgeom {
 
 void register_all(StageRegistry& registry) {
   registry.add(std::make_unique<RenderStage>());
+  registry.add(std::make_unique<FeaturesStage>());
 }
 
 }  // namespace wmgeom

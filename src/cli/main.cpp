@@ -1,10 +1,12 @@
 #include <iostream>
 
 #include "cli/cli.h"
+#include "core/memory.h"
 #include "graph/registry.h"
 #include "register_all.h"
 
 int main(int argc, char** argv) {
+  wmgeom::tune_allocator();
   std::vector<std::string> args(argv + 1, argv + argc);
   wmgeom::StageRegistry registry;
   try {

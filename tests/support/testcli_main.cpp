@@ -3,11 +3,13 @@
 #include <iostream>
 
 #include "cli/cli.h"
+#include "core/memory.h"
 #include "graph/registry.h"
 #include "register_all.h"
 #include "test_stages.h"
 
 int main(int argc, char** argv) {
+  wmgeom::tune_allocator();
   wmgeom::StageRegistry registry;
   wmgeom::register_all(registry);
   wmgeom::testing::register_test_stages(registry);

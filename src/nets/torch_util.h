@@ -1,0 +1,38 @@
+// Bridges between the engine's Arrays and LibTorch, and device selection.
+// Included only by translation units that already need torch.
+#pragma once
+
+#include <string>
+
+#include <torch/torch.h>
+
+#include "core/array.h"
+
+namespace wmgeom::nets {
+
+// A tensor viewing the array's buffer (no copy). The array must outlive it
+// and must not be written through the view unless the stage owns it.
+torch::Tensor view(const Array& array);
+// Copies a contiguous CPU tensor (any device is moved to CPU first) into a new Array.
+Array to_array(const torch::Tensor& tensor);
+
+// "auto" | "cpu" | "cuda" | "cuda:N" -> a device; "auto" is CUDA when
+// LibTorch has it and a GPU is present. Throws wmgeom::InputError for an
+// unusable request (e.g. "cuda" without a GPU).
+torch::Device resolve_device(const std::string& spec);
+// "cpu" or "cuda": part of cache keys of stages whose results depend on it.
+std::string device_kind(const std::string& spec);
+// Resource token for the executor: "cuda:N" for GPU work, "" for CPU.
+std::string device_resource(const std::string& spec);
+
+// A CPU generator seeded deterministically; use it for every random draw so
+// that concurrent stages never share torch's global generator.
+at::Generator make_generator(std::uint64_t seed);
+
+// Sets torch's intra-op threads for this stage (0 = leave as is).
+void set_threads(int threads);
+
+// The LibTorch version string, e.g. "1.13.0".
+std::string torch_version();
+
+}  // namespace wmgeom::nets

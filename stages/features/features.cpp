@@ -1,0 +1,288 @@
+#include "features/features.h"
+
+#include <cmath>
+#include <numeric>
+
+#include "core/artifacts.h"
+#include "core/hash.h"
+#include "nets/adamw.h"
+#include "nets/cnn.h"
+#include "nets/torch_util.h"
+#include "nets/torchscript.h"
+
+namespace wmgeom {
+
+namespace {
+
+using nets::BuiltinCnn;
+
+struct Curves {
+  std::vector<float> loss;
+  std::vector<float> train_acc;  // [epoch][head] flattened, heads: category, identity, location
+  std::vector<float> val_acc;
+};
+
+nets::CnnConfig cnn_config(const Params& p, const StimulusSet& s) {
+  nets::CnnConfig c;
+  c.input_size = p.i("input_size") > 0 ? static_cast<int>(p.i("input_size")) : static_cast<int>(s.images.dim(2));
+  c.width = static_cast<int>(p.i("width"));
+  c.blocks = static_cast<int>(p.i("blocks"));
+  c.categories = static_cast<int>(s.category_names.size());
+  c.identities = static_cast<int>(s.identity_names.size());
+  c.locations = s.n_locations;
+  return c;
+}
+
+std::vector<std::int64_t> indices_of_split(const StimulusSet& s, std::int32_t split) {
+  std::vector<std::int64_t> out;
+  auto v = s.split.values<std::int32_t>();
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (v[i] == split) out.push_back(static_cast<std::int64_t>(i));
+  }
+  return out;
+}
+
+// Per-sample random shifts (zero padding, then a crop) and brightness.
+torch::Tensor augment(const torch::Tensor& x_unit, int shift, double brightness, at::Generator& gen) {
+  torch::Tensor x = x_unit;
+  std::int64_t b = x.size(0);
+  if (brightness > 0) {
+    torch::Tensor scale = torch::empty({b, 1, 1, 1}).uniform_(1.0 - brightness, 1.0 + brightness, gen);
+    x = (x * scale).clamp_(0.0, 1.0);
+  }
+  if (shift > 0) {
+    std::int64_t s = x.size(2);
+    torch::Tensor padded = torch::constant_pad_nd(x, {shift, shift, shift, shift}, 0.0);
+    torch::Tensor offs = torch::randint(0, 2 * shift + 1, {b, 2}, gen, torch::kLong);
+    std::vector<torch::Tensor> crops;
+    crops.reserve(static_cast<std::size_t>(b));
+    auto o = offs.accessor<std::int64_t, 2>();
+    for (std::int64_t i = 0; i < b; ++i) {
+      crops.push_back(padded[i].narrow(1, o[i][0], s).narrow(2, o[i][1], s));
+    }
+    x = torch::stack(crops);
+  }
+  return x;
+}
+
+torch::Tensor normalise(const torch::Tensor& x_unit, const std::string& normalize) {
+  if (normalize != "imagenet") return x_unit;
+  torch::Tensor mean = torch::tensor({0.485f, 0.456f, 0.406f}).view({1, 3, 1, 1}).to(x_unit.device());
+  torch::Tensor std = torch::tensor({0.229f, 0.224f, 0.225f}).view({1, 3, 1, 1}).to(x_unit.device());
+  return (x_unit - mean) / std;
+}
+
+std::vector<float> head_accuracy(BuiltinCnn& cnn, const torch::Tensor& x, const torch::Tensor& y_cat,
+                                 const torch::Tensor& y_id, const torch::Tensor& y_loc, int batch) {
+  torch::NoGradGuard no_grad;
+  cnn->eval();
+  std::int64_t n = x.size(0);
+  std::vector<double> correct(3, 0.0);
+  for (std::int64_t i = 0; i < n; i += batch) {
+    std::int64_t len = std::min<std::int64_t>(batch, n - i);
+    auto h = cnn->heads(cnn->features(x.narrow(0, i, len)));
+    correct[0] += h.category.argmax(1).eq(y_cat.narrow(0, i, len)).sum().item<double>();
+    correct[1] += h.identity.argmax(1).eq(y_id.narrow(0, i, len)).sum().item<double>();
+    correct[2] += h.location.argmax(1).eq(y_loc.narrow(0, i, len)).sum().item<double>();
+  }
+  std::vector<float> acc;
+  for (double c : correct) acc.push_back(n > 0 ? static_cast<float>(c / static_cast<double>(n)) : 0.0f);
+  return acc;
+}
+
+// Trains the built-in CNN on the training split (three heads, summed
+// cross-entropy, AdamW with cosine decay), reporting held-out accuracy.
+Curves train_builtin(BuiltinCnn& cnn, const StimulusSet& s, const torch::Tensor& x_unit, const Params& p,
+                     const torch::Device& device, at::Generator& gen, RunContext& ctx,
+                     std::int64_t& done, std::int64_t total) {
+  Curves curves;
+  auto train_idx = indices_of_split(s, kSplitTrain);
+  auto val_idx = indices_of_split(s, kSplitValidation);
+  if (train_idx.empty()) throw InputError("features: the stimulus set has no training-split images to train the CNN on");
+  auto labels = [&](const Array& a) { return nets::view(a).to(torch::kLong); };
+  torch::Tensor y_cat = labels(s.category), y_id = labels(s.identity), y_loc = labels(s.location);
+  torch::Tensor tr = torch::tensor(train_idx, torch::kLong), va = torch::tensor(val_idx, torch::kLong);
+  const std::string normalize = p.s("normalize");
+  torch::Tensor x_val = normalise(x_unit.index_select(0, va), normalize).to(device);
+  torch::Tensor x_tr_eval = normalise(x_unit.index_select(0, tr), normalize).to(device);
+
+  nets::MultiTensorAdamW opt(cnn->parameters(), {.lr = p.f("lr"), .weight_decay = p.f("weight_decay")});
+  int epochs = static_cast<int>(p.i("epochs"));
+  int batch = static_cast<int>(p.i("batch_size"));
+  int shift = static_cast<int>(p.i("shift"));
+  double brightness = p.f("brightness");
+  std::int64_t n = tr.size(0);
+  std::int64_t steps_per_epoch = (n + batch - 1) / batch;
+  std::int64_t total_steps = std::max<std::int64_t>(1, steps_per_epoch * epochs);
+  std::int64_t step = 0;
+  for (int epoch = 0; epoch < epochs; ++epoch) {
+    cnn->train();
+    torch::Tensor order = tr.index_select(0, torch::randperm(n, gen, torch::kLong));
+    double loss_sum = 0;
+    for (std::int64_t i = 0; i < n; i += batch) {
+      ctx.check_cancelled();
+      double lr = p.f("lr") * 0.5 * (1.0 + std::cos(M_PI * static_cast<double>(step) / static_cast<double>(total_steps)));
+      opt.set_lr(lr);
+      torch::Tensor idx = order.narrow(0, i, std::min<std::int64_t>(batch, n - i));
+      torch::Tensor xb = normalise(augment(x_unit.index_select(0, idx), shift, brightness, gen), normalize).to(device);
+      auto h = cnn->heads(cnn->features(xb));
+      torch::Tensor loss = torch::nn::functional::cross_entropy(h.category, y_cat.index_select(0, idx).to(device)) +
+                           torch::nn::functional::cross_entropy(h.identity, y_id.index_select(0, idx).to(device)) +
+                           torch::nn::functional::cross_entropy(h.location, y_loc.index_select(0, idx).to(device));
+      opt.zero_grad();
+      loss.backward();
+      opt.step();
+      if (!std::isfinite(loss.item<double>())) {
+        throw Error("built-in CNN training diverged (loss " + std::to_string(loss.item<double>()) +
+                    " at epoch " + std::to_string(epoch) + "); lower lr");
+      }
+      loss_sum += loss.item<double>() * static_cast<double>(idx.size(0));
+      ++step;
+      done += idx.size(0);
+      ctx.progress(done, total);
+    }
+    curves.loss.push_back(static_cast<float>(loss_sum / static_cast<double>(n)));
+    auto ta = head_accuracy(cnn, x_tr_eval, y_cat.index_select(0, tr).to(device), y_id.index_select(0, tr).to(device),
+                            y_loc.index_select(0, tr).to(device), 256);
+    auto vacc = val_idx.empty() ? std::vector<float>{NAN, NAN, NAN}
+                                : head_accuracy(cnn, x_val, y_cat.index_select(0, va).to(device),
+                                                y_id.index_select(0, va).to(device),
+                                                y_loc.index_select(0, va).to(device), 256);
+    curves.train_acc.insert(curves.train_acc.end(), ta.begin(), ta.end());
+    curves.val_acc.insert(curves.val_acc.end(), vacc.begin(), vacc.end());
+    ctx.info("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(epochs) + ": loss " +
+             std::to_string(curves.loss.back()) + ", held-out accuracy category/identity/location " +
+             std::to_string(vacc[0]) + "/" + std::to_string(vacc[1]) + "/" + std::to_string(vacc[2]));
+  }
+  return curves;
+}
+
+Array curve_array(const std::vector<float>& v, std::int64_t cols) {
+  Array a = Array::zeros<float>(cols > 1 ? std::vector<std::int64_t>{static_cast<std::int64_t>(v.size()) / cols, cols}
+                                         : std::vector<std::int64_t>{static_cast<std::int64_t>(v.size())});
+  std::copy(v.begin(), v.end(), a.data<float>());
+  return a;
+}
+
+std::string weights_hash(torch::nn::Module& m) {
+  std::string all;
+  for (const auto& t : m.parameters()) {
+    torch::Tensor c = t.detach().to(torch::kCPU).contiguous();
+    all += hash64_hex({static_cast<const std::byte*>(c.data_ptr()), c.nbytes()});
+  }
+  for (const auto& t : m.buffers()) {
+    torch::Tensor c = t.detach().to(torch::kCPU).contiguous();
+    all += hash64_hex({static_cast<const std::byte*>(c.data_ptr()), c.nbytes()});
+  }
+  return hash128_hex(all);
+}
+
+}  // namespace
+
+void FeaturesStage::validate(const Params& p, ParamIssues& issues) const {
+  const std::string& model = p.s("model");
+  if (model == "torchscript") {
+    if (p.s("path").empty()) {
+      issues.error("path", "model = \"torchscript\" needs path = \"FILE.pt\" (a TorchScript module)");
+    } else {
+      try {
+        nets::ScriptedExtractor probe(p.s("path"), p.s("layer"));
+      } catch (const InputError& e) {
+        issues.error(p.s("layer").empty() ? "path" : "layer", e.what());
+      }
+    }
+  } else if (!p.s("path").empty() || !p.s("layer").empty()) {
+    issues.error(p.s("path").empty() ? "layer" : "path", "path and layer apply only to model = \"torchscript\"");
+  }
+  const std::string& dev = p.s("device");
+  if (dev != "auto" && dev != "cpu" && dev != "cuda" && !(dev.rfind("cuda:", 0) == 0 && dev.size() > 5 &&
+                                                          std::all_of(dev.begin() + 5, dev.end(), ::isdigit))) {
+    issues.error("device", "expected \"auto\", \"cpu\", \"cuda\" or \"cuda:N\", found \"" + dev + "\"");
+  }
+  if (model == "builtin" && p.i("epochs") == 0) {
+    issues.error("epochs", "the built-in CNN needs epochs >= 1 (for untrained weights use model = \"random\")");
+  }
+}
+
+std::string FeaturesStage::key_extras(const Params& p) const {
+  return "torch " + nets::torch_version() + "\ndevice " + nets::device_kind(p.s("device"));
+}
+
+std::string FeaturesStage::resource(const Params& p) const { return nets::device_resource(p.s("device")); }
+
+Artifact FeaturesStage::run(const Params& p, const StageInputs& inputs, RunContext& ctx) const {
+  StimulusSet s = inputs.get<StimulusSet>("stimuli");
+  nets::set_threads(ctx.threads());
+  torch::Device device = nets::resolve_device(p.s("device"));
+  const std::string& model = p.s("model");
+  const std::int64_t n = s.size();
+  const int infer_batch = static_cast<int>(p.i("inference_batch"));
+  auto gen = nets::make_generator(static_cast<std::uint64_t>(p.i("seed")));
+  int size = p.i("input_size") > 0 ? static_cast<int>(p.i("input_size")) : static_cast<int>(s.images.dim(2));
+
+  // Resize once, in [0, 1]; normalisation comes after augmentation.
+  torch::Tensor x_unit;
+  {
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> parts;
+    torch::Tensor images = nets::view(s.images);
+    for (std::int64_t i = 0; i < n; i += 256) {
+      parts.push_back(nets::prepare_images(images.narrow(0, i, std::min<std::int64_t>(256, n - i)), size, "unit"));
+    }
+    x_unit = parts.empty() ? torch::empty({0, 3, size, size}) : torch::cat(parts);
+  }
+
+  FeatureBank bank;
+  std::int64_t done = 0;
+  std::int64_t train_items = model == "builtin" ? p.i("epochs") * static_cast<std::int64_t>(indices_of_split(s, kSplitTrain).size()) : 0;
+  std::int64_t total = train_items + n;
+  std::function<torch::Tensor(const torch::Tensor&)> extract;
+  BuiltinCnn cnn{nullptr};
+  std::unique_ptr<nets::ScriptedExtractor> scripted;
+  if (model == "builtin" || model == "random") {
+    nets::CnnConfig cfg = cnn_config(p, s);
+    cnn = BuiltinCnn(cfg);
+    cnn->initialise(gen);
+    cnn->to(device);
+    if (model == "builtin") {
+      Curves c = train_builtin(cnn, s, x_unit, p, device, gen, ctx, done, total);
+      bank.extra["train_loss"] = curve_array(c.loss, 1);
+      bank.extra["train_accuracy"] = curve_array(c.train_acc, 3);
+      bank.extra["heldout_accuracy"] = curve_array(c.val_acc, 3);
+    }
+    cnn->eval();
+    extract = [&](const torch::Tensor& x) { return cnn->features(x); };
+    bank.extractor = {{"model", model}, {"architecture", "resnet-compact"}, {"width", cfg.width},
+                      {"blocks", cfg.blocks}, {"layer", "stages." + std::to_string(cfg.blocks - 1)},
+                      {"weights_hash", weights_hash(*cnn)}, {"heads", {"category", "identity", "location"}}};
+  } else {
+    scripted = std::make_unique<nets::ScriptedExtractor>(p.s("path"), p.s("layer"));
+    scripted->to(device);
+    extract = [&](const torch::Tensor& x) { return scripted->forward(x); };
+    bank.extractor = {{"model", "torchscript"}, {"layer", p.s("layer")},
+                      {"weights_hash", hash_path_content(p.s("path"))}};
+  }
+  bank.extractor["input_size"] = size;
+  bank.extractor["normalize"] = p.s("normalize");
+
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> outs;
+  for (std::int64_t i = 0; i < n; i += infer_batch) {
+    ctx.check_cancelled();
+    std::int64_t len = std::min<std::int64_t>(infer_batch, n - i);
+    torch::Tensor y = extract(normalise(x_unit.narrow(0, i, len), p.s("normalize")).to(device));
+    if (y.dim() == 2) y = y.unsqueeze(-1).unsqueeze(-1);  // vectors become [C, 1, 1] maps
+    if (y.dim() != 4) {
+      throw InputError("features: the model's output has shape " + std::to_string(y.dim()) +
+                       "-D; expected a feature map [B, C, h, w] or vectors [B, C]");
+    }
+    outs.push_back(y.to(torch::kCPU, p.s("dtype") == "float16" ? torch::kHalf : torch::kFloat32));
+    done += len;
+    ctx.progress(done, total);
+  }
+  bank.features = nets::to_array(outs.empty() ? torch::empty({0, 1, 1, 1}) : torch::cat(outs));
+  ctx.set_items(n);
+  return bank.to_artifact();
+}
+
+}  // namespace wmgeom

@@ -1,0 +1,24 @@
+// The `features` stage: a feature map per unique image of a StimulusSet,
+// computed once and cached (never per trial). Models: the built-in CNN
+// trained on the stimuli (default), a user's TorchScript module, or the
+// built-in architecture with seeded random weights (a control).
+// Parameters: schemas/features.toml; README.md beside this file.
+#pragma once
+
+#include "core/stage.h"
+
+namespace wmgeom {
+
+class FeaturesStage final : public Stage {
+ public:
+  std::string type() const override { return "features"; }
+  // path/layer for TorchScript (the module is loaded to check the layer),
+  // the device string.
+  void validate(const Params& params, ParamIssues& issues) const override;
+  // LibTorch version and device kind: both change the floating-point result.
+  std::string key_extras(const Params& params) const override;
+  std::string resource(const Params& params) const override;
+  Artifact run(const Params& params, const StageInputs& inputs, RunContext& ctx) const override;
+};
+
+}  // namespace wmgeom
