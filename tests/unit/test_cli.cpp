@@ -97,9 +97,10 @@ TEST(Cli, ExportWritesNpyThatNumpyReads) {
   EXPECT_EQ(meta["kind"], "Numbers");
   EXPECT_EQ(meta["arrays"]["x"]["dtype"], "float64");
   // sum over value in {1, 2} of value * (k + 1) + seed(1) = 3 (k + 1) + 2
-  std::string py = "python3 -c \"import numpy as n; a = n.load('" + (out / "x.npy").string() +
+  // Debian's python3, where scripts/bootstrap installs numpy.
+  std::string py = "/usr/bin/python3 -c \"import numpy as n; a = n.load('" + (out / "x.npy").string() +
                    "'); assert a.dtype == n.float64 and a.shape == (3,), a; assert list(a) == [5.0, 8.0, 11.0], a\"";
-  if (std::system("python3 -c 'import numpy' 2>/dev/null") == 0) {
+  if (std::system("/usr/bin/python3 -c 'import numpy' 2>/dev/null") == 0) {
     EXPECT_EQ(std::system(py.c_str()), 0);
   }
   // A swept stage exports one folder per instance.
