@@ -6,12 +6,14 @@
 #include "graph/registry.h"
 #include "features/features.h"
 #include "render/render.h"
+#include "tasks/tasks.h"
 
 namespace wmgeom {
 
 void register_all(StageRegistry& registry) {
   registry.add(std::make_unique<RenderStage>());
   registry.add(std::make_unique<FeaturesStage>());
+  registry.add(std::make_unique<TasksStage>());
 }
 
 }  // namespace wmgeom

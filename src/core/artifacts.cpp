@@ -134,6 +134,10 @@ Artifact TrialSet::to_artifact() const {
   put(a, "task", task);
   put(a, "targets", targets);
   put(a, "split", split);
+  put(a, "stimulus_location", stimulus_location);
+  put(a, "stimulus_category", stimulus_category);
+  put(a, "stimulus_identity", stimulus_identity);
+  put(a, "stimulus_split", stimulus_split);
   nlohmann::json t = nlohmann::json::array();
   for (const auto& d : tasks) t.push_back({{"name", d.name}, {"feature", d.feature}, {"n", d.n}});
   a.meta = {{"tasks", t}, {"trial_length", trial_length}, {"match_prob", match_prob},
@@ -167,6 +171,14 @@ TrialSet TrialSet::from_artifact(const Artifact& a) {
   c.range(s.task, "task", static_cast<std::int64_t>(s.tasks.size()));
   c.range(s.targets, "targets", 3);
   c.range(s.split, "split", 2);
+  s.stimulus_location = c.optional("stimulus_location", DType::kI32, 1);
+  s.stimulus_category = c.optional("stimulus_category", DType::kI32, 1);
+  s.stimulus_identity = c.optional("stimulus_identity", DType::kI32, 1);
+  s.stimulus_split = c.optional("stimulus_split", DType::kI32, 1);
+  std::int64_t n = s.stimulus_location.empty() ? 0 : s.stimulus_location.dim(0);
+  c.leading(s.stimulus_category, "stimulus_category", n);
+  c.leading(s.stimulus_identity, "stimulus_identity", n);
+  c.leading(s.stimulus_split, "stimulus_split", n);
   return s;
 }
 

@@ -56,7 +56,9 @@ struct TaskDef {
   std::int32_t n = 1;
 };
 
-// The task suite: task definitions plus fixed evaluation trials.
+// The task suite: task definitions, fixed evaluation trials, and the
+// stimulus attribute table, so that training can sample fresh trials on the
+// fly without the images.
 struct TrialSet {
   static constexpr const char* kKind = "TrialSet";
   std::vector<TaskDef> tasks;
@@ -67,6 +69,8 @@ struct TrialSet {
   Array task;     // int32 [M], index into tasks
   Array targets;  // int32 [M, T]: 0 no-action, 1 non-match, 2 match
   Array split;    // int32 [M]: split the trial's stimuli were drawn from
+  // Per stimulus of the StimulusSet (int32 [N]): its attributes and split.
+  Array stimulus_location, stimulus_category, stimulus_identity, stimulus_split;
   nlohmann::json info = nlohmann::json::object();
 
   Artifact to_artifact() const;

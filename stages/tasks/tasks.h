@@ -1,0 +1,28 @@
+// The `tasks` stage: the N-back task suite (SCIENCE.md section 2). From a
+// StimulusSet's attributes it makes a TrialSet: the task definitions, fixed
+// evaluation trials per task drawn from the training and/or held-out split,
+// and the stimulus attribute table from which the train stage streams
+// training trials with the same sampler (src/nback). Parameters:
+// schemas/tasks.toml; README.md beside this file.
+//
+// Determinism: every trial is a pure function of (seed, split, task name,
+// trial index) and the attribute table; the thread count plays no part.
+#pragma once
+
+#include "core/stage.h"
+
+namespace wmgeom {
+
+class TasksStage final : public Stage {
+ public:
+  std::string type() const override { return "tasks"; }
+  // Task names (loc|cat|id-N, N >= 1, no duplicates), trial_length > the
+  // largest N, no duplicate eval_splits.
+  void validate(const Params& params, ParamIssues& issues) const override;
+  // Throws wmgeom::InputError for what only the stimuli can show: an empty
+  // training split, an empty split requested in eval_splits, a task's
+  // feature with a single value in a split.
+  Artifact run(const Params& params, const StageInputs& inputs, RunContext& ctx) const override;
+};
+
+}  // namespace wmgeom
