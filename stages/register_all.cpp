@@ -7,6 +7,7 @@
 #include "features/features.h"
 #include "render/render.h"
 #include "tasks/tasks.h"
+#include "train/train.h"
 
 namespace wmgeom {
 
@@ -14,6 +15,7 @@ void register_all(StageRegistry& registry) {
   registry.add(std::make_unique<RenderStage>());
   registry.add(std::make_unique<FeaturesStage>());
   registry.add(std::make_unique<TasksStage>());
+  registry.add(std::make_unique<TrainStage>());
 }
 
 }  // namespace wmgeom

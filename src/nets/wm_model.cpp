@@ -1,0 +1,88 @@
+#include "nets/wm_model.h"
+
+#include <cmath>
+
+#include "core/error.h"
+
+namespace wmgeom::nets {
+
+int default_hidden(const std::string& rnn) { return rnn == "rnn" ? 512 : 256; }
+
+WmModelImpl::WmModelImpl(const WmModelConfig& c) : config_(c) {
+  if (c.feature_shape.size() != 3) throw Error("WmModel: feature_shape must be {C, h, w}");
+  std::int64_t channels = c.feature_shape[0], area = c.feature_shape[1] * c.feature_shape[2];
+  conv_ = register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, c.conv_channels, 1)));
+  image_ = register_module("image", torch::nn::Linear(c.conv_channels * area, c.embed));
+  cue_ = register_module("cue", torch::nn::Linear(torch::nn::LinearOptions(c.cue_dim, c.embed).bias(false)));
+  norm_ = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.embed})));
+  if (c.rnn == "rnn") {
+    rnn_ = register_module("rnn", torch::nn::RNN(torch::nn::RNNOptions(c.embed, c.hidden).num_layers(c.layers).batch_first(true).nonlinearity(torch::kTanh)));
+  } else if (c.rnn == "gru") {
+    gru_ = register_module("rnn", torch::nn::GRU(torch::nn::GRUOptions(c.embed, c.hidden).num_layers(c.layers).batch_first(true)));
+  } else if (c.rnn == "lstm") {
+    lstm_ = register_module("rnn", torch::nn::LSTM(torch::nn::LSTMOptions(c.embed, c.hidden).num_layers(c.layers).batch_first(true)));
+  } else {
+    throw Error("WmModel: unknown rnn \"" + c.rnn + "\"");
+  }
+  readout_ = register_module("readout", torch::nn::Linear(c.hidden, c.outputs));
+  input_mean_ = register_buffer("input_mean", torch::zeros(c.feature_shape));
+  input_std_ = register_buffer("input_std", torch::ones(c.feature_shape));
+}
+
+void WmModelImpl::set_standardization(const torch::Tensor& mean, const torch::Tensor& std) {
+  torch::NoGradGuard no_grad;
+  input_mean_.copy_(mean.view(input_mean_.sizes()));
+  input_std_.copy_(std.view(input_std_.sizes()));
+}
+
+void WmModelImpl::initialise(at::Generator& gen) {
+  torch::NoGradGuard no_grad;
+  for (auto& item : named_parameters()) {
+    torch::Tensor& p = item.value();
+    const std::string& name = item.key();
+    if (name.rfind("norm.", 0) == 0) {
+      p.fill_(name == "norm.weight" ? 1.0 : 0.0);
+      continue;
+    }
+    double fan_in;
+    if (name.rfind("rnn.", 0) == 0) {
+      fan_in = config_.hidden;  // torch's RNN init: U(-1/sqrt(H), 1/sqrt(H)) for every tensor
+    } else if (name.rfind("conv.", 0) == 0) {
+      fan_in = static_cast<double>(config_.feature_shape[0]);
+    } else if (name.rfind("image.", 0) == 0) {
+      fan_in = static_cast<double>(config_.conv_channels * config_.feature_shape[1] * config_.feature_shape[2]);
+    } else if (name.rfind("cue.", 0) == 0) {
+      fan_in = config_.cue_dim;
+    } else {
+      fan_in = config_.hidden;
+    }
+    double bound = 1.0 / std::sqrt(fan_in);
+    p.uniform_(-bound, bound, gen);
+  }
+}
+
+torch::Tensor WmModelImpl::rnn_forward(const torch::Tensor& x, const std::vector<torch::Tensor>& state) {
+  if (rnn_) return state.empty() ? std::get<0>(rnn_->forward(x)) : std::get<0>(rnn_->forward(x, state.at(0)));
+  if (gru_) return state.empty() ? std::get<0>(gru_->forward(x)) : std::get<0>(gru_->forward(x, state.at(0)));
+  if (state.empty()) return std::get<0>(lstm_->forward(x));
+  return std::get<0>(lstm_->forward(x, std::make_tuple(state.at(0), state.at(1))));
+}
+
+WmOutput WmModelImpl::forward(const torch::Tensor& bank, const torch::Tensor& stimuli, const torch::Tensor& cue) {
+  // The image part of the input Linear, once per unique stimulus of the batch.
+  auto [unique, inverse] = at::_unique(stimuli.flatten(), /*sorted=*/true, /*return_inverse=*/true);
+  torch::Tensor maps = (bank.index_select(0, unique).to(torch::kFloat32) - input_mean_) / input_std_;
+  torch::Tensor per_image = image_(conv_(maps).flatten(1));  // [U, E]
+  std::int64_t b = stimuli.size(0), t = stimuli.size(1);
+  torch::Tensor x = per_image.index_select(0, inverse).view({b, t, config_.embed}) + cue_(cue).unsqueeze(1);
+  torch::Tensor emb = norm_(x);
+  torch::Tensor h = rnn_forward(emb, {});
+  return {readout_(h), h, emb};
+}
+
+WmOutput WmModelImpl::run_from(const torch::Tensor& embedding, const std::vector<torch::Tensor>& state) {
+  torch::Tensor h = rnn_forward(embedding, state);
+  return {readout_(h), h, embedding};
+}
+
+}  // namespace wmgeom::nets

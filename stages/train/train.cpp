@@ -1,0 +1,321 @@
+#include "train/train.h"
+
+#include <cmath>
+#include <filesystem>
+#include <optional>
+
+#include <oneapi/tbb/task_group.h>
+
+#include "core/artifacts.h"
+#include "nback/sampler.h"
+#include "nets/adamw.h"
+#include "nets/torch_util.h"
+#include "nets/wm_model.h"
+
+namespace wmgeom {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Cue vectors per task, in the layout the task suite declares (nback::cue_slots).
+torch::Tensor cue_table(const TrialSet& ts, const std::vector<nback::Task>& tasks) {
+  std::int64_t n = static_cast<std::int64_t>(tasks.size());
+  torch::Tensor cue = torch::zeros({n, nback::cue_dim(tasks, ts.task_cue)});
+  for (std::int64_t i = 0; i < n; ++i) {
+    for (std::int32_t slot : nback::cue_slots(tasks, ts.task_cue, static_cast<std::size_t>(i))) cue[i][slot] = 1.0;
+  }
+  return cue;
+}
+
+struct EvalSet {
+  torch::Tensor stimuli, task, targets, decision;  // decision: [M, T] bool, t >= N of the trial's task
+  std::vector<std::int64_t> count_per_task;
+};
+
+EvalSet eval_set(const TrialSet& ts, std::int32_t split, const torch::Device& device) {
+  torch::Tensor rows = nets::view(ts.split).eq(split).nonzero().squeeze(1);
+  EvalSet e;
+  e.stimuli = nets::view(ts.stimuli).index_select(0, rows).to(torch::kLong).to(device);
+  e.task = nets::view(ts.task).index_select(0, rows).to(torch::kLong).to(device);
+  e.targets = nets::view(ts.targets).index_select(0, rows).to(torch::kLong).to(device);
+  std::vector<std::int64_t> n_of_task;
+  for (const auto& t : ts.tasks) n_of_task.push_back(t.n);
+  torch::Tensor n = torch::tensor(n_of_task, torch::kLong).to(device).index_select(0, e.task);
+  torch::Tensor frame = torch::arange(ts.trial_length, torch::TensorOptions().dtype(torch::kLong).device(device));
+  e.decision = frame.unsqueeze(0) >= n.unsqueeze(1);
+  return e;
+}
+
+// Accuracy on decision frames (t >= N) per task; NaN for a task without trials.
+std::vector<float> accuracy(nets::WmModel& model, const torch::Tensor& bank, const torch::Tensor& cues,
+                            const EvalSet& e, std::size_t tasks) {
+  std::vector<float> acc(tasks, NAN);
+  if (!e.stimuli.defined() || e.stimuli.size(0) == 0) return acc;
+  torch::NoGradGuard no_grad;
+  model->eval();
+  std::vector<torch::Tensor> correct;
+  for (std::int64_t i = 0; i < e.stimuli.size(0); i += 1024) {
+    std::int64_t len = std::min<std::int64_t>(1024, e.stimuli.size(0) - i);
+    auto out = model->forward(bank, e.stimuli.narrow(0, i, len), cues.index_select(0, e.task.narrow(0, i, len)));
+    correct.push_back(out.logits.argmax(2).eq(e.targets.narrow(0, i, len)));
+  }
+  torch::Tensor ok = torch::cat(correct).logical_and(e.decision).sum(1).to(torch::kDouble).cpu();
+  torch::Tensor total = e.decision.sum(1).to(torch::kDouble).cpu();
+  torch::Tensor task = e.task.cpu();
+  for (std::size_t t = 0; t < tasks; ++t) {
+    torch::Tensor m = task.eq(static_cast<std::int64_t>(t));
+    double denom = total.masked_select(m).sum().item<double>();
+    if (denom > 0) acc[t] = static_cast<float>(ok.masked_select(m).sum().item<double>() / denom);
+  }
+  model->train();
+  return acc;
+}
+
+struct Curves {
+  std::vector<std::int64_t> step;
+  std::vector<float> loss, train_acc, val_acc;  // acc: [K][tasks] flattened
+};
+
+const char* kCheckpoint = "checkpoint.pt";
+
+void save_checkpoint(const fs::path& dir, nets::WmModel& model, const nets::MultiTensorAdamW& opt,
+                     std::int64_t step, const Curves& c) {
+  torch::serialize::OutputArchive ar;
+  for (const auto& p : model->named_parameters()) ar.write("param." + p.key(), p.value().detach().cpu());
+  auto state = opt.state();
+  for (std::size_t i = 0; i < state.size(); ++i) ar.write("adam." + std::to_string(i), state[i].cpu());
+  ar.write("step", torch::tensor({step}, torch::kLong));
+  ar.write("curve_step", torch::tensor(c.step, torch::kLong));
+  ar.write("curve_loss", torch::tensor(c.loss));
+  ar.write("curve_train_acc", torch::tensor(c.train_acc));
+  ar.write("curve_val_acc", torch::tensor(c.val_acc));
+  fs::path tmp = dir / (std::string(kCheckpoint) + ".tmp");
+  ar.save_to(tmp.string());
+  fs::rename(tmp, dir / kCheckpoint);  // a kill never leaves a half-written checkpoint
+}
+
+template <typename T>
+std::vector<T> to_vector(const torch::Tensor& t) {
+  torch::Tensor c = t.contiguous().cpu();
+  return std::vector<T>(c.data_ptr<T>(), c.data_ptr<T>() + c.numel());
+}
+
+// Returns the step to continue from (0 when there is no checkpoint).
+std::int64_t load_checkpoint(const fs::path& dir, nets::WmModel& model, nets::MultiTensorAdamW& opt,
+                             Curves& c, const torch::Device& device) {
+  fs::path file = dir / kCheckpoint;
+  if (!fs::exists(file)) return 0;
+  torch::serialize::InputArchive ar;
+  ar.load_from(file.string());
+  torch::NoGradGuard no_grad;
+  for (auto& p : model->named_parameters()) {
+    torch::Tensor t;
+    ar.read("param." + p.key(), t);
+    p.value().copy_(t.to(device));
+  }
+  std::vector<torch::Tensor> state = opt.state();
+  for (std::size_t i = 0; i < state.size(); ++i) {
+    torch::Tensor t;
+    ar.read("adam." + std::to_string(i), t);
+    state[i] = t.to(device);
+  }
+  torch::Tensor step, cs, cl, ct, cv;
+  ar.read("step", step);
+  ar.read("curve_step", cs);
+  ar.read("curve_loss", cl);
+  ar.read("curve_train_acc", ct);
+  ar.read("curve_val_acc", cv);
+  opt.load_state(state, step.item<std::int64_t>());
+  c.step = to_vector<std::int64_t>(cs);
+  c.loss = to_vector<float>(cl);
+  c.train_acc = to_vector<float>(ct);
+  c.val_acc = to_vector<float>(cv);
+  return step.item<std::int64_t>();
+}
+
+Array matrix(const std::vector<float>& v, std::int64_t cols) {
+  std::int64_t rows = cols > 0 ? static_cast<std::int64_t>(v.size()) / cols : 0;
+  Array a = Array::zeros<float>({rows, cols});
+  std::copy(v.begin(), v.end(), a.data<float>());
+  return a;
+}
+
+std::string per_task(const std::vector<std::string>& names, const std::vector<float>& acc) {
+  std::string out;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%s%s %.0f%%", i ? " " : "", names[i].c_str(), 100.0 * acc[i]);
+    out += buf;
+  }
+  return out;
+}
+
+std::string percent(const std::vector<float>& acc) {
+  double lo = 1.0;
+  for (float a : acc) {
+    if (!std::isnan(a)) lo = std::min(lo, static_cast<double>(a));
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * lo);
+  return buf;
+}
+
+}  // namespace
+
+void TrainStage::validate(const Params& p, ParamIssues& issues) const {
+  const std::string& dev = p.s("device");
+  if (dev != "auto" && dev != "cpu" && dev != "cuda" &&
+      !(dev.rfind("cuda:", 0) == 0 && dev.size() > 5 && std::all_of(dev.begin() + 5, dev.end(), ::isdigit))) {
+    issues.error("device", "expected \"auto\", \"cpu\", \"cuda\" or \"cuda:N\", found \"" + dev + "\"");
+  }
+  if (p.i("eval_every") > p.i("steps")) {
+    issues.error("eval_every", "expected eval_every <= steps (" + std::to_string(p.i("steps")) +
+                                   "), found " + std::to_string(p.i("eval_every")) + ": the curves would be empty");
+  }
+}
+
+std::string TrainStage::key_extras(const Params& p) const {
+  return "torch " + nets::torch_version() + "\ndevice " + nets::device_kind(p.s("device"));
+}
+
+std::string TrainStage::resource(const Params& p) const { return nets::device_resource(p.s("device")); }
+
+Artifact TrainStage::run(const Params& p, const StageInputs& inputs, RunContext& ctx) const {
+  FeatureBank fb = inputs.get<FeatureBank>("features");
+  TrialSet ts = inputs.get<TrialSet>("tasks");
+  nets::set_threads(p.i("threads") > 0 ? static_cast<int>(p.i("threads")) : ctx.threads());
+  torch::Device device = nets::resolve_device(p.s("device"));
+  if (ts.stimulus_split.empty() || ts.stimulus_split.dim(0) != fb.features.dim(0)) {
+    throw InputError("train: the task suite's stimulus table (" +
+                     std::to_string(ts.stimulus_split.empty() ? 0 : ts.stimulus_split.dim(0)) +
+                     " stimuli) does not match the feature bank (" + std::to_string(fb.features.dim(0)) +
+                     " images): were they made from the same stimulus set?");
+  }
+
+  std::vector<std::string> names;
+  for (const auto& t : ts.tasks) names.push_back(t.name);
+  std::vector<nback::Task> tasks = nback::parse_tasks(names);
+  nback::Sampler sampler(nback::StimulusTable::from(ts), tasks, ts.trial_length, ts.match_prob, kSplitTrain);
+
+  nets::WmModelConfig cfg;
+  cfg.rnn = p.s("rnn");
+  cfg.hidden = p.i("hidden") > 0 ? static_cast<int>(p.i("hidden")) : nets::default_hidden(cfg.rnn);
+  cfg.layers = static_cast<int>(p.i("layers"));
+  cfg.conv_channels = static_cast<int>(p.i("conv_channels"));
+  cfg.embed = p.i("embed") > 0 ? static_cast<int>(p.i("embed")) : cfg.hidden;
+  cfg.feature_shape = {fb.features.dim(1), fb.features.dim(2), fb.features.dim(3)};
+  torch::Tensor cues = cue_table(ts, tasks).to(device);
+  cfg.cue_dim = static_cast<int>(cues.size(1));
+
+  auto gen = nets::make_generator(static_cast<std::uint64_t>(p.i("seed")));
+  nets::WmModel model(cfg);
+  model->initialise(gen);
+  model->to(device);
+  model->train();
+  // The frozen bank lives on the device once; batches carry indices.
+  torch::Tensor bank = nets::view(fb.features).to(device, torch::kFloat32);
+  if (p.b("standardize")) {
+    torch::Tensor rows = nets::view(ts.stimulus_split).eq(kSplitTrain).nonzero().squeeze(1).to(device);
+    torch::Tensor train_maps = bank.index_select(0, rows);
+    model->set_standardization(train_maps.mean(0), train_maps.std(0, /*unbiased=*/false).clamp_min(1e-5));
+  }
+
+  nets::MultiTensorAdamW opt(model->parameters(), {.lr = p.f("lr"), .weight_decay = p.f("weight_decay")});
+  Curves curves;
+  const std::int64_t steps = p.i("steps"), batch = p.i("batch_size"), eval_every = p.i("eval_every");
+  const std::int64_t checkpoint_every = p.i("checkpoint_every");
+  const std::size_t n_tasks = ts.tasks.size();
+  std::int64_t start = load_checkpoint(ctx.work_dir(), model, opt, curves, device);
+  if (start > 0) ctx.info("resuming from the checkpoint at step " + std::to_string(start));
+
+  EvalSet train_eval = eval_set(ts, kSplitTrain, device), val_eval = eval_set(ts, kSplitValidation, device);
+  const auto seed = static_cast<std::uint64_t>(p.i("seed"));
+  auto to_tensors = [&](const nback::Batch& b) {
+    torch::Tensor stim = torch::tensor(b.stimuli, torch::kLong).view({b.trials, b.length});
+    torch::Tensor tgt = torch::tensor(b.targets, torch::kLong).view({b.trials, b.length});
+    torch::Tensor task = torch::tensor(b.task, torch::kLong);
+    return std::make_tuple(stim.to(device), tgt.to(device), task.to(device));
+  };
+
+  // Trial generation overlaps the step: the next batch is sampled on a TBB
+  // task while the current one trains.
+  tbb::task_group producer;
+  std::optional<nback::Batch> next;
+  producer.run([&] { next = sampler.batch(seed, static_cast<std::uint64_t>(start), batch); });
+  double loss_sum = 0;
+  std::int64_t loss_count = 0, step = start;
+  bool stopped_early = false;
+  for (; step < steps; ++step) {
+    ctx.check_cancelled();
+    producer.wait();
+    nback::Batch current = std::move(*next);
+    if (step + 1 < steps) {
+      producer.run([&, s = step + 1] { next = sampler.batch(seed, static_cast<std::uint64_t>(s), batch); });
+    }
+    auto [stim, targets, task] = to_tensors(current);
+    double lr = p.f("lr") * std::pow(p.f("lr_decay"), static_cast<double>(step / p.i("lr_decay_every")));
+    opt.set_lr(lr);
+    auto out = model->forward(bank, stim, cues.index_select(0, task));
+    torch::Tensor loss = torch::nn::functional::cross_entropy(out.logits.reshape({-1, 3}), targets.reshape({-1}));
+    opt.zero_grad();
+    loss.backward();
+    double value = loss.item<double>();
+    if (!std::isfinite(value)) {
+      producer.wait();
+      throw Error("the training loss is not finite (" + std::to_string(value) + ") at step " + std::to_string(step) +
+                  "; lower lr or set grad_clip");
+    }
+    if (p.f("grad_clip") > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), p.f("grad_clip"));
+    opt.step();
+    loss_sum += value;
+    ++loss_count;
+    ctx.progress((step + 1) * batch, steps * batch);
+
+    bool last = step + 1 == steps;
+    if ((step + 1) % eval_every == 0 || last) {
+      auto tr = accuracy(model, bank, cues, train_eval, n_tasks);
+      auto va = accuracy(model, bank, cues, val_eval, n_tasks);
+      curves.step.push_back(step + 1);
+      curves.loss.push_back(static_cast<float>(loss_sum / static_cast<double>(std::max<std::int64_t>(1, loss_count))));
+      curves.train_acc.insert(curves.train_acc.end(), tr.begin(), tr.end());
+      curves.val_acc.insert(curves.val_acc.end(), va.begin(), va.end());
+      loss_sum = 0;
+      loss_count = 0;
+      ctx.info("step " + std::to_string(step + 1) + "/" + std::to_string(steps) + ": loss " +
+               std::to_string(curves.loss.back()) + ", worst task accuracy train " + percent(tr) + ", held-out " +
+               percent(va) + " (held-out: " + per_task(names, va) + ")");
+      double target = p.f("stop_at_accuracy");
+      if (target > 0) {
+        bool all = true;
+        for (float a : va) all = all && !std::isnan(a) && a >= target;
+        if (all) {
+          stopped_early = true;
+          ++step;
+          ctx.info("every task reached " + std::to_string(target) + " on held-out trials: stopping");
+          break;
+        }
+      }
+    }
+    if ((step + 1) % checkpoint_every == 0 && !last) save_checkpoint(ctx.work_dir(), model, opt, step + 1, curves);
+  }
+  producer.wait();
+  ctx.set_items(step * batch);
+
+  TrainedModel tm;
+  std::vector<std::string> cue_names;
+  tm.config = {{"rnn", cfg.rnn}, {"hidden", cfg.hidden}, {"layers", cfg.layers}, {"conv_channels", cfg.conv_channels},
+               {"embed", cfg.embed}, {"feature_shape", cfg.feature_shape}, {"cue_dim", cfg.cue_dim},
+               {"task_cue", ts.task_cue}, {"tasks", names}, {"trial_length", ts.trial_length},
+               {"steps", step}, {"stopped_early", stopped_early}, {"batch_size", batch},
+               {"device", device.is_cuda() ? "cuda" : "cpu"}};
+  for (const auto& item : model->named_parameters()) tm.weights[item.key()] = nets::to_array(item.value());
+  for (const auto& item : model->named_buffers()) tm.weights[item.key()] = nets::to_array(item.value());
+  tm.curve_step = Array::from_vector(curves.step);
+  tm.curve_loss = Array::from_vector(curves.loss);
+  tm.curve_train_acc = matrix(curves.train_acc, static_cast<std::int64_t>(n_tasks));
+  tm.curve_val_acc = matrix(curves.val_acc, static_cast<std::int64_t>(n_tasks));
+  return tm.to_artifact();
+}
+
+}  // namespace wmgeom
