@@ -19,14 +19,7 @@ namespace {
 
 using namespace wmgeom;
 
-const StageRegistry& registry() {
-  static StageRegistry* r = [] {
-    auto* reg = new StageRegistry();
-    testing::register_test_stages(*reg);
-    return reg;
-  }();
-  return *r;
-}
+const StageRegistry& registry() { return testing::test_registry(); }
 
 std::string chain(int n, int salt) {
   std::string t = "[pipeline]\nname = \"chain\"\nseed = " + std::to_string(salt) + "\n\n[stage.s0]\ntype = \"source\"\nn = 16\n";

@@ -6,33 +6,17 @@
 #include <string_view>
 
 #include "core/error.h"
+#include "core/random.h"
 
 namespace wmgeom::nback {
 namespace {
 
-// Counter-based randomness: every trial owns a stream seeded by a hash of
-// its coordinates, so no draw depends on which thread made which trial
-// first. std::*_distribution is avoided on purpose: its output differs
-// between standard libraries, and the trials are part of cached artifacts.
-constexpr std::uint64_t mix64(std::uint64_t x) {  // SplitMix64 finaliser (bijective)
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-constexpr std::uint64_t hash_combine(std::uint64_t a, std::uint64_t b) {
-  return mix64(a ^ mix64(b + 0x632be59bd9b4e019ULL));
-}
-
-constexpr std::uint64_t hash_string(std::string_view s) {  // FNV-1a
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (char c : s) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
+// Counter-based randomness (core/random.h): every trial owns a stream seeded
+// by a hash of its coordinates, so no draw depends on which thread made which
+// trial first.
+using random::hash_combine;
+using random::hash_string;
+using random::mix64;
 
 // Domain tags keep streamed training batches and evaluation sets apart even
 // for equal (seed, index) pairs.

@@ -27,20 +27,9 @@ std::string stimuli_toml(int size = 64) {
          "image_size = " + std::to_string(size) + "\nholdout_views = [1, 5]\n\n";
 }
 
-struct Pipeline {
-  TempDir dir;
-  std::ostringstream log_text;
-  Logger log{log_text, Logger::Level::kWarn};
-
+struct Pipeline : InProcess {
   std::pair<StimulusSet, FeatureBank> operator()(const std::string& text, int threads = 2) {
-    Diagnostics d;
-    auto plan = make_plan_from_text((dir / "p.toml").string(), text, {}, real_registry(), d);
-    if (!plan) throw std::runtime_error(d.format_all());
-    Cache cache(dir / "cache");
-    Executor ex(*plan, cache, log);
-    auto s = StimulusSet::from_artifact(*ex.materialize(plan->select("stimuli").at(0), threads));
-    auto f = FeatureBank::from_artifact(*ex.materialize(plan->select("cnn").at(0), threads));
-    return {s, f};
+    return {get_as<StimulusSet>(text, "stimuli", threads), get_as<FeatureBank>(text, "cnn", threads)};
   }
 };
 

@@ -42,20 +42,9 @@ std::string tasks_toml(const std::string& body = "") {
   return "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"stimuli\"\n" + body + "\n";
 }
 
-struct Pipeline {
-  TempDir dir;
-  std::ostringstream log_text;
-  Logger log{log_text, Logger::Level::kWarn};
-
+struct Pipeline : InProcess {
   std::pair<StimulusSet, TrialSet> operator()(const std::string& text, int threads = 2) {
-    Diagnostics d;
-    auto plan = make_plan_from_text((dir / "p.toml").string(), text, {}, real_registry(), d);
-    if (!plan) throw std::runtime_error(d.format_all());
-    Cache cache(dir / "cache");
-    Executor ex(*plan, cache, log);
-    auto s = StimulusSet::from_artifact(*ex.materialize(plan->select("stimuli").at(0), threads));
-    auto t = TrialSet::from_artifact(*ex.materialize(plan->select("tasks").at(0), threads));
-    return {s, t};
+    return {get_as<StimulusSet>(text, "stimuli", threads), get_as<TrialSet>(text, "tasks", threads)};
   }
 };
 

@@ -55,18 +55,10 @@ std::string pipeline(const std::string& train_body, const std::string& tasks = "
          "[stage.gru]\ntype = \"train\"\nfeatures = \"cnn\"\ntasks = \"tasks\"\n" + train_keys(train_body);
 }
 
-struct Pipeline {
-  TempDir dir;
-  std::ostringstream log_text;
-  Logger log{log_text, Logger::Level::kInfo};
-
+struct Pipeline : InProcess {
+  Pipeline() : InProcess(real_registry(), Logger::Level::kInfo) {}
   TrainedModel operator()(const std::string& text, const fs::path& cache_dir = {}) {
-    Diagnostics d;
-    auto plan = make_plan_from_text((dir / "p.toml").string(), text, {}, real_registry(), d);
-    if (!plan) throw std::runtime_error(d.format_all());
-    Cache cache(cache_dir.empty() ? dir / "cache" : cache_dir);
-    Executor ex(*plan, cache, log);
-    return TrainedModel::from_artifact(*ex.materialize(plan->select("gru").at(0), 2));
+    return get_as<TrainedModel>(text, "gru", 2, cache_dir);
   }
 };
 

@@ -202,7 +202,7 @@ Artifact TrainStage::run(const Params& p, const StageInputs& inputs, RunContext&
   cfg.rnn = p.s("rnn");
   cfg.hidden = p.i("hidden") > 0 ? static_cast<int>(p.i("hidden")) : nets::default_hidden(cfg.rnn);
   cfg.layers = static_cast<int>(p.i("layers"));
-  cfg.conv_channels = static_cast<int>(p.i("conv_channels"));
+  cfg.conv_channels = p.i("conv_channels") > 0 ? static_cast<int>(p.i("conv_channels")) : cfg.hidden;
   cfg.embed = p.i("embed") > 0 ? static_cast<int>(p.i("embed")) : cfg.hidden;
   cfg.feature_shape = {fb.features.dim(1), fb.features.dim(2), fb.features.dim(3)};
   torch::Tensor cues = cue_table(ts, tasks).to(device);

@@ -7,11 +7,14 @@
 #include <random>
 #include <sstream>
 
+#include "cache/cache.h"
 #include "cli/cli.h"
 #include "config/diagnostics.h"
 #include "core/error.h"
+#include "graph/executor.h"
 #include "graph/plan.h"
 #include "register_all.h"
+#include "test_stages.h"
 
 namespace wmgeom::testing {
 
@@ -59,6 +62,30 @@ const StageRegistry& real_registry() {
     return r;
   }();
   return *registry;
+}
+
+const StageRegistry& test_registry() {
+  static const StageRegistry* registry = [] {
+    auto* r = new StageRegistry();
+    register_test_stages(*r);
+    return r;
+  }();
+  return *registry;
+}
+
+InProcess::InProcess(const StageRegistry& registry, Logger::Level level)
+    : registry_(registry), log_(log_text, level) {}
+
+std::shared_ptr<const Artifact> InProcess::get(const std::string& text, const std::string& instance, int threads,
+                                               const fs::path& cache_dir) {
+  Diagnostics d;
+  auto plan = make_plan_from_text((dir / "p.toml").string(), text, {}, registry_, d);
+  if (!plan) throw std::runtime_error(d.format_all());
+  auto sel = plan->select(instance);
+  if (sel.size() != 1) throw std::runtime_error("not exactly one instance named " + instance);
+  Cache cache(cache_dir.empty() ? dir / "cache" : cache_dir);
+  Executor ex(*plan, cache, log_);
+  return ex.materialize(sel[0], threads);
 }
 
 Params stage_params(const StageRegistry& registry, const std::string& type, const std::string& toml_body,

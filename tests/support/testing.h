@@ -3,9 +3,13 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "core/artifact.h"
+#include "core/log.h"
 #include "core/params.h"
 #include "graph/registry.h"
 
@@ -39,6 +43,31 @@ CliResult run_cli(const std::vector<std::string>& args, const StageRegistry& reg
 
 // The registry of the real stages (stages/register_all.cpp), built once.
 const StageRegistry& real_registry();
+// The registry of the engine's small test stages (test_stages.h), built once.
+const StageRegistry& test_registry();
+
+// Runs pipelines in-process: plans `text` (as if it were DIR/p.toml) and
+// loads or computes one instance, with a cache in this object's temporary
+// directory (or `cache_dir`). Throws std::runtime_error with every
+// diagnostic if the pipeline is invalid. Log lines collect in log_text.
+class InProcess {
+ public:
+  explicit InProcess(const StageRegistry& registry = real_registry(), Logger::Level level = Logger::Level::kWarn);
+  std::shared_ptr<const Artifact> get(const std::string& text, const std::string& instance, int threads = 2,
+                                      const std::filesystem::path& cache_dir = {});
+  template <typename T>
+  T get_as(const std::string& text, const std::string& instance, int threads = 2,
+           const std::filesystem::path& cache_dir = {}) {
+    return T::from_artifact(*get(text, instance, threads, cache_dir));
+  }
+
+  TempDir dir;
+  std::ostringstream log_text;
+
+ private:
+  const StageRegistry& registry_;
+  Logger log_;
+};
 
 // Parameters of stage TYPE given as the body of a [stage.X] table in TOML
 // ("categories = 2\nviews = 4"), validated and defaulted exactly as in a

@@ -12,14 +12,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const StageRegistry& registry() {
-  static StageRegistry* r = [] {
-    auto* reg = new StageRegistry();
-    register_test_stages(*reg);
-    return reg;
-  }();
-  return *r;
-}
+const StageRegistry& registry() { return test_registry(); }
 
 struct Cli {
   TempDir dir;

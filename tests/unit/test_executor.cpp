@@ -17,14 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const StageRegistry& registry() {
-  static StageRegistry* r = [] {
-    auto* reg = new StageRegistry();
-    register_test_stages(*reg);
-    return reg;
-  }();
-  return *r;
-}
+const StageRegistry& registry() { return test_registry(); }
 
 int lines(const fs::path& p) {
   if (!fs::exists(p)) return 0;

@@ -9,14 +9,7 @@
 namespace wmgeom::testing {
 namespace {
 
-const StageRegistry& registry() {
-  static StageRegistry* r = [] {
-    auto* reg = new StageRegistry();
-    register_test_stages(*reg);
-    return reg;
-  }();
-  return *r;
-}
+const StageRegistry& registry() { return test_registry(); }
 
 struct BadCase {
   const char* name;

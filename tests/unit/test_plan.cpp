@@ -9,14 +9,7 @@
 namespace wmgeom::testing {
 namespace {
 
-const StageRegistry& registry() {
-  static StageRegistry* r = [] {
-    auto* reg = new StageRegistry();
-    register_test_stages(*reg);
-    return reg;
-  }();
-  return *r;
-}
+const StageRegistry& registry() { return test_registry(); }
 
 Plan plan_of(const std::string& text, const std::vector<std::string>& sets = {},
              const std::string& file = "/tmp/p.toml") {
