@@ -1,6 +1,7 @@
-// One training step of the train stage's model (forward, backward, clip,
-// AdamW) on a synthetic feature bank of the quickstart's shape (384 images,
-// 128 x 7 x 7), MTMF (9 tasks, one-hot cue), T = 6. Reports trials/s and the
+// One training step of the train stage's model at its defaults (the paper's:
+// 1x1 conv and input layer as wide as the RNN) on a synthetic feature bank
+// of the built-in CNN's 112 px shape (384 images, 128 x 7 x 7), MTMF (9
+// tasks, one-hot cue), T = 6, batch 256. Reports trials/s and the
 // achieved GFLOP/s of the step's floating-point work, beside the machine's
 // measured float32 matrix-multiply rate (BM_MatmulRate).
 // compare_train.py runs a straightforward PyTorch-Python loop of the same
@@ -37,7 +38,7 @@ void BM_TrainStep(benchmark::State& state, const std::string& rnn, int hidden) {
   c.rnn = rnn;
   c.hidden = hidden;
   c.embed = hidden;
-  c.conv_channels = 32;
+  c.conv_channels = hidden;  // the stage's default (the paper's): conv to the RNN size
   c.feature_shape = {128, 7, 7};
   c.cue_dim = kTasks;
   nets::WmModel model(c);

@@ -23,9 +23,10 @@ IMAGES, T, TASKS = 384, 6, 9
 
 
 class Model(nn.Module):
-    def __init__(self, rnn, hidden, conv=32, shape=(128, 7, 7)):
+    def __init__(self, rnn, hidden, shape=(128, 7, 7)):
         super().__init__()
         c, h, w = shape
+        conv = hidden  # the stage's default (the paper's): conv to the RNN size
         self.conv = nn.Conv2d(c, conv, 1)
         self.linear = nn.Linear(conv * h * w + TASKS, hidden)
         self.norm = nn.LayerNorm(hidden)

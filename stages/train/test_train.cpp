@@ -95,6 +95,20 @@ TEST(Train, EveryRnnTypeTrainsDeterministically) {
   }
 }
 
+TEST(Train, StopsEarlyAtTheAccuracyBar) {
+  Pipeline run;
+  TrainedModel m = run(pipeline("steps = 3000\neval_every = 100\nstop_at_accuracy = 0.9\nstop_at_heldout = 0.8\n",
+                                "[\"loc-1\"]"));
+  EXPECT_TRUE(m.config["stopped_early"].get<bool>());
+  std::int64_t steps = m.config["steps"].get<std::int64_t>();
+  EXPECT_LT(steps, 3000);
+  EXPECT_EQ(steps % 100, 0);
+  auto k = m.curve_step.numel();
+  EXPECT_EQ(m.curve_step.values<std::int64_t>()[k - 1], steps);
+  EXPECT_GE(m.curve_train_acc.values<float>()[k - 1], 0.9f);
+  EXPECT_GE(m.curve_val_acc.values<float>()[k - 1], 0.8f);
+}
+
 TEST(Train, DivergenceNamesTheStep) {
   TempDir dir;
   write_file(dir / "p.toml", pipeline("lr = 1e8\nweight_decay = 0.5\ngrad_clip = 0.0\nsteps = 200\neval_every = 100\n"));

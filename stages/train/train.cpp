@@ -285,14 +285,19 @@ Artifact TrainStage::run(const Params& p, const StageInputs& inputs, RunContext&
       ctx.info("step " + std::to_string(step + 1) + "/" + std::to_string(steps) + ": loss " +
                std::to_string(curves.loss.back()) + ", worst task accuracy train " + percent(tr) + ", held-out " +
                percent(va) + " (held-out: " + per_task(names, va) + ")");
-      double target = p.f("stop_at_accuracy");
-      if (target > 0) {
-        bool all = true;
-        for (float a : va) all = all && !std::isnan(a) && a >= target;
-        if (all) {
+      double on_train = p.f("stop_at_accuracy"), on_heldout = p.f("stop_at_heldout");
+      if (on_train > 0) {
+        auto reached = [](const std::vector<float>& acc, double bar) {
+          for (float a : acc) {
+            if (!std::isnan(a) && a < bar) return false;
+          }
+          return true;
+        };
+        if (reached(tr, on_train) && reached(va, on_heldout)) {
           stopped_early = true;
           ++step;
-          ctx.info("every task reached " + std::to_string(target) + " on held-out trials: stopping");
+          ctx.info("every task reached the stopping bar (training trials " + percent({static_cast<float>(on_train)}) +
+                   ", held-out " + percent({static_cast<float>(on_heldout)}) + "): stopping");
           break;
         }
       }
