@@ -1,5 +1,6 @@
 #include "nets/torch_util.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -61,6 +62,12 @@ torch::Device resolve_device(const std::string& spec) {
     return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
   }
   throw InputError("device must be \"auto\", \"cpu\", \"cuda\" or \"cuda:N\", found \"" + spec + "\"");
+}
+
+bool valid_device_spec(const std::string& spec) {
+  if (spec == "auto" || spec == "cpu" || spec == "cuda") return true;
+  return spec.rfind("cuda:", 0) == 0 && spec.size() > 5 &&
+         std::all_of(spec.begin() + 5, spec.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 std::string device_kind(const std::string& spec) {

@@ -20,6 +20,10 @@ Array to_array(const torch::Tensor& tensor);
 // LibTorch has it and a GPU is present. Throws wmgeom::InputError for an
 // unusable request (e.g. "cuda" without a GPU).
 torch::Device resolve_device(const std::string& spec);
+// Whether `spec` has the form "auto" | "cpu" | "cuda" | "cuda:N" (plan time:
+// no device is touched). Stages report "expected ..." with device_expectation.
+bool valid_device_spec(const std::string& spec);
+inline constexpr const char* kDeviceExpectation = "expected \"auto\", \"cpu\", \"cuda\" or \"cuda:N\"";
 // "cpu" or "cuda": part of cache keys of stages whose results depend on it.
 std::string device_kind(const std::string& spec);
 // Resource token for the executor: "cuda:N" for GPU work, "" for CPU.

@@ -194,10 +194,8 @@ void FeaturesStage::validate(const Params& p, ParamIssues& issues) const {
   } else if (!p.s("path").empty() || !p.s("layer").empty()) {
     issues.error(p.s("path").empty() ? "layer" : "path", "path and layer apply only to model = \"torchscript\"");
   }
-  const std::string& dev = p.s("device");
-  if (dev != "auto" && dev != "cpu" && dev != "cuda" && !(dev.rfind("cuda:", 0) == 0 && dev.size() > 5 &&
-                                                          std::all_of(dev.begin() + 5, dev.end(), ::isdigit))) {
-    issues.error("device", "expected \"auto\", \"cpu\", \"cuda\" or \"cuda:N\", found \"" + dev + "\"");
+  if (!nets::valid_device_spec(p.s("device"))) {
+    issues.error("device", std::string(nets::kDeviceExpectation) + ", found \"" + p.s("device") + "\"");
   }
   if (model == "builtin" && p.i("epochs") == 0) {
     issues.error("epochs", "the built-in CNN needs epochs >= 1 (for untrained weights use model = \"random\")");

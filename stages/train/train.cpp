@@ -164,10 +164,8 @@ std::string percent(const std::vector<float>& acc) {
 }  // namespace
 
 void TrainStage::validate(const Params& p, ParamIssues& issues) const {
-  const std::string& dev = p.s("device");
-  if (dev != "auto" && dev != "cpu" && dev != "cuda" &&
-      !(dev.rfind("cuda:", 0) == 0 && dev.size() > 5 && std::all_of(dev.begin() + 5, dev.end(), ::isdigit))) {
-    issues.error("device", "expected \"auto\", \"cpu\", \"cuda\" or \"cuda:N\", found \"" + dev + "\"");
+  if (!nets::valid_device_spec(p.s("device"))) {
+    issues.error("device", std::string(nets::kDeviceExpectation) + ", found \"" + p.s("device") + "\"");
   }
   if (p.i("eval_every") > p.i("steps")) {
     issues.error("eval_every", "expected eval_every <= steps (" + std::to_string(p.i("steps")) +

@@ -61,6 +61,8 @@ TEST(TorchUtil, DeviceParsing) {
   EXPECT_EQ(resolve_device("cpu"), torch::Device(torch::kCPU));
   EXPECT_EQ(device_resource("cpu"), "");
   EXPECT_THROW(resolve_device("tpu"), InputError);
+  for (const char* ok : {"auto", "cpu", "cuda", "cuda:0", "cuda:12"}) EXPECT_TRUE(valid_device_spec(ok)) << ok;
+  for (const char* bad : {"gpu", "cuda:", "cuda:x", "CPU", "cuda0", ""}) EXPECT_FALSE(valid_device_spec(bad)) << bad;
   if (!torch::cuda::is_available()) {
     EXPECT_EQ(resolve_device("auto"), torch::Device(torch::kCPU));
     EXPECT_EQ(device_kind("auto"), "cpu");
