@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "graph/registry.h"
+#include "capture/capture.h"
 #include "features/features.h"
 #include "render/render.h"
 #include "tasks/tasks.h"
@@ -16,6 +17,7 @@ void register_all(StageRegistry& registry) {
   registry.add(std::make_unique<FeaturesStage>());
   registry.add(std::make_unique<TasksStage>());
   registry.add(std::make_unique<TrainStage>());
+  registry.add(std::make_unique<CaptureStage>());
 }
 
 }  // namespace wmgeom

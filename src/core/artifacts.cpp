@@ -138,6 +138,7 @@ Artifact TrialSet::to_artifact() const {
   put(a, "stimulus_category", stimulus_category);
   put(a, "stimulus_identity", stimulus_identity);
   put(a, "stimulus_split", stimulus_split);
+  put(a, "stimulus_view", stimulus_view);
   nlohmann::json t = nlohmann::json::array();
   for (const auto& d : tasks) t.push_back({{"name", d.name}, {"feature", d.feature}, {"n", d.n}});
   a.meta = {{"tasks", t}, {"trial_length", trial_length}, {"match_prob", match_prob},
@@ -175,10 +176,12 @@ TrialSet TrialSet::from_artifact(const Artifact& a) {
   s.stimulus_category = c.optional("stimulus_category", DType::kI32, 1);
   s.stimulus_identity = c.optional("stimulus_identity", DType::kI32, 1);
   s.stimulus_split = c.optional("stimulus_split", DType::kI32, 1);
+  s.stimulus_view = c.optional("stimulus_view", DType::kI32, 1);
   std::int64_t n = s.stimulus_location.empty() ? 0 : s.stimulus_location.dim(0);
   c.leading(s.stimulus_category, "stimulus_category", n);
   c.leading(s.stimulus_identity, "stimulus_identity", n);
   c.leading(s.stimulus_split, "stimulus_split", n);
+  c.leading(s.stimulus_view, "stimulus_view", n);
   return s;
 }
 

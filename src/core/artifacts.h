@@ -70,7 +70,7 @@ struct TrialSet {
   Array targets;  // int32 [M, T]: 0 no-action, 1 non-match, 2 match
   Array split;    // int32 [M]: split the trial's stimuli were drawn from
   // Per stimulus of the StimulusSet (int32 [N]): its attributes and split.
-  Array stimulus_location, stimulus_category, stimulus_identity, stimulus_split;
+  Array stimulus_location, stimulus_category, stimulus_identity, stimulus_split, stimulus_view;
   nlohmann::json info = nlohmann::json::object();
 
   Artifact to_artifact() const;

@@ -3,6 +3,8 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "nback/sampler.h"
+#include "nets/torch_util.h"
 
 namespace wmgeom::nets {
 
@@ -83,6 +85,72 @@ WmOutput WmModelImpl::forward(const torch::Tensor& bank, const torch::Tensor& st
 WmOutput WmModelImpl::run_from(const torch::Tensor& embedding, const std::vector<torch::Tensor>& state) {
   torch::Tensor h = rnn_forward(embedding, state);
   return {readout_(h), h, embedding};
+}
+
+}  // namespace wmgeom::nets
+
+namespace wmgeom::nets {
+
+std::vector<torch::Tensor> WmModelImpl::step(const torch::Tensor& x, const std::vector<torch::Tensor>& state) {
+  if (rnn_) return {std::get<1>(rnn_->forward(x, state.at(0)))};
+  if (gru_) return {std::get<1>(gru_->forward(x, state.at(0)))};
+  auto [out, hc] = lstm_->forward(x, std::make_tuple(state.at(0), state.at(1)));
+  return {std::get<0>(hc), std::get<1>(hc)};
+}
+
+WmStates step_states(WmModel& model, const torch::Tensor& embedding) {
+  const auto& c = model->config();
+  std::int64_t b = embedding.size(0), t = embedding.size(1);
+  auto opts = embedding.options();
+  std::vector<torch::Tensor> state = {torch::zeros({c.layers, b, c.hidden}, opts)};
+  if (c.rnn == "lstm") state.push_back(torch::zeros({c.layers, b, c.hidden}, opts));
+  std::vector<torch::Tensor> hs, cs;
+  for (std::int64_t k = 0; k < t; ++k) {
+    state = model->step(embedding.narrow(1, k, 1), state);
+    hs.push_back(state[0][c.layers - 1]);
+    if (c.rnn == "lstm") cs.push_back(state[1][c.layers - 1]);
+  }
+  WmStates out;
+  out.hidden = torch::stack(hs, 1);
+  if (!cs.empty()) out.cell = torch::stack(cs, 1);
+  out.logits = model->readout(out.hidden);
+  return out;
+}
+
+WmModel load_model(const nlohmann::json& config, const std::map<std::string, Array>& weights,
+                   const torch::Device& device) {
+  WmModelConfig c;
+  c.rnn = config.at("rnn").get<std::string>();
+  c.hidden = config.at("hidden").get<int>();
+  c.layers = config.at("layers").get<int>();
+  c.conv_channels = config.at("conv_channels").get<int>();
+  c.embed = config.at("embed").get<int>();
+  c.feature_shape = config.at("feature_shape").get<std::vector<std::int64_t>>();
+  c.cue_dim = config.at("cue_dim").get<int>();
+  WmModel model(c);
+  torch::NoGradGuard no_grad;
+  auto assign = [&](const std::string& name, torch::Tensor& target) {
+    auto it = weights.find(name);
+    if (it == weights.end()) throw Error("trained model lacks weight \"" + name + "\"");
+    torch::Tensor w = view(it->second);
+    if (w.sizes() != target.sizes()) throw Error("trained model weight \"" + name + "\" has another shape");
+    target.copy_(w);
+  };
+  for (auto& p : model->named_parameters()) assign(p.key(), p.value());
+  for (auto& p : model->named_buffers()) assign(p.key(), p.value());
+  model->to(device);
+  model->eval();
+  return model;
+}
+
+torch::Tensor cue_matrix(const std::vector<std::string>& task_names, const std::string& kind) {
+  std::vector<nback::Task> tasks = nback::parse_tasks(task_names);
+  std::int64_t n = static_cast<std::int64_t>(tasks.size());
+  torch::Tensor cue = torch::zeros({n, nback::cue_dim(tasks, kind)});
+  for (std::int64_t i = 0; i < n; ++i) {
+    for (std::int32_t slot : nback::cue_slots(tasks, kind, static_cast<std::size_t>(i))) cue[i][slot] = 1.0;
+  }
+  return cue;
 }
 
 }  // namespace wmgeom::nets

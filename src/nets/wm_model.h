@@ -14,7 +14,12 @@
 #include <string>
 #include <vector>
 
+#include <map>
+
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+
+#include "core/array.h"
 
 namespace wmgeom::nets {
 
@@ -45,6 +50,10 @@ class WmModelImpl : public torch::nn::Module {
   // [B, T, E] (used by analyses that perturb states and run on). For LSTM,
   // state = {h0, c0}; otherwise {h0}. Each [layers, B, H].
   WmOutput run_from(const torch::Tensor& embedding, const std::vector<torch::Tensor>& state);
+  // One recurrent step from `state` ({h} or {h, c}, each [layers, B, H]) on
+  // x [B, 1, E]; returns the new state.
+  std::vector<torch::Tensor> step(const torch::Tensor& x, const std::vector<torch::Tensor>& state);
+  torch::Tensor readout(const torch::Tensor& h) { return readout_(h); }
   // Deterministic initialisation from `gen` (uniform +-1/sqrt(fan_in), as torch).
   void initialise(at::Generator& gen);
   // Fixed per-feature standardisation of the bank (buffers saved with the
@@ -72,5 +81,21 @@ TORCH_MODULE(WmModel);
 
 // Default hidden size per RNN type (the paper's: similar parameter counts).
 int default_hidden(const std::string& rnn);
+
+// Per-frame states of the last recurrent layer, stepping through time.
+struct WmStates {
+  torch::Tensor hidden;  // [B, T, H]
+  torch::Tensor cell;    // [B, T, H] for LSTM, undefined otherwise
+  torch::Tensor logits;  // [B, T, 3]
+};
+WmStates step_states(WmModel& model, const torch::Tensor& embedding);
+
+// Rebuilds a trained model (config + weights, standardisation included).
+// Throws wmgeom::Error if a weight is missing or has another shape.
+WmModel load_model(const nlohmann::json& config, const std::map<std::string, Array>& weights,
+                   const torch::Device& device);
+
+// One cue row per task in the suite's layout (nback::cue_slots): [tasks, cue_dim].
+torch::Tensor cue_matrix(const std::vector<std::string>& task_names, const std::string& kind);
 
 }  // namespace wmgeom::nets

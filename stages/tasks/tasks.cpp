@@ -130,6 +130,7 @@ Artifact TasksStage::run(const Params& params, const StageInputs& inputs, RunCon
   out.stimulus_category = stimuli.category;
   out.stimulus_identity = stimuli.identity;
   out.stimulus_split = stimuli.split;
+  out.stimulus_view = stimuli.view;
 
   nlohmann::json trials = nlohmann::json::object(), counts = nlohmann::json::object(),
                  match_rate = nlohmann::json::object(), images = nlohmann::json::object();

@@ -18,16 +18,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Cue vectors per task, in the layout the task suite declares (nback::cue_slots).
-torch::Tensor cue_table(const TrialSet& ts, const std::vector<nback::Task>& tasks) {
-  std::int64_t n = static_cast<std::int64_t>(tasks.size());
-  torch::Tensor cue = torch::zeros({n, nback::cue_dim(tasks, ts.task_cue)});
-  for (std::int64_t i = 0; i < n; ++i) {
-    for (std::int32_t slot : nback::cue_slots(tasks, ts.task_cue, static_cast<std::size_t>(i))) cue[i][slot] = 1.0;
-  }
-  return cue;
-}
-
 struct EvalSet {
   torch::Tensor stimuli, task, targets, decision;  // decision: [M, T] bool, t >= N of the trial's task
   std::vector<std::int64_t> count_per_task;
@@ -203,7 +193,7 @@ Artifact TrainStage::run(const Params& p, const StageInputs& inputs, RunContext&
   cfg.conv_channels = p.i("conv_channels") > 0 ? static_cast<int>(p.i("conv_channels")) : cfg.hidden;
   cfg.embed = p.i("embed") > 0 ? static_cast<int>(p.i("embed")) : cfg.hidden;
   cfg.feature_shape = {fb.features.dim(1), fb.features.dim(2), fb.features.dim(3)};
-  torch::Tensor cues = cue_table(ts, tasks).to(device);
+  torch::Tensor cues = nets::cue_matrix(names, ts.task_cue).to(device);
   cfg.cue_dim = static_cast<int>(cues.size(1));
 
   auto gen = nets::make_generator(static_cast<std::uint64_t>(p.i("seed")));

@@ -1,0 +1,19 @@
+// The `capture` stage: a trained model's hidden states on fixed trials.
+// Parameters: schemas/capture.toml; README.md beside this file.
+#pragma once
+
+#include "core/stage.h"
+
+namespace wmgeom {
+
+class CaptureStage final : public Stage {
+ public:
+  std::string type() const override { return "capture"; }
+  void validate(const Params& params, ParamIssues& issues) const override;
+  std::string key_extras(const Params& params) const override;
+  std::string resource(const Params& params) const override;
+  // Throws InputError if the model, task suite and feature bank do not belong together.
+  Artifact run(const Params& params, const StageInputs& inputs, RunContext& ctx) const override;
+};
+
+}  // namespace wmgeom
