@@ -1,0 +1,53 @@
+// The batched linear-decoder engine (SCIENCE.md section 4): many independent
+// linear classifiers fitted at once as batched tensor work, which is where
+// Python tools, fitting one decoder at a time, are slow.
+//
+// A batch holds P problems of the same shape: x [P, n, d], labels y [P, n]
+// in [0, K), and a mask [P, n] of the samples each problem trains on.
+// Features are standardised with the training samples' mean and standard
+// deviation only. Objectives, as scikit-learn's with the same C:
+//   logistic: sum_i CE(softmax(W x_i + b), y_i) + ||W||^2 / (2C)   (LogisticRegression, multinomial)
+//   svm:      one-vs-rest sum_i max(0, 1 - s_ik (w_k x_i + b_k))^2 * C + ||[w_k, b_k]||^2 / 2
+//             (LinearSVC: squared hinge, intercept regularised like liblinear's)
+// both minimised by L-BFGS over all problems jointly (the sum is separable).
+// Deterministic on CPU. Thread-safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+namespace wmgeom::decoders {
+
+struct Options {
+  std::string model = "logistic";  // "logistic" | "svm"
+  double c = 1.0;                  // inverse regularisation strength (scikit-learn's C)
+  int max_iter = 200;              // L-BFGS iterations
+};
+
+struct Fit {
+  torch::Tensor weight;  // [P, d, K] in standardised units
+  torch::Tensor bias;    // [P, K]
+  torch::Tensor mean;    // [P, d] of the training samples
+  torch::Tensor scale;   // [P, d]
+};
+
+Fit fit(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& train_mask, std::int64_t classes,
+        const Options& options);
+// Decision values [P, n, K] and predicted labels [P, n].
+torch::Tensor decision(const Fit& f, const torch::Tensor& x);
+torch::Tensor predict(const Fit& f, const torch::Tensor& x);
+
+// Stratified k-fold: each class's samples are shuffled (seeded) and dealt to
+// folds in turn, so every fold has each class in proportion. Returns the fold
+// of each sample. Throws wmgeom::InputError if a class has fewer samples than k.
+std::vector<std::int32_t> stratified_folds(const std::vector<std::int64_t>& labels, int k, std::uint64_t seed);
+
+// k-fold cross-validated accuracy of P problems sharing one fold assignment:
+// [P, k], the accuracy of each fold's held-out samples.
+torch::Tensor cross_validate(const torch::Tensor& x, const torch::Tensor& y, const std::vector<std::int32_t>& folds,
+                             int k, std::int64_t classes, const Options& options);
+
+}  // namespace wmgeom::decoders

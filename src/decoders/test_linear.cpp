@@ -1,0 +1,99 @@
+// The decoder engine: planted structure is recovered; folds are stratified
+// and seeded; accuracies agree with scikit-learn on the same folds.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "core/error.h"
+#include "core/npy.h"
+#include "decoders/linear.h"
+#include "testing.h"
+
+namespace wmgeom::testing {
+namespace {
+
+using decoders::Options;
+
+// P problems: K Gaussian classes whose means lie along a random direction
+// per problem, separated by `gap` standard deviations, in d dimensions.
+struct Data {
+  torch::Tensor x, y, direction;
+};
+Data make_data(std::int64_t p, std::int64_t n, std::int64_t d, std::int64_t k, double gap, std::uint64_t seed) {
+  torch::manual_seed(static_cast<std::int64_t>(seed));
+  Data out;
+  out.direction = torch::nn::functional::normalize(torch::randn({p, d}, torch::kFloat64),
+                                                   torch::nn::functional::NormalizeFuncOptions().dim(1));
+  out.y = torch::arange(n, torch::kLong).remainder(k).repeat({p, 1});
+  torch::Tensor centre = (out.y.to(torch::kFloat64) - (k - 1) / 2.0) * gap;
+  out.x = torch::randn({p, n, d}, torch::kFloat64) + centre.unsqueeze(2) * out.direction.unsqueeze(1);
+  out.x = out.x * 3.0 + 1.5;  // scale and offset: standardisation must undo them
+  return out;
+}
+
+TEST(Decoders, RecoversAPlantedDirection) {
+  Data data = make_data(3, 300, 12, 2, 3.0, 1);
+  for (const char* model : {"logistic", "svm"}) {
+    auto f = decoders::fit(data.x, data.y, torch::ones({3, 300}, torch::kBool), 2, {.model = model});
+    // The class-1-vs-0 normal (in raw units) points along the planted direction.
+    torch::Tensor normal = (f.weight.select(2, 1) - f.weight.select(2, 0)) / f.scale;
+    torch::Tensor cos = torch::cosine_similarity(normal, data.direction, 1);
+    EXPECT_GT(cos.min().item<double>(), 0.9) << model;
+    double acc = decoders::predict(f, data.x).eq(data.y).to(torch::kFloat64).mean().item<double>();
+    EXPECT_GT(acc, 0.9) << model;  // Bayes accuracy at 3 SD separation: 93%
+  }
+}
+
+TEST(Decoders, StratifiedSeededFolds) {
+  std::vector<std::int64_t> labels;
+  for (int i = 0; i < 103; ++i) labels.push_back(i % 3 == 0 ? 0 : (i % 3 == 1 ? 1 : 2));
+  auto a = decoders::stratified_folds(labels, 5, 9), b = decoders::stratified_folds(labels, 5, 9);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, decoders::stratified_folds(labels, 5, 10));
+  for (int fold = 0; fold < 5; ++fold) {
+    for (int c = 0; c < 3; ++c) {
+      int count = 0, total = 0;
+      for (std::size_t i = 0; i < labels.size(); ++i) {
+        total += labels[i] == c;
+        count += labels[i] == c && a[i] == fold;
+      }
+      EXPECT_NEAR(count, total / 5.0, 1.0) << "fold " << fold << " class " << c;
+    }
+  }
+  EXPECT_THROW(decoders::stratified_folds({0, 0, 0, 1, 1}, 3, 1), InputError);
+}
+
+TEST(Decoders, AgreeWithScikitLearnOnTheSameFolds) {
+  if (std::system("/usr/bin/python3 -c 'import sklearn' 2>/dev/null") != 0) GTEST_SKIP() << "python3-sklearn missing";
+  const int k = 5;
+  Data data = make_data(4, 150, 10, 3, 1.2, 3);  // overlapping classes: accuracies well below 100%
+  std::vector<std::int64_t> labels(data.y[0].data_ptr<std::int64_t>(), data.y[0].data_ptr<std::int64_t>() + 150);
+  auto folds = decoders::stratified_folds(labels, k, 4);
+  TempDir dir;
+  auto save = [&](const std::string& name, const torch::Tensor& t) {
+    torch::Tensor c = t.contiguous();
+    Array a = c.scalar_type() == torch::kFloat64 ? Array::zeros<double>(c.sizes().vec()) : Array::zeros<std::int64_t>(c.sizes().vec());
+    std::memcpy(a.raw(), c.data_ptr(), a.nbytes());
+    write_npy(dir / name, a);
+  };
+  save("x.npy", data.x);
+  save("y.npy", data.y);
+  save("folds.npy", torch::tensor(folds, torch::kInt32).to(torch::kLong));
+  std::string cmd = std::string("/usr/bin/python3 ") + WMGEOM_SOURCE_DIR + "/src/decoders/sklearn_reference.py " + dir.path().string();
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  for (const char* model : {"logistic", "svm"}) {
+    torch::Tensor ours = decoders::cross_validate(data.x, data.y, folds, k, 3, {.model = model});
+    Array ref = read_npy(dir / (std::string(model) + ".npy"));
+    torch::Tensor theirs = torch::from_blob(ref.raw(), {4, k}, torch::kFloat64);
+    double worst = (ours - theirs).abs().max().item<double>();
+    std::cout << model << ": worst |wmgeom - scikit-learn| over " << 4 * k << " decoders = " << worst << "\n";
+    EXPECT_LE(worst, 0.02) << model << "\nours:\n" << ours << "\nscikit-learn:\n" << theirs;
+    double mean = ours.mean().item<double>();
+    EXPECT_GT(mean, 0.5) << model;
+    EXPECT_LT(mean, 0.98) << model;
+  }
+}
+
+}  // namespace
+}  // namespace wmgeom::testing
