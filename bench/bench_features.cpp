@@ -6,7 +6,7 @@
 
 #include <torch/torch.h>
 
-#include "core/memory.h"
+#include "bench_main.h"
 #include "nets/adamw.h"
 #include "nets/cnn.h"
 #include "nets/torch_util.h"
@@ -61,11 +61,4 @@ BENCHMARK(BM_FeaturesTrainStep)->Args({32, 2})->Args({32, 1})->UseRealTime()->Un
 
 }  // namespace
 
-// As the wmgeom executable does (core/memory.h).
-int main(int argc, char** argv) {
-  wmgeom::tune_allocator();
-  benchmark::Initialize(&argc, argv);
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+WMGEOM_BENCHMARK_MAIN()

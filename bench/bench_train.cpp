@@ -10,7 +10,7 @@
 
 #include <torch/torch.h>
 
-#include "core/memory.h"
+#include "bench_main.h"
 #include "nets/adamw.h"
 #include "nets/torch_util.h"
 #include "nets/wm_model.h"
@@ -82,10 +82,4 @@ BENCHMARK(BM_MatmulRate)->Args({1024, 2})->Args({1024, 1})->UseRealTime()->Unit(
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  wmgeom::tune_allocator();
-  benchmark::Initialize(&argc, argv);
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+WMGEOM_BENCHMARK_MAIN()

@@ -96,13 +96,16 @@ torch::Tensor prepare_images(const torch::Tensor& images_u8, int size, const std
                                 .align_corners(false));
     }
   }
-  if (normalize == "imagenet") {
-    auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(x.device());
-    torch::Tensor mean = torch::tensor({0.485f, 0.456f, 0.406f}, opts).view({1, 3, 1, 1});
-    torch::Tensor std = torch::tensor({0.229f, 0.224f, 0.225f}, opts).view({1, 3, 1, 1});
-    x = (x - mean) / std;
-  }
-  return x.contiguous();
+  return normalize_images(x, normalize).contiguous();
+}
+
+torch::Tensor normalize_images(const torch::Tensor& x_unit, const std::string& normalize) {
+  if (normalize != "imagenet") return x_unit;
+  auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(x_unit.device());
+  torch::Tensor mean = torch::tensor({0.485f, 0.456f, 0.406f}, opts).view({1, 3, 1, 1});
+  torch::Tensor std = torch::tensor({0.229f, 0.224f, 0.225f}, opts).view({1, 3, 1, 1});
+  return (x_unit - mean) / std;
+
 }
 
 }  // namespace wmgeom::nets

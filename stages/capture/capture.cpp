@@ -98,7 +98,7 @@ Artifact CaptureStage::run(const Params& p, const StageInputs& inputs, RunContex
   ss.identity = per_frame(ts.stimulus_identity, stimuli);
   ss.view = per_frame(ts.stimulus_view, stimuli);
   if (p.b("perceptual")) {
-    torch::Tensor maps = nets::view(fb.features).to(torch::kFloat32).flatten(1);
+    torch::Tensor maps = bank.cpu().flatten(1);
     ss.perceptual = nets::to_array(maps.index_select(0, stimuli.flatten()).view({m, stimuli.size(1), maps.size(1)}));
   }
   ctx.set_items(m);

@@ -65,13 +65,6 @@ torch::Tensor augment(const torch::Tensor& x_unit, int shift, double brightness,
   return x;
 }
 
-torch::Tensor normalise(const torch::Tensor& x_unit, const std::string& normalize) {
-  if (normalize != "imagenet") return x_unit;
-  torch::Tensor mean = torch::tensor({0.485f, 0.456f, 0.406f}).view({1, 3, 1, 1}).to(x_unit.device());
-  torch::Tensor std = torch::tensor({0.229f, 0.224f, 0.225f}).view({1, 3, 1, 1}).to(x_unit.device());
-  return (x_unit - mean) / std;
-}
-
 std::vector<float> head_accuracy(BuiltinCnn& cnn, const torch::Tensor& x, const torch::Tensor& y_cat,
                                  const torch::Tensor& y_id, const torch::Tensor& y_loc, int batch) {
   torch::NoGradGuard no_grad;
@@ -103,8 +96,8 @@ Curves train_builtin(BuiltinCnn& cnn, const StimulusSet& s, const torch::Tensor&
   torch::Tensor y_cat = labels(s.category), y_id = labels(s.identity), y_loc = labels(s.location);
   torch::Tensor tr = torch::tensor(train_idx, torch::kLong), va = torch::tensor(val_idx, torch::kLong);
   const std::string normalize = p.s("normalize");
-  torch::Tensor x_val = normalise(x_unit.index_select(0, va), normalize).to(device);
-  torch::Tensor x_tr_eval = normalise(x_unit.index_select(0, tr), normalize).to(device);
+  torch::Tensor x_val = nets::normalize_images(x_unit.index_select(0, va), normalize).to(device);
+  torch::Tensor x_tr_eval = nets::normalize_images(x_unit.index_select(0, tr), normalize).to(device);
 
   nets::MultiTensorAdamW opt(cnn->parameters(), {.lr = p.f("lr"), .weight_decay = p.f("weight_decay")});
   int epochs = static_cast<int>(p.i("epochs"));
@@ -124,7 +117,7 @@ Curves train_builtin(BuiltinCnn& cnn, const StimulusSet& s, const torch::Tensor&
       double lr = p.f("lr") * 0.5 * (1.0 + std::cos(M_PI * static_cast<double>(step) / static_cast<double>(total_steps)));
       opt.set_lr(lr);
       torch::Tensor idx = order.narrow(0, i, std::min<std::int64_t>(batch, n - i));
-      torch::Tensor xb = normalise(augment(x_unit.index_select(0, idx), shift, brightness, gen), normalize).to(device);
+      torch::Tensor xb = nets::normalize_images(augment(x_unit.index_select(0, idx), shift, brightness, gen), normalize).to(device);
       auto h = cnn->heads(cnn->features(xb));
       torch::Tensor loss = torch::nn::functional::cross_entropy(h.category, y_cat.index_select(0, idx).to(device)) +
                            torch::nn::functional::cross_entropy(h.identity, y_id.index_select(0, idx).to(device)) +
@@ -268,7 +261,7 @@ Artifact FeaturesStage::run(const Params& p, const StageInputs& inputs, RunConte
   for (std::int64_t i = 0; i < n; i += infer_batch) {
     ctx.check_cancelled();
     std::int64_t len = std::min<std::int64_t>(infer_batch, n - i);
-    torch::Tensor y = extract(normalise(x_unit.narrow(0, i, len), p.s("normalize")).to(device));
+    torch::Tensor y = extract(nets::normalize_images(x_unit.narrow(0, i, len), p.s("normalize")).to(device));
     if (y.dim() == 2) y = y.unsqueeze(-1).unsqueeze(-1);  // vectors become [C, 1, 1] maps
     if (y.dim() != 4) {
       throw InputError("features: the model's output has shape " + std::to_string(y.dim()) +
