@@ -2,11 +2,232 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
+#include <vector>
+
+#include <Eigen/Dense>
+#include <tbb/parallel_for.h>
 
 #include "core/error.h"
 #include "core/random.h"
 
 namespace wmgeom::decoders {
+
+namespace {
+
+using Matrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using Vector = Eigen::VectorXd;
+
+// The L2-loss SVM  min_w 1/2 ||w||^2 + C sum_i max(0, 1 - y_i w.x_i)^2
+// (x_i with a constant-1 feature: the intercept, regularised as in liblinear)
+// for many sign columns y on the same samples, by the finite Newton method
+// (Keerthi & DeCoste 2005): on the active set A = {i : y_i w.x_i < 1} the
+// objective is quadratic, so a Newton step solves it exactly; an exact line
+// search keeps it monotone; it stops when A no longer changes. When there
+// are fewer samples than features it works in the span of the samples
+// (w = X^T beta, the Gram matrix), otherwise on w. The factorisation for
+// A = every sample is computed once and shared by every column, which is
+// the common case for hidden states (n ~ d): then a whole fit costs about
+// one Cholesky factorisation.
+class SquaredHingeSvm {
+ public:
+  SquaredHingeSvm(const Matrix& x, double c) : x_(x), c_(c), kernel_(x.rows() <= x.cols()) {
+    if (kernel_) {
+      gram_ = Matrix::Zero(x.rows(), x.rows());
+      gram_.selfadjointView<Eigen::Lower>().rankUpdate(x_);
+      gram_ = gram_.selfadjointView<Eigen::Lower>();
+    }
+  }
+
+  // Weights [d + 1] for signs y [n] (+1 / -1).
+  Vector solve(const Vector& y, int max_iter) {
+    const Eigen::Index n = x_.rows();
+    Vector coef = Vector::Zero(kernel_ ? n : x_.cols());  // beta or w
+    Vector out = Vector::Zero(n);                            // w.x_i
+    std::vector<char> active(n, 1), previous;
+    double last_step = 0;
+    for (int it = 0; it < max_iter; ++it) {
+      for (Eigen::Index i = 0; i < n; ++i) active[i] = y[i] * out[i] < 1.0;
+      if (active == previous && last_step == 1.0) break;  // the last full step solved this active set: optimal
+      Vector next_coef, next_out;
+      newton_point(y, active, next_coef, next_out);
+      Vector dir_out = next_out - out, dir = next_coef - coef;
+      // ||w + t dw||^2 = ww + 2 t wd + t^2 dd, from the coefficients.
+      double wd, dd;
+      if (kernel_) {
+        wd = coef.dot(dir_out);
+        dd = dir.dot(dir_out);
+      } else {
+        wd = coef.dot(dir);
+        dd = dir.squaredNorm();
+      }
+      last_step = line_search(y, out, dir_out, wd, dd);
+      coef += last_step * dir;
+      out += last_step * dir_out;
+      previous = active;
+      if (dd <= 1e-300) break;
+    }
+    if (kernel_) return x_.transpose() * coef;
+    return coef;
+  }
+
+ private:
+  // The minimiser of the quadratic that holds on `active`.
+  void newton_point(const Vector& y, const std::vector<char>& active, Vector& coef, Vector& out) {
+    const Eigen::Index n = x_.rows();
+    std::vector<Eigen::Index> idx;
+    for (Eigen::Index i = 0; i < n; ++i) {
+      if (active[i]) idx.push_back(i);
+    }
+    const bool all = static_cast<Eigen::Index>(idx.size()) == n;
+    const Eigen::Index a = static_cast<Eigen::Index>(idx.size());
+    if (kernel_) {
+      // (I + 2C G_AA) beta_A = 2C y_A, beta = 0 elsewhere. With P the inverse
+      // of K = I + 2C G (computed once), few inactive samples I make this
+      // cheap: K_AA^-1 = P_AA - P_AI P_II^-1 P_IA (Schur complement).
+      const Eigen::Index q = n - a;
+      coef = Vector::Zero(n);
+      if (q <= a) {
+        const Matrix& p = inverse();
+        Vector r = Vector::Zero(n);
+        for (Eigen::Index i : idx) r[i] = 2.0 * c_ * y[i];
+        Vector u = p * r;
+        if (q > 0) {
+          std::vector<Eigen::Index> inactive;
+          for (Eigen::Index i = 0; i < n; ++i) {
+            if (!active[i]) inactive.push_back(i);
+          }
+          Matrix pii(q, q);
+          Vector ui(q);
+          for (Eigen::Index i = 0; i < q; ++i) {
+            ui[i] = u[inactive[i]];
+            for (Eigen::Index j = 0; j < q; ++j) pii(i, j) = p(inactive[i], inactive[j]);
+          }
+          Vector z = Eigen::LLT<Matrix>(pii).solve(ui);
+          for (Eigen::Index i = 0; i < q; ++i) u -= p.col(inactive[i]) * z[i];
+        }
+        for (Eigen::Index i : idx) coef[i] = u[i];
+      } else {
+        Matrix m(a, a);
+        Vector rhs(a);
+        for (Eigen::Index i = 0; i < a; ++i) {
+          rhs[i] = 2.0 * c_ * y[idx[i]];
+          for (Eigen::Index j = 0; j < a; ++j) m(i, j) = 2.0 * c_ * gram_(idx[i], idx[j]);
+          m(i, i) += 1.0;
+        }
+        Vector beta_a = Eigen::LLT<Matrix>(m).solve(rhs);
+        for (Eigen::Index i = 0; i < a; ++i) coef[idx[i]] = beta_a[i];
+      }
+      out = gram_ * coef;
+    } else {
+      // (I + 2C X_A^T X_A) w = 2C X_A^T y_A.
+      const Eigen::Index d = x_.cols();
+      Vector rhs = Vector::Zero(d);
+      for (Eigen::Index i : idx) rhs += (2.0 * c_ * y[i]) * x_.row(i).transpose();
+      if (all) {
+        coef = full().solve(rhs);
+      } else {
+        Matrix xa(a, d);
+        for (Eigen::Index i = 0; i < a; ++i) xa.row(i) = x_.row(idx[i]);
+        Matrix h = Matrix::Identity(d, d);
+        h.selfadjointView<Eigen::Lower>().rankUpdate(xa.transpose(), 2.0 * c_);
+        coef = Eigen::LLT<Matrix>(h.selfadjointView<Eigen::Lower>()).solve(rhs);
+      }
+      out = x_ * coef;
+    }
+  }
+
+  // P = (I + 2C G)^-1, computed on first use (kernel form).
+  const Matrix& inverse() {
+    if (inverse_.size() == 0) inverse_ = full().solve(Matrix::Identity(x_.rows(), x_.rows()));
+    return inverse_;
+  }
+
+  // The factorisation for A = all samples, computed on first use.
+  const Eigen::LLT<Matrix>& full() {
+    if (!full_) {
+      Matrix m;
+      if (kernel_) {
+        m = 2.0 * c_ * gram_;
+      } else {
+        m = Matrix::Zero(x_.cols(), x_.cols());
+        m.selfadjointView<Eigen::Lower>().rankUpdate(x_.transpose(), 2.0 * c_);
+        m = m.selfadjointView<Eigen::Lower>();
+      }
+      m.diagonal().array() += 1.0;
+      full_ = std::make_unique<Eigen::LLT<Matrix>>(m);
+    }
+    return *full_;
+  }
+
+  // argmin over t in (0, 1] of the objective along the step; the derivative
+  // f'(t) = wd + t dd - 2C sum_{y_i o_i(t) < 1} y_i d_i (1 - y_i o_i(t)) is
+  // increasing (f is convex). If f'(1) <= 0 the full step is taken.
+  double line_search(const Vector& y, const Vector& out, const Vector& dir_out, double wd, double dd) const {
+    auto slope = [&](double t, double* curvature) {
+      double g = wd + t * dd, h = dd;
+      for (Eigen::Index i = 0; i < out.size(); ++i) {
+        double margin = y[i] * (out[i] + t * dir_out[i]);
+        if (margin < 1.0) {
+          g -= 2.0 * c_ * y[i] * dir_out[i] * (1.0 - margin);
+          h += 2.0 * c_ * dir_out[i] * dir_out[i];
+        }
+      }
+      if (curvature) *curvature = h;
+      return g;
+    };
+    if (slope(1.0, nullptr) <= 0) return 1.0;
+    double lo = 0, hi = 1, t = 1;
+    for (int k = 0; k < 60; ++k) {
+      double h;
+      double g = slope(t, &h);
+      if (g > 0) hi = t; else lo = t;
+      double next = h > 0 ? t - g / h : 0.5 * (lo + hi);
+      t = next > lo && next < hi ? next : 0.5 * (lo + hi);  // safeguarded Newton
+      if (hi - lo < 1e-12 || std::abs(g) < 1e-13 * (1.0 + std::abs(wd))) break;
+    }
+    return t;
+  }
+
+  const Matrix& x_;
+  double c_;
+  bool kernel_;
+  Matrix gram_, inverse_;
+  std::unique_ptr<Eigen::LLT<Matrix>> full_;
+};
+
+// One-vs-rest L2-loss SVMs on the `rows` of z [n, d]: for each label column
+// (labels [L, n]) and class k, the weights (and intercept) into
+// w [L, d + 1, K].
+void svm_fit_rows(const double* z, std::int64_t n_all, std::int64_t d, const std::vector<std::int64_t>& rows,
+                  const std::vector<const std::int64_t*>& labels, std::int64_t k, const Options& o, double* w) {
+  (void)n_all;
+  const Eigen::Index n = static_cast<Eigen::Index>(rows.size());
+  Matrix x(n, d + 1);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    for (std::int64_t j = 0; j < d; ++j) x(i, j) = z[rows[i] * d + j];
+    x(i, d) = 1.0;
+  }
+  SquaredHingeSvm svm(x, o.c);
+  Vector y(n);
+  for (std::size_t l = 0; l < labels.size(); ++l) {
+    for (std::int64_t c = 0; c < k; ++c) {
+      for (Eigen::Index i = 0; i < n; ++i) y[i] = labels[l][rows[i]] == c ? 1.0 : -1.0;
+      Vector wc = svm.solve(y, o.max_iter);
+      for (std::int64_t j = 0; j <= d; ++j) w[(static_cast<std::int64_t>(l) * (d + 1) + j) * k + c] = wc[j];
+    }
+  }
+}
+
+bool use_newton(const Options& o, const torch::Tensor& x) {
+  if (o.solver == "newton") {
+    if (o.model != "svm" || !x.device().is_cpu()) throw Error("decoders: the newton solver fits svm decoders on the CPU");
+    return true;
+  }
+  return o.solver == "auto" && o.model == "svm" && x.device().is_cpu();
+}
+
+}  // namespace
 
 Fit fit(const torch::Tensor& x_in, const torch::Tensor& y, const torch::Tensor& train_mask, std::int64_t classes,
         const Options& o) {
@@ -19,14 +240,38 @@ Fit fit(const torch::Tensor& x_in, const torch::Tensor& y, const torch::Tensor& 
   f.scale = var.sqrt().clamp_min(1e-12);
   torch::Tensor z = (x - f.mean.unsqueeze(1)) / f.scale.unsqueeze(1);
   const std::int64_t p = x.size(0), d = x.size(2);
+  if (use_newton(o, x)) {
+    z = z.contiguous();
+    torch::Tensor labels = y.to(torch::kLong).contiguous();
+    torch::Tensor mask = train_mask.to(torch::kBool).contiguous();
+    const std::int64_t n = x.size(1);
+    torch::Tensor w = torch::empty({p, d + 1, classes}, torch::kFloat64);
+    tbb::parallel_for(std::int64_t{0}, p, [&](std::int64_t q) {
+      std::vector<std::int64_t> rows;
+      const bool* m = mask.data_ptr<bool>() + q * n;
+      for (std::int64_t i = 0; i < n; ++i) {
+        if (m[i]) rows.push_back(i);
+      }
+      svm_fit_rows(z.data_ptr<double>() + q * n * d, n, d, rows, {labels.data_ptr<std::int64_t>() + q * n}, classes, o,
+                   w.data_ptr<double>() + q * (d + 1) * classes);
+    });
+    f.weight = w.narrow(1, 0, d).contiguous();
+    f.bias = w.select(1, d).contiguous();
+    return f;
+  }
   torch::Tensor w = torch::zeros({p, d, classes}, torch::kFloat64).requires_grad_(true);
   torch::Tensor b = torch::zeros({p, classes}, torch::kFloat64).requires_grad_(true);
   torch::Tensor mask = train_mask.to(torch::kFloat64);
   torch::Tensor onehot = torch::one_hot(y.to(torch::kLong), classes).to(torch::kFloat64);  // [P, n, K]
   const double c = o.c;
   const bool svm = o.model == "svm";
+  // Two-class logistic regression is scikit-learn's binary model: one weight
+  // vector (class 0's scores fixed at 0), not a two-column softmax, whose L2
+  // penalty would be halved.
+  torch::Tensor column_mask = torch::ones({1, 1, classes}, torch::kFloat64);
+  if (!svm && classes == 2) column_mask[0][0][0] = 0.0;
   auto objective = [&]() {
-    torch::Tensor s = torch::bmm(z, w) + b.unsqueeze(1);  // [P, n, K]
+    torch::Tensor s = torch::bmm(z, w * column_mask) + b.unsqueeze(1) * column_mask.squeeze(0);  // [P, n, K]
     torch::Tensor loss;
     if (svm) {
       torch::Tensor sign = onehot * 2.0 - 1.0;
@@ -50,8 +295,35 @@ Fit fit(const torch::Tensor& x_in, const torch::Tensor& y, const torch::Tensor& 
     loss.backward();
     return loss;
   });
-  f.weight = w.detach();
-  f.bias = b.detach();
+  f.weight = (w * column_mask).detach();
+  f.bias = (b * column_mask.squeeze(0)).detach();
+  return f;
+}
+
+Fit fit_shared(const torch::Tensor& x_in, const torch::Tensor& y, std::int64_t classes, const Options& o) {
+  torch::Tensor x = x_in.to(torch::kFloat64);
+  const std::int64_t l = y.size(0), n = x.size(0), d = x.size(1);
+  if (!use_newton(o, x)) {
+    return fit(x.unsqueeze(0).expand({l, n, d}), y, torch::ones({l, n}, torch::kBool), classes, o);
+  }
+  torch::Tensor mean = x.mean(0), scale = x.var(0, false).sqrt().clamp_min(1e-12);
+  torch::Tensor z = ((x - mean) / scale).contiguous();
+  torch::Tensor labels = y.to(torch::kLong).contiguous();
+  torch::Tensor w = torch::empty({l, d + 1, classes}, torch::kFloat64);
+  std::vector<std::int64_t> rows(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) rows[i] = i;
+  // One factorisation shared by every label set; label sets in parallel chunks.
+  const std::int64_t chunk = std::max<std::int64_t>(1, (l + 1) / 2);
+  tbb::parallel_for(std::int64_t{0}, (l + chunk - 1) / chunk, [&](std::int64_t part) {
+    std::vector<const std::int64_t*> sets;
+    for (std::int64_t q = part * chunk; q < std::min(l, (part + 1) * chunk); ++q) sets.push_back(labels.data_ptr<std::int64_t>() + q * n);
+    svm_fit_rows(z.data_ptr<double>(), n, d, rows, sets, classes, o, w.data_ptr<double>() + part * chunk * (d + 1) * classes);
+  });
+  Fit f;
+  f.weight = w.narrow(1, 0, d).contiguous();
+  f.bias = w.select(1, d).contiguous();
+  f.mean = mean.unsqueeze(0).expand({l, d}).contiguous();
+  f.scale = scale.unsqueeze(0).expand({l, d}).contiguous();
   return f;
 }
 

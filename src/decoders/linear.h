@@ -9,8 +9,18 @@
 //   logistic: sum_i CE(softmax(W x_i + b), y_i) + ||W||^2 / (2C)   (LogisticRegression, multinomial)
 //   svm:      one-vs-rest sum_i max(0, 1 - s_ik (w_k x_i + b_k))^2 * C + ||[w_k, b_k]||^2 / 2
 //             (LinearSVC: squared hinge, intercept regularised like liblinear's)
-// both minimised by L-BFGS over all problems jointly (the sum is separable).
-// Deterministic on CPU. Thread-safety: pure functions.
+// Solvers:
+//   lbfgs:  L-BFGS over all problems jointly (the sum is separable); any
+//           device, both models.
+//   newton: the finite Newton method for the L2-loss SVM (Keerthi & DeCoste
+//           2005): exact on each active set, exact line search, stops when
+//           the active set is stable, i.e. at the optimum LinearSVC
+//           approaches. Problems in parallel on the CPU; the K one-vs-rest
+//           classes (and, in fit_shared, every label set) share one
+//           factorisation of the samples. See linear.cpp.
+//   auto:   newton for svm on the CPU, else lbfgs.
+// Deterministic on CPU: each problem is solved by one thread in a fixed
+// order. Thread-safety: pure functions.
 #pragma once
 
 #include <cstdint>
@@ -24,7 +34,8 @@ namespace wmgeom::decoders {
 struct Options {
   std::string model = "logistic";  // "logistic" | "svm"
   double c = 1.0;                  // inverse regularisation strength (scikit-learn's C)
-  int max_iter = 200;              // L-BFGS iterations
+  int max_iter = 200;              // L-BFGS iterations, or Newton steps per class
+  std::string solver = "auto";     // "auto" | "lbfgs" | "newton"
 };
 
 struct Fit {
@@ -36,6 +47,10 @@ struct Fit {
 
 Fit fit(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& train_mask, std::int64_t classes,
         const Options& options);
+// L label sets y [L, n] on the same samples x [n, d], every sample training:
+// one standardisation, and (newton) one factorisation for all. Fit has P = L.
+Fit fit_shared(const torch::Tensor& x, const torch::Tensor& y, std::int64_t classes, const Options& options);
+
 // Decision values [P, n, K] and predicted labels [P, n].
 torch::Tensor decision(const Fit& f, const torch::Tensor& x);
 torch::Tensor predict(const Fit& f, const torch::Tensor& x);

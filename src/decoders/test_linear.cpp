@@ -45,6 +45,34 @@ TEST(Decoders, RecoversAPlantedDirection) {
   }
 }
 
+TEST(Decoders, NewtonSolvesTheSameSvmAsLbfgs) {
+  Data data = make_data(5, 120, 16, 4, 1.0, 2);
+  torch::Tensor mask = torch::rand({5, 120}, torch::kFloat64).lt(0.8);
+  auto cd = decoders::fit(data.x, data.y, mask, 4, {.model = "svm", .solver = "newton"});
+  auto lb = decoders::fit(data.x, data.y, mask, 4, {.model = "svm", .max_iter = 2000, .solver = "lbfgs"});
+  // One strictly convex problem: the same minimiser.
+  EXPECT_LT((cd.weight - lb.weight).abs().max().item<double>(), 1e-3);
+  EXPECT_LT((cd.bias - lb.bias).abs().max().item<double>(), 1e-3);
+  EXPECT_TRUE(decoders::predict(cd, data.x).equal(decoders::predict(lb, data.x)));
+  // Deterministic, and independent of how many threads solve the batch.
+  auto again = decoders::fit(data.x, data.y, mask, 4, {.model = "svm", .solver = "newton"});
+  EXPECT_TRUE(cd.weight.equal(again.weight));
+  EXPECT_THROW(decoders::fit(data.x, data.y, mask, 4, {.model = "logistic", .solver = "newton"}), Error);
+  // More features than samples: the Gram-matrix path gives the same optimum.
+  Data wide = make_data(2, 40, 60, 3, 1.0, 5);
+  torch::Tensor all = torch::ones({2, 40}, torch::kBool);
+  auto kw = decoders::fit(wide.x, wide.y, all, 3, {.model = "svm", .solver = "newton"});
+  auto lw = decoders::fit(wide.x, wide.y, all, 3, {.model = "svm", .max_iter = 5000, .solver = "lbfgs"});
+  EXPECT_LT((kw.weight - lw.weight).abs().max().item<double>(), 1e-3);
+  // fit_shared: several label sets on one sample matrix equal separate fits.
+  torch::Tensor labels = torch::stack({data.y[0], data.y[0].flip(0)});
+  auto shared = decoders::fit_shared(data.x[0], labels, 4, {.model = "svm"});
+  for (int l = 0; l < 2; ++l) {
+    auto one = decoders::fit(data.x[0].unsqueeze(0), labels[l].unsqueeze(0), torch::ones({1, 120}, torch::kBool), 4, {.model = "svm"});
+    EXPECT_LT((shared.weight[l] - one.weight[0]).abs().max().item<double>(), 1e-9);
+  }
+}
+
 TEST(Decoders, StratifiedSeededFolds) {
   std::vector<std::int64_t> labels;
   for (int i = 0; i < 103; ++i) labels.push_back(i % 3 == 0 ? 0 : (i % 3 == 1 ? 1 : 2));
@@ -67,7 +95,9 @@ TEST(Decoders, StratifiedSeededFolds) {
 TEST(Decoders, AgreeWithScikitLearnOnTheSameFolds) {
   if (std::system("/usr/bin/python3 -c 'import sklearn' 2>/dev/null") != 0) GTEST_SKIP() << "python3-sklearn missing";
   const int k = 5;
-  Data data = make_data(4, 150, 10, 3, 1.2, 3);  // overlapping classes: accuracies well below 100%
+  // Three classes, and two (where scikit-learn's logistic model is binary).
+  for (std::int64_t classes : {3, 2}) {
+  Data data = make_data(4, 150, 10, classes, 1.2, 3);  // overlapping classes: accuracies well below 100%
   std::vector<std::int64_t> labels(data.y[0].data_ptr<std::int64_t>(), data.y[0].data_ptr<std::int64_t>() + 150);
   auto folds = decoders::stratified_folds(labels, k, 4);
   TempDir dir;
@@ -83,15 +113,17 @@ TEST(Decoders, AgreeWithScikitLearnOnTheSameFolds) {
   std::string cmd = std::string("/usr/bin/python3 ") + WMGEOM_SOURCE_DIR + "/src/decoders/sklearn_reference.py " + dir.path().string();
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   for (const char* model : {"logistic", "svm"}) {
-    torch::Tensor ours = decoders::cross_validate(data.x, data.y, folds, k, 3, {.model = model});
+    // svm: the default solver on the CPU (newton).
+    torch::Tensor ours = decoders::cross_validate(data.x, data.y, folds, k, classes, {.model = model});
     Array ref = read_npy(dir / (std::string(model) + ".npy"));
     torch::Tensor theirs = torch::from_blob(ref.raw(), {4, k}, torch::kFloat64);
     double worst = (ours - theirs).abs().max().item<double>();
-    std::cout << model << ": worst |wmgeom - scikit-learn| over " << 4 * k << " decoders = " << worst << "\n";
+    std::cout << model << ", " << classes << " classes: worst |wmgeom - scikit-learn| over " << 4 * k << " decoders = " << worst << "\n";
     EXPECT_LE(worst, 0.02) << model << "\nours:\n" << ours << "\nscikit-learn:\n" << theirs;
     double mean = ours.mean().item<double>();
     EXPECT_GT(mean, 0.5) << model;
     EXPECT_LT(mean, 0.98) << model;
+  }
   }
 }
 
