@@ -44,6 +44,21 @@ def describe(folder):
     if kind == "FeatureBank":
         f = arrays["features"]  # [N, C, h, w], row i = stimulus i
         print("  feature map", f.shape[1:], " mean activation", float(f.mean()))
+    if kind == "StateSet":
+        h = arrays["hidden"]  # [trials, frames, units]
+        print("  hidden states", h.shape, " tasks:", meta["model"]["tasks"])
+    if kind == "AnalysisResult":
+        # Relevant vs irrelevant decoding at the encoding frame, per model.
+        acc = {}
+        for r in tables.get("decoding", []):
+            if r["train_frame"] == r["stim_frame"]:
+                acc.setdefault((r["model"], r["relevant"]), []).append(float(r["accuracy"]))
+        for (model, relevant), v in sorted(acc.items()):
+            label = "relevant" if float(relevant) else "irrelevant"
+            print(f"  {model}: {label} features decoded at {np.mean(v):.3f} (encoding frame)")
+        findings = json.loads((pathlib.Path(folder) / "findings.json").read_text())
+        for k, f in sorted(findings.items()):
+            print(f"  finding {k}: held = {f['held']}: {f['title']}")
     return kind
 
 

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "graph/registry.h"
+#include "analyze/analyze.h"
 #include "capture/capture.h"
 #include "features/features.h"
 #include "render/render.h"
@@ -18,6 +19,7 @@ void register_all(StageRegistry& registry) {
   registry.add(std::make_unique<TasksStage>());
   registry.add(std::make_unique<TrainStage>());
   registry.add(std::make_unique<CaptureStage>());
+  registry.add(std::make_unique<AnalyzeStage>());
 }
 
 }  // namespace wmgeom

@@ -259,8 +259,9 @@ Fit fit(const torch::Tensor& x_in, const torch::Tensor& y, const torch::Tensor& 
     f.bias = w.select(1, d).contiguous();
     return f;
   }
-  torch::Tensor w = torch::zeros({p, d, classes}, torch::kFloat64).requires_grad_(true);
-  torch::Tensor b = torch::zeros({p, classes}, torch::kFloat64).requires_grad_(true);
+  const auto on = torch::TensorOptions(torch::kFloat64).device(x.device());  // lbfgs runs where x is
+  torch::Tensor w = torch::zeros({p, d, classes}, on).requires_grad_(true);
+  torch::Tensor b = torch::zeros({p, classes}, on).requires_grad_(true);
   torch::Tensor mask = train_mask.to(torch::kFloat64);
   torch::Tensor onehot = torch::one_hot(y.to(torch::kLong), classes).to(torch::kFloat64);  // [P, n, K]
   const double c = o.c;
@@ -270,6 +271,7 @@ Fit fit(const torch::Tensor& x_in, const torch::Tensor& y, const torch::Tensor& 
   // penalty would be halved.
   torch::Tensor column_mask = torch::ones({1, 1, classes}, torch::kFloat64);
   if (!svm && classes == 2) column_mask[0][0][0] = 0.0;
+  column_mask = column_mask.to(x.device());
   auto objective = [&]() {
     torch::Tensor s = torch::bmm(z, w * column_mask) + b.unsqueeze(1) * column_mask.squeeze(0);  // [P, n, K]
     torch::Tensor loss;
@@ -304,7 +306,8 @@ Fit fit_shared(const torch::Tensor& x_in, const torch::Tensor& y, std::int64_t c
   torch::Tensor x = x_in.to(torch::kFloat64);
   const std::int64_t l = y.size(0), n = x.size(0), d = x.size(1);
   if (!use_newton(o, x)) {
-    return fit(x.unsqueeze(0).expand({l, n, d}), y, torch::ones({l, n}, torch::kBool), classes, o);
+    return fit(x.unsqueeze(0).expand({l, n, d}), y, torch::ones({l, n}, torch::TensorOptions(torch::kBool).device(x.device())),
+               classes, o);
   }
   torch::Tensor mean = x.mean(0), scale = x.var(0, false).sqrt().clamp_min(1e-12);
   torch::Tensor z = ((x - mean) / scale).contiguous();
@@ -357,11 +360,11 @@ std::vector<std::int32_t> stratified_folds(const std::vector<std::int64_t>& labe
 torch::Tensor cross_validate(const torch::Tensor& x, const torch::Tensor& y, const std::vector<std::int32_t>& folds,
                              int k, std::int64_t classes, const Options& o) {
   const std::int64_t p = x.size(0), n = x.size(1);
-  torch::Tensor fold = torch::tensor(folds, torch::kInt32);
+  torch::Tensor fold = torch::tensor(folds, torch::kInt32).to(x.device());
   // All (problem, fold) pairs in one batch: problem-major, k copies each.
   torch::Tensor xs = x.repeat_interleave(k, 0);
   torch::Tensor ys = y.repeat_interleave(k, 0);
-  torch::Tensor which = torch::arange(k, torch::kInt32).repeat({p}).unsqueeze(1);  // [P*k, 1]
+  torch::Tensor which = torch::arange(k, torch::TensorOptions(torch::kInt32).device(x.device())).repeat({p}).unsqueeze(1);  // [P*k, 1]
   torch::Tensor held_out = fold.unsqueeze(0).expand({p * k, n}).eq(which);
   Fit f = fit(xs, ys, held_out.logical_not(), classes, o);
   torch::Tensor correct = predict(f, xs).eq(ys.to(torch::kLong)).logical_and(held_out).sum(1).to(torch::kFloat64);

@@ -94,7 +94,8 @@ Params stage_params(const StageRegistry& registry, const std::string& type, cons
   Diagnostics diags;
   auto plan = make_plan_from_text((base_dir / "params.toml").string(), text, {}, registry, diags);
   if (!plan) throw InputError(diags.format_all());
-  return plan->instances.at(0).params;
+  auto sel = plan->select("s");
+  return plan->instances.at(sel.empty() ? 0 : sel.front()).params;
 }
 
 }  // namespace wmgeom::testing

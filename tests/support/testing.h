@@ -71,7 +71,9 @@ class InProcess {
 
 // Parameters of stage TYPE given as the body of a [stage.X] table in TOML
 // ("categories = 2\nviews = 4"), validated and defaulted exactly as in a
-// pipeline (relative paths resolve against `base_dir`). Throws
+// pipeline (relative paths resolve against `base_dir`). The body may go on
+// to define upstream stages ([stage.up] ...) that the ports name; they are
+// planned, never run. Throws
 // wmgeom::InputError with every diagnostic if invalid.
 Params stage_params(const StageRegistry& registry, const std::string& type,
                     const std::string& toml_body,

@@ -1,0 +1,133 @@
+// The analyze stage on the quickstart's states: the full analysis suite
+// (every analysis but causal, which needs the trained models) and each
+// analysis alone.
+//
+// States: WMGEOM_BENCH_STATES=DIR[,DIR...], each a `wmgeom export` of a
+// capture instance (e.g. `wmgeom export pipelines/quickstart.toml
+// 'states[rnn=gru]' /tmp/gru`); without it, synthetic states of the
+// quickstart's shape (9 tasks x 128 trials, 6 frames, 128 units, 2048-d
+// perceptual vectors) with planted codes. bench/compare_analyze.py times
+// scikit-learn on the same decoders (see stages/analyze/README.md).
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "analyze/analyze.h"
+#include "bench_main.h"
+#include "core/artifacts.h"
+#include "core/npy.h"
+#include "nets/torch_util.h"
+#include "testing.h"
+
+namespace wmgeom {
+namespace {
+
+StateSet load_exported(const std::filesystem::path& dir) {
+  std::ifstream f(dir / "meta.json");
+  nlohmann::json meta = nlohmann::json::parse(f);
+  StateSet s;
+  s.model = meta.at("meta").at("model");
+  auto get = [&](const char* name) {
+    return std::filesystem::exists(dir / (std::string(name) + ".npy")) ? read_npy(dir / (std::string(name) + ".npy")) : Array();
+  };
+  s.hidden = get("hidden");
+  s.cell = get("cell");
+  s.logits = get("logits");
+  s.targets = get("targets");
+  s.task = get("task");
+  s.stimulus = get("stimulus");
+  s.location = get("location");
+  s.category = get("category");
+  s.identity = get("identity");
+  s.view = get("view");
+  s.perceptual = get("perceptual");
+  s.embedding = get("embedding");
+  return s;
+}
+
+StateSet synthetic(std::uint64_t seed) {
+  const std::vector<std::string> tasks{"loc-1", "loc-2", "loc-3", "cat-1", "cat-2", "cat-3", "id-1", "id-2", "id-3"};
+  const std::int64_t m = 128 * 9, frames = 6, units = 128, dims = 2048;
+  torch::manual_seed(static_cast<std::int64_t>(seed));
+  torch::Tensor loc = torch::randint(4, {m, frames}, torch::kLong), id = torch::randint(8, {m, frames}, torch::kLong);
+  torch::Tensor cat = id.div(2, "floor");
+  torch::Tensor h = torch::randn({m, frames, units}), p = torch::randn({m, frames, dims});
+  for (const auto& lab : {loc, cat, id}) {
+    h += (torch::randn({8, units}) * 0.4).index_select(0, lab.flatten()).view({m, frames, units});
+    h.narrow(1, 1, frames - 1) +=
+        (torch::randn({8, units}) * 0.3).index_select(0, lab.narrow(1, 0, frames - 1).flatten()).view({m, frames - 1, units});
+    p += (torch::randn({8, dims}) * 0.2).index_select(0, lab.flatten()).view({m, frames, dims});
+  }
+  StateSet s;
+  s.model = {{"rnn", "gru"}, {"tasks", tasks}, {"layers", 1}};
+  s.hidden = nets::to_array(h);
+  s.logits = nets::to_array(torch::zeros({m, frames, 3}));
+  s.targets = nets::to_array(torch::randint(3, {m, frames}, torch::kInt32));
+  s.task = nets::to_array(torch::arange(m, torch::kLong).remainder(9).to(torch::kInt32));
+  s.stimulus = nets::to_array(torch::zeros({m, frames}, torch::kInt32));
+  s.location = nets::to_array(loc.to(torch::kInt32));
+  s.category = nets::to_array(cat.to(torch::kInt32));
+  s.identity = nets::to_array(id.to(torch::kInt32));
+  s.view = nets::to_array(torch::zeros({m, frames}, torch::kInt32));
+  s.perceptual = nets::to_array(p);
+  s.embedding = nets::to_array(torch::randn({m, frames, 64}));
+  return s;
+}
+
+const std::vector<std::shared_ptr<const Artifact>>& states() {
+  static const std::vector<std::shared_ptr<const Artifact>> all = [] {
+    std::vector<std::shared_ptr<const Artifact>> out;
+    if (const char* env = std::getenv("WMGEOM_BENCH_STATES"); env != nullptr && *env != 0) {
+      std::stringstream list(env);
+      for (std::string dir; std::getline(list, dir, ',');) out.push_back(std::make_shared<const Artifact>(load_exported(dir).to_artifact()));
+    } else {
+      out.push_back(std::make_shared<const Artifact>(synthetic(1).to_artifact()));
+    }
+    return out;
+  }();
+  return all;
+}
+
+const std::string kUpstream =
+    "states = [\"up\"]\nseed = 1\n[stage.img]\ntype = \"render\"\n[stage.cnn]\ntype = \"features\"\nstimuli = \"img\"\n"
+    "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"img\"\n[stage.net]\ntype = \"train\"\nfeatures = \"cnn\"\ntasks = \"tasks\"\n"
+    "[stage.up]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = \"cnn\"\n";
+
+void run_analyses(benchmark::State& state, const std::string& analyses) {
+  AnalyzeStage stage;
+  Params p = testing::stage_params(testing::real_registry(), "analyze", "analyses = " + analyses + "\n" + kUpstream);
+  StageInputs in;
+  for (std::size_t i = 0; i < states().size(); ++i) in.add("states", InputItem{"m" + std::to_string(i), {}, states()[i]});
+  testing::TempDir dir;
+  std::int64_t decoders = 0;
+  for (auto _ : state) {
+    RunContext ctx("analyze", dir / "work", 2);
+    Artifact a = stage.run(p, in, ctx);
+    decoders = ctx.items();
+    benchmark::DoNotOptimize(a);
+  }
+  state.counters["models"] = static_cast<double>(states().size());
+  state.counters["decoders"] = static_cast<double>(decoders);
+  state.counters["decoders/s"] = benchmark::Counter(static_cast<double>(decoders) * state.iterations(), benchmark::Counter::kIsRate);
+}
+
+void BM_Suite(benchmark::State& s) {
+  run_analyses(s, "[\"decoding\", \"cross_task\", \"orthogonality\", \"cross_temporal\", \"procrustes\", \"rsa\", \"dimensionality\"]");
+}
+void BM_CrossValidated(benchmark::State& s) { run_analyses(s, "[\"decoding\", \"cross_task\", \"cross_temporal\", \"procrustes\"]"); }
+void BM_Decoding(benchmark::State& s) { run_analyses(s, "[\"decoding\"]"); }
+void BM_Orthogonality(benchmark::State& s) { run_analyses(s, "[\"orthogonality\"]"); }
+void BM_RsaAndDimensionality(benchmark::State& s) { run_analyses(s, "[\"rsa\", \"dimensionality\"]"); }
+
+BENCHMARK(BM_Suite)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
+BENCHMARK(BM_CrossValidated)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
+BENCHMARK(BM_Decoding)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
+BENCHMARK(BM_Orthogonality)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
+BENCHMARK(BM_RsaAndDimensionality)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
+
+}  // namespace
+}  // namespace wmgeom
+
+WMGEOM_BENCHMARK_MAIN();

@@ -1,0 +1,156 @@
+#!/usr/bin/python3
+"""Refits wmgeom's analyze decoders with scikit-learn on the same states and
+folds: checks agreement (--check) and times scikit-learn on the same work.
+
+Usage:
+  compare_analyze.py STATES_DIR RESULT_DIR [--decoder svm|logistic] [--c 1.0]
+                     [--check] [--time] [--limit N]
+STATES_DIR: `wmgeom export` of a capture stage (hidden.npy, location.npy, ...).
+RESULT_DIR: `wmgeom export` of the analyze stage run on those states
+            (decoding.csv, cross_temporal.csv, array.folds.<model>.npy, meta.json).
+
+For every cross-validated decoder family of the analysis (task x feature x
+stimulus frame s x train frame t >= s x fold) it fits the scikit-learn model
+(StandardScaler fitted on the training folds, LinearSVC or multinomial
+LogisticRegression with the same C) and scores the held-out trials at every
+test frame u >= s, exactly as wmgeom does. Orthogonality refits (one-vs-rest
+LinearSVC on all trials, plus the shuffled-label nulls) are timed too.
+--check: exit 1 unless every decoding and cross-temporal accuracy agrees
+within 2 percentage points.
+"""
+import argparse
+import csv
+import json
+import sys
+import time
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import LinearSVC
+
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
+
+COLUMNS = {"loc": "location", "cat": "category", "id": "identity"}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("states")
+    ap.add_argument("result")
+    ap.add_argument("--decoder", default="svm")
+    ap.add_argument("--c", type=float, default=1.0)
+    ap.add_argument("--check", action="store_true")
+    ap.add_argument("--time", action="store_true")
+    ap.add_argument("--limit", type=int, default=0, help="stop after N families (timing extrapolates)")
+    a = ap.parse_args()
+
+    meta = json.load(open(f"{a.result}/meta.json"))["meta"]
+    params = meta["params"]
+    features, folds_k = params["features"], params["folds"]
+    smeta = json.load(open(f"{a.states}/meta.json"))["meta"]
+    tasks = smeta["model"]["tasks"] if "model" in smeta else smeta["tasks"]
+    x_all = np.load(f"{a.states}/hidden.npy").astype(np.float64)
+    task_of = np.load(f"{a.states}/task.npy")
+    labels = {f: np.load(f"{a.states}/{COLUMNS[f]}.npy") for f in features}
+    fold_files = [k for k in json.load(open(f"{a.result}/meta.json"))["arrays"] if k.startswith("array.folds.")]
+    if len(fold_files) != 1:
+        sys.exit("compare_analyze.py: expected one analysed model in RESULT_DIR, found " + str(fold_files))
+    folds = np.load(f"{a.result}/{fold_files[0]}.npy")  # [M, F, T]
+    T = x_all.shape[1]
+    frames = params["frames"]
+
+    def make():
+        # --check compares optima: scikit-learn run to convergence. Timing uses its defaults.
+        tol = {"tol": 1e-8, "max_iter": 100000} if a.check else {"max_iter": 1000}
+        if a.decoder == "svm":
+            return LinearSVC(C=a.c, **tol)
+        return LogisticRegression(C=a.c, **tol)
+
+    ours = {}
+    for table in ("decoding", "cross_temporal"):
+        try:
+            with open(f"{a.result}/{table}.csv") as f:
+                for r in csv.DictReader(f):
+                    ours[(r["task"], r["feature"], int(float(r["stim_frame"])), int(float(r["train_frame"])),
+                          int(float(r["test_frame"])))] = float(r["accuracy"])
+        except FileNotFoundError:
+            pass
+
+    theirs, fits, families = {}, 0, 0
+    start = time.perf_counter()
+    for k, task in enumerate(tasks):
+        rows = np.nonzero(task_of == k)[0]
+        for fi, feature in enumerate(features):
+            for s in frames:
+                if a.limit and families >= a.limit:
+                    break
+                families += 1
+                y = labels[feature][rows, s]
+                fold = folds[rows, fi, s]
+                acc = {}
+                for t in range(s, T):
+                    for q in range(folds_k):
+                        tr, te = fold != q, fold == q
+                        scaler = StandardScaler().fit(x_all[rows[tr], t])
+                        model = make().fit(scaler.transform(x_all[rows[tr], t]), y[tr])
+                        fits += 1
+                        for u in range(s, T):
+                            pred = model.predict(scaler.transform(x_all[rows[te], u]))
+                            acc.setdefault((t, u), []).append(np.mean(pred == y[te]))
+                for (t, u), v in acc.items():
+                    theirs[(task, feature, s, t, u)] = float(np.mean(v))
+    cv_seconds = time.perf_counter() - start
+
+    # Orthogonality: one-vs-rest SVMs on all trials of each (task, feature,
+    # frame) in the RNN space and the perceptual space, plus the
+    # shuffled-label nulls, as wmgeom fits them.
+    orth_seconds, orth_fits = 0.0, 0
+    if a.time:
+        shuffles = int(params.get("null_shuffles", 10))
+        spaces = [x_all]
+        try:
+            spaces.append(np.load(f"{a.states}/perceptual.npy", mmap_mode="r"))
+        except FileNotFoundError:
+            pass
+        rng = np.random.default_rng(0)
+        start = time.perf_counter()
+        done = 0
+        for k, task in enumerate(tasks):
+            rows = np.nonzero(task_of == k)[0]
+            for feature in features:
+                for s in frames:
+                    if a.limit and done >= a.limit:
+                        break
+                    done += 1
+                    y = labels[feature][rows, s]
+                    for space in spaces:
+                        x = StandardScaler().fit_transform(np.asarray(space[rows, s], dtype=np.float64))
+                        for i in range(1 + shuffles):
+                            LinearSVC(C=a.c, max_iter=1000).fit(x, y if i == 0 else rng.permutation(y))
+                            orth_fits += 1
+        orth_seconds = time.perf_counter() - start
+
+    worst, worst_key, compared = 0.0, None, 0
+    for key, v in theirs.items():
+        if key in ours:
+            compared += 1
+            d = abs(ours[key] - v)
+            if d > worst:
+                worst, worst_key = d, key
+    print(f"decoders compared: {compared} (task, feature, stim frame, train frame, test frame) accuracies; "
+          f"worst |wmgeom - scikit-learn| = {worst:.4f} at {worst_key}")
+    if a.time:
+        print(json.dumps({"sklearn_cv_fits": fits, "sklearn_cv_seconds": cv_seconds, "sklearn_orth_fits": orth_fits,
+                          "sklearn_orth_seconds": orth_seconds, "families": families}))
+    if a.check:
+        if compared == 0:
+            sys.exit("compare_analyze.py: nothing to compare (no decoding/cross_temporal rows matched)")
+        if worst > 0.02:
+            sys.exit(f"compare_analyze.py: disagreement {worst:.4f} > 0.02 at {worst_key}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+// Internals of the analyze stage: the data of one model, the settings, the
+// shared cross-validated decoder families, and one function per analysis.
+// Each analysis appends rows to the result's tables; findings.cpp reads the
+// tables back. Everything here is deterministic given the settings' seed.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "core/artifacts.h"
+#include "decoders/linear.h"
+#include "nback/sampler.h"
+#include "nets/wm_model.h"
+
+namespace wmgeom::analyze {
+
+// One StateSet, as tensors.
+struct ModelData {
+  std::string name;    // the capture instance, e.g. "states[rnn=gru]"
+  std::string rnn;     // "rnn" | "gru" | "lstm"
+  std::string regime;  // "STSF" | "STMF" | "MTMF"
+  std::vector<nback::Task> tasks;
+  nlohmann::json config;
+  torch::Tensor states;      // float64 [M, T, H]: the decoded space (hidden or cell)
+  torch::Tensor hidden;      // float32 [M, T, H]
+  torch::Tensor cell;        // float32 [M, T, H] or undefined
+  torch::Tensor perceptual;  // float32 [M, T, D] or undefined
+  torch::Tensor embedding;   // float32 [M, T, E] or undefined
+  torch::Tensor targets;     // long [M, T]
+  torch::Tensor task;        // long [M]
+  std::map<std::string, torch::Tensor> labels;  // feature ("loc", "cat", "id") -> long [M, T]
+  nets::WmModel* model = nullptr;               // for causal; may be null
+
+  std::int64_t frames() const { return states.size(1); }
+  torch::Tensor rows_of_task(std::size_t k) const;  // long [n]
+};
+
+struct Settings {
+  std::set<std::string> analyses;
+  std::vector<std::string> features;
+  std::vector<int> frames;                 // stimulus frames analysed
+  std::map<std::string, std::int64_t> classes;  // feature -> number of values
+  decoders::Options options;               // the decoding model
+  int folds = 5;
+  std::uint64_t seed = 0;
+  int null_shuffles = 10;
+  int random_directions = 1000;
+  std::vector<double> alphas;
+  std::string space = "hidden";
+  torch::Device device = torch::kCPU;  // where decoders are fitted (results come back to the CPU)
+
+  bool wants(const std::string& analysis) const { return analyses.count(analysis) != 0; }
+  double chance(const std::string& feature) const { return 1.0 / static_cast<double>(classes.at(feature)); }
+};
+
+// Builds a Table row by row; the first row fixes the column order.
+class TableBuilder {
+ public:
+  using Cell = std::variant<double, std::string>;
+  TableBuilder& add(std::vector<std::pair<std::string, Cell>> row);
+  Table build() const;
+  bool empty() const { return rows_.empty(); }
+
+ private:
+  std::vector<std::vector<std::pair<std::string, Cell>>> rows_;
+};
+
+// The cross-validated decoders of one (task, feature, stimulus frame s):
+// the task's trials, the labels of the stimulus at s, stratified folds, and
+// a fit for every (fold, train frame t >= s), index fold * (T - s) + (t - s).
+struct Family {
+  std::size_t task = 0;
+  std::string feature;
+  int stim = 0;
+  torch::Tensor rows;   // long [n]
+  torch::Tensor y;      // long [n]
+  torch::Tensor fold;   // long [n]
+  decoders::Fit fit;    // P = folds * (T - s)
+  torch::Tensor preds;  // long [P, T - s, n]: each fit's predictions at every frame u >= s
+  std::int64_t index(int fold_index, int t, std::int64_t frames) const { return fold_index * (frames - stim) + (t - stim); }
+};
+
+using Families = std::map<std::tuple<std::size_t, std::string, int>, Family>;
+
+// Checks (before anything is fitted) that every class of every decoded label
+// set has at least `folds` trials; throws InputError naming model, task,
+// feature, frame and class otherwise.
+void check_folds(const ModelData& m, const Settings& s);
+
+Families fit_families(const ModelData& m, const Settings& s, const std::function<void()>& tick);
+
+// Each appends to `tables` (name -> builder).
+using Tables = std::map<std::string, TableBuilder>;
+void decoding(const ModelData& m, const Settings& s, const Families& f, Tables& tables);
+void cross_temporal(const ModelData& m, const Settings& s, const Families& f, Tables& tables);
+void cross_task(const ModelData& m, const Settings& s, const Families& f, Tables& tables);
+void procrustes(const ModelData& m, const Settings& s, const Families& f, Tables& tables);
+void orthogonality(const ModelData& m, const Settings& s, Tables& tables);
+void causal(const ModelData& m, const Settings& s, Tables& tables);
+void rsa(const ModelData& m, const Settings& s, Tables& tables);
+void dimensionality(const ModelData& m, const Settings& s, Tables& tables);
+
+// The orthogonalisation index of SCIENCE.md 4.3 for class normals [K, d]:
+// the mean over class pairs of 1 - |cos|.
+double orthogonality_index(const torch::Tensor& normals);
+
+// findings.json from the finished tables (SCIENCE.md, the four findings).
+nlohmann::json findings(const std::map<std::string, Table>& tables, const std::vector<ModelData>& models);
+
+// Small statistics.
+struct TTest {
+  double t = 0, df = 0, p = 1;
+};
+TTest welch_t_test(const std::vector<double>& a, const std::vector<double>& b);
+double student_t_two_sided_p(double t, double df);
+double spearman(const std::vector<double>& a, const std::vector<double>& b);
+double mean(const std::vector<double>& v);
+double sd(const std::vector<double>& v);
+
+}  // namespace wmgeom::analyze

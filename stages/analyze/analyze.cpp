@@ -1,0 +1,275 @@
+#include "analyze/analyze.h"
+
+#include <chrono>
+#include <set>
+
+#include <tbb/task_arena.h>
+
+#include "analyze/analyses.h"
+#include "core/artifacts.h"
+#include "nets/torch_util.h"
+
+namespace wmgeom {
+
+using analyze::ModelData;
+using analyze::Settings;
+
+namespace {
+
+const std::map<std::string, std::string> kFeatureColumn = {{"loc", "location"}, {"cat", "category"}, {"id", "identity"}};
+
+std::string regime_of(const std::vector<nback::Task>& tasks) {
+  if (tasks.size() == 1) return "STSF";
+  for (const auto& t : tasks) {
+    if (t.n != tasks.front().n) return "MTMF";
+  }
+  return "STMF";
+}
+
+std::string safe_name(const std::string& s) {
+  std::string out;
+  for (char c : s) out += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ? c : '_';
+  return out;
+}
+
+ModelData load(const InputItem& item, const Settings& s) {
+  StateSet ss = StateSet::from_artifact(*item.artifact);
+  ModelData m;
+  m.name = item.instance;
+  m.config = ss.model;
+  m.rnn = ss.model.value("rnn", "?");
+  m.tasks = nback::parse_tasks(ss.model.value("tasks", std::vector<std::string>{}));
+  m.regime = regime_of(m.tasks);
+  m.hidden = nets::view(ss.hidden);
+  if (!ss.cell.empty()) m.cell = nets::view(ss.cell);
+  if (s.space == "cell" && !m.cell.defined()) {
+    throw InputError("analyze: space = \"cell\" needs LSTM cell states, but " + m.name + " is a " + m.rnn +
+                     " (no cell states); use space = \"hidden\"");
+  }
+  m.states = (s.space == "cell" ? m.cell : m.hidden).to(torch::kFloat64);
+  if (!ss.perceptual.empty()) m.perceptual = nets::view(ss.perceptual);
+  if (!ss.embedding.empty()) m.embedding = nets::view(ss.embedding);
+  m.targets = nets::view(ss.targets).to(torch::kLong);
+  m.task = nets::view(ss.task).to(torch::kLong);
+  const std::map<std::string, const Array*> columns = {{"loc", &ss.location}, {"cat", &ss.category}, {"id", &ss.identity}};
+  for (const auto& [feature, column] : columns) {
+    if (column->empty()) continue;
+    torch::Tensor v = nets::view(*column).to(torch::kLong);
+    if (v.numel() > 0 && v.min().item<std::int64_t>() >= 0) m.labels[feature] = v;
+  }
+  return m;
+}
+
+}  // namespace
+
+void AnalyzeStage::validate(const Params& p, ParamIssues& issues) const {
+  if (!nets::valid_device_spec(p.s("device"))) {
+    issues.error("device", std::string(nets::kDeviceExpectation) + ", found \"" + p.s("device") + "\"");
+  }
+  std::set<std::int64_t> seen;
+  for (auto f : p.ints("frames")) {
+    if (!seen.insert(f).second) issues.error("frames", "frame " + std::to_string(f) + " is listed twice");
+  }
+  const auto& a = p.strings("analyses");
+  if (std::set<std::string>(a.begin(), a.end()).size() != a.size()) issues.error("analyses", "an analysis is listed twice");
+  const auto& f = p.strings("features");
+  if (std::set<std::string>(f.begin(), f.end()).size() != f.size()) issues.error("features", "a feature is listed twice");
+}
+
+// CPU and GPU fits differ in the last digits (different solvers): the device kind is keyed.
+std::string AnalyzeStage::key_extras(const Params& p) const {
+  return "torch " + nets::torch_version() + "\ndevice " + nets::device_kind(p.s("device"));
+}
+
+std::string AnalyzeStage::resource(const Params& p) const { return nets::device_resource(p.s("device")); }
+
+Artifact AnalyzeStage::run(const Params& p, const StageInputs& inputs, RunContext& ctx) const {
+  // Parallelism comes from TBB (decoders in parallel); LibTorch's own
+  // OpenMP threads would only spin between the many small tensor ops.
+  nets::set_threads(1);
+  const int threads = p.i("threads") > 0 ? static_cast<int>(p.i("threads")) : ctx.threads();
+  tbb::task_arena arena(std::max(1, threads));
+  return arena.execute([&] { return run_in_arena(p, inputs, ctx); });
+}
+
+Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, RunContext& ctx) const {
+  Settings s;
+  for (const auto& a : p.strings("analyses")) s.analyses.insert(a);
+  s.features = p.strings("features");
+  s.options.model = p.s("decoder");
+  s.options.c = p.f("c");
+  s.options.max_iter = static_cast<int>(p.i("max_iter"));
+  s.folds = static_cast<int>(p.i("folds"));
+  s.seed = static_cast<std::uint64_t>(p.i("seed"));
+  s.null_shuffles = static_cast<int>(p.i("null_shuffles"));
+  s.random_directions = static_cast<int>(p.i("random_directions"));
+  s.alphas = p.floats("causal_alphas");
+  s.space = p.s("space");
+  s.device = nets::resolve_device(p.s("device"));
+
+  // Everything is checked before anything is fitted.
+  const auto& items = inputs.many("states");
+  std::vector<ModelData> models;
+  for (const auto& item : items) models.push_back(load(item, s));
+  const ModelData& first = models.front();
+  for (const auto& m : models) {
+    if (m.frames() != first.frames()) {
+      throw InputError("analyze: state sets of different trial lengths in one analysis: " + first.name + " has " +
+                       std::to_string(first.frames()) + " frames, " + m.name + " has " + std::to_string(m.frames()));
+    }
+    for (const auto& feature : s.features) {
+      if (m.labels.count(feature) == 0) {
+        throw InputError("analyze: feature \"" + feature + "\" (" + kFeatureColumn.at(feature) + ") is not in the stimuli of " +
+                         m.name + "; decode only features the stimulus set records (parameter features)");
+      }
+    }
+    if (m.perceptual.defined() != first.perceptual.defined() ||
+        (m.perceptual.defined() && m.perceptual.size(2) != first.perceptual.size(2))) {
+      throw InputError("analyze: " + first.name + " and " + m.name +
+                       " differ in their perceptual vectors (captured from different feature banks, or perceptual = false in one)");
+    }
+  }
+  for (const auto& feature : s.features) {
+    for (const auto& m : models) {
+      std::int64_t k = m.labels.at(feature).max().item<std::int64_t>() + 1;
+      std::int64_t k0 = first.labels.at(feature).max().item<std::int64_t>() + 1;
+      if (k != k0) {
+        throw InputError("analyze: " + first.name + " and " + m.name + " come from different stimulus sets (" + feature +
+                         " has " + std::to_string(k0) + " vs " + std::to_string(k) + " values)");
+      }
+      s.classes[feature] = k;
+    }
+  }
+  const std::int64_t frames = first.frames();
+  if (p.ints("frames").empty()) {
+    for (int t = 0; t < frames; ++t) s.frames.push_back(t);
+  } else {
+    for (auto t : p.ints("frames")) {
+      if (t >= frames) {
+        throw InputError("analyze: parameter frames: frame " + std::to_string(t) + " is beyond the trial (" +
+                         std::to_string(frames) + " frames, numbered from 0)");
+      }
+      s.frames.push_back(static_cast<int>(t));
+    }
+  }
+  for (const auto& m : models) analyze::check_folds(m, s);
+  std::vector<nets::WmModel> nets_kept;
+  if (s.wants("causal")) {
+    if (!inputs.has("models")) {
+      throw InputError("analyze: the causal analysis runs each RNN on from shifted states and needs the trained models: "
+                       "add models = [\"<train stage>\"] to the analyze stage, or drop \"causal\" from analyses");
+    }
+    const auto& trained = inputs.many("models");
+    nets_kept.reserve(models.size());
+    for (auto& m : models) {
+      nlohmann::json want = m.config;
+      want.erase("split");
+      const InputItem* match = nullptr;
+      for (const auto& t : trained) {
+        if (TrainedModel::from_artifact(*t.artifact).config == want) match = &t;
+      }
+      if (match == nullptr) {
+        throw InputError("analyze: no trained model in input models matches the states of " + m.name +
+                         " (connect the train stages whose models were captured)");
+      }
+      if (m.config.value("layers", 1) != 1) {
+        throw InputError("analyze: the causal analysis supports one-layer RNNs; " + m.name + " has " +
+                         std::to_string(m.config.value("layers", 1)) + " layers");
+      }
+      if (!m.embedding.defined()) throw InputError("analyze: causal needs the captured embeddings of " + m.name);
+      TrainedModel tm = TrainedModel::from_artifact(*match->artifact);
+      nets_kept.push_back(nets::load_model(tm.config, tm.weights, torch::kCPU));
+      m.model = &nets_kept.back();
+    }
+  }
+
+  const bool cv = s.wants("decoding") || s.wants("cross_task") || s.wants("cross_temporal") || s.wants("procrustes");
+  std::int64_t total = 0, done = 0, fitted = 0;
+  for (const auto& m : models) total += cv ? static_cast<std::int64_t>(m.tasks.size() * s.features.size() * s.frames.size()) : 0;
+  analyze::Tables tables;
+  std::map<std::string, Array> fold_arrays;
+  for (const auto& m : models) {
+    ctx.check_cancelled();
+    if (cv) {
+      auto families = analyze::fit_families(m, s, [&] {
+        ctx.check_cancelled();
+        ctx.progress(++done, total);
+      });
+      // The fold of every trial in every (feature, stimulus frame), for anyone
+      // who wants to refit the same decoders elsewhere (bench/compare_analyze.py).
+      torch::Tensor folds = torch::full({m.states.size(0), static_cast<std::int64_t>(s.features.size()), m.frames()}, -1, torch::kInt32);
+      for (const auto& [key, f] : families) {
+        fitted += f.fit.weight.size(0);
+        auto fi = std::find(s.features.begin(), s.features.end(), f.feature) - s.features.begin();
+        folds.select(1, fi).select(1, f.stim).index_put_({f.rows}, f.fold.to(torch::kInt32));
+      }
+      fold_arrays["folds." + safe_name(m.name)] = nets::to_array(folds);
+      if (s.wants("decoding")) analyze::decoding(m, s, families, tables);
+      if (s.wants("cross_temporal")) analyze::cross_temporal(m, s, families, tables);
+      if (s.wants("cross_task")) analyze::cross_task(m, s, families, tables);
+      if (s.wants("procrustes")) analyze::procrustes(m, s, families, tables);
+    }
+    if (s.wants("orthogonality")) analyze::orthogonality(m, s, tables);
+    if (s.wants("causal")) analyze::causal(m, s, tables);
+    if (s.wants("rsa")) analyze::rsa(m, s, tables);
+    if (s.wants("dimensionality")) analyze::dimensionality(m, s, tables);
+  }
+
+  AnalysisResult result;
+  for (const auto& [name, builder] : tables) result.tables[name] = builder.build();
+  result.arrays = fold_arrays;
+  // Matrices for plotting and Python: cross-task [train task, test task] and
+  // cross-temporal [stimulus frame, train frame, test frame] per model and
+  // feature, averaged over stimulus frames / tasks; NaN where undefined.
+  for (const auto& m : models) {
+    const std::string model_key = safe_name(m.name);
+    for (const auto& feature : s.features) {
+      if (auto it = result.tables.find("cross_task"); it != result.tables.end()) {
+        const Table& t = it->second;
+        const std::int64_t nt = static_cast<std::int64_t>(m.tasks.size());
+        torch::Tensor sum = torch::zeros({nt, nt}, torch::kFloat64), count = torch::zeros({nt, nt}, torch::kFloat64);
+        std::map<std::string, std::int64_t> index;
+        for (std::int64_t k = 0; k < nt; ++k) index[m.tasks[k].name] = k;
+        for (std::size_t r = 0; r < t.rows(); ++r) {
+          if (t.text.at("model")[r] != m.name || t.text.at("feature")[r] != feature) continue;
+          auto a = index.at(t.text.at("train_task")[r]), b = index.at(t.text.at("test_task")[r]);
+          sum[a][b] += t.numeric.at("accuracy")[r];
+          count[a][b] += 1;
+        }
+        result.arrays["cross_task." + model_key + "." + feature] = nets::to_array(sum / count);
+      }
+      if (auto it = result.tables.find("cross_temporal"); it != result.tables.end()) {
+        const Table& t = it->second;
+        torch::Tensor sum = torch::zeros({frames, frames, frames}, torch::kFloat64), count = torch::zeros_like(sum);
+        for (std::size_t r = 0; r < t.rows(); ++r) {
+          if (t.text.at("model")[r] != m.name || t.text.at("feature")[r] != feature) continue;
+          auto i = static_cast<std::int64_t>(t.numeric.at("stim_frame")[r]);
+          auto j = static_cast<std::int64_t>(t.numeric.at("train_frame")[r]);
+          auto k = static_cast<std::int64_t>(t.numeric.at("test_frame")[r]);
+          sum[i][j][k] += t.numeric.at("accuracy")[r];
+          count[i][j][k] += 1;
+        }
+        result.arrays["cross_temporal." + model_key + "." + feature] = nets::to_array(sum / count);
+      }
+    }
+  }
+  result.findings = analyze::findings(result.tables, models);
+  result.params = {{"models", nlohmann::json::array()}, {"frames", s.frames}, {"classes", s.classes},
+                   {"folds", s.folds}, {"features", s.features}, {"null_shuffles", s.null_shuffles}, {"decoder", s.options.model}, {"c", s.options.c}, {"space", s.space}};
+  for (const auto& m : models) {
+    result.params["models"].push_back({{"name", m.name}, {"rnn", m.rnn}, {"regime", m.regime}, {"trials", m.states.size(0)},
+                                       {"tasks", m.config.value("tasks", nlohmann::json::array())}});
+  }
+  // Items: every decoder fitted (cross-validated, orthogonality with its
+  // nulls, causal).
+  if (auto it = result.tables.find("orthogonality"); it != result.tables.end()) {
+    fitted += static_cast<std::int64_t>(it->second.rows()) * (1 + s.null_shuffles);
+  }
+  if (auto it = result.tables.find("causal"); it != result.tables.end()) {
+    fitted += static_cast<std::int64_t>(it->second.rows() / s.alphas.size());
+  }
+  ctx.set_items(fitted);
+  return result.to_artifact();
+}
+
+}  // namespace wmgeom
