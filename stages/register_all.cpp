@@ -8,6 +8,7 @@
 #include "capture/capture.h"
 #include "features/features.h"
 #include "render/render.h"
+#include "report/report.h"
 #include "tasks/tasks.h"
 #include "train/train.h"
 
@@ -20,6 +21,7 @@ void register_all(StageRegistry& registry) {
   registry.add(std::make_unique<TrainStage>());
   registry.add(std::make_unique<CaptureStage>());
   registry.add(std::make_unique<AnalyzeStage>());
+  registry.add(std::make_unique<ReportStage>());
 }
 
 }  // namespace wmgeom

@@ -21,6 +21,7 @@
 #include "graph/plan.h"
 #include "graph/progress.h"
 #include "graph/registry.h"
+#include "report/report.h"
 
 namespace wmgeom {
 namespace {
@@ -154,6 +155,9 @@ int do_run(const RunArgs& a, const Common& c, const StageRegistry& registry, std
         return 1;
       }
     }
+    // Report stages leave placeholders for this run's profile and pipeline file.
+    std::vector<std::filesystem::path> reports;
+    if (r.exit_code == 0) reports = report::write_run_reports(*plan, exec, prof, out_dir, c.threads);
     if (!c.quiet || profile) print_table(r, out);
     if (r.exit_code != 0) {
       log.file_only("failed: " + r.error);
@@ -163,7 +167,9 @@ int do_run(const RunArgs& a, const Common& c, const StageRegistry& registry, std
       return r.exit_code;
     }
     if (!c.quiet) {
-      out << "done in " << format_seconds(r.seconds) << "; outputs in " << out_dir << "/ (run.json, wmgeom.log)\n";
+      out << "done in " << format_seconds(r.seconds) << "; outputs in " << out_dir << "/ (run.json, wmgeom.log";
+      for (const auto& f : reports) out << ", " << f.filename().string();
+      out << ")\n";
     }
     return 0;
   } catch (const InputError& e) {

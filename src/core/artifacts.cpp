@@ -1,5 +1,6 @@
 #include "core/artifacts.h"
 
+#include <algorithm>
 #include <fstream>
 #include <iomanip>
 #include <sstream>
@@ -318,6 +319,27 @@ AnalysisResult AnalysisResult::from_artifact(const Artifact& a) {
     }
     r.tables[name] = std::move(t);
   }
+  return r;
+}
+
+// ---- Report ----
+Artifact Report::to_artifact() const {
+  Artifact a{kKind, {}, {}};
+  Array bytes(DType::kU8, {static_cast<std::int64_t>(html.size())});
+  std::copy(html.begin(), html.end(), reinterpret_cast<char*>(bytes.data<std::uint8_t>()));
+  a.arrays["html"] = bytes;
+  a.meta = {{"title", title}, {"info", info}};
+  return a;
+}
+
+Report Report::from_artifact(const Artifact& a) {
+  Check c(a, kKind);
+  Report r;
+  Array bytes = c.get("html", DType::kU8, 1);
+  const auto* p = reinterpret_cast<const char*>(bytes.data<std::uint8_t>());
+  r.html.assign(p, p + bytes.numel());
+  r.title = a.meta.value("title", std::string());
+  r.info = a.meta.value("info", nlohmann::json::object());
   return r;
 }
 

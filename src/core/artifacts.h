@@ -136,6 +136,20 @@ struct AnalysisResult {
   static AnalysisResult from_artifact(const Artifact& artifact);
 };
 
+// A self-contained HTML document for people (the report stage). The HTML is
+// stored as an array of its UTF-8 bytes so that big embedded figures stay out
+// of the JSON metadata. It may hold placeholders that are filled after a run
+// (report stage: kProfilePlaceholder, kPipelinePlaceholder).
+struct Report {
+  static constexpr const char* kKind = "Report";
+  std::string html;
+  std::string title;
+  nlohmann::json info = nlohmann::json::object();  // sections drawn or omitted, figure count
+
+  Artifact to_artifact() const;
+  static Report from_artifact(const Artifact& artifact);
+};
+
 // Writes tables stored in an artifact (meta "tables") as DIR/<name>.csv.
 void export_tables(const Artifact& artifact, const std::filesystem::path& dir);
 

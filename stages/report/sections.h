@@ -1,0 +1,46 @@
+// The report's sections: each turns ReportData into HTML (figures, tables,
+// captions) or, when its table is absent, into a one-line omission note.
+// build_html assembles them into the page.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "report/data.h"
+
+namespace wmgeom::report {
+
+struct ReportOptions {
+  std::string title = "wmgeom report";
+  int max_models = 12;        // per-model figures drawn for at most this many models
+  int sheet_identities = 16;  // contact sheet rows
+  int sheet_views = 6;        // contact sheet view columns
+  int thumb = 72;             // contact sheet thumbnail size, px
+};
+
+struct Section {
+  std::string id, title;
+  std::string body;     // HTML; empty when omitted
+  std::string omitted;  // why the section is not drawn ("" if drawn)
+  int figures = 0;      // <svg class="figure"> elements in body
+};
+
+// Stimulus contact sheet (contact.cpp; OpenCV encodes the PNG).
+Section stimuli_section(const ReportData& data, const ReportOptions& options);
+// Everything else (sections.cpp).
+Section training_section(const ReportData& data, const ReportOptions& options);
+Section decoding_section(const ReportData& data, const ReportOptions& options);
+Section cross_task_section(const ReportData& data, const ReportOptions& options);
+Section orthogonality_section(const ReportData& data, const ReportOptions& options);
+Section temporal_section(const ReportData& data, const ReportOptions& options);
+Section causal_section(const ReportData& data, const ReportOptions& options);
+Section rsa_section(const ReportData& data, const ReportOptions& options);
+Section dimensionality_section(const ReportData& data, const ReportOptions& options);
+Section findings_section(const ReportData& data, const ReportOptions& options);
+
+// The whole page. `info` receives {"sections": [{"id", "title", "drawn",
+// "note", "figures"}], "figures": N}. Deterministic: same data, same bytes.
+std::string build_html(const ReportData& data, const ReportOptions& options, nlohmann::json& info);
+
+}  // namespace wmgeom::report

@@ -1,0 +1,747 @@
+// The report stage on synthetic inputs: every section drawn from a full
+// AnalysisResult, omission notes for absent tables and columns, sweeps
+// concatenated, determinism, the placeholders, the CLI writing
+// wmgeom-out/<name>/report.html with the run's profile, and a headless
+// Chromium that opens the page, finds every figure drawn and no console
+// error, and saves a screenshot.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <regex>
+#include <sstream>
+#include <variant>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include "config/diagnostics.h"
+#include "core/artifacts.h"
+#include "core/error.h"
+#include "graph/plan.h"
+#include "graph/registry.h"
+#include "report/report.h"
+#include "report/svg.h"
+#include "testing.h"
+
+namespace wmgeom::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using Cell = std::variant<double, std::string>;
+
+// Builds a Table row by row.
+class Rows {
+ public:
+  void row(const std::vector<std::pair<std::string, Cell>>& cells) {
+    for (const auto& [name, cell] : cells) {
+      if (std::find(order_.begin(), order_.end(), name) == order_.end()) order_.push_back(name);
+      if (std::holds_alternative<double>(cell))
+        num_[name].push_back(std::get<double>(cell));
+      else
+        txt_[name].push_back(std::get<std::string>(cell));
+    }
+  }
+  Table table() const {
+    Table t;
+    for (const auto& c : order_) {
+      if (num_.count(c))
+        t.add(c, num_.at(c));
+      else
+        t.add(c, txt_.at(c));
+    }
+    return t;
+  }
+
+ private:
+  std::vector<std::string> order_;
+  std::map<std::string, std::vector<double>> num_;
+  std::map<std::string, std::vector<std::string>> txt_;
+};
+
+const std::vector<std::string> kFeatures = {"loc", "cat", "id"};
+const std::vector<std::string> kTasks = {"loc-1", "cat-1", "id-1"};
+double chance_of(const std::string& f) { return f == "id" ? 0.125 : 0.25; }
+
+// Every table of the AnalysisResult contract, a few rows each.
+AnalysisResult synthetic_analysis(const std::string& model, const std::string& rnn,
+                                  int frames = 4) {
+  AnalysisResult r;
+  const std::string regime = "STMF";
+  Rows dec, ct, task, orth, otest, hyp, proc, causal, rsa, dim;
+  for (std::size_t k = 0; k < kTasks.size(); ++k) {
+    for (const auto& f : kFeatures) {
+      const double rel = kFeatures[k] == f ? 1 : 0;
+      for (int s = 0; s < frames; ++s) {
+        for (int a = s; a < frames; ++a) {
+          const double acc = rel ? 0.95 - 0.04 * (a - s) : 0.7 - 0.05 * (a - s);
+          std::vector<std::pair<std::string, Cell>> base = {{"model", model},
+                                                            {"rnn", rnn},
+                                                            {"regime", regime},
+                                                            {"task", kTasks[k]},
+                                                            {"feature", f},
+                                                            {"relevant", rel},
+                                                            {"stim_frame", double(s)},
+                                                            {"train_frame", double(a)}};
+          auto row = base;
+          row.insert(row.end(), {{"test_frame", double(a)},
+                                 {"accuracy", acc},
+                                 {"accuracy_sd", 0.02},
+                                 {"accuracy_min", acc - 0.03},
+                                 {"accuracy_max", acc + 0.03},
+                                 {"chance", chance_of(f)},
+                                 {"folds", 5.0},
+                                 {"n", 200.0}});
+          dec.row(row);
+          for (int b = s; b < frames; ++b) {
+            auto r2 = base;
+            double acc2 = a == b ? acc : acc - 0.1 * std::abs(a - b);
+            r2.insert(r2.end(), {{"test_frame", double(b)},
+                                 {"accuracy", acc2},
+                                 {"accuracy_sd", 0.02},
+                                 {"accuracy_min", acc2},
+                                 {"accuracy_max", acc2},
+                                 {"chance", chance_of(f)},
+                                 {"folds", 5.0},
+                                 {"n", 200.0}});
+            ct.row(r2);
+          }
+        }
+        for (const char* space : {"perceptual", "rnn"}) {
+          const double idx = std::string(space) == "rnn" ? 0.55 + 0.05 * s : 0.8;
+          orth.row({{"model", model},
+                    {"rnn", rnn},
+                    {"task", kTasks[k]},
+                    {"feature", f},
+                    {"stim_frame", double(s)},
+                    {"space", std::string(space)},
+                    {"index", idx},
+                    {"null_shuffle_mean", 0.9},
+                    {"null_shuffle_sd", 0.03},
+                    {"null_random_mean", 0.97},
+                    {"normalised", idx / 0.9},
+                    {"classes", 4.0},
+                    {"n", 200.0}});
+        }
+      }
+      for (const char* h : {"H1_slot", "H2_shared"}) {
+        hyp.row({{"model", model},
+                 {"rnn", rnn},
+                 {"task", kTasks[k]},
+                 {"feature", f},
+                 {"hypothesis", std::string(h)},
+                 {"stim_frame", 0.0},
+                 {"other_frame", 1.0},
+                 {"accuracy", std::string(h) == "H1_slot" ? 0.3 : 0.85},
+                 {"validation", 0.92},
+                 {"chance", chance_of(f)}});
+      }
+      for (const char* t : {"fitted", "reconstructed", "time_shifted", "elapsed_shifted"}) {
+        const std::string ts = t;
+        const double acc = ts == "time_shifted" ? 0.35 : ts == "elapsed_shifted" ? 0.8 : 0.9;
+        proc.row({{"model", model},
+                  {"rnn", rnn},
+                  {"task", kTasks[k]},
+                  {"feature", f},
+                  {"test", ts},
+                  {"stim_frame", 0.0},
+                  {"frame", 1.0},
+                  {"accuracy", acc},
+                  {"accuracy_sd", 0.03},
+                  {"chance", chance_of(f)}});
+      }
+      for (double alpha : {-2.0, -1.0, 0.0, 1.0, 2.0}) {
+        causal.row({{"model", model},
+                    {"rnn", rnn},
+                    {"task", kTasks[k]},
+                    {"feature", f},
+                    {"stim_frame", 0.0},
+                    {"probe_frame", 1.0},
+                    {"alpha", alpha},
+                    {"p_match_baseline", 0.5},
+                    {"p_match_shifted", 0.5 + 0.2 * alpha / 2},
+                    {"flip_rate", std::abs(alpha) * 0.1},
+                    {"n", 100.0}});
+      }
+    }
+  }
+  for (const auto& f : kFeatures) {
+    for (const auto& a : kTasks) {
+      for (const auto& b : kTasks) {
+        task.row({{"model", model},
+                  {"rnn", rnn},
+                  {"feature", f},
+                  {"train_task", a},
+                  {"test_task", b},
+                  {"stim_frame", 0.0},
+                  {"accuracy", a == b ? 0.9 : 0.6},
+                  {"accuracy_sd", 0.02},
+                  {"chance", chance_of(f)},
+                  {"kind", std::string(a == b ? "validation" : "generalisation")},
+                  {"folds", 5.0},
+                  {"n", 200.0}});
+      }
+    }
+    otest.row({{"model", model},
+               {"rnn", rnn},
+               {"feature", f},
+               {"mean_rnn", 0.6},
+               {"mean_perceptual", 0.8},
+               {"t", -4.2},
+               {"df", 22.0},
+               {"p", 0.0004},
+               {"n_rnn", 12.0},
+               {"n_perceptual", 12.0}});
+  }
+  for (const auto& [sa, sb] : std::vector<std::pair<std::string, std::string>>{
+           {"hidden", "hidden"}, {"perceptual", "hidden"}}) {
+    for (int x = 0; x < frames; ++x) {
+      for (int y = 0; y < frames; ++y) {
+        rsa.row({{"model", model},
+                 {"rnn", rnn},
+                 {"space_a", sa},
+                 {"frame_a", double(x)},
+                 {"space_b", sb},
+                 {"frame_b", double(y)},
+                 {"cka", x == y ? 1.0 : 0.5 / (1 + std::abs(x - y))},
+                 {"rdm_spearman", 0.3},
+                 {"conditions", 32.0}});
+      }
+    }
+  }
+  for (const char* space : {"hidden", "perceptual", "embedding"}) {
+    for (int t = 0; t < frames; ++t) {
+      dim.row({{"model", model},
+               {"rnn", rnn},
+               {"space", std::string(space)},
+               {"task", std::string("all")},
+               {"frame", double(t)},
+               {"participation_ratio", 3.0 + t},
+               {"dims", 24.0},
+               {"n", 200.0}});
+    }
+  }
+  r.tables = {{"decoding", dec.table()},
+              {"cross_temporal", ct.table()},
+              {"cross_task", task.table()},
+              {"orthogonality", orth.table()},
+              {"orthogonality_test", otest.table()},
+              {"temporal_hypotheses", hyp.table()},
+              {"procrustes", proc.table()},
+              {"causal", causal.table()},
+              {"rsa", rsa.table()},
+              {"dimensionality", dim.table()}};
+  r.findings = {{"1",
+                 {{"title", "Multi-task models keep irrelevant features"},
+                  {"held", true},
+                  {"numbers", {{"irrelevant_accuracy", 0.7}, {"threshold", 0.85}}},
+                  {"detail", "mean over tasks <ok>"}}},
+                {"2",
+                 {{"title", "Vanilla RNNs share subspaces across tasks"},
+                  {"held", nullptr},
+                  {"numbers", nlohmann::json::object()},
+                  {"detail", "one RNN type only"}}},
+                {"3",
+                 {{"title", "RNNs de-orthogonalise"},
+                  {"held", true},
+                  {"numbers", {{"t", -4.2}, {"p", 0.0004}}},
+                  {"detail", ""}}},
+                {"4",
+                 {{"title", "Chronological memory subspaces"},
+                  {"held", false},
+                  {"numbers", {{"time_shifted", 0.35}}},
+                  {"detail", ""}}}};
+  r.params = {{"folds", 5}};
+  return r;
+}
+
+TrainedModel synthetic_model(const std::string& rnn) {
+  TrainedModel m;
+  m.config = {{"rnn", rnn}, {"tasks", kTasks}};
+  m.curve_step = Array::from_vector(std::vector<std::int64_t>{100, 200, 300, 400, 500});
+  m.curve_loss = Array::from_vector(std::vector<float>{1.0f, 0.6f, 0.4f, 0.3f, 0.25f});
+  Array tr(DType::kF32, {5, 3}), va(DType::kF32, {5, 3});
+  for (int k = 0; k < 5; ++k)
+    for (int t = 0; t < 3; ++t) {
+      tr.data<float>()[k * 3 + t] = 0.5f + 0.1f * k - 0.02f * t;
+      va.data<float>()[k * 3 + t] = 0.45f + 0.1f * k - 0.03f * t;
+    }
+  m.curve_train_acc = tr;
+  m.curve_val_acc = va;
+  return m;
+}
+
+// 2 categories x 2 identities x 3 views x 4 locations, 32 px, a coloured block per image.
+StimulusSet synthetic_stimuli() {
+  StimulusSet s;
+  const int n = 2 * 2 * 3 * 4, size = 32;
+  s.images = Array(DType::kU8, {n, 3, size, size});
+  std::vector<std::int32_t> loc, cat, id, view, split;
+  int i = 0;
+  for (int k = 0; k < 4; ++k)
+    for (int v = 0; v < 3; ++v)
+      for (int l = 0; l < 4; ++l, ++i) {
+        loc.push_back(l), cat.push_back(k / 2), id.push_back(k), view.push_back(v),
+            split.push_back(v == 2);
+        const int x0 = (l % 2) * 16 + 2 + v, y0 = (l / 2) * 16 + 2;
+        for (int c = 0; c < 3; ++c)
+          for (int y = y0; y < y0 + 10; ++y)
+            for (int x = x0; x < x0 + 10 - k; ++x)
+              s.images.data<std::uint8_t>()[((i * 3 + c) * size + y) * size + x] =
+                  static_cast<std::uint8_t>(60 + 60 * ((c + k) % 3));
+      }
+  s.location = Array::from_vector(loc), s.category = Array::from_vector(cat),
+  s.identity = Array::from_vector(id);
+  s.view = Array::from_vector(view), s.split = Array::from_vector(split);
+  s.category_names = {"chair", "mug"};
+  s.identity_names = {"chair-0", "chair-1", "mug-0", "mug-1"};
+  s.identity_category = {0, 0, 1, 1};
+  s.n_locations = 4;
+  s.n_views = 3;
+  s.info = {
+      {"source", "synthetic"}, {"cells", {{0, 0}, {16, 0}, {0, 16}, {16, 16}}}, {"cell_size", 16}};
+  return s;
+}
+
+// A stand-in for the analyze stage: the synthetic AnalysisResult.
+class FakeAnalysis final : public Stage {
+ public:
+  std::string type() const override { return "fake_analysis"; }
+  Artifact run(const Params& p, const StageInputs&, RunContext&) const override {
+    return synthetic_analysis(p.s("model"), "gru").to_artifact();
+  }
+};
+
+const StageRegistry& report_registry() {
+  static const StageRegistry* r = [] {
+    auto* reg = new StageRegistry();
+    reg->add(std::make_unique<FakeAnalysis>(), R"(
+[stage]
+type = "fake_analysis"
+version = 1
+output = "AnalysisResult"
+items = "tables"
+doc = "Synthetic analysis for the report tests."
+[param.model]
+type = "string"
+default = "m"
+doc = "Model name."
+)",
+             "fake_analysis.toml");
+    reg->add(std::make_unique<ReportStage>());
+    return reg;
+  }();
+  return *r;
+}
+
+InputItem item(const std::string& name, const Artifact& a) {
+  return InputItem{name, {}, std::make_shared<const Artifact>(a)};
+}
+
+struct Made {
+  Report report;
+  std::string html;
+};
+
+Made run_report(const StageInputs& in, const std::string& params = "") {
+  ReportStage stage;
+  TempDir dir;
+  RunContext ctx("report", dir / "work", 1);
+  // Parameters validated by the schema; the port names a stand-in upstream.
+  Params p =
+      stage_params(report_registry(), "report",
+                   "analysis = [\"up\"]\n" + params + "\n[stage.up]\ntype = \"fake_analysis\"\n");
+  Report r = Report::from_artifact(stage.run(p, in, ctx));
+  return {r, r.html};
+}
+
+StageInputs full_inputs() {
+  StageInputs in;
+  in.add("analysis", item("analysis", synthetic_analysis("gru-model", "gru").to_artifact()));
+  in.add("models", item("train-gru", synthetic_model("gru").to_artifact()));
+  in.add("stimuli", item("stimuli", synthetic_stimuli().to_artifact()));
+  return in;
+}
+
+std::size_t count(const std::string& s, const std::string& what) {
+  std::size_t n = 0;
+  for (std::size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
+  return n;
+}
+
+bool contains(const std::string& s, const std::string& what) {
+  return s.find(what) != std::string::npos;
+}
+
+// ------------------------------------------------------------------ tests
+
+TEST(Report, ArtifactRoundTrip) {
+  Report r;
+  r.html = "<!DOCTYPE html><p>caf\xc3\xa9</p>";
+  r.title = "t";
+  r.info = {{"figures", 3}};
+  Report back = Report::from_artifact(r.to_artifact());
+  EXPECT_EQ(back.html, r.html);
+  EXPECT_EQ(back.title, "t");
+  EXPECT_EQ(back.info["figures"], 3);
+  EXPECT_THROW(Report::from_artifact(synthetic_model("gru").to_artifact()), Error);
+}
+
+TEST(Report, SvgHelpers) {
+  EXPECT_EQ(report::nice_ticks(0, 1), (std::vector<double>{0, 0.2, 0.4, 0.6, 0.8, 1.0}));
+  EXPECT_EQ(report::nice_ticks(0, 500, 5), (std::vector<double>{0, 100, 200, 300, 400, 500}));
+  EXPECT_EQ(report::viridis(0), "#440154");
+  EXPECT_EQ(report::viridis(1), "#fde725");
+  EXPECT_EQ(report::viridis(7), "#fde725");  // clamped
+  EXPECT_EQ(report::fmt(0.87654), "0.877");
+  EXPECT_EQ(report::fmt(-0.0), "0");
+  EXPECT_EQ(report::fmt(std::nan("")), "n/a");
+  EXPECT_EQ(report::escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+}
+
+TEST(Report, DrawsEverySectionFromAFullAnalysis) {
+  Made r = run_report(full_inputs(), "title = \"Paper <run>\"");
+  const std::string& h = r.html;
+  for (const char* id :
+       {"findings", "stimuli", "training", "decoding", "cross-task", "orthogonality", "temporal",
+        "causal", "rsa", "dimensionality", "profile", "pipeline"}) {
+    EXPECT_TRUE(contains(h, std::string("<section id=\"") + id + "\">")) << id;
+  }
+  EXPECT_FALSE(contains(h, "Omitted:")) << "every table is present";
+  for (const auto& s : r.report.info["sections"]) EXPECT_TRUE(s["drawn"].get<bool>()) << s.dump();
+  // Figures: contact sheet 1, training 3, decoding 1, cross-task 1 + summary, orthogonality bars 1
+  // + scatter, temporal 3, causal 1, rsa 1, dimensionality 3.
+  const int figures = r.report.info["figures"].get<int>();
+  EXPECT_EQ(figures, 17);
+  EXPECT_EQ(count(h, "<svg class=\"figure\""), static_cast<std::size_t>(figures));
+  EXPECT_EQ(count(h, "<g class=\"data\">"), static_cast<std::size_t>(figures));
+  // Self-contained: an inline PNG, the two placeholders, nothing fetched.
+  EXPECT_TRUE(contains(h, "href=\"data:image/png;base64,iVBORw0KGgo"));
+  EXPECT_TRUE(contains(h, report::kProfilePlaceholder));
+  EXPECT_TRUE(contains(h, report::kPipelinePlaceholder));
+  EXPECT_FALSE(std::regex_search(h, std::regex(R"((src|href)\s*=\s*"(https?:)?//|url\(|@import)")));
+  // The title is escaped; findings show yes / no / not testable and their numbers.
+  EXPECT_TRUE(contains(h, "<title>Paper &lt;run&gt;</title>"));
+  EXPECT_TRUE(contains(h, "<span class=\"badge yes\">yes</span>"));
+  EXPECT_TRUE(contains(h, "<span class=\"badge no\">no</span>"));
+  EXPECT_TRUE(contains(h, "<span class=\"badge na\">not testable</span>"));
+  EXPECT_TRUE(contains(h, "irrelevant_accuracy</span> 0.7"));
+  EXPECT_TRUE(contains(h, "mean over tasks &lt;ok&gt;"));
+  // Axes are labelled and heatmaps carry a colour scale label.
+  for (const char* label :
+       {"frames since the stimulus (0 = encoding)", "decoder trained on", "accuracy (%)",
+        "linear CKA", "participation ratio", "orthogonalisation index O", "training step"}) {
+    EXPECT_TRUE(contains(h, label)) << label;
+  }
+}
+
+TEST(Report, Deterministic) {
+  EXPECT_EQ(run_report(full_inputs()).html, run_report(full_inputs()).html);
+}
+
+TEST(Report, AbsentTablesAreOmittedWithANote) {
+  AnalysisResult a = synthetic_analysis("m", "lstm");
+  for (const char* t : {"cross_task", "orthogonality", "orthogonality_test", "cross_temporal",
+                        "temporal_hypotheses", "procrustes", "causal", "rsa", "dimensionality"})
+    a.tables.erase(t);
+  a.findings = nlohmann::json::object();
+  StageInputs in;
+  in.add("analysis", item("analysis", a.to_artifact()));
+  Made r = run_report(in);
+  const std::string& h = r.html;
+  EXPECT_TRUE(contains(
+      h, "Omitted: the analysis has no `cross_task` table (that analysis was not requested)."));
+  EXPECT_TRUE(contains(h, "Omitted: the analysis has no `rsa` table"));
+  EXPECT_TRUE(contains(h, "Omitted: the analysis reported no findings."));
+  EXPECT_TRUE(contains(h, "Omitted: no trained models were connected"));
+  EXPECT_TRUE(contains(h, "Omitted: no stimulus set was connected"));
+  EXPECT_TRUE(contains(h,
+                       "Omitted: the analysis has no `cross_temporal`, `temporal_hypotheses` or "
+                       "`procrustes` table"));
+  EXPECT_EQ(r.report.info["figures"], 1);  // decoding only
+  EXPECT_EQ(count(h, "<svg class=\"figure\""), 1u);
+}
+
+TEST(Report, MissingColumnsAreNamed) {
+  AnalysisResult a = synthetic_analysis("m", "gru");
+  Table& t = a.tables["decoding"];
+  t.numeric.erase("accuracy");
+  t.columns.erase(std::find(t.columns.begin(), t.columns.end(), "accuracy"));
+  a.tables["rsa"] = Table{};
+  StageInputs in;
+  in.add("analysis", item("analysis", a.to_artifact()));
+  const std::string h = run_report(in).html;
+  EXPECT_TRUE(contains(h, "Omitted: the `decoding` table lacks column(s) accuracy."))
+      << h.substr(0, 0);
+  EXPECT_TRUE(contains(h, "Omitted: the `rsa` table is empty."));
+}
+
+TEST(Report, SweepAnalysesAreConcatenated) {
+  AnalysisResult a = synthetic_analysis("model-a", "gru"), b = synthetic_analysis("x", "lstm");
+  for (auto& [name, t] :
+       b.tables) {  // the second analysis has no model column: its instance name is used
+    t.text.erase("model");
+    t.columns.erase(std::find(t.columns.begin(), t.columns.end(), "model"));
+  }
+  StageInputs in;
+  in.add("analysis", item("analysis[seed=1]", a.to_artifact()));
+  in.add("analysis", item("analysis[seed=2]", b.to_artifact()));
+  Made r = run_report(in);
+  EXPECT_TRUE(contains(r.html, "model-a (gru, STMF)"));
+  EXPECT_TRUE(contains(r.html, "analysis[seed=2] (lstm, STMF)"));
+  EXPECT_TRUE(contains(r.html, "<th>analysis</th>"));  // findings of both, one column naming each
+  // max_models caps per-model figures and says so.
+  Made capped = run_report(in, "max_models = 1");
+  EXPECT_TRUE(contains(capped.html, "Per-model figures show the first 1 of 2 models"));
+  EXPECT_LT(capped.report.info["figures"].get<int>(), r.report.info["figures"].get<int>());
+}
+
+TEST(Report, ASweepOfTwelveModelsStaysSmallAndFast) {
+  StageInputs in;
+  for (int k = 0; k < 12; ++k) {
+    const std::string rnn = k % 3 == 0 ? "vanilla" : k % 3 == 1 ? "gru" : "lstm";
+    const std::string seed = std::to_string(k);
+    std::string analysis = "analysis[seed=",
+                train = "train[seed=";  // appended piecewise: GCC 12 -Wrestrict
+    analysis += seed + "]";
+    train += seed + "]";
+    in.add("analysis", item(analysis, synthetic_analysis("m" + seed, rnn, 6).to_artifact()));
+    in.add("models", item(train, synthetic_model(rnn).to_artifact()));
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  Made r = run_report(in);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(seconds, 10.0);
+  EXPECT_LT(r.html.size(), 8u << 20) << "a 12-model report should stay a few MB";
+  EXPECT_FALSE(contains(r.html, "Per-model figures show the first"));  // max_models = 12 shows all
+  EXPECT_EQ(count(r.html, "<svg class=\"figure\""),
+            static_cast<std::size_t>(r.report.info["figures"].get<int>()));
+}
+
+TEST(Report, BadInputsAreInputErrors) {
+  StageInputs none;
+  try {
+    run_report(none);
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_TRUE(contains(e.what(), "no analysis input")) << e.what();
+  }
+  AnalysisResult a = synthetic_analysis("a", "gru"), b = synthetic_analysis("b", "gru");
+  auto& col = b.tables["decoding"];
+  std::vector<double> numbers(col.rows(), 1.0);
+  col.text.erase("feature");
+  col.numeric["feature"] = numbers;
+  StageInputs in;
+  in.add("analysis", item("a", a.to_artifact()));
+  in.add("analysis", item("b", b.to_artifact()));
+  try {
+    run_report(in);
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_TRUE(
+        contains(e.what(), "column \"feature\" of table \"decoding\" is numeric in b but text"))
+        << e.what();
+  }
+}
+
+TEST(Report, PlaceholdersProfileAndExport) {
+  nlohmann::json run = {{"seconds", 12.5},
+                        {"stages",
+                         {{{"stage", "gru[seed=1]"},
+                           {"type", "train"},
+                           {"cache", "miss"},
+                           {"seconds", 10.0},
+                           {"compute_seconds", 10.0},
+                           {"items", 5000},
+                           {"items_unit", "trials"},
+                           {"items_per_s", 500.0},
+                           {"bytes", 2048}},
+                          {{"stage", "report"},
+                           {"type", "report"},
+                           {"cache", "hit"},
+                           {"seconds", 0.01},
+                           {"compute_seconds", 0.2},
+                           {"items", 18},
+                           {"items_unit", "figures"},
+                           {"items_per_s", 90.0},
+                           {"bytes", 100}}}}};
+  std::string table = report::profile_table_html(run);
+  EXPECT_TRUE(contains(table, "<td>gru[seed=1]</td><td>train</td>"));
+  EXPECT_TRUE(contains(table, ">miss</span>"));
+  EXPECT_TRUE(contains(table, "5000 trials"));
+  EXPECT_TRUE(contains(table, "500.0"));
+  EXPECT_TRUE(contains(table, "12.500"));
+  EXPECT_NO_THROW(report::profile_table_html(nlohmann::json::array()));  // odd JSON: an empty table
+  std::string pipe =
+      report::pipeline_html("p.toml", "[stage.a]\nx = \"<b>\"\n", {"stage.a.x=1"}, {"torch 2.1"});
+  EXPECT_TRUE(contains(pipe, "x = &quot;&lt;b&gt;&quot;"));
+  EXPECT_TRUE(contains(pipe, "--set stage.a.x=1"));
+  EXPECT_TRUE(contains(pipe, "torch 2.1"));
+  std::string filled =
+      report::fill_placeholders(std::string("a") + report::kProfilePlaceholder + "b" +
+                                    report::kPipelinePlaceholder + report::kProfilePlaceholder,
+                                "P", "Q");
+  EXPECT_EQ(filled, "aPbQP");
+
+  TempDir dir;
+  Made r = run_report(full_inputs());
+  Report rep = r.report;
+  ReportStage().export_extras(rep.to_artifact(), dir.path());
+  std::string html = read_file(dir / "report.html");
+  EXPECT_FALSE(contains(html, "<!--wmgeom:"));
+  EXPECT_TRUE(contains(html, "Available in the report that <code>wmgeom run</code> writes"));
+}
+
+constexpr const char* kPipeline = R"([pipeline]
+name = "rep"
+seed = 1
+
+[stage.analysis]
+type = "fake_analysis"
+sweep = { model = ["gru-a", "gru-b"] }
+
+[stage.report]
+type = "report"
+analysis = ["analysis"]
+title = "CLI <report>"
+)";
+
+TEST(Report, CliRunWritesReportWithProfileAndPipeline) {
+  TempDir dir;
+  write_file(dir / "p.toml", kPipeline);
+  std::vector<std::string> args = {
+      "run",   (dir / "p.toml").string(), "--cache-dir",  (dir / "c").string(),
+      "--out", (dir / "o").string(),      "--no-progress"};
+  CliResult r = run_cli(args, report_registry());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "report.html)")) << r.out;
+  std::string html = read_file(dir / "o" / "report.html");
+  EXPECT_FALSE(contains(html, "<!--wmgeom:"));
+  EXPECT_TRUE(contains(html, "<table class=\"profile\">"));
+  EXPECT_TRUE(contains(html, "<td>analysis[model=gru-a]</td><td>fake_analysis</td>"));
+  EXPECT_TRUE(
+      contains(html, "<td>report</td><td>report</td><td><span class=\"badge yes\">miss</span>"));
+  EXPECT_TRUE(
+      contains(html, "title = &quot;CLI &lt;report&gt;&quot;"));    // the pipeline file, escaped
+  EXPECT_TRUE(contains(html, "opencv="));                           // versions from the cache keys
+  EXPECT_TRUE(contains(html, "gru-a") && contains(html, "gru-b"));  // both sweep members
+  // Everything cached: the report is loaded and written again, now a hit.
+  r = run_cli(args, report_registry());
+  ASSERT_EQ(r.code, 0) << r.err;
+  html = read_file(dir / "o" / "report.html");
+  EXPECT_TRUE(
+      contains(html, "<td>report</td><td>report</td><td><span class=\"badge na\">hit</span>"));
+  // `wmgeom export` writes report.html with notes in place of the run's data.
+  r = run_cli({"export", (dir / "p.toml").string(), "report", (dir / "x").string(), "--cache-dir",
+               (dir / "c").string()},
+              report_registry());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(dir / "x" / "report.html"));
+  EXPECT_TRUE(fs::exists(dir / "x" / "html.npy"));
+}
+
+TEST(Report, KeyDependsOnParametersAndInputs) {
+  auto key = [](const std::vector<std::string>& sets) {
+    Diagnostics diags;
+    auto plan = make_plan_from_text("p.toml", kPipeline, sets, report_registry(), diags);
+    EXPECT_TRUE(plan) << diags.format_all();
+    return plan->instances[plan->select("report").at(0)].key;
+  };
+  const std::string base = key({});
+  EXPECT_NE(key({"stage.report.title=other"}), base);
+  EXPECT_NE(key({"stage.report.max_models=2"}), base);
+  EXPECT_NE(key({"stage.report.thumbnail=40"}), base);
+  EXPECT_EQ(key({}), base);
+}
+
+// ------------------------------------------------------- headless browser
+
+std::string find_chromium() {
+  if (const char* env = std::getenv("WMGEOM_CHROMIUM"); env && *env) return env;
+  const char* path = std::getenv("PATH");
+  std::string p = path ? path : "/usr/bin:/bin";
+  for (const char* name :
+       {"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"}) {
+    std::size_t start = 0;
+    while (start <= p.size()) {
+      std::size_t end = p.find(':', start);
+      fs::path candidate =
+          fs::path(p.substr(start, end == std::string::npos ? std::string::npos : end - start)) /
+          name;
+      if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+      if (end == std::string::npos) break;
+      start = end + 1;
+    }
+  }
+  return "";
+}
+
+int shell(const std::string& command) {
+  int status = std::system(command.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(Report, OpensInHeadlessChromium) {
+  const std::string chromium = find_chromium();
+  if (chromium.empty()) {
+    GTEST_SKIP() << "chromium is not installed (scripts/bootstrap installs the Debian package "
+                    "`chromium`; or set "
+                    "WMGEOM_CHROMIUM): the headless-browser check of report.html was NOT run";
+  }
+  TempDir dir;
+  Made r = run_report(full_inputs());
+  nlohmann::json run = {{"seconds", 1.0},
+                        {"stages", {{{"stage", "report"}, {"type", "report"}, {"cache", "miss"}}}}};
+  write_file(dir / "report.html",
+             report::fill_placeholders(
+                 r.html, report::profile_table_html(run),
+                 report::pipeline_html("p.toml", "[pipeline]\nname = \"x\"\n", {}, {"torch 2"})));
+  const std::string flags =
+      "--headless=new --no-sandbox --disable-gpu --no-first-run --hide-scrollbars "
+      "--user-data-dir='" +
+      (dir / "profile").string() + "'";
+  const std::string url = "'file://" + (dir / "report.html").string() + "'";
+  const int code = shell(
+      "timeout 60 '" + chromium + "' " + flags + " --enable-logging=stderr --v=0 --dump-dom " +
+      url + " > '" + (dir / "dom.html").string() + "' 2> '" + (dir / "stderr.txt").string() + "'");
+  ASSERT_EQ(code, 0) << read_file(dir / "stderr.txt");
+
+  // Every figure drew something (the page's own load check), and the page logged nothing.
+  const std::string dom = read_file(dir / "dom.html");
+  const int figures = r.report.info["figures"].get<int>();
+  ASSERT_GT(figures, 10);
+  EXPECT_TRUE(contains(
+      dom, "data-figures-ok=\"" + std::to_string(figures) + "/" + std::to_string(figures) + "\""))
+      << dom.substr(0, 400);
+  EXPECT_TRUE(contains(dom, "data-figures-bad=\"\""));
+  std::istringstream err(read_file(dir / "stderr.txt"));
+  for (std::string line; std::getline(err, line);) {
+    EXPECT_FALSE(contains(line, "CONSOLE") || contains(line, "Uncaught")) << line;
+  }
+
+  // A screenshot a person can look at (with the page, kept in $WMGEOM_REPORT_KEEP if set).
+  const fs::path png = dir / "report.png";
+  ASSERT_EQ(
+      shell("timeout 60 '" + chromium + "' " + flags + " --window-size=1400,2400 --screenshot='" +
+            png.string() + "' " + url + " > /dev/null 2>&1"),
+      0);
+  ASSERT_TRUE(fs::exists(png));
+  EXPECT_GT(fs::file_size(png), 20000u);
+  cv::Mat shot = cv::imread(png.string(), cv::IMREAD_GRAYSCALE);
+  ASSERT_FALSE(shot.empty());
+  EXPECT_EQ(shot.cols, 1400);
+  cv::Scalar mean, sd;
+  cv::meanStdDev(shot, mean, sd);
+  EXPECT_GT(sd[0], 20.0) << "the screenshot is nearly uniform";
+  if (const char* keep = std::getenv("WMGEOM_REPORT_KEEP"); keep && *keep) {
+    fs::create_directories(keep);
+    for (const char* f : {"report.html", "report.png", "dom.html"})
+      fs::copy_file(dir / f, fs::path(keep) / f, fs::copy_options::overwrite_existing);
+  }
+}
+
+}  // namespace
+}  // namespace wmgeom::testing
