@@ -152,8 +152,11 @@ TEST(Cli, EmbeddedQuickstartValidates) {
   // The real registry and the embedded quickstart agree.
   CliResult r = run_cli({"validate", "embedded:quickstart"}, real_registry());
   EXPECT_EQ(r.code, 0) << r.err;
-  CliResult f = run_cli({"validate", std::string(WMGEOM_SOURCE_DIR) + "/pipelines/quickstart.toml"}, real_registry());
-  EXPECT_EQ(f.code, 0) << f.err;
+  // Every shipped pipeline plans against the real stages.
+  for (const char* name : {"quickstart", "paper", "regimes"}) {
+    CliResult f = run_cli({"validate", std::string(WMGEOM_SOURCE_DIR) + "/pipelines/" + name + ".toml"}, real_registry());
+    EXPECT_EQ(f.code, 0) << name << "\n" << f.err;
+  }
 }
 
 }  // namespace
