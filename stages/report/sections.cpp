@@ -1,6 +1,8 @@
 #include "report/sections.h"
 
 #include <algorithm>
+#include <cmath>
+#include <functional>
 #include <limits>
 #include <map>
 #include <set>
@@ -117,6 +119,23 @@ std::map<std::string, std::vector<std::size_t>> rows_by_model(const Columns& c) 
 }
 
 std::string frame_label(double f) { return fmt(f, 6); }
+
+// A frames x frames heat panel whose cell (a, b) is value(frames[a],
+// frames[b]) (NaN: no data). Returns false, and no panel, when every cell is
+// empty.
+bool square_panel(HeatPanel& p, const std::vector<double>& frames,
+                  const std::function<double(double, double)>& value) {
+  for (double x : frames) p.row_labels.push_back(frame_label(x)), p.col_labels.push_back(frame_label(x));
+  p.values.assign(frames.size() * frames.size(), kNaN);
+  bool any = false;
+  for (std::size_t a = 0; a < frames.size(); ++a) {
+    for (std::size_t b = 0; b < frames.size(); ++b) {
+      double v = value(frames[a], frames[b]);
+      if (!std::isnan(v)) p.values[a * frames.size() + b] = v, any = true;
+    }
+  }
+  return any;
+}
 
 // ------------------------------------------------------------ model curves
 
@@ -553,17 +572,10 @@ std::string cross_temporal_part(Section& s, const ReportData& d, const ReportOpt
           if (x >= st) fr.push_back(x);
         HeatPanel p;
         p.title = f + ", stimulus at frame " + frame_label(st);
-        for (double x : fr)
-          p.row_labels.push_back(frame_label(x)), p.col_labels.push_back(frame_label(x));
-        p.values.assign(fr.size() * fr.size(), kNaN);
-        bool any = false;
-        for (std::size_t a = 0; a < fr.size(); ++a) {
-          for (std::size_t b = 0; b < fr.size(); ++b) {
-            auto it = acc.find({f, st, fr[a], fr[b]});
-            if (it != acc.end() && it->second.n)
-              p.values[a * fr.size() + b] = it->second.mean(), any = true;
-          }
-        }
+        bool any = square_panel(p, fr, [&](double a, double b) {
+          auto it = acc.find({f, st, a, b});
+          return it != acc.end() && it->second.n ? it->second.mean() : kNaN;
+        });
         if (any) g.panels.push_back(std::move(p));
       }
     }
@@ -799,17 +811,10 @@ Section rsa_section(const ReportData& d, const ReportOptions& o) {
     for (const auto& [a, b] : pairs) {
       HeatPanel p;
       p.title = a + " (rows) vs " + b + " (columns)";
-      for (double f : frames)
-        p.row_labels.push_back(frame_label(f)), p.col_labels.push_back(frame_label(f));
-      p.values.assign(frames.size() * frames.size(), kNaN);
-      bool any = false;
-      for (std::size_t x = 0; x < frames.size(); ++x) {
-        for (std::size_t y = 0; y < frames.size(); ++y) {
-          auto it = cka.find({a, b, frames[x], frames[y]});
-          if (it != cka.end() && it->second.n)
-            p.values[x * frames.size() + y] = it->second.mean(), any = true;
-        }
-      }
+      bool any = square_panel(p, frames, [&](double x, double y) {
+        auto it = cka.find({a, b, x, y});
+        return it != cka.end() && it->second.n ? it->second.mean() : kNaN;
+      });
       if (any) g.panels.push_back(std::move(p));
     }
     if (g.panels.empty()) {
