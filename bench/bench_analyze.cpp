@@ -99,7 +99,7 @@ void run_analyses(benchmark::State& state, const std::string& analyses) {
   AnalyzeStage stage;
   Params p = testing::stage_params(testing::real_registry(), "analyze", "analyses = " + analyses + "\n" + kUpstream);
   StageInputs in;
-  for (std::size_t i = 0; i < states().size(); ++i) in.add("states", InputItem{"m" + std::to_string(i), {}, states()[i]});
+  for (std::size_t i = 0; i < states().size(); ++i) in.add("states", InputItem{std::string("m").append(std::to_string(i)), {}, states()[i]});
   testing::TempDir dir;
   std::int64_t decoders = 0;
   for (auto _ : state) {
