@@ -4,7 +4,7 @@
 //
 // States: WMGEOM_BENCH_STATES=DIR[,DIR...], each a `wmgeom export` of a
 // capture instance (e.g. `wmgeom export pipelines/quickstart.toml
-// 'states[rnn=gru]' /tmp/gru`); without it, synthetic states of the
+// 'gated_states[rnn=gru]' /tmp/gru`); without it, synthetic states of the
 // quickstart's shape (9 tasks x 128 trials, 6 frames, 128 units, 2048-d
 // perceptual vectors) with planted codes. bench/compare_analyze.py times
 // scikit-learn on the same decoders (see stages/analyze/README.md).
