@@ -120,6 +120,17 @@ std::map<std::string, std::vector<std::size_t>> rows_by_model(const Columns& c) 
 
 std::string frame_label(double f) { return fmt(f, 6); }
 
+// The values of a text column in a fixed reading order: the `known` ones
+// first (those present), then any others as they appear.
+std::vector<std::string> ordered_present(std::vector<std::string> known, const std::vector<std::string>& present) {
+  for (const auto& v : present)
+    if (std::find(known.begin(), known.end(), v) == known.end()) known.push_back(v);
+  std::erase_if(known, [&](const std::string& v) {
+    return std::find(present.begin(), present.end(), v) == present.end();
+  });
+  return known;
+}
+
 // A frames x frames heat panel whose cell (a, b) is value(frames[a],
 // frames[b]) (NaN: no data). Returns false, and no panel, when every cell is
 // empty.
@@ -601,13 +612,7 @@ std::string hypotheses_part(Section& s, const ReportData& d, const ReportOptions
   if (!why.empty()) return note("Hypothesis tests omitted: " + why + ".");
   Columns c(d.tables.at("temporal_hypotheses"));
   auto pick = pick_models(c, o.max_models);
-  std::vector<std::string> hyps = {"H1_slot", "H2_shared"};
-  auto present = distinct(c, "hypothesis");
-  for (const auto& h : present)
-    if (std::find(hyps.begin(), hyps.end(), h) == hyps.end()) hyps.push_back(h);
-  std::erase_if(hyps, [&](const std::string& h) {
-    return std::find(present.begin(), present.end(), h) == present.end();
-  });
+  auto hyps = ordered_present({"H1_slot", "H2_shared"}, distinct(c, "hypothesis"));
   auto by_model = rows_by_model(c);
   BarChart b;
   b.id = next_id(s);
@@ -657,13 +662,7 @@ std::string procrustes_part(Section& s, const ReportData& d, const ReportOptions
   if (!why.empty()) return note("Procrustes swap tests omitted: " + why + ".");
   Columns c(d.tables.at("procrustes"));
   auto pick = pick_models(c, o.max_models);
-  std::vector<std::string> tests = {"fitted", "reconstructed", "time_shifted", "elapsed_shifted"};
-  auto present = distinct(c, "test");
-  for (const auto& t : present)
-    if (std::find(tests.begin(), tests.end(), t) == tests.end()) tests.push_back(t);
-  std::erase_if(tests, [&](const std::string& t) {
-    return std::find(present.begin(), present.end(), t) == present.end();
-  });
+  auto tests = ordered_present({"fitted", "reconstructed", "time_shifted", "elapsed_shifted"}, distinct(c, "test"));
   auto by_model = rows_by_model(c);
   BarChart b;
   b.id = next_id(s);
