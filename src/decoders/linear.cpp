@@ -199,9 +199,8 @@ class SquaredHingeSvm {
 // One-vs-rest L2-loss SVMs on the `rows` of z [n, d]: for each label column
 // (labels [L, n]) and class k, the weights (and intercept) into
 // w [L, d + 1, K].
-void svm_fit_rows(const double* z, std::int64_t n_all, std::int64_t d, const std::vector<std::int64_t>& rows,
+void svm_fit_rows(const double* z, std::int64_t d, const std::vector<std::int64_t>& rows,
                   const std::vector<const std::int64_t*>& labels, std::int64_t k, const Options& o, double* w) {
-  (void)n_all;
   const Eigen::Index n = static_cast<Eigen::Index>(rows.size());
   Matrix x(n, d + 1);
   for (Eigen::Index i = 0; i < n; ++i) {
@@ -252,7 +251,7 @@ Fit fit(const torch::Tensor& x_in, const torch::Tensor& y, const torch::Tensor& 
       for (std::int64_t i = 0; i < n; ++i) {
         if (m[i]) rows.push_back(i);
       }
-      svm_fit_rows(z.data_ptr<double>() + q * n * d, n, d, rows, {labels.data_ptr<std::int64_t>() + q * n}, classes, o,
+      svm_fit_rows(z.data_ptr<double>() + q * n * d, d, rows, {labels.data_ptr<std::int64_t>() + q * n}, classes, o,
                    w.data_ptr<double>() + q * (d + 1) * classes);
     });
     f.weight = w.narrow(1, 0, d).contiguous();
@@ -320,7 +319,7 @@ Fit fit_shared(const torch::Tensor& x_in, const torch::Tensor& y, std::int64_t c
   tbb::parallel_for(std::int64_t{0}, (l + chunk - 1) / chunk, [&](std::int64_t part) {
     std::vector<const std::int64_t*> sets;
     for (std::int64_t q = part * chunk; q < std::min(l, (part + 1) * chunk); ++q) sets.push_back(labels.data_ptr<std::int64_t>() + q * n);
-    svm_fit_rows(z.data_ptr<double>(), n, d, rows, sets, classes, o, w.data_ptr<double>() + part * chunk * (d + 1) * classes);
+    svm_fit_rows(z.data_ptr<double>(), d, rows, sets, classes, o, w.data_ptr<double>() + part * chunk * (d + 1) * classes);
   });
   Fit f;
   f.weight = w.narrow(1, 0, d).contiguous();

@@ -71,6 +71,10 @@ class TableBuilder {
  private:
   std::vector<std::vector<std::pair<std::string, Cell>>> rows_;
 };
+using Row = std::vector<std::pair<std::string, TableBuilder::Cell>>;
+
+// The columns every table starts with: model, rnn, regime.
+Row model_columns(const ModelData& m);
 
 // The cross-validated decoders of one (task, feature, stimulus frame s):
 // the task's trials, the labels of the stimulus at s, stratified folds, and

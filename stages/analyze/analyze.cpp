@@ -159,14 +159,16 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
       throw InputError("analyze: the causal analysis runs each RNN on from shifted states and needs the trained models: "
                        "add models = [\"<train stage>\"] to the analyze stage, or drop \"causal\" from analyses");
     }
-    const auto& trained = inputs.many("models");
+    // Each trained model is deserialised once, then matched by configuration.
+    std::vector<TrainedModel> trained;
+    for (const auto& t : inputs.many("models")) trained.push_back(TrainedModel::from_artifact(*t.artifact));
     nets_kept.reserve(models.size());
     for (auto& m : models) {
       nlohmann::json want = m.config;
       want.erase("split");
-      const InputItem* match = nullptr;
+      const TrainedModel* match = nullptr;
       for (const auto& t : trained) {
-        if (TrainedModel::from_artifact(*t.artifact).config == want) match = &t;
+        if (t.config == want) match = &t;
       }
       if (match == nullptr) {
         throw InputError("analyze: no trained model in input models matches the states of " + m.name +
@@ -177,8 +179,7 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
                          std::to_string(m.config.value("layers", 1)) + " layers");
       }
       if (!m.embedding.defined()) throw InputError("analyze: causal needs the captured embeddings of " + m.name);
-      TrainedModel tm = TrainedModel::from_artifact(*match->artifact);
-      nets_kept.push_back(nets::load_model(tm.config, tm.weights, torch::kCPU));
+      nets_kept.push_back(nets::load_model(match->config, match->weights, torch::kCPU));
       m.model = &nets_kept.back();
     }
   }

@@ -66,7 +66,7 @@ void causal(const ModelData& m, const Settings& s, Tables& tables) {
         torch::Tensor shifted = x.index_select(0, sel) + shift;
         decoders::Fit one{fit.weight, fit.bias, fit.mean, fit.scale};
         torch::Tensor flipped = decoders::predict(one, shifted.unsqueeze(0))[0].eq(c);
-        std::vector<std::pair<std::string, TableBuilder::Cell>> row{{"model", m.name}, {"rnn", m.rnn}, {"regime", m.regime}};
+        Row row = model_columns(m);
         row.insert(row.end(), {{"task", task.name},
                                {"feature", feature},
                                {"stim_frame", double(stim)},

@@ -152,6 +152,8 @@ double orthogonality_index(const torch::Tensor& normals) {
   return sum / static_cast<double>(k * (k - 1) / 2);
 }
 
+Row model_columns(const ModelData& m) { return {{"model", m.name}, {"rnn", m.rnn}, {"regime", m.regime}}; }
+
 torch::Tensor ModelData::rows_of_task(std::size_t k) const {
   return task.eq(static_cast<std::int64_t>(k)).nonzero().squeeze(1);
 }

@@ -31,10 +31,6 @@ std::vector<double> fold_accuracies(const Family& f, int folds, const std::funct
   return acc;
 }
 
-std::vector<std::pair<std::string, TableBuilder::Cell>> model_columns(const ModelData& m) {
-  return {{"model", m.name}, {"rnn", m.rnn}, {"regime", m.regime}};
-}
-
 std::string feature_of(const nback::Task& t) { return nback::feature_name(t.feature); }
 
 }  // namespace
@@ -187,7 +183,7 @@ void cross_task(const ModelData& m, const Settings& s, const Families& families,
         torch::Tensor a = pred.eq(y.unsqueeze(0)).to(torch::kFloat64).mean(1);
         acc.assign(a.data_ptr<double>(), a.data_ptr<double>() + s.folds);
       }
-      auto row = std::vector<std::pair<std::string, TableBuilder::Cell>>{{"model", m.name}, {"rnn", m.rnn}, {"regime", m.regime}};
+      auto row = model_columns(m);
       row.insert(row.end(), {{"feature", f.feature},
                              {"train_task", m.tasks[f.task].name},
                              {"test_task", m.tasks[b].name},
@@ -281,7 +277,7 @@ void procrustes(const ModelData& m, const Settings& s, const Families& families,
         record("fitted", {rec.second, rec.second});
         record("reconstructed", rec);
         if (t + 2 < frames) {
-          record("time_shifted", evaluate(f, t + 2, rot.apply(standardise(weights(f, t + 1)).w)));
+          record("time_shifted", evaluate(f, t + 2, rot.apply(tgt.w)));  // W(s, t+1), already standardised
           if (next_stim != nullptr) {
             record("elapsed_shifted", evaluate(*next_stim, t + 2, rot.apply(standardise(weights(*next_stim, t + 1)).w)));
           }

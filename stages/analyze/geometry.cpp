@@ -10,10 +10,6 @@ namespace wmgeom::analyze {
 
 namespace {
 
-using Row = std::vector<std::pair<std::string, TableBuilder::Cell>>;
-
-Row model_columns(const ModelData& m) { return {{"model", m.name}, {"rnn", m.rnn}, {"regime", m.regime}}; }
-
 torch::Tensor shuffled(const torch::Tensor& y, std::uint64_t seed) {
   torch::Tensor out = y.clone().contiguous();
   auto* v = out.data_ptr<std::int64_t>();
