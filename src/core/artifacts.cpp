@@ -225,6 +225,7 @@ Artifact StateSet::to_artifact() const {
   put(a, "category", category);
   put(a, "identity", identity);
   put(a, "view", view);
+  put(a, "split", split);
   put(a, "perceptual", perceptual);
   put(a, "embedding", embedding);
   a.meta = {{"model", model}};
@@ -246,12 +247,13 @@ StateSet StateSet::from_artifact(const Artifact& a) {
   s.category = c.get("category", DType::kI32, 2);
   s.identity = c.get("identity", DType::kI32, 2);
   s.view = c.get("view", DType::kI32, 2);
+  s.split = c.optional("split", DType::kI32, 1);
   s.perceptual = c.optional("perceptual", DType::kF32, 3);
   s.embedding = c.optional("embedding", DType::kF32, 3);
   for (auto [x, name] : {std::pair{&s.cell, "cell"}, {&s.logits, "logits"}, {&s.targets, "targets"},
                          {&s.task, "task"}, {&s.stimulus, "stimulus"}, {&s.location, "location"},
                          {&s.category, "category"}, {&s.identity, "identity"}, {&s.view, "view"},
-                         {&s.perceptual, "perceptual"}, {&s.embedding, "embedding"}}) {
+                         {&s.split, "split"}, {&s.perceptual, "perceptual"}, {&s.embedding, "embedding"}}) {
     c.leading(*x, name, m);
   }
   return s;

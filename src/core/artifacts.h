@@ -106,6 +106,7 @@ struct StateSet {
   Array category;    // int32 [M, T]
   Array identity;    // int32 [M, T]
   Array view;        // int32 [M, T]
+  Array split;       // int32 [M]: kSplitTrain or kSplitValidation, the split each trial's stimuli come from (may be empty in old sets)
   Array perceptual;  // float32 [M, T, D]: the feature map as the RNN received it
   Array embedding;   // float32 [M, T, E]: after the trainable front end
 

@@ -228,8 +228,13 @@ bool use_newton(const Options& o, const torch::Tensor& x) {
 
 }  // namespace
 
-Fit fit(const torch::Tensor& x_in, const torch::Tensor& y, const torch::Tensor& train_mask, std::int64_t classes,
+Fit fit(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& train_mask, std::int64_t classes,
         const Options& o) {
+  return fit_sets(x, y.unsqueeze(1), train_mask, classes, o);
+}
+
+Fit fit_sets(const torch::Tensor& x_in, const torch::Tensor& y_sets, const torch::Tensor& train_mask,
+             std::int64_t classes, const Options& o) {
   torch::Tensor x = x_in.to(torch::kFloat64);
   torch::Tensor m = train_mask.to(torch::kFloat64).unsqueeze(2);  // [P, n, 1]
   torch::Tensor count = m.sum(1).clamp_min(1.0);                    // [P, 1]
@@ -238,26 +243,35 @@ Fit fit(const torch::Tensor& x_in, const torch::Tensor& y, const torch::Tensor& 
   torch::Tensor var = (((x - f.mean.unsqueeze(1)) * m).pow(2)).sum(1) / count;
   f.scale = var.sqrt().clamp_min(1e-12);
   torch::Tensor z = (x - f.mean.unsqueeze(1)) / f.scale.unsqueeze(1);
-  const std::int64_t p = x.size(0), d = x.size(2);
+  const std::int64_t p = x.size(0), d = x.size(2), sets = y_sets.size(1);
   if (use_newton(o, x)) {
     z = z.contiguous();
-    torch::Tensor labels = y.to(torch::kLong).contiguous();
+    torch::Tensor labels = y_sets.to(torch::kLong).contiguous();  // [P, L, n]
     torch::Tensor mask = train_mask.to(torch::kBool).contiguous();
     const std::int64_t n = x.size(1);
-    torch::Tensor w = torch::empty({p, d + 1, classes}, torch::kFloat64);
+    torch::Tensor w = torch::empty({p * sets, d + 1, classes}, torch::kFloat64);
     tbb::parallel_for(std::int64_t{0}, p, [&](std::int64_t q) {
       std::vector<std::int64_t> rows;
       const bool* m = mask.data_ptr<bool>() + q * n;
       for (std::int64_t i = 0; i < n; ++i) {
         if (m[i]) rows.push_back(i);
       }
-      svm_fit_rows(z.data_ptr<double>() + q * n * d, d, rows, {labels.data_ptr<std::int64_t>() + q * n}, classes, o,
-                   w.data_ptr<double>() + q * (d + 1) * classes);
+      std::vector<const std::int64_t*> label_sets;
+      for (std::int64_t l = 0; l < sets; ++l) label_sets.push_back(labels.data_ptr<std::int64_t>() + (q * sets + l) * n);
+      svm_fit_rows(z.data_ptr<double>() + q * n * d, d, rows, label_sets, classes, o,
+                   w.data_ptr<double>() + q * sets * (d + 1) * classes);
     });
+    f.mean = f.mean.repeat_interleave(sets, 0);
+    f.scale = f.scale.repeat_interleave(sets, 0);
     f.weight = w.narrow(1, 0, d).contiguous();
     f.bias = w.select(1, d).contiguous();
     return f;
   }
+  if (sets > 1) {  // lbfgs: every label set is its own problem
+    return fit_sets(x.repeat_interleave(sets, 0), y_sets.reshape({p * sets, 1, -1}), train_mask.repeat_interleave(sets, 0),
+                    classes, o);
+  }
+  torch::Tensor y = y_sets.select(1, 0);
   const auto on = torch::TensorOptions(torch::kFloat64).device(x.device());  // lbfgs runs where x is
   torch::Tensor w = torch::zeros({p, d, classes}, on).requires_grad_(true);
   torch::Tensor b = torch::zeros({p, classes}, on).requires_grad_(true);
@@ -353,6 +367,38 @@ std::vector<std::int32_t> stratified_folds(const std::vector<std::int64_t>& labe
     for (std::size_t j = 0; j < rows.size(); ++j) folds[rows[j]] = static_cast<std::int32_t>((next + j) % k);
     next = static_cast<int>((next + rows.size()) % k);
   }
+  return folds;
+}
+
+std::vector<std::int32_t> grouped_folds(const std::vector<std::int64_t>& labels, const std::vector<std::int64_t>& groups,
+                                        int k, std::uint64_t seed) {
+  if (labels.size() != groups.size()) throw Error("grouped_folds: labels and groups differ in length");
+  std::map<std::int64_t, std::int64_t> label_of;  // group -> its label
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    auto [it, fresh] = label_of.emplace(groups[i], labels[i]);
+    if (!fresh && it->second != labels[i]) {
+      throw InputError("group " + std::to_string(groups[i]) + " carries two labels (" + std::to_string(it->second) +
+                       " and " + std::to_string(labels[i]) + "); grouped folds need one label per group");
+    }
+  }
+  std::map<std::int64_t, std::vector<std::int64_t>> by_class;  // label -> its groups, ascending
+  for (const auto& [group, label] : label_of) by_class[label].push_back(group);
+  std::map<std::int64_t, std::int32_t> fold_of;
+  int next = 0;
+  for (auto& [label, members] : by_class) {
+    if (static_cast<int>(members.size()) < k) {
+      throw InputError("class " + std::to_string(label) + " has " + std::to_string(members.size()) +
+                       " distinct groups (images), fewer than the " + std::to_string(k) + " folds");
+    }
+    random::Rng rng(random::hash_combine(seed, static_cast<std::uint64_t>(label)));
+    for (std::size_t i = members.size(); i > 1; --i) {
+      std::swap(members[i - 1], members[static_cast<std::size_t>(rng.range(0, static_cast<int>(i) - 1))]);
+    }
+    for (std::size_t j = 0; j < members.size(); ++j) fold_of[members[j]] = static_cast<std::int32_t>((next + j) % k);
+    next = static_cast<int>((next + members.size()) % k);
+  }
+  std::vector<std::int32_t> folds(labels.size());
+  for (std::size_t i = 0; i < labels.size(); ++i) folds[i] = fold_of.at(groups[i]);
   return folds;
 }
 

@@ -47,6 +47,14 @@ struct Fit {
 
 Fit fit(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& train_mask, std::int64_t classes,
         const Options& options);
+// L label sets per problem: y [P, L, n] on the samples x [P, n, d] with the
+// training mask [P, n]. The L fits of a problem share its standardisation
+// and (newton) one factorisation, so extra label sets (permutation nulls)
+// cost a few Newton steps each, not a factorisation. Fit has P * L problems,
+// problem-major: fit p * L + l is label set l of problem p; fit l = 0 of a
+// problem equals fit() on that problem's labels.
+Fit fit_sets(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& train_mask, std::int64_t classes,
+             const Options& options);
 // L label sets y [L, n] on the same samples x [n, d], every sample training:
 // one standardisation, and (newton) one factorisation for all. Fit has P = L.
 Fit fit_shared(const torch::Tensor& x, const torch::Tensor& y, std::int64_t classes, const Options& options);
@@ -59,6 +67,16 @@ torch::Tensor predict(const Fit& f, const torch::Tensor& x);
 // folds in turn, so every fold has each class in proportion. Returns the fold
 // of each sample. Throws wmgeom::InputError if a class has fewer samples than k.
 std::vector<std::int32_t> stratified_folds(const std::vector<std::int64_t>& labels, int k, std::uint64_t seed);
+
+// Stratified group k-fold: every sample of a group (e.g. every trial that
+// shows the same image at the decoded frame) lands in the same fold, so no
+// held-out sample has a twin in the training folds. Each group must carry a
+// single label. Groups are dealt to folds class by class (seeded shuffle),
+// continuing where the previous class stopped, so every fold holds about
+// 1/k of each class's groups. Throws wmgeom::InputError if a group has two
+// labels or a class has fewer distinct groups than k.
+std::vector<std::int32_t> grouped_folds(const std::vector<std::int64_t>& labels, const std::vector<std::int64_t>& groups,
+                                        int k, std::uint64_t seed);
 
 // k-fold cross-validated accuracy of P problems sharing one fold assignment:
 // [P, k], the accuracy of each fold's held-out samples.

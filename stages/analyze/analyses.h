@@ -17,6 +17,7 @@
 #include "core/artifacts.h"
 #include "decoders/linear.h"
 #include "nback/sampler.h"
+#include "analyze/stats.h"
 #include "nets/wm_model.h"
 
 namespace wmgeom::analyze {
@@ -26,6 +27,8 @@ struct ModelData {
   std::string name;    // the capture instance, e.g. "states[rnn=gru]"
   std::string rnn;     // "rnn" | "gru" | "lstm"
   std::string regime;  // "STSF" | "STMF" | "MTMF"
+  std::string group;   // replicate group: the model's configuration without its seed (models differing only by seed are replicates)
+  std::int64_t seed = 0;
   std::vector<nback::Task> tasks;
   nlohmann::json config;
   torch::Tensor states;      // float64 [M, T, H]: the decoded space (hidden or cell)
@@ -35,6 +38,8 @@ struct ModelData {
   torch::Tensor embedding;   // float32 [M, T, E] or undefined
   torch::Tensor targets;     // long [M, T]
   torch::Tensor task;        // long [M]
+  torch::Tensor stimulus;    // long [M, T]: the image shown at each frame (the unit of grouped folds)
+  torch::Tensor split;       // long [M]: kSplitTrain / kSplitValidation, or undefined (old state sets)
   std::map<std::string, torch::Tensor> labels;  // feature ("loc", "cat", "id") -> long [M, T]
   nets::WmModel* model = nullptr;               // for causal; may be null
 
@@ -49,10 +54,17 @@ struct Settings {
   std::map<std::string, std::int64_t> classes;  // feature -> number of values
   decoders::Options options;               // the decoding model
   int folds = 5;
+  std::string cv = "grouped";  // "grouped": folds grouped by the image at the decoded frame; "views": fit on training views, test on novel views
+  int permutations = 20;       // label permutations behind every empirical chance level
   std::uint64_t seed = 0;
   int null_shuffles = 10;
   int random_directions = 1000;
-  std::vector<double> alphas;
+  int pca_dims = 0;            // orthogonality: both spaces projected to this many PCs (0: the RNN's size)
+  std::vector<double> causal_sds;  // causal: shift sizes in SDs of the states' projection on the direction
+  int rsa_permutations = 1000;
+  int bootstrap = 200;
+  double alpha = 0.05;         // findings: the level of every declared test
+  int min_seeds = 3;           // findings: replicates per architecture below which a verdict is not testable
   std::string space = "hidden";
   torch::Device device = torch::kCPU;  // where decoders are fitted (results come back to the CPU)
 
@@ -77,25 +89,36 @@ using Row = std::vector<std::pair<std::string, TableBuilder::Cell>>;
 Row model_columns(const ModelData& m);
 
 // The cross-validated decoders of one (task, feature, stimulus frame s):
-// the task's trials, the labels of the stimulus at s, stratified folds, and
-// a fit for every (fold, train frame t >= s), index fold * (T - s) + (t - s).
+// the task's trials, the labels of the stimulus at s, folds grouped by the
+// image at s (or the views split), and a fit for every (fold, train frame
+// t >= s), index fold * (T - s) + (t - s). Beside them, the same decoders
+// fitted on `permutations` image-level label permutations (the empirical
+// chance): permutation r assigns each image at s the label of another image
+// of the same task, so the null keeps the image structure and the folds.
 struct Family {
   std::size_t task = 0;
   std::string feature;
   int stim = 0;
+  int folds = 0;        // evaluated folds (1 for the views scheme)
   torch::Tensor rows;   // long [n]
   torch::Tensor y;      // long [n]
-  torch::Tensor fold;   // long [n]
+  torch::Tensor fold;   // long [n]: held out in fold q when fold == q (-1: training only, never held out)
   decoders::Fit fit;    // P = folds * (T - s)
   torch::Tensor preds;  // long [P, T - s, n]: each fit's predictions at every frame u >= s
+  torch::Tensor null_y;      // long [R, n]: the permuted labels
+  torch::Tensor null_preds;  // int16 [R, P, T - s, n]: the permuted fits' predictions
+  decoders::Fit null_encoding;  // the permuted fits at t = s, index r * folds + q (for cross-task nulls)
   std::int64_t index(int fold_index, int t, std::int64_t frames) const { return fold_index * (frames - stim) + (t - stim); }
+  std::int64_t permutations() const { return null_y.defined() ? null_y.size(0) : 0; }
 };
 
 using Families = std::map<std::tuple<std::size_t, std::string, int>, Family>;
 
-// Checks (before anything is fitted) that every class of every decoded label
-// set has at least `folds` trials; throws InputError naming model, task,
-// feature, frame and class otherwise.
+// Checks (before anything is fitted) that grouped folds are possible: every
+// class of every decoded label set has at least `folds` distinct images (or,
+// for cv = "views", trials of both splits with every class in the training
+// views); throws InputError naming the key, model, task, feature, frame and
+// class otherwise.
 void check_folds(const ModelData& m, const Settings& s);
 
 Families fit_families(const ModelData& m, const Settings& s, const std::function<void()>& tick);
@@ -115,17 +138,18 @@ void dimensionality(const ModelData& m, const Settings& s, Tables& tables);
 // the mean over class pairs of 1 - |cos|.
 double orthogonality_index(const torch::Tensor& normals);
 
-// findings.json from the finished tables (SCIENCE.md, the four findings).
-nlohmann::json findings(const std::map<std::string, Table>& tables, const std::vector<ModelData>& models);
+// findings.json from the finished tables (SCIENCE.md sections 4 and 6):
+// each finding is one declared test across model replicates (seeds), with
+// its unit and n, effect and 95% CI, p, threshold and a verdict "held",
+// "not held" or "not testable" (with what the pipeline lacks).
+nlohmann::json findings(const std::map<std::string, Table>& tables, const std::vector<ModelData>& models,
+                        const Settings& s);
 
-// Small statistics.
-struct TTest {
-  double t = 0, df = 0, p = 1;
-};
-TTest welch_t_test(const std::vector<double>& a, const std::vector<double>& b);
-double student_t_two_sided_p(double t, double df);
-double spearman(const std::vector<double>& a, const std::vector<double>& b);
-double mean(const std::vector<double>& v);
-double sd(const std::vector<double>& v);
+// "relevant" (the task's feature), "implied" (category in an identity task:
+// identity determines it) or "irrelevant".
+std::string relevance(const nback::Task& task, const std::string& feature);
+
+using stats::mean;
+using stats::sd;
 
 }  // namespace wmgeom::analyze

@@ -51,6 +51,14 @@ ModelData load(const InputItem& item, const Settings& s) {
   if (!ss.embedding.empty()) m.embedding = nets::view(ss.embedding);
   m.targets = nets::view(ss.targets).to(torch::kLong);
   m.task = nets::view(ss.task).to(torch::kLong);
+  m.stimulus = nets::view(ss.stimulus).to(torch::kLong);
+  if (!ss.split.empty()) m.split = nets::view(ss.split).to(torch::kLong);
+  // Replicates: the same configuration but for the seed (and the captured split).
+  m.seed = ss.model.value("seed", std::int64_t{0});
+  nlohmann::json group = ss.model;
+  group.erase("seed");
+  group.erase("split");
+  m.group = group.dump();
   const std::map<std::string, const Array*> columns = {{"loc", &ss.location}, {"cat", &ss.category}, {"id", &ss.identity}};
   for (const auto& [feature, column] : columns) {
     if (column->empty()) continue;
@@ -101,9 +109,16 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
   s.options.max_iter = static_cast<int>(p.i("max_iter"));
   s.folds = static_cast<int>(p.i("folds"));
   s.seed = static_cast<std::uint64_t>(p.i("seed"));
+  s.cv = p.s("cv");
+  s.permutations = static_cast<int>(p.i("permutations"));
   s.null_shuffles = static_cast<int>(p.i("null_shuffles"));
   s.random_directions = static_cast<int>(p.i("random_directions"));
-  s.alphas = p.floats("causal_alphas");
+  s.pca_dims = static_cast<int>(p.i("pca_dims"));
+  s.causal_sds = p.floats("causal_sds");
+  s.rsa_permutations = static_cast<int>(p.i("rsa_permutations"));
+  s.bootstrap = static_cast<int>(p.i("bootstrap"));
+  s.alpha = p.f("alpha");
+  s.min_seeds = static_cast<int>(p.i("min_seeds"));
   s.space = p.s("space");
   s.device = nets::resolve_device(p.s("device"));
 
@@ -153,6 +168,18 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
     }
   }
   for (const auto& m : models) analyze::check_folds(m, s);
+  if (p.s("verdicts") == "required") {
+    // Every architecture needs min_seeds replicates, or no finding can be decided.
+    std::map<std::string, std::set<std::string>> per;
+    for (const auto& m : models) per[m.rnn].insert(m.name);
+    for (const auto& [rnn, names] : per) {
+      if (static_cast<int>(names.size()) < s.min_seeds) {
+        throw InputError("analyze: parameter verdicts = \"required\", but the " + rnn + " models have " +
+                         std::to_string(names.size()) + " replicate(s), fewer than min_seeds = " + std::to_string(s.min_seeds) +
+                         ": train more seeds (sweep = { seed = [...] }) or set verdicts = \"when_testable\"");
+      }
+    }
+  }
   std::vector<nets::WmModel> nets_kept;
   if (s.wants("causal")) {
     if (!inputs.has("models")) {
@@ -200,7 +227,7 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
       // who wants to refit the same decoders elsewhere (bench/compare_analyze.py).
       torch::Tensor folds = torch::full({m.states.size(0), static_cast<std::int64_t>(s.features.size()), m.frames()}, -1, torch::kInt32);
       for (const auto& [key, f] : families) {
-        fitted += f.fit.weight.size(0);
+        fitted += f.fit.weight.size(0) * (1 + f.permutations());
         auto fi = std::find(s.features.begin(), s.features.end(), f.feature) - s.features.begin();
         folds.select(1, fi).select(1, f.stim).index_put_({f.rows}, f.fold.to(torch::kInt32));
       }
@@ -254,20 +281,20 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
       }
     }
   }
-  result.findings = analyze::findings(result.tables, models);
+  result.findings = analyze::findings(result.tables, models, s);
   result.params = {{"models", nlohmann::json::array()}, {"frames", s.frames}, {"classes", s.classes},
-                   {"folds", s.folds}, {"features", s.features}, {"null_shuffles", s.null_shuffles}, {"decoder", s.options.model}, {"c", s.options.c}, {"space", s.space}};
+                   {"folds", s.cv == "views" ? 1 : s.folds}, {"cv", s.cv}, {"permutations", s.permutations}, {"features", s.features}, {"null_shuffles", s.null_shuffles}, {"decoder", s.options.model}, {"c", s.options.c}, {"space", s.space}};
   for (const auto& m : models) {
-    result.params["models"].push_back({{"name", m.name}, {"rnn", m.rnn}, {"regime", m.regime}, {"trials", m.states.size(0)},
+    result.params["models"].push_back({{"name", m.name}, {"rnn", m.rnn}, {"regime", m.regime}, {"seed", m.seed}, {"trials", m.states.size(0)},
                                        {"tasks", m.config.value("tasks", nlohmann::json::array())}});
   }
-  // Items: every decoder fitted (cross-validated, orthogonality with its
-  // nulls, causal).
+  // Items: every decoder fitted (cross-validated with its permutation
+  // nulls, orthogonality with its nulls in every fold, causal per fold).
   if (auto it = result.tables.find("orthogonality"); it != result.tables.end()) {
-    fitted += static_cast<std::int64_t>(it->second.rows()) * (1 + s.null_shuffles);
+    fitted += static_cast<std::int64_t>(it->second.rows()) * (1 + s.null_shuffles) * (s.cv == "views" ? 1 : s.folds);
   }
   if (auto it = result.tables.find("causal"); it != result.tables.end()) {
-    fitted += static_cast<std::int64_t>(it->second.rows() / s.alphas.size());
+    fitted += static_cast<std::int64_t>(it->second.rows() / s.causal_sds.size()) * s.folds;
   }
   ctx.set_items(fitted);
   return result.to_artifact();

@@ -1,7 +1,16 @@
-// The causal test (SCIENCE.md 4.5): shift the state that holds a stimulus
-// along a decoder's direction towards another class and run the RNN on:
-// if the decoded subspace is what the network uses, the comparison N frames
-// later should follow the shifted memory.
+// The causal test (SCIENCE.md 4.5 and 6): on non-match trials, shift the
+// memory of stimulus s, in the state just before the probe frame s + N,
+// along the decoder direction that points from its class to the probe's
+// class, and run the RNN on for the probe frame: if the decoded subspace is
+// what the network compares, p(match) rises with the shift (and falls for
+// shifts the other way), more than for a random direction of the same norm.
+//
+// Units: the direction is built in standardised units (each unit divided by
+// its SD, as the decoder sees the states), and a shift of size a moves the
+// states' projection on it by a standard deviations of that projection; a
+// near-silent unit therefore cannot dominate the direction. Decoders are
+// cross-fitted: each held-out fold (grouped by image) is shifted along the
+// direction fitted on the other folds.
 #include "analyze/analyses.h"
 #include "core/random.h"
 #include "nets/torch_util.h"
@@ -17,40 +26,52 @@ void causal(const ModelData& m, const Settings& s, Tables& tables) {
     const std::string feature = nback::feature_name(task.feature);
     if (std::find(s.features.begin(), s.features.end(), feature) == s.features.end()) continue;
     torch::Tensor rows = m.rows_of_task(k);
+    const std::int64_t classes = s.classes.at(feature);
     for (int stim : s.frames) {
       const int probe = stim + task.n;
       if (probe >= frames) continue;
-      // The decoder of the task's feature for this stimulus at its encoding frame, on all trials.
-      torch::Tensor x = m.states.index_select(0, rows).select(1, stim);  // [n, H] float64
+      const int at = probe - 1;  // the state shifted: the memory just before the probe
+      torch::Tensor x = m.states.index_select(0, rows).select(1, at);  // [n, H] float64
       torch::Tensor y = m.labels.at(feature).index_select(0, rows).select(1, stim);
-      const std::int64_t classes = s.classes.at(feature);
+      torch::Tensor probe_class = m.labels.at(feature).index_select(0, rows).select(1, probe);
+      torch::Tensor groups = m.stimulus.index_select(0, rows).select(1, stim);
+      const std::uint64_t seed = random::hash_combine(s.seed, random::hash_string(task.name + "/causal")) + stim;
+      const std::int64_t n = y.size(0);
+      std::vector<std::int64_t> yv(y.data_ptr<std::int64_t>(), y.data_ptr<std::int64_t>() + n);
+      torch::Tensor gl = groups.contiguous();
+      std::vector<std::int64_t> gv(gl.data_ptr<std::int64_t>(), gl.data_ptr<std::int64_t>() + n);
+      auto folds_v = decoders::grouped_folds(yv, gv, s.folds, seed);
+      torch::Tensor fold = torch::tensor(std::vector<std::int64_t>(folds_v.begin(), folds_v.end()), torch::kLong);
+      torch::Tensor which = torch::arange(s.folds, torch::kLong).unsqueeze(1);
       decoders::Options o = s.options;
       o.model = "svm";
-      const std::uint64_t seed = random::hash_combine(s.seed, random::hash_string(task.name + "/causal")) + stim;
-      auto fit = decoders::fit(x.unsqueeze(0), y.unsqueeze(0), torch::ones({1, x.size(0)}, torch::kBool), classes, o);
-      torch::Tensor normals = (fit.weight[0] / fit.scale[0].unsqueeze(1)).t();  // [K, H], raw units
-      torch::Tensor counts = torch::bincount(y, {}, classes).to(torch::kFloat64);
-      torch::Tensor means = torch::zeros({classes, x.size(1)}, torch::kFloat64).index_add_(0, y, x) /
-                            counts.clamp_min(1).unsqueeze(1);
-      // Non-match trials at the probe frame: shift the memory of the stimulus
-      // towards the probe's class, which would make the trial a match.
-      torch::Tensor probe_class = m.labels.at(feature).index_select(0, rows).select(1, probe);
-      torch::Tensor use = m.targets.index_select(0, rows).select(1, probe).eq(nback::kNonMatch)
-                              .logical_and(probe_class.ne(y))
-                              .logical_and(counts.index_select(0, probe_class).gt(0));
+      auto fit = decoders::fit(x.unsqueeze(0).expand({s.folds, n, x.size(1)}), y.unsqueeze(0).expand({s.folds, n}),
+                               fold.unsqueeze(0).ne(which), classes, o);
+      // Non-match trials at the probe: the probe's class differs from the memory's.
+      torch::Tensor use = m.targets.index_select(0, rows).select(1, probe).eq(nback::kNonMatch).logical_and(probe_class.ne(y));
       torch::Tensor sel = use.nonzero().squeeze(1);
       if (sel.numel() == 0) continue;
-      torch::Tensor trials = rows.index_select(0, sel);
+      const std::int64_t b = sel.size(0);
+      torch::Tensor q = fold.index_select(0, sel);                  // each trial's held-out fold
       torch::Tensor a = y.index_select(0, sel), c = probe_class.index_select(0, sel);
-      torch::Tensor dir = normals.index_select(0, c) - normals.index_select(0, a);
-      dir = dir / dir.norm(2, 1, true).clamp_min(1e-300);
-      torch::Tensor gap = ((means.index_select(0, c) - means.index_select(0, a)) * dir).sum(1, true);  // [B, 1]
+      torch::Tensor w = fit.weight.index_select(0, q);               // [B, H, K] standardised units
+      torch::Tensor scale = fit.scale.index_select(0, q), mean_x = fit.mean.index_select(0, q);  // [B, H]
+      torch::Tensor wc = w.gather(2, c.view({b, 1, 1}).expand({b, w.size(1), 1})).squeeze(2);
+      torch::Tensor wa = w.gather(2, a.view({b, 1, 1}).expand({b, w.size(1), 1})).squeeze(2);
+      torch::Tensor dir = wc - wa;
+      dir = dir / dir.norm(2, 1, true).clamp_min(1e-300);  // unit, standardised units
+      // SD of the states' projection on each trial's direction, over the task's trials.
+      torch::Tensor z_all = (x.unsqueeze(0) - mean_x.unsqueeze(1)) / scale.unsqueeze(1);  // [B, n, H]
+      torch::Tensor proj_sd = torch::bmm(z_all, dir.unsqueeze(2)).squeeze(2).std(1, true, true);  // [B, 1]
+      torch::Tensor raw_dir = dir * scale;  // a unit standardised step, in raw units
       at::Generator gen = nets::make_generator(seed ^ 0x7a11dULL);
-      torch::Tensor rnd = at::randn(dir.sizes(), gen, torch::kFloat64);
+      torch::Tensor rnd = at::randn({b, x.size(1)}, gen, torch::kFloat64);
       rnd = rnd / rnd.norm(2, 1, true);
-      torch::Tensor h = m.hidden.index_select(0, trials).select(1, stim).to(torch::kFloat32);
-      torch::Tensor cell = m.cell.defined() ? m.cell.index_select(0, trials).select(1, stim).to(torch::kFloat32) : torch::Tensor();
-      torch::Tensor emb = m.embedding.index_select(0, trials).narrow(1, stim + 1, task.n);
+      torch::Tensor trials = rows.index_select(0, sel);
+      torch::Tensor h = m.hidden.index_select(0, trials).select(1, at).to(torch::kFloat32);
+      torch::Tensor cell = m.cell.defined() ? m.cell.index_select(0, trials).select(1, at).to(torch::kFloat32) : torch::Tensor();
+      torch::Tensor emb = m.embedding.index_select(0, trials).narrow(1, probe, 1);
+      // Per-trial p(match) at the probe after adding `shift` [B, H] to the state.
       auto p_match = [&](const torch::Tensor& shift) {
         torch::Tensor hs = h, cs = cell;
         if (s.space == "cell") cs = cell + shift.to(torch::kFloat32);
@@ -58,25 +79,40 @@ void causal(const ModelData& m, const Settings& s, Tables& tables) {
         std::vector<torch::Tensor> state{hs.unsqueeze(0)};
         if (cs.defined()) state.push_back(cs.unsqueeze(0));
         nets::WmOutput out = model->run_from(emb, state);
-        return torch::softmax(out.logits.select(1, task.n - 1), 1).select(1, nback::kMatch).mean().item<double>();
+        return torch::softmax(out.logits.select(1, 0), 1).select(1, nback::kMatch).to(torch::kFloat64);
       };
-      const double baseline = p_match(torch::zeros_like(dir));
-      for (double alpha : s.alphas) {
-        torch::Tensor shift = dir * gap * alpha;
-        torch::Tensor shifted = x.index_select(0, sel) + shift;
-        decoders::Fit one{fit.weight, fit.bias, fit.mean, fit.scale};
-        torch::Tensor flipped = decoders::predict(one, shifted.unsqueeze(0))[0].eq(c);
+      auto decoded_as_probe = [&](const torch::Tensor& shift) {
+        torch::Tensor shifted = x.index_select(0, sel) + shift;  // [B, H]
+        torch::Tensor score = torch::bmm(((shifted - mean_x) / scale).unsqueeze(1), w).squeeze(1) + fit.bias.index_select(0, q);
+        return score.argmax(1).eq(c).to(torch::kFloat64).mean().item<double>();
+      };
+      const torch::Tensor baseline = p_match(torch::zeros_like(raw_dir));
+      for (double size : s.causal_sds) {
+        torch::Tensor shift = raw_dir * (proj_sd * size);
+        torch::Tensor random_shift = rnd * shift.norm(2, 1, true);
+        torch::Tensor ps = p_match(shift), pr = p_match(random_shift);
+        torch::Tensor diff = (ps - pr).contiguous();
+        std::vector<double> d(diff.data_ptr<double>(), diff.data_ptr<double>() + b);
+        auto test = stats::one_sample_t(d, 0.0, stats::Alternative::kTwoSided);
         Row row = model_columns(m);
         row.insert(row.end(), {{"task", task.name},
                                {"feature", feature},
                                {"stim_frame", double(stim)},
+                               {"shift_frame", double(at)},
                                {"probe_frame", double(probe)},
-                               {"alpha", alpha},
-                               {"p_match_baseline", baseline},
-                               {"p_match_shifted", p_match(shift)},
-                               {"p_match_random", p_match(rnd * gap.abs() * alpha)},
-                               {"flip_rate", flipped.to(torch::kFloat64).mean().item<double>()},
-                               {"n", double(sel.numel())}});
+                               {"sd", size},
+                               {"shift_norm", shift.norm(2, 1).mean().item<double>()},
+                               {"projection_sd", proj_sd.mean().item<double>()},
+                               {"p_match_baseline", baseline.mean().item<double>()},
+                               {"p_match_shifted", ps.mean().item<double>()},
+                               {"p_match_random", pr.mean().item<double>()},
+                               {"effect", test.effect},
+                               {"ci_lo", test.ci_lo},
+                               {"ci_hi", test.ci_hi},
+                               {"p", test.p},
+                               {"flip_rate", decoded_as_probe(shift)},
+                               {"flip_rate_random", decoded_as_probe(random_shift)},
+                               {"n", double(b)}});
         tables["causal"].add(std::move(row));
       }
     }

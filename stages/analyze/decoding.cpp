@@ -1,6 +1,8 @@
 // The cross-validated decoder families and every analysis built on them:
 // decoding, cross-temporal decoding with the H1/H2 tests, cross-task
 // generalisation and the Procrustes transformations with their swap tests.
+// Every accuracy comes with the empirical chance of the same decoders fitted
+// on image-level label permutations (SCIENCE.md section 6).
 #include <cmath>
 
 #include "analyze/analyses.h"
@@ -21,37 +23,85 @@ std::uint64_t family_seed(const Settings& s, const std::string& task, const std:
                               static_cast<std::uint64_t>(stim));
 }
 
-// Held-out accuracy of each fold: predictions [n] of the fold's fit vs labels.
-std::vector<double> fold_accuracies(const Family& f, int folds, const std::function<torch::Tensor(int)>& correct) {
-  std::vector<double> acc;
-  for (int q = 0; q < folds; ++q) {
-    torch::Tensor held = f.fold.eq(q);
-    acc.push_back(correct(q).logical_and(held).sum().item<double>() / held.sum().item<double>());
-  }
-  return acc;
+std::string feature_of(const nback::Task& t) { return nback::feature_name(t.feature); }
+
+// The trials of `rows` that are held out in the views scheme (novel views),
+// or every trial for the grouped scheme.
+torch::Tensor test_mask(const ModelData& m, const Settings& s, const torch::Tensor& rows) {
+  if (s.cv == "views") return m.split.index_select(0, rows).eq(kSplitValidation);
+  return torch::ones({rows.size(0)}, torch::kBool);
 }
 
-std::string feature_of(const nback::Task& t) { return nback::feature_name(t.feature); }
+// Image-level label permutations: each distinct image of `groups` keeps one
+// label, and permutation r hands the images' labels out again in a shuffled
+// order. Returns [R, n].
+torch::Tensor permuted_labels(const torch::Tensor& y, const torch::Tensor& groups, int permutations, std::uint64_t seed) {
+  auto [images, inverse] = at::_unique(groups, /*sorted=*/true, /*return_inverse=*/true);
+  const std::int64_t g = images.size(0);
+  torch::Tensor image_label = torch::zeros({g}, torch::kLong).index_put_({inverse}, y);
+  std::vector<torch::Tensor> out;
+  for (int r = 0; r < permutations; ++r) {
+    std::vector<std::int64_t> v = to_vector(image_label);
+    random::Rng rng(random::hash_combine(seed ^ 0x9e11ULL, static_cast<std::uint64_t>(r)));
+    for (std::int64_t i = g; i > 1; --i) std::swap(v[i - 1], v[rng.range(0, static_cast<int>(i) - 1)]);
+    out.push_back(torch::tensor(v, torch::kLong).index_select(0, inverse));
+  }
+  return out.empty() ? torch::empty({0, y.size(0)}, torch::kLong) : torch::stack(out);
+}
 
 }  // namespace
 
+std::string relevance(const nback::Task& task, const std::string& feature) {
+  const std::string own = feature_of(task);
+  if (own == feature) return "relevant";
+  if (own == "id" && feature == "cat") return "implied";
+  return "irrelevant";
+}
+
 void check_folds(const ModelData& m, const Settings& s) {
+  if (s.cv == "views" && !m.split.defined()) {
+    throw InputError("analyze: cv = \"views\" needs the split of every trial, but the state set " + m.name +
+                     " does not record it (captured by an older wmgeom): recapture it");
+  }
   for (std::size_t k = 0; k < m.tasks.size(); ++k) {
     torch::Tensor rows = m.rows_of_task(k);
     if (rows.numel() == 0) {
       throw InputError("analyze: " + m.name + " has no trials of task " + m.tasks[k].name);
     }
+    if (s.cv == "views") {
+      torch::Tensor split = m.split.index_select(0, rows);
+      if (split.eq(kSplitTrain).sum().item<std::int64_t>() == 0 || split.eq(kSplitValidation).sum().item<std::int64_t>() == 0) {
+        throw InputError("analyze: parameter cv = \"views\" fits on training-view trials and tests on novel-view trials, but " +
+                         m.name + " has trials of one split only in task " + m.tasks[k].name +
+                         "; capture both (split = \"both\" in its capture stage) or use cv = \"grouped\"");
+      }
+    }
     for (const auto& feature : s.features) {
       for (int stim : s.frames) {
         torch::Tensor y = m.labels.at(feature).index_select(0, rows).select(1, stim);
-        torch::Tensor counts = torch::bincount(y, {}, s.classes.at(feature));
-        for (std::int64_t c = 0; c < counts.size(0); ++c) {
-          std::int64_t count = counts[c].item<std::int64_t>();
-          if (count > 0 && count < s.folds) {
-            throw InputError("analyze: " + m.name + ", task " + m.tasks[k].name + ": feature " + feature + " value " +
-                             std::to_string(c) + " of the stimulus at frame " + std::to_string(stim) + " occurs in " +
-                             std::to_string(count) + " trials, fewer than folds = " + std::to_string(s.folds) +
-                             "; capture more trials (eval_trials_per_task of the tasks stage) or lower folds");
+        torch::Tensor g = m.stimulus.index_select(0, rows).select(1, stim);
+        const std::int64_t classes = s.classes.at(feature);
+        std::vector<std::set<std::int64_t>> images(static_cast<std::size_t>(classes));
+        std::vector<std::int64_t> train_trials(static_cast<std::size_t>(classes), 0);
+        auto yv = to_vector(y), gv = to_vector(g);
+        auto sv = s.cv == "views" ? to_vector(m.split.index_select(0, rows)) : std::vector<std::int64_t>(yv.size(), 0);
+        for (std::size_t i = 0; i < yv.size(); ++i) {
+          images[yv[i]].insert(gv[i]);
+          train_trials[yv[i]] += sv[i] == kSplitTrain;
+        }
+        for (std::int64_t c = 0; c < classes; ++c) {
+          const auto count = static_cast<std::int64_t>(images[c].size());
+          if (s.cv == "grouped" && count > 0 && count < s.folds) {
+            throw InputError("analyze: parameter folds = " + std::to_string(s.folds) + ": " + m.name + ", task " +
+                             m.tasks[k].name + ": feature " + feature + " value " + std::to_string(c) +
+                             " is shown by " + std::to_string(count) + " distinct images at frame " + std::to_string(stim) +
+                             ", fewer than folds; folds are grouped by image so that no test trial has a twin in "
+                             "training: lower folds, or render more views or identities");
+          }
+          if (s.cv == "views" && count > 0 && train_trials[c] == 0) {
+            throw InputError("analyze: cv = \"views\": " + m.name + ", task " + m.tasks[k].name + ": feature " + feature +
+                             " value " + std::to_string(c) + " at frame " + std::to_string(stim) +
+                             " never occurs in a training-view trial");
           }
         }
       }
@@ -66,6 +116,7 @@ Families fit_families(const ModelData& m, const Settings& s, const std::function
     torch::Tensor rows = m.rows_of_task(k);
     const std::int64_t n = rows.size(0);
     torch::Tensor x = m.states.index_select(0, rows);  // [n, T, H]
+    torch::Tensor images = m.stimulus.index_select(0, rows);
     for (const auto& feature : s.features) {
       for (int stim : s.frames) {
         Family f;
@@ -74,21 +125,45 @@ Families fit_families(const ModelData& m, const Settings& s, const std::function
         f.stim = stim;
         f.rows = rows;
         f.y = m.labels.at(feature).index_select(0, rows).select(1, stim).contiguous();
-        auto folds = decoders::stratified_folds(to_vector(f.y), s.folds, family_seed(s, m.tasks[k].name, feature, stim));
-        f.fold = torch::tensor(std::vector<std::int64_t>(folds.begin(), folds.end()), torch::kLong);
-        const std::int64_t u = frames - stim, p = s.folds * u;
-        // [P, n, H]: fold-major, then train frame.
-        torch::Tensor xs = x.narrow(1, stim, u).permute({1, 0, 2}).repeat({s.folds, 1, 1});
-        torch::Tensor which = torch::arange(s.folds, torch::kLong).repeat_interleave(u).unsqueeze(1);
+        torch::Tensor groups = images.select(1, stim).contiguous();
+        const std::uint64_t seed = family_seed(s, m.tasks[k].name, feature, stim);
+        if (s.cv == "views") {
+          f.folds = 1;
+          f.fold = torch::where(test_mask(m, s, rows), torch::zeros({n}, torch::kLong), torch::full({n}, -1, torch::kLong));
+        } else {
+          f.folds = s.folds;
+          auto folds = decoders::grouped_folds(to_vector(f.y), to_vector(groups), s.folds, seed);
+          f.fold = torch::tensor(std::vector<std::int64_t>(folds.begin(), folds.end()), torch::kLong);
+        }
+        f.null_y = permuted_labels(f.y, groups, s.permutations, seed);
+        const std::int64_t u = frames - stim, p = f.folds * u, sets = 1 + f.permutations();
+        // [P, n, H]: fold-major, then train frame; every problem carries the
+        // true labels and the R permuted ones.
+        torch::Tensor xs = x.narrow(1, stim, u).permute({1, 0, 2}).repeat({f.folds, 1, 1});
+        torch::Tensor which = torch::arange(f.folds, torch::kLong).repeat_interleave(u).unsqueeze(1);
         torch::Tensor mask = f.fold.unsqueeze(0).ne(which);
-        f.fit = decoders::fit(xs.to(s.device), f.y.unsqueeze(0).expand({p, n}).to(s.device), mask.to(s.device),
-                              s.classes.at(feature), s.options);
-        f.fit = {f.fit.weight.cpu(), f.fit.bias.cpu(), f.fit.mean.cpu(), f.fit.scale.cpu()};
+        torch::Tensor labels = torch::cat({f.y.unsqueeze(0), f.null_y}).unsqueeze(0).expand({p, sets, n});
+        decoders::Fit all = decoders::fit_sets(xs.to(s.device), labels.to(s.device), mask.to(s.device),
+                                               s.classes.at(feature), s.options);
+        all = {all.weight.cpu(), all.bias.cpu(), all.mean.cpu(), all.scale.cpu()};
         std::vector<torch::Tensor> preds;
         for (std::int64_t frame = stim; frame < frames; ++frame) {
-          preds.push_back(decoders::predict(f.fit, x.select(1, frame).unsqueeze(0).expand({p, n, x.size(2)})));
+          preds.push_back(decoders::predict(all, x.select(1, frame).unsqueeze(0).expand({p * sets, n, x.size(2)})));
         }
-        f.preds = torch::stack(preds, 1);  // [P, U, n]
+        torch::Tensor pr = torch::stack(preds, 1).view({p, sets, u, n});  // [P, L, U, n]
+        f.preds = pr.select(1, 0).contiguous();
+        f.null_preds = pr.narrow(1, 1, sets - 1).permute({1, 0, 2, 3}).to(torch::kInt16).contiguous();
+        torch::Tensor true_index = torch::arange(p, torch::kLong) * sets;
+        f.fit = {all.weight.index_select(0, true_index), all.bias.index_select(0, true_index),
+                 all.mean.index_select(0, true_index), all.scale.index_select(0, true_index)};
+        if (s.wants("cross_task") && f.permutations() > 0) {
+          // Permuted fits at t = s, ordered r * folds + q.
+          torch::Tensor r = torch::arange(f.permutations(), torch::kLong).unsqueeze(1);
+          torch::Tensor q = torch::arange(f.folds, torch::kLong).unsqueeze(0);
+          torch::Tensor idx = ((q * u) * sets + 1 + r).flatten();
+          f.null_encoding = {all.weight.index_select(0, idx), all.bias.index_select(0, idx), all.mean.index_select(0, idx),
+                             all.scale.index_select(0, idx)};
+        }
         out.emplace(std::make_tuple(k, feature, stim), std::move(f));
         tick();
       }
@@ -99,24 +174,73 @@ Families fit_families(const ModelData& m, const Settings& s, const std::function
 
 namespace {
 
+// A decoder's accuracy over folds and the permutation null of the same
+// score: mean over folds of the held-out accuracy.
+struct Score {
+  std::vector<double> folds;  // per fold
+  std::vector<double> null;   // per permutation, mean over folds
+  double accuracy() const { return mean(folds); }
+};
+
+// Accuracy of the fits at train frame t, tested at frame u, against `target`
+// ([n]) on held-out trials within `subset` ([n] bool, or undefined = all);
+// the null uses the permuted fits against `null_target` ([R, n], or
+// undefined: `target` for every permutation).
+Score score(const Family& f, std::int64_t frames, int t, int u, const torch::Tensor& target,
+            const torch::Tensor& null_target, const torch::Tensor& subset) {
+  Score out;
+  const std::int64_t r = f.permutations();
+  std::vector<double> null_sum(static_cast<std::size_t>(r), 0.0);
+  int counted = 0;
+  for (int q = 0; q < f.folds; ++q) {
+    torch::Tensor held = f.fold.eq(q);
+    if (subset.defined()) held = held.logical_and(subset);
+    const double count = held.sum().item<double>();
+    if (count == 0) continue;
+    const std::int64_t p = f.index(q, t, frames);
+    out.folds.push_back(f.preds[p][u - f.stim].eq(target).logical_and(held).sum().item<double>() / count);
+    if (r > 0) {
+      torch::Tensor np = f.null_preds.select(1, p).select(1, u - f.stim).to(torch::kLong);  // [R, n]
+      torch::Tensor nt = null_target.defined() ? null_target : target.unsqueeze(0);
+      torch::Tensor acc = (np.eq(nt).logical_and(held.unsqueeze(0)).sum(1).to(torch::kFloat64) / count).contiguous();
+      const double* a = acc.data_ptr<double>();
+      for (std::int64_t i = 0; i < r; ++i) null_sum[i] += a[i];
+    }
+    ++counted;
+  }
+  for (double v : null_sum) out.null.push_back(counted > 0 ? v / counted : std::nan(""));
+  return out;
+}
+
+// The columns every accuracy row ends with.
+void add_accuracy(Row& row, const Score& sc, const Settings& s, const std::string& feature, const Family& f, double n) {
+  const auto& a = sc.folds;
+  row.insert(row.end(), {{"accuracy", mean(a)},
+                         {"accuracy_sd", sd(a)},
+                         {"accuracy_min", a.empty() ? std::nan("") : *std::min_element(a.begin(), a.end())},
+                         {"accuracy_max", a.empty() ? std::nan("") : *std::max_element(a.begin(), a.end())},
+                         {"chance", s.chance(feature)},
+                         {"chance_empirical", mean(sc.null)},
+                         {"chance_p95", stats::quantile(sc.null, 0.95)},
+                         {"p_permutation", sc.null.empty() ? std::nan("")
+                                                           : stats::permutation_p(mean(a), sc.null, stats::Alternative::kGreater)},
+                         {"permutations", double(sc.null.size())},
+                         {"folds", double(f.folds)},
+                         {"n", n}});
+}
+
 void accuracy_row(TableBuilder& table, const ModelData& m, const Settings& s, const Family& f, int t, int u) {
-  const std::int64_t frames = m.frames();
-  auto acc = fold_accuracies(f, s.folds, [&](int q) { return f.preds[f.index(q, t, frames)][u - f.stim].eq(f.y); });
+  Score sc = score(f, m.frames(), t, u, f.y, f.null_y, {});
   auto row = model_columns(m);
   const auto& task = m.tasks[f.task];
   row.insert(row.end(), {{"task", task.name},
                          {"feature", f.feature},
+                         {"relevance", relevance(task, f.feature)},
                          {"relevant", feature_of(task) == f.feature ? 1.0 : 0.0},
                          {"stim_frame", double(f.stim)},
                          {"train_frame", double(t)},
-                         {"test_frame", double(u)},
-                         {"accuracy", mean(acc)},
-                         {"accuracy_sd", sd(acc)},
-                         {"accuracy_min", *std::min_element(acc.begin(), acc.end())},
-                         {"accuracy_max", *std::max_element(acc.begin(), acc.end())},
-                         {"chance", s.chance(f.feature)},
-                         {"folds", double(s.folds)},
-                         {"n", double(f.rows.size(0))}});
+                         {"test_frame", double(u)}});
+  add_accuracy(row, sc, s, f.feature, f, double(f.rows.size(0)));
   table.add(std::move(row));
 }
 
@@ -137,25 +261,28 @@ void cross_temporal(const ModelData& m, const Settings& s, const Families& famil
     // H1 (slot): the encoding decoder E(S=i,T=i) on the memory states of the
     // same stimulus at later frames. H2 (shared encoding): E(S=i,T=i) on the
     // encoding states of the stimulus shown at a later frame j, E(S=j,T=j).
-    auto validation = fold_accuracies(f, s.folds, [&](int q) { return f.preds[f.index(q, f.stim, frames)][0].eq(f.y); });
+    // Both only on trials whose labels at i and j differ: where they agree
+    // (probability ~1/2 at lags that are multiples of N), a decoder of one
+    // stimulus scores on the other's labels.
+    Score validation = score(f, frames, f.stim, f.stim, f.y, f.null_y, {});
     const auto& task = m.tasks[f.task];
     for (int j = f.stim + 1; j < frames; ++j) {
-      auto h1 = fold_accuracies(f, s.folds, [&](int q) { return f.preds[f.index(q, f.stim, frames)][j - f.stim].eq(f.y); });
       torch::Tensor yj = m.labels.at(f.feature).index_select(0, f.rows).select(1, j);
-      auto h2 = fold_accuracies(f, s.folds, [&](int q) { return f.preds[f.index(q, f.stim, frames)][j - f.stim].eq(yj); });
-      for (auto& [name, acc] : {std::pair<std::string, std::vector<double>&>{"H1_slot", h1}, {"H2_shared", h2}}) {
+      torch::Tensor differ = yj.ne(f.y);
+      Score h1 = score(f, frames, f.stim, j, f.y, f.null_y, differ);
+      Score h2 = score(f, frames, f.stim, j, yj, {}, differ);
+      for (auto& [name, sc] : {std::pair<std::string, Score&>{"H1_slot", h1}, {"H2_shared", h2}}) {
         auto row = model_columns(m);
         row.insert(row.end(), {{"task", task.name},
                                {"feature", f.feature},
+                               {"relevance", relevance(task, f.feature)},
                                {"relevant", feature_of(task) == f.feature ? 1.0 : 0.0},
                                {"hypothesis", name},
                                {"stim_frame", double(f.stim)},
                                {"other_frame", double(j)},
-                               {"accuracy", mean(acc)},
-                               {"accuracy_sd", sd(acc)},
-                               {"validation", mean(validation)},
-                               {"chance", s.chance(f.feature)},
-                               {"folds", double(s.folds)}});
+                               {"validation", validation.accuracy()},
+                               {"validation_chance", mean(validation.null)}});
+        add_accuracy(row, sc, s, f.feature, f, differ.sum().item<double>());
         tables["temporal_hypotheses"].add(std::move(row));
       }
     }
@@ -165,35 +292,57 @@ void cross_temporal(const ModelData& m, const Settings& s, const Families& famil
 void cross_task(const ModelData& m, const Settings& s, const Families& families, Tables& tables) {
   const std::int64_t frames = m.frames();
   for (const auto& [key, f] : families) {
+    Score validation = score(f, frames, f.stim, f.stim, f.y, f.null_y, {});
     for (std::size_t b = 0; b < m.tasks.size(); ++b) {
-      std::vector<double> acc;
+      Score sc, centred;
       std::int64_t n = 0;
       if (b == f.task) {
-        acc = fold_accuracies(f, s.folds, [&](int q) { return f.preds[f.index(q, f.stim, frames)][0].eq(f.y); });
+        sc = centred = validation;
         n = f.rows.size(0);
       } else {
+        // Every decoder of the training folds at t = s, on B's test trials
+        // with B's labels; and on B's states centred on B's own mean (no
+        // labels used): what remains of the drop is not a translation.
         torch::Tensor rows = m.rows_of_task(b);
+        rows = rows.index_select(0, test_mask(m, s, rows).nonzero().squeeze(1));
         n = rows.size(0);
         torch::Tensor x = m.states.index_select(0, rows).select(1, f.stim);
         torch::Tensor y = m.labels.at(f.feature).index_select(0, rows).select(1, f.stim);
-        torch::Tensor idx = torch::arange(s.folds, torch::kLong) * (frames - f.stim);  // fits at t = stim
+        torch::Tensor xc = x - x.mean(0, true);
+        auto accuracies = [&](const decoders::Fit& fit, bool centre) {
+          decoders::Fit use = fit;
+          if (centre) use.mean = torch::zeros_like(fit.mean);
+          const torch::Tensor& in = centre ? xc : x;
+          torch::Tensor pred = decoders::predict(use, in.unsqueeze(0).expand({fit.weight.size(0), n, x.size(1)}));
+          torch::Tensor a = pred.eq(y.unsqueeze(0)).to(torch::kFloat64).mean(1).contiguous();
+          return std::vector<double>(a.data_ptr<double>(), a.data_ptr<double>() + a.numel());
+        };
+        torch::Tensor idx = torch::arange(f.folds, torch::kLong) * (frames - f.stim);  // fits at t = stim
         decoders::Fit sub{f.fit.weight.index_select(0, idx), f.fit.bias.index_select(0, idx),
                           f.fit.mean.index_select(0, idx), f.fit.scale.index_select(0, idx)};
-        torch::Tensor pred = decoders::predict(sub, x.unsqueeze(0).expand({s.folds, n, x.size(1)}));
-        torch::Tensor a = pred.eq(y.unsqueeze(0)).to(torch::kFloat64).mean(1);
-        acc.assign(a.data_ptr<double>(), a.data_ptr<double>() + s.folds);
+        sc.folds = accuracies(sub, false);
+        centred.folds = accuracies(sub, true);
+        if (f.null_encoding.weight.defined()) {
+          for (bool centre : {false, true}) {
+            auto a = accuracies(f.null_encoding, centre);  // r * folds + q
+            auto& null = centre ? centred.null : sc.null;
+            for (std::int64_t r = 0; r < f.permutations(); ++r) {
+              null.push_back(mean(std::vector<double>(a.begin() + r * f.folds, a.begin() + (r + 1) * f.folds)));
+            }
+          }
+        }
       }
       auto row = model_columns(m);
       row.insert(row.end(), {{"feature", f.feature},
                              {"train_task", m.tasks[f.task].name},
                              {"test_task", m.tasks[b].name},
                              {"stim_frame", double(f.stim)},
-                             {"accuracy", mean(acc)},
-                             {"accuracy_sd", sd(acc)},
-                             {"chance", s.chance(f.feature)},
                              {"kind", std::string(b == f.task ? "validation" : "generalisation")},
-                             {"folds", double(s.folds)},
-                             {"n", double(n)}});
+                             {"validation", validation.accuracy()},
+                             {"validation_chance", mean(validation.null)},
+                             {"accuracy_centred", centred.accuracy()},
+                             {"chance_empirical_centred", mean(centred.null)}});
+      add_accuracy(row, sc, s, f.feature, f, double(n));
       tables["cross_task"].add(std::move(row));
     }
   }
@@ -249,57 +398,59 @@ void procrustes(const ModelData& m, const Settings& s, const Families& families,
     for (int t = f.stim; t + 1 < frames; ++t) {
       // Per fold: weights in [K, H], rotation (s, t) -> (s, t + 1), and the
       // accuracy on the target family's held-out trials at the target frame.
+      // Each swap test has a no-rotation control: the standardised source
+      // weights put in the target's place unrotated (R = I).
       std::map<std::string, std::vector<double>> acc, fitted;
-      for (int q = 0; q < s.folds; ++q) {
+      std::map<std::string, std::pair<const Family*, int>> target;
+      for (int q = 0; q < f.folds; ++q) {
         auto weights = [&](const Family& fam, int frame) { return fam.fit.weight[fam.index(q, frame, frames)].t(); };
         Standardised src = standardise(weights(f, t)), tgt = standardise(weights(f, t + 1));
         Rotation rot = fit_rotation(src.w, tgt.w);
         // Accuracy of weights `w` (de-standardised like the target decoder)
         // used in place of the target decoder of family `fam` at `frame`.
-        auto evaluate = [&](const Family& fam, int frame, const torch::Tensor& w_std) {
+        auto evaluate = [&](const std::string& test, const Family& fam, int frame, const torch::Tensor& w_std) {
           std::int64_t p = fam.index(q, frame, frames);
-          Standardised target = standardise(weights(fam, frame));
-          torch::Tensor w = w_std * target.norm + target.mean;  // [K, H]
+          Standardised tg = standardise(weights(fam, frame));
+          torch::Tensor w = w_std * tg.norm + tg.mean;  // [K, H]
           torch::Tensor x = m.states.index_select(0, fam.rows).select(1, frame);
           torch::Tensor z = (x - fam.fit.mean[p]) / fam.fit.scale[p];
           torch::Tensor pred = (torch::mm(z, w.t()) + fam.fit.bias[p]).argmax(1);
           torch::Tensor held = fam.fold.eq(q);
-          double a = pred.eq(fam.y).logical_and(held).sum().item<double>() / held.sum().item<double>();
-          double fit_acc = fam.preds[p][frame - fam.stim].eq(fam.y).logical_and(held).sum().item<double>() /
-                           held.sum().item<double>();
-          return std::make_pair(a, fit_acc);
+          const double count = held.sum().item<double>();
+          acc[test].push_back(pred.eq(fam.y).logical_and(held).sum().item<double>() / count);
+          fitted[test].push_back(fam.preds[p][frame - fam.stim].eq(fam.y).logical_and(held).sum().item<double>() / count);
+          target[test] = {&fam, frame};
         };
-        auto record = [&](const std::string& test, std::pair<double, double> r) {
-          acc[test].push_back(r.first);
-          fitted[test].push_back(r.second);
-        };
-        auto rec = evaluate(f, t + 1, rot.apply(src.w));
-        record("fitted", {rec.second, rec.second});
-        record("reconstructed", rec);
+        evaluate("fitted", f, t + 1, tgt.w);
+        evaluate("reconstructed", f, t + 1, rot.apply(src.w));
+        evaluate("reconstructed_no_rotation", f, t + 1, src.w);
         if (t + 2 < frames) {
-          record("time_shifted", evaluate(f, t + 2, rot.apply(tgt.w)));  // W(s, t+1), already standardised
+          evaluate("time_shifted", f, t + 2, rot.apply(tgt.w));  // W(s, t+1), already standardised
+          evaluate("time_shifted_no_rotation", f, t + 2, tgt.w);
           if (next_stim != nullptr) {
-            record("elapsed_shifted", evaluate(*next_stim, t + 2, rot.apply(standardise(weights(*next_stim, t + 1)).w)));
+            Standardised next = standardise(weights(*next_stim, t + 1));
+            evaluate("elapsed_shifted", *next_stim, t + 2, rot.apply(next.w));
+            evaluate("elapsed_shifted_no_rotation", *next_stim, t + 2, next.w);
           }
         }
       }
       for (const auto& [test, a] : acc) {
-        bool elapsed = test == "elapsed_shifted";
-        int target_stim = elapsed ? f.stim + 1 : f.stim;
-        int target_frame = test == "fitted" || test == "reconstructed" ? t + 1 : t + 2;
+        const auto& [fam, frame] = target.at(test);
+        Score chance = score(*fam, frames, frame, frame, fam->y, fam->null_y, {});
+        Score sc;
+        sc.folds = a;
+        sc.null = chance.null;
         auto row = model_columns(m);
         row.insert(row.end(), {{"task", m.tasks[f.task].name},
                                {"feature", f.feature},
+                               {"relevance", relevance(m.tasks[f.task], f.feature)},
                                {"test", test},
                                {"source_stim", double(f.stim)},
                                {"source_frame", double(t)},
-                               {"stim_frame", double(target_stim)},
-                               {"frame", double(target_frame)},
-                               {"accuracy", mean(a)},
-                               {"accuracy_sd", sd(a)},
-                               {"fitted_accuracy", mean(fitted[test])},
-                               {"chance", s.chance(f.feature)},
-                               {"folds", double(s.folds)}});
+                               {"stim_frame", double(fam->stim)},
+                               {"frame", double(frame)},
+                               {"fitted_accuracy", mean(fitted[test])}});
+        add_accuracy(row, sc, s, f.feature, *fam, double(fam->rows.size(0)));
         tables["procrustes"].add(std::move(row));
       }
     }

@@ -1,6 +1,9 @@
-// Geometry without cross-validation: orthogonalisation indices with their
-// nulls and t-tests, RSA / linear CKA, and dimensionality.
+// Geometry beyond the cross-validated families: orthogonalisation indices
+// (grouped folds, matched PCA dimensions, shuffled-label nulls), RSA / linear
+// CKA with permutation p-values over conditions, and dimensionality with
+// bootstrap intervals.
 #include <cmath>
+#include <numeric>
 
 #include "analyze/analyses.h"
 #include "core/random.h"
@@ -28,102 +31,171 @@ double random_direction_null(std::int64_t k, std::int64_t d, int draws, std::uin
   return (1.0 - cos.masked_select(upper.unsqueeze(0).expand({draws, k, k}))).mean().item<double>();
 }
 
+
+// Image-level label shuffle: the images of `groups` swap labels (a
+// permutation of the per-image labels), so the null keeps which trials share
+// an image.
+torch::Tensor shuffled_by_image(const torch::Tensor& y, const torch::Tensor& groups, std::uint64_t seed) {
+  auto [images, inverse] = at::_unique(groups, true, true);
+  torch::Tensor image_label = torch::zeros({images.size(0)}, torch::kLong).index_put_({inverse}, y);
+  return shuffled(image_label, seed).index_select(0, inverse);
+}
+
+// Projection of x [n, d] onto the top `dims` principal axes of its `train`
+// rows: [n, dims], centred on the training mean.
+torch::Tensor pca_project(const torch::Tensor& x, const torch::Tensor& train, std::int64_t dims) {
+  torch::Tensor xt = x.index_select(0, train);
+  torch::Tensor mean = xt.mean(0, true);
+  auto [u, sv, vh] = torch::linalg_svd(xt - mean, false);
+  return torch::mm(x - mean, vh.narrow(0, 0, dims).t());
+}
+
 }  // namespace
 
 void orthogonality(const ModelData& m, const Settings& s, Tables& tables) {
   std::map<std::pair<std::int64_t, std::int64_t>, double> random_null;
-  // (feature, space) -> the indices over (task, frame), for the t-tests.
-  std::map<std::pair<std::string, std::string>, std::vector<double>> values, normalised;
+  // (feature, space) -> indices over (task, frame): raw, null-corrected, z.
+  std::map<std::pair<std::string, std::string>, std::vector<double>> values, corrected, zscores;
   decoders::Options o = s.options;
   o.model = "svm";  // one-vs-rest normals
+  const std::int64_t rnn_dims = m.states.size(2);
+  const std::int64_t want_dims = s.pca_dims > 0 ? s.pca_dims : rnn_dims;
   for (std::size_t k = 0; k < m.tasks.size(); ++k) {
     torch::Tensor rows = m.rows_of_task(k);
     const std::int64_t n = rows.size(0);
     for (const auto& feature : s.features) {
       for (int stim : s.frames) {
         torch::Tensor y = m.labels.at(feature).index_select(0, rows).select(1, stim).contiguous();
+        torch::Tensor groups = m.stimulus.index_select(0, rows).select(1, stim).contiguous();
         torch::Tensor present = torch::bincount(y, {}, s.classes.at(feature)).gt(0).nonzero().squeeze(1);
         const std::int64_t classes = present.size(0);
         if (classes < 2) continue;
         const std::uint64_t seed = random::hash_combine(s.seed, random::hash_string(m.tasks[k].name + "/" + feature + "/o")) + stim;
+        // Normals are fitted on the training folds (grouped by image, as the
+        // decoders), in a PCA space fitted on the same trials; the index is
+        // the mean over folds. Shuffled-label nulls permute labels between
+        // images and are refitted in the same folds.
+        std::vector<torch::Tensor> train_sets;
+        if (s.cv == "views") {
+          train_sets.push_back(m.split.index_select(0, rows).eq(kSplitTrain).nonzero().squeeze(1));
+        } else {
+          std::vector<std::int64_t> yv(y.data_ptr<std::int64_t>(), y.data_ptr<std::int64_t>() + n);
+          torch::Tensor gl = groups.to(torch::kLong).contiguous();
+          std::vector<std::int64_t> gv(gl.data_ptr<std::int64_t>(), gl.data_ptr<std::int64_t>() + n);
+          auto folds = decoders::grouped_folds(yv, gv, s.folds, seed);
+          torch::Tensor fold = torch::tensor(std::vector<std::int64_t>(folds.begin(), folds.end()), torch::kLong);
+          for (int q = 0; q < s.folds; ++q) train_sets.push_back(fold.ne(q).nonzero().squeeze(1));
+        }
         std::vector<torch::Tensor> ys{y};
-        for (int i = 0; i < s.null_shuffles; ++i) ys.push_back(shuffled(y, random::hash_combine(seed, i)));
+        for (int i = 0; i < s.null_shuffles; ++i) ys.push_back(shuffled_by_image(y, groups, random::hash_combine(seed, i)));
         torch::Tensor yb = torch::stack(ys);
         const std::int64_t p = yb.size(0);
+        // Matched dimensionality: both spaces in the same number of PCs.
+        std::int64_t dims = want_dims;
+        for (const auto& tr : train_sets) dims = std::min(dims, tr.size(0) - 1);
+        if (m.perceptual.defined()) dims = std::min(dims, m.perceptual.size(2));
+        dims = std::min(dims, rnn_dims);
         for (const std::string space : {"perceptual", "rnn"}) {
           const torch::Tensor& source = space == "rnn" ? m.states : m.perceptual;
           if (!source.defined()) continue;
           torch::Tensor x = source.index_select(0, rows).select(1, stim).to(torch::kFloat64);
-          auto fit = decoders::fit_shared(x.to(s.device), yb.to(s.device), s.classes.at(feature), o);
-          fit = {fit.weight.cpu(), fit.bias.cpu(), fit.mean.cpu(), fit.scale.cpu()};
-          // Unit normals in the space's own units: w / scale, one row per class present.
-          torch::Tensor normals = (fit.weight / fit.scale.unsqueeze(2)).transpose(1, 2).index_select(1, present);
-          double index = orthogonality_index(normals[0]);
-          std::vector<double> null;
-          for (std::int64_t i = 1; i < p; ++i) null.push_back(orthogonality_index(normals[i]));
-          auto key = std::make_pair(classes, x.size(1));
-          if (random_null.count(key) == 0) {
-            random_null[key] = random_direction_null(classes, x.size(1), s.random_directions, s.seed);
+          std::vector<double> index_folds;
+          std::vector<std::vector<double>> null_folds(static_cast<std::size_t>(p - 1));
+          for (const auto& tr : train_sets) {
+            torch::Tensor z = pca_project(x, tr, dims).index_select(0, tr);
+            auto fit = decoders::fit_shared(z.to(s.device), yb.index_select(1, tr).to(s.device), s.classes.at(feature), o);
+            fit = {fit.weight.cpu(), fit.bias.cpu(), fit.mean.cpu(), fit.scale.cpu()};
+            // Unit normals in the PCA space's own units: w / scale, one row per class present.
+            torch::Tensor normals = (fit.weight / fit.scale.unsqueeze(2)).transpose(1, 2).index_select(1, present);
+            index_folds.push_back(orthogonality_index(normals[0]));
+            for (std::int64_t i = 1; i < p; ++i) null_folds[i - 1].push_back(orthogonality_index(normals[i]));
           }
-          double rnd = random_null[key];
+          double index = mean(index_folds);
+          std::vector<double> null;
+          for (const auto& v : null_folds) null.push_back(mean(v));
+          auto key = std::make_pair(classes, dims);
+          if (random_null.count(key) == 0) {
+            random_null[key] = random_direction_null(classes, dims, s.random_directions, s.seed);
+          }
+          const double rnd = random_null[key];
+          const double null_mean = null.empty() ? std::nan("") : mean(null), null_sd = null.empty() ? std::nan("") : sd(null);
+          const double corr = index - null_mean, z = null_sd > 0 ? corr / null_sd : std::nan("");
           values[{feature, space}].push_back(index);
-          normalised[{feature, space}].push_back(index / rnd);
+          corrected[{feature, space}].push_back(corr);
+          zscores[{feature, space}].push_back(z);
           Row row = model_columns(m);
           row.insert(row.end(), {{"task", m.tasks[k].name},
                                  {"feature", feature},
                                  {"stim_frame", double(stim)},
                                  {"space", space},
                                  {"index", index},
-                                 {"null_shuffle_mean", null.empty() ? std::nan("") : mean(null)},
-                                 {"null_shuffle_sd", null.empty() ? std::nan("") : sd(null)},
+                                 {"null_shuffle_mean", null_mean},
+                                 {"null_shuffle_sd", null_sd},
+                                 {"corrected", corr},
+                                 {"z", z},
+                                 {"p_shuffle", null.empty() ? std::nan("") : stats::permutation_p(index, null, stats::Alternative::kTwoSided)},
                                  {"null_random_mean", rnd},
-                                 {"normalised", index / rnd},
+                                 {"equidistant", classes > 1 ? 1.0 - 1.0 / double(classes - 1) : std::nan("")},
                                  {"classes", double(classes)},
-                                 {"dims", double(x.size(1))},
+                                 {"dims", double(dims)},
+                                 {"space_dims", double(x.size(1))},
+                                 {"folds", double(train_sets.size())},
                                  {"n", double(n)}});
           tables["orthogonality"].add(std::move(row));
         }
       }
     }
   }
+  // Per model and feature: the null-corrected indices of the two spaces,
+  // averaged over tasks and frames. A description of this one model: the
+  // test of finding 3 runs across model replicates (findings.cpp).
   for (const auto& feature : s.features) {
-    const auto& rnn = values[{feature, "rnn"}];
-    const auto& perc = values[{feature, "perceptual"}];
+    const auto& rnn = corrected[{feature, "rnn"}];
+    const auto& perc = corrected[{feature, "perceptual"}];
     if (rnn.empty() || perc.empty()) continue;
-    TTest t = welch_t_test(rnn, perc);
     Row row = model_columns(m);
     row.insert(row.end(), {{"feature", feature},
-                           {"mean_rnn", mean(rnn)},
-                           {"mean_perceptual", mean(perc)},
-                           {"mean_rnn_normalised", mean(normalised[{feature, "rnn"}])},
-                           {"mean_perceptual_normalised", mean(normalised[{feature, "perceptual"}])},
-                           {"t", t.t},
-                           {"df", t.df},
-                           {"p", t.p},
-                           {"n_rnn", double(rnn.size())},
-                           {"n_perceptual", double(perc.size())}});
-    tables["orthogonality_test"].add(std::move(row));
+                           {"mean_rnn", mean(values[{feature, "rnn"}])},
+                           {"mean_perceptual", mean(values[{feature, "perceptual"}])},
+                           {"corrected_rnn", mean(rnn)},
+                           {"corrected_perceptual", mean(perc)},
+                           {"corrected_difference", mean(rnn) - mean(perc)},
+                           {"z_rnn", mean(zscores[{feature, "rnn"}])},
+                           {"z_perceptual", mean(zscores[{feature, "perceptual"}])},
+                           {"n", double(rnn.size())}});
+    tables["orthogonality_summary"].add(std::move(row));
   }
 }
 
 namespace {
 
-// Linear CKA of x [n, dx] and y [n, dy] (rows: the same trials), and of x
-// with y's rows permuted (the null): ||Y^T X||_F^2 / (||X^T X||_F ||Y^T Y||_F),
-// the self-similarities computed once for both.
-std::pair<double, double> linear_cka(torch::Tensor x, torch::Tensor y, const torch::Tensor& permutation) {
+// Linear CKA of x [n, dx] and y [n, dy] (rows: the same items):
+// ||Y^T X||_F^2 / (||X^T X||_F ||Y^T Y||_F) after centring, computed from the
+// centred Gram matrices <Kx, Ky> / (||Kx|| ||Ky||); NaN for a constant space.
+double linear_cka(const torch::Tensor& kx, const torch::Tensor& ky) {
+  double xx = kx.norm().item<double>(), yy = ky.norm().item<double>();
+  if (xx == 0 || yy == 0) return std::nan("");
+  return (kx * ky).sum().item<double>() / (xx * yy);
+}
+
+torch::Tensor centred_gram(torch::Tensor x) {
+  x = x.to(torch::kFloat64);
+  x = x - x.mean(0, true);
+  return torch::mm(x, x.t());
+}
+
+// Trial-level linear CKA (descriptive): through the smaller Gram side.
+double trial_cka(torch::Tensor x, torch::Tensor y) {
   x = x.to(torch::kFloat64);
   y = y.to(torch::kFloat64);
   x = x - x.mean(0, true);
   y = y - y.mean(0, true);
-  auto self = [](const torch::Tensor& m) {  // ||M^T M||_F through the smaller Gram matrix
+  auto self = [](const torch::Tensor& m) {
     return (m.size(0) < m.size(1) ? torch::mm(m, m.t()) : torch::mm(m.t(), m)).norm().item<double>();
   };
   double xx = self(x), yy = self(y);
-  if (xx == 0 || yy == 0) return {std::nan(""), std::nan("")};
-  double xy = torch::mm(y.t(), x).pow(2).sum().item<double>();
-  double null = torch::mm(y.index_select(0, permutation).t(), x).pow(2).sum().item<double>();
-  return {xy / (xx * yy), null / (xx * yy)};
+  if (xx == 0 || yy == 0) return std::nan("");
+  return torch::mm(y.t(), x).pow(2).sum().item<double>() / (xx * yy);
 }
 
 // Upper triangle of the correlation-distance RDM of condition means [C, d].
@@ -131,11 +203,26 @@ std::vector<double> rdm(const torch::Tensor& means) {
   torch::Tensor c = means.to(torch::kFloat64);
   c = c - c.mean(1, true);
   c = c / c.norm(2, 1, true).clamp_min(1e-300);
-  torch::Tensor d = 1.0 - torch::mm(c, c.t());
+  torch::Tensor d = (1.0 - torch::mm(c, c.t())).contiguous();
   std::vector<double> out;
   auto a = d.accessor<double, 2>();
   for (std::int64_t i = 0; i < d.size(0); ++i) {
     for (std::int64_t j = i + 1; j < d.size(0); ++j) out.push_back(a[i][j]);
+  }
+  return out;
+}
+
+// The upper triangle of a [C, C] matrix with rows and columns permuted.
+std::vector<double> permuted_upper(const std::vector<double>& upper, std::int64_t c, const std::vector<std::int64_t>& perm) {
+  std::vector<double> full(static_cast<std::size_t>(c * c), 0.0);
+  std::size_t k = 0;
+  for (std::int64_t i = 0; i < c; ++i) {
+    for (std::int64_t j = i + 1; j < c; ++j) full[i * c + j] = full[j * c + i] = upper[k++];
+  }
+  std::vector<double> out;
+  out.reserve(upper.size());
+  for (std::int64_t i = 0; i < c; ++i) {
+    for (std::int64_t j = i + 1; j < c; ++j) out.push_back(full[perm[i] * c + perm[j]]);
   }
   return out;
 }
@@ -152,7 +239,8 @@ torch::Tensor condition_means(const torch::Tensor& x, const torch::Tensor& cond,
 
 void rsa(const ModelData& m, const Settings& s, Tables& tables) {
   // Conditions: the stimulus's (identity, location), the finest labels we have
-  // (identity implies category).
+  // (identity implies category). Tests run over conditions, not trials:
+  // trials that share a stimulus are not independent.
   auto condition = [&](int frame) {
     torch::Tensor c = torch::zeros({m.states.size(0)}, torch::kLong);
     std::int64_t total = 1;
@@ -169,22 +257,35 @@ void rsa(const ModelData& m, const Settings& s, Tables& tables) {
                  const torch::Tensor& b) {
     auto [cond, total] = condition(fa);
     torch::Tensor ma = condition_means(a, cond, total), mb = condition_means(b, cond, total);
+    const std::int64_t c = ma.size(0);
     std::vector<double> ra = rdm(ma), rb = rdm(mb);
-    std::uint64_t seed = random::hash_combine(s.seed, static_cast<std::uint64_t>(fa * 97 + fb));
-    torch::Tensor perm = shuffled(torch::arange(mb.size(0), torch::kLong), seed);
-    std::vector<double> rb_null = rdm(mb.index_select(0, perm));
-    torch::Tensor rows = shuffled(torch::arange(b.size(0), torch::kLong), seed ^ 0xc4a);
-    auto [cka, cka_null] = linear_cka(a, b, rows);
+    torch::Tensor ka = centred_gram(ma), kb = centred_gram(mb);
+    const double cka = linear_cka(ka, kb), rho = stats::spearman(ra, rb);
+    // Permutation nulls: the conditions of space b relabelled.
+    std::vector<double> cka_null, rho_null;
+    random::Rng rng(random::hash_combine(s.seed, random::hash_string(space_a + space_b) + static_cast<std::uint64_t>(fa * 97 + fb)));
+    std::vector<std::int64_t> perm(static_cast<std::size_t>(c));
+    for (int r = 0; r < s.rsa_permutations; ++r) {
+      std::iota(perm.begin(), perm.end(), 0);
+      for (std::int64_t i = c; i > 1; --i) std::swap(perm[i - 1], perm[rng.range(0, static_cast<int>(i) - 1)]);
+      torch::Tensor pt = torch::tensor(perm, torch::kLong);
+      cka_null.push_back(linear_cka(ka, kb.index_select(0, pt).index_select(1, pt)));
+      rho_null.push_back(stats::spearman(ra, permuted_upper(rb, c, perm)));
+    }
     Row row = model_columns(m);
     row.insert(row.end(), {{"space_a", space_a},
                            {"frame_a", double(fa)},
                            {"space_b", space_b},
                            {"frame_b", double(fb)},
                            {"cka", cka},
-                           {"cka_null", cka_null},
-                           {"rdm_spearman", spearman(ra, rb)},
-                           {"rdm_spearman_null", spearman(ra, rb_null)},
-                           {"conditions", double(ma.size(0))}});
+                           {"cka_null_mean", mean(cka_null)},
+                           {"cka_p", stats::permutation_p(cka, cka_null, stats::Alternative::kGreater)},
+                           {"rdm_spearman", rho},
+                           {"rdm_spearman_null_mean", mean(rho_null)},
+                           {"rdm_p", stats::permutation_p(rho, rho_null, stats::Alternative::kGreater)},
+                           {"cka_trials", trial_cka(a, b)},
+                           {"permutations", double(s.rsa_permutations)},
+                           {"conditions", double(c)}});
     tables["rsa"].add(std::move(row));
   };
   for (int t = 0; t < frames; ++t) {
@@ -196,6 +297,25 @@ void rsa(const ModelData& m, const Settings& s, Tables& tables) {
   }
 }
 
+namespace {
+
+// Participation ratio (sum l)^2 / sum l^2 of the eigenvalues l of the
+// weighted covariance of rows x_i with weights w [u] (bootstrap counts):
+// tr(C)^2 / ||C||_F^2, from the raw Gram matrix g0 = X X^T [u, u], centred
+// on the weighted mean: (x_i - mu).(x_j - mu) = g0_ij - a_i - a_j + b. One
+// bootstrap draw then costs O(u^2), whatever the dimension.
+double participation_ratio(const torch::Tensor& g0, const torch::Tensor& w) {
+  const double total = w.sum().item<double>();
+  torch::Tensor a = torch::mv(g0, w) / total;
+  const double b = w.dot(a).item<double>() / total;
+  torch::Tensor gc = g0 - a.unsqueeze(0) - a.unsqueeze(1) + b;
+  const double tr = (w * gc.diagonal()).sum().item<double>();
+  const double fro2 = torch::mv(gc.pow(2), w).dot(w).item<double>();
+  return fro2 <= 0 ? 0.0 : tr * tr / fro2;
+}
+
+}  // namespace
+
 void dimensionality(const ModelData& m, const Settings& s, Tables& tables) {
   std::vector<std::pair<std::string, torch::Tensor>> spaces{{s.space, m.states}};
   if (m.perceptual.defined()) spaces.emplace_back("perceptual", m.perceptual);
@@ -206,18 +326,38 @@ void dimensionality(const ModelData& m, const Settings& s, Tables& tables) {
     for (const auto& [group, rows] : groups) {
       for (int t = 0; t < m.frames(); ++t) {
         torch::Tensor x = data.index_select(0, rows).select(1, t).to(torch::kFloat64);
-        x = x - x.mean(0, true);
-        // Participation ratio (sum l)^2 / sum l^2 of the covariance's
-        // eigenvalues = tr(G)^2 / ||G||_F^2 for the smaller Gram matrix.
-        torch::Tensor g = x.size(0) < x.size(1) ? torch::mm(x, x.t()) : torch::mm(x.t(), x);
-        double tr = g.trace().item<double>(), fro = g.norm().item<double>();
+        const std::int64_t n = x.size(0);
+        // Identical rows (perceptual vectors of a repeated image) collapse to
+        // one row with their count as weight: the bootstrap then costs
+        // nothing extra for them.
+        auto [unique, inverse, counts] = at::_unique2(x, true, true, true);
+        const bool collapse = unique.size(0) * 2 <= n;
+        torch::Tensor xs = collapse ? unique : x;
+        torch::Tensor base = collapse ? counts.to(torch::kFloat64) : torch::ones({n}, torch::kFloat64);
+        torch::Tensor g0 = torch::mm(xs, xs.t());
+        const double pr = participation_ratio(g0, base);
+        // Bootstrap over trials: multinomial counts, drawn per trial.
+        std::vector<double> boot;
+        random::Rng rng(random::hash_combine(s.seed, random::hash_string(space + "/" + group)) + static_cast<std::uint64_t>(t));
+        for (int b = 0; b < s.bootstrap; ++b) {
+          std::vector<double> w(static_cast<std::size_t>(xs.size(0)), 0.0);
+          auto inv = inverse.contiguous();
+          for (std::int64_t i = 0; i < n; ++i) {
+            std::int64_t pick = rng.range(0, static_cast<int>(n) - 1);
+            w[collapse ? inv.data_ptr<std::int64_t>()[pick] : pick] += 1.0;
+          }
+          boot.push_back(participation_ratio(g0, torch::tensor(w, torch::kFloat64)));
+        }
         Row row = model_columns(m);
         row.insert(row.end(), {{"space", space},
                                {"task", group},
                                {"frame", double(t)},
-                               {"participation_ratio", fro == 0 ? 0.0 : tr * tr / (fro * fro)},
-                               {"dims", double(std::min(x.size(0) - 1, x.size(1)))},
-                               {"n", double(x.size(0))}});
+                               {"participation_ratio", pr},
+                               {"ci_lo", stats::quantile(boot, 0.025)},
+                               {"ci_hi", stats::quantile(boot, 0.975)},
+                               {"bootstrap", double(boot.size())},
+                               {"dims", double(std::min(n - 1, x.size(1)))},
+                               {"n", double(n)}});
         tables["dimensionality"].add(std::move(row));
       }
     }

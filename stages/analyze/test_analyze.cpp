@@ -9,6 +9,7 @@
 
 #include "analyze/analyses.h"
 #include "analyze/analyze.h"
+#include "analyze/synthetic.h"
 #include "core/artifacts.h"
 #include "core/npy.h"
 #include "nets/torch_util.h"
@@ -17,44 +18,24 @@
 namespace wmgeom::testing {
 namespace {
 
-// Trials of `tasks` (trials_per_task each), T frames, H units. Labels are
-// uniform: loc 4 values, cat 2, id 4 (id / 2 = cat). The state at frame t
-// holds the stimulus at t in an "encoding" code (class means along fixed
-// random directions) and the stimulus at t - 1 in a different "memory" code,
-// for the features in `encoded`; plus unit Gaussian noise.
+// Trials of `tasks` (trials_per_task each) over 4 x 4 x `views` images, T
+// frames, H units. The state at frame t holds the stimulus at t in an
+// "encoding" code and the stimulus at t - 1 in a different "memory" code,
+// for the features in `encoded`; plus unit Gaussian noise per trial.
 StateSet synthetic(const std::vector<std::string>& tasks, int trials_per_task, int frames, int units,
-                   const std::vector<std::string>& encoded, std::uint64_t seed, double gap = 6.0) {
-  torch::manual_seed(static_cast<std::int64_t>(seed));
-  const std::int64_t m = trials_per_task * static_cast<std::int64_t>(tasks.size());
-  StateSet s;
-  s.model = {{"rnn", "gru"}, {"tasks", tasks}, {"layers", 1}, {"split", "validation"}};
-  torch::Tensor loc = torch::randint(4, {m, frames}, torch::kLong), id = torch::randint(4, {m, frames}, torch::kLong);
-  torch::Tensor cat = id.div(2, "floor");
-  torch::Tensor h = torch::randn({m, frames, units}, torch::kFloat64);
-  std::map<std::string, torch::Tensor> labels{{"loc", loc}, {"cat", cat}, {"id", id}};
+                   const std::vector<std::string>& encoded, std::uint64_t seed, double gap = 6.0, int views = 4) {
+  synth::Trials t = synth::trials(tasks, trials_per_task, frames, views, seed);
+  torch::Tensor h = torch::randn({t.m, frames, units}, torch::kFloat64);
+  auto labels = t.labels();
   for (const auto& f : encoded) {
-    torch::Tensor enc = torch::randn({4, units}, torch::kFloat64) * gap / std::sqrt(units);
-    torch::Tensor mem = torch::randn({4, units}, torch::kFloat64) * gap / std::sqrt(units);
-    h += enc.index_select(0, labels[f].flatten()).view({m, frames, units});
-    h.narrow(1, 1, frames - 1) += mem.index_select(0, labels[f].narrow(1, 0, frames - 1).flatten()).view({m, frames - 1, units});
+    torch::Tensor enc = synth::code(static_cast<int>(synth::values_of(f)), units, gap);
+    torch::Tensor mem = synth::code(static_cast<int>(synth::values_of(f)), units, gap);
+    for (int fr = 0; fr < frames; ++fr) {
+      h.select(1, fr) += synth::lookup(enc, labels[f], fr);
+      if (fr > 0) h.select(1, fr) += synth::lookup(mem, labels[f], fr - 1);
+    }
   }
-  s.hidden = nets::to_array(h.to(torch::kFloat32));
-  s.logits = nets::to_array(torch::zeros({m, frames, 3}));
-  s.targets = nets::to_array(torch::randint(3, {m, frames}, torch::kInt32));
-  s.task = nets::to_array(torch::arange(m, torch::kLong).remainder(static_cast<std::int64_t>(tasks.size())).to(torch::kInt32));
-  s.stimulus = nets::to_array(torch::zeros({m, frames}, torch::kInt32));
-  s.location = nets::to_array(loc.to(torch::kInt32));
-  s.category = nets::to_array(cat.to(torch::kInt32));
-  s.identity = nets::to_array(id.to(torch::kInt32));
-  s.view = nets::to_array(torch::zeros({m, frames}, torch::kInt32));
-  // Perceptual vectors: the stimulus's own features, nothing remembered.
-  torch::Tensor perc = torch::randn({m, frames, 20}, torch::kFloat64);
-  for (const auto& [f, lab] : labels) {
-    perc += (torch::randn({4, 20}, torch::kFloat64) * 0.8).index_select(0, lab.flatten()).view({m, frames, 20});
-  }
-  s.perceptual = nets::to_array(perc.to(torch::kFloat32));
-  s.embedding = nets::to_array(torch::randn({m, frames, 8}));
-  return s;
+  return synth::stateset(t, h, "gru", static_cast<std::int64_t>(seed), 20);
 }
 
 const std::string kUpstream =
@@ -111,13 +92,27 @@ TEST(Analyze, OrthogonalityIndexOfOrthogonalAndParallelDirections) {
 }
 
 TEST(Analyze, StatisticsMatchKnownValues) {
-  // scipy.stats.ttest_ind([1,2,3,4,5], [2,4,6,8,10,12], equal_var=False): t = -2.3763541, p = 0.0492843
-  auto t = analyze::welch_t_test({1, 2, 3, 4, 5}, {2, 4, 6, 8, 10, 12});
-  EXPECT_NEAR(t.t, -2.3763541, 1e-6);
-  EXPECT_NEAR(t.df, 6.9718, 1e-3);
-  EXPECT_NEAR(t.p, 0.0492843, 1e-6);
-  EXPECT_NEAR(analyze::student_t_two_sided_p(2.0, 10.0), 0.073388, 1e-5);
-  EXPECT_NEAR(analyze::spearman({1, 2, 3, 4}, {10, 20, 30, 25}), 0.8, 1e-12);
+  namespace st = analyze::stats;
+  // scipy.stats.ttest_ind(a, b, equal_var=False) and its confidence_interval().
+  auto t = st::welch_t({1, 2, 3, 4, 5}, {2, 4, 6, 8, 10, 12}, st::Alternative::kTwoSided);
+  EXPECT_NEAR(t.statistic, -2.376354, 1e-5);
+  EXPECT_NEAR(t.df, 6.972256, 1e-5);
+  EXPECT_NEAR(t.p, 0.049284, 1e-5);
+  EXPECT_NEAR(t.ci_lo, -7.983469, 1e-5);
+  EXPECT_NEAR(t.ci_hi, -0.016531, 1e-5);
+  auto less = st::welch_t({1, 2, 3, 4, 5}, {2, 4, 6, 8, 10, 12}, st::Alternative::kLess);
+  EXPECT_NEAR(less.p, 0.024642, 1e-5);
+  // scipy.stats.ttest_1samp([0.1, 0.4, -0.2, 0.5, 0.3], 0, alternative="greater").
+  auto one = st::one_sample_t({0.1, 0.4, -0.2, 0.5, 0.3}, 0.0, st::Alternative::kGreater);
+  EXPECT_NEAR(one.statistic, 1.772811, 1e-5);
+  EXPECT_NEAR(one.p, 0.075472, 1e-5);
+  EXPECT_NEAR(st::t_p_value(2.0, 10.0, st::Alternative::kTwoSided), 0.073388, 1e-5);
+  EXPECT_NEAR(st::spearman({1, 2, 3, 4}, {10, 20, 30, 25}), 0.8, 1e-12);
+  // Permutation p-values count the observation itself: never 0.
+  EXPECT_DOUBLE_EQ(st::permutation_p(1.0, {0.1, 0.2, 0.3}, st::Alternative::kGreater), 0.25);
+  EXPECT_DOUBLE_EQ(st::permutation_p(0.2, {0.1, 0.2, 0.3}, st::Alternative::kGreater), 0.75);
+  EXPECT_DOUBLE_EQ(st::quantile({4, 1, 3, 2}, 0.5), 2.5);
+  EXPECT_FALSE(st::one_sample_t({1.0}, 0.0, st::Alternative::kGreater).defined());
 }
 
 TEST(Analyze, RecoversPlantedCodes) {
@@ -167,25 +162,32 @@ TEST(Analyze, RecoversPlantedCodes) {
 
   const Table& orth = r.result.tables.at("orthogonality");
   EXPECT_GT(orth.rows(), 0u);
-  for (std::size_t i = 0; i < orth.rows(); ++i) {
-    EXPECT_GE(orth.numeric.at("index")[i], 0.0);
-    EXPECT_LE(orth.numeric.at("index")[i], 1.0);
-    EXPECT_GT(orth.numeric.at("null_random_mean")[i], 0.5);  // random directions are near-orthogonal
-  }
-  EXPECT_TRUE(r.result.tables.count("orthogonality_test"));
+  // Matched dimensionality: both spaces in the same number of PCs (the RNN's 24 units).
+  for (std::size_t i = 0; i < orth.rows(); ++i) EXPECT_EQ(orth.numeric.at("dims")[i], 20.0);
+  EXPECT_TRUE(r.result.tables.count("orthogonality_summary"));
   const Table& rsa = r.result.tables.at("rsa");
   EXPECT_NEAR(mean_where(rsa, "cka", {{"space_a", "hidden"}, {"space_b", "hidden"}}, [&](std::size_t i) {
     return rsa.numeric.at("frame_a")[i] == rsa.numeric.at("frame_b")[i];
   }), 1.0, 1e-9);
+  // The same space at the same frame: every permutation scores lower.
+  EXPECT_NEAR(mean_where(rsa, "cka_p", {{"space_a", "hidden"}, {"space_b", "hidden"}}, [&](std::size_t i) {
+    return rsa.numeric.at("frame_a")[i] == rsa.numeric.at("frame_b")[i];
+  }), 1.0 / 1001.0, 1e-12);
   const Table& dim = r.result.tables.at("dimensionality");
-  for (double pr_value : dim.numeric.at("participation_ratio")) EXPECT_GE(pr_value, 1.0);
-  // Findings are written for all four, each with held true/false/null.
+  int inside = 0;
+  for (std::size_t i = 0; i < dim.rows(); ++i) {
+    double pr = dim.numeric.at("participation_ratio")[i];
+    inside += dim.numeric.at("ci_lo")[i] <= pr * 1.05 && pr <= dim.numeric.at("ci_hi")[i] * 1.05;
+  }
+  EXPECT_GT(inside, static_cast<int>(dim.rows() * 9 / 10));
+  // One model: no finding can be decided, and each says what to add.
   for (const char* k : {"1", "2", "3", "4"}) {
     ASSERT_TRUE(r.result.findings.contains(k));
-    EXPECT_TRUE(r.result.findings[k].contains("held"));
-    EXPECT_FALSE(r.result.findings[k]["detail"].get<std::string>().empty());
+    EXPECT_EQ(r.result.findings[k]["verdict"], "not testable") << r.result.findings[k].dump(2);
+    EXPECT_TRUE(r.result.findings[k]["held"].is_null());
+    EXPECT_FALSE(r.result.findings[k]["to_make_testable"].get<std::string>().empty());
   }
-  EXPECT_EQ(r.result.findings["4"]["held"], true) << r.result.findings["4"].dump(2);
+  EXPECT_NE(r.result.findings["4"]["reason"].get<std::string>().find("fewer than 3 seeds"), std::string::npos);
   // Folds exported for refitting elsewhere.
   EXPECT_EQ(r.result.arrays.at("folds.states0").shape(), (std::vector<std::int64_t>{320, 3, 4}));
 }
@@ -194,8 +196,17 @@ TEST(Analyze, IsDeterministic) {
   StateSet s = synthetic({"loc-1"}, 60, 3, 8, {"loc"}, 2);
   const std::string body = "analyses = [\"decoding\", \"orthogonality\"]\nnull_shuffles = 2\nrandom_directions = 50";
   Analysis a = analyze({s}, body), b = analyze({s}, body);
-  EXPECT_EQ(a.result.tables.at("decoding").numeric, b.result.tables.at("decoding").numeric);
-  EXPECT_EQ(a.result.tables.at("orthogonality").numeric, b.result.tables.at("orthogonality").numeric);
+  // Bit-identical, NaN where NaN.
+  for (const char* name : {"decoding", "orthogonality"}) {
+    const Table &ta = a.result.tables.at(name), &tb = b.result.tables.at(name);
+    for (const auto& [column, values] : ta.numeric) {
+      const auto& other = tb.numeric.at(column);
+      ASSERT_EQ(values.size(), other.size());
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        EXPECT_TRUE(values[i] == other[i] || (std::isnan(values[i]) && std::isnan(other[i]))) << name << "." << column;
+      }
+    }
+  }
 }
 
 void expect_input_error(const std::vector<StateSet>& sets, const std::string& body, const std::string& substring) {
@@ -214,7 +225,11 @@ TEST(Analyze, RejectsBadInputBeforeComputing) {
   no_id.identity = nets::to_array(torch::full({40, 3}, -1, torch::kInt32));
   expect_input_error({no_id}, "features = [\"id\"]", "feature \"id\" (identity) is not in the stimuli");
   StateSet few = synthetic({"loc-1"}, 12, 3, 8, {"loc"}, 3);
-  expect_input_error({few}, "features = [\"loc\"]\nfolds = 10", "fewer than folds = 10");
+  expect_input_error({few}, "features = [\"loc\"]\nfolds = 10", "distinct images at frame");
+  expect_input_error({s}, "features = [\"loc\"]\nverdicts = \"required\"", "fewer than min_seeds = 3");
+  StateSet no_split = s;
+  no_split.split = Array();
+  expect_input_error({no_split}, "features = [\"loc\"]\ncv = \"views\"", "does not record it");
   StateSet longer = synthetic({"loc-1"}, 40, 4, 8, {"loc"}, 3);
   expect_input_error({s, longer}, "", "different trial lengths");
   expect_input_error({s}, "analyses = [\"causal\"]\nfeatures = [\"loc\"]", "needs the trained models");
@@ -256,18 +271,28 @@ TEST(Analyze, ThroughTheEngineWithCausal) {
       "random_directions = 50\n";
   InProcess run;
   auto r = run.get_as<AnalysisResult>(text, "geometry");
-  for (const char* t : {"decoding", "cross_task", "orthogonality", "orthogonality_test", "cross_temporal",
+  for (const char* t : {"decoding", "cross_task", "orthogonality", "orthogonality_summary", "cross_temporal",
                         "temporal_hypotheses", "procrustes", "causal", "rsa", "dimensionality"}) {
     EXPECT_TRUE(r.tables.count(t)) << t;
   }
   const Table& c = r.tables.at("causal");
   ASSERT_GT(c.rows(), 0u);
-  for (std::size_t i = 0; i < c.rows(); ++i) {
-    EXPECT_GE(c.numeric.at("p_match_shifted")[i], 0.0);
-    EXPECT_LE(c.numeric.at("p_match_shifted")[i], 1.0);
-  }
-  // Larger shifts flip the decoded class more often.
-  EXPECT_GE(c.numeric.at("flip_rate").back(), c.numeric.at("flip_rate").front());
+  // The shift is in SDs of the states' projection on the direction: at +50
+  // SD the decoder reads the probe's class on nearly every trial, which a
+  // random direction of the same norm does not do.
+  auto at_sd = [&](const std::string& column, double sd) {
+    double sum = 0;
+    int n = 0;
+    for (std::size_t i = 0; i < c.rows(); ++i) {
+      if (c.numeric.at("sd")[i] == sd) sum += c.numeric.at(column)[i], ++n;
+    }
+    return sum / n;
+  };
+  EXPECT_GT(at_sd("flip_rate", 50.0), 0.9);
+  EXPECT_LT(at_sd("flip_rate_random", 50.0), 0.5);
+  EXPECT_LT(at_sd("flip_rate", -50.0), 0.1);
+  // Applied just before the probe.
+  for (std::size_t i = 0; i < c.rows(); ++i) EXPECT_EQ(c.numeric.at("shift_frame")[i], c.numeric.at("probe_frame")[i] - 1);
   EXPECT_EQ(r.tables.at("decoding").text.at("model").front(), "states");
   EXPECT_EQ(r.tables.at("decoding").text.at("rnn").front(), "lstm");
 }

@@ -93,6 +93,7 @@ Artifact CaptureStage::run(const Params& p, const StageInputs& inputs, RunContex
   ss.targets = nets::to_array(nets::view(ts.targets).index_select(0, rows));
   ss.task = nets::to_array(task.to(torch::kInt32));
   ss.stimulus = nets::to_array(stimuli.to(torch::kInt32));
+  ss.split = nets::to_array(split_col.index_select(0, rows).to(torch::kInt32));
   ss.location = per_frame(ts.stimulus_location, stimuli);
   ss.category = per_frame(ts.stimulus_category, stimuli);
   ss.identity = per_frame(ts.stimulus_identity, stimuli);
