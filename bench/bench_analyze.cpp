@@ -42,23 +42,29 @@ StateSet load_exported(const std::filesystem::path& dir) {
   s.category = get("category");
   s.identity = get("identity");
   s.view = get("view");
+  s.split = get("split");
   s.perceptual = get("perceptual");
   s.embedding = get("embedding");
   return s;
 }
 
+// 128 images (4 locations x 8 identities x 4 views), each trial frame shows
+// one; perceptual vectors are one per image, as CNN features are.
 StateSet synthetic(std::uint64_t seed) {
   const std::vector<std::string> tasks{"loc-1", "loc-2", "loc-3", "cat-1", "cat-2", "cat-3", "id-1", "id-2", "id-3"};
-  const std::int64_t m = 128 * 9, frames = 6, units = 128, dims = 2048;
+  const std::int64_t m = 128 * 9, frames = 6, units = 128, dims = 2048, images = 128;
   torch::manual_seed(static_cast<std::int64_t>(seed));
-  torch::Tensor loc = torch::randint(4, {m, frames}, torch::kLong), id = torch::randint(8, {m, frames}, torch::kLong);
+  torch::Tensor stimulus = torch::randint(images, {m, frames}, torch::kLong);
+  torch::Tensor loc = stimulus.div(32, "floor"), id = stimulus.div(4, "floor").remainder(8), view = stimulus.remainder(4);
   torch::Tensor cat = id.div(2, "floor");
-  torch::Tensor h = torch::randn({m, frames, units}), p = torch::randn({m, frames, dims});
-  for (const auto& lab : {loc, cat, id}) {
+  torch::Tensor h = torch::randn({m, frames, units}), per_image = torch::randn({images, dims});
+  torch::Tensor image = torch::arange(images, torch::kLong);
+  for (const auto& [lab, image_lab] : {std::pair{loc, image.div(32, "floor")}, {cat, image.div(8, "floor").remainder(4)},
+                                       {id, image.div(4, "floor").remainder(8)}}) {
     h += (torch::randn({8, units}) * 0.4).index_select(0, lab.flatten()).view({m, frames, units});
     h.narrow(1, 1, frames - 1) +=
         (torch::randn({8, units}) * 0.3).index_select(0, lab.narrow(1, 0, frames - 1).flatten()).view({m, frames - 1, units});
-    p += (torch::randn({8, dims}) * 0.2).index_select(0, lab.flatten()).view({m, frames, dims});
+    per_image += (torch::randn({8, dims}) * 0.2).index_select(0, image_lab);
   }
   StateSet s;
   s.model = {{"rnn", "gru"}, {"tasks", tasks}, {"layers", 1}};
@@ -66,12 +72,12 @@ StateSet synthetic(std::uint64_t seed) {
   s.logits = nets::to_array(torch::zeros({m, frames, 3}));
   s.targets = nets::to_array(torch::randint(3, {m, frames}, torch::kInt32));
   s.task = nets::to_array(torch::arange(m, torch::kLong).remainder(9).to(torch::kInt32));
-  s.stimulus = nets::to_array(torch::zeros({m, frames}, torch::kInt32));
+  s.stimulus = nets::to_array(stimulus.to(torch::kInt32));
   s.location = nets::to_array(loc.to(torch::kInt32));
   s.category = nets::to_array(cat.to(torch::kInt32));
   s.identity = nets::to_array(id.to(torch::kInt32));
-  s.view = nets::to_array(torch::zeros({m, frames}, torch::kInt32));
-  s.perceptual = nets::to_array(p);
+  s.view = nets::to_array(view.to(torch::kInt32));
+  s.perceptual = nets::to_array(per_image.index_select(0, stimulus.flatten()).view({m, frames, dims}));
   s.embedding = nets::to_array(torch::randn({m, frames, 64}));
   return s;
 }
@@ -95,9 +101,20 @@ const std::string kUpstream =
     "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"img\"\n[stage.net]\ntype = \"train\"\nfeatures = \"cnn\"\ntasks = \"tasks\"\n"
     "[stage.up]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = \"cnn\"\n";
 
+// WMGEOM_BENCH_PARAMS: extra analyze parameters, TOML lines separated by ';'
+// (e.g. "permutations = 1;bootstrap = 1"), to measure what each costs.
+std::string extra_params() {
+  std::string out;
+  if (const char* env = std::getenv("WMGEOM_BENCH_PARAMS"); env != nullptr) {
+    std::stringstream list(env);
+    for (std::string line; std::getline(list, line, ';');) out += line + "\n";
+  }
+  return out;
+}
+
 void run_analyses(benchmark::State& state, const std::string& analyses) {
   AnalyzeStage stage;
-  Params p = testing::stage_params(testing::real_registry(), "analyze", "analyses = " + analyses + "\n" + kUpstream);
+  Params p = testing::stage_params(testing::real_registry(), "analyze", "analyses = " + analyses + "\n" + extra_params() + kUpstream);
   StageInputs in;
   for (std::size_t i = 0; i < states().size(); ++i) in.add("states", InputItem{std::string("m").append(std::to_string(i)), {}, states()[i]});
   testing::TempDir dir;

@@ -353,8 +353,10 @@ void dimensionality(const ModelData& m, const Settings& s, Tables& tables) {
                                {"task", group},
                                {"frame", double(t)},
                                {"participation_ratio", pr},
-                               {"ci_lo", stats::quantile(boot, 0.025)},
-                               {"ci_hi", stats::quantile(boot, 0.975)},
+                               // Basic (pivotal) bootstrap: resampling duplicates trials, which biases the
+                               // ratio down; reflecting the percentiles about the estimate corrects for it.
+                               {"ci_lo", 2 * pr - stats::quantile(boot, 0.975)},
+                               {"ci_hi", 2 * pr - stats::quantile(boot, 0.025)},
                                {"bootstrap", double(boot.size())},
                                {"dims", double(std::min(n - 1, x.size(1)))},
                                {"n", double(n)}});

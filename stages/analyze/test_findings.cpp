@@ -1,0 +1,266 @@
+// Calibration of every declared test on planted ground truth (SCIENCE.md
+// section 6): for each finding, synthetic state sets where it is true and
+// where it is false, each drawn 40 times with fresh seeds. The verdict must
+// be "held" in at least 90% of the true draws (power) and in at most
+// 5% + 2 SE of the false ones (false-positive rate: 4 of 40). Also: a
+// representation with no feature information, whose images repeat across
+// trials, decodes at its empirical chance under grouped folds, where folds
+// stratified by trial would memorise the images.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+
+#include "analyze/analyses.h"
+#include "analyze/analyze.h"
+#include "analyze/synthetic.h"
+#include "core/artifacts.h"
+#include "decoders/linear.h"
+#include "testing.h"
+
+namespace wmgeom::testing {
+namespace {
+
+constexpr int kDraws = 40;
+// 5% + 2 standard errors of a proportion over 40 draws: 0.119, i.e. 4 of 40.
+constexpr int kMaxFalsePositives = 4;
+constexpr int kMinTruePositives = 36;  // power >= 0.9
+
+const std::string kUpstream =
+    "[stage.img]\ntype = \"render\"\n[stage.cnn]\ntype = \"features\"\nstimuli = \"img\"\n"
+    "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"img\"\n"
+    "[stage.net]\ntype = \"train\"\nfeatures = \"cnn\"\ntasks = \"tasks\"\n"
+    "[stage.up]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = \"cnn\"\n";
+
+AnalysisResult run_analysis(const std::vector<StateSet>& sets, const std::string& body, std::uint64_t seed) {
+  AnalyzeStage stage;
+  Params p = stage_params(real_registry(), "analyze",
+                          body + "\nseed = " + std::to_string(seed) + "\nstates = [\"up\"]\n" + kUpstream);
+  StageInputs in;
+  for (std::size_t i = 0; i < sets.size(); ++i) {
+    in.add("states", InputItem{"m" + std::to_string(i), {}, std::make_shared<const Artifact>(sets[i].to_artifact())});
+  }
+  TempDir dir;
+  RunContext ctx("analyze", dir / "work", 1);
+  return AnalysisResult::from_artifact(stage.run(p, in, ctx));
+}
+
+// How many of kDraws draws give verdict "held" for `finding`.
+int held_count(const std::string& finding, const std::string& body,
+               const std::function<std::vector<StateSet>(std::uint64_t)>& draw) {
+  int held = 0;
+  for (int d = 0; d < kDraws; ++d) {
+    const std::uint64_t seed = 1000 + static_cast<std::uint64_t>(d) * 7919;
+    AnalysisResult r = run_analysis(draw(seed), body, seed);
+    const auto& f = r.findings.at(finding);
+    EXPECT_NE(f.at("verdict"), "not testable") << f.dump(2);
+    held += f.at("verdict") == "held";
+  }
+  return held;
+}
+
+torch::Tensor noise(const synth::Trials& t, int units) { return torch::randn({t.m, t.frames, units}, torch::kFloat64); }
+
+// ---- No feature information, repeated images ----
+
+// States carry a random code per image (not per feature value) and little
+// noise: identical twins across trials, nothing a decoder could generalise.
+StateSet image_codes_only(std::uint64_t seed, double feature_gap) {
+  synth::Trials t = synth::trials({"loc-1"}, 128, 2, 4, seed);
+  const int units = 16;
+  torch::Tensor codes = torch::randn({t.images(), units}, torch::kFloat64) * 3.0;
+  torch::Tensor h = noise(t, units) * 0.3;
+  torch::Tensor loc_code = synth::code(synth::kLocations, units, feature_gap);
+  for (int f = 0; f < t.frames; ++f) {
+    h.select(1, f) += codes.index_select(0, t.stimulus.select(1, f)) + synth::lookup(loc_code, t.loc, f);
+  }
+  return synth::stateset(t, h, "gru", static_cast<std::int64_t>(seed));
+}
+
+TEST(Calibration, RepeatedImagesDecodeAtEmpiricalChance) {
+  const std::string body = "analyses = [\"decoding\"]\nfeatures = [\"loc\"]\nframes = [0]\nfolds = 4\npermutations = 20";
+  int false_positives = 0, true_positives = 0;
+  double leak_sum = 0, grouped_sum = 0, chance_sum = 0;
+  for (int d = 0; d < kDraws; ++d) {
+    const std::uint64_t seed = 500 + static_cast<std::uint64_t>(d);
+    StateSet none = image_codes_only(seed, 0.0);
+    AnalysisResult r = run_analysis({none}, body, seed);
+    const Table& dec = r.tables.at("decoding");
+    ASSERT_EQ(dec.numeric.at("train_frame")[0], 0.0);
+    grouped_sum += dec.numeric.at("accuracy")[0];
+    chance_sum += dec.numeric.at("chance_empirical")[0];
+    false_positives += dec.numeric.at("p_permutation")[0] < 0.05;
+    // The same states with folds stratified by trial: the held-out images
+    // are in the training folds, and a linear decoder memorises them.
+    torch::Tensor x = nets::view(none.hidden).select(1, 0).to(torch::kFloat64);
+    torch::Tensor y = nets::view(none.location).select(1, 0).to(torch::kLong);
+    std::vector<std::int64_t> yv(y.data_ptr<std::int64_t>(), y.data_ptr<std::int64_t>() + y.numel());
+    auto folds = decoders::stratified_folds(yv, 4, seed);
+    leak_sum += decoders::cross_validate(x.unsqueeze(0), y.unsqueeze(0), folds, 4, 4, {.model = "svm"}).mean().item<double>();
+    // With a real code of the feature, the permutation test detects it.
+    StateSet some = image_codes_only(seed, 6.0);
+    AnalysisResult s = run_analysis({some}, body, seed);
+    true_positives += s.tables.at("decoding").numeric.at("p_permutation")[0] < 0.05;
+  }
+  EXPECT_NEAR(grouped_sum / kDraws, 0.25, 0.05);
+  EXPECT_NEAR(chance_sum / kDraws, 0.25, 0.05);
+  EXPECT_GT(leak_sum / kDraws, 0.6) << "folds by trial should memorise repeated images";
+  EXPECT_LE(false_positives, kMaxFalsePositives);
+  EXPECT_GE(true_positives, kMinTruePositives);
+}
+
+// ---- Finding 1: retention of task-irrelevant features ----
+
+// Multi-task models (loc-1, loc-2) and single-task models (loc-1) hold
+// location one frame on; category (irrelevant to both) is held by the
+// multi-task models, and by the single-task ones only if `single_retains`.
+std::vector<StateSet> retention(std::uint64_t seed, bool single_retains) {
+  std::vector<StateSet> out;
+  torch::manual_seed(static_cast<std::int64_t>(seed));
+  for (int k = 0; k < 6; ++k) {
+    const bool multi = k < 3;
+    synth::Trials t = synth::trials(multi ? std::vector<std::string>{"loc-1", "loc-2"} : std::vector<std::string>{"loc-1"},
+                                    64, 3, 4, seed * 31 + k);
+    const int units = 48;  // >= the training trials: the solver's sample-space regime, as for real states
+    torch::Tensor el = synth::code(4, units, 4.0), ec = synth::code(2, units, 4.0);
+    torch::Tensor ml = synth::code(4, units, 3.0), mc = synth::code(2, units, 1.5);
+    torch::Tensor h = noise(t, units);
+    for (int f = 0; f < t.frames; ++f) {
+      h.select(1, f) += synth::lookup(el, t.loc, f) + synth::lookup(ec, t.cat, f);
+      if (f > 0) {
+        h.select(1, f) += synth::lookup(ml, t.loc, f - 1);
+        if (multi || single_retains) h.select(1, f) += synth::lookup(mc, t.cat, f - 1);
+      }
+    }
+    out.push_back(synth::stateset(t, h, "gru", k));
+  }
+  return out;
+}
+
+const std::string kRetentionBody = "analyses = [\"decoding\"]\nfeatures = [\"loc\", \"cat\"]\nfolds = 4\npermutations = 2";
+
+TEST(Calibration, Finding1Power) {
+  EXPECT_GE(held_count("1", kRetentionBody, [](std::uint64_t s) { return retention(s, false); }), kMinTruePositives);
+}
+TEST(Calibration, Finding1FalsePositives) {
+  EXPECT_LE(held_count("1", kRetentionBody, [](std::uint64_t s) { return retention(s, true); }), kMaxFalsePositives);
+}
+
+// ---- Finding 2: shared vs task-specific subspaces ----
+
+// Location encoded at frame 0 by a code shared across tasks (weight
+// `shared`) plus a task-specific one; vanilla models get `vanilla_shared`.
+std::vector<StateSet> subspaces(std::uint64_t seed, double vanilla_shared, double gated_shared) {
+  std::vector<StateSet> out;
+  torch::manual_seed(static_cast<std::int64_t>(seed));
+  for (int k = 0; k < 6; ++k) {
+    const std::string rnn = k < 3 ? "rnn" : "gru";
+    const double shared = k < 3 ? vanilla_shared : gated_shared;
+    synth::Trials t = synth::trials({"loc-1", "cat-1"}, 96, 1, 4, seed * 31 + k);
+    const int units = 16;
+    torch::Tensor common = synth::code(4, units, 4.0);
+    torch::Tensor h = noise(t, units);
+    for (std::int64_t task = 0; task < 2; ++task) {
+      torch::Tensor own = synth::code(4, units, 4.0);
+      torch::Tensor rows = t.task.eq(task).nonzero().squeeze(1);
+      torch::Tensor loc = t.loc.index_select(0, rows);
+      torch::Tensor add = synth::lookup(common, loc, 0) * shared + synth::lookup(own, loc, 0) * std::sqrt(1 - shared * shared);
+      h.select(1, 0).index_add_(0, rows, add);
+    }
+    out.push_back(synth::stateset(t, h, rnn, k));
+  }
+  return out;
+}
+
+const std::string kCrossTaskBody = "analyses = [\"cross_task\"]\nfeatures = [\"loc\"]\nfolds = 4\npermutations = 5";
+
+TEST(Calibration, Finding2Power) {
+  EXPECT_GE(held_count("2", kCrossTaskBody, [](std::uint64_t s) { return subspaces(s, 0.95, 0.6); }), kMinTruePositives);
+}
+TEST(Calibration, Finding2FalsePositives) {
+  EXPECT_LE(held_count("2", kCrossTaskBody, [](std::uint64_t s) { return subspaces(s, 0.6, 0.6); }), kMaxFalsePositives);
+}
+
+// ---- Finding 3: de-orthogonalisation at different dimensions ----
+
+// Perceptual vectors (48-d, one per image, the same for every model); the
+// RNN (12 units) sees a random projection of them plus noise. With
+// `collapse`, the RNN replaces the location part by class means on one
+// line (parallel one-vs-rest normals: far less orthogonal).
+std::vector<StateSet> orthogonality(std::uint64_t seed, bool collapse) {
+  std::vector<StateSet> out;
+  synth::Trials t0 = synth::trials({"loc-1"}, 192, 1, 4, seed);
+  torch::manual_seed(static_cast<std::int64_t>(seed) + 1);
+  const int dims = 48, units = 12;
+  torch::Tensor image = torch::arange(t0.images(), torch::kLong);
+  torch::Tensor loc = image.div(t0.views * synth::kIdentities, "floor");
+  torch::Tensor loc_code = synth::code(4, dims, 4.0);
+  torch::Tensor per_image = torch::randn({t0.images(), dims}, torch::kFloat64) + loc_code.index_select(0, loc);
+  for (int k = 0; k < 6; ++k) {
+    synth::Trials t = synth::trials({"loc-1"}, 192, 1, 4, seed * 31 + k);
+    torch::Tensor proj = torch::randn({dims, units}, torch::kFloat64) / std::sqrt(double(dims));
+    torch::Tensor x = per_image.index_select(0, t.stimulus.select(1, 0));
+    torch::Tensor h;
+    if (collapse) {
+      torch::Tensor line = torch::randn({1, units}, torch::kFloat64);
+      line = line / line.norm();
+      torch::Tensor steps = (t.loc.select(1, 0).to(torch::kFloat64) - 1.5).unsqueeze(1) * 1.6;
+      h = torch::mm(x - loc_code.index_select(0, t.loc.select(1, 0)), proj) + steps * line;
+    } else {
+      h = torch::mm(x, proj);
+    }
+    h = h + torch::randn({t.m, units}, torch::kFloat64) * 0.3;
+    out.push_back(synth::stateset(t, h.unsqueeze(1), k % 2 == 0 ? "gru" : "lstm", k, dims, per_image));
+  }
+  return out;
+}
+
+const std::string kOrthogonalityBody = "analyses = [\"orthogonality\"]\nfeatures = [\"loc\"]\nfolds = 4\nnull_shuffles = 5\n"
+                                       "random_directions = 20";
+
+TEST(Calibration, Finding3Power) {
+  EXPECT_GE(held_count("3", kOrthogonalityBody, [](std::uint64_t s) { return orthogonality(s, true); }), kMinTruePositives);
+}
+TEST(Calibration, Finding3FalsePositives) {
+  EXPECT_LE(held_count("3", kOrthogonalityBody, [](std::uint64_t s) { return orthogonality(s, false); }), kMaxFalsePositives);
+}
+
+// ---- Finding 4: chronological vs static memory codes ----
+
+// Chronological: the stimulus shown at frame i is held in the encoding code
+// E at frame i and in a code M_k that depends on the elapsed time k = t - i
+// (shared by every stimulus). Static: each stimulus position i has its own
+// slot code S_i, held unchanged.
+std::vector<StateSet> memory_codes(std::uint64_t seed, bool chronological) {
+  std::vector<StateSet> out;
+  torch::manual_seed(static_cast<std::int64_t>(seed));
+  for (int k = 0; k < 3; ++k) {
+    synth::Trials t = synth::trials({"loc-1", "loc-2"}, 64, 4, 4, seed * 31 + k);
+    const int units = 64;
+    std::vector<torch::Tensor> codes;
+    for (int c = 0; c < 4; ++c) codes.push_back(synth::code(4, units, 4.0));
+    torch::Tensor h = noise(t, units);
+    for (int f = 0; f < t.frames; ++f) {
+      for (int i = 0; i <= f; ++i) {
+        if (chronological && f - i > 2) continue;  // held for two frames
+        const torch::Tensor& c = chronological ? codes[f - i] : codes[i];
+        h.select(1, f) += synth::lookup(c, t.loc, i);
+      }
+    }
+    out.push_back(synth::stateset(t, h, "gru", k));
+  }
+  return out;
+}
+
+const std::string kMemoryBody =
+    "analyses = [\"cross_temporal\", \"procrustes\"]\nfeatures = [\"loc\"]\nfolds = 4\npermutations = 2";
+
+TEST(Calibration, Finding4Power) {
+  EXPECT_GE(held_count("4", kMemoryBody, [](std::uint64_t s) { return memory_codes(s, true); }), kMinTruePositives);
+}
+TEST(Calibration, Finding4FalsePositives) {
+  EXPECT_LE(held_count("4", kMemoryBody, [](std::uint64_t s) { return memory_codes(s, false); }), kMaxFalsePositives);
+}
+
+}  // namespace
+}  // namespace wmgeom::testing
