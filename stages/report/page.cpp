@@ -32,9 +32,12 @@ table { border-collapse: collapse; font-size: 12.5px; margin: 6px 0; }
 th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
 th { background: #f0f2f4; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.findings table { width: 100%; }
-.findings td:nth-last-child(2) { width: 46%; }
-.findings td:last-child { width: 26%; }
+.findings > table { width: 100%; }
+.findings > table > tbody > tr > td:nth-last-child(8) { width: 24%; }
+.findings > table > tbody > tr > td:last-child { width: 40%; }
+.findings .why { margin: 2px 0 4px; }
+.findings details { margin: 4px 0; }
+.tests table { width: auto; font-size: 12px; }
 .numbers { display: grid; grid-template-columns: repeat(auto-fill, minmax(210px, 1fr)); gap: 0 14px; }
 .numbers div { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 9px; font-weight: 600; font-size: 12px; }

@@ -1,5 +1,5 @@
-// Dimensionality over time: the participation ratio.
-#include <algorithm>
+// Dimensionality over time: the participation ratio per space and frame with
+// its bootstrap 95% interval.
 #include <set>
 #include <tuple>
 
@@ -19,12 +19,17 @@ Section dimensionality_section(const ReportData& d, const ReportOptions& o) {
   std::set<std::pair<std::string, std::string>> has_all;  // (model, space)
   for (std::size_t i = 0; i < c.rows(); ++i)
     if (c.txt("task", i) == "all") has_all.insert({c.txt("model", i), c.txt("space", i)});
-  std::map<std::tuple<std::string, std::string, double>, Stat> pr;  // model, space, frame
+  // model, space, frame -> participation ratio and the ends of its bootstrap 95% interval
+  std::map<std::tuple<std::string, std::string, double>, Stat> pr, lo, hi;
   for (std::size_t i = 0; i < c.rows(); ++i) {
     std::string m = c.txt("model", i), sp = c.txt("space", i);
     if (has_all.count({m, sp}) && c.txt("task", i) != "all") continue;
-    pr[{m, sp, c.num("frame", i)}].add(c.num("participation_ratio", i));
+    std::tuple key{m, sp, c.num("frame", i)};
+    pr[key].add(c.num("participation_ratio", i));
+    lo[key].add(c.num("ci_lo", i));
+    hi[key].add(c.num("ci_hi", i));
   }
+  const bool has_ci = c.has("ci_lo") && c.has("ci_hi");
   std::string figs;
   for (const auto& sp : spaces) {
     LineChart ch;
@@ -42,6 +47,7 @@ Section dimensionality_section(const ReportData& d, const ReportOptions& o) {
         if (std::get<0>(key) != m || std::get<1>(key) != sp) continue;
         se.x.push_back(std::get<2>(key));
         se.y.push_back(st.mean());
+        if (has_ci) se.lo.push_back(lo[key].mean()), se.hi.push_back(hi[key].mean());
       }
       if (!se.x.empty()) ch.series.push_back(std::move(se));
     }
@@ -51,11 +57,15 @@ Section dimensionality_section(const ReportData& d, const ReportOptions& o) {
     }
     figs += figure(render(ch));
   }
-  s.body = caption(
-               "Participation ratio (sum of PCA eigenvalues)&sup2; / sum of squares: the number of "
-               "dimensions the "
-               "states effectively occupy at each frame, pooled over tasks where available.") +
-           row_of_figures(figs) + pick.note_html();
+  s.body =
+      caption(
+          "Participation ratio (sum of PCA eigenvalues)&sup2; / sum of squares: the number of "
+          "dimensions the states effectively occupy at each frame, pooled over tasks where "
+          "available (else the mean over tasks). " +
+          std::string(has_ci ? "Band: its 95% bootstrap interval over trials (percentiles of the "
+                               "participation ratio of resampled trials)."
+                             : "This analysis has no bootstrap intervals (an older result).")) +
+      row_of_figures(figs) + pick.note_html();
   return s;
 }
 

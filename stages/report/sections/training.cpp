@@ -1,10 +1,8 @@
 // Training curves of the connected models (train and held-out accuracy per
 // task, loss).
-
 #include "report/sections/common.h"
 
 namespace wmgeom::report {
-
 namespace {
 
 int n_tasks_of(const TrainedModel& m) {
