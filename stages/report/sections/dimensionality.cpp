@@ -63,7 +63,9 @@ Section dimensionality_section(const ReportData& d, const ReportOptions& o) {
           "dimensions the states effectively occupy at each frame, pooled over tasks where "
           "available (else the mean over tasks). " +
           std::string(has_ci ? "Band: its 95% bootstrap interval over trials (percentiles of the "
-                               "participation ratio of resampled trials)."
+                               "participation ratio of resampled trials; resampling duplicates "
+                               "trials, which lowers the ratio, so the band can sit below the "
+                               "estimate)."
                              : "This analysis has no bootstrap intervals (an older result).")) +
       row_of_figures(figs) + pick.note_html();
   return s;
