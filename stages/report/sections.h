@@ -28,7 +28,7 @@ struct Section {
 
 // Stimulus contact sheet (contact.cpp; OpenCV encodes the PNG).
 Section stimuli_section(const ReportData& data, const ReportOptions& options);
-// Everything else (sections.cpp).
+// Everything else: one file per section in sections/ (page.cpp assembles them).
 Section training_section(const ReportData& data, const ReportOptions& options);
 Section decoding_section(const ReportData& data, const ReportOptions& options);
 Section cross_task_section(const ReportData& data, const ReportOptions& options);

@@ -124,16 +124,26 @@ void y_axis(Svg& svg, const Scale& y, double x0, double x1, const std::string& l
 }
 
 void x_axis(Svg& svg, const Scale& x, double y0, bool integer, const std::string& label,
-            double label_y) {
-  auto ticks = nice_ticks(x.d0, x.d1);
-  if (integer && ticks.size() > 1 && ticks[1] - ticks[0] < 1) {
-    ticks.clear();
-    for (double t = std::ceil(x.d0); t <= x.d1 + 1e-9; t += 1) ticks.push_back(t);
+            double label_y,
+            const std::vector<std::pair<double, std::string>>& explicit_ticks = {}) {
+  std::vector<std::pair<double, std::string>> ticks = explicit_ticks;
+  if (ticks.empty()) {
+    auto auto_ticks = nice_ticks(x.d0, x.d1);
+    if (integer && auto_ticks.size() > 1 && auto_ticks[1] - auto_ticks[0] < 1) {
+      auto_ticks.clear();
+      for (double t = std::ceil(x.d0); t <= x.d1 + 1e-9; t += 1) auto_ticks.push_back(t);
+    }
+    for (double t : auto_ticks) ticks.push_back({t, fmt(t, 6)});
   }
-  for (double t : ticks) {
+  double last_right = -std::numeric_limits<double>::infinity();
+  for (const auto& [t, text] : ticks) {
+    if (!finite(t) || t < x.d0 - 1e-9 || t > x.d1 + 1e-9) continue;
     double px = x(t);
     svg.line(px, y0, px, y0 + 4, kAxis);
-    svg.text(px, y0 + 15, fmt(t, 6), "middle", "fill=\"#555\"");
+    const double half = text_width(text) / 2;
+    if (px - half < last_right + 4) continue;  // too close to the previous label
+    svg.text(px, y0 + 15, text, "middle", "fill=\"#555\"");
+    last_right = px + half;
   }
   svg.line(x.r0, y0, x.r1, y0, kAxis);
   if (!label.empty())
@@ -142,7 +152,7 @@ void x_axis(Svg& svg, const Scale& x, double y0, bool integer, const std::string
 
 // A legend entry: a swatch kind and a text.
 struct LegendItem {
-  enum Kind { kLine, kDashed, kDotted, kSquare, kBand, kPoint } kind;
+  enum Kind { kLine, kDashed, kDotted, kSquare, kBand, kPoint, kWhisker } kind;
   std::string color, text;
   int shape = 0;
 };
@@ -198,6 +208,11 @@ void legend(Svg& svg, const std::vector<LegendItem>& items, double x, double y) 
         break;
       case LegendItem::kPoint:
         svg.raw(shape_svg(x + 10, y - 4, it.shape, it.color, 4, ""));
+        break;
+      case LegendItem::kWhisker:
+        svg.line(x + 10, y - 10, x + 10, y + 2, it.color, 1);
+        svg.line(x + 7, y - 10, x + 13, y - 10, it.color, 1);
+        svg.line(x + 7, y + 2, x + 13, y + 2, it.color, 1);
         break;
     }
     svg.text(x + 26, y, it.text, "start", "fill=\"#333\"");
@@ -359,9 +374,15 @@ std::string render(const LineChart& c) {
 
   std::vector<LegendItem> items;
   if (c.legend) {
-    for (const auto& s : c.series)
+    for (const auto& s : c.series) {
       if (!s.name.empty())
-        items.push_back({s.dashed ? LegendItem::kDashed : LegendItem::kLine, s.color, s.name});
+        items.push_back({s.dotted   ? LegendItem::kDotted
+                         : s.dashed ? LegendItem::kDashed
+                                    : LegendItem::kLine,
+                         s.color, s.name});
+      if (!s.band_label.empty() && !s.lo.empty())
+        items.push_back({LegendItem::kBand, s.color, s.band_label});
+    }
     for (const auto& r : c.refs)
       if (!r.label.empty())
         items.push_back({r.dotted ? LegendItem::kDotted : LegendItem::kDashed, r.color, r.label});
@@ -374,23 +395,26 @@ std::string render(const LineChart& c) {
   Scale y{y0, y1, height - B, T};
   Svg svg(c.id, c.width, height, c.title);
   y_axis(svg, y, L, c.width - R, c.ylabel, 14);
-  x_axis(svg, x, height - B, c.integer_x, c.xlabel, height - 8);
+  x_axis(svg, x, height - B, c.integer_x, c.xlabel, height - 8, c.xticks);
 
   svg.raw("<g class=\"data\">");
   for (const auto& s : c.series) {
     if (!s.lo.empty()) {
       std::string d = band_of(s, x, y);
       if (!d.empty())
-        svg.raw("<path d=\"" + d + "\" fill=\"" + s.color +
-                "\" fill-opacity=\"0.16\" stroke=\"none\"/>");
+        svg.raw("<path d=\"" + d + "\" fill=\"" + s.color + "\" fill-opacity=\"" +
+                fmt(s.band_opacity) + "\" stroke=\"none\"/>");
     }
   }
   for (const auto& s : c.series) {
     std::string d = path_of(s.x, s.y, x, y);
     if (d.empty()) continue;
-    svg.raw("<path d=\"" + d + "\" fill=\"none\" stroke=\"" + s.color + "\" stroke-width=\"1.8\"" +
-            (s.dashed ? " " + dash_attr(false) : "") + "><title>" + escape(s.name) +
-            "</title></path>");
+    const std::string style = s.dotted   ? "1.3\" " + dash_attr(true)
+                              : s.dashed ? "1.8\" " + dash_attr(false)
+                                         : std::string("1.8\"");
+    svg.raw("<path d=\"" + d + "\" fill=\"none\" stroke=\"" + s.color + "\" stroke-width=\"" +
+            style + "><title>" + escape(s.name) + "</title></path>");
+    if (s.dotted) continue;  // null levels carry no markers
     std::size_t finite_points = 0;
     for (std::size_t i = 0; i < s.x.size() && i < s.y.size(); ++i)
       finite_points += finite(s.x[i]) && finite(s.y[i]);
@@ -420,11 +444,17 @@ std::string render(const BarChart& c) {
   std::vector<double> ys{0};
   bool any_band = false, any_tick = false, any_chance = false;
   double max_label = 0;
+  bool any_whisker = false, any_dot = false;
   for (const auto& g : c.groups) {
     for (std::size_t b = 0; b < nb; ++b) {
       double v = at(g.value, b), e = at(g.err, b);
       ys.push_back(v);
-      if (finite(e)) ys.push_back(v + e), ys.push_back(v - e);
+      if (finite(e)) ys.push_back(v + e), ys.push_back(v - e), any_whisker = true;
+      if (finite(at(g.lo, b)) && finite(at(g.hi, b)))
+        ys.push_back(at(g.lo, b)), ys.push_back(at(g.hi, b)), any_whisker = true;
+      if (b < g.dots.size()) {
+        for (double v2 : g.dots[b]) ys.push_back(v2), any_dot = any_dot || finite(v2);
+      }
       if (finite(at(g.band_hi, b)))
         ys.push_back(at(g.band_hi, b)), ys.push_back(at(g.band_lo, b)), any_band = true;
       if (finite(at(g.tick, b))) ys.push_back(at(g.tick, b)), any_tick = true;
@@ -439,14 +469,21 @@ std::string render(const BarChart& c) {
     items.push_back({LegendItem::kSquare, color(b), c.bars[b]});
   if (any_chance) items.push_back({LegendItem::kDashed, "#333333", c.chance_label});
   if (any_band)
-    items.push_back({LegendItem::kBand, "#888888", c.band_label.empty() ? "null" : c.band_label});
+    items.push_back({LegendItem::kBand, "#333333", c.band_label.empty() ? "null" : c.band_label});
   if (any_tick)
     items.push_back({LegendItem::kDotted, "#000000", c.tick_label.empty() ? "null" : c.tick_label});
+  if (any_whisker && !c.err_label.empty())
+    items.push_back({LegendItem::kWhisker, "#222222", c.err_label});
+  if (any_dot && !c.dot_label.empty())
+    items.push_back({LegendItem::kPoint, "#222222", c.dot_label, 0});
   const double bw = 18;
   const double gw = c.group_width > 0 ? c.group_width : static_cast<double>(nb) * bw + 18;
   const bool rotate = max_label > gw - 6;
   const double lw = legend_width(items);
-  const double L = 56, R = 14 + lw, T = 30;
+  // Rotated labels (-35 degrees, anchored at the end) reach 0.82 x their width
+  // left of their group's centre: the first group's must stay on the figure.
+  const double L = rotate ? std::max(56.0, 0.82 * max_label - gw / 2 + 6) : 56;
+  const double R = 14 + lw, T = 30;
   const double B = rotate ? 28 + std::min(140.0, max_label * 0.72) : 40;
   const double pw = std::max(120.0, gw * static_cast<double>(c.groups.size()));
   const double width = std::max(L + pw + R, text_width(c.title, 7.4) + 20);
@@ -463,29 +500,49 @@ std::string render(const BarChart& c) {
     const auto& g = c.groups[gi];
     const double gx = L + gw * static_cast<double>(gi);
     const double bx0 = gx + (gw - bw * static_cast<double>(nb)) / 2;
-    for (std::size_t b = 0; b < nb; ++b) {  // null bands behind the bars
-      double lo = at(g.band_lo, b), hi = at(g.band_hi, b);
-      if (finite(lo) && finite(hi))
-        svg.rect(
-            bx0 + bw * b - 1, y(hi), bw + 2, y(lo) - y(hi),
-            "fill=\"#888888\" fill-opacity=\"0.35\"",
-            (c.band_label.empty() ? "null" : c.band_label) + ": " + fmt(lo) + " to " + fmt(hi));
-    }
     for (std::size_t b = 0; b < nb; ++b) {
       double v = at(g.value, b);
       if (!finite(v)) continue;
       double top = std::min(y(v), base), h = std::abs(y(v) - base);
       std::string tip = g.label + (b < c.bars.size() ? " / " + c.bars[b] : "") + ": " + fmt(v);
-      if (finite(at(g.err, b))) tip += " +- " + fmt(at(g.err, b));
+      if (finite(at(g.lo, b)) && finite(at(g.hi, b)))
+        tip += " [" + fmt(at(g.lo, b)) + ", " + fmt(at(g.hi, b)) + "]";
+      else if (finite(at(g.err, b)))
+        tip += " +- " + fmt(at(g.err, b));
       svg.rect(bx0 + bw * b + 1, top, bw - 2, std::max(h, 0.8), "fill=\"" + color(b) + "\"", tip);
+    }
+    // Null bands over the bars (translucent), 2 px wider on each side, at least 2 px tall.
+    for (std::size_t b = 0; b < nb; ++b) {
+      double lo = at(g.band_lo, b), hi = at(g.band_hi, b);
+      if (finite(lo) && finite(hi))
+        svg.rect(
+            bx0 + bw * b - 1, std::min(y(hi), (y(hi) + y(lo)) / 2 - 1), bw + 2,
+            std::max(2.0, y(lo) - y(hi)), "fill=\"#333333\" fill-opacity=\"0.3\"",
+            (c.band_label.empty() ? "null" : c.band_label) + ": " + fmt(lo) + " to " + fmt(hi));
     }
     for (std::size_t b = 0; b < nb; ++b) {
       double v = at(g.value, b), e = at(g.err, b), t = at(g.tick, b);
       double cx = bx0 + bw * b + bw / 2;
-      if (finite(v) && finite(e) && e > 0) {
-        svg.line(cx, y(v - e), cx, y(v + e), "#222222", 1);
-        svg.line(cx - 3, y(v + e), cx + 3, y(v + e), "#222222", 1);
-        svg.line(cx - 3, y(v - e), cx + 3, y(v - e), "#222222", 1);
+      double wlo = at(g.lo, b), whi = at(g.hi, b);
+      if (!(finite(wlo) && finite(whi)) && finite(v) && finite(e) && e > 0)
+        wlo = v - e, whi = v + e;
+      if (finite(v) && finite(wlo) && finite(whi) && whi > wlo) {
+        svg.line(cx, y(wlo), cx, y(whi), "#222222", 1);
+        svg.line(cx - 3, y(whi), cx + 3, y(whi), "#222222", 1);
+        svg.line(cx - 3, y(wlo), cx + 3, y(wlo), "#222222", 1);
+      }
+      if (b < g.dots.size()) {
+        const auto& dv = g.dots[b];
+        const double step =
+            dv.size() > 1 ? std::min(4.0, (bw - 6) / static_cast<double>(dv.size() - 1)) : 0;
+        for (std::size_t k = 0; k < dv.size(); ++k) {
+          if (!finite(dv[k])) continue;
+          const double dx =
+              (static_cast<double>(k) - static_cast<double>(dv.size() - 1) / 2) * step;
+          svg.raw(shape_svg(
+              cx + dx, y(dv[k]), 0, "#222222", 2.2,
+              g.label + (b < c.bars.size() ? " / " + c.bars[b] : "") + ": " + fmt(dv[k])));
+        }
       }
       if (finite(t))
         svg.line(cx - bw / 2 - 1, y(t), cx + bw / 2 + 1, y(t), "#000000", 1.5, dash_attr(true));
@@ -568,14 +625,18 @@ std::string render(const HeatmapGrid& g) {
                                                 : std::numeric_limits<double>::quiet_NaN();
         if (!finite(v)) continue;
         const double x = cx0 + cell * j, y = cy0 + cell * i;
-        svg.rect(x, y, cell - 1, cell - 1, "fill=\"" + color_of(v) + "\"",
-                 p.title + ": " + g.row_axis + " " + p.row_labels[i] + ", " + g.col_axis + " " +
-                     p.col_labels[j] + ": " + fmt(v));
+        const std::size_t at = i * nc + j;
+        const bool faded = at < p.faded.size() && p.faded[at];
+        std::string tip = p.title + ": " + g.row_axis + " " + p.row_labels[i] + ", " + g.col_axis +
+                          " " + p.col_labels[j] + ": " + fmt(v);
+        if (at < p.notes.size() && !p.notes[at].empty()) tip += " (" + p.notes[at] + ")";
+        svg.rect(x, y, cell - 1, cell - 1,
+                 "fill=\"" + color_of(v) + "\"" + (faded ? " fill-opacity=\"0.3\"" : ""), tip);
         if (g.annotate && cell >= 18) {
           double t = g.hi == g.lo ? 0.5 : (v - g.lo) / (g.hi - g.lo);
           svg.text(x + (cell - 1) / 2, y + cell / 2 + 3, label_of(v), "middle",
                    std::string("font-size=\"") + (cell >= 26 ? "10" : "9") + "\" fill=\"" +
-                       (t > 0.62 ? "#111" : "#fff") + "\" pointer-events=\"none\"");
+                       (t > 0.62 || faded ? "#111" : "#fff") + "\" pointer-events=\"none\"");
         }
       }
     }

@@ -33,9 +33,12 @@ std::string escape(const std::string& s);
 struct Series {
   std::string name;
   std::vector<double> x, y;
-  std::vector<double> lo, hi;  // optional band (same length as x), e.g. mean +- sd
+  std::vector<double> lo, hi;  // optional band (same length as x), e.g. a 95% CI
   std::string color;
   bool dashed = false;
+  bool dotted = false;     // a thin dotted line without markers (a null level); wins over dashed
+  std::string band_label;  // legend text of the band ("": the band is not in the legend)
+  double band_opacity = 0.16;
 };
 
 // A horizontal reference line (chance, a null level).
@@ -52,6 +55,9 @@ struct LineChart {
   std::vector<RefLine> refs;
   std::optional<double> ymin, ymax, xmin, xmax;  // unset: fitted to the data
   bool integer_x = false;                        // ticks at integers only (frames, steps)
+  // Explicit x ticks (position, label), e.g. for a transformed axis; empty:
+  // automatic. A label too close to the previous one is skipped (its tick stays).
+  std::vector<std::pair<double, std::string>> xticks;
   bool legend = true;
   int width = 420, height = 260;
 };
@@ -61,9 +67,15 @@ struct BarGroup {
   std::string label;
   std::vector<double> value;  // one per bar name; NaN = no bar
   std::vector<double> err;    // optional +- whisker per bar (NaN = none)
+  // Optional asymmetric whiskers per bar, their ends in data units (e.g. a
+  // 95% CI); where both are finite they replace `err`.
+  std::vector<double> lo, hi;
   // Optional per-bar null level: a grey band [band_lo, band_hi] behind the bar
-  // and a dashed tick at `tick` (NaN = none).
+  // (at least 2 px tall, so a band with lo == hi is a grey line) and a dotted
+  // tick at `tick` (NaN = none).
   std::vector<double> band_lo, band_hi, tick;
+  // Optional individual values per bar (e.g. one per model), drawn as dots.
+  std::vector<std::vector<double>> dots;
   std::optional<double> chance;  // a dashed line across the group
 };
 
@@ -75,7 +87,9 @@ struct BarChart {
   std::optional<double> ymin, ymax;
   std::string chance_label = "chance";
   std::string band_label;  // legend text of the grey band, if any group has one
-  std::string tick_label;  // legend text of the dashed tick, if any
+  std::string tick_label;  // legend text of the dotted tick, if any
+  std::string err_label;   // legend text of the whiskers ("": not in the legend)
+  std::string dot_label;   // legend text of the dots, if any group has some
   int height = 260;
   int group_width = 0;  // 0: from the number of bars
 };
@@ -87,6 +101,10 @@ struct HeatPanel {
   std::vector<std::string> row_labels, col_labels;
   std::vector<double> values;
   bool outline_diagonal = false;  // e.g. validation cells of a cross-task matrix
+  // Optional, per cell (row-major, like values): text appended to the cell's
+  // tooltip (e.g. a p-value), and cells drawn faded (e.g. not above a null).
+  std::vector<std::string> notes;
+  std::vector<bool> faded;
 };
 
 struct HeatmapGrid {

@@ -23,6 +23,7 @@
 #include "graph/plan.h"
 #include "graph/registry.h"
 #include "report/report.h"
+#include "report/sections/common.h"
 #include "report/svg.h"
 #include "testing.h"
 
@@ -65,194 +66,252 @@ const std::vector<std::string> kFeatures = {"loc", "cat", "id"};
 const std::vector<std::string> kTasks = {"loc-1", "cat-1", "id-1"};
 double chance_of(const std::string& f) { return f == "id" ? 0.125 : 0.25; }
 
-// Every table of the AnalysisResult contract, a few rows each.
+// The relevance of `feature` in `task` as the analyze stage names it.
+std::string relevance(const std::string& task, const std::string& feature) {
+  const std::string own = task.substr(0, task.find('-'));
+  if (own == feature) return "relevant";
+  return own == "id" && feature == "cat" ? "implied" : "irrelevant";
+}
+
+using Cells = std::vector<std::pair<std::string, Cell>>;
+
+// The columns every accuracy row of the analyze stage ends with (5 folds, 20
+// image-level permutations).
+Cells accuracy_cells(double acc, const std::string& feature, double n = 200.0) {
+  const double chance = chance_of(feature);
+  return {{"accuracy", acc},
+          {"accuracy_sd", 0.02},
+          {"accuracy_min", acc - 0.03},
+          {"accuracy_max", acc + 0.03},
+          {"chance", chance},
+          {"chance_empirical", chance + 0.02},
+          {"chance_p95", chance + 0.08},
+          {"p_permutation", acc > chance + 0.08 ? 1.0 / 21 : 0.4},
+          {"permutations", 20.0},
+          {"folds", 5.0},
+          {"n", n}};
+}
+
+Cells concat(Cells a, const Cells& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+// Every table of the AnalysisResult contract (stages/analyze, issue 11 "Honest
+// findings"), a few rows each, and findings.json with each verdict.
 AnalysisResult synthetic_analysis(const std::string& model, const std::string& rnn,
                                   int frames = 4) {
   AnalysisResult r;
   const std::string regime = "STMF";
-  Rows dec, ct, task, orth, otest, hyp, proc, causal, rsa, dim;
+  const Cells who = {{"model", model}, {"rnn", rnn}, {"regime", regime}};
+  Rows dec, ct, task, orth, osum, hyp, proc, causal, rsa, dim;
   for (std::size_t k = 0; k < kTasks.size(); ++k) {
     for (const auto& f : kFeatures) {
-      const double rel = kFeatures[k] == f ? 1 : 0;
+      const std::string rel = relevance(kTasks[k], f);
+      const double relevant = rel == "relevant" ? 1 : 0;
+      const Cells head = concat(
+          who, {{"task", kTasks[k]}, {"feature", f}, {"relevance", rel}, {"relevant", relevant}});
       for (int s = 0; s < frames; ++s) {
         for (int a = s; a < frames; ++a) {
-          const double acc = rel ? 0.95 - 0.04 * (a - s) : 0.7 - 0.05 * (a - s);
-          std::vector<std::pair<std::string, Cell>> base = {{"model", model},
-                                                            {"rnn", rnn},
-                                                            {"regime", regime},
-                                                            {"task", kTasks[k]},
-                                                            {"feature", f},
-                                                            {"relevant", rel},
-                                                            {"stim_frame", double(s)},
-                                                            {"train_frame", double(a)}};
-          auto row = base;
-          row.insert(row.end(), {{"test_frame", double(a)},
-                                 {"accuracy", acc},
-                                 {"accuracy_sd", 0.02},
-                                 {"accuracy_min", acc - 0.03},
-                                 {"accuracy_max", acc + 0.03},
-                                 {"chance", chance_of(f)},
-                                 {"folds", 5.0},
-                                 {"n", 200.0}});
-          dec.row(row);
+          const double acc = relevant ? 0.95 - 0.04 * (a - s) : 0.7 - 0.05 * (a - s);
+          const Cells base = concat(head, {{"stim_frame", double(s)}, {"train_frame", double(a)}});
+          dec.row(concat(concat(base, {{"test_frame", double(a)}}), accuracy_cells(acc, f)));
           for (int b = s; b < frames; ++b) {
-            auto r2 = base;
-            double acc2 = a == b ? acc : acc - 0.1 * std::abs(a - b);
-            r2.insert(r2.end(), {{"test_frame", double(b)},
-                                 {"accuracy", acc2},
-                                 {"accuracy_sd", 0.02},
-                                 {"accuracy_min", acc2},
-                                 {"accuracy_max", acc2},
-                                 {"chance", chance_of(f)},
-                                 {"folds", 5.0},
-                                 {"n", 200.0}});
-            ct.row(r2);
+            const double acc2 = a == b ? acc : acc - 0.1 * std::abs(a - b);
+            ct.row(concat(concat(base, {{"test_frame", double(b)}}), accuracy_cells(acc2, f)));
           }
         }
         for (const char* space : {"perceptual", "rnn"}) {
           const double idx = std::string(space) == "rnn" ? 0.55 + 0.05 * s : 0.8;
-          orth.row({{"model", model},
-                    {"rnn", rnn},
-                    {"task", kTasks[k]},
-                    {"feature", f},
-                    {"stim_frame", double(s)},
-                    {"space", std::string(space)},
-                    {"index", idx},
-                    {"null_shuffle_mean", 0.9},
-                    {"null_shuffle_sd", 0.03},
-                    {"null_random_mean", 0.97},
-                    {"normalised", idx / 0.9},
-                    {"classes", 4.0},
-                    {"n", 200.0}});
+          orth.row(concat(who, {{"task", kTasks[k]},
+                                {"feature", f},
+                                {"stim_frame", double(s)},
+                                {"space", std::string(space)},
+                                {"index", idx},
+                                {"null_shuffle_mean", 0.6},
+                                {"null_shuffle_sd", 0.03},
+                                {"corrected", idx - 0.6},
+                                {"z", (idx - 0.6) / 0.03},
+                                {"p_shuffle", 0.09},
+                                {"null_random_mean", 0.97},
+                                {"equidistant", 1.0 - 1.0 / 3.0},
+                                {"classes", 4.0},
+                                {"dims", 24.0},
+                                {"space_dims", std::string(space) == "rnn" ? 24.0 : 512.0},
+                                {"folds", 5.0},
+                                {"n", 200.0}}));
         }
       }
       for (const char* h : {"H1_slot", "H2_shared"}) {
-        hyp.row({{"model", model},
-                 {"rnn", rnn},
-                 {"task", kTasks[k]},
-                 {"feature", f},
-                 {"hypothesis", std::string(h)},
-                 {"stim_frame", 0.0},
-                 {"other_frame", 1.0},
-                 {"accuracy", std::string(h) == "H1_slot" ? 0.3 : 0.85},
-                 {"validation", 0.92},
-                 {"chance", chance_of(f)}});
+        const double acc = std::string(h) == "H1_slot" ? 0.3 : 0.85;
+        hyp.row(concat(concat(head, {{"hypothesis", std::string(h)},
+                                     {"stim_frame", 0.0},
+                                     {"other_frame", 1.0},
+                                     {"validation", 0.92},
+                                     {"validation_chance", chance_of(f) + 0.02}}),
+                       accuracy_cells(acc, f, 100.0)));
       }
-      for (const char* t : {"fitted", "reconstructed", "time_shifted", "elapsed_shifted"}) {
+      for (const char* t :
+           {"fitted", "reconstructed", "reconstructed_no_rotation", "time_shifted",
+            "time_shifted_no_rotation", "elapsed_shifted", "elapsed_shifted_no_rotation"}) {
         const std::string ts = t;
-        const double acc = ts == "time_shifted" ? 0.35 : ts == "elapsed_shifted" ? 0.8 : 0.9;
-        proc.row({{"model", model},
-                  {"rnn", rnn},
-                  {"task", kTasks[k]},
-                  {"feature", f},
-                  {"test", ts},
-                  {"stim_frame", 0.0},
-                  {"frame", 1.0},
-                  {"accuracy", acc},
-                  {"accuracy_sd", 0.03},
-                  {"chance", chance_of(f)}});
+        const double acc = ts == "time_shifted"                ? 0.35
+                           : ts == "elapsed_shifted"           ? 0.8
+                           : ts.find("no_rotation") != ts.npos ? 0.3
+                                                               : 0.9;
+        const bool next = ts.rfind("elapsed", 0) == 0;
+        proc.row(concat(
+            concat(head,
+                   {{"test", ts},
+                    {"source_stim", 0.0},
+                    {"source_frame", 0.0},
+                    {"stim_frame", next ? 1.0 : 0.0},
+                    {"frame",
+                     ts.rfind("fitted", 0) == 0 || ts.rfind("reconstructed", 0) == 0 ? 1.0 : 2.0},
+                    {"fitted_accuracy", 0.9}}),
+            accuracy_cells(acc, f)));
       }
-      for (double alpha : {-2.0, -1.0, 0.0, 1.0, 2.0}) {
-        causal.row({{"model", model},
-                    {"rnn", rnn},
-                    {"task", kTasks[k]},
-                    {"feature", f},
-                    {"stim_frame", 0.0},
-                    {"probe_frame", 1.0},
-                    {"alpha", alpha},
-                    {"p_match_baseline", 0.5},
-                    {"p_match_shifted", 0.5 + 0.2 * alpha / 2},
-                    {"flip_rate", std::abs(alpha) * 0.1},
-                    {"n", 100.0}});
+      if (rel != "relevant") continue;  // causal: each task's own feature
+      for (double sd : {-50.0, -5.0, -1.0, 1.0, 5.0, 50.0}) {
+        const double effect = 0.4 * sd / (std::abs(sd) + 4);
+        causal.row(concat(who, {{"task", kTasks[k]},
+                                {"feature", f},
+                                {"stim_frame", 0.0},
+                                {"shift_frame", 0.0},
+                                {"probe_frame", 1.0},
+                                {"sd", sd},
+                                {"shift_norm", 3.0 * std::abs(sd)},
+                                {"projection_sd", 3.0},
+                                {"p_match_baseline", 0.1},
+                                {"p_match_shifted", 0.1 + std::max(0.0, effect)},
+                                {"p_match_random", 0.1},
+                                {"effect", effect},
+                                {"ci_lo", effect - 0.05},
+                                {"ci_hi", effect + 0.05},
+                                {"p", std::abs(sd) > 2 ? 0.001 : 0.3},
+                                {"flip_rate", sd > 2 ? 0.9 : 0.0},
+                                {"flip_rate_random", 0.02},
+                                {"n", 60.0}}));
       }
     }
   }
   for (const auto& f : kFeatures) {
     for (const auto& a : kTasks) {
       for (const auto& b : kTasks) {
-        task.row({{"model", model},
-                  {"rnn", rnn},
-                  {"feature", f},
-                  {"train_task", a},
-                  {"test_task", b},
-                  {"stim_frame", 0.0},
-                  {"accuracy", a == b ? 0.9 : 0.6},
-                  {"accuracy_sd", 0.02},
-                  {"chance", chance_of(f)},
-                  {"kind", std::string(a == b ? "validation" : "generalisation")},
-                  {"folds", 5.0},
-                  {"n", 200.0}});
+        const bool same = a == b;
+        task.row(concat(concat(who, {{"feature", f},
+                                     {"train_task", a},
+                                     {"test_task", b},
+                                     {"stim_frame", 0.0},
+                                     {"kind", std::string(same ? "validation" : "generalisation")},
+                                     {"validation", 0.9},
+                                     {"validation_chance", chance_of(f) + 0.02},
+                                     {"accuracy_centred", same ? 0.9 : 0.7},
+                                     {"chance_empirical_centred", chance_of(f) + 0.01}}),
+                        accuracy_cells(same ? 0.9 : 0.6, f)));
       }
     }
-    otest.row({{"model", model},
-               {"rnn", rnn},
-               {"feature", f},
-               {"mean_rnn", 0.6},
-               {"mean_perceptual", 0.8},
-               {"t", -4.2},
-               {"df", 22.0},
-               {"p", 0.0004},
-               {"n_rnn", 12.0},
-               {"n_perceptual", 12.0}});
+    osum.row(concat(who, {{"feature", f},
+                          {"mean_rnn", 0.625},
+                          {"mean_perceptual", 0.8},
+                          {"corrected_rnn", 0.025},
+                          {"corrected_perceptual", 0.2},
+                          {"corrected_difference", -0.175},
+                          {"z_rnn", 0.8},
+                          {"z_perceptual", 6.7},
+                          {"n", 12.0}}));
   }
   for (const auto& [sa, sb] : std::vector<std::pair<std::string, std::string>>{
            {"hidden", "hidden"}, {"perceptual", "hidden"}}) {
     for (int x = 0; x < frames; ++x) {
       for (int y = 0; y < frames; ++y) {
-        rsa.row({{"model", model},
-                 {"rnn", rnn},
-                 {"space_a", sa},
-                 {"frame_a", double(x)},
-                 {"space_b", sb},
-                 {"frame_b", double(y)},
-                 {"cka", x == y ? 1.0 : 0.5 / (1 + std::abs(x - y))},
-                 {"rdm_spearman", 0.3},
-                 {"conditions", 32.0}});
+        if (sa != sb && x != y) continue;  // across spaces: the same frame
+        const double cka = x == y ? (sa == sb ? 1.0 : 0.6) : 0.5 / (1 + std::abs(x - y));
+        rsa.row(concat(who, {{"space_a", sa},
+                             {"frame_a", double(x)},
+                             {"space_b", sb},
+                             {"frame_b", double(y)},
+                             {"cka", cka},
+                             {"cka_null_mean", 0.2},
+                             {"cka_p", cka > 0.3 ? 0.001 : 0.2},
+                             {"rdm_spearman", 0.3},
+                             {"rdm_spearman_null_mean", 0.0},
+                             {"rdm_p", 0.01},
+                             {"cka_trials", cka * 0.8},
+                             {"permutations", 1000.0},
+                             {"conditions", 32.0}}));
       }
     }
   }
   for (const char* space : {"hidden", "perceptual", "embedding"}) {
     for (int t = 0; t < frames; ++t) {
-      dim.row({{"model", model},
-               {"rnn", rnn},
-               {"space", std::string(space)},
-               {"task", std::string("all")},
-               {"frame", double(t)},
-               {"participation_ratio", 3.0 + t},
-               {"dims", 24.0},
-               {"n", 200.0}});
+      dim.row(concat(who, {{"space", std::string(space)},
+                           {"task", std::string("all")},
+                           {"frame", double(t)},
+                           {"participation_ratio", 3.0 + t},
+                           {"ci_lo", 2.5 + t},
+                           {"ci_hi", 3.6 + t},
+                           {"bootstrap", 200.0},
+                           {"dims", 24.0},
+                           {"n", 200.0}}));
     }
   }
   r.tables = {{"decoding", dec.table()},
               {"cross_temporal", ct.table()},
               {"cross_task", task.table()},
               {"orthogonality", orth.table()},
-              {"orthogonality_test", otest.table()},
+              {"orthogonality_summary", osum.table()},
               {"temporal_hypotheses", hyp.table()},
               {"procrustes", proc.table()},
               {"causal", causal.table()},
               {"rsa", rsa.table()},
               {"dimensionality", dim.table()}};
-  r.findings = {{"1",
-                 {{"title", "Multi-task models keep irrelevant features"},
-                  {"held", true},
-                  {"numbers", {{"irrelevant_accuracy", 0.7}, {"threshold", 0.85}}},
-                  {"detail", "mean over tasks <ok>"}}},
-                {"2",
-                 {{"title", "Vanilla RNNs share subspaces across tasks"},
-                  {"held", nullptr},
-                  {"numbers", nlohmann::json::object()},
-                  {"detail", "one RNN type only"}}},
-                {"3",
-                 {{"title", "RNNs de-orthogonalise"},
-                  {"held", true},
-                  {"numbers", {{"t", -4.2}, {"p", 0.0004}}},
-                  {"detail", ""}}},
-                {"4",
-                 {{"title", "Chronological memory subspaces"},
-                  {"held", false},
-                  {"numbers", {{"time_shifted", 0.35}}},
-                  {"detail", ""}}}};
+  auto welch = [](const std::string& name, double effect, double lo, double hi, double p) {
+    return nlohmann::json{{"name", name},
+                          {"test", "Welch t (greater)"},
+                          {"unit", "model (seed)"},
+                          {"n", {3, 3}},
+                          {"effect", effect},
+                          {"ci", {lo, hi}},
+                          {"statistic", 4.1},
+                          {"df", 3.8},
+                          {"p", p},
+                          {"passed", p < 0.05}};
+  };
+  auto decided = [](nlohmann::json f, const nlohmann::json& t, const std::string& verdict) {
+    for (const char* k : {"unit", "n", "effect", "ci", "p"}) f[k] = t[k];
+    f["statistic_test"] = t["test"];
+    f["verdict"] = verdict;
+    f["held"] = verdict == "held";
+    f["tests"] = nlohmann::json::array({t});
+    return f;
+  };
+  auto finding = [](const std::string& title) {
+    return nlohmann::json{{"title", title},
+                          {"test", "Welch t-test, one-sided, across models (seeds)"},
+                          {"alpha", 0.05},
+                          {"numbers", nlohmann::json::object()},
+                          {"detail", ""}};
+  };
+  nlohmann::json f1 = decided(
+      finding("Multi-task models keep irrelevant features"),
+      welch("multi-task retention > single-task retention", 0.13, 0.05, 0.21, 0.004), "held");
+  f1["numbers"] = {{model + ": retention above chance", 0.42}};
+  f1["detail"] = "Retention above empirical chance <ok>";
+  nlohmann::json f2 = finding("Vanilla RNNs share subspaces across tasks");
+  f2["verdict"] = "not testable";
+  f2["held"] = nullptr;
+  f2["tests"] = nlohmann::json::array();
+  f2["reason"] = "fewer than 3 seeds per architecture (GRU has 1 model)";
+  f2["to_make_testable"] = "train at least 3 seeds of every architecture";
+  f2["detail"] = "not testable: " + f2["reason"].get<std::string>() + ". " +
+                 f2["to_make_testable"].get<std::string>();
+  nlohmann::json f3 =
+      decided(finding("RNNs de-orthogonalise"),
+              welch("corrected O(rnn) - O(perceptual) < 0", -0.17, -0.3, -0.04, 0.02), "held");
+  nlohmann::json f4 = decided(finding("Chronological memory subspaces"),
+                              welch("GRU: H1 below halfway", -0.02, -0.2, 0.16, 0.31), "not held");
+  r.findings = {{"1", f1}, {"2", f2}, {"3", f3}, {"4", f4}};
   r.params = {{"folds", 5}};
   return r;
 }
@@ -401,6 +460,13 @@ TEST(Report, SvgHelpers) {
   EXPECT_EQ(report::escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
 }
 
+// The HTML of one <section>.
+std::string section_of(const std::string& html, const std::string& id) {
+  const std::size_t at = html.find("<section id=\"" + id + "\">");
+  if (at == std::string::npos) return "";
+  return html.substr(at, html.find("</section>", at) - at);
+}
+
 TEST(Report, DrawsEverySectionFromAFullAnalysis) {
   Made r = run_report(full_inputs(), "title = \"Paper <run>\"");
   const std::string& h = r.html;
@@ -411,10 +477,11 @@ TEST(Report, DrawsEverySectionFromAFullAnalysis) {
   }
   EXPECT_FALSE(contains(h, "Omitted:")) << "every table is present";
   for (const auto& s : r.report.info["sections"]) EXPECT_TRUE(s["drawn"].get<bool>()) << s.dump();
-  // Figures: contact sheet 1, training 3, decoding 1, cross-task 1 + summary, orthogonality bars 1
-  // + scatter, temporal 3, causal 1, rsa 1, dimensionality 3.
+  // Figures: contact sheet 1, training 3, decoding 3 (relevant, implied, irrelevant) + summary +
+  // finding 1, cross-task 1 + summary + finding 2, orthogonality bars + scatter + finding 3,
+  // temporal 3 + finding 4, causal 2 (dose-response, paired effect), rsa 1, dimensionality 3.
   const int figures = r.report.info["figures"].get<int>();
-  EXPECT_EQ(figures, 17);
+  EXPECT_EQ(figures, 25);
   EXPECT_EQ(count(h, "<svg class=\"figure\""), static_cast<std::size_t>(figures));
   EXPECT_EQ(count(h, "<g class=\"data\">"), static_cast<std::size_t>(figures));
   // Self-contained: an inline PNG, the two placeholders, nothing fetched.
@@ -422,19 +489,168 @@ TEST(Report, DrawsEverySectionFromAFullAnalysis) {
   EXPECT_TRUE(contains(h, report::kProfilePlaceholder));
   EXPECT_TRUE(contains(h, report::kPipelinePlaceholder));
   EXPECT_FALSE(std::regex_search(h, std::regex(R"((src|href)\s*=\s*"(https?:)?//|url\(|@import)")));
-  // The title is escaped; findings show yes / no / not testable and their numbers.
   EXPECT_TRUE(contains(h, "<title>Paper &lt;run&gt;</title>"));
-  EXPECT_TRUE(contains(h, "<span class=\"badge yes\">yes</span>"));
-  EXPECT_TRUE(contains(h, "<span class=\"badge no\">no</span>"));
-  EXPECT_TRUE(contains(h, "<span class=\"badge na\">not testable</span>"));
-  EXPECT_TRUE(contains(h, "irrelevant_accuracy</span> 0.7"));
-  EXPECT_TRUE(contains(h, "mean over tasks &lt;ok&gt;"));
   // Axes are labelled and heatmaps carry a colour scale label.
   for (const char* label :
-       {"frames since the stimulus (0 = encoding)", "decoder trained on", "accuracy (%)",
-        "linear CKA", "participation ratio", "orthogonalisation index O", "training step"}) {
+       {"frames since the stimulus (0 = encoding, &gt; 0 = retention)", "decoder trained on",
+        "accuracy (%)", "linear CKA", "participation ratio", "corrected index O - O(shuffled)",
+        "training step", "shift, SDs of the projection (signed log scale)"}) {
     EXPECT_TRUE(contains(h, label)) << label;
   }
+}
+
+TEST(Report, FindingsTableShowsVerdictEffectIntervalPAndUnit) {
+  const std::string f = section_of(run_report(full_inputs()).html, "findings");
+  for (const char* header : {"<th>verdict</th>", "<th>effect</th>", "<th>95% CI</th>", "<th>p</th>",
+                             "<th>n</th>", "<th>unit</th>"})
+    EXPECT_TRUE(contains(f, header)) << header;
+  EXPECT_EQ(count(f, "<span class=\"badge yes\">held</span>"), 2u);
+  EXPECT_EQ(count(f, "<span class=\"badge no\">not held</span>"), 1u);
+  EXPECT_EQ(count(f, "<span class=\"badge na\">not testable</span>"), 1u);
+  // Finding 1: effect, its CI, p, n per group and the unit of replication.
+  EXPECT_TRUE(
+      contains(f,
+               "<td>0.13</td><td>[0.05, 0.21]</td><td>0.004<div class=\"dim\">alpha 0.05</div></td>"
+               "<td>3 vs 3</td><td>model (seed)</td>"))
+      << f;
+  EXPECT_TRUE(contains(f, "Declared test: Welch t-test, one-sided, across models (seeds)"));
+  EXPECT_TRUE(contains(f, "Retention above empirical chance &lt;ok&gt;"));  // the detail, escaped
+  EXPECT_TRUE(contains(f, "<summary>tests (1)</summary>"));
+  EXPECT_TRUE(contains(f, "<td>multi-task retention &gt; single-task retention</td>"));
+  EXPECT_TRUE(contains(f, "gru-model: retention above chance</span> 0.42"));
+  // Finding 2 is not testable: why, and what to add to the pipeline.
+  EXPECT_TRUE(contains(
+      f, "<strong>Not testable:</strong> fewer than 3 seeds per architecture (GRU has 1 model)."));
+  EXPECT_TRUE(contains(
+      f, "<strong>To make it testable:</strong> train at least 3 seeds of every architecture."));
+
+  // Older findings (only `held`) still read: true / false / null.
+  AnalysisResult a = synthetic_analysis("m", "gru");
+  a.findings = {{"1", {{"title", "old"}, {"held", true}, {"detail", "d1"}}},
+                {"2", {{"title", "old"}, {"held", false}}},
+                {"3", {{"title", "old"}, {"held", nullptr}, {"detail", "one RNN type only"}}}};
+  StageInputs in;
+  in.add("analysis", item("analysis", a.to_artifact()));
+  const std::string old = section_of(run_report(in).html, "findings");
+  EXPECT_TRUE(contains(old, "<span class=\"badge yes\">held</span>"));
+  EXPECT_TRUE(contains(old, "<span class=\"badge no\">not held</span>"));
+  EXPECT_TRUE(contains(old, "<span class=\"badge na\">not testable</span>"));
+  EXPECT_TRUE(contains(old, "one RNN type only"));
+}
+
+TEST(Report, FiguresOfFindingsShowIntervalsAndEmpiricalChance) {
+  const std::string h = run_report(full_inputs()).html;
+  // Decoding summary: relevant encoding 0.95, 95% CI t(4) * 0.02 / sqrt(5) = +-0.0248.
+  EXPECT_TRUE(contains(h, "<title>gru-model / relevant: encoding: 0.95 [0.925, 0.975]</title>"));
+  // Legends: CI whiskers, the permutation null band, the analytic 1/K, across-seed CIs.
+  for (const char* legend : {"95% CI over folds", "permutation null (mean to 95th pct)",
+                             "analytic chance 1/K", "loc null", "loc 1/K", "one model"})
+    EXPECT_TRUE(contains(h, legend)) << legend;
+  // One model per group: its dot, but no interval across seeds.
+  EXPECT_FALSE(contains(h, "95% CI across models (seeds)"));
+  // Decoding: one panel per relevance class, encoding and retention.
+  const std::string dec = section_of(h, "decoding");
+  for (const char* t :
+       {"task-relevant (the task&#39;s own feature)", "implied (category in an identity task)",
+        "task-irrelevant", "relevant: retention", "implied: encoding", "irrelevant: retention",
+        "finding 1 across models", "multi-task (n = 1)"})
+    EXPECT_TRUE(contains(dec, t)) << t;
+  // Cross-task: centred states and the normalised score.
+  const std::string ct = section_of(h, "cross-task");
+  EXPECT_TRUE(contains(ct, "generalisation, task-centred states"));
+  EXPECT_TRUE(contains(ct, "(gen - chance) / (val - chance)"));
+  // Procrustes: each swap test beside its no-rotation control, and the caveat.
+  const std::string tmp = section_of(h, "temporal");
+  for (const char* t :
+       {"reconstructed, R = I", "time-shifted, R = I", "elapsed-shifted, R = I", "near-guaranteed",
+        "halfway: null to validation", "finding 4 across models"})
+    EXPECT_TRUE(contains(tmp, t)) << t;
+  // RSA: p-values; dimensionality: bootstrap intervals.
+  const std::string rsa = section_of(h, "rsa");
+  EXPECT_TRUE(contains(rsa, "<th>CKA p</th>"));
+  EXPECT_TRUE(contains(rsa, "(p = 0.001, null mean 0.2; RDM Spearman 0.3, p = 0.01)"));
+  EXPECT_TRUE(contains(section_of(h, "dimensionality"), "95% bootstrap interval"));
+}
+
+TEST(Report, OrthogonalityIsNullCorrectedWithoutATTest) {
+  const std::string o = section_of(run_report(full_inputs()).html, "orthogonality");
+  EXPECT_TRUE(contains(o, "corrected index O - O(shuffled)"));
+  EXPECT_TRUE(contains(o, "shuffled-label null, 95% range"));
+  EXPECT_TRUE(contains(o, "<th>corrected RNN - perceptual</th>"));
+  EXPECT_TRUE(contains(o, "<th>K equidistant 1-1/(K-1)</th>"));
+  EXPECT_TRUE(contains(o, "finding 3 across models"));
+  EXPECT_TRUE(contains(o, "<td>-0.175</td>"));  // corrected_difference of the summary table
+  EXPECT_FALSE(contains(o, "t-test"));
+  EXPECT_FALSE(contains(o, "orthogonality_test"));
+}
+
+TEST(Report, CausalSectionDrawsTheDoseResponse) {
+  const std::string c = section_of(run_report(full_inputs()).html, "causal");
+  EXPECT_TRUE(contains(c, "the frame just before the probe"));
+  EXPECT_TRUE(contains(c, "standard deviations of the states' projection"));
+  EXPECT_TRUE(contains(c, "decoder of the remembered stimulus's feature"));
+  EXPECT_TRUE(contains(c, "paired effect p(shift) - p(random)"));
+  EXPECT_TRUE(contains(c, "loc: random direction"));
+  // Ticks at the shift sizes on the signed log scale.
+  EXPECT_TRUE(contains(c, ">-50</text>"));
+  EXPECT_TRUE(contains(c, ">50</text>"));
+  // The dose table: effect 0.4 * 5 / 9 with its CI (+-0.05) at 5 SD.
+  EXPECT_TRUE(contains(
+      c, "<td>loc</td><td>5</td><td>0.322</td><td>0.1</td><td>0.222</td><td>[0.172, 0.272]</td>"))
+      << c.substr(c.find("<table>"), 800);
+  EXPECT_FALSE(contains(c, "alpha"));
+}
+
+TEST(Report, OlderAnalysisResultsDegradeToNotes) {
+  // A result from before issue 11: no relevance, no empirical chance, causal
+  // by `alpha`, no p-values or intervals.
+  AnalysisResult a = synthetic_analysis("m", "gru");
+  auto drop = [&](const std::string& table, const std::vector<std::string>& columns) {
+    Table& t = a.tables.at(table);
+    for (const auto& col : columns) {
+      t.numeric.erase(col);
+      t.text.erase(col);
+      t.columns.erase(std::find(t.columns.begin(), t.columns.end(), col));
+    }
+  };
+  drop("decoding", {"relevance", "chance_empirical", "chance_p95"});
+  drop("causal", {"sd"});
+  drop("orthogonality", {"corrected"});
+  drop("rsa", {"cka_p"});
+  drop("dimensionality", {"ci_lo", "ci_hi"});
+  a.tables.erase("orthogonality_summary");
+  StageInputs in;
+  in.add("analysis", item("analysis", a.to_artifact()));
+  Made r = run_report(in);
+  EXPECT_TRUE(contains(r.html, "Omitted: the `causal` table lacks column(s) sd."));
+  EXPECT_TRUE(
+      contains(r.html, "Summary table omitted: the analysis has no `orthogonality_summary` table"));
+  EXPECT_TRUE(contains(r.html, "This analysis has no p-values (an older result)."));
+  EXPECT_TRUE(contains(r.html, "This analysis has no bootstrap intervals (an older result)."));
+  // Decoding falls back to `relevant` (no implied panel); orthogonality to index - null mean.
+  const std::string dec = section_of(r.html, "decoding");
+  EXPECT_TRUE(contains(dec, "task-irrelevant"));
+  EXPECT_FALSE(contains(dec, "implied (category"));
+  // RNN index 0.55 + 0.05 s minus the null's 0.6 over s = 0..3 in 3 tasks: mean 0.025, sd 0.0584.
+  const std::string orth = section_of(r.html, "orthogonality");
+  EXPECT_TRUE(contains(orth, "<title>loc / RNN: 0.025 +- 0.0584</title>")) << orth.substr(0, 400);
+  EXPECT_EQ(count(r.html, "<svg class=\"figure\""),
+            static_cast<std::size_t>(r.report.info["figures"].get<int>()));
+}
+
+TEST(Report, IntervalHelpers) {
+  EXPECT_NEAR(report::t975(1), 12.706, 1e-9);
+  EXPECT_NEAR(report::t975(4), 2.776, 1e-9);
+  EXPECT_NEAR(report::t975(40), 2.021, 2e-3);
+  EXPECT_NEAR(report::t975(1e6), 1.95996, 1e-4);
+  EXPECT_TRUE(std::isnan(report::t975(0)));
+  auto iv = report::replicate_interval({1.0, 2.0, 3.0});
+  EXPECT_EQ(iv.n, 3);
+  EXPECT_DOUBLE_EQ(iv.mean, 2.0);
+  EXPECT_NEAR(iv.hi - iv.mean, 4.303 / std::sqrt(3.0), 1e-9);
+  auto one = report::replicate_interval({0.5, std::nan("")});
+  EXPECT_EQ(one.n, 1);
+  EXPECT_TRUE(std::isnan(one.lo));  // no interval from one model
 }
 
 TEST(Report, Deterministic) {
@@ -443,7 +659,7 @@ TEST(Report, Deterministic) {
 
 TEST(Report, AbsentTablesAreOmittedWithANote) {
   AnalysisResult a = synthetic_analysis("m", "lstm");
-  for (const char* t : {"cross_task", "orthogonality", "orthogonality_test", "cross_temporal",
+  for (const char* t : {"cross_task", "orthogonality", "orthogonality_summary", "cross_temporal",
                         "temporal_hypotheses", "procrustes", "causal", "rsa", "dimensionality"})
     a.tables.erase(t);
   a.findings = nlohmann::json::object();
@@ -460,8 +676,8 @@ TEST(Report, AbsentTablesAreOmittedWithANote) {
   EXPECT_TRUE(contains(h,
                        "Omitted: the analysis has no `cross_temporal`, `temporal_hypotheses` or "
                        "`procrustes` table"));
-  EXPECT_EQ(r.report.info["figures"], 1);  // decoding only
-  EXPECT_EQ(count(h, "<svg class=\"figure\""), 1u);
+  EXPECT_EQ(r.report.info["figures"], 5);  // decoding only: 3 panels, the summary, finding 1
+  EXPECT_EQ(count(h, "<svg class=\"figure\""), 5u);
 }
 
 TEST(Report, MissingColumnsAreNamed) {
@@ -496,6 +712,28 @@ TEST(Report, SweepAnalysesAreConcatenated) {
   Made capped = run_report(in, "max_models = 1");
   EXPECT_TRUE(contains(capped.html, "Per-model figures show the first 1 of 2 models"));
   EXPECT_LT(capped.report.info["figures"].get<int>(), r.report.info["figures"].get<int>());
+}
+
+TEST(Report, ReplicatesGetIntervalsAcrossSeeds) {
+  // Three seeds of one GRU: decoding accuracy +0, +0.01, +0.02, so finding 1's
+  // measure has sd 0.01 across models and a 95% t-interval of +-4.303 * 0.01 / sqrt(3).
+  StageInputs in;
+  for (int k = 0; k < 3; ++k) {
+    AnalysisResult a = synthetic_analysis("gru-seed" + std::to_string(k), "gru");
+    for (double& v : a.tables.at("decoding").numeric.at("accuracy")) v += 0.01 * k;
+    in.add("analysis", item("analysis[seed=" + std::to_string(k) + "]", a.to_artifact()));
+  }
+  const std::string h = run_report(in).html;
+  EXPECT_TRUE(contains(h, "95% CI across models (seeds)"));
+  EXPECT_TRUE(contains(h, "GRU (n = 3)"));
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(
+      h, m,
+      std::regex(
+          R"(multi-task \(n = 3\) / irrelevant retention - empirical chance: ([0-9.]+) \[([0-9.]+), ([0-9.]+)\])")));
+  const double mean = std::stod(m[1]), lo = std::stod(m[2]), hi = std::stod(m[3]);
+  EXPECT_NEAR(hi - mean, 4.303 * 0.01 / std::sqrt(3.0), 2e-3);
+  EXPECT_NEAR(mean - lo, 4.303 * 0.01 / std::sqrt(3.0), 2e-3);
 }
 
 TEST(Report, ASweepOfTwelveModelsStaysSmallAndFast) {
