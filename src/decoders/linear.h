@@ -62,6 +62,10 @@ Fit fit_shared(const torch::Tensor& x, const torch::Tensor& y, std::int64_t clas
 // Decision values [P, n, K] and predicted labels [P, n].
 torch::Tensor decision(const Fit& f, const torch::Tensor& x);
 torch::Tensor predict(const Fit& f, const torch::Tensor& x);
+// Predicted labels [P, n] of every problem on the same samples x [n, d]:
+// the standardisation is folded into the weights, so all P problems are one
+// matrix product (no [P, n, d] temporary). Equal to predict() up to rounding.
+torch::Tensor predict_shared(const Fit& f, const torch::Tensor& x);
 
 // Stratified k-fold: each class's samples are shuffled (seeded) and dealt to
 // folds in turn, so every fold has each class in proportion. Returns the fold

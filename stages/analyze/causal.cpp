@@ -32,7 +32,7 @@ void causal(const ModelData& m, const Settings& s, Tables& tables) {
       if (probe >= frames) continue;
       const int at = probe - 1;  // the state shifted: the memory just before the probe
       torch::Tensor x = m.states.index_select(0, rows).select(1, at);  // [n, H] float64
-      torch::Tensor y = m.labels.at(feature).index_select(0, rows).select(1, stim);
+      torch::Tensor y = m.labels.at(feature).index_select(0, rows).select(1, stim).contiguous();
       torch::Tensor probe_class = m.labels.at(feature).index_select(0, rows).select(1, probe);
       torch::Tensor groups = m.stimulus.index_select(0, rows).select(1, stim);
       const std::uint64_t seed = random::hash_combine(s.seed, random::hash_string(task.name + "/causal")) + stim;

@@ -148,7 +148,7 @@ Families fit_families(const ModelData& m, const Settings& s, const std::function
         all = {all.weight.cpu(), all.bias.cpu(), all.mean.cpu(), all.scale.cpu()};
         std::vector<torch::Tensor> preds;
         for (std::int64_t frame = stim; frame < frames; ++frame) {
-          preds.push_back(decoders::predict(all, x.select(1, frame).unsqueeze(0).expand({p * sets, n, x.size(2)})));
+          preds.push_back(decoders::predict_shared(all, x.select(1, frame)));
         }
         torch::Tensor pr = torch::stack(preds, 1).view({p, sets, u, n});  // [P, L, U, n]
         f.preds = pr.select(1, 0).contiguous();

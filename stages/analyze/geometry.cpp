@@ -50,9 +50,28 @@ torch::Tensor pca_project(const torch::Tensor& x, const torch::Tensor& train, st
   return torch::mm(x - mean, vh.narrow(0, 0, dims).t());
 }
 
+// x [n, d] (float64) in coordinates of the span of its centred rows when
+// d > n: an exact rotation (distances, PCA and the fitted normals' geometry
+// are unchanged), computed once per (task, frame, space) and shared by every
+// feature and fold, so the per-fold PCA works on n columns instead of d
+// (2048 for the perceptual space).
+torch::Tensor span_coordinates(const torch::Tensor& x_in, std::map<std::tuple<std::size_t, int, std::string>, torch::Tensor>& cache,
+                               const std::tuple<std::size_t, int, std::string>& key) {
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
+  torch::Tensor x = x_in.to(torch::kFloat64);
+  if (x.size(1) > x.size(0)) {
+    torch::Tensor mean = x.mean(0, true);
+    auto [u, sv, vh] = torch::linalg_svd(x - mean, false);  // vh [n, d]
+    x = torch::mm(x - mean, vh.t());
+  }
+  cache[key] = x;
+  return x;
+}
+
 }  // namespace
 
 void orthogonality(const ModelData& m, const Settings& s, Tables& tables) {
+  std::map<std::tuple<std::size_t, int, std::string>, torch::Tensor> reduced;  // (task, frame, space) -> span coordinates
   std::map<std::pair<std::int64_t, std::int64_t>, double> random_null;
   // (feature, space) -> indices over (task, frame): raw, null-corrected, z.
   std::map<std::pair<std::string, std::string>, std::vector<double>> values, corrected, zscores;
@@ -98,7 +117,8 @@ void orthogonality(const ModelData& m, const Settings& s, Tables& tables) {
         for (const std::string space : {"perceptual", "rnn"}) {
           const torch::Tensor& source = space == "rnn" ? m.states : m.perceptual;
           if (!source.defined()) continue;
-          torch::Tensor x = source.index_select(0, rows).select(1, stim).to(torch::kFloat64);
+          torch::Tensor x = span_coordinates(source.index_select(0, rows).select(1, stim), reduced, {k, stim, space});
+          const std::int64_t space_dims = source.size(2);
           std::vector<double> index_folds;
           std::vector<std::vector<double>> null_folds(static_cast<std::size_t>(p - 1));
           for (const auto& tr : train_sets) {
@@ -138,7 +158,7 @@ void orthogonality(const ModelData& m, const Settings& s, Tables& tables) {
                                  {"equidistant", classes > 1 ? 1.0 - 1.0 / double(classes - 1) : std::nan("")},
                                  {"classes", double(classes)},
                                  {"dims", double(dims)},
-                                 {"space_dims", double(x.size(1))},
+                                 {"space_dims", double(space_dims)},
                                  {"folds", double(train_sets.size())},
                                  {"n", double(n)}});
           tables["orthogonality"].add(std::move(row));
@@ -330,7 +350,7 @@ void dimensionality(const ModelData& m, const Settings& s, Tables& tables) {
         // Identical rows (perceptual vectors of a repeated image) collapse to
         // one row with their count as weight: the bootstrap then costs
         // nothing extra for them.
-        auto [unique, inverse, counts] = at::_unique2(x, true, true, true);
+        auto [unique, inverse, counts] = torch::unique_dim(x, 0, true, true, true);
         const bool collapse = unique.size(0) * 2 <= n;
         torch::Tensor xs = collapse ? unique : x;
         torch::Tensor base = collapse ? counts.to(torch::kFloat64) : torch::ones({n}, torch::kFloat64);

@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <iostream>
 #include <functional>
 
 #include "analyze/analyses.h"
@@ -54,6 +56,17 @@ int held_count(const std::string& finding, const std::string& body,
     AnalysisResult r = run_analysis(draw(seed), body, seed);
     const auto& f = r.findings.at(finding);
     EXPECT_NE(f.at("verdict"), "not testable") << f.dump(2);
+    if (d == 0 && std::getenv("WMGEOM_TEST_VERBOSE") != nullptr) {
+      std::cerr << f.dump(2) << "\n";
+      for (const auto& [name, table] : r.tables) {
+        if (name != "orthogonality_summary") continue;
+        for (const auto& [column, values] : table.numeric) {
+          std::cerr << column << ":";
+          for (double v : values) std::cerr << " " << v;
+          std::cerr << "\n";
+        }
+      }
+    }
     held += f.at("verdict") == "held";
   }
   return held;
@@ -123,7 +136,7 @@ std::vector<StateSet> retention(std::uint64_t seed, bool single_retains) {
                                     64, 3, 4, seed * 31 + k);
     const int units = 48;  // >= the training trials: the solver's sample-space regime, as for real states
     torch::Tensor el = synth::code(4, units, 4.0), ec = synth::code(2, units, 4.0);
-    torch::Tensor ml = synth::code(4, units, 3.0), mc = synth::code(2, units, 1.5);
+    torch::Tensor ml = synth::code(4, units, 3.0), mc = synth::code(2, units, 2.5);
     torch::Tensor h = noise(t, units);
     for (int f = 0; f < t.frames; ++f) {
       h.select(1, f) += synth::lookup(el, t.loc, f) + synth::lookup(ec, t.cat, f);
@@ -183,10 +196,12 @@ TEST(Calibration, Finding2FalsePositives) {
 
 // ---- Finding 3: de-orthogonalisation at different dimensions ----
 
-// Perceptual vectors (48-d, one per image, the same for every model); the
-// RNN (12 units) sees a random projection of them plus noise. With
-// `collapse`, the RNN replaces the location part by class means on one
-// line (parallel one-vs-rest normals: far less orthogonal).
+// Perceptual vectors (48-d, one per image, the same for every model): random
+// location means, near-equidistant (O ~ 1 - 1/(K-1)). The RNN (12 units)
+// sees a random projection of them plus noise; with `collapse`, it replaces
+// the location part by means in two pairs, +-v plus a small class-specific
+// offset: the classes stay separable but their one-vs-rest normals all lie
+// near +-v (O near 0).
 std::vector<StateSet> orthogonality(std::uint64_t seed, bool collapse) {
   std::vector<StateSet> out;
   synth::Trials t0 = synth::trials({"loc-1"}, 192, 1, 4, seed);
@@ -200,12 +215,13 @@ std::vector<StateSet> orthogonality(std::uint64_t seed, bool collapse) {
     synth::Trials t = synth::trials({"loc-1"}, 192, 1, 4, seed * 31 + k);
     torch::Tensor proj = torch::randn({dims, units}, torch::kFloat64) / std::sqrt(double(dims));
     torch::Tensor x = per_image.index_select(0, t.stimulus.select(1, 0));
+    torch::Tensor l = t.loc.select(1, 0);
     torch::Tensor h;
     if (collapse) {
-      torch::Tensor line = torch::randn({1, units}, torch::kFloat64);
-      line = line / line.norm();
-      torch::Tensor steps = (t.loc.select(1, 0).to(torch::kFloat64) - 1.5).unsqueeze(1) * 1.6;
-      h = torch::mm(x - loc_code.index_select(0, t.loc.select(1, 0)), proj) + steps * line;
+      torch::Tensor v = synth::code(1, units, 5.0);
+      torch::Tensor offsets = synth::code(4, units, 2.0);
+      torch::Tensor sign = torch::where(l.lt(2), torch::ones({t.m}, torch::kFloat64), -torch::ones({t.m}, torch::kFloat64));
+      h = torch::mm(x - loc_code.index_select(0, l), proj) * 0.5 + sign.unsqueeze(1) * v + offsets.index_select(0, l);
     } else {
       h = torch::mm(x, proj);
     }

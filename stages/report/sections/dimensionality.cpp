@@ -62,10 +62,9 @@ Section dimensionality_section(const ReportData& d, const ReportOptions& o) {
           "Participation ratio (sum of PCA eigenvalues)&sup2; / sum of squares: the number of "
           "dimensions the states effectively occupy at each frame, pooled over tasks where "
           "available (else the mean over tasks). " +
-          std::string(has_ci ? "Band: its 95% bootstrap interval over trials (percentiles of the "
-                               "participation ratio of resampled trials; resampling duplicates "
-                               "trials, which lowers the ratio, so the band can sit below the "
-                               "estimate)."
+          std::string(has_ci ? "Band: its 95% bootstrap interval over trials (basic bootstrap: the "
+                               "percentiles of resampled trials reflected about the estimate, "
+                               "which corrects the downward bias of resampling duplicated trials)."
                              : "This analysis has no bootstrap intervals (an older result).")) +
       row_of_figures(figs) + pick.note_html();
   return s;
