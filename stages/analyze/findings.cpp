@@ -41,6 +41,11 @@ std::string fmt(double v) {
   return s.str();
 }
 
+// "difference D, 95% CI [lo, hi], p = P" of a test.
+std::string effect_text(const TestResult& t, const std::string& what = "difference") {
+  return what + " " + fmt(t.effect) + ", 95% CI [" + fmt(t.ci_lo) + ", " + fmt(t.ci_hi) + "], p = " + fmt(t.p);
+}
+
 std::string rnn_label(const std::string& rnn) { return rnn == "rnn" ? "vanilla RNN" : rnn == "gru" ? "GRU" : "LSTM"; }
 
 nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
@@ -154,8 +159,7 @@ nlohmann::json finding1(const std::map<std::string, Table>& tables, const std::v
   const bool held = t.defined() && t.p < s.alpha && t.effect > 0;
   return decide(f, main, held,
                 "Retention above empirical chance: multi-task " + fmt(mean(multi)) + " vs single-task " + fmt(mean(single)) +
-                    " (difference " + fmt(t.effect) + ", 95% CI [" + fmt(t.ci_lo) + ", " + fmt(t.ci_hi) + "], p = " + fmt(t.p) +
-                    ").");
+                    " (" + effect_text(t) + ").");
 }
 
 nlohmann::json finding2(const std::map<std::string, Table>& tables, const std::vector<ModelData>& models, const Settings& s) {
@@ -202,8 +206,8 @@ nlohmann::json finding2(const std::map<std::string, Table>& tables, const std::v
   const bool held = t.defined() && t.p < s.alpha && t.effect > 0;
   return decide(f, main, held,
                 "Normalised generalisation at stimulus frame " + fmt(first) + ": vanilla " + fmt(mean(vanilla)) + " vs gated " +
-                    fmt(mean(gated)) + " (difference " + fmt(t.effect) + ", 95% CI [" + fmt(t.ci_lo) + ", " + fmt(t.ci_hi) +
-                    "], p = " + fmt(t.p) + "). The task-centred variant (numbers) removes translations between tasks' state clouds.");
+                    fmt(mean(gated)) + " (" + effect_text(t) +
+                    "). The task-centred variant (numbers) removes translations between tasks' state clouds.");
 }
 
 nlohmann::json finding3(const std::map<std::string, Table>& tables, const std::vector<ModelData>& models, const Settings& s) {
@@ -241,9 +245,9 @@ nlohmann::json finding3(const std::map<std::string, Table>& tables, const std::v
   }
   const bool held = t.defined() && t.p < s.alpha && t.effect < 0;
   return decide(f, main, held,
-                "Null-corrected O(rnn) - O(perceptual): mean " + fmt(t.effect) + " over " + std::to_string(diffs.size()) +
-                    " models (95% CI [" + fmt(t.ci_lo) + ", " + fmt(t.ci_hi) + "], p = " + fmt(t.p) +
-                    "). The random-direction null is information only: K equidistant classes give 1 - 1/(K-1).");
+                "Null-corrected O(rnn) - O(perceptual) over " + std::to_string(diffs.size()) + " models: " +
+                    effect_text(t, "mean") +
+                    ". The random-direction null is information only: K equidistant classes give 1 - 1/(K-1).");
 }
 
 nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::vector<ModelData>& models, const Settings& s) {

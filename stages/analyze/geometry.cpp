@@ -5,6 +5,8 @@
 #include <cmath>
 #include <numeric>
 
+#include <Eigen/Dense>
+
 #include "analyze/analyses.h"
 #include "core/random.h"
 #include "nets/torch_util.h"
@@ -232,19 +234,32 @@ std::vector<double> rdm(const torch::Tensor& means) {
   return out;
 }
 
-// The upper triangle of a [C, C] matrix with rows and columns permuted.
-std::vector<double> permuted_upper(const std::vector<double>& upper, std::int64_t c, const std::vector<std::int64_t>& perm) {
-  std::vector<double> full(static_cast<std::size_t>(c * c), 0.0);
+// The upper triangle `upper` of a symmetric [C, C] matrix with rows and
+// columns permuted, into `out`.
+void permute_upper(const std::vector<double>& upper, std::int64_t c, const std::vector<std::int64_t>& perm,
+                   std::vector<double>& out) {
+  auto at = [&](std::int64_t i, std::int64_t j) {  // index of (i, j), i != j, in the upper triangle
+    if (i > j) std::swap(i, j);
+    return static_cast<std::size_t>(i * c - i * (i + 1) / 2 + (j - i - 1));
+  };
   std::size_t k = 0;
   for (std::int64_t i = 0; i < c; ++i) {
-    for (std::int64_t j = i + 1; j < c; ++j) full[i * c + j] = full[j * c + i] = upper[k++];
+    for (std::int64_t j = i + 1; j < c; ++j) out[k++] = upper[at(perm[i], perm[j])];
   }
-  std::vector<double> out;
-  out.reserve(upper.size());
-  for (std::int64_t i = 0; i < c; ++i) {
-    for (std::int64_t j = i + 1; j < c; ++j) out.push_back(full[perm[i] * c + perm[j]]);
-  }
-  return out;
+}
+
+double dot(const std::vector<double>& a, const std::vector<double>& b) {
+  double s = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
+  return s;
+}
+
+// Ranks (ties share their mean rank), centred on their mean.
+std::vector<double> centred_ranks(const std::vector<double>& v) {
+  std::vector<double> r = stats::ranks(v);
+  const double m = stats::mean(r);
+  for (double& x : r) x -= m;
+  return r;
 }
 
 // Condition means of x [n, d] per condition id [n] (only conditions present).
@@ -279,18 +294,31 @@ void rsa(const ModelData& m, const Settings& s, Tables& tables) {
     torch::Tensor ma = condition_means(a, cond, total), mb = condition_means(b, cond, total);
     const std::int64_t c = ma.size(0);
     std::vector<double> ra = rdm(ma), rb = rdm(mb);
-    torch::Tensor ka = centred_gram(ma), kb = centred_gram(mb);
+    torch::Tensor ka = centred_gram(ma).contiguous(), kb = centred_gram(mb).contiguous();
     const double cka = linear_cka(ka, kb), rho = stats::spearman(ra, rb);
-    // Permutation nulls: the conditions of space b relabelled.
+    // Permutation nulls: the conditions of space b relabelled. Ranks commute
+    // with permutations, so Spearman's rho of a permuted RDM is the Pearson
+    // correlation of permuted ranks, and CKA's numerator a permuted inner
+    // product: each permutation costs O(C^2), no sorting, no allocation.
+    const std::vector<double> rank_a = centred_ranks(ra), rank_b = centred_ranks(rb);
+    const double rank_norm = std::sqrt(dot(rank_a, rank_a) * dot(rank_b, rank_b));
+    const double* pa = ka.data_ptr<double>();
+    const double* pb = kb.data_ptr<double>();
+    const double ka_norm = ka.norm().item<double>(), kb_norm = kb.norm().item<double>();
     std::vector<double> cka_null, rho_null;
     random::Rng rng(random::hash_combine(s.seed, random::hash_string(space_a + space_b) + static_cast<std::uint64_t>(fa * 97 + fb)));
     std::vector<std::int64_t> perm(static_cast<std::size_t>(c));
+    std::vector<double> permuted(rank_b.size());
     for (int r = 0; r < s.rsa_permutations; ++r) {
       std::iota(perm.begin(), perm.end(), 0);
       for (std::int64_t i = c; i > 1; --i) std::swap(perm[i - 1], perm[rng.range(0, static_cast<int>(i) - 1)]);
-      torch::Tensor pt = torch::tensor(perm, torch::kLong);
-      cka_null.push_back(linear_cka(ka, kb.index_select(0, pt).index_select(1, pt)));
-      rho_null.push_back(stats::spearman(ra, permuted_upper(rb, c, perm)));
+      double inner = 0;
+      for (std::int64_t i = 0; i < c; ++i) {
+        for (std::int64_t j = 0; j < c; ++j) inner += pa[i * c + j] * pb[perm[i] * c + perm[j]];
+      }
+      cka_null.push_back(ka_norm == 0 || kb_norm == 0 ? std::nan("") : inner / (ka_norm * kb_norm));
+      permute_upper(rank_b, c, perm, permuted);
+      rho_null.push_back(rank_norm == 0 ? std::nan("") : dot(rank_a, permuted) / rank_norm);
     }
     Row row = model_columns(m);
     row.insert(row.end(), {{"space_a", space_a},
@@ -320,19 +348,32 @@ void rsa(const ModelData& m, const Settings& s, Tables& tables) {
 namespace {
 
 // Participation ratio (sum l)^2 / sum l^2 of the eigenvalues l of the
-// weighted covariance of rows x_i with weights w [u] (bootstrap counts):
-// tr(C)^2 / ||C||_F^2, from the raw Gram matrix g0 = X X^T [u, u], centred
-// on the weighted mean: (x_i - mu).(x_j - mu) = g0_ij - a_i - a_j + b. One
-// bootstrap draw then costs O(u^2), whatever the dimension.
-double participation_ratio(const torch::Tensor& g0, const torch::Tensor& w) {
-  const double total = w.sum().item<double>();
-  torch::Tensor a = torch::mv(g0, w) / total;
-  const double b = w.dot(a).item<double>() / total;
-  torch::Tensor gc = g0 - a.unsqueeze(0) - a.unsqueeze(1) + b;
-  const double tr = (w * gc.diagonal()).sum().item<double>();
-  const double fro2 = torch::mv(gc.pow(2), w).dot(w).item<double>();
-  return fro2 <= 0 ? 0.0 : tr * tr / fro2;
-}
+// weighted covariance of rows x_i with weights w (bootstrap counts):
+// tr(C)^2 / ||C||_F^2 from the raw Gram matrix G = X X^T [u, u] of the rows
+// centred on the weighted mean, Gc_ij = G_ij - a_i - a_j + b with
+// g = G w, s = sum w, a = g / s, b = w.g / s^2. Expanding
+// ||C||_F^2 = sum_ij w_i w_j Gc_ij^2 leaves two matrix-vector products per
+// draw (H = G o G precomputed): O(u^2) and no u x u temporary.
+struct GramPr {
+  Eigen::MatrixXd g, h;
+  Eigen::VectorXd diag;
+  explicit GramPr(const torch::Tensor& x) {
+    torch::Tensor gt = torch::mm(x, x.t()).contiguous();
+    g = Eigen::Map<const Eigen::MatrixXd>(gt.data_ptr<double>(), gt.size(0), gt.size(1));
+    h = g.cwiseProduct(g);
+    diag = g.diagonal();
+  }
+  double operator()(const Eigen::VectorXd& w) const {
+    const double s = w.sum();
+    const Eigen::VectorXd gw = g * w, hw = h * w;
+    const Eigen::VectorXd a = gw / s;
+    const double wa = w.dot(a), wg = w.dot(gw), b = wg / (s * s);
+    const double wa2 = w.dot(a.cwiseProduct(a)), wag = w.dot(a.cwiseProduct(gw));
+    const double fro2 = w.dot(hw) + 2 * s * wa2 + 2 * wa * wa + b * b * s * s - 4 * wag + 2 * b * wg - 4 * b * s * wa;
+    const double tr = w.dot(diag) - 2 * wa + b * s;
+    return fro2 <= 0 ? 0.0 : tr * tr / fro2;
+  }
+};
 
 }  // namespace
 
@@ -354,19 +395,22 @@ void dimensionality(const ModelData& m, const Settings& s, Tables& tables) {
         const bool collapse = unique.size(0) * 2 <= n;
         torch::Tensor xs = collapse ? unique : x;
         torch::Tensor base = collapse ? counts.to(torch::kFloat64) : torch::ones({n}, torch::kFloat64);
-        torch::Tensor g0 = torch::mm(xs, xs.t());
-        const double pr = participation_ratio(g0, base);
+        GramPr ratio(xs);
+        Eigen::VectorXd base_w = Eigen::Map<const Eigen::VectorXd>(base.contiguous().data_ptr<double>(), base.size(0));
+        const double pr = ratio(base_w);
         // Bootstrap over trials: multinomial counts, drawn per trial.
         std::vector<double> boot;
         random::Rng rng(random::hash_combine(s.seed, random::hash_string(space + "/" + group)) + static_cast<std::uint64_t>(t));
+        torch::Tensor inv = inverse.contiguous();
+        const std::int64_t* inv_p = inv.data_ptr<std::int64_t>();
+        Eigen::VectorXd w(xs.size(0));
         for (int b = 0; b < s.bootstrap; ++b) {
-          std::vector<double> w(static_cast<std::size_t>(xs.size(0)), 0.0);
-          auto inv = inverse.contiguous();
+          w.setZero();
           for (std::int64_t i = 0; i < n; ++i) {
             std::int64_t pick = rng.range(0, static_cast<int>(n) - 1);
-            w[collapse ? inv.data_ptr<std::int64_t>()[pick] : pick] += 1.0;
+            w[collapse ? inv_p[pick] : pick] += 1.0;
           }
-          boot.push_back(participation_ratio(g0, torch::tensor(w, torch::kFloat64)));
+          boot.push_back(ratio(w));
         }
         Row row = model_columns(m);
         row.insert(row.end(), {{"space", space},

@@ -40,5 +40,7 @@ double quantile(std::vector<double> v, double q);
 double mean(const std::vector<double>& v);  // NaN if empty
 double sd(const std::vector<double>& v);    // sample SD; 0 for fewer than 2
 double spearman(const std::vector<double>& a, const std::vector<double>& b);
+// 1-based ranks; ties share their mean rank.
+std::vector<double> ranks(const std::vector<double>& v);
 
 }  // namespace wmgeom::analyze::stats
