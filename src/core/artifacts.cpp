@@ -143,7 +143,7 @@ Artifact TrialSet::to_artifact() const {
   nlohmann::json t = nlohmann::json::array();
   for (const auto& d : tasks) t.push_back({{"name", d.name}, {"feature", d.feature}, {"n", d.n}});
   a.meta = {{"tasks", t}, {"trial_length", trial_length}, {"match_prob", match_prob},
-            {"task_cue", task_cue}, {"info", info}};
+            {"hard_nonmatch", hard_nonmatch}, {"task_cue", task_cue}, {"info", info}};
   return a;
 }
 
@@ -156,6 +156,7 @@ TrialSet TrialSet::from_artifact(const Artifact& a) {
   }
   s.trial_length = c.meta<std::int32_t>("trial_length");
   s.match_prob = c.meta<double>("match_prob");
+  s.hard_nonmatch = c.meta<double>("hard_nonmatch");  // since tasks stage version 3
   s.task_cue = c.meta<std::string>("task_cue");
   s.info = a.meta.value("info", nlohmann::json::object());
   s.stimuli = c.get("stimuli", DType::kI32, 2);

@@ -64,6 +64,7 @@ struct TrialSet {
   std::vector<TaskDef> tasks;
   std::int32_t trial_length = 6;
   double match_prob = 0.5;
+  double hard_nonmatch = 0.5;  // share of identity non-matches drawn same-category (src/nback/sampler.h)
   std::string task_cue = "onehot";
   Array stimuli;  // int32 [M, T], indices into the StimulusSet
   Array task;     // int32 [M], index into tasks

@@ -184,7 +184,8 @@ Artifact TrainStage::run(const Params& p, const StageInputs& inputs, RunContext&
   std::vector<std::string> names;
   for (const auto& t : ts.tasks) names.push_back(t.name);
   std::vector<nback::Task> tasks = nback::parse_tasks(names);
-  nback::Sampler sampler(nback::StimulusTable::from(ts), tasks, ts.trial_length, ts.match_prob, kSplitTrain);
+  nback::Sampler sampler(nback::StimulusTable::from(ts), tasks, ts.trial_length, ts.match_prob, kSplitTrain,
+                         ts.hard_nonmatch);
 
   nets::WmModelConfig cfg;
   cfg.rnn = p.s("rnn");

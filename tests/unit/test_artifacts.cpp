@@ -48,9 +48,21 @@ TEST(Artifacts, TrialSetAndStateSetRoundTrip) {
   ts.task = Array::from_vector<std::int32_t>({0, 1});
   ts.targets = Array::zeros<std::int32_t>({2, 3});
   ts.split = Array::from_vector<std::int32_t>({0, 1});
+  ts.hard_nonmatch = 0.25;
   TrialSet back = TrialSet::from_artifact(ts.to_artifact());
   EXPECT_EQ(back.tasks[1].name, "cat-2");
   EXPECT_EQ(back.tasks[1].n, 2);
+  EXPECT_EQ(back.hard_nonmatch, 0.25);
+  // A TrialSet from before tasks stage version 3 lacks hard_nonmatch: an
+  // error naming it, never a silent default.
+  Artifact old = ts.to_artifact();
+  old.meta.erase("hard_nonmatch");
+  try {
+    TrialSet::from_artifact(old);
+    ADD_FAILURE() << "no error without hard_nonmatch";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("hard_nonmatch"), std::string::npos) << e.what();
+  }
   ts.targets.data<std::int32_t>()[0] = 7;
   EXPECT_THROW(TrialSet::from_artifact(ts.to_artifact()), Error);
 
