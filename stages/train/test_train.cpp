@@ -10,12 +10,14 @@
 
 #include <chrono>
 #include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 
 #include "cache/cache.h"
 #include "config/diagnostics.h"
 #include "core/artifacts.h"
+#include "core/error.h"
 #include "core/hash.h"
 #include "core/log.h"
 #include "graph/executor.h"
@@ -79,6 +81,10 @@ TEST(Train, LearnsAndRecordsCurves) {
   EXPECT_EQ(m.weights.at("rnn.weight_hh_l0").shape(), (std::vector<std::int64_t>{96, 32}));
   ASSERT_EQ(m.curve_step.numel(), 3);
   EXPECT_EQ(m.curve_train_acc.shape(), (std::vector<std::int64_t>{3, 2}));
+  // The lab's architecture by default, recorded for capture and analyze.
+  EXPECT_EQ(m.config["input_relu"], true);
+  EXPECT_EQ(m.config["readout_norm"], true);
+  EXPECT_EQ(m.weights.count("readout_norm.weight"), 1u);
   auto loss = m.curve_loss.values<float>();
   EXPECT_LT(loss[2], loss[0]);
   // loc-1 and cat-1 with a random CNN: well above the 50% of guessing match/non-match
@@ -109,6 +115,24 @@ TEST(Train, StopsEarlyAtTheAccuracyBar) {
   EXPECT_GE(m.curve_val_acc.values<float>()[k - 1], 0.8f);
 }
 
+std::string train_key(const fs::path& base, const std::string& body) {
+  Diagnostics diags;
+  const auto plan = make_plan_from_text((base / "k.toml").string(), pipeline(body), {}, real_registry(), diags);
+  if (!plan) throw InputError(diags.format_all());
+  return plan->instances.at(plan->select("gru").at(0)).key;
+}
+
+TEST(Train, NewParametersChangeTheKeyCheckpointingDoesNot) {
+  TempDir dir;
+  const std::string base = train_key(dir.path(), "steps = 100\n");
+  std::set<std::string> keys = {base};
+  for (const std::string change : {"input_relu = false", "readout_norm = false"}) {
+    EXPECT_TRUE(keys.insert(train_key(dir.path(), "steps = 100\n" + change + "\n")).second) << change;
+  }
+  EXPECT_EQ(train_key(dir.path(), "steps = 100\ncheckpoint_every = 7\n"), base);
+  EXPECT_EQ(train_key(dir.path(), "steps = 100\ninput_relu = true\nreadout_norm = true\n"), base);
+}
+
 TEST(Train, DivergenceNamesTheStep) {
   TempDir dir;
   write_file(dir / "p.toml", pipeline("lr = 1e8\nweight_decay = 0.5\ngrad_clip = 0.0\nsteps = 200\neval_every = 100\n"));
@@ -127,7 +151,8 @@ TEST(Train, BadParametersExitTwo) {
   } cases[] = {{"steps = 0\n", "stage.gru.steps: expected an integer >= 1, found 0"},
                {"rnn = \"transformer\"\n", "stage.gru.rnn: expected one of \"rnn\", \"gru\", \"lstm\""},
                {"steps = 10\neval_every = 50\n", "stage.gru.eval_every: expected eval_every <= steps"},
-               {"device = \"gpu\"\n", "stage.gru.device: expected \"auto\""}};
+               {"device = \"gpu\"\n", "stage.gru.device: expected \"auto\""},
+               {"input_relu = 1\n", "stage.gru.input_relu"}};
   for (const auto& c : cases) {
     write_file(dir / "p.toml", pipeline(c.body));
     CliResult r = run_cli({"validate", (dir / "p.toml").string()}, real_registry());
@@ -185,7 +210,10 @@ TEST(Train, KilledRunResumesToTheSameWeights) {
   EXPECT_EQ(m.curve_step.numel(), 4);
 }
 
-TEST(WmModel, UniqueImageEvaluationEqualsPerFrameDefinition) {
+// The model in both architectures: the lab's (input ReLU, readout
+// LayerNorm + tanh) and the plain one (flags off, models trained before the
+// flags existed).
+nets::WmModelConfig small_config(bool lab) {
   nets::WmModelConfig c;
   c.rnn = "lstm";
   c.hidden = 16;
@@ -193,27 +221,142 @@ TEST(WmModel, UniqueImageEvaluationEqualsPerFrameDefinition) {
   c.conv_channels = 3;
   c.feature_shape = {5, 2, 2};
   c.cue_dim = 4;
-  nets::WmModel model(c);
-  auto gen = nets::make_generator(1);
-  model->initialise(gen);
+  c.input_relu = lab;
+  c.readout_norm = lab;
+  return c;
+}
+
+TEST(WmModel, UniqueImageEvaluationEqualsPerFrameDefinition) {
+  for (bool lab : {false, true}) {
+    SCOPED_TRACE(lab ? "lab architecture" : "plain architecture");
+    nets::WmModel model(small_config(lab));
+    auto gen = nets::make_generator(1);
+    model->initialise(gen);
+    torch::manual_seed(3);
+    torch::Tensor bank = torch::randn({10, 5, 2, 2});
+    torch::Tensor stim = torch::randint(0, 10, {7, 6}, torch::kLong);
+    torch::Tensor cue = torch::eye(4).index_select(0, torch::randint(0, 4, {7}, torch::kLong));
+    auto out = model->forward(bank, stim, cue);
+    // Per frame: concat(flattened conv map, cue) -> one Linear -> [ReLU] -> LayerNorm -> LSTM -> readout.
+    auto params = model->named_parameters();
+    torch::Tensor maps = torch::conv2d(bank.index_select(0, stim.flatten()), params["conv.weight"], params["conv.bias"]);
+    torch::Tensor x = torch::cat({maps.flatten(1), cue.repeat_interleave(6, 0)}, 1);
+    torch::Tensor w = torch::cat({params["image.weight"], params["cue.weight"]}, 1);
+    torch::Tensor pre = torch::addmm(params["image.bias"], x, w.t());
+    torch::Tensor emb = torch::layer_norm(lab ? torch::relu(pre) : pre, {12}, params["norm.weight"], params["norm.bias"]);
+    EXPECT_TRUE(torch::allclose(emb.view({7, 6, 12}), out.embedding, 1e-5, 1e-6));
+    auto again = model->run_from(out.embedding, {torch::zeros({1, 7, 16}), torch::zeros({1, 7, 16})});
+    EXPECT_TRUE(torch::allclose(again.logits, out.logits, 1e-5, 1e-6));
+    // Gradients through the gather equal those of the per-frame form.
+    torch::Tensor g1 = torch::autograd::grad({out.logits.sum()}, {params["image.weight"]}, {}, true)[0];
+    torch::Tensor per_frame = model->run_from(emb.view({7, 6, 12}), {torch::zeros({1, 7, 16}), torch::zeros({1, 7, 16})}).logits.sum();
+    torch::Tensor g2 = torch::autograd::grad({per_frame}, {params["image.weight"]})[0];
+    EXPECT_TRUE(torch::allclose(g1, g2, 1e-4, 1e-6));
+  }
+}
+
+TEST(WmModel, LabArchitectureHasInputReluAndReadoutLayerNormTanh) {
+  torch::NoGradGuard no_grad;
+  nets::WmModel lab(small_config(true)), plain(small_config(false));
+  auto g1 = nets::make_generator(5), g2 = nets::make_generator(5);
+  lab->initialise(g1);
+  plain->initialise(g2);
+  // The plain model's parameters are exactly the old ones; the lab model
+  // adds readout_norm (initialised as torch's: weight 1, bias 0) and draws
+  // every other parameter identically.
+  auto lp = lab->named_parameters(), pp = plain->named_parameters();
+  EXPECT_EQ(lp.size(), pp.size() + 2);
+  EXPECT_EQ(pp.find("readout_norm.weight"), nullptr);
+  for (const auto& item : pp) EXPECT_TRUE(torch::equal(item.value(), lp[item.key()])) << item.key();
+  EXPECT_TRUE(torch::equal(lp["readout_norm.weight"], torch::ones({16})));
+  EXPECT_TRUE(torch::equal(lp["readout_norm.bias"], torch::zeros({16})));
+  // Non-trivial LayerNorm parameters, so the check below cannot pass by accident.
+  lp["readout_norm.weight"].uniform_(0.5, 1.5);
+  lp["readout_norm.bias"].uniform_(-0.5, 0.5);
+
+  torch::manual_seed(4);
   torch::Tensor bank = torch::randn({10, 5, 2, 2});
   torch::Tensor stim = torch::randint(0, 10, {7, 6}, torch::kLong);
   torch::Tensor cue = torch::eye(4).index_select(0, torch::randint(0, 4, {7}, torch::kLong));
-  auto out = model->forward(bank, stim, cue);
-  // Per frame: concat(flattened conv map, cue) -> one Linear -> LayerNorm -> LSTM -> readout.
-  auto params = model->named_parameters();
-  torch::Tensor maps = torch::conv2d(bank.index_select(0, stim.flatten()), params["conv.weight"], params["conv.bias"]);
+  auto a = lab->forward(bank, stim, cue);
+  auto b = plain->forward(bank, stim, cue);
+  // Input: the pre-activation has negative units, and they are zeroed before
+  // the LayerNorm: LayerNorm's input is relu(pre), recovered from its output.
+  torch::Tensor maps = torch::conv2d(bank.index_select(0, stim.flatten()), lp["conv.weight"], lp["conv.bias"]);
   torch::Tensor x = torch::cat({maps.flatten(1), cue.repeat_interleave(6, 0)}, 1);
-  torch::Tensor w = torch::cat({params["image.weight"], params["cue.weight"]}, 1);
-  torch::Tensor emb = torch::layer_norm(torch::addmm(params["image.bias"], x, w.t()), {12}, params["norm.weight"], params["norm.bias"]);
-  EXPECT_TRUE(torch::allclose(emb.view({7, 6, 12}), out.embedding, 1e-5, 1e-6));
-  auto again = model->run_from(out.embedding, {torch::zeros({1, 7, 16}), torch::zeros({1, 7, 16})});
-  EXPECT_TRUE(torch::allclose(again.logits, out.logits, 1e-5, 1e-6));
-  // Gradients through the gather equal those of the per-frame form.
-  torch::Tensor g1 = torch::autograd::grad({out.logits.sum()}, {params["image.weight"]}, {}, true)[0];
-  torch::Tensor per_frame = model->run_from(emb.view({7, 6, 12}), {torch::zeros({1, 7, 16}), torch::zeros({1, 7, 16})}).logits.sum();
-  torch::Tensor g2 = torch::autograd::grad({per_frame}, {params["image.weight"]})[0];
-  EXPECT_TRUE(torch::allclose(g1, g2, 1e-4, 1e-6));
+  torch::Tensor pre = torch::addmm(lp["image.bias"], x, torch::cat({lp["image.weight"], lp["cue.weight"]}, 1).t());
+  ASSERT_GT(pre.lt(0).sum().item<std::int64_t>(), 100);
+  torch::Tensor relu_ln = torch::layer_norm(torch::relu(pre), {12}, lp["norm.weight"], lp["norm.bias"]).view({7, 6, 12});
+  torch::Tensor plain_ln = torch::layer_norm(pre, {12}, lp["norm.weight"], lp["norm.bias"]).view({7, 6, 12});
+  EXPECT_TRUE(torch::allclose(a.embedding, relu_ln, 1e-5, 1e-6));
+  EXPECT_FALSE(torch::allclose(a.embedding, plain_ln, 1e-3, 1e-3));
+  EXPECT_TRUE(torch::allclose(b.embedding, plain_ln, 1e-5, 1e-6));  // flags off: the old input path
+  // Zeroed units all map to one value per row: the LayerNorm of a zero input unit.
+  torch::Tensor row_mean = torch::relu(pre).mean(1, true), row_var = torch::relu(pre).var({1}, false, true);
+  torch::Tensor at_zero = (-row_mean / torch::sqrt(row_var + 1e-5)) * lp["norm.weight"] + lp["norm.bias"];
+  torch::Tensor neg = pre.lt(0);
+  EXPECT_TRUE(torch::allclose(relu_ln.view({42, 12}).masked_select(neg), at_zero.masked_select(neg), 1e-4, 1e-5));
+  // Readout: LayerNorm -> tanh -> Linear on the hidden states, computed by hand.
+  torch::Tensor h = a.hidden;
+  torch::Tensor manual = torch::nn::functional::linear(
+      torch::tanh(torch::layer_norm(h, {16}, lp["readout_norm.weight"], lp["readout_norm.bias"])), lp["readout.weight"],
+      lp["readout.bias"]);
+  EXPECT_TRUE(torch::allclose(a.logits, manual, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(lab->readout(h), manual, 1e-5, 1e-6));
+  EXPECT_FALSE(torch::allclose(a.logits, torch::nn::functional::linear(h, lp["readout.weight"], lp["readout.bias"]), 1e-3, 1e-3));
+  // Plain: RNN -> Linear.
+  EXPECT_TRUE(torch::allclose(b.logits, torch::nn::functional::linear(b.hidden, pp["readout.weight"], pp["readout.bias"]), 1e-5, 1e-6));
+  // Every path to logits applies the whole readout: run_from (the causal
+  // analysis) and step_states (capture).
+  auto from = lab->run_from(a.embedding, {torch::zeros({1, 7, 16}), torch::zeros({1, 7, 16})});
+  EXPECT_TRUE(torch::allclose(from.logits, manual, 1e-5, 1e-6));
+  nets::WmStates st = nets::step_states(lab, a.embedding);
+  EXPECT_TRUE(torch::allclose(st.hidden, h, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(st.logits, manual, 1e-5, 1e-6));
+}
+
+TEST(WmModel, LoadModelRebuildsTheRecordedArchitectureAndOldConfigsAsPlain) {
+  torch::NoGradGuard no_grad;
+  nets::WmModel lab(small_config(true));
+  auto gen = nets::make_generator(2);
+  lab->initialise(gen);
+  lab->named_parameters()["readout_norm.bias"].uniform_(-0.5, 0.5);
+  const nets::WmModelConfig& c = lab->config();
+  nlohmann::json config = {{"rnn", c.rnn},         {"hidden", c.hidden},         {"layers", c.layers},
+                           {"conv_channels", c.conv_channels}, {"embed", c.embed}, {"feature_shape", c.feature_shape},
+                           {"cue_dim", c.cue_dim}, {"input_relu", true},         {"readout_norm", true}};
+  std::map<std::string, Array> weights;
+  for (const auto& item : lab->named_parameters()) weights[item.key()] = nets::to_array(item.value());
+  for (const auto& item : lab->named_buffers()) weights[item.key()] = nets::to_array(item.value());
+  torch::manual_seed(6);
+  torch::Tensor bank = torch::randn({10, 5, 2, 2});
+  torch::Tensor stim = torch::randint(0, 10, {3, 6}, torch::kLong);
+  torch::Tensor cue = torch::eye(4).index_select(0, torch::tensor({0, 2, 3}, torch::kLong));
+  lab->eval();
+  nets::WmModel again = nets::load_model(config, weights, torch::kCPU);
+  EXPECT_TRUE(again->config().input_relu);
+  EXPECT_TRUE(again->config().readout_norm);
+  EXPECT_TRUE(torch::equal(again->forward(bank, stim, cue).logits, lab->forward(bank, stim, cue).logits));
+  // A lab config whose weights lack the readout LayerNorm is rejected.
+  std::map<std::string, Array> no_norm = weights;
+  no_norm.erase("readout_norm.weight");
+  EXPECT_THROW(nets::load_model(config, no_norm, torch::kCPU), Error);
+
+  // A config from before the flags: the plain architecture, loading the old weight names.
+  nets::WmModel plain(small_config(false));
+  auto g2 = nets::make_generator(2);
+  plain->initialise(g2);
+  nlohmann::json old = config;
+  old.erase("input_relu");
+  old.erase("readout_norm");
+  std::map<std::string, Array> old_weights;
+  for (const auto& item : plain->named_parameters()) old_weights[item.key()] = nets::to_array(item.value());
+  for (const auto& item : plain->named_buffers()) old_weights[item.key()] = nets::to_array(item.value());
+  nets::WmModel loaded = nets::load_model(old, old_weights, torch::kCPU);
+  EXPECT_FALSE(loaded->config().input_relu);
+  EXPECT_FALSE(loaded->config().readout_norm);
+  plain->eval();
+  EXPECT_TRUE(torch::equal(loaded->forward(bank, stim, cue).logits, plain->forward(bank, stim, cue).logits));
 }
 
 }  // namespace

@@ -193,6 +193,8 @@ Artifact TrainStage::run(const Params& p, const StageInputs& inputs, RunContext&
   cfg.layers = static_cast<int>(p.i("layers"));
   cfg.conv_channels = p.i("conv_channels") > 0 ? static_cast<int>(p.i("conv_channels")) : cfg.hidden;
   cfg.embed = p.i("embed") > 0 ? static_cast<int>(p.i("embed")) : cfg.hidden;
+  cfg.input_relu = p.b("input_relu");
+  cfg.readout_norm = p.b("readout_norm");
   cfg.feature_shape = {fb.features.dim(1), fb.features.dim(2), fb.features.dim(3)};
   torch::Tensor cues = nets::cue_matrix(names, ts.task_cue).to(device);
   cfg.cue_dim = static_cast<int>(cues.size(1));
@@ -299,7 +301,8 @@ Artifact TrainStage::run(const Params& p, const StageInputs& inputs, RunContext&
   TrainedModel tm;
   std::vector<std::string> cue_names;
   tm.config = {{"rnn", cfg.rnn}, {"hidden", cfg.hidden}, {"layers", cfg.layers}, {"conv_channels", cfg.conv_channels},
-               {"embed", cfg.embed}, {"feature_shape", cfg.feature_shape}, {"cue_dim", cfg.cue_dim},
+               {"embed", cfg.embed}, {"input_relu", cfg.input_relu}, {"readout_norm", cfg.readout_norm},
+               {"feature_shape", cfg.feature_shape}, {"cue_dim", cfg.cue_dim},
                {"task_cue", ts.task_cue}, {"tasks", names}, {"trial_length", ts.trial_length},
                {"steps", step}, {"stopped_early", stopped_early}, {"batch_size", batch},
                {"device", device.is_cuda() ? "cuda" : "cpu"}};
