@@ -195,6 +195,8 @@ Artifact TrainedModel::to_artifact() const {
   put(a, "curve_loss", curve_loss);
   put(a, "curve_train_acc", curve_train_acc);
   put(a, "curve_val_acc", curve_val_acc);
+  put(a, "curve_train_hard_acc", curve_train_hard_acc);
+  put(a, "curve_val_hard_acc", curve_val_hard_acc);
   a.meta = {{"config", config}};
   return a;
 }
@@ -210,6 +212,13 @@ TrainedModel TrainedModel::from_artifact(const Artifact& a) {
   m.curve_loss = c.optional("curve_loss", DType::kF32, 1);
   m.curve_train_acc = c.optional("curve_train_acc", DType::kF32, 2);
   m.curve_val_acc = c.optional("curve_val_acc", DType::kF32, 2);
+  m.curve_train_hard_acc = c.optional("curve_train_hard_acc", DType::kF32, 2);
+  m.curve_val_hard_acc = c.optional("curve_val_hard_acc", DType::kF32, 2);
+  // Hard-non-match curves are optional (older models) but, when present,
+  // have one row per evaluation, as the other curves.
+  const std::int64_t k = m.curve_step.empty() ? 0 : m.curve_step.dim(0);
+  c.leading(m.curve_train_hard_acc, "curve_train_hard_acc", k);
+  c.leading(m.curve_val_hard_acc, "curve_val_hard_acc", k);
   return m;
 }
 

@@ -87,6 +87,12 @@ struct TrainedModel {
   Array curve_loss;       // float32 [K]
   Array curve_train_acc;  // float32 [K, tasks]
   Array curve_val_acc;    // float32 [K, tasks]
+  // Accuracy on hard non-match frames (nback::hard_nonmatch_mask) of the
+  // training-split and held-out evaluation trials, float32 [K, tasks]: NaN
+  // for tasks whose feature has no parent (loc, cat) or without such frames.
+  // Empty in models trained before train stage version 2.
+  Array curve_train_hard_acc;
+  Array curve_val_hard_acc;
 
   Artifact to_artifact() const;
   static TrainedModel from_artifact(const Artifact& artifact);

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -22,9 +24,11 @@
 #include "core/log.h"
 #include "graph/executor.h"
 #include "graph/plan.h"
+#include "nback/sampler.h"
 #include "nets/torch_util.h"
 #include "nets/wm_model.h"
 #include "testing.h"
+#include "train/train.h"
 
 namespace wmgeom::testing {
 namespace {
@@ -47,13 +51,14 @@ std::string train_keys(const std::string& train_body) {
   return out;
 }
 
-std::string pipeline(const std::string& train_body, const std::string& tasks = "[\"loc-1\", \"cat-1\"]") {
+std::string pipeline(const std::string& train_body, const std::string& tasks = "[\"loc-1\", \"cat-1\"]",
+                     const std::string& tasks_extra = "") {
   return "[pipeline]\nname = \"t\"\nseed = 2\n\n"
          "[stage.stimuli]\ntype = \"render\"\ncategories = 4\nidentities_per_category = 2\nviews = 6\n"
          "image_size = 32\nholdout_views = [2]\n\n"
          "[stage.cnn]\ntype = \"features\"\nstimuli = \"stimuli\"\nmodel = \"random\"\ninput_size = 32\n\n"
          "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"stimuli\"\ntasks = " + tasks +
-         "\neval_trials_per_task = 64\n\n"
+         "\neval_trials_per_task = 64\n" + tasks_extra + "\n"
          "[stage.gru]\ntype = \"train\"\nfeatures = \"cnn\"\ntasks = \"tasks\"\n" + train_keys(train_body);
 }
 
@@ -84,7 +89,12 @@ TEST(Train, LearnsAndRecordsCurves) {
   // The lab's architecture by default, recorded for capture and analyze.
   EXPECT_EQ(m.config["input_relu"], true);
   EXPECT_EQ(m.config["readout_norm"], true);
+  EXPECT_EQ(m.config["hard_nonmatch"], 0.5);
   EXPECT_EQ(m.weights.count("readout_norm.weight"), 1u);
+  // Hard non-matches exist only for identity tasks: NaN for loc-1 and cat-1.
+  ASSERT_EQ(m.curve_val_hard_acc.shape(), (std::vector<std::int64_t>{3, 2}));
+  ASSERT_EQ(m.curve_train_hard_acc.shape(), (std::vector<std::int64_t>{3, 2}));
+  for (float a : m.curve_val_hard_acc.values<float>()) EXPECT_TRUE(std::isnan(a));
   auto loss = m.curve_loss.values<float>();
   EXPECT_LT(loss[2], loss[0]);
   // loc-1 and cat-1 with a random CNN: well above the 50% of guessing match/non-match
@@ -113,6 +123,96 @@ TEST(Train, StopsEarlyAtTheAccuracyBar) {
   EXPECT_EQ(m.curve_step.values<std::int64_t>()[k - 1], steps);
   EXPECT_GE(m.curve_train_acc.values<float>()[k - 1], 0.9f);
   EXPECT_GE(m.curve_val_acc.values<float>()[k - 1], 0.8f);
+}
+
+// The hard-non-match curve of an identity task equals a recomputation from
+// the artifact alone: the model rebuilt by load_model (the architecture it
+// was trained with) on the held-out trials, scored on the frames that
+// nback::hard_nonmatch_mask marks.
+TEST(Train, RecordsHardNonMatchAccuracyOfIdentityTasks) {
+  Pipeline run;
+  const std::string text = pipeline("steps = 200\neval_every = 100\n", "[\"loc-1\", \"id-1\"]");
+  TrainedModel m = run(text);
+  TrialSet ts = run.get_as<TrialSet>(text, "tasks");
+  ASSERT_EQ(m.curve_val_hard_acc.shape(), (std::vector<std::int64_t>{2, 2}));
+  auto hard = m.curve_val_hard_acc.values<float>();
+  EXPECT_TRUE(std::isnan(hard[2]));  // loc-1 has no parent feature
+  ASSERT_FALSE(std::isnan(hard[3]));
+  EXPECT_FALSE(std::isnan(m.curve_train_hard_acc.values<float>()[3]));
+
+  nets::WmModel model = nets::load_model(m.config, m.weights, torch::kCPU);
+  EXPECT_TRUE(model->config().input_relu);
+  EXPECT_TRUE(model->config().readout_norm);
+  torch::Tensor rows = nets::view(ts.split).eq(kSplitValidation).nonzero().squeeze(1);
+  torch::Tensor stim = nets::view(ts.stimuli).index_select(0, rows).contiguous();
+  torch::Tensor task = nets::view(ts.task).index_select(0, rows).contiguous();
+  torch::Tensor targets = nets::view(ts.targets).index_select(0, rows).to(torch::kLong);
+  nback::Batch b;
+  b.trials = stim.size(0);
+  b.length = ts.trial_length;
+  b.stimuli.assign(stim.data_ptr<std::int32_t>(), stim.data_ptr<std::int32_t>() + stim.numel());
+  b.task.assign(task.data_ptr<std::int32_t>(), task.data_ptr<std::int32_t>() + task.numel());
+  std::vector<std::uint8_t> mask = nback::hard_nonmatch_mask(nback::StimulusTable::from(ts), nback::parse_tasks({"loc-1", "id-1"}), b);
+  torch::Tensor bank = nets::view(run.get_as<FeatureBank>(text, "cnn").features).to(torch::kFloat32);
+  torch::NoGradGuard no_grad;
+  auto out = model->forward(bank, stim.to(torch::kLong), nets::cue_matrix({"loc-1", "id-1"}, "onehot").index_select(0, task.to(torch::kLong)));
+  torch::Tensor right = out.logits.argmax(2).eq(targets);
+  std::int64_t frames = 0, correct = 0;
+  for (std::int64_t i = 0; i < b.trials; ++i) {
+    for (std::int64_t f = 0; f < b.length; ++f) {
+      if (!mask[static_cast<std::size_t>(i * b.length + f)]) continue;
+      EXPECT_EQ(b.task[static_cast<std::size_t>(i)], 1);
+      EXPECT_EQ(targets[i][f].item<std::int64_t>(), 1);  // hard frames are non-matches
+      ++frames;
+      correct += right[i][f].item<bool>();
+    }
+  }
+  // 64 trials x 5 frames x 1/2 non-match x ~4/7 hard.
+  ASSERT_GT(frames, 60);
+  EXPECT_NEAR(hard[3], static_cast<double>(correct) / static_cast<double>(frames), 1e-6);
+  // The log names the held-out hard accuracy of the identity task.
+  EXPECT_NE(run.log_text.str().find("hard non-matches held-out: id-1 "), std::string::npos) << run.log_text.str();
+}
+
+// Trained without hard non-matches (hard_nonmatch = 0 in the task suite), an
+// identity model leans on category: measured here, train accuracy >= 95% and
+// held-out >= 80% from step ~400 while held-out hard non-matches stay at
+// 55-70%. The stage must not stop there.
+TEST(Train, EarlyStopWaitsForHardNonMatches) {
+  Pipeline run;
+  TrainedModel m = run(pipeline("steps = 1000\neval_every = 100\nstop_at_accuracy = 0.95\nstop_at_heldout = 0.8\n",
+                                "[\"id-1\"]", "hard_nonmatch = 0.0\n"));
+  const auto tr = m.curve_train_acc.values<float>(), va = m.curve_val_acc.values<float>(),
+             hard = m.curve_val_hard_acc.values<float>();
+  const auto k = static_cast<std::size_t>(m.curve_step.numel());
+  ASSERT_GT(k, 0u);
+  std::size_t held_back = 0;  // evaluations that passed the old bars but not the hard one
+  for (std::size_t i = 0; i < k; ++i) {
+    ASSERT_FALSE(std::isnan(hard[i]));
+    if (tr[i] >= 0.95f && va[i] >= 0.8f && hard[i] < 0.8f) ++held_back;
+  }
+  EXPECT_GE(held_back, 1u) << "the scenario no longer separates the bars; retune it";
+  if (m.config["stopped_early"].get<bool>()) {
+    EXPECT_GE(hard[k - 1], 0.8f);
+  } else {
+    EXPECT_EQ(m.config["steps"], 1000);
+  }
+}
+
+TEST(Train, StoppingBarIncludesHeldOutHardNonMatches) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  // Every task passes; identity task hard non-matches at 0.93.
+  EXPECT_TRUE(reaches_stopping_bar({0.97f, 0.96f}, {0.92f, 0.91f}, {nan, 0.93f}, 0.95, 0.90));
+  // A category-only strategy: 93% on an identity task, 71% on its hard non-matches.
+  EXPECT_FALSE(reaches_stopping_bar({0.97f, 0.96f}, {0.92f, 0.93f}, {nan, 0.71f}, 0.95, 0.90));
+  // The other bars still hold.
+  EXPECT_FALSE(reaches_stopping_bar({0.97f, 0.94f}, {0.92f, 0.93f}, {nan, 0.95f}, 0.95, 0.90));
+  EXPECT_FALSE(reaches_stopping_bar({0.97f, 0.96f}, {0.89f, 0.93f}, {nan, 0.95f}, 0.95, 0.90));
+  // No hard frames (one identity per category held out), no held-out split: no bar.
+  EXPECT_TRUE(reaches_stopping_bar({0.97f, 0.96f}, {0.92f, 0.91f}, {nan, nan}, 0.95, 0.90));
+  EXPECT_TRUE(reaches_stopping_bar({0.97f}, {nan}, {nan}, 0.95, 0.90));
+  // Exactly at the bar passes.
+  EXPECT_TRUE(reaches_stopping_bar({0.95f}, {0.9f}, {0.9f}, 0.95f, 0.9f));
 }
 
 std::string train_key(const fs::path& base, const std::string& body) {

@@ -88,6 +88,15 @@ TEST(Artifacts, TrainedModelAndFeatureBankKeepNamedArrays) {
   TrainedModel b = TrainedModel::from_artifact(m.to_artifact());
   EXPECT_EQ(b.weights.count("rnn.weight_ih_l0"), 1u);
   EXPECT_EQ(b.config["rnn"], "gru");
+  // Models from before the hard-non-match curves load with them empty.
+  EXPECT_TRUE(b.curve_val_hard_acc.empty());
+  m.curve_train_hard_acc = Array::zeros<float>({2, 3});
+  m.curve_val_hard_acc = Array::zeros<float>({2, 3});
+  TrainedModel c = TrainedModel::from_artifact(m.to_artifact());
+  EXPECT_EQ(c.curve_val_hard_acc.shape(), (std::vector<std::int64_t>{2, 3}));
+  EXPECT_EQ(c.curve_train_hard_acc.shape(), (std::vector<std::int64_t>{2, 3}));
+  m.curve_val_hard_acc = Array::zeros<float>({3, 3});  // one row per evaluation, or an error
+  EXPECT_THROW(TrainedModel::from_artifact(m.to_artifact()), Error);
   FeatureBank f;
   f.features = Array(DType::kF16, {2, 4, 3, 3});
   f.extra["curve"] = Array::zeros<float>({5});
