@@ -215,6 +215,36 @@ TEST(Train, StoppingBarIncludesHeldOutHardNonMatches) {
   EXPECT_TRUE(reaches_stopping_bar({0.95f}, {0.9f}, {0.9f}, 0.95f, 0.9f));
 }
 
+TEST(Train, LearningRateSchedules) {
+  // Step decay (no milestones): x0.5 every 3 steps.
+  EXPECT_DOUBLE_EQ(scheduled_lr(1.0, 0.5, 3, {}, 0), 1.0);
+  EXPECT_DOUBLE_EQ(scheduled_lr(1.0, 0.5, 3, {}, 2), 1.0);
+  EXPECT_DOUBLE_EQ(scheduled_lr(1.0, 0.5, 3, {}, 3), 0.5);
+  EXPECT_DOUBLE_EQ(scheduled_lr(1.0, 0.5, 3, {}, 7), 0.25);
+  // Milestones [4, 10] x 0.1 (torch's MultiStepLR stepped per step): steps
+  // 0-3 at lr, 4-9 at lr/10, from 10 on at lr/100; lr_decay_every is ignored.
+  const std::vector<std::int64_t> ms = {4, 10};
+  EXPECT_DOUBLE_EQ(scheduled_lr(2e-3, 0.1, 1, ms, 0), 2e-3);
+  EXPECT_DOUBLE_EQ(scheduled_lr(2e-3, 0.1, 1, ms, 3), 2e-3);
+  EXPECT_DOUBLE_EQ(scheduled_lr(2e-3, 0.1, 1, ms, 4), 2e-3 * 0.1);
+  EXPECT_DOUBLE_EQ(scheduled_lr(2e-3, 0.1, 1, ms, 9), 2e-3 * 0.1);
+  EXPECT_DOUBLE_EQ(scheduled_lr(2e-3, 0.1, 1, ms, 10), 2e-3 * 0.1 * 0.1);
+  EXPECT_DOUBLE_EQ(scheduled_lr(2e-3, 0.1, 1, ms, 100000), 2e-3 * 0.1 * 0.1);
+}
+
+// The schedule reaches the optimiser: with lr_decay = 0 at milestone 4 the
+// weights freeze after 4 steps (AdamW's update and decoupled decay both
+// scale with lr), so 6 and 10 steps end where 4 undecayed steps do; a
+// milestone at 5 lets one more step through.
+TEST(Train, MilestonesReachTheOptimiser) {
+  Pipeline a, b, c, d;
+  const std::string four = weights_hash(a(pipeline("steps = 4\neval_every = 2\n")));
+  const std::string frozen = "lr_milestones = [4]\nlr_decay = 0.0\neval_every = 2\n";
+  EXPECT_EQ(weights_hash(b(pipeline(frozen + "steps = 6\n"))), four);
+  EXPECT_EQ(weights_hash(c(pipeline(frozen + "steps = 10\n"))), four);
+  EXPECT_NE(weights_hash(d(pipeline("lr_milestones = [5]\nlr_decay = 0.0\neval_every = 2\nsteps = 10\n"))), four);
+}
+
 std::string train_key(const fs::path& base, const std::string& body) {
   Diagnostics diags;
   const auto plan = make_plan_from_text((base / "k.toml").string(), pipeline(body), {}, real_registry(), diags);
@@ -226,11 +256,11 @@ TEST(Train, NewParametersChangeTheKeyCheckpointingDoesNot) {
   TempDir dir;
   const std::string base = train_key(dir.path(), "steps = 100\n");
   std::set<std::string> keys = {base};
-  for (const std::string change : {"input_relu = false", "readout_norm = false"}) {
+  for (const std::string change : {"input_relu = false", "readout_norm = false", "lr_milestones = [50]\nlr_decay = 0.1"}) {
     EXPECT_TRUE(keys.insert(train_key(dir.path(), "steps = 100\n" + change + "\n")).second) << change;
   }
   EXPECT_EQ(train_key(dir.path(), "steps = 100\ncheckpoint_every = 7\n"), base);
-  EXPECT_EQ(train_key(dir.path(), "steps = 100\ninput_relu = true\nreadout_norm = true\n"), base);
+  EXPECT_EQ(train_key(dir.path(), "steps = 100\ninput_relu = true\nreadout_norm = true\nlr_milestones = []\n"), base);
 }
 
 TEST(Train, DivergenceNamesTheStep) {
@@ -252,6 +282,14 @@ TEST(Train, BadParametersExitTwo) {
                {"rnn = \"transformer\"\n", "stage.gru.rnn: expected one of \"rnn\", \"gru\", \"lstm\""},
                {"steps = 10\neval_every = 50\n", "stage.gru.eval_every: expected eval_every <= steps"},
                {"device = \"gpu\"\n", "stage.gru.device: expected \"auto\""},
+               {"steps = 100\nlr_decay = 0.1\nlr_milestones = [50, 20]\n",
+                "stage.gru.lr_milestones: expected strictly ascending steps, found 20 after 50"},
+               {"steps = 100\nlr_decay = 0.1\nlr_milestones = [50, 50]\n",
+                "stage.gru.lr_milestones: expected strictly ascending steps, found 50 after 50"},
+               {"steps = 100\nlr_decay = 0.1\nlr_milestones = [0, 50]\n", "stage.gru.lr_milestones: expected a list of integers >= 1"},
+               {"steps = 100\nlr_decay = 0.1\nlr_milestones = [50, 100]\n",
+                "stage.gru.lr_milestones: expected every milestone below steps (100), found 100"},
+               {"steps = 100\nlr_milestones = [50]\n", "stage.gru.lr_milestones: expected lr_decay < 1 with lr_milestones"},
                {"input_relu = 1\n", "stage.gru.input_relu"}};
   for (const auto& c : cases) {
     write_file(dir / "p.toml", pipeline(c.body));

@@ -197,6 +197,32 @@ void TrainStage::validate(const Params& p, ParamIssues& issues) const {
     issues.error("eval_every", "expected eval_every <= steps (" + std::to_string(p.i("steps")) +
                                    "), found " + std::to_string(p.i("eval_every")) + ": the curves would be empty");
   }
+  // Milestones: strictly ascending step counts (>= 1 is the schema's);
+  // lr_decay is the factor applied at each, so it must decay.
+  const auto& milestones = p.ints("lr_milestones");
+  for (std::size_t i = 1; i < milestones.size(); ++i) {
+    if (milestones[i] <= milestones[i - 1]) {
+      issues.error("lr_milestones", "expected strictly ascending steps, found " + std::to_string(milestones[i]) +
+                                        " after " + std::to_string(milestones[i - 1]));
+      break;
+    }
+  }
+  if (!milestones.empty() && p.f("lr_decay") >= 1.0) {
+    issues.error("lr_milestones", "expected lr_decay < 1 with lr_milestones (lr_decay is the factor applied at "
+                                  "each milestone, e.g. 0.1), found lr_decay = " + std::to_string(p.f("lr_decay")));
+  }
+  if (!milestones.empty() && milestones.back() >= p.i("steps")) {
+    issues.error("lr_milestones", "expected every milestone below steps (" + std::to_string(p.i("steps")) +
+                                      "), found " + std::to_string(milestones.back()) + ": it would never apply");
+  }
+}
+
+double scheduled_lr(double lr, double decay, std::int64_t decay_every, const std::vector<std::int64_t>& milestones,
+                    std::int64_t step) {
+  const auto decays = milestones.empty()
+                          ? step / decay_every
+                          : std::upper_bound(milestones.begin(), milestones.end(), step) - milestones.begin();
+  return lr * std::pow(decay, static_cast<double>(decays));
 }
 
 bool reaches_stopping_bar(const std::vector<float>& train_acc, const std::vector<float>& heldout_acc,
@@ -296,8 +322,7 @@ Artifact TrainStage::run(const Params& p, const StageInputs& inputs, RunContext&
       producer.run([&, s = step + 1] { next = sampler.batch(seed, static_cast<std::uint64_t>(s), batch); });
     }
     auto [stim, targets, task] = to_tensors(current);
-    double lr = p.f("lr") * std::pow(p.f("lr_decay"), static_cast<double>(step / p.i("lr_decay_every")));
-    opt.set_lr(lr);
+    opt.set_lr(scheduled_lr(p.f("lr"), p.f("lr_decay"), p.i("lr_decay_every"), p.ints("lr_milestones"), step));
     auto out = model->forward(bank, stim, cues.index_select(0, task));
     torch::Tensor loss = torch::nn::functional::cross_entropy(out.logits.reshape({-1, 3}), targets.reshape({-1}));
     opt.zero_grad();

@@ -9,6 +9,13 @@
 
 namespace wmgeom {
 
+// The learning rate of optimisation step `step` (0-based): with milestones
+// (strictly ascending), lr x decay^(number of milestones <= step), as
+// torch's MultiStepLR stepped once per step; without, lr x
+// decay^(step / decay_every).
+double scheduled_lr(double lr, double decay, std::int64_t decay_every, const std::vector<std::int64_t>& milestones,
+                    std::int64_t step);
+
 // The early-stopping rule: every task's accuracy on training-split trials
 // reaches on_train, every task's held-out accuracy reaches on_heldout, and
 // so does every held-out hard-non-match accuracy (identity tasks). NaN
