@@ -143,7 +143,7 @@ Artifact TrialSet::to_artifact() const {
   nlohmann::json t = nlohmann::json::array();
   for (const auto& d : tasks) t.push_back({{"name", d.name}, {"feature", d.feature}, {"n", d.n}});
   a.meta = {{"tasks", t}, {"trial_length", trial_length}, {"match_prob", match_prob},
-            {"task_cue", task_cue}, {"info", info}};
+            {"hard_nonmatch", hard_nonmatch}, {"task_cue", task_cue}, {"info", info}};
   return a;
 }
 
@@ -156,6 +156,7 @@ TrialSet TrialSet::from_artifact(const Artifact& a) {
   }
   s.trial_length = c.meta<std::int32_t>("trial_length");
   s.match_prob = c.meta<double>("match_prob");
+  s.hard_nonmatch = c.meta<double>("hard_nonmatch");  // since tasks stage version 3
   s.task_cue = c.meta<std::string>("task_cue");
   s.info = a.meta.value("info", nlohmann::json::object());
   s.stimuli = c.get("stimuli", DType::kI32, 2);
@@ -194,6 +195,8 @@ Artifact TrainedModel::to_artifact() const {
   put(a, "curve_loss", curve_loss);
   put(a, "curve_train_acc", curve_train_acc);
   put(a, "curve_val_acc", curve_val_acc);
+  put(a, "curve_train_hard_acc", curve_train_hard_acc);
+  put(a, "curve_val_hard_acc", curve_val_hard_acc);
   a.meta = {{"config", config}};
   return a;
 }
@@ -209,6 +212,13 @@ TrainedModel TrainedModel::from_artifact(const Artifact& a) {
   m.curve_loss = c.optional("curve_loss", DType::kF32, 1);
   m.curve_train_acc = c.optional("curve_train_acc", DType::kF32, 2);
   m.curve_val_acc = c.optional("curve_val_acc", DType::kF32, 2);
+  m.curve_train_hard_acc = c.optional("curve_train_hard_acc", DType::kF32, 2);
+  m.curve_val_hard_acc = c.optional("curve_val_hard_acc", DType::kF32, 2);
+  // Hard-non-match curves are optional (older models) but, when present,
+  // have one row per evaluation, as the other curves.
+  const std::int64_t k = m.curve_step.empty() ? 0 : m.curve_step.dim(0);
+  c.leading(m.curve_train_hard_acc, "curve_train_hard_acc", k);
+  c.leading(m.curve_val_hard_acc, "curve_val_hard_acc", k);
   return m;
 }
 

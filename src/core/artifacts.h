@@ -64,6 +64,7 @@ struct TrialSet {
   std::vector<TaskDef> tasks;
   std::int32_t trial_length = 6;
   double match_prob = 0.5;
+  double hard_nonmatch = 0.5;  // share of identity non-matches drawn same-category (src/nback/sampler.h)
   std::string task_cue = "onehot";
   Array stimuli;  // int32 [M, T], indices into the StimulusSet
   Array task;     // int32 [M], index into tasks
@@ -86,6 +87,12 @@ struct TrainedModel {
   Array curve_loss;       // float32 [K]
   Array curve_train_acc;  // float32 [K, tasks]
   Array curve_val_acc;    // float32 [K, tasks]
+  // Accuracy on hard non-match frames (nback::hard_nonmatch_mask) of the
+  // training-split and held-out evaluation trials, float32 [K, tasks]: NaN
+  // for tasks whose feature has no parent (loc, cat) or without such frames.
+  // Empty in models trained before train stage version 2.
+  Array curve_train_hard_acc;
+  Array curve_val_hard_acc;
 
   Artifact to_artifact() const;
   static TrainedModel from_artifact(const Artifact& artifact);

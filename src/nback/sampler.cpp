@@ -120,6 +120,11 @@ std::string feature_name(Feature f) {
   return "?";
 }
 
+std::optional<Feature> parent_feature(Feature f) {
+  if (f == Feature::kIdentity) return Feature::kCategory;
+  return std::nullopt;
+}
+
 std::int32_t cue_dim(const std::vector<Task>& tasks, const std::string& kind) {
   if (kind == kCueOneHot) return static_cast<std::int32_t>(tasks.size());
   if (kind == kCueFeatureN) {
@@ -190,15 +195,19 @@ StimulusTable StimulusTable::from(const TrialSet& t) {
 
 // ---- Sampler ----
 Sampler::Sampler(StimulusTable table, std::vector<Task> tasks, std::int32_t trial_length,
-                 double match_prob, std::int32_t split)
+                 double match_prob, std::int32_t split, double hard_nonmatch)
     : table_(std::move(table)),
       tasks_(std::move(tasks)),
       length_(trial_length),
       match_prob_(match_prob),
+      hard_nonmatch_(hard_nonmatch),
       split_(split) {
   if (tasks_.empty()) throw InputError("expected at least one task, found none");
   if (!(match_prob_ >= 0.0 && match_prob_ <= 1.0)) {
     throw InputError("expected match_prob in [0, 1], found " + std::to_string(match_prob_));
+  }
+  if (!(hard_nonmatch_ >= 0.0 && hard_nonmatch_ <= 1.0)) {
+    throw InputError("expected hard_nonmatch in [0, 1], found " + std::to_string(hard_nonmatch_));
   }
   const Task* longest = &tasks_.front();
   for (const auto& t : tasks_) {
@@ -266,7 +275,60 @@ Sampler::Sampler(StimulusTable table, std::vector<Task> tasks, std::int32_t tria
                        "trials, found " +
                        std::to_string(g.distinct));
     }
+    if (parent_feature(t.feature)) build_nested(t.feature);
   }
+}
+
+void Sampler::build_nested(Feature f) {
+  Nested& n = nested_[static_cast<int>(f)];
+  if (n.built) return;
+  const Feature pf = *parent_feature(f);
+  const Groups& g = groups_[static_cast<int>(f)];
+  const Groups& pg = groups_[static_cast<int>(pf)];
+  n.parent.assign(g.count.size(), -1);
+  for (auto row : split_rows_) {
+    const auto v = static_cast<std::size_t>(table_.attribute(f, row));
+    const std::int32_t p = table_.attribute(pf, row);
+    if (n.parent[v] >= 0 && n.parent[v] != p) {
+      throw InputError("stimulus " + std::to_string(row) + ": " + feature_name(f) + " " +
+                       std::to_string(v) + " appears under " + feature_name(pf) + " " +
+                       std::to_string(n.parent[v]) + " and " + std::to_string(p) +
+                       "; a value must belong to one " + feature_name(pf) +
+                       " for hard non-matches");
+    }
+    n.parent[v] = p;
+  }
+  // Parent ranges come from the parent's own grouping; inside a parent's
+  // range the values are laid out in ascending order, each value's rows in
+  // the order of g.order (ascending row), so the layout is deterministic.
+  n.pbegin = pg.begin;
+  n.pcount = pg.count;
+  n.vbegin.assign(g.count.size(), 0);
+  std::vector<std::int64_t> next = n.pbegin;
+  for (std::size_t v = 0; v < g.count.size(); ++v) {
+    if (g.count[v] == 0) continue;
+    auto& cursor = next[static_cast<std::size_t>(n.parent[v])];
+    n.vbegin[v] = cursor;
+    cursor += g.count[v];
+  }
+  n.order.resize(split_rows_.size());
+  for (std::size_t v = 0; v < g.count.size(); ++v) {
+    std::copy_n(g.order.begin() + g.begin[v], g.count[v], n.order.begin() + n.vbegin[v]);
+  }
+  n.built = true;
+}
+
+double Sampler::hard_coverage(std::size_t task) const {
+  const Task& t = tasks_.at(task);
+  if (!parent_feature(t.feature)) return std::numeric_limits<double>::quiet_NaN();
+  const Groups& g = groups_[static_cast<int>(t.feature)];
+  const Nested& n = nested_[static_cast<int>(t.feature)];
+  std::int64_t covered = 0;
+  for (std::size_t v = 0; v < g.count.size(); ++v) {
+    if (g.count[v] == 0) continue;
+    if (n.pcount[static_cast<std::size_t>(n.parent[v])] > g.count[v]) covered += g.count[v];
+  }
+  return static_cast<double>(covered) / static_cast<double>(split_rows_.size());
 }
 
 void Sampler::fill_trial(std::uint64_t key, std::size_t task, std::int32_t* stimuli,
@@ -274,6 +336,10 @@ void Sampler::fill_trial(std::uint64_t key, std::size_t task, std::int32_t* stim
   Stream rng(key);
   const Task& t = tasks_[task];
   const Groups& g = groups_[static_cast<int>(t.feature)];
+  const Nested& nested = nested_[static_cast<int>(t.feature)];
+  // No coin at all for tasks without a parent or at share 0: their streams
+  // stay those of a sampler without hard non-matches.
+  const bool hard = nested.built && hard_nonmatch_ > 0.0;
   const auto rows = static_cast<std::uint64_t>(split_rows_.size());
   for (std::int32_t f = 0; f < length_; ++f) {
     if (f < t.n) {
@@ -286,6 +352,15 @@ void Sampler::fill_trial(std::uint64_t key, std::size_t task, std::int32_t* stim
     const auto same = static_cast<std::uint64_t>(g.count[v]);
     if (rng.chance(match_prob_)) {
       stimuli[f] = g.order[static_cast<std::size_t>(g.begin[v]) + rng.below(same)];
+    } else if (hard && rng.chance(hard_nonmatch_) &&
+               nested.pcount[static_cast<std::size_t>(nested.parent[v])] > g.count[v]) {
+      // Same parent, other value: an index into the parent's range without
+      // the value's own rows. (Where the parent holds no other value, the
+      // coin is spent and the frame falls through to an ordinary non-match.)
+      const auto p = static_cast<std::size_t>(nested.parent[v]);
+      std::uint64_t k = rng.below(static_cast<std::uint64_t>(nested.pcount[p]) - same);
+      if (k >= static_cast<std::uint64_t>(nested.vbegin[v] - nested.pbegin[p])) k += same;
+      stimuli[f] = nested.order[static_cast<std::size_t>(nested.pbegin[p]) + k];
     } else {
       // An index into "every row but the group": skip over the group's range.
       std::uint64_t k = rng.below(rows - same);
@@ -295,6 +370,24 @@ void Sampler::fill_trial(std::uint64_t key, std::size_t task, std::int32_t* stim
     // From the stimuli, not from the coin: a target can never disagree with them.
     targets[f] = table_.attribute(t.feature, stimuli[f]) == wanted ? kMatch : kNonMatch;
   }
+}
+
+std::vector<std::uint8_t> hard_nonmatch_mask(const StimulusTable& table,
+                                             const std::vector<Task>& tasks, const Batch& b) {
+  std::vector<std::uint8_t> mask(b.stimuli.size(), 0);
+  const auto length = static_cast<std::size_t>(b.length);
+  for (std::int64_t i = 0; i < b.trials; ++i) {
+    const Task& t = tasks.at(static_cast<std::size_t>(b.task[static_cast<std::size_t>(i)]));
+    const auto parent = parent_feature(t.feature);
+    if (!parent) continue;
+    const std::int32_t* stim = &b.stimuli[static_cast<std::size_t>(i) * length];
+    for (std::int32_t f = t.n; f < b.length; ++f) {
+      mask[static_cast<std::size_t>(i) * length + static_cast<std::size_t>(f)] =
+          table.attribute(t.feature, stim[f]) != table.attribute(t.feature, stim[f - t.n]) &&
+          table.attribute(*parent, stim[f]) == table.attribute(*parent, stim[f - t.n]);
+    }
+  }
+  return mask;
 }
 
 namespace {

@@ -10,6 +10,22 @@
 // differs; frames t < N are drawn uniformly. Targets are computed from the
 // drawn stimuli, so they never disagree with them.
 //
+// Hard non-matches (SCIENCE.md section 6): a feature may nest in a coarser
+// parent feature (identity in category; location and category have none).
+// For such a feature, each non-match frame is, with probability
+// hard_nonmatch, drawn among the stimuli whose parent equals that of
+// stim[t-N] but whose F differs (same category, other identity), otherwise
+// among all stimuli whose F differs. Without them a category-only strategy
+// passes identity tasks (~93% with 4 categories x 2 identities). Where the
+// split has no such stimulus for the value at t-N (one identity of that
+// category in the split, e.g. novel-identity validation with
+// holdout_identities), that frame falls back to an ordinary non-match draw:
+// the realised share is then below hard_nonmatch (hard_coverage() says by
+// how much), never an error, because such a split is a legitimate design.
+// The match coin is drawn first and unchanged, so the match rate stays
+// match_prob exactly; with hard_nonmatch = 0, and for tasks whose feature has
+// no parent, the random streams are those of a sampler without the option.
+//
 // Determinism: a trial is a pure function of (seed, batch index, trial
 // index): every trial has its own counter-based random stream, so batches
 // are identical whatever the thread count or the order they are made in.
@@ -18,6 +34,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +59,11 @@ struct Task {
 Task parse_task(const std::string& name);
 std::vector<Task> parse_tasks(const std::vector<std::string>& names);
 std::string feature_name(Feature f);  // "loc", "cat", "id"
+// The coarser feature whose values F's values nest in: identity -> category.
+// Empty for location and category.
+std::optional<Feature> parent_feature(Feature f);
+
+inline constexpr double kDefaultHardNonMatch = 0.5;
 
 // The task cue concatenated to the visual input at every frame (SCIENCE.md
 // section 2). "onehot": one slot per task, slot k = task k of the list.
@@ -75,17 +97,35 @@ struct Batch {
   std::vector<std::int32_t> task;     // trials, index into the sampler's tasks
 };
 
+// Per frame of `b` (trials x length, row-major): 1 where the frame is a
+// hard non-match of its trial's task: t >= N, F differs from frame t - N and
+// F's parent is equal (an identity task's frame showing the category of
+// frame t - N in another identity). Always 0 for tasks without a parent.
+// Defined by the stimuli, not by how they were drawn: with hard_nonmatch = 0
+// some non-matches are still hard by chance.
+std::vector<std::uint8_t> hard_nonmatch_mask(const StimulusTable& table,
+                                             const std::vector<Task>& tasks, const Batch& b);
+
 class Sampler {
  public:
   // Draws only stimuli whose split == `split`. Throws wmgeom::InputError if
   // that split is empty, if trial_length <= the largest N, if a task's
   // feature has a single value in the split (no non-match possible), if
-  // `tasks` is empty or match_prob is outside [0, 1].
+  // `tasks` is empty, if match_prob or hard_nonmatch is outside [0, 1] (the
+  // message names the parameter), or if an identity of the split appears
+  // under two categories (with an identity task: the parent is ambiguous).
   Sampler(StimulusTable table, std::vector<Task> tasks, std::int32_t trial_length,
-          double match_prob, std::int32_t split);
+          double match_prob, std::int32_t split, double hard_nonmatch = kDefaultHardNonMatch);
 
   const std::vector<Task>& tasks() const { return tasks_; }
   std::int32_t trial_length() const { return length_; }
+  double hard_nonmatch() const { return hard_nonmatch_; }
+  // The share of the split's stimuli after which a hard non-match can be
+  // drawn for task `task` (their F value has a sibling: another value of the
+  // same parent in the split): 1 in the paper's design, 0 with one identity
+  // per category. The realised hard share is about hard_nonmatch times this.
+  // NaN for a task whose feature has no parent.
+  double hard_coverage(std::size_t task) const;
 
   // `trials` trials; trial i has task (i + batch_index) % tasks().size()
   // (balanced), and its own random stream keyed by (seed, batch_index, i).
@@ -108,13 +148,28 @@ class Sampler {
   void fill_trial(std::uint64_t key, std::size_t task, std::int32_t* stimuli,
                   std::int32_t* targets) const;
 
+  // For a feature with a parent: the split's rows sorted by (parent value,
+  // value), so the rows of parent p are one range [pbegin[p], + pcount[p])
+  // and, inside it, the rows of value v are [vbegin[v], + count[v]) (count
+  // from the feature's Groups); parent[v] is v's parent value.
+  struct Nested {
+    std::vector<std::int32_t> order;
+    std::vector<std::int64_t> pbegin, pcount;  // indexed by parent value
+    std::vector<std::int64_t> vbegin;          // indexed by value
+    std::vector<std::int32_t> parent;          // indexed by value, -1 if absent
+    bool built = false;
+  };
+  void build_nested(Feature f);
+
   StimulusTable table_;
   std::vector<Task> tasks_;
   std::int32_t length_ = 0;
   double match_prob_ = 0.5;
+  double hard_nonmatch_ = kDefaultHardNonMatch;
   std::int32_t split_ = kSplitTrain;
   std::vector<std::int32_t> split_rows_;  // stimuli of split_, ascending
   Groups groups_[3];                      // indexed by Feature
+  Nested nested_[3];                      // indexed by Feature; built for features with a parent
 };
 
 }  // namespace wmgeom::nback

@@ -259,6 +259,207 @@ TEST(Sampler, TasksRotateInBatchesAndAreTaskMajorPerTask) {
   EXPECT_EQ(s.batch(1, 0, 0).trials, 0);
 }
 
+// ------------------------------------------------------------ hard non-matches
+
+// Identity non-matches of `b` (frames t >= N of id tasks whose identity
+// differs from frame t - N) and those among them that share the category.
+struct NonMatches {
+  std::int64_t total = 0, same_category = 0;
+  std::int64_t category_only_right = 0, decisions = 0;  // a category-only strategy on id frames
+};
+
+NonMatches id_non_matches(const Sampler& s, const Batch& b, const StimulusTable& table) {
+  NonMatches out;
+  for (std::int64_t i = 0; i < b.trials; ++i) {
+    const Task& t = s.tasks()[static_cast<std::size_t>(b.task[static_cast<std::size_t>(i)])];
+    if (t.feature != Feature::kIdentity) continue;
+    const std::int32_t* stim = &b.stimuli[static_cast<std::size_t>(i * b.length)];
+    const std::int32_t* tgt = &b.targets[static_cast<std::size_t>(i * b.length)];
+    for (std::int32_t f = t.n; f < b.length; ++f) {
+      const bool same_cat = table.category[static_cast<std::size_t>(stim[f])] ==
+                            table.category[static_cast<std::size_t>(stim[f - t.n])];
+      // Answers "match" exactly when the category repeats.
+      ++out.decisions;
+      out.category_only_right += (same_cat ? kMatch : kNonMatch) == tgt[f];
+      if (tgt[f] != kNonMatch) continue;
+      ++out.total;
+      out.same_category += same_cat;
+    }
+  }
+  return out;
+}
+
+TEST(HardNonMatches, SameCategoryShareFollowsTheParameter) {
+  const StimulusTable table = paper_table();  // 4 categories x 2 identities
+  const auto ids = parse_tasks({"id-1", "id-2", "id-3"});
+  for (double h : {0.0, 0.5, 1.0}) {
+    for (std::int32_t split : {kSplitTrain, kSplitValidation}) {
+      SCOPED_TRACE("hard_nonmatch " + std::to_string(h) + ", split " + std::to_string(split));
+      const Sampler s(table, ids, 6, 0.5, split, h);
+      EXPECT_EQ(s.hard_nonmatch(), h);
+      for (const Batch& b : {s.per_task(21, 4000), s.batch(8, 3, 12000)}) {
+        const NonMatches n = id_non_matches(s, b, table);
+        // An ordinary non-match shares the category with 1 of the 7 other
+        // identities; a hard one always does.
+        const double want = h + (1.0 - h) / 7.0;
+        const double got = static_cast<double>(n.same_category) / static_cast<double>(n.total);
+        if (h == 1.0) {
+          EXPECT_EQ(n.same_category, n.total);
+        } else {
+          EXPECT_NEAR(got, want, 4.0 * std::sqrt(want * (1.0 - want) / static_cast<double>(n.total)))
+              << "same-category share over " << n.total << " non-matches";
+        }
+        // The category-only strategy: right on every match, and on the
+        // non-matches of another category. 0.93 at h = 0 (it passes the 90%
+        // bar), 0.71 at h = 0.5, 0.5 at h = 1.
+        const double acc_want = 0.5 + 0.5 * (1.0 - want);
+        const double acc = static_cast<double>(n.category_only_right) / static_cast<double>(n.decisions);
+        EXPECT_NEAR(acc, acc_want, 4.0 * std::sqrt(acc_want * (1.0 - acc_want) / static_cast<double>(n.decisions)))
+            << "category-only accuracy on identity tasks";
+        if (h >= 0.5) {
+          EXPECT_LT(acc, 0.75);
+        }
+        if (h == 0.0) {
+          EXPECT_GT(acc, 0.9);
+        }
+      }
+    }
+  }
+}
+
+TEST(HardNonMatches, TargetsMatchRateAndUniformityHoldAtEveryShare) {
+  const StimulusTable table = paper_table();
+  for (double h : {0.0, 0.5, 1.0}) {
+    SCOPED_TRACE("hard_nonmatch " + std::to_string(h));
+    const Sampler s(table, parse_tasks(kNine), 6, 0.5, kSplitTrain, h);
+    check_batch(s, s.per_task(12, 3000), table, kSplitTrain, 0.5);
+    const Sampler p(table, parse_tasks({"id-1", "id-2"}), 6, 0.2, kSplitValidation, h);
+    check_batch(p, p.per_task(13, 4000), table, kSplitValidation, 0.2);
+  }
+}
+
+TEST(HardNonMatches, HardDrawsAreUniformOverTheOtherIdentitiesOfTheCategory) {
+  // 3 categories x 5 identities: after identity 0, a hard non-match is one
+  // of identities 1-4, each equally often, at any location.
+  const StimulusTable big = paper_table(3, 5, 4, 9);
+  const Sampler s(big, parse_tasks({"id-1"}), 6, 0.0, kSplitTrain, 1.0);
+  const Batch b = s.per_task(5, 20000);
+  std::map<std::int32_t, std::int64_t> identity, location;
+  for (std::int64_t i = 0; i < b.trials; ++i) {
+    const std::int32_t* stim = &b.stimuli[static_cast<std::size_t>(i * b.length)];
+    for (std::int32_t f = 1; f < b.length; ++f) {
+      const auto prev = static_cast<std::size_t>(stim[f - 1]), cur = static_cast<std::size_t>(stim[f]);
+      ASSERT_EQ(big.category[cur], big.category[prev]);
+      ASSERT_NE(big.identity[cur], big.identity[prev]);
+      if (big.identity[prev] != 0) continue;
+      ++identity[big.identity[cur]];
+      ++location[big.location[cur]];
+    }
+  }
+  std::string detail;
+  EXPECT_EQ(identity.size(), 4u);
+  EXPECT_EQ(identity.count(0), 0u);
+  EXPECT_TRUE(uniform_enough(identity, 4, &detail)) << detail;
+  EXPECT_TRUE(uniform_enough(location, 9, &detail)) << detail;
+}
+
+TEST(HardNonMatches, LocationAndCategoryTrialsAreUntouched) {
+  const StimulusTable table = paper_table();
+  const auto tasks = parse_tasks({"loc-1", "cat-2", "id-1"});
+  const Sampler none(table, tasks, 6, 0.5, kSplitTrain, 0.0);
+  const Sampler half(table, tasks, 6, 0.5, kSplitTrain, 0.5);
+  const Sampler all(table, tasks, 6, 0.5, kSplitTrain, 1.0);
+  const Batch a = none.per_task(4, 200), b = half.per_task(4, 200), c = all.per_task(4, 200);
+  const auto loc_cat = static_cast<std::ptrdiff_t>(2 * 200 * 6);
+  EXPECT_TRUE(std::equal(a.stimuli.begin(), a.stimuli.begin() + loc_cat, b.stimuli.begin()));
+  EXPECT_TRUE(std::equal(a.stimuli.begin(), a.stimuli.begin() + loc_cat, c.stimuli.begin()));
+  // The identity task's trials do change with the share.
+  EXPECT_FALSE(std::equal(a.stimuli.begin() + loc_cat, a.stimuli.end(), b.stimuli.begin() + loc_cat));
+  EXPECT_FALSE(std::equal(b.stimuli.begin() + loc_cat, b.stimuli.end(), c.stimuli.begin() + loc_cat));
+  // ...and are a pure function of the share: equal samplers, equal trials.
+  const Sampler half_again(table, tasks, 6, 0.5, kSplitTrain, 0.5);
+  EXPECT_EQ(half_again.per_task(4, 200).stimuli, b.stimuli);
+  EXPECT_EQ(half_again.batch(4, 9, 300).stimuli, half.batch(4, 9, 300).stimuli);
+}
+
+TEST(HardNonMatches, MaskMarksSameCategoryOtherIdentityFramesOfIdTasksOnly) {
+  const StimulusTable table = paper_table();
+  const auto tasks = parse_tasks(kNine);
+  const Sampler s(table, tasks, 6, 0.5, kSplitTrain, 0.5);
+  const Batch b = s.per_task(6, 300);
+  const std::vector<std::uint8_t> mask = hard_nonmatch_mask(table, tasks, b);
+  ASSERT_EQ(mask.size(), b.stimuli.size());
+  std::int64_t marked = 0;
+  for (std::int64_t i = 0; i < b.trials; ++i) {
+    const Task& t = tasks[static_cast<std::size_t>(b.task[static_cast<std::size_t>(i)])];
+    for (std::int32_t f = 0; f < b.length; ++f) {
+      const auto at = static_cast<std::size_t>(i * b.length + f);
+      bool want = false;
+      if (t.feature == Feature::kIdentity && f >= t.n) {
+        const auto cur = static_cast<std::size_t>(b.stimuli[at]);
+        const auto back = static_cast<std::size_t>(b.stimuli[at - static_cast<std::size_t>(t.n)]);
+        want = table.identity[cur] != table.identity[back] && table.category[cur] == table.category[back];
+        EXPECT_EQ(want, b.targets[at] == kNonMatch && table.category[cur] == table.category[back]);
+      }
+      EXPECT_EQ(mask[at], want ? 1 : 0) << t.name << " trial " << i << " frame " << f;
+      marked += mask[at];
+    }
+  }
+  // 3 id tasks x 300 trials x (5 + 4 + 3) / 3 frames x 1/2 non-match x ~4/7 hard.
+  EXPECT_GT(marked, 800);
+  EXPECT_EQ(parent_feature(Feature::kIdentity), Feature::kCategory);
+  EXPECT_FALSE(parent_feature(Feature::kCategory).has_value());
+  EXPECT_FALSE(parent_feature(Feature::kLocation).has_value());
+}
+
+TEST(HardNonMatches, OneIdentityPerCategoryFallsBackToOrdinaryNonMatches) {
+  // Novel-identity validation holds out one identity per category: no
+  // identity of the split has a sibling, so no hard non-match is possible
+  // and every frame falls back; nothing throws.
+  StimulusTable table = paper_table(4, 2);
+  for (std::size_t i = 0; i < table.split.size(); ++i) {
+    table.split[i] = table.identity[i] % 2 == 1 ? kSplitValidation : kSplitTrain;
+  }
+  const auto ids = parse_tasks({"id-1", "id-2"});
+  const Sampler val(table, ids, 6, 0.5, kSplitValidation, 1.0);
+  EXPECT_EQ(val.hard_coverage(0), 0.0);
+  const Batch b = val.per_task(3, 2000);
+  const NonMatches n = id_non_matches(val, b, table);
+  EXPECT_GT(n.total, 1000);
+  EXPECT_EQ(n.same_category, 0);
+  check_batch(val, b, table, kSplitValidation, 0.5);
+  // Mixed: category 0 keeps both identities in the split, the others one:
+  // coverage is the share of rows whose identity has a sibling.
+  StimulusTable mixed = paper_table(4, 2);
+  for (std::size_t i = 0; i < mixed.split.size(); ++i) {
+    mixed.split[i] = mixed.category[i] > 0 && mixed.identity[i] % 2 == 1 ? kSplitValidation : kSplitTrain;
+  }
+  const Sampler m(mixed, ids, 6, 0.5, kSplitTrain, 1.0);
+  EXPECT_DOUBLE_EQ(m.hard_coverage(0), 2.0 / 5.0);  // 2 of the 5 training identities
+  // The full design: every identity has a sibling; location tasks have no parent.
+  const Sampler full(paper_table(), parse_tasks({"id-1", "loc-1"}), 6, 0.5, kSplitTrain);
+  EXPECT_EQ(full.hard_coverage(0), 1.0);
+  EXPECT_TRUE(std::isnan(full.hard_coverage(1)));
+  EXPECT_EQ(full.hard_nonmatch(), kDefaultHardNonMatch);
+}
+
+TEST(HardNonMatches, ClearErrors) {
+  StimulusTable table = paper_table();
+  const auto ids = parse_tasks({"id-1"});
+  for (double bad : {-0.1, 1.5}) {
+    EXPECT_NE(error_of([&] { Sampler(table, ids, 6, 0.5, kSplitTrain, bad); })
+                  .find("expected hard_nonmatch in [0, 1]"),
+              std::string::npos);
+  }
+  // An identity under two categories: the parent is ambiguous.
+  table.category[0] = 3;
+  EXPECT_NE(error_of([&] { Sampler(table, ids, 6, 0.5, kSplitTrain, 0.5); })
+                .find("id 0 appears under cat 3 and 0"),
+            std::string::npos);
+  // ...which does not concern tasks without a parent.
+  EXPECT_NO_THROW(Sampler(table, parse_tasks({"loc-1", "cat-1"}), 6, 0.5, kSplitTrain, 0.5));
+}
+
 // ------------------------------------------------------------ determinism
 
 TEST(Sampler, SameSeedAndBatchGiveTheSameTrialsOnAnyThreadCount) {
@@ -326,6 +527,21 @@ TEST(Sampler, KnownAnswer) {
   EXPECT_EQ(
       got,
       "121,154,66,244,216,144,151,5,359,212,107,34,|144,40,343,20,32,152,129,297,65,246,35,145,");
+}
+
+// The identity tasks' streams at hard_nonmatch 0 and at the default 0.5.
+// The first half is what the sampler made before hard non-matches existed
+// (checked against that code when the option was added).
+TEST(Sampler, KnownAnswerIdentityTasks) {
+  std::string got;
+  for (double h : {0.0, 0.5}) {
+    const Sampler s(paper_table(), parse_tasks({"id-1", "id-3"}), 6, 0.5, kSplitTrain, h);
+    for (auto v : s.per_task(7, 2).stimuli) got += std::to_string(v) + ",";
+    got += "|";
+  }
+  EXPECT_EQ(got,
+            "283,371,169,193,215,233,195,146,321,180,323,250,262,240,298,261,209,291,71,273,113,310,197,123,|"
+            "283,353,145,167,185,106,195,280,180,340,25,41,262,240,298,261,40,322,71,273,113,234,219,112,|");
 }
 
 // ------------------------------------------------------------ splits and errors

@@ -26,6 +26,11 @@ WmModelImpl::WmModelImpl(const WmModelConfig& c) : config_(c) {
   } else {
     throw Error("WmModel: unknown rnn \"" + c.rnn + "\"");
   }
+  // Registered only when on, so a model without it has exactly the old
+  // parameter names and loads from old weights.
+  if (c.readout_norm) {
+    readout_norm_ = register_module("readout_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.hidden})));
+  }
   readout_ = register_module("readout", torch::nn::Linear(c.hidden, c.outputs));
   input_mean_ = register_buffer("input_mean", torch::zeros(c.feature_shape));
   input_std_ = register_buffer("input_std", torch::ones(c.feature_shape));
@@ -42,8 +47,8 @@ void WmModelImpl::initialise(at::Generator& gen) {
   for (auto& item : named_parameters()) {
     torch::Tensor& p = item.value();
     const std::string& name = item.key();
-    if (name.rfind("norm.", 0) == 0) {
-      p.fill_(name == "norm.weight" ? 1.0 : 0.0);
+    if (name.rfind("norm.", 0) == 0 || name.rfind("readout_norm.", 0) == 0) {
+      p.fill_(name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0 ? 1.0 : 0.0);
       continue;
     }
     double fan_in;
@@ -77,14 +82,18 @@ WmOutput WmModelImpl::forward(const torch::Tensor& bank, const torch::Tensor& st
   torch::Tensor per_image = image_(conv_(maps).flatten(1));  // [U, E]
   std::int64_t b = stimuli.size(0), t = stimuli.size(1);
   torch::Tensor x = per_image.index_select(0, inverse).view({b, t, config_.embed}) + cue_(cue).unsqueeze(1);
-  torch::Tensor emb = norm_(x);
+  torch::Tensor emb = norm_(config_.input_relu ? torch::relu(x) : x);
   torch::Tensor h = rnn_forward(emb, {});
-  return {readout_(h), h, emb};
+  return {readout(h), h, emb};
+}
+
+torch::Tensor WmModelImpl::readout(const torch::Tensor& h) {
+  return readout_(readout_norm_ ? torch::tanh(readout_norm_(h)) : h);
 }
 
 WmOutput WmModelImpl::run_from(const torch::Tensor& embedding, const std::vector<torch::Tensor>& state) {
   torch::Tensor h = rnn_forward(embedding, state);
-  return {readout_(h), h, embedding};
+  return {readout(h), h, embedding};
 }
 
 }  // namespace wmgeom::nets
@@ -127,6 +136,8 @@ WmModel load_model(const nlohmann::json& config, const std::map<std::string, Arr
   c.embed = config.at("embed").get<int>();
   c.feature_shape = config.at("feature_shape").get<std::vector<std::int64_t>>();
   c.cue_dim = config.at("cue_dim").get<int>();
+  c.input_relu = config.value("input_relu", false);
+  c.readout_norm = config.value("readout_norm", false);
   WmModel model(c);
   torch::NoGradGuard no_grad;
   auto assign = [&](const std::string& name, torch::Tensor& target) {

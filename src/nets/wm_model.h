@@ -1,7 +1,10 @@
 // The working-memory model of SCIENCE.md section 3: a frozen CNN feature map
-// per frame -> trainable 1x1 conv -> flatten -> concat task cue -> Linear +
-// LayerNorm -> RNN (vanilla tanh, GRU or LSTM) -> Linear -> 3 logits
-// (no-action, non-match, match).
+// per frame -> trainable 1x1 conv -> flatten -> concat task cue -> Linear ->
+// [ReLU] -> LayerNorm -> RNN (vanilla tanh, GRU or LSTM) -> [LayerNorm ->
+// tanh] -> Linear -> 3 logits (no-action, non-match, match). The bracketed
+// steps are the lab's CCNGRU ([lab code]: input_relu, readout_norm, on by
+// default); without them it is the architecture of the paper's sentence,
+// and of models trained before the flags existed.
 //
 // Two equivalences keep it fast without changing the maths:
 // - the Linear over [flattened map, cue] is split into an image part and a
@@ -32,6 +35,8 @@ struct WmModelConfig {
   std::vector<std::int64_t> feature_shape;  // {C, h, w} of the bank
   int cue_dim = 9;
   int outputs = 3;
+  bool input_relu = true;    // Linear -> ReLU -> LayerNorm (else Linear -> LayerNorm)
+  bool readout_norm = true;  // RNN -> LayerNorm -> tanh -> Linear (else RNN -> Linear)
 };
 
 struct WmOutput {
@@ -53,7 +58,10 @@ class WmModelImpl : public torch::nn::Module {
   // One recurrent step from `state` ({h} or {h, c}, each [layers, B, H]) on
   // x [B, 1, E]; returns the new state.
   std::vector<torch::Tensor> step(const torch::Tensor& x, const std::vector<torch::Tensor>& state);
-  torch::Tensor readout(const torch::Tensor& h) { return readout_(h); }
+  // Logits from last-layer hidden states h [..., H]: the whole readout path
+  // (LayerNorm -> tanh -> Linear with readout_norm, else Linear). forward,
+  // run_from and step_states all go through it.
+  torch::Tensor readout(const torch::Tensor& h);
   // Deterministic initialisation from `gen` (uniform +-1/sqrt(fan_in), as torch).
   void initialise(at::Generator& gen);
   // Fixed per-feature standardisation of the bank (buffers saved with the
@@ -71,7 +79,7 @@ class WmModelImpl : public torch::nn::Module {
   WmModelConfig config_;
   torch::nn::Conv2d conv_{nullptr};
   torch::nn::Linear image_{nullptr}, cue_{nullptr}, readout_{nullptr};
-  torch::nn::LayerNorm norm_{nullptr};
+  torch::nn::LayerNorm norm_{nullptr}, readout_norm_{nullptr};
   torch::nn::RNN rnn_{nullptr};
   torch::nn::GRU gru_{nullptr};
   torch::nn::LSTM lstm_{nullptr};
@@ -91,7 +99,9 @@ struct WmStates {
 WmStates step_states(WmModel& model, const torch::Tensor& embedding);
 
 // Rebuilds a trained model (config + weights, standardisation included).
-// Throws wmgeom::Error if a weight is missing or has another shape.
+// A config without "input_relu" / "readout_norm" (trained before they
+// existed) rebuilds the old architecture (both false), so cached models keep
+// loading. Throws wmgeom::Error if a weight is missing or has another shape.
 WmModel load_model(const nlohmann::json& config, const std::map<std::string, Array>& weights,
                    const torch::Device& device);
 

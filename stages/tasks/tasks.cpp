@@ -1,6 +1,8 @@
 #include "tasks/tasks.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <functional>
 #include <optional>
 #include <set>
@@ -89,6 +91,7 @@ Artifact TasksStage::run(const Params& params, const StageInputs& inputs, RunCon
   const std::vector<nback::Task> tasks = nback::parse_tasks(params.strings("tasks"));
   const auto length = static_cast<std::int32_t>(params.i("trial_length"));
   const double match_prob = params.f("match_prob");
+  const double hard_nonmatch = params.f("hard_nonmatch");
   const std::int64_t per_task = params.i("eval_trials_per_task");
   const std::string& cue = params.s("task_cue");
   const auto seed = static_cast<std::uint64_t>(params.i("seed"));
@@ -102,7 +105,7 @@ Artifact TasksStage::run(const Params& params, const StageInputs& inputs, RunCon
   // The training split must be usable even when no evaluation set is drawn
   // from it: the train stage streams its trials from there. Throws
   // InputError for an empty split or a single-valued feature.
-  const nback::Sampler train(table, tasks, length, match_prob, kSplitTrain);
+  const nback::Sampler train(table, tasks, length, match_prob, kSplitTrain, hard_nonmatch);
   std::optional<nback::Sampler> validation;
   if (std::count(splits.begin(), splits.end(), kSplitValidation) != 0) {
     if (rows_in[1] == 0) {
@@ -111,7 +114,31 @@ Artifact TasksStage::run(const Params& params, const StageInputs& inputs, RunCon
           "\"validation\": hold out views or identities in the render stage (holdout_views, "
           "holdout_every, holdout_identities) or set eval_splits = [\"train\"]");
     }
-    validation.emplace(table, tasks, length, match_prob, kSplitValidation);
+    validation.emplace(table, tasks, length, match_prob, kSplitValidation, hard_nonmatch);
+  }
+  // Hard non-matches need another identity of the same category in the
+  // split; where some identity has none (e.g. novel-identity validation with
+  // one held-out identity per category) those frames fall back to ordinary
+  // non-matches. Said once per task and split, and recorded in info.
+  nlohmann::json coverage = nlohmann::json::object();
+  for (std::int32_t split : {kSplitTrain, kSplitValidation}) {
+    const nback::Sampler* s = split == kSplitTrain ? &train : validation ? &*validation : nullptr;
+    if (s == nullptr) continue;
+    nlohmann::json per = nlohmann::json::object();
+    for (std::size_t k = 0; k < tasks.size(); ++k) {
+      const double c = s->hard_coverage(k);
+      if (std::isnan(c)) continue;
+      per[tasks[k].name] = c;
+      if (hard_nonmatch > 0 && c < 1.0) {
+        char share[32];
+        std::snprintf(share, sizeof share, "%.0f%%", 100.0 * c);
+        ctx.warn("task \"" + tasks[k].name + "\": only " + std::string(share) + " of the " + split_key(split) +
+                 "-split stimuli have another " + nback::feature_name(tasks[k].feature) +
+                 " of their category in the split; hard non-matches fall back to ordinary ones "
+                 "after the others, so fewer than hard_nonmatch of its non-matches are hard");
+      }
+    }
+    coverage[split_key(split)] = per;
   }
 
   const std::int64_t per_split = per_task * static_cast<std::int64_t>(tasks.size());
@@ -120,6 +147,7 @@ Artifact TasksStage::run(const Params& params, const StageInputs& inputs, RunCon
   for (const auto& t : tasks) out.tasks.push_back({t.name, nback::feature_name(t.feature), t.n});
   out.trial_length = length;
   out.match_prob = match_prob;
+  out.hard_nonmatch = hard_nonmatch;
   out.task_cue = cue;
   out.stimuli = Array::zeros<std::int32_t>({total, length});
   out.targets = Array::zeros<std::int32_t>({total, length});
@@ -133,7 +161,8 @@ Artifact TasksStage::run(const Params& params, const StageInputs& inputs, RunCon
   out.stimulus_view = stimuli.view;
 
   nlohmann::json trials = nlohmann::json::object(), counts = nlohmann::json::object(),
-                 match_rate = nlohmann::json::object(), images = nlohmann::json::object();
+                 match_rate = nlohmann::json::object(), hard_rate = nlohmann::json::object(),
+                 images = nlohmann::json::object();
   std::int64_t done = 0;
   ctx.progress(0, total);
   for (const std::int32_t split : splits) {
@@ -149,27 +178,38 @@ Artifact TasksStage::run(const Params& params, const StageInputs& inputs, RunCon
     std::copy(b.task.begin(), b.task.end(), out.task.data<std::int32_t>() + offset);
     std::fill_n(out.split.data<std::int32_t>() + offset, static_cast<std::size_t>(b.trials), split);
 
-    // Realised match rate per task: matches among the frames t >= N.
-    std::vector<std::int64_t> matches(tasks.size(), 0), judged(tasks.size(), 0);
+    // Realised match rate per task: matches among the frames t >= N; and,
+    // for tasks with a parent feature, the share of hard non-matches among
+    // the non-matches.
+    const std::vector<std::uint8_t> hard = nback::hard_nonmatch_mask(table, tasks, b);
+    std::vector<std::int64_t> matches(tasks.size(), 0), judged(tasks.size(), 0),
+        hard_frames(tasks.size(), 0);
     for (std::int64_t i = 0; i < b.trials; ++i) {
       const auto k = static_cast<std::size_t>(b.task[static_cast<std::size_t>(i)]);
       for (std::int32_t f = tasks[k].n; f < length; ++f) {
-        matches[k] +=
-            b.targets[static_cast<std::size_t>(i) * frames + static_cast<std::size_t>(f)] ==
-            nback::kMatch;
+        const std::size_t at = static_cast<std::size_t>(i) * frames + static_cast<std::size_t>(f);
+        matches[k] += b.targets[at] == nback::kMatch;
+        hard_frames[k] += hard[at];
         ++judged[k];
       }
     }
-    nlohmann::json per = nlohmann::json::object(), rate = nlohmann::json::object();
+    nlohmann::json per = nlohmann::json::object(), rate = nlohmann::json::object(),
+                   hard_share = nlohmann::json::object();
     for (std::size_t k = 0; k < tasks.size(); ++k) {
       per[tasks[k].name] = per_task;
       rate[tasks[k].name] =
           judged[k] > 0 ? static_cast<double>(matches[k]) / static_cast<double>(judged[k]) : 0.0;
+      const std::int64_t non_matches = judged[k] - matches[k];
+      if (nback::parent_feature(tasks[k].feature) && non_matches > 0) {
+        hard_share[tasks[k].name] =
+            static_cast<double>(hard_frames[k]) / static_cast<double>(non_matches);
+      }
     }
     const std::string key = split_key(split);
     trials[key] = b.trials;
     counts[key] = per;
     match_rate[key] = rate;
+    hard_rate[key] = hard_share;
     done += b.trials;
     ctx.progress(done, total);
   }
@@ -180,6 +220,8 @@ Artifact TasksStage::run(const Params& params, const StageInputs& inputs, RunCon
               {"trials", trials},
               {"trials_per_task", counts},
               {"match_rate", match_rate},
+              {"hard_nonmatch_rate", hard_rate},
+              {"hard_nonmatch_coverage", coverage},
               {"stimuli_per_split", images},
               {"seed", seed}};
   ctx.set_items(total);

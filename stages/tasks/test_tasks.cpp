@@ -71,6 +71,7 @@ TEST(TasksStage, RenderToTasksGivesTheSuite) {
   }
   EXPECT_EQ(t.trial_length, 6);
   EXPECT_EQ(t.match_prob, 0.5);
+  EXPECT_EQ(t.hard_nonmatch, 0.5);
   EXPECT_EQ(t.task_cue, "onehot");
   // 9 tasks x 64 trials x 2 splits, training trials first, task-major.
   const std::int64_t m = 9 * 64 * 2;
@@ -122,8 +123,59 @@ TEST(TasksStage, RenderToTasksGivesTheSuite) {
       const double rate = t.info["match_rate"][sp][name].get<double>();
       // 64 trials x (6 - N) >= 192 frames: 4 standard errors ~ 0.14.
       EXPECT_NEAR(rate, 0.5, 0.15) << name << " " << sp;
+      // Hard non-matches: recorded for identity tasks only. Expected share
+      // 0.5 + 0.5 / 7 = 0.57 over ~96-160 non-matches (4 sd ~ 0.2).
+      if (name.rfind("id-", 0) == 0) {
+        EXPECT_NEAR(t.info["hard_nonmatch_rate"][sp][name].get<double>(), 0.57, 0.2) << name << " " << sp;
+        EXPECT_EQ(t.info["hard_nonmatch_coverage"][sp][name].get<double>(), 1.0);
+      } else {
+        EXPECT_FALSE(t.info["hard_nonmatch_rate"][sp].contains(name)) << name;
+        EXPECT_FALSE(t.info["hard_nonmatch_coverage"][sp].contains(name)) << name;
+      }
     }
   }
+}
+
+TEST(TasksStage, HardNonMatchShareReachesTheTrials) {
+  Pipeline run;
+  for (double h : {0.0, 1.0}) {
+    const auto [s, t] = run(stimuli_toml() + tasks_toml("tasks = [\"id-1\", \"cat-1\"]\neval_trials_per_task = 200\n"
+                                                        "hard_nonmatch = " + std::to_string(h)));
+    EXPECT_EQ(t.hard_nonmatch, h);
+    const auto cat = ints(s.category), stim = ints(t.stimuli),
+               tgt = ints(t.targets), task = ints(t.task);
+    std::int64_t non = 0, same = 0;
+    for (std::size_t r = 0; r < task.size(); ++r) {
+      if (task[r] != 0) continue;  // id-1
+      for (std::size_t f = 1; f < 6; ++f) {
+        if (tgt[r * 6 + f] != nback::kNonMatch) continue;
+        ++non;
+        same += cat[static_cast<std::size_t>(stim[r * 6 + f])] == cat[static_cast<std::size_t>(stim[r * 6 + f - 1])];
+      }
+    }
+    ASSERT_GT(non, 500);
+    if (h == 1.0) {
+      EXPECT_EQ(same, non);
+    } else {
+      EXPECT_NEAR(static_cast<double>(same) / static_cast<double>(non), 1.0 / 7.0, 0.06);
+    }
+    EXPECT_NEAR(t.info["hard_nonmatch_rate"]["train"]["id-1"].get<double>(), h + (1 - h) / 7.0, 0.06);
+  }
+}
+
+TEST(TasksStage, NovelIdentitiesWarnThatHardNonMatchesFallBack) {
+  // One held-out identity per category: the validation split cannot hold
+  // hard non-matches; the stage runs, warns, and records the coverage.
+  Pipeline run;
+  const auto [s, t] = run(stimuli_toml("holdout_views = []\nholdout_every = 0\nholdout_identities = [1]\n") +
+                          tasks_toml("tasks = [\"id-1\"]\neval_trials_per_task = 100"));
+  EXPECT_EQ(t.info["hard_nonmatch_coverage"]["validation"]["id-1"].get<double>(), 0.0);
+  EXPECT_EQ(t.info["hard_nonmatch_coverage"]["train"]["id-1"].get<double>(), 0.0);
+  EXPECT_EQ(t.info["hard_nonmatch_rate"]["validation"]["id-1"].get<double>(), 0.0);
+  EXPECT_NE(run.log_text.str().find("task \"id-1\": only 0% of the validation-split stimuli have another id of "
+                                    "their category"),
+            std::string::npos)
+      << run.log_text.str();
 }
 
 TEST(TasksStage, FeaturePlusNCueSubsetOfTasksOneSplit) {
@@ -167,7 +219,7 @@ TEST(TasksStage, TrainStageCanStreamTrialsFromTheTrialSet) {
   std::vector<std::string> names;
   for (const auto& d : t.tasks) names.push_back(d.name);
   const nback::Sampler sampler(table, nback::parse_tasks(names), t.trial_length, t.match_prob,
-                               kSplitTrain);
+                               kSplitTrain, t.hard_nonmatch);
   const nback::Batch b = sampler.batch(1, 0, 90);
   EXPECT_EQ(b.trials, 90);
   for (auto s : b.stimuli) EXPECT_EQ(table.split[static_cast<std::size_t>(s)], kSplitTrain);
@@ -193,7 +245,8 @@ TEST(TasksStage, EveryParameterChangesTheKey) {
   const std::string base = key_of(dir.path(), "");
   std::set<std::string> keys = {base};
   for (const std::string change :
-       {"tasks = [\"loc-1\"]", "trial_length = 7", "match_prob = 0.4", "eval_trials_per_task = 100",
+       {"tasks = [\"loc-1\"]", "trial_length = 7", "match_prob = 0.4", "hard_nonmatch = 0.2",
+        "eval_trials_per_task = 100",
         "task_cue = \"feature+n\"", "eval_splits = [\"train\"]", "seed = 4"}) {
     EXPECT_TRUE(keys.insert(key_of(dir.path(), change)).second)
         << change << " does not change the key";
@@ -285,6 +338,8 @@ TEST(TasksStage, BadInputsExitTwoNamingTheKey) {
       {"trial_length < N", stimuli_toml() + tasks_toml("tasks = [\"id-7\"]"),
        "expected trial_length > 7 (the largest N, task \"id-7\"), found 6"},
       {"match_prob", stimuli_toml() + tasks_toml("match_prob = 1.5"), "stage.tasks.match_prob"},
+      {"hard_nonmatch", stimuli_toml() + tasks_toml("hard_nonmatch = -0.5"),
+       "stage.tasks.hard_nonmatch"},
       {"eval trials", stimuli_toml() + tasks_toml("eval_trials_per_task = 0"),
        "stage.tasks.eval_trials_per_task"},
       {"cue", stimuli_toml() + tasks_toml("task_cue = \"binary\""), "stage.tasks.task_cue"},

@@ -9,20 +9,26 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
+#include <limits>
 #include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 
 #include "cache/cache.h"
 #include "config/diagnostics.h"
 #include "core/artifacts.h"
+#include "core/error.h"
 #include "core/hash.h"
 #include "core/log.h"
 #include "graph/executor.h"
 #include "graph/plan.h"
+#include "nback/sampler.h"
 #include "nets/torch_util.h"
 #include "nets/wm_model.h"
 #include "testing.h"
+#include "train/train.h"
 
 namespace wmgeom::testing {
 namespace {
@@ -45,13 +51,14 @@ std::string train_keys(const std::string& train_body) {
   return out;
 }
 
-std::string pipeline(const std::string& train_body, const std::string& tasks = "[\"loc-1\", \"cat-1\"]") {
+std::string pipeline(const std::string& train_body, const std::string& tasks = "[\"loc-1\", \"cat-1\"]",
+                     const std::string& tasks_extra = "") {
   return "[pipeline]\nname = \"t\"\nseed = 2\n\n"
          "[stage.stimuli]\ntype = \"render\"\ncategories = 4\nidentities_per_category = 2\nviews = 6\n"
          "image_size = 32\nholdout_views = [2]\n\n"
          "[stage.cnn]\ntype = \"features\"\nstimuli = \"stimuli\"\nmodel = \"random\"\ninput_size = 32\n\n"
          "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"stimuli\"\ntasks = " + tasks +
-         "\neval_trials_per_task = 64\n\n"
+         "\neval_trials_per_task = 64\n" + tasks_extra + "\n"
          "[stage.gru]\ntype = \"train\"\nfeatures = \"cnn\"\ntasks = \"tasks\"\n" + train_keys(train_body);
 }
 
@@ -79,6 +86,15 @@ TEST(Train, LearnsAndRecordsCurves) {
   EXPECT_EQ(m.weights.at("rnn.weight_hh_l0").shape(), (std::vector<std::int64_t>{96, 32}));
   ASSERT_EQ(m.curve_step.numel(), 3);
   EXPECT_EQ(m.curve_train_acc.shape(), (std::vector<std::int64_t>{3, 2}));
+  // The lab's architecture by default, recorded for capture and analyze.
+  EXPECT_EQ(m.config["input_relu"], true);
+  EXPECT_EQ(m.config["readout_norm"], true);
+  EXPECT_EQ(m.config["hard_nonmatch"], 0.5);
+  EXPECT_EQ(m.weights.count("readout_norm.weight"), 1u);
+  // Hard non-matches exist only for identity tasks: NaN for loc-1 and cat-1.
+  ASSERT_EQ(m.curve_val_hard_acc.shape(), (std::vector<std::int64_t>{3, 2}));
+  ASSERT_EQ(m.curve_train_hard_acc.shape(), (std::vector<std::int64_t>{3, 2}));
+  for (float a : m.curve_val_hard_acc.values<float>()) EXPECT_TRUE(std::isnan(a));
   auto loss = m.curve_loss.values<float>();
   EXPECT_LT(loss[2], loss[0]);
   // loc-1 and cat-1 with a random CNN: well above the 50% of guessing match/non-match
@@ -109,6 +125,144 @@ TEST(Train, StopsEarlyAtTheAccuracyBar) {
   EXPECT_GE(m.curve_val_acc.values<float>()[k - 1], 0.8f);
 }
 
+// The hard-non-match curve of an identity task equals a recomputation from
+// the artifact alone: the model rebuilt by load_model (the architecture it
+// was trained with) on the held-out trials, scored on the frames that
+// nback::hard_nonmatch_mask marks.
+TEST(Train, RecordsHardNonMatchAccuracyOfIdentityTasks) {
+  Pipeline run;
+  const std::string text = pipeline("steps = 200\neval_every = 100\n", "[\"loc-1\", \"id-1\"]");
+  TrainedModel m = run(text);
+  TrialSet ts = run.get_as<TrialSet>(text, "tasks");
+  ASSERT_EQ(m.curve_val_hard_acc.shape(), (std::vector<std::int64_t>{2, 2}));
+  auto hard = m.curve_val_hard_acc.values<float>();
+  EXPECT_TRUE(std::isnan(hard[2]));  // loc-1 has no parent feature
+  ASSERT_FALSE(std::isnan(hard[3]));
+  EXPECT_FALSE(std::isnan(m.curve_train_hard_acc.values<float>()[3]));
+
+  nets::WmModel model = nets::load_model(m.config, m.weights, torch::kCPU);
+  EXPECT_TRUE(model->config().input_relu);
+  EXPECT_TRUE(model->config().readout_norm);
+  torch::Tensor rows = nets::view(ts.split).eq(kSplitValidation).nonzero().squeeze(1);
+  torch::Tensor stim = nets::view(ts.stimuli).index_select(0, rows).contiguous();
+  torch::Tensor task = nets::view(ts.task).index_select(0, rows).contiguous();
+  torch::Tensor targets = nets::view(ts.targets).index_select(0, rows).to(torch::kLong);
+  nback::Batch b;
+  b.trials = stim.size(0);
+  b.length = ts.trial_length;
+  b.stimuli.assign(stim.data_ptr<std::int32_t>(), stim.data_ptr<std::int32_t>() + stim.numel());
+  b.task.assign(task.data_ptr<std::int32_t>(), task.data_ptr<std::int32_t>() + task.numel());
+  std::vector<std::uint8_t> mask = nback::hard_nonmatch_mask(nback::StimulusTable::from(ts), nback::parse_tasks({"loc-1", "id-1"}), b);
+  torch::Tensor bank = nets::view(run.get_as<FeatureBank>(text, "cnn").features).to(torch::kFloat32);
+  torch::NoGradGuard no_grad;
+  auto out = model->forward(bank, stim.to(torch::kLong), nets::cue_matrix({"loc-1", "id-1"}, "onehot").index_select(0, task.to(torch::kLong)));
+  torch::Tensor right = out.logits.argmax(2).eq(targets);
+  std::int64_t frames = 0, correct = 0;
+  for (std::int64_t i = 0; i < b.trials; ++i) {
+    for (std::int64_t f = 0; f < b.length; ++f) {
+      if (!mask[static_cast<std::size_t>(i * b.length + f)]) continue;
+      EXPECT_EQ(b.task[static_cast<std::size_t>(i)], 1);
+      EXPECT_EQ(targets[i][f].item<std::int64_t>(), 1);  // hard frames are non-matches
+      ++frames;
+      correct += right[i][f].item<bool>();
+    }
+  }
+  // 64 trials x 5 frames x 1/2 non-match x ~4/7 hard.
+  ASSERT_GT(frames, 60);
+  EXPECT_NEAR(hard[3], static_cast<double>(correct) / static_cast<double>(frames), 1e-6);
+  // The log names the held-out hard accuracy of the identity task.
+  EXPECT_NE(run.log_text.str().find("hard non-matches held-out: id-1 "), std::string::npos) << run.log_text.str();
+}
+
+// Trained without hard non-matches (hard_nonmatch = 0 in the task suite), an
+// identity model leans on category: measured here, train accuracy >= 95% and
+// held-out >= 80% from step ~400 while held-out hard non-matches stay at
+// 55-70%. The stage must not stop there.
+TEST(Train, EarlyStopWaitsForHardNonMatches) {
+  Pipeline run;
+  TrainedModel m = run(pipeline("steps = 1000\neval_every = 100\nstop_at_accuracy = 0.95\nstop_at_heldout = 0.8\n",
+                                "[\"id-1\"]", "hard_nonmatch = 0.0\n"));
+  const auto tr = m.curve_train_acc.values<float>(), va = m.curve_val_acc.values<float>(),
+             hard = m.curve_val_hard_acc.values<float>();
+  const auto k = static_cast<std::size_t>(m.curve_step.numel());
+  ASSERT_GT(k, 0u);
+  std::size_t held_back = 0;  // evaluations that passed the old bars but not the hard one
+  for (std::size_t i = 0; i < k; ++i) {
+    ASSERT_FALSE(std::isnan(hard[i]));
+    if (tr[i] >= 0.95f && va[i] >= 0.8f && hard[i] < 0.8f) ++held_back;
+  }
+  EXPECT_GE(held_back, 1u) << "the scenario no longer separates the bars; retune it";
+  if (m.config["stopped_early"].get<bool>()) {
+    EXPECT_GE(hard[k - 1], 0.8f);
+  } else {
+    EXPECT_EQ(m.config["steps"], 1000);
+  }
+}
+
+TEST(Train, StoppingBarIncludesHeldOutHardNonMatches) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  // Every task passes; identity task hard non-matches at 0.93.
+  EXPECT_TRUE(reaches_stopping_bar({0.97f, 0.96f}, {0.92f, 0.91f}, {nan, 0.93f}, 0.95, 0.90));
+  // A category-only strategy: 93% on an identity task, 71% on its hard non-matches.
+  EXPECT_FALSE(reaches_stopping_bar({0.97f, 0.96f}, {0.92f, 0.93f}, {nan, 0.71f}, 0.95, 0.90));
+  // The other bars still hold.
+  EXPECT_FALSE(reaches_stopping_bar({0.97f, 0.94f}, {0.92f, 0.93f}, {nan, 0.95f}, 0.95, 0.90));
+  EXPECT_FALSE(reaches_stopping_bar({0.97f, 0.96f}, {0.89f, 0.93f}, {nan, 0.95f}, 0.95, 0.90));
+  // No hard frames (one identity per category held out), no held-out split: no bar.
+  EXPECT_TRUE(reaches_stopping_bar({0.97f, 0.96f}, {0.92f, 0.91f}, {nan, nan}, 0.95, 0.90));
+  EXPECT_TRUE(reaches_stopping_bar({0.97f}, {nan}, {nan}, 0.95, 0.90));
+  // Exactly at the bar passes.
+  EXPECT_TRUE(reaches_stopping_bar({0.95f}, {0.9f}, {0.9f}, 0.95f, 0.9f));
+}
+
+TEST(Train, LearningRateSchedules) {
+  // Step decay (no milestones): x0.5 every 3 steps.
+  EXPECT_DOUBLE_EQ(scheduled_lr(1.0, 0.5, 3, {}, 0), 1.0);
+  EXPECT_DOUBLE_EQ(scheduled_lr(1.0, 0.5, 3, {}, 2), 1.0);
+  EXPECT_DOUBLE_EQ(scheduled_lr(1.0, 0.5, 3, {}, 3), 0.5);
+  EXPECT_DOUBLE_EQ(scheduled_lr(1.0, 0.5, 3, {}, 7), 0.25);
+  // Milestones [4, 10] x 0.1 (torch's MultiStepLR stepped per step): steps
+  // 0-3 at lr, 4-9 at lr/10, from 10 on at lr/100; lr_decay_every is ignored.
+  const std::vector<std::int64_t> ms = {4, 10};
+  EXPECT_DOUBLE_EQ(scheduled_lr(2e-3, 0.1, 1, ms, 0), 2e-3);
+  EXPECT_DOUBLE_EQ(scheduled_lr(2e-3, 0.1, 1, ms, 3), 2e-3);
+  EXPECT_DOUBLE_EQ(scheduled_lr(2e-3, 0.1, 1, ms, 4), 2e-3 * 0.1);
+  EXPECT_DOUBLE_EQ(scheduled_lr(2e-3, 0.1, 1, ms, 9), 2e-3 * 0.1);
+  EXPECT_DOUBLE_EQ(scheduled_lr(2e-3, 0.1, 1, ms, 10), 2e-3 * 0.1 * 0.1);
+  EXPECT_DOUBLE_EQ(scheduled_lr(2e-3, 0.1, 1, ms, 100000), 2e-3 * 0.1 * 0.1);
+}
+
+// The schedule reaches the optimiser: with lr_decay = 0 at milestone 4 the
+// weights freeze after 4 steps (AdamW's update and decoupled decay both
+// scale with lr), so 6 and 10 steps end where 4 undecayed steps do; a
+// milestone at 5 lets one more step through.
+TEST(Train, MilestonesReachTheOptimiser) {
+  Pipeline a, b, c, d;
+  const std::string four = weights_hash(a(pipeline("steps = 4\neval_every = 2\n")));
+  const std::string frozen = "lr_milestones = [4]\nlr_decay = 0.0\neval_every = 2\n";
+  EXPECT_EQ(weights_hash(b(pipeline(frozen + "steps = 6\n"))), four);
+  EXPECT_EQ(weights_hash(c(pipeline(frozen + "steps = 10\n"))), four);
+  EXPECT_NE(weights_hash(d(pipeline("lr_milestones = [5]\nlr_decay = 0.0\neval_every = 2\nsteps = 10\n"))), four);
+}
+
+std::string train_key(const fs::path& base, const std::string& body) {
+  Diagnostics diags;
+  const auto plan = make_plan_from_text((base / "k.toml").string(), pipeline(body), {}, real_registry(), diags);
+  if (!plan) throw InputError(diags.format_all());
+  return plan->instances.at(plan->select("gru").at(0)).key;
+}
+
+TEST(Train, NewParametersChangeTheKeyCheckpointingDoesNot) {
+  TempDir dir;
+  const std::string base = train_key(dir.path(), "steps = 100\n");
+  std::set<std::string> keys = {base};
+  for (const std::string change : {"input_relu = false", "readout_norm = false", "lr_milestones = [50]\nlr_decay = 0.1"}) {
+    EXPECT_TRUE(keys.insert(train_key(dir.path(), "steps = 100\n" + change + "\n")).second) << change;
+  }
+  EXPECT_EQ(train_key(dir.path(), "steps = 100\ncheckpoint_every = 7\n"), base);
+  EXPECT_EQ(train_key(dir.path(), "steps = 100\ninput_relu = true\nreadout_norm = true\nlr_milestones = []\n"), base);
+}
+
 TEST(Train, DivergenceNamesTheStep) {
   TempDir dir;
   write_file(dir / "p.toml", pipeline("lr = 1e8\nweight_decay = 0.5\ngrad_clip = 0.0\nsteps = 200\neval_every = 100\n"));
@@ -127,7 +281,16 @@ TEST(Train, BadParametersExitTwo) {
   } cases[] = {{"steps = 0\n", "stage.gru.steps: expected an integer >= 1, found 0"},
                {"rnn = \"transformer\"\n", "stage.gru.rnn: expected one of \"rnn\", \"gru\", \"lstm\""},
                {"steps = 10\neval_every = 50\n", "stage.gru.eval_every: expected eval_every <= steps"},
-               {"device = \"gpu\"\n", "stage.gru.device: expected \"auto\""}};
+               {"device = \"gpu\"\n", "stage.gru.device: expected \"auto\""},
+               {"steps = 100\nlr_decay = 0.1\nlr_milestones = [50, 20]\n",
+                "stage.gru.lr_milestones: expected strictly ascending steps, found 20 after 50"},
+               {"steps = 100\nlr_decay = 0.1\nlr_milestones = [50, 50]\n",
+                "stage.gru.lr_milestones: expected strictly ascending steps, found 50 after 50"},
+               {"steps = 100\nlr_decay = 0.1\nlr_milestones = [0, 50]\n", "stage.gru.lr_milestones: expected a list of integers >= 1"},
+               {"steps = 100\nlr_decay = 0.1\nlr_milestones = [50, 100]\n",
+                "stage.gru.lr_milestones: expected every milestone below steps (100), found 100"},
+               {"steps = 100\nlr_milestones = [50]\n", "stage.gru.lr_milestones: expected lr_decay < 1 with lr_milestones"},
+               {"input_relu = 1\n", "stage.gru.input_relu"}};
   for (const auto& c : cases) {
     write_file(dir / "p.toml", pipeline(c.body));
     CliResult r = run_cli({"validate", (dir / "p.toml").string()}, real_registry());
@@ -185,7 +348,10 @@ TEST(Train, KilledRunResumesToTheSameWeights) {
   EXPECT_EQ(m.curve_step.numel(), 4);
 }
 
-TEST(WmModel, UniqueImageEvaluationEqualsPerFrameDefinition) {
+// The model in both architectures: the lab's (input ReLU, readout
+// LayerNorm + tanh) and the plain one (flags off, models trained before the
+// flags existed).
+nets::WmModelConfig small_config(bool lab) {
   nets::WmModelConfig c;
   c.rnn = "lstm";
   c.hidden = 16;
@@ -193,27 +359,142 @@ TEST(WmModel, UniqueImageEvaluationEqualsPerFrameDefinition) {
   c.conv_channels = 3;
   c.feature_shape = {5, 2, 2};
   c.cue_dim = 4;
-  nets::WmModel model(c);
-  auto gen = nets::make_generator(1);
-  model->initialise(gen);
+  c.input_relu = lab;
+  c.readout_norm = lab;
+  return c;
+}
+
+TEST(WmModel, UniqueImageEvaluationEqualsPerFrameDefinition) {
+  for (bool lab : {false, true}) {
+    SCOPED_TRACE(lab ? "lab architecture" : "plain architecture");
+    nets::WmModel model(small_config(lab));
+    auto gen = nets::make_generator(1);
+    model->initialise(gen);
+    torch::manual_seed(3);
+    torch::Tensor bank = torch::randn({10, 5, 2, 2});
+    torch::Tensor stim = torch::randint(0, 10, {7, 6}, torch::kLong);
+    torch::Tensor cue = torch::eye(4).index_select(0, torch::randint(0, 4, {7}, torch::kLong));
+    auto out = model->forward(bank, stim, cue);
+    // Per frame: concat(flattened conv map, cue) -> one Linear -> [ReLU] -> LayerNorm -> LSTM -> readout.
+    auto params = model->named_parameters();
+    torch::Tensor maps = torch::conv2d(bank.index_select(0, stim.flatten()), params["conv.weight"], params["conv.bias"]);
+    torch::Tensor x = torch::cat({maps.flatten(1), cue.repeat_interleave(6, 0)}, 1);
+    torch::Tensor w = torch::cat({params["image.weight"], params["cue.weight"]}, 1);
+    torch::Tensor pre = torch::addmm(params["image.bias"], x, w.t());
+    torch::Tensor emb = torch::layer_norm(lab ? torch::relu(pre) : pre, {12}, params["norm.weight"], params["norm.bias"]);
+    EXPECT_TRUE(torch::allclose(emb.view({7, 6, 12}), out.embedding, 1e-5, 1e-6));
+    auto again = model->run_from(out.embedding, {torch::zeros({1, 7, 16}), torch::zeros({1, 7, 16})});
+    EXPECT_TRUE(torch::allclose(again.logits, out.logits, 1e-5, 1e-6));
+    // Gradients through the gather equal those of the per-frame form.
+    torch::Tensor g1 = torch::autograd::grad({out.logits.sum()}, {params["image.weight"]}, {}, true)[0];
+    torch::Tensor per_frame = model->run_from(emb.view({7, 6, 12}), {torch::zeros({1, 7, 16}), torch::zeros({1, 7, 16})}).logits.sum();
+    torch::Tensor g2 = torch::autograd::grad({per_frame}, {params["image.weight"]})[0];
+    EXPECT_TRUE(torch::allclose(g1, g2, 1e-4, 1e-6));
+  }
+}
+
+TEST(WmModel, LabArchitectureHasInputReluAndReadoutLayerNormTanh) {
+  torch::NoGradGuard no_grad;
+  nets::WmModel lab(small_config(true)), plain(small_config(false));
+  auto g1 = nets::make_generator(5), g2 = nets::make_generator(5);
+  lab->initialise(g1);
+  plain->initialise(g2);
+  // The plain model's parameters are exactly the old ones; the lab model
+  // adds readout_norm (initialised as torch's: weight 1, bias 0) and draws
+  // every other parameter identically.
+  auto lp = lab->named_parameters(), pp = plain->named_parameters();
+  EXPECT_EQ(lp.size(), pp.size() + 2);
+  EXPECT_EQ(pp.find("readout_norm.weight"), nullptr);
+  for (const auto& item : pp) EXPECT_TRUE(torch::equal(item.value(), lp[item.key()])) << item.key();
+  EXPECT_TRUE(torch::equal(lp["readout_norm.weight"], torch::ones({16})));
+  EXPECT_TRUE(torch::equal(lp["readout_norm.bias"], torch::zeros({16})));
+  // Non-trivial LayerNorm parameters, so the check below cannot pass by accident.
+  lp["readout_norm.weight"].uniform_(0.5, 1.5);
+  lp["readout_norm.bias"].uniform_(-0.5, 0.5);
+
+  torch::manual_seed(4);
   torch::Tensor bank = torch::randn({10, 5, 2, 2});
   torch::Tensor stim = torch::randint(0, 10, {7, 6}, torch::kLong);
   torch::Tensor cue = torch::eye(4).index_select(0, torch::randint(0, 4, {7}, torch::kLong));
-  auto out = model->forward(bank, stim, cue);
-  // Per frame: concat(flattened conv map, cue) -> one Linear -> LayerNorm -> LSTM -> readout.
-  auto params = model->named_parameters();
-  torch::Tensor maps = torch::conv2d(bank.index_select(0, stim.flatten()), params["conv.weight"], params["conv.bias"]);
+  auto a = lab->forward(bank, stim, cue);
+  auto b = plain->forward(bank, stim, cue);
+  // Input: the pre-activation has negative units, and they are zeroed before
+  // the LayerNorm: LayerNorm's input is relu(pre), recovered from its output.
+  torch::Tensor maps = torch::conv2d(bank.index_select(0, stim.flatten()), lp["conv.weight"], lp["conv.bias"]);
   torch::Tensor x = torch::cat({maps.flatten(1), cue.repeat_interleave(6, 0)}, 1);
-  torch::Tensor w = torch::cat({params["image.weight"], params["cue.weight"]}, 1);
-  torch::Tensor emb = torch::layer_norm(torch::addmm(params["image.bias"], x, w.t()), {12}, params["norm.weight"], params["norm.bias"]);
-  EXPECT_TRUE(torch::allclose(emb.view({7, 6, 12}), out.embedding, 1e-5, 1e-6));
-  auto again = model->run_from(out.embedding, {torch::zeros({1, 7, 16}), torch::zeros({1, 7, 16})});
-  EXPECT_TRUE(torch::allclose(again.logits, out.logits, 1e-5, 1e-6));
-  // Gradients through the gather equal those of the per-frame form.
-  torch::Tensor g1 = torch::autograd::grad({out.logits.sum()}, {params["image.weight"]}, {}, true)[0];
-  torch::Tensor per_frame = model->run_from(emb.view({7, 6, 12}), {torch::zeros({1, 7, 16}), torch::zeros({1, 7, 16})}).logits.sum();
-  torch::Tensor g2 = torch::autograd::grad({per_frame}, {params["image.weight"]})[0];
-  EXPECT_TRUE(torch::allclose(g1, g2, 1e-4, 1e-6));
+  torch::Tensor pre = torch::addmm(lp["image.bias"], x, torch::cat({lp["image.weight"], lp["cue.weight"]}, 1).t());
+  ASSERT_GT(pre.lt(0).sum().item<std::int64_t>(), 100);
+  torch::Tensor relu_ln = torch::layer_norm(torch::relu(pre), {12}, lp["norm.weight"], lp["norm.bias"]).view({7, 6, 12});
+  torch::Tensor plain_ln = torch::layer_norm(pre, {12}, lp["norm.weight"], lp["norm.bias"]).view({7, 6, 12});
+  EXPECT_TRUE(torch::allclose(a.embedding, relu_ln, 1e-5, 1e-6));
+  EXPECT_FALSE(torch::allclose(a.embedding, plain_ln, 1e-3, 1e-3));
+  EXPECT_TRUE(torch::allclose(b.embedding, plain_ln, 1e-5, 1e-6));  // flags off: the old input path
+  // Zeroed units all map to one value per row: the LayerNorm of a zero input unit.
+  torch::Tensor row_mean = torch::relu(pre).mean(1, true), row_var = torch::relu(pre).var({1}, false, true);
+  torch::Tensor at_zero = (-row_mean / torch::sqrt(row_var + 1e-5)) * lp["norm.weight"] + lp["norm.bias"];
+  torch::Tensor neg = pre.lt(0);
+  EXPECT_TRUE(torch::allclose(relu_ln.view({42, 12}).masked_select(neg), at_zero.masked_select(neg), 1e-4, 1e-5));
+  // Readout: LayerNorm -> tanh -> Linear on the hidden states, computed by hand.
+  torch::Tensor h = a.hidden;
+  torch::Tensor manual = torch::nn::functional::linear(
+      torch::tanh(torch::layer_norm(h, {16}, lp["readout_norm.weight"], lp["readout_norm.bias"])), lp["readout.weight"],
+      lp["readout.bias"]);
+  EXPECT_TRUE(torch::allclose(a.logits, manual, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(lab->readout(h), manual, 1e-5, 1e-6));
+  EXPECT_FALSE(torch::allclose(a.logits, torch::nn::functional::linear(h, lp["readout.weight"], lp["readout.bias"]), 1e-3, 1e-3));
+  // Plain: RNN -> Linear.
+  EXPECT_TRUE(torch::allclose(b.logits, torch::nn::functional::linear(b.hidden, pp["readout.weight"], pp["readout.bias"]), 1e-5, 1e-6));
+  // Every path to logits applies the whole readout: run_from (the causal
+  // analysis) and step_states (capture).
+  auto from = lab->run_from(a.embedding, {torch::zeros({1, 7, 16}), torch::zeros({1, 7, 16})});
+  EXPECT_TRUE(torch::allclose(from.logits, manual, 1e-5, 1e-6));
+  nets::WmStates st = nets::step_states(lab, a.embedding);
+  EXPECT_TRUE(torch::allclose(st.hidden, h, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(st.logits, manual, 1e-5, 1e-6));
+}
+
+TEST(WmModel, LoadModelRebuildsTheRecordedArchitectureAndOldConfigsAsPlain) {
+  torch::NoGradGuard no_grad;
+  nets::WmModel lab(small_config(true));
+  auto gen = nets::make_generator(2);
+  lab->initialise(gen);
+  lab->named_parameters()["readout_norm.bias"].uniform_(-0.5, 0.5);
+  const nets::WmModelConfig& c = lab->config();
+  nlohmann::json config = {{"rnn", c.rnn},         {"hidden", c.hidden},         {"layers", c.layers},
+                           {"conv_channels", c.conv_channels}, {"embed", c.embed}, {"feature_shape", c.feature_shape},
+                           {"cue_dim", c.cue_dim}, {"input_relu", true},         {"readout_norm", true}};
+  std::map<std::string, Array> weights;
+  for (const auto& item : lab->named_parameters()) weights[item.key()] = nets::to_array(item.value());
+  for (const auto& item : lab->named_buffers()) weights[item.key()] = nets::to_array(item.value());
+  torch::manual_seed(6);
+  torch::Tensor bank = torch::randn({10, 5, 2, 2});
+  torch::Tensor stim = torch::randint(0, 10, {3, 6}, torch::kLong);
+  torch::Tensor cue = torch::eye(4).index_select(0, torch::tensor({0, 2, 3}, torch::kLong));
+  lab->eval();
+  nets::WmModel again = nets::load_model(config, weights, torch::kCPU);
+  EXPECT_TRUE(again->config().input_relu);
+  EXPECT_TRUE(again->config().readout_norm);
+  EXPECT_TRUE(torch::equal(again->forward(bank, stim, cue).logits, lab->forward(bank, stim, cue).logits));
+  // A lab config whose weights lack the readout LayerNorm is rejected.
+  std::map<std::string, Array> no_norm = weights;
+  no_norm.erase("readout_norm.weight");
+  EXPECT_THROW(nets::load_model(config, no_norm, torch::kCPU), Error);
+
+  // A config from before the flags: the plain architecture, loading the old weight names.
+  nets::WmModel plain(small_config(false));
+  auto g2 = nets::make_generator(2);
+  plain->initialise(g2);
+  nlohmann::json old = config;
+  old.erase("input_relu");
+  old.erase("readout_norm");
+  std::map<std::string, Array> old_weights;
+  for (const auto& item : plain->named_parameters()) old_weights[item.key()] = nets::to_array(item.value());
+  for (const auto& item : plain->named_buffers()) old_weights[item.key()] = nets::to_array(item.value());
+  nets::WmModel loaded = nets::load_model(old, old_weights, torch::kCPU);
+  EXPECT_FALSE(loaded->config().input_relu);
+  EXPECT_FALSE(loaded->config().readout_norm);
+  plain->eval();
+  EXPECT_TRUE(torch::equal(loaded->forward(bank, stim, cue).logits, plain->forward(bank, stim, cue).logits));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "train/train.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <optional>
@@ -20,27 +21,46 @@ namespace fs = std::filesystem;
 
 struct EvalSet {
   torch::Tensor stimuli, task, targets, decision;  // decision: [M, T] bool, t >= N of the trial's task
+  torch::Tensor hard;  // [M, T] bool: hard non-match frames (nback::hard_nonmatch_mask)
   std::vector<std::int64_t> count_per_task;
 };
 
-EvalSet eval_set(const TrialSet& ts, std::int32_t split, const torch::Device& device) {
+EvalSet eval_set(const TrialSet& ts, const nback::StimulusTable& table, const std::vector<nback::Task>& tasks,
+                 std::int32_t split, const torch::Device& device) {
   torch::Tensor rows = nets::view(ts.split).eq(split).nonzero().squeeze(1);
   EvalSet e;
-  e.stimuli = nets::view(ts.stimuli).index_select(0, rows).to(torch::kLong).to(device);
-  e.task = nets::view(ts.task).index_select(0, rows).to(torch::kLong).to(device);
+  torch::Tensor stimuli = nets::view(ts.stimuli).index_select(0, rows).contiguous();
+  torch::Tensor task = nets::view(ts.task).index_select(0, rows).contiguous();
+  e.stimuli = stimuli.to(torch::kLong).to(device);
+  e.task = task.to(torch::kLong).to(device);
   e.targets = nets::view(ts.targets).index_select(0, rows).to(torch::kLong).to(device);
   std::vector<std::int64_t> n_of_task;
   for (const auto& t : ts.tasks) n_of_task.push_back(t.n);
   torch::Tensor n = torch::tensor(n_of_task, torch::kLong).to(device).index_select(0, e.task);
   torch::Tensor frame = torch::arange(ts.trial_length, torch::TensorOptions().dtype(torch::kLong).device(device));
   e.decision = frame.unsqueeze(0) >= n.unsqueeze(1);
+  nback::Batch b;
+  b.trials = stimuli.size(0);
+  b.length = ts.trial_length;
+  b.stimuli.assign(stimuli.data_ptr<std::int32_t>(), stimuli.data_ptr<std::int32_t>() + stimuli.numel());
+  b.task.assign(task.data_ptr<std::int32_t>(), task.data_ptr<std::int32_t>() + task.numel());
+  std::vector<std::uint8_t> hard = nback::hard_nonmatch_mask(table, tasks, b);
+  e.hard = torch::tensor(std::vector<std::int64_t>(hard.begin(), hard.end()), torch::kLong)
+               .view({b.trials, b.length})
+               .to(torch::kBool)
+               .to(device);
   return e;
 }
 
-// Accuracy on decision frames (t >= N) per task; NaN for a task without trials.
-std::vector<float> accuracy(nets::WmModel& model, const torch::Tensor& bank, const torch::Tensor& cues,
-                            const EvalSet& e, std::size_t tasks) {
-  std::vector<float> acc(tasks, NAN);
+// Per task: accuracy on decision frames (t >= N), and on the hard
+// non-match frames among them; NaN for a task without such frames.
+struct Accuracy {
+  std::vector<float> all, hard;
+};
+
+Accuracy accuracy(nets::WmModel& model, const torch::Tensor& bank, const torch::Tensor& cues, const EvalSet& e,
+                  std::size_t tasks) {
+  Accuracy acc{std::vector<float>(tasks, NAN), std::vector<float>(tasks, NAN)};
   if (!e.stimuli.defined() || e.stimuli.size(0) == 0) return acc;
   torch::NoGradGuard no_grad;
   model->eval();
@@ -50,14 +70,19 @@ std::vector<float> accuracy(nets::WmModel& model, const torch::Tensor& bank, con
     auto out = model->forward(bank, e.stimuli.narrow(0, i, len), cues.index_select(0, e.task.narrow(0, i, len)));
     correct.push_back(out.logits.argmax(2).eq(e.targets.narrow(0, i, len)));
   }
-  torch::Tensor ok = torch::cat(correct).logical_and(e.decision).sum(1).to(torch::kDouble).cpu();
-  torch::Tensor total = e.decision.sum(1).to(torch::kDouble).cpu();
+  torch::Tensor right = torch::cat(correct);
   torch::Tensor task = e.task.cpu();
-  for (std::size_t t = 0; t < tasks; ++t) {
-    torch::Tensor m = task.eq(static_cast<std::int64_t>(t));
-    double denom = total.masked_select(m).sum().item<double>();
-    if (denom > 0) acc[t] = static_cast<float>(ok.masked_select(m).sum().item<double>() / denom);
-  }
+  auto score = [&](const torch::Tensor& frames, std::vector<float>& out) {
+    torch::Tensor ok = right.logical_and(frames).sum(1).to(torch::kDouble).cpu();
+    torch::Tensor total = frames.sum(1).to(torch::kDouble).cpu();
+    for (std::size_t t = 0; t < tasks; ++t) {
+      torch::Tensor m = task.eq(static_cast<std::int64_t>(t));
+      double denom = total.masked_select(m).sum().item<double>();
+      if (denom > 0) out[t] = static_cast<float>(ok.masked_select(m).sum().item<double>() / denom);
+    }
+  };
+  score(e.decision, acc.all);
+  score(e.decision.logical_and(e.hard), acc.hard);
   model->train();
   return acc;
 }
@@ -65,6 +90,7 @@ std::vector<float> accuracy(nets::WmModel& model, const torch::Tensor& bank, con
 struct Curves {
   std::vector<std::int64_t> step;
   std::vector<float> loss, train_acc, val_acc;  // acc: [K][tasks] flattened
+  std::vector<float> train_hard_acc, val_hard_acc;  // the same on hard non-match frames
 };
 
 const char* kCheckpoint = "checkpoint.pt";
@@ -80,6 +106,8 @@ void save_checkpoint(const fs::path& dir, nets::WmModel& model, const nets::Mult
   ar.write("curve_loss", torch::tensor(c.loss));
   ar.write("curve_train_acc", torch::tensor(c.train_acc));
   ar.write("curve_val_acc", torch::tensor(c.val_acc));
+  ar.write("curve_train_hard_acc", torch::tensor(c.train_hard_acc));
+  ar.write("curve_val_hard_acc", torch::tensor(c.val_hard_acc));
   fs::path tmp = dir / (std::string(kCheckpoint) + ".tmp");
   ar.save_to(tmp.string());
   fs::rename(tmp, dir / kCheckpoint);  // a kill never leaves a half-written checkpoint
@@ -110,17 +138,21 @@ std::int64_t load_checkpoint(const fs::path& dir, nets::WmModel& model, nets::Mu
     ar.read("adam." + std::to_string(i), t);
     state[i] = t.to(device);
   }
-  torch::Tensor step, cs, cl, ct, cv;
+  torch::Tensor step, cs, cl, ct, cv, cth, cvh;
   ar.read("step", step);
   ar.read("curve_step", cs);
   ar.read("curve_loss", cl);
   ar.read("curve_train_acc", ct);
   ar.read("curve_val_acc", cv);
+  ar.read("curve_train_hard_acc", cth);
+  ar.read("curve_val_hard_acc", cvh);
   opt.load_state(state, step.item<std::int64_t>());
   c.step = to_vector<std::int64_t>(cs);
   c.loss = to_vector<float>(cl);
   c.train_acc = to_vector<float>(ct);
   c.val_acc = to_vector<float>(cv);
+  c.train_hard_acc = to_vector<float>(cth);
+  c.val_hard_acc = to_vector<float>(cvh);
   return step.item<std::int64_t>();
 }
 
@@ -135,7 +167,11 @@ std::string per_task(const std::vector<std::string>& names, const std::vector<fl
   std::string out;
   for (std::size_t i = 0; i < names.size(); ++i) {
     char buf[48];
-    std::snprintf(buf, sizeof buf, "%s%s %.0f%%", i ? " " : "", names[i].c_str(), 100.0 * acc[i]);
+    if (std::isnan(acc[i])) {
+      std::snprintf(buf, sizeof buf, "%s%s -", i ? " " : "", names[i].c_str());  // no such frames
+    } else {
+      std::snprintf(buf, sizeof buf, "%s%s %.0f%%", i ? " " : "", names[i].c_str(), 100.0 * acc[i]);
+    }
     out += buf;
   }
   return out;
@@ -161,6 +197,40 @@ void TrainStage::validate(const Params& p, ParamIssues& issues) const {
     issues.error("eval_every", "expected eval_every <= steps (" + std::to_string(p.i("steps")) +
                                    "), found " + std::to_string(p.i("eval_every")) + ": the curves would be empty");
   }
+  // Milestones: strictly ascending step counts (>= 1 is the schema's);
+  // lr_decay is the factor applied at each, so it must decay.
+  const auto& milestones = p.ints("lr_milestones");
+  for (std::size_t i = 1; i < milestones.size(); ++i) {
+    if (milestones[i] <= milestones[i - 1]) {
+      issues.error("lr_milestones", "expected strictly ascending steps, found " + std::to_string(milestones[i]) +
+                                        " after " + std::to_string(milestones[i - 1]));
+      break;
+    }
+  }
+  if (!milestones.empty() && p.f("lr_decay") >= 1.0) {
+    issues.error("lr_milestones", "expected lr_decay < 1 with lr_milestones (lr_decay is the factor applied at "
+                                  "each milestone, e.g. 0.1), found lr_decay = " + std::to_string(p.f("lr_decay")));
+  }
+  if (!milestones.empty() && milestones.back() >= p.i("steps")) {
+    issues.error("lr_milestones", "expected every milestone below steps (" + std::to_string(p.i("steps")) +
+                                      "), found " + std::to_string(milestones.back()) + ": it would never apply");
+  }
+}
+
+double scheduled_lr(double lr, double decay, std::int64_t decay_every, const std::vector<std::int64_t>& milestones,
+                    std::int64_t step) {
+  const auto decays = milestones.empty()
+                          ? step / decay_every
+                          : std::upper_bound(milestones.begin(), milestones.end(), step) - milestones.begin();
+  return lr * std::pow(decay, static_cast<double>(decays));
+}
+
+bool reaches_stopping_bar(const std::vector<float>& train_acc, const std::vector<float>& heldout_acc,
+                          const std::vector<float>& heldout_hard_acc, double on_train, double on_heldout) {
+  auto reached = [](const std::vector<float>& acc, double bar) {
+    return std::none_of(acc.begin(), acc.end(), [bar](float a) { return !std::isnan(a) && a < bar; });
+  };
+  return reached(train_acc, on_train) && reached(heldout_acc, on_heldout) && reached(heldout_hard_acc, on_heldout);
 }
 
 std::string TrainStage::key_extras(const Params& p) const {
@@ -184,7 +254,8 @@ Artifact TrainStage::run(const Params& p, const StageInputs& inputs, RunContext&
   std::vector<std::string> names;
   for (const auto& t : ts.tasks) names.push_back(t.name);
   std::vector<nback::Task> tasks = nback::parse_tasks(names);
-  nback::Sampler sampler(nback::StimulusTable::from(ts), tasks, ts.trial_length, ts.match_prob, kSplitTrain);
+  const nback::StimulusTable table = nback::StimulusTable::from(ts);
+  nback::Sampler sampler(table, tasks, ts.trial_length, ts.match_prob, kSplitTrain, ts.hard_nonmatch);
 
   nets::WmModelConfig cfg;
   cfg.rnn = p.s("rnn");
@@ -192,6 +263,8 @@ Artifact TrainStage::run(const Params& p, const StageInputs& inputs, RunContext&
   cfg.layers = static_cast<int>(p.i("layers"));
   cfg.conv_channels = p.i("conv_channels") > 0 ? static_cast<int>(p.i("conv_channels")) : cfg.hidden;
   cfg.embed = p.i("embed") > 0 ? static_cast<int>(p.i("embed")) : cfg.hidden;
+  cfg.input_relu = p.b("input_relu");
+  cfg.readout_norm = p.b("readout_norm");
   cfg.feature_shape = {fb.features.dim(1), fb.features.dim(2), fb.features.dim(3)};
   torch::Tensor cues = nets::cue_matrix(names, ts.task_cue).to(device);
   cfg.cue_dim = static_cast<int>(cues.size(1));
@@ -217,7 +290,14 @@ Artifact TrainStage::run(const Params& p, const StageInputs& inputs, RunContext&
   std::int64_t start = load_checkpoint(ctx.work_dir(), model, opt, curves, device);
   if (start > 0) ctx.info("resuming from the checkpoint at step " + std::to_string(start));
 
-  EvalSet train_eval = eval_set(ts, kSplitTrain, device), val_eval = eval_set(ts, kSplitValidation, device);
+  EvalSet train_eval = eval_set(ts, table, tasks, kSplitTrain, device);
+  EvalSet val_eval = eval_set(ts, table, tasks, kSplitValidation, device);
+  // Tasks whose hard non-matches are part of the stopping bar: those with a
+  // parent feature (identity tasks) that have hard frames in the held-out set.
+  std::vector<std::string> hard_names;
+  for (const auto& t : tasks) {
+    if (nback::parent_feature(t.feature)) hard_names.push_back(t.name);
+  }
   const auto seed = static_cast<std::uint64_t>(p.i("seed"));
   auto to_tensors = [&](const nback::Batch& b) {
     torch::Tensor stim = torch::tensor(b.stimuli, torch::kLong).view({b.trials, b.length});
@@ -242,8 +322,7 @@ Artifact TrainStage::run(const Params& p, const StageInputs& inputs, RunContext&
       producer.run([&, s = step + 1] { next = sampler.batch(seed, static_cast<std::uint64_t>(s), batch); });
     }
     auto [stim, targets, task] = to_tensors(current);
-    double lr = p.f("lr") * std::pow(p.f("lr_decay"), static_cast<double>(step / p.i("lr_decay_every")));
-    opt.set_lr(lr);
+    opt.set_lr(scheduled_lr(p.f("lr"), p.f("lr_decay"), p.i("lr_decay_every"), p.ints("lr_milestones"), step));
     auto out = model->forward(bank, stim, cues.index_select(0, task));
     torch::Tensor loss = torch::nn::functional::cross_entropy(out.logits.reshape({-1, 3}), targets.reshape({-1}));
     opt.zero_grad();
@@ -262,30 +341,37 @@ Artifact TrainStage::run(const Params& p, const StageInputs& inputs, RunContext&
 
     bool last = step + 1 == steps;
     if ((step + 1) % eval_every == 0 || last) {
-      auto tr = accuracy(model, bank, cues, train_eval, n_tasks);
-      auto va = accuracy(model, bank, cues, val_eval, n_tasks);
+      const Accuracy tr = accuracy(model, bank, cues, train_eval, n_tasks);
+      const Accuracy va = accuracy(model, bank, cues, val_eval, n_tasks);
       curves.step.push_back(step + 1);
       curves.loss.push_back(static_cast<float>(loss_sum / static_cast<double>(std::max<std::int64_t>(1, loss_count))));
-      curves.train_acc.insert(curves.train_acc.end(), tr.begin(), tr.end());
-      curves.val_acc.insert(curves.val_acc.end(), va.begin(), va.end());
+      curves.train_acc.insert(curves.train_acc.end(), tr.all.begin(), tr.all.end());
+      curves.val_acc.insert(curves.val_acc.end(), va.all.begin(), va.all.end());
+      curves.train_hard_acc.insert(curves.train_hard_acc.end(), tr.hard.begin(), tr.hard.end());
+      curves.val_hard_acc.insert(curves.val_hard_acc.end(), va.hard.begin(), va.hard.end());
       loss_sum = 0;
       loss_count = 0;
-      ctx.info("step " + std::to_string(step + 1) + "/" + std::to_string(steps) + ": loss " +
-               std::to_string(curves.loss.back()) + ", worst task accuracy train " + percent(tr) + ", held-out " +
-               percent(va) + " (held-out: " + per_task(names, va) + ")");
+      std::string line = "step " + std::to_string(step + 1) + "/" + std::to_string(steps) + ": loss " +
+                         std::to_string(curves.loss.back()) + ", worst task accuracy train " + percent(tr.all) +
+                         ", held-out " + percent(va.all) + " (held-out: " + per_task(names, va.all) + ")";
+      if (!hard_names.empty()) {
+        std::vector<float> hard;
+        for (std::size_t k = 0; k < n_tasks; ++k) {
+          if (nback::parent_feature(tasks[k].feature)) hard.push_back(va.hard[k]);
+        }
+        line += "; hard non-matches held-out: " + per_task(hard_names, hard);
+      }
+      ctx.info(line);
       double on_train = p.f("stop_at_accuracy"), on_heldout = p.f("stop_at_heldout");
+      // va.hard is NaN for tasks without a parent: only identity tasks'
+      // hard non-matches take part.
       if (on_train > 0) {
-        auto reached = [](const std::vector<float>& acc, double bar) {
-          for (float a : acc) {
-            if (!std::isnan(a) && a < bar) return false;
-          }
-          return true;
-        };
-        if (reached(tr, on_train) && reached(va, on_heldout)) {
+        if (reaches_stopping_bar(tr.all, va.all, va.hard, on_train, on_heldout)) {
           stopped_early = true;
           ++step;
           ctx.info("every task reached the stopping bar (training trials " + percent({static_cast<float>(on_train)}) +
-                   ", held-out " + percent({static_cast<float>(on_heldout)}) + "): stopping");
+                   ", held-out " + percent({static_cast<float>(on_heldout)}) +
+                   (hard_names.empty() ? "" : ", hard non-matches included") + "): stopping");
           break;
         }
       }
@@ -298,8 +384,10 @@ Artifact TrainStage::run(const Params& p, const StageInputs& inputs, RunContext&
   TrainedModel tm;
   std::vector<std::string> cue_names;
   tm.config = {{"rnn", cfg.rnn}, {"hidden", cfg.hidden}, {"layers", cfg.layers}, {"conv_channels", cfg.conv_channels},
-               {"embed", cfg.embed}, {"feature_shape", cfg.feature_shape}, {"cue_dim", cfg.cue_dim},
+               {"embed", cfg.embed}, {"input_relu", cfg.input_relu}, {"readout_norm", cfg.readout_norm},
+               {"feature_shape", cfg.feature_shape}, {"cue_dim", cfg.cue_dim},
                {"task_cue", ts.task_cue}, {"tasks", names}, {"trial_length", ts.trial_length},
+               {"match_prob", ts.match_prob}, {"hard_nonmatch", ts.hard_nonmatch},
                {"steps", step}, {"stopped_early", stopped_early}, {"batch_size", batch},
                {"device", device.is_cuda() ? "cuda" : "cpu"}};
   for (const auto& item : model->named_parameters()) tm.weights[item.key()] = nets::to_array(item.value());
@@ -308,6 +396,8 @@ Artifact TrainStage::run(const Params& p, const StageInputs& inputs, RunContext&
   tm.curve_loss = Array::from_vector(curves.loss);
   tm.curve_train_acc = matrix(curves.train_acc, static_cast<std::int64_t>(n_tasks));
   tm.curve_val_acc = matrix(curves.val_acc, static_cast<std::int64_t>(n_tasks));
+  tm.curve_train_hard_acc = matrix(curves.train_hard_acc, static_cast<std::int64_t>(n_tasks));
+  tm.curve_val_hard_acc = matrix(curves.val_hard_acc, static_cast<std::int64_t>(n_tasks));
   return tm.to_artifact();
 }
 

@@ -2,9 +2,27 @@
 // Parameters: schemas/train.toml; README.md beside this file.
 #pragma once
 
+#include <cstdint>
+#include <vector>
+
 #include "core/stage.h"
 
 namespace wmgeom {
+
+// The learning rate of optimisation step `step` (0-based): with milestones
+// (strictly ascending), lr x decay^(number of milestones <= step), as
+// torch's MultiStepLR stepped once per step; without, lr x
+// decay^(step / decay_every).
+double scheduled_lr(double lr, double decay, std::int64_t decay_every, const std::vector<std::int64_t>& milestones,
+                    std::int64_t step);
+
+// The early-stopping rule: every task's accuracy on training-split trials
+// reaches on_train, every task's held-out accuracy reaches on_heldout, and
+// so does every held-out hard-non-match accuracy (identity tasks). NaN
+// entries (no trials of that split; no hard non-match frames; a task without
+// a parent feature) take no part.
+bool reaches_stopping_bar(const std::vector<float>& train_acc, const std::vector<float>& heldout_acc,
+                          const std::vector<float>& heldout_hard_acc, double on_train, double on_heldout);
 
 class TrainStage final : public Stage {
  public:

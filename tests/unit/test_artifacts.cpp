@@ -48,9 +48,21 @@ TEST(Artifacts, TrialSetAndStateSetRoundTrip) {
   ts.task = Array::from_vector<std::int32_t>({0, 1});
   ts.targets = Array::zeros<std::int32_t>({2, 3});
   ts.split = Array::from_vector<std::int32_t>({0, 1});
+  ts.hard_nonmatch = 0.25;
   TrialSet back = TrialSet::from_artifact(ts.to_artifact());
   EXPECT_EQ(back.tasks[1].name, "cat-2");
   EXPECT_EQ(back.tasks[1].n, 2);
+  EXPECT_EQ(back.hard_nonmatch, 0.25);
+  // A TrialSet from before tasks stage version 3 lacks hard_nonmatch: an
+  // error naming it, never a silent default.
+  Artifact old = ts.to_artifact();
+  old.meta.erase("hard_nonmatch");
+  try {
+    TrialSet::from_artifact(old);
+    ADD_FAILURE() << "no error without hard_nonmatch";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("hard_nonmatch"), std::string::npos) << e.what();
+  }
   ts.targets.data<std::int32_t>()[0] = 7;
   EXPECT_THROW(TrialSet::from_artifact(ts.to_artifact()), Error);
 
@@ -76,6 +88,15 @@ TEST(Artifacts, TrainedModelAndFeatureBankKeepNamedArrays) {
   TrainedModel b = TrainedModel::from_artifact(m.to_artifact());
   EXPECT_EQ(b.weights.count("rnn.weight_ih_l0"), 1u);
   EXPECT_EQ(b.config["rnn"], "gru");
+  // Models from before the hard-non-match curves load with them empty.
+  EXPECT_TRUE(b.curve_val_hard_acc.empty());
+  m.curve_train_hard_acc = Array::zeros<float>({2, 3});
+  m.curve_val_hard_acc = Array::zeros<float>({2, 3});
+  TrainedModel c = TrainedModel::from_artifact(m.to_artifact());
+  EXPECT_EQ(c.curve_val_hard_acc.shape(), (std::vector<std::int64_t>{2, 3}));
+  EXPECT_EQ(c.curve_train_hard_acc.shape(), (std::vector<std::int64_t>{2, 3}));
+  m.curve_val_hard_acc = Array::zeros<float>({3, 3});  // one row per evaluation, or an error
+  EXPECT_THROW(TrainedModel::from_artifact(m.to_artifact()), Error);
   FeatureBank f;
   f.features = Array(DType::kF16, {2, 4, 3, 3});
   f.extra["curve"] = Array::zeros<float>({5});
