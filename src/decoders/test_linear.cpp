@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <map>
+#include <set>
 #include <cstring>
 
 #include "core/error.h"
@@ -125,6 +127,54 @@ TEST(Decoders, AgreeWithScikitLearnOnTheSameFolds) {
     EXPECT_LT(mean, 0.98) << model;
   }
   }
+}
+
+
+TEST(Decoders, GroupedFoldsKeepEveryGroupInOneFold) {
+  // 8 groups per class, 3 classes, 1-4 samples per group.
+  std::vector<std::int64_t> labels, groups;
+  for (std::int64_t g = 0; g < 24; ++g) {
+    for (std::int64_t r = 0; r <= g % 4; ++r) {
+      labels.push_back(g % 3);
+      groups.push_back(g);
+    }
+  }
+  auto folds = decoders::grouped_folds(labels, groups, 4, 7);
+  std::map<std::int64_t, std::int32_t> fold_of;
+  std::map<std::pair<std::int64_t, std::int32_t>, std::set<std::int64_t>> per;  // (class, fold) -> groups
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    auto [it, fresh] = fold_of.emplace(groups[i], folds[i]);
+    EXPECT_EQ(it->second, folds[i]) << "group " << groups[i] << " split across folds";
+    per[{labels[i], folds[i]}].insert(groups[i]);
+  }
+  for (std::int64_t c = 0; c < 3; ++c) {
+    for (std::int32_t q = 0; q < 4; ++q) EXPECT_EQ((per[std::make_pair(c, q)].size()), 2u) << "class " << c << " fold " << q;
+  }
+  EXPECT_EQ(folds, decoders::grouped_folds(labels, groups, 4, 7));
+  EXPECT_NE(folds, decoders::grouped_folds(labels, groups, 4, 8));
+  EXPECT_THROW(decoders::grouped_folds(labels, groups, 9, 7), InputError);  // 8 groups per class
+  auto bad = labels;
+  bad[1] = (bad[1] + 1) % 3;  // group 1 now carries two labels
+  EXPECT_THROW(decoders::grouped_folds(bad, groups, 4, 7), InputError);
+}
+
+TEST(Decoders, LabelSetsShareAFactorisationAndEqualSeparateFits) {
+  Data data = make_data(3, 60, 20, 3, 1.0, 9);  // n < d: the sample-space form
+  torch::Tensor mask = torch::rand({3, 60}, torch::kFloat64).lt(0.8);
+  torch::Tensor shuffled = data.y.index_select(1, torch::randperm(60, torch::kLong));
+  torch::Tensor sets = torch::stack({data.y, shuffled}, 1);  // [P, 2, n]
+  auto both = decoders::fit_sets(data.x, sets, mask, 3, {.model = "svm"});
+  for (int l = 0; l < 2; ++l) {
+    auto one = decoders::fit(data.x, sets.select(1, l), mask, 3, {.model = "svm"});
+    torch::Tensor idx = torch::arange(3, torch::kLong) * 2 + l;
+    EXPECT_LT((both.weight.index_select(0, idx) - one.weight).abs().max().item<double>(), 1e-9);
+    EXPECT_TRUE(decoders::predict(one, data.x).equal(decoders::predict(
+        {both.weight.index_select(0, idx), both.bias.index_select(0, idx), both.mean.index_select(0, idx),
+         both.scale.index_select(0, idx)}, data.x)));
+  }
+  // predict_shared: every problem on the same samples, one product.
+  torch::Tensor x0 = data.x[0];
+  EXPECT_TRUE(decoders::predict_shared(both, x0).equal(decoders::predict(both, x0.unsqueeze(0).expand({6, 60, 20}))));
 }
 
 }  // namespace
