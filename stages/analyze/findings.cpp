@@ -140,8 +140,9 @@ nlohmann::json finding1(const std::map<std::string, Table>& tables, const std::v
   }
   if (single.empty()) {
     return not_testable(f, "no single-task (STSF) model in this run",
-                        "add single-task control models (a train stage with one task each, e.g. sweep = { tasks = [[\"loc-1\"], "
-                        "[\"cat-1\"], [\"id-1\"]] }), with at least 3 seeds");
+                        "add single-task control models: a tasks stage with one task (e.g. tasks = [\"loc-2\"]) and a train "
+                        "stage on it with at least 3 seeds (sweep = { seed = [1, 2, 3] }), captured and analysed; "
+                        "pipelines/study.toml does");
   }
   if (multi.empty()) return not_testable(f, "no multi-task model in this run", "add a multi-task (MTMF or STMF) model");
   if (multi.size() < static_cast<std::size_t>(s.min_seeds) || single.size() < static_cast<std::size_t>(s.min_seeds)) {
