@@ -18,6 +18,7 @@
 #include "analyze/synthetic.h"
 #include "core/artifacts.h"
 #include "decoders/linear.h"
+#include "nets/wm_model.h"
 #include "testing.h"
 
 namespace wmgeom::testing {
@@ -276,6 +277,87 @@ TEST(Calibration, Finding4Power) {
 }
 TEST(Calibration, Finding4FalsePositives) {
   EXPECT_LE(held_count("4", kMemoryBody, [](std::uint64_t s) { return memory_codes(s, false); }), kMaxFalsePositives);
+}
+
+
+// ---- The causal test: a planted causal direction ----
+
+// A vanilla RNN built by hand: h' = tanh(h / 2) (no input), match logit
+// g * h'[readout_unit]. The remembered category (2 values) sits along unit 0
+// of the state at frame 0 (class means -+1.5, unit noise); the probe at
+// frame 1 is always category 1, so trials remembering category 0 are
+// non-matches. With readout_unit = 0 the network reads exactly the decoded
+// direction (shifting the memory towards category 1 raises p(match)); with
+// readout_unit = 1 it reads a unit the memory does not use (no causal
+// effect). Returns the causal table's p and effect at +10 SD.
+std::pair<double, double> planted_causal(std::uint64_t seed, int readout_unit) {
+  torch::manual_seed(static_cast<std::int64_t>(seed));
+  const std::int64_t m = 192, units = 16, frames = 2;
+  nets::WmModelConfig cfg;
+  cfg.rnn = "rnn";
+  cfg.hidden = static_cast<int>(units);
+  cfg.conv_channels = 1;
+  cfg.embed = 4;
+  cfg.feature_shape = {1, 1, 1};
+  cfg.cue_dim = 1;
+  cfg.readout_norm = false;
+  nets::WmModel net(cfg);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& item : net->named_parameters()) {
+      const std::string& name = item.key();
+      torch::Tensor& param = item.value();
+      if (name.rfind("rnn.", 0) == 0 || name.rfind("readout.", 0) == 0) param.zero_();
+      if (name == "rnn.weight_hh_l0") param.copy_(torch::eye(units) * 0.5);
+      if (name == "readout.weight") param[2][readout_unit] = 6.0f;
+    }
+  }
+  analyze::ModelData d;
+  d.name = "planted";
+  d.rnn = "rnn";
+  d.regime = "STSF";
+  d.tasks = nback::parse_tasks({"cat-1"});
+  d.task = torch::zeros({m}, torch::kLong);
+  torch::Tensor cat = torch::randint(2, {m}, torch::kLong);
+  d.labels["cat"] = torch::stack({cat, torch::ones({m}, torch::kLong)}, 1);
+  d.stimulus = torch::stack({cat * 10 + torch::randint(10, {m}, torch::kLong), torch::full({m}, 10, torch::kLong)}, 1);
+  d.targets = torch::stack({torch::zeros({m}, torch::kLong),
+                            torch::where(cat.eq(1), torch::full({m}, nback::kMatch, torch::kLong),
+                                         torch::full({m}, nback::kNonMatch, torch::kLong))},
+                           1);
+  torch::Tensor h = torch::randn({m, frames, units}, torch::kFloat64);
+  h.select(2, 0).select(1, 0) += cat.to(torch::kFloat64) * 3.0 - 1.5;
+  d.states = h;
+  d.hidden = h.to(torch::kFloat32);
+  d.embedding = torch::zeros({m, frames, 4});
+  d.model = &net;
+  analyze::Settings st;
+  st.features = {"cat"};
+  st.frames = {0};
+  st.classes = {{"cat", 2}};
+  st.options.model = "svm";
+  st.folds = 3;
+  st.seed = seed;
+  st.causal_sds = {10.0};
+  analyze::Tables tables;
+  analyze::causal(d, st, tables);
+  Table t = tables.at("causal").build();
+  return {t.numeric.at("p")[0], t.numeric.at("effect")[0]};
+}
+
+TEST(Calibration, CausalPowerAndFalsePositives) {
+  int detected = 0, false_positives = 0;
+  for (int draw = 0; draw < kDraws; ++draw) {
+    auto [p_true, effect_true] = planted_causal(3000 + static_cast<std::uint64_t>(draw), 0);
+    detected += p_true < 0.05 && effect_true > 0;
+    auto [p_null, effect_null] = planted_causal(5000 + static_cast<std::uint64_t>(draw), 1);
+    false_positives += p_null < 0.05;
+  }
+  EXPECT_GE(detected, kMinTruePositives);
+  EXPECT_LE(false_positives, kMaxFalsePositives);
+  if (std::getenv("WMGEOM_TEST_VERBOSE") != nullptr) {
+    std::cerr << "causal: detected " << detected << "/40, false positives " << false_positives << "/40\n";
+  }
 }
 
 }  // namespace

@@ -589,7 +589,7 @@ TEST(Report, CausalSectionDrawsTheDoseResponse) {
   EXPECT_TRUE(contains(c, "the frame just before the probe"));
   EXPECT_TRUE(contains(c, "standard deviations of the states' projection"));
   EXPECT_TRUE(contains(c, "decoder of the remembered stimulus's feature"));
-  EXPECT_TRUE(contains(c, "paired effect p(shift) - p(random)"));
+  EXPECT_TRUE(contains(c, "paired effect p(shift) - p(opposite shift)"));
   EXPECT_TRUE(contains(c, "loc: random direction"));
   // Ticks at the shift sizes on the signed log scale.
   EXPECT_TRUE(contains(c, ">-50</text>"));

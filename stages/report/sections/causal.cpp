@@ -1,7 +1,7 @@
 // The causal test (SCIENCE.md 4.5, Fig. A7): the dose-response of p(match) to
 // a shift of the memory just before the probe along the remembered
-// stimulus's decoder, against a random direction of the same norm, and the
-// paired effect with its 95% CI.
+// stimulus's decoder, beside a random direction of the same norm (a control),
+// and the test's paired effect p(shift) - p(opposite shift) with its 95% CI.
 #include <algorithm>
 #include <set>
 
@@ -60,7 +60,7 @@ Section causal_section(const ReportData& d, const ReportOptions& o) {
     pm.ymin = 0;
     pm.ymax = 1;
     ef.id = next_id(s);
-    ef.title = "paired effect p(shift) - p(random)";
+    ef.title = "paired effect p(shift) - p(opposite shift)";
     ef.ylabel = "difference in p(match)";
     for (auto* ch : {&pm, &ef}) {
       ch->xlabel = "shift, SDs of the projection (signed log scale)";
@@ -126,7 +126,8 @@ Section causal_section(const ReportData& d, const ReportOptions& o) {
           "(solid) "
           "and after a shift of the same norm in a random direction (dashed); dotted: unshifted. "
           "Right: "
-          "the paired effect, mean over trials of p(shift) - p(random), with its 95% CI (band; "
+          "the effect, mean over trials of p(shift) - p(opposite shift), with its 95% CI over trials "
+          "(band; the row's p compares it with 49 random directions of the same norm; "
           "rows of "
           "several tasks and stimulus frames are averaged and take their mean half-width). A "
           "causal "
