@@ -9,6 +9,7 @@
 #include "bench_main.h"
 #include "nets/adamw.h"
 #include "nets/cnn.h"
+#include "nets/threads.h"
 #include "nets/torch_util.h"
 
 namespace {
@@ -25,7 +26,8 @@ nets::BuiltinCnn make_cnn() {
 }
 
 void BM_FeaturesInference(benchmark::State& state) {
-  torch::set_num_threads(static_cast<int>(state.range(1)));
+  nets::init_threads();  // as the wmgeom executable (nets/threads.h)
+  nets::IntraOpThreads width(static_cast<int>(state.range(1)));
   auto cnn = make_cnn();
   cnn->eval();
   torch::NoGradGuard no_grad;
@@ -37,7 +39,8 @@ void BM_FeaturesInference(benchmark::State& state) {
 BENCHMARK(BM_FeaturesInference)->Args({64, 2})->Args({64, 1})->UseRealTime()->Unit(benchmark::kMillisecond);
 
 void BM_FeaturesTrainStep(benchmark::State& state) {
-  torch::set_num_threads(static_cast<int>(state.range(1)));
+  nets::init_threads();  // as the wmgeom executable (nets/threads.h)
+  nets::IntraOpThreads width(static_cast<int>(state.range(1)));
   auto cnn = make_cnn();
   cnn->train();
   nets::MultiTensorAdamW opt(cnn->parameters(), {.lr = 2e-3, .weight_decay = 1e-4});

@@ -12,6 +12,7 @@
 
 #include "bench_main.h"
 #include "nets/adamw.h"
+#include "nets/threads.h"
 #include "nets/torch_util.h"
 #include "nets/wm_model.h"
 
@@ -33,7 +34,8 @@ double step_flops(const nets::WmModelConfig& c, std::int64_t batch, std::int64_t
 }
 
 void BM_TrainStep(benchmark::State& state, const std::string& rnn, int hidden) {
-  torch::set_num_threads(static_cast<int>(state.range(1)));
+  nets::init_threads();  // as the wmgeom executable (nets/threads.h)
+  nets::IntraOpThreads width(static_cast<int>(state.range(1)));
   nets::WmModelConfig c;
   c.rnn = rnn;
   c.hidden = hidden;
@@ -71,7 +73,8 @@ BENCHMARK_CAPTURE(BM_TrainStep, lstm256, std::string("lstm"), 256)->Args({256, 1
 
 // The machine's float32 GEMM rate through the same LibTorch/OpenBLAS.
 void BM_MatmulRate(benchmark::State& state) {
-  torch::set_num_threads(static_cast<int>(state.range(1)));
+  nets::init_threads();  // as the wmgeom executable (nets/threads.h)
+  nets::IntraOpThreads width(static_cast<int>(state.range(1)));
   std::int64_t n = state.range(0);
   torch::Tensor a = torch::randn({n, n}), b = torch::randn({n, n});
   for (auto _ : state) benchmark::DoNotOptimize(torch::mm(a, b));

@@ -3,10 +3,12 @@
 #include "cli/cli.h"
 #include "core/memory.h"
 #include "graph/registry.h"
+#include "nets/threads.h"
 #include "register_all.h"
 
 int main(int argc, char** argv) {
   wmgeom::tune_allocator();
+  wmgeom::nets::init_threads();  // one owner of parallelism: TBB (nets/threads.h)
   std::vector<std::string> args(argv + 1, argv + argc);
   wmgeom::StageRegistry registry;
   try {

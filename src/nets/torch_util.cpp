@@ -84,10 +84,6 @@ std::string device_resource(const std::string& spec) {
 
 at::Generator make_generator(std::uint64_t seed) { return at::make_generator<at::CPUGeneratorImpl>(seed); }
 
-void set_threads(int threads) {
-  if (threads > 0) torch::set_num_threads(threads);
-}
-
 std::string torch_version() { return TORCH_VERSION; }
 
 }  // namespace wmgeom::nets

@@ -33,9 +33,6 @@ std::string device_resource(const std::string& spec);
 // that concurrent stages never share torch's global generator.
 at::Generator make_generator(std::uint64_t seed);
 
-// Sets torch's intra-op threads for this stage (0 = leave as is).
-void set_threads(int threads);
-
 // The LibTorch version string, e.g. "1.13.0".
 std::string torch_version();
 

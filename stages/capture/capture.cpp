@@ -1,6 +1,7 @@
 #include "capture/capture.h"
 
 #include "core/artifacts.h"
+#include "nets/threads.h"
 #include "nets/torch_util.h"
 #include "nets/wm_model.h"
 
@@ -32,7 +33,7 @@ Artifact CaptureStage::run(const Params& p, const StageInputs& inputs, RunContex
   TrainedModel tm = inputs.get<TrainedModel>("model");
   TrialSet ts = inputs.get<TrialSet>("tasks");
   FeatureBank fb = inputs.get<FeatureBank>("features");
-  nets::set_threads(p.i("threads") > 0 ? static_cast<int>(p.i("threads")) : ctx.threads());
+  nets::IntraOpThreads width(p.i("threads") > 0 ? static_cast<int>(p.i("threads")) : ctx.threads());
   torch::Device device = nets::resolve_device(p.s("device"));
 
   std::vector<std::string> names;

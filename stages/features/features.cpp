@@ -7,6 +7,7 @@
 #include "core/hash.h"
 #include "nets/adamw.h"
 #include "nets/cnn.h"
+#include "nets/threads.h"
 #include "nets/torch_util.h"
 #include "nets/torchscript.h"
 
@@ -203,7 +204,7 @@ std::string FeaturesStage::resource(const Params& p) const { return nets::device
 
 Artifact FeaturesStage::run(const Params& p, const StageInputs& inputs, RunContext& ctx) const {
   StimulusSet s = inputs.get<StimulusSet>("stimuli");
-  nets::set_threads(ctx.threads());
+  nets::IntraOpThreads width(ctx.threads());
   torch::Device device = nets::resolve_device(p.s("device"));
   const std::string& model = p.s("model");
   const std::int64_t n = s.size();

@@ -2,9 +2,17 @@
 // Array <-> tensor bridges, device parsing, deterministic CNN initialisation.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <ATen/Parallel.h>
+
 #include "core/error.h"
 #include "nets/adamw.h"
 #include "nets/cnn.h"
+#include "nets/threads.h"
 #include "nets/torch_util.h"
 
 namespace wmgeom::nets {
@@ -91,6 +99,47 @@ TEST(BuiltinCnn, DeterministicInitAndShapes) {
   auto h = a->heads(f);
   EXPECT_EQ(h.identity.sizes(), (std::vector<std::int64_t>{2, 8}));
   EXPECT_EQ(h.location.sizes(), (std::vector<std::int64_t>{2, 4}));
+}
+
+// The thread policy of nets/threads.h: two stages side by side, one at
+// LibTorch width 1 and one at width 2, each get their own width, at the same
+// time, and each thread returns to the process default afterwards.
+TEST(Threads, EachStageThreadKeepsItsOwnIntraOpWidth) {
+  init_threads();
+  EXPECT_EQ(intra_op_threads(), 1);
+  if (blas_threads() != 0) EXPECT_EQ(blas_threads(), 1);  // OpenBLAS: single-threaded
+  std::atomic<int> ready{0};
+  auto stage = [&](int width, int* seen_width, int* seen_workers) {
+    IntraOpThreads guard(width);
+    ++ready;
+    while (ready.load() < 2) std::this_thread::yield();  // both guards held at once
+    *seen_width = intra_op_threads();
+    std::mutex mutex;
+    std::set<int> workers;
+    // Enough work per item that LibTorch uses every thread it may.
+    at::parallel_for(0, 64, 1, [&](std::int64_t, std::int64_t) {
+      volatile double x = 0;
+      for (int i = 0; i < 200000; ++i) x = x + 1e-9 * i;
+      std::lock_guard<std::mutex> lock(mutex);
+      workers.insert(at::get_thread_num());
+    });
+    *seen_workers = static_cast<int>(workers.size());
+  };
+  int width1 = 0, width2 = 0, workers1 = 0, workers2 = 0;
+  std::thread a(stage, 1, &width1, &workers1), b(stage, 2, &width2, &workers2);
+  a.join();
+  b.join();
+  EXPECT_EQ(width1, 1);
+  EXPECT_EQ(width2, 2);
+  EXPECT_EQ(workers1, 1);
+  EXPECT_EQ(workers2, 2);
+  // Here (the test's thread) the process default is untouched.
+  EXPECT_EQ(intra_op_threads(), 1);
+  {
+    IntraOpThreads guard(3);
+    EXPECT_EQ(intra_op_threads(), 3);
+  }
+  EXPECT_EQ(intra_op_threads(), 1);
 }
 
 }  // namespace

@@ -1,0 +1,40 @@
+#include "nets/threads.h"
+
+#include <dlfcn.h>
+#include <omp.h>
+
+#include <ATen/Parallel.h>
+
+namespace wmgeom::nets {
+
+namespace {
+// OpenBLAS's controls, looked up at run time: the BLAS behind libblas.so.3
+// is whichever Debian alternative is installed (OpenBLAS pthreads or
+// OpenMP, or the reference BLAS, which has no threads to set).
+using SetThreads = void (*)(int);
+using GetThreads = int (*)();
+}  // namespace
+
+void init_threads() {
+  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(1);
+  at::set_num_threads(1);
+}
+
+IntraOpThreads::IntraOpThreads(int threads) {
+  // at::get_num_threads() first: LibTorch initialises a thread's width from
+  // the process default on its first parallel call, which would otherwise
+  // overwrite the width set here.
+  previous_ = at::get_num_threads();
+  if (threads > 0) omp_set_num_threads(threads);
+}
+
+IntraOpThreads::~IntraOpThreads() { omp_set_num_threads(previous_); }
+
+int intra_op_threads() { return at::get_num_threads(); }
+
+int blas_threads() {
+  auto get = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  return get != nullptr ? get() : 0;
+}
+
+}  // namespace wmgeom::nets
