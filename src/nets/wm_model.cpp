@@ -107,6 +107,51 @@ std::vector<torch::Tensor> WmModelImpl::step(const torch::Tensor& x, const std::
   return {std::get<0>(hc), std::get<1>(hc)};
 }
 
+namespace {
+
+torch::Tensor layer0(torch::nn::Module& rnn, const std::string& name) {
+  return rnn.named_parameters(false)[name + "_l0"];
+}
+
+}  // namespace
+
+torch::nn::Module& WmModelImpl::one_layer_rnn(const char* caller) {
+  if (config_.layers != 1) {
+    throw Error(std::string("WmModel::") + caller + ": one-layer models only (this one has " + std::to_string(config_.layers) + ")");
+  }
+  if (rnn_) return *rnn_;
+  if (gru_) return *gru_;
+  return *lstm_;
+}
+
+torch::Tensor WmModelImpl::input_gates(const torch::Tensor& x) {
+  torch::nn::Module& rnn = one_layer_rnn("input_gates");
+  return torch::addmm(layer0(rnn, "bias_ih"), x, layer0(rnn, "weight_ih").t());
+}
+
+torch::Tensor WmModelImpl::recurrent(const torch::Tensor& h, bool with_bias) {
+  torch::nn::Module& rnn = one_layer_rnn("recurrent");
+  if (!with_bias) return torch::mm(h, layer0(rnn, "weight_hh").t());
+  return torch::addmm(layer0(rnn, "bias_hh"), h, layer0(rnn, "weight_hh").t());
+}
+
+std::vector<torch::Tensor> WmModelImpl::step_from_halves(const torch::Tensor& gates, const torch::Tensor& rec,
+                                                         const std::vector<torch::Tensor>& state) {
+  one_layer_rnn("step_from_halves");
+  if (rnn_) return {torch::tanh(gates + rec)};
+  if (gru_) {
+    // torch's gate order r, z, n; n = tanh(i_n + r * (W_hn h + b_hn)).
+    auto gi = gates.chunk(3, -1), gh = rec.chunk(3, -1);
+    torch::Tensor r = torch::sigmoid(gi[0] + gh[0]), z = torch::sigmoid(gi[1] + gh[1]);
+    torch::Tensor n = torch::tanh(gi[2] + r * gh[2]);
+    return {(1 - z) * n + z * state.at(0)};
+  }
+  // LSTM: gate order i, f, g, o.
+  auto g = (gates + rec).chunk(4, -1);
+  torch::Tensor c = torch::sigmoid(g[1]) * state.at(1) + torch::sigmoid(g[0]) * torch::tanh(g[2]);
+  return {torch::sigmoid(g[3]) * torch::tanh(c), c};
+}
+
 WmStates step_states(WmModel& model, const torch::Tensor& embedding) {
   const auto& c = model->config();
   std::int64_t b = embedding.size(0), t = embedding.size(1);

@@ -58,6 +58,23 @@ class WmModelImpl : public torch::nn::Module {
   // One recurrent step from `state` ({h} or {h, c}, each [layers, B, H]) on
   // x [B, 1, E]; returns the new state.
   std::vector<torch::Tensor> step(const torch::Tensor& x, const std::vector<torch::Tensor>& state);
+  // The same step in two halves, for analyses that run many perturbed
+  // states on one input (the causal test: ~100 shifts per trial):
+  // input_gates(x) = W_ih x + b_ih for x [B, E], and recurrent(h) =
+  // W_hh h + b_hh for h [B, H] (without b_hh if !with_bias), both [B, G]
+  // (G = H, 3H or 4H for rnn, gru, lstm). recurrent is linear in h, so
+  // recurrent(h + d) = recurrent(h) + recurrent(d, false): a shift along a
+  // few directions costs elementwise work, not a matrix product per shift.
+  // step_from_halves(gates, rec, state) finishes the step for states {h} or
+  // {h, c} ([B, H] each; rec must be recurrent(h) of the same h) and returns
+  // the new {h} or {h, c}; its arguments may carry leading dimensions that
+  // broadcast ([S, B, G] shifted halves with [B, G] gates). Equal to step()
+  // up to rounding (tested).
+  // One-layer models only (throws wmgeom::Error).
+  torch::Tensor input_gates(const torch::Tensor& x);
+  torch::Tensor recurrent(const torch::Tensor& h, bool with_bias = true);
+  std::vector<torch::Tensor> step_from_halves(const torch::Tensor& gates, const torch::Tensor& rec,
+                                              const std::vector<torch::Tensor>& state);
   // Logits from last-layer hidden states h [..., H]: the whole readout path
   // (LayerNorm -> tanh -> Linear with readout_norm, else Linear). forward,
   // run_from and step_states all go through it.
@@ -74,6 +91,7 @@ class WmModelImpl : public torch::nn::Module {
   const WmModelConfig& config() const { return config_; }
 
  private:
+  torch::nn::Module& one_layer_rnn(const char* caller);  // the recurrent module; throws unless one layer
   torch::Tensor rnn_forward(const torch::Tensor& x, const std::vector<torch::Tensor>& state);
 
   WmModelConfig config_;

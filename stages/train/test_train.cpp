@@ -453,6 +453,45 @@ TEST(WmModel, LabArchitectureHasInputReluAndReadoutLayerNormTanh) {
   EXPECT_TRUE(torch::allclose(st.logits, manual, 1e-5, 1e-6));
 }
 
+TEST(WmModel, StepFromGatesEqualsTorchsStepForEveryRnn) {
+  // The causal analysis runs ~100 shifted states per trial through one step,
+  // computing the input half once: it must be torch's step, for each cell.
+  torch::NoGradGuard no_grad;
+  for (const std::string rnn : {"rnn", "gru", "lstm"}) {
+    nets::WmModelConfig c = small_config(true);
+    c.rnn = rnn;
+    nets::WmModel model(c);
+    auto gen = nets::make_generator(11);
+    model->initialise(gen);
+    torch::manual_seed(4);
+    torch::Tensor x = torch::randn({5, 1, 12});
+    std::vector<torch::Tensor> state{torch::randn({1, 5, 16})};
+    if (rnn == "lstm") state.push_back(torch::randn({1, 5, 16}));
+    auto want = model->step(x, state);
+    std::vector<torch::Tensor> flat;
+    for (const auto& t : state) flat.push_back(t[0]);
+    torch::Tensor gates = model->input_gates(x.select(1, 0));
+    auto got = model->step_from_halves(gates, model->recurrent(flat[0]), flat);
+    ASSERT_EQ(got.size(), want.size()) << rnn;
+    // A shifted state: the recurrent half is linear in h.
+    torch::Tensor shift = torch::randn({5, 16});
+    auto moved = flat;
+    moved[0] = moved[0] + shift;
+    auto want_moved = model->step(x, {moved[0].unsqueeze(0), rnn == "lstm" ? moved[1].unsqueeze(0) : torch::Tensor()});
+    torch::Tensor rec_moved = model->recurrent(flat[0]) + model->recurrent(shift, false);
+    auto got_moved = model->step_from_halves(gates, rec_moved, moved);
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      EXPECT_TRUE(torch::allclose(got[i], want[i][0], 1e-5, 1e-6)) << rnn << " state " << i;
+      EXPECT_TRUE(torch::allclose(got_moved[i], want_moved[i][0], 1e-5, 1e-6)) << rnn << " state " << i;
+      EXPECT_FALSE(torch::allclose(got_moved[i], got[i], 1e-3, 1e-3)) << rnn << " state " << i;
+    }
+  }
+  nets::WmModelConfig two = small_config(true);
+  two.layers = 2;
+  nets::WmModel deep(two);
+  EXPECT_THROW(deep->input_gates(torch::zeros({1, 12})), Error);
+}
+
 TEST(WmModel, LoadModelRebuildsTheRecordedArchitectureAndOldConfigsAsPlain) {
   torch::NoGradGuard no_grad;
   nets::WmModel lab(small_config(true));
