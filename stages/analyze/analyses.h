@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -79,14 +80,22 @@ class TableBuilder {
   TableBuilder& add(std::vector<std::pair<std::string, Cell>> row);
   Table build() const;
   bool empty() const { return rows_.empty(); }
+  // Appends every row of `other`, in order.
+  void append(const TableBuilder& other);
 
  private:
   std::vector<std::vector<std::pair<std::string, Cell>>> rows_;
 };
 using Row = std::vector<std::pair<std::string, TableBuilder::Cell>>;
+// The tables of a result under construction (name -> builder); each
+// analysis appends its rows.
+using Tables = std::map<std::string, TableBuilder>;
 
 // The columns every table starts with: model, rnn, regime.
 Row model_columns(const ModelData& m);
+
+// The elements of an integer tensor as int64 values, in order.
+std::vector<std::int64_t> to_vector(const torch::Tensor& t);
 
 // The cross-validated decoders of one (task, feature, stimulus frame s):
 // the task's trials, the labels of the stimulus at s, folds grouped by the
@@ -123,8 +132,12 @@ void check_folds(const ModelData& m, const Settings& s);
 
 Families fit_families(const ModelData& m, const Settings& s, const std::function<void()>& tick);
 
-// Each appends to `tables` (name -> builder).
-using Tables = std::map<std::string, TableBuilder>;
+// Runs unit(i, rows) for i in [0, n) in parallel (TBB, in the stage's
+// arena) and then appends each unit's rows to `tables` in order of i: the
+// tables are those of a serial loop, whatever the scheduling. Units must not
+// share mutable state.
+void for_each_unit(std::size_t n, const std::function<void(std::size_t, Tables&)>& unit, Tables& tables);
+
 void decoding(const ModelData& m, const Settings& s, const Families& f, Tables& tables);
 void cross_temporal(const ModelData& m, const Settings& s, const Families& f, Tables& tables);
 void cross_task(const ModelData& m, const Settings& s, const Families& f, Tables& tables);

@@ -1,6 +1,7 @@
 #include "analyze/analyze.h"
 
 #include <chrono>
+#include <cstdio>
 #include <set>
 
 #include <tbb/task_arena.h>
@@ -92,9 +93,9 @@ std::string AnalyzeStage::key_extras(const Params& p) const {
 std::string AnalyzeStage::resource(const Params& p) const { return nets::device_resource(p.s("device")); }
 
 Artifact AnalyzeStage::run(const Params& p, const StageInputs& inputs, RunContext& ctx) const {
-  // Parallelism comes from TBB (decoders in parallel); LibTorch's own
-  // OpenMP threads would only spin between the many small tensor ops.
-  nets::set_threads(1);
+  // Parallelism comes from TBB (decoders in parallel); LibTorch runs at the
+  // process's default intra-op width, 1 (nets/threads.h): its OpenMP threads
+  // would only spin between the many small tensor ops.
   const int threads = p.i("threads") > 0 ? static_cast<int>(p.i("threads")) : ctx.threads();
   tbb::task_arena arena(std::max(1, threads));
   return arena.execute([&] { return run_in_arena(p, inputs, ctx); });
@@ -218,6 +219,17 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
   std::map<std::string, Array> fold_arrays;
   for (const auto& m : models) {
     ctx.check_cancelled();
+    // Seconds per analysis, one log line per model (where the time goes).
+    std::string timings;
+    auto t0 = std::chrono::steady_clock::now();
+    auto timed = [&](const char* what) {
+      auto t1 = std::chrono::steady_clock::now();
+      const double sec = std::chrono::duration<double>(t1 - t0).count();
+      char text[64];
+      std::snprintf(text, sizeof text, "%s%s %.1f s", timings.empty() ? "" : ", ", what, sec);
+      if (sec >= 0.05) timings += text;
+      t0 = t1;
+    };
     if (cv) {
       auto families = analyze::fit_families(m, s, [&] {
         ctx.check_cancelled();
@@ -232,15 +244,25 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
         folds.select(1, fi).select(1, f.stim).index_put_({f.rows}, f.fold.to(torch::kInt32));
       }
       fold_arrays["folds." + safe_name(m.name)] = nets::to_array(folds);
+      timed("families");
       if (s.wants("decoding")) analyze::decoding(m, s, families, tables);
+      timed("decoding");
       if (s.wants("cross_temporal")) analyze::cross_temporal(m, s, families, tables);
+      timed("cross_temporal");
       if (s.wants("cross_task")) analyze::cross_task(m, s, families, tables);
+      timed("cross_task");
       if (s.wants("procrustes")) analyze::procrustes(m, s, families, tables);
+      timed("procrustes");
     }
     if (s.wants("orthogonality")) analyze::orthogonality(m, s, tables);
+    timed("orthogonality");
     if (s.wants("causal")) analyze::causal(m, s, tables);
+    timed("causal");
     if (s.wants("rsa")) analyze::rsa(m, s, tables);
+    timed("rsa");
     if (s.wants("dimensionality")) analyze::dimensionality(m, s, tables);
+    timed("dimensionality");
+    ctx.info(m.name + ": " + timings);
   }
 
   AnalysisResult result;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <tbb/parallel_for.h>
+
 #include "analyze/analyses.h"
 #include "core/error.h"
 
@@ -12,6 +14,23 @@ TableBuilder& TableBuilder::add(std::vector<std::pair<std::string, Cell>> row) {
   if (!rows_.empty() && row.size() != rows_.front().size()) throw Error("analyze: a table row has another shape");
   rows_.push_back(std::move(row));
   return *this;
+}
+
+void TableBuilder::append(const TableBuilder& other) {
+  for (const auto& row : other.rows_) add(row);
+}
+
+void for_each_unit(std::size_t n, const std::function<void(std::size_t, Tables&)>& unit, Tables& tables) {
+  std::vector<Tables> out(n);
+  tbb::parallel_for(std::size_t{0}, n, [&](std::size_t i) { unit(i, out[i]); });
+  for (const auto& part : out) {
+    for (const auto& [name, builder] : part) tables[name].append(builder);
+  }
+}
+
+std::vector<std::int64_t> to_vector(const torch::Tensor& t) {
+  torch::Tensor c = t.to(torch::kLong).contiguous();
+  return {c.data_ptr<std::int64_t>(), c.data_ptr<std::int64_t>() + c.numel()};
 }
 
 Table TableBuilder::build() const {

@@ -4,6 +4,9 @@
 // Every accuracy comes with the empirical chance of the same decoders fitted
 // on image-level label permutations (SCIENCE.md section 6).
 #include <cmath>
+#include <mutex>
+
+#include <tbb/parallel_for.h>
 
 #include "analyze/analyses.h"
 #include "core/error.h"
@@ -12,11 +15,6 @@
 namespace wmgeom::analyze {
 
 namespace {
-
-std::vector<std::int64_t> to_vector(const torch::Tensor& t) {
-  torch::Tensor c = t.to(torch::kLong).contiguous();
-  return {c.data_ptr<std::int64_t>(), c.data_ptr<std::int64_t>() + c.numel()};
-}
 
 std::uint64_t family_seed(const Settings& s, const std::string& task, const std::string& feature, int stim) {
   return random::hash_combine(random::hash_combine(s.seed, random::hash_string(task + "/" + feature)),
@@ -110,16 +108,24 @@ void check_folds(const ModelData& m, const Settings& s) {
 }
 
 Families fit_families(const ModelData& m, const Settings& s, const std::function<void()>& tick) {
-  Families out;
   const std::int64_t frames = m.frames();
+  // Families in parallel (each fit_sets is parallel over its problems too,
+  // but a late stimulus frame has only folds x few problems).
+  std::vector<std::tuple<std::size_t, std::string, int>> units;
   for (std::size_t k = 0; k < m.tasks.size(); ++k) {
-    torch::Tensor rows = m.rows_of_task(k);
-    const std::int64_t n = rows.size(0);
-    torch::Tensor x = m.states.index_select(0, rows);  // [n, T, H]
-    torch::Tensor images = m.stimulus.index_select(0, rows);
     for (const auto& feature : s.features) {
-      for (int stim : s.frames) {
-        Family f;
+      for (int stim : s.frames) units.emplace_back(k, feature, stim);
+    }
+  }
+  std::vector<Family> fitted(units.size());
+  std::mutex tick_mutex;
+  tbb::parallel_for(std::size_t{0}, units.size(), [&](std::size_t unit) {
+        const auto& [k, feature, stim] = units[unit];
+        torch::Tensor rows = m.rows_of_task(k);
+        const std::int64_t n = rows.size(0);
+        torch::Tensor x = m.states.index_select(0, rows);  // [n, T, H]
+        torch::Tensor images = m.stimulus.index_select(0, rows);
+        Family& f = fitted[unit];
         f.task = k;
         f.feature = feature;
         f.stim = stim;
@@ -164,11 +170,11 @@ Families fit_families(const ModelData& m, const Settings& s, const std::function
           f.null_encoding = {all.weight.index_select(0, idx), all.bias.index_select(0, idx), all.mean.index_select(0, idx),
                              all.scale.index_select(0, idx)};
         }
-        out.emplace(std::make_tuple(k, feature, stim), std::move(f));
+        std::lock_guard<std::mutex> lock(tick_mutex);
         tick();
-      }
-    }
-  }
+  });
+  Families out;
+  for (std::size_t i = 0; i < units.size(); ++i) out.emplace(units[i], std::move(fitted[i]));
   return out;
 }
 
@@ -289,9 +295,19 @@ void cross_temporal(const ModelData& m, const Settings& s, const Families& famil
   }
 }
 
-void cross_task(const ModelData& m, const Settings& s, const Families& families, Tables& tables) {
+namespace {
+std::vector<const Family*> in_order(const Families& families) {
+  std::vector<const Family*> out;
+  for (const auto& [key, f] : families) out.push_back(&f);
+  return out;
+}
+}  // namespace
+
+void cross_task(const ModelData& m, const Settings& s, const Families& families, Tables& out) {
   const std::int64_t frames = m.frames();
-  for (const auto& [key, f] : families) {
+  const auto list = in_order(families);
+  for_each_unit(list.size(), [&](std::size_t unit, Tables& tables) {
+    const Family& f = *list[unit];
     Score validation = score(f, frames, f.stim, f.stim, f.y, f.null_y, {});
     for (std::size_t b = 0; b < m.tasks.size(); ++b) {
       Score sc, centred;
@@ -312,8 +328,7 @@ void cross_task(const ModelData& m, const Settings& s, const Families& families,
         auto accuracies = [&](const decoders::Fit& fit, bool centre) {
           decoders::Fit use = fit;
           if (centre) use.mean = torch::zeros_like(fit.mean);
-          const torch::Tensor& in = centre ? xc : x;
-          torch::Tensor pred = decoders::predict(use, in.unsqueeze(0).expand({fit.weight.size(0), n, x.size(1)}));
+          torch::Tensor pred = decoders::predict_shared(use, centre ? xc : x);  // [P, n]
           torch::Tensor a = pred.eq(y.unsqueeze(0)).to(torch::kFloat64).mean(1).contiguous();
           return std::vector<double>(a.data_ptr<double>(), a.data_ptr<double>() + a.numel());
         };
@@ -345,7 +360,7 @@ void cross_task(const ModelData& m, const Settings& s, const Families& families,
       add_accuracy(row, sc, s, f.feature, f, double(n));
       tables["cross_task"].add(std::move(row));
     }
-  }
+  }, out);
 }
 
 namespace {
@@ -389,12 +404,13 @@ Rotation fit_rotation(const torch::Tensor& src, const torch::Tensor& tgt) {
 
 }  // namespace
 
-void procrustes(const ModelData& m, const Settings& s, const Families& families, Tables& tables) {
+void procrustes(const ModelData& m, const Settings& s, const Families& families, Tables& out) {
   const std::int64_t frames = m.frames();
-  for (const auto& [key, f] : families) {
-    const auto& [task_index, feature, stim] = key;
+  const auto list = in_order(families);
+  for_each_unit(list.size(), [&](std::size_t unit, Tables& tables) {
+    const Family& f = *list[unit];
     const Family* next_stim = nullptr;
-    if (auto it = families.find(std::make_tuple(task_index, feature, stim + 1)); it != families.end()) next_stim = &it->second;
+    if (auto it = families.find(std::make_tuple(f.task, f.feature, f.stim + 1)); it != families.end()) next_stim = &it->second;
     for (int t = f.stim; t + 1 < frames; ++t) {
       // Per fold: weights in [K, H], rotation (s, t) -> (s, t + 1), and the
       // accuracy on the target family's held-out trials at the target frame.
@@ -454,7 +470,7 @@ void procrustes(const ModelData& m, const Settings& s, const Families& families,
         tables["procrustes"].add(std::move(row));
       }
     }
-  }
+  }, out);
 }
 
 }  // namespace wmgeom::analyze

@@ -3,9 +3,11 @@
 // CKA with permutation p-values over conditions, and dimensionality with
 // bootstrap intervals.
 #include <cmath>
+#include <mutex>
 #include <numeric>
 
 #include <Eigen/Dense>
+#include <tbb/parallel_for.h>
 
 #include "analyze/analyses.h"
 #include "core/random.h"
@@ -43,13 +45,20 @@ torch::Tensor shuffled_by_image(const torch::Tensor& y, const torch::Tensor& gro
   return shuffled(image_label, seed).index_select(0, inverse);
 }
 
-// Projection of x [n, d] onto the top `dims` principal axes of its `train`
-// rows: [n, dims], centred on the training mean.
-torch::Tensor pca_project(const torch::Tensor& x, const torch::Tensor& train, std::int64_t dims) {
-  torch::Tensor xt = x.index_select(0, train);
-  torch::Tensor mean = xt.mean(0, true);
-  auto [u, sv, vh] = torch::linalg_svd(xt - mean, false);
-  return torch::mm(x - mean, vh.narrow(0, 0, dims).t());
+// Scores of the rows of x [n, d] on their own top `dims` principal axes:
+// [n, dims], centred. From the eigendecomposition of the centred Gram
+// matrix X X^T = U L U^T the scores are U sqrt(L), no SVD of X needed.
+// Axes without variance (L <= 1e-12 max L: fewer distinct rows than dims,
+// e.g. perceptual vectors of repeated images) score exactly 0 rather than
+// rounding noise, which the decoders' standardisation would inflate.
+torch::Tensor pca_scores(const torch::Tensor& x, std::int64_t dims) {
+  torch::Tensor xc = x - x.mean(0, true);
+  auto [values, vectors] = torch::linalg_eigh(torch::mm(xc, xc.t()));  // ascending
+  const std::int64_t n = values.size(0);
+  torch::Tensor top = values.narrow(0, n - dims, dims).flip(0);
+  torch::Tensor u = vectors.narrow(1, n - dims, dims).flip(1);
+  torch::Tensor keep = top.gt(1e-12 * values[n - 1].item<double>());
+  return u * torch::where(keep, top.clamp_min(0).sqrt(), torch::zeros_like(top)).unsqueeze(0);
 }
 
 // x [n, d] (float64) in coordinates of the span of its centred rows when
@@ -57,115 +66,147 @@ torch::Tensor pca_project(const torch::Tensor& x, const torch::Tensor& train, st
 // are unchanged), computed once per (task, frame, space) and shared by every
 // feature and fold, so the per-fold PCA works on n columns instead of d
 // (2048 for the perceptual space).
-torch::Tensor span_coordinates(const torch::Tensor& x_in, std::map<std::tuple<std::size_t, int, std::string>, torch::Tensor>& cache,
-                               const std::tuple<std::size_t, int, std::string>& key) {
-  if (auto it = cache.find(key); it != cache.end()) return it->second;
+torch::Tensor span_coordinates(const torch::Tensor& x_in) {
   torch::Tensor x = x_in.to(torch::kFloat64);
   if (x.size(1) > x.size(0)) {
     torch::Tensor mean = x.mean(0, true);
     auto [u, sv, vh] = torch::linalg_svd(x - mean, false);  // vh [n, d]
     x = torch::mm(x - mean, vh.t());
   }
-  cache[key] = x;
   return x;
 }
+
+// One orthogonality row's numbers, kept for the per-model summary.
+struct OrthoValue {
+  std::string feature, space;
+  double index = 0, corrected = 0, z = 0;
+};
 
 }  // namespace
 
 void orthogonality(const ModelData& m, const Settings& s, Tables& tables) {
-  std::map<std::tuple<std::size_t, int, std::string>, torch::Tensor> reduced;  // (task, frame, space) -> span coordinates
-  std::map<std::pair<std::int64_t, std::int64_t>, double> random_null;
-  // (feature, space) -> indices over (task, frame): raw, null-corrected, z.
-  std::map<std::pair<std::string, std::string>, std::vector<double>> values, corrected, zscores;
   decoders::Options o = s.options;
   o.model = "svm";  // one-vs-rest normals
   const std::int64_t rnn_dims = m.states.size(2);
   const std::int64_t want_dims = s.pca_dims > 0 ? s.pca_dims : rnn_dims;
+  // Span coordinates of every (task, frame, space), in parallel, then read
+  // by every feature's unit.
+  std::vector<std::tuple<std::size_t, int, std::string>> spans;
   for (std::size_t k = 0; k < m.tasks.size(); ++k) {
+    for (int stim : s.frames) {
+      for (const std::string space : {"perceptual", "rnn"}) {
+        if ((space == "rnn" ? m.states : m.perceptual).defined()) spans.emplace_back(k, stim, space);
+      }
+    }
+  }
+  std::vector<torch::Tensor> span_x(spans.size());
+  tbb::parallel_for(std::size_t{0}, spans.size(), [&](std::size_t i) {
+    const auto& [k, stim, space] = spans[i];
+    const torch::Tensor& source = space == "rnn" ? m.states : m.perceptual;
+    span_x[i] = span_coordinates(source.index_select(0, m.rows_of_task(k)).select(1, stim));
+  });
+  std::map<std::tuple<std::size_t, int, std::string>, torch::Tensor> reduced;  // (task, frame, space) -> span coordinates
+  for (std::size_t i = 0; i < spans.size(); ++i) reduced[spans[i]] = span_x[i];
+  // The random-direction null per (classes, dims), computed once; its value
+  // depends on the key alone, so which unit computes it does not matter.
+  std::map<std::pair<std::int64_t, std::int64_t>, double> random_null;
+  std::mutex random_mutex;
+  auto random_for = [&](std::int64_t classes, std::int64_t dims) {
+    std::lock_guard<std::mutex> lock(random_mutex);
+    auto key = std::make_pair(classes, dims);
+    if (random_null.count(key) == 0) random_null[key] = random_direction_null(classes, dims, s.random_directions, s.seed);
+    return random_null[key];
+  };
+  // Units: (task, feature, stimulus frame), in parallel, rows in this order.
+  std::vector<std::tuple<std::size_t, std::string, int>> units;
+  for (std::size_t k = 0; k < m.tasks.size(); ++k) {
+    for (const auto& feature : s.features) {
+      for (int stim : s.frames) units.emplace_back(k, feature, stim);
+    }
+  }
+  std::vector<std::vector<OrthoValue>> unit_values(units.size());
+  for_each_unit(units.size(), [&](std::size_t u, Tables& out) {
+    const auto& [k, feature, stim] = units[u];
     torch::Tensor rows = m.rows_of_task(k);
     const std::int64_t n = rows.size(0);
-    for (const auto& feature : s.features) {
-      for (int stim : s.frames) {
-        torch::Tensor y = m.labels.at(feature).index_select(0, rows).select(1, stim).contiguous();
-        torch::Tensor groups = m.stimulus.index_select(0, rows).select(1, stim).contiguous();
-        torch::Tensor present = torch::bincount(y, {}, s.classes.at(feature)).gt(0).nonzero().squeeze(1);
-        const std::int64_t classes = present.size(0);
-        if (classes < 2) continue;
-        const std::uint64_t seed = random::hash_combine(s.seed, random::hash_string(m.tasks[k].name + "/" + feature + "/o")) + stim;
-        // Normals are fitted on the training folds (grouped by image, as the
-        // decoders), in a PCA space fitted on the same trials; the index is
-        // the mean over folds. Shuffled-label nulls permute labels between
-        // images and are refitted in the same folds.
-        std::vector<torch::Tensor> train_sets;
-        if (s.cv == "views") {
-          train_sets.push_back(m.split.index_select(0, rows).eq(kSplitTrain).nonzero().squeeze(1));
-        } else {
-          std::vector<std::int64_t> yv(y.data_ptr<std::int64_t>(), y.data_ptr<std::int64_t>() + n);
-          torch::Tensor gl = groups.to(torch::kLong).contiguous();
-          std::vector<std::int64_t> gv(gl.data_ptr<std::int64_t>(), gl.data_ptr<std::int64_t>() + n);
-          auto folds = decoders::grouped_folds(yv, gv, s.folds, seed);
-          torch::Tensor fold = torch::tensor(std::vector<std::int64_t>(folds.begin(), folds.end()), torch::kLong);
-          for (int q = 0; q < s.folds; ++q) train_sets.push_back(fold.ne(q).nonzero().squeeze(1));
-        }
-        std::vector<torch::Tensor> ys{y};
-        for (int i = 0; i < s.null_shuffles; ++i) ys.push_back(shuffled_by_image(y, groups, random::hash_combine(seed, i)));
-        torch::Tensor yb = torch::stack(ys);
-        const std::int64_t p = yb.size(0);
-        // Matched dimensionality: both spaces in the same number of PCs.
-        std::int64_t dims = want_dims;
-        for (const auto& tr : train_sets) dims = std::min(dims, tr.size(0) - 1);
-        if (m.perceptual.defined()) dims = std::min(dims, m.perceptual.size(2));
-        dims = std::min(dims, rnn_dims);
-        for (const std::string space : {"perceptual", "rnn"}) {
-          const torch::Tensor& source = space == "rnn" ? m.states : m.perceptual;
-          if (!source.defined()) continue;
-          torch::Tensor x = span_coordinates(source.index_select(0, rows).select(1, stim), reduced, {k, stim, space});
-          const std::int64_t space_dims = source.size(2);
-          std::vector<double> index_folds;
-          std::vector<std::vector<double>> null_folds(static_cast<std::size_t>(p - 1));
-          for (const auto& tr : train_sets) {
-            torch::Tensor z = pca_project(x, tr, dims).index_select(0, tr);
-            auto fit = decoders::fit_shared(z.to(s.device), yb.index_select(1, tr).to(s.device), s.classes.at(feature), o);
-            fit = {fit.weight.cpu(), fit.bias.cpu(), fit.mean.cpu(), fit.scale.cpu()};
-            // Unit normals in the PCA space's own units: w / scale, one row per class present.
-            torch::Tensor normals = (fit.weight / fit.scale.unsqueeze(2)).transpose(1, 2).index_select(1, present);
-            index_folds.push_back(orthogonality_index(normals[0]));
-            for (std::int64_t i = 1; i < p; ++i) null_folds[i - 1].push_back(orthogonality_index(normals[i]));
-          }
-          double index = mean(index_folds);
-          std::vector<double> null;
-          for (const auto& v : null_folds) null.push_back(mean(v));
-          auto key = std::make_pair(classes, dims);
-          if (random_null.count(key) == 0) {
-            random_null[key] = random_direction_null(classes, dims, s.random_directions, s.seed);
-          }
-          const double rnd = random_null[key];
-          const double null_mean = null.empty() ? std::nan("") : mean(null), null_sd = null.empty() ? std::nan("") : sd(null);
-          const double corr = index - null_mean, z = null_sd > 0 ? corr / null_sd : std::nan("");
-          values[{feature, space}].push_back(index);
-          corrected[{feature, space}].push_back(corr);
-          zscores[{feature, space}].push_back(z);
-          Row row = model_columns(m);
-          row.insert(row.end(), {{"task", m.tasks[k].name},
-                                 {"feature", feature},
-                                 {"stim_frame", double(stim)},
-                                 {"space", space},
-                                 {"index", index},
-                                 {"null_shuffle_mean", null_mean},
-                                 {"null_shuffle_sd", null_sd},
-                                 {"corrected", corr},
-                                 {"z", z},
-                                 {"p_shuffle", null.empty() ? std::nan("") : stats::permutation_p(index, null, stats::Alternative::kTwoSided)},
-                                 {"null_random_mean", rnd},
-                                 {"equidistant", classes > 1 ? 1.0 - 1.0 / double(classes - 1) : std::nan("")},
-                                 {"classes", double(classes)},
-                                 {"dims", double(dims)},
-                                 {"space_dims", double(space_dims)},
-                                 {"folds", double(train_sets.size())},
-                                 {"n", double(n)}});
-          tables["orthogonality"].add(std::move(row));
-        }
+    torch::Tensor y = m.labels.at(feature).index_select(0, rows).select(1, stim).contiguous();
+    torch::Tensor groups = m.stimulus.index_select(0, rows).select(1, stim).contiguous();
+    torch::Tensor present = torch::bincount(y, {}, s.classes.at(feature)).gt(0).nonzero().squeeze(1);
+    const std::int64_t classes = present.size(0);
+    if (classes < 2) return;
+    const std::uint64_t seed = random::hash_combine(s.seed, random::hash_string(m.tasks[k].name + "/" + feature + "/o")) + stim;
+    // Normals are fitted on the training folds (grouped by image, as the
+    // decoders), in a PCA space fitted on the same trials; the index is
+    // the mean over folds. Shuffled-label nulls permute labels between
+    // images and are refitted in the same folds.
+    std::vector<torch::Tensor> train_sets;
+    if (s.cv == "views") {
+      train_sets.push_back(m.split.index_select(0, rows).eq(kSplitTrain).nonzero().squeeze(1));
+    } else {
+      auto folds = decoders::grouped_folds(to_vector(y), to_vector(groups), s.folds, seed);
+      torch::Tensor fold = torch::tensor(std::vector<std::int64_t>(folds.begin(), folds.end()), torch::kLong);
+      for (int q = 0; q < s.folds; ++q) train_sets.push_back(fold.ne(q).nonzero().squeeze(1));
+    }
+    std::vector<torch::Tensor> ys{y};
+    for (int i = 0; i < s.null_shuffles; ++i) ys.push_back(shuffled_by_image(y, groups, random::hash_combine(seed, i)));
+    torch::Tensor yb = torch::stack(ys);
+    const std::int64_t p = yb.size(0);
+    // Matched dimensionality: both spaces in the same number of PCs.
+    std::int64_t dims = want_dims;
+    for (const auto& tr : train_sets) dims = std::min(dims, tr.size(0) - 1);
+    if (m.perceptual.defined()) dims = std::min(dims, m.perceptual.size(2));
+    dims = std::min(dims, rnn_dims);
+    for (const std::string space : {"perceptual", "rnn"}) {
+      const torch::Tensor& source = space == "rnn" ? m.states : m.perceptual;
+      if (!source.defined()) continue;
+      const torch::Tensor& x = reduced.at({k, stim, space});
+      const std::int64_t space_dims = source.size(2);
+      std::vector<double> index_folds;
+      std::vector<std::vector<double>> null_folds(static_cast<std::size_t>(p - 1));
+      for (const auto& tr : train_sets) {
+        torch::Tensor z = pca_scores(x.index_select(0, tr), dims);
+        auto fit = decoders::fit_shared(z.to(s.device), yb.index_select(1, tr).to(s.device), s.classes.at(feature), o);
+        fit = {fit.weight.cpu(), fit.bias.cpu(), fit.mean.cpu(), fit.scale.cpu()};
+        // Unit normals in the PCA space's own units: w / scale, one row per class present.
+        torch::Tensor normals = (fit.weight / fit.scale.unsqueeze(2)).transpose(1, 2).index_select(1, present);
+        index_folds.push_back(orthogonality_index(normals[0]));
+        for (std::int64_t i = 1; i < p; ++i) null_folds[i - 1].push_back(orthogonality_index(normals[i]));
       }
+      double index = mean(index_folds);
+      std::vector<double> null;
+      for (const auto& v : null_folds) null.push_back(mean(v));
+      const double rnd = random_for(classes, dims);
+      const double null_mean = null.empty() ? std::nan("") : mean(null), null_sd = null.empty() ? std::nan("") : sd(null);
+      const double corr = index - null_mean, z = null_sd > 0 ? corr / null_sd : std::nan("");
+      unit_values[u].push_back({feature, space, index, corr, z});
+      Row row = model_columns(m);
+      row.insert(row.end(), {{"task", m.tasks[k].name},
+                             {"feature", feature},
+                             {"stim_frame", double(stim)},
+                             {"space", space},
+                             {"index", index},
+                             {"null_shuffle_mean", null_mean},
+                             {"null_shuffle_sd", null_sd},
+                             {"corrected", corr},
+                             {"z", z},
+                             {"p_shuffle", null.empty() ? std::nan("") : stats::permutation_p(index, null, stats::Alternative::kTwoSided)},
+                             {"null_random_mean", rnd},
+                             {"equidistant", classes > 1 ? 1.0 - 1.0 / double(classes - 1) : std::nan("")},
+                             {"classes", double(classes)},
+                             {"dims", double(dims)},
+                             {"space_dims", double(space_dims)},
+                             {"folds", double(train_sets.size())},
+                             {"n", double(n)}});
+      out["orthogonality"].add(std::move(row));
+    }
+  }, tables);
+  // (feature, space) -> indices over (task, frame): raw, null-corrected, z.
+  std::map<std::pair<std::string, std::string>, std::vector<double>> values, corrected, zscores;
+  for (const auto& list : unit_values) {
+    for (const auto& v : list) {
+      values[{v.feature, v.space}].push_back(v.index);
+      corrected[{v.feature, v.space}].push_back(v.corrected);
+      zscores[{v.feature, v.space}].push_back(v.z);
     }
   }
   // Per model and feature: the null-corrected indices of the two spaces,
@@ -289,7 +330,7 @@ void rsa(const ModelData& m, const Settings& s, Tables& tables) {
   const std::string rnn_space = s.space;
   const std::int64_t frames = m.frames();
   auto add = [&](const std::string& space_a, int fa, const torch::Tensor& a, const std::string& space_b, int fb,
-                 const torch::Tensor& b) {
+                 const torch::Tensor& b, Tables& tables) {
     auto [cond, total] = condition(fa);
     torch::Tensor ma = condition_means(a, cond, total), mb = condition_means(b, cond, total);
     const std::int64_t c = ma.size(0);
@@ -336,13 +377,22 @@ void rsa(const ModelData& m, const Settings& s, Tables& tables) {
                            {"conditions", double(c)}});
     tables["rsa"].add(std::move(row));
   };
+  // Pairs (space a, frame a, space b, frame b), in parallel, rows in this order.
+  std::vector<std::tuple<std::string, int, std::string, int>> pairs;
   for (int t = 0; t < frames; ++t) {
-    if (m.perceptual.defined()) add("perceptual", t, m.perceptual.select(1, t), rnn_space, t, m.states.select(1, t));
-    if (m.embedding.defined()) add("embedding", t, m.embedding.select(1, t), rnn_space, t, m.states.select(1, t));
+    if (m.perceptual.defined()) pairs.emplace_back("perceptual", t, rnn_space, t);
+    if (m.embedding.defined()) pairs.emplace_back("embedding", t, rnn_space, t);
   }
   for (int a = 0; a < frames; ++a) {
-    for (int b = a; b < frames; ++b) add(rnn_space, a, m.states.select(1, a), rnn_space, b, m.states.select(1, b));
+    for (int b = a; b < frames; ++b) pairs.emplace_back(rnn_space, a, rnn_space, b);
   }
+  auto space_of = [&](const std::string& name) -> const torch::Tensor& {
+    return name == "perceptual" ? m.perceptual : name == "embedding" ? m.embedding : m.states;
+  };
+  for_each_unit(pairs.size(), [&](std::size_t i, Tables& out) {
+    const auto& [sa, fa, sb, fb] = pairs[i];
+    add(sa, fa, space_of(sa).select(1, fa), sb, fb, space_of(sb).select(1, fb), out);
+  }, tables);
 }
 
 namespace {
@@ -383,9 +433,16 @@ void dimensionality(const ModelData& m, const Settings& s, Tables& tables) {
   if (m.embedding.defined()) spaces.emplace_back("embedding", m.embedding);
   std::vector<std::pair<std::string, torch::Tensor>> groups{{"all", torch::arange(m.states.size(0), torch::kLong)}};
   for (std::size_t k = 0; k < m.tasks.size(); ++k) groups.emplace_back(m.tasks[k].name, m.rows_of_task(k));
-  for (const auto& [space, data] : spaces) {
-    for (const auto& [group, rows] : groups) {
-      for (int t = 0; t < m.frames(); ++t) {
+  std::vector<std::tuple<std::size_t, std::size_t, int>> units;  // (space, group, frame), rows in this order
+  for (std::size_t a = 0; a < spaces.size(); ++a) {
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      for (int t = 0; t < m.frames(); ++t) units.emplace_back(a, g, t);
+    }
+  }
+  for_each_unit(units.size(), [&](std::size_t u, Tables& out) {
+        const auto& [space_index, group_index, t] = units[u];
+        const auto& [space, data] = spaces[space_index];
+        const auto& [group, rows] = groups[group_index];
         torch::Tensor x = data.index_select(0, rows).select(1, t).to(torch::kFloat64);
         const std::int64_t n = x.size(0);
         // Identical rows (perceptual vectors of a repeated image) collapse to
@@ -424,10 +481,8 @@ void dimensionality(const ModelData& m, const Settings& s, Tables& tables) {
                                {"bootstrap", double(boot.size())},
                                {"dims", double(std::min(n - 1, x.size(1)))},
                                {"n", double(n)}});
-        tables["dimensionality"].add(std::move(row));
-      }
-    }
-  }
+        out["dimensionality"].add(std::move(row));
+  }, tables);
 }
 
 }  // namespace wmgeom::analyze
