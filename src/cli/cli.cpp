@@ -21,7 +21,6 @@
 #include "graph/plan.h"
 #include "graph/progress.h"
 #include "graph/registry.h"
-#include "report/report.h"
 
 namespace wmgeom {
 namespace {
@@ -71,31 +70,15 @@ std::string fixed(double v, int prec) {
   return buf;
 }
 
-double items_per_s(const InstanceReport& r) {
-  return r.compute_seconds > 0 ? static_cast<double>(r.items) / r.compute_seconds : 0.0;
-}
-
-nlohmann::json profile_json(const Plan& plan, const RunReport& report) {
-  nlohmann::json stages = nlohmann::json::array();
-  for (const auto& r : report.instances) {
-    stages.push_back({{"stage", r.instance}, {"type", r.type}, {"cache", r.cache},
-                      {"seconds", r.seconds}, {"compute_seconds", r.compute_seconds},
-                      {"items", r.items}, {"items_unit", r.items_unit},
-                      {"items_per_s", items_per_s(r)}, {"bytes", r.bytes}, {"key", r.key}});
-  }
-  return {{"pipeline", plan.spec.name}, {"file", plan.spec.file}, {"seconds", report.seconds},
-          {"exit_code", report.exit_code}, {"stages", stages}};
-}
-
 void print_table(const RunReport& report, std::ostream& out) {
   std::size_t w = 5;
   for (const auto& r : report.instances) w = std::max(w, r.instance.size());
   out << pad("stage", w + 2) << pad("type", 10) << pad("cache", 10) << pad("seconds", 10)
       << pad("items", 18) << pad("items/s", 12) << "bytes\n";
   for (const auto& r : report.instances) {
-    out << pad(r.instance, w + 2) << pad(r.type, 10) << pad(r.cache, 10)
+    out << pad(r.instance, w + 2) << pad(r.type, 10) << pad(to_string(r.cache), 10)
         << pad(fixed(r.seconds, 3), 10) << pad(std::to_string(r.items) + " " + r.items_unit, 18)
-        << pad(fixed(items_per_s(r), 1), 12) << format_bytes(static_cast<double>(r.bytes)) << "\n";
+        << pad(fixed(r.items_per_s(), 1), 12) << format_bytes(static_cast<double>(r.bytes)) << "\n";
   }
 }
 
@@ -142,7 +125,7 @@ int do_run(const RunArgs& a, const Common& c, const StageRegistry& registry, std
     log.file_only("wmgeom run " + plan->spec.file + " cache " + cache.root().string());
     for (const auto& inst : plan->instances) log.file_only("plan: " + inst.name + " key " + inst.key);
     RunReport r = exec.run(opt);
-    nlohmann::json prof = profile_json(*plan, r);
+    nlohmann::json prof = r.to_json();
     {
       std::ofstream f(std::filesystem::path(out_dir) / "run.json");
       f << prof.dump(2) << "\n";
@@ -155,9 +138,17 @@ int do_run(const RunArgs& a, const Common& c, const StageRegistry& registry, std
         return 1;
       }
     }
-    // Report stages leave placeholders for this run's profile and pipeline file.
+    // After-run hooks (Stage::after_run): e.g. the report stage's report.html
+    // with this run's profile and pipeline file.
     std::vector<std::filesystem::path> reports;
-    if (r.exit_code == 0) reports = report::write_run_reports(*plan, exec, prof, out_dir, c.threads);
+    if (r.exit_code == 0) {
+      for (std::size_t i = 0; i < plan->instances.size(); ++i) {
+        const Stage& stage = *plan->instances[i].entry->stage;
+        if (!stage.has_after_run() || !part_of_run(r.instances[i].cache)) continue;
+        auto written = stage.after_run(*exec.materialize(i, c.threads), r, plan->instances[i].name, out_dir);
+        reports.insert(reports.end(), written.begin(), written.end());
+      }
+    }
     if (!c.quiet || profile) print_table(r, out);
     if (r.exit_code != 0) {
       log.file_only("failed: " + r.error);

@@ -24,6 +24,7 @@
 #include "core/artifact.h"
 #include "core/error.h"
 #include "core/params.h"
+#include "core/run_summary.h"
 
 namespace wmgeom {
 
@@ -114,6 +115,20 @@ class Stage {
   virtual Artifact run(const Params& params, const StageInputs& inputs, RunContext& ctx) const = 0;
   // Stage-specific files written by `wmgeom export` beside the NPY arrays.
   virtual void export_extras(const Artifact& artifact, const std::filesystem::path& dir) const {}
+
+  // The after-run hook. After a run that succeeded, the CLI calls it for
+  // every instance of this stage that is part of the run (computed or found
+  // cached), with its artifact and the run's record, and lists the files it
+  // returns: outputs that belong to a run rather than to the cache (the
+  // report stage's report.html with this run's profile and pipeline file).
+  // Only stages whose has_after_run() is true are called, so no other
+  // artifact is loaded for it. Throws wmgeom::Error on I/O failure.
+  virtual bool has_after_run() const { return false; }
+  virtual std::vector<std::filesystem::path> after_run(const Artifact& artifact, const RunSummary& run,
+                                                       const std::string& instance,
+                                                       const std::filesystem::path& out_dir) const {
+    return {};
+  }
 };
 
 }  // namespace wmgeom

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "cache/cache.h"
+#include "core/run_summary.h"
 #include "core/log.h"
 #include "graph/plan.h"
 
@@ -31,28 +32,9 @@ struct RunOptions {
   bool tty = false;  // draw progress bars (stderr is a terminal)
 };
 
-struct InstanceReport {
-  std::string instance;
-  std::string type;
-  std::string key;
-  std::string items_unit;
-  // "hit" (cached; loaded only if needed), "miss" (computed now),
-  // "skip" (not needed by this run), "failed", "cancelled".
-  std::string cache;
-  double seconds = 0;          // time spent in this run (computing or loading)
-  double compute_seconds = 0;  // wall time of the computation (now, or when cached)
-  std::int64_t items = 0;
-  std::uint64_t bytes = 0;
-  std::string error;
-};
-
-struct RunReport {
-  std::vector<InstanceReport> instances;  // plan order
-  int exit_code = 0;
-  std::string failed_stage;
-  std::string error;
-  double seconds = 0;
-};
+// The run's record (core/run_summary.h); the executor fills it.
+using InstanceReport = InstanceSummary;
+using RunReport = RunSummary;
 
 class Executor {
  public:
@@ -67,6 +49,7 @@ class Executor {
   std::shared_ptr<const Artifact> materialize(std::size_t instance, int threads = 0);
 
  private:
+  RunSummary blank_summary() const;  // the pipeline's fields, no instances yet
   struct Slot;
   struct Selection {
     std::vector<bool> target, requested, forced, run;

@@ -320,11 +320,15 @@ struct Builder {
         t += "input " + e.port + " " + format_labels(up.labels) + " " + up.key + "\n";
       }
       std::string extras = inst.entry->stage->key_extras(inst.params);
+      inst.extras.clear();
       std::size_t start = 0;
       while (start < extras.size()) {
         std::size_t end = extras.find('\n', start);
         if (end == std::string::npos) end = extras.size();
-        if (end > start) t += "extra " + extras.substr(start, end - start) + "\n";
+        if (end > start) {
+          inst.extras.push_back(extras.substr(start, end - start));
+          t += "extra " + inst.extras.back() + "\n";
+        }
         start = end + 1;
       }
       inst.key_text = t;

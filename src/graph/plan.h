@@ -40,6 +40,7 @@ struct Instance {
   std::vector<Edge> inputs;
   std::string key_text;
   std::string key;
+  std::vector<std::string> extras;  // Stage::key_extras, one entry per line (also in key_text)
   std::string resource;
 };
 

@@ -5,26 +5,6 @@
 
 namespace wmgeom {
 
-std::string format_seconds(double s) {
-  char buf[48];
-  if (s < 1) std::snprintf(buf, sizeof buf, "%.0f ms", s * 1000);
-  else if (s < 60) std::snprintf(buf, sizeof buf, "%.1f s", s);
-  else std::snprintf(buf, sizeof buf, "%d min %02d s", static_cast<int>(s / 60), static_cast<int>(s) % 60);
-  return buf;
-}
-
-std::string format_bytes(double b) {
-  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
-  int u = 0;
-  while (b >= 1000 && u < 4) {
-    b /= 1000;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", b, units[u]);
-  return buf;
-}
-
 ProgressLine::ProgressLine(Logger& log, std::string label, std::string unit, bool tty, bool enabled)
     : log_(log), label_(std::move(label)), unit_(std::move(unit)), tty_(tty), enabled_(enabled),
       start_(std::chrono::steady_clock::now()), last_(start_) {}

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/format.h"  // format_seconds, format_bytes (used with progress lines)
 #include "core/log.h"
 
 namespace wmgeom {
@@ -26,7 +27,5 @@ class ProgressLine {
   std::chrono::steady_clock::time_point last_;
 };
 
-std::string format_seconds(double s);  // "850 ms", "12.3 s", "4 min 05 s"
-std::string format_bytes(double b);    // "1.2 MB"
 
 }  // namespace wmgeom

@@ -8,9 +8,7 @@
 
 #include "core/artifacts.h"
 #include "core/error.h"
-#include "graph/executor.h"
-#include "graph/plan.h"
-#include "graph/progress.h"
+#include "core/format.h"
 #include "report/data.h"
 #include "report/sections.h"
 #include "report/svg.h"
@@ -21,12 +19,6 @@
 
 namespace wmgeom {
 namespace {
-
-std::string fixed(double v, int prec) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", prec, v);
-  return buf;
-}
 
 std::string replace_all(std::string s, const std::string& what, const std::string& with) {
   for (std::size_t at = s.find(what); at != std::string::npos;
@@ -93,44 +85,40 @@ void ReportStage::export_extras(const Artifact& artifact, const std::filesystem:
   write_text(dir / "report.html", report::fill_placeholders(r.html, later, later));
 }
 
+std::vector<std::filesystem::path> ReportStage::after_run(const Artifact& artifact, const RunSummary& run,
+                                                         const std::string& instance,
+                                                         const std::filesystem::path& out_dir) const {
+  int reports = 0;
+  for (const auto& i : run.instances) reports += i.type == type() && part_of_run(i.cache);
+  Report r = Report::from_artifact(artifact);
+  const std::filesystem::path file =
+      out_dir / (reports <= 1 ? std::string("report.html") : "report-" + file_safe(instance) + ".html");
+  write_text(file, report::fill_placeholders(r.html, report::profile_table_html(run),
+                                             report::pipeline_html(run.file, run.text, run.overrides, run.versions())));
+  return {file};
+}
+
 namespace report {
 
-std::string profile_table_html(const nlohmann::json& run) {
-  auto num = [](const nlohmann::json& j, const char* key) {
-    return j.is_object() && j.contains(key) && j.at(key).is_number() ? j.at(key).get<double>()
-                                                                     : -1.0;
-  };
-  auto str = [](const nlohmann::json& j, const char* key) {
-    return j.is_object() && j.contains(key) && j.at(key).is_string() ? j.at(key).get<std::string>()
-                                                                     : std::string();
-  };
+std::string profile_table_html(const RunSummary& run) {
   std::string h =
       "<table class=\"profile\"><thead><tr><th>stage</th><th>type</th><th>cache</th><th>seconds "
       "(this run)</th>"
       "<th>compute seconds</th><th>items</th><th>items/s</th><th>bytes</th></tr></thead><tbody>";
-  const nlohmann::json stages =
-      run.is_object() && run.contains("stages") ? run.at("stages") : nlohmann::json::array();
-  for (const auto& st : stages) {
-    const double sec = num(st, "seconds"), comp = num(st, "compute_seconds"),
-                 items = num(st, "items"), rate = num(st, "items_per_s"), bytes = num(st, "bytes");
-    const std::string cache = str(st, "cache");
-    h += "<tr><td>" + escape(str(st, "stage")) + "</td><td>" + escape(str(st, "type")) +
-         "</td><td><span class=\"badge " +
-         (cache == "miss"                             ? "yes"
-          : cache == "failed" || cache == "cancelled" ? "no"
-                                                      : "na") +
-         "\">" + escape(cache) + "</span></td><td class=\"num\">" +
-         (sec >= 0 ? fixed(sec, 3) : "") + "</td><td class=\"num\">" +
-         (comp >= 0 ? fixed(comp, 3) : "") + "</td><td class=\"num\">" +
-         (items >= 0 ? fixed(items, 0) + " " + escape(str(st, "items_unit")) : "") +
-         "</td><td class=\"num\">" + (rate > 0 ? fixed(rate, 1) : "") + "</td><td class=\"num\">" +
-         (bytes >= 0 ? format_bytes(bytes) : "") + "</td></tr>";
+  for (const auto& st : run.instances) {
+    const char* badge = st.cache == CacheStatus::kMiss                                          ? "yes"
+                        : st.cache == CacheStatus::kFailed || st.cache == CacheStatus::kCancelled ? "no"
+                                                                                                  : "na";
+    const double rate = st.items_per_s();
+    h += "<tr><td>" + escape(st.instance) + "</td><td>" + escape(st.type) + "</td><td><span class=\"badge " + badge +
+         "\">" + to_string(st.cache) + "</span></td><td class=\"num\">" + format_fixed(st.seconds, 3) +
+         "</td><td class=\"num\">" + format_fixed(st.compute_seconds, 3) + "</td><td class=\"num\">" +
+         format_fixed(static_cast<double>(st.items), 0) + " " + escape(st.items_unit) + "</td><td class=\"num\">" +
+         (rate > 0 ? format_fixed(rate, 1) : "") + "</td><td class=\"num\">" +
+         format_bytes(static_cast<double>(st.bytes)) + "</td></tr>";
   }
-  h += "</tbody>";
-  if (double total = num(run, "seconds"); total >= 0) {
-    h += "<tfoot><tr><th colspan=\"3\">whole run</th><td class=\"num\">" + fixed(total, 3) +
-         "</td><td colspan=\"4\"></td></tr></tfoot>";
-  }
+  h += "</tbody><tfoot><tr><th colspan=\"3\">whole run</th><td class=\"num\">" + format_fixed(run.seconds, 3) +
+       "</td><td colspan=\"4\"></td></tr></tfoot>";
   return h + "</table>";
 }
 
@@ -153,47 +141,6 @@ std::string fill_placeholders(std::string html, const std::string& profile,
                               const std::string& pipeline) {
   return replace_all(replace_all(std::move(html), kProfilePlaceholder, profile),
                      kPipelinePlaceholder, pipeline);
-}
-
-std::vector<std::filesystem::path> write_run_reports(const Plan& plan, Executor& exec,
-                                                     const nlohmann::json& run,
-                                                     const std::filesystem::path& out_dir,
-                                                     int threads) {
-  std::vector<std::size_t> reports;
-  for (std::size_t i = 0; i < plan.instances.size(); ++i) {
-    if (plan.instances[i].entry->schema.output == Report::kKind) reports.push_back(i);
-  }
-  // Library versions and devices, as the stages put them in their cache keys.
-  std::set<std::string> versions;
-  for (const auto& inst : plan.instances) {
-    std::size_t at = 0;
-    while ((at = inst.key_text.find("\nextra ", at)) != std::string::npos) {
-      std::size_t end = inst.key_text.find('\n', at + 1);
-      versions.insert(inst.key_text.substr(
-          at + 7, end == std::string::npos ? std::string::npos : end - at - 7));
-      at = end == std::string::npos ? inst.key_text.size() : end;
-    }
-  }
-  const std::string profile = profile_table_html(run);
-  const std::string pipeline = pipeline_html(plan.spec.file, plan.spec.text, plan.spec.overrides,
-                                             {versions.begin(), versions.end()});
-  std::map<std::string, std::string> status;
-  if (run.contains("stages")) {
-    for (const auto& st : run.at("stages")) status[st.value("stage", "")] = st.value("cache", "");
-  }
-  std::vector<std::filesystem::path> written;
-  for (std::size_t i : reports) {
-    const Instance& inst = plan.instances[i];
-    const std::string& s = status[inst.name];
-    if (s != "hit" && s != "miss") continue;  // not part of this run
-    Report r = Report::from_artifact(*exec.materialize(i, threads));
-    std::filesystem::path file =
-        out_dir / (reports.size() == 1 ? std::string("report.html")
-                                       : "report-" + file_safe(inst.name) + ".html");
-    write_text(file, fill_placeholders(r.html, profile, pipeline));
-    written.push_back(file);
-  }
-  return written;
 }
 
 }  // namespace report

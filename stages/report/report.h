@@ -5,9 +5,9 @@
 // README.md beside this file says what each figure shows.
 //
 // Cache contents never depend on timings: the cached Report holds two
-// placeholders (kProfilePlaceholder, kPipelinePlaceholder) that the CLI fills
-// after `wmgeom run` (write_run_reports), and that `wmgeom export` fills with
-// a note (export_extras).
+// placeholders (kProfilePlaceholder, kPipelinePlaceholder) that the stage's
+// after-run hook fills from the run's record (after_run), and that
+// `wmgeom export` fills with a note (export_extras).
 #pragma once
 
 #include <filesystem>
@@ -20,9 +20,6 @@
 
 namespace wmgeom {
 
-class Executor;
-struct Plan;
-
 class ReportStage final : public Stage {
  public:
   std::string type() const override { return "report"; }
@@ -33,6 +30,13 @@ class ReportStage final : public Stage {
   Artifact run(const Params& params, const StageInputs& inputs, RunContext& ctx) const override;
   // Writes report.html with the placeholders replaced by a note.
   void export_extras(const Artifact& artifact, const std::filesystem::path& dir) const override;
+  // After `wmgeom run`: OUT_DIR/report.html (OUT_DIR/report-<instance>.html
+  // when the run has several report instances) with this run's profile and
+  // pipeline file, versions included, filled in.
+  bool has_after_run() const override { return true; }
+  std::vector<std::filesystem::path> after_run(const Artifact& artifact, const RunSummary& run,
+                                               const std::string& instance,
+                                               const std::filesystem::path& out_dir) const override;
 };
 
 namespace report {
@@ -40,11 +44,8 @@ namespace report {
 inline constexpr const char* kProfilePlaceholder = "<!--wmgeom:profile-->";
 inline constexpr const char* kPipelinePlaceholder = "<!--wmgeom:pipeline-->";
 
-// An HTML <table> of a run's per-instance stats from the JSON the CLI writes
-// as run.json ({"seconds", "stages": [{"stage", "type", "cache", "seconds",
-// "compute_seconds", "items", "items_unit", "items_per_s", "bytes"}]}).
-// Missing fields show as blanks; never throws for odd JSON.
-std::string profile_table_html(const nlohmann::json& run);
+// An HTML <table> of a run's per-instance stats (core/run_summary.h).
+std::string profile_table_html(const RunSummary& run);
 
 // The pipeline file's text (escaped, in <pre>), its --set overrides, the
 // wmgeom version and `versions` (e.g. the "extra" lines of the cache keys:
@@ -56,16 +57,6 @@ std::string pipeline_html(const std::string& file, const std::string& text,
 // `html` with both placeholders replaced (each occurrence).
 std::string fill_placeholders(std::string html, const std::string& profile,
                               const std::string& pipeline);
-
-// After `wmgeom run`: for every instance of `plan` whose output kind is
-// Report and that this run computed or found cached (`run` holds the
-// statuses), writes OUT_DIR/report.html, or OUT_DIR/report-<instance>.html
-// when the plan has several, with this run's profile and pipeline filled in.
-// Returns the files written. Throws wmgeom::Error on I/O failure.
-std::vector<std::filesystem::path> write_run_reports(const Plan& plan, Executor& exec,
-                                                     const nlohmann::json& run,
-                                                     const std::filesystem::path& out_dir,
-                                                     int threads);
 
 }  // namespace report
 }  // namespace wmgeom

@@ -53,7 +53,7 @@ struct Harness {
   }
   std::map<std::string, std::string> status(const RunReport& r) {
     std::map<std::string, std::string> m;
-    for (const auto& i : r.instances) m[i.instance] = i.cache;
+    for (const auto& i : r.instances) m[i.instance] = to_string(i.cache);
     return m;
   }
 };

@@ -1,0 +1,105 @@
+#include "core/run_summary.h"
+
+#include <set>
+
+#include "core/error.h"
+
+namespace wmgeom {
+
+namespace {
+struct StatusName {
+  CacheStatus status;
+  const char* name;
+};
+constexpr StatusName kStatusNames[] = {{CacheStatus::kHit, "hit"},
+                                       {CacheStatus::kMiss, "miss"},
+                                       {CacheStatus::kSkip, "skip"},
+                                       {CacheStatus::kFailed, "failed"},
+                                       {CacheStatus::kCancelled, "cancelled"}};
+
+template <typename T>
+T field(const nlohmann::json& j, const char* name, const std::string& where) {
+  if (!j.contains(name)) throw Error("run record: " + where + " has no \"" + name + "\"");
+  try {
+    return j.at(name).get<T>();
+  } catch (const nlohmann::json::exception&) {
+    throw Error("run record: " + where + ": \"" + name + "\" has the wrong type");
+  }
+}
+}  // namespace
+
+const char* to_string(CacheStatus status) {
+  for (const auto& s : kStatusNames) {
+    if (s.status == status) return s.name;
+  }
+  return "unknown";
+}
+
+CacheStatus parse_cache_status(const std::string& text) {
+  for (const auto& s : kStatusNames) {
+    if (text == s.name) return s.status;
+  }
+  throw Error("unknown cache status \"" + text + "\" (expected hit, miss, skip, failed or cancelled)");
+}
+
+std::vector<std::string> RunSummary::versions() const {
+  std::set<std::string> all;
+  for (const auto& i : instances) all.insert(i.versions.begin(), i.versions.end());
+  return {all.begin(), all.end()};
+}
+
+nlohmann::json RunSummary::to_json() const {
+  nlohmann::json stages = nlohmann::json::array();
+  for (const auto& i : instances) {
+    stages.push_back({{"stage", i.instance},
+                      {"type", i.type},
+                      {"key", i.key},
+                      {"cache", to_string(i.cache)},
+                      {"seconds", i.seconds},
+                      {"compute_seconds", i.compute_seconds},
+                      {"items", i.items},
+                      {"items_unit", i.items_unit},
+                      {"items_per_s", i.items_per_s()},
+                      {"bytes", i.bytes},
+                      {"versions", i.versions}});
+    if (!i.error.empty()) stages.back()["error"] = i.error;
+  }
+  nlohmann::json j = {{"pipeline", pipeline}, {"file", file},           {"seconds", seconds},
+                      {"exit_code", exit_code}, {"overrides", overrides}, {"stages", stages}};
+  if (!failed_stage.empty()) {
+    j["failed_stage"] = failed_stage;
+    j["error"] = error;
+  }
+  return j;
+}
+
+RunSummary RunSummary::from_json(const nlohmann::json& j) {
+  if (!j.is_object()) throw Error("run record: expected a JSON object");
+  RunSummary r;
+  r.pipeline = field<std::string>(j, "pipeline", "the run");
+  r.file = field<std::string>(j, "file", "the run");
+  r.seconds = field<double>(j, "seconds", "the run");
+  r.exit_code = field<int>(j, "exit_code", "the run");
+  r.overrides = j.value("overrides", std::vector<std::string>{});
+  r.failed_stage = j.value("failed_stage", "");
+  r.error = j.value("error", "");
+  for (const auto& s : field<nlohmann::json>(j, "stages", "the run")) {
+    InstanceSummary i;
+    i.instance = field<std::string>(s, "stage", "a stage");
+    const std::string where = "stage " + i.instance;
+    i.type = field<std::string>(s, "type", where);
+    i.key = s.value("key", "");
+    i.cache = parse_cache_status(field<std::string>(s, "cache", where));
+    i.seconds = field<double>(s, "seconds", where);
+    i.compute_seconds = field<double>(s, "compute_seconds", where);
+    i.items = field<std::int64_t>(s, "items", where);
+    i.items_unit = field<std::string>(s, "items_unit", where);
+    i.bytes = field<std::uint64_t>(s, "bytes", where);
+    i.versions = s.value("versions", std::vector<std::string>{});
+    i.error = s.value("error", "");
+    r.instances.push_back(std::move(i));
+  }
+  return r;
+}
+
+}  // namespace wmgeom
