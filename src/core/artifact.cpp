@@ -45,11 +45,7 @@ void export_artifact(const Artifact& artifact, const std::filesystem::path& dir)
   std::ofstream f(dir / "meta.json");
   f << doc.dump(2) << "\n";
   if (!f) throw Error("cannot write " + (dir / "meta.json").string());
-  export_tables(artifact, dir);
-  if (artifact.meta.contains("findings")) {
-    std::ofstream ff(dir / "findings.json");
-    ff << artifact.meta.at("findings").dump(2) << "\n";
-  }
+  export_kind_files(artifact, dir);
 }
 
 }  // namespace wmgeom

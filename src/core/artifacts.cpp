@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fstream>
 #include <iomanip>
+#include <map>
 #include <sstream>
 
 #include "core/error.h"
@@ -404,6 +405,31 @@ void export_tables(const Artifact& artifact, const std::filesystem::path& dir) {
     }
     if (!f) throw Error("cannot write " + (dir / (name + ".csv")).string());
   }
+}
+
+}  // namespace wmgeom
+
+namespace wmgeom {
+
+namespace {
+void export_analysis_files(const Artifact& artifact, const std::filesystem::path& dir) {
+  export_tables(artifact, dir);
+  if (artifact.meta.contains("findings")) {
+    std::ofstream f(dir / "findings.json");
+    f << artifact.meta.at("findings").dump(2) << "\n";
+    if (!f) throw Error("cannot write " + (dir / "findings.json").string());
+  }
+}
+
+using KindFiles = void (*)(const Artifact&, const std::filesystem::path&);
+const std::map<std::string, KindFiles>& kind_files() {
+  static const std::map<std::string, KindFiles> table{{AnalysisResult::kKind, export_analysis_files}};
+  return table;
+}
+}  // namespace
+
+void export_kind_files(const Artifact& artifact, const std::filesystem::path& dir) {
+  if (auto it = kind_files().find(artifact.kind); it != kind_files().end()) it->second(artifact, dir);
 }
 
 }  // namespace wmgeom

@@ -161,4 +161,11 @@ struct Report {
 // Writes tables stored in an artifact (meta "tables") as DIR/<name>.csv.
 void export_tables(const Artifact& artifact, const std::filesystem::path& dir);
 
+// The files beyond the NPY arrays and meta.json that `wmgeom export` writes
+// for an artifact of a given kind. Each kind that has any declares them in
+// the table in artifacts.cpp, beside its definition (AnalysisResult: one CSV
+// per table and findings.json); other kinds write none. The generic export
+// (export_artifact) calls this and knows no kind.
+void export_kind_files(const Artifact& artifact, const std::filesystem::path& dir);
+
 }  // namespace wmgeom
