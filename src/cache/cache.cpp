@@ -27,8 +27,10 @@ namespace {
 
 std::string now_iso() {
   std::time_t t = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&t, &utc);  // thread-safe: stores run concurrently
   char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &utc);
   return buf;
 }
 
