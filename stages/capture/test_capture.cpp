@@ -76,8 +76,12 @@ TEST(Capture, LstmCellStatesAndBothSplits) {
   EXPECT_EQ(s.hidden.shape(), (std::vector<std::int64_t>{4 * 48, 6, 24}));
   EXPECT_EQ(s.cell.shape(), s.hidden.shape());
   EXPECT_TRUE(s.perceptual.empty());
-  // LSTM hidden states are bounded by the output gate and tanh.
-  EXPECT_LE(nets::view(s.hidden).abs().max().item<float>(), 1.0f);
+  // h = o * tanh(c) with o in (0, 1): elementwise |h| <= |tanh(c)| at the
+  // same trial, frame and unit. Fails if the cell array is not the cell
+  // state of the same step (a copy of h: |tanh(h)| < |h|; another frame).
+  torch::Tensor h = nets::view(s.hidden), c = nets::view(s.cell);
+  EXPECT_LE((h.abs() - c.tanh().abs()).max().item<float>(), 1e-6f);
+  EXPECT_GT((h - c).abs().max().item<float>(), 1e-3f);
 }
 
 TEST(Capture, MismatchedInputsExitTwo) {
