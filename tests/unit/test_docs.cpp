@@ -1,0 +1,104 @@
+// The stage READMEs' parameter tables against the schemas (the single source
+// of every parameter): each parameter a README names exists in its stage's
+// schema, and each default it states as a plain value equals the schema's.
+// A README may leave parameters out (`wmgeom stages TYPE` lists them all);
+// it may not contradict the schema.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "core/params.h"
+#include "graph/registry.h"
+#include "testing.h"
+
+namespace wmgeom::testing {
+namespace {
+
+std::vector<std::string> split(const std::string& s, const std::string& by) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (std::size_t at; (at = s.find(by, start)) != std::string::npos; start = at + by.size()) out.push_back(s.substr(start, at - start));
+  out.push_back(s.substr(start));
+  return out;
+}
+
+std::string trim(std::string s) {
+  const auto a = s.find_first_not_of(" \t"), b = s.find_last_not_of(" \t");
+  return a == std::string::npos ? "" : s.substr(a, b - a + 1);
+}
+
+// The README's default cell as the schema's format_value would print it, or
+// "" when the cell is prose or a range (not compared).
+std::optional<std::string> literal(std::string cell, const Value& schema_default) {
+  cell = trim(cell);
+  if (auto sp = cell.find(" ("); sp != std::string::npos) cell = cell.substr(0, sp);  // "0 (the RNN's size)"
+  if (std::holds_alternative<std::vector<std::int64_t>>(schema_default) ||
+      std::holds_alternative<std::vector<double>>(schema_default) ||
+      std::holds_alternative<std::vector<std::string>>(schema_default)) {
+    return std::nullopt;
+  }
+  static const std::regex word("`([A-Za-z0-9_.-]*)`"), number("-?[0-9]+(\\.[0-9]+)?(e-?[0-9]+)?"), boolean("true|false");
+  std::smatch m;
+  if (std::regex_match(cell, m, word)) return nlohmann::json(m[1].str()).dump();
+  if (std::regex_match(cell, number) || std::regex_match(cell, boolean)) return cell;
+  return std::nullopt;
+}
+
+bool same(const std::string& readme, const Value& schema_default) {
+  const std::string want = format_value(schema_default);
+  if (readme == want) return true;
+  char* end = nullptr;
+  const double a = std::strtod(readme.c_str(), &end);
+  if (*end != '\0') return false;
+  const double b = std::strtod(want.c_str(), &end);
+  return *end == '\0' && a == b;
+}
+
+TEST(Docs, StageReadmeParameterTablesAgreeWithTheSchemas) {
+  const auto& registry = real_registry();
+  int checked_names = 0, checked_defaults = 0;
+  for (const auto& type : registry.types()) {
+    const auto* entry = registry.find(type);
+    std::ifstream f(std::string(WMGEOM_SOURCE_DIR) + "/stages/" + type + "/README.md");
+    if (!f) continue;
+    std::string line;
+    int number = 0;
+    bool in_parameters = false;
+    while (std::getline(f, line)) {
+      ++number;
+      if (line.rfind("## ", 0) == 0) in_parameters = line.find("Parameters") != std::string::npos;
+      if (!in_parameters || line.rfind("| `", 0) != 0) continue;
+      auto cells = split(line, " | ");
+      if (cells.size() < 3) continue;
+      const std::string where = "stages/" + type + "/README.md:" + std::to_string(number);
+      std::vector<std::string> names;
+      static const std::regex name("`([a-z_0-9]+)`");
+      for (std::sregex_iterator it(cells[0].begin(), cells[0].end(), name), e; it != e; ++it) names.push_back((*it)[1]);
+      const auto defaults = split(cells[1], ", ");
+      for (std::size_t i = 0; i < names.size(); ++i) {
+        const ParamSpec* spec = nullptr;
+        for (const auto& p : entry->schema.params) {
+          if (p.name == names[i]) spec = &p;
+        }
+        ASSERT_NE(spec, nullptr) << where << ": parameter `" << names[i] << "` is not in schemas/" << type << ".toml";
+        ++checked_names;
+        if (!spec->default_value || defaults.size() != names.size()) continue;
+        if (auto text = literal(defaults[i], *spec->default_value)) {
+          EXPECT_TRUE(same(*text, *spec->default_value))
+              << where << ": `" << names[i] << "` default " << *text << ", the schema says "
+              << format_value(*spec->default_value);
+          ++checked_defaults;
+        }
+      }
+    }
+  }
+  // The check ran on real tables (six stage READMEs have one).
+  EXPECT_GT(checked_names, 30);
+  EXPECT_GT(checked_defaults, 20);
+}
+
+}  // namespace
+}  // namespace wmgeom::testing
