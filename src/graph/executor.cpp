@@ -245,14 +245,9 @@ RunReport Executor::run(const RunOptions& options) {
     cancel_ = true;
   };
 
-  // One worker more than the arena's width: the calling thread waits in the
-  // arena (wait_for_all) and can only take the graph's tasks, so a stage
-  // running on a worker and fanning out in its own arena (analyze, render)
-  // would otherwise find no second thread once it runs alone. Measured on
-  // the quickstart: analyze ran on one core after the trainings
-  // (orthogonality 13.1 s vs 7.0 s alone). At most threads + 1 threads are
-  // busy, and only while the caller also runs a stage.
-  tbb::global_control limit(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads_) + 1);
+  // Stages fan out in this arena (not in nested ones): the calling thread
+  // waits here in wait_for_all and takes the arena's tasks, theirs included.
+  tbb::global_control limit(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads_));
   tbb::task_arena arena(threads_);
   arena.execute([&] {
     tbb::flow::graph g;

@@ -7,7 +7,6 @@
 
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
 #include <opencv2/core/version.hpp>
 
 #include "core/artifacts.h"
@@ -93,8 +92,9 @@ Artifact RenderStage::run(const Params& params, const StageInputs& inputs, RunCo
   std::mutex progress_mutex;
   std::int64_t reported = 0;
 
-  tbb::task_arena arena(std::max(1, ctx.threads()));
-  arena.execute([&] {
+  // Fans out in the calling arena: the executor's, ctx.threads() wide (a
+  // nested arena would get no second thread while the executor waits).
+  [&] {
     // 1. One sprite per (identity, view): the expensive part, shared by all locations.
     if (s.source == Source::kImages) {
       parallel_each(n_sprites, ctx, [&](std::int64_t i) {
@@ -167,7 +167,7 @@ Artifact RenderStage::run(const Params& params, const StageInputs& inputs, RunCo
         ctx.progress(now, n);
       }
     });
-  });
+  }();
   ctx.set_items(n);
 
   for (const auto& c : catalog.categories) {
