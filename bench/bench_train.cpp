@@ -71,6 +71,51 @@ BENCHMARK_CAPTURE(BM_TrainStep, gru64, std::string("gru"), 64)->Args({256, 1})->
 BENCHMARK_CAPTURE(BM_TrainStep, rnn512, std::string("rnn"), 512)->Args({256, 1})->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_TrainStep, lstm256, std::string("lstm"), 256)->Args({256, 1})->UseRealTime()->Unit(benchmark::kMillisecond);
 
+// The optimiser step alone, on the parameters of a GRU model (the paper's
+// sizes: state.range(0) hidden units) with fixed random gradients:
+// nets::MultiTensorAdamW (torch's _foreach_ kernels over all tensors) vs
+// torch::optim::AdamW (one tensor at a time), same hyper-parameters, 1 thread.
+// Issue 13: keep ours only if this shows a gain (figure in nets/adamw.h).
+std::vector<torch::Tensor> gru_parameters(int hidden) {
+  nets::WmModelConfig c;
+  c.rnn = "gru";
+  c.hidden = hidden;
+  c.embed = hidden;
+  c.conv_channels = hidden;
+  c.feature_shape = {128, 7, 7};
+  c.cue_dim = kTasks;
+  nets::WmModel model(c);
+  std::vector<torch::Tensor> params;
+  for (const auto& p : model->parameters()) {
+    torch::Tensor q = p.detach().clone().requires_grad_(true);
+    q.mutable_grad() = torch::randn_like(q) * 1e-2;
+    params.push_back(q);
+  }
+  return params;
+}
+
+void BM_AdamWStep_Ours(benchmark::State& state) {
+  nets::init_threads();
+  auto params = gru_parameters(static_cast<int>(state.range(0)));
+  nets::MultiTensorAdamW opt(params, {.lr = 1e-3, .weight_decay = 0.01});
+  for (auto _ : state) opt.step();
+  std::int64_t n = 0;
+  for (const auto& p : params) n += p.numel();
+  state.SetItemsProcessed(state.iterations() * n);
+}
+BENCHMARK(BM_AdamWStep_Ours)->Arg(256)->Arg(64)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+void BM_AdamWStep_Torch(benchmark::State& state) {
+  nets::init_threads();
+  auto params = gru_parameters(static_cast<int>(state.range(0)));
+  torch::optim::AdamW opt(params, torch::optim::AdamWOptions(1e-3).weight_decay(0.01));
+  for (auto _ : state) opt.step();
+  std::int64_t n = 0;
+  for (const auto& p : params) n += p.numel();
+  state.SetItemsProcessed(state.iterations() * n);
+}
+BENCHMARK(BM_AdamWStep_Torch)->Arg(256)->Arg(64)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
 // The machine's float32 GEMM rate through the same LibTorch/OpenBLAS.
 void BM_MatmulRate(benchmark::State& state) {
   nets::init_threads();  // as the wmgeom executable (nets/threads.h)

@@ -3,6 +3,11 @@
 // C++ updates one parameter at a time, which is slower for networks of many
 // small tensors. Same update rule (decoupled weight decay, bias correction);
 // a test checks it against torch::optim::AdamW.
+// Kept because it is faster (bench_train BM_AdamWStep_Ours vs
+// BM_AdamWStep_Torch, the optimiser step alone on a GRU model's parameters,
+// 1 thread, medians of 3, 2026-12-01): hidden 256 (3.6M parameters) 10.4 ms
+// vs 11.8 ms (1.13x); hidden 64: 531 us vs 622 us (1.17x). About 9% of a
+// GRU-256 training step.
 #pragma once
 
 #include <vector>
