@@ -94,26 +94,23 @@ std::vector<torch::Tensor> gru_parameters(int hidden) {
   return params;
 }
 
-void BM_AdamWStep_Ours(benchmark::State& state) {
+template <typename Optimizer, typename Make>
+void adamw_steps(benchmark::State& state, Make make) {
   nets::init_threads();
   auto params = gru_parameters(static_cast<int>(state.range(0)));
-  nets::MultiTensorAdamW opt(params, {.lr = 1e-3, .weight_decay = 0.01});
+  Optimizer opt = make(params);
   for (auto _ : state) opt.step();
   std::int64_t n = 0;
   for (const auto& p : params) n += p.numel();
   state.SetItemsProcessed(state.iterations() * n);
+}
+void BM_AdamWStep_Ours(benchmark::State& state) {
+  adamw_steps<nets::MultiTensorAdamW>(state, [](auto& p) { return nets::MultiTensorAdamW(p, {.lr = 1e-3, .weight_decay = 0.01}); });
+}
+void BM_AdamWStep_Torch(benchmark::State& state) {
+  adamw_steps<torch::optim::AdamW>(state, [](auto& p) { return torch::optim::AdamW(p, torch::optim::AdamWOptions(1e-3).weight_decay(0.01)); });
 }
 BENCHMARK(BM_AdamWStep_Ours)->Arg(256)->Arg(64)->UseRealTime()->Unit(benchmark::kMicrosecond);
-
-void BM_AdamWStep_Torch(benchmark::State& state) {
-  nets::init_threads();
-  auto params = gru_parameters(static_cast<int>(state.range(0)));
-  torch::optim::AdamW opt(params, torch::optim::AdamWOptions(1e-3).weight_decay(0.01));
-  for (auto _ : state) opt.step();
-  std::int64_t n = 0;
-  for (const auto& p : params) n += p.numel();
-  state.SetItemsProcessed(state.iterations() * n);
-}
 BENCHMARK(BM_AdamWStep_Torch)->Arg(256)->Arg(64)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 // The machine's float32 GEMM rate through the same LibTorch/OpenBLAS.
