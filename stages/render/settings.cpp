@@ -9,6 +9,7 @@
 
 #include <opencv2/imgcodecs.hpp>
 
+#include "core/choices.h"
 #include "render/rng.h"
 
 namespace wmgeom::render {
@@ -72,12 +73,21 @@ std::string folder_layout(Source source) {
 
 }  // namespace
 
+namespace {
+// The schema's choices (schemas/render.toml), one table each.
+constexpr Choice<Source> kSources[] = {
+    {Source::kProcedural, "procedural"}, {Source::kMeshes, "meshes"}, {Source::kImages, "images"}};
+constexpr Choice<Background> kBackgrounds[] = {{Background::kBlack, "black"},
+                                               {Background::kGrey, "grey"},
+                                               {Background::kNoise, "noise"},
+                                               {Background::kImages, "images"}};
+constexpr Choice<ColorMode> kColorModes[] = {
+    {ColorMode::kIdentity, "identity"}, {ColorMode::kCategory, "category"}, {ColorMode::kGrey, "grey"}};
+}  // namespace
+
 Settings Settings::from_params(const Params& p) {
   Settings s;
-  const std::string& src = p.s("source");
-  s.source = src == "meshes"   ? Source::kMeshes
-             : src == "images" ? Source::kImages
-                               : Source::kProcedural;
+  s.source = parse_choice(kSources, p.s("source"), "render.source");
   s.path = p.s("path");
   s.categories = static_cast<int>(p.i("categories"));
   s.category_names = p.strings("category_names");
@@ -94,16 +104,9 @@ Settings Settings::from_params(const Params& p) {
   s.locations = static_cast<int>(p.i("locations"));
   s.jitter = p.f("jitter");
   s.object_scale = p.f("object_scale");
-  const std::string& bg = p.s("background");
-  s.background = bg == "grey"     ? Background::kGrey
-                 : bg == "noise"  ? Background::kNoise
-                 : bg == "images" ? Background::kImages
-                                  : Background::kBlack;
+  s.background = parse_choice(kBackgrounds, p.s("background"), "render.background");
   s.background_path = p.s("background_path");
-  const std::string& cm = p.s("color_mode");
-  s.color_mode = cm == "category" ? ColorMode::kCategory
-                 : cm == "grey"   ? ColorMode::kGrey
-                                  : ColorMode::kIdentity;
+  s.color_mode = parse_choice(kColorModes, p.s("color_mode"), "render.color_mode");
   s.supersample = static_cast<int>(p.i("supersample"));
   s.fov_deg = p.f("fov");
   s.lighting.azimuth_deg = p.f("light_azimuth");
@@ -115,40 +118,9 @@ Settings Settings::from_params(const Params& p) {
   return s;
 }
 
-std::string source_name(Source source) {
-  switch (source) {
-    case Source::kMeshes:
-      return "meshes";
-    case Source::kImages:
-      return "images";
-    default:
-      return "procedural";
-  }
-}
-
-std::string background_name(Background background) {
-  switch (background) {
-    case Background::kGrey:
-      return "grey";
-    case Background::kNoise:
-      return "noise";
-    case Background::kImages:
-      return "images";
-    default:
-      return "black";
-  }
-}
-
-std::string color_mode_name(ColorMode mode) {
-  switch (mode) {
-    case ColorMode::kCategory:
-      return "category";
-    case ColorMode::kGrey:
-      return "grey";
-    default:
-      return "identity";
-  }
-}
+std::string source_name(Source source) { return choice_name(kSources, source); }
+std::string background_name(Background background) { return choice_name(kBackgrounds, background); }
+std::string color_mode_name(ColorMode mode) { return choice_name(kColorModes, mode); }
 
 Layout make_layout(int image_size, int locations, double object_scale) {
   Layout l;

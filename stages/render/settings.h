@@ -27,6 +27,10 @@ inline constexpr int kMaxRasterSize = 4096;
 // Grey background level (and the grey of `background = "grey"`).
 inline constexpr std::uint8_t kGreyLevel = 128;
 
+// Initialised to the schema's defaults (schemas/render.toml, the single
+// source; test_render_core.cpp checks that Settings{} equals from_params of
+// the defaults), so code and tests that start from Settings{} see what a
+// pipeline file without the key sees.
 struct Settings {
   Source source = Source::kProcedural;
   std::filesystem::path path;
@@ -35,11 +39,11 @@ struct Settings {
   int identities_per_category = 2;
   int views = 12;
   bool random_views = false;
-  std::vector<double> elevations;
-  double azimuth_start = 0.0;
+  std::vector<double> elevations{20.0};
+  double azimuth_start = 15.0;
   double azimuth_span = 360.0;
   std::vector<std::int64_t> holdout_views;
-  int holdout_every = 0;
+  int holdout_every = 4;
   std::vector<std::int64_t> holdout_identities;
   int image_size = 224;
   int locations = 4;

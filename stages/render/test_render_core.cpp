@@ -8,6 +8,7 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "core/choices.h"
 #include "core/error.h"
 #include "render/grammars.h"
 #include "render/mesh.h"
@@ -205,6 +206,57 @@ TEST(RenderLayout, GridsAreSquareCellsInsideTheCanvas) {
       distinct.insert({c.x, c.y});
     }
     EXPECT_EQ(static_cast<int>(distinct.size()), n);
+  }
+}
+
+// One source for parameters: the struct's initialisers are the schema's
+// defaults, and the string choices parse through one table that refuses an
+// unknown word (no silent fallback).
+TEST(RenderSettings, StructDefaultsAreTheSchemaDefaults) {
+  const Settings d{};
+  const Settings p = Settings::from_params(testing::stage_params(testing::real_registry(), "render", "seed = 0"));
+  EXPECT_EQ(d.source, p.source);
+  EXPECT_EQ(d.path, p.path);
+  EXPECT_EQ(d.categories, p.categories);
+  EXPECT_EQ(d.category_names, p.category_names);
+  EXPECT_EQ(d.identities_per_category, p.identities_per_category);
+  EXPECT_EQ(d.views, p.views);
+  EXPECT_EQ(d.random_views, p.random_views);
+  EXPECT_EQ(d.elevations, p.elevations);
+  EXPECT_EQ(d.azimuth_start, p.azimuth_start);
+  EXPECT_EQ(d.azimuth_span, p.azimuth_span);
+  EXPECT_EQ(d.holdout_views, p.holdout_views);
+  EXPECT_EQ(d.holdout_every, p.holdout_every);
+  EXPECT_EQ(d.holdout_identities, p.holdout_identities);
+  EXPECT_EQ(d.image_size, p.image_size);
+  EXPECT_EQ(d.locations, p.locations);
+  EXPECT_EQ(d.jitter, p.jitter);
+  EXPECT_EQ(d.object_scale, p.object_scale);
+  EXPECT_EQ(d.background, p.background);
+  EXPECT_EQ(d.background_path, p.background_path);
+  EXPECT_EQ(d.color_mode, p.color_mode);
+  EXPECT_EQ(d.supersample, p.supersample);
+  EXPECT_EQ(d.fov_deg, p.fov_deg);
+  EXPECT_EQ(d.lighting.azimuth_deg, p.lighting.azimuth_deg);
+  EXPECT_EQ(d.lighting.elevation_deg, p.lighting.elevation_deg);
+  EXPECT_EQ(d.lighting.ambient, p.lighting.ambient);
+  EXPECT_EQ(d.lighting.diffuse, p.lighting.diffuse);
+  EXPECT_EQ(d.lighting.specular, p.lighting.specular);
+  // Every schema choice has a table entry, and names round-trip.
+  for (const char* b : {"black", "grey", "noise"}) {
+    Params q = testing::stage_params(testing::real_registry(), "render", std::string("seed = 0\nbackground = \"") + b + "\"");
+    EXPECT_EQ(background_name(Settings::from_params(q).background), b);
+  }
+  EXPECT_EQ(source_name(Source::kMeshes), "meshes");
+  EXPECT_EQ(color_mode_name(ColorMode::kGrey), "grey");
+  static constexpr Choice<Source> table[] = {{Source::kProcedural, "procedural"}, {Source::kMeshes, "meshes"}};
+  EXPECT_EQ(parse_choice(table, "meshes", "k"), Source::kMeshes);
+  try {
+    parse_choice(table, "mesh", "render.source");
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("render.source: unknown value \"mesh\" (expected one of \"procedural\", \"meshes\")"),
+              std::string::npos) << e.what();
   }
 }
 
