@@ -1,5 +1,7 @@
 #include "nets/cnn.h"
 
+#include "core/error.h"
+
 #include <cmath>
 
 namespace wmgeom::nets {
@@ -100,7 +102,10 @@ torch::Tensor prepare_images(const torch::Tensor& images_u8, int size, const std
 }
 
 torch::Tensor normalize_images(const torch::Tensor& x_unit, const std::string& normalize) {
-  if (normalize != "imagenet") return x_unit;
+  if (normalize == "unit") return x_unit;
+  if (normalize != "imagenet") {
+    throw Error("normalize_images: unknown normalisation \"" + normalize + "\" (expected \"imagenet\" or \"unit\")");
+  }
   auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(x_unit.device());
   torch::Tensor mean = torch::tensor({0.485f, 0.456f, 0.406f}, opts).view({1, 3, 1, 1});
   torch::Tensor std = torch::tensor({0.229f, 0.224f, 0.225f}, opts).view({1, 3, 1, 1});

@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "core/artifacts.h"
+#include "core/choices.h"
 #include "core/hash.h"
 #include "nets/adamw.h"
 #include "nets/cnn.h"
@@ -259,6 +260,8 @@ Artifact FeaturesStage::run(const Params& p, const StageInputs& inputs, RunConte
 
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> outs;
+  static constexpr Choice<torch::ScalarType> kDtypes[] = {{torch::kFloat32, "float32"}, {torch::kHalf, "float16"}};
+  const torch::ScalarType dtype = parse_choice(kDtypes, p.s("dtype"), "features.dtype");
   for (std::int64_t i = 0; i < n; i += infer_batch) {
     ctx.check_cancelled();
     std::int64_t len = std::min<std::int64_t>(infer_batch, n - i);
@@ -268,7 +271,7 @@ Artifact FeaturesStage::run(const Params& p, const StageInputs& inputs, RunConte
       throw InputError("features: the model's output has shape " + std::to_string(y.dim()) +
                        "-D; expected a feature map [B, C, h, w] or vectors [B, C]");
     }
-    outs.push_back(y.to(torch::kCPU, p.s("dtype") == "float16" ? torch::kHalf : torch::kFloat32));
+    outs.push_back(y.to(torch::kCPU, dtype));
     done += len;
     ctx.progress(done, total);
   }

@@ -81,6 +81,7 @@ constexpr Choice<Background> kBackgrounds[] = {{Background::kBlack, "black"},
                                                {Background::kGrey, "grey"},
                                                {Background::kNoise, "noise"},
                                                {Background::kImages, "images"}};
+constexpr Choice<bool> kViewModes[] = {{false, "grid"}, {true, "random"}};  // random_views
 constexpr Choice<ColorMode> kColorModes[] = {
     {ColorMode::kIdentity, "identity"}, {ColorMode::kCategory, "category"}, {ColorMode::kGrey, "grey"}};
 }  // namespace
@@ -93,7 +94,7 @@ Settings Settings::from_params(const Params& p) {
   s.category_names = p.strings("category_names");
   s.identities_per_category = static_cast<int>(p.i("identities_per_category"));
   s.views = static_cast<int>(p.i("views"));
-  s.random_views = p.s("view_mode") == "random";
+  s.random_views = parse_choice(kViewModes, p.s("view_mode"), "render.view_mode");
   s.elevations = p.floats("elevations");
   s.azimuth_start = p.f("azimuth_start");
   s.azimuth_span = p.f("azimuth_span");
