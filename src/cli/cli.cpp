@@ -16,6 +16,7 @@
 #include "config/diagnostics.h"
 #include "core/artifact.h"
 #include "core/error.h"
+#include "core/format.h"
 #include "core/log.h"
 #include "graph/executor.h"
 #include "graph/plan.h"
@@ -64,12 +65,6 @@ std::string pad(std::string s, std::size_t w) {
   return s;
 }
 
-std::string fixed(double v, int prec) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", prec, v);
-  return buf;
-}
-
 void print_table(const RunReport& report, std::ostream& out) {
   std::size_t w = 5;
   for (const auto& r : report.instances) w = std::max(w, r.instance.size());
@@ -77,8 +72,8 @@ void print_table(const RunReport& report, std::ostream& out) {
       << pad("items", 18) << pad("items/s", 12) << "bytes\n";
   for (const auto& r : report.instances) {
     out << pad(r.instance, w + 2) << pad(r.type, 10) << pad(to_string(r.cache), 10)
-        << pad(fixed(r.seconds, 3), 10) << pad(std::to_string(r.items) + " " + r.items_unit, 18)
-        << pad(fixed(r.items_per_s(), 1), 12) << format_bytes(static_cast<double>(r.bytes)) << "\n";
+        << pad(format_fixed(r.seconds, 3), 10) << pad(std::to_string(r.items) + " " + r.items_unit, 18)
+        << pad(format_fixed(r.items_per_s(), 1), 12) << format_bytes(static_cast<double>(r.bytes)) << "\n";
   }
 }
 
@@ -241,7 +236,7 @@ int do_cache(const std::string& sub, const std::vector<std::string>& pipelines, 
     std::uint64_t total = 0;
     for (const auto& e : entries) {
       out << pad(e.key.substr(0, 12), 14) << pad(e.stage, 28) << pad(e.type, 10) << pad(e.created, 22)
-          << pad(fixed(e.seconds, 2), 10) << pad(std::to_string(e.items), 10)
+          << pad(format_fixed(e.seconds, 2), 10) << pad(std::to_string(e.items), 10)
           << pad(format_bytes(static_cast<double>(e.bytes)), 12) << format_bytes(static_cast<double>(e.stored)) << "\n";
       total += e.stored;
     }
