@@ -10,10 +10,12 @@
 #                            GoogleTest; ctest names prefixed "<NAME>." so that
 #                            `ctest -R <NAME>` selects exactly its suites
 #   [TEST_DEPS ...]          extra libraries of the tests
+#   [TEST_SUPPORT f.cpp ...] fixtures shared by the stage's tests, built once
+#                            (wmgeom_stage_<NAME>_test_support) and linked to each
 #   [TEST_TIMEOUT seconds])  per-test ctest timeout (default 300)
 # Every test gets WMGEOM_SOURCE_DIR and WMGEOM_TESTCLI (the CLI test driver).
 function(wmgeom_add_stage name)
-  cmake_parse_arguments(S "" "TEST_TIMEOUT" "SOURCES;PUBLIC_DEPS;DEPS;DEFINITIONS;TESTS;TEST_DEPS" ${ARGN})
+  cmake_parse_arguments(S "" "TEST_TIMEOUT" "SOURCES;PUBLIC_DEPS;DEPS;DEFINITIONS;TESTS;TEST_DEPS;TEST_SUPPORT" ${ARGN})
   if(NOT S_SOURCES)
     message(FATAL_ERROR "wmgeom_add_stage(${name}): SOURCES is required")
   endif()
@@ -29,10 +31,16 @@ function(wmgeom_add_stage name)
     if(NOT S_TEST_TIMEOUT)
       set(S_TEST_TIMEOUT 300)
     endif()
+    set(support "")
+    if(S_TEST_SUPPORT)
+      set(support ${lib}_test_support)
+      add_library(${support} STATIC ${S_TEST_SUPPORT})
+      target_link_libraries(${support} PUBLIC ${lib} wmgeom_stages wmgeom_test_support GTest::gtest PRIVATE wmgeom_warnings)
+    endif()
     foreach(file ${S_TESTS})
       get_filename_component(test ${file} NAME_WE)
       add_executable(${test} ${file})
-      target_link_libraries(${test} PRIVATE ${lib} ${S_DEPS} ${S_TEST_DEPS} wmgeom_stages wmgeom_test_support
+      target_link_libraries(${test} PRIVATE ${support} ${lib} ${S_DEPS} ${S_TEST_DEPS} wmgeom_stages wmgeom_test_support
                             GTest::gtest_main wmgeom_warnings)
       target_compile_definitions(${test} PRIVATE WMGEOM_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
                                  WMGEOM_TESTCLI="$<TARGET_FILE:wmgeom_testcli>")
