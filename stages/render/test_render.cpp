@@ -350,11 +350,7 @@ TEST(RenderStage, ExportWritesALabelledContactSheet) {
 std::string key_of(const fs::path& base, const std::string& body) {
   const std::string text =
       "[pipeline]\nname = \"k\"\nseed = 3\n\n[stage.stimuli]\ntype = \"render\"\n" + body + "\n";
-  Diagnostics diags;
-  const auto plan =
-      make_plan_from_text((base / "k.toml").string(), text, {}, real_registry(), diags);
-  if (!plan) throw InputError(diags.format_all());
-  return plan->instances.at(0).key;
+  return testing::instance_key(base / "k.toml", text, "stimuli");
 }
 
 TEST(RenderStage, EveryParameterAndMeshContentChangesTheKey) {

@@ -233,11 +233,7 @@ TEST(TasksStage, TrainStageCanStreamTrialsFromTheTrialSet) {
 // ------------------------------------------------------------ cache key
 
 std::string key_of(const fs::path& base, const std::string& body) {
-  Diagnostics diags;
-  const auto plan = make_plan_from_text(
-      (base / "k.toml").string(), stimuli_toml() + tasks_toml(body), {}, real_registry(), diags);
-  if (!plan) throw InputError(diags.format_all());
-  return plan->instances.at(plan->select("tasks").at(0)).key;
+  return instance_key(base / "k.toml", stimuli_toml() + tasks_toml(body), "tasks");
 }
 
 TEST(TasksStage, EveryParameterChangesTheKey) {

@@ -246,10 +246,7 @@ TEST(Train, MilestonesReachTheOptimiser) {
 }
 
 std::string train_key(const fs::path& base, const std::string& body) {
-  Diagnostics diags;
-  const auto plan = make_plan_from_text((base / "k.toml").string(), pipeline(body), {}, real_registry(), diags);
-  if (!plan) throw InputError(diags.format_all());
-  return plan->instances.at(plan->select("gru").at(0)).key;
+  return instance_key(base / "k.toml", pipeline(body), "gru");
 }
 
 TEST(Train, NewParametersChangeTheKeyCheckpointingDoesNot) {

@@ -88,6 +88,16 @@ std::shared_ptr<const Artifact> InProcess::get(const std::string& text, const st
   return ex.materialize(sel[0], threads);
 }
 
+std::string instance_key(const fs::path& file, const std::string& text, const std::string& stage,
+                         const StageRegistry& registry) {
+  Diagnostics diags;
+  const auto plan = make_plan_from_text(file.string(), text, {}, registry, diags);
+  if (!plan) throw InputError(diags.format_all());
+  const auto picked = plan->select(stage);
+  if (picked.empty()) throw InputError("instance_key: no stage or instance \"" + stage + "\" in " + file.string());
+  return plan->instances.at(picked.front()).key;
+}
+
 Params stage_params(const StageRegistry& registry, const std::string& type, const std::string& toml_body,
                     const fs::path& base_dir) {
   std::string text = "[pipeline]\nname = \"params\"\n\n[stage.s]\ntype = \"" + type + "\"\n" + toml_body + "\n";

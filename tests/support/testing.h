@@ -79,4 +79,11 @@ Params stage_params(const StageRegistry& registry, const std::string& type,
                     const std::string& toml_body,
                     const std::filesystem::path& base_dir = std::filesystem::current_path());
 
+// The cache key of the first instance of `stage` (a stage or instance name)
+// when `text` is planned as the pipeline file `file` (relative paths resolve
+// against its folder). Nothing runs. Throws wmgeom::InputError with every
+// diagnostic if the pipeline is invalid.
+std::string instance_key(const std::filesystem::path& file, const std::string& text, const std::string& stage,
+                         const StageRegistry& registry = real_registry());
+
 }  // namespace wmgeom::testing
