@@ -544,30 +544,39 @@ torch::Tensor predict_shared(const Fit& f, const torch::Tensor& x) {
   return scores.argmax(2).t().contiguous();
 }
 
-std::vector<std::int32_t> stratified_folds(const std::vector<std::int64_t>& labels, int k, std::uint64_t seed) {
+namespace {
+// Stratified dealing: each class's items are shuffled (seeded per class) and
+// dealt to folds in turn, continuing where the previous class stopped, so
+// fold sizes stay balanced. `items` names them in the error ("samples").
+std::vector<std::int32_t> deal_stratified(const std::vector<std::int64_t>& labels, int k, std::uint64_t seed,
+                                          const char* items) {
   std::map<std::int64_t, std::vector<std::size_t>> by_class;
   for (std::size_t i = 0; i < labels.size(); ++i) by_class[labels[i]].push_back(i);
   std::vector<std::int32_t> folds(labels.size(), 0);
   int next = 0;
   for (auto& [label, rows] : by_class) {
     if (static_cast<int>(rows.size()) < k) {
-      throw InputError("class " + std::to_string(label) + " has " + std::to_string(rows.size()) +
-                       " samples, fewer than the " + std::to_string(k) + " folds");
+      throw InputError("class " + std::to_string(label) + " has " + std::to_string(rows.size()) + " " + items +
+                       ", fewer than the " + std::to_string(k) + " folds");
     }
     // Fisher-Yates with the project's counter-based generator: same folds everywhere.
     random::Rng rng(random::hash_combine(seed, static_cast<std::uint64_t>(label)));
     for (std::size_t i = rows.size(); i > 1; --i) std::swap(rows[i - 1], rows[static_cast<std::size_t>(rng.range(0, static_cast<int>(i) - 1))]);
-    // Continue dealing where the previous class stopped, so fold sizes stay balanced.
     for (std::size_t j = 0; j < rows.size(); ++j) folds[rows[j]] = static_cast<std::int32_t>((next + j) % k);
     next = static_cast<int>((next + rows.size()) % k);
   }
   return folds;
 }
+}  // namespace
+
+std::vector<std::int32_t> stratified_folds(const std::vector<std::int64_t>& labels, int k, std::uint64_t seed) {
+  return deal_stratified(labels, k, seed, "samples");
+}
 
 std::vector<std::int32_t> grouped_folds(const std::vector<std::int64_t>& labels, const std::vector<std::int64_t>& groups,
                                         int k, std::uint64_t seed) {
   if (labels.size() != groups.size()) throw Error("grouped_folds: labels and groups differ in length");
-  std::map<std::int64_t, std::int64_t> label_of;  // group -> its label
+  std::map<std::int64_t, std::int64_t> label_of;  // group -> its label, groups ascending
   for (std::size_t i = 0; i < labels.size(); ++i) {
     auto [it, fresh] = label_of.emplace(groups[i], labels[i]);
     if (!fresh && it->second != labels[i]) {
@@ -575,22 +584,16 @@ std::vector<std::int32_t> grouped_folds(const std::vector<std::int64_t>& labels,
                        " and " + std::to_string(labels[i]) + "); grouped folds need one label per group");
     }
   }
-  std::map<std::int64_t, std::vector<std::int64_t>> by_class;  // label -> its groups, ascending
-  for (const auto& [group, label] : label_of) by_class[label].push_back(group);
-  std::map<std::int64_t, std::int32_t> fold_of;
-  int next = 0;
-  for (auto& [label, members] : by_class) {
-    if (static_cast<int>(members.size()) < k) {
-      throw InputError("class " + std::to_string(label) + " has " + std::to_string(members.size()) +
-                       " distinct groups (images), fewer than the " + std::to_string(k) + " folds");
-    }
-    random::Rng rng(random::hash_combine(seed, static_cast<std::uint64_t>(label)));
-    for (std::size_t i = members.size(); i > 1; --i) {
-      std::swap(members[i - 1], members[static_cast<std::size_t>(rng.range(0, static_cast<int>(i) - 1))]);
-    }
-    for (std::size_t j = 0; j < members.size(); ++j) fold_of[members[j]] = static_cast<std::int32_t>((next + j) % k);
-    next = static_cast<int>((next + members.size()) % k);
+  // The groups are dealt as stratified_folds deals samples; every sample
+  // then takes its group's fold.
+  std::vector<std::int64_t> group_ids, group_labels;
+  for (const auto& [group, label] : label_of) {
+    group_ids.push_back(group);
+    group_labels.push_back(label);
   }
+  const auto group_folds = deal_stratified(group_labels, k, seed, "distinct groups (images)");
+  std::map<std::int64_t, std::int32_t> fold_of;
+  for (std::size_t g = 0; g < group_ids.size(); ++g) fold_of[group_ids[g]] = group_folds[g];
   std::vector<std::int32_t> folds(labels.size());
   for (std::size_t i = 0; i < labels.size(); ++i) folds[i] = fold_of.at(groups[i]);
   return folds;

@@ -1,13 +1,13 @@
 #include "analyze/analyze.h"
 
 #include <chrono>
-#include <cstdio>
 #include <set>
 
 #include <tbb/task_arena.h>
 
 #include "analyze/analyses.h"
 #include "core/artifacts.h"
+#include "core/format.h"
 #include "nets/torch_util.h"
 
 namespace wmgeom {
@@ -231,9 +231,7 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
     auto timed = [&](const char* what) {
       auto t1 = std::chrono::steady_clock::now();
       const double sec = std::chrono::duration<double>(t1 - t0).count();
-      char text[64];
-      std::snprintf(text, sizeof text, "%s%s %.1f s", timings.empty() ? "" : ", ", what, sec);
-      if (sec >= 0.05) timings += text;
+      if (sec >= 0.05) timings += (timings.empty() ? "" : ", ") + std::string(what) + " " + format_fixed(sec, 1) + " s";
       t0 = t1;
     };
     if (cv) {

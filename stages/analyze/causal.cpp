@@ -109,8 +109,9 @@ void causal_unit(const ModelData& m, const Settings& s, std::size_t k, int stim,
     }
     return torch::cat(parts);
   };
+  const torch::Tensor x_sel = x.index_select(0, sel);  // [B, H]
   auto decoded_as_probe = [&](const torch::Tensor& shift) {
-    torch::Tensor shifted = x.index_select(0, sel) + shift;  // [B, H]
+    torch::Tensor shifted = x_sel + shift;
     torch::Tensor score = torch::bmm(((shifted - mean_x) / scale).unsqueeze(1), w).squeeze(1) + fit.bias.index_select(0, q);
     return score.argmax(1).eq(c).to(torch::kFloat64).mean().item<double>();
   };
