@@ -48,12 +48,14 @@ struct ModelData {
   torch::Tensor rows_of_task(std::size_t k) const;  // long [n]
 };
 
+// Initialised to schemas/analyze.toml's defaults (the single source; the
+// stage fills every field from its parameters, tests start from these).
 struct Settings {
   std::set<std::string> analyses;
   std::vector<std::string> features;
   std::vector<int> frames;                 // stimulus frames analysed
   std::map<std::string, std::int64_t> classes;  // feature -> number of values
-  decoders::Options options;               // the decoding model
+  decoders::Options options{.model = "svm", .c = 1.0, .max_iter = 1000};  // the decoding model (schema defaults)
   int folds = 5;
   std::string cv = "grouped";  // "grouped": folds grouped by the image at the decoded frame; "views": fit on training views, test on novel views
   int permutations = 20;       // label permutations behind every empirical chance level
@@ -63,7 +65,7 @@ struct Settings {
   int pca_dims = 0;            // orthogonality: both spaces projected to this many PCs (0: the RNN's size)
   std::vector<double> causal_sds;  // causal: shift sizes in SDs of the states' projection on the direction
   int rsa_permutations = 1000;
-  int bootstrap = 200;
+  int bootstrap = 100;
   double alpha = 0.05;         // findings: the level of every declared test
   int min_seeds = 3;           // findings: replicates per architecture below which a verdict is not testable
   std::string space = "hidden";
