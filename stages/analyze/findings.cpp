@@ -20,6 +20,10 @@ namespace wmgeom::analyze {
 
 namespace {
 
+// The unit of replication of every finding's test (SCIENCE.md section 6).
+constexpr const char* kUnit = "model (seed)";
+
+
 using stats::Alternative;
 using stats::TestResult;
 
@@ -66,8 +70,15 @@ nlohmann::json test_json(const std::string& name, const TestResult& r, Alternati
 
 // The skeleton of a finding; verdict filled by the caller.
 nlohmann::json finding(const std::string& title, const std::string& declared, double alpha) {
+  // Every finding has the same keys: a "not testable" one keeps its unit and
+  // null n, effect, CI and p (decide() fills them from the decisive test).
   return {{"title", title},
           {"test", declared},
+          {"unit", kUnit},
+          {"n", nullptr},
+          {"effect", nullptr},
+          {"ci", nullptr},
+          {"p", nullptr},
           {"alpha", alpha},
           {"verdict", "not testable"},
           {"held", nullptr},
@@ -151,11 +162,11 @@ nlohmann::json finding1(const std::map<std::string, Table>& tables, const std::v
                         kSeeds);
   }
   auto t = stats::welch_t(multi, single, Alternative::kGreater);
-  auto main = test_json("multi-task retention > single-task retention", t, Alternative::kGreater, s.alpha, "model (seed)");
+  auto main = test_json("multi-task retention > single-task retention", t, Alternative::kGreater, s.alpha, kUnit);
   f["tests"].push_back(main);
   auto above = stats::one_sample_t(multi, 0.0, Alternative::kGreater);
   auto support = test_json("multi-task retention > empirical chance (supporting, not part of the verdict)", above,
-                           Alternative::kGreater, s.alpha, "model (seed)");
+                           Alternative::kGreater, s.alpha, kUnit);
   f["tests"].push_back(support);
   const bool held = t.defined() && t.p < s.alpha && t.effect > 0;
   return decide(f, main, held,
@@ -202,7 +213,7 @@ nlohmann::json finding2(const std::map<std::string, Table>& tables, const std::v
   }
   if (auto gap = replicate_gap(used, s.min_seeds); !gap.empty()) return not_testable(f, gap, kSeeds);
   auto t = stats::welch_t(vanilla, gated, Alternative::kGreater);
-  auto main = test_json("vanilla normalised generalisation > gated", t, Alternative::kGreater, s.alpha, "model (seed)");
+  auto main = test_json("vanilla normalised generalisation > gated", t, Alternative::kGreater, s.alpha, kUnit);
   f["tests"].push_back(main);
   const bool held = t.defined() && t.p < s.alpha && t.effect > 0;
   return decide(f, main, held,
@@ -236,13 +247,13 @@ nlohmann::json finding3(const std::map<std::string, Table>& tables, const std::v
   }
   if (auto gap = replicate_gap(used, s.min_seeds); !gap.empty()) return not_testable(f, gap, kSeeds);
   auto t = stats::one_sample_t(diffs, 0.0, Alternative::kLess);
-  auto main = test_json("corrected O(rnn) - O(perceptual) < 0", t, Alternative::kLess, s.alpha, "model (seed)");
+  auto main = test_json("corrected O(rnn) - O(perceptual) < 0", t, Alternative::kLess, s.alpha, kUnit);
   f["tests"].push_back(main);
   std::map<std::string, std::vector<double>> per;
   for (std::size_t i = 0; i < used.size(); ++i) per[used[i]->rnn].push_back(diffs[i]);
   for (const auto& [rnn, v] : per) {
     f["tests"].push_back(test_json(rnn_label(rnn) + " alone (supporting)", stats::one_sample_t(v, 0.0, Alternative::kLess),
-                                   Alternative::kLess, s.alpha, "model (seed)"));
+                                   Alternative::kLess, s.alpha, kUnit));
   }
   const bool held = t.defined() && t.p < s.alpha && t.effect < 0;
   return decide(f, main, held,
@@ -330,7 +341,7 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::v
                            Alternative::kGreater}};
     bool arch = true;
     for (const auto& sub : subs) {
-      auto j = test_json(sub.name, sub.r, sub.alt, s.alpha, "model (seed)");
+      auto j = test_json(sub.name, sub.r, sub.alt, s.alpha, kUnit);
       f["tests"].push_back(j);
       const bool pass = sub.r.defined() && sub.r.p < s.alpha &&
                         (sub.alt == Alternative::kLess ? sub.r.effect < 0 : sub.r.effect > 0);
@@ -342,7 +353,7 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::v
     }
     f["tests"].push_back(test_json(who + ": rotation beats the no-rotation control (supporting)",
                                    stats::one_sample_t(rot, 0.0, Alternative::kGreater), Alternative::kGreater, s.alpha,
-                                   "model (seed)"));
+                                   kUnit));
     held = held && arch;
     detail << who << (arch ? ": all three tests pass; " : ": not every test passes; ");
   }

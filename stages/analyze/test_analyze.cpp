@@ -185,6 +185,10 @@ TEST(Analyze, RecoversPlantedCodes) {
     ASSERT_TRUE(r.result.findings.contains(k));
     EXPECT_EQ(r.result.findings[k]["verdict"], "not testable") << r.result.findings[k].dump(2);
     EXPECT_TRUE(r.result.findings[k]["held"].is_null());
+    // The same keys as a decided finding: test and unit given, n, CI, p null.
+    EXPECT_FALSE(r.result.findings[k]["test"].get<std::string>().empty());
+    EXPECT_EQ(r.result.findings[k]["unit"], "model (seed)");
+    for (const char* key : {"n", "effect", "ci", "p"}) EXPECT_TRUE(r.result.findings[k][key].is_null()) << key;
     EXPECT_FALSE(r.result.findings[k]["to_make_testable"].get<std::string>().empty());
   }
   EXPECT_NE(r.result.findings["4"]["reason"].get<std::string>().find("fewer than 3 seeds"), std::string::npos);
