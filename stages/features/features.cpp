@@ -238,6 +238,7 @@ Artifact FeaturesStage::run(const Params& p, const StageInputs& inputs, RunConte
     cnn->initialise(gen);
     cnn->to(device);
     if (model == "builtin") {
+      nets::IntraOpThreads training_width(static_cast<int>(p.i("threads")));  // hashed: see the schema
       Curves c = train_builtin(cnn, s, x_unit, p, device, gen, ctx, done, total);
       bank.extra["train_loss"] = curve_array(c.loss, 1);
       bank.extra["train_accuracy"] = curve_array(c.train_acc, 3);

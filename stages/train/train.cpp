@@ -243,7 +243,7 @@ std::string TrainStage::resource(const Params& p) const { return nets::device_re
 Artifact TrainStage::run(const Params& p, const StageInputs& inputs, RunContext& ctx) const {
   FeatureBank fb = inputs.get<FeatureBank>("features");
   TrialSet ts = inputs.get<TrialSet>("tasks");
-  nets::IntraOpThreads width(p.i("threads") > 0 ? static_cast<int>(p.i("threads")) : ctx.threads());
+  nets::IntraOpThreads width(static_cast<int>(p.i("threads")));  // hashed: see the schema
   torch::Device device = nets::resolve_device(p.s("device"));
   if (ts.stimulus_split.empty() || ts.stimulus_split.dim(0) != fb.features.dim(0)) {
     throw InputError("train: the task suite's stimulus table (" +
