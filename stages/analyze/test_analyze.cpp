@@ -13,6 +13,7 @@
 #include "core/artifacts.h"
 #include "core/npy.h"
 #include "nets/torch_util.h"
+#include "stage_kit.h"
 #include "testing.h"
 
 namespace wmgeom::testing {
@@ -275,10 +276,9 @@ TEST(Analyze, AgreesWithScikitLearnOnEveryDecoder) {
   }
 }
 
-// Through the engine: a small trained LSTM, captured and analysed with every
-// analysis; causal runs the RNN on from shifted states.
-TEST(Analyze, ThroughTheEngineWithCausal) {
-  const std::string text =
+// A small trained LSTM, captured, and every analysis with few shuffles.
+std::string tiny_pipeline(const std::string& analyze_extra = "") {
+  return
       "[pipeline]\nname = \"a\"\nseed = 4\n\n"
       "[stage.stimuli]\ntype = \"render\"\ncategories = 2\nidentities_per_category = 2\nviews = 6\n"
       "image_size = 32\nholdout_views = [2]\n\n"
@@ -289,7 +289,18 @@ TEST(Analyze, ThroughTheEngineWithCausal) {
       "device = \"cpu\"\n\n"
       "[stage.states]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = \"cnn\"\n\n"
       "[stage.geometry]\ntype = \"analyze\"\nstates = [\"states\"]\nmodels = [\"net\"]\nfolds = 3\nnull_shuffles = 2\n"
-      "random_directions = 50\n";
+      "random_directions = 50\n" + analyze_extra;
+}
+
+// Through the engine: a small trained LSTM, captured and analysed with every
+// analysis; causal runs the RNN on from shifted states.
+// threads = 0: the run's width, so the kit's 1- and 2-thread runs differ in it.
+TEST(Analyze, PassesTheStageKit) {
+  expect_stage_kit({tiny_pipeline("threads = 0\n"), "geometry", {}, {{"device", "\"cpu\""}}});
+}
+
+TEST(Analyze, ThroughTheEngineWithCausal) {
+  const std::string text = tiny_pipeline();
   InProcess run;
   auto r = run.get_as<AnalysisResult>(text, "geometry");
   for (const char* t : {"decoding", "cross_task", "orthogonality", "orthogonality_summary", "cross_temporal",

@@ -5,6 +5,7 @@
 
 #include "core/artifacts.h"
 #include "nets/torch_util.h"
+#include "stage_kit.h"
 #include "testing.h"
 
 namespace wmgeom::testing {
@@ -38,6 +39,11 @@ std::vector<double> accuracy(const StateSet& s, const std::vector<int>& n_of_tas
   }
   for (std::size_t k = 0; k < ok.size(); ++k) ok[k] /= total[k];
   return ok;
+}
+
+// threads = 0: the run's width, so the kit's 1- and 2-thread runs differ in it.
+TEST(Capture, PassesTheStageKit) {
+  expect_stage_kit({pipeline("gru", "threads = 0\n"), "states", {}, {{"device", "\"cpu\""}}});
 }
 
 TEST(Capture, StatesAlignWithTrialsAndReproduceTheModel) {

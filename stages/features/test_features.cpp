@@ -16,6 +16,7 @@
 #include "graph/executor.h"
 #include "graph/plan.h"
 #include "nets/torch_util.h"
+#include "stage_kit.h"
 #include "testing.h"
 
 namespace wmgeom::testing {
@@ -49,6 +50,13 @@ double heldout_accuracy(const FeatureBank& f, const StimulusSet& s, const Array&
   torch::Tensor w = xt.t().mm(torch::linalg::solve(k, yt, true));
   torch::Tensor pred = x.index_select(0, va).mm(w).argmax(1);
   return pred.eq(y.index_select(0, va)).to(torch::kFloat64).mean().item<double>();
+}
+
+TEST(Features, PassesTheStageKit) {
+  expect_stage_kit({stimuli_toml(32) + "[stage.cnn]\ntype = \"features\"\nstimuli = \"stimuli\"\ninput_size = 32\nepochs = 3\n",
+                    "cnn",
+                    {{"path", "a TorchScript file"}, {"layer", "applies to model = \"torchscript\" only"}},
+                    {{"device", "\"cpu\""}, {"model", "\"random\""}}});
 }
 
 TEST(Features, BuiltinBankIsAlignedAndDecodableOnHeldOutViews) {

@@ -23,6 +23,7 @@
 #include "report/report_fixtures.h"
 #include "report/sections/common.h"
 #include "report/svg.h"
+#include "stage_kit.h"
 
 namespace wmgeom::testing {
 namespace {
@@ -125,6 +126,8 @@ type = "report"
 analysis = ["analysis"]
 title = "CLI <report>"
 )";
+
+TEST(Report, PassesTheStageKit) { expect_stage_kit({kPipeline, "report", {}, {}, &report_registry()}); }
 
 TEST(Report, CliRunWritesReportWithProfileAndPipeline) {
   TempDir dir;

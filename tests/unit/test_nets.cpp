@@ -107,7 +107,9 @@ TEST(BuiltinCnn, DeterministicInitAndShapes) {
 TEST(Threads, EachStageThreadKeepsItsOwnIntraOpWidth) {
   init_threads();
   EXPECT_EQ(intra_op_threads(), 1);
-  if (blas_threads() != 0) EXPECT_EQ(blas_threads(), 1);  // OpenBLAS: single-threaded
+  if (blas_threads() != 0) {
+    EXPECT_EQ(blas_threads(), 1);  // OpenBLAS: single-threaded
+  }
   std::atomic<int> ready{0};
   auto stage = [&](int width, int* seen_width, int* seen_workers) {
     IntraOpThreads guard(width);
