@@ -45,9 +45,14 @@ endfunction()
 #   [TEST_DEPS ...]          extra libraries of the tests
 #   [TEST_SUPPORT f.cpp ...] fixtures shared by the stage's tests, built once
 #                            (wmgeom_stage_<NAME>_test_support) and linked to each
-#   [TEST_TIMEOUT seconds])  per-test ctest timeout (default 300)
+#   [TEST_TIMEOUT seconds]   per-test ctest timeout (default 300)
+#   [BENCH bench_<NAME>.cpp] the stage's Google Benchmark suite, built as
+#                            bench_<NAME> beside the tests when
+#                            WMGEOM_BUILD_BENCH (bench/bench_main.h available)
+#   [BENCH_DEPS ...])        extra libraries of the benchmark (it may use the
+#                            stage's TEST_SUPPORT fixtures: built with the tests)
 function(wmgeom_add_stage name)
-  cmake_parse_arguments(S "" "TEST_TIMEOUT" "SOURCES;PUBLIC_DEPS;DEPS;DEFINITIONS;TESTS;TEST_DEPS;TEST_SUPPORT" ${ARGN})
+  cmake_parse_arguments(S "" "TEST_TIMEOUT;BENCH" "SOURCES;PUBLIC_DEPS;DEPS;DEFINITIONS;TESTS;TEST_DEPS;TEST_SUPPORT;BENCH_DEPS" ${ARGN})
   if(NOT S_SOURCES)
     message(FATAL_ERROR "wmgeom_add_stage(${name}): SOURCES is required")
   endif()
@@ -67,5 +72,10 @@ function(wmgeom_add_stage name)
     endif()
     wmgeom_add_tests(FILES ${S_TESTS} PREFIX ${name} TIMEOUT ${S_TEST_TIMEOUT}
                      LINK ${support} ${lib} ${S_DEPS} ${S_TEST_DEPS} wmgeom_stages wmgeom_stage_kit wmgeom_test_support)
+  endif()
+  if(WMGEOM_BUILD_BENCH AND S_BENCH)
+    add_executable(bench_${name} ${S_BENCH})
+    target_include_directories(bench_${name} PRIVATE ${PROJECT_SOURCE_DIR}/bench)
+    target_link_libraries(bench_${name} PRIVATE ${lib} ${S_DEPS} ${S_BENCH_DEPS} benchmark::benchmark wmgeom_warnings)
   endif()
 endfunction()

@@ -24,9 +24,9 @@ const StageDecl* PipelineSpec::find(std::string_view name) const {
 
 const StageSchema& pipeline_schema() {
   static const StageSchema schema = [] {
-    auto text = embedded_file("schemas/pipeline.toml");
-    if (!text) throw Error("schemas/pipeline.toml is not embedded");
-    return parse_schema(*text, "schemas/pipeline.toml");
+    auto text = embedded_file("src/config/pipeline.toml");
+    if (!text) throw Error("src/config/pipeline.toml is not embedded");
+    return parse_schema(*text, "src/config/pipeline.toml");
   }();
   return schema;
 }

@@ -1,4 +1,4 @@
-// Pipeline files (grammar: schemas/pipeline.toml; DESIGN.md "Pipeline files").
+// Pipeline files (grammar: src/config/pipeline.toml; DESIGN.md "Pipeline files").
 // load_pipeline parses a file, applies --set overrides and checks every key of
 // every stage against its schema, collecting all problems; graph-level checks
 // (unknown upstream stages, port kinds, cycles) belong to the planner.
@@ -55,7 +55,7 @@ struct SchemaLookup {
   std::vector<std::string> types;
 };
 
-// The [pipeline] table's schema (embedded schemas/pipeline.toml).
+// The [pipeline] table's schema (embedded src/config/pipeline.toml).
 const StageSchema& pipeline_schema();
 
 // Never throws for bad input: every problem goes to `diags`.

@@ -1,4 +1,4 @@
-// Stage schemas: schemas/<type>.toml is the single source of a stage type's
+// Stage schemas: stages/<type>/schema.toml is the single source of a stage type's
 // version, ports, output kind and parameters. The validator, the defaults,
 // the cache key and `wmgeom stages TYPE` all read it.
 //

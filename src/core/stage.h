@@ -1,5 +1,5 @@
 // The stage contract (DESIGN.md "Stage contract"). A stage type is a class
-// deriving from Stage plus a schema file schemas/<type>.toml that declares its
+// deriving from Stage plus a schema file stages/<type>/schema.toml that declares its
 // version, input ports, output kind and parameters. The engine validates and
 // defaults parameters from the schema before anything runs, computes the cache
 // key, gathers inputs, and calls run(); stage authors never touch TBB, the

@@ -17,7 +17,7 @@ void StageRegistry::add(std::unique_ptr<Stage> stage, std::string_view schema_to
 }
 
 void StageRegistry::add(std::unique_ptr<Stage> stage) {
-  std::string path = "schemas/" + stage->type() + ".toml";
+  std::string path = "stages/" + stage->type() + "/schema.toml";
   auto text = embedded_file(path);
   if (!text) throw Error(path + " is not embedded in this build");
   add(std::move(stage), *text, path);

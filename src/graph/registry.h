@@ -24,7 +24,7 @@ class StageRegistry {
   // Throws wmgeom::Error if the schema is malformed, its type differs from
   // stage->type(), or the type is already registered.
   void add(std::unique_ptr<Stage> stage, std::string_view schema_toml, std::string_view source);
-  // Reads the schema from the embedded file "schemas/<type>.toml".
+  // Reads the schema from the embedded file "stages/<type>/schema.toml".
   void add(std::unique_ptr<Stage> stage);
   const StageEntry* find(std::string_view type) const;
   std::vector<std::string> types() const;

@@ -48,7 +48,7 @@ struct ModelData {
   torch::Tensor rows_of_task(std::size_t k) const;  // long [n]
 };
 
-// Initialised to schemas/analyze.toml's defaults (the single source; the
+// Initialised to stages/analyze/schema.toml's defaults (the single source; the
 // stage fills every field from its parameters, tests start from these).
 struct Settings {
   std::set<std::string> analyses;

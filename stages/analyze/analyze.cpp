@@ -240,7 +240,7 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
         ctx.progress(++done, total);
       });
       // The fold of every trial in every (feature, stimulus frame), for anyone
-      // who wants to refit the same decoders elsewhere (bench/compare_analyze.py).
+      // who wants to refit the same decoders elsewhere (stages/analyze/compare_analyze.py).
       torch::Tensor folds = torch::full({m.states.size(0), static_cast<std::int64_t>(s.features.size()), m.frames()}, -1, torch::kInt32);
       for (const auto& [key, f] : families) {
         fitted += f.fit.weight.size(0) * (1 + f.permutations());

@@ -1,5 +1,5 @@
 // The `analyze` stage: every geometry analysis of the study on captured
-// states. Parameters: schemas/analyze.toml; README.md beside this file; the
+// states. Parameters: stages/analyze/schema.toml; README.md beside this file; the
 // analyses themselves in analyses.h (one function each).
 #pragma once
 

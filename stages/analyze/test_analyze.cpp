@@ -270,7 +270,7 @@ TEST(Analyze, AgreesWithScikitLearnOnEveryDecoder) {
     Artifact states = s.to_artifact(), result = r.result.to_artifact();
     export_artifact(states, dir / "states");
     export_artifact(result, dir / model);
-    std::string cmd = std::string("/usr/bin/python3 ") + WMGEOM_SOURCE_DIR + "/bench/compare_analyze.py --check " +
+    std::string cmd = std::string("/usr/bin/python3 ") + WMGEOM_SOURCE_DIR + "/stages/analyze/compare_analyze.py --check " +
                       (dir / "states").string() + " " + (dir / model).string() + " --decoder " + model;
     EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
   }

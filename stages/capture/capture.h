@@ -1,5 +1,5 @@
 // The `capture` stage: a trained model's hidden states on fixed trials.
-// Parameters: schemas/capture.toml; README.md beside this file.
+// Parameters: stages/capture/schema.toml; README.md beside this file.
 #pragma once
 
 #include "core/stage.h"

@@ -2,7 +2,7 @@
 // computed once and cached (never per trial). Models: the built-in CNN
 // trained on the stimuli (default), a user's TorchScript module, or the
 // built-in architecture with seeded random weights (a control).
-// Parameters: schemas/features.toml; README.md beside this file.
+// Parameters: stages/features/schema.toml; README.md beside this file.
 #pragma once
 
 #include "core/stage.h"

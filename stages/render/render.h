@@ -1,6 +1,6 @@
 // The `render` stage: makes the StimulusSet (images + attributes) from
 // procedural shape grammars, a folder of OBJ meshes or a folder of
-// pre-rendered images. Parameters: schemas/render.toml; README.md beside
+// pre-rendered images. Parameters: stages/render/schema.toml; README.md beside
 // this file.
 //
 // Determinism: every image is a function of (parameters, seed, file

@@ -74,7 +74,7 @@ std::string folder_layout(Source source) {
 }  // namespace
 
 namespace {
-// The schema's choices (schemas/render.toml), one table each.
+// The schema's choices (stages/render/schema.toml), one table each.
 constexpr Choice<Source> kSources[] = {
     {Source::kProcedural, "procedural"}, {Source::kMeshes, "meshes"}, {Source::kImages, "images"}};
 constexpr Choice<Background> kBackgrounds[] = {{Background::kBlack, "black"},

@@ -27,7 +27,7 @@ inline constexpr int kMaxRasterSize = 4096;
 // Grey background level (and the grey of `background = "grey"`).
 inline constexpr std::uint8_t kGreyLevel = 128;
 
-// Initialised to the schema's defaults (schemas/render.toml, the single
+// Initialised to the schema's defaults (stages/render/schema.toml, the single
 // source; test_render_core.cpp checks that Settings{} equals from_params of
 // the defaults), so code and tests that start from Settings{} see what a
 // pipeline file without the key sees.

@@ -1,7 +1,7 @@
 // The `report` stage: one self-contained HTML page (inline SVG figures and
 // CSS, a stimulus contact sheet as an inline PNG, no network) with the
 // paper's figures, the findings table, and, once a run has finished, that
-// run's stage profile and pipeline file. Parameters: schemas/report.toml;
+// run's stage profile and pipeline file. Parameters: stages/report/schema.toml;
 // README.md beside this file says what each figure shows.
 //
 // Cache contents never depend on timings: the cached Report holds two

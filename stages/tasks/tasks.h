@@ -3,7 +3,7 @@
 // evaluation trials per task drawn from the training and/or held-out split,
 // and the stimulus attribute table from which the train stage streams
 // training trials with the same sampler (src/nback). Parameters:
-// schemas/tasks.toml; README.md beside this file.
+// stages/tasks/schema.toml; README.md beside this file.
 //
 // Determinism: every trial is a pure function of (seed, split, task name,
 // trial index) and the attribute table; the thread count plays no part.

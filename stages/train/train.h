@@ -1,5 +1,5 @@
 // The `train` stage: an RNN trained on N-back tasks over the feature bank.
-// Parameters: schemas/train.toml; README.md beside this file.
+// Parameters: stages/train/schema.toml; README.md beside this file.
 #pragma once
 
 #include <cstdint>

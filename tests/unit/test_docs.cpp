@@ -83,7 +83,7 @@ TEST(Docs, StageReadmeParameterTablesAgreeWithTheSchemas) {
         for (const auto& p : entry->schema.params) {
           if (p.name == names[i]) spec = &p;
         }
-        ASSERT_NE(spec, nullptr) << where << ": parameter `" << names[i] << "` is not in schemas/" << type << ".toml";
+        ASSERT_NE(spec, nullptr) << where << ": parameter `" << names[i] << "` is not in stages/" << type << "/schema.toml";
         ++checked_names;
         if (!spec->default_value || defaults.size() != names.size()) continue;
         if (auto text = literal(defaults[i], *spec->default_value)) {

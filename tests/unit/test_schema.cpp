@@ -80,7 +80,7 @@ TEST(Registry, DuplicateAndMismatchedTypesAreErrors) {
 }
 
 TEST(Registry, RealStagesHaveValidEmbeddedSchemas) {
-  // Every schema in schemas/ parses, and every registered type has one.
+  // Every stage schema (stages/<type>/schema.toml) parses, and every registered type has one.
   StageRegistry r;
   testing::register_test_stages(r);
   for (const auto& t : r.types()) EXPECT_FALSE(r.find(t)->schema.doc.empty()) << t;

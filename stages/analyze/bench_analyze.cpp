@@ -6,7 +6,7 @@
 // capture instance (e.g. `wmgeom export pipelines/quickstart.toml
 // 'gated_states[rnn=gru]' /tmp/gru`); without it, synthetic states of the
 // quickstart's shape (9 tasks x 128 trials, 6 frames, 128 units, 2048-d
-// perceptual vectors) with planted codes. bench/compare_analyze.py times
+// perceptual vectors) with planted codes. stages/analyze/compare_analyze.py times
 // scikit-learn on the same decoders (see stages/analyze/README.md).
 #include <benchmark/benchmark.h>
 

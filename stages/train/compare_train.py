@@ -2,7 +2,7 @@
 """A straightforward PyTorch-Python training loop of the train stage's model
 vs wmgeom, on the same machine.
 
-Usage: bench/compare_train.py build/bench/bench_train [ROUNDS]
+Usage: stages/train/compare_train.py build/stages/train/bench_train [ROUNDS]
 The Python loop is what a researcher writes: gather the feature map of every
 frame of every trial (batch x T maps), 1x1 conv, flatten, concat the cue,
 Linear + LayerNorm, nn.GRU, Linear; cross-entropy on every frame; AdamW
@@ -68,7 +68,7 @@ def trials_per_s(rnn, hidden, batch, threads, min_time=2.0):
 
 
 def main():
-    bench = sys.argv[1] if len(sys.argv) > 1 else "build/bench/bench_train"
+    bench = sys.argv[1] if len(sys.argv) > 1 else "build/stages/train/bench_train"
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     configs = [("gru", 256, 2, "BM_TrainStep/gru256/256/2/real_time"),
                ("gru", 256, 1, "BM_TrainStep/gru256/256/1/real_time"),

@@ -17,7 +17,7 @@ namespace {
 using namespace wmgeom;
 
 nets::BuiltinCnn make_cnn() {
-  nets::CnnConfig c;  // defaults of schemas/features.toml
+  nets::CnnConfig c;  // defaults of stages/features/schema.toml
   c.input_size = 112;
   auto gen = nets::make_generator(1);
   nets::BuiltinCnn cnn(c);

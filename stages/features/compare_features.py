@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The features stage's built-in CNN in Python PyTorch vs wmgeom (LibTorch C++).
 
-Usage: bench/compare_features.py build/bench/bench_features
+Usage: stages/features/compare_features.py build/stages/features/bench_features
 Alternates the C++ benchmark (JSON output) and the same network, batch sizes
 and thread counts in Python (Debian's python3-torch) for ROUNDS rounds (this
 machine's speed drifts by 10-30% between runs, so one run each proves
@@ -98,7 +98,7 @@ def python_rates(threads):
 
 
 def main():
-    bench = sys.argv[1] if len(sys.argv) > 1 else "build/bench/bench_features"
+    bench = sys.argv[1] if len(sys.argv) > 1 else "build/stages/features/bench_features"
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     cpp, py = {}, {}
     for _ in range(rounds):
