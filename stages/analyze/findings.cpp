@@ -68,12 +68,38 @@ nlohmann::json test_json(const std::string& name, const TestResult& r, Alternati
           {"passed", r.defined() && r.p < alpha}};
 }
 
+// The four findings (SCIENCE.md section 5): each claim and the one test,
+// declared before any data is seen, that decides it (section 6).
+struct Declared {
+  const char* claim;
+  const char* test;
+};
+constexpr Declared kDeclared[] = {
+    {"Multi-task models retain task-irrelevant features in memory; single-task models retain less",
+     "Welch t-test, one-sided (multi-task > single-task), of each model's retention: mean accuracy above "
+         "empirical chance of task-irrelevant features of stimulus s decoded from the state at frames t > s"},
+    {"Vanilla RNNs share subspaces across tasks; GRUs and LSTMs use task-specific ones",
+     "Welch t-test, one-sided (vanilla > gated), of each multi-task model's chance-normalised cross-task "
+         "generalisation at the encoding frame of the first stimulus, (gen - chance) / (val - chance), with "
+         "empirical chance levels"},
+    {"Most models de-orthogonalise: the RNN encoding space is less orthogonal than the perceptual space",
+     "one-sample t-test, one-sided (< 0), over models of the difference of null-corrected orthogonalisation "
+         "indices, O - O(shuffled labels), RNN minus perceptual, at matched PCA dimensionality, paired within each "
+         "model by task, feature and frame"},
+    {"Memory subspaces are chronological: the encoding code is shared across stimuli (H2) but does not "
+         "hold the stimulus in place (H1 fails); the rotation from one frame to the next depends on elapsed time",
+     "per architecture, three one-sided one-sample t-tests across seeds, all at alpha (intersection-union): "
+         "H1 below halfway between empirical chance and validation; H2 above its empirical chance; the "
+         "same-elapsed-time Procrustes swap above the time-shifted swap. Task-relevant features; H1/H2 on trials "
+         "whose labels at the two frames differ"},
+};
+
 // The skeleton of a finding; verdict filled by the caller.
-nlohmann::json finding(const std::string& title, const std::string& declared, double alpha) {
+nlohmann::json finding(const Declared& d, double alpha) {
   // Every finding has the same keys: a "not testable" one keeps its unit and
   // null n, effect, CI and p (decide() fills them from the decisive test).
-  return {{"title", title},
-          {"test", declared},
+  return {{"title", d.claim},
+          {"test", d.test},
           {"unit", kUnit},
           {"n", nullptr},
           {"effect", nullptr},
@@ -106,6 +132,20 @@ nlohmann::json decide(nlohmann::json f, const nlohmann::json& decisive, bool hel
   return f;
 }
 
+// A test of the finding, added to f["tests"]; `passes` when it is significant
+// in its declared direction.
+struct Added {
+  TestResult r;
+  nlohmann::json json;
+  bool passes;
+};
+Added add_test(nlohmann::json& f, const std::string& name, const TestResult& r, Alternative alt, const Settings& s) {
+  Added a{r, test_json(name, r, alt, s.alpha, kUnit), false};
+  a.passes = r.defined() && r.p < s.alpha && (alt == Alternative::kLess ? r.effect < 0 : r.effect > 0);
+  f["tests"].push_back(a.json);
+  return a;
+}
+
 const std::string kSeeds =
     "train at least 3 seeds of every architecture (e.g. sweep = { seed = [1, 2, 3] } in each train stage, "
     "and capture and analyse every instance); pipelines/study.toml does";
@@ -124,10 +164,7 @@ std::string replicate_gap(const std::vector<const ModelData*>& models, int min_s
 }
 
 nlohmann::json finding1(const std::map<std::string, Table>& tables, const std::vector<ModelData>& models, const Settings& s) {
-  auto f = finding("Multi-task models retain task-irrelevant features in memory; single-task models retain less",
-                   "Welch t-test, one-sided (multi-task > single-task), of each model's retention: mean accuracy above "
-                   "empirical chance of task-irrelevant features of stimulus s decoded from the state at frames t > s",
-                   s.alpha);
+  auto f = finding(kDeclared[0], s.alpha);
   Reader r(tables, "decoding");
   if (r.rows() == 0) return not_testable(f, "the decoding analysis was not run", "add \"decoding\" to analyses");
   std::vector<double> multi, single;
@@ -161,25 +198,17 @@ nlohmann::json finding1(const std::map<std::string, Table>& tables, const std::v
                                std::to_string(multi.size()) + ", single-task " + std::to_string(single.size()) + ")",
                         kSeeds);
   }
-  auto t = stats::welch_t(multi, single, Alternative::kGreater);
-  auto main = test_json("multi-task retention > single-task retention", t, Alternative::kGreater, s.alpha, kUnit);
-  f["tests"].push_back(main);
-  auto above = stats::one_sample_t(multi, 0.0, Alternative::kGreater);
-  auto support = test_json("multi-task retention > empirical chance (supporting, not part of the verdict)", above,
-                           Alternative::kGreater, s.alpha, kUnit);
-  f["tests"].push_back(support);
-  const bool held = t.defined() && t.p < s.alpha && t.effect > 0;
-  return decide(f, main, held,
+  const auto main = add_test(f, "multi-task retention > single-task retention",
+                             stats::welch_t(multi, single, Alternative::kGreater), Alternative::kGreater, s);
+  add_test(f, "multi-task retention > empirical chance (supporting, not part of the verdict)",
+           stats::one_sample_t(multi, 0.0, Alternative::kGreater), Alternative::kGreater, s);
+  return decide(f, main.json, main.passes,
                 "Retention above empirical chance: multi-task " + fmt(mean(multi)) + " vs single-task " + fmt(mean(single)) +
-                    " (" + effect_text(t) + ").");
+                    " (" + effect_text(main.r) + ").");
 }
 
 nlohmann::json finding2(const std::map<std::string, Table>& tables, const std::vector<ModelData>& models, const Settings& s) {
-  auto f = finding("Vanilla RNNs share subspaces across tasks; GRUs and LSTMs use task-specific ones",
-                   "Welch t-test, one-sided (vanilla > gated), of each multi-task model's chance-normalised cross-task "
-                   "generalisation at the encoding frame of the first stimulus, (gen - chance) / (val - chance), with "
-                   "empirical chance levels",
-                   s.alpha);
+  auto f = finding(kDeclared[1], s.alpha);
   Reader r(tables, "cross_task");
   if (r.rows() == 0) return not_testable(f, "the cross_task analysis was not run", "add \"cross_task\" to analyses");
   double first = INFINITY;
@@ -212,22 +241,16 @@ nlohmann::json finding2(const std::map<std::string, Table>& tables, const std::v
                         "train multi-task models of both kinds (rnn = \"rnn\" and rnn = \"gru\" or \"lstm\")");
   }
   if (auto gap = replicate_gap(used, s.min_seeds); !gap.empty()) return not_testable(f, gap, kSeeds);
-  auto t = stats::welch_t(vanilla, gated, Alternative::kGreater);
-  auto main = test_json("vanilla normalised generalisation > gated", t, Alternative::kGreater, s.alpha, kUnit);
-  f["tests"].push_back(main);
-  const bool held = t.defined() && t.p < s.alpha && t.effect > 0;
-  return decide(f, main, held,
+  const auto main = add_test(f, "vanilla normalised generalisation > gated",
+                             stats::welch_t(vanilla, gated, Alternative::kGreater), Alternative::kGreater, s);
+  return decide(f, main.json, main.passes,
                 "Normalised generalisation at stimulus frame " + fmt(first) + ": vanilla " + fmt(mean(vanilla)) + " vs gated " +
-                    fmt(mean(gated)) + " (" + effect_text(t) +
+                    fmt(mean(gated)) + " (" + effect_text(main.r) +
                     "). The task-centred variant (numbers) removes translations between tasks' state clouds.");
 }
 
 nlohmann::json finding3(const std::map<std::string, Table>& tables, const std::vector<ModelData>& models, const Settings& s) {
-  auto f = finding("Most models de-orthogonalise: the RNN encoding space is less orthogonal than the perceptual space",
-                   "one-sample t-test, one-sided (< 0), over models of the difference of null-corrected orthogonalisation "
-                   "indices, O - O(shuffled labels), RNN minus perceptual, at matched PCA dimensionality, paired within each "
-                   "model by task, feature and frame",
-                   s.alpha);
+  auto f = finding(kDeclared[2], s.alpha);
   Reader r(tables, "orthogonality_summary");
   if (r.rows() == 0) {
     return not_testable(f, "orthogonality was not run or no perceptual vectors were captured",
@@ -246,30 +269,21 @@ nlohmann::json finding3(const std::map<std::string, Table>& tables, const std::v
     f["numbers"][m.name + ": corrected O(rnn) - O(perceptual)"] = mean(d);
   }
   if (auto gap = replicate_gap(used, s.min_seeds); !gap.empty()) return not_testable(f, gap, kSeeds);
-  auto t = stats::one_sample_t(diffs, 0.0, Alternative::kLess);
-  auto main = test_json("corrected O(rnn) - O(perceptual) < 0", t, Alternative::kLess, s.alpha, kUnit);
-  f["tests"].push_back(main);
+  const auto main = add_test(f, "corrected O(rnn) - O(perceptual) < 0", stats::one_sample_t(diffs, 0.0, Alternative::kLess),
+                             Alternative::kLess, s);
   std::map<std::string, std::vector<double>> per;
   for (std::size_t i = 0; i < used.size(); ++i) per[used[i]->rnn].push_back(diffs[i]);
   for (const auto& [rnn, v] : per) {
-    f["tests"].push_back(test_json(rnn_label(rnn) + " alone (supporting)", stats::one_sample_t(v, 0.0, Alternative::kLess),
-                                   Alternative::kLess, s.alpha, kUnit));
+    add_test(f, rnn_label(rnn) + " alone (supporting)", stats::one_sample_t(v, 0.0, Alternative::kLess), Alternative::kLess, s);
   }
-  const bool held = t.defined() && t.p < s.alpha && t.effect < 0;
-  return decide(f, main, held,
+  return decide(f, main.json, main.passes,
                 "Null-corrected O(rnn) - O(perceptual) over " + std::to_string(diffs.size()) + " models: " +
-                    effect_text(t, "mean") +
+                    effect_text(main.r, "mean") +
                     ". The random-direction null is information only: K equidistant classes give 1 - 1/(K-1).");
 }
 
 nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::vector<ModelData>& models, const Settings& s) {
-  auto f = finding("Memory subspaces are chronological: the encoding code is shared across stimuli (H2) but does not "
-                   "hold the stimulus in place (H1 fails); the rotation from one frame to the next depends on elapsed time",
-                   "per architecture, three one-sided one-sample t-tests across seeds, all at alpha (intersection-union): "
-                   "H1 below halfway between empirical chance and validation; H2 above its empirical chance; the "
-                   "same-elapsed-time Procrustes swap above the time-shifted swap. Task-relevant features; H1/H2 on trials "
-                   "whose labels at the two frames differ",
-                   s.alpha);
+  auto f = finding(kDeclared[3], s.alpha);
   Reader h(tables, "temporal_hypotheses"), p(tables, "procrustes");
   if (h.rows() == 0 || p.rows() == 0) {
     return not_testable(f, "cross_temporal or procrustes was not run", "add \"cross_temporal\" and \"procrustes\" to analyses");
@@ -341,19 +355,15 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::v
                            Alternative::kGreater}};
     bool arch = true;
     for (const auto& sub : subs) {
-      auto j = test_json(sub.name, sub.r, sub.alt, s.alpha, kUnit);
-      f["tests"].push_back(j);
-      const bool pass = sub.r.defined() && sub.r.p < s.alpha &&
-                        (sub.alt == Alternative::kLess ? sub.r.effect < 0 : sub.r.effect > 0);
-      arch = arch && pass;
+      const auto added = add_test(f, sub.name, sub.r, sub.alt, s);
+      arch = arch && added.passes;
       if (!sub.r.defined() || sub.r.p > worst_p) {
         worst_p = sub.r.defined() ? sub.r.p : INFINITY;
-        decisive = j;
+        decisive = added.json;
       }
     }
-    f["tests"].push_back(test_json(who + ": rotation beats the no-rotation control (supporting)",
-                                   stats::one_sample_t(rot, 0.0, Alternative::kGreater), Alternative::kGreater, s.alpha,
-                                   kUnit));
+    add_test(f, who + ": rotation beats the no-rotation control (supporting)",
+             stats::one_sample_t(rot, 0.0, Alternative::kGreater), Alternative::kGreater, s);
     held = held && arch;
     detail << who << (arch ? ": all three tests pass; " : ": not every test passes; ");
   }
