@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/format.h"
 
 namespace wmgeom {
 namespace {
@@ -60,34 +61,68 @@ void put(Artifact& a, const std::string& name, const Array& x) {
   if (!x.empty()) a.arrays[name] = x;
 }
 
+// One array of a typed view: its name in the artifact, member, dtype, rank,
+// whether it may be absent, and its row group (arrays of one group >= 0 share
+// their first dimension; -1: no check). A field is named once, here, for
+// both directions.
+template <typename T>
+struct Field {
+  const char* name;
+  Array T::*member;
+  DType dtype;
+  std::size_t ndim;
+  bool required;
+  int rows;
+};
+
+template <typename T, std::size_t N>
+void put_fields(Artifact& a, const T& obj, const Field<T> (&fields)[N]) {
+  for (const auto& f : fields) put(a, f.name, obj.*f.member);
+}
+
+// A kind's artifact: its fields' arrays (absent ones left out) and metadata.
+template <typename T, std::size_t N>
+Artifact make_artifact(const char* kind, const T& obj, const Field<T> (&fields)[N], nlohmann::json meta) {
+  Artifact a{kind, {}, std::move(meta)};
+  put_fields(a, obj, fields);
+  return a;
+}
+
+// Reads every field, then checks each row group against its first present array.
+template <typename T, std::size_t N>
+void get_fields(const Check& c, T& obj, const Field<T> (&fields)[N]) {
+  for (const auto& f : fields) {
+    obj.*f.member = f.required ? c.get(f.name, f.dtype, f.ndim) : c.optional(f.name, f.dtype, f.ndim);
+  }
+  for (const auto& f : fields) {
+    for (const auto& ref : fields) {
+      if (ref.rows != f.rows || f.rows < 0 || (obj.*ref.member).empty()) continue;
+      c.leading(obj.*f.member, f.name, (obj.*ref.member).dim(0));
+      break;
+    }
+  }
+}
+
 }  // namespace
 
 // ---- StimulusSet ----
+constexpr Field<StimulusSet> kStimulusFields[] = {
+    {"images", &StimulusSet::images, DType::kU8, 4, true, 0},     {"location", &StimulusSet::location, DType::kI32, 1, true, 0},
+    {"category", &StimulusSet::category, DType::kI32, 1, true, 0}, {"identity", &StimulusSet::identity, DType::kI32, 1, true, 0},
+    {"view", &StimulusSet::view, DType::kI32, 1, true, 0},         {"split", &StimulusSet::split, DType::kI32, 1, true, 0}};
+
 Artifact StimulusSet::to_artifact() const {
-  Artifact a{kKind, {}, {}};
-  put(a, "images", images);
-  put(a, "location", location);
-  put(a, "category", category);
-  put(a, "identity", identity);
-  put(a, "view", view);
-  put(a, "split", split);
-  a.meta = {{"category_names", category_names}, {"identity_names", identity_names},
-            {"identity_category", identity_category}, {"n_locations", n_locations},
-            {"n_views", n_views}, {"info", info}};
-  return a;
+  return make_artifact(kKind, *this, kStimulusFields,
+                       {{"category_names", category_names}, {"identity_names", identity_names},
+                        {"identity_category", identity_category}, {"n_locations", n_locations},
+                        {"n_views", n_views}, {"info", info}});
 }
 
 StimulusSet StimulusSet::from_artifact(const Artifact& a) {
   Check c(a, kKind);
   StimulusSet s;
-  s.images = c.get("images", DType::kU8, 4);
-  std::int64_t n = s.images.dim(0);
+  get_fields(c, s, kStimulusFields);
   if (s.images.dim(1) != 3) throw Error("StimulusSet.images: expected 3 channels, found " + s.images.describe());
-  for (auto [field, name] : {std::pair{&s.location, "location"}, {&s.category, "category"},
-                             {&s.identity, "identity"}, {&s.view, "view"}, {&s.split, "split"}}) {
-    *field = c.get(name, DType::kI32, 1);
-    c.leading(*field, name, n);
-  }
   s.category_names = c.meta<std::vector<std::string>>("category_names");
   s.identity_names = c.meta<std::vector<std::string>>("identity_names");
   s.identity_category = c.meta<std::vector<std::int32_t>>("identity_category");
@@ -130,22 +165,24 @@ FeatureBank FeatureBank::from_artifact(const Artifact& a) {
 }
 
 // ---- TrialSet ----
+// Trials (rows group 0) and, optionally, the stimulus table (group 1).
+constexpr Field<TrialSet> kTrialFields[] = {
+    {"stimuli", &TrialSet::stimuli, DType::kI32, 2, true, 0},
+    {"task", &TrialSet::task, DType::kI32, 1, true, 0},
+    {"targets", &TrialSet::targets, DType::kI32, 2, true, 0},
+    {"split", &TrialSet::split, DType::kI32, 1, true, 0},
+    {"stimulus_location", &TrialSet::stimulus_location, DType::kI32, 1, false, 1},
+    {"stimulus_category", &TrialSet::stimulus_category, DType::kI32, 1, false, 1},
+    {"stimulus_identity", &TrialSet::stimulus_identity, DType::kI32, 1, false, 1},
+    {"stimulus_split", &TrialSet::stimulus_split, DType::kI32, 1, false, 1},
+    {"stimulus_view", &TrialSet::stimulus_view, DType::kI32, 1, false, 1}};
+
 Artifact TrialSet::to_artifact() const {
-  Artifact a{kKind, {}, {}};
-  put(a, "stimuli", stimuli);
-  put(a, "task", task);
-  put(a, "targets", targets);
-  put(a, "split", split);
-  put(a, "stimulus_location", stimulus_location);
-  put(a, "stimulus_category", stimulus_category);
-  put(a, "stimulus_identity", stimulus_identity);
-  put(a, "stimulus_split", stimulus_split);
-  put(a, "stimulus_view", stimulus_view);
   nlohmann::json t = nlohmann::json::array();
   for (const auto& d : tasks) t.push_back({{"name", d.name}, {"feature", d.feature}, {"n", d.n}});
-  a.meta = {{"tasks", t}, {"trial_length", trial_length}, {"match_prob", match_prob},
-            {"hard_nonmatch", hard_nonmatch}, {"task_cue", task_cue}, {"info", info}};
-  return a;
+  return make_artifact(kKind, *this, kTrialFields,
+                       {{"tasks", t}, {"trial_length", trial_length}, {"match_prob", match_prob},
+                        {"hard_nonmatch", hard_nonmatch}, {"task_cue", task_cue}, {"info", info}});
 }
 
 TrialSet TrialSet::from_artifact(const Artifact& a) {
@@ -160,45 +197,31 @@ TrialSet TrialSet::from_artifact(const Artifact& a) {
   s.hard_nonmatch = c.meta<double>("hard_nonmatch");  // since tasks stage version 3
   s.task_cue = c.meta<std::string>("task_cue");
   s.info = a.meta.value("info", nlohmann::json::object());
-  s.stimuli = c.get("stimuli", DType::kI32, 2);
-  std::int64_t m = s.stimuli.dim(0);
+  get_fields(c, s, kTrialFields);
   if (s.stimuli.dim(1) != s.trial_length) {
     throw Error("TrialSet.stimuli: expected " + std::to_string(s.trial_length) +
                 " frames, found " + s.stimuli.describe());
   }
-  s.task = c.get("task", DType::kI32, 1);
-  s.targets = c.get("targets", DType::kI32, 2);
-  s.split = c.get("split", DType::kI32, 1);
-  c.leading(s.task, "task", m);
-  c.leading(s.targets, "targets", m);
-  c.leading(s.split, "split", m);
   c.range(s.task, "task", static_cast<std::int64_t>(s.tasks.size()));
   c.range(s.targets, "targets", 3);
   c.range(s.split, "split", 2);
-  s.stimulus_location = c.optional("stimulus_location", DType::kI32, 1);
-  s.stimulus_category = c.optional("stimulus_category", DType::kI32, 1);
-  s.stimulus_identity = c.optional("stimulus_identity", DType::kI32, 1);
-  s.stimulus_split = c.optional("stimulus_split", DType::kI32, 1);
-  s.stimulus_view = c.optional("stimulus_view", DType::kI32, 1);
-  std::int64_t n = s.stimulus_location.empty() ? 0 : s.stimulus_location.dim(0);
-  c.leading(s.stimulus_category, "stimulus_category", n);
-  c.leading(s.stimulus_identity, "stimulus_identity", n);
-  c.leading(s.stimulus_split, "stimulus_split", n);
-  c.leading(s.stimulus_view, "stimulus_view", n);
   return s;
 }
 
 // ---- TrainedModel ----
+// The curves, optional (a model may be recorded without them); the
+// hard-non-match ones (newer models) have one row per evaluation, as the steps.
+constexpr Field<TrainedModel> kCurveFields[] = {
+    {"curve_step", &TrainedModel::curve_step, DType::kI64, 1, false, 0},
+    {"curve_loss", &TrainedModel::curve_loss, DType::kF32, 1, false, -1},
+    {"curve_train_acc", &TrainedModel::curve_train_acc, DType::kF32, 2, false, -1},
+    {"curve_val_acc", &TrainedModel::curve_val_acc, DType::kF32, 2, false, -1},
+    {"curve_train_hard_acc", &TrainedModel::curve_train_hard_acc, DType::kF32, 2, false, 0},
+    {"curve_val_hard_acc", &TrainedModel::curve_val_hard_acc, DType::kF32, 2, false, 0}};
+
 Artifact TrainedModel::to_artifact() const {
-  Artifact a{kKind, {}, {}};
+  Artifact a = make_artifact(kKind, *this, kCurveFields, {{"config", config}});
   for (const auto& [k, v] : weights) put(a, "weight." + k, v);
-  put(a, "curve_step", curve_step);
-  put(a, "curve_loss", curve_loss);
-  put(a, "curve_train_acc", curve_train_acc);
-  put(a, "curve_val_acc", curve_val_acc);
-  put(a, "curve_train_hard_acc", curve_train_hard_acc);
-  put(a, "curve_val_hard_acc", curve_val_hard_acc);
-  a.meta = {{"config", config}};
   return a;
 }
 
@@ -209,64 +232,28 @@ TrainedModel TrainedModel::from_artifact(const Artifact& a) {
   for (const auto& [k, v] : a.arrays) {
     if (k.rfind("weight.", 0) == 0) m.weights[k.substr(7)] = v;
   }
-  m.curve_step = c.optional("curve_step", DType::kI64, 1);
-  m.curve_loss = c.optional("curve_loss", DType::kF32, 1);
-  m.curve_train_acc = c.optional("curve_train_acc", DType::kF32, 2);
-  m.curve_val_acc = c.optional("curve_val_acc", DType::kF32, 2);
-  m.curve_train_hard_acc = c.optional("curve_train_hard_acc", DType::kF32, 2);
-  m.curve_val_hard_acc = c.optional("curve_val_hard_acc", DType::kF32, 2);
-  // Hard-non-match curves are optional (older models) but, when present,
-  // have one row per evaluation, as the other curves.
-  const std::int64_t k = m.curve_step.empty() ? 0 : m.curve_step.dim(0);
-  c.leading(m.curve_train_hard_acc, "curve_train_hard_acc", k);
-  c.leading(m.curve_val_hard_acc, "curve_val_hard_acc", k);
+  get_fields(c, m, kCurveFields);
   return m;
 }
 
 // ---- StateSet ----
-Artifact StateSet::to_artifact() const {
-  Artifact a{kKind, {}, {}};
-  put(a, "hidden", hidden);
-  put(a, "cell", cell);
-  put(a, "logits", logits);
-  put(a, "targets", targets);
-  put(a, "task", task);
-  put(a, "stimulus", stimulus);
-  put(a, "location", location);
-  put(a, "category", category);
-  put(a, "identity", identity);
-  put(a, "view", view);
-  put(a, "split", split);
-  put(a, "perceptual", perceptual);
-  put(a, "embedding", embedding);
-  a.meta = {{"model", model}};
-  return a;
-}
+// Every array has one row per trial.
+constexpr Field<StateSet> kStateFields[] = {
+    {"hidden", &StateSet::hidden, DType::kF32, 3, true, 0},     {"cell", &StateSet::cell, DType::kF32, 3, false, 0},
+    {"logits", &StateSet::logits, DType::kF32, 3, true, 0},     {"targets", &StateSet::targets, DType::kI32, 2, true, 0},
+    {"task", &StateSet::task, DType::kI32, 1, true, 0},         {"stimulus", &StateSet::stimulus, DType::kI32, 2, true, 0},
+    {"location", &StateSet::location, DType::kI32, 2, true, 0}, {"category", &StateSet::category, DType::kI32, 2, true, 0},
+    {"identity", &StateSet::identity, DType::kI32, 2, true, 0}, {"view", &StateSet::view, DType::kI32, 2, true, 0},
+    {"split", &StateSet::split, DType::kI32, 1, false, 0},      {"perceptual", &StateSet::perceptual, DType::kF32, 3, false, 0},
+    {"embedding", &StateSet::embedding, DType::kF32, 3, false, 0}};
+
+Artifact StateSet::to_artifact() const { return make_artifact(kKind, *this, kStateFields, {{"model", model}}); }
 
 StateSet StateSet::from_artifact(const Artifact& a) {
   Check c(a, kKind);
   StateSet s;
   s.model = a.meta.value("model", nlohmann::json::object());
-  s.hidden = c.get("hidden", DType::kF32, 3);
-  std::int64_t m = s.hidden.dim(0);
-  s.cell = c.optional("cell", DType::kF32, 3);
-  s.logits = c.get("logits", DType::kF32, 3);
-  s.targets = c.get("targets", DType::kI32, 2);
-  s.task = c.get("task", DType::kI32, 1);
-  s.stimulus = c.get("stimulus", DType::kI32, 2);
-  s.location = c.get("location", DType::kI32, 2);
-  s.category = c.get("category", DType::kI32, 2);
-  s.identity = c.get("identity", DType::kI32, 2);
-  s.view = c.get("view", DType::kI32, 2);
-  s.split = c.optional("split", DType::kI32, 1);
-  s.perceptual = c.optional("perceptual", DType::kF32, 3);
-  s.embedding = c.optional("embedding", DType::kF32, 3);
-  for (auto [x, name] : {std::pair{&s.cell, "cell"}, {&s.logits, "logits"}, {&s.targets, "targets"},
-                         {&s.task, "task"}, {&s.stimulus, "stimulus"}, {&s.location, "location"},
-                         {&s.category, "category"}, {&s.identity, "identity"}, {&s.view, "view"},
-                         {&s.split, "split"}, {&s.perceptual, "perceptual"}, {&s.embedding, "embedding"}}) {
-    c.leading(*x, name, m);
-  }
+  get_fields(c, s, kStateFields);
   return s;
 }
 
@@ -388,17 +375,13 @@ void export_tables(const Artifact& artifact, const std::filesystem::path& dir) {
       }
     }
     f << "\n";
-    std::ostringstream num;
-    num << std::setprecision(10);
     for (std::size_t i = 0; i < rows; ++i) {
       for (std::size_t j = 0; j < columns.size(); ++j) {
         if (j) f << ",";
         if (text_cols[j]) {
           f << csv_field((*text_cols[j])[i].get<std::string>());
         } else {
-          num.str("");
-          num << num_cols[j][i];
-          f << num.str();
+          f << format_general(num_cols[j][i], 10);
         }
       }
       f << "\n";

@@ -1,6 +1,5 @@
 #include "graph/progress.h"
 
-#include <cstdio>
 #include <ostream>
 
 namespace wmgeom {
@@ -19,9 +18,8 @@ void ProgressLine::update(std::int64_t done, std::int64_t total) {
   double elapsed = std::chrono::duration<double>(now - start_).count();
   double rate = elapsed > 0 ? done / elapsed : 0;
   double eta = rate > 0 ? (total - done) / rate : 0;
-  char stats[160];
-  std::snprintf(stats, sizeof stats, "%lld/%lld %s  %.1f/s  ETA %s", static_cast<long long>(done),
-                static_cast<long long>(total), unit_.c_str(), rate, format_seconds(eta).c_str());
+  const std::string stats = std::to_string(done) + "/" + std::to_string(total) + " " + unit_ + "  " +
+                            format_fixed(rate, 1) + "/s  ETA " + format_seconds(eta);
   std::lock_guard lk(log_.mutex());
   if (tty_) {
     constexpr int kWidth = 24;

@@ -27,25 +27,12 @@ namespace {
 StateSet load_exported(const std::filesystem::path& dir) {
   std::ifstream f(dir / "meta.json");
   nlohmann::json meta = nlohmann::json::parse(f);
-  StateSet s;
-  s.model = meta.at("meta").at("model");
-  auto get = [&](const char* name) {
-    return std::filesystem::exists(dir / (std::string(name) + ".npy")) ? read_npy(dir / (std::string(name) + ".npy")) : Array();
-  };
-  s.hidden = get("hidden");
-  s.cell = get("cell");
-  s.logits = get("logits");
-  s.targets = get("targets");
-  s.task = get("task");
-  s.stimulus = get("stimulus");
-  s.location = get("location");
-  s.category = get("category");
-  s.identity = get("identity");
-  s.view = get("view");
-  s.split = get("split");
-  s.perceptual = get("perceptual");
-  s.embedding = get("embedding");
-  return s;
+  // The export's own layout (core/artifact.h): kind, metadata, an NPY per array.
+  Artifact a;
+  a.kind = meta.at("kind").get<std::string>();
+  a.meta = meta.at("meta");
+  for (const auto& [name, info] : meta.at("arrays").items()) a.arrays[name] = read_npy(dir / info.at("file").get<std::string>());
+  return StateSet::from_artifact(a);
 }
 
 // 128 images (4 locations x 8 identities x 4 views), each trial frame shows

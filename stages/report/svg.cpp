@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <cstdio>
 #include <limits>
+
+#include <fmt/format.h>
+
+#include "core/format.h"
 
 namespace wmgeom::report {
 namespace {
@@ -18,9 +21,7 @@ bool finite(double v) { return std::isfinite(v); }
 
 // Coordinates: one decimal is plenty at screen resolution and keeps files small.
 std::string num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f", std::abs(v) < 0.05 ? 0.0 : v);
-  return buf;
+  return format_fixed(std::abs(v) < 0.05 ? 0.0 : v, 1);
 }
 
 double text_width(const std::string& s, double char_w = kCharW) {
@@ -163,6 +164,30 @@ double legend_width(const std::vector<LegendItem>& items) {
   return items.empty() ? 0 : std::min(230.0, w + 36);
 }
 
+// A figure's height: at least `min_height`, and tall enough for a legend of
+// `items` (15 px a row) between the top and bottom margins.
+double fit_legend(double min_height, double top, double bottom, const std::vector<LegendItem>& items) {
+  return std::max(min_height, top + bottom + 15.0 * static_cast<double>(items.size()) + 10);
+}
+
+// An x-y figure's frame: margins for the y labels (left) and the legend
+// (right), scales onto the plot area, and both axes drawn once `svg` exists.
+struct XyFrame {
+  double height;
+  Scale x, y;
+  void axes(Svg& svg, const std::string& xlabel, const std::string& ylabel, bool integer_x,
+            const std::vector<std::pair<double, std::string>>& xticks = {}) const {
+    y_axis(svg, y, x.r0, x.r1, ylabel, 14);
+    x_axis(svg, x, y.r0, integer_x, xlabel, height - 8, xticks);
+  }
+};
+XyFrame xy_frame(double width, double min_height, const std::vector<LegendItem>& items, double x0, double x1,
+                 double y0, double y1) {
+  const double L = 56, R = 14 + legend_width(items), T = 30, B = 44;
+  const double height = fit_legend(min_height, T, B, items);
+  return {height, Scale{x0, x1, L, width - R}, Scale{y0, y1, height - B, T}};
+}
+
 std::string shape_svg(double x, double y, int shape, const std::string& color, double r,
                       const std::string& tooltip) {
   std::string open, close = tooltip.empty() ? "/>" : "><title>" + escape(tooltip) + "</title>";
@@ -285,20 +310,16 @@ std::string viridis(double t) {
   t = std::clamp(t, 0.0, 1.0) * (kStops.size() - 1);
   std::size_t i = std::min<std::size_t>(static_cast<std::size_t>(t), kStops.size() - 2);
   double f = t - static_cast<double>(i);
-  char buf[8];
   int c[3];
   for (int k = 0; k < 3; ++k)
     c[k] = static_cast<int>(std::lround(kStops[i][k] * (1 - f) + kStops[i + 1][k] * f));
-  std::snprintf(buf, sizeof buf, "#%02x%02x%02x", c[0], c[1], c[2]);
-  return buf;
+  return fmt::format("#{:02x}{:02x}{:02x}", c[0], c[1], c[2]);
 }
 
 std::string fmt(double v, int digits) {
   if (!finite(v)) return std::isnan(v) ? "n/a" : (v > 0 ? "inf" : "-inf");
   if (v == 0) v = 0;  // no "-0"
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%.*g", digits, v);
-  return buf;
+  return format_general(v, digits);
 }
 
 std::string escape(const std::string& s) {
@@ -387,15 +408,11 @@ std::string render(const LineChart& c) {
       if (!r.label.empty())
         items.push_back({r.dotted ? LegendItem::kDotted : LegendItem::kDashed, r.color, r.label});
   }
-  const double lw = legend_width(items);
-  const double L = 56, R = 14 + lw, T = 30, B = 44;
-  const double height =
-      std::max<double>(c.height, T + B + 15.0 * static_cast<double>(items.size()) + 10);
-  Scale x{x0, x1, L, c.width - R};
-  Scale y{y0, y1, height - B, T};
+  const XyFrame frame = xy_frame(c.width, c.height, items, x0, x1, y0, y1);
+  const Scale &x = frame.x, &y = frame.y;
+  const double height = frame.height;
   Svg svg(c.id, c.width, height, c.title);
-  y_axis(svg, y, L, c.width - R, c.ylabel, 14);
-  x_axis(svg, x, height - B, c.integer_x, c.xlabel, height - 8, c.xticks);
+  frame.axes(svg, c.xlabel, c.ylabel, c.integer_x, c.xticks);
 
   svg.raw("<g class=\"data\">");
   for (const auto& s : c.series) {
@@ -428,9 +445,9 @@ std::string render(const LineChart& c) {
   }
   svg.raw("</g>");
   for (const auto& r : c.refs) {
-    if (finite(r.y)) svg.line(L, y(r.y), c.width - R, y(r.y), r.color, 1.3, dash_attr(r.dotted));
+    if (finite(r.y)) svg.line(x.r0, y(r.y), x.r1, y(r.y), r.color, 1.3, dash_attr(r.dotted));
   }
-  legend(svg, items, c.width - R + 10, T + 10);
+  legend(svg, items, x.r1 + 10, y.r1 + 10);
   return svg.finish();
 }
 
@@ -487,8 +504,7 @@ std::string render(const BarChart& c) {
   const double B = rotate ? 28 + std::min(140.0, max_label * 0.72) : 40;
   const double pw = std::max(120.0, gw * static_cast<double>(c.groups.size()));
   const double width = std::max(L + pw + R, text_width(c.title, 7.4) + 20);
-  const double height =
-      std::max<double>(c.height, T + B + 15.0 * static_cast<double>(items.size()) + 10);
+  const double height = fit_legend(c.height, T, B, items);
   Scale y{y0, y1, height - B, T};
   Svg svg(c.id, width, height, c.title);
   y_axis(svg, y, L, L + pw, c.ylabel, 14);
@@ -608,17 +624,21 @@ std::string render(const HeatmapGrid& g) {
   };
   auto label_of = [&](double v) {
     if (g.percent) return fmt(std::round(v * 100), 3);
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "%.2f", v);
-    return std::string(buf);
+    return format_fixed(v, 2);
+  };
+  // Panel k's corner (px, py), its grid's corner (cx0, cy0) and its rows and columns.
+  struct Origin {
+    double px, py, cx0, cy0;
+    std::size_t nr, nc;
+  };
+  auto origin = [&](std::size_t k) {
+    const double px = left + slot_w * static_cast<double>(k % cols), py = top + slot_h * static_cast<double>(k / cols);
+    return Origin{px, py, px + axis_w + rl + 6, py + 20, g.panels[k].row_labels.size(), g.panels[k].col_labels.size()};
   };
   svg.raw("<g class=\"data\">");
   for (std::size_t k = 0; k < g.panels.size(); ++k) {
     const auto& p = g.panels[k];
-    const double px = left + slot_w * static_cast<double>(k % cols),
-                 py = top + slot_h * static_cast<double>(k / cols);
-    const double cx0 = px + axis_w + rl + 6, cy0 = py + 20;
-    const std::size_t nr = p.row_labels.size(), nc = p.col_labels.size();
+    const auto [px, py, cx0, cy0, nr, nc] = origin(k);
     for (std::size_t i = 0; i < nr; ++i) {
       for (std::size_t j = 0; j < nc; ++j) {
         double v = i * nc + j < p.values.size() ? p.values[i * nc + j]
@@ -644,10 +664,7 @@ std::string render(const HeatmapGrid& g) {
   svg.raw("</g>");
   for (std::size_t k = 0; k < g.panels.size(); ++k) {
     const auto& p = g.panels[k];
-    const double px = left + slot_w * static_cast<double>(k % cols),
-                 py = top + slot_h * static_cast<double>(k / cols);
-    const double cx0 = px + axis_w + rl + 6, cy0 = py + 20;
-    const std::size_t nr = p.row_labels.size(), nc = p.col_labels.size();
+    const auto [px, py, cx0, cy0, nr, nc] = origin(k);
     svg.text(px + axis_w, py + 13, p.title, "start", "font-weight=\"600\" fill=\"#333\"");
     if (p.outline_diagonal) {
       for (std::size_t i = 0; i < std::min(nr, nc); ++i)
@@ -704,15 +721,10 @@ std::string render(const ScatterChart& c) {
   for (const auto& [name, shape] : c.shape_legend)
     items.push_back({LegendItem::kPoint, "#777777", name, shape});
   if (c.diagonal) items.push_back({LegendItem::kDashed, "#888888", "y = x"});
-  const double lw = legend_width(items);
-  const double L = 56, R = 14 + lw, T = 30, B = 44;
-  const double height =
-      std::max<double>(c.height, T + B + 15.0 * static_cast<double>(items.size()) + 10);
-  Scale x{d0, d1, L, c.width - R};
-  Scale y{d0, d1, height - B, T};
-  Svg svg(c.id, c.width, height, c.title);
-  y_axis(svg, y, L, c.width - R, c.ylabel, 14);
-  x_axis(svg, x, height - B, false, c.xlabel, height - 8);
+  const XyFrame frame = xy_frame(c.width, c.height, items, d0, d1, d0, d1);
+  const Scale &x = frame.x, &y = frame.y;
+  Svg svg(c.id, c.width, frame.height, c.title);
+  frame.axes(svg, c.xlabel, c.ylabel, false);
   if (c.diagonal) svg.line(x(d0), y(d0), x(d1), y(d1), "#888888", 1.2, dash_attr(false));
   svg.raw("<g class=\"data\">");
   for (const auto& p : c.points) {
@@ -721,7 +733,7 @@ std::string render(const ScatterChart& c) {
                         p.tooltip));
   }
   svg.raw("</g>");
-  legend(svg, items, c.width - R + 10, T + 10);
+  legend(svg, items, x.r1 + 10, y.r1 + 10);
   return svg.finish();
 }
 

@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 
+#include "core/format.h"
 #include "core/artifacts.h"
 #include "core/error.h"
 #include "nback/sampler.h"
@@ -130,9 +131,7 @@ Artifact TasksStage::run(const Params& params, const StageInputs& inputs, RunCon
       if (std::isnan(c)) continue;
       per[tasks[k].name] = c;
       if (hard_nonmatch > 0 && c < 1.0) {
-        char share[32];
-        std::snprintf(share, sizeof share, "%.0f%%", 100.0 * c);
-        ctx.warn("task \"" + tasks[k].name + "\": only " + std::string(share) + " of the " + split_key(split) +
+        ctx.warn("task \"" + tasks[k].name + "\": only " + format_percent(c, 0) + " of the " + split_key(split) +
                  "-split stimuli have another " + nback::feature_name(tasks[k].feature) +
                  " of their category in the split; hard non-matches fall back to ordinary ones "
                  "after the others, so fewer than hard_nonmatch of its non-matches are hard");

@@ -7,6 +7,7 @@
 
 #include <oneapi/tbb/task_group.h>
 
+#include "core/format.h"
 #include "core/artifacts.h"
 #include "nback/sampler.h"
 #include "nets/adamw.h"
@@ -167,13 +168,7 @@ Array matrix(const std::vector<float>& v, std::int64_t cols) {
 std::string per_task(const std::vector<std::string>& names, const std::vector<float>& acc) {
   std::string out;
   for (std::size_t i = 0; i < names.size(); ++i) {
-    char buf[48];
-    if (std::isnan(acc[i])) {
-      std::snprintf(buf, sizeof buf, "%s%s -", i ? " " : "", names[i].c_str());  // no such frames
-    } else {
-      std::snprintf(buf, sizeof buf, "%s%s %.0f%%", i ? " " : "", names[i].c_str(), 100.0 * acc[i]);
-    }
-    out += buf;
+    out += (i ? " " : "") + names[i] + " " + (std::isnan(acc[i]) ? "-" : format_percent(acc[i], 0));  // "-": no such frames
   }
   return out;
 }
@@ -183,9 +178,7 @@ std::string percent(const std::vector<float>& acc) {
   for (float a : acc) {
     if (!std::isnan(a)) lo = std::min(lo, static_cast<double>(a));
   }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * lo);
-  return buf;
+  return format_percent(lo, 1);
 }
 
 }  // namespace

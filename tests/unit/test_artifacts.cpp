@@ -24,6 +24,16 @@ StimulusSet tiny_stimuli() {
   return s;
 }
 
+template <typename F>
+void expect_error(F f, const std::string& substring) {
+  try {
+    f();
+    ADD_FAILURE() << "no error; expected one mentioning " << substring;
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(substring), std::string::npos) << e.what();
+  }
+}
+
 TEST(Artifacts, StimulusSetRoundTripAndValidation) {
   StimulusSet s = tiny_stimuli();
   StimulusSet t = StimulusSet::from_artifact(s.to_artifact());
@@ -77,7 +87,34 @@ TEST(Artifacts, TrialSetAndStateSetRoundTrip) {
   EXPECT_TRUE(sb.cell.empty());
   EXPECT_EQ(sb.hidden.dim(2), 8);
   st.logits = Array::zeros<float>({3, 3, 3});
-  EXPECT_THROW(StateSet::from_artifact(st.to_artifact()), Error);
+  expect_error([&] { StateSet::from_artifact(st.to_artifact()); }, "StateSet.logits: expected 2 rows");
+  st.logits = Array::zeros<float>({2, 3, 3});
+  st.embedding = Array::zeros<std::int32_t>({2, 3, 3});  // optional, but typed when present
+  expect_error([&] { StateSet::from_artifact(st.to_artifact()); }, "StateSet.embedding: expected float32 with 3");
+}
+
+TEST(Artifacts, TrialSetStimulusTableRowsAgreeAmongThemselves) {
+  TrialSet ts;
+  ts.tasks = {{"loc-1", "loc", 1}};
+  ts.trial_length = 2;
+  ts.stimuli = Array::zeros<std::int32_t>({3, 2});
+  ts.task = Array::zeros<std::int32_t>({3});
+  ts.targets = Array::zeros<std::int32_t>({3, 2});
+  ts.split = Array::zeros<std::int32_t>({3});
+  // The stimulus table has its own row count (stimuli, not trials).
+  for (Array* a : {&ts.stimulus_location, &ts.stimulus_category, &ts.stimulus_identity, &ts.stimulus_split,
+                   &ts.stimulus_view}) {
+    *a = Array::zeros<std::int32_t>({5});
+  }
+  EXPECT_EQ(TrialSet::from_artifact(ts.to_artifact()).stimulus_view.dim(0), 5);
+  ts.stimulus_view = Array::zeros<std::int32_t>({4});
+  expect_error([&] { TrialSet::from_artifact(ts.to_artifact()); }, "TrialSet.stimulus_view: expected 5 rows");
+  ts.stimulus_view = Array::zeros<std::int32_t>({5});
+  ts.split = Array::zeros<std::int32_t>({2});
+  expect_error([&] { TrialSet::from_artifact(ts.to_artifact()); }, "TrialSet.split: expected 3 rows");
+  Artifact missing = ts.to_artifact();
+  missing.arrays.erase("task");
+  expect_error([&] { TrialSet::from_artifact(missing); }, "task");
 }
 
 TEST(Artifacts, TrainedModelAndFeatureBankKeepNamedArrays) {

@@ -43,14 +43,9 @@ Section rsa_section(const ReportData& d, const ReportOptions& o) {
                          fmt(c.num("conditions", i), 6), fmt(c.num("permutations", i), 6)});
       }
     }
-    HeatmapGrid g;
-    g.id = next_id(s);
-    g.title = pick.title[m];
-    g.row_axis = "frame";
-    g.col_axis = "frame";
-    g.scale_label = "linear CKA";
-    g.columns = std::min<int>(4, static_cast<int>(pairs.size()));
-    g.cell = frames.size() > 8 ? 14 : 26;
+    HeatmapGrid g{.id = next_id(s), .title = pick.title[m], .row_axis = "frame", .col_axis = "frame",
+                  .scale_label = "linear CKA", .columns = std::min<int>(4, static_cast<int>(pairs.size())),
+                  .cell = frames.size() > 8 ? 14 : 26};
     for (const auto& [a, b] : pairs) {
       HeatPanel p;
       p.title = a + " (rows) vs " + b + " (columns)";

@@ -51,15 +51,10 @@ std::string cross_temporal_part(Section& s, const ReportData& d, const ReportOpt
       acc[key].add(c.num("accuracy", i));
       p95[key].add(c.num("chance_p95", i));
     }
-    HeatmapGrid g;
-    g.id = next_id(s);
-    g.title = pick.title[m];
-    g.row_axis = "train frame";
-    g.col_axis = "test frame";
-    g.scale_label = "accuracy (%)";
-    g.percent = true;
-    g.columns = std::max<int>(1, std::min<int>(6, static_cast<int>(stims.size())));
-    g.cell = frames.size() > 8 ? 12 : 20;
+    HeatmapGrid g{.id = next_id(s), .title = pick.title[m], .row_axis = "train frame", .col_axis = "test frame",
+                  .scale_label = "accuracy (%)",
+                  .columns = std::max<int>(1, std::min<int>(6, static_cast<int>(stims.size()))),
+                  .cell = frames.size() > 8 ? 12 : 20, .percent = true};
     for (const auto& f : features) {
       for (double st : stims) {
         std::vector<double> fr;
