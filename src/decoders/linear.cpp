@@ -404,11 +404,11 @@ void svm_fit_rows(const double* z, std::int64_t d, const std::vector<std::int64_
 }
 
 bool use_newton(const Options& o, const torch::Tensor& x) {
-  if (o.solver == "newton") {
-    if (o.model != "svm" || !x.device().is_cpu()) throw Error("decoders: the newton solver fits svm decoders on the CPU");
+  if (o.solver == Solver::kNewton) {
+    if (o.model != Model::kSvm || !x.device().is_cpu()) throw Error("decoders: the newton solver fits svm decoders on the CPU");
     return true;
   }
-  return o.solver == "auto" && o.model == "svm" && x.device().is_cpu();
+  return o.solver == Solver::kAuto && o.model == Model::kSvm && x.device().is_cpu();
 }
 
 }  // namespace
@@ -463,7 +463,7 @@ Fit fit_sets(const torch::Tensor& x_in, const torch::Tensor& y_sets, const torch
   torch::Tensor mask = train_mask.to(torch::kFloat64);
   torch::Tensor onehot = torch::one_hot(y.to(torch::kLong), classes).to(torch::kFloat64);  // [P, n, K]
   const double c = o.c;
-  const bool svm = o.model == "svm";
+  const bool svm = o.model == Model::kSvm;
   // Two-class logistic regression is scikit-learn's binary model: one weight
   // vector (class 0's scores fixed at 0), not a two-column softmax, whose L2
   // penalty would be halved.

@@ -29,13 +29,20 @@
 
 #include <torch/torch.h>
 
+#include "core/choices.h"
+
 namespace wmgeom::decoders {
 
+enum class Model { kLogistic, kSvm };
+enum class Solver { kAuto, kLbfgs, kNewton };
+// The names in the analyze stage's schema (decoder = "svm" | "logistic").
+inline constexpr Choice<Model> kModels[] = {{Model::kSvm, "svm"}, {Model::kLogistic, "logistic"}};
+
 struct Options {
-  std::string model = "logistic";  // "logistic" | "svm"
-  double c = 1.0;                  // inverse regularisation strength (scikit-learn's C)
-  int max_iter = 200;              // L-BFGS iterations, or Newton steps per class
-  std::string solver = "auto";     // "auto" | "lbfgs" | "newton"
+  Model model = Model::kLogistic;
+  double c = 1.0;                 // inverse regularisation strength (scikit-learn's C)
+  int max_iter = 200;             // L-BFGS iterations, or Newton steps per class
+  Solver solver = Solver::kAuto;  // auto: Newton for svm on the CPU, else L-BFGS
 };
 
 struct Fit {

@@ -15,7 +15,10 @@
 namespace wmgeom::testing {
 namespace {
 
+using decoders::kModels;
+using decoders::Model;
 using decoders::Options;
+using decoders::Solver;
 
 // P problems: K Gaussian classes whose means lie along a random direction
 // per problem, separated by `gap` standard deviations, in d dimensions.
@@ -37,7 +40,7 @@ Data make_data(std::int64_t p, std::int64_t n, std::int64_t d, std::int64_t k, d
 TEST(Decoders, RecoversAPlantedDirection) {
   Data data = make_data(3, 300, 12, 2, 3.0, 1);
   for (const char* model : {"logistic", "svm"}) {
-    auto f = decoders::fit(data.x, data.y, torch::ones({3, 300}, torch::kBool), 2, {.model = model});
+    auto f = decoders::fit(data.x, data.y, torch::ones({3, 300}, torch::kBool), 2, {.model = parse_choice(kModels, model, "model")});
     // The class-1-vs-0 normal (in raw units) points along the planted direction.
     torch::Tensor normal = (f.weight.select(2, 1) - f.weight.select(2, 0)) / f.scale;
     torch::Tensor cos = torch::cosine_similarity(normal, data.direction, 1);
@@ -50,27 +53,27 @@ TEST(Decoders, RecoversAPlantedDirection) {
 TEST(Decoders, NewtonSolvesTheSameSvmAsLbfgs) {
   Data data = make_data(5, 120, 16, 4, 1.0, 2);
   torch::Tensor mask = torch::rand({5, 120}, torch::kFloat64).lt(0.8);
-  auto cd = decoders::fit(data.x, data.y, mask, 4, {.model = "svm", .solver = "newton"});
-  auto lb = decoders::fit(data.x, data.y, mask, 4, {.model = "svm", .max_iter = 2000, .solver = "lbfgs"});
+  auto cd = decoders::fit(data.x, data.y, mask, 4, {.model = Model::kSvm, .solver = Solver::kNewton});
+  auto lb = decoders::fit(data.x, data.y, mask, 4, {.model = Model::kSvm, .max_iter = 2000, .solver = Solver::kLbfgs});
   // One strictly convex problem: the same minimiser.
   EXPECT_LT((cd.weight - lb.weight).abs().max().item<double>(), 1e-3);
   EXPECT_LT((cd.bias - lb.bias).abs().max().item<double>(), 1e-3);
   EXPECT_TRUE(decoders::predict(cd, data.x).equal(decoders::predict(lb, data.x)));
   // Deterministic, and independent of how many threads solve the batch.
-  auto again = decoders::fit(data.x, data.y, mask, 4, {.model = "svm", .solver = "newton"});
+  auto again = decoders::fit(data.x, data.y, mask, 4, {.model = Model::kSvm, .solver = Solver::kNewton});
   EXPECT_TRUE(cd.weight.equal(again.weight));
-  EXPECT_THROW(decoders::fit(data.x, data.y, mask, 4, {.model = "logistic", .solver = "newton"}), Error);
+  EXPECT_THROW(decoders::fit(data.x, data.y, mask, 4, {.model = Model::kLogistic, .solver = Solver::kNewton}), Error);
   // More features than samples: the Gram-matrix path gives the same optimum.
   Data wide = make_data(2, 40, 60, 3, 1.0, 5);
   torch::Tensor all = torch::ones({2, 40}, torch::kBool);
-  auto kw = decoders::fit(wide.x, wide.y, all, 3, {.model = "svm", .solver = "newton"});
-  auto lw = decoders::fit(wide.x, wide.y, all, 3, {.model = "svm", .max_iter = 5000, .solver = "lbfgs"});
+  auto kw = decoders::fit(wide.x, wide.y, all, 3, {.model = Model::kSvm, .solver = Solver::kNewton});
+  auto lw = decoders::fit(wide.x, wide.y, all, 3, {.model = Model::kSvm, .max_iter = 5000, .solver = Solver::kLbfgs});
   EXPECT_LT((kw.weight - lw.weight).abs().max().item<double>(), 1e-3);
   // fit_shared: several label sets on one sample matrix equal separate fits.
   torch::Tensor labels = torch::stack({data.y[0], data.y[0].flip(0)});
-  auto shared = decoders::fit_shared(data.x[0], labels, 4, {.model = "svm"});
+  auto shared = decoders::fit_shared(data.x[0], labels, 4, {.model = Model::kSvm});
   for (int l = 0; l < 2; ++l) {
-    auto one = decoders::fit(data.x[0].unsqueeze(0), labels[l].unsqueeze(0), torch::ones({1, 120}, torch::kBool), 4, {.model = "svm"});
+    auto one = decoders::fit(data.x[0].unsqueeze(0), labels[l].unsqueeze(0), torch::ones({1, 120}, torch::kBool), 4, {.model = Model::kSvm});
     EXPECT_LT((shared.weight[l] - one.weight[0]).abs().max().item<double>(), 1e-9);
   }
 }
@@ -105,7 +108,7 @@ TEST(Decoders, NewtonReachesTheOptimumOnNoiseLabelsInEveryRegime) {
     torch::Tensor x = torch::randn({3, n, d}, torch::kFloat64) * 2.0 + 0.5;
     torch::Tensor y = torch::randint(0, 8, {3, n}, torch::kLong);
     for (double c : {0.1, 1.0, 10.0}) {
-      Options o{.model = "svm", .c = c, .max_iter = 1000, .solver = "newton"};
+      Options o{.model = Model::kSvm, .c = c, .max_iter = 1000, .solver = Solver::kNewton};
       auto f = decoders::fit(x, y, torch::ones({3, n}, torch::kBool), 8, o);
       EXPECT_LT(worst_gradient(f, x, y, c), 1e-7) << "n " << n << " d " << d << " C " << c;
     }
@@ -114,7 +117,7 @@ TEST(Decoders, NewtonReachesTheOptimumOnNoiseLabelsInEveryRegime) {
   torch::manual_seed(1);
   torch::Tensor x = torch::randn({1, 170, 128}, torch::kFloat64);
   torch::Tensor y = torch::randint(0, 8, {1, 170}, torch::kLong);
-  auto early = decoders::fit(x, y, torch::ones({1, 170}, torch::kBool), 8, {.model = "svm", .max_iter = 2, .solver = "newton"});
+  auto early = decoders::fit(x, y, torch::ones({1, 170}, torch::kBool), 8, {.model = Model::kSvm, .max_iter = 2, .solver = Solver::kNewton});
   EXPECT_GT(worst_gradient(early, x, y, 1.0), 1e-3);
 }
 
@@ -159,7 +162,7 @@ TEST(Decoders, AgreeWithScikitLearnOnTheSameFolds) {
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   for (const char* model : {"logistic", "svm"}) {
     // svm: the default solver on the CPU (newton).
-    torch::Tensor ours = decoders::cross_validate(data.x, data.y, folds, k, classes, {.model = model});
+    torch::Tensor ours = decoders::cross_validate(data.x, data.y, folds, k, classes, {.model = parse_choice(kModels, model, "model")});
     Array ref = read_npy(dir / (std::string(model) + ".npy"));
     torch::Tensor theirs = torch::from_blob(ref.raw(), {4, k}, torch::kFloat64);
     double worst = (ours - theirs).abs().max().item<double>();
@@ -206,9 +209,9 @@ TEST(Decoders, LabelSetsShareAFactorisationAndEqualSeparateFits) {
   torch::Tensor mask = torch::rand({3, 60}, torch::kFloat64).lt(0.8);
   torch::Tensor shuffled = data.y.index_select(1, torch::randperm(60, torch::kLong));
   torch::Tensor sets = torch::stack({data.y, shuffled}, 1);  // [P, 2, n]
-  auto both = decoders::fit_sets(data.x, sets, mask, 3, {.model = "svm"});
+  auto both = decoders::fit_sets(data.x, sets, mask, 3, {.model = Model::kSvm});
   for (int l = 0; l < 2; ++l) {
-    auto one = decoders::fit(data.x, sets.select(1, l), mask, 3, {.model = "svm"});
+    auto one = decoders::fit(data.x, sets.select(1, l), mask, 3, {.model = Model::kSvm});
     torch::Tensor idx = torch::arange(3, torch::kLong) * 2 + l;
     EXPECT_LT((both.weight.index_select(0, idx) - one.weight).abs().max().item<double>(), 1e-9);
     EXPECT_TRUE(decoders::predict(one, data.x).equal(decoders::predict(

@@ -16,6 +16,7 @@
 #include <torch/torch.h>
 
 #include "core/artifacts.h"
+#include "core/choices.h"
 #include "decoders/linear.h"
 #include "nback/sampler.h"
 #include "analyze/stats.h"
@@ -48,6 +49,12 @@ struct ModelData {
   torch::Tensor rows_of_task(std::size_t k) const;  // long [n]
 };
 
+// The schema's string choices (cv, space) as enums, one table each.
+enum class Cv { kGrouped, kViews };
+enum class Space { kHidden, kCell };
+inline constexpr Choice<Cv> kCvs[] = {{Cv::kGrouped, "grouped"}, {Cv::kViews, "views"}};
+inline constexpr Choice<Space> kSpaces[] = {{Space::kHidden, "hidden"}, {Space::kCell, "cell"}};
+
 // Initialised to stages/analyze/schema.toml's defaults (the single source; the
 // stage fills every field from its parameters, tests start from these).
 struct Settings {
@@ -55,9 +62,9 @@ struct Settings {
   std::vector<std::string> features;
   std::vector<int> frames;                 // stimulus frames analysed
   std::map<std::string, std::int64_t> classes;  // feature -> number of values
-  decoders::Options options{.model = "svm", .c = 1.0, .max_iter = 1000};  // the decoding model (schema defaults)
+  decoders::Options options{.model = decoders::Model::kSvm, .c = 1.0, .max_iter = 1000};  // the decoding model (schema defaults)
   int folds = 5;
-  std::string cv = "grouped";  // "grouped": folds grouped by the image at the decoded frame; "views": fit on training views, test on novel views
+  Cv cv = Cv::kGrouped;        // grouped: folds grouped by the image at the decoded frame; views: fit on training views, test on novel views
   int permutations = 20;       // label permutations behind every empirical chance level
   std::uint64_t seed = 0;
   int null_shuffles = 10;
@@ -68,7 +75,7 @@ struct Settings {
   int bootstrap = 100;
   double alpha = 0.05;         // findings: the level of every declared test
   int min_seeds = 3;           // findings: replicates per architecture below which a verdict is not testable
-  std::string space = "hidden";
+  Space space = Space::kHidden;  // the RNN state decoded
   torch::Device device = torch::kCPU;  // where decoders are fitted (results come back to the CPU)
 
   bool wants(const std::string& analysis) const { return analyses.count(analysis) != 0; }

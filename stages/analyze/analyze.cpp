@@ -43,11 +43,11 @@ ModelData load(const InputItem& item, const Settings& s) {
   m.regime = regime_of(m.tasks);
   m.hidden = nets::view(ss.hidden);
   if (!ss.cell.empty()) m.cell = nets::view(ss.cell);
-  if (s.space == "cell" && !m.cell.defined()) {
+  if (s.space == analyze::Space::kCell && !m.cell.defined()) {
     throw InputError("analyze: space = \"cell\" needs LSTM cell states, but " + m.name + " is a " + m.rnn +
                      " (no cell states); use space = \"hidden\"");
   }
-  m.states = (s.space == "cell" ? m.cell : m.hidden).to(torch::kFloat64);
+  m.states = (s.space == analyze::Space::kCell ? m.cell : m.hidden).to(torch::kFloat64);
   if (!ss.perceptual.empty()) m.perceptual = nets::view(ss.perceptual);
   if (!ss.embedding.empty()) m.embedding = nets::view(ss.embedding);
   m.targets = nets::view(ss.targets).to(torch::kLong);
@@ -111,12 +111,12 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
   Settings s;
   for (const auto& a : p.strings("analyses")) s.analyses.insert(a);
   s.features = p.strings("features");
-  s.options.model = p.s("decoder");
+  s.options.model = parse_choice(decoders::kModels, p.s("decoder"), "analyze.decoder");
   s.options.c = p.f("c");
   s.options.max_iter = static_cast<int>(p.i("max_iter"));
   s.folds = static_cast<int>(p.i("folds"));
   s.seed = static_cast<std::uint64_t>(p.i("seed"));
-  s.cv = p.s("cv");
+  s.cv = parse_choice(analyze::kCvs, p.s("cv"), "analyze.cv");
   s.permutations = static_cast<int>(p.i("permutations"));
   s.null_shuffles = static_cast<int>(p.i("null_shuffles"));
   s.random_directions = static_cast<int>(p.i("random_directions"));
@@ -126,7 +126,7 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
   s.bootstrap = static_cast<int>(p.i("bootstrap"));
   s.alpha = p.f("alpha");
   s.min_seeds = static_cast<int>(p.i("min_seeds"));
-  s.space = p.s("space");
+  s.space = parse_choice(analyze::kSpaces, p.s("space"), "analyze.space");
   s.device = nets::resolve_device(p.s("device"));
 
   // Everything is checked before anything is fitted.
@@ -175,7 +175,9 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
     }
   }
   for (const auto& m : models) analyze::check_folds(m, s);
-  if (p.s("verdicts") == "required") {
+  enum class Verdicts { kWhenTestable, kRequired };
+  static constexpr Choice<Verdicts> kVerdicts[] = {{Verdicts::kWhenTestable, "when_testable"}, {Verdicts::kRequired, "required"}};
+  if (parse_choice(kVerdicts, p.s("verdicts"), "analyze.verdicts") == Verdicts::kRequired) {
     // Every architecture needs min_seeds replicates, or no finding can be decided.
     std::map<std::string, std::set<std::string>> per;
     for (const auto& m : models) per[m.rnn].insert(m.name);
@@ -309,7 +311,7 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
   }
   result.findings = analyze::findings(result.tables, models, s);
   result.params = {{"models", nlohmann::json::array()}, {"frames", s.frames}, {"classes", s.classes},
-                   {"folds", s.cv == "views" ? 1 : s.folds}, {"cv", s.cv}, {"permutations", s.permutations}, {"features", s.features}, {"null_shuffles", s.null_shuffles}, {"decoder", s.options.model}, {"c", s.options.c}, {"space", s.space}};
+                   {"folds", s.cv == analyze::Cv::kViews ? 1 : s.folds}, {"cv", choice_name(analyze::kCvs, s.cv)}, {"permutations", s.permutations}, {"features", s.features}, {"null_shuffles", s.null_shuffles}, {"decoder", choice_name(decoders::kModels, s.options.model)}, {"c", s.options.c}, {"space", choice_name(analyze::kSpaces, s.space)}};
   for (const auto& m : models) {
     result.params["models"].push_back({{"name", m.name}, {"rnn", m.rnn}, {"regime", m.regime}, {"seed", m.seed}, {"trials", m.states.size(0)},
                                        {"tasks", m.config.value("tasks", nlohmann::json::array())}});
@@ -317,7 +319,7 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
   // Items: every decoder fitted (cross-validated with its permutation
   // nulls, orthogonality with its nulls in every fold, causal per fold).
   if (auto it = result.tables.find("orthogonality"); it != result.tables.end()) {
-    fitted += static_cast<std::int64_t>(it->second.rows()) * (1 + s.null_shuffles) * (s.cv == "views" ? 1 : s.folds);
+    fitted += static_cast<std::int64_t>(it->second.rows()) * (1 + s.null_shuffles) * (s.cv == analyze::Cv::kViews ? 1 : s.folds);
   }
   if (auto it = result.tables.find("causal"); it != result.tables.end()) {
     fitted += static_cast<std::int64_t>(it->second.rows() / s.causal_sds.size()) * s.folds;

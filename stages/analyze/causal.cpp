@@ -43,7 +43,7 @@ void causal_unit(const ModelData& m, const Settings& s, std::size_t k, int stim,
   torch::Tensor fold = torch::tensor(std::vector<std::int64_t>(folds_v.begin(), folds_v.end()), torch::kLong);
   torch::Tensor which = torch::arange(s.folds, torch::kLong).unsqueeze(1);
   decoders::Options o = s.options;
-  o.model = "svm";
+  o.model = decoders::Model::kSvm;
   auto fit = decoders::fit(x.unsqueeze(0).expand({s.folds, n, x.size(1)}), y.unsqueeze(0).expand({s.folds, n}),
                            fold.unsqueeze(0).ne(which), classes, o);
   // Non-match trials at the probe: the probe's class differs from the memory's.
@@ -75,7 +75,7 @@ void causal_unit(const ModelData& m, const Settings& s, std::size_t k, int stim,
   // recurrent half is linear in the state, so a shift's share of it is a
   // multiple of the recurrent image of its direction (rec_of).
   torch::Tensor gates = model->input_gates(m.embedding.index_select(0, trials).select(1, probe));  // [B, G]
-  const bool shift_cell = s.space == "cell";
+  const bool shift_cell = s.space == Space::kCell;
   torch::Tensor rec_base = model->recurrent(h);  // [B, G]
   auto rec_of = [&](const torch::Tensor& v) { return model->recurrent(v, false); };
   // Per-trial p(match) at the probe after adding each of `shifts` [S, B, H]

@@ -26,7 +26,7 @@ std::string feature_of(const nback::Task& t) { return nback::feature_name(t.feat
 // The trials of `rows` that are held out in the views scheme (novel views),
 // or every trial for the grouped scheme.
 torch::Tensor test_mask(const ModelData& m, const Settings& s, const torch::Tensor& rows) {
-  if (s.cv == "views") return m.split.index_select(0, rows).eq(kSplitValidation);
+  if (s.cv == Cv::kViews) return m.split.index_select(0, rows).eq(kSplitValidation);
   return torch::ones({rows.size(0)}, torch::kBool);
 }
 
@@ -57,7 +57,7 @@ std::string relevance(const nback::Task& task, const std::string& feature) {
 }
 
 void check_folds(const ModelData& m, const Settings& s) {
-  if (s.cv == "views" && !m.split.defined()) {
+  if (s.cv == Cv::kViews && !m.split.defined()) {
     throw InputError("analyze: cv = \"views\" needs the split of every trial, but the state set " + m.name +
                      " does not record it (captured by an older wmgeom): recapture it");
   }
@@ -66,7 +66,7 @@ void check_folds(const ModelData& m, const Settings& s) {
     if (rows.numel() == 0) {
       throw InputError("analyze: " + m.name + " has no trials of task " + m.tasks[k].name);
     }
-    if (s.cv == "views") {
+    if (s.cv == Cv::kViews) {
       torch::Tensor split = m.split.index_select(0, rows);
       if (split.eq(kSplitTrain).sum().item<std::int64_t>() == 0 || split.eq(kSplitValidation).sum().item<std::int64_t>() == 0) {
         throw InputError("analyze: parameter cv = \"views\" fits on training-view trials and tests on novel-view trials, but " +
@@ -82,21 +82,21 @@ void check_folds(const ModelData& m, const Settings& s) {
         std::vector<std::set<std::int64_t>> images(static_cast<std::size_t>(classes));
         std::vector<std::int64_t> train_trials(static_cast<std::size_t>(classes), 0);
         auto yv = to_vector(y), gv = to_vector(g);
-        auto sv = s.cv == "views" ? to_vector(m.split.index_select(0, rows)) : std::vector<std::int64_t>(yv.size(), 0);
+        auto sv = s.cv == Cv::kViews ? to_vector(m.split.index_select(0, rows)) : std::vector<std::int64_t>(yv.size(), 0);
         for (std::size_t i = 0; i < yv.size(); ++i) {
           images[yv[i]].insert(gv[i]);
           train_trials[yv[i]] += sv[i] == kSplitTrain;
         }
         for (std::int64_t c = 0; c < classes; ++c) {
           const auto count = static_cast<std::int64_t>(images[c].size());
-          if (s.cv == "grouped" && count > 0 && count < s.folds) {
+          if (s.cv == Cv::kGrouped && count > 0 && count < s.folds) {
             throw InputError("analyze: parameter folds = " + std::to_string(s.folds) + ": " + m.name + ", task " +
                              m.tasks[k].name + ": feature " + feature + " value " + std::to_string(c) +
                              " is shown by " + std::to_string(count) + " distinct images at frame " + std::to_string(stim) +
                              ", fewer than folds; folds are grouped by image so that no test trial has a twin in "
                              "training: lower folds, or render more views or identities");
           }
-          if (s.cv == "views" && count > 0 && train_trials[c] == 0) {
+          if (s.cv == Cv::kViews && count > 0 && train_trials[c] == 0) {
             throw InputError("analyze: cv = \"views\": " + m.name + ", task " + m.tasks[k].name + ": feature " + feature +
                              " value " + std::to_string(c) + " at frame " + std::to_string(stim) +
                              " never occurs in a training-view trial");
@@ -133,7 +133,7 @@ Families fit_families(const ModelData& m, const Settings& s, const std::function
         f.y = m.labels.at(feature).index_select(0, rows).select(1, stim).contiguous();
         torch::Tensor groups = images.select(1, stim).contiguous();
         const std::uint64_t seed = family_seed(s, m.tasks[k].name, feature, stim);
-        if (s.cv == "views") {
+        if (s.cv == Cv::kViews) {
           f.folds = 1;
           f.fold = torch::where(test_mask(m, s, rows), torch::zeros({n}, torch::kLong), torch::full({n}, -1, torch::kLong));
         } else {

@@ -86,7 +86,7 @@ struct OrthoValue {
 
 void orthogonality(const ModelData& m, const Settings& s, Tables& tables) {
   decoders::Options o = s.options;
-  o.model = "svm";  // one-vs-rest normals
+  o.model = decoders::Model::kSvm;  // one-vs-rest normals
   const std::int64_t rnn_dims = m.states.size(2);
   const std::int64_t want_dims = s.pca_dims > 0 ? s.pca_dims : rnn_dims;
   // Span coordinates of every (task, frame, space), in parallel, then read
@@ -140,7 +140,7 @@ void orthogonality(const ModelData& m, const Settings& s, Tables& tables) {
     // the mean over folds. Shuffled-label nulls permute labels between
     // images and are refitted in the same folds.
     std::vector<torch::Tensor> train_sets;
-    if (s.cv == "views") {
+    if (s.cv == Cv::kViews) {
       train_sets.push_back(m.split.index_select(0, rows).eq(kSplitTrain).nonzero().squeeze(1));
     } else {
       auto folds = decoders::grouped_folds(to_vector(y), to_vector(groups), s.folds, seed);
@@ -327,7 +327,7 @@ void rsa(const ModelData& m, const Settings& s, Tables& tables) {
     }
     return std::make_pair(c, total);
   };
-  const std::string rnn_space = s.space;
+  const std::string rnn_space = choice_name(kSpaces, s.space);
   const std::int64_t frames = m.frames();
   auto add = [&](const std::string& space_a, int fa, const torch::Tensor& a, const std::string& space_b, int fb,
                  const torch::Tensor& b, Tables& tables) {
@@ -428,7 +428,7 @@ struct GramPr {
 }  // namespace
 
 void dimensionality(const ModelData& m, const Settings& s, Tables& tables) {
-  std::vector<std::pair<std::string, torch::Tensor>> spaces{{s.space, m.states}};
+  std::vector<std::pair<std::string, torch::Tensor>> spaces{{choice_name(kSpaces, s.space), m.states}};
   if (m.perceptual.defined()) spaces.emplace_back("perceptual", m.perceptual);
   if (m.embedding.defined()) spaces.emplace_back("embedding", m.embedding);
   std::vector<std::pair<std::string, torch::Tensor>> groups{{"all", torch::arange(m.states.size(0), torch::kLong)}};

@@ -11,6 +11,8 @@
 #include "analyze/analyze.h"
 #include "analyze/synthetic.h"
 #include "core/artifacts.h"
+#include "core/error.h"
+#include "graph/registry.h"
 #include "core/npy.h"
 #include "nets/torch_util.h"
 #include "stage_kit.h"
@@ -81,6 +83,27 @@ double mean_where(const Table& t, const std::string& column, const std::map<std:
   }
   EXPECT_GT(n, 0) << column;
   return sum / n;
+}
+
+// The enum tables and the schema name the same choices: each schema choice
+// parses, and each table entry is a schema choice (no silent fallback either way).
+TEST(Analyze, ChoiceTablesMatchTheSchema) {
+  const auto& schema = real_registry().find("analyze")->schema;
+  auto choices_of = [&](const std::string& name) {
+    for (const auto& spec : schema.params) {
+      if (spec.name == name) return spec.choices;
+    }
+    return std::vector<std::string>{};
+  };
+  auto check = [&](const auto& table, const std::string& param) {
+    const auto choices = choices_of(param);
+    EXPECT_EQ(choices.size(), std::size(table)) << param;
+    for (const auto& c : choices) EXPECT_NO_THROW(parse_choice(table, c, param)) << param << " = " << c;
+    EXPECT_THROW(parse_choice(table, "no-such", param), Error) << param;
+  };
+  check(analyze::kCvs, "cv");
+  check(analyze::kSpaces, "space");
+  check(decoders::kModels, "decoder");
 }
 
 TEST(Analyze, OrthogonalityIndexOfOrthogonalAndParallelDirections) {

@@ -110,7 +110,7 @@ TEST(Calibration, RepeatedImagesDecodeAtEmpiricalChance) {
     torch::Tensor y = nets::view(none.location).select(1, 0).to(torch::kLong);
     std::vector<std::int64_t> yv(y.data_ptr<std::int64_t>(), y.data_ptr<std::int64_t>() + y.numel());
     auto folds = decoders::stratified_folds(yv, 4, seed);
-    leak_sum += decoders::cross_validate(x.unsqueeze(0), y.unsqueeze(0), folds, 4, 4, {.model = "svm"}).mean().item<double>();
+    leak_sum += decoders::cross_validate(x.unsqueeze(0), y.unsqueeze(0), folds, 4, 4, {.model = decoders::Model::kSvm}).mean().item<double>();
     // With a real code of the feature, the permutation test detects it.
     StateSet some = image_codes_only(seed, 6.0);
     AnalysisResult s = run_analysis({some}, body, seed);
@@ -335,7 +335,7 @@ std::pair<double, double> planted_causal(std::uint64_t seed, int readout_unit) {
   st.features = {"cat"};
   st.frames = {0};
   st.classes = {{"cat", 2}};
-  st.options.model = "svm";
+  st.options.model = decoders::Model::kSvm;
   st.folds = 3;
   st.seed = seed;
   st.causal_sds = {10.0};

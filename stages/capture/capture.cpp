@@ -1,6 +1,7 @@
 #include "capture/capture.h"
 
 #include "core/artifacts.h"
+#include "core/choices.h"
 #include "nets/threads.h"
 #include "nets/torch_util.h"
 #include "nets/wm_model.h"
@@ -57,10 +58,12 @@ Artifact CaptureStage::run(const Params& p, const StageInputs& inputs, RunContex
   torch::Tensor cues = nets::cue_matrix(names, ts.task_cue).to(device);
   torch::Tensor bank = nets::view(fb.features).to(device, torch::kFloat32);
 
+  // The trials captured: one split's (its code in TrialSet::split) or all (-1).
+  static constexpr Choice<int> kSplits[] = {{kSplitValidation, "validation"}, {kSplitTrain, "train"}, {-1, "both"}};
   const std::string& split = p.s("split");
+  const int code = parse_choice(kSplits, split, "capture.split");
   torch::Tensor split_col = nets::view(ts.split);
-  torch::Tensor rows = split == "both" ? torch::arange(split_col.size(0), torch::kLong)
-                                       : split_col.eq(split == "train" ? kSplitTrain : kSplitValidation).nonzero().squeeze(1);
+  torch::Tensor rows = code < 0 ? torch::arange(split_col.size(0), torch::kLong) : split_col.eq(code).nonzero().squeeze(1);
   if (rows.numel() == 0) {
     throw InputError("capture: the task suite has no evaluation trials of split \"" + split +
                      "\" (see eval_splits of the tasks stage)");

@@ -172,11 +172,15 @@ std::string weights_hash(torch::nn::Module& m) {
   return hash128_hex(all);
 }
 
+enum class Model { kBuiltin, kTorchScript, kRandom };
+constexpr Choice<Model> kModels[] = {{Model::kBuiltin, "builtin"}, {Model::kTorchScript, "torchscript"}, {Model::kRandom, "random"}};
+Model model_of(const Params& p) { return parse_choice(kModels, p.s("model"), "features.model"); }
+
 }  // namespace
 
 void FeaturesStage::validate(const Params& p, ParamIssues& issues) const {
-  const std::string& model = p.s("model");
-  if (model == "torchscript") {
+  const Model model = model_of(p);
+  if (model == Model::kTorchScript) {
     if (p.s("path").empty()) {
       issues.error("path", "model = \"torchscript\" needs path = \"FILE.pt\" (a TorchScript module)");
     } else {
@@ -192,7 +196,7 @@ void FeaturesStage::validate(const Params& p, ParamIssues& issues) const {
   if (!nets::valid_device_spec(p.s("device"))) {
     issues.error("device", std::string(nets::kDeviceExpectation) + ", found \"" + p.s("device") + "\"");
   }
-  if (model == "builtin" && p.i("epochs") == 0) {
+  if (model == Model::kBuiltin && p.i("epochs") == 0) {
     issues.error("epochs", "the built-in CNN needs epochs >= 1 (for untrained weights use model = \"random\")");
   }
 }
@@ -207,7 +211,7 @@ Artifact FeaturesStage::run(const Params& p, const StageInputs& inputs, RunConte
   StimulusSet s = inputs.get<StimulusSet>("stimuli");
   nets::IntraOpThreads width(ctx.threads());
   torch::Device device = nets::resolve_device(p.s("device"));
-  const std::string& model = p.s("model");
+  const Model model = model_of(p);
   const std::int64_t n = s.size();
   const int infer_batch = static_cast<int>(p.i("inference_batch"));
   auto gen = nets::make_generator(static_cast<std::uint64_t>(p.i("seed")));
@@ -227,17 +231,17 @@ Artifact FeaturesStage::run(const Params& p, const StageInputs& inputs, RunConte
 
   FeatureBank bank;
   std::int64_t done = 0;
-  std::int64_t train_items = model == "builtin" ? p.i("epochs") * static_cast<std::int64_t>(indices_of_split(s, kSplitTrain).size()) : 0;
+  std::int64_t train_items = model == Model::kBuiltin ? p.i("epochs") * static_cast<std::int64_t>(indices_of_split(s, kSplitTrain).size()) : 0;
   std::int64_t total = train_items + n;
   std::function<torch::Tensor(const torch::Tensor&)> extract;
   BuiltinCnn cnn{nullptr};
   std::unique_ptr<nets::ScriptedExtractor> scripted;
-  if (model == "builtin" || model == "random") {
+  if (model != Model::kTorchScript) {
     nets::CnnConfig cfg = cnn_config(p, s);
     cnn = BuiltinCnn(cfg);
     cnn->initialise(gen);
     cnn->to(device);
-    if (model == "builtin") {
+    if (model == Model::kBuiltin) {
       nets::IntraOpThreads training_width(static_cast<int>(p.i("threads")));  // hashed: see the schema
       Curves c = train_builtin(cnn, s, x_unit, p, device, gen, ctx, done, total);
       bank.extra["train_loss"] = curve_array(c.loss, 1);
@@ -246,7 +250,7 @@ Artifact FeaturesStage::run(const Params& p, const StageInputs& inputs, RunConte
     }
     cnn->eval();
     extract = [&](const torch::Tensor& x) { return cnn->features(x); };
-    bank.extractor = {{"model", model}, {"architecture", "resnet-compact"}, {"width", cfg.width},
+    bank.extractor = {{"model", choice_name(kModels, model)}, {"architecture", "resnet-compact"}, {"width", cfg.width},
                       {"blocks", cfg.blocks}, {"layer", "stages." + std::to_string(cfg.blocks - 1)},
                       {"weights_hash", weights_hash(*cnn)}, {"heads", {"category", "identity", "location"}}};
   } else {
