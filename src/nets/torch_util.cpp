@@ -76,6 +76,10 @@ std::string device_kind(const std::string& spec) {
   return "cuda";
 }
 
+std::string torch_key_extras(const std::string& device_spec) {
+  return "torch " + torch_version() + "\ndevice " + device_kind(device_spec);
+}
+
 std::string device_resource(const std::string& spec) {
   if (device_kind(spec) != "cuda") return "";
   if (spec.rfind("cuda:", 0) == 0) return spec;

@@ -26,6 +26,9 @@ bool valid_device_spec(const std::string& spec);
 inline constexpr const char* kDeviceExpectation = "expected \"auto\", \"cpu\", \"cuda\" or \"cuda:N\"";
 // "cpu" or "cuda": part of cache keys of stages whose results depend on it.
 std::string device_kind(const std::string& spec);
+// The key extras of a stage whose results depend on LibTorch and the device
+// kind: "torch <version>\ndevice <cpu|cuda>".
+std::string torch_key_extras(const std::string& device_spec);
 // Resource token for the executor: "cuda:N" for GPU work, "" for CPU.
 std::string device_resource(const std::string& spec);
 

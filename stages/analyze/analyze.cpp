@@ -87,7 +87,7 @@ void AnalyzeStage::validate(const Params& p, ParamIssues& issues) const {
 
 // CPU and GPU fits differ in the last digits (different solvers): the device kind is keyed.
 std::string AnalyzeStage::key_extras(const Params& p) const {
-  return "torch " + nets::torch_version() + "\ndevice " + nets::device_kind(p.s("device"));
+  return nets::torch_key_extras(p.s("device"));
 }
 
 std::string AnalyzeStage::resource(const Params& p) const { return nets::device_resource(p.s("device")); }

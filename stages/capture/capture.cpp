@@ -25,7 +25,7 @@ void CaptureStage::validate(const Params& p, ParamIssues& issues) const {
 }
 
 std::string CaptureStage::key_extras(const Params& p) const {
-  return "torch " + nets::torch_version() + "\ndevice " + nets::device_kind(p.s("device"));
+  return nets::torch_key_extras(p.s("device"));
 }
 
 std::string CaptureStage::resource(const Params& p) const { return nets::device_resource(p.s("device")); }

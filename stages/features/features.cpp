@@ -202,7 +202,7 @@ void FeaturesStage::validate(const Params& p, ParamIssues& issues) const {
 }
 
 std::string FeaturesStage::key_extras(const Params& p) const {
-  return "torch " + nets::torch_version() + "\ndevice " + nets::device_kind(p.s("device"));
+  return nets::torch_key_extras(p.s("device"));
 }
 
 std::string FeaturesStage::resource(const Params& p) const { return nets::device_resource(p.s("device")); }

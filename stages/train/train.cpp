@@ -228,7 +228,7 @@ bool reaches_stopping_bar(const std::vector<float>& train_acc, const std::vector
 }
 
 std::string TrainStage::key_extras(const Params& p) const {
-  return "torch " + nets::torch_version() + "\ndevice " + nets::device_kind(p.s("device"));
+  return nets::torch_key_extras(p.s("device"));
 }
 
 std::string TrainStage::resource(const Params& p) const { return nets::device_resource(p.s("device")); }

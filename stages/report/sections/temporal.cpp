@@ -168,34 +168,27 @@ std::string hypotheses_part(Section& s, const ReportData& d, const ReportOptions
          pick.note_html();
 }
 
-const std::vector<std::string> kTests = {"fitted",
-                                         "reconstructed",
-                                         "reconstructed_no_rotation",
-                                         "time_shifted",
-                                         "time_shifted_no_rotation",
-                                         "elapsed_shifted",
-                                         "elapsed_shifted_no_rotation"};
+// The Procrustes swap tests in drawing order, each with its label and colour.
+struct SwapTest {
+  const char* name;
+  const char* label;
+  const char* color;
+};
+constexpr SwapTest kTests[] = {
+    {"fitted", "fitted at (i, j+1)", "#4e79a7"},
+    {"reconstructed", "reconstructed: R M(i,j)", "#499894"},
+    {"reconstructed_no_rotation", "reconstructed, R = I", "#86bcb6"},
+    {"time_shifted", "time-shifted: R at (i, j+2)", "#e15759"},
+    {"time_shifted_no_rotation", "time-shifted, R = I", "#ff9d9a"},
+    {"elapsed_shifted", "elapsed-shifted: R at (i+1, j+2)", "#59a14f"},
+    {"elapsed_shifted_no_rotation", "elapsed-shifted, R = I", "#8cd17d"},
+};
 
-std::string test_label(const std::string& t) {
-  if (t == "fitted") return "fitted at (i, j+1)";
-  if (t == "reconstructed") return "reconstructed: R M(i,j)";
-  if (t == "reconstructed_no_rotation") return "reconstructed, R = I";
-  if (t == "time_shifted") return "time-shifted: R at (i, j+2)";
-  if (t == "time_shifted_no_rotation") return "time-shifted, R = I";
-  if (t == "elapsed_shifted") return "elapsed-shifted: R at (i+1, j+2)";
-  if (t == "elapsed_shifted_no_rotation") return "elapsed-shifted, R = I";
-  return t;
-}
-
-std::string test_color(const std::string& t) {
-  if (t == "fitted") return "#4e79a7";
-  if (t == "reconstructed") return "#499894";
-  if (t == "reconstructed_no_rotation") return "#86bcb6";
-  if (t == "time_shifted") return "#e15759";
-  if (t == "time_shifted_no_rotation") return "#ff9d9a";
-  if (t == "elapsed_shifted") return "#59a14f";
-  if (t == "elapsed_shifted_no_rotation") return "#8cd17d";
-  return "#bab0ac";
+const SwapTest* swap_test(const std::string& name) {
+  for (const auto& t : kTests) {
+    if (name == t.name) return &t;
+  }
+  return nullptr;
 }
 
 std::string procrustes_part(Section& s, const ReportData& d, const ReportOptions& o) {
@@ -204,13 +197,19 @@ std::string procrustes_part(Section& s, const ReportData& d, const ReportOptions
   Columns c(d.tables.at("procrustes"));
   auto pick = pick_models(c, o.max_models);
   const Filter filter(c);
-  auto tests = ordered_present(kTests, distinct(c, "test"));
+  std::vector<std::string> known;
+  for (const auto& t : kTests) known.push_back(t.name);
+  auto tests = ordered_present(known, distinct(c, "test"));
   auto by_model = rows_by_model(c);
   BarChart b;
   b.id = next_id(s);
   b.title = "Procrustes swap tests and their no-rotation controls";
   b.ylabel = "decoding accuracy";
-  for (const auto& t : tests) b.bars.push_back(test_label(t)), b.colors.push_back(test_color(t));
+  for (const auto& t : tests) {
+    const SwapTest* known_test = swap_test(t);  // an unknown test keeps its name, in grey
+    b.bars.push_back(known_test ? known_test->label : t);
+    b.colors.push_back(known_test ? known_test->color : "#bab0ac");
+  }
   b.ymin = 0;
   b.ymax = 1;
   accuracy_legend(b);
