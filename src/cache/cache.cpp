@@ -386,7 +386,10 @@ Cache::Lock Cache::lock(const std::string& key) const {
   fs::path p = dir / (key + ".lock");
   int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) throw Error("cache: cannot open lock " + p.string() + ": " + std::strerror(errno));
-  while (::flock(fd, LOCK_EX) != 0) {
+  struct flock whole {};
+  whole.l_type = F_WRLCK;
+  whole.l_whence = SEEK_SET;  // l_start = l_len = 0: the whole file
+  while (::fcntl(fd, F_OFD_SETLKW, &whole) != 0) {
     if (errno != EINTR) {
       ::close(fd);
       throw Error("cache: cannot lock " + p.string() + ": " + std::strerror(errno));

@@ -6,7 +6,7 @@
 //     v1/KK/KEY/I.zst           array I's bytes as consecutive independent zstd frames,
 //                               one per CHUNK (4 MiB) of raw bytes; I = index in "arrays"
 //     tmp/KEY.PID.N/            an entry being written; renamed to v1/KK/KEY when complete
-//     locks/KEY.lock            flock(2) file: one writer per key across processes
+//     locks/KEY.lock            lock file: one writer per key across processes and hosts
 //     work/KEY/                 a stage's scratch (checkpoints) kept across failed runs
 //   manifest.json := {"body": BODY, "checksum": XXH3-64 hex of BODY serialised compactly}
 //   BODY := {"format": 1, "key", "stage", "type", "kind", "params": {name: value},
@@ -27,6 +27,17 @@
 //
 // Thread-safety: all methods may be called concurrently from threads and
 // processes sharing ROOT. lock() serialises writers of one key.
+//
+// Across hosts (a cluster's shared filesystem): lock() takes an open file
+// description lock (fcntl F_OFD_SETLKW, Linux >= 3.15) on the whole lock
+// file: exclusive between threads, processes and, on NFSv3 with lockd and
+// NFSv4, hosts, since the Linux NFS client sends it to the server as a POSIX
+// lock. The lock dies with its holder (a killed job never leaves a stale
+// lock). What else is relied on: rename(2) of a directory is atomic on the
+// server (an entry appears whole or not at all), and close-to-open
+// consistency (a reader that opens a manifest after the rename sees the
+// files written before it). Lustre needs the `flock` mount option for
+// locks to work across clients; GPFS and BeeGFS honour them by default.
 #pragma once
 
 #include <cstdint>

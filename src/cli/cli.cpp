@@ -1,4 +1,5 @@
 #include "cli/cli.h"
+#include "cli/commands.h"
 
 #include <unistd.h>
 
@@ -24,16 +25,35 @@
 #include "graph/registry.h"
 
 namespace wmgeom {
+namespace cli {
+
 namespace {
+std::atomic<bool>* g_stop = nullptr;
+extern "C" void on_stop_signal(int) {
+  if (g_stop) g_stop->store(true);
+}
+}  // namespace
 
-constexpr const char* kDefaultPipeline = "embedded:quickstart";
+StopOnSignals::StopOnSignals(std::atomic<bool>& flag) {
+  g_stop = &flag;
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGUSR1, &sa, &old_usr1_);
+  sigaction(SIGTERM, &sa, &old_term_);
+}
 
-struct Common {
-  std::string cache_dir;
-  int threads = 0;
-  bool verbose = false;
-  bool quiet = false;
-};
+StopOnSignals::~StopOnSignals() {
+  sigaction(SIGUSR1, &old_usr1_, nullptr);
+  sigaction(SIGTERM, &old_term_, nullptr);
+  g_stop = nullptr;
+}
+
+Logger::Level log_level(const Common& c) {
+  return c.quiet ? Logger::Level::kWarn : c.verbose ? Logger::Level::kDebug : Logger::Level::kInfo;
+}
+
+
 
 std::string default_cache_dir() {
   const char* env = std::getenv("WMGEOM_CACHE");
@@ -67,13 +87,23 @@ std::string pad(std::string s, std::size_t w) {
 
 void print_table(const RunReport& report, std::ostream& out) {
   std::size_t w = 5;
-  for (const auto& r : report.instances) w = std::max(w, r.instance.size());
-  out << pad("stage", w + 2) << pad("type", 10) << pad("cache", 10) << pad("seconds", 10)
-      << pad("items", 18) << pad("items/s", 12) << "bytes\n";
+  bool jobs = false;
+  for (const auto& r : report.instances) {
+    w = std::max(w, r.instance.size());
+    jobs = jobs || !r.job.id.empty();
+  }
+  out << pad("stage", w + 2) << pad("type", 10) << pad("cache", 10) << pad("seconds", 10) << pad("items", 18)
+      << pad("items/s", 12) << (jobs ? pad("bytes", 10) + pad("job", 10) + pad("node", 10) + "queue s" : "bytes") << "\n";
   for (const auto& r : report.instances) {
     out << pad(r.instance, w + 2) << pad(r.type, 10) << pad(to_string(r.cache), 10)
         << pad(format_fixed(r.seconds, 3), 10) << pad(std::to_string(r.items) + " " + r.items_unit, 18)
-        << pad(format_fixed(r.items_per_s(), 1), 12) << format_bytes(static_cast<double>(r.bytes)) << "\n";
+        << pad(format_fixed(r.items_per_s(), 1), 12);
+    const std::string bytes = format_bytes(static_cast<double>(r.bytes));
+    if (!jobs) out << bytes << "\n";
+    else {
+      out << pad(bytes, 10) << pad(r.job.id.empty() ? "-" : r.job.id, 10) << pad(r.job.node.empty() ? "-" : r.job.node, 10)
+          << (r.job.id.empty() ? "-" : format_fixed(r.job.queue_seconds, 1)) << "\n";
+    }
   }
 }
 
@@ -86,21 +116,63 @@ std::string instance_dir_name(const std::string& name) {
   return s;
 }
 
-struct RunArgs {
-  std::string pipeline = kDefaultPipeline;
-  std::vector<std::string> sets, only, from;
-  bool dry_run = false;
-  std::string out_dir;
-  std::string json_file;
-  bool no_progress = false;
-};
+
+// What every run ends with, local or on a cluster: run.json, the after-run
+// hooks (Stage::after_run), the table, and the exit code with the failure.
+int finish_run(const Plan& plan, Executor& exec, const RunReport& r, const std::string& out_dir, const RunArgs& a,
+               const Common& c, Logger& log, bool profile, std::ostream& out, std::ostream& err) {
+  nlohmann::json prof = r.to_json();
+  {
+    std::filesystem::create_directories(out_dir);
+    std::ofstream f(std::filesystem::path(out_dir) / "run.json");
+    f << prof.dump(2) << "\n";
+  }
+  if (profile && !a.json_file.empty()) {
+    std::ofstream f(a.json_file);
+    f << prof.dump(2) << "\n";
+    if (!f) {
+      err << "error: cannot write " << a.json_file << "\n";
+      return 1;
+    }
+  }
+  // After-run hooks (Stage::after_run): e.g. the report stage's report.html
+  // with this run's profile and pipeline file.
+  std::vector<std::filesystem::path> reports;
+  if (r.exit_code == 0) {
+    for (std::size_t i = 0; i < plan.instances.size(); ++i) {
+      const Stage& stage = *plan.instances[i].entry->stage;
+      if (!stage.has_after_run() || !part_of_run(r.instances[i].cache)) continue;
+      auto written = stage.after_run(*exec.materialize(i, c.threads), r, plan.instances[i].name, out_dir);
+      reports.insert(reports.end(), written.begin(), written.end());
+    }
+  }
+  if (!c.quiet || profile) print_table(r, out);
+  if (r.exit_code != 0) {
+    log.file_only("failed: " + r.error);
+    if (r.failed_stage.empty()) {
+      err << "error: " << r.error << "\n";
+    } else {
+      err << "error: stage " << r.failed_stage << " failed: "
+          << (r.error.rfind(r.failed_stage + ": ", 0) == 0 ? r.error.substr(r.failed_stage.size() + 2) : r.error) << "\n";
+    }
+    err << "  (log: " << log.file().string() << "; finished stages are cached)\n";
+    return r.exit_code;
+  }
+  if (!c.quiet) {
+    out << "done in " << format_seconds(r.seconds) << "; outputs in " << out_dir << "/ (run.json, wmgeom.log";
+    for (const auto& f : reports) out << ", " << f.filename().string();
+    out << ")\n";
+  }
+  return 0;
+}
 
 int do_run(const RunArgs& a, const Common& c, const StageRegistry& registry, std::ostream& out,
            std::ostream& err, bool profile) {
+  if (a.executor == "slurm" && !a.dry_run) return do_run_slurm(a, c, registry, out, err, profile);
   auto plan = plan_or_report(a.pipeline, a.sets, registry, err);
   if (!plan) return 2;
   Cache cache(c.cache_dir);
-  Logger log(err, c.quiet ? Logger::Level::kWarn : c.verbose ? Logger::Level::kDebug : Logger::Level::kInfo);
+  Logger log(err, log_level(c));
   std::string out_dir = a.out_dir.empty() ? "wmgeom-out/" + plan->spec.name : a.out_dir;
   Executor exec(*plan, cache, log);
   RunOptions opt;
@@ -119,45 +191,11 @@ int do_run(const RunArgs& a, const Common& c, const StageRegistry& registry, std
     log.open_file(std::filesystem::path(out_dir) / "wmgeom.log");
     log.file_only("wmgeom run " + plan->spec.file + " cache " + cache.root().string());
     for (const auto& inst : plan->instances) log.file_only("plan: " + inst.name + " key " + inst.key);
+    std::atomic<bool> stop{false};
+    opt.stop = &stop;
+    StopOnSignals signals(stop);
     RunReport r = exec.run(opt);
-    nlohmann::json prof = r.to_json();
-    {
-      std::ofstream f(std::filesystem::path(out_dir) / "run.json");
-      f << prof.dump(2) << "\n";
-    }
-    if (profile && !a.json_file.empty()) {
-      std::ofstream f(a.json_file);
-      f << prof.dump(2) << "\n";
-      if (!f) {
-        err << "error: cannot write " << a.json_file << "\n";
-        return 1;
-      }
-    }
-    // After-run hooks (Stage::after_run): e.g. the report stage's report.html
-    // with this run's profile and pipeline file.
-    std::vector<std::filesystem::path> reports;
-    if (r.exit_code == 0) {
-      for (std::size_t i = 0; i < plan->instances.size(); ++i) {
-        const Stage& stage = *plan->instances[i].entry->stage;
-        if (!stage.has_after_run() || !part_of_run(r.instances[i].cache)) continue;
-        auto written = stage.after_run(*exec.materialize(i, c.threads), r, plan->instances[i].name, out_dir);
-        reports.insert(reports.end(), written.begin(), written.end());
-      }
-    }
-    if (!c.quiet || profile) print_table(r, out);
-    if (r.exit_code != 0) {
-      log.file_only("failed: " + r.error);
-      err << "error: stage " << r.failed_stage << " failed: "
-          << (r.error.rfind(r.failed_stage + ": ", 0) == 0 ? r.error.substr(r.failed_stage.size() + 2) : r.error)
-          << "\n  (log: " << log.file().string() << "; finished stages are cached)\n";
-      return r.exit_code;
-    }
-    if (!c.quiet) {
-      out << "done in " << format_seconds(r.seconds) << "; outputs in " << out_dir << "/ (run.json, wmgeom.log";
-      for (const auto& f : reports) out << ", " << f.filename().string();
-      out << ")\n";
-    }
-    return 0;
+    return finish_run(*plan, exec, r, out_dir, a, c, log, profile, out, err);
   } catch (const InputError& e) {
     err << "error: " << e.what() << "\n";
     return 2;
@@ -308,10 +346,11 @@ int do_cache(const std::string& sub, const std::vector<std::string>& pipelines, 
   return 2;
 }
 
-}  // namespace
+}  // namespace cli
 
 int run_cli(const std::vector<std::string>& args, const StageRegistry& registry, std::ostream& out,
             std::ostream& err) {
+  using namespace cli;
   CLI::App app{"wmgeom: working-memory geometry pipelines (Lei, Ito & Bashivan, NeurIPS 2024)"};
   app.require_subcommand(1);
   Common common;
@@ -325,7 +364,20 @@ int run_cli(const std::vector<std::string>& args, const StageRegistry& registry,
   run->add_flag("--dry-run", ra.dry_run, "Print the plan with cache hit/miss per instance; run nothing");
   run->add_option("--out", ra.out_dir, "Output folder (default: wmgeom-out/<pipeline name>)");
   run->add_flag("--no-progress", ra.no_progress, "No progress display");
+  run->add_option("--executor", ra.executor, "local (this machine) or slurm (one job per stage instance)")
+      ->check(CLI::IsMember({"local", "slurm"}));
+  run->add_option("--profile", ra.profile, "Cluster profile TOML (slurm: partition, account, per-type resources)");
+  run->add_flag("--detach", ra.detach, "slurm: submit and exit (wmgeom status / cancel follow it)");
   add_common(run, common, true);
+
+  auto* status = app.add_subcommand("status", "Where a run submitted to Slurm stands");
+  status->add_option("pipeline", ra.pipeline, "Pipeline TOML file")->required();
+  status->add_option("--out", ra.out_dir, "The run's output folder (default: wmgeom-out/<pipeline name>)");
+  add_common(status, common, false);
+  auto* cancel = app.add_subcommand("cancel", "Cancel the Slurm jobs of a submitted run");
+  cancel->add_option("pipeline", ra.pipeline, "Pipeline TOML file")->required();
+  cancel->add_option("--out", ra.out_dir, "The run's output folder (default: wmgeom-out/<pipeline name>)");
+  add_common(cancel, common, false);
 
   std::string validate_file;
   auto* validate = app.add_subcommand("validate", "Check a pipeline file; print every problem");
@@ -389,6 +441,8 @@ int run_cli(const std::vector<std::string>& args, const StageRegistry& registry,
   try {
     if (*run) return do_run(ra, common, registry, out, err, false);
     if (*prof) return do_run(ra, common, registry, out, err, true);
+    if (*status) return do_status(ra, common, registry, out, err);
+    if (*cancel) return do_cancel(ra, common, registry, out, err);
     if (*validate) return do_validate(validate_file, ra.sets, registry, out, err);
     if (*stages) return do_stages(stage_type, registry, out, err);
     if (*exp) return do_export(ra, export_stage, export_dir, common, registry, out, err);

@@ -63,6 +63,13 @@ nlohmann::json RunSummary::to_json() const {
                       {"bytes", i.bytes},
                       {"versions", i.versions}});
     if (!i.error.empty()) stages.back()["error"] = i.error;
+    if (!i.job.id.empty()) {
+      stages.back()["job"] = {{"id", i.job.id},
+                              {"node", i.job.node},
+                              {"log", i.job.log},
+                              {"queue_seconds", i.job.queue_seconds},
+                              {"requeues", i.job.requeues}};
+    }
   }
   nlohmann::json j = {{"pipeline", pipeline}, {"file", file},           {"seconds", seconds},
                       {"exit_code", exit_code}, {"overrides", overrides}, {"stages", stages}};
@@ -97,6 +104,14 @@ RunSummary RunSummary::from_json(const nlohmann::json& j) {
     i.bytes = field<std::uint64_t>(s, "bytes", where);
     i.versions = s.value("versions", std::vector<std::string>{});
     i.error = s.value("error", "");
+    if (s.contains("job")) {
+      const auto& job = s.at("job");
+      i.job.id = field<std::string>(job, "id", where + " job");
+      i.job.node = job.value("node", "");
+      i.job.log = job.value("log", "");
+      i.job.queue_seconds = job.value("queue_seconds", 0.0);
+      i.job.requeues = job.value("requeues", 0);
+    }
     r.instances.push_back(std::move(i));
   }
   return r;

@@ -41,6 +41,15 @@ struct InstanceSummary {
   std::string error;
   // Library versions and devices that enter its cache key (Stage::key_extras).
   std::vector<std::string> versions;
+  // Where a cluster job computed it (empty for a local run): the Slurm job
+  // ("12" or "12_3" for an array task), the node, seconds between submission
+  // and the (last) start, how often it was requeued, and its log file.
+  struct Job {
+    std::string id, node, log;
+    double queue_seconds = 0;
+    int requeues = 0;
+  };
+  Job job;
 
   double items_per_s() const { return compute_seconds > 0 ? static_cast<double>(items) / compute_seconds : 0.0; }
 };
@@ -60,8 +69,9 @@ struct RunSummary {
   std::vector<std::string> versions() const;
   // run.json: {"pipeline", "file", "seconds", "exit_code", "overrides",
   // "stages": [{"stage", "type", "key", "cache", "seconds", "compute_seconds",
-  // "items", "items_unit", "items_per_s", "bytes", "versions"}]} (the
-  // pipeline's text is not repeated there).
+  // "items", "items_unit", "items_per_s", "bytes", "versions", and for a
+  // cluster job "job": {"id", "node", "log", "queue_seconds", "requeues"}}]}
+  // (the pipeline's text is not repeated there).
   nlohmann::json to_json() const;
   // Reads to_json()'s form back; throws wmgeom::Error naming the field for a
   // malformed record.

@@ -97,6 +97,15 @@ class RunContext {
   std::int64_t items_ = 0;
 };
 
+// What one instance asks of a cluster node (a Slurm job's request). A
+// cluster profile may override any field per stage type.
+struct Resources {
+  int cpus = 1;
+  int mem_mb = 2000;
+  int minutes = 60;  // time limit
+  int gpus = 0;
+};
+
 class Stage {
  public:
   virtual ~Stage() = default;
@@ -112,6 +121,14 @@ class Stage {
   virtual std::string key_extras(const Params& params) const { return {}; }
   // Instances naming the same resource (e.g. "cuda:0") never run at once.
   virtual std::string resource(const Params& params) const { return {}; }
+  // What one instance needs on a cluster node, derived from its parameters
+  // (threads, batch, model size). The default: 1 CPU, 2 GB, 1 hour, and
+  // one GPU when resource() names a CUDA device.
+  virtual Resources resources(const Params& params) const {
+    Resources r;
+    r.gpus = resource(params).rfind("cuda", 0) == 0 ? 1 : 0;
+    return r;
+  }
   virtual Artifact run(const Params& params, const StageInputs& inputs, RunContext& ctx) const = 0;
   // Stage-specific files written by `wmgeom export` beside the NPY arrays.
   virtual void export_extras(const Artifact& artifact, const std::filesystem::path& dir) const {}

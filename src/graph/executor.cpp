@@ -245,6 +245,22 @@ RunReport Executor::run(const RunOptions& options) {
     cancel_ = true;
   };
 
+  // A stop request becomes the run's cancel flag (polled every 50 ms).
+  std::atomic<bool> finished{false};
+  std::thread watcher;
+  if (options.stop) {
+    watcher = std::thread([&] {
+      while (!finished && !*options.stop) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (*options.stop) {
+        std::lock_guard lk(err_mu);
+        if (report.exit_code == 0) {
+          report.exit_code = kExitStopped;
+          report.error = "stopped by a signal (finished instances are cached, checkpoints saved; rerun to resume)";
+        }
+        cancel_ = true;
+      }
+    });
+  }
   // Stages fan out in this arena (not in nested ones): the calling thread
   // waits here in wait_for_all and takes the arena's tasks, theirs included.
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads_));
@@ -285,6 +301,8 @@ RunReport Executor::run(const RunOptions& options) {
     for (auto i : roots) nodes[i]->try_put(tbb::flow::continue_msg());
     g.wait_for_all();
   });
+  finished = true;
+  if (watcher.joinable()) watcher.join();
 
   for (std::size_t i = 0; i < n; ++i) {
     InstanceReport rep = slots_[i]->report;

@@ -30,7 +30,16 @@ struct RunOptions {
   std::vector<std::string> from;  // recompute these and everything downstream
   bool progress = true;
   bool tty = false;  // draw progress bars (stderr is a terminal)
+  // Set from outside (a signal handler: SIGUSR1 before a cluster job's time
+  // limit, SIGTERM at preemption): running stages are cancelled (train
+  // checkpoints first), nothing more starts, and the run ends with
+  // exit_code kExitStopped and error "stopped by a signal".
+  const std::atomic<bool>* stop = nullptr;
 };
+
+// Exit code of a run stopped through RunOptions::stop (EX_TEMPFAIL):
+// finished instances are cached, checkpoints saved; rerunning resumes.
+inline constexpr int kExitStopped = 75;
 
 // The run's record (core/run_summary.h); the executor fills it.
 using InstanceReport = InstanceSummary;

@@ -97,8 +97,16 @@ struct Curves {
 
 const char* kCheckpoint = "checkpoint.pt";
 
+// The training state at the start of `step`: weights, optimiser, curves, and
+// the loss accumulated since the last evaluation (so that a resumed run's
+// curves are the uninterrupted run's, whatever step it stopped at).
+struct Accumulated {
+  double loss_sum = 0;
+  std::int64_t loss_count = 0;
+};
+
 void save_checkpoint(const fs::path& dir, nets::WmModel& model, const nets::MultiTensorAdamW& opt,
-                     std::int64_t step, const Curves& c) {
+                     std::int64_t step, const Curves& c, const Accumulated& acc) {
   torch::serialize::OutputArchive ar;
   for (const auto& p : model->named_parameters()) ar.write("param." + p.key(), p.value().detach().cpu());
   auto state = opt.state();
@@ -110,6 +118,8 @@ void save_checkpoint(const fs::path& dir, nets::WmModel& model, const nets::Mult
   ar.write("curve_val_acc", torch::tensor(c.val_acc));
   ar.write("curve_train_hard_acc", torch::tensor(c.train_hard_acc));
   ar.write("curve_val_hard_acc", torch::tensor(c.val_hard_acc));
+  ar.write("loss_sum", torch::tensor({acc.loss_sum}, torch::kFloat64));
+  ar.write("loss_count", torch::tensor({acc.loss_count}, torch::kLong));
   fs::path tmp = dir / (std::string(kCheckpoint) + ".tmp");
   ar.save_to(tmp.string());
   fs::rename(tmp, dir / kCheckpoint);  // a kill never leaves a half-written checkpoint
@@ -123,7 +133,7 @@ std::vector<T> to_vector(const torch::Tensor& t) {
 
 // Returns the step to continue from (0 when there is no checkpoint).
 std::int64_t load_checkpoint(const fs::path& dir, nets::WmModel& model, nets::MultiTensorAdamW& opt,
-                             Curves& c, const torch::Device& device) {
+                             Curves& c, Accumulated& acc, const torch::Device& device) {
   fs::path file = dir / kCheckpoint;
   if (!fs::exists(file)) return 0;
   torch::serialize::InputArchive ar;
@@ -155,6 +165,11 @@ std::int64_t load_checkpoint(const fs::path& dir, nets::WmModel& model, nets::Mu
   c.val_acc = to_vector<float>(cv);
   c.train_hard_acc = to_vector<float>(cth);
   c.val_hard_acc = to_vector<float>(cvh);
+  torch::Tensor ls, lc;  // absent from checkpoints of train before version 3: zero
+  if (ar.try_read("loss_sum", ls) && ar.try_read("loss_count", lc)) {
+    acc.loss_sum = ls.item<double>();
+    acc.loss_count = lc.item<std::int64_t>();
+  }
   return step.item<std::int64_t>();
 }
 
@@ -281,7 +296,8 @@ Artifact TrainStage::run(const Params& p, const StageInputs& inputs, RunContext&
   const std::int64_t steps = p.i("steps"), batch = p.i("batch_size"), eval_every = p.i("eval_every");
   const std::int64_t checkpoint_every = p.i("checkpoint_every");
   const std::size_t n_tasks = ts.tasks.size();
-  std::int64_t start = load_checkpoint(ctx.work_dir(), model, opt, curves, device);
+  Accumulated resumed;
+  std::int64_t start = load_checkpoint(ctx.work_dir(), model, opt, curves, resumed, device);
   if (start > 0) ctx.info("resuming from the checkpoint at step " + std::to_string(start));
 
   EvalSet train_eval = eval_set(ts, table, tasks, kSplitTrain, device);
@@ -305,11 +321,18 @@ Artifact TrainStage::run(const Params& p, const StageInputs& inputs, RunContext&
   tbb::task_group producer;
   std::optional<nback::Batch> next;
   producer.run([&] { next = sampler.batch(seed, static_cast<std::uint64_t>(start), batch); });
-  double loss_sum = 0;
-  std::int64_t loss_count = 0, step = start;
+  double loss_sum = resumed.loss_sum;
+  std::int64_t loss_count = resumed.loss_count, step = start;
   bool stopped_early = false;
   for (; step < steps; ++step) {
-    ctx.check_cancelled();
+    if (ctx.cancelled()) {
+      // Stopped (a cluster job's time-limit warning, preemption, another
+      // stage's failure): save where we are, so that a rerun resumes here.
+      producer.wait();
+      save_checkpoint(ctx.work_dir(), model, opt, step, curves, {loss_sum, loss_count});
+      ctx.info("stopped at step " + std::to_string(step) + ": checkpoint saved");
+      ctx.check_cancelled();
+    }
     producer.wait();
     nback::Batch current = std::move(*next);
     if (step + 1 < steps) {
@@ -370,7 +393,9 @@ Artifact TrainStage::run(const Params& p, const StageInputs& inputs, RunContext&
         }
       }
     }
-    if ((step + 1) % checkpoint_every == 0 && !last) save_checkpoint(ctx.work_dir(), model, opt, step + 1, curves);
+    if ((step + 1) % checkpoint_every == 0 && !last) {
+      save_checkpoint(ctx.work_dir(), model, opt, step + 1, curves, {loss_sum, loss_count});
+    }
   }
   producer.wait();
   ctx.set_items(step * batch);

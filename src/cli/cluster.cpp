@@ -1,0 +1,162 @@
+// `wmgeom run P.toml --executor slurm`, `wmgeom status`, `wmgeom cancel`
+// (cluster/slurm.h does the submitting and watching).
+#include <unistd.h>
+
+#include <fstream>
+
+#include "cache/cache.h"
+#include "cli/commands.h"
+#include "cluster/slurm.h"
+#include "config/cluster_profile.h"
+#include "config/diagnostics.h"
+#include "core/error.h"
+#include "core/format.h"
+
+namespace wmgeom::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string self_executable() {
+  std::error_code ec;
+  auto p = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("wmgeom") : p.string();
+}
+
+struct Prepared {
+  std::optional<Plan> plan;
+  SlurmRun run;
+};
+
+// The profile, then the plan with the profile's per-type --set lines (the
+// jobs plan with the same lines, so the keys agree). 2 on invalid input.
+int prepare(const RunArgs& a, const Common& c, const StageRegistry& registry, std::ostream& err, Prepared& p,
+            const std::vector<std::string>* recorded_sets = nullptr) {
+  if (a.pipeline.rfind("embedded:", 0) == 0) {
+    err << "error: the slurm executor needs a pipeline file that the nodes can read (not " << a.pipeline << ")\n";
+    return 2;
+  }
+  if (!a.profile.empty()) {
+    Diagnostics diags;
+    auto profile = load_cluster_profile(a.profile, registry.types(), diags);
+    if (!profile) {
+      err << diags.format_all() << diags.all().size() << (diags.all().size() == 1 ? " error" : " errors") << " in "
+          << a.profile << "; nothing was submitted\n";
+      return 2;
+    }
+    p.run.profile = *profile;
+  }
+  auto first = plan_or_report(a.pipeline, a.sets, registry, err);
+  if (!first) return 2;
+  std::vector<std::string> sets = recorded_sets ? *recorded_sets : a.sets;
+  if (!recorded_sets) {
+    for (const auto& s : SlurmExecutor::profile_sets(first->spec, p.run.profile)) sets.push_back(s);
+  }
+  p.plan = plan_or_report(a.pipeline, sets, registry, err);
+  if (!p.plan) return 2;
+  p.run.pipeline_file = fs::absolute(a.pipeline);
+  p.run.sets = sets;
+  p.run.cache_dir = fs::absolute(c.cache_dir);
+  p.run.out_dir = fs::absolute(a.out_dir.empty() ? "wmgeom-out/" + p.plan->spec.name : a.out_dir);
+  p.run.wmgeom = p.run.profile.wmgeom.empty() ? self_executable() : p.run.profile.wmgeom;
+  p.run.selection.only = a.only;
+  p.run.selection.from = a.from;
+  return 0;
+}
+
+std::optional<Submission> read_submission(const SlurmRun& run, std::ostream& err) {
+  const fs::path file = SlurmExecutor::submission_file(run.out_dir);
+  std::ifstream f(file);
+  if (!f) {
+    err << "error: no Slurm submission in " << run.out_dir.string() << " (" << file.filename().string()
+        << "); submit with wmgeom run P.toml --executor slurm\n";
+    return std::nullopt;
+  }
+  try {
+    return Submission::from_json(nlohmann::json::parse(f));
+  } catch (const std::exception& e) {
+    err << "error: " << file.string() << ": " << e.what() << "\n";
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+int do_run_slurm(const RunArgs& a, const Common& c, const StageRegistry& registry, std::ostream& out,
+                 std::ostream& err, bool profile) {
+  Prepared p;
+  if (int rc = prepare(a, c, registry, err, p)) return rc;
+  Cache cache(c.cache_dir);
+  Logger log(err, log_level(c));
+  log.open_file(p.run.out_dir / "wmgeom.log");
+  log.file_only("wmgeom run " + p.plan->spec.file + " --executor slurm, cache " + cache.root().string());
+  SlurmExecutor slurm(*p.plan, cache, log);
+  Submission sub;
+  try {
+    sub = slurm.submit(p.run);
+  } catch (const InputError& e) {
+    err << "error: " << e.what() << "\n";
+    return 2;
+  }
+  // The sets the jobs use, so that status and cancel plan the same keys.
+  {
+    nlohmann::json j = sub.to_json();
+    j["sets"] = p.run.sets;
+    std::ofstream(SlurmExecutor::submission_file(p.run.out_dir)) << j.dump(2) << "\n";
+  }
+  std::size_t tasks = 0;
+  for (const auto& j : sub.jobs) tasks += j.instances.size();
+  if (!c.quiet) {
+    out << "submitted " << sub.jobs.size() << " job(s), " << tasks << " instance(s); " << sub.cached.size()
+        << " cached\n";
+  }
+  if (a.detach) {
+    if (!c.quiet) {
+      out << "follow with: wmgeom status " << a.pipeline << (a.out_dir.empty() ? "" : " --out " + a.out_dir)
+          << "; cancel with: wmgeom cancel " << a.pipeline << (a.out_dir.empty() ? "" : " --out " + a.out_dir) << "\n";
+    }
+    return 0;
+  }
+  RunSummary r = slurm.wait(sub, p.run);
+  Executor local(*p.plan, cache, log);
+  return finish_run(*p.plan, local, r, p.run.out_dir.string(), a, c, log, profile, out, err);
+}
+
+int do_status(const RunArgs& a, const Common& c, const StageRegistry& registry, std::ostream& out, std::ostream& err) {
+  Prepared probe;
+  // The out folder needs the pipeline's name: plan once without the record.
+  if (int rc = prepare(a, c, registry, err, probe)) return rc;
+  auto sub = read_submission(probe.run, err);
+  if (!sub) return 2;
+  std::ifstream f(SlurmExecutor::submission_file(probe.run.out_dir));
+  const auto sets = nlohmann::json::parse(f).value("sets", std::vector<std::string>{});
+  Prepared p;
+  if (int rc = prepare(a, c, registry, err, p, &sets)) return rc;
+  Cache cache(c.cache_dir);
+  Logger log(err, log_level(c));
+  SlurmExecutor slurm(*p.plan, cache, log);
+  std::vector<std::string> pending;
+  RunSummary r = slurm.status(*sub, p.run, &pending);
+  print_table(r, out);
+  for (const auto& line : pending) out << "  " << line << "\n";
+  int done = 0, failed = 0;
+  for (const auto& i : r.instances) {
+    done += i.cache == CacheStatus::kMiss || i.cache == CacheStatus::kHit;
+    failed += i.cache == CacheStatus::kFailed || i.cache == CacheStatus::kCancelled;
+  }
+  out << done << " done, " << pending.size() << " pending or running, " << failed << " failed or cancelled\n";
+  if (!r.failed_stage.empty()) out << "first failure: " << r.failed_stage << ": " << r.error << "\n";
+  return 0;
+}
+
+int do_cancel(const RunArgs& a, const Common& c, const StageRegistry& registry, std::ostream& out, std::ostream& err) {
+  Prepared p;
+  if (int rc = prepare(a, c, registry, err, p)) return rc;
+  auto sub = read_submission(p.run, err);
+  if (!sub) return 2;
+  const int n = SlurmExecutor::cancel(*sub);
+  out << "asked Slurm to cancel " << n << " job(s) of " << p.plan->spec.name << "; finished instances stay cached\n";
+  return 0;
+}
+
+}  // namespace wmgeom::cli

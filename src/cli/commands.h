@@ -1,0 +1,67 @@
+// Internal to src/cli: what the command files share (cli.cpp: run, validate,
+// stages, export, cache; cluster.cpp: run --executor slurm, status, cancel).
+#pragma once
+
+#include <atomic>
+#include <csignal>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "core/log.h"
+#include "core/run_summary.h"
+#include "graph/executor.h"
+#include "graph/plan.h"
+#include "graph/registry.h"
+
+namespace wmgeom::cli {
+
+struct Common {
+  std::string cache_dir;
+  int threads = 0;
+  bool verbose = false;
+  bool quiet = false;
+};
+
+struct RunArgs {
+  std::string pipeline = "embedded:quickstart";
+  std::vector<std::string> sets, only, from;
+  bool dry_run = false;
+  std::string out_dir;
+  std::string json_file;
+  bool no_progress = false;
+  std::string executor = "local";  // local | slurm
+  std::string profile;             // cluster profile file (slurm)
+  bool detach = false;             // slurm: submit and exit
+};
+
+// Plans a pipeline; prints diagnostics and returns nullopt on invalid input.
+std::optional<Plan> plan_or_report(const std::string& file, const std::vector<std::string>& sets,
+                                   const StageRegistry& registry, std::ostream& err);
+void print_table(const RunSummary& report, std::ostream& out);
+// run.json, the after-run hooks, the table, the exit code and the failure.
+int finish_run(const Plan& plan, Executor& exec, const RunSummary& r, const std::string& out_dir, const RunArgs& a,
+               const Common& c, Logger& log, bool profile, std::ostream& out, std::ostream& err);
+Logger::Level log_level(const Common& c);
+
+// cluster.cpp
+int do_run_slurm(const RunArgs& a, const Common& c, const StageRegistry& registry, std::ostream& out,
+                 std::ostream& err, bool profile);
+int do_status(const RunArgs& a, const Common& c, const StageRegistry& registry, std::ostream& out, std::ostream& err);
+int do_cancel(const RunArgs& a, const Common& c, const StageRegistry& registry, std::ostream& out, std::ostream& err);
+
+// SIGUSR1 and SIGTERM set `flag` while this object lives (the run stops,
+// saving checkpoints: RunOptions::stop); the previous handlers come back after.
+class StopOnSignals {
+ public:
+  explicit StopOnSignals(std::atomic<bool>& flag);
+  ~StopOnSignals();
+  StopOnSignals(const StopOnSignals&) = delete;
+  StopOnSignals& operator=(const StopOnSignals&) = delete;
+
+ private:
+  struct sigaction old_usr1_ {}, old_term_ {};
+};
+
+}  // namespace wmgeom::cli
