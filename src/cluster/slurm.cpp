@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -88,7 +89,7 @@ std::vector<std::size_t> decl_order(const Plan& plan) {
 
 // Active jobs: "12_3" or "12" -> state ("PENDING", "RUNNING", ...), and node.
 struct Active {
-  std::string state, node;
+  std::string state, node, reason;
 };
 std::map<std::string, Active> active_jobs(const std::vector<std::string>& ids) {
   std::map<std::string, Active> out;
@@ -96,12 +97,12 @@ std::map<std::string, Active> active_jobs(const std::vector<std::string>& ids) {
   std::string list;
   for (const auto& id : ids) list += (list.empty() ? "" : ",") + id;
   // -r: one line per array task (a pending array is otherwise "12_[0-3]").
-  const CommandResult r = run_command({"squeue", "-h", "-r", "-o", "%i|%T|%N", "-j", list});
+  const CommandResult r = run_command({"squeue", "-h", "-r", "-o", "%i|%T|%N|%r", "-j", list});
   std::istringstream lines(r.out);
   for (std::string line; std::getline(lines, line);) {
-    const auto a = line.find('|'), b = line.find('|', a + 1);
-    if (a == std::string::npos || b == std::string::npos) continue;
-    out[line.substr(0, a)] = {line.substr(a + 1, b - a - 1), line.substr(b + 1)};
+    const auto a = line.find('|'), b = line.find('|', a + 1), c = line.find('|', b + 1);
+    if (a == std::string::npos || b == std::string::npos || c == std::string::npos) continue;
+    out[line.substr(0, a)] = {line.substr(a + 1, b - a - 1), line.substr(b + 1, c - b - 1), line.substr(c + 1)};
   }
   return out;
 }
@@ -230,11 +231,49 @@ Submission SlurmExecutor::submit(const SlurmRun& run) {
     if (planned.instances[i].cache == CacheStatus::kHit) sub.cached.push_back(plan_.instances[i].name);
   }
   const fs::path slurm_dir = run.out_dir / "slurm";
+  // Jobs of an earlier submission from this folder that are still queued or
+  // running keep their instances: the same command run again waits for them
+  // instead of submitting twice.
+  std::map<std::string, const Submission::Job*> running;
+  std::optional<Submission> earlier;
+  if (auto j = read_json(submission_file(run.out_dir))) {
+    try {
+      earlier = Submission::from_json(*j);
+    } catch (const Error&) {
+    }
+  }
+  if (earlier) {
+    std::vector<std::string> ids;
+    for (const auto& job : earlier->jobs) ids.push_back(job.id);
+    const auto active = active_jobs(ids);
+    for (const auto& job : earlier->jobs) {
+      for (std::size_t t = 0; t < job.instances.size(); ++t) {
+        const std::string id = job.array ? job.id + "_" + std::to_string(t) : job.id;
+        if (active.count(id)) running[job.instances[t]] = &job;
+      }
+    }
+  }
   fs::create_directories(slurm_dir / "jobs");
   fs::create_directories(slurm_dir / "logs");
   fs::create_directories(slurm_dir / "runs");
-  std::map<std::size_t, std::string> job_of_decl;
+  std::map<std::size_t, std::set<std::string>> jobs_of_decl;
+  std::set<std::string> kept;
   for (std::size_t d : decl_order(plan_)) {
+    // Misses already running in an earlier job: keep that job.
+    std::vector<std::size_t> fresh;
+    for (std::size_t i : misses[d]) {
+      auto it = running.find(plan_.instances[i].name);
+      if (it == running.end()) {
+        fresh.push_back(i);
+        continue;
+      }
+      jobs_of_decl[d].insert(it->second->id);
+      if (kept.insert(it->second->id).second) {
+        sub.jobs.push_back(*it->second);
+        log_.info("still queued or running: " + it->second->decl + " (job " + it->second->id + "); waiting for it");
+      }
+    }
+    misses[d] = fresh;
     if (misses[d].empty()) continue;
     const StageDecl& decl = plan_.spec.stages[d];
     const Instance& first = plan_.instances[misses[d].front()];
@@ -255,8 +294,8 @@ Submission SlurmExecutor::submit(const SlurmRun& run) {
     std::set<std::string> deps;
     for (std::size_t i : misses[d]) {
       for (const auto& e : plan_.instances[i].inputs) {
-        auto it = job_of_decl.find(plan_.instances[e.upstream].decl);
-        if (it != job_of_decl.end()) deps.insert(it->second);
+        auto it = jobs_of_decl.find(plan_.instances[e.upstream].decl);
+        if (it != jobs_of_decl.end()) deps.insert(it->second.begin(), it->second.end());
       }
     }
     std::vector<std::string> names;
@@ -318,6 +357,7 @@ Submission SlurmExecutor::submit(const SlurmRun& run) {
                                      "--time=" + slurm_time(res.minutes),
                                      "--signal=B:USR1@" + std::to_string(run.profile.warn_seconds),
                                      "--requeue",
+                                     "--open-mode=append",  // a requeued run adds to its log
                                      "--kill-on-invalid-dep=yes"};
     if (array) argv.push_back("--array=0-" + std::to_string(names.size() - 1));
     if (res.gpus > 0) argv.push_back("--gres=gpu:" + std::to_string(res.gpus));
@@ -339,7 +379,7 @@ Submission SlurmExecutor::submit(const SlurmRun& run) {
       throw Error("sbatch refused stage " + decl.name + " (exit " + std::to_string(r.status) + "): " +
                   (r.err.empty() ? r.out : r.err));
     }
-    job_of_decl[d] = id;
+    jobs_of_decl[d].insert(id);
     sub.jobs.push_back({id, decl.name, names, array, now_epoch()});
     log_.info("submitted " + decl.name + ": job " + id +
               (array ? " (array of " + std::to_string(names.size()) + ")" : "") + ", " + std::to_string(res.cpus) +
@@ -401,7 +441,14 @@ RunSummary SlurmExecutor::status(const Submission& sub, const SlurmRun& run, std
     auto act = active.find(s.job.id);
     if (act == active.end() && !job.array) act = active.find(job.id);
     if (act != active.end()) {
-      if (pending) pending->push_back(inst.name + ": " + act->second.state + (act->second.node.empty() ? "" : " on " + act->second.node));
+      if (pending) {
+        pending->push_back(inst.name + ": " + act->second.state + (act->second.node.empty() ? "" : " on " + act->second.node));
+      }
+      // Slurm holds a requeued job for about two minutes (reason BeginTime);
+      // a task that has run before was requeued by wmgeom: release it now.
+      if (act->second.state == "PENDING" && act->second.reason == "BeginTime" && fs::exists(dir / "job.json")) {
+        run_command({"scontrol", "update", "JobId=" + s.job.id, "StartTime=now"});
+      }
       if (s.job.node.empty()) s.job.node = act->second.node;
       s.cache = CacheStatus::kSkip;  // not finished
       summary.instances.push_back(s);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <sstream>
 
 #include "config/schema.h"
@@ -18,7 +20,9 @@ using detail::pos_of;
 const StageSchema& embedded_schema(const char* path) {
   auto text = embedded_file(path);
   if (!text) throw Error(std::string(path) + " is not embedded");
+  static std::mutex mu;
   static std::map<std::string, StageSchema> parsed;
+  std::lock_guard lk(mu);
   auto it = parsed.find(path);
   if (it == parsed.end()) it = parsed.emplace(path, parse_schema(*text, path)).first;
   return it->second;
@@ -80,8 +84,9 @@ std::optional<ClusterProfile> load_cluster_profile_text(const std::string& file,
     }
   }
   const toml::table* slurm = root["slurm"].as_table();
+  const std::size_t before = diags.all().size();
   const Params s = read_table(slurm ? *slurm : empty, embedded_schema("src/config/cluster_profile.toml"), "slurm.", file, diags);
-  if (diags.ok()) {
+  if (diags.all().size() == before) {
     profile.partition = s.s("partition");
     profile.account = s.s("account");
     profile.qos = s.s("qos");
@@ -106,8 +111,9 @@ std::optional<ClusterProfile> load_cluster_profile_text(const std::string& file,
         diags.error(pos_of(v.source(), file), "stage." + type, "expected a table, found " + describe_node(v));
         continue;
       }
+      const std::size_t before = diags.all().size();
       const Params p = read_table(*t, embedded_schema("src/config/cluster_stage.toml"), "stage." + type + ".", file, diags);
-      if (!diags.ok()) continue;
+      if (diags.all().size() != before) continue;  // this table's own problems are reported
       ClusterStage c;
       c.cpus = static_cast<int>(p.i("cpus"));
       c.mem_mb = static_cast<int>(p.i("mem_mb"));

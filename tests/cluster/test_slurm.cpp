@@ -1,0 +1,357 @@
+// The Slurm executor against a real Slurm: a single-node cluster started by
+// scripts/slurm-local (scripts/test does it when run as root; CI runs as
+// root). Without one (SLURM_CONF unset) every test here skips, saying why.
+// The submitter runs in-process (run_cli); its jobs run the test CLI (the
+// engine's small test stages) or, for the science pipeline, the real wmgeom.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "cache/cache.h"
+#include "cluster/slurm.h"
+#include "config/diagnostics.h"
+#include "graph/plan.h"
+#include "testing.h"
+
+namespace wmgeom::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool have_slurm() {
+  const char* conf = std::getenv("SLURM_CONF");
+  return conf && *conf && fs::exists(conf);
+}
+
+#define REQUIRE_SLURM()                                                                                           \
+  if (!have_slurm()) GTEST_SKIP() << "no Slurm cluster (SLURM_CONF unset): scripts/test starts one when run as root " \
+                                     "(scripts/slurm-local)"
+
+// A profile whose jobs run `cli` with short polls.
+std::string profile_text(const std::string& cli, const std::string& more = "") {
+  return "[slurm]\nwmgeom = \"" + cli + "\"\npoll_seconds = 0.5\n" + more;
+}
+
+struct Cluster {
+  TempDir dir;
+  fs::path cache() const { return dir / "cache"; }
+  fs::path out(const std::string& name = "out") const { return dir / name; }
+
+  // wmgeom run FILE --executor slurm against the test stages (or `registry`).
+  CliResult run(const std::string& file, std::vector<std::string> extra = {},
+                const StageRegistry& registry = test_registry(), const std::string& out_name = "out") {
+    std::vector<std::string> args = {"run",        (dir / file).string(), "--executor", "slurm", "--profile",
+                                     (dir / "profile.toml").string(),     "--cache-dir", cache().string(),
+                                     "--out",      out(out_name).string(), "--no-progress"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_cli(args, registry);
+  }
+  nlohmann::json submission(const std::string& out_name = "out") const {
+    std::ifstream f(SlurmExecutor::submission_file(out(out_name)));
+    return nlohmann::json::parse(f);
+  }
+};
+
+std::vector<std::string> lines_of(const fs::path& p) {
+  std::vector<std::string> out;
+  std::ifstream f(p);
+  for (std::string line; std::getline(f, line);) out.push_back(line);
+  return out;
+}
+
+// source -> a sweep of 4 scales (one array) -> sum; every computation is
+// recorded in `counter` and timed in `events`.
+std::string sweep_pipeline(const fs::path& dir, const std::string& scaled_extra = "") {
+  const std::string instr = "counter = \"" + (dir / "counter.txt").string() + "\"\nevents = \"" +
+                            (dir / "events.txt").string() + "\"\n";
+  return "[pipeline]\nname = \"sweep\"\nseed = 1\n\n[stage.numbers]\ntype = \"source\"\nn = 6\n" + instr +
+         "\n[stage.scaled]\ntype = \"scale\"\nx = \"numbers\"\nsweep = { factor = [2.0, 3.0, 4.0, 5.0] }\n" + instr +
+         scaled_extra + "\n[stage.total]\ntype = \"sum\"\nxs = [\"scaled\"]\n" + instr;
+}
+
+TEST(Slurm, SweepIsOneArrayAfterItsInputAndMatchesALocalRun) {
+  REQUIRE_SLURM();
+  Cluster c;
+  write_file(c.dir / "profile.toml", profile_text(WMGEOM_TESTCLI));
+  write_file(c.dir / "p.toml", sweep_pipeline(c.dir.path()));
+  CliResult r = c.run("p.toml");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  // Three jobs: numbers, the array of four scales, total.
+  const auto sub = c.submission();
+  ASSERT_EQ(sub["jobs"].size(), 3u) << sub.dump(2);
+  EXPECT_FALSE(sub["jobs"][0]["array"].get<bool>());
+  EXPECT_TRUE(sub["jobs"][1]["array"].get<bool>());
+  EXPECT_EQ(sub["jobs"][1]["instances"].size(), 4u);
+  // Dependencies: every scale started after numbers ended; total after every scale.
+  std::map<std::string, std::pair<long long, long long>> span;
+  for (const auto& line : lines_of(c.dir / "events.txt")) {
+    std::istringstream s(line);
+    std::string what, inst;
+    long long t = 0;
+    s >> what >> inst >> t;
+    (what == "start" ? span[inst].first : span[inst].second) = t;
+  }
+  ASSERT_EQ(span.size(), 6u);
+  for (const auto& [inst, se] : span) {
+    if (inst.rfind("scaled", 0) == 0) {
+      EXPECT_GE(se.first, span["numbers"].second) << inst;
+      EXPECT_LE(se.second, span["total"].first) << inst;
+    }
+  }
+  // run.json names each job and node.
+  const auto run = RunSummary::from_json(nlohmann::json::parse(read_file(c.out() / "run.json")));
+  for (const auto& i : run.instances) {
+    EXPECT_EQ(i.cache, CacheStatus::kMiss) << i.instance;
+    EXPECT_FALSE(i.job.id.empty()) << i.instance;
+    EXPECT_FALSE(i.job.node.empty()) << i.instance;
+    EXPECT_TRUE(fs::exists(i.job.log)) << i.job.log;
+  }
+  EXPECT_EQ(lines_of(c.dir / "counter.txt").size(), 6u);  // each instance computed once
+  // A local run of the same pipeline: the same keys, bit-identical entries.
+  TempDir local;
+  ASSERT_EQ(run_cli({"run", (c.dir / "p.toml").string(), "--cache-dir", (local / "cache").string(), "--out",
+                     (local / "out").string(), "--no-progress"},
+                    test_registry())
+                .code,
+            0);
+  Cache a(c.cache()), b(local / "cache");
+  for (const auto& i : run.instances) {
+    auto x = a.load(i.key), y = b.load(i.key);
+    ASSERT_TRUE(x && y) << i.instance;
+    for (const auto& [name, arr] : x->arrays) {
+      const auto bx = arr.bytes(), by = y->array(name).bytes();
+      EXPECT_TRUE(std::equal(bx.begin(), bx.end(), by.begin(), by.end())) << i.instance << " " << name;
+    }
+  }
+  // Rerunning submits nothing: everything is cached.
+  r = c.run("p.toml");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(c.submission()["jobs"].size(), 0u);
+  EXPECT_EQ(lines_of(c.dir / "counter.txt").size(), 12u);  // the 6 of the cluster run and the 6 of the local one
+}
+
+TEST(Slurm, AFailureCancelsItsDependentsAndARerunComputesOnlyWhatIsMissing) {
+  REQUIRE_SLURM();
+  Cluster c;
+  write_file(c.dir / "profile.toml", profile_text(WMGEOM_TESTCLI));
+  write_file(c.dir / "p.toml", sweep_pipeline(c.dir.path(), "fail = true\n"));
+  CliResult r = c.run("p.toml");
+  EXPECT_NE(r.code, 0);
+  // The summary names the failed instance, its job and its log.
+  EXPECT_NE(r.err.find("stage scaled[factor="), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("deliberate failure"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("slurm/logs/scaled-"), std::string::npos) << r.err;
+  const auto run = RunSummary::from_json(nlohmann::json::parse(read_file(c.out() / "run.json")));
+  for (const auto& i : run.instances) {
+    if (i.instance == "numbers") {
+      EXPECT_EQ(i.cache, CacheStatus::kMiss);
+    }
+    if (i.instance == "total") {
+      EXPECT_EQ(i.cache, CacheStatus::kCancelled) << i.error;
+    }
+  }
+  // `fail` is not hashed: the rerun has the same keys, and only scaled and total run.
+  r = c.run("p.toml", {"--set", "stage.scaled.fail=false"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto sub = c.submission();
+  ASSERT_EQ(sub["jobs"].size(), 2u) << sub.dump(2);
+  EXPECT_EQ(sub["jobs"][0]["decl"], "scaled");
+  EXPECT_EQ(sub["jobs"][1]["decl"], "total");
+  std::multiset<std::string> computed;
+  for (const auto& l : lines_of(c.dir / "counter.txt")) computed.insert(l);
+  EXPECT_EQ(computed.count("numbers"), 1u);
+  EXPECT_EQ(computed.count("total"), 1u);
+}
+
+TEST(Slurm, DetachStatusAndCancel) {
+  REQUIRE_SLURM();
+  Cluster c;
+  write_file(c.dir / "profile.toml", profile_text(WMGEOM_TESTCLI));
+  write_file(c.dir / "p.toml", sweep_pipeline(c.dir.path(), "sleep_ms = 60000\n"));
+  CliResult r = c.run("p.toml", {"--detach"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("submitted 3 job(s), 6 instance(s)"), std::string::npos) << r.out;
+  const std::vector<std::string> where = {(c.dir / "p.toml").string(), "--out", c.out().string(), "--cache-dir",
+                                          c.cache().string()};
+  auto cmd = [&](const std::string& verb) {
+    std::vector<std::string> args = {verb};
+    args.insert(args.end(), where.begin(), where.end());
+    return run_cli(args, test_registry());
+  };
+  // Wait until a scale runs (numbers done), then look and cancel.
+  CliResult s;
+  for (int i = 0; i < 120; ++i) {
+    s = cmd("status");
+    if (s.out.find("RUNNING") != std::string::npos && s.out.find("scaled[") != std::string::npos &&
+        s.out.find("numbers ") != std::string::npos && s.out.find("1 done") != std::string::npos)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  ASSERT_EQ(s.code, 0) << s.err;
+  EXPECT_NE(s.out.find("1 done, 5 pending or running"), std::string::npos) << s.out;
+  CliResult x = cmd("cancel");
+  ASSERT_EQ(x.code, 0) << x.err;
+  EXPECT_NE(x.out.find("cancel 3 job(s)"), std::string::npos) << x.out;
+  for (int i = 0; i < 80; ++i) {
+    s = cmd("status");
+    if (s.out.find("0 pending") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  EXPECT_NE(s.out.find("1 done, 0 pending or running, 5 failed or cancelled"), std::string::npos) << s.out;
+}
+
+TEST(Slurm, TwoPipelinesSharingAStageComputeItOnce) {
+  REQUIRE_SLURM();
+  Cluster c;
+  write_file(c.dir / "profile.toml", profile_text(WMGEOM_TESTCLI));
+  // The same `numbers` (same parameters: one key) in two pipelines, slow
+  // enough that both jobs run at once; each pipeline has its own scale.
+  const std::string numbers = "[stage.numbers]\ntype = \"source\"\nn = 6\nsleep_ms = 2000\ncounter = \"" +
+                              (c.dir / "counter.txt").string() + "\"\n";
+  write_file(c.dir / "a.toml", "[pipeline]\nname = \"a\"\nseed = 1\n\n" + numbers +
+                                   "[stage.s]\ntype = \"scale\"\nx = \"numbers\"\nfactor = 2.0\n");
+  write_file(c.dir / "b.toml", "[pipeline]\nname = \"b\"\nseed = 1\n\n" + numbers +
+                                   "[stage.s]\ntype = \"scale\"\nx = \"numbers\"\nfactor = 3.0\n");
+  ASSERT_EQ(c.run("a.toml", {"--detach"}, test_registry(), "out-a").code, 0);
+  CliResult rb = c.run("b.toml", {}, test_registry(), "out-b");
+  ASSERT_EQ(rb.code, 0) << rb.err;
+  CliResult ra = c.run("a.toml", {}, test_registry(), "out-a");  // waits for nothing new: cached
+  ASSERT_EQ(ra.code, 0) << ra.err;
+  const auto counted = lines_of(c.dir / "counter.txt");
+  EXPECT_EQ(std::count(counted.begin(), counted.end(), "numbers"), 1) << read_file(c.dir / "counter.txt");
+}
+
+// The science pipeline, tiny: 4 trainings (one array), their captures (an
+// array), the analysis and the report, on the real stages.
+std::string study_pipeline(int steps, const std::string& train_extra = "") {
+  return "[pipeline]\nname = \"study\"\nseed = 4\n\n"
+         "[stage.stimuli]\ntype = \"render\"\ncategories = 2\nidentities_per_category = 2\nviews = 6\n"
+         "image_size = 32\nholdout_views = [2]\n\n"
+         "[stage.cnn]\ntype = \"features\"\nstimuli = \"stimuli\"\nmodel = \"random\"\ninput_size = 32\n\n"
+         "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"stimuli\"\ntasks = [\"loc-1\", \"cat-1\"]\neval_trials_per_task = 64\n\n"
+         "[stage.net]\ntype = \"train\"\nfeatures = \"cnn\"\ntasks = \"tasks\"\nrnn = \"gru\"\nhidden = 16\n"
+         "conv_channels = 8\nembed = 16\nbatch_size = 32\nlr = 0.003\nsteps = " + std::to_string(steps) +
+         "\neval_every = " + std::to_string(std::min(steps, 50)) + "\ncheckpoint_every = 100000\ndevice = \"cpu\"\nsweep = { seed = [1, 2, 3, 4] }\n" + train_extra +
+         "\n[stage.states]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = \"cnn\"\n\n"
+         "[stage.geometry]\ntype = \"analyze\"\nstates = [\"states\"]\nmodels = [\"net\"]\nanalyses = [\"decoding\"]\n"
+         "folds = 3\nnull_shuffles = 1\npermutations = 2\n\n"
+         "[stage.report]\ntype = \"report\"\nanalysis = [\"geometry\"]\nmodels = [\"net\"]\n";
+}
+
+TEST(Slurm, TheStudyPipelineMatchesALocalRunBitForBit) {
+  REQUIRE_SLURM();
+  Cluster c;
+  write_file(c.dir / "profile.toml", profile_text(WMGEOM_CLI));
+  write_file(c.dir / "p.toml", study_pipeline(40));
+  CliResult r = c.run("p.toml", {}, real_registry());
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  const auto sub = c.submission();
+  std::map<std::string, std::size_t> per_decl;
+  for (const auto& j : sub["jobs"]) per_decl[j["decl"]] = j["instances"].size();
+  EXPECT_EQ(per_decl["net"], 4u);
+  EXPECT_EQ(per_decl["states"], 4u);
+  EXPECT_EQ(per_decl["report"], 1u);
+  EXPECT_TRUE(fs::exists(c.out() / "report.html"));  // the after-run hook, as after a local run
+  TempDir local;
+  ASSERT_EQ(run_cli({"run", (c.dir / "p.toml").string(), "--cache-dir", (local / "cache").string(), "--out",
+                     (local / "out").string(), "--no-progress", "--threads", "2"},
+                    real_registry())
+                .code,
+            0);
+  const auto run = RunSummary::from_json(nlohmann::json::parse(read_file(c.out() / "run.json")));
+  Cache a(c.cache()), b(local / "cache");
+  ASSERT_EQ(run.instances.size(), 13u);  // stimuli, cnn, tasks, 4 nets, 4 captures, geometry, report
+  for (const auto& i : run.instances) {
+    auto x = a.load(i.key), y = b.load(i.key);
+    ASSERT_TRUE(x && y) << i.instance << ": the local run has other keys";
+    for (const auto& [name, arr] : x->arrays) {
+      const auto bx = arr.bytes(), by = y->array(name).bytes();
+      EXPECT_TRUE(std::equal(bx.begin(), bx.end(), by.begin(), by.end())) << i.instance << " " << name;
+    }
+  }
+}
+
+// USR1 to a training job's shell (what Slurm sends warn_seconds before the
+// time limit): wmgeom stops, train checkpoints, the job requeues itself and
+// resumes to the weights of an uninterrupted run.
+TEST(Slurm, SignalledTrainingCheckpointsRequeuesAndResumesToIdenticalWeights) {
+  REQUIRE_SLURM();
+  Cluster c;
+  write_file(c.dir / "profile.toml", profile_text(WMGEOM_CLI));
+  const std::string text = study_pipeline(4000, "sweep = { seed = [1] }\n");
+  // One training: drop the 4-seed sweep line for a single seed.
+  std::string one = text;
+  one.erase(one.find("sweep = { seed = [1, 2, 3, 4] }\n"), std::string("sweep = { seed = [1, 2, 3, 4] }\n").size());
+  write_file(c.dir / "p.toml", one);
+  ASSERT_EQ(c.run("p.toml", {"--detach", "--only", "net"}, real_registry()).code, 0);
+  const auto sub = c.submission();
+  std::string train_job;
+  for (const auto& j : sub["jobs"]) {
+    if (j["decl"] == "net") train_job = j["id"];
+  }
+  ASSERT_FALSE(train_job.empty()) << sub.dump(2);
+  // Once it has trained a while (a "step" line in its log), signal its shell.
+  const fs::path log = c.out() / "slurm" / "logs" / ("net-" + train_job + ".log");
+  bool stepping = false;
+  for (int i = 0; i < 600 && !stepping; ++i) {
+    stepping = fs::exists(log) && read_file(log).find(": step 100/") != std::string::npos;
+    if (!stepping) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(stepping) << (fs::exists(log) ? read_file(log) : "no log");
+  ASSERT_EQ(run_command({"scancel", "--signal=USR1", "--batch", train_job}).status, 0);
+  // The waiting run follows the requeued job to its end.
+  CliResult r = c.run("p.toml", {"--only", "net"}, real_registry());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string text_log = read_file(log);
+  EXPECT_NE(text_log.find("checkpoint saved; requeueing (restart 1 of at most 3)"), std::string::npos) << text_log;
+  EXPECT_NE(text_log.find("resuming from the checkpoint at step"), std::string::npos) << text_log;
+  // The same weights and curves as a run that was never stopped.
+  TempDir local;
+  ASSERT_EQ(run_cli({"run", (c.dir / "p.toml").string(), "--only", "net", "--cache-dir", (local / "cache").string(),
+                     "--out", (local / "out").string(), "--no-progress"},
+                    real_registry())
+                .code,
+            0);
+  Diagnostics d;
+  auto plan = make_plan((c.dir / "p.toml").string(), {}, real_registry(), d);
+  ASSERT_TRUE(plan) << d.format_all();
+  const std::string key = plan->instances.at(plan->select("net").front()).key;
+  auto x = Cache(c.cache()).load(key), y = Cache(local / "cache").load(key);
+  ASSERT_TRUE(x && y);
+  for (const auto& [name, arr] : x->arrays) {
+    const auto bx = arr.bytes(), by = y->array(name).bytes();
+    EXPECT_TRUE(std::equal(bx.begin(), bx.end(), by.begin(), by.end())) << name;
+  }
+}
+
+// A time limit too short for the training: each run is warned (USR1 at
+// warn_seconds before the limit), checkpoints and requeues, until
+// max_requeues; then the job fails, saying so.
+TEST(Slurm, ATimeLimitTooShortRequeuesThenFailsAtTheCap) {
+  REQUIRE_SLURM();
+  Cluster c;
+  write_file(c.dir / "profile.toml", profile_text(WMGEOM_CLI, "warn_seconds = 50\nmax_requeues = 1\n[stage.train]\nminutes = 1\n"));
+  std::string one = study_pipeline(1000000);
+  one.replace(one.find("sweep = { seed = [1, 2, 3, 4] }"), std::string("sweep = { seed = [1, 2, 3, 4] }").size(), "");
+  write_file(c.dir / "p.toml", one);
+  CliResult r = c.run("p.toml", {"--only", "net"}, real_registry());
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("stage net failed: stopped 2 times by its time limit or preemption (max_requeues = 1)"),
+            std::string::npos)
+      << r.err;
+  const auto run = RunSummary::from_json(nlohmann::json::parse(read_file(c.out() / "run.json")));
+  for (const auto& i : run.instances) {
+    if (i.instance == "net") {
+      EXPECT_EQ(i.cache, CacheStatus::kFailed);
+      EXPECT_EQ(i.job.requeues, 1);
+      EXPECT_NE(read_file(i.job.log).find("max_requeues = 1 in the cluster profile: failing"), std::string::npos);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace wmgeom::testing
