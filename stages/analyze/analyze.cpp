@@ -92,6 +92,18 @@ std::string AnalyzeStage::key_extras(const Params& p) const {
 
 std::string AnalyzeStage::resource(const Params& p) const { return nets::device_resource(p.s("device")); }
 
+// Analyses run models in parallel units, so CPUs help (threads, or 4 when the
+// run decides); states of many models and their decoders fit in 8 GB at the
+// paper's size; the quickstart's three models take 2 minutes on 2 cores, the
+// study's 27 about 20, so 3 hours leaves room.
+Resources AnalyzeStage::resources(const Params& p) const {
+  Resources r = Stage::resources(p);
+  r.cpus = p.i("threads") > 0 ? static_cast<int>(p.i("threads")) : 4;
+  r.mem_mb = 8000;
+  r.minutes = 180;
+  return r;
+}
+
 Artifact AnalyzeStage::run(const Params& p, const StageInputs& inputs, RunContext& ctx) const {
   // Parallelism comes from TBB (decoders in parallel); LibTorch runs at the
   // process's default intra-op width, 1 (nets/threads.h): its OpenMP threads

@@ -13,6 +13,7 @@ class AnalyzeStage final : public Stage {
   void validate(const Params& params, ParamIssues& issues) const override;
   std::string key_extras(const Params& params) const override;
   std::string resource(const Params& params) const override;
+  Resources resources(const Params& params) const override;
   // Throws InputError, before fitting anything, if the state sets disagree
   // (trial length, attribute value sets), a feature is not in the stimuli, a
   // frame is beyond the trial, a class has fewer trials than folds, or the

@@ -12,6 +12,7 @@ class CaptureStage final : public Stage {
   void validate(const Params& params, ParamIssues& issues) const override;
   std::string key_extras(const Params& params) const override;
   std::string resource(const Params& params) const override;
+  Resources resources(const Params& params) const override;
   // Throws InputError if the model, task suite and feature bank do not belong together.
   Artifact run(const Params& params, const StageInputs& inputs, RunContext& ctx) const override;
 };

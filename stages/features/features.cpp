@@ -207,6 +207,17 @@ std::string FeaturesStage::key_extras(const Params& p) const {
 
 std::string FeaturesStage::resource(const Params& p) const { return nets::device_resource(p.s("device")); }
 
+// The width it trains at (hashed: `threads`); 4 GB covers the built-in CNN at
+// 112 px with its batch and a bank of thousands of images; an hour covers
+// 30 epochs of the paper's 384 images many times over.
+Resources FeaturesStage::resources(const Params& p) const {
+  Resources r = Stage::resources(p);
+  r.cpus = static_cast<int>(p.i("threads"));
+  r.mem_mb = 4000;
+  r.minutes = 60;
+  return r;
+}
+
 Artifact FeaturesStage::run(const Params& p, const StageInputs& inputs, RunContext& ctx) const {
   StimulusSet s = inputs.get<StimulusSet>("stimuli");
   nets::IntraOpThreads width(ctx.threads());

@@ -18,6 +18,7 @@ class FeaturesStage final : public Stage {
   // LibTorch version and device kind: both change the floating-point result.
   std::string key_extras(const Params& params) const override;
   std::string resource(const Params& params) const override;
+  Resources resources(const Params& params) const override;
   Artifact run(const Params& params, const StageInputs& inputs, RunContext& ctx) const override;
 };
 

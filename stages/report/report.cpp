@@ -101,10 +101,13 @@ std::vector<std::filesystem::path> ReportStage::after_run(const Artifact& artifa
 namespace report {
 
 std::string profile_table_html(const RunSummary& run) {
+  bool jobs = false;  // a cluster run: each instance's job, node and queue wait
+  for (const auto& st : run.instances) jobs = jobs || !st.job.id.empty();
   std::string h =
       "<table class=\"profile\"><thead><tr><th>stage</th><th>type</th><th>cache</th><th>seconds "
       "(this run)</th>"
-      "<th>compute seconds</th><th>items</th><th>items/s</th><th>bytes</th></tr></thead><tbody>";
+      "<th>compute seconds</th><th>items</th><th>items/s</th><th>bytes</th>" +
+      std::string(jobs ? "<th>job</th><th>node</th><th>queue wait (s)</th>" : "") + "</tr></thead><tbody>";
   for (const auto& st : run.instances) {
     const char* badge = st.cache == CacheStatus::kMiss                                          ? "yes"
                         : st.cache == CacheStatus::kFailed || st.cache == CacheStatus::kCancelled ? "no"
@@ -115,10 +118,15 @@ std::string profile_table_html(const RunSummary& run) {
          "</td><td class=\"num\">" + format_fixed(st.compute_seconds, 3) + "</td><td class=\"num\">" +
          format_fixed(static_cast<double>(st.items), 0) + " " + escape(st.items_unit) + "</td><td class=\"num\">" +
          (rate > 0 ? format_fixed(rate, 1) : "") + "</td><td class=\"num\">" +
-         format_bytes(static_cast<double>(st.bytes)) + "</td></tr>";
+         format_bytes(static_cast<double>(st.bytes)) + "</td>";
+    if (jobs) {
+      h += "<td>" + escape(st.job.id) + "</td><td>" + escape(st.job.node) + "</td><td class=\"num\">" +
+           (st.job.id.empty() ? "" : format_fixed(st.job.queue_seconds, 1)) + "</td>";
+    }
+    h += "</tr>";
   }
   h += "</tbody><tfoot><tr><th colspan=\"3\">whole run</th><td class=\"num\">" + format_fixed(run.seconds, 3) +
-       "</td><td colspan=\"4\"></td></tr></tfoot>";
+       "</td><td colspan=\"" + std::string(jobs ? "7" : "4") + "\"></td></tr></tfoot>";
   return h + "</table>";
 }
 

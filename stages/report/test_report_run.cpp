@@ -75,6 +75,17 @@ TEST(Report, PlaceholdersProfileAndExport) {
   EXPECT_TRUE(contains(table, "5000 trials"));
   EXPECT_TRUE(contains(table, "500.0"));
   EXPECT_TRUE(contains(table, "12.500"));
+  EXPECT_FALSE(contains(table, "queue wait"));  // a local run has no job columns
+  // A cluster run: the job, node and queue wait, through run.json and back.
+  run.instances[0].job = {"12_3", "node07", "/out/slurm/logs/gru-12_3.log", 41.5, 1};
+  const RunSummary back = RunSummary::from_json(run.to_json());
+  EXPECT_EQ(back.instances[0].job.id, "12_3");
+  EXPECT_EQ(back.instances[0].job.node, "node07");
+  EXPECT_EQ(back.instances[0].job.requeues, 1);
+  EXPECT_EQ(back.instances[0].job.queue_seconds, 41.5);
+  table = report::profile_table_html(back);
+  EXPECT_TRUE(contains(table, "<th>job</th><th>node</th><th>queue wait (s)</th>"));
+  EXPECT_TRUE(contains(table, "<td>12_3</td><td>node07</td><td class=\"num\">41.5</td>"));
   std::string pipe =
       report::pipeline_html("p.toml", "[stage.a]\nx = \"<b>\"\n", {"stage.a.x=1"}, {"torch 2.1"});
   EXPECT_TRUE(contains(pipe, "x = &quot;&lt;b&gt;&quot;"));

@@ -259,6 +259,23 @@ std::string train_key(const fs::path& base, const std::string& body) {
 
 // The kit moves every parameter; spelling out the defaults of the parameters
 // added in version 2 must not change the key of a pipeline that omits them.
+// A cluster job's request follows the parameters: its own threads, more
+// memory for a wider model, more time for more steps.
+TEST(Train, ResourcesFollowTheParameters) {
+  const TrainStage stage;
+  auto params = [](const std::string& body) { return stage_params(real_registry(), "train", body + "\n[stage.f]\ntype = \"features\"\nstimuli = \"r\"\n[stage.t]\ntype = \"tasks\"\nstimuli = \"r\"\n[stage.r]\ntype = \"render\"\n"); };
+  const std::string ports = "features = \"f\"\ntasks = \"t\"\n";
+  const Resources small = stage.resources(params(ports + "hidden = 64\nsteps = 1000\nthreads = 1"));
+  const Resources big = stage.resources(params(ports + "hidden = 1024\nsteps = 100000\nthreads = 4"));
+  EXPECT_EQ(small.cpus, 1);
+  EXPECT_EQ(big.cpus, 4);
+  EXPECT_LT(small.mem_mb, big.mem_mb);
+  EXPECT_LT(small.minutes, big.minutes);
+  EXPECT_GE(big.minutes, 100000 / 4 / 60);  // never less than the steps at 4 steps/s
+  EXPECT_EQ(small.gpus, 0);
+  EXPECT_EQ(stage.resources(params(ports + "device = \"cuda\"")).gpus, 1);
+}
+
 TEST(Train, ExplicitDefaultsKeepTheKey) {
   TempDir dir;
   EXPECT_EQ(train_key(dir.path(), "steps = 100\ninput_relu = true\nreadout_norm = true\nlr_milestones = []\n"),

@@ -248,6 +248,23 @@ std::string TrainStage::key_extras(const Params& p) const {
 
 std::string TrainStage::resource(const Params& p) const { return nets::device_resource(p.s("device")); }
 
+// Its own threads; memory for the model, AdamW's two moments and a batch's
+// activations (floats: T = 6 frames of hidden and embedding per trial), with
+// 2 GB for LibTorch itself; time from the steps at 4 steps/s (the paper's
+// GRU-256 at batch 256 on one core: 4.2, bench_train), doubled, plus 10
+// minutes, so the limit is generous, never tight. A cluster profile can
+// override each.
+Resources TrainStage::resources(const Params& p) const {
+  Resources r = Stage::resources(p);
+  r.cpus = static_cast<int>(p.i("threads"));
+  const double hidden = static_cast<double>(std::max<std::int64_t>(p.i("hidden"), 512));
+  const double params = 4.0 * hidden * hidden * static_cast<double>(p.i("layers")) + 128.0 * 49.0 * hidden;
+  const double activations = static_cast<double>(p.i("batch_size")) * 6.0 * 4.0 * hidden;
+  r.mem_mb = 2000 + static_cast<int>((3.0 * params + 8.0 * activations) * 4.0 / 1e6);
+  r.minutes = 10 + static_cast<int>(static_cast<double>(p.i("steps")) / 4.0 / 60.0 * 2.0);
+  return r;
+}
+
 Artifact TrainStage::run(const Params& p, const StageInputs& inputs, RunContext& ctx) const {
   FeatureBank fb = inputs.get<FeatureBank>("features");
   TrialSet ts = inputs.get<TrialSet>("tasks");

@@ -32,6 +32,7 @@ class TrainStage final : public Stage {
   std::string key_extras(const Params& params) const override;
   // GPU trainings take the device's token: they never overlap on one GPU.
   std::string resource(const Params& params) const override;
+  Resources resources(const Params& params) const override;
   // Resumes from the last checkpoint in ctx.work_dir() if one exists.
   Artifact run(const Params& params, const StageInputs& inputs, RunContext& ctx) const override;
 };
