@@ -4,11 +4,12 @@
 #   [PREFIX p]                            ctest names "p.<Suite>.<Test>"
 #   [LINK ...]                            libraries (GoogleTest's main is added)
 #   [TIMEOUT seconds]                     per-test ctest timeout (default 300)
-#   [NO_TESTCLI])                         the tests never start the CLI driver
+#   [NO_TESTCLI]                          the tests never start the CLI driver
+#   [PROPERTIES ...])                     more ctest properties (e.g. RESOURCE_LOCK)
 # Every test gets WMGEOM_SOURCE_DIR and, unless NO_TESTCLI, WMGEOM_TESTCLI (the
 # CLI with the engine's test stages, for tests that need separate processes).
 function(wmgeom_add_tests)
-  cmake_parse_arguments(T "NO_TESTCLI" "PREFIX;TIMEOUT" "FILES;LINK" ${ARGN})
+  cmake_parse_arguments(T "NO_TESTCLI" "PREFIX;TIMEOUT" "FILES;LINK;PROPERTIES" ${ARGN})
   include(GoogleTest)
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 300)
@@ -26,7 +27,7 @@ function(wmgeom_add_tests)
       target_compile_definitions(${test} PRIVATE WMGEOM_TESTCLI="$<TARGET_FILE:wmgeom_testcli>")
       add_dependencies(${test} wmgeom_testcli)
     endif()
-    gtest_discover_tests(${test} DISCOVERY_TIMEOUT 60 TEST_PREFIX "${prefix}" PROPERTIES TIMEOUT ${T_TIMEOUT})
+    gtest_discover_tests(${test} DISCOVERY_TIMEOUT 60 TEST_PREFIX "${prefix}" PROPERTIES TIMEOUT ${T_TIMEOUT} ${T_PROPERTIES})
   endforeach()
 endfunction()
 

@@ -107,15 +107,6 @@ void print_table(const RunReport& report, std::ostream& out) {
   }
 }
 
-std::string instance_dir_name(const std::string& name) {
-  std::string s;
-  for (char c : name) {
-    if (c == '[' || c == ',') s += '.';
-    else if (c != ']') s += c;
-  }
-  return s;
-}
-
 
 // What every run ends with, local or on a cluster: run.json, the after-run
 // hooks (Stage::after_run), the table, and the exit code with the failure.
@@ -249,7 +240,7 @@ int do_export(const RunArgs& a, const std::string& stage, const std::string& dir
   for (auto i : sel) {
     const Instance& inst = plan->instances[i];
     std::filesystem::path target = sel.size() == 1 ? std::filesystem::path(dir)
-                                                   : std::filesystem::path(dir) / instance_dir_name(inst.name);
+                                                   : std::filesystem::path(dir) / instance_folder_name(inst.name);
     try {
       auto art = exec.materialize(i, c.threads);
       export_artifact(*art, target);
@@ -403,6 +394,9 @@ int run_cli(const std::vector<std::string>& args, const StageRegistry& registry,
   prof->add_option("--only", ra.only, "Profile only this stage (and what it needs)");
   prof->add_option("--from", ra.from, "Recompute this stage and everything downstream");
   prof->add_option("--out", ra.out_dir, "Output folder (default: wmgeom-out/<pipeline name>)");
+  prof->add_option("--executor", ra.executor, "local or slurm (then each job's node and queue wait too)")
+      ->check(CLI::IsMember({"local", "slurm"}));
+  prof->add_option("--profile", ra.profile, "Cluster profile TOML (slurm)");
   add_common(prof, common, true);
 
   auto* cache = app.add_subcommand("cache", "Inspect and maintain the cache");

@@ -29,23 +29,6 @@ double now_epoch() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-// "gru[seed=1]" -> "gru.seed=1" (a folder name).
-std::string dir_name(const std::string& instance) {
-  std::string s;
-  for (char c : instance) {
-    if (c == '[' || c == ',') s += '.';
-    else if (c != ']') s += c;
-  }
-  return s;
-}
-
-std::string read_text(const fs::path& p) {
-  std::ifstream f(p);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
 std::optional<nlohmann::json> read_json(const fs::path& p) {
   std::ifstream f(p);
   if (!f) return std::nullopt;
@@ -310,7 +293,7 @@ Submission SlurmExecutor::submit(const SlurmRun& run) {
     sh << "instances=(";
     for (const auto& n : names) sh << " " << shell_quote(n);
     sh << " )\ndirs=(";
-    for (const auto& n : names) sh << " " << shell_quote((slurm_dir / "runs" / dir_name(n)).string());
+    for (const auto& n : names) sh << " " << shell_quote((slurm_dir / "runs" / instance_folder_name(n)).string());
     sh << " )\n"
        << "task=${SLURM_ARRAY_TASK_ID:-0}\n"
        << "inst=${instances[$task]}\ndir=${dirs[$task]}\n"
@@ -343,7 +326,7 @@ Submission SlurmExecutor::submit(const SlurmRun& run) {
        << "  exit 0\n"
        << "fi\n"
        << "exit $rc\n";
-    const fs::path script = slurm_dir / "jobs" / (dir_name(decl.name) + ".sh");
+    const fs::path script = slurm_dir / "jobs" / (instance_folder_name(decl.name) + ".sh");
     {
       std::ofstream f(script);
       f << sh.str();
@@ -351,7 +334,7 @@ Submission SlurmExecutor::submit(const SlurmRun& run) {
     }
     std::vector<std::string> argv = {"sbatch", "--parsable",
                                      "--job-name=wmgeom:" + plan_.spec.name + ":" + decl.name,
-                                     "--output=" + (slurm_dir / "logs" / (dir_name(decl.name) + (array ? "-%A_%a.log" : "-%j.log"))).string(),
+                                     "--output=" + (slurm_dir / "logs" / (instance_folder_name(decl.name) + (array ? "-%A_%a.log" : "-%j.log"))).string(),
                                      "--cpus-per-task=" + std::to_string(std::max(1, res.cpus)),
                                      "--mem=" + std::to_string(std::max(1, res.mem_mb)) + "M",
                                      "--time=" + slurm_time(res.minutes),
@@ -431,8 +414,8 @@ RunSummary SlurmExecutor::status(const Submission& sub, const SlurmRun& run, std
     const Submission::Job& job = *it->second.first;
     const std::size_t task = it->second.second;
     s.job.id = job.array ? job.id + "_" + std::to_string(task) : job.id;
-    s.job.log = (run.out_dir / "slurm" / "logs" / (dir_name(job.decl) + "-" + (job.array ? s.job.id : job.id) + ".log")).string();
-    const fs::path dir = run.out_dir / "slurm" / "runs" / dir_name(inst.name);
+    s.job.log = (run.out_dir / "slurm" / "logs" / (instance_folder_name(job.decl) + "-" + (job.array ? s.job.id : job.id) + ".log")).string();
+    const fs::path dir = run.out_dir / "slurm" / "runs" / instance_folder_name(inst.name);
     if (auto jj = read_json(dir / "job.json")) {
       s.job.node = jj->value("node", "");
       s.job.requeues = jj->value("restarts", 0);

@@ -10,6 +10,15 @@
 
 namespace wmgeom {
 
+std::string instance_folder_name(const std::string& instance) {
+  std::string s;
+  for (char c : instance) {
+    if (c == '[' || c == ',') s += '.';
+    else if (c != ']') s += c;
+  }
+  return s;
+}
+
 std::string format_labels(const Labels& labels) {
   std::string s = "{";
   for (std::size_t i = 0; i < labels.size(); ++i) {

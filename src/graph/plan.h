@@ -56,6 +56,9 @@ struct Plan {
 };
 
 std::string format_labels(const Labels& labels);  // "{rnn=gru,seed=1}"
+// An instance's name as a folder name: "gru[rnn=gru,seed=1]" -> "gru.rnn=gru.seed=1"
+// (export folders, a cluster job's run folder and log).
+std::string instance_folder_name(const std::string& instance);
 
 // Validates everything (schemas, stage-specific checks, graph) and expands
 // the plan; on any problem returns nullopt with every diagnostic in `diags`.

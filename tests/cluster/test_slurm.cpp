@@ -184,7 +184,7 @@ TEST(Slurm, DetachStatusAndCancel) {
   };
   // Wait until a scale runs (numbers done), then look and cancel.
   CliResult s;
-  for (int i = 0; i < 120; ++i) {
+  for (int i = 0; i < 240; ++i) {
     s = cmd("status");
     if (s.out.find("RUNNING") != std::string::npos && s.out.find("scaled[") != std::string::npos &&
         s.out.find("numbers ") != std::string::npos && s.out.find("1 done") != std::string::npos)
