@@ -165,6 +165,29 @@ int do_run(const RunArgs& a, const Common& c, const StageRegistry& registry, std
   Cache cache(c.cache_dir);
   Logger log(err, log_level(c));
   std::string out_dir = a.out_dir.empty() ? "wmgeom-out/" + plan->spec.name : a.out_dir;
+  if (!a.expect_key.empty()) {
+    // A cluster job: its instance must have the submitter's key, or its
+    // result would land where the submitter never looks.
+    std::vector<std::size_t> picked;
+    for (const auto& name : a.only) {
+      const auto sel = plan->select(name);
+      picked.insert(picked.end(), sel.begin(), sel.end());
+    }
+    if (picked.size() != 1) {
+      err << "error: --expect-key needs --only naming exactly one instance\n";
+      return 2;
+    }
+    const Instance& inst = plan->instances[picked.front()];
+    if (inst.key != a.expect_key) {
+      std::string extras;
+      for (const auto& e : inst.extras) extras += (extras.empty() ? "" : ", ") + e;
+      err << "error: " << inst.name << " plans to key " << inst.key << " here but to " << a.expect_key
+          << " where it was submitted (here: " << extras
+          << "); a setting resolves differently on this node, e.g. device = \"auto\": set it explicitly in the "
+             "pipeline or in the cluster profile ([stage.TYPE] set = [\"device=\\\"cuda\\\"\"])\n";
+      return 2;
+    }
+  }
   Executor exec(*plan, cache, log);
   RunOptions opt;
   opt.threads = c.threads;
@@ -359,6 +382,7 @@ int run_cli(const std::vector<std::string>& args, const StageRegistry& registry,
       ->check(CLI::IsMember({"local", "slurm"}));
   run->add_option("--profile", ra.profile, "Cluster profile TOML (slurm: partition, account, per-type resources)");
   run->add_flag("--detach", ra.detach, "slurm: submit and exit (wmgeom status / cancel follow it)");
+  run->add_option("--expect-key", ra.expect_key, "With --only INSTANCE: refuse to run unless it plans to this key (cluster jobs)");
   add_common(run, common, true);
 
   auto* status = app.add_subcommand("status", "Where a run submitted to Slurm stands");

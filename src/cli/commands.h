@@ -34,6 +34,7 @@ struct RunArgs {
   std::string executor = "local";  // local | slurm
   std::string profile;             // cluster profile file (slurm)
   bool detach = false;             // slurm: submit and exit
+  std::string expect_key;          // a cluster job: the --only instance must plan to this key
 };
 
 // Plans a pipeline; prints diagnostics and returns nullopt on invalid input.

@@ -294,6 +294,8 @@ Submission SlurmExecutor::submit(const SlurmRun& run) {
     for (const auto& n : names) sh << " " << shell_quote(n);
     sh << " )\ndirs=(";
     for (const auto& n : names) sh << " " << shell_quote((slurm_dir / "runs" / instance_folder_name(n)).string());
+    sh << " )\nkeys=(";
+    for (std::size_t i : misses[d]) sh << " " << plan_.instances[i].key;
     sh << " )\n"
        << "task=${SLURM_ARRAY_TASK_ID:-0}\n"
        << "inst=${instances[$task]}\ndir=${dirs[$task]}\n"
@@ -302,7 +304,8 @@ Submission SlurmExecutor::submit(const SlurmRun& run) {
        << "printf '{\"job\": \"%s\", \"node\": \"%s\", \"start\": %s, \"restarts\": %s}\\n' \"$job\" \"$(hostname -s)\" "
           "\"$(date +%s)\" \"${SLURM_RESTART_COUNT:-0}\" > \"$dir/job.json\"\n";
     sh << shell_quote(run.wmgeom) << " run " << shell_quote(run.pipeline_file.string()) << " --only \"$inst\" --cache-dir "
-       << shell_quote(run.cache_dir.string()) << " --out \"$dir\" --no-progress --threads " << std::max(1, res.cpus);
+       << shell_quote(run.cache_dir.string()) << " --out \"$dir\" --no-progress --expect-key \"${keys[$task]}\" --threads "
+       << std::max(1, res.cpus);
     for (const auto& s : run.sets) sh << " --set " << shell_quote(s);
     sh << " &\nchild=$!\n"
        << "# The time-limit warning (USR1, to this shell) and preemption (TERM) stop wmgeom,\n"

@@ -3,6 +3,7 @@
 // exit 2 before submitting anything (no Slurm needed).
 #include <gtest/gtest.h>
 
+#include "cache/cache.h"
 #include "cluster/slurm.h"
 #include "config/cluster_profile.h"
 #include "config/diagnostics.h"
@@ -124,6 +125,29 @@ TEST(ClusterProfile, TheCliRefusesABadProfileWithExitTwoBeforeSubmitting) {
   r = run_cli({"status", (dir / "p.toml").string(), "--out", (dir / "o").string()}, test_registry());
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("no Slurm submission"), std::string::npos) << r.err;
+}
+
+// A cluster job runs its instance only under the submitter's key (else a
+// setting such as device = "auto" resolved differently on the node).
+TEST(ClusterProfile, AJobRefusesAKeyOtherThanTheSubmittersWithExitTwo) {
+  TempDir dir;
+  const std::string text = "[pipeline]\nname = \"p\"\n\n[stage.a]\ntype = \"source\"\n";
+  write_file(dir / "p.toml", text);
+  const std::string key = instance_key(dir / "p.toml", text, "a", test_registry());
+  auto run = [&](const std::string& expect) {
+    return run_cli({"run", (dir / "p.toml").string(), "--only", "a", "--expect-key", expect, "--cache-dir",
+                    (dir / "c").string(), "--out", (dir / "o").string(), "--no-progress"},
+                   test_registry());
+  };
+  CliResult r = run("0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("a plans to key " + key + " here but to 0123456789abcdef0123456789abcdef where it was submitted"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(Cache(dir / "c").contains(key));  // nothing computed
+  r = run(key);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(Cache(dir / "c").contains(key));
 }
 
 }  // namespace
