@@ -191,14 +191,43 @@ Cache::Cache(fs::path root, int zstd_level) : root_(std::move(root)), level_(zst
 
 fs::path Cache::entry_dir(const std::string& key) const { return root_ / "v1" / key.substr(0, 2) / key; }
 
-bool Cache::contains(const std::string& key) const {
+namespace {
+// Whether every blob the manifest lists is on disk with its recorded size
+// (one stat per blob; the checksums stay with load and verify).
+// "" when it is; otherwise what is wrong.
+std::string sizes_match(const fs::path& dir) {
+  std::vector<char> bytes;
+  if (!read_bytes(dir / "manifest.json", bytes)) return "manifest.json is unreadable";
+  const nlohmann::json doc = nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("body") || !doc["body"].contains("arrays")) {
+    return "manifest.json is not valid";
+  }
+  for (const auto& a : doc["body"]["arrays"]) {
+    std::error_code ec;
+    const std::string file = a.value("file", "");
+    const auto size = fs::file_size(dir / file, ec);
+    const auto stored = a.value("stored", std::uint64_t{0});
+    if (ec) return file + " is missing";
+    if (size != stored) return file + " has " + std::to_string(size) + " bytes, its manifest says " + std::to_string(stored);
+  }
+  return "";
+}
+}  // namespace
+
+bool Cache::contains(const std::string& key, std::string* problem) const {
   std::error_code ec;
-  return fs::exists(entry_dir(key) / "manifest.json", ec);
+  if (!fs::exists(entry_dir(key) / "manifest.json", ec)) return false;
+  const std::string wrong = sizes_match(entry_dir(key));
+  if (wrong.empty()) return true;
+  if (problem) *problem = wrong;
+  remove(key);  // a truncated or missing blob is never a hit: recomputed, never used
+  return false;
 }
 
 std::shared_ptr<Artifact> Cache::load(const std::string& key, std::string* problem, EntryInfo* info) const {
   fs::path dir = entry_dir(key);
-  if (!contains(key)) return nullptr;
+  std::error_code ec;
+  if (!fs::exists(dir / "manifest.json", ec)) return nullptr;  // (not contains(): load reports what is wrong)
   nlohmann::json body;
   std::string err = read_manifest(dir, body);
   auto art = std::make_shared<Artifact>();
@@ -272,6 +301,7 @@ void Cache::store(const std::string& key, const Artifact& artifact, const StoreI
     write_bytes(tmp / "manifest.json", text.data(), text.size());
     fs::create_directories(final_dir.parent_path(), ec);
     fs::rename(tmp, final_dir, ec);
+    if (ec && !contains(key)) fs::rename(tmp, final_dir, ec);  // a damaged entry was in the way: removed
     if (ec) {
       // Another writer got there first (ENOTEMPTY/EEXIST): keep theirs.
       if (!contains(key)) throw Error("cache: cannot move entry into place: " + ec.message());

@@ -84,7 +84,12 @@ class Cache {
   const std::filesystem::path& root() const { return root_; }
   std::filesystem::path entry_dir(const std::string& key) const;
   // True if a complete entry exists (not verified).
-  bool contains(const std::string& key) const;
+  // True when the entry is complete: its manifest parses and every blob has
+  // the size the manifest records (one stat each). An entry that fails this
+  // (a truncated or deleted blob) is removed and reported absent, so it is
+  // recomputed and never counted as a hit; checksums are checked on load.
+  // `problem` (when given) says what was wrong with an entry found damaged.
+  bool contains(const std::string& key, std::string* problem = nullptr) const;
   // Loads and verifies an entry. Returns null on a miss; on a corrupt entry,
   // describes the problem in *problem, removes the entry and returns null.
   std::shared_ptr<Artifact> load(const std::string& key, std::string* problem = nullptr,

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -108,6 +109,20 @@ void print_table(const RunReport& report, std::ostream& out) {
 }
 
 
+// "" unless the output folder and the cache are one inside the other (a
+// cache gc or an output cleanup would then delete the other's files).
+std::string nested_folders(const std::string& out_dir, const std::string& cache_dir) {
+  namespace fs = std::filesystem;
+  const fs::path o = fs::weakly_canonical(fs::absolute(out_dir)), k = fs::weakly_canonical(fs::absolute(cache_dir));
+  auto inside = [](const fs::path& a, const fs::path& b) {  // a within or equal to b
+    auto [ib, ia] = std::mismatch(b.begin(), b.end(), a.begin(), a.end());
+    return ib == b.end();
+  };
+  if (inside(o, k)) return "--out " + o.string() + " is inside the cache " + k.string() + "; choose an output folder outside it";
+  if (inside(k, o)) return "the cache " + k.string() + " is inside --out " + o.string() + "; choose a cache outside it";
+  return "";
+}
+
 // What every run ends with, local or on a cluster: run.json, the after-run
 // hooks (Stage::after_run), the table, and the exit code with the failure.
 int finish_run(const Plan& plan, Executor& exec, const RunReport& r, const std::string& out_dir, const RunArgs& a,
@@ -159,9 +174,18 @@ int finish_run(const Plan& plan, Executor& exec, const RunReport& r, const std::
 
 int do_run(const RunArgs& a, const Common& c, const StageRegistry& registry, std::ostream& out,
            std::ostream& err, bool profile) {
-  if (a.executor == "slurm" && !a.dry_run) return do_run_slurm(a, c, registry, out, err, profile);
+  if (a.executor == "slurm" && !a.dry_run && a.pipeline.rfind("embedded:", 0) == 0) {
+    err << "error: the slurm executor needs a pipeline file that the nodes can read (not " << a.pipeline << ")\n";
+    return 2;
+  }
   auto plan = plan_or_report(a.pipeline, a.sets, registry, err);
   if (!plan) return 2;
+  if (auto clash = nested_folders(a.out_dir.empty() ? "wmgeom-out/" + plan->spec.name : a.out_dir, c.cache_dir);
+      !clash.empty()) {
+    err << "error: " << clash << "\n";
+    return 2;
+  }
+  if (a.executor == "slurm" && !a.dry_run) return do_run_slurm(a, c, registry, out, err, profile);
   Cache cache(c.cache_dir);
   Logger log(err, log_level(c));
   std::string out_dir = a.out_dir.empty() ? "wmgeom-out/" + plan->spec.name : a.out_dir;
@@ -249,9 +273,20 @@ int do_stages(const std::string& type, const StageRegistry& registry, std::ostre
 }
 
 int do_export(const RunArgs& a, const std::string& stage, const std::string& dir, const Common& c,
-              const StageRegistry& registry, std::ostream& out, std::ostream& err) {
+              const StageRegistry& registry, std::ostream& out, std::ostream& err, bool force) {
   auto plan = plan_or_report(a.pipeline, a.sets, registry, err);
   if (!plan) return 2;
+  // Never into a folder with someone else's files: empty, new, or an earlier export's (its marker).
+  constexpr const char* kMarker = ".wmgeom-export";
+  std::error_code ec;
+  if (!force && std::filesystem::exists(dir, ec) && !std::filesystem::is_empty(dir, ec) &&
+      !std::filesystem::exists(std::filesystem::path(dir) / kMarker, ec)) {
+    err << "error: " << dir << " is not empty and was not written by wmgeom export; export into a new or empty "
+        << "folder, or pass --force\n";
+    return 2;
+  }
+  std::filesystem::create_directories(dir, ec);
+  std::ofstream(std::filesystem::path(dir) / kMarker) << "written by wmgeom export\n";
   auto sel = plan->select(stage);
   if (sel.empty()) {
     err << "error: no stage or instance named \"" << stage << "\" in " << a.pipeline << "\n";
@@ -409,6 +444,8 @@ int run_cli(const std::vector<std::string>& args, const StageRegistry& registry,
   exp->add_option("stage", export_stage, "Stage or instance name")->required();
   exp->add_option("dir", export_dir, "Output directory")->required();
   exp->add_option("--set", ra.sets, "Override a value: stage.NAME.KEY=VALUE");
+  bool export_force = false;
+  exp->add_flag("--force", export_force, "Write into a non-empty folder not made by wmgeom export");
   add_common(exp, common, true);
 
   auto* prof = app.add_subcommand("profile", "Run a pipeline and report per-stage throughput");
@@ -437,7 +474,7 @@ int run_cli(const std::vector<std::string>& args, const StageRegistry& registry,
   explain->add_option("--set", ra.sets, "Override a value: stage.NAME.KEY=VALUE");
   add_common(explain, common, false);
   auto* verify = cache->add_subcommand("verify", "Check every entry's checksums");
-  verify->add_flag("--remove", remove_corrupt, "Remove corrupt entries");
+  verify->add_flag("--remove,--repair", remove_corrupt, "Remove corrupt entries (they are recomputed when next needed)");
   add_common(verify, common, false);
   auto* gc = cache->add_subcommand("gc", "Remove entries that none of the given pipelines uses");
   gc->add_option("pipelines", cache_pipelines, "Pipeline TOML files")->required();
@@ -463,7 +500,7 @@ int run_cli(const std::vector<std::string>& args, const StageRegistry& registry,
     if (*cancel) return do_cancel(ra, common, registry, out, err);
     if (*validate) return do_validate(validate_file, ra.sets, registry, out, err);
     if (*stages) return do_stages(stage_type, registry, out, err);
-    if (*exp) return do_export(ra, export_stage, export_dir, common, registry, out, err);
+    if (*exp) return do_export(ra, export_stage, export_dir, common, registry, out, err, export_force);
     if (*cache) {
       if (*explain) cache_pipelines = {explain_pipeline};
       for (auto* sub : {ls, explain, verify, gc}) {

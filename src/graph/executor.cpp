@@ -84,6 +84,15 @@ Executor::Selection Executor::select(const RunOptions& options) const {
   // A requested instance runs if it is missing or forced; then every missing
   // (or forced) direct input of a running instance runs too. Hits are loaded
   // lazily, so nothing upstream of a hit is touched.
+  // A damaged entry (a blob's size differs from its manifest) is removed by
+  // contains(): say so once, then it counts as missing.
+  for (std::size_t k = 0; k < n; ++k) {
+    std::string problem;
+    if (s.target[k] && !cache_.contains(plan_.instances[k].key, &problem) && !problem.empty()) {
+      log_.warn("cache entry " + plan_.instances[k].key + " of " + plan_.instances[k].name + " is corrupt (" + problem +
+                "); removed, recomputing");
+    }
+  }
   for (std::size_t k = n; k-- > 0;) {
     bool missing = s.forced[k] || !cache_.contains(plan_.instances[k].key);
     if (s.requested[k] && missing) s.run[k] = true;

@@ -79,6 +79,40 @@ TEST(Cache, TruncatedBlobIsReportedRemovedAndMissed) {
   EXPECT_FALSE(cache.contains(key));  // removed so it gets recomputed
 }
 
+// Issue 14, item 1: a truncated or deleted blob is never a hit. contains()
+// checks each blob's size (no load needed), removes the entry, and a new
+// store of the key takes its place.
+TEST(Cache, ATruncatedOrMissingBlobIsNeverAHit) {
+  TempDir dir;
+  Cache cache(dir / "c");
+  const std::string key = hash128_hex("h");
+  cache.store(key, sample(), {});
+  ASSERT_TRUE(cache.contains(key));
+  fs::resize_file(blob(cache, key, 1), fs::file_size(blob(cache, key, 1)) - 1);
+  EXPECT_FALSE(cache.contains(key));
+  EXPECT_FALSE(fs::exists(cache.entry_dir(key)));
+  cache.store(key, sample(), {});
+  EXPECT_TRUE(cache.contains(key));
+  EXPECT_EQ(cache.verify(key), "");
+  fs::remove(blob(cache, key, 2));
+  EXPECT_FALSE(cache.contains(key));
+  // Through the CLI: the instance is recomputed (miss), and the entry verifies.
+  TempDir run;
+  write_file(run / "p.toml", "[pipeline]\nname = \"p\"\n\n[stage.a]\ntype = \"source\"\nn = 50000\n");
+  const std::vector<std::string> args = {"run", (run / "p.toml").string(), "--cache-dir", (run / "c").string(),
+                                         "--out", (run / "o").string(), "--no-progress"};
+  ASSERT_EQ(run_cli(args, test_registry()).code, 0);
+  Cache c2(run / "c");
+  ASSERT_EQ(c2.list().size(), 1u);
+  const std::string k = c2.list()[0].key;
+  fs::resize_file(blob(c2, k, 0), fs::file_size(blob(c2, k, 0)) / 2);
+  CliResult r = run_cli(args, test_registry());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("miss"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(" hit "), std::string::npos) << r.out;
+  EXPECT_EQ(c2.verify(k), "");
+}
+
 TEST(Cache, FlippedByteInBlobIsDetected) {
   TempDir dir;
   Cache cache(dir / "c");

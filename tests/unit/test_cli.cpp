@@ -51,6 +51,40 @@ TEST(Cli, RunWritesProfileAndLogAndTable) {
   EXPECT_EQ(again.out.find("miss"), std::string::npos) << again.out;
 }
 
+// Issue 14 ("Also"): the output folder and the cache are never one inside
+// the other; export never writes into a folder with someone else's files.
+TEST(Cli, OutAndCacheMayNotNestAndExportKeepsOthersFiles) {
+  TempDir dir;
+  write_file(dir / "p.toml", "[pipeline]\nname = \"p\"\n\n[stage.a]\ntype = \"source\"\n");
+  auto run = [&](const fs::path& out, const fs::path& cache) {
+    return run_cli({"run", (dir / "p.toml").string(), "--out", out.string(), "--cache-dir", cache.string(), "--no-progress"},
+                   test_registry());
+  };
+  CliResult r = run(dir / "c" / "out", dir / "c");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("is inside the cache"), std::string::npos) << r.err;
+  r = run(dir / "o", dir / "o" / "cache");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("is inside --out"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "o" / "cache"));
+  ASSERT_EQ(run(dir / "o", dir / "c").code, 0);
+  // export: a folder with a user's file is refused; a new one, or an earlier export, is fine.
+  write_file(dir / "mine" / "notes.txt", "keep me");
+  auto exp = [&](const fs::path& to, bool force) {
+    std::vector<std::string> args = {"export", (dir / "p.toml").string(), "a", to.string(), "--cache-dir", (dir / "c").string()};
+    if (force) args.push_back("--force");
+    return run_cli(args, test_registry());
+  };
+  r = exp(dir / "mine", false);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("is not empty and was not written by wmgeom export"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "mine" / "meta.json"));
+  EXPECT_EQ(exp(dir / "fresh", false).code, 0);
+  EXPECT_EQ(exp(dir / "fresh", false).code, 0);  // its own earlier export
+  EXPECT_EQ(exp(dir / "mine", true).code, 0);
+  EXPECT_EQ(read_file(dir / "mine" / "notes.txt"), "keep me");
+}
+
 TEST(Cli, DryRunShowsPlan) {
   Cli cli;
   CliResult r = cli({"run", cli.file, "--dry-run"});
