@@ -84,21 +84,25 @@ Executor::Selection Executor::select(const RunOptions& options) const {
   // A requested instance runs if it is missing or forced; then every missing
   // (or forced) direct input of a running instance runs too. Hits are loaded
   // lazily, so nothing upstream of a hit is touched.
-  // A damaged entry (a blob's size differs from its manifest) is removed by
-  // contains(): say so once, then it counts as missing.
+  // Each target's entry is checked once (contains() parses its manifest and
+  // stats its blobs). A damaged entry is removed there: say so, then it
+  // counts as missing.
+  std::vector<bool> present(n, false);
   for (std::size_t k = 0; k < n; ++k) {
+    if (!s.target[k]) continue;
     std::string problem;
-    if (s.target[k] && !cache_.contains(plan_.instances[k].key, &problem) && !problem.empty()) {
+    present[k] = cache_.contains(plan_.instances[k].key, &problem);
+    if (!problem.empty()) {
       log_.warn("cache entry " + plan_.instances[k].key + " of " + plan_.instances[k].name + " is corrupt (" + problem +
                 "); removed, recomputing");
     }
   }
   for (std::size_t k = n; k-- > 0;) {
-    bool missing = s.forced[k] || !cache_.contains(plan_.instances[k].key);
+    bool missing = s.forced[k] || !present[k];
     if (s.requested[k] && missing) s.run[k] = true;
     if (!s.run[k]) continue;
     for (const auto& e : plan_.instances[k].inputs) {
-      if (s.forced[e.upstream] || !cache_.contains(plan_.instances[e.upstream].key)) s.run[e.upstream] = true;
+      if (s.forced[e.upstream] || !present[e.upstream]) s.run[e.upstream] = true;
     }
   }
   return s;
