@@ -99,7 +99,11 @@ void print_table(const RunReport& report, std::ostream& out) {
     out << pad(r.instance, w + 2) << pad(r.type, 10) << pad(to_string(r.cache), 10)
         << pad(format_fixed(r.seconds, 3), 10) << pad(std::to_string(r.items) + " " + r.items_unit, 18)
         << pad(format_fixed(r.items_per_s(), 1), 12);
-    const std::string bytes = format_bytes(static_cast<double>(r.bytes));
+    // Not computed yet (a dry run's miss): the plan's estimate, marked "~".
+    const bool pending = r.bytes == 0 && r.cache == CacheStatus::kMiss;
+    const std::string bytes = !pending                 ? format_bytes(static_cast<double>(r.bytes))
+                              : r.estimated_bytes >= 0 ? "~" + format_bytes(static_cast<double>(r.estimated_bytes))
+                                                       : "?";
     if (!jobs) out << bytes << "\n";
     else {
       out << pad(bytes, 10) << pad(r.job.id.empty() ? "-" : r.job.id, 10) << pad(r.job.node.empty() ? "-" : r.job.node, 10)
@@ -222,9 +226,13 @@ int do_run(const RunArgs& a, const Common& c, const StageRegistry& registry, std
   try {
     if (a.dry_run) {
       RunReport r = exec.dry_run(opt);
-      out << "plan of " << plan->spec.file << " (" << plan->instances.size() << " instances):\n";
+      out << "plan of " << plan->spec.file << " (" << plan->instances.size()
+          << " instances; bytes: ~ the estimate of what is not cached yet, ? none):\n";
       print_table(r, out);
-      return 0;
+      const FitReport fit = exec.fit(opt);
+      for (const auto& w : fit.warnings) err << "warning: " << w << "\n";
+      for (const auto& e : fit.errors) err << "error: " << e << "\n";
+      return fit.errors.empty() ? 0 : 2;
     }
     log.open_file(std::filesystem::path(out_dir) / "wmgeom.log");
     log.file_only("wmgeom run " + plan->spec.file + " cache " + cache.root().string());
@@ -246,7 +254,11 @@ int do_validate(const std::string& file, const std::vector<std::string>& sets,
   if (!plan) return 2;
   out << file << ": ok (" << plan->spec.stages.size() << " stages, " << plan->instances.size()
       << " instances)\n";
-  for (const auto& inst : plan->instances) out << "  " << inst.name << " (" << inst.entry->schema.type << ")\n";
+  for (const auto& inst : plan->instances) {
+    out << "  " << inst.name << " (" << inst.entry->schema.type << ")";
+    if (inst.estimate.known) out << "  ~" << format_bytes(static_cast<double>(inst.estimate.bytes));
+    out << "\n";
+  }
   return 0;
 }
 

@@ -61,6 +61,7 @@ nlohmann::json RunSummary::to_json() const {
                       {"items_unit", i.items_unit},
                       {"items_per_s", i.items_per_s()},
                       {"bytes", i.bytes},
+                      {"estimated_bytes", i.estimated_bytes},
                       {"versions", i.versions}});
     if (!i.error.empty()) stages.back()["error"] = i.error;
     if (!i.job.id.empty()) {
@@ -102,6 +103,7 @@ RunSummary RunSummary::from_json(const nlohmann::json& j) {
     i.items = field<std::int64_t>(s, "items", where);
     i.items_unit = field<std::string>(s, "items_unit", where);
     i.bytes = field<std::uint64_t>(s, "bytes", where);
+    i.estimated_bytes = s.value("estimated_bytes", std::int64_t{-1});
     i.versions = s.value("versions", std::vector<std::string>{});
     i.error = s.value("error", "");
     if (s.contains("job")) {

@@ -38,6 +38,7 @@ struct InstanceSummary {
   double compute_seconds = 0;  // wall time of the computation (now, or when cached)
   std::int64_t items = 0;
   std::uint64_t bytes = 0;
+  std::int64_t estimated_bytes = -1;  // the plan's estimate (Stage::estimate); -1: none
   std::string error;
   // Library versions and devices that enter its cache key (Stage::key_extras).
   std::vector<std::string> versions;
@@ -69,7 +70,7 @@ struct RunSummary {
   std::vector<std::string> versions() const;
   // run.json: {"pipeline", "file", "seconds", "exit_code", "overrides",
   // "stages": [{"stage", "type", "key", "cache", "seconds", "compute_seconds",
-  // "items", "items_unit", "items_per_s", "bytes", "versions", and for a
+  // "items", "items_unit", "items_per_s", "bytes", "estimated_bytes" (-1: none), "versions", and for a
   // cluster job "job": {"id", "node", "log", "queue_seconds", "requeues"}}]}
   // (the pipeline's text is not repeated there).
   nlohmann::json to_json() const;

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -106,6 +107,26 @@ struct Resources {
   int gpus = 0;
 };
 
+// What an instance's artifact will weigh, known at plan time from its
+// parameters and its inputs' estimates (nothing is loaded or computed). The
+// plan prints it; before a run starts, the executor refuses (exit 2) an
+// instance whose artifact, inputs and working memory would not fit the free
+// memory, or whose artifact would not fit the cache's free disk.
+struct SizeEstimate {
+  bool known = false;         // false: this stage does not estimate (the check skips it)
+  std::int64_t bytes = 0;     // the artifact in memory (arrays uncompressed, metadata); an upper
+                              // bound of its cache entry, which zstd makes smaller
+  std::int64_t working = 0;   // peak memory while computing beyond its inputs and its artifact
+  // Sizes that downstream estimates read, e.g. render's {"stimuli": N, "image_size": S}.
+  std::map<std::string, std::int64_t> dims;
+  std::int64_t dim(const std::string& name, std::int64_t fallback = -1) const {
+    auto it = dims.find(name);
+    return it == dims.end() ? fallback : it->second;
+  }
+};
+// The estimates of an instance's inputs, by port, in plan order (like StageInputs).
+using EstimateInputs = std::map<std::string, std::vector<SizeEstimate>>;
+
 class Stage {
  public:
   virtual ~Stage() = default;
@@ -129,6 +150,10 @@ class Stage {
     r.gpus = resource(params).rfind("cuda", 0) == 0 ? 1 : 0;
     return r;
   }
+  // The artifact's size from parameters and inputs' estimates (SizeEstimate).
+  // The default: unknown. Must be cheap (no file contents read, no model built)
+  // and must not throw for parameters that passed validate().
+  virtual SizeEstimate estimate(const Params& params, const EstimateInputs& inputs) const { return {}; }
   virtual Artifact run(const Params& params, const StageInputs& inputs, RunContext& ctx) const = 0;
   // Stage-specific files written by `wmgeom export` beside the NPY arrays.
   virtual void export_extras(const Artifact& artifact, const std::filesystem::path& dir) const {}

@@ -39,6 +39,7 @@ Executor::Executor(const Plan& plan, const Cache& cache, Logger& log)
     slot->report.type = inst.entry->schema.type;
     slot->report.key = inst.key;
     slot->report.items_unit = inst.entry->schema.items;
+    slot->report.estimated_bytes = inst.estimate.known ? inst.estimate.bytes : -1;
     slot->report.versions = inst.extras;
     slot->report.cache = CacheStatus::kSkip;
     slots_.push_back(std::move(slot));
@@ -106,6 +107,12 @@ Executor::Selection Executor::select(const RunOptions& options) const {
     }
   }
   return s;
+}
+
+FitReport Executor::fit(const RunOptions& options) const {
+  const Selection s = select(options);
+  const FreeSpace free = options.free ? *options.free : measure_free_space(cache_.root());
+  return check_fit(plan_, s.run, free);
 }
 
 RunReport Executor::dry_run(const RunOptions& options) {
@@ -238,6 +245,18 @@ std::shared_ptr<const Artifact> Executor::compute(std::size_t i) {
 RunReport Executor::run(const RunOptions& options) {
   auto t0 = std::chrono::steady_clock::now();
   Selection sel = select(options);
+  {
+    // Before anything starts: an artifact that cannot fit stops the run here
+    // rather than as std::bad_alloc or a full disk hours later.
+    const FreeSpace free = options.free ? *options.free : measure_free_space(cache_.root());
+    const FitReport fit = check_fit(plan_, sel.run, free);
+    for (const auto& w : fit.warnings) log_.warn(w);
+    if (!fit.errors.empty()) {
+      std::string all;
+      for (const auto& e : fit.errors) all += (all.empty() ? "" : "\n       ") + e;
+      throw InputError(all);
+    }
+  }
   threads_ = options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
   show_progress_ = options.progress;
   tty_ = options.tty;

@@ -20,6 +20,7 @@
 #include "cache/cache.h"
 #include "core/run_summary.h"
 #include "core/log.h"
+#include "graph/fit.h"
 #include "graph/plan.h"
 
 namespace wmgeom {
@@ -35,6 +36,9 @@ struct RunOptions {
   // checkpoints first), nothing more starts, and the run ends with
   // exit_code kExitStopped and error "stopped by a signal".
   const std::atomic<bool>* stop = nullptr;
+  // What is free for the plan-time resource check (graph/fit.h); null:
+  // measured (measure_free_space of the cache). Tests pretend.
+  const FreeSpace* free = nullptr;
 };
 
 // Exit code of a run stopped through RunOptions::stop (EX_TEMPFAIL):
@@ -53,6 +57,10 @@ class Executor {
   // Statuses without running anything (for --dry-run). Throws InputError for
   // --only/--from names that match no stage.
   RunReport dry_run(const RunOptions& options);
+  // Whether what the run would compute fits the free memory and disk
+  // (graph/fit.h). run() calls it first and throws InputError (exit 2)
+  // listing every instance that cannot fit; warnings go to the log.
+  FitReport fit(const RunOptions& options) const;
   RunReport run(const RunOptions& options);
   // Loads or computes one instance (and what it needs), e.g. for export.
   std::shared_ptr<const Artifact> materialize(std::size_t instance, int threads = 0);

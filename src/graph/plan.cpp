@@ -346,6 +346,25 @@ struct Builder {
   }
 };
 
+// Stage::estimate in topological order, each from its inputs' estimates. A
+// stage that throws (it should not, after validate) is treated as unknown.
+void estimate_sizes(Plan& plan) {
+  for (auto& inst : plan.instances) {
+    EstimateInputs inputs;
+    bool inputs_known = true;
+    for (const auto& e : inst.inputs) {
+      inputs[e.port].push_back(plan.instances[e.upstream].estimate);
+      inputs_known = inputs_known && plan.instances[e.upstream].estimate.known;
+    }
+    try {
+      inst.estimate = inst.entry->stage->estimate(inst.params, inputs);
+    } catch (const std::exception&) {
+      inst.estimate = SizeEstimate{};
+    }
+    (void)inputs_known;
+  }
+}
+
 std::optional<Plan> finish(PipelineSpec spec, const StageRegistry& registry, Diagnostics& diags) {
   // Graph checks run even after key errors, so that one pass reports all;
   // expansion needs every stage's parameters, so it waits for a clean load.
@@ -359,6 +378,7 @@ std::optional<Plan> finish(PipelineSpec spec, const StageRegistry& registry, Dia
   if (!diags.ok()) return std::nullopt;
   b.compute_keys(plan);
   if (!diags.ok()) return std::nullopt;
+  estimate_sizes(plan);
   return plan;
 }
 

@@ -42,6 +42,7 @@ struct Instance {
   std::string key;
   std::vector<std::string> extras;  // Stage::key_extras, one entry per line (also in key_text)
   std::string resource;
+  SizeEstimate estimate;  // Stage::estimate, from its inputs' estimates (known = false: none)
 };
 
 struct Plan {

@@ -40,6 +40,27 @@ Resources CaptureStage::resources(const Params& p) const {
   return r;
 }
 
+SizeEstimate CaptureStage::estimate(const Params& p, const EstimateInputs& inputs) const {
+  auto first = [&](const char* port) -> const SizeEstimate* {
+    const auto it = inputs.find(port);
+    return it == inputs.end() || it->second.empty() || !it->second.front().known ? nullptr : &it->second.front();
+  };
+  const SizeEstimate *model = first("model"), *tasks = first("tasks"), *features = first("features");
+  if (!model || !tasks || !features) return {};
+  const std::int64_t trials = p.s("split") == "both" ? tasks->dim("trials") : tasks->dim("trials_per_split");
+  const std::int64_t frames = tasks->dim("trial_length");
+  const std::int64_t hidden = model->dim("hidden"), embed = model->dim("embed");
+  const std::int64_t perceptual = p.b("perceptual") ? features->dim("channels") * features->dim("area") : 0;
+  if (trials < 0 || frames < 0 || hidden < 0 || embed < 0 || perceptual < 0) return {};
+  const std::int64_t floats = hidden * (1 + model->dim("cell", 0)) + 3 + perceptual + embed;
+  SizeEstimate e;
+  e.known = true;
+  e.bytes = trials * frames * (floats + 6) * 4 + trials * 2 * 4;
+  e.working = p.i("batch") * frames * floats * 4 * 2;
+  e.dims = {{"trials", trials}};
+  return e;
+}
+
 Artifact CaptureStage::run(const Params& p, const StageInputs& inputs, RunContext& ctx) const {
   TrainedModel tm = inputs.get<TrainedModel>("model");
   TrialSet ts = inputs.get<TrialSet>("tasks");

@@ -14,6 +14,10 @@ class CaptureStage final : public Stage {
   std::string resource(const Params& params) const override;
   Resources resources(const Params& params) const override;
   // Throws InputError if the model, task suite and feature bank do not belong together.
+  // Per captured trial and frame: hidden (and cell, LSTM), 3 logits, the
+  // perceptual map (if kept) and the embedding as float32, six int32
+  // attributes. dims: trials.
+  SizeEstimate estimate(const Params& params, const EstimateInputs& inputs) const override;
   Artifact run(const Params& params, const StageInputs& inputs, RunContext& ctx) const override;
 };
 

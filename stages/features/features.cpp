@@ -218,6 +218,29 @@ Resources FeaturesStage::resources(const Params& p) const {
   return r;
 }
 
+SizeEstimate FeaturesStage::estimate(const Params& p, const EstimateInputs& inputs) const {
+  const auto it = inputs.find("stimuli");
+  if (it == inputs.end() || it->second.empty() || !it->second.front().known) return {};
+  const SizeEstimate& stim = it->second.front();
+  const Model model = model_of(p);
+  if (model == Model::kTorchScript) return {};
+  const std::int64_t n = stim.dim("stimuli"), image = stim.dim("image_size");
+  if (n < 0 || image < 0) return {};
+  const std::int64_t in = p.i("input_size") > 0 ? p.i("input_size") : image;
+  const std::int64_t blocks = p.i("blocks");
+  std::int64_t side = in;
+  for (std::int64_t b = 0; b < blocks + 1; ++b) side = (side + 1) / 2;
+  const std::int64_t channels = p.i("width") << (blocks - 1);
+  const std::int64_t element = p.s("dtype") == "float16" ? 2 : 4;
+  const std::int64_t batch = std::max(p.i("batch_size"), p.i("inference_batch"));
+  SizeEstimate e;
+  e.known = true;
+  e.bytes = n * channels * side * side * element;
+  e.working = n * 3 * in * in * 4 + batch * 3 * in * in * 4 * 16;
+  e.dims = {{"stimuli", n}, {"channels", channels}, {"area", side * side}};
+  return e;
+}
+
 Artifact FeaturesStage::run(const Params& p, const StageInputs& inputs, RunContext& ctx) const {
   StimulusSet s = inputs.get<StimulusSet>("stimuli");
   nets::IntraOpThreads width(ctx.threads());

@@ -19,6 +19,12 @@ class FeaturesStage final : public Stage {
   std::string key_extras(const Params& params) const override;
   std::string resource(const Params& params) const override;
   Resources resources(const Params& params) const override;
+  // Built-in and random CNN: [N, C, h, w] (C = width << (blocks - 1), h = w =
+  // input size halved blocks + 1 times) in `dtype`; working memory: the
+  // resized images as floats and a batch's activations (a rough x16 of its
+  // input, forward and backward). TorchScript: unknown (the layer's shape is
+  // only known by running the module).
+  SizeEstimate estimate(const Params& params, const EstimateInputs& inputs) const override;
   Artifact run(const Params& params, const StageInputs& inputs, RunContext& ctx) const override;
 };
 

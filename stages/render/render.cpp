@@ -48,6 +48,31 @@ void RenderStage::validate(const Params& params, ParamIssues& issues) const {
   });
 }
 
+SizeEstimate RenderStage::estimate(const Params& params, const EstimateInputs&) const {
+  const auto s = render::Settings::from_params(params);
+  bool ok = true;
+  const render::Catalog catalog = render::make_catalog(s, [&](const std::string&, const std::string&) { ok = false; });
+  if (!ok) return {};
+  std::int64_t n_ids = 0;
+  for (const auto& c : catalog.categories) n_ids += static_cast<std::int64_t>(c.identities.size());
+  const std::int64_t n_views =
+      s.source == Source::kImages ? catalog.views : static_cast<std::int64_t>(render::make_views(s).size());
+  const std::int64_t n = n_ids * n_views * s.locations;
+  const std::int64_t side = s.image_size;
+  const auto layout = render::make_layout(s.image_size, s.locations, s.object_scale);
+  const std::int64_t sprite = layout.sprite_size;
+  SizeEstimate e;
+  e.known = true;
+  e.bytes = n * (3 * side * side + 5 * 4);
+  e.working = n_ids * n_views * 4 * sprite * sprite;
+  e.dims = {{"stimuli", n},
+            {"image_size", side},
+            {"categories", static_cast<std::int64_t>(catalog.categories.size())},
+            {"identities", n_ids},
+            {"locations", s.locations}};
+  return e;
+}
+
 std::string RenderStage::key_extras(const Params& params) const {
   return std::string("opencv=") + CV_VERSION;
 }

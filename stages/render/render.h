@@ -22,6 +22,11 @@ class RenderStage final : public Stage {
   // Missing/empty folders, missing categories, non-image files, locations
   // that do not fit, hold-outs out of range.
   void validate(const Params& params, ParamIssues& issues) const override;
+  // N = identities x views x locations images of 3 x S x S bytes, plus five
+  // int32 attributes each; working memory: the RGBA sprites (identity x view)
+  // at supersampled size for one at a time per thread, kept at sprite size.
+  // dims: stimuli, image_size, categories, identities, locations.
+  SizeEstimate estimate(const Params& params, const EstimateInputs& inputs) const override;
   // OpenCV's version: its resizing and decoding shape the bytes.
   std::string key_extras(const Params& params) const override;
   // Throws wmgeom::InputError for a malformed or degenerate mesh or an

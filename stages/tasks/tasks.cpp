@@ -84,6 +84,20 @@ void TasksStage::validate(const Params& params, ParamIssues& issues) const {
   });
 }
 
+SizeEstimate TasksStage::estimate(const Params& params, const EstimateInputs& inputs) const {
+  const auto it = inputs.find("stimuli");
+  const std::int64_t n = it == inputs.end() || it->second.empty() ? -1 : it->second.front().dim("stimuli");
+  if (n < 0) return {};
+  const auto per_split = static_cast<std::int64_t>(params.strings("tasks").size()) * params.i("eval_trials_per_task");
+  const std::int64_t m = per_split * static_cast<std::int64_t>(params.strings("eval_splits").size());
+  const std::int64_t t = params.i("trial_length");
+  SizeEstimate e;
+  e.known = true;
+  e.bytes = m * (2 * t + 2) * 4 + n * 5 * 4;
+  e.dims = {{"trials", m}, {"trials_per_split", per_split}, {"trial_length", t}};
+  return e;
+}
+
 Artifact TasksStage::run(const Params& params, const StageInputs& inputs, RunContext& ctx) const {
   check_params(params, [](const std::string& key, const std::string& message) {
     throw InputError(key + ": " + message);

@@ -22,6 +22,10 @@ class TasksStage final : public Stage {
   // Throws wmgeom::InputError for what only the stimuli can show: an empty
   // training split, an empty split requested in eval_splits, a task's
   // feature with a single value in a split.
+  // Evaluation trials M = tasks x eval_trials_per_task x splits, four int32
+  // arrays of [M, T] or [M], plus five int32 attributes per stimulus. dims:
+  // trials, trials_per_split, trial_length.
+  SizeEstimate estimate(const Params& params, const EstimateInputs& inputs) const override;
   Artifact run(const Params& params, const StageInputs& inputs, RunContext& ctx) const override;
 };
 

@@ -265,6 +265,31 @@ Resources TrainStage::resources(const Params& p) const {
   return r;
 }
 
+SizeEstimate TrainStage::estimate(const Params& p, const EstimateInputs& inputs) const {
+  const auto f = inputs.find("features"), t = inputs.find("tasks");
+  if (f == inputs.end() || f->second.empty() || t == inputs.end() || t->second.empty()) return {};
+  const std::int64_t channels = f->second.front().dim("channels"), area = f->second.front().dim("area");
+  const std::int64_t frames = t->second.front().dim("trial_length");
+  if (channels < 0 || area < 0 || frames < 0) return {};
+  const std::string& rnn = p.s("rnn");
+  const std::int64_t hidden = p.i("hidden") > 0 ? p.i("hidden") : nets::default_hidden(rnn);
+  const std::int64_t conv = p.i("conv_channels") > 0 ? p.i("conv_channels") : hidden;
+  const std::int64_t embed = p.i("embed") > 0 ? p.i("embed") : hidden;
+  const std::int64_t gates = rnn == "lstm" ? 4 : rnn == "gru" ? 3 : 1;
+  std::int64_t weights = channels * conv + conv + conv * area * embed + embed;
+  for (std::int64_t l = 0; l < p.i("layers"); ++l) {
+    weights += gates * ((l == 0 ? embed + 64 : hidden) * hidden + hidden * hidden + 2 * hidden);  // 64: room for the task cue
+  }
+  weights += hidden * 3 + 3 + 4 * hidden;  // readout, LayerNorms
+  const std::int64_t curves = (p.i("steps") / std::max<std::int64_t>(1, p.i("eval_every")) + 2) * 5 * 16 * 4;
+  SizeEstimate e;
+  e.known = true;
+  e.bytes = weights * 4 + curves;
+  e.working = 3 * weights * 4 + p.i("batch_size") * frames * (channels * area + embed + 2 * gates * hidden) * 4 * 3;
+  e.dims = {{"hidden", hidden}, {"embed", embed}, {"cell", rnn == "lstm" ? 1 : 0}};
+  return e;
+}
+
 Artifact TrainStage::run(const Params& p, const StageInputs& inputs, RunContext& ctx) const {
   FeatureBank fb = inputs.get<FeatureBank>("features");
   TrialSet ts = inputs.get<TrialSet>("tasks");

@@ -34,6 +34,11 @@ class TrainStage final : public Stage {
   std::string resource(const Params& params) const override;
   Resources resources(const Params& params) const override;
   // Resumes from the last checkpoint in ctx.work_dir() if one exists.
+  // The weights (1x1 conv, image embedding, gates x layers, readout) as
+  // float32 and their curves; working memory: AdamW's two moments and the
+  // gradients (3x the weights) plus a batch's activations over T frames.
+  // dims: hidden, embed, cell (1 for an LSTM).
+  SizeEstimate estimate(const Params& params, const EstimateInputs& inputs) const override;
   Artifact run(const Params& params, const StageInputs& inputs, RunContext& ctx) const override;
 };
 

@@ -191,6 +191,14 @@ void expect_deterministic(const KitCase& c) {
   // The inputs are computed once and stay cached; the stage itself is
   // computed afresh each time (its entry removed).
   auto first = run.get(c.pipeline, inst.name, 1);
+  // The plan's size estimate (Stage::estimate), where the stage gives one,
+  // is the artifact's size within a quarter (plus 64 kB of metadata).
+  if (inst.estimate.known) {
+    double actual = static_cast<double>(first->meta.dump().size());
+    for (const auto& [name, array] : first->arrays) actual += static_cast<double>(array.nbytes());
+    EXPECT_NEAR(static_cast<double>(inst.estimate.bytes), actual, 0.25 * actual + 65536.0)
+        << inst.name << ": Stage::estimate is off from the artifact it computed";
+  }
   const Cache cache(run.dir / "cache");
   for (int threads : {1, 2}) {
     cache.remove(inst.key);

@@ -15,7 +15,9 @@
 //      exact; `values` supplies another value where the type gives none;
 //   2. determinism: the stage's first instance computed three times from the
 //      same cached inputs (at 1, 1 and 2 threads) gives the same artifact,
-//      byte for byte: kind, every array's dtype, shape and bytes, metadata.
+//      byte for byte: kind, every array's dtype, shape and bytes, metadata;
+//   3. the plan's size estimate (Stage::estimate), where the stage gives
+//      one, is the computed artifact's size within 25% (+ 64 kB).
 // Failures are gtest failures (non-fatal) naming the parameter or array.
 #pragma once
 

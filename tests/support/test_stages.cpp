@@ -107,6 +107,15 @@ class Instrumented : public Stage {
 class SourceStage final : public Instrumented {
  public:
   std::string type() const override { return "source"; }
+  // n doubles; `working_mb` of pretend working memory (for the fit tests).
+  SizeEstimate estimate(const Params& p, const EstimateInputs&) const override {
+    SizeEstimate e;
+    e.known = true;
+    e.bytes = p.i("n") * 8;
+    e.working = p.i("working_mb") * 1000000;
+    e.dims["n"] = p.i("n");
+    return e;
+  }
   Artifact run(const Params& p, const StageInputs&, RunContext& ctx) const override {
     enter(p, ctx);
     std::vector<double> x(static_cast<std::size_t>(p.i("n")));
@@ -122,6 +131,11 @@ class SourceStage final : public Instrumented {
 class ScaleStage final : public Instrumented {
  public:
   std::string type() const override { return "scale"; }
+  SizeEstimate estimate(const Params&, const EstimateInputs& in) const override {
+    SizeEstimate e = in.at("x").front();  // the same doubles, scaled
+    e.working = 0;
+    return e;
+  }
   Artifact run(const Params& p, const StageInputs& in, RunContext& ctx) const override {
     enter(p, ctx);
     auto x = in.one("x").array("x").values<double>();
@@ -213,6 +227,11 @@ default = 4
 min = 1
 max = 1000000
 doc = "How many numbers."
+[param.working_mb]
+type = "int"
+default = 0
+min = 0
+doc = "Working memory the size estimate claims, in MB (plan-time fit tests)."
 [param.value]
 type = "float"
 default = 1.0

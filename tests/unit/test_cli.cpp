@@ -193,5 +193,38 @@ TEST(Cli, EmbeddedQuickstartValidates) {
   }
 }
 
+// Issue 14's example: every value inside its schema range, 8 million images
+// of 1024 px. The plan prints the estimate; run and --dry-run stop with exit
+// 2 naming the stage, the estimate and what is free, before anything runs.
+TEST(Cli, AStimulusSetThatCannotFitIsRefusedAtPlanTime) {
+  TempDir dir;
+  const std::vector<std::string> huge = {"--set", "stage.stimuli.views=10000", "--set",
+                                         "stage.stimuli.identities_per_category=50", "--set",
+                                         "stage.stimuli.image_size=1024"};
+  auto with = [&](std::vector<std::string> args) {
+    args.insert(args.end(), huge.begin(), huge.end());
+    return run_cli(args, real_registry());
+  };
+  const CliResult v = with({"validate", "embedded:quickstart"});
+  EXPECT_EQ(v.code, 0) << v.err;
+  EXPECT_NE(v.out.find("stimuli (render)  ~25.2 TB"), std::string::npos) << v.out;
+  const std::string cache = (dir / "cache").string(), out = (dir / "out").string();
+  const CliResult d = with({"run", "embedded:quickstart", "--dry-run", "--cache-dir", cache});
+  EXPECT_EQ(d.code, 2);
+  EXPECT_NE(d.out.find("~25.2 TB"), std::string::npos) << d.out;
+  EXPECT_NE(d.err.find("error: stage stimuli (render) needs about"), std::string::npos) << d.err;
+  const CliResult r = with({"run", "embedded:quickstart", "--no-progress", "--cache-dir", cache, "--out", out});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("stage stimuli (render) needs about 26.5 TB of memory (its artifact 25.2 TB"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find(" is free ("), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("would store an artifact of about 25.2 TB"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "cache" / "v1")) << "something was computed";
+  // The quickstart as shipped fits (its estimates are in the plan).
+  const CliResult ok = run_cli({"run", "embedded:quickstart", "--dry-run", "--cache-dir", cache}, real_registry());
+  EXPECT_EQ(ok.code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("~14.5 MB"), std::string::npos) << ok.out;
+}
+
 }  // namespace
 }  // namespace wmgeom::testing

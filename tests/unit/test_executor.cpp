@@ -214,6 +214,63 @@ TEST(Executor, DryRunReportsHitsAndMissesWithoutRunning) {
   EXPECT_EQ(lines(h.counter()), 1);
 }
 
+// Plan-time resource checks (graph/fit.h): an instance whose artifact,
+// inputs and working memory exceed the free memory, or whose artifact
+// exceeds the free disk, stops the run before anything starts; downstream
+// instances are not reported again; hits are not checked.
+TEST(Executor, ArtifactsThatCannotFitStopTheRunBeforeItStarts) {
+  Harness h;
+  Plan p = h.plan(chain3(h.counter()), {"stage.a.n=1000", "stage.a.working_mb=5"});
+  EXPECT_EQ(p.instances[0].estimate.bytes, 8000);
+  EXPECT_EQ(p.instances[1].estimate.bytes, 8000);  // from its input's estimate
+  // Memory: a needs 8 kB + 5 MB of working memory; 1 MB is free.
+  FreeSpace tight{.memory = 1000000, .disk = 1 << 30, .memory_from = "the test", .disk_at = "/test"};
+  try {
+    h.run(p, {.free = &tight});
+    FAIL() << "expected the run to be refused";
+  } catch (const InputError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("stage a (source) needs about 5.0 MB of memory"), std::string::npos) << m;
+    EXPECT_NE(m.find("1.0 MB is free (the test)"), std::string::npos) << m;
+    EXPECT_NE(m.find("2 instances downstream"), std::string::npos) << m;
+    EXPECT_EQ(m.find("stage b"), std::string::npos) << "a consequence was reported again: " << m;
+  }
+  EXPECT_EQ(lines(h.counter()), 0) << "a stage ran although the run was refused";
+  // Disk: 8 kB will not fit in 4 kB.
+  FreeSpace small_disk{.memory = 1 << 30, .disk = 4000, .memory_from = "the test", .disk_at = "/test"};
+  try {
+    h.run(p, {.free = &small_disk});
+    FAIL() << "expected the run to be refused";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("would store an artifact of about 8.0 kB but the cache's disk has 4.0 kB free (/test)"),
+              std::string::npos) << e.what();
+  }
+  // Enough of both: it runs. Then a is a hit and no longer checked.
+  FreeSpace ample{.memory = 1 << 30, .disk = 1 << 30};
+  ASSERT_EQ(h.run(p, {.free = &ample}).exit_code, 0);
+  EXPECT_EQ(lines(h.counter()), 3);
+  Plan p2 = h.plan(chain3(h.counter()), {"stage.a.n=1000", "stage.a.working_mb=5", "stage.c.factor=2.0"});
+  EXPECT_EQ(h.run(p2, {.free = &tight}).exit_code, 0) << "a cached instance was checked";
+}
+
+TEST(Executor, ManyArtifactsTogetherOverTheDiskAreAWarningNotAStop) {
+  Harness h;
+  Plan p = h.plan(chain3(h.counter()), {"stage.a.n=1000"});
+  // Each 8 kB fits in 20 kB; the three together (24 kB) may not.
+  FreeSpace disk{.memory = 1 << 30, .disk = 20000, .memory_from = "", .disk_at = "/test"};
+  ASSERT_EQ(h.run(p, {.free = &disk}).exit_code, 0);
+  EXPECT_NE(h.log_text.str().find("the 3 artifacts this run computes are estimated at 24.0 kB"), std::string::npos)
+      << h.log_text.str();
+}
+
+TEST(Executor, FreeSpaceIsMeasured) {
+  TempDir dir;
+  const FreeSpace f = measure_free_space(dir / "not" / "yet");
+  EXPECT_GT(f.memory, 0);
+  EXPECT_GT(f.disk, 0);
+  EXPECT_EQ(f.disk_at, dir.path().string());  // the nearest folder that exists
+}
+
 TEST(Executor, TwoProcessesOnOneCacheComputeEachKeyOnce) {
   TempDir dir;
   std::string counter = (dir / "counter").string();
