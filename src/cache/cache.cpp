@@ -7,11 +7,13 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <ctime>
 #include <fstream>
 #include <signal.h>
+#include <span>
 #include <sstream>
 
 #include <oneapi/tbb/parallel_for.h>
@@ -34,11 +36,37 @@ std::string now_iso() {
   return buf;
 }
 
-void write_bytes(const fs::path& path, const char* data, std::size_t size) {
-  std::ofstream f(path, std::ios::binary);
-  f.write(data, static_cast<std::streamsize>(size));
-  f.close();
-  if (!f) throw Error("cache: cannot write " + path.string());
+// Writes every part into a new file with write(2), so that a failure says
+// why (errno): a full disk or quota names the cache folder.
+void write_parts(const fs::path& path, const std::vector<std::span<const char>>& parts, const fs::path& root) {
+  auto fail = [&](int err) {
+    std::string m = "cache: cannot write " + path.string() + ": " + std::strerror(err);
+    if (err == ENOSPC || err == EDQUOT) {
+      m += " (the disk holding the cache " + root.string() +
+           " is full: free space there or use another --cache-dir; nothing of this entry was kept)";
+    }
+    throw Error(m);
+  };
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail(errno);
+  for (const auto& part : parts) {
+    std::size_t done = 0;
+    while (done < part.size()) {
+      const ::ssize_t n = ::write(fd, part.data() + done, part.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        const int err = n < 0 ? errno : ENOSPC;
+        ::close(fd);
+        fail(err);
+      }
+      done += static_cast<std::size_t>(n);
+    }
+  }
+  if (::close(fd) != 0) fail(errno);
+}
+
+void write_bytes(const fs::path& path, const char* data, std::size_t size, const fs::path& root) {
+  write_parts(path, {std::span<const char>(data, size)}, root);
 }
 
 bool read_bytes(const fs::path& path, std::vector<char>& out) {
@@ -276,14 +304,13 @@ void Cache::store(const std::string& key, const Artifact& artifact, const StoreI
       std::vector<std::uint64_t> frames;
       std::uint64_t stored = 0;
       {
-        std::ofstream f(tmp / file, std::ios::binary);
+        std::vector<std::span<const char>> parts;
         for (const auto& p : packed) {
-          f.write(p.data(), static_cast<std::streamsize>(p.size()));
+          parts.emplace_back(p.data(), p.size());
           frames.push_back(p.size());
           stored += p.size();
         }
-        f.close();
-        if (!f) throw Error("cache: cannot write " + (tmp / file).string());
+        write_parts(tmp / file, parts, root_);
       }
       arrays.push_back({{"name", name}, {"dtype", dtype_name(a.dtype())}, {"shape", a.shape()},
                         {"file", file}, {"bytes", nbytes}, {"stored", stored},
@@ -298,7 +325,7 @@ void Cache::store(const std::string& key, const Artifact& artifact, const StoreI
     nlohmann::json doc = {{"body", body},
                           {"checksum", hash64_hex(std::as_bytes(std::span(dump.data(), dump.size())))}};
     std::string text = doc.dump(1);
-    write_bytes(tmp / "manifest.json", text.data(), text.size());
+    write_bytes(tmp / "manifest.json", text.data(), text.size(), root_);
     fs::create_directories(final_dir.parent_path(), ec);
     fs::rename(tmp, final_dir, ec);
     if (ec && !contains(key)) fs::rename(tmp, final_dir, ec);  // a damaged entry was in the way: removed

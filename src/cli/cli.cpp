@@ -17,6 +17,7 @@
 #include "cache/cache.h"
 #include "config/diagnostics.h"
 #include "core/artifact.h"
+#include "core/cpus.h"
 #include "core/error.h"
 #include "core/format.h"
 #include "core/log.h"
@@ -30,7 +31,14 @@ namespace cli {
 
 namespace {
 std::atomic<bool>* g_stop = nullptr;
-extern "C" void on_stop_signal(int) {
+extern "C" void on_stop_signal(int sig) {
+  // A second Ctrl-C while stopping: the user wants out now (the default
+  // action; a killed run loses nothing but the stages it was computing).
+  if (sig == SIGINT && g_stop && g_stop->load()) {
+    ::signal(SIGINT, SIG_DFL);
+    ::raise(SIGINT);
+    return;
+  }
   if (g_stop) g_stop->store(true);
 }
 }  // namespace
@@ -42,11 +50,13 @@ StopOnSignals::StopOnSignals(std::atomic<bool>& flag) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGUSR1, &sa, &old_usr1_);
   sigaction(SIGTERM, &sa, &old_term_);
+  sigaction(SIGINT, &sa, &old_int_);
 }
 
 StopOnSignals::~StopOnSignals() {
   sigaction(SIGUSR1, &old_usr1_, nullptr);
   sigaction(SIGTERM, &old_term_, nullptr);
+  sigaction(SIGINT, &old_int_, nullptr);
   g_stop = nullptr;
 }
 
@@ -63,7 +73,7 @@ std::string default_cache_dir() {
 
 void add_common(CLI::App* cmd, Common& c, bool with_threads) {
   cmd->add_option("--cache-dir", c.cache_dir, "Cache directory (default: $WMGEOM_CACHE or .wmgeom-cache)");
-  if (with_threads) cmd->add_option("--threads", c.threads, "Worker threads (default: every core)")->check(CLI::Range(0, 4096));
+  if (with_threads) cmd->add_option("--threads", c.threads, "Worker threads (default: the CPUs this process may use: affinity mask, cgroup quota, SLURM_CPUS_PER_TASK)")->check(CLI::Range(0, 4096));
   cmd->add_flag("-v,--verbose", c.verbose, "More log output");
   cmd->add_flag("-q,--quiet", c.quiet, "Only warnings and errors");
 }
@@ -236,6 +246,12 @@ int do_run(const RunArgs& a, const Common& c, const StageRegistry& registry, std
     }
     log.open_file(std::filesystem::path(out_dir) / "wmgeom.log");
     log.file_only("wmgeom run " + plan->spec.file + " cache " + cache.root().string());
+    {
+      const CpuBudget cpus = cpu_budget();
+      const char* wait = std::getenv("OMP_WAIT_POLICY");
+      log.file_only("threads: " + (c.threads > 0 ? std::to_string(c.threads) + " (--threads)" : cpus.describe()) +
+                    "; this process may use " + cpus.describe() + "; OMP_WAIT_POLICY=" + (wait ? wait : "(unset)"));
+    }
     for (const auto& inst : plan->instances) log.file_only("plan: " + inst.name + " key " + inst.key);
     std::atomic<bool> stop{false};
     opt.stop = &stop;

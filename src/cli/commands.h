@@ -52,8 +52,10 @@ int do_run_slurm(const RunArgs& a, const Common& c, const StageRegistry& registr
 int do_status(const RunArgs& a, const Common& c, const StageRegistry& registry, std::ostream& out, std::ostream& err);
 int do_cancel(const RunArgs& a, const Common& c, const StageRegistry& registry, std::ostream& out, std::ostream& err);
 
-// SIGUSR1 and SIGTERM set `flag` while this object lives (the run stops,
-// saving checkpoints: RunOptions::stop); the previous handlers come back after.
+// SIGUSR1, SIGTERM and SIGINT (Ctrl-C) set `flag` while this object lives
+// (the run stops, saving checkpoints, and exits kExitStopped with a message:
+// RunOptions::stop); a second SIGINT kills at once. The previous handlers
+// come back after.
 class StopOnSignals {
  public:
   explicit StopOnSignals(std::atomic<bool>& flag);
@@ -62,7 +64,7 @@ class StopOnSignals {
   StopOnSignals& operator=(const StopOnSignals&) = delete;
 
  private:
-  struct sigaction old_usr1_ {}, old_term_ {};
+  struct sigaction old_usr1_ {}, old_term_ {}, old_int_ {};
 };
 
 }  // namespace wmgeom::cli

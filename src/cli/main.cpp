@@ -7,6 +7,7 @@
 #include "register_all.h"
 
 int main(int argc, char** argv) {
+  wmgeom::nets::openmp_waits_passively(argv);  // may re-execute this program once (nets/threads.h)
   wmgeom::tune_allocator();
   wmgeom::nets::init_threads();  // one owner of parallelism: TBB (nets/threads.h)
   std::vector<std::string> args(argv + 1, argv + argc);

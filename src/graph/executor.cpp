@@ -7,6 +7,7 @@
 #include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/task_arena.h>
 
+#include "core/cpus.h"
 #include "core/error.h"
 #include "graph/progress.h"
 
@@ -133,7 +134,7 @@ RunReport Executor::dry_run(const RunOptions& options) {
 }
 
 std::shared_ptr<const Artifact> Executor::materialize(std::size_t i, int threads) {
-  threads_ = threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
+  threads_ = threads > 0 ? threads : cpu_budget().cpus;
   // TBB caps workers at the core count unless told otherwise; --threads wins.
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads_));
   tbb::task_arena arena(threads_);
@@ -257,7 +258,7 @@ RunReport Executor::run(const RunOptions& options) {
       throw InputError(all);
     }
   }
-  threads_ = options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
+  threads_ = options.threads > 0 ? options.threads : cpu_budget().cpus;
   show_progress_ = options.progress;
   tty_ = options.tty;
   std::size_t n = plan_.instances.size();

@@ -26,7 +26,7 @@
 namespace wmgeom {
 
 struct RunOptions {
-  int threads = 0;                // 0: every core
+  int threads = 0;                // 0: the CPUs this process may use (core/cpus.h)
   std::vector<std::string> only;  // run these (and what they need), nothing else
   std::vector<std::string> from;  // recompute these and everything downstream
   bool progress = true;

@@ -2,6 +2,9 @@
 
 #include <dlfcn.h>
 #include <omp.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 #include <ATen/Parallel.h>
 
@@ -14,6 +17,19 @@ namespace {
 using SetThreads = void (*)(int);
 using GetThreads = int (*)();
 }  // namespace
+
+void openmp_waits_passively(char** argv) {
+  // A user's own choice (either variable) is kept.
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr) return;
+  ::setenv("OMP_WAIT_POLICY", "passive", 1);
+  ::execv("/proc/self/exe", argv);
+  // execv failed (no /proc): run on with OpenMP's default, say nothing.
+}
+
+const char* openmp_wait_policy() {
+  const char* p = std::getenv("OMP_WAIT_POLICY");
+  return p != nullptr ? p : "";
+}
 
 void init_threads() {
   if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(1);

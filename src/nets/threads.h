@@ -15,12 +15,23 @@
 //   and a TBB worker returns to width 1 for the next stage it runs.
 //   torch::set_num_threads, which also changes the process default, is not
 //   called anywhere else.
+// - openmp_waits_passively(argv), first thing in main: OpenMP threads block
+//   instead of spinning between parallel regions. GNU OpenMP reads
+//   OMP_WAIT_POLICY once, when it is loaded (before main), so when the
+//   variable is unset the process sets it to "passive" and re-executes itself
+//   (/proc/self/exe, same arguments; once: the variable is then set). A user's
+//   own OMP_WAIT_POLICY or GOMP_SPINCOUNT is kept. Measured on 2 cores with one busy process:
+//   README "Threads under contention".
 // Light header: no LibTorch include.
 #pragma once
 
 namespace wmgeom::nets {
 
 void init_threads();
+// Returns only if no re-execution was needed or it failed (then nothing changes).
+void openmp_waits_passively(char** argv);
+// The OMP_WAIT_POLICY this process runs under ("" if unset).
+const char* openmp_wait_policy();
 
 class IntraOpThreads {
  public:

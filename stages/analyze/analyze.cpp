@@ -1,6 +1,8 @@
 #include "analyze/analyze.h"
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 #include <tbb/task_arena.h>
@@ -8,6 +10,7 @@
 #include "analyze/analyses.h"
 #include "core/artifacts.h"
 #include "core/format.h"
+#include "graph/plan.h"
 #include "nets/torch_util.h"
 
 namespace wmgeom {
@@ -96,6 +99,30 @@ std::string AnalyzeStage::resource(const Params& p) const { return nets::device_
 // run decides); states of many models and their decoders fit in 8 GB at the
 // paper's size; the quickstart's three models take 2 minutes on 2 cores, the
 // study's 27 about 20, so 3 hours leaves room.
+std::vector<std::filesystem::path> AnalyzeStage::after_run(const Artifact& artifact, const RunSummary& run,
+                                                          const std::string& instance,
+                                                          const std::filesystem::path& out_dir) const {
+  int analyses = 0;
+  for (const auto& i : run.instances) analyses += i.type == type() && part_of_run(i.cache);
+  const std::string suffix = analyses <= 1 ? "" : "-" + instance_folder_name(instance);
+  const std::filesystem::path findings = out_dir / ("findings" + suffix + ".json");
+  const std::filesystem::path tables = out_dir / ("tables" + suffix);
+  std::error_code ec;
+  std::filesystem::remove_all(tables, ec);  // no table left from an earlier run
+  std::filesystem::create_directories(tables, ec);
+  if (ec) throw Error("cannot create " + tables.string() + ": " + ec.message());
+  export_tables(artifact, tables);
+  const std::filesystem::path tmp = findings.string() + ".tmp";
+  {
+    std::ofstream f(tmp);
+    f << (artifact.meta.contains("findings") ? artifact.meta.at("findings") : nlohmann::json::object()).dump(2) << "\n";
+    if (!f) throw Error("cannot write " + tmp.string());
+  }
+  std::filesystem::rename(tmp, findings, ec);
+  if (ec) throw Error("cannot write " + findings.string() + ": " + ec.message());
+  return {findings, tables};
+}
+
 Resources AnalyzeStage::resources(const Params& p) const {
   Resources r = Stage::resources(p);
   r.cpus = p.i("threads") > 0 ? static_cast<int>(p.i("threads")) : 4;

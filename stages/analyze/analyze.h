@@ -20,6 +20,16 @@ class AnalyzeStage final : public Stage {
   // causal analysis lacks its trained models.
   Artifact run(const Params& params, const StageInputs& inputs, RunContext& ctx) const override;
 
+  // After a run: the findings and every table where a user looks first,
+  // beside report.html in the run's output folder: findings.json and
+  // tables/<name>.csv (with several analyze instances in the run:
+  // findings-<instance>.json and tables-<instance>/). `wmgeom export` writes
+  // the same files with the arrays.
+  bool has_after_run() const override { return true; }
+  std::vector<std::filesystem::path> after_run(const Artifact& artifact, const RunSummary& run,
+                                               const std::string& instance,
+                                               const std::filesystem::path& out_dir) const override;
+
  private:
   Artifact run_in_arena(const Params& params, const StageInputs& inputs, RunContext& ctx) const;
 };

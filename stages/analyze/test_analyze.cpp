@@ -357,3 +357,44 @@ TEST(Analyze, ThroughTheEngineWithCausal) {
 
 }  // namespace
 }  // namespace wmgeom::testing
+
+namespace wmgeom::testing {
+namespace {
+
+// After a run, findings.json and the tables land beside report.html in the
+// run's output folder (one analyze instance), or suffixed by instance (several).
+TEST(Analyze, AfterARunFindingsAndTablesAreInTheOutputFolder) {
+  AnalysisResult a;
+  Table t;
+  t.add("model", std::vector<std::string>{"gru", "lstm"});
+  t.add("accuracy", std::vector<double>{0.75, 0.5});
+  a.tables["decoding"] = t;
+  a.findings = {{"verdicts", {{"orthogonal", "held"}}}};
+  const Artifact art = a.to_artifact();
+  RunSummary run;
+  InstanceSummary one;
+  one.instance = "geometry";
+  one.type = "analyze";
+  one.cache = CacheStatus::kHit;
+  run.instances = {one};
+  TempDir out;
+  const auto files = AnalyzeStage().after_run(art, run, "geometry", out.path());
+  EXPECT_EQ(files, (std::vector<std::filesystem::path>{out / "findings.json", out / "tables"}));
+  EXPECT_NE(read_file(out / "findings.json").find("\"orthogonal\": \"held\""), std::string::npos);
+  EXPECT_EQ(read_file(out / "tables" / "decoding.csv"), "model,accuracy\ngru,0.75\nlstm,0.5\n");
+  // A sweep of two analyses: one set of files each, named by instance.
+  one.instance = "geometry[rnn=gru]";
+  InstanceSummary two = one;
+  two.instance = "geometry[rnn=lstm]";
+  run.instances = {one, two};
+  const auto swept = AnalyzeStage().after_run(art, run, "geometry[rnn=lstm]", out.path());
+  EXPECT_EQ(swept.front(), out / "findings-geometry.rnn=lstm.json");
+  EXPECT_TRUE(std::filesystem::exists(out / "tables-geometry.rnn=lstm" / "decoding.csv"));
+  // A failed or skipped instance does not count: one in the run, no suffix.
+  two.cache = CacheStatus::kCancelled;
+  run.instances = {one, two};
+  EXPECT_EQ(AnalyzeStage().after_run(art, run, "geometry[rnn=gru]", out.path()).front(), out / "findings.json");
+}
+
+}  // namespace
+}  // namespace wmgeom::testing

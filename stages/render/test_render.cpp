@@ -490,3 +490,67 @@ TEST(RenderStage, RunningDirectlyThrowsInputErrorForBadMeshes) {
 
 }  // namespace
 }  // namespace wmgeom
+
+namespace wmgeom {
+namespace {
+
+// Every file and folder under `root`: relative path -> size, mtime and
+// contents (folders: their mtime, which moves when an entry is added or removed).
+std::map<std::string, std::string> snapshot(const fs::path& root) {
+  std::map<std::string, std::string> s;
+  auto stamp = [](const fs::path& p) {
+    return std::to_string(fs::last_write_time(p).time_since_epoch().count());
+  };
+  s["."] = stamp(root);
+  for (const auto& e : fs::recursive_directory_iterator(root)) {
+    const std::string rel = fs::relative(e.path(), root).string();
+    s[rel] = e.is_directory() ? "dir " + stamp(e.path())
+                              : std::to_string(e.file_size()) + " " + stamp(e.path()) + " " + testing::read_file(e.path());
+  }
+  return s;
+}
+
+// Issue 14: paths from a pipeline file (meshes, image folders, backgrounds)
+// resolve against the file's folder and are only read: a run and an export
+// leave every file and folder there as it was (contents, sizes, times, no
+// new entries), with the inputs read-only too.
+TEST(RenderStage, InputFoldersAreReadAndNeverWritten) {
+  TempDir dir;
+  const fs::path in = dir / "project";
+  write_file(in / "meshes/box/a/cube.obj", kCubeObj);
+  write_file(in / "meshes/box/a/cube.mtl", "newmtl red\nKd 0.9 0.1 0.1\n");
+  write_file(in / "meshes/pyramid/b/model.obj", kPyramidObj);
+  for (const char* cat : {"cup", "fork"}) {
+    for (const char* v : {"0", "1"}) {
+      write_png(in / "images" / cat / "x" / (std::string(v) + ".png"), cv::Mat(24, 24, CV_8UC3, cv::Scalar(9, 99, 199)));
+    }
+  }
+  write_png(in / "bg/a/green.png", cv::Mat(50, 70, CV_8UC3, cv::Scalar(30, 200, 10)));
+  // The pipeline file sits in the project folder; its paths are relative to it.
+  write_file(in / "p.toml",
+             "[pipeline]\nname = \"t\"\n"
+             "[stage.objects]\ntype = \"render\"\nsource = \"meshes\"\npath = \"meshes\"\ncategories = 2\n"
+             "identities_per_category = 1\nviews = 2\nimage_size = 32\nbackground = \"images\"\nbackground_path = \"bg\"\n"
+             "[stage.photos]\ntype = \"render\"\nsource = \"images\"\npath = \"images\"\ncategories = 2\n"
+             "identities_per_category = 1\nimage_size = 32\n");
+  const auto before = snapshot(in);
+  std::system(("chmod -R a-w " + in.string()).c_str());
+  const std::string cache = (dir / "cache").string();
+  // Run from another working directory: the paths still resolve against the file.
+  const fs::path cwd = fs::current_path();
+  fs::current_path(dir.path());
+  const auto r = run_cli({"run", (in / "p.toml").string(), "--cache-dir", cache, "--out", (dir / "out").string(),
+                          "--no-progress", "-q"},
+                         real_registry());
+  const auto x = run_cli({"export", (in / "p.toml").string(), "objects", (dir / "x").string(), "--cache-dir", cache},
+                         real_registry());
+  fs::current_path(cwd);
+  std::system(("chmod -R u+w " + in.string()).c_str());
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(x.code, 0) << x.err;
+  EXPECT_TRUE(fs::exists(dir / "x" / "images.npy"));
+  EXPECT_EQ(snapshot(in), before) << "an input folder was written";
+}
+
+}  // namespace
+}  // namespace wmgeom

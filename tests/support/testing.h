@@ -41,6 +41,27 @@ struct CliResult {
 // Runs `wmgeom ARGS` in-process against `registry`.
 CliResult run_cli(const std::vector<std::string>& args, const StageRegistry& registry);
 
+// A child process: `argv` (argv[0] the program's path) with stdout and
+// stderr appended to `log`. Exit status by wait(); kill by signal.
+class Child {
+ public:
+  Child(const std::vector<std::string>& argv, const std::filesystem::path& log);
+  ~Child();  // kills (SIGKILL) and reaps the child if it still runs
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  void signal(int sig) const;
+  // Waits for the end: the exit code, or 128 + the signal that ended it.
+  int wait();
+  int pid() const { return pid_; }
+
+ private:
+  int pid_ = -1;
+  bool reaped_ = false;
+};
+
+// Polls `path` until it contains `text` (or `seconds` pass); true if found.
+bool wait_for_text(const std::filesystem::path& path, const std::string& text, double seconds = 60);
+
 // The registry of the real stages (stages/register_all.cpp), built once.
 const StageRegistry& real_registry();
 // The registry of the engine's small test stages (test_stages.h), built once.
