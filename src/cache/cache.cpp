@@ -80,7 +80,10 @@ bool read_bytes(const fs::path& path, std::vector<char>& out) {
   return static_cast<bool>(f);
 }
 
-// Parses manifest.json and checks its checksum; "" on success.
+EntryInfo info_from(const nlohmann::json& body, const fs::path& dir);
+
+// Parses manifest.json and checks its checksum and the types of the fields
+// info_from reads; "" on success.
 std::string read_manifest(const fs::path& dir, nlohmann::json& body) {
   std::vector<char> bytes;
   if (!read_bytes(dir / "manifest.json", bytes)) return "manifest.json is missing or unreadable";
@@ -93,10 +96,18 @@ std::string read_manifest(const fs::path& dir, nlohmann::json& body) {
   if (hash64_hex(std::as_bytes(std::span(dump.data(), dump.size()))) != doc["checksum"]) {
     return "manifest.json checksum mismatch";
   }
-  if (body.value("format", 0) != Cache::kFormat) return "unsupported entry format";
+  if (!body.is_object()) return "manifest.json is not valid";
+  if (const auto f = body.find("format"); f == body.end() || *f != Cache::kFormat) return "unsupported entry format";
+  try {
+    (void)info_from(body, dir);
+  } catch (const nlohmann::json::exception&) {
+    return "manifest.json is not valid";
+  }
   return "";
 }
 
+// Throws nlohmann::json::exception when a field has the wrong type
+// (read_manifest checks that it does not).
 EntryInfo info_from(const nlohmann::json& body, const fs::path& dir) {
   EntryInfo e;
   e.key = body.value("key", "");
@@ -107,7 +118,9 @@ EntryInfo info_from(const nlohmann::json& body, const fs::path& dir) {
   e.seconds = body.value("seconds", 0.0);
   e.items = body.value("items", std::int64_t{0});
   e.bytes = body.value("bytes", std::uint64_t{0});
-  for (const auto& a : body["arrays"]) e.stored += a.value("stored", std::uint64_t{0});
+  if (const auto arrays = body.find("arrays"); arrays != body.end()) {
+    for (const auto& a : *arrays) e.stored += a.value("stored", std::uint64_t{0});
+  }
   e.dir = dir;
   return e;
 }
@@ -148,8 +161,14 @@ class MappedFile {
 };
 
 // Loads (out != null) or checks the arrays of an entry; "" on success.
+// Every size is checked before it is used: the shape against "bytes" before
+// anything is allocated, each frame against the file and its zstd header
+// (fuzz_cache found the unchecked versions).
 std::string read_arrays(const fs::path& dir, const nlohmann::json& body, Artifact* out) {
-  for (const auto& a : body["arrays"]) {
+  const auto arrays = body.find("arrays");
+  if (arrays == body.end() || !arrays->is_array()) return "manifest.json has no array table";
+  for (const auto& a : *arrays) {
+    if (!a.is_object()) return "manifest.json has an invalid array entry";
     std::string name = a.value("name", "");
     std::string file = a.value("file", "");
     std::string what = "blob " + file + " (\"" + name + "\")";
@@ -163,10 +182,12 @@ std::string read_arrays(const fs::path& dir, const nlohmann::json& body, Artifac
     } catch (const Error&) {
       return "array \"" + name + "\" has an unknown dtype";
     }
-    Array arr = Array::uninitialized(dtype, shape);
-    std::size_t nbytes = arr.nbytes();
+    const auto checked = checked_nbytes(dtype, shape);
+    if (!checked) return "array \"" + name + "\": invalid shape";
+    const std::uint64_t nbytes = *checked;
     if (nbytes != a.value("bytes", std::uint64_t{0})) return "array \"" + name + "\": size disagrees with shape";
-    if (chunk == 0 || frames.size() != (nbytes + chunk - 1) / chunk || sums.size() != frames.size()) {
+    if (chunk == 0 || chunk > Cache::kChunk || frames.size() != (nbytes + chunk - 1) / chunk ||
+        sums.size() != frames.size()) {
       return what + ": frame table is invalid";
     }
     MappedFile f(dir / file);
@@ -176,17 +197,21 @@ std::string read_arrays(const fs::path& dir, const nlohmann::json& body, Artifac
       return what + " is truncated: " + std::to_string(f.size()) + " bytes, expected " + std::to_string(expected);
     }
     std::vector<std::uint64_t> offsets(frames.size() + 1, 0);
-    for (std::size_t i = 0; i < frames.size(); ++i) offsets[i + 1] = offsets[i] + frames[i];
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+      if (frames[i] > f.size() - offsets[i]) return what + ": frame sizes disagree with the file size";
+      offsets[i + 1] = offsets[i] + frames[i];
+      const std::size_t len = std::min<std::uint64_t>(chunk, nbytes - i * chunk);
+      if (ZSTD_getFrameContentSize(f.data() + offsets[i], frames[i]) != len) {
+        return what + " frame " + std::to_string(i) + " is not a valid zstd frame";
+      }
+    }
     if (offsets.back() != f.size()) return what + ": frame sizes disagree with the file size";
+    Array arr = Array::uninitialized(dtype, shape);
     std::vector<std::string> errors(frames.size());
     tbb::parallel_for(std::size_t{0}, frames.size(), [&](std::size_t i) {
       std::size_t begin = i * chunk;
       std::size_t len = std::min<std::size_t>(chunk, nbytes - begin);
       const char* src = f.data() + offsets[i];
-      if (ZSTD_getFrameContentSize(src, frames[i]) != len) {
-        errors[i] = what + " frame " + std::to_string(i) + " is not a valid zstd frame";
-        return;
-      }
       std::size_t got = ZSTD_decompress(arr.raw() + begin, len, src, frames[i]);
       if (ZSTD_isError(got) || got != len) {
         errors[i] = what + " frame " + std::to_string(i) + " does not decompress" +
@@ -230,13 +255,17 @@ std::string sizes_match(const fs::path& dir) {
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("body") || !doc["body"].contains("arrays")) {
     return "manifest.json is not valid";
   }
-  for (const auto& a : doc["body"]["arrays"]) {
-    std::error_code ec;
-    const std::string file = a.value("file", "");
-    const auto size = fs::file_size(dir / file, ec);
-    const auto stored = a.value("stored", std::uint64_t{0});
-    if (ec) return file + " is missing";
-    if (size != stored) return file + " has " + std::to_string(size) + " bytes, its manifest says " + std::to_string(stored);
+  try {
+    for (const auto& a : doc["body"]["arrays"]) {
+      std::error_code ec;
+      const std::string file = a.value("file", "");
+      const auto size = fs::file_size(dir / file, ec);
+      const auto stored = a.value("stored", std::uint64_t{0});
+      if (ec) return file + " is missing";
+      if (size != stored) return file + " has " + std::to_string(size) + " bytes, its manifest says " + std::to_string(stored);
+    }
+  } catch (const nlohmann::json::exception&) {
+    return "manifest.json is not valid";
   }
   return "";
 }
@@ -288,7 +317,9 @@ void Cache::store(const std::string& key, const Artifact& artifact, const StoreI
     nlohmann::json arrays = nlohmann::json::array();
     std::uint64_t total = 0;
     std::size_t i = 0;
-    for (const auto& [name, a] : artifact.arrays) {
+    for (const auto& named : artifact.arrays) {
+      const std::string& name = named.first;
+      const Array& a = named.second;  // (not a structured binding: clang 14 cannot capture one)
       if (a.empty()) continue;
       if (!valid_array_name(name)) throw Error("cache: invalid array name \"" + name + "\"");
       std::string file = std::to_string(i++) + ".zst";

@@ -65,6 +65,25 @@ std::shared_ptr<std::byte[]> allocate(std::size_t bytes, bool zero = true) {
 }
 }  // namespace
 
+std::optional<std::uint64_t> checked_nbytes(DType dtype, const std::vector<std::int64_t>& shape) {
+  // Non-zero dimensions first: every partial product in numel() is at most
+  // their product, so a zero dimension late in the shape cannot hide an overflow.
+  std::uint64_t elements = 1;
+  bool zero = false;
+  for (std::int64_t d : shape) {
+    if (d < 0) return std::nullopt;
+    if (d == 0) {
+      zero = true;
+    } else if (__builtin_mul_overflow(elements, static_cast<std::uint64_t>(d), &elements) ||
+               elements > static_cast<std::uint64_t>(INT64_MAX)) {
+      return std::nullopt;
+    }
+  }
+  std::uint64_t bytes = 0;
+  if (!zero && __builtin_mul_overflow(elements, dtype_size(dtype), &bytes)) return std::nullopt;
+  return bytes;
+}
+
 Array::Array(DType dtype, std::vector<std::int64_t> shape) : dtype_(dtype), shape_(std::move(shape)) {
   for (auto d : shape_) {
     if (d < 0) throw Error("negative dimension in array shape");

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -25,6 +26,11 @@ DType dtype_from_name(std::string_view name);
 // NPY descr: "|u1", "<i4", "<i8", "<f2", "<f4", "<f8".
 std::string_view npy_descr(DType dtype);
 std::size_t dtype_size(DType dtype);
+// The byte size of an array of `shape`, or nullopt when a dimension is
+// negative or the element count would overflow int64 (Array::numel
+// multiplies the dimensions in order). For shapes read from files (NPY
+// headers, cache manifests), checked before anything is allocated.
+std::optional<std::uint64_t> checked_nbytes(DType dtype, const std::vector<std::int64_t>& shape);
 
 // Raw IEEE half; arithmetic happens in the stages (torch::kHalf).
 struct Half {

@@ -66,5 +66,39 @@ TEST(Npy, RejectsGarbageAndTruncation) {
   EXPECT_THROW(read_npy(dir / "t.npy"), InputError);
 }
 
+// Found by fuzz/fuzz_npy: a header length beyond the file left a buffer of
+// NULs that std::regex matched by recursion, one frame per character, until
+// the stack overflowed; a long header in a file that has it did the same.
+// Shapes beyond int64 or whose size overflows reached std::stoll's
+// out_of_range, a signed overflow in Array::numel, and a huge allocation. All are InputErrors naming the file.
+TEST(Npy, HostileHeadersAreInputErrors) {
+  TempDir dir;
+  auto expect_input_error = [&](const std::string& name, const std::string& bytes) {
+    SCOPED_TRACE(name);
+    write_file(dir / name, bytes);
+    try {
+      read_npy(dir / name);
+      ADD_FAILURE() << "no error";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();
+    }
+  };
+  // The fuzzer's input: version 1, header length 0x9376, 26 bytes of header.
+  expect_input_error("crash.npy", std::string("\x93NUMPY\x01\x00v\x93NUMPY\x00{'descr': '3)$\x01\x00v } ", 36));
+  auto npy = [](const std::string& dict) {
+    std::string out("\x93NUMPY\x01\x00", 8);
+    out += static_cast<char>(dict.size() & 0xff);
+    out += static_cast<char>(dict.size() >> 8);
+    return out + dict;
+  };
+  expect_input_error("long.npy", npy("{'descr': '" + std::string(60000, 'x') + "', 'shape': (1,), }"));
+  expect_input_error("digits.npy", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999,), }"));
+  expect_input_error("huge.npy", npy("{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296), }"));
+  // A zero dimension after an overflowing product (numel() multiplies in order).
+  expect_input_error("zero.npy", npy("{'descr': '<u1', 'fortran_order': False, 'shape': (38974105025856, 444444, 0), }"));
+  expect_input_error("big.npy", npy("{'descr': '<u1', 'fortran_order': False, 'shape': (1099511627776,), }"));
+  expect_input_error("v2.npy", std::string("\x93NUMPY\x02\x00\xff\xff\xff\x7f{}", 14));
+}
+
 }  // namespace
 }  // namespace wmgeom::testing

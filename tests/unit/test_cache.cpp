@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <span>
 
 #include "cache/cache.h"
 #include "core/hash.h"
@@ -200,6 +201,60 @@ TEST(Cache, LockIsExclusiveAcrossHandles) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(max_inside.load(), 1);
+}
+
+// Found by fuzz/fuzz_cache: manifests whose checksum is right but whose
+// fields are missing, of the wrong type or inconsistent made contains()
+// throw a JSON type error, verify() and list() hit an assertion
+// (operator[] on a missing key), and load() allocate what a shape claimed
+// and read past the blob when frame sizes overflowed. Each is now a damaged
+// entry: reported, removed, never returned, and nothing throws.
+TEST(Cache, ManifestsWithBadFieldsAreDamagedEntriesNotCrashes) {
+  TempDir dir;
+  Cache cache(dir / "c");
+  const std::string key = hash128_hex("bad fields");
+  const std::string u64max = "18446744073709551606";  // 2^64 - 10
+  const std::vector<std::string> bodies = {
+      R"({"format":1,"key":"k","kind":"Empty","meta":{},"bytes":0})",  // no "arrays"
+      R"({"format":1,"arrays":[1]})",
+      R"({"format":1,"arrays":3})",
+      R"({"format":"1","arrays":[]})",
+      R"({"format":1,"arrays":[{"file":3,"stored":"x"}]})",
+      R"({"format":1,"key":7,"arrays":[]})",
+      // A shape whose size overflows, and one claiming 2^40 bytes.
+      R"({"format":1,"arrays":[{"name":"x","dtype":"float32","shape":[4611686018427387904,8],"bytes":0,"file":"0.zst","stored":20,"chunk":4194304,"frames":[20],"xxh3":["0"]}]})",
+      R"({"format":1,"arrays":[{"name":"x","dtype":"uint8","shape":[1099511627776],"bytes":1099511627776,"file":"0.zst","stored":20,"chunk":4194304,"frames":[20],"xxh3":["0"]}]})",
+      R"({"format":1,"arrays":[{"name":"x","dtype":"uint8","shape":[1099511627776,1099511627776,0],"bytes":0,"file":"0.zst","stored":20,"chunk":4194304,"frames":[],"xxh3":[]}]})",
+      // Frame sizes that wrap around to the file size.
+      R"({"format":1,"arrays":[{"name":"x","dtype":"uint8","shape":[8],"bytes":8,"file":"0.zst","stored":10,"chunk":4,"frames":[)" +
+          u64max + R"(,20],"xxh3":["0","0"]}]})",
+  };
+  for (const auto& body_text : bodies) {
+    SCOPED_TRACE(body_text);
+    const auto body = nlohmann::json::parse(body_text);
+    const std::string dump = body.dump();
+    const nlohmann::json doc = {{"body", body},
+                                {"checksum", hash64_hex(std::as_bytes(std::span(dump.data(), dump.size())))}};
+    auto put = [&] {
+      fs::create_directories(cache.entry_dir(key));
+      write_file(cache.entry_dir(key) / "manifest.json", doc.dump());
+      write_file(cache.entry_dir(key) / "0.zst", std::string(20, '\x28'));
+    };
+    put();
+    std::string problem;
+    EXPECT_NO_THROW(cache.contains(key, &problem));
+    put();
+    EXPECT_NE(cache.verify(key), "");
+    put();
+    EXPECT_NO_THROW(cache.info(key));
+    put();
+    EXPECT_NO_THROW(cache.list());
+    put();
+    problem.clear();
+    EXPECT_EQ(cache.load(key, &problem), nullptr);
+    EXPECT_NE(problem, "");
+    EXPECT_FALSE(fs::exists(cache.entry_dir(key)));
+  }
 }
 
 }  // namespace
