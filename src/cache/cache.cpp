@@ -164,6 +164,14 @@ class MappedFile {
 // Every size is checked before it is used: the shape against "bytes" before
 // anything is allocated, each frame against the file and its zstd header
 // (fuzz_cache found the unchecked versions).
+// A blob's name as store() writes it ("0.zst", "1.zst", ...): a manifest
+// naming anything else (a path out of the entry, "../../etc/passwd") is damaged.
+bool blob_name_ok(const std::string& file) {
+  const auto dot = file.find('.');
+  return dot != std::string::npos && dot > 0 && dot <= 9 && file.substr(dot) == ".zst" &&
+         file.find_first_not_of("0123456789") == dot;
+}
+
 std::string read_arrays(const fs::path& dir, const nlohmann::json& body, Artifact* out) {
   const auto arrays = body.find("arrays");
   if (arrays == body.end() || !arrays->is_array()) return "manifest.json has no array table";
@@ -171,6 +179,7 @@ std::string read_arrays(const fs::path& dir, const nlohmann::json& body, Artifac
     if (!a.is_object()) return "manifest.json has an invalid array entry";
     std::string name = a.value("name", "");
     std::string file = a.value("file", "");
+    if (!blob_name_ok(file)) return "manifest.json names a blob \"" + file + "\" that is not one of its own";
     std::string what = "blob " + file + " (\"" + name + "\")";
     std::vector<std::int64_t> shape = a.value("shape", std::vector<std::int64_t>{});
     std::vector<std::uint64_t> frames = a.value("frames", std::vector<std::uint64_t>{});
@@ -259,6 +268,7 @@ std::string sizes_match(const fs::path& dir) {
     for (const auto& a : doc["body"]["arrays"]) {
       std::error_code ec;
       const std::string file = a.value("file", "");
+      if (!blob_name_ok(file)) return "manifest.json names a blob \"" + file + "\" that is not one of its own";
       const auto size = fs::file_size(dir / file, ec);
       const auto stored = a.value("stored", std::uint64_t{0});
       if (ec) return file + " is missing";

@@ -8,6 +8,8 @@
 
 #include <ATen/Parallel.h>
 
+#include "core/cpus.h"
+
 namespace wmgeom::nets {
 
 namespace {
@@ -45,6 +47,14 @@ IntraOpThreads::IntraOpThreads(int threads) {
 }
 
 IntraOpThreads::~IntraOpThreads() { omp_set_num_threads(previous_); }
+
+std::string width_note(int width) {
+  const CpuBudget b = cpu_budget();
+  if (width <= b.cpus) return "";
+  return "training at its hashed width of " + std::to_string(width) + " threads on " + b.describe() +
+         ": the same result, more slowly (threads = " + std::to_string(b.cpus) +
+         " would be faster, under another cache key)";
+}
 
 int intra_op_threads() { return at::get_num_threads(); }
 

@@ -25,6 +25,8 @@
 // Light header: no LibTorch include.
 #pragma once
 
+#include <string>
+
 namespace wmgeom::nets {
 
 void init_threads();
@@ -43,6 +45,11 @@ class IntraOpThreads {
  private:
   int previous_ = 0;
 };
+
+// "" or, when a stage's hashed training width exceeds the CPUs this process
+// may use (core/cpus.h), a note for its log: the width is kept (results
+// depend on it), so the run is slower but its result the same.
+std::string width_note(int width);
 
 // LibTorch's intra-op width on the calling thread.
 int intra_op_threads();

@@ -277,6 +277,7 @@ Artifact FeaturesStage::run(const Params& p, const StageInputs& inputs, RunConte
     cnn->to(device);
     if (model == Model::kBuiltin) {
       nets::IntraOpThreads training_width(static_cast<int>(p.i("threads")));  // hashed: see the schema
+      if (const auto note = nets::width_note(static_cast<int>(p.i("threads"))); !note.empty()) ctx.info(note);
       Curves c = train_builtin(cnn, s, x_unit, p, device, gen, ctx, done, total);
       bank.extra["train_loss"] = curve_array(c.loss, 1);
       bank.extra["train_accuracy"] = curve_array(c.train_acc, 3);

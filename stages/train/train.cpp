@@ -294,6 +294,7 @@ Artifact TrainStage::run(const Params& p, const StageInputs& inputs, RunContext&
   FeatureBank fb = inputs.get<FeatureBank>("features");
   TrialSet ts = inputs.get<TrialSet>("tasks");
   nets::IntraOpThreads width(static_cast<int>(p.i("threads")));  // hashed: see the schema
+  if (const auto note = nets::width_note(static_cast<int>(p.i("threads"))); !note.empty()) ctx.info(note);
   torch::Device device = nets::resolve_device(p.s("device"));
   if (ts.stimulus_split.empty() || ts.stimulus_split.dim(0) != fb.features.dim(0)) {
     throw InputError("train: the task suite's stimulus table (" +

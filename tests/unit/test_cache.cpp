@@ -257,5 +257,31 @@ TEST(Cache, ManifestsWithBadFieldsAreDamagedEntriesNotCrashes) {
   }
 }
 
+// A manifest (with a valid checksum) naming a blob outside its entry is a
+// damaged entry: never a hit, never read, removed.
+TEST(Cache, AManifestNamingAFileOutsideItsEntryIsDamaged) {
+  TempDir dir;
+  Cache cache(dir / "c");
+  const std::string key = hash128_hex("outside");
+  write_file(dir / "outside.zst", std::string(20, '\x28'));
+  for (const std::string file : {"../../../../outside.zst", "/etc/hostname", "0.zst/..", ".zst", "0.zstx"}) {
+    SCOPED_TRACE(file);
+    const nlohmann::json body = {
+        {"format", 1}, {"key", key}, {"kind", "X"}, {"meta", nlohmann::json::object()}, {"bytes", 8},
+        {"arrays", {{{"name", "x"}, {"dtype", "uint8"}, {"shape", {8}}, {"bytes", 8}, {"file", file},
+                     {"stored", 20}, {"chunk", 4194304}, {"frames", {20}}, {"xxh3", {"0"}}}}}};
+    const std::string dump = body.dump();
+    const nlohmann::json doc = {{"body", body},
+                                {"checksum", hash64_hex(std::as_bytes(std::span(dump.data(), dump.size())))}};
+    fs::create_directories(cache.entry_dir(key));
+    write_file(cache.entry_dir(key) / "manifest.json", doc.dump());
+    std::string problem;
+    EXPECT_FALSE(cache.contains(key, &problem));
+    EXPECT_NE(problem.find("that is not one of its own"), std::string::npos) << problem;
+    EXPECT_FALSE(fs::exists(cache.entry_dir(key)));
+  }
+  EXPECT_TRUE(fs::exists(dir / "outside.zst"));
+}
+
 }  // namespace
 }  // namespace wmgeom::testing

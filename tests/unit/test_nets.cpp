@@ -144,5 +144,14 @@ TEST(Threads, EachStageThreadKeepsItsOwnIntraOpWidth) {
   EXPECT_EQ(intra_op_threads(), 1);
 }
 
+// A hashed training width beyond the CPUs the process may use is kept (the
+// result depends on it) and said in the log.
+TEST(Threads, AWidthBeyondTheCpusIsNotedNotChanged) {
+  EXPECT_EQ(width_note(1), "");
+  const std::string note = width_note(100000);
+  EXPECT_NE(note.find("training at its hashed width of 100000 threads on "), std::string::npos) << note;
+  EXPECT_NE(note.find("the same result, more slowly"), std::string::npos) << note;
+}
+
 }  // namespace
 }  // namespace wmgeom::nets
