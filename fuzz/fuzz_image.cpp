@@ -20,6 +20,7 @@
 
 #include "core/error.h"
 #include "fuzz_util.h"
+#include "render_catalog.h"
 #include "render/settings.h"
 #include "render/sources.h"
 
@@ -47,13 +48,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   fuzz::fs::create_directories(ident);
   fuzz::write_file(ident / name, bytes, n);
   render::Settings s;
-  s.source = render::Source::kImages;
-  s.path = root;
-  s.categories = 1;
-  s.identities_per_category = 1;
   std::string problems;
-  const render::Catalog cat = render::make_catalog(
-      s, [&](const std::string& key, const std::string& msg) { problems += key + ": " + msg + "\n"; });
+  const render::Catalog cat = fuzz::one_identity_catalog(s, render::Source::kImages, root, problems);
   if (problems.empty()) {
     WMGEOM_FUZZ_CHECK(cat.views == 1 && cat.categories.size() == 1);
     const auto& files = cat.categories[0].identities.at(0).files;

@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "fuzz_util.h"
+#include "render_catalog.h"
 #include "render/mesh.h"
 #include "render/rasterizer.h"
 #include "render/settings.h"
@@ -35,13 +36,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (with_mtl) fuzz::write_file(ident / "model.mtl", mtl);
 
   render::Settings s;
-  s.source = render::Source::kMeshes;
-  s.path = root;
-  s.categories = 1;
-  s.identities_per_category = 1;
   std::string problems;
-  const render::Catalog cat = render::make_catalog(
-      s, [&](const std::string& key, const std::string& msg) { problems += key + ": " + msg + "\n"; });
+  const render::Catalog cat = fuzz::one_identity_catalog(s, render::Source::kMeshes, root, problems);
   WMGEOM_FUZZ_CHECK(problems.empty());
   WMGEOM_FUZZ_CHECK(cat.categories.size() == 1 && cat.categories[0].identities.size() == 1);
 
