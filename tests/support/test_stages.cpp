@@ -231,6 +231,7 @@ doc = "How many numbers."
 type = "int"
 default = 0
 min = 0
+hashed = false
 doc = "Working memory the size estimate claims, in MB (plan-time fit tests)."
 [param.value]
 type = "float"
