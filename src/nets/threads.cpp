@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <string>
 
 #include <ATen/Parallel.h>
 
@@ -23,6 +24,15 @@ using GetThreads = int (*)();
 void openmp_waits_passively(char** argv) {
   // A user's own choice (either variable) is kept.
   if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr) return;
+  // Only commands that may compute pay for the second start (~0.6 s here):
+  // run, profile and export, not a dry run.
+  bool computes = false;
+  for (char** a = argv + 1; *a != nullptr; ++a) {
+    const std::string arg = *a;
+    if (arg == "--dry-run" || arg == "--help" || arg == "-h") return;
+    if (a == argv + 1) computes = arg == "run" || arg == "profile" || arg == "export";
+  }
+  if (!computes) return;
   ::setenv("OMP_WAIT_POLICY", "passive", 1);
   ::execv("/proc/self/exe", argv);
   // execv failed (no /proc): run on with OpenMP's default, say nothing.

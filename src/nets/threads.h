@@ -19,8 +19,12 @@
 //   instead of spinning between parallel regions. GNU OpenMP reads
 //   OMP_WAIT_POLICY once, when it is loaded (before main), so when the
 //   variable is unset the process sets it to "passive" and re-executes itself
-//   (/proc/self/exe, same arguments; once: the variable is then set). A user's
-//   own OMP_WAIT_POLICY or GOMP_SPINCOUNT is kept. Measured on 2 cores with one busy process:
+//   (/proc/self/exe, same arguments; once: the variable is then set), for
+//   the commands that may compute (run, profile, export; not --dry-run or
+//   --help): a second start costs ~0.6 s. A user's own OMP_WAIT_POLICY or
+//   GOMP_SPINCOUNT is kept. (Setting the variable from the executable's
+//   .preinit_array does not work: GNU OpenMP still reads the original
+//   environment; checked with OMP_DISPLAY_ENV=verbose.) Measured on 2 cores with one busy process:
 //   README "Threads under contention".
 // Light header: no LibTorch include.
 #pragma once
