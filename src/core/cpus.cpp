@@ -36,6 +36,29 @@ double quota_v1(const fs::path& dir) {
 
 }  // namespace
 
+std::vector<fs::path> cgroup_dirs(const std::string& controller, const std::string& cgroup_root,
+                                  const std::string& proc_self_cgroup) {
+  std::vector<fs::path> dirs;
+  std::ifstream f(proc_self_cgroup);
+  for (std::string line; std::getline(f, line);) {
+    // "0::/path" (v2) or "4:cpu,cpuacct:/path" (v1)
+    const auto a = line.find(':');
+    const auto c = a == std::string::npos ? a : line.find(':', a + 1);
+    if (c == std::string::npos) continue;
+    const std::string controllers = line.substr(a + 1, c - a - 1);
+    const bool match = controller.empty() ? controllers.empty()
+                                          : ("," + controllers + ",").find("," + controller + ",") != std::string::npos;
+    if (!match) continue;
+    const fs::path base = controller.empty() ? fs::path(cgroup_root) : fs::path(cgroup_root) / controllers;
+    for (fs::path dir = base / fs::path(line.substr(c + 1)).relative_path();; dir = dir.parent_path()) {
+      dirs.push_back(dir);
+      if (dir == base || dir.string().size() <= base.string().size()) break;
+    }
+    break;
+  }
+  return dirs;
+}
+
 std::string CpuBudget::describe() const {
   std::string s = std::to_string(cpus) + (cpus == 1 ? " CPU" : " CPUs") + " (" + limit;
   if (limit != "cores") s += "; " + std::to_string(cores) + " cores";
@@ -62,22 +85,11 @@ CpuBudget cpu_budget(const std::string& cgroup_root, const std::string& proc_sel
     take(b.affinity, "affinity");
   }
   // The quota of this process's cgroup and of every parent (the tightest binds).
-  std::ifstream f(proc_self_cgroup);
-  for (std::string line; std::getline(f, line);) {
-    const auto a = line.find(':'), c = line.find(':', a == std::string::npos ? a : a + 1);
-    if (a == std::string::npos || c == std::string::npos) continue;
-    const std::string controllers = line.substr(a + 1, c - a - 1);
-    const fs::path rel = fs::path(line.substr(c + 1)).relative_path();
-    const bool v2 = controllers.empty();
-    const bool v1 = ("," + controllers + ",").find(",cpu,") != std::string::npos;
-    if (!v2 && !v1) continue;
-    const fs::path base = v2 ? fs::path(cgroup_root) : fs::path(cgroup_root) / controllers;
-    for (fs::path dir = base / rel;; dir = dir.parent_path()) {
-      const double q = v2 ? quota_v2(dir / "cpu.max") : quota_v1(dir);
-      if (q > 0 && (b.quota == 0 || q < b.quota)) b.quota = q;
-      if (dir == base || dir.string().size() <= base.string().size()) break;
-    }
-  }
+  auto tightest = [&](double q) {
+    if (q > 0 && (b.quota == 0 || q < b.quota)) b.quota = q;
+  };
+  for (const auto& dir : cgroup_dirs("", cgroup_root, proc_self_cgroup)) tightest(quota_v2(dir / "cpu.max"));
+  for (const auto& dir : cgroup_dirs("cpu", cgroup_root, proc_self_cgroup)) tightest(quota_v1(dir));
   if (b.quota > 0) take(static_cast<int>(std::ceil(b.quota - 1e-9)), "cgroup cpu.max");
   if (std::getenv("SLURM_JOB_ID") != nullptr) {
     if (const char* s = std::getenv("SLURM_CPUS_PER_TASK")) {

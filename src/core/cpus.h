@@ -5,7 +5,9 @@
 // process gets; threads beyond its share only wait for each other.
 #pragma once
 
+#include <filesystem>
 #include <string>
+#include <vector>
 
 namespace wmgeom {
 
@@ -18,6 +20,15 @@ struct CpuBudget {
   int slurm = 0;       // SLURM_CPUS_PER_TASK inside a Slurm job (SLURM_JOB_ID set); 0: none
   std::string describe() const;  // "2 CPUs (affinity; 8 cores)"
 };
+
+// This process's cgroup folders, its own first, then each parent up to the
+// hierarchy's root: the unified (v2) hierarchy for controller "", else the
+// v1 hierarchy that mounts `controller` ("cpu", "memory"). Empty when the
+// process is in no such hierarchy. The CPU budget reads cpu.max or
+// cpu.cfs_quota_us there; the plan-time memory check (graph/fit.h) memory.max.
+std::vector<std::filesystem::path> cgroup_dirs(const std::string& controller,
+                                               const std::string& cgroup_root = "/sys/fs/cgroup",
+                                               const std::string& proc_self_cgroup = "/proc/self/cgroup");
 
 // Read once per call (cheap: one syscall and two small files).
 // `cgroup_root` is for tests (a fake /sys/fs/cgroup and /proc/self/cgroup).

@@ -110,10 +110,10 @@ Executor::Selection Executor::select(const RunOptions& options) const {
   return s;
 }
 
-FitReport Executor::fit(const RunOptions& options) const {
-  const Selection s = select(options);
-  const FreeSpace free = options.free ? *options.free : measure_free_space(cache_.root());
-  return check_fit(plan_, s.run, free);
+FitReport Executor::fit(const RunOptions& options) const { return fit_of(select(options), options); }
+
+FitReport Executor::fit_of(const Selection& s, const RunOptions& options) const {
+  return check_fit(plan_, s.run, options.free ? *options.free : measure_free_space(cache_.root()));
 }
 
 RunReport Executor::dry_run(const RunOptions& options) {
@@ -249,8 +249,7 @@ RunReport Executor::run(const RunOptions& options) {
   {
     // Before anything starts: an artifact that cannot fit stops the run here
     // rather than as std::bad_alloc or a full disk hours later.
-    const FreeSpace free = options.free ? *options.free : measure_free_space(cache_.root());
-    const FitReport fit = check_fit(plan_, sel.run, free);
+    const FitReport fit = fit_of(sel, options);
     for (const auto& w : fit.warnings) log_.warn(w);
     if (!fit.errors.empty()) {
       std::string all;

@@ -72,6 +72,7 @@ class Executor {
     std::vector<bool> target, requested, forced, run;
   };
   Selection select(const RunOptions& options) const;
+  FitReport fit_of(const Selection& selection, const RunOptions& options) const;
   std::shared_ptr<const Artifact> get(std::size_t i);
   std::shared_ptr<const Artifact> compute(std::size_t i);
 

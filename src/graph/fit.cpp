@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/cpus.h"  // cgroup_dirs
 #include "core/format.h"
 
 namespace wmgeom {
@@ -23,23 +24,6 @@ std::int64_t read_number(const fs::path& file) {
   } catch (const std::exception&) {
     return -1;
   }
-}
-
-// The calling process's cgroup folder for a controller ("" = v2 unified).
-fs::path own_cgroup(const std::string& controller) {
-  std::ifstream f("/proc/self/cgroup");
-  std::string line;
-  while (std::getline(f, line)) {
-    // "0::/path" (v2) or "4:memory:/path" (v1)
-    const auto a = line.find(':'), b = line.find(':', a + 1);
-    if (a == std::string::npos || b == std::string::npos) continue;
-    const std::string controllers = line.substr(a + 1, b - a - 1);
-    const std::string path = line.substr(b + 1);
-    if (controller.empty() ? controllers.empty() : (("," + controllers + ",").find("," + controller + ",") != std::string::npos)) {
-      return fs::path(controller.empty() ? "/sys/fs/cgroup" : "/sys/fs/cgroup/" + controller) / fs::path(path).relative_path();
-    }
-  }
-  return {};
 }
 
 }  // namespace
@@ -69,16 +53,14 @@ FreeSpace measure_free_space(const fs::path& cache_dir) {
       free.memory_from = from;
     }
   };
-  if (auto v2 = own_cgroup(""); !v2.empty()) {
-    for (fs::path dir = v2; dir.string().size() > std::string("/sys/fs/cgroup").size(); dir = dir.parent_path()) {
-      consider(read_number(dir / "memory.max"), read_number(dir / "memory.current"),
-               "the cgroup limit " + (dir / "memory.max").string());
-    }
+  for (const auto& dir : cgroup_dirs("")) {
+    consider(read_number(dir / "memory.max"), read_number(dir / "memory.current"),
+             "the cgroup limit " + (dir / "memory.max").string());
   }
-  if (auto v1 = own_cgroup("memory"); !v1.empty()) {
-    const std::int64_t limit = read_number(v1 / "memory.limit_in_bytes");
-    if (limit > 0 && limit < (std::int64_t{1} << 60)) {
-      consider(limit, read_number(v1 / "memory.usage_in_bytes"), "the cgroup limit " + (v1 / "memory.limit_in_bytes").string());
+  for (const auto& dir : cgroup_dirs("memory")) {
+    const std::int64_t limit = read_number(dir / "memory.limit_in_bytes");
+    if (limit > 0 && limit < (std::int64_t{1} << 60)) {  // v1 says "no limit" with a huge number
+      consider(limit, read_number(dir / "memory.usage_in_bytes"), "the cgroup limit " + (dir / "memory.limit_in_bytes").string());
     }
   }
   std::error_code ec;

@@ -10,14 +10,6 @@
 
 namespace wmgeom {
 
-std::string instance_folder_name(const std::string& instance) {
-  std::string s;
-  for (char c : instance) {
-    if (c == '[' || c == ',') s += '.';
-    else if (c != ']') s += c;
-  }
-  return s;
-}
 
 std::string format_labels(const Labels& labels) {
   std::string s = "{";
@@ -351,17 +343,12 @@ struct Builder {
 void estimate_sizes(Plan& plan) {
   for (auto& inst : plan.instances) {
     EstimateInputs inputs;
-    bool inputs_known = true;
-    for (const auto& e : inst.inputs) {
-      inputs[e.port].push_back(plan.instances[e.upstream].estimate);
-      inputs_known = inputs_known && plan.instances[e.upstream].estimate.known;
-    }
+    for (const auto& e : inst.inputs) inputs[e.port].push_back(plan.instances[e.upstream].estimate);
     try {
       inst.estimate = inst.entry->stage->estimate(inst.params, inputs);
     } catch (const std::exception&) {
       inst.estimate = SizeEstimate{};
     }
-    (void)inputs_known;
   }
 }
 

@@ -21,6 +21,7 @@
 
 #include "config/diagnostics.h"
 #include "config/pipeline.h"
+#include "core/instance_name.h"  // instance_folder_name
 #include "graph/registry.h"
 
 namespace wmgeom {
@@ -57,9 +58,6 @@ struct Plan {
 };
 
 std::string format_labels(const Labels& labels);  // "{rnn=gru,seed=1}"
-// An instance's name as a folder name: "gru[rnn=gru,seed=1]" -> "gru.rnn=gru.seed=1"
-// (export folders, a cluster job's run folder and log).
-std::string instance_folder_name(const std::string& instance);
 
 // Validates everything (schemas, stage-specific checks, graph) and expands
 // the plan; on any problem returns nullopt with every diagnostic in `diags`.

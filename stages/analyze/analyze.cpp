@@ -10,7 +10,7 @@
 #include "analyze/analyses.h"
 #include "core/artifacts.h"
 #include "core/format.h"
-#include "graph/plan.h"
+#include "core/instance_name.h"
 #include "nets/torch_util.h"
 
 namespace wmgeom {

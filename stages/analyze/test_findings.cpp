@@ -8,6 +8,8 @@
 // stratified by trial would memorise the images.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <cmath>
 #include <cstdlib>
 #include <iostream>
@@ -57,6 +59,17 @@ int held_count(const std::string& finding, const std::string& body,
     AnalysisResult r = run_analysis(draw(seed), body, seed);
     const auto& f = r.findings.at(finding);
     EXPECT_NE(f.at("verdict"), "not testable") << f.dump(2);
+    // Every decided verdict carries its declared test, n, CI and p (SCIENCE.md section 6).
+    EXPECT_FALSE(f.at("test").get<std::string>().empty()) << f.dump(2);
+    // n: one sample's size, or each group's for a two-sample test.
+    const auto& n = f.at("n");
+    EXPECT_TRUE((n.is_number() && n.get<double>() >= 2) ||
+                (n.is_array() && !n.empty() && std::all_of(n.begin(), n.end(), [](const auto& k) {
+                   return k.is_number() && k.template get<double>() >= 2;
+                 })))
+        << f.dump(2);
+    EXPECT_TRUE(f.at("ci").is_array() && f.at("ci").size() == 2) << f.dump(2);
+    EXPECT_TRUE(f.at("p").is_number() && f.at("p").get<double>() >= 0 && f.at("p").get<double>() <= 1) << f.dump(2);
     if (d == 0 && std::getenv("WMGEOM_TEST_VERBOSE") != nullptr) {
       std::cerr << f.dump(2) << "\n";
       for (const auto& [name, table] : r.tables) {
