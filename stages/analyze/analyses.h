@@ -121,16 +121,28 @@ struct Family {
   torch::Tensor rows;   // long [n]
   torch::Tensor y;      // long [n]
   torch::Tensor fold;   // long [n]: held out in fold q when fold == q (-1: training only, never held out)
+  torch::Tensor images; // long [n]: the image each trial shows at frame stim (the unit the folds group by)
   decoders::Fit fit;    // P = folds * (T - s)
   torch::Tensor preds;  // long [P, T - s, n]: each fit's predictions at every frame u >= s
   torch::Tensor null_y;      // long [R, n]: the permuted labels
   torch::Tensor null_preds;  // int16 [R, P, T - s, n]: the permuted fits' predictions
-  decoders::Fit null_encoding;  // the permuted fits at t = s, index r * folds + q (for cross-task nulls)
+  decoders::Fit null_encoding;  // the permuted fits at t = s, index r * folds + q (cross-task and H1/H2 nulls)
   std::int64_t index(int fold_index, int t, std::int64_t frames) const { return fold_index * (frames - stim) + (t - stim); }
   std::int64_t permutations() const { return null_y.defined() ? null_y.size(0) : 0; }
 };
 
 using Families = std::map<std::tuple<std::size_t, std::string, int>, Family>;
+
+// The one leak rule (SCIENCE.md section 6): a decoder of family `f` fitted
+// in fold `fold` is scored only on trials whose image at the scored frame
+// was not among its training images, i.e. the images shown at frame f.stim
+// by the trials fold `fold` trains on (f.fold != fold: the other folds, or
+// the training-view trials under cv = "views"). `images` (long [k]) holds
+// the image at the scored frame of each trial to score; returns bool [k],
+// true where that image is unseen by the fold's decoders. Used wherever a
+// fitted decoder is scored on other trials or frames: cross-task
+// generalisation, H1/H2. Throws InputError for a fold outside the family.
+torch::Tensor unseen(const Family& f, int fold, const torch::Tensor& images);
 
 // Checks (before anything is fitted) that grouped folds are possible: every
 // class of every decoded label set has at least `folds` distinct images (or,

@@ -4,6 +4,7 @@
 // Every accuracy comes with the empirical chance of the same decoders fitted
 // on image-level label permutations (SCIENCE.md section 6).
 #include <cmath>
+#include <limits>
 #include <mutex>
 
 #include <tbb/parallel_for.h>
@@ -132,6 +133,7 @@ Families fit_families(const ModelData& m, const Settings& s, const std::function
         f.rows = rows;
         f.y = m.labels.at(feature).index_select(0, rows).select(1, stim).contiguous();
         torch::Tensor groups = images.select(1, stim).contiguous();
+        f.images = groups;
         const std::uint64_t seed = family_seed(s, m.tasks[k].name, feature, stim);
         if (s.cv == Cv::kViews) {
           f.folds = 1;
@@ -162,8 +164,9 @@ Families fit_families(const ModelData& m, const Settings& s, const std::function
         torch::Tensor true_index = torch::arange(p, torch::kLong) * sets;
         f.fit = {all.weight.index_select(0, true_index), all.bias.index_select(0, true_index),
                  all.mean.index_select(0, true_index), all.scale.index_select(0, true_index)};
-        if (s.wants("cross_task") && f.permutations() > 0) {
-          // Permuted fits at t = s, ordered r * folds + q.
+        if ((s.wants("cross_task") || s.wants("cross_temporal")) && f.permutations() > 0) {
+          // Permuted fits at t = s, ordered r * folds + q: the nulls of
+          // cross-task generalisation and of H1/H2.
           torch::Tensor r = torch::arange(f.permutations(), torch::kLong).unsqueeze(1);
           torch::Tensor q = torch::arange(f.folds, torch::kLong).unsqueeze(0);
           torch::Tensor idx = ((q * u) * sets + 1 + r).flatten();
@@ -178,13 +181,24 @@ Families fit_families(const ModelData& m, const Settings& s, const std::function
   return out;
 }
 
+torch::Tensor unseen(const Family& f, int fold, const torch::Tensor& images) {
+  if (fold < 0 || fold >= f.folds) {
+    throw InputError("analyze: unseen: fold " + std::to_string(fold) + " is not one of the family's " +
+                     std::to_string(f.folds) + " evaluated folds");
+  }
+  torch::Tensor training = f.images.index_select(0, f.fold.ne(fold).nonzero().squeeze(1));
+  return torch::isin(images.to(torch::kLong), training, /*assume_unique=*/false, /*invert=*/true);
+}
+
 namespace {
 
 // A decoder's accuracy over folds and the permutation null of the same
-// score: mean over folds of the held-out accuracy.
+// score: mean over folds of the held-out accuracy. Folds with no trial to
+// score are left out of both.
 struct Score {
-  std::vector<double> folds;  // per fold
-  std::vector<double> null;   // per permutation, mean over folds
+  std::vector<double> folds;   // per fold scored
+  std::vector<double> counts;  // trials scored, per fold scored
+  std::vector<double> null;    // per permutation, mean over the folds scored
   double accuracy() const { return mean(folds); }
 };
 
@@ -205,6 +219,7 @@ Score score(const Family& f, std::int64_t frames, int t, int u, const torch::Ten
     if (count == 0) continue;
     const std::int64_t p = f.index(q, t, frames);
     out.folds.push_back(f.preds[p][u - f.stim].eq(target).logical_and(held).sum().item<double>() / count);
+    out.counts.push_back(count);
     if (r > 0) {
       torch::Tensor np = f.null_preds.select(1, p).select(1, u - f.stim).to(torch::kLong);  // [R, n]
       torch::Tensor nt = null_target.defined() ? null_target : target.unsqueeze(0);
@@ -218,21 +233,85 @@ Score score(const Family& f, std::int64_t frames, int t, int u, const torch::Ten
   return out;
 }
 
-// The columns every accuracy row ends with.
-void add_accuracy(Row& row, const Score& sc, const Settings& s, const std::string& feature, const Family& f, double n) {
+// Fold q's predictions are row q of `pred` ([folds, n]); permutation r's
+// are row r * folds + q of `null_pred` ([R * folds, n], or undefined: no
+// null). Scores them against `target` ([n]) on the trials keep[q] ([folds,
+// n] bool) of each fold.
+Score masked_score(const torch::Tensor& pred, const torch::Tensor& null_pred, const torch::Tensor& target,
+                   const torch::Tensor& keep) {
+  Score out;
+  const std::int64_t folds = keep.size(0), n = keep.size(1);
+  auto values = [](const torch::Tensor& t) {
+    torch::Tensor c = t.to(torch::kFloat64).contiguous();
+    return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+  };
+  const auto counts = values(keep.sum(1));
+  const auto hits = values(pred.eq(target.unsqueeze(0)).logical_and(keep).sum(1));
+  for (std::int64_t q = 0; q < folds; ++q) {
+    if (counts[q] == 0) continue;
+    out.folds.push_back(hits[q] / counts[q]);
+    out.counts.push_back(counts[q]);
+  }
+  if (null_pred.defined() && !out.folds.empty()) {
+    const std::int64_t r = null_pred.size(0) / folds;
+    const auto null_hits =
+        values(null_pred.view({r, folds, n}).eq(target.view({1, 1, n})).logical_and(keep.unsqueeze(0)).sum(2));  // [R, folds]
+    for (std::int64_t i = 0; i < r; ++i) {
+      double sum = 0;
+      for (std::int64_t q = 0; q < folds; ++q) {
+        if (counts[q] > 0) sum += null_hits[i * folds + q] / counts[q];
+      }
+      out.null.push_back(sum / static_cast<double>(out.folds.size()));
+    }
+  }
+  return out;
+}
+
+// The fits of the family's folds at t = s (the encoding decoders), fold-major.
+decoders::Fit encoding_fits(const Family& f, std::int64_t frames) {
+  torch::Tensor idx = torch::arange(f.folds, torch::kLong) * (frames - f.stim);
+  return {f.fit.weight.index_select(0, idx), f.fit.bias.index_select(0, idx), f.fit.mean.index_select(0, idx),
+          f.fit.scale.index_select(0, idx)};
+}
+
+// Decision values [P, n, K] of every fit on the same samples x [n, d] (the
+// standardisation folded into the weights, as decoders::predict_shared).
+torch::Tensor decision_shared(const decoders::Fit& f, const torch::Tensor& x) {
+  const std::int64_t p = f.weight.size(0), d = f.weight.size(1), k = f.weight.size(2);
+  torch::Tensor w = f.weight / f.scale.unsqueeze(2);                         // [P, d, K]
+  torch::Tensor b = f.bias - torch::bmm(f.mean.unsqueeze(1), w).squeeze(1);  // [P, K]
+  torch::Tensor scores = torch::mm(x.to(torch::kFloat64), w.permute({1, 0, 2}).reshape({d, p * k}));  // [n, P*K]
+  return (scores.view({x.size(0), p, k}) + b.unsqueeze(0)).permute({1, 0, 2});
+}
+
+// The argmax [P, n] of decision values [P, n, K] over the classes other than
+// excluded[i] ([n]) for each trial i.
+torch::Tensor argmax_except(const torch::Tensor& decision, const torch::Tensor& excluded) {
+  torch::Tensor idx = excluded.view({1, -1, 1}).expand({decision.size(0), decision.size(1), 1});
+  return decision.scatter(2, idx, -std::numeric_limits<double>::infinity()).argmax(2);
+}
+
+// The columns every accuracy row ends with: accuracy over the folds scored,
+// its chance (1/K unless given), the empirical chance, and how many trials
+// it used: `n` trials per fold scored (mean over those folds), `n_total`
+// their sum, `folds` the folds scored (at least one trial).
+void add_accuracy(Row& row, const Score& sc, const Settings& s, const std::string& feature, double chance = NAN) {
   const auto& a = sc.folds;
+  double total = 0;
+  for (double c : sc.counts) total += c;
   row.insert(row.end(), {{"accuracy", mean(a)},
                          {"accuracy_sd", sd(a)},
                          {"accuracy_min", a.empty() ? std::nan("") : *std::min_element(a.begin(), a.end())},
                          {"accuracy_max", a.empty() ? std::nan("") : *std::max_element(a.begin(), a.end())},
-                         {"chance", s.chance(feature)},
+                         {"chance", std::isnan(chance) ? s.chance(feature) : chance},
                          {"chance_empirical", mean(sc.null)},
                          {"chance_p95", stats::quantile(sc.null, 0.95)},
                          {"p_permutation", sc.null.empty() ? std::nan("")
                                                            : stats::permutation_p(mean(a), sc.null, stats::Alternative::kGreater)},
                          {"permutations", double(sc.null.size())},
-                         {"folds", double(f.folds)},
-                         {"n", n}});
+                         {"folds", double(a.size())},
+                         {"n", mean(sc.counts)},
+                         {"n_total", total}});
 }
 
 void accuracy_row(TableBuilder& table, const ModelData& m, const Settings& s, const Family& f, int t, int u) {
@@ -246,7 +325,7 @@ void accuracy_row(TableBuilder& table, const ModelData& m, const Settings& s, co
                          {"stim_frame", double(f.stim)},
                          {"train_frame", double(t)},
                          {"test_frame", double(u)}});
-  add_accuracy(row, sc, s, f.feature, f, double(f.rows.size(0)));
+  add_accuracy(row, sc, s, f.feature);
   table.add(std::move(row));
 }
 
@@ -264,19 +343,51 @@ void cross_temporal(const ModelData& m, const Settings& s, const Families& famil
     for (int t = f.stim; t < frames; ++t) {
       for (int u = f.stim; u < frames; ++u) accuracy_row(tables["cross_temporal"], m, s, f, t, u);
     }
-    // H1 (slot): the encoding decoder E(S=i,T=i) on the memory states of the
-    // same stimulus at later frames. H2 (shared encoding): E(S=i,T=i) on the
-    // encoding states of the stimulus shown at a later frame j, E(S=j,T=j).
-    // Both only on trials whose labels at i and j differ: where they agree
-    // (probability ~1/2 at lags that are multiples of N), a decoder of one
-    // stimulus scores on the other's labels.
-    Score validation = score(f, frames, f.stim, f.stim, f.y, f.null_y, {});
+    // H1 (slot): the encoding decoder E(S=s,T=s) on the memory states of the
+    // same stimulus at a later frame j. H2 (shared encoding): E(S=s,T=s) on
+    // the encoding states of the stimulus shown at j, E(S=j,T=j).
+    //  - Correlated labels: only trials whose labels at s and j differ
+    //    (where they agree, with probability ~1/2 at lags that are multiples
+    //    of N, a decoder of one stimulus scores on the other's labels).
+    //  - The leak rule: fold q's decoder only on trials held out in fold q
+    //    whose image at j was not among fold q's training images at s (a
+    //    decoder that memorised images would read the image at j as the
+    //    label it was trained on).
+    //  - Like with like: a decoder that reads stimulus j must score chance,
+    //    not zero, on stimulus s. H1 is the argmax over the classes other
+    //    than y_j, H2 the argmax over the classes other than y_s: chance
+    //    1 / (K - 1) each (no score for K = 2, where one class remains).
+    //    `validation` is the same decoder at its own frame s on the same
+    //    trials, argmax over the classes other than y_j (what H1 would be if
+    //    the memory state were the encoding state).
+    // Every null: the permuted fits at t = s scored the same way.
     const auto& task = m.tasks[f.task];
+    const std::int64_t classes = s.classes.at(f.feature);
+    const bool scorable = classes >= 3;
+    decoders::Fit enc = encoding_fits(f, frames);
+    const bool has_null = f.null_encoding.weight.defined();
+    torch::Tensor x_s = m.states.index_select(0, f.rows).select(1, f.stim);
+    torch::Tensor dec_s = scorable ? decision_shared(enc, x_s) : torch::Tensor();
+    torch::Tensor null_s = scorable && has_null ? decision_shared(f.null_encoding, x_s) : torch::Tensor();
     for (int j = f.stim + 1; j < frames; ++j) {
-      torch::Tensor yj = m.labels.at(f.feature).index_select(0, f.rows).select(1, j);
+      torch::Tensor yj = m.labels.at(f.feature).index_select(0, f.rows).select(1, j).contiguous();
       torch::Tensor differ = yj.ne(f.y);
-      Score h1 = score(f, frames, f.stim, j, f.y, f.null_y, differ);
-      Score h2 = score(f, frames, f.stim, j, yj, {}, differ);
+      torch::Tensor images_j = m.stimulus.index_select(0, f.rows).select(1, j).contiguous();
+      std::vector<torch::Tensor> keep;
+      for (int q = 0; q < f.folds; ++q) keep.push_back(f.fold.eq(q).logical_and(differ).logical_and(unseen(f, q, images_j)));
+      torch::Tensor eligible = torch::stack(keep);  // [folds, n]
+      Score validation, h1, h2;
+      if (scorable) {
+        torch::Tensor x_j = m.states.index_select(0, f.rows).select(1, j);
+        torch::Tensor dec_j = decision_shared(enc, x_j);
+        torch::Tensor null_j = has_null ? decision_shared(f.null_encoding, x_j) : torch::Tensor();
+        auto except = [](const torch::Tensor& d, const torch::Tensor& excluded) {
+          return d.defined() ? argmax_except(d, excluded) : torch::Tensor();
+        };
+        validation = masked_score(except(dec_s, yj), except(null_s, yj), f.y, eligible);
+        h1 = masked_score(except(dec_j, yj), except(null_j, yj), f.y, eligible);
+        h2 = masked_score(except(dec_j, f.y), except(null_j, f.y), yj, eligible);
+      }
       for (auto& [name, sc] : {std::pair<std::string, Score&>{"H1_slot", h1}, {"H2_shared", h2}}) {
         auto row = model_columns(m);
         row.insert(row.end(), {{"task", task.name},
@@ -288,7 +399,7 @@ void cross_temporal(const ModelData& m, const Settings& s, const Families& famil
                                {"other_frame", double(j)},
                                {"validation", validation.accuracy()},
                                {"validation_chance", mean(validation.null)}});
-        add_accuracy(row, sc, s, f.feature, f, differ.sum().item<double>());
+        add_accuracy(row, sc, s, f.feature, 1.0 / static_cast<double>(classes - 1));
         tables["temporal_hypotheses"].add(std::move(row));
       }
     }
@@ -309,43 +420,36 @@ void cross_task(const ModelData& m, const Settings& s, const Families& families,
   for_each_unit(list.size(), [&](std::size_t unit, Tables& tables) {
     const Family& f = *list[unit];
     Score validation = score(f, frames, f.stim, f.stim, f.y, f.null_y, {});
+    const decoders::Fit enc = encoding_fits(f, frames);
     for (std::size_t b = 0; b < m.tasks.size(); ++b) {
       Score sc, centred;
-      std::int64_t n = 0;
       if (b == f.task) {
         sc = centred = validation;
-        n = f.rows.size(0);
       } else {
         // Every decoder of the training folds at t = s, on B's test trials
         // with B's labels; and on B's states centred on B's own mean (no
-        // labels used): what remains of the drop is not a translation.
+        // labels used): what remains of the drop is not a translation. The
+        // leak rule: fold q's decoder (and each permuted fit of fold q) only
+        // on B's trials whose image at s was not among fold q's training
+        // images: at the encoding frame such a trial is a near-twin of a
+        // training trial, and a decoder that memorised images scores it.
         torch::Tensor rows = m.rows_of_task(b);
         rows = rows.index_select(0, test_mask(m, s, rows).nonzero().squeeze(1));
-        n = rows.size(0);
         torch::Tensor x = m.states.index_select(0, rows).select(1, f.stim);
-        torch::Tensor y = m.labels.at(f.feature).index_select(0, rows).select(1, f.stim);
+        torch::Tensor y = m.labels.at(f.feature).index_select(0, rows).select(1, f.stim).contiguous();
+        torch::Tensor images = m.stimulus.index_select(0, rows).select(1, f.stim).contiguous();
+        std::vector<torch::Tensor> keep;
+        for (int q = 0; q < f.folds; ++q) keep.push_back(unseen(f, q, images));
+        torch::Tensor eligible = torch::stack(keep);  // [folds, n_B]
         torch::Tensor xc = x - x.mean(0, true);
-        auto accuracies = [&](const decoders::Fit& fit, bool centre) {
+        auto predictions = [&](const decoders::Fit& fit, bool centre) {
+          if (!fit.weight.defined()) return torch::Tensor();
           decoders::Fit use = fit;
           if (centre) use.mean = torch::zeros_like(fit.mean);
-          torch::Tensor pred = decoders::predict_shared(use, centre ? xc : x);  // [P, n]
-          torch::Tensor a = pred.eq(y.unsqueeze(0)).to(torch::kFloat64).mean(1).contiguous();
-          return std::vector<double>(a.data_ptr<double>(), a.data_ptr<double>() + a.numel());
+          return decoders::predict_shared(use, centre ? xc : x);  // [P, n_B]
         };
-        torch::Tensor idx = torch::arange(f.folds, torch::kLong) * (frames - f.stim);  // fits at t = stim
-        decoders::Fit sub{f.fit.weight.index_select(0, idx), f.fit.bias.index_select(0, idx),
-                          f.fit.mean.index_select(0, idx), f.fit.scale.index_select(0, idx)};
-        sc.folds = accuracies(sub, false);
-        centred.folds = accuracies(sub, true);
-        if (f.null_encoding.weight.defined()) {
-          for (bool centre : {false, true}) {
-            auto a = accuracies(f.null_encoding, centre);  // r * folds + q
-            auto& null = centre ? centred.null : sc.null;
-            for (std::int64_t r = 0; r < f.permutations(); ++r) {
-              null.push_back(mean(std::vector<double>(a.begin() + r * f.folds, a.begin() + (r + 1) * f.folds)));
-            }
-          }
-        }
+        sc = masked_score(predictions(enc, false), predictions(f.null_encoding, false), y, eligible);
+        centred = masked_score(predictions(enc, true), predictions(f.null_encoding, true), y, eligible);
       }
       auto row = model_columns(m);
       row.insert(row.end(), {{"feature", f.feature},
@@ -357,7 +461,7 @@ void cross_task(const ModelData& m, const Settings& s, const Families& families,
                              {"validation_chance", mean(validation.null)},
                              {"accuracy_centred", centred.accuracy()},
                              {"chance_empirical_centred", mean(centred.null)}});
-      add_accuracy(row, sc, s, f.feature, f, double(n));
+      add_accuracy(row, sc, s, f.feature);
       tables["cross_task"].add(std::move(row));
     }
   }, out);
@@ -416,7 +520,7 @@ void procrustes(const ModelData& m, const Settings& s, const Families& families,
       // accuracy on the target family's held-out trials at the target frame.
       // Each swap test has a no-rotation control: the standardised source
       // weights put in the target's place unrotated (R = I).
-      std::map<std::string, std::vector<double>> acc, fitted;
+      std::map<std::string, std::vector<double>> acc, fitted, counts;
       std::map<std::string, std::pair<const Family*, int>> target;
       for (int q = 0; q < f.folds; ++q) {
         auto weights = [&](const Family& fam, int frame) { return fam.fit.weight[fam.index(q, frame, frames)].t(); };
@@ -434,6 +538,7 @@ void procrustes(const ModelData& m, const Settings& s, const Families& families,
           torch::Tensor held = fam.fold.eq(q);
           const double count = held.sum().item<double>();
           acc[test].push_back(pred.eq(fam.y).logical_and(held).sum().item<double>() / count);
+          counts[test].push_back(count);
           fitted[test].push_back(fam.preds[p][frame - fam.stim].eq(fam.y).logical_and(held).sum().item<double>() / count);
           target[test] = {&fam, frame};
         };
@@ -455,6 +560,7 @@ void procrustes(const ModelData& m, const Settings& s, const Families& families,
         Score chance = score(*fam, frames, frame, frame, fam->y, fam->null_y, {});
         Score sc;
         sc.folds = a;
+        sc.counts = counts.at(test);
         sc.null = chance.null;
         auto row = model_columns(m);
         row.insert(row.end(), {{"task", m.tasks[f.task].name},
@@ -466,7 +572,7 @@ void procrustes(const ModelData& m, const Settings& s, const Families& families,
                                {"stim_frame", double(fam->stim)},
                                {"frame", double(frame)},
                                {"fitted_accuracy", mean(fitted[test])}});
-        add_accuracy(row, sc, s, f.feature, *fam, double(fam->rows.size(0)));
+        add_accuracy(row, sc, s, f.feature);
         tables["procrustes"].add(std::move(row));
       }
     }

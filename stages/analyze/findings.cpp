@@ -89,9 +89,15 @@ constexpr Declared kDeclared[] = {
     {"Memory subspaces are chronological: the encoding code is shared across stimuli (H2) but does not "
          "hold the stimulus in place (H1 fails); the rotation from one frame to the next depends on elapsed time",
      "per architecture, three one-sided one-sample t-tests across seeds, all at alpha (intersection-union): "
-         "H1 below halfway between empirical chance and validation; H2 above its empirical chance; the "
-         "same-elapsed-time Procrustes swap above the time-shifted swap. Task-relevant features; H1/H2 on trials "
-         "whose labels at the two frames differ"},
+         "H1 below halfway between its empirical chance and its validation; H2 above its empirical chance; the "
+         "same-elapsed-time Procrustes swap above the time-shifted swap. Task-relevant features with at least 3 "
+         "values. H1 and H2 score the encoding decoder of stimulus s (fitted at frame s) on the state at a later "
+         "frame j, on trials held out in its fold whose labels at s and j differ and whose image at j was not "
+         "among the fold's training images; H1 is the argmax over the classes other than the label at j, scored "
+         "against the label at s, and H2 the argmax over the classes other than the label at s, scored against "
+         "the label at j (chance 1/(K-1) each); H1's validation is the same decoder at frame s on the same trials "
+         "with the same excluded class; every empirical chance comes from the permuted-label fits at frame s "
+         "scored the same way"},
 };
 
 // The skeleton of a finding; verdict filled by the caller.
@@ -294,25 +300,25 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::v
   std::map<std::string, std::vector<PerModel>> per;
   std::vector<const ModelData*> used;
   for (const auto& m : models) {
-    std::vector<double> h1, h2, h2_chance, val, val_chance;
+    // H1 like with like (SCIENCE.md section 6): against its own empirical
+    // chance and its own validation (the same decoder at frame s, the same
+    // trials, the same excluded class), never a share of another score.
+    std::vector<double> h1, h1_chance, h2, h2_chance, val;
     for (std::size_t i = 0; i < h.rows(); ++i) {
       if (h.txt("model", i) != m.name || h.txt("relevance", i) != "relevant" || !std::isfinite(h.num("accuracy", i))) continue;
       const bool is_h1 = h.txt("hypothesis", i) == "H1_slot";
       (is_h1 ? h1 : h2).push_back(h.num("accuracy", i));
-      if (!is_h1) h2_chance.push_back(h.num("chance_empirical", i));
-      if (is_h1) {
-        val.push_back(h.num("validation", i));
-        val_chance.push_back(h.num("validation_chance", i));
-      }
+      (is_h1 ? h1_chance : h2_chance).push_back(h.num("chance_empirical", i));
+      if (is_h1) val.push_back(h.num("validation", i));
     }
     std::map<std::string, std::vector<double>> by;
     for (std::size_t i = 0; i < p.rows(); ++i) {
       if (p.txt("model", i) != m.name || p.txt("relevance", i) != "relevant") continue;
       by[p.txt("test", i)].push_back(p.num("accuracy", i));
     }
-    if (h1.empty() || by["elapsed_shifted"].empty() || by["time_shifted"].empty()) continue;
+    if (h1.empty() || h2.empty() || by["elapsed_shifted"].empty() || by["time_shifted"].empty()) continue;
     PerModel v;
-    const double mid = mean(val_chance) + 0.5 * (mean(val) - mean(val_chance));
+    const double mid = mean(h1_chance) + 0.5 * (mean(val) - mean(h1_chance));
     v.h1_margin = mean(h1) - mid;
     v.h2_margin = mean(h2) - mean(h2_chance);
     v.swap = mean(by["elapsed_shifted"]) - mean(by["time_shifted"]);
@@ -328,7 +334,8 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::v
   }
   if (used.empty()) {
     return not_testable(f, "no model had task-relevant H1/H2 rows and both Procrustes swap tests",
-                        "analyse at least 3 frames so that the swap tests exist");
+                        "analyse at least 3 frames so that the swap tests exist, with a task-relevant feature of at "
+                        "least 3 values (H1/H2 exclude one class)");
   }
   if (auto gap = replicate_gap(used, s.min_seeds); !gap.empty()) return not_testable(f, gap, kSeeds);
   bool held = true;

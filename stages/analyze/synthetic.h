@@ -12,6 +12,7 @@
 #include <torch/torch.h>
 
 #include "core/artifacts.h"
+#include "nback/sampler.h"
 #include "nets/torch_util.h"
 
 namespace wmgeom::testing::synth {
@@ -49,6 +50,42 @@ inline Trials trials(const std::vector<std::string>& tasks, int per_task, int fr
   const std::int64_t half = views / 2;
   t.view = torch::randint(half, {t.m, frames}, torch::kLong) + t.split.unsqueeze(1) * half;
   t.stimulus = (t.loc * kIdentities + t.id) * views + t.view;
+  return t;
+}
+
+// `per_task` trials of each task (task-major) drawn by the real N-back
+// sampler (src/nback/sampler.h: match_prob 0.5, hard non-matches in identity
+// tasks) over the same images as trials(): the labels of stimuli N frames
+// apart agree about half the time, and images repeat across trials and
+// frames. Every image is a training view; split is 0 for every trial (not
+// for the views scheme).
+inline Trials sampled_trials(const std::vector<std::string>& tasks, int per_task, int frames, int views, std::uint64_t seed) {
+  nback::StimulusTable table;
+  for (int loc = 0; loc < kLocations; ++loc) {
+    for (int id = 0; id < kIdentities; ++id) {
+      for (int v = 0; v < views; ++v) {  // image = (loc * 4 + id) * views + v, as trials()
+        table.location.push_back(loc);
+        table.identity.push_back(id);
+        table.category.push_back(id / 2);
+        table.split.push_back(0);
+      }
+    }
+  }
+  nback::Sampler sampler(table, nback::parse_tasks(tasks), frames, 0.5, 0);
+  nback::Batch b = sampler.per_task(seed, per_task);
+  Trials t;
+  t.tasks = tasks;
+  t.m = b.trials;
+  t.frames = frames;
+  t.views = views;
+  t.stimulus = torch::tensor(std::vector<std::int64_t>(b.stimuli.begin(), b.stimuli.end()), torch::kLong).view({t.m, frames});
+  t.task = torch::tensor(std::vector<std::int64_t>(b.task.begin(), b.task.end()), torch::kLong);
+  t.view = t.stimulus.remainder(views);
+  t.id = t.stimulus.div(views, "floor").remainder(kIdentities);
+  t.loc = t.stimulus.div(views * kIdentities, "floor");
+  t.cat = t.id.div(2, "floor");
+  t.split = torch::zeros({t.m}, torch::kLong);
+  torch::manual_seed(static_cast<std::int64_t>(seed));  // the caller's codes and noise, as after trials()
   return t;
 }
 

@@ -220,6 +220,167 @@ TEST(Analyze, RecoversPlantedCodes) {
   EXPECT_EQ(r.result.arrays.at("folds.states0").shape(), (std::vector<std::int64_t>{320, 3, 4}));
 }
 
+// ---- The one leak rule (SCIENCE.md section 6; issue 20 items 1 and 2) ----
+
+// States on trials of the real N-back sampler (64 images, repeated across
+// trials and frames): at every frame a random code per image shown
+// (`image_gap`), plus a location code shared by every task (`loc_gap`),
+// plus noise.
+StateSet image_coded(const std::vector<std::string>& tasks, int per_task, int frames, std::uint64_t seed, double image_gap,
+                     double loc_gap, int units = 32) {
+  synth::Trials t = synth::sampled_trials(tasks, per_task, frames, 4, seed);
+  torch::Tensor images = torch::randn({t.images(), units}, torch::kFloat64) * image_gap;
+  torch::Tensor loc = synth::code(synth::kLocations, units, loc_gap);
+  torch::Tensor h = torch::randn({t.m, frames, units}, torch::kFloat64) * 0.3;
+  for (int f = 0; f < frames; ++f) {
+    h.select(1, f) += images.index_select(0, t.stimulus.select(1, f)) + synth::lookup(loc, t.loc, f);
+  }
+  return synth::stateset(t, h, "gru", static_cast<std::int64_t>(seed));
+}
+
+// Mean of (accuracy - chance_empirical) over the rows that `keep` selects.
+double above_chance(const Table& t, const std::function<bool(std::size_t)>& keep) {
+  double sum = 0;
+  int n = 0;
+  for (std::size_t i = 0; i < t.rows(); ++i) {
+    if (!keep(i)) continue;
+    sum += t.numeric.at("accuracy")[i] - t.numeric.at("chance_empirical")[i];
+    ++n;
+  }
+  EXPECT_GT(n, 0);
+  return sum / n;
+}
+
+// Finding 2's leak: a code per image and none per feature. Before the fix,
+// fold q's decoder was scored on every trial of the other task, most of
+// which show images of fold q's training set at the encoding frame (near
+// twins): generalisation scored about 0.5 above its empirical chance. Scored
+// only on images unseen by the fold, it is at chance; a location code shared
+// by the tasks (the positive control) still generalises.
+TEST(Analyze, CrossTaskScoresOnlyImagesUnseenByTheFold) {
+  const std::string body = "analyses = [\"cross_task\"]\nfeatures = [\"loc\"]\nframes = [0]\nfolds = 4\npermutations = 10";
+  double leak = 0, shared = 0;
+  const int draws = 4;
+  for (int d = 0; d < draws; ++d) {
+    const std::uint64_t seed = 70 + static_cast<std::uint64_t>(d);
+    Analysis none = analyze({image_coded({"loc-1", "id-1"}, 128, 2, seed, 3.0, 0.0)}, body);
+    const Table& ct = none.result.tables.at("cross_task");
+    auto gen = [&](std::size_t i) { return ct.text.at("kind")[i] == "generalisation"; };
+    leak += above_chance(ct, gen) / draws;
+    for (std::size_t i = 0; i < ct.rows(); ++i) {
+      if (!gen(i)) continue;
+      // n: trials scored per fold (mean over folds): B's trials whose image
+      // at frame 0 no training trial of the fold showed, about a quarter of
+      // B's 128; n_total: summed over the 4 folds.
+      EXPECT_GT(ct.numeric.at("n")[i], 10.0);
+      EXPECT_LT(ct.numeric.at("n")[i], 64.0);
+      EXPECT_NEAR(ct.numeric.at("n_total")[i], ct.numeric.at("n")[i] * ct.numeric.at("folds")[i], 1e-9);
+      EXPECT_EQ(ct.numeric.at("folds")[i], 4.0);
+      // The null and the task-centred variant follow the same rule.
+      EXPECT_NEAR(ct.numeric.at("accuracy_centred")[i] - ct.numeric.at("chance_empirical_centred")[i], 0.0, 0.2);
+    }
+    Analysis some = analyze({image_coded({"loc-1", "id-1"}, 128, 2, seed, 3.0, 8.0)}, body);
+    const Table& cs = some.result.tables.at("cross_task");
+    shared += above_chance(cs, [&](std::size_t i) { return cs.text.at("kind")[i] == "generalisation"; }) / draws;
+  }
+  EXPECT_NEAR(leak, 0.0, 0.06) << "image codes alone must not generalise across tasks";
+  EXPECT_GT(shared, 0.4) << "a shared feature code must";
+}
+
+// The unseen() mask itself: fold q's training images are those shown at the
+// family's frame by the trials of the other folds.
+TEST(Analyze, UnseenMasksTheFoldsTrainingImages) {
+  analyze::Family f;
+  f.folds = 2;
+  f.images = torch::tensor({5, 6, 7, 5}, torch::kLong);
+  f.fold = torch::tensor({0, 0, 1, 1}, torch::kLong);
+  torch::Tensor probe = torch::tensor({5, 6, 7, 8}, torch::kLong);
+  EXPECT_TRUE(analyze::unseen(f, 0, probe).equal(torch::tensor({false, true, false, true})));  // trains on 7, 5
+  EXPECT_TRUE(analyze::unseen(f, 1, probe).equal(torch::tensor({false, false, true, true})));  // trains on 5, 6
+  EXPECT_THROW(analyze::unseen(f, 2, probe), InputError);
+}
+
+// States in which the encoding code E holds the stimulus shown now and
+// (`held`) still the one shown a frame earlier at 0.6 of its strength, or
+// (not held) the earlier one only in a memory code in other units.
+StateSet encoding_holds_previous(std::uint64_t seed, bool held) {
+  synth::Trials t = synth::sampled_trials({"loc-2"}, 512, 3, 4, seed);
+  const int units = 24;
+  torch::Tensor e = torch::zeros({synth::kLocations, units}, torch::kFloat64);
+  torch::Tensor mem = torch::zeros({synth::kLocations, units}, torch::kFloat64);
+  e.narrow(1, 0, units / 2).copy_(synth::code(synth::kLocations, units / 2, 5.0));
+  mem.narrow(1, units / 2, units / 2).copy_(synth::code(synth::kLocations, units / 2, 5.0));
+  torch::Tensor h = torch::randn({t.m, t.frames, units}, torch::kFloat64);
+  for (int f = 0; f < t.frames; ++f) {
+    h.select(1, f) += synth::lookup(e, t.loc, f);
+    if (f > 0) h.select(1, f) += held ? synth::lookup(e, t.loc, f - 1) * 0.6 : synth::lookup(mem, t.loc, f - 1);
+  }
+  return synth::stateset(t, h, "gru", static_cast<std::int64_t>(seed));
+}
+
+// Finding 4's coupling. The encoding decoder of s on the state at j = s + 1,
+// where the encoding code holds j at full strength: on trials whose labels
+// differ it reads y_j, which scored 0 on s before the fix, and finding 4
+// compared that with half the all-trial validation ("H1 fails") even when
+// s is still held there. H1 is now the argmax over the classes other than
+// y_j (chance 1/3 for 4 locations): above its chance and halfway when s is
+// held, at chance when it is not.
+TEST(Analyze, H1ScoresStimulusSOverTheClassesOtherThanJ) {
+  const std::string body = "analyses = [\"cross_temporal\", \"procrustes\"]\nfeatures = [\"loc\"]\nframes = [0, 1]\n"
+                           "folds = 4\npermutations = 10";
+  for (bool held : {true, false}) {
+    std::vector<StateSet> sets;
+    for (std::uint64_t k = 0; k < 3; ++k) sets.push_back(encoding_holds_previous(90 + k, held));
+    Analysis r = analyze(sets, body);
+    const Table& hyp = r.result.tables.at("temporal_hypotheses");
+    double h1 = 0, chance = 0, halfway = 0;
+    int n = 0;
+    for (std::size_t i = 0; i < hyp.rows(); ++i) {
+      if (hyp.text.at("hypothesis")[i] != "H1_slot" || hyp.numeric.at("other_frame")[i] != hyp.numeric.at("stim_frame")[i] + 1) continue;
+      EXPECT_NEAR(hyp.numeric.at("chance")[i], 1.0 / 3.0, 1e-12);
+      const double c = hyp.numeric.at("chance_empirical")[i];
+      h1 += hyp.numeric.at("accuracy")[i];
+      chance += c;
+      halfway += c + 0.5 * (hyp.numeric.at("validation")[i] - c);
+      ++n;
+    }
+    ASSERT_GT(n, 0);
+    h1 /= n, chance /= n, halfway /= n;
+    EXPECT_NEAR(chance, 1.0 / 3.0, 0.07) << "held " << held;
+    if (held) {
+      EXPECT_GT(h1, halfway) << "s is held in the encoding subspace";
+    } else {
+      EXPECT_NEAR(h1, chance, 0.08) << "s is not held in the encoding subspace";
+    }
+    // Finding 4's H1 sub-test (below halfway) passes only when s is not held.
+    bool found = false;
+    for (const auto& t : r.result.findings.at("4").at("tests")) {
+      if (t.at("name") != "GRU: H1 below halfway") continue;
+      found = true;
+      EXPECT_EQ(t.at("passed").get<bool>(), !held) << t.dump(2);
+    }
+    EXPECT_TRUE(found) << r.result.findings.at("4").dump(2);
+  }
+}
+
+// H2's leak: E(s, s) scored on the image shown at j, where folds are grouped
+// by the image at s. A code per image and none per feature: before the fix
+// most images at j were training images at s and H2 read their memorised
+// labels (far above chance); scored only on images at j the fold never
+// trained on, H2 is at chance.
+TEST(Analyze, H2ScoresOnlyImagesAtJUnseenByTheFold) {
+  const std::string body = "analyses = [\"cross_temporal\"]\nfeatures = [\"loc\"]\nframes = [0, 1]\nfolds = 4\npermutations = 10";
+  double h2 = 0;
+  const int draws = 3;
+  for (int d = 0; d < draws; ++d) {
+    Analysis r = analyze({image_coded({"loc-2"}, 384, 3, 110 + static_cast<std::uint64_t>(d), 3.0, 0.0)}, body);
+    const Table& hyp = r.result.tables.at("temporal_hypotheses");
+    h2 += above_chance(hyp, [&](std::size_t i) { return hyp.text.at("hypothesis")[i] == "H2_shared"; }) / draws;
+    for (std::size_t i = 0; i < hyp.rows(); ++i) EXPECT_GT(hyp.numeric.at("n")[i], 3.0);
+  }
+  EXPECT_NEAR(h2, 0.0, 0.08);
+}
+
 // The views scheme: fit on the training-view trials, test on the novel-view
 // ones; planted codes generalise across views, and every row has one fold.
 TEST(Analyze, FitsOnTrainingViewsTestsOnNovelViews) {
