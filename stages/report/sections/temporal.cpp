@@ -152,11 +152,13 @@ std::string hypotheses_part(Section& s, const ReportData& d, const ReportOptions
              "states "
              "that hold it in memory later, M(S=i,T=k). H2: E(S=i,T=i) tested on the encoding of "
              "the "
-             "stimulus at a later frame, E(S=j,T=j). Both are scored only on trials whose labels "
-             "at "
-             "the two frames differ (in an N-back trial they agree about half the time at lags "
-             "that "
-             "are multiples of N). Bars: mean over " +
+             "stimulus at a later frame, E(S=j,T=j). Both are scored only on trials held out in "
+             "the decoder's fold whose labels at the two frames differ (in an N-back trial they "
+             "agree about half the time at lags that are multiples of N) and whose image at the "
+             "later frame was not among the fold's training images; H1 is the argmax over the "
+             "classes other than the later stimulus's, H2 over those other than the earlier "
+             "one's (chance 1/(K-1)); validation is E(S=i,T=i) at its own frame on the same "
+             "trials with H1's excluded class. Bars: mean over " +
              filter.over() +
              " and frames; whiskers: 95% CI over folds; grey band: the permutation null (mean to "
              "95th "
@@ -264,7 +266,7 @@ std::string finding4_part(Section& s, const ReportData& d) {
       if (relevance_of(h, i) != "relevant" || !std::isfinite(h.num("accuracy", i))) continue;
       if (h.txt("hypothesis", i) == "H1_slot") {
         h1.add(h.num("accuracy", i)), v.add(h.num("validation", i)),
-            vc.add(h.num("validation_chance", i));
+            vc.add(h.num("chance_empirical", i));
       } else {
         h2.add(h.num("accuracy", i)), h2c.add(h.num("chance_empirical", i));
       }
@@ -299,7 +301,8 @@ std::string finding4_part(Section& s, const ReportData& d) {
          caption(
              "Finding 4's three measures (task-relevant features), one dot per model: H1's "
              "accuracy "
-             "minus halfway between validation's null and validation; H2's accuracy minus its "
+             "minus halfway between its own empirical chance and its validation (the same "
+             "decoder at its own frame, same trials, same excluded class); H2's accuracy minus its "
              "empirical chance; the elapsed-shifted minus the time-shifted Procrustes swap; and, "
              "supporting only, the elapsed-shifted swap minus its no-rotation control. Bars: mean "
              "per "
