@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <random>
 
 #include "analyze/analyses.h"
 #include "analyze/analyze.h"
@@ -279,6 +280,45 @@ TEST(Analyze, RejectsBadInputBeforeComputing) {
   expect_input_error({s, longer}, "", "different trial lengths");
   expect_input_error({s}, "analyses = [\"causal\"]\nfeatures = [\"loc\"]", "needs the trained models");
   expect_input_error({s}, "space = \"cell\"", "needs LSTM cell states");
+}
+
+// A one-sided test reports the one-sided bound, so that its interval
+// excludes 0 exactly when p < alpha: [lo, +inf) for "greater",
+// (-inf, hi] for "less". Checked on many random samples, including many
+// with p between alpha / 2 and alpha (where a two-sided interval disagrees).
+TEST(Analyze, OneSidedIntervalsAgreeWithTheirP) {
+  namespace st = analyze::stats;
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> normal;
+  std::uniform_int_distribution<int> size(2, 9);
+  int between = 0, significant = 0, checked = 0;
+  for (int draw = 0; draw < 4000; ++draw) {
+    const double shift = normal(rng) * 1.5;
+    std::vector<double> a(static_cast<std::size_t>(size(rng))), b(static_cast<std::size_t>(size(rng)));
+    for (double& x : a) x = shift + normal(rng);
+    for (double& x : b) x = normal(rng) * 2.0;
+    for (auto alt : {st::Alternative::kGreater, st::Alternative::kLess}) {
+      for (const auto& r : {st::one_sample_t(a, 0.0, alt), st::welch_t(a, b, alt)}) {
+        ASSERT_TRUE(r.defined());
+        const bool excludes = alt == st::Alternative::kGreater ? r.ci_lo > 0 : r.ci_hi < 0;
+        EXPECT_EQ(r.p < 0.05, excludes) << r.test << " p = " << r.p << " [" << r.ci_lo << ", " << r.ci_hi << "]";
+        EXPECT_TRUE(alt == st::Alternative::kGreater ? std::isinf(r.ci_hi) && r.ci_hi > 0 : std::isinf(r.ci_lo) && r.ci_lo < 0);
+        EXPECT_TRUE(std::isfinite(alt == st::Alternative::kGreater ? r.ci_lo : r.ci_hi));
+        between += r.p >= 0.025 && r.p < 0.05;
+        significant += r.p < 0.05;
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GT(between, 100) << "too few draws near the boundary to tell one-sided from two-sided intervals";
+  EXPECT_GT(significant, checked / 10);
+  EXPECT_LT(significant, checked * 9 / 10);
+  // Two-sided tests keep the two-sided interval (scipy's, tested above).
+  auto two = st::one_sample_t({0.1, 0.4, -0.2, 0.5, 0.3}, 0.0, st::Alternative::kTwoSided);
+  EXPECT_TRUE(std::isfinite(two.ci_lo) && std::isfinite(two.ci_hi));
+  // scipy.stats.ttest_1samp([0.1, 0.4, -0.2, 0.5, 0.3], 0, alternative="greater").confidence_interval(0.95): (-0.044555, inf).
+  auto one = st::one_sample_t({0.1, 0.4, -0.2, 0.5, 0.3}, 0.0, st::Alternative::kGreater);
+  EXPECT_NEAR(one.ci_lo, -0.044555, 1e-5);
 }
 
 // Decoding accuracies agree with scikit-learn's LinearSVC and
