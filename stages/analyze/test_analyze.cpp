@@ -321,6 +321,49 @@ TEST(Analyze, OneSidedIntervalsAgreeWithTheirP) {
   EXPECT_NEAR(one.ci_lo, -0.044555, 1e-5);
 }
 
+// The participation ratio's bootstrap resamples images, not trials: trials
+// that show one image share it. In a space whose variance is all between
+// 8 images (400 trials, each the code of its image), an interval from
+// resampled trials is far too narrow; resampling images gives a wide one.
+TEST(Analyze, ParticipationRatioBootstrapResamplesImages) {
+  torch::manual_seed(21);
+  const std::int64_t n = 400, images = 8, units = 6;
+  analyze::ModelData m;
+  m.name = "images";
+  m.rnn = "gru";
+  m.regime = "STSF";
+  m.tasks = nback::parse_tasks({"loc-1"});
+  m.task = torch::zeros({n}, torch::kLong);
+  torch::Tensor image = torch::randint(images, {n}, torch::kLong);
+  m.stimulus = image.unsqueeze(1);
+  torch::Tensor codes = torch::randn({images, units}, torch::kFloat64);
+  m.states = codes.index_select(0, image).unsqueeze(1);
+  analyze::Settings s;
+  s.bootstrap = 400;
+  s.seed = 5;
+  analyze::Tables tables;
+  analyze::dimensionality(m, s, tables);
+  Table dim = tables.at("dimensionality").build();
+  std::size_t row = dim.rows();
+  for (std::size_t i = 0; i < dim.rows(); ++i) {
+    if (dim.text.at("task")[i] == "all") row = i;
+  }
+  ASSERT_LT(row, dim.rows());
+  const double width = dim.numeric.at("ci_hi")[row] - dim.numeric.at("ci_lo")[row];
+  // The same basic bootstrap over trials.
+  auto ratio = [](const torch::Tensor& x) {
+    torch::Tensor c = x - x.mean(0, true);
+    torch::Tensor l = torch::linalg_eigvalsh(torch::mm(c.t(), c));
+    return (l.sum().pow(2) / l.pow(2).sum()).item<double>();
+  };
+  const double pr = ratio(m.states.select(1, 0));
+  EXPECT_NEAR(dim.numeric.at("participation_ratio")[row], pr, 1e-6);
+  std::vector<double> boot;
+  for (int b = 0; b < 400; ++b) boot.push_back(ratio(m.states.select(1, 0).index_select(0, torch::randint(n, {n}, torch::kLong))));
+  const double trial_width = analyze::stats::quantile(boot, 0.975) - analyze::stats::quantile(boot, 0.025);
+  EXPECT_GT(width, 2.0 * trial_width) << "image bootstrap " << width << ", trial bootstrap " << trial_width;
+}
+
 // Decoding accuracies agree with scikit-learn's LinearSVC and
 // LogisticRegression on the same folds (the goal: within 2 points on every
 // decoder).
