@@ -217,14 +217,19 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
   enum class Verdicts { kWhenTestable, kRequired };
   static constexpr Choice<Verdicts> kVerdicts[] = {{Verdicts::kWhenTestable, "when_testable"}, {Verdicts::kRequired, "required"}};
   if (parse_choice(kVerdicts, p.s("verdicts"), "analyze.verdicts") == Verdicts::kRequired) {
-    // Every architecture needs min_seeds replicates, or no finding can be decided.
+    // Every replicate group (a configuration minus its seed: architecture,
+    // regime, tasks and training settings) needs min_seeds seeds, or the
+    // findings that use it cannot be decided.
+    const auto group_names = analyze::replicate_group_names(models);
     std::map<std::string, std::set<std::string>> per;
-    for (const auto& m : models) per[m.rnn].insert(m.name);
-    for (const auto& [rnn, names] : per) {
+    for (const auto& m : models) per[m.group].insert(m.name);
+    for (const auto& [group, names] : per) {
       if (static_cast<int>(names.size()) < s.min_seeds) {
-        throw InputError("analyze: parameter verdicts = \"required\", but the " + rnn + " models have " +
-                         std::to_string(names.size()) + " replicate(s), fewer than min_seeds = " + std::to_string(s.min_seeds) +
-                         ": train more seeds (sweep = { seed = [...] }) or set verdicts = \"when_testable\"");
+        throw InputError("analyze: parameter verdicts = \"required\", but the replicate group " + group_names.at(group) +
+                         " has " + std::to_string(names.size()) + " model(s) (seeds), fewer than min_seeds = " +
+                         std::to_string(s.min_seeds) +
+                         " (replicates are models that differ only in their seed): train more seeds of that configuration "
+                         "(sweep = { seed = [...] }) or set verdicts = \"when_testable\"");
       }
     }
   }

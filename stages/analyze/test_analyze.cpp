@@ -282,6 +282,19 @@ TEST(Analyze, RejectsBadInputBeforeComputing) {
   expect_input_error({s}, "space = \"cell\"", "needs LSTM cell states");
 }
 
+// verdicts = "required" counts seeds per replicate group (the configuration
+// minus the seed), not per architecture: two multi-task and two single-task
+// GRUs are two groups of two, and the error names the group.
+TEST(Analyze, RequiredVerdictsCountSeedsPerReplicateGroup) {
+  std::vector<StateSet> sets;
+  for (std::uint64_t seed = 1; seed <= 2; ++seed) {
+    sets.push_back(synthetic({"loc-1", "loc-2"}, 40, 3, 8, {"loc"}, seed));
+    sets.push_back(synthetic({"loc-1"}, 40, 3, 8, {"loc"}, 10 + seed));
+  }
+  expect_input_error(sets, "analyses = [\"decoding\"]\nfeatures = [\"loc\"]\nfolds = 3\npermutations = 1\nverdicts = \"required\"",
+                     "replicate group GRU, multi-task MTMF (loc-1, loc-2) has 2 model(s) (seeds), fewer than min_seeds = 3");
+}
+
 // A one-sided test reports the one-sided bound, so that its interval
 // excludes 0 exactly when p < alpha: [lo, +inf) for "greater",
 // (-inf, hi] for "less". Checked on many random samples, including many
