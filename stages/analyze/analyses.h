@@ -29,7 +29,7 @@ struct ModelData {
   std::string name;    // the capture instance, e.g. "states[rnn=gru]"
   std::string rnn;     // "rnn" | "gru" | "lstm"
   std::string regime;  // "STSF" | "STMF" | "MTMF"
-  std::string group;   // replicate group: the model's configuration without its seed (models differing only by seed are replicates)
+  std::string group;   // replicate group (JSON): the configuration without seed, split and training outcomes (steps, stopped_early), plus the sweep labels but the seed; models differing only by seed are replicates
   std::int64_t seed = 0;
   std::vector<nback::Task> tasks;
   nlohmann::json config;

@@ -545,12 +545,18 @@ std::map<std::string, std::string> replicate_group_names(const std::vector<Model
     const auto& v = config.at(k);
     return v.is_string() ? v.get<std::string>() : v.dump();
   };
+  // The settings that define each group: its key (analyze.cpp load).
+  std::map<std::string, nlohmann::json> settings;
+  for (const auto& [key, m] : first) {
+    settings[key] = nlohmann::json::parse(key, nullptr, false);
+    if (settings[key].is_discarded()) settings[key] = m->config;
+  }
   std::map<std::string, std::string> out;
   for (const auto& [name, keys] : by_base) {
     std::set<std::string> differing;
     for (const auto& a : keys) {
       for (const auto& b : keys) {
-        const auto &ca = first.at(a)->config, &cb = first.at(b)->config;
+        const auto &ca = settings.at(a), &cb = settings.at(b);
         for (const auto* c : {&ca, &cb}) {
           if (!c->is_object()) continue;
           for (auto it = c->begin(); it != c->end(); ++it) {
@@ -562,7 +568,7 @@ std::map<std::string, std::string> replicate_group_names(const std::vector<Model
     }
     for (const auto& key : keys) {
       std::string extra;
-      for (const auto& k : differing) extra += (extra.empty() ? "" : ", ") + k + " = " + setting(first.at(key)->config, k);
+      for (const auto& k : differing) extra += (extra.empty() ? "" : ", ") + k + " = " + setting(settings.at(key), k);
       out[key] = extra.empty() ? name : name + " with " + extra;
     }
   }

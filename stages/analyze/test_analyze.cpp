@@ -295,6 +295,46 @@ TEST(Analyze, RequiredVerdictsCountSeedsPerReplicateGroup) {
                      "replicate group GRU, multi-task MTMF (loc-1, loc-2) has 2 model(s) (seeds), fewer than min_seeds = 3");
 }
 
+// Real state sets (train.cpp) record no seed in their configuration, but
+// the steps trained before the accuracy bar stopped training and whether it
+// did: outcomes that differ between seeds of one configuration. The seed is
+// a sweep label. Three such seeds are one replicate group; a sweep label
+// other than the seed (here lr) tells groups apart.
+TEST(Analyze, ReplicateGroupsIgnoreTrainingOutcomesAndUseSweepLabels) {
+  auto run = [](const std::vector<std::string>& lrs) {
+    AnalyzeStage stage;
+    Params p = stage_params(real_registry(), "analyze",
+                            "analyses = [\"decoding\"]\nfeatures = [\"loc\"]\nfolds = 3\npermutations = 1\n"
+                            "verdicts = \"required\"\nseed = 3\nstates = [\"up\"]\n" + kUpstream);
+    StageInputs in;
+    for (std::size_t i = 0; i < lrs.size(); ++i) {
+      StateSet s = synthetic({"loc-1", "loc-2"}, 40, 3, 8, {"loc"}, 20 + i);
+      s.model.erase("seed");
+      s.model["steps"] = 1000 + 250 * static_cast<int>(i);
+      s.model["stopped_early"] = i != 2;
+      const std::string seed = std::to_string(i % 3 + 1);
+      in.add("states", InputItem{"net[lr=" + lrs[i] + ",seed=" + seed + "]", {{"lr", lrs[i]}, {"seed", seed}},
+                                 std::make_shared<const Artifact>(s.to_artifact())});
+    }
+    TempDir dir;
+    RunContext ctx("analyze", dir / "work", 1);
+    return AnalysisResult::from_artifact(stage.run(p, in, ctx));
+  };
+  AnalysisResult r = run({"0.001", "0.001", "0.001"});
+  ASSERT_EQ(r.params["models"].size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(r.params["models"][i]["seed"], i + 1);
+  // Two groups of three seeds: no error.
+  EXPECT_NO_THROW(run({"0.001", "0.001", "0.001", "0.002", "0.002", "0.002"}));
+  try {
+    run({"0.001", "0.001", "0.001", "0.002", "0.002"});
+    ADD_FAILURE() << "no error; expected the lr = 0.002 group to lack seeds";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("GRU, multi-task MTMF (loc-1, loc-2) with sweep lr = 0.002 has 2 model(s)"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 // A one-sided test reports the one-sided bound, so that its interval
 // excludes 0 exactly when p < alpha: [lo, +inf) for "greater",
 // (-inf, hi] for "less". Checked on many random samples, including many
