@@ -29,7 +29,7 @@ struct ModelData {
   std::string name;    // the capture instance, e.g. "states[rnn=gru]"
   std::string rnn;     // "rnn" | "gru" | "lstm"
   std::string regime;  // "STSF" | "STMF" | "MTMF"
-  std::string group;   // replicate group: the model's configuration without its seed (models differing only by seed are replicates)
+  std::string group;   // replicate group (JSON): the configuration without seed, split and training outcomes (steps, stopped_early), plus the sweep labels but the seed; models differing only by seed are replicates
   std::int64_t seed = 0;
   std::vector<nback::Task> tasks;
   nlohmann::json config;
@@ -74,7 +74,7 @@ struct Settings {
   int rsa_permutations = 1000;
   int bootstrap = 100;
   double alpha = 0.05;         // findings: the level of every declared test
-  int min_seeds = 3;           // findings: replicates per architecture below which a verdict is not testable
+  int min_seeds = 3;           // findings: seeds per replicate group (configuration minus seed) below which a verdict is not testable
   Space space = Space::kHidden;  // the RNN state decoded
   torch::Device device = torch::kCPU;  // where decoders are fitted (results come back to the CPU)
 
@@ -178,6 +178,14 @@ double orthogonality_index(const torch::Tensor& normals);
 // "not held" or "not testable" (with what the pipeline lacks).
 nlohmann::json findings(const std::map<std::string, Table>& tables, const std::vector<ModelData>& models,
                         const Settings& s);
+
+// Replicate groups (SCIENCE.md section 6): models whose configurations
+// differ only in the seed (ModelData::group) are replicates. For each group
+// key present in `models`, a name a user understands: architecture, regime
+// and task list ("GRU, multi-task MTMF (loc-1, ..., id-3)"), plus the settings
+// that tell it from another group of the same architecture and tasks
+// ("... with hidden = 512").
+std::map<std::string, std::string> replicate_group_names(const std::vector<ModelData>& models);
 
 // "relevant" (the task's feature), "implied" (category in an identity task:
 // identity determines it) or "irrelevant".

@@ -57,11 +57,29 @@ ModelData load(const InputItem& item, const Settings& s) {
   m.task = nets::view(ss.task).to(torch::kLong);
   m.stimulus = nets::view(ss.stimulus).to(torch::kLong);
   if (!ss.split.empty()) m.split = nets::view(ss.split).to(torch::kLong);
-  // Replicates: the same configuration but for the seed (and the captured split).
+  // Replicates: the same configuration but for the seed. The state set's
+  // model configuration (train.cpp) holds the architecture, the tasks and
+  // the model settings, but not the seed, and it holds two training
+  // outcomes that differ between seeds of one configuration: the steps
+  // trained before the accuracy bar stopped training, and whether it did.
+  // The training settings that vary within a pipeline are sweep values, in
+  // the instance's sweep labels. A group: the configuration without the
+  // seed, the captured split and those outcomes, plus every sweep label
+  // but the seed ("sweep <name>").
   m.seed = ss.model.value("seed", std::int64_t{0});
-  nlohmann::json group = ss.model;
-  group.erase("seed");
-  group.erase("split");
+  nlohmann::json group = ss.model.is_object() ? ss.model : nlohmann::json::object();
+  for (const char* outcome : {"seed", "split", "steps", "stopped_early"}) group.erase(outcome);
+  for (const auto& [key, value] : item.labels) {
+    if (key != "seed") {
+      group["sweep " + key] = value;
+    } else if (!ss.model.contains("seed")) {
+      try {
+        m.seed = std::stoll(value);
+      } catch (const std::exception&) {
+        m.seed = 0;
+      }
+    }
+  }
   m.group = group.dump();
   const std::map<std::string, const Array*> columns = {{"loc", &ss.location}, {"cat", &ss.category}, {"id", &ss.identity}};
   for (const auto& [feature, column] : columns) {
@@ -217,14 +235,19 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
   enum class Verdicts { kWhenTestable, kRequired };
   static constexpr Choice<Verdicts> kVerdicts[] = {{Verdicts::kWhenTestable, "when_testable"}, {Verdicts::kRequired, "required"}};
   if (parse_choice(kVerdicts, p.s("verdicts"), "analyze.verdicts") == Verdicts::kRequired) {
-    // Every architecture needs min_seeds replicates, or no finding can be decided.
+    // Every replicate group (a configuration minus its seed: architecture,
+    // regime, tasks and training settings) needs min_seeds seeds, or the
+    // findings that use it cannot be decided.
+    const auto group_names = analyze::replicate_group_names(models);
     std::map<std::string, std::set<std::string>> per;
-    for (const auto& m : models) per[m.rnn].insert(m.name);
-    for (const auto& [rnn, names] : per) {
+    for (const auto& m : models) per[m.group].insert(m.name);
+    for (const auto& [group, names] : per) {
       if (static_cast<int>(names.size()) < s.min_seeds) {
-        throw InputError("analyze: parameter verdicts = \"required\", but the " + rnn + " models have " +
-                         std::to_string(names.size()) + " replicate(s), fewer than min_seeds = " + std::to_string(s.min_seeds) +
-                         ": train more seeds (sweep = { seed = [...] }) or set verdicts = \"when_testable\"");
+        throw InputError("analyze: parameter verdicts = \"required\", but the replicate group " + group_names.at(group) +
+                         " has " + std::to_string(names.size()) + " model(s) (seeds), fewer than min_seeds = " +
+                         std::to_string(s.min_seeds) +
+                         " (replicates are models that differ only in their seed): train more seeds of that configuration "
+                         "(sweep = { seed = [...] }) or set verdicts = \"when_testable\"");
       }
     }
   }

@@ -6,13 +6,21 @@
 // "not testable" (with what to add to the pipeline) when the run lacks the
 // replicates or the model kinds the test needs.
 //
+// Replicates are the seeds of one replicate group: a configuration minus its
+// seed (architecture, regime, task list, every training setting). Groups are
+// never pooled as replicates; each group a test uses needs min_seeds seeds.
+//
 // Every finding carries: the test, the unit of replication and n per group,
-// the effect with its 95% CI, the p-value, alpha, the rule that decides, the
-// per-model values the test used, and for finding 4 the sub-tests that must
-// all pass (an intersection-union test: each at alpha, so the conjunction
-// keeps level alpha without correction).
+// the effect with its (1 - alpha) CI (one-sided tests: the one-sided bound,
+// so CI and p agree), the p-value, alpha, the rule that decides, the
+// per-model values the test used, and every test run. Findings 2, 3 and 4
+// decide by intersection-union rules over replicate groups (each test at
+// alpha, so the conjunction keeps level alpha without correction).
+#include <algorithm>
 #include <cmath>
+#include <set>
 #include <sstream>
+#include <tuple>
 
 #include "analyze/analyses.h"
 
@@ -45,17 +53,39 @@ std::string fmt(double v) {
   return s.str();
 }
 
-// "difference D, 95% CI [lo, hi], p = P" of a test.
-std::string effect_text(const TestResult& t, const std::string& what = "difference") {
-  return what + " " + fmt(t.effect) + ", 95% CI [" + fmt(t.ci_lo) + ", " + fmt(t.ci_hi) + "], p = " + fmt(t.p);
+// The confidence level of every test: 1 - alpha, so that a test's interval
+// excludes 0 exactly when its p < alpha (one-sided tests: a one-sided bound).
+double level_of(const Settings& s) { return 1.0 - s.alpha; }
+
+// "difference D, 95% CI [lo, +inf), p = P" of a test: the interval as the
+// test states it (one-sided tests give one bound).
+std::string effect_text(const TestResult& t, const Settings& s, const std::string& what = "difference") {
+  std::ostringstream out;
+  out << what << " " << fmt(t.effect) << ", " << fmt(100 * level_of(s)) << "% CI ";
+  if (std::isinf(t.ci_lo)) {
+    out << "(-inf";
+  } else {
+    out << "[" << fmt(t.ci_lo);
+  }
+  out << ", ";
+  if (std::isinf(t.ci_hi)) {
+    out << "+inf)";
+  } else {
+    out << fmt(t.ci_hi) << "]";
+  }
+  out << ", p = " << fmt(t.p);
+  return out.str();
 }
 
-std::string rnn_label(const std::string& rnn) { return rnn == "rnn" ? "vanilla RNN" : rnn == "gru" ? "GRU" : "LSTM"; }
+std::string rnn_label(const std::string& rnn) {
+  return rnn == "rnn" ? "vanilla RNN" : rnn == "gru" ? "GRU" : rnn == "lstm" ? "LSTM" : rnn;
+}
 
 nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
 nlohmann::json test_json(const std::string& name, const TestResult& r, Alternative alt, double alpha,
                          const std::string& unit) {
+  // One-sided tests: the infinite side of the interval is null.
   return {{"name", name},
           {"test", r.test + " (" + stats::alternative_name(alt) + ")"},
           {"unit", unit},
@@ -69,7 +99,10 @@ nlohmann::json test_json(const std::string& name, const TestResult& r, Alternati
 }
 
 // The four findings (SCIENCE.md section 5): each claim and the one test,
-// declared before any data is seen, that decides it (section 6).
+// declared before any data is seen, that decides it (section 6), with the
+// rule that says which replicate groups decide. A replicate group is a
+// configuration minus its seed (architecture, regime, task list and every
+// training setting); groups are never pooled as replicates of one another.
 struct Declared {
   const char* claim;
   const char* test;
@@ -77,27 +110,35 @@ struct Declared {
 constexpr Declared kDeclared[] = {
     {"Multi-task models retain task-irrelevant features in memory; single-task models retain less",
      "Welch t-test, one-sided (multi-task > single-task), of each model's retention: mean accuracy above "
-         "empirical chance of task-irrelevant features of stimulus s decoded from the state at frames t > s"},
+         "empirical chance of task-irrelevant features of stimulus s decoded from the state at frames t > s. "
+         "The two sides are the multi-task and the single-task models; every replicate group on each side needs "
+         "min_seeds seeds"},
     {"Vanilla RNNs share subspaces across tasks; GRUs and LSTMs use task-specific ones",
-     "Welch t-test, one-sided (vanilla > gated), of each multi-task model's chance-normalised cross-task "
-         "generalisation at the encoding frame of the first stimulus, (gen - chance) / (val - chance), with "
-         "empirical chance levels"},
+     "per gated architecture present, a Welch t-test, one-sided, across seeds of the multi-task replicate groups: "
+         "vanilla > GRU and vanilla > LSTM, both at alpha (intersection-union: held only if every one passes; the "
+         "decisive p is the largest), of each model's chance-normalised cross-task generalisation at the encoding "
+         "frame of the first stimulus, (gen - chance) / (val - chance) with empirical chance levels, over the cells "
+         "whose validation accuracy is above the 95th percentile of its own empirical chance (the others are "
+         "excluded and counted: near chance the ratio explodes). One multi-task group per architecture"},
     {"Most models de-orthogonalise: the RNN encoding space is less orthogonal than the perceptual space",
-     "one-sample t-test, one-sided (< 0), over models of the difference of null-corrected orthogonalisation "
-         "indices, O - O(shuffled labels), RNN minus perceptual, at matched PCA dimensionality, paired within each "
-         "model by task, feature and frame"},
+     "per multi-task replicate group, a one-sample t-test, one-sided (< 0), across its seeds of the difference "
+         "of null-corrected orthogonalisation indices, O - O(shuffled labels), RNN minus perceptual, at matched "
+         "PCA dimensionality, paired within each model by task, feature and frame. The paper's claim is about the "
+         "multi-task models: the verdict comes from the multi-task groups, all at alpha (intersection-union); "
+         "single-task groups are reported as supporting tests"},
     {"Memory subspaces are chronological: the encoding code is shared across stimuli (H2) but does not "
          "hold the stimulus in place (H1 fails); the rotation from one frame to the next depends on elapsed time",
-     "per architecture, three one-sided one-sample t-tests across seeds, all at alpha (intersection-union): "
-         "H1 below halfway between its empirical chance and its validation; H2 above its empirical chance; the "
-         "same-elapsed-time Procrustes swap above the time-shifted swap. Task-relevant features with at least 3 "
-         "values. H1 and H2 score the encoding decoder of stimulus s (fitted at frame s) on the state at a later "
-         "frame j, on trials held out in its fold whose labels at s and j differ and whose image at j was not "
-         "among the fold's training images; H1 is the argmax over the classes other than the label at j, scored "
-         "against the label at s, and H2 the argmax over the classes other than the label at s, scored against "
-         "the label at j (chance 1/(K-1) each); H1's validation is the same decoder at frame s on the same trials "
-         "with the same excluded class; every empirical chance comes from the permuted-label fits at frame s "
-         "scored the same way"},
+     "per multi-task replicate group (one architecture each), three one-sided one-sample t-tests across its "
+         "seeds, all at alpha in every group (intersection-union): H1 below halfway between its empirical chance "
+         "and its validation; H2 above its empirical chance; the same-elapsed-time Procrustes swap above the "
+         "time-shifted swap. Task-relevant features with at least 3 values. H1 and H2 score the encoding decoder "
+         "of stimulus s (fitted at frame s) on the state at a later frame j, on trials held out in its fold whose "
+         "labels at s and j differ and whose image at j was not among the fold's training images; H1 is the "
+         "argmax over the classes other than the label at j, scored against the label at s, and H2 the argmax "
+         "over the classes other than the label at s, scored against the label at j (chance 1/(K-1) each); H1's "
+         "validation is the same decoder at frame s on the same trials with the same excluded class; every "
+         "empirical chance comes from the permuted-label fits at frame s scored the same way. Single-task groups "
+         "are reported as supporting tests"},
 };
 
 // The skeleton of a finding; verdict filled by the caller.
@@ -152,21 +193,77 @@ Added add_test(nlohmann::json& f, const std::string& name, const TestResult& r, 
   return a;
 }
 
-const std::string kSeeds =
-    "train at least 3 seeds of every architecture (e.g. sweep = { seed = [1, 2, 3] } in each train stage, "
-    "and capture and analyse every instance); pipelines/study.toml does";
-
-// Models per architecture; the reason a replicate test is impossible, or "".
-std::string replicate_gap(const std::vector<const ModelData*>& models, int min_seeds) {
-  std::map<std::string, int> per;
-  for (const auto* m : models) ++per[m->rnn];
-  std::string gap;
-  for (const auto& [rnn, count] : per) {
-    if (count < min_seeds) {
-      gap += (gap.empty() ? "" : ", ") + rnn_label(rnn) + " has " + std::to_string(count) + " model" + (count == 1 ? "" : "s");
+// An intersection-union test: held only when every one of its tests passes
+// (each at alpha, so the conjunction keeps level alpha without correction);
+// the decisive test is the one with the largest p (an undefined one first).
+struct IntersectionUnion {
+  bool held = true;
+  nlohmann::json decisive;
+  double worst = -1;
+  void add(const Added& a) {
+    held = held && a.passes;
+    const double p = a.r.defined() ? a.r.p : INFINITY;
+    if (decisive.is_null() || p > worst) {
+      worst = p;
+      decisive = a.json;
     }
   }
-  return gap.empty() ? "" : "fewer than " + std::to_string(min_seeds) + " seeds per architecture (" + gap + ")";
+};
+
+const std::string kSeeds =
+    "train at least 3 seeds of every configuration (a replicate group: the same architecture, tasks and training "
+    "settings; e.g. sweep = { seed = [1, 2, 3] } in each train stage, and capture and analyse every instance); "
+    "pipelines/study.toml does";
+
+// A replicate group: the models whose configurations differ only in the seed.
+struct Group {
+  std::string key;   // ModelData::group
+  std::string name;  // for people (replicate_group_names)
+  std::string rnn;
+  bool multi = false;  // a multi-task regime (STMF or MTMF)
+  std::vector<const ModelData*> models;
+};
+
+// The replicate groups of `used`: multi-task before single-task, then by
+// architecture (vanilla, GRU, LSTM, others) and name.
+std::vector<Group> groups_of(const std::vector<const ModelData*>& used, const std::vector<ModelData>& all) {
+  const auto names = replicate_group_names(all);
+  std::map<std::string, Group> by_key;
+  for (const auto* m : used) {
+    Group& g = by_key[m->group];
+    g.key = m->group;
+    g.name = names.count(m->group) ? names.at(m->group) : m->group;
+    g.rnn = m->rnn;
+    g.multi = m->tasks.size() > 1;
+    g.models.push_back(m);
+  }
+  std::vector<Group> out;
+  for (auto& [key, g] : by_key) out.push_back(std::move(g));
+  auto rank = [](const std::string& rnn) { return rnn == "rnn" ? 0 : rnn == "gru" ? 1 : rnn == "lstm" ? 2 : 3; };
+  std::sort(out.begin(), out.end(), [&](const Group& a, const Group& b) {
+    return std::make_tuple(!a.multi, rank(a.rnn), a.name) < std::make_tuple(!b.multi, rank(b.rnn), b.name);
+  });
+  return out;
+}
+
+// The reason a replicate test is impossible (a group with fewer than
+// min_seeds models), or "".
+std::string replicate_gap(const std::vector<Group>& groups, int min_seeds) {
+  std::string gap;
+  for (const auto& g : groups) {
+    const auto count = g.models.size();
+    if (count < static_cast<std::size_t>(min_seeds)) {
+      gap += (gap.empty() ? "" : "; ") + g.name + " has " + std::to_string(count) + " model" + (count == 1 ? "" : "s");
+    }
+  }
+  return gap.empty() ? "" : "fewer than " + std::to_string(min_seeds) + " seeds per replicate group (" + gap + ")";
+}
+
+// The per-model values of a group's seeds, in the group's order.
+std::vector<double> values_of(const Group& g, const std::map<const ModelData*, double>& value) {
+  std::vector<double> out;
+  for (const auto* m : g.models) out.push_back(value.at(m));
+  return out;
 }
 
 nlohmann::json finding1(const std::map<std::string, Table>& tables, const std::vector<ModelData>& models, const Settings& s) {
@@ -174,7 +271,7 @@ nlohmann::json finding1(const std::map<std::string, Table>& tables, const std::v
   Reader r(tables, "decoding");
   if (r.rows() == 0) return not_testable(f, "the decoding analysis was not run", "add \"decoding\" to analyses");
   std::vector<double> multi, single;
-  std::vector<const ModelData*> multi_models, single_models;
+  std::vector<const ModelData*> used;
   for (const auto& m : models) {
     std::vector<double> margin;
     for (std::size_t i = 0; i < r.rows(); ++i) {
@@ -185,7 +282,7 @@ nlohmann::json finding1(const std::map<std::string, Table>& tables, const std::v
     if (margin.empty()) continue;
     const bool is_multi = m.tasks.size() > 1;
     (is_multi ? multi : single).push_back(mean(margin));
-    (is_multi ? multi_models : single_models).push_back(&m);
+    used.push_back(&m);
     f["numbers"][m.name + ": retention above chance"] = mean(margin);
   }
   if (multi.empty() && single.empty()) {
@@ -199,18 +296,18 @@ nlohmann::json finding1(const std::map<std::string, Table>& tables, const std::v
                         "pipelines/study.toml does");
   }
   if (multi.empty()) return not_testable(f, "no multi-task model in this run", "add a multi-task (MTMF or STMF) model");
-  if (multi.size() < static_cast<std::size_t>(s.min_seeds) || single.size() < static_cast<std::size_t>(s.min_seeds)) {
-    return not_testable(f, "fewer than " + std::to_string(s.min_seeds) + " models per group (multi-task " +
-                               std::to_string(multi.size()) + ", single-task " + std::to_string(single.size()) + ")",
-                        kSeeds);
-  }
+  const auto groups = groups_of(used, models);
+  if (auto gap = replicate_gap(groups, s.min_seeds); !gap.empty()) return not_testable(f, gap, kSeeds);
+  std::string sides[2];
+  for (const auto& g : groups) sides[g.multi ? 0 : 1] += (sides[g.multi ? 0 : 1].empty() ? "" : "; ") + g.name;
   const auto main = add_test(f, "multi-task retention > single-task retention",
-                             stats::welch_t(multi, single, Alternative::kGreater), Alternative::kGreater, s);
+                             stats::welch_t(multi, single, Alternative::kGreater, level_of(s)), Alternative::kGreater, s);
   add_test(f, "multi-task retention > empirical chance (supporting, not part of the verdict)",
-           stats::one_sample_t(multi, 0.0, Alternative::kGreater), Alternative::kGreater, s);
+           stats::one_sample_t(multi, 0.0, Alternative::kGreater, level_of(s)), Alternative::kGreater, s);
   return decide(f, main.json, main.passes,
                 "Retention above empirical chance: multi-task " + fmt(mean(multi)) + " vs single-task " + fmt(mean(single)) +
-                    " (" + effect_text(main.r) + ").");
+                    " (" + effect_text(main.r, s) + "). Multi-task groups: " + sides[0] + ". Single-task groups: " +
+                    sides[1] + ".");
 }
 
 nlohmann::json finding2(const std::map<std::string, Table>& tables, const std::vector<ModelData>& models, const Settings& s) {
@@ -219,13 +316,30 @@ nlohmann::json finding2(const std::map<std::string, Table>& tables, const std::v
   if (r.rows() == 0) return not_testable(f, "the cross_task analysis was not run", "add \"cross_task\" to analyses");
   double first = INFINITY;
   for (std::size_t i = 0; i < r.rows(); ++i) first = std::min(first, r.num("stim_frame", i));
-  std::vector<double> vanilla, gated;
+  // The 95th percentile of each decoder's validation null, from its
+  // validation row: (model, feature, train task, stimulus frame).
+  std::map<std::tuple<std::string, std::string, std::string, double>, double> validation_p95;
+  for (std::size_t i = 0; i < r.rows(); ++i) {
+    if (r.txt("kind", i) != "validation") continue;
+    validation_p95[{r.txt("model", i), r.txt("feature", i), r.txt("train_task", i), r.num("stim_frame", i)}] =
+        r.num("chance_p95", i);
+  }
+  std::map<const ModelData*, double> value;
   std::vector<const ModelData*> used;
+  int excluded_all = 0, cells_all = 0;
   for (const auto& m : models) {
+    if (m.tasks.size() < 2) continue;  // cross-task generalisation needs several tasks
     double gen = 0, gen_chance = 0, val = 0, val_chance = 0, gen_c = 0, gen_c_chance = 0;
-    int count = 0;
+    int count = 0, excluded = 0;
     for (std::size_t i = 0; i < r.rows(); ++i) {
       if (r.txt("model", i) != m.name || r.txt("kind", i) != "generalisation" || r.num("stim_frame", i) != first) continue;
+      // Declared rule: a cell counts only when its decoder beats the 95th
+      // percentile of its own empirical chance on its own task.
+      auto p95 = validation_p95.find({m.name, r.txt("feature", i), r.txt("train_task", i), r.num("stim_frame", i)});
+      if (p95 == validation_p95.end() || !(r.num("validation", i) > p95->second)) {
+        ++excluded;
+        continue;
+      }
       gen += r.num("accuracy", i);
       gen_chance += r.num("chance_empirical", i);
       val += r.num("validation", i);
@@ -234,25 +348,62 @@ nlohmann::json finding2(const std::map<std::string, Table>& tables, const std::v
       gen_c_chance += r.num("chance_empirical_centred", i);
       ++count;
     }
-    if (count == 0) continue;
-    const double score = (gen - gen_chance) / (val - val_chance);
-    const double centred = (gen_c - gen_c_chance) / (val - val_chance);
+    if (count + excluded == 0) continue;
+    excluded_all += excluded;
+    cells_all += count + excluded;
+    f["numbers"][m.name + ": cells used"] = count;
+    f["numbers"][m.name + ": cells excluded (validation not above its empirical chance's 95th percentile)"] = excluded;
+    const double score = count > 0 ? (gen - gen_chance) / (val - val_chance) : NAN;
+    const double centred = count > 0 ? (gen_c - gen_c_chance) / (val - val_chance) : NAN;
     f["numbers"][m.name + ": normalised generalisation"] = number_or_null(score);
     f["numbers"][m.name + ": normalised generalisation, task-centred states"] = number_or_null(centred);
-    (m.rnn == "rnn" ? vanilla : gated).push_back(score);
+    if (!std::isfinite(score)) continue;
+    value[&m] = score;
     used.push_back(&m);
   }
-  if (vanilla.empty() || gated.empty()) {
-    return not_testable(f, "needs multi-task vanilla RNN and GRU or LSTM models",
+  f["numbers"]["cells excluded, all models"] = excluded_all;
+  f["numbers"]["cells, all models"] = cells_all;
+  const auto groups = groups_of(used, models);
+  std::map<std::string, std::vector<const Group*>> per_rnn;
+  for (const auto& g : groups) per_rnn[g.rnn].push_back(&g);
+  if (per_rnn.count("rnn") == 0 || per_rnn.size() < 2) {
+    const std::string why = excluded_all == 0 ? ""
+                                              : " with cells whose validation beats its empirical chance's 95th percentile (" +
+                                                    std::to_string(excluded_all) + " of " + std::to_string(cells_all) +
+                                                    " cells excluded)";
+    return not_testable(f, "needs multi-task vanilla RNN and GRU or LSTM models" + why,
                         "train multi-task models of both kinds (rnn = \"rnn\" and rnn = \"gru\" or \"lstm\")");
   }
-  if (auto gap = replicate_gap(used, s.min_seeds); !gap.empty()) return not_testable(f, gap, kSeeds);
-  const auto main = add_test(f, "vanilla normalised generalisation > gated",
-                             stats::welch_t(vanilla, gated, Alternative::kGreater), Alternative::kGreater, s);
-  return decide(f, main.json, main.passes,
-                "Normalised generalisation at stimulus frame " + fmt(first) + ": vanilla " + fmt(mean(vanilla)) + " vs gated " +
-                    fmt(mean(gated)) + " (" + effect_text(main.r) +
-                    "). The task-centred variant (numbers) removes translations between tasks' state clouds.");
+  for (const auto& [rnn, list] : per_rnn) {
+    if (list.size() < 2) continue;
+    std::string names;
+    for (const auto* g : list) names += (names.empty() ? "" : "; ") + g->name;
+    return not_testable(f, "the multi-task " + rnn_label(rnn) + " models form " + std::to_string(list.size()) +
+                               " replicate groups that differ in other settings (" + names +
+                               "): the test compares one group per architecture, and groups are never pooled",
+                        "analyse the models of each setting in an analyze stage of their own (states = the captures of "
+                        "one setting), so that every architecture has one multi-task replicate group");
+  }
+  if (auto gap = replicate_gap(groups, s.min_seeds); !gap.empty()) return not_testable(f, gap, kSeeds);
+  const Group& vanilla = *per_rnn.at("rnn").front();
+  const auto v = values_of(vanilla, value);
+  IntersectionUnion iut;
+  std::ostringstream detail;
+  detail << "Normalised generalisation at stimulus frame " << fmt(first) << ": vanilla " << fmt(mean(v));
+  for (const auto& g : groups) {
+    if (g.rnn == "rnn") continue;
+    const auto w = values_of(g, value);
+    const auto added = add_test(f, "vanilla RNN > " + rnn_label(g.rnn) + " (" + vanilla.name + " vs " + g.name + ")",
+                                stats::welch_t(v, w, Alternative::kGreater, level_of(s)), Alternative::kGreater, s);
+    iut.add(added);
+    detail << "; " << rnn_label(g.rnn) << " " << fmt(mean(w)) << " (" << effect_text(added.r, s)
+           << (added.passes ? ", passes" : ", does not pass") << ")";
+  }
+  detail << ". Held only if vanilla beats every gated architecture (intersection-union; the largest p is reported). "
+         << excluded_all << " of " << cells_all
+         << " cells excluded: validation not above its empirical chance's 95th percentile. The task-centred variant "
+            "(numbers) removes translations between tasks' state clouds.";
+  return decide(f, iut.decisive, iut.held, detail.str());
 }
 
 nlohmann::json finding3(const std::map<std::string, Table>& tables, const std::vector<ModelData>& models, const Settings& s) {
@@ -262,7 +413,7 @@ nlohmann::json finding3(const std::map<std::string, Table>& tables, const std::v
     return not_testable(f, "orthogonality was not run or no perceptual vectors were captured",
                         "add \"orthogonality\" to analyses and keep perceptual = true in the capture stages");
   }
-  std::vector<double> diffs;
+  std::map<const ModelData*, double> value;
   std::vector<const ModelData*> used;
   for (const auto& m : models) {
     std::vector<double> d;
@@ -270,22 +421,34 @@ nlohmann::json finding3(const std::map<std::string, Table>& tables, const std::v
       if (r.txt("model", i) == m.name) d.push_back(r.num("corrected_difference", i));
     }
     if (d.empty()) continue;
-    diffs.push_back(mean(d));
+    value[&m] = mean(d);
     used.push_back(&m);
     f["numbers"][m.name + ": corrected O(rnn) - O(perceptual)"] = mean(d);
   }
-  if (auto gap = replicate_gap(used, s.min_seeds); !gap.empty()) return not_testable(f, gap, kSeeds);
-  const auto main = add_test(f, "corrected O(rnn) - O(perceptual) < 0", stats::one_sample_t(diffs, 0.0, Alternative::kLess),
-                             Alternative::kLess, s);
-  std::map<std::string, std::vector<double>> per;
-  for (std::size_t i = 0; i < used.size(); ++i) per[used[i]->rnn].push_back(diffs[i]);
-  for (const auto& [rnn, v] : per) {
-    add_test(f, rnn_label(rnn) + " alone (supporting)", stats::one_sample_t(v, 0.0, Alternative::kLess), Alternative::kLess, s);
+  const auto groups = groups_of(used, models);
+  std::vector<Group> deciding;
+  for (const auto& g : groups) {
+    if (g.multi) deciding.push_back(g);
   }
-  return decide(f, main.json, main.passes,
-                "Null-corrected O(rnn) - O(perceptual) over " + std::to_string(diffs.size()) + " models: " +
-                    effect_text(main.r, "mean") +
-                    ". The random-direction null is information only: K equidistant classes give 1 - 1/(K-1).");
+  if (deciding.empty()) {
+    return not_testable(f, "no multi-task model has orthogonality results: the verdict comes from the multi-task replicate groups",
+                        "add multi-task (MTMF or STMF) models with at least 3 seeds");
+  }
+  if (auto gap = replicate_gap(deciding, s.min_seeds); !gap.empty()) return not_testable(f, gap, kSeeds);
+  IntersectionUnion iut;
+  std::ostringstream detail;
+  detail << "Null-corrected O(rnn) - O(perceptual), one test per multi-task replicate group across its seeds: ";
+  for (const auto& g : groups) {
+    const auto v = values_of(g, value);
+    const auto added = add_test(f, g.name + (g.multi ? "" : " (supporting, not part of the verdict)"),
+                                stats::one_sample_t(v, 0.0, Alternative::kLess, level_of(s)), Alternative::kLess, s);
+    if (!g.multi) continue;
+    iut.add(added);
+    detail << g.name << ": " << effect_text(added.r, s, "mean") << (added.passes ? " (passes); " : " (does not pass); ");
+  }
+  detail << "held only if every multi-task group passes (intersection-union; the largest p is reported). Single-task "
+            "groups are supporting. The random-direction null is information only: K equidistant classes give 1 - 1/(K-1).";
+  return decide(f, iut.decisive, iut.held, detail.str());
 }
 
 nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::vector<ModelData>& models, const Settings& s) {
@@ -294,10 +457,7 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::v
   if (h.rows() == 0 || p.rows() == 0) {
     return not_testable(f, "cross_temporal or procrustes was not run", "add \"cross_temporal\" and \"procrustes\" to analyses");
   }
-  struct PerModel {
-    double h1_margin = NAN, h2_margin = NAN, swap = NAN, rotation = NAN;
-  };
-  std::map<std::string, std::vector<PerModel>> per;
+  std::map<const ModelData*, double> h1_margin, h2_margin, swap, rotation;
   std::vector<const ModelData*> used;
   for (const auto& m : models) {
     // H1 like with like (SCIENCE.md section 6): against its own empirical
@@ -317,18 +477,16 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::v
       by[p.txt("test", i)].push_back(p.num("accuracy", i));
     }
     if (h1.empty() || h2.empty() || by["elapsed_shifted"].empty() || by["time_shifted"].empty()) continue;
-    PerModel v;
     const double mid = mean(h1_chance) + 0.5 * (mean(val) - mean(h1_chance));
-    v.h1_margin = mean(h1) - mid;
-    v.h2_margin = mean(h2) - mean(h2_chance);
-    v.swap = mean(by["elapsed_shifted"]) - mean(by["time_shifted"]);
-    v.rotation = mean(by["elapsed_shifted"]) - mean(by["elapsed_shifted_no_rotation"]);
-    per[m.rnn].push_back(v);
+    h1_margin[&m] = mean(h1) - mid;
+    h2_margin[&m] = mean(h2) - mean(h2_chance);
+    swap[&m] = mean(by["elapsed_shifted"]) - mean(by["time_shifted"]);
+    rotation[&m] = mean(by["elapsed_shifted"]) - mean(by["elapsed_shifted_no_rotation"]);
     used.push_back(&m);
-    f["numbers"][m.name + ": H1 - halfway"] = v.h1_margin;
-    f["numbers"][m.name + ": H2 - chance"] = v.h2_margin;
-    f["numbers"][m.name + ": elapsed-shifted - time-shifted swap"] = v.swap;
-    f["numbers"][m.name + ": elapsed-shifted swap, rotation - no rotation"] = number_or_null(v.rotation);
+    f["numbers"][m.name + ": H1 - halfway"] = h1_margin[&m];
+    f["numbers"][m.name + ": H2 - chance"] = h2_margin[&m];
+    f["numbers"][m.name + ": elapsed-shifted - time-shifted swap"] = swap[&m];
+    f["numbers"][m.name + ": elapsed-shifted swap, rotation - no rotation"] = number_or_null(rotation[&m]);
     f["numbers"][m.name + ": procrustes reconstructed"] = mean(by["reconstructed"]);
     f["numbers"][m.name + ": procrustes fitted"] = mean(by["fitted"]);
   }
@@ -337,49 +495,92 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::v
                         "analyse at least 3 frames so that the swap tests exist, with a task-relevant feature of at "
                         "least 3 values (H1/H2 exclude one class)");
   }
-  if (auto gap = replicate_gap(used, s.min_seeds); !gap.empty()) return not_testable(f, gap, kSeeds);
-  bool held = true;
-  nlohmann::json decisive;
-  double worst_p = -1;
-  std::ostringstream detail;
-  for (const auto& [rnn, values] : per) {
-    std::vector<double> h1, h2, swap, rot;
-    for (const auto& v : values) {
-      h1.push_back(v.h1_margin);
-      h2.push_back(v.h2_margin);
-      swap.push_back(v.swap);
-      rot.push_back(v.rotation);
-    }
-    const std::string who = rnn_label(rnn);
-    struct Sub {
-      std::string name;
-      TestResult r;
-      Alternative alt;
-    };
-    std::vector<Sub> subs{{who + ": H1 below halfway", stats::one_sample_t(h1, 0.0, Alternative::kLess), Alternative::kLess},
-                          {who + ": H2 above chance", stats::one_sample_t(h2, 0.0, Alternative::kGreater), Alternative::kGreater},
-                          {who + ": same-elapsed-time swap > time-shifted swap", stats::one_sample_t(swap, 0.0, Alternative::kGreater),
-                           Alternative::kGreater}};
-    bool arch = true;
-    for (const auto& sub : subs) {
-      const auto added = add_test(f, sub.name, sub.r, sub.alt, s);
-      arch = arch && added.passes;
-      if (!sub.r.defined() || sub.r.p > worst_p) {
-        worst_p = sub.r.defined() ? sub.r.p : INFINITY;
-        decisive = added.json;
-      }
-    }
-    add_test(f, who + ": rotation beats the no-rotation control (supporting)",
-             stats::one_sample_t(rot, 0.0, Alternative::kGreater), Alternative::kGreater, s);
-    held = held && arch;
-    detail << who << (arch ? ": all three tests pass; " : ": not every test passes; ");
+  const auto groups = groups_of(used, models);
+  std::vector<Group> deciding;
+  for (const auto& g : groups) {
+    if (g.multi) deciding.push_back(g);
   }
-  detail << "the decisive (largest) p-value is reported. The Procrustes rotation is fitted from K class correspondences, "
-            "so 'reconstructed' close to 'fitted' is near-guaranteed and is not part of the test.";
-  return decide(f, decisive, held, detail.str());
+  if (deciding.empty()) {
+    return not_testable(f, "no multi-task model has H1/H2 and swap results: the verdict comes from the multi-task replicate groups",
+                        "add multi-task (MTMF or STMF) models with at least 3 seeds");
+  }
+  if (auto gap = replicate_gap(deciding, s.min_seeds); !gap.empty()) return not_testable(f, gap, kSeeds);
+  IntersectionUnion iut;
+  std::ostringstream detail;
+  for (const auto& g : groups) {
+    const std::string who = g.name + (g.multi ? "" : " (supporting, not part of the verdict)");
+    const std::vector<std::pair<std::string, std::pair<const std::map<const ModelData*, double>*, Alternative>>> subs{
+        {who + ": H1 below halfway", {&h1_margin, Alternative::kLess}},
+        {who + ": H2 above chance", {&h2_margin, Alternative::kGreater}},
+        {who + ": same-elapsed-time swap > time-shifted swap", {&swap, Alternative::kGreater}}};
+    bool all = true;
+    for (const auto& [name, what] : subs) {
+      const auto& [values, alt] = what;
+      const auto added = add_test(f, name, stats::one_sample_t(values_of(g, *values), 0.0, alt, level_of(s)), alt, s);
+      all = all && added.passes;
+      if (g.multi) iut.add(added);
+    }
+    add_test(f, g.name + ": rotation beats the no-rotation control (supporting)",
+             stats::one_sample_t(values_of(g, rotation), 0.0, Alternative::kGreater, level_of(s)), Alternative::kGreater, s);
+    if (g.multi) detail << g.name << (all ? ": all three tests pass; " : ": not every test passes; ");
+  }
+  detail << "held only if every test of every multi-task group passes (intersection-union); the decisive (largest) "
+            "p-value is reported; single-task groups are supporting. The Procrustes rotation is fitted from K class "
+            "correspondences, so 'reconstructed' close to 'fitted' is near-guaranteed and is not part of the test.";
+  return decide(f, iut.decisive, iut.held, detail.str());
 }
 
 }  // namespace
+
+std::map<std::string, std::string> replicate_group_names(const std::vector<ModelData>& models) {
+  // Base name: architecture, regime and task list.
+  std::map<std::string, std::string> base;
+  std::map<std::string, const ModelData*> first;
+  for (const auto& m : models) {
+    if (first.count(m.group)) continue;
+    first[m.group] = &m;
+    std::string tasks;
+    for (const auto& t : m.tasks) tasks += (tasks.empty() ? "" : ", ") + t.name;
+    base[m.group] = rnn_label(m.rnn) + ", " + (m.tasks.size() > 1 ? "multi-task " : "single-task ") + m.regime + " (" +
+                    tasks + ")";
+  }
+  // Groups that share a base name differ in other settings: name those.
+  std::map<std::string, std::vector<std::string>> by_base;
+  for (const auto& [key, name] : base) by_base[name].push_back(key);
+  auto setting = [](const nlohmann::json& config, const std::string& k) {
+    if (!config.is_object() || !config.contains(k)) return std::string("(unset)");
+    const auto& v = config.at(k);
+    return v.is_string() ? v.get<std::string>() : v.dump();
+  };
+  // The settings that define each group: its key (analyze.cpp load).
+  std::map<std::string, nlohmann::json> settings;
+  for (const auto& [key, m] : first) {
+    settings[key] = nlohmann::json::parse(key, nullptr, false);
+    if (settings[key].is_discarded()) settings[key] = m->config;
+  }
+  std::map<std::string, std::string> out;
+  for (const auto& [name, keys] : by_base) {
+    std::set<std::string> differing;
+    for (const auto& a : keys) {
+      for (const auto& b : keys) {
+        const auto &ca = settings.at(a), &cb = settings.at(b);
+        for (const auto* c : {&ca, &cb}) {
+          if (!c->is_object()) continue;
+          for (auto it = c->begin(); it != c->end(); ++it) {
+            const std::string& k = it.key();
+            if (k != "seed" && k != "split" && setting(ca, k) != setting(cb, k)) differing.insert(k);
+          }
+        }
+      }
+    }
+    for (const auto& key : keys) {
+      std::string extra;
+      for (const auto& k : differing) extra += (extra.empty() ? "" : ", ") + k + " = " + setting(settings.at(key), k);
+      out[key] = extra.empty() ? name : name + " with " + extra;
+    }
+  }
+  return out;
+}
 
 nlohmann::json findings(const std::map<std::string, Table>& tables, const std::vector<ModelData>& models, const Settings& s) {
   return {{"1", finding1(tables, models, s)},

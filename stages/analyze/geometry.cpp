@@ -455,17 +455,27 @@ void dimensionality(const ModelData& m, const Settings& s, Tables& tables) {
         GramPr ratio(xs);
         Eigen::VectorXd base_w = Eigen::Map<const Eigen::VectorXd>(base.contiguous().data_ptr<double>(), base.size(0));
         const double pr = ratio(base_w);
-        // Bootstrap over trials: multinomial counts, drawn per trial.
-        std::vector<double> boot;
-        random::Rng rng(random::hash_combine(s.seed, random::hash_string(space + "/" + group)) + static_cast<std::uint64_t>(t));
+        // Bootstrap over images: trials that show one image at frame t share
+        // it (and their states are near-twins), so the unit resampled is the
+        // image: each draw picks as many images as there are, with
+        // replacement, and takes all trials of each drawn image together.
         torch::Tensor inv = inverse.contiguous();
         const std::int64_t* inv_p = inv.data_ptr<std::int64_t>();
+        auto [images, image_of] = at::_unique(m.stimulus.index_select(0, rows).select(1, t).contiguous(), true, true);
+        image_of = image_of.contiguous();
+        const std::int64_t* image_p = image_of.data_ptr<std::int64_t>();
+        const std::int64_t n_images = images.size(0);
+        // Per image: the rows of xs its trials add weight to, with their counts.
+        std::vector<std::map<std::int64_t, double>> image_rows(static_cast<std::size_t>(n_images));
+        for (std::int64_t i = 0; i < n; ++i) image_rows[image_p[i]][collapse ? inv_p[i] : i] += 1.0;
+        std::vector<double> boot;
+        random::Rng rng(random::hash_combine(s.seed, random::hash_string(space + "/" + group)) + static_cast<std::uint64_t>(t));
         Eigen::VectorXd w(xs.size(0));
         for (int b = 0; b < s.bootstrap; ++b) {
           w.setZero();
-          for (std::int64_t i = 0; i < n; ++i) {
-            std::int64_t pick = rng.range(0, static_cast<int>(n) - 1);
-            w[collapse ? inv_p[pick] : pick] += 1.0;
+          for (std::int64_t j = 0; j < n_images; ++j) {
+            const std::int64_t pick = rng.range(0, static_cast<int>(n_images) - 1);
+            for (const auto& [row, count] : image_rows[pick]) w[row] += count;
           }
           boot.push_back(ratio(w));
         }
@@ -474,11 +484,12 @@ void dimensionality(const ModelData& m, const Settings& s, Tables& tables) {
                                {"task", group},
                                {"frame", double(t)},
                                {"participation_ratio", pr},
-                               // Basic (pivotal) bootstrap: resampling duplicates trials, which biases the
-                               // ratio down; reflecting the percentiles about the estimate corrects for it.
+                               // Basic (pivotal) bootstrap over images: resampling duplicates images, which
+                               // biases the ratio down; reflecting the percentiles about the estimate corrects for it.
                                {"ci_lo", 2 * pr - stats::quantile(boot, 0.975)},
                                {"ci_hi", 2 * pr - stats::quantile(boot, 0.025)},
                                {"bootstrap", double(boot.size())},
+                               {"images", double(n_images)},
                                {"dims", double(std::min(n - 1, x.size(1)))},
                                {"n", double(n)}});
         out["dimensionality"].add(std::move(row));

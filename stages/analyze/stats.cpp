@@ -14,20 +14,26 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // Fills statistic, df, p and the CI from an effect and its standard error.
+// The interval is the test's own: two-sided for a two-sided test, and the
+// one-sided bound [lo, +inf) or (-inf, hi] for a one-sided one, so that it
+// excludes 0 exactly when p < 1 - level.
 void finish(TestResult& r, double se, double df, Alternative alternative, double level) {
   r.df = df;
-  if (se == 0) {  // no spread: the sign decides, the interval is a point
+  const bool greater = alternative == Alternative::kGreater, less = alternative == Alternative::kLess;
+  if (se == 0) {  // no spread: the sign decides, the interval is a point (or a half-line from it)
     r.statistic = r.effect == 0 ? 0.0 : std::copysign(INFINITY, r.effect);
-    r.ci_lo = r.ci_hi = r.effect;
+    r.ci_lo = less ? -INFINITY : r.effect;
+    r.ci_hi = greater ? INFINITY : r.effect;
     r.p = t_p_value(r.statistic, df, alternative);
     return;
   }
   r.statistic = r.effect / se;
   r.p = t_p_value(r.statistic, df, alternative);
   boost::math::students_t dist(df);
-  double q = boost::math::quantile(boost::math::complement(dist, (1.0 - level) / 2.0));
-  r.ci_lo = r.effect - q * se;
-  r.ci_hi = r.effect + q * se;
+  const double tail = greater || less ? 1.0 - level : (1.0 - level) / 2.0;
+  const double q = boost::math::quantile(boost::math::complement(dist, tail));
+  r.ci_lo = less ? -INFINITY : r.effect - q * se;
+  r.ci_hi = greater ? INFINITY : r.effect + q * se;
 }
 
 TestResult undefined(const char* name, std::size_t na, std::size_t nb) {

@@ -15,7 +15,10 @@ const char* alternative_name(Alternative a);  // "two-sided", "greater", "less"
 struct TestResult {
   std::string test;  // "one-sample t", "Welch t"
   double effect = 0;  // mean(a) - mean(b), or mean(x) - mu0
-  double ci_lo = 0, ci_hi = 0;  // two-sided `level` confidence interval of the effect
+  // The `level` confidence interval of the effect that matches the test: two-sided
+  // for kTwoSided; the one-sided bound for kGreater [ci_lo, +inf) and for kLess
+  // (-inf, ci_hi], so the interval excludes 0 exactly when p < 1 - level.
+  double ci_lo = 0, ci_hi = 0;
   double statistic = 0, df = 0, p = 1;
   std::size_t n_a = 0, n_b = 0;  // replicates in each group (n_b = 0 for one-sample)
   bool defined() const;  // false when there were too few replicates or no spread (then p = NaN)

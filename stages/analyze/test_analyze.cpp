@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <random>
 
 #include "analyze/analyses.h"
 #include "analyze/analyze.h"
@@ -440,6 +441,141 @@ TEST(Analyze, RejectsBadInputBeforeComputing) {
   expect_input_error({s, longer}, "", "different trial lengths");
   expect_input_error({s}, "analyses = [\"causal\"]\nfeatures = [\"loc\"]", "needs the trained models");
   expect_input_error({s}, "space = \"cell\"", "needs LSTM cell states");
+}
+
+// verdicts = "required" counts seeds per replicate group (the configuration
+// minus the seed), not per architecture: two multi-task and two single-task
+// GRUs are two groups of two, and the error names the group.
+TEST(Analyze, RequiredVerdictsCountSeedsPerReplicateGroup) {
+  std::vector<StateSet> sets;
+  for (std::uint64_t seed = 1; seed <= 2; ++seed) {
+    sets.push_back(synthetic({"loc-1", "loc-2"}, 40, 3, 8, {"loc"}, seed));
+    sets.push_back(synthetic({"loc-1"}, 40, 3, 8, {"loc"}, 10 + seed));
+  }
+  expect_input_error(sets, "analyses = [\"decoding\"]\nfeatures = [\"loc\"]\nfolds = 3\npermutations = 1\nverdicts = \"required\"",
+                     "replicate group GRU, multi-task MTMF (loc-1, loc-2) has 2 model(s) (seeds), fewer than min_seeds = 3");
+}
+
+// Real state sets (train.cpp) record no seed in their configuration, but
+// the steps trained before the accuracy bar stopped training and whether it
+// did: outcomes that differ between seeds of one configuration. The seed is
+// a sweep label. Three such seeds are one replicate group; a sweep label
+// other than the seed (here lr) tells groups apart.
+TEST(Analyze, ReplicateGroupsIgnoreTrainingOutcomesAndUseSweepLabels) {
+  auto run = [](const std::vector<std::string>& lrs) {
+    AnalyzeStage stage;
+    Params p = stage_params(real_registry(), "analyze",
+                            "analyses = [\"decoding\"]\nfeatures = [\"loc\"]\nfolds = 3\npermutations = 1\n"
+                            "verdicts = \"required\"\nseed = 3\nstates = [\"up\"]\n" + kUpstream);
+    StageInputs in;
+    for (std::size_t i = 0; i < lrs.size(); ++i) {
+      StateSet s = synthetic({"loc-1", "loc-2"}, 40, 3, 8, {"loc"}, 20 + i);
+      s.model.erase("seed");
+      s.model["steps"] = 1000 + 250 * static_cast<int>(i);
+      s.model["stopped_early"] = i != 2;
+      const std::string seed = std::to_string(i % 3 + 1);
+      in.add("states", InputItem{"net[lr=" + lrs[i] + ",seed=" + seed + "]", {{"lr", lrs[i]}, {"seed", seed}},
+                                 std::make_shared<const Artifact>(s.to_artifact())});
+    }
+    TempDir dir;
+    RunContext ctx("analyze", dir / "work", 1);
+    return AnalysisResult::from_artifact(stage.run(p, in, ctx));
+  };
+  AnalysisResult r = run({"0.001", "0.001", "0.001"});
+  ASSERT_EQ(r.params["models"].size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(r.params["models"][i]["seed"], i + 1);
+  // Two groups of three seeds: no error.
+  EXPECT_NO_THROW(run({"0.001", "0.001", "0.001", "0.002", "0.002", "0.002"}));
+  try {
+    run({"0.001", "0.001", "0.001", "0.002", "0.002"});
+    ADD_FAILURE() << "no error; expected the lr = 0.002 group to lack seeds";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("GRU, multi-task MTMF (loc-1, loc-2) with sweep lr = 0.002 has 2 model(s)"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+// A one-sided test reports the one-sided bound, so that its interval
+// excludes 0 exactly when p < alpha: [lo, +inf) for "greater",
+// (-inf, hi] for "less". Checked on many random samples, including many
+// with p between alpha / 2 and alpha (where a two-sided interval disagrees).
+TEST(Analyze, OneSidedIntervalsAgreeWithTheirP) {
+  namespace st = analyze::stats;
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> normal;
+  std::uniform_int_distribution<int> size(2, 9);
+  int between = 0, significant = 0, checked = 0;
+  for (int draw = 0; draw < 4000; ++draw) {
+    const double shift = normal(rng) * 1.5;
+    std::vector<double> a(static_cast<std::size_t>(size(rng))), b(static_cast<std::size_t>(size(rng)));
+    for (double& x : a) x = shift + normal(rng);
+    for (double& x : b) x = normal(rng) * 2.0;
+    for (auto alt : {st::Alternative::kGreater, st::Alternative::kLess}) {
+      for (const auto& r : {st::one_sample_t(a, 0.0, alt), st::welch_t(a, b, alt)}) {
+        ASSERT_TRUE(r.defined());
+        const bool excludes = alt == st::Alternative::kGreater ? r.ci_lo > 0 : r.ci_hi < 0;
+        EXPECT_EQ(r.p < 0.05, excludes) << r.test << " p = " << r.p << " [" << r.ci_lo << ", " << r.ci_hi << "]";
+        EXPECT_TRUE(alt == st::Alternative::kGreater ? std::isinf(r.ci_hi) && r.ci_hi > 0 : std::isinf(r.ci_lo) && r.ci_lo < 0);
+        EXPECT_TRUE(std::isfinite(alt == st::Alternative::kGreater ? r.ci_lo : r.ci_hi));
+        between += r.p >= 0.025 && r.p < 0.05;
+        significant += r.p < 0.05;
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GT(between, 100) << "too few draws near the boundary to tell one-sided from two-sided intervals";
+  EXPECT_GT(significant, checked / 10);
+  EXPECT_LT(significant, checked * 9 / 10);
+  // Two-sided tests keep the two-sided interval (scipy's, tested above).
+  auto two = st::one_sample_t({0.1, 0.4, -0.2, 0.5, 0.3}, 0.0, st::Alternative::kTwoSided);
+  EXPECT_TRUE(std::isfinite(two.ci_lo) && std::isfinite(two.ci_hi));
+  // scipy.stats.ttest_1samp([0.1, 0.4, -0.2, 0.5, 0.3], 0, alternative="greater").confidence_interval(0.95): (-0.044555, inf).
+  auto one = st::one_sample_t({0.1, 0.4, -0.2, 0.5, 0.3}, 0.0, st::Alternative::kGreater);
+  EXPECT_NEAR(one.ci_lo, -0.044555, 1e-5);
+}
+
+// The participation ratio's bootstrap resamples images, not trials: trials
+// that show one image share it. In a space whose variance is all between
+// 8 images (400 trials, each the code of its image), an interval from
+// resampled trials is far too narrow; resampling images gives a wide one.
+TEST(Analyze, ParticipationRatioBootstrapResamplesImages) {
+  torch::manual_seed(21);
+  const std::int64_t n = 400, images = 8, units = 6;
+  analyze::ModelData m;
+  m.name = "images";
+  m.rnn = "gru";
+  m.regime = "STSF";
+  m.tasks = nback::parse_tasks({"loc-1"});
+  m.task = torch::zeros({n}, torch::kLong);
+  torch::Tensor image = torch::randint(images, {n}, torch::kLong);
+  m.stimulus = image.unsqueeze(1);
+  torch::Tensor codes = torch::randn({images, units}, torch::kFloat64);
+  m.states = codes.index_select(0, image).unsqueeze(1);
+  analyze::Settings s;
+  s.bootstrap = 400;
+  s.seed = 5;
+  analyze::Tables tables;
+  analyze::dimensionality(m, s, tables);
+  Table dim = tables.at("dimensionality").build();
+  std::size_t row = dim.rows();
+  for (std::size_t i = 0; i < dim.rows(); ++i) {
+    if (dim.text.at("task")[i] == "all") row = i;
+  }
+  ASSERT_LT(row, dim.rows());
+  const double width = dim.numeric.at("ci_hi")[row] - dim.numeric.at("ci_lo")[row];
+  // The same basic bootstrap over trials.
+  auto ratio = [](const torch::Tensor& x) {
+    torch::Tensor c = x - x.mean(0, true);
+    torch::Tensor l = torch::linalg_eigvalsh(torch::mm(c.t(), c));
+    return (l.sum().pow(2) / l.pow(2).sum()).item<double>();
+  };
+  const double pr = ratio(m.states.select(1, 0));
+  EXPECT_NEAR(dim.numeric.at("participation_ratio")[row], pr, 1e-6);
+  std::vector<double> boot;
+  for (int b = 0; b < 400; ++b) boot.push_back(ratio(m.states.select(1, 0).index_select(0, torch::randint(n, {n}, torch::kLong))));
+  const double trial_width = analyze::stats::quantile(boot, 0.975) - analyze::stats::quantile(boot, 0.025);
+  EXPECT_GT(width, 2.0 * trial_width) << "image bootstrap " << width << ", trial bootstrap " << trial_width;
 }
 
 // Decoding accuracies agree with scikit-learn's LinearSVC and

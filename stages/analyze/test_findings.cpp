@@ -88,6 +88,171 @@ int held_count(const std::string& finding, const std::string& body,
 
 torch::Tensor noise(const synth::Trials& t, int units) { return torch::randn({t.m, t.frames, units}, torch::kFloat64); }
 
+// ---- Replicate groups: the configuration minus the seed ----
+
+// A model as the analyze stage loads it: its replicate group is the
+// configuration without the seed (analyze.cpp).
+analyze::ModelData model(const std::string& name, const std::string& rnn, const std::vector<std::string>& tasks, int seed,
+                         int hidden = 128) {
+  analyze::ModelData m;
+  m.name = name;
+  m.rnn = rnn;
+  m.tasks = nback::parse_tasks(tasks);
+  m.regime = m.tasks.size() == 1 ? "STSF" : "STMF";  // as analyze.cpp: MTMF when the tasks' N differ
+  for (const auto& t : m.tasks) {
+    if (t.n != m.tasks.front().n) m.regime = "MTMF";
+  }
+  m.seed = seed;
+  m.config = {{"rnn", rnn}, {"tasks", tasks}, {"hidden", hidden}, {"seed", seed}};
+  nlohmann::json group = m.config;
+  group.erase("seed");
+  m.group = group.dump();
+  return m;
+}
+
+std::map<std::string, Table> built(analyze::Tables& tables) {
+  std::map<std::string, Table> out;
+  for (const auto& [name, builder] : tables) out[name] = builder.build();
+  return out;
+}
+
+// Findings 1 and 3 with models whose architecture alone would reach
+// min_seeds but whose replicate groups do not.
+TEST(Findings, ReplicatesAreCountedPerConfigurationNotPerArchitecture) {
+  analyze::Settings s;
+  // Finding 3: two multi-task and two single-task GRUs, all de-orthogonalised.
+  std::vector<analyze::ModelData> models;
+  analyze::Tables tables;
+  for (int seed = 1; seed <= 2; ++seed) {
+    models.push_back(model("multi" + std::to_string(seed), "gru", {"loc-1", "loc-2"}, seed));
+    models.push_back(model("single" + std::to_string(seed), "gru", {"loc-1"}, seed));
+  }
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    tables["orthogonality_summary"].add(
+        {{"model", models[i].name}, {"feature", std::string("loc")}, {"corrected_difference", -0.3 - 0.01 * double(i)}});
+  }
+  auto f = analyze::findings(built(tables), models, s);
+  EXPECT_EQ(f["3"]["verdict"], "not testable") << f["3"].dump(2);
+  const std::string reason3 = f["3"].value("reason", "");
+  EXPECT_NE(reason3.find("GRU, multi-task MTMF (loc-1, loc-2) has 2 models"), std::string::npos) << reason3;
+
+  // Finding 1: three multi-task GRUs, two multi-task LSTMs, three single-task GRUs.
+  models.clear();
+  tables.clear();
+  for (int seed = 1; seed <= 3; ++seed) {
+    models.push_back(model("gru_multi" + std::to_string(seed), "gru", {"loc-1", "loc-2"}, seed));
+    if (seed <= 2) models.push_back(model("lstm_multi" + std::to_string(seed), "lstm", {"loc-1", "loc-2"}, seed));
+    models.push_back(model("gru_single" + std::to_string(seed), "gru", {"loc-1"}, seed));
+  }
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    const double retention = (models[i].tasks.size() > 1 ? 0.2 : 0.0) + 0.01 * double(i % 3);
+    tables["decoding"].add({{"model", models[i].name},
+                            {"relevance", std::string("irrelevant")},
+                            {"stim_frame", 0.0},
+                            {"train_frame", 1.0},
+                            {"accuracy", 0.5 + retention},
+                            {"chance_empirical", 0.5}});
+  }
+  f = analyze::findings(built(tables), models, s);
+  EXPECT_EQ(f["1"]["verdict"], "not testable") << f["1"].dump(2);
+  const std::string reason1 = f["1"].value("reason", "");
+  EXPECT_NE(reason1.find("LSTM, multi-task MTMF (loc-1, loc-2) has 2 models"), std::string::npos) << reason1;
+}
+
+// One cross-task cell per model at stimulus frame 0 whose normalised
+// generalisation is `score`, with its validation row (validation 0.9,
+// chance 0.25, the null's 95th percentile 0.35).
+void add_cross_task_cell(analyze::Tables& tables, const std::string& name, double score, double validation = 0.9,
+                         const std::string& train_task = "loc-1") {
+  const double chance = 0.25, p95 = 0.35;
+  auto row = [&](const std::string& kind, const std::string& test_task, double accuracy) {
+    tables["cross_task"].add({{"model", name},
+                              {"feature", std::string("loc")},
+                              {"train_task", train_task},
+                              {"test_task", test_task},
+                              {"stim_frame", 0.0},
+                              {"kind", kind},
+                              {"validation", validation},
+                              {"validation_chance", chance},
+                              {"accuracy_centred", accuracy},
+                              {"chance_empirical_centred", chance},
+                              {"accuracy", accuracy},
+                              {"chance_empirical", chance},
+                              {"chance_p95", p95}});
+  };
+  row("validation", train_task, validation);
+  row("generalisation", "cat-1", chance + score * (validation - chance));
+}
+
+// Finding 2 compares vanilla with each gated architecture, never with the
+// two pooled: a GRU like the vanilla RNN and an LSTM far below it do not
+// make "vanilla > gated" hold.
+TEST(Findings, Finding2ComparesVanillaWithEachGatedArchitecture) {
+  analyze::Settings s;
+  const std::vector<std::string> tasks{"loc-1", "cat-1"};
+  const std::map<std::string, std::vector<double>> scores{
+      {"rnn", {0.92, 0.88, 0.90}}, {"gru", {0.89, 0.86, 0.91}}, {"lstm", {0.30, 0.35, 0.25}}};
+  auto run = [&](const std::vector<std::string>& archs, bool extra_vanilla_group) {
+    std::vector<analyze::ModelData> models;
+    analyze::Tables tables;
+    for (const auto& rnn : archs) {
+      for (int seed = 1; seed <= 3; ++seed) {
+        models.push_back(model(rnn + std::to_string(seed), rnn, tasks, seed));
+        add_cross_task_cell(tables, models.back().name, scores.at(rnn)[seed - 1]);
+        if (extra_vanilla_group && rnn == "rnn") {
+          models.push_back(model("wide" + std::to_string(seed), rnn, tasks, seed, 512));
+          add_cross_task_cell(tables, models.back().name, scores.at(rnn)[seed - 1]);
+        }
+      }
+    }
+    return analyze::findings(built(tables), models, s)["2"];
+  };
+  auto both = run({"rnn", "gru", "lstm"}, false);
+  EXPECT_EQ(both["verdict"], "not held") << both.dump(2);
+  ASSERT_EQ(both["tests"].size(), 2u) << both.dump(2);
+  // The decisive test is the larger p: vanilla vs GRU.
+  EXPECT_NE(both["statistic_test"].get<std::string>().find("Welch"), std::string::npos);
+  double worst = 0;
+  for (const auto& t : both["tests"]) worst = std::max(worst, t["p"].get<double>());
+  EXPECT_DOUBLE_EQ(both["p"].get<double>(), worst);
+  EXPECT_GT(worst, 0.05);
+  // One gated architecture present: that one is tested.
+  auto lstm_only = run({"rnn", "lstm"}, false);
+  EXPECT_EQ(lstm_only["verdict"], "held") << lstm_only.dump(2);
+  EXPECT_EQ(lstm_only["tests"].size(), 1u);
+  auto gru_only = run({"rnn", "gru"}, false);
+  EXPECT_EQ(gru_only["verdict"], "not held") << gru_only.dump(2);
+  // Two vanilla groups that differ in their hidden size: not pooled.
+  auto two_vanilla = run({"rnn", "lstm"}, true);
+  EXPECT_EQ(two_vanilla["verdict"], "not testable") << two_vanilla.dump(2);
+  EXPECT_NE(two_vanilla.value("reason", "").find("hidden = 512"), std::string::npos) << two_vanilla.dump(2);
+}
+
+// Finding 2's ratio (gen - chance) / (val - chance) explodes when validation
+// is near chance: such cells (validation not above its null's 95th
+// percentile) are excluded and counted.
+TEST(Findings, Finding2ExcludesCellsWhoseValidationIsNearChance) {
+  analyze::Settings s;
+  std::vector<analyze::ModelData> models;
+  analyze::Tables tables;
+  for (const std::string rnn : {"rnn", "gru"}) {
+    for (int seed = 1; seed <= 3; ++seed) {
+      models.push_back(model(rnn + std::to_string(seed), rnn, {"loc-1", "cat-1", "id-1"}, seed));
+      add_cross_task_cell(tables, models.back().name, rnn == "rnn" ? 0.8 : 0.4);
+      // Validation 0.3, below the null's 95th percentile 0.35: a score of 3 there.
+      add_cross_task_cell(tables, models.back().name, 3.0, 0.3, "cat-1");
+    }
+  }
+  auto f = analyze::findings(built(tables), models, s)["2"];
+  const auto& numbers = f["numbers"];
+  const std::string excluded = "rnn1: cells excluded (validation not above its empirical chance's 95th percentile)";
+  ASSERT_TRUE(numbers.contains(excluded)) << numbers.dump(2);
+  EXPECT_EQ(numbers[excluded], 1);
+  EXPECT_EQ(numbers["cells excluded, all models"], 6);
+  EXPECT_NEAR(numbers["rnn1: normalised generalisation"].get<double>(), 0.8, 1e-9);
+  EXPECT_NEAR(numbers["gru1: normalised generalisation"].get<double>(), 0.4, 1e-9);
+}
+
 // ---- No feature information, repeated images ----
 
 // States carry a random code per image (not per feature value) and little
@@ -226,7 +391,12 @@ std::vector<StateSet> orthogonality(std::uint64_t seed, bool collapse) {
   torch::Tensor loc_code = synth::code(4, dims, 4.0);
   torch::Tensor per_image = torch::randn({t0.images(), dims}, torch::kFloat64) + loc_code.index_select(0, loc);
   for (int k = 0; k < 6; ++k) {
-    synth::Trials t = synth::trials({"loc-1"}, 192, 1, 4, seed * 31 + k);
+    // Multi-task models (finding 3's verdict comes from the multi-task
+    // replicate groups), one replicate group of six seeds: the six models
+    // the test pooled across GRU and LSTM before replicate groups. With two
+    // groups of three seeds (GRU, LSTM; intersection-union) the same planted
+    // effect is held in 26 of 40 draws: three seeds per group is too few for it.
+    synth::Trials t = synth::trials({"loc-1", "loc-2"}, 192, 1, 4, seed * 31 + k);
     torch::Tensor proj = torch::randn({dims, units}, torch::kFloat64) / std::sqrt(double(dims));
     torch::Tensor x = per_image.index_select(0, t.stimulus.select(1, 0));
     torch::Tensor l = t.loc.select(1, 0);
@@ -240,7 +410,7 @@ std::vector<StateSet> orthogonality(std::uint64_t seed, bool collapse) {
       h = torch::mm(x, proj);
     }
     h = h + torch::randn({t.m, units}, torch::kFloat64) * 0.3;
-    out.push_back(synth::stateset(t, h.unsqueeze(1), k % 2 == 0 ? "gru" : "lstm", k, dims, per_image));
+    out.push_back(synth::stateset(t, h.unsqueeze(1), "gru", k, dims, per_image));
   }
   return out;
 }

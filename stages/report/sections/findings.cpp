@@ -52,8 +52,12 @@ std::string n_text(const nlohmann::json& n) {
   return n.is_null() ? "" : number_text(n);
 }
 
+// A one-sided test's interval has one bound: findings.json writes the
+// infinite side as null ([lo, null] is [lo, +inf), [null, hi] is (-inf, hi]).
 std::string ci_text(const nlohmann::json& ci) {
   if (!ci.is_array() || ci.size() != 2) return "";
+  if (ci[0].is_number() && ci[1].is_null()) return "[" + number_text(ci[0]) + ", +inf)";
+  if (ci[0].is_null() && ci[1].is_number()) return "(-inf, " + number_text(ci[1]) + "]";
   return "[" + number_text(ci[0]) + ", " + number_text(ci[1]) + "]";
 }
 
