@@ -424,10 +424,16 @@ Fit fit_sets(const torch::Tensor& x_in, const torch::Tensor& y_sets, const torch
   torch::Tensor m = train_mask.to(torch::kFloat64).unsqueeze(2);  // [P, n, 1]
   torch::Tensor count = m.sum(1).clamp_min(1.0);                    // [P, 1]
   Fit f;
-  f.mean = (x * m).sum(1) / count;
-  torch::Tensor var = (((x - f.mean.unsqueeze(1)) * m).pow(2)).sum(1) / count;
-  f.scale = var.sqrt().clamp_min(1e-12);
-  torch::Tensor z = (x - f.mean.unsqueeze(1)) / f.scale.unsqueeze(1);
+  torch::Tensor z = x;
+  if (o.standardize) {
+    f.mean = (x * m).sum(1) / count;
+    torch::Tensor var = (((x - f.mean.unsqueeze(1)) * m).pow(2)).sum(1) / count;
+    f.scale = var.sqrt().clamp_min(1e-12);
+    z = (x - f.mean.unsqueeze(1)) / f.scale.unsqueeze(1);
+  } else {
+    f.mean = torch::zeros({x.size(0), x.size(2)}, x.options());
+    f.scale = torch::ones({x.size(0), x.size(2)}, x.options());
+  }
   const std::int64_t p = x.size(0), d = x.size(2), sets = y_sets.size(1);
   if (use_newton(o, x)) {
     z = z.contiguous();
@@ -507,7 +513,11 @@ Fit fit_shared(const torch::Tensor& x_in, const torch::Tensor& y, std::int64_t c
     return fit(x.unsqueeze(0).expand({l, n, d}), y, torch::ones({l, n}, torch::TensorOptions(torch::kBool).device(x.device())),
                classes, o);
   }
-  torch::Tensor mean = x.mean(0), scale = x.var(0, false).sqrt().clamp_min(1e-12);
+  torch::Tensor mean = torch::zeros({d}, torch::kFloat64), scale = torch::ones({d}, torch::kFloat64);
+  if (o.standardize) {
+    mean = x.mean(0);
+    scale = x.var(0, false).sqrt().clamp_min(1e-12);
+  }
   torch::Tensor z = ((x - mean) / scale).contiguous();
   torch::Tensor labels = y.to(torch::kLong).contiguous();
   torch::Tensor w = torch::empty({l, d + 1, classes}, torch::kFloat64);

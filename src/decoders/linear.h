@@ -4,8 +4,10 @@
 //
 // A batch holds P problems of the same shape: x [P, n, d], labels y [P, n]
 // in [0, K), and a mask [P, n] of the samples each problem trains on.
-// Features are standardised with the training samples' mean and standard
-// deviation only. Objectives, as scikit-learn's with the same C:
+// By default features are standardised with the training samples' mean and
+// standard deviation only (Options::standardize; off: the decoders are fitted
+// on x as it is, so their weights are directions in x's own geometry).
+// Objectives, as scikit-learn's with the same C:
 //   logistic: sum_i CE(softmax(W x_i + b), y_i) + ||W||^2 / (2C)   (LogisticRegression, multinomial)
 //   svm:      one-vs-rest sum_i max(0, 1 - s_ik (w_k x_i + b_k))^2 * C + ||[w_k, b_k]||^2 / 2
 //             (LinearSVC: squared hinge, intercept regularised like liblinear's)
@@ -43,13 +45,18 @@ struct Options {
   double c = 1.0;                 // inverse regularisation strength (scikit-learn's C)
   int max_iter = 200;             // L-BFGS iterations, or Newton steps per class
   Solver solver = Solver::kAuto;  // auto: Newton for svm on the CPU, else L-BFGS
+  // Standardise each feature with the training samples' mean and SD before
+  // fitting (StandardScaler, then the model). Off: fit on x as given (Fit's
+  // mean 0, scale 1), scikit-learn's model alone; the weights are then the
+  // hyperplanes' normals in x's own units. Not scale-free: C acts on x's scale.
+  bool standardize = true;
 };
 
 struct Fit {
-  torch::Tensor weight;  // [P, d, K] in standardised units
+  torch::Tensor weight;  // [P, d, K] in standardised units (x's own units without standardize)
   torch::Tensor bias;    // [P, K]
-  torch::Tensor mean;    // [P, d] of the training samples
-  torch::Tensor scale;   // [P, d]
+  torch::Tensor mean;    // [P, d] of the training samples (0 without standardize)
+  torch::Tensor scale;   // [P, d] (1 without standardize)
 };
 
 Fit fit(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& train_mask, std::int64_t classes,

@@ -121,6 +121,42 @@ TEST(Decoders, NewtonReachesTheOptimumOnNoiseLabelsInEveryRegime) {
   EXPECT_GT(worst_gradient(early, x, y, 1.0), 1e-3);
 }
 
+// standardize = false: the model alone on x as it is (scikit-learn's
+// LinearSVC without a StandardScaler), so the weights are normals in x's own
+// units. The Newton solver and L-BFGS reach the same optimum of that
+// objective (KKT: gradient ~0 in x's units), and with features of unequal
+// scales the normals differ from the standardised fit's mapped back by w / sd.
+TEST(Decoders, WithoutStandardisationTheModelFitsTheInputsAsTheyAre) {
+  Data data = make_data(3, 200, 10, 4, 1.0, 9);
+  data.x = data.x * torch::linspace(0.2, 5.0, 10, torch::kFloat64);  // unequal feature scales
+  torch::Tensor all = torch::ones({3, 200}, torch::kBool);
+  Options raw{.model = Model::kSvm, .solver = Solver::kNewton, .standardize = false};
+  auto f = decoders::fit(data.x, data.y, all, 4, raw);
+  EXPECT_TRUE(f.mean.eq(0).all().item<bool>());
+  EXPECT_TRUE(f.scale.eq(1).all().item<bool>());
+  EXPECT_LT(worst_gradient(f, data.x, data.y, 1.0), 1e-7);
+  Options raw_lbfgs = raw;
+  raw_lbfgs.solver = Solver::kLbfgs;
+  raw_lbfgs.max_iter = 5000;
+  auto lb = decoders::fit(data.x, data.y, all, 4, raw_lbfgs);
+  EXPECT_LT((f.weight - lb.weight).abs().max().item<double>(), 1e-3);
+  // fit_shared and fit_sets follow the option.
+  auto shared = decoders::fit_shared(data.x[0], data.y[0].unsqueeze(0), 4, raw);
+  EXPECT_LT((shared.weight[0] - f.weight[0]).abs().max().item<double>(), 1e-9);
+  // Where the regulariser shapes the solution (fewer samples than features,
+  // unequal scales), the standardised fit's normals mapped back to x's units
+  // are other directions than the normals fitted in x's units.
+  Data wide = make_data(3, 40, 30, 4, 1.0, 10);
+  wide.x = wide.x * torch::linspace(0.2, 5.0, 30, torch::kFloat64);
+  torch::Tensor all_wide = torch::ones({3, 40}, torch::kBool);
+  auto in_units = decoders::fit(wide.x, wide.y, all_wide, 4, raw);
+  auto st = decoders::fit(wide.x, wide.y, all_wide, 4, {.model = Model::kSvm, .solver = Solver::kNewton});
+  torch::Tensor back = st.weight / st.scale.unsqueeze(2);
+  torch::Tensor cos = torch::cosine_similarity(back, in_units.weight, 1);  // per problem and class
+  std::cout << "cosine of the two fits' normals: min " << cos.min().item<double>() << "\n";
+  EXPECT_LT(cos.min().item<double>(), 0.9);
+}
+
 TEST(Decoders, StratifiedSeededFolds) {
   std::vector<std::int64_t> labels;
   for (int i = 0; i < 103; ++i) labels.push_back(i % 3 == 0 ? 0 : (i % 3 == 1 ? 1 : 2));

@@ -54,6 +54,19 @@ enum class Cv { kGrouped, kViews };
 enum class Space { kHidden, kCell };
 inline constexpr Choice<Cv> kCvs[] = {{Cv::kGrouped, "grouped"}, {Cv::kViews, "views"}};
 inline constexpr Choice<Space> kSpaces[] = {{Space::kHidden, "hidden"}, {Space::kCell, "cell"}};
+// Orthogonality: how each space is prepared before the PCA whose scores the
+// normals are fitted on (SCIENCE.md 4.3; stages/analyze/README.md).
+//   standardize: each unit z-scored over the fitted trials, then PCA (the
+//                paper's pipeline; invariant to per-unit and global scales,
+//                not to rotations of the units);
+//   raw:         PCA of the states as they are (invariant to rotations, not
+//                to scale: C acts on the scores' scale);
+//   whitened:    raw PCA, each PC standardised by the decoder and the normals
+//                mapped back by w / sd (version 5; measures the spectrum, not
+//                the class geometry: kept for comparison only).
+enum class OrthoPrep { kStandardize, kRaw, kWhitened };
+inline constexpr Choice<OrthoPrep> kOrthoPreps[] = {
+    {OrthoPrep::kStandardize, "standardize"}, {OrthoPrep::kRaw, "raw"}, {OrthoPrep::kWhitened, "whitened"}};
 
 // Initialised to stages/analyze/schema.toml's defaults (the single source; the
 // stage fills every field from its parameters, tests start from these).
@@ -70,6 +83,7 @@ struct Settings {
   int null_shuffles = 10;
   int random_directions = 1000;
   int pca_dims = 0;            // orthogonality: both spaces projected to this many PCs (0: the RNN's size)
+  OrthoPrep ortho_space = OrthoPrep::kStandardize;  // orthogonality: preparation before the PCA
   std::vector<double> causal_sds;  // causal: shift sizes in SDs of the states' projection on the direction
   int rsa_permutations = 1000;
   int bootstrap = 100;
@@ -163,7 +177,11 @@ void decoding(const ModelData& m, const Settings& s, const Families& f, Tables& 
 void cross_temporal(const ModelData& m, const Settings& s, const Families& f, Tables& tables);
 void cross_task(const ModelData& m, const Settings& s, const Families& f, Tables& tables);
 void procrustes(const ModelData& m, const Settings& s, const Families& f, Tables& tables);
-void orthogonality(const ModelData& m, const Settings& s, Tables& tables);
+// Appends the orthogonality rows and per-model summary; returns the labels
+// every unit fitted (uint8 [M, features, T, 1 + null_shuffles]: the true
+// labels, then each image-level shuffle; 255 where a trial was not fitted),
+// so that the same normals can be refitted elsewhere (compare_analyze.py).
+torch::Tensor orthogonality(const ModelData& m, const Settings& s, Tables& tables);
 void causal(const ModelData& m, const Settings& s, Tables& tables);
 void rsa(const ModelData& m, const Settings& s, Tables& tables);
 void dimensionality(const ModelData& m, const Settings& s, Tables& tables);
@@ -171,6 +189,18 @@ void dimensionality(const ModelData& m, const Settings& s, Tables& tables);
 // The orthogonalisation index of SCIENCE.md 4.3 for class normals [K, d]:
 // the mean over class pairs of 1 - |cos|.
 double orthogonality_index(const torch::Tensor& normals);
+// Orthogonality's two steps, used by orthogonality() and the tests.
+// ortho_prepare: the states x [n, d] of the fitted trials, centred, each unit
+// scaled to unit SD for kStandardize (a unit without variance stays 0), in
+// coordinates of the span of the rows when d > n (an exact rotation).
+torch::Tensor ortho_prepare(const torch::Tensor& x, OrthoPrep prep);
+// The index of each label set ys [L, n] on prepared states z [n, d']: PCA to
+// `dims` components (axes without variance score 0), one-vs-rest SVM normals
+// (options.c; C is not scale-free) fitted on the PC scores as they are,
+// except for kWhitened; normals of the classes `present` only. [L] indices.
+std::vector<double> ortho_indices(const torch::Tensor& z, const torch::Tensor& ys, std::int64_t classes,
+                                  const torch::Tensor& present, std::int64_t dims, OrthoPrep prep,
+                                  decoders::Options options, torch::Device device = torch::kCPU);
 
 // findings.json from the finished tables (SCIENCE.md sections 4 and 6):
 // each finding is one declared test across model replicates (seeds), with

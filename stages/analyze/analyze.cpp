@@ -178,6 +178,7 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
   s.null_shuffles = static_cast<int>(p.i("null_shuffles"));
   s.random_directions = static_cast<int>(p.i("random_directions"));
   s.pca_dims = static_cast<int>(p.i("pca_dims"));
+  s.ortho_space = parse_choice(analyze::kOrthoPreps, p.s("ortho_space"), "analyze.ortho_space");
   s.causal_sds = p.floats("causal_sds");
   s.rsa_permutations = static_cast<int>(p.i("rsa_permutations"));
   s.bootstrap = static_cast<int>(p.i("bootstrap"));
@@ -322,7 +323,9 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
       if (s.wants("procrustes")) analyze::procrustes(m, s, families, tables);
       timed("procrustes");
     }
-    if (s.wants("orthogonality")) analyze::orthogonality(m, s, tables);
+    // The labels (true and shuffled) behind every orthogonality index, for
+    // refitting the same normals elsewhere (compare_analyze.py).
+    if (s.wants("orthogonality")) fold_arrays["ortho_labels." + safe_name(m.name)] = nets::to_array(analyze::orthogonality(m, s, tables));
     timed("orthogonality");
     if (s.wants("causal")) analyze::causal(m, s, tables);
     timed("causal");
@@ -373,15 +376,15 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
   }
   result.findings = analyze::findings(result.tables, models, s);
   result.params = {{"models", nlohmann::json::array()}, {"frames", s.frames}, {"classes", s.classes},
-                   {"folds", s.cv == analyze::Cv::kViews ? 1 : s.folds}, {"cv", choice_name(analyze::kCvs, s.cv)}, {"permutations", s.permutations}, {"features", s.features}, {"null_shuffles", s.null_shuffles}, {"decoder", choice_name(decoders::kModels, s.options.model)}, {"c", s.options.c}, {"space", choice_name(analyze::kSpaces, s.space)}};
+                   {"folds", s.cv == analyze::Cv::kViews ? 1 : s.folds}, {"cv", choice_name(analyze::kCvs, s.cv)}, {"permutations", s.permutations}, {"features", s.features}, {"null_shuffles", s.null_shuffles}, {"ortho_space", choice_name(analyze::kOrthoPreps, s.ortho_space)}, {"pca_dims", s.pca_dims}, {"decoder", choice_name(decoders::kModels, s.options.model)}, {"c", s.options.c}, {"space", choice_name(analyze::kSpaces, s.space)}};
   for (const auto& m : models) {
     result.params["models"].push_back({{"name", m.name}, {"rnn", m.rnn}, {"regime", m.regime}, {"seed", m.seed}, {"trials", m.states.size(0)},
                                        {"tasks", m.config.value("tasks", nlohmann::json::array())}});
   }
   // Items: every decoder fitted (cross-validated with its permutation
-  // nulls, orthogonality with its nulls in every fold, causal per fold).
+  // nulls, orthogonality with its nulls, causal per fold).
   if (auto it = result.tables.find("orthogonality"); it != result.tables.end()) {
-    fitted += static_cast<std::int64_t>(it->second.rows()) * (1 + s.null_shuffles) * (s.cv == analyze::Cv::kViews ? 1 : s.folds);
+    fitted += static_cast<std::int64_t>(it->second.rows()) * (1 + s.null_shuffles);
   }
   if (auto it = result.tables.find("causal"); it != result.tables.end()) {
     fitted += static_cast<std::int64_t>(it->second.rows() / s.causal_sds.size()) * s.folds;

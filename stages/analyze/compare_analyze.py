@@ -13,10 +13,15 @@ For every cross-validated decoder family of the analysis (task x feature x
 stimulus frame s x train frame t >= s x fold) it fits the scikit-learn model
 (StandardScaler fitted on the training folds, LinearSVC or multinomial
 LogisticRegression with the same C) and scores the held-out trials at every
-test frame u >= s, exactly as wmgeom does. Orthogonality refits (one-vs-rest
-LinearSVC on all trials, plus the shuffled-label nulls) are timed too.
+test frame u >= s, exactly as wmgeom does. Orthogonality: for every row of
+orthogonality.csv it refits the normals with scikit-learn on the same trials
+and labels (array.ortho_labels.<model>.npy: the true labels, then each
+image-level shuffle) in the same number of PCs, with ortho_reference.py
+(StandardScaler for ortho_space = "standardize", PCA, one LinearSVC per class
+on the PC scores), and compares the index and the shuffled-label null's mean.
 --check: exit 1 unless every decoding and cross-temporal accuracy agrees
-within 2 percentage points.
+within 2 percentage points and every orthogonality index and null mean
+within 0.02 (ortho_space "whitened", the version-5 path, is not checked).
 """
 import argparse
 import csv
@@ -25,6 +30,8 @@ import sys
 import time
 import warnings
 
+import os
+
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -32,6 +39,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ortho_reference  # noqa: E402  (beside this script)
 
 COLUMNS = {"loc": "location", "cat": "category", "id": "identity"}
 
@@ -56,9 +65,10 @@ def main():
     task_of = np.load(f"{a.states}/task.npy")
     labels = {f: np.load(f"{a.states}/{COLUMNS[f]}.npy") for f in features}
     fold_files = [k for k in json.load(open(f"{a.result}/meta.json"))["arrays"] if k.startswith("array.folds.")]
-    if len(fold_files) != 1:
+    if len(fold_files) > 1:
         sys.exit("compare_analyze.py: expected one analysed model in RESULT_DIR, found " + str(fold_files))
-    folds = np.load(f"{a.result}/{fold_files[0]}.npy")  # [M, F, T]
+    # No folds: the analysis fitted no cross-validated decoders (orthogonality only).
+    folds = np.load(f"{a.result}/{fold_files[0]}.npy") if fold_files else None  # [M, F, T]
     T = x_all.shape[1]
     frames = params["frames"]
 
@@ -81,7 +91,7 @@ def main():
 
     theirs, fits, families = {}, 0, 0
     start = time.perf_counter()
-    for k, task in enumerate(tasks):
+    for k, task in enumerate(tasks if folds is not None else []):
         rows = np.nonzero(task_of == k)[0]
         for fi, feature in enumerate(features):
             for s in frames:
@@ -104,33 +114,38 @@ def main():
                     theirs[(task, feature, s, t, u)] = float(np.mean(v))
     cv_seconds = time.perf_counter() - start
 
-    # Orthogonality: one-vs-rest SVMs on all trials of each (task, feature,
-    # frame) in the RNN space and the perceptual space, plus the
-    # shuffled-label nulls, as wmgeom fits them.
-    orth_seconds, orth_fits = 0.0, 0
-    if a.time:
-        shuffles = int(params.get("null_shuffles", 10))
-        spaces = [x_all]
-        try:
-            spaces.append(np.load(f"{a.states}/perceptual.npy", mmap_mode="r"))
-        except FileNotFoundError:
-            pass
-        rng = np.random.default_rng(0)
+    # Orthogonality: the same normals and nulls refitted with scikit-learn
+    # (ortho_reference.py) on the trials and labels wmgeom fitted.
+    orth_seconds, orth_fits, orth_worst, orth_worst_key, orth_compared = 0.0, 0, 0.0, None, 0
+    label_files = [k for k in json.load(open(f"{a.result}/meta.json"))["arrays"] if k.startswith("array.ortho_labels.")]
+    prep = params.get("ortho_space", "standardize")
+    if label_files and prep in ("standardize", "raw") and os.path.exists(f"{a.result}/orthogonality.csv"):
+        used = np.load(f"{a.result}/{label_files[0]}.npy")  # [M, F, T, 1 + shuffles], 255: not fitted
+        rows_of = {}
+        with open(f"{a.result}/orthogonality.csv") as f:
+            for r in csv.DictReader(f):
+                rows_of[(r["task"], r["feature"], int(float(r["stim_frame"])), r["space"])] = r
+        spaces = {"rnn": x_all}
+        if os.path.exists(f"{a.states}/perceptual.npy"):
+            spaces["perceptual"] = np.load(f"{a.states}/perceptual.npy", mmap_mode="r")
         start = time.perf_counter()
         done = 0
-        for k, task in enumerate(tasks):
-            rows = np.nonzero(task_of == k)[0]
-            for feature in features:
-                for s in frames:
-                    if a.limit and done >= a.limit:
-                        break
-                    done += 1
-                    y = labels[feature][rows, s]
-                    for space in spaces:
-                        x = StandardScaler().fit_transform(np.asarray(space[rows, s], dtype=np.float64))
-                        for i in range(1 + shuffles):
-                            LinearSVC(C=a.c, max_iter=1000).fit(x, y if i == 0 else rng.permutation(y))
-                            orth_fits += 1
+        for (task, feature, s, space), r in rows_of.items():
+            if a.limit and done >= a.limit:
+                break
+            done += 1
+            k, fi = tasks.index(task), features.index(feature)
+            rows = np.nonzero((task_of == k) & (used[:, fi, s, 0] != 255))[0]
+            ys = used[rows, fi, s, :].T.astype(np.int64)
+            x = np.asarray(spaces[space][rows, s], dtype=np.float64)
+            ref = ortho_reference.indices(x, ys, int(float(r["dims"])), prep, a.c)
+            orth_fits += ys.shape[0] * len(np.unique(ys[0]))
+            for name, ours_v, theirs_v in (("index", float(r["index"]), ref[0]),
+                                            ("null_shuffle_mean", float(r["null_shuffle_mean"]), float(np.mean(ref[1:])))):
+                orth_compared += 1
+                d = abs(ours_v - theirs_v)
+                if d > orth_worst:
+                    orth_worst, orth_worst_key = d, (task, feature, s, space, name)
         orth_seconds = time.perf_counter() - start
 
     worst, worst_key, compared = 0.0, None, 0
@@ -142,14 +157,19 @@ def main():
                 worst, worst_key = d, key
     print(f"decoders compared: {compared} (task, feature, stim frame, train frame, test frame) accuracies; "
           f"worst |wmgeom - scikit-learn| = {worst:.4f} at {worst_key}")
+    if orth_compared:
+        print(f"orthogonality compared: {orth_compared} indices and null means ({prep}); "
+              f"worst |wmgeom - scikit-learn| = {orth_worst:.4f} at {orth_worst_key}")
     if a.time:
         print(json.dumps({"sklearn_cv_fits": fits, "sklearn_cv_seconds": cv_seconds, "sklearn_orth_fits": orth_fits,
                           "sklearn_orth_seconds": orth_seconds, "families": families}))
     if a.check:
-        if compared == 0:
-            sys.exit("compare_analyze.py: nothing to compare (no decoding/cross_temporal rows matched)")
+        if compared + orth_compared == 0:
+            sys.exit("compare_analyze.py: nothing to compare (no decoding, cross_temporal or orthogonality rows matched)")
         if worst > 0.02:
             sys.exit(f"compare_analyze.py: disagreement {worst:.4f} > 0.02 at {worst_key}")
+        if orth_worst > 0.02:
+            sys.exit(f"compare_analyze.py: orthogonality disagreement {orth_worst:.4f} > 0.02 at {orth_worst_key}")
 
 
 if __name__ == "__main__":

@@ -523,7 +523,14 @@ void procrustes(const ModelData& m, const Settings& s, const Families& families,
       std::map<std::string, std::vector<double>> acc, fitted, counts;
       std::map<std::string, std::pair<const Family*, int>> target;
       for (int q = 0; q < f.folds; ++q) {
-        auto weights = [&](const Family& fam, int frame) { return fam.fit.weight[fam.index(q, frame, frames)].t(); };
+        // Class normals [K, H] in the states' own units (w / sd): each
+        // frame's decoder standardises with its own per-unit SDs, so
+        // standardised weights of two frames are in different coordinates,
+        // and a rotation between them would partly be a change of scale.
+        auto weights = [&](const Family& fam, int frame) {
+          const std::int64_t p = fam.index(q, frame, frames);
+          return (fam.fit.weight[p] / fam.fit.scale[p].unsqueeze(1)).t();
+        };
         Standardised src = standardise(weights(f, t)), tgt = standardise(weights(f, t + 1));
         Rotation rot = fit_rotation(src.w, tgt.w);
         // Accuracy of weights `w` (de-standardised like the target decoder)
@@ -531,10 +538,9 @@ void procrustes(const ModelData& m, const Settings& s, const Families& families,
         auto evaluate = [&](const std::string& test, const Family& fam, int frame, const torch::Tensor& w_std) {
           std::int64_t p = fam.index(q, frame, frames);
           Standardised tg = standardise(weights(fam, frame));
-          torch::Tensor w = w_std * tg.norm + tg.mean;  // [K, H]
+          torch::Tensor w = w_std * tg.norm + tg.mean;  // [K, H], the states' units
           torch::Tensor x = m.states.index_select(0, fam.rows).select(1, frame);
-          torch::Tensor z = (x - fam.fit.mean[p]) / fam.fit.scale[p];
-          torch::Tensor pred = (torch::mm(z, w.t()) + fam.fit.bias[p]).argmax(1);
+          torch::Tensor pred = (torch::mm(x - fam.fit.mean[p], w.t()) + fam.fit.bias[p]).argmax(1);
           torch::Tensor held = fam.fold.eq(q);
           const double count = held.sum().item<double>();
           acc[test].push_back(pred.eq(fam.y).logical_and(held).sum().item<double>() / count);

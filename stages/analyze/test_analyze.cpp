@@ -104,6 +104,7 @@ TEST(Analyze, ChoiceTablesMatchTheSchema) {
   };
   check(analyze::kCvs, "cv");
   check(analyze::kSpaces, "space");
+  check(analyze::kOrthoPreps, "ortho_space");
   check(decoders::kModels, "decoder");
 }
 
@@ -176,13 +177,19 @@ TEST(Analyze, RecoversPlantedCodes) {
   EXPECT_GT(mean_where(ct, "accuracy", {{"feature", "loc"}, {"kind", "generalisation"}}), 0.85);
   // Procrustes: the rotation from encoding to memory code reconstructs the memory decoder.
   const Table& pr = r.result.tables.at("procrustes");
-  auto pr_at = [&](const std::string& test) {
-    return mean_where(pr, "accuracy", {{"feature", "loc"}, {"test", test}}, [&](std::size_t i) {
+  auto pr_at = [&](const std::string& test, const std::string& column = "accuracy") {
+    return mean_where(pr, column, {{"feature", "loc"}, {"test", test}}, [&](std::size_t i) {
       return pr.numeric.at("source_frame")[i] == pr.numeric.at("source_stim")[i];
     });
   };
   EXPECT_GT(pr_at("reconstructed"), 0.85);
-  EXPECT_GT(pr_at("elapsed_shifted"), 0.85);  // the same rotation one stimulus later
+  // The same rotation one stimulus later: far above chance and above the
+  // same weights unrotated. (Its target, the fitted decoder, scores 0.98;
+  // the rotation is fitted from 4 class normals in 24 units, so the swap
+  // reads 0.83-0.85 depending on the machine's BLAS: a fixed 0.85 failed on
+  // one machine at c28516e with 0.846.)
+  EXPECT_GT(pr_at("elapsed_shifted"), 0.75) << "fitted " << pr_at("elapsed_shifted", "fitted_accuracy");
+  EXPECT_GT(pr_at("elapsed_shifted"), pr_at("elapsed_shifted_no_rotation") + 0.3);
   EXPECT_LT(pr_at("time_shifted"), 0.5);       // memory -> gone: no rotation predicts it
 
   const Table& orth = r.result.tables.at("orthogonality");
@@ -580,13 +587,18 @@ TEST(Analyze, ParticipationRatioBootstrapResamplesImages) {
 
 // Decoding accuracies agree with scikit-learn's LinearSVC and
 // LogisticRegression on the same folds (the goal: within 2 points on every
-// decoder).
+// decoder), and every orthogonality index and null mean with scikit-learn's
+// normals on the same trials, labels and PCs (within 0.02).
 TEST(Analyze, AgreesWithScikitLearnOnEveryDecoder) {
   if (std::system("/usr/bin/python3 -c 'import sklearn' 2>/dev/null") != 0) GTEST_SKIP() << "python3-sklearn missing";
   StateSet s = synthetic({"loc-1", "id-2"}, 80, 3, 12, {"loc", "id"}, 5, 1.6);  // overlapping classes
   TempDir dir;
   for (const char* model : {"svm", "logistic"}) {
-    Analysis r = analyze({s}, std::string("analyses = [\"decoding\", \"cross_temporal\"]\ndecoder = \"") + model + "\"");
+    // Orthogonality too (always SVM normals), in each defensible preparation.
+    const std::string prep = std::string(model) == "svm" ? "standardize" : "raw";
+    Analysis r = analyze({s}, std::string("analyses = [\"decoding\", \"cross_temporal\", \"orthogonality\"]\n"
+                                          "null_shuffles = 3\nrandom_directions = 20\northo_space = \"") +
+                                  prep + "\"\ndecoder = \"" + model + "\"");
     Artifact states = s.to_artifact(), result = r.result.to_artifact();
     export_artifact(states, dir / "states");
     export_artifact(result, dir / model);
@@ -650,6 +662,16 @@ TEST(Analyze, ThroughTheEngineWithCausal) {
   for (std::size_t i = 0; i < c.rows(); ++i) EXPECT_EQ(c.numeric.at("shift_frame")[i], c.numeric.at("probe_frame")[i] - 1);
   EXPECT_EQ(r.tables.at("decoding").text.at("model").front(), "states");
   EXPECT_EQ(r.tables.at("decoding").text.at("rnn").front(), "lstm");
+  // A trained model's exports (wmgeom export of the states and of the
+  // analysis) agree with scikit-learn: every decoder, every orthogonality
+  // index and null (compare_analyze.py --check, as a user would run it).
+  if (std::system("/usr/bin/python3 -c 'import sklearn' 2>/dev/null") != 0) GTEST_SKIP() << "python3-sklearn missing";
+  TempDir dir;
+  export_artifact(*run.get(text, "states"), dir / "states");
+  export_artifact(r.to_artifact(), dir / "geometry");
+  const std::string cmd = std::string("/usr/bin/python3 ") + WMGEOM_SOURCE_DIR + "/stages/analyze/compare_analyze.py --check " +
+                          (dir / "states").string() + " " + (dir / "geometry").string();
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
 }
 
 }  // namespace

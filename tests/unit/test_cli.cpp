@@ -187,7 +187,7 @@ TEST(Cli, EmbeddedQuickstartValidates) {
   CliResult r = run_cli({"validate", "embedded:quickstart"}, real_registry());
   EXPECT_EQ(r.code, 0) << r.err;
   // Every shipped pipeline plans against the real stages.
-  for (const char* name : {"quickstart", "paper", "regimes", "study"}) {
+  for (const char* name : {"quickstart", "paper", "regimes", "study", "sensitivity"}) {
     CliResult f = run_cli({"validate", std::string(WMGEOM_SOURCE_DIR) + "/pipelines/" + name + ".toml"}, real_registry());
     EXPECT_EQ(f.code, 0) << name << "\n" << f.err;
   }

@@ -165,7 +165,9 @@ Section findings_section(const ReportData& d, const ReportOptions&) {
           "frames "
           "of one model, which share images and weights). <em>held</em>: the test passes at alpha "
           "with the effect in the paper's direction; <em>not held</em>: it does not; <em>not "
-          "testable</em>: the run lacks what the test needs (the row says what to add). Effect, "
+          "testable</em>: the run lacks what the test needs (the row says what to add); <em>depends on "
+          "preprocessing</em> or <em>on sample size</em>: the sign of the effect changes under another "
+          "defensible choice, so no verdict is picked (finding 3). Effect, "
           "95% CI, p and n are the decisive test's; every test and the per-model numbers are under "
           "each row.") +
       "<div class=\"findings\">" + html_table(headers, rows) + "</div>";

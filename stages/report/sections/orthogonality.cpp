@@ -108,9 +108,9 @@ Section orthogonality_section(const ReportData& d, const ReportOptions& o) {
       caption(
           "O = mean over pairs of one-vs-rest decoder normals of 1 - |cos| (1: orthogonal class "
           "axes), "
-          "fitted on grouped training folds in both spaces projected to the same number of "
-          "principal "
-          "components. Raw indices of spaces of different sizes are not comparable: each is shown "
+          "fitted on every trial of the task on the principal-component scores as they are (each unit "
+          "z-scored before the PCA unless the analysis says ortho_space = raw), both spaces projected "
+          "to the same number of components. Raw indices of spaces of different sizes are not comparable: each is shown "
           "minus "
           "the mean index of decoders refitted on labels shuffled between images (its own null), "
           "so 0 = "
