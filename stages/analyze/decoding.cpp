@@ -508,6 +508,10 @@ Rotation fit_rotation(const torch::Tensor& src, const torch::Tensor& tgt) {
 
 }  // namespace
 
+// Rotations fitted on permuted class correspondences per cell and fold: the
+// rotation's own null beside the no-rotation control.
+constexpr int kProcrustesNullRotations = 5;
+
 void procrustes(const ModelData& m, const Settings& s, const Families& families, Tables& out) {
   const std::int64_t frames = m.frames();
   const auto list = in_order(families);
@@ -533,32 +537,66 @@ void procrustes(const ModelData& m, const Settings& s, const Families& families,
         };
         Standardised src = standardise(weights(f, t)), tgt = standardise(weights(f, t + 1));
         Rotation rot = fit_rotation(src.w, tgt.w);
+        // The rotation's own null: rotations fitted on permuted class
+        // correspondences (the target normals' rows permuted, no class kept
+        // in place), kProcrustesNullRotations of them, seeded per cell.
+        std::vector<Rotation> permuted;
+        {
+          const std::int64_t k = src.w.size(0);
+          random::Rng rng(random::hash_combine(family_seed(s, m.tasks[f.task].name, f.feature, f.stim),
+                                               0x9207ULL + static_cast<std::uint64_t>(t) * 1009 + static_cast<std::uint64_t>(q)));
+          for (int r = 0; r < kProcrustesNullRotations && k > 1; ++r) {
+            std::vector<std::int64_t> perm(static_cast<std::size_t>(k));
+            do {  // a uniform derangement, by rejection
+              for (std::int64_t i = 0; i < k; ++i) perm[i] = i;
+              for (std::int64_t i = k; i > 1; --i) std::swap(perm[i - 1], perm[rng.range(0, static_cast<int>(i) - 1)]);
+            } while ([&] {
+              for (std::int64_t i = 0; i < k; ++i) {
+                if (perm[i] == i) return true;
+              }
+              return false;
+            }());
+            permuted.push_back(fit_rotation(src.w, tgt.w.index_select(0, torch::tensor(perm, torch::kLong))));
+          }
+        }
         // Accuracy of weights `w` (de-standardised like the target decoder)
         // used in place of the target decoder of family `fam` at `frame`.
-        auto evaluate = [&](const std::string& test, const Family& fam, int frame, const torch::Tensor& w_std) {
+        auto accuracy_of = [&](const Family& fam, int frame, const torch::Tensor& w_std) {
           std::int64_t p = fam.index(q, frame, frames);
           Standardised tg = standardise(weights(fam, frame));
           torch::Tensor w = w_std * tg.norm + tg.mean;  // [K, H], the states' units
           torch::Tensor x = m.states.index_select(0, fam.rows).select(1, frame);
           torch::Tensor pred = (torch::mm(x - fam.fit.mean[p], w.t()) + fam.fit.bias[p]).argmax(1);
           torch::Tensor held = fam.fold.eq(q);
+          return pred.eq(fam.y).logical_and(held).sum().item<double>() / held.sum().item<double>();
+        };
+        auto record = [&](const std::string& test, const Family& fam, int frame, double accuracy) {
+          std::int64_t p = fam.index(q, frame, frames);
+          torch::Tensor held = fam.fold.eq(q);
           const double count = held.sum().item<double>();
-          acc[test].push_back(pred.eq(fam.y).logical_and(held).sum().item<double>() / count);
+          acc[test].push_back(accuracy);
           counts[test].push_back(count);
           fitted[test].push_back(fam.preds[p][frame - fam.stim].eq(fam.y).logical_and(held).sum().item<double>() / count);
           target[test] = {&fam, frame};
+        };
+        auto evaluate = [&](const std::string& test, const Family& fam, int frame, const torch::Tensor& w_std) {
+          record(test, fam, frame, accuracy_of(fam, frame, w_std));
+        };
+        // A swap, its no-rotation control and its permuted-rotation null.
+        auto swap = [&](const std::string& test, const Family& fam, int frame, const torch::Tensor& w_std) {
+          evaluate(test, fam, frame, rot.apply(w_std));
+          evaluate(test + "_no_rotation", fam, frame, w_std);
+          if (permuted.empty()) return;
+          double sum = 0;
+          for (const auto& r : permuted) sum += accuracy_of(fam, frame, r.apply(w_std));
+          record(test + "_permuted_rotation", fam, frame, sum / static_cast<double>(permuted.size()));
         };
         evaluate("fitted", f, t + 1, tgt.w);
         evaluate("reconstructed", f, t + 1, rot.apply(src.w));
         evaluate("reconstructed_no_rotation", f, t + 1, src.w);
         if (t + 2 < frames) {
-          evaluate("time_shifted", f, t + 2, rot.apply(tgt.w));  // W(s, t+1), already standardised
-          evaluate("time_shifted_no_rotation", f, t + 2, tgt.w);
-          if (next_stim != nullptr) {
-            Standardised next = standardise(weights(*next_stim, t + 1));
-            evaluate("elapsed_shifted", *next_stim, t + 2, rot.apply(next.w));
-            evaluate("elapsed_shifted_no_rotation", *next_stim, t + 2, next.w);
-          }
+          swap("time_shifted", f, t + 2, tgt.w);  // W(s, t+1), already standardised
+          if (next_stim != nullptr) swap("elapsed_shifted", *next_stim, t + 2, standardise(weights(*next_stim, t + 1)).w);
         }
       }
       for (const auto& [test, a] : acc) {
@@ -568,6 +606,12 @@ void procrustes(const ModelData& m, const Settings& s, const Families& families,
         sc.folds = a;
         sc.counts = counts.at(test);
         sc.null = chance.null;
+        // Like with like (SCIENCE.md section 6): each score relative to its
+        // own target decoder at the same cell and that decoder's empirical
+        // chance; a cell counts only when the target beats the 95th
+        // percentile of its chance.
+        const double fit = mean(fitted[test]), null = mean(sc.null), p95 = stats::quantile(sc.null, 0.95);
+        const bool usable = !sc.null.empty() && fit > p95 && fit > null;
         auto row = model_columns(m);
         row.insert(row.end(), {{"task", m.tasks[f.task].name},
                                {"feature", f.feature},
@@ -577,7 +621,10 @@ void procrustes(const ModelData& m, const Settings& s, const Families& families,
                                {"source_frame", double(t)},
                                {"stim_frame", double(fam->stim)},
                                {"frame", double(frame)},
-                               {"fitted_accuracy", mean(fitted[test])}});
+                               {"fitted_accuracy", fit},
+                               {"fitted_minus_swap", fit - mean(a)},
+                               {"relative", usable ? (mean(a) - null) / (fit - null) : std::nan("")},
+                               {"target_above_chance", usable ? 1.0 : 0.0}});
         add_accuracy(row, sc, s, f.feature);
         tables["procrustes"].add(std::move(row));
       }

@@ -134,14 +134,19 @@ constexpr Declared kDeclared[] = {
      "per multi-task replicate group (one architecture each), three one-sided one-sample t-tests across its "
          "seeds, all at alpha in every group (intersection-union): H1 below halfway between its empirical chance "
          "and its validation; H2 above its empirical chance; the same-elapsed-time Procrustes swap above the "
-         "time-shifted swap. Task-relevant features with at least 3 values. H1 and H2 score the encoding decoder "
+         "time-shifted swap, each scored relative to its own target decoder at the same cell, (swap - chance) / "
+         "(fitted - chance) with the target's empirical chance, paired by source cell (task, feature, s, t), over "
+         "the pairs whose two targets beat the 95th percentile of their empirical chance (the others excluded and "
+         "counted; raw accuracies at elapsed times t+1-s and t+2-s would reward forgetting). Task-relevant "
+         "features with at least 3 values. H1 and H2 score the encoding decoder "
          "of stimulus s (fitted at frame s) on the state at a later frame j, on trials held out in its fold whose "
          "labels at s and j differ and whose image at j was not among the fold's training images; H1 is the "
          "argmax over the classes other than the label at j, scored against the label at s, and H2 the argmax "
          "over the classes other than the label at s, scored against the label at j (chance 1/(K-1) each); H1's "
          "validation is the same decoder at frame s on the same trials with the same excluded class; every "
          "empirical chance comes from the permuted-label fits at frame s scored the same way. Single-task groups "
-         "are reported as supporting tests"},
+         "are reported as supporting tests; so are the fitted rotation against no rotation and against rotations "
+         "fitted on permuted class correspondences"},
 };
 
 // The skeleton of a finding; verdict filled by the caller.
@@ -507,7 +512,8 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::v
   if (h.rows() == 0 || p.rows() == 0) {
     return not_testable(f, "cross_temporal or procrustes was not run", "add \"cross_temporal\" and \"procrustes\" to analyses");
   }
-  std::map<const ModelData*, double> h1_margin, h2_margin, swap, rotation;
+  std::map<const ModelData*, double> h1_margin, h2_margin, swap, rotation, rotation_null;
+  std::vector<std::string> unusable;  // multi-task models without a usable swap pair
   std::vector<const ModelData*> used;
   for (const auto& m : models) {
     // H1 like with like (SCIENCE.md section 6): against its own empirical
@@ -521,22 +527,51 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::v
       (is_h1 ? h1_chance : h2_chance).push_back(h.num("chance_empirical", i));
       if (is_h1) val.push_back(h.num("validation", i));
     }
+    // The swaps like with like: each relative to its own target decoder at
+    // the same cell, (swap - chance) / (fitted - chance), paired by source
+    // cell (task, feature, s, t); a pair counts only when both targets beat
+    // the 95th percentile of their empirical chance.
     std::map<std::string, std::vector<double>> by;
+    std::map<std::tuple<std::string, std::string, double, double>, std::map<std::string, double>> cell;
     for (std::size_t i = 0; i < p.rows(); ++i) {
       if (p.txt("model", i) != m.name || p.txt("relevance", i) != "relevant") continue;
       by[p.txt("test", i)].push_back(p.num("accuracy", i));
+      cell[{p.txt("task", i), p.txt("feature", i), p.num("source_stim", i), p.num("source_frame", i)}][p.txt("test", i)] =
+          p.num("target_above_chance", i) > 0 ? p.num("relative", i) : NAN;
     }
-    if (h1.empty() || h2.empty() || by["elapsed_shifted"].empty() || by["time_shifted"].empty()) continue;
+    std::vector<double> swaps, rotations, nulls;
+    int pairs = 0;
+    for (const auto& [key, tests] : cell) {
+      auto get = [&](const char* test) { return tests.count(test) ? tests.at(test) : NAN; };
+      if (!tests.count("elapsed_shifted") || !tests.count("time_shifted")) continue;
+      ++pairs;
+      const double es = get("elapsed_shifted"), ts = get("time_shifted");
+      if (!std::isfinite(es) || !std::isfinite(ts)) continue;
+      swaps.push_back(es - ts);
+      rotations.push_back(es - get("elapsed_shifted_no_rotation"));
+      nulls.push_back(es - get("elapsed_shifted_permuted_rotation"));
+    }
+    if (h1.empty() || h2.empty() || pairs == 0) continue;
     const double mid = mean(h1_chance) + 0.5 * (mean(val) - mean(h1_chance));
     h1_margin[&m] = mean(h1) - mid;
     h2_margin[&m] = mean(h2) - mean(h2_chance);
-    swap[&m] = mean(by["elapsed_shifted"]) - mean(by["time_shifted"]);
-    rotation[&m] = mean(by["elapsed_shifted"]) - mean(by["elapsed_shifted_no_rotation"]);
+    // No usable pair: NaN, and the finding is not testable (below).
+    swap[&m] = swaps.empty() ? NAN : mean(swaps);
+    rotation[&m] = rotations.empty() ? NAN : mean(rotations);
+    rotation_null[&m] = nulls.empty() ? NAN : mean(nulls);
+    if (swaps.empty() && m.tasks.size() > 1) unusable.push_back(m.name);
     used.push_back(&m);
     f["numbers"][m.name + ": H1 - halfway"] = h1_margin[&m];
     f["numbers"][m.name + ": H2 - chance"] = h2_margin[&m];
-    f["numbers"][m.name + ": elapsed-shifted - time-shifted swap"] = swap[&m];
-    f["numbers"][m.name + ": elapsed-shifted swap, rotation - no rotation"] = number_or_null(rotation[&m]);
+    f["numbers"][m.name + ": elapsed-shifted - time-shifted swap, relative to own targets"] = number_or_null(swap[&m]);
+    f["numbers"][m.name + ": swap pairs used"] = swaps.size();
+    f["numbers"][m.name + ": swap pairs excluded (a target not above its chance's 95th percentile)"] =
+        pairs - static_cast<int>(swaps.size());
+    f["numbers"][m.name + ": raw elapsed-shifted - time-shifted swap (different elapsed times; not the test)"] =
+        mean(by["elapsed_shifted"]) - mean(by["time_shifted"]);
+    f["numbers"][m.name + ": elapsed-shifted swap relative, rotation - no rotation"] = number_or_null(rotation[&m]);
+    f["numbers"][m.name + ": elapsed-shifted swap relative, rotation - permuted-correspondence rotation"] =
+        number_or_null(rotation_null[&m]);
     f["numbers"][m.name + ": procrustes reconstructed"] = mean(by["reconstructed"]);
     f["numbers"][m.name + ": procrustes fitted"] = mean(by["fitted"]);
   }
@@ -562,7 +597,7 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::v
     const std::vector<std::pair<std::string, std::pair<const std::map<const ModelData*, double>*, Alternative>>> subs{
         {who + ": H1 below halfway", {&h1_margin, Alternative::kLess}},
         {who + ": H2 above chance", {&h2_margin, Alternative::kGreater}},
-        {who + ": same-elapsed-time swap > time-shifted swap", {&swap, Alternative::kGreater}}};
+        {who + ": same-elapsed-time swap > time-shifted swap, relative to own targets", {&swap, Alternative::kGreater}}};
     bool all = true;
     for (const auto& [name, what] : subs) {
       const auto& [values, alt] = what;
@@ -572,7 +607,17 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::v
     }
     add_test(f, g.name + ": rotation beats the no-rotation control (supporting)",
              stats::one_sample_t(values_of(g, rotation), 0.0, Alternative::kGreater, level_of(s)), Alternative::kGreater, s);
+    add_test(f, g.name + ": rotation beats rotations fitted on permuted class correspondences (supporting)",
+             stats::one_sample_t(values_of(g, rotation_null), 0.0, Alternative::kGreater, level_of(s)),
+             Alternative::kGreater, s);
     if (g.multi) detail << g.name << (all ? ": all three tests pass; " : ": not every test passes; ");
+  }
+  if (!unusable.empty()) {
+    std::string names;
+    for (const auto& n : unusable) names += (names.empty() ? "" : ", ") + n;
+    return not_testable(f, "no swap pair whose two target decoders beat the 95th percentile of their empirical chance in " + names,
+                        "the swap test scores each swap relative to its own target decoder: analyse frames at which the "
+                        "memory decoders at t + 2 are above chance (or more trials)");
   }
   detail << "held only if every test of every multi-task group passes (intersection-union); the decisive (largest) "
             "p-value is reported; single-task groups are supporting. The Procrustes rotation is fitted from K class "

@@ -191,6 +191,10 @@ TEST(Analyze, RecoversPlantedCodes) {
   EXPECT_GT(pr_at("elapsed_shifted"), 0.75) << "fitted " << pr_at("elapsed_shifted", "fitted_accuracy");
   EXPECT_GT(pr_at("elapsed_shifted"), pr_at("elapsed_shifted_no_rotation") + 0.3);
   EXPECT_LT(pr_at("time_shifted"), 0.5);       // memory -> gone: no rotation predicts it
+  // The rotation's own null: rotations fitted on permuted class
+  // correspondences score far below the fitted one.
+  EXPECT_GT(pr_at("elapsed_shifted"), pr_at("elapsed_shifted_permuted_rotation") + 0.3);
+  EXPECT_GT(pr_at("elapsed_shifted", "relative"), 0.7);
 
   const Table& orth = r.result.tables.at("orthogonality");
   EXPECT_GT(orth.rows(), 0u);
