@@ -110,7 +110,11 @@ struct Declared {
 constexpr Declared kDeclared[] = {
     {"Multi-task models retain task-irrelevant features in memory; single-task models retain less",
      "Welch t-test, one-sided (multi-task > single-task), of each model's retention: mean accuracy above "
-         "empirical chance of task-irrelevant features of stimulus s decoded from the state at frames t > s. "
+         "empirical chance of task-irrelevant features of stimulus s decoded from the state at frames t > s, over "
+         "the same cells on both sides: the (task, feature, s, t) cells of the single-task models (their own tasks, "
+         "the features irrelevant there); multi-task rows of other tasks are not used. In cat-N tasks identity "
+         "agrees across matched frames more often than chance (the sampler matches on category), so a cat-N "
+         "control's identity cells carry that correlation on both sides. "
          "The two sides are the multi-task and the single-task models; every replicate group on each side needs "
          "min_seeds seeds"},
     {"Vanilla RNNs share subspaces across tasks; GRUs and LSTMs use task-specific ones",
@@ -280,15 +284,34 @@ nlohmann::json finding1(const std::map<std::string, Table>& tables, const std::v
   if (r.rows() == 0) return not_testable(f, "the decoding analysis was not run", "add \"decoding\" to analyses");
   std::vector<double> multi, single;
   std::vector<const ModelData*> used;
+  // Like with like (SCIENCE.md section 6): both sides on the same cells
+  // (task, feature, stimulus frame s, frame t > s), those of the single-task
+  // models: their own tasks and the features irrelevant there. Multi-task
+  // rows of other tasks are left out (features differ in classes and
+  // difficulty from task to task).
+  using Cell = std::tuple<std::string, std::string, double, double>;
+  auto later_irrelevant = [&](std::size_t i) {
+    return r.txt("relevance", i) == "irrelevant" && r.num("train_frame", i) > r.num("stim_frame", i);
+  };
+  std::set<std::string> single_names;
   for (const auto& m : models) {
+    if (m.tasks.size() == 1) single_names.insert(m.name);
+  }
+  std::set<Cell> cells;
+  for (std::size_t i = 0; i < r.rows(); ++i) {
+    if (single_names.count(r.txt("model", i)) && later_irrelevant(i)) {
+      cells.insert({r.txt("task", i), r.txt("feature", i), r.num("stim_frame", i), r.num("train_frame", i)});
+    }
+  }
+  for (const auto& m : models) {
+    const bool is_multi = m.tasks.size() > 1;
     std::vector<double> margin;
     for (std::size_t i = 0; i < r.rows(); ++i) {
-      if (r.txt("model", i) != m.name || r.txt("relevance", i) != "irrelevant") continue;
-      if (r.num("train_frame", i) <= r.num("stim_frame", i)) continue;
+      if (r.txt("model", i) != m.name || !later_irrelevant(i)) continue;
+      if (!cells.count({r.txt("task", i), r.txt("feature", i), r.num("stim_frame", i), r.num("train_frame", i)})) continue;
       margin.push_back(r.num("accuracy", i) - r.num("chance_empirical", i));
     }
     if (margin.empty()) continue;
-    const bool is_multi = m.tasks.size() > 1;
     (is_multi ? multi : single).push_back(mean(margin));
     used.push_back(&m);
     f["numbers"][m.name + ": retention above chance"] = mean(margin);
@@ -303,7 +326,12 @@ nlohmann::json finding1(const std::map<std::string, Table>& tables, const std::v
                         "stage on it with at least 3 seeds (sweep = { seed = [1, 2, 3] }), captured and analysed; "
                         "pipelines/study.toml does");
   }
-  if (multi.empty()) return not_testable(f, "no multi-task model in this run", "add a multi-task (MTMF or STMF) model");
+  if (multi.empty()) {
+    return not_testable(f, "no multi-task model has a task-irrelevant cell (task, feature, stimulus frame, frame) of the "
+                           "single-task models: retention is compared on the same cells",
+                        "add a multi-task (MTMF or STMF) model whose tasks include the single-task models' task");
+  }
+  f["numbers"]["cells compared (task, feature, stimulus frame, frame of the single-task models)"] = cells.size();
   const auto groups = groups_of(used, models);
   if (auto gap = replicate_gap(groups, s.min_seeds); !gap.empty()) return not_testable(f, gap, kSeeds);
   std::string sides[2];
