@@ -47,19 +47,22 @@ torch::Tensor shuffled_by_image(const torch::Tensor& y, const torch::Tensor& gro
 }
 
 // Scores of the rows of x [n, d] on their own top `dims` principal axes:
-// [n, dims], centred. From the eigendecomposition of the centred Gram
-// matrix X X^T = U L U^T the scores are U sqrt(L), no SVD of X needed.
+// [n, dims], centred. From the eigendecomposition of the smaller of the
+// centred Gram matrix X X^T = U L U^T (scores U sqrt(L)) and the scatter
+// matrix X^T X = V L V^T (scores X V); no SVD of X needed.
 // Axes without variance (L <= 1e-12 max L: fewer distinct rows than dims,
 // e.g. perceptual vectors of repeated images) score exactly 0 rather than
 // rounding noise.
 torch::Tensor pca_scores(const torch::Tensor& x, std::int64_t dims) {
   torch::Tensor xc = x - x.mean(0, true);
-  auto [values, vectors] = torch::linalg_eigh(torch::mm(xc, xc.t()));  // ascending
+  const bool gram = xc.size(0) <= xc.size(1);
+  auto [values, vectors] = torch::linalg_eigh(gram ? torch::mm(xc, xc.t()) : torch::mm(xc.t(), xc));  // ascending
   const std::int64_t n = values.size(0);
   torch::Tensor top = values.narrow(0, n - dims, dims).flip(0);
-  torch::Tensor u = vectors.narrow(1, n - dims, dims).flip(1);
+  torch::Tensor axes = vectors.narrow(1, n - dims, dims).flip(1);
   torch::Tensor keep = top.gt(1e-12 * values[n - 1].item<double>());
-  return u * torch::where(keep, top.clamp_min(0).sqrt(), torch::zeros_like(top)).unsqueeze(0);
+  if (gram) return axes * torch::where(keep, top.clamp_min(0).sqrt(), torch::zeros_like(top)).unsqueeze(0);
+  return torch::mm(xc, axes) * keep.to(torch::kFloat64).unsqueeze(0);
 }
 
 // One orthogonality row's numbers, kept for the per-model summary.
