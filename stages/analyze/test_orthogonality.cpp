@@ -185,7 +185,10 @@ TEST(Orthogonality, TheStageFitsEveryTrialAndExportsItsLabels) {
     return AnalysisResult::from_artifact(stage.run(params, in, ctx));
   };
   AnalysisResult r = run("standardize");
+  ASSERT_TRUE(r.tables.count("orthogonality"));
   const Table& o = r.tables.at("orthogonality");
+  for (const char* c : {"n", "trials_per_dim", "dims", "index"}) ASSERT_TRUE(o.numeric.count(c)) << c;
+  ASSERT_TRUE(r.arrays.count("ortho_labels.m0"));
   ASSERT_GT(o.rows(), 0u);
   for (std::size_t i = 0; i < o.rows(); ++i) {
     EXPECT_EQ(o.numeric.at("n")[i], 120.0);
@@ -208,7 +211,10 @@ TEST(Orthogonality, TheStageFitsEveryTrialAndExportsItsLabels) {
     }
   }
   // The preparation changes the index (the version-5 whitened path too).
-  const Table& w = run("whitened").tables.at("orthogonality");
+  AnalysisResult whitened = run("whitened");
+  ASSERT_TRUE(whitened.tables.count("orthogonality"));
+  const Table& w = whitened.tables.at("orthogonality");
+  ASSERT_EQ(w.rows(), o.rows());
   double differs = 0;
   for (std::size_t i = 0; i < o.rows(); ++i) differs = std::max(differs, std::abs(o.numeric.at("index")[i] - w.numeric.at("index")[i]));
   EXPECT_GT(differs, 1e-3);
