@@ -316,6 +316,12 @@ nlohmann::json finding1(const std::map<std::string, Table>& tables, const std::v
     used.push_back(&m);
     f["numbers"][m.name + ": retention above chance"] = mean(margin);
   }
+  if (single_names.empty()) {
+    return not_testable(f, "no single-task (STSF) model in this run",
+                        "add single-task control models: a tasks stage with one task (e.g. tasks = [\"loc-2\"]) and a train "
+                        "stage on it with at least 3 seeds (sweep = { seed = [1, 2, 3] }), captured and analysed; "
+                        "pipelines/study.toml does");
+  }
   if (multi.empty() && single.empty()) {
     return not_testable(f, "no task-irrelevant feature was decoded at a later frame",
                         "decode several features (features = [\"loc\", \"cat\", \"id\"]) over several frames");
