@@ -287,7 +287,9 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
   std::int64_t total = 0, done = 0, fitted = 0;
   for (const auto& m : models) total += cv ? static_cast<std::int64_t>(m.tasks.size() * s.features.size() * s.frames.size()) : 0;
   analyze::Tables tables;
-  std::map<std::string, Array> fold_arrays;
+  // What it takes to refit the same decoders elsewhere (compare_analyze.py):
+  // each model's folds and the labels behind its orthogonality indices.
+  std::map<std::string, Array> refit_arrays;
   for (const auto& m : models) {
     ctx.check_cancelled();
     // Seconds per analysis, one log line per model (where the time goes).
@@ -312,7 +314,7 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
         auto fi = std::find(s.features.begin(), s.features.end(), f.feature) - s.features.begin();
         folds.select(1, fi).select(1, f.stim).index_put_({f.rows}, f.fold.to(torch::kInt32));
       }
-      fold_arrays["folds." + safe_name(m.name)] = nets::to_array(folds);
+      refit_arrays["folds." + safe_name(m.name)] = nets::to_array(folds);
       timed("families");
       if (s.wants("decoding")) analyze::decoding(m, s, families, tables);
       timed("decoding");
@@ -325,7 +327,7 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
     }
     // The labels (true and shuffled) behind every orthogonality index, for
     // refitting the same normals elsewhere (compare_analyze.py).
-    if (s.wants("orthogonality")) fold_arrays["ortho_labels." + safe_name(m.name)] = nets::to_array(analyze::orthogonality(m, s, tables));
+    if (s.wants("orthogonality")) refit_arrays["ortho_labels." + safe_name(m.name)] = nets::to_array(analyze::orthogonality(m, s, tables));
     timed("orthogonality");
     if (s.wants("causal")) analyze::causal(m, s, tables);
     timed("causal");
@@ -338,7 +340,7 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
 
   AnalysisResult result;
   for (const auto& [name, builder] : tables) result.tables[name] = builder.build();
-  result.arrays = fold_arrays;
+  result.arrays = refit_arrays;
   // Matrices for plotting and Python: cross-task [train task, test task] and
   // cross-temporal [stimulus frame, train frame, test frame] per model and
   // feature, averaged over stimulus frames / tasks; NaN where undefined.

@@ -327,10 +327,9 @@ nlohmann::json finding1(const std::map<std::string, Table>& tables, const std::v
                         "decode several features (features = [\"loc\", \"cat\", \"id\"]) over several frames");
   }
   if (single.empty()) {
-    return not_testable(f, "no single-task (STSF) model in this run",
-                        "add single-task control models: a tasks stage with one task (e.g. tasks = [\"loc-2\"]) and a train "
-                        "stage on it with at least 3 seeds (sweep = { seed = [1, 2, 3] }), captured and analysed; "
-                        "pipelines/study.toml does");
+    return not_testable(f, "the single-task models have no task-irrelevant feature decoded at a later frame",
+                        "decode a feature their task does not need over several frames (features = [\"loc\", \"cat\", "
+                        "\"id\"])");
   }
   if (multi.empty()) {
     return not_testable(f, "no multi-task model has a task-irrelevant cell (task, feature, stimulus frame, frame) of the "
