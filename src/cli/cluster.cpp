@@ -135,10 +135,10 @@ int do_status(const RunArgs& a, const Common& c, const StageRegistry& registry, 
   Cache cache(c.cache_dir);
   Logger log(err, log_level(c));
   SlurmExecutor slurm(*p.plan, cache, log);
-  std::vector<std::string> pending;
+  std::vector<JobTask> pending;
   RunSummary r = slurm.status(*sub, p.run, &pending);
   print_table(r, out);
-  for (const auto& line : pending) out << "  " << line << "\n";
+  for (const auto& task : pending) out << "  " << task.instance << " (job " << task.id << "): " << task.line() << "\n";
   int done = 0, failed = 0;
   for (const auto& i : r.instances) {
     done += i.cache == CacheStatus::kMiss || i.cache == CacheStatus::kHit;

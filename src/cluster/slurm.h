@@ -17,12 +17,25 @@
 //    folder per instance (OUT/slurm/runs/INSTANCE/: run.json, job.json);
 //  - OUT/slurm/submission.json records the jobs, so that `wmgeom status` and
 //    `wmgeom cancel` find them, and a waiting run can be resumed.
+//  - requests that fit: before anything is submitted, each job's request is
+//    checked against its partition (`scontrol show partition` / `show node`:
+//    the CPUs and memory of its nodes, MaxCPUsPerNode, MaxMemPerNode,
+//    MaxTime, GPUs). A width the result does not depend on shrinks to the
+//    largest node (logged); anything else that cannot fit (a hashed training
+//    width, memory, a GPU, minutes over MaxTime, a value the profile sets)
+//    is refused, every problem at once (InputError: exit 2);
+//  - no silent waits: state lines carry Slurm's reason ("PENDING
+//    (Resources)"); a job pending for a reason that waiting cannot clear
+//    (slurm_reason) for stuck_seconds fails the run (it and its dependents
+//    are cancelled, OUT/slurm/runs/INSTANCE/stuck.json says why); a long
+//    wait for a reason that can clear is reported every remind_seconds.
 // The shared cache is the source of truth for success: an instance is done
 // when its key is in the cache; its job's run.json gives the numbers.
 #pragma once
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -63,6 +76,67 @@ struct Submission {
   static Submission from_json(const nlohmann::json& j);  // throws wmgeom::Error
 };
 
+// What a partition offers, from `scontrol -o show partition` and `scontrol -o
+// show node` (parse_partitions). -1: unlimited.
+struct PartitionLimits {
+  struct Node {
+    std::string name;
+    int cpus = 0;         // CPUEfctv (CPUTot on older Slurm)
+    long long mem_mb = 0;  // RealMemory
+    int gpus = 0;          // gpu entries of Gres
+  };
+  std::string name;
+  bool is_default = false;
+  long long max_minutes = -1;       // MaxTime
+  long long max_mem_per_node = -1;  // MaxMemPerNode, MB
+  int max_cpus_per_node = -1;       // MaxCPUsPerNode
+  std::vector<Node> nodes;
+};
+std::vector<PartitionLimits> parse_partitions(const std::string& show_partition, const std::string& show_node);
+// Slurm's time format ("UNLIMITED", "MM", "MM:SS", "HH:MM:SS", "D-HH", "D-HH:MM",
+// "D-HH:MM:SS") in minutes; -1 for unlimited or unreadable.
+long long parse_slurm_minutes(const std::string& text);
+
+// One job's request, where each value came from, and what fits.
+struct JobRequest {
+  std::string decl, type;      // stage declaration and its type
+  std::string partition;       // "" = the cluster's default
+  std::string partition_where;  // profile position of the partition, "" when not set there
+  Resources res;                // the stage's estimate with the profile's values over it
+  std::map<std::string, std::string> from_profile;  // "cpus", "mem_mb", "minutes", "gpus" -> position
+  std::string profile_file;     // "" for no profile
+  std::int64_t threads_param = -1;  // the stage's `threads` parameter when it has one
+};
+struct FitResult {
+  Resources res;                    // what to ask for
+  std::vector<std::string> notes;   // sized down: one line each
+  std::vector<std::string> errors;  // can never fit: one message each
+};
+// Checks `req` against `part`: shrinks a width the result does not depend
+// on, refuses (errors) what can never run there.
+FitResult fit_request(const JobRequest& req, const PartitionLimits& part);
+
+// Slurm's reasons for a pending job, by whether waiting can clear them
+// (https://slurm.schedmd.com/job_reason_codes.html).
+enum class ReasonKind {
+  kWaits,       // Priority, Resources, Dependency, BeginTime, holds, nodes down, group limits, ...
+  kNever,       // the request or the site's configuration must change
+  kUserLimit,   // a per-user / per-account limit: clears when the user's running jobs end, never if none runs
+};
+struct ReasonInfo {
+  ReasonKind kind = ReasonKind::kWaits;
+  std::string why;     // what it means ("" for the common waiting reasons)
+  std::string change;  // what the user changes (for kNever and kUserLimit)
+};
+ReasonInfo slurm_reason(const std::string& reason);
+
+// One queued or running job task ("12_3"), as squeue reports it.
+struct JobTask {
+  std::string instance, id, decl, state, reason, node;
+  double submitted = 0;
+  std::string line() const;  // "PENDING (Resources)", "RUNNING on node1"
+};
+
 class SlurmExecutor {
  public:
   SlurmExecutor(const Plan& plan, const Cache& cache, Logger& log);
@@ -77,10 +151,18 @@ class SlurmExecutor {
   Submission submit(const SlurmRun& run);
   // Where each instance stands now (no waiting): the run's summary with
   // statuses hit / miss (done) / failed / cancelled, and `pending` listing
-  // instances whose jobs are still queued or running ("gru[seed=1]: RUNNING").
-  RunSummary status(const Submission& sub, const SlurmRun& run, std::vector<std::string>* pending = nullptr);
-  // Polls until every job has left the queue, logging each change of state.
+  // the tasks still queued or running, with Slurm's state and reason.
+  RunSummary status(const Submission& sub, const SlurmRun& run, std::vector<JobTask>* pending = nullptr);
+  // Polls until every job has left the queue, logging each change of state
+  // (with Slurm's reason), a reminder of long waits every remind_seconds, and
+  // failing a job stuck for stuck_seconds on a reason that cannot clear.
   RunSummary wait(const Submission& sub, const SlurmRun& run);
+  // Each job's request for the instances `misses` (by declaration), checked
+  // against its partition; throws InputError naming every request that can
+  // never run. Reads the cluster's partitions (no partition read: unchecked,
+  // with a warning).
+  std::map<std::size_t, Resources> fit_requests(const SlurmRun& run,
+                                                const std::vector<std::vector<std::size_t>>& misses);
   // scancel every job of the submission; returns how many were asked.
   static int cancel(const Submission& sub);
 

@@ -96,6 +96,11 @@ std::optional<ClusterProfile> load_cluster_profile_text(const std::string& file,
     profile.max_requeues = static_cast<int>(s.i("max_requeues"));
     profile.warn_seconds = static_cast<int>(s.i("warn_seconds"));
     profile.poll_seconds = s.f("poll_seconds");
+    profile.stuck_seconds = static_cast<int>(s.i("stuck_seconds"));
+    profile.remind_seconds = static_cast<int>(s.i("remind_seconds"));
+    if (slurm) {
+      for (auto&& [k, v] : *slurm) profile.where[std::string(k.str())] = pos_of(v.source(), file).str();
+    }
   }
   if (const toml::table* stages = root["stage"].as_table()) {
     for (auto&& [k, v] : *stages) {
@@ -122,6 +127,7 @@ std::optional<ClusterProfile> load_cluster_profile_text(const std::string& file,
       c.partition = p.s("partition");
       c.sbatch = p.strings("sbatch");
       c.set = p.strings("set");
+      for (auto&& [key, value] : *t) c.where[std::string(key.str())] = pos_of(value.source(), file).str();
       for (const auto& set : c.set) {
         if (set.find('=') == std::string::npos || set.find('=') == 0) {
           diags.error(pos_of(t->get("set")->source(), file), "stage." + type + ".set",

@@ -21,6 +21,7 @@ struct ClusterStage {  // [stage.TYPE]: 0 / -1 / "" / {} keep the stage's own es
   std::string partition;
   std::vector<std::string> sbatch;
   std::vector<std::string> set;  // "PARAM=VALUE", applied to every stage of the type
+  std::map<std::string, std::string> where;  // key -> "FILE:LINE:COL" of the keys the table sets
 };
 
 struct ClusterProfile {
@@ -31,7 +32,10 @@ struct ClusterProfile {
   int max_requeues = 3;
   int warn_seconds = 120;
   double poll_seconds = 2.0;
+  int stuck_seconds = 60;    // a job pending for a reason waiting cannot clear fails the run after this
+  int remind_seconds = 300;  // a long wait says why, this often
   std::map<std::string, ClusterStage> stages;  // by stage type
+  std::map<std::string, std::string> where;     // [slurm] key -> "FILE:LINE:COL" of the keys the file sets
 };
 
 // Reads FILE. `types` are the registered stage types ([stage.TYPE] must name

@@ -99,12 +99,21 @@ class RunContext {
 };
 
 // What one instance asks of a cluster node (a Slurm job's request). A
-// cluster profile may override any field per stage type.
+// cluster profile may override any field per stage type. The Slurm executor
+// checks each request against the partition it goes to: `cpus` shrinks to
+// the largest node's CPUs unless `fixed_width` says the result depends on
+// it; memory, time and GPUs never shrink (a request that cannot fit is
+// refused before anything is submitted).
 struct Resources {
   int cpus = 1;
   int mem_mb = 2000;
   int minutes = 60;  // time limit
   int gpus = 0;
+  // true: `cpus` is a hashed width (a training's LibTorch threads, whose
+  // gradient sums split by it), so a job with fewer CPUs would oversubscribe
+  // them; false: the result does not depend on the width and fewer CPUs
+  // only make it slower.
+  bool fixed_width = false;
 };
 
 // What an instance's artifact will weigh, known at plan time from its

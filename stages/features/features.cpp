@@ -207,12 +207,15 @@ std::string FeaturesStage::key_extras(const Params& p) const {
 
 std::string FeaturesStage::resource(const Params& p) const { return nets::device_resource(p.s("device")); }
 
-// The width it trains at (hashed: `threads`); 4 GB covers the built-in CNN at
-// 112 px with its batch and a bank of thousands of images; an hour covers
-// 30 epochs of the paper's 384 images many times over.
+// The width it trains at (hashed: `threads`; fixed when the built-in CNN
+// trains here, and only a wish at inference, whose bank does not depend on
+// it); 4 GB covers the built-in CNN at 112 px with its batch and a bank of
+// thousands of images; an hour covers 30 epochs of the paper's 384 images
+// many times over.
 Resources FeaturesStage::resources(const Params& p) const {
   Resources r = Stage::resources(p);
   r.cpus = static_cast<int>(p.i("threads"));
+  r.fixed_width = model_of(p) == Model::kBuiltin && p.i("epochs") > 0;
   r.mem_mb = 4000;
   r.minutes = 60;
   return r;

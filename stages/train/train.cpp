@@ -257,6 +257,7 @@ std::string TrainStage::resource(const Params& p) const { return nets::device_re
 Resources TrainStage::resources(const Params& p) const {
   Resources r = Stage::resources(p);
   r.cpus = static_cast<int>(p.i("threads"));
+  r.fixed_width = true;  // hashed: the weights' last bits depend on it
   const double hidden = static_cast<double>(std::max<std::int64_t>(p.i("hidden"), 512));
   const double params = 4.0 * hidden * hidden * static_cast<double>(p.i("layers")) + 128.0 * 49.0 * hidden;
   const double activations = static_cast<double>(p.i("batch_size")) * 6.0 * 4.0 * hidden;

@@ -73,6 +73,160 @@ std::string sweep_pipeline(const fs::path& dir, const std::string& scaled_extra 
          scaled_extra + "\n[stage.total]\ntype = \"sum\"\nxs = [\"scaled\"]\n" + instr;
 }
 
+
+// ---- Requests that fit (no cluster needed) ----
+
+// What `scontrol -o show partition` and `show node` print (Slurm 22.05): a
+// 2-CPU CPU partition (the default) and a GPU partition with a day's MaxTime.
+const char* kPartitions =
+    "PartitionName=debug AllowGroups=ALL Default=YES QoS=N/A DefaultTime=NONE MaxNodes=UNLIMITED MaxTime=UNLIMITED "
+    "MinNodes=0 MaxCPUsPerNode=UNLIMITED Nodes=vm State=UP TotalCPUs=2 TotalNodes=1 DefMemPerNode=UNLIMITED "
+    "MaxMemPerNode=UNLIMITED TRES=cpu=2,mem=24105M,node=1,billing=2\n"
+    "PartitionName=gpu AllowGroups=ALL Default=NO MaxTime=1-00:00:00 MaxCPUsPerNode=16 Nodes=g[1-2] State=UP "
+    "MaxMemPerNode=64000\n";
+const char* kNodes =
+    "NodeName=vm Arch=x86_64 CoresPerSocket=1  CPUAlloc=0 CPUEfctv=2 CPUTot=2 CPULoad=2.56 Gres=(null) NodeAddr=vm "
+    "OS=Linux 6.18.44 #1 SMP PREEMPT_DYNAMIC @0  RealMemory=24105 AllocMem=0 Partitions=debug  BootTime=None\n"
+    "NodeName=g1 CPUTot=32 CPUEfctv=32 Gres=gpu:a100:4(S:0-1) RealMemory=128000 Partitions=gpu\n"
+    "NodeName=g2 CPUTot=8 Gres=gpu:1,mps:100 RealMemory=32000 Partitions=gpu,debug-gpu\n";
+
+JobRequest request(const std::string& type, Resources res) {
+  JobRequest r;
+  r.decl = type == "train" ? "net" : "geometry";
+  r.type = type;
+  r.res = res;
+  r.profile_file = "site.toml";
+  return r;
+}
+
+TEST(SlurmFit, ReadsPartitionsAndTheirNodes) {
+  const auto parts = parse_partitions(kPartitions, kNodes);
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_EQ(parts[0].name, "debug");
+  EXPECT_TRUE(parts[0].is_default);
+  EXPECT_EQ(parts[0].max_minutes, -1);
+  EXPECT_EQ(parts[0].max_mem_per_node, -1);
+  ASSERT_EQ(parts[0].nodes.size(), 1u);
+  EXPECT_EQ(parts[0].nodes[0].cpus, 2);
+  EXPECT_EQ(parts[0].nodes[0].mem_mb, 24105);
+  EXPECT_EQ(parts[0].nodes[0].gpus, 0);
+  EXPECT_FALSE(parts[1].is_default);
+  EXPECT_EQ(parts[1].max_minutes, 1440);
+  EXPECT_EQ(parts[1].max_cpus_per_node, 16);
+  EXPECT_EQ(parts[1].max_mem_per_node, 64000);
+  ASSERT_EQ(parts[1].nodes.size(), 2u);
+  EXPECT_EQ(parts[1].nodes[0].gpus, 4);
+  EXPECT_EQ(parts[1].nodes[1].gpus, 1);
+  EXPECT_EQ(parts[1].nodes[1].cpus, 8);  // CPUTot when there is no CPUEfctv
+  EXPECT_EQ(parse_slurm_minutes("30"), 30);
+  EXPECT_EQ(parse_slurm_minutes("30:01"), 31);
+  EXPECT_EQ(parse_slurm_minutes("02:00:00"), 120);
+  EXPECT_EQ(parse_slurm_minutes("2-12"), 3600);
+  EXPECT_EQ(parse_slurm_minutes("1-00:30"), 1470);
+  EXPECT_EQ(parse_slurm_minutes("INFINITE"), -1);
+}
+
+TEST(SlurmFit, AWidthTheResultDoesNotDependOnIsSizedDownToTheLargestNode) {
+  const auto parts = parse_partitions(kPartitions, kNodes);
+  Resources analyze;  // AnalyzeStage::resources with threads = 0
+  analyze.cpus = 4;
+  analyze.mem_mb = 8000;
+  analyze.minutes = 180;
+  const FitResult fit = fit_request(request("analyze", analyze), parts[0]);
+  EXPECT_TRUE(fit.errors.empty()) << fit.errors.front();
+  EXPECT_EQ(fit.res.cpus, 2);
+  EXPECT_EQ(fit.res.mem_mb, 8000);
+  ASSERT_EQ(fit.notes.size(), 1u);
+  EXPECT_NE(fit.notes[0].find("stage geometry (analyze) asks 4 CPUs; partition debug offers at most 2 CPU(s) on a node: "
+                              "sized down to 2"),
+            std::string::npos)
+      << fit.notes[0];
+  // MaxCPUsPerNode caps a node's CPUs: 32 on g1, 16 usable.
+  analyze.cpus = 64;
+  analyze.gpus = 1;
+  EXPECT_EQ(fit_request(request("analyze", analyze), parts[1]).res.cpus, 16);
+  // What fits is left alone.
+  analyze.cpus = 2;
+  analyze.gpus = 0;
+  const FitResult same = fit_request(request("analyze", analyze), parts[0]);
+  EXPECT_EQ(same.res.cpus, 2);
+  EXPECT_TRUE(same.notes.empty() && same.errors.empty());
+}
+
+TEST(SlurmFit, WhatCanNeverRunIsRefusedNamingStageRequestOfferAndKey) {
+  const auto parts = parse_partitions(kPartitions, kNodes);
+  Resources train;
+  train.cpus = 4;
+  train.fixed_width = true;
+  train.mem_mb = 2100;
+  train.minutes = 2000;
+  JobRequest req = request("train", train);
+  req.threads_param = 4;
+  FitResult fit = fit_request(req, parts[0]);
+  ASSERT_EQ(fit.errors.size(), 1u);
+  const std::string& width = fit.errors[0];
+  EXPECT_NE(width.find("stage net (train) asks 4 CPUs, the width it trains at (its threads = 4, hashed"), std::string::npos) << width;
+  EXPECT_NE(width.find("partition debug offers at most 2 CPU(s)"), std::string::npos) << width;
+  EXPECT_NE(width.find("--set stage.net.threads=2"), std::string::npos) << width;
+  EXPECT_NE(width.find("[stage.train] set = [\"threads=2\"] in site.toml"), std::string::npos) << width;
+  // Memory, a GPU and minutes over MaxTime never shrink.
+  train.cpus = 1;
+  train.mem_mb = 100000;
+  fit = fit_request(request("train", train), parts[0]);
+  ASSERT_EQ(fit.errors.size(), 1u);
+  EXPECT_NE(fit.errors[0].find("asks 100000 MB of memory (the stage's estimate); partition debug offers at most 24105 MB"),
+            std::string::npos)
+      << fit.errors[0];
+  EXPECT_NE(fit.errors[0].find("[stage.train] mem_mb"), std::string::npos) << fit.errors[0];
+  train.mem_mb = 2000;
+  train.gpus = 1;
+  fit = fit_request(request("train", train), parts[0]);
+  ASSERT_EQ(fit.errors.size(), 1u);
+  EXPECT_NE(fit.errors[0].find("asks 1 GPU(s) (its device is CUDA); partition debug has no GPU"), std::string::npos)
+      << fit.errors[0];
+  EXPECT_NE(fit.errors[0].find("[stage.train] gpus = 0"), std::string::npos) << fit.errors[0];
+  fit = fit_request(request("train", train), parts[1]);
+  ASSERT_EQ(fit.errors.size(), 1u);
+  EXPECT_NE(fit.errors[0].find("asks a time limit of 2000 min (the stage's estimate); partition gpu allows at most 1440 min "
+                               "(MaxTime). Set [stage.train] minutes (at most 1440) in site.toml"),
+            std::string::npos)
+      << fit.errors[0];
+  // A profile's value is checked, never changed: it names its key.
+  Resources analyze;
+  analyze.cpus = 8;
+  JobRequest from_profile = request("analyze", analyze);
+  from_profile.from_profile["cpus"] = "site.toml:7:8";
+  fit = fit_request(from_profile, parts[0]);
+  ASSERT_EQ(fit.errors.size(), 1u);
+  EXPECT_NE(fit.errors[0].find("stage geometry (analyze) asks 8 CPUs ([stage.analyze] cpus at site.toml:7:8); partition "
+                               "debug offers at most 2 CPU(s) on a node. Set [stage.analyze] cpus to at most 2 in site.toml"),
+            std::string::npos)
+      << fit.errors[0];
+}
+
+TEST(SlurmReason, WaitingClearsSomeReasonsAndNeverOthers) {
+  for (const char* r : {"Priority", "Resources", "Dependency", "BeginTime", "JobHeldUser", "JobHeldAdmin", "NodeDown",
+                        "ReqNodeNotAvail", "PartitionDown", "Reservation", "Licenses", "AssocGrpCpuLimit",
+                        "QOSGrpNodeLimit", "QOSJobLimit", "None", "SomeReasonOfANewerSlurm"}) {
+    EXPECT_EQ(slurm_reason(r).kind, ReasonKind::kWaits) << r;
+  }
+  for (const char* r : {"PartitionConfig", "PartitionTimeLimit", "PartitionNodeLimit", "BadConstraints",
+                        "AccountNotAllowed", "InvalidAccount", "InvalidQOS", "QOSNotAllowed", "DependencyNeverSatisfied",
+                        "QOSMaxCpuPerJobLimit", "QOSMaxWallDurationPerJobLimit", "AssocMaxNodePerJobLimit",
+                        "QOSMaxGRESPerJob", "QOSMinCpuNotSatisfied"}) {
+    const ReasonInfo info = slurm_reason(r);
+    EXPECT_EQ(info.kind, ReasonKind::kNever) << r;
+    EXPECT_FALSE(info.why.empty() || info.change.empty()) << r;
+  }
+  for (const char* r : {"QOSMaxCpuPerUserLimit", "QOSMaxJobsPerUserLimit", "MaxCpuPerAccount", "QOSMaxGRESPerUser"}) {
+    EXPECT_EQ(slurm_reason(r).kind, ReasonKind::kUserLimit) << r;
+  }
+  EXPECT_EQ((JobTask{"a", "1", "a", "PENDING", "Resources", "", 0}.line()), "PENDING (Resources)");
+  EXPECT_EQ((JobTask{"a", "1", "a", "PENDING", "PartitionConfig", "", 0}.line()),
+            "PENDING (PartitionConfig), which waiting cannot clear");
+  EXPECT_EQ((JobTask{"a", "1", "a", "RUNNING", "None", "vm", 0}.line()), "RUNNING on vm");
+}
+
 TEST(Slurm, SweepIsOneArrayAfterItsInputAndMatchesALocalRun) {
   REQUIRE_SLURM();
   Cluster c;
@@ -273,6 +427,99 @@ TEST(Slurm, TheStudyPipelineMatchesALocalRunBitForBit) {
       EXPECT_TRUE(std::equal(bx.begin(), bx.end(), by.begin(), by.end())) << i.instance << " " << name;
     }
   }
+}
+
+
+// The CPUs of the cluster's largest node (scontrol), 0 when unreadable.
+int node_cpus() {
+  const auto parts = parse_partitions(run_command({"scontrol", "-o", "show", "partition"}).out,
+                                      run_command({"scontrol", "-o", "show", "node"}).out);
+  int most = 0;
+  for (const auto& p : parts) {
+    for (const auto& n : p.nodes) most = std::max(most, n.cpus);
+  }
+  return most;
+}
+
+TEST(Slurm, AStageAskingMoreCpusThanTheNodeHasRunsSizedDown) {
+  REQUIRE_SLURM();
+  const int cpus = node_cpus();
+  ASSERT_GT(cpus, 0);
+  Cluster c;
+  write_file(c.dir / "profile.toml", profile_text(WMGEOM_TESTCLI));
+  write_file(c.dir / "p.toml", "[pipeline]\nname = \"wide\"\nseed = 1\n\n[stage.numbers]\ntype = \"source\"\nn = 6\ncpus = " +
+                                   std::to_string(cpus + 2) + "\n");
+  CliResult r = c.run("p.toml");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find("stage numbers (source) asks " + std::to_string(cpus + 2) + " CPUs; partition "),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("sized down to " + std::to_string(cpus) + " (its result does not depend on its width)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("submitted numbers: job "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(", " + std::to_string(cpus) + " CPU, "), std::string::npos) << r.err;
+  const std::string script = read_file(c.out() / "slurm" / "jobs" / "numbers.sh");
+  EXPECT_NE(script.find("--threads " + std::to_string(cpus)), std::string::npos) << script;
+}
+
+TEST(Slurm, AHashedWidthThatCannotFitIsRefusedBeforeAnythingIsSubmitted) {
+  REQUIRE_SLURM();
+  Cluster c;
+  write_file(c.dir / "profile.toml", profile_text(WMGEOM_CLI));
+  write_file(c.dir / "p.toml", study_pipeline(40));
+  const std::string before = run_command({"squeue", "-h", "-o", "%i"}).out;
+  CliResult r = c.run("p.toml", {"--set", "stage.net.threads=4096"}, real_registry());
+  EXPECT_EQ(r.code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("can never run on this cluster; nothing was submitted"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("stage net (train) asks 4096 CPUs, the width it trains at (its threads = 4096, hashed"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("offers at most " + std::to_string(node_cpus()) + " CPU(s) on a node"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("[stage.train] set = [\"threads="), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("submitted "), std::string::npos) << r.err;  // not even the stages before it
+  EXPECT_FALSE(fs::exists(SlurmExecutor::submission_file(c.out())));
+  EXPECT_EQ(run_command({"squeue", "-h", "-o", "%i"}).out, before);
+}
+
+// A job Slurm holds for a reason that waiting cannot clear (here: more CPUs
+// than any node has, asked through the profile's own sbatch flags, which
+// wmgeom passes on unread) fails the run after stuck_seconds, and its
+// dependents are cancelled; every state line carries Slurm's reason.
+TEST(Slurm, AJobHeldForAReasonThatCannotClearFailsWithinTheGracePeriod) {
+  REQUIRE_SLURM();
+  Cluster c;
+  write_file(c.dir / "profile.toml",
+             profile_text(WMGEOM_TESTCLI, "stuck_seconds = 3\nremind_seconds = 1\n[stage.scale]\nsbatch = [\"--cpus-per-task=" +
+                                              std::to_string(node_cpus() * 8) + "\"]\n"));
+  write_file(c.dir / "p.toml", sweep_pipeline(c.dir.path()));
+  const auto t0 = std::chrono::steady_clock::now();
+  CliResult r = c.run("p.toml");
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_LT(took, 60.0) << r.err;
+  EXPECT_NE(r.err.find("PENDING (PartitionConfig), which waiting cannot clear"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("total (job "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("PENDING (Dependency)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("[slurm] still waiting after "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("could not start: PENDING (PartitionConfig) for "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("which waiting cannot clear. To change: lower the request ([stage.scale] cpus"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("and the 1 job(s) that depend on it"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("error: stage scaled[factor="), std::string::npos) << r.err;
+  const auto run = RunSummary::from_json(nlohmann::json::parse(read_file(c.out() / "run.json")));
+  for (const auto& i : run.instances) {
+    if (i.instance == "numbers") EXPECT_EQ(i.cache, CacheStatus::kMiss);
+    if (i.instance == "total") EXPECT_EQ(i.cache, CacheStatus::kCancelled) << i.error;
+    if (i.instance.rfind("scaled", 0) == 0) {
+      EXPECT_EQ(i.cache, CacheStatus::kFailed) << i.instance;
+      EXPECT_NE(i.error.find("PartitionConfig"), std::string::npos) << i.error;
+    }
+  }
+  // Nothing of the run is left in the queue.
+  std::string ids;
+  for (const auto& j : c.submission()["jobs"]) ids += (ids.empty() ? "" : ",") + j["id"].get<std::string>();
+  EXPECT_EQ(run_command({"squeue", "-h", "-j", ids}).out, "");
 }
 
 // USR1 to a training job's shell (what Slurm sends warn_seconds before the

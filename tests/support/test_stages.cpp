@@ -53,6 +53,13 @@ default = 0
 min = 0
 hashed = false
 doc = "Wait until this many instances have reached the barrier."
+[param.cpus]
+type = "int"
+default = 1
+min = 1
+max = 1000000
+hashed = false
+doc = "CPUs a cluster job of it asks (Stage::resources); its result does not depend on them."
 )";
 
 std::int64_t now_us() {
@@ -70,6 +77,13 @@ void append(const std::string& path, const std::string& line) {
 class Instrumented : public Stage {
  public:
   std::string resource(const Params& p) const override { return p.s("resource"); }
+  Resources resources(const Params& p) const override {
+    Resources r = Stage::resources(p);
+    r.cpus = static_cast<int>(p.i("cpus"));
+    r.mem_mb = 200;
+    r.minutes = 10;
+    return r;
+  }
 
  protected:
   void enter(const Params& p, RunContext& ctx) const {

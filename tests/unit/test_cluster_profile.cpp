@@ -26,6 +26,8 @@ wmgeom = "/shared/bin/wmgeom"
 max_requeues = 5
 warn_seconds = 300
 poll_seconds = 10.0
+stuck_seconds = 30
+remind_seconds = 600
 
 [stage.train]
 partition = "gpu"
@@ -46,7 +48,11 @@ set = ["device=\"cuda\""]
   EXPECT_EQ(p->max_requeues, 5);
   EXPECT_EQ(p->warn_seconds, 300);
   EXPECT_EQ(p->poll_seconds, 10.0);
+  EXPECT_EQ(p->stuck_seconds, 30);
+  EXPECT_EQ(p->remind_seconds, 600);
+  EXPECT_EQ(p->where.at("partition"), "site.toml:2:13");  // for messages naming the key that changes a request
   const ClusterStage& t = p->stages.at("train");
+  EXPECT_EQ(t.where.at("cpus"), "site.toml:17:8");
   EXPECT_EQ(t.partition, "gpu");
   EXPECT_EQ(t.gpus, 1);
   EXPECT_EQ(t.cpus, 4);
@@ -59,6 +65,8 @@ set = ["device=\"cuda\""]
   ASSERT_TRUE(empty);
   EXPECT_EQ(empty->max_requeues, 3);
   EXPECT_EQ(empty->warn_seconds, 120);
+  EXPECT_EQ(empty->stuck_seconds, 60);
+  EXPECT_EQ(empty->remind_seconds, 300);
   // The per-type set lines become --set lines for every declaration of the type.
   PipelineSpec spec;
   spec.stages.resize(2);
