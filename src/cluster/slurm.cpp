@@ -922,13 +922,15 @@ RunSummary SlurmExecutor::wait(const Submission& sub, const SlurmRun& run) {
     const std::vector<std::string> deps = dependent_jobs(task.decl);
     const std::string msg =
         "job " + task.id + " could not start: PENDING (" + task.reason + ") for " + waited_text(waited) + ": " +
-        info.why + ", which waiting cannot clear. To change: " + replace_all(info.change, "TYPE", type) +
-        (run.profile.file.empty() ? " (a cluster profile: --profile FILE)" : " (" + run.profile.file + ")") +
-        ". Cancelled it" + (deps.empty() ? "" : " and the " + std::to_string(deps.size()) + " job(s) that depend on it");
+        info.why + ", which waiting cannot clear. To change, in " +
+        (run.profile.file.empty() ? "a cluster profile (--profile FILE)" : run.profile.file) + ": " +
+        replace_all(info.change, "TYPE", type) + ". Cancelled it" + (deps.empty() ? "" : " and the " + std::to_string(deps.size()) + " job(s) that depend on it");
     const fs::path dir = run.out_dir / "slurm" / "runs" / instance_folder_name(task.instance);
     fs::create_directories(dir);
     std::ofstream(dir / "stuck.json") << nlohmann::json{{"error", msg}, {"reason", task.reason}, {"job", task.id}}.dump() << "\n";
-    log_.error("[slurm] " + task.instance + " (job " + task.id + "): " + msg);
+    log_.warn("[slurm] " + task.instance + " (job " + task.id + "): PENDING (" + task.reason + ") for " +
+              waited_text(waited) + ", which waiting cannot clear: cancelling it" +
+              (deps.empty() ? "" : " and the " + std::to_string(deps.size()) + " job(s) that depend on it"));
     given_up.insert(task.id);
     for (const auto& id : deps) {
       if (cancelled.insert(id).second) to_cancel.push_back(id);

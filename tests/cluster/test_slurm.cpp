@@ -503,14 +503,20 @@ TEST(Slurm, AJobHeldForAReasonThatCannotClearFailsWithinTheGracePeriod) {
   EXPECT_NE(r.err.find("PENDING (Dependency)"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("[slurm] still waiting after "), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("could not start: PENDING (PartitionConfig) for "), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("which waiting cannot clear. To change: lower the request ([stage.scale] cpus"), std::string::npos)
+  EXPECT_NE(r.err.find("which waiting cannot clear. To change, in " + (c.dir / "profile.toml").string() +
+                       ": lower the request ([stage.scale] cpus"),
+            std::string::npos)
       << r.err;
-  EXPECT_NE(r.err.find("and the 1 job(s) that depend on it"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("Cancelled it and the 1 job(s) that depend on it"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("error: stage scaled[factor="), std::string::npos) << r.err;
   const auto run = RunSummary::from_json(nlohmann::json::parse(read_file(c.out() / "run.json")));
   for (const auto& i : run.instances) {
-    if (i.instance == "numbers") EXPECT_EQ(i.cache, CacheStatus::kMiss);
-    if (i.instance == "total") EXPECT_EQ(i.cache, CacheStatus::kCancelled) << i.error;
+    if (i.instance == "numbers") {
+      EXPECT_EQ(i.cache, CacheStatus::kMiss);
+    }
+    if (i.instance == "total") {
+      EXPECT_EQ(i.cache, CacheStatus::kCancelled) << i.error;
+    }
     if (i.instance.rfind("scaled", 0) == 0) {
       EXPECT_EQ(i.cache, CacheStatus::kFailed) << i.instance;
       EXPECT_NE(i.error.find("PartitionConfig"), std::string::npos) << i.error;
