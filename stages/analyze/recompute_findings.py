@@ -53,7 +53,10 @@ Finding 4: H1 - halfway(H1 chance, H1 validation) and H2 - H2 chance over the
    class normals (w / sd) of consecutive frames, as SCIENCE.md 4.4 states,
    acting on the span of the two normal sets and as the identity outside it.
 --check: exit 1 if any per-model quantity differs from the tables' by more
-than --tolerance (0.03).
+than --tolerance (0.03); --no-swap-check leaves the swap test out of it.
+--completions N: the swap test also under N random completions of the
+rotation (each an equally optimal Procrustes solution: the K class normals
+fix the rotation only on their own row space), to show its spread.
 """
 import argparse
 import csv
@@ -465,6 +468,8 @@ def main():
                     help="also report the swap test under this many random completions (its spread)")
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--tolerance", type=float, default=0.03)
+    ap.add_argument("--no-swap-check", action="store_true",
+                    help="--check leaves the swap test out (it depends on the rotation's completion; README)")
     ap.add_argument("--json", help="write the per-model numbers here")
     a = ap.parse_args()
     which = set(a.findings.split(","))
@@ -496,7 +501,9 @@ def main():
         for what, o, t in compared:
             d = abs(o - t)
             print(f"{name:34s} {what:28s} {o:9.4f} {t:9.4f} {d:7.4f}", flush=True)
-            if "pairs" not in what and not d <= worst:
+            if "pairs" in what or (a.no_swap_check and what.endswith("swap")):
+                pass
+            elif not d <= worst:
                 worst, worst_at = d, (name, what)
             results.append({"model": name, "quantity": what, "wmgeom": o, "sklearn": t, "diff": d})
         print(f"  ({m.nfits} scikit-learn fits, {time.process_time() - start:.0f} s CPU)", flush=True)
