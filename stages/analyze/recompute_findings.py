@@ -188,7 +188,8 @@ class Model:
             y = fam["y"] if r < 0 else fam["null_y"][r]
             xs = self.x[fam["rows"][train], t]
             sc = StandardScaler().fit(xs)
-            svm = LinearSVC(C=self.a.c, tol=self.a.svm_tol, max_iter=self.a.svm_max_iter, random_state=0).fit(sc.transform(xs), y[train])
+            svm = LinearSVC(C=self.a.c, tol=self.a.svm_tol, max_iter=self.a.svm_max_iter, random_state=0)
+            svm.fit(sc.transform(xs), y[train])
             K, H = fam["K"], xs.shape[1]
             coef = np.zeros((K, H))
             icpt = np.full(K, -np.inf)  # a class absent from training is never predicted
