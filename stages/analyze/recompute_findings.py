@@ -1,0 +1,519 @@
+#!/usr/bin/python3
+"""Recomputes findings 2 and 4 per model with scikit-learn, independently of
+wmgeom's decoder engine, from `wmgeom export` of the states, and compares
+them with the study's tables (issue 20, "Done when").
+
+Usage:
+  recompute_findings.py TABLES_DIR STATES_DIR [STATES_DIR ...]
+                        [--findings 2,4] [--folds 3] [--seed 7]
+                        [--permutations 5] [--fold-rule wmgeom|sklearn]
+                        [--check] [--tolerance 0.03] [--json OUT]
+TABLES_DIR: the analyze stage's tables (cross_task.csv, temporal_hypotheses.csv,
+            procrustes.csv; e.g. runs/<run>/tables).
+STATES_DIR: `wmgeom export` of one capture instance (hidden.npy, task.npy,
+            stimulus.npy, location.npy, category.npy, identity.npy, meta.json).
+            Its model name in the tables is found by the folder name (the
+            instance name with every character other than [A-Za-z0-9]
+            written as '_', as `wmgeom export` names it), or give --model
+            NAME for a single folder.
+--folds, --seed: the analyze stage's `folds` and `seed` (the study: 3, and
+            the pipeline seed 7).
+
+What it computes, per model (stages/analyze/README.md, "Independent
+recomputation"); nothing here calls wmgeom or reads its decoders:
+ * decoders: StandardScaler fitted on the training folds, then
+   LinearSVC(C=1) (one-vs-rest squared hinge, intercept regularised: the
+   analyze stage's decoder = "svm"), dual coordinate descent at tol 1e-2;
+ * folds grouped by the image shown at the decoded frame, stratified by
+   label. --fold-rule wmgeom (default) deals the images to folds by the rule
+   wmgeom documents (decoders/linear.h: per class, a seeded Fisher-Yates
+   shuffle of its images dealt in turn, continuing where the previous class
+   stopped; seed from the pipeline seed, task, feature and frame), written
+   here from that description; --fold-rule sklearn uses
+   StratifiedGroupKFold(shuffle=True) instead (other folds: the difference
+   then measures fold noise as well);
+ * empirical chance: the same decoders refitted on image-level label
+   permutations (every trial of an image keeps one label; numpy's generator,
+   not wmgeom's draws), --permutations of them (wmgeom: 20);
+ * the leak rule: fold q's decoder is scored only on trials whose image at
+   the scored frame was not among fold q's training images.
+Finding 2: normalised cross-task generalisation at stimulus frame 0,
+   sum(gen - chance) / sum(val - chance) over the (feature, train task, test
+   task != train task) cells whose validation beats the 95th percentile of its
+   own empirical chance.
+Finding 4: H1 - halfway(H1 chance, H1 validation) and H2 - H2 chance over the
+   task-relevant features (argmax over the classes other than the other
+   stimulus's label, on held-out trials whose labels at s and j differ and
+   whose image at j is unseen by the fold), and the Procrustes swap test:
+   mean over source cells (task, s, t) of relative(elapsed-shifted) -
+   relative(time-shifted), relative = (swap - chance) / (fitted - chance)
+   against the target decoder at its own cell, over the pairs whose two
+   targets beat the 95th percentile of their empirical chance. Rotations:
+   orthogonal Procrustes with a common scale between the centred, unit-norm
+   class normals (w / sd) of consecutive frames, as SCIENCE.md 4.4 states,
+   acting on the span of the two normal sets and as the identity outside it.
+--check: exit 1 if any per-model quantity differs from the tables' by more
+than --tolerance (0.03); --no-swap-check leaves the swap test out of it.
+--completions N: the swap test also under N random completions of the
+rotation (each an equally optimal Procrustes solution: the K class normals
+fix the rotation only on their own row space), to show its spread.
+"""
+import argparse
+import csv
+import json
+import os
+import re
+import sys
+import time
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import StratifiedGroupKFold
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import LinearSVC
+
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
+
+COLUMNS = {"loc": "location", "cat": "category", "id": "identity"}
+FEATURES = ["loc", "cat", "id"]
+M64 = (1 << 64) - 1
+
+
+# ---- wmgeom's documented fold rule (decoders/linear.h, core/random.h) ----
+def _mix64(x):
+    x = (x + 0x9E3779B97F4A7C15) & M64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & M64
+    return x ^ (x >> 31)
+
+
+def _combine(a, b):
+    return _mix64(a ^ _mix64((b + 0x632BE59BD9B4E019) & M64))
+
+
+def _fnv1a(s):
+    h = 0xCBF29CE484222325
+    for c in s.encode():
+        h = ((h ^ c) * 0x100000001B3) & M64
+    return h
+
+
+class _Counter:
+    def __init__(self, seed):
+        self.state = _mix64(seed)
+
+    def below(self, m):  # uniform integer in [0, m)
+        self.state = (self.state + 0x9E3779B97F4A7C15) & M64
+        return _mix64(self.state) % m
+
+
+def folds_wmgeom(y, groups, k, seed, task, feature, stim):
+    """Images (groups) dealt to k folds class by class: each class's images
+    (ascending id) shuffled by a seeded Fisher-Yates and dealt in turn,
+    continuing where the previous class stopped."""
+    fam = _combine(_combine(seed, _fnv1a(f"{task}/{feature}")), stim)
+    images = np.unique(groups)
+    label = {g: int(y[np.nonzero(groups == g)[0][0]]) for g in images}
+    fold_of, nxt = {}, 0
+    for c in sorted(set(label.values())):
+        mine = [g for g in images if label[g] == c]
+        rng = _Counter(_combine(fam, c))
+        for i in range(len(mine), 1, -1):
+            j = rng.below(i)
+            mine[i - 1], mine[j] = mine[j], mine[i - 1]
+        for j, g in enumerate(mine):
+            fold_of[g] = (nxt + j) % k
+        nxt = (nxt + len(mine)) % k
+    return np.array([fold_of[g] for g in groups])
+
+
+def folds_sklearn(y, groups, k, seed, task, feature, stim):
+    cv = StratifiedGroupKFold(n_splits=k, shuffle=True,
+                              random_state=(seed * 1000003 + _fnv1a(f"{task}/{feature}") % 997 * 10 + stim) % (2**31))
+    fold = np.empty(len(y), dtype=int)
+    for q, (_, te) in enumerate(cv.split(np.zeros(len(y)), y, groups)):
+        fold[te] = q
+    return fold
+
+
+def quantile(v, q):
+    """Linear interpolation between order statistics (numpy's default)."""
+    v = np.asarray([x for x in v if np.isfinite(x)])
+    return float(np.quantile(v, q)) if len(v) else np.nan
+
+
+# ---- one model ----
+class Model:
+    def __init__(self, folder, a):
+        meta = json.load(open(os.path.join(folder, "meta.json")))["meta"]
+        self.tasks = meta["model"]["tasks"] if "model" in meta else meta["tasks"]
+        self.x = np.load(os.path.join(folder, "hidden.npy")).astype(np.float64)  # [M, T, H]
+        self.task = np.load(os.path.join(folder, "task.npy")).astype(int)
+        self.image = np.load(os.path.join(folder, "stimulus.npy")).astype(int)
+        self.labels = {f: np.load(os.path.join(folder, COLUMNS[f] + ".npy")).astype(int) for f in FEATURES}
+        self.classes = {f: int(self.labels[f].max()) + 1 for f in FEATURES}
+        self.T = self.x.shape[1]
+        self.a = a
+        self.rule = folds_wmgeom if a.fold_rule == "wmgeom" else folds_sklearn
+        self.families = {}
+        self.fits = {}
+        self.nfits = 0
+
+    def family(self, k, feature, s):
+        key = (k, feature, s)
+        if key not in self.families:
+            rows = np.nonzero(self.task == k)[0]
+            y = self.labels[feature][rows, s]
+            g = self.image[rows, s]
+            fold = self.rule(y, g, self.a.folds, self.a.seed, self.tasks[k], feature, s)
+            # Image-level permutations: each image keeps one label, and the
+            # images' labels are handed out again in a shuffled order.
+            images, inv = np.unique(g, return_inverse=True)
+            img_label = np.zeros(len(images), dtype=int)
+            img_label[inv] = y
+            rng = np.random.default_rng([self.a.seed, k, FEATURES.index(feature), s])
+            null_y = np.stack([rng.permutation(img_label)[inv] for _ in range(self.a.permutations)])
+            self.families[key] = dict(k=k, feature=feature, s=s, rows=rows, y=y, images=g, fold=fold, null_y=null_y,
+                                      K=self.classes[feature])
+        return self.families[key]
+
+    def fit(self, fam, t, q, r=-1):
+        """Fold q's decoder of family fam fitted at frame t on the true labels
+        (r = -1) or permutation r. Returns (W [K, H] in the states' units,
+        i.e. coef / sd, b [K], scaler mean, coef, intercept)."""
+        key = (fam["k"], fam["feature"], fam["s"], t, q, r)
+        if key not in self.fits:
+            train = fam["fold"] != q
+            y = fam["y"] if r < 0 else fam["null_y"][r]
+            xs = self.x[fam["rows"][train], t]
+            sc = StandardScaler().fit(xs)
+            svm = LinearSVC(C=self.a.c, tol=self.a.svm_tol, max_iter=self.a.svm_max_iter, random_state=0)
+            svm.fit(sc.transform(xs), y[train])
+            K, H = fam["K"], xs.shape[1]
+            coef = np.zeros((K, H))
+            icpt = np.full(K, -np.inf)  # a class absent from training is never predicted
+            cls = svm.classes_
+            if len(cls) == 2:  # scikit-learn keeps one hyperplane for two classes
+                coef[cls[1]], icpt[cls[1]] = svm.coef_[0], svm.intercept_[0]
+                coef[cls[0]], icpt[cls[0]] = -svm.coef_[0], -svm.intercept_[0]
+            else:
+                coef[cls], icpt[cls] = svm.coef_, svm.intercept_
+            W = coef / sc.scale_
+            b = icpt - W @ sc.mean_
+            self.fits[key] = (W, b, sc.mean_, coef, icpt)
+            self.nfits += 1
+        return self.fits[key]
+
+    def decision(self, fam, t, q, x, r=-1):
+        W, b = self.fit(fam, t, q, r)[:2]
+        return x @ W.T + b
+
+    def trained_images(self, fam, q):
+        return np.unique(fam["images"][fam["fold"] != q])
+
+
+def masked(preds, target, keep):
+    """Mean over folds with at least one kept trial of the accuracy on them:
+    preds [Q, n], keep [Q, n]; returns (accuracy, folds scored)."""
+    accs = [np.mean(preds[q][keep[q]] == target[keep[q]]) for q in range(len(keep)) if keep[q].any()]
+    return (float(np.mean(accs)) if accs else np.nan), len(accs)
+
+
+def argmax_except(d, excluded):
+    d = d.copy()
+    d[np.arange(len(d)), excluded] = -np.inf
+    return d.argmax(1)
+
+
+# ---- finding 2 ----
+def finding2(m):
+    Q, P, s = m.a.folds, m.a.permutations, 0
+    sums = dict(gen=0.0, gen_chance=0.0, val=0.0, val_chance=0.0)
+    used = excluded = 0
+    for k in range(len(m.tasks)):
+        for feature in FEATURES:
+            f = m.family(k, feature, s)
+            xa = m.x[f["rows"], s]
+            held = [f["fold"] == q for q in range(Q)]
+            val = np.mean([np.mean(m.decision(f, s, q, xa[held[q]]).argmax(1) == f["y"][held[q]]) for q in range(Q)])
+            val_null = [np.mean([np.mean(m.decision(f, s, q, xa[held[q]], r).argmax(1) == f["null_y"][r][held[q]])
+                                 for q in range(Q)]) for r in range(P)]
+            p95 = quantile(val_null, 0.95)
+            for b in range(len(m.tasks)):
+                if b == k:
+                    continue
+                rows_b = np.nonzero(m.task == b)[0]
+                xb, yb, ib = m.x[rows_b, s], m.labels[feature][rows_b, s], m.image[rows_b, s]
+                keep = np.stack([~np.isin(ib, m.trained_images(f, q)) for q in range(Q)])
+                gen, _ = masked(np.stack([m.decision(f, s, q, xb).argmax(1) for q in range(Q)]), yb, keep)
+                gen_null = [masked(np.stack([m.decision(f, s, q, xb, r).argmax(1) for q in range(Q)]), yb, keep)[0]
+                            for r in range(P)]
+                if not val > p95:
+                    excluded += 1
+                    continue
+                used += 1
+                sums["gen"] += gen
+                sums["gen_chance"] += np.mean(gen_null)
+                sums["val"] += val
+                sums["val_chance"] += np.mean(val_null)
+    score = (sums["gen"] - sums["gen_chance"]) / (sums["val"] - sums["val_chance"]) if used else np.nan
+    return {"normalised generalisation": score, "cells used": used, "cells excluded": excluded}
+
+
+# ---- finding 4 ----
+def centred_unit(w):
+    mean = w.mean(0, keepdims=True)
+    c = w - mean
+    norm = max(np.linalg.norm(c), 1e-300)
+    return c / norm, mean, norm
+
+
+class Rotation:
+    """Orthogonal Procrustes with a common scale from src onto tgt ([K, H]),
+    acting within span(src, tgt) and as the identity outside it.
+
+    The K class correspondences fix the rotation only on the row space of
+    src (rank K - 1 after centring); on the rest of the span any orthogonal
+    completion is equally optimal. completion: "closest" (default) takes the
+    optimal rotation closest to the identity there (well defined);
+    "lapack" whatever the SVD returns; "random" a random one (rng)."""
+
+    def __init__(self, src, tgt, completion="closest", rng=None):
+        u, sv, _ = np.linalg.svd(np.concatenate([src, tgt]).T, full_matrices=False)
+        self.basis = u[:, sv > sv.max() * 1e-10]  # [H, m], m = rank
+        a, b = src @ self.basis, tgt @ self.basis
+        uu, ss, vt = np.linalg.svd(a.T @ b)
+        r = int((ss > ss.max() * 1e-10).sum())
+        rest = len(ss) - r
+        if completion == "closest" and rest > 0:
+            p, _, qt = np.linalg.svd(vt[r:] @ uu[:, r:])  # max trace of the completion
+            o = qt.T @ p.T
+        elif completion == "random" and rest > 0:
+            o = np.linalg.qr(rng.normal(size=(rest, rest)))[0]
+        else:
+            o = np.eye(rest)
+        self.r = uu[:, :r] @ vt[:r] + uu[:, r:] @ o @ vt[r:]
+        self.scale = ss.sum() / max((a ** 2).sum(), 1e-300)
+
+    def apply(self, w):
+        c = w @ self.basis
+        return (w + (c @ self.r - c) @ self.basis.T) * self.scale
+
+
+def finding4(m):
+    Q, P, T = m.a.folds, m.a.permutations, m.T
+    h1, h1c, h2, h2c, val = [], [], [], [], []
+    swaps = []
+    spread = [[] for _ in range(m.a.completions)]  # the same test under random completions
+    rng = np.random.default_rng(m.a.seed)
+    pairs = 0
+    for k, task in enumerate(m.tasks):
+        feature = task.split("-")[0]
+        K = m.classes[feature]
+        if K < 3:
+            continue
+        # H1 / H2 on every stimulus frame s and later frame j.
+        for s in range(T):
+            f = m.family(k, feature, s)
+            xs = m.x[f["rows"], s]
+            dec_s = [m.decision(f, s, q, xs) for q in range(Q)]
+            for j in range(s + 1, T):
+                yj = m.labels[feature][f["rows"], j]
+                ij = m.image[f["rows"], j]
+                keep = np.stack([(f["fold"] == q) & (yj != f["y"]) & ~np.isin(ij, m.trained_images(f, q))
+                                 for q in range(Q)])
+                if not keep.any():
+                    continue
+                xj = m.x[f["rows"], j]
+                dec_j = [m.decision(f, s, q, xj) for q in range(Q)]
+                v, _ = masked(np.stack([argmax_except(d, yj) for d in dec_s]), f["y"], keep)
+                a1, _ = masked(np.stack([argmax_except(d, yj) for d in dec_j]), f["y"], keep)
+                a2, _ = masked(np.stack([argmax_except(d, f["y"]) for d in dec_j]), yj, keep)
+                n1, n2 = [], []
+                for r in range(P):
+                    dj = [m.decision(f, s, q, xj, r) for q in range(Q)]
+                    n1.append(masked(np.stack([argmax_except(d, yj) for d in dj]), f["y"], keep)[0])
+                    n2.append(masked(np.stack([argmax_except(d, f["y"]) for d in dj]), yj, keep)[0])
+                h1.append(a1), h1c.append(np.mean(n1)), val.append(v)
+                h2.append(a2), h2c.append(np.mean(n2))
+        # Procrustes swaps: source cell (s, t), t + 2 < T, next stimulus s + 1.
+        target_cache = {}
+
+        def target(fam, frame):
+            """Per-fold held-out accuracy of the target decoder at its own cell,
+            and its empirical chance (mean, 95th percentile) over permutations."""
+            key = (fam["s"], frame)
+            if key not in target_cache:
+                x = m.x[fam["rows"], frame]
+                held = [fam["fold"] == q for q in range(Q)]
+                fit = [np.mean(m.decision(fam, frame, q, x[held[q]]).argmax(1) == fam["y"][held[q]]) for q in range(Q)]
+                null = [np.mean([np.mean(m.decision(fam, frame, q, x[held[q]], r).argmax(1) == fam["null_y"][r][held[q]])
+                                 for q in range(Q)]) for r in range(P)]
+                target_cache[key] = (float(np.mean(fit)), float(np.mean(null)), quantile(null, 0.95))
+            return target_cache[key]
+
+        def swap_accuracy(fam, frame, q, w_std):
+            """Fold q's accuracy of normals w_std (centred, unit norm), put in
+            the place of fam's decoder at frame: de-standardised with the target
+            normals' mean and norm, the target's intercept and scaler mean."""
+            W, _, mean, _, icpt = m.fit(fam, frame, q)
+            _, tmean, tnorm = centred_unit(W)
+            w = w_std * tnorm + tmean
+            held = fam["fold"] == q
+            x = m.x[fam["rows"][held], frame]
+            pred = ((x - mean) @ w.T + icpt).argmax(1)
+            return np.mean(pred == fam["y"][held])
+
+        for s in range(T - 2):
+            f = m.family(k, feature, s)
+            nxt = m.family(k, feature, s + 1)
+            for t in range(s, T - 2):
+                pairs += 1
+                modes = [(m.a.rotation, swaps)] + [("random", d) for d in spread]
+                acc = [([], []) for _ in modes]
+                for q in range(Q):
+                    src = centred_unit(m.fit(f, t, q)[0])[0]
+                    tgt = centred_unit(m.fit(f, t + 1, q)[0])[0]
+                    nxt_w = centred_unit(m.fit(nxt, t + 1, q)[0])[0]
+                    for (mode, _), (es, ts) in zip(modes, acc):
+                        rot = Rotation(src, tgt, mode, rng)
+                        ts.append(swap_accuracy(f, t + 2, q, rot.apply(tgt)))
+                        es.append(swap_accuracy(nxt, t + 2, q, rot.apply(nxt_w)))
+                targets = [target(nxt, t + 2), target(f, t + 2)]
+                if not all(fit > p95 and fit > null for fit, null, p95 in targets):
+                    continue
+                for (_, out), (es, ts) in zip(modes, acc):
+                    rel = [(np.mean(v) - null) / (fit - null) for v, (fit, null, _) in zip((es, ts), targets)]
+                    out.append(rel[0] - rel[1])
+    mid = np.mean(h1c) + 0.5 * (np.mean(val) - np.mean(h1c))
+    return {"H1 - halfway": float(np.mean(h1) - mid), "H2 - chance": float(np.mean(h2) - np.mean(h2c)),
+            "swap": float(np.mean(swaps)) if swaps else np.nan, "swap pairs used": len(swaps),
+            "swap pairs excluded": pairs - len(swaps),
+            "swap, random completions": [float(np.mean(d)) for d in spread if d]}
+
+
+# ---- the tables' per-model numbers, as findings.cpp derives them ----
+def read_csv(path):
+    with open(path) as fh:
+        return list(csv.DictReader(fh))
+
+
+def ours_finding2(tables, name):
+    rows = [r for r in read_csv(os.path.join(tables, "cross_task.csv")) if r["model"] == name]
+    first = min(float(r["stim_frame"]) for r in rows)
+    p95 = {(r["feature"], r["train_task"], float(r["stim_frame"])): float(r["chance_p95"])
+           for r in rows if r["kind"] == "validation"}
+    g = gc = v = vc = 0.0
+    n = 0
+    for r in rows:
+        if r["kind"] != "generalisation" or float(r["stim_frame"]) != first:
+            continue
+        if not float(r["validation"]) > p95[(r["feature"], r["train_task"], float(r["stim_frame"]))]:
+            continue
+        g += float(r["accuracy"])
+        gc += float(r["chance_empirical"])
+        v += float(r["validation"])
+        vc += float(r["validation_chance"])
+        n += 1
+    return {"normalised generalisation": (g - gc) / (v - vc) if n else np.nan, "cells used": n}
+
+
+def ours_finding4(tables, name):
+    h1, h1c, h2, h2c, val = [], [], [], [], []
+    for r in read_csv(os.path.join(tables, "temporal_hypotheses.csv")):
+        if r["model"] != name or r["relevance"] != "relevant" or not np.isfinite(float(r["accuracy"])):
+            continue
+        if r["hypothesis"] == "H1_slot":
+            h1.append(float(r["accuracy"])), h1c.append(float(r["chance_empirical"])), val.append(float(r["validation"]))
+        else:
+            h2.append(float(r["accuracy"])), h2c.append(float(r["chance_empirical"]))
+    cell = {}
+    for r in read_csv(os.path.join(tables, "procrustes.csv")):
+        if r["model"] != name or r["relevance"] != "relevant":
+            continue
+        key = (r["task"], r["feature"], float(r["source_stim"]), float(r["source_frame"]))
+        cell.setdefault(key, {})[r["test"]] = float(r["relative"]) if float(r["target_above_chance"]) > 0 else np.nan
+    swaps = [c["elapsed_shifted"] - c["time_shifted"] for c in cell.values()
+             if "elapsed_shifted" in c and "time_shifted" in c
+             and np.isfinite(c["elapsed_shifted"]) and np.isfinite(c["time_shifted"])]
+    mid = np.mean(h1c) + 0.5 * (np.mean(val) - np.mean(h1c))
+    return {"H1 - halfway": float(np.mean(h1) - mid), "H2 - chance": float(np.mean(h2) - np.mean(h2c)),
+            "swap": float(np.mean(swaps)) if swaps else np.nan, "swap pairs used": len(swaps)}
+
+
+def model_name(folder, names):
+    base = os.path.basename(os.path.normpath(folder))
+    for n in names:
+        if re.sub(r"[^A-Za-z0-9]", "_", n) == base:
+            return n
+    sys.exit(f"recompute_findings.py: no model of the tables matches the folder {base} (use --model)")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("tables")
+    ap.add_argument("states", nargs="+")
+    ap.add_argument("--model", help="the tables' name of the model (one STATES_DIR only)")
+    ap.add_argument("--findings", default="2,4")
+    ap.add_argument("--folds", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--c", type=float, default=1.0)
+    ap.add_argument("--permutations", type=int, default=5)
+    ap.add_argument("--fold-rule", choices=["wmgeom", "sklearn"], default="wmgeom")
+    ap.add_argument("--svm-tol", type=float, default=1e-2)
+    ap.add_argument("--svm-max-iter", type=int, default=1000)
+    ap.add_argument("--rotation", choices=["closest", "lapack", "random"], default="closest",
+                    help="the Procrustes rotation's completion outside the row space of the source normals")
+    ap.add_argument("--completions", type=int, default=0,
+                    help="also report the swap test under this many random completions (its spread)")
+    ap.add_argument("--check", action="store_true")
+    ap.add_argument("--tolerance", type=float, default=0.03)
+    ap.add_argument("--no-swap-check", action="store_true",
+                    help="--check leaves the swap test out (it depends on the rotation's completion; README)")
+    ap.add_argument("--json", help="write the per-model numbers here")
+    a = ap.parse_args()
+    which = set(a.findings.split(","))
+    names = sorted({r["model"] for r in read_csv(os.path.join(a.tables, "cross_task.csv" if "2" in which
+                                                              else "temporal_hypotheses.csv"))})
+    if a.model and len(a.states) != 1:
+        sys.exit("recompute_findings.py: --model names one STATES_DIR")
+    results, worst, worst_at = [], 0.0, None
+    print(f"{'model':34s} {'quantity':28s} {'wmgeom':>9s} {'sklearn':>9s} {'|diff|':>7s}")
+    for folder in a.states:
+        name = a.model or model_name(folder, names)
+        m = Model(folder, a)
+        start = time.process_time()
+        compared = []
+        if "2" in which:
+            ours, theirs = ours_finding2(a.tables, name), finding2(m)
+            compared.append(("finding 2: normalised gen.", ours["normalised generalisation"],
+                             theirs["normalised generalisation"]))
+        if "4" in which:
+            ours, theirs = ours_finding4(a.tables, name), finding4(m)
+            for q in ("H1 - halfway", "H2 - chance", "swap"):
+                compared.append((f"finding 4: {q}", ours[q], theirs[q]))
+            compared.append(("finding 4: swap pairs used", ours["swap pairs used"], theirs["swap pairs used"]))
+            if theirs["swap, random completions"]:
+                v = theirs["swap, random completions"]
+                print(f"{name:34s} swap under {len(v)} random completions: min {min(v):.4f} max {max(v):.4f} "
+                      f"(wmgeom {ours['swap']:.4f})", flush=True)
+                results.append({"model": name, "quantity": "finding 4: swap, random completions", "sklearn": v})
+        for what, o, t in compared:
+            d = abs(o - t)
+            print(f"{name:34s} {what:28s} {o:9.4f} {t:9.4f} {d:7.4f}", flush=True)
+            if "pairs" in what or (a.no_swap_check and what.endswith("swap")):
+                pass
+            elif not d <= worst:
+                worst, worst_at = d, (name, what)
+            results.append({"model": name, "quantity": what, "wmgeom": o, "sklearn": t, "diff": d})
+        print(f"  ({m.nfits} scikit-learn fits, {time.process_time() - start:.0f} s CPU)", flush=True)
+    print(f"worst |wmgeom - scikit-learn| = {worst:.4f} at {worst_at}")
+    if a.json:
+        json.dump({"args": vars(a), "rows": results, "worst": worst}, open(a.json, "w"), indent=1)
+    if a.check and not worst <= a.tolerance:
+        sys.exit(f"recompute_findings.py: {worst_at} differs by {worst:.4f} > {a.tolerance}")
+
+
+if __name__ == "__main__":
+    main()
