@@ -202,6 +202,26 @@ std::vector<double> ortho_indices(const torch::Tensor& z, const torch::Tensor& y
                                   const torch::Tensor& present, std::int64_t dims, OrthoPrep prep,
                                   decoders::Options options, torch::Device device = torch::kCPU);
 
+// Matched dimensionality (issue 20): the numerical rank of prepared states
+// z [n, d'] (singular values of the centred rows above 1e-9 of the largest).
+// Perceptual vectors repeat per image, so their rank is the number of
+// distinct images less one; the spaces are compared in min(ranks) PCs.
+std::int64_t ortho_rank(const torch::Tensor& z);
+// Separability (issue 20): k-fold cross-validated accuracy (folds grouped by
+// image, as given) of the one-vs-rest SVMs on the top `dims` PCs of
+// z + level * noise, for each level: [levels.size()]. One noise draw for
+// every level, so accuracy falls smoothly as the level grows.
+std::vector<double> ortho_accuracy(const torch::Tensor& z, const torch::Tensor& noise, const std::vector<double>& levels,
+                                   const torch::Tensor& y, const std::vector<std::int32_t>& folds, int k,
+                                   std::int64_t classes, std::int64_t dims, OrthoPrep prep, decoders::Options options,
+                                   torch::Device device = torch::kCPU);
+// The noise level at which accuracy (measured at increasing `levels`, and
+// `start` at level 0) reaches `target`: linear between the last level above
+// and the first at or below it; 0 when start <= target; the largest level
+// when none gets there.
+double ortho_match_level(const std::vector<double>& levels, const std::vector<double>& accuracy, double start,
+                         double target);
+
 // findings.json from the finished tables (SCIENCE.md sections 4 and 6):
 // each finding is one declared test across model replicates (seeds), with
 // its unit and n, effect and 95% CI, p, threshold and a verdict "held",

@@ -69,7 +69,9 @@ torch::Tensor pca_scores(const torch::Tensor& x, std::int64_t dims) {
 struct OrthoValue {
   std::string feature, space;
   double index = 0, corrected = 0, z = 0;
-  std::size_t variant = 0;  // 0: the table's; else a robustness check
+  std::size_t variant = 0;
+  double matched = std::nan("");   // variant 0: the corrected index at matched separability
+  double accuracy = std::nan("");  // variant 0: the space's cross-validated accuracy  // 0: the table's; else a robustness check
 };
 
 }  // namespace
@@ -91,6 +93,43 @@ torch::Tensor ortho_prepare(const torch::Tensor& x_in, OrthoPrep prep) {
     x = torch::mm(x, vh.t());
   }
   return x;
+}
+
+std::int64_t ortho_rank(const torch::Tensor& z) {
+  torch::Tensor sv = torch::linalg_svdvals(z - z.mean(0, true));
+  if (sv.numel() == 0 || sv[0].item<double>() <= 0) return 0;
+  return sv.gt(1e-9 * sv[0].item<double>()).sum().item<std::int64_t>();
+}
+
+std::vector<double> ortho_accuracy(const torch::Tensor& z, const torch::Tensor& noise, const std::vector<double>& levels,
+                                   const torch::Tensor& y, const std::vector<std::int32_t>& folds, int k,
+                                   std::int64_t classes, std::int64_t dims, OrthoPrep prep, decoders::Options options,
+                                   torch::Device device) {
+  options.model = decoders::Model::kSvm;
+  options.standardize = prep == OrthoPrep::kWhitened;
+  std::vector<torch::Tensor> xs;
+  for (double level : levels) xs.push_back(pca_scores(level == 0 ? z : z + level * noise, dims));
+  torch::Tensor x = torch::stack(xs).to(device);
+  torch::Tensor ys = y.unsqueeze(0).expand({x.size(0), y.size(0)}).contiguous().to(device);
+  torch::Tensor acc = decoders::cross_validate(x, ys, folds, k, classes, options).mean(1).cpu();
+  return std::vector<double>(acc.data_ptr<double>(), acc.data_ptr<double>() + acc.numel());
+}
+
+double ortho_match_level(const std::vector<double>& levels, const std::vector<double>& accuracy, double start,
+                         double target) {
+  double prev_level = 0, prev_acc = start;
+  if (start <= target) return 0;
+  for (std::size_t i = 0; i < levels.size(); ++i) {
+    if (accuracy[i] <= target) {
+      const double span = prev_acc - accuracy[i];
+      return span > 0 ? prev_level + (levels[i] - prev_level) * (prev_acc - target) / span : levels[i];
+    }
+    // Accuracy need not fall monotonically with one noise draw: the
+    // bracket starts at the last level still above the target.
+    prev_level = levels[i];
+    prev_acc = accuracy[i];
+  }
+  return levels.empty() ? 0 : levels.back();
 }
 
 std::vector<double> ortho_indices(const torch::Tensor& z, const torch::Tensor& ys, std::int64_t classes,
@@ -153,13 +192,19 @@ torch::Tensor orthogonality(const ModelData& m, const Settings& s, Tables& table
     }
   }
   std::vector<torch::Tensor> span_x(spans.size());
+  std::vector<std::int64_t> span_rank(spans.size());
   tbb::parallel_for(std::size_t{0}, spans.size(), [&](std::size_t i) {
     const auto& [k, stim, space, v] = spans[i];
     const torch::Tensor& source = space == "rnn" ? m.states : m.perceptual;
     span_x[i] = ortho_prepare(source.index_select(0, fitted_rows(k)).select(1, stim), variants[v].prep);
+    span_rank[i] = ortho_rank(span_x[i]);
   });
   std::map<std::tuple<std::size_t, int, std::string, std::size_t>, torch::Tensor> reduced;  // -> prepared states
-  for (std::size_t i = 0; i < spans.size(); ++i) reduced[spans[i]] = span_x[i];
+  std::map<std::tuple<std::size_t, int, std::string, std::size_t>, std::int64_t> rank_of;
+  for (std::size_t i = 0; i < spans.size(); ++i) {
+    reduced[spans[i]] = span_x[i];
+    rank_of[spans[i]] = span_rank[i];
+  }
   // The random-direction null per (classes, dims), computed once; its value
   // depends on the key alone, so which unit computes it does not matter.
   std::map<std::pair<std::int64_t, std::int64_t>, double> random_null;
@@ -200,10 +245,20 @@ torch::Tensor orthogonality(const ModelData& m, const Settings& s, Tables& table
     const std::int64_t classes = present.size(0);
     if (classes < 2) return;
     used.select(1, f).select(1, stim).index_put_({rows}, all_labels.t().to(torch::kUInt8));  // units own disjoint cells
-    // Matched dimensionality: both spaces in the same number of PCs.
+    // Matched dimensionality: both spaces in the same number of PCs, at
+    // most the smaller rank of the two (perceptual vectors repeat per image:
+    // their rank is the number of distinct images less one, and PCs beyond
+    // it would be zeros for one space only).
     std::int64_t full_dims = std::min(want_dims, n - 1);
     if (m.perceptual.defined()) full_dims = std::min(full_dims, m.perceptual.size(2));
     full_dims = std::min(full_dims, rnn_dims);
+    const std::int64_t nominal_dims = full_dims;
+    for (const std::string space : {"perceptual", "rnn"}) {
+      if ((space == "rnn" ? m.states : m.perceptual).defined()) full_dims = std::min(full_dims, rank_of.at({k, stim, space, 0}));
+    }
+    full_dims = std::max<std::int64_t>(full_dims, 1);
+    std::vector<Row> primary;  // variant 0's rows, completed by the separability match below
+    std::map<std::string, double> corrected_of;  // space -> variant 0's corrected index (present spaces)
     for (std::size_t v = 0; v < variants.size(); ++v) {
       const std::int64_t dims = variants[v].half_dims ? std::max<std::int64_t>(1, full_dims / 2) : full_dims;
       for (const std::string space : {"perceptual", "rnn"}) {
@@ -217,6 +272,7 @@ torch::Tensor orthogonality(const ModelData& m, const Settings& s, Tables& table
         const double corr = index - null_mean, z = null_sd > 0 ? corr / null_sd : std::nan("");
         unit_values[u].push_back({feature, space, index, corr, z, v});
         if (v != 0) continue;
+        corrected_of[space] = corr;
         Row row = model_columns(m);
         row.insert(row.end(), {{"task", m.tasks[k].name},
                                {"feature", feature},
@@ -232,22 +288,136 @@ torch::Tensor orthogonality(const ModelData& m, const Settings& s, Tables& table
                                {"equidistant", 1.0 - 1.0 / double(classes - 1)},
                                {"classes", double(classes)},
                                {"dims", double(dims)},
+                               {"nominal_dims", double(nominal_dims)},
+                               {"rank", double(rank_of.at({k, stim, space, 0}))},
                                {"space_dims", double(source.size(2))},
                                {"trials_per_dim", double(n) / double(dims)},
                                {"n", double(n)}});
-        out["orthogonality"].add(std::move(row));
+        primary.push_back(std::move(row));
       }
+    }
+    // Like with like (issue 20), the test finding 3 also requires: the
+    // null-corrected index depends on more than the class geometry.
+    // (a) Repetition: perceptual vectors repeat per image while RNN states
+    //     vary from trial to trial (history, later frames), so the two spaces
+    //     differ in how many distinct points the SVMs see. Both spaces are
+    //     compared on their per-image mean states (the prepared states of the
+    //     trials that show an image at the stimulus frame, averaged): one
+    //     point per image in each, the same labels and shuffles.
+    // (b) Rank: both in min(ranks of the two image-mean spaces, dims) PCs.
+    // (c) Separability: the index falls towards its null when a space's
+    //     classes overlap more, whatever their geometry, so a noisier space
+    //     reads as less orthogonal. The space whose classes are the more
+    //     decodable (cross-validated accuracy of the same SVMs on the same
+    //     PCs, stratified folds over images) gets isotropic Gaussian noise,
+    //     in units of its RMS per coordinate, until its accuracy falls to the
+    //     other's; both indices and nulls are then fitted on those points.
+    std::map<std::string, double> accuracy, level, matched_accuracy, matched;
+    double matched_dims = std::nan(""), image_count = std::nan("");
+    if (corrected_of.size() == 2) {
+      auto [images, inverse] = at::_unique(groups, true, true);
+      const std::int64_t ni = images.size(0);
+      torch::Tensor counts = torch::bincount(inverse, {}, ni).to(torch::kFloat64).unsqueeze(1);
+      auto image_means = [&](const torch::Tensor& z) {
+        return torch::zeros({ni, z.size(1)}, torch::kFloat64).index_add_(0, inverse, z) / counts;
+      };
+      // Each image's labels (a label and its shuffles are constant within an image).
+      torch::Tensor first = torch::full({ni}, n, torch::kLong).scatter_reduce_(0, inverse, torch::arange(n, torch::kLong), "amin");
+      torch::Tensor yi = y.index_select(0, first), ybi = yb.index_select(1, first).contiguous();
+      std::vector<std::int32_t> folds;
+      try {
+        folds = decoders::stratified_folds(to_vector(yi), s.folds, seed ^ 0x5e9a);
+      } catch (const InputError&) {
+        folds.clear();  // too few images per class to cross-validate: not measured
+      }
+      const OrthoPrep prep = variants[0].prep;
+      std::map<std::string, torch::Tensor> zi;
+      std::int64_t dims = full_dims;
+      for (const std::string space : {"perceptual", "rnn"}) {
+        zi[space] = image_means(reduced.at({k, stim, space, 0}));
+        dims = std::min(dims, ortho_rank(zi[space]));
+      }
+      const std::int64_t classes_all = s.classes.at(feature);
+      image_count = double(ni);
+      if (!folds.empty() && dims >= 1) {
+        matched_dims = double(dims);
+        for (const std::string space : {"perceptual", "rnn"}) {
+          accuracy[space] = ortho_accuracy(zi[space], zi[space], {0.0}, yi, folds, s.folds, classes_all, dims, prep, s.options, s.device)[0];
+        }
+        const std::string hi = accuracy["rnn"] > accuracy["perceptual"] ? "rnn" : "perceptual";
+        const std::string lo = hi == "rnn" ? "perceptual" : "rnn";
+        // Four noise draws: the accuracy curve is their mean, and the
+        // matched space's corrected index the mean over the draws, so that
+        // the match and the index do not hang on one draw of few points.
+        const torch::Tensor& z = zi[hi];
+        const int draws = 4;
+        at::Generator gen = nets::make_generator(random::hash_combine(seed, 0x6e6f697365));
+        const double rms = (z - z.mean(0, true)).pow(2).sum(1).mean().sqrt().item<double>() / std::sqrt(double(z.size(1)));
+        std::vector<torch::Tensor> noise;
+        for (int d = 0; d < draws; ++d) noise.push_back(at::randn(z.sizes(), gen, torch::kFloat64) * rms);
+        const std::vector<double> levels{0.125, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0};
+        std::vector<double> curve(levels.size(), 0.0);
+        for (int d = 0; d < draws; ++d) {
+          const auto c = ortho_accuracy(z, noise[d], levels, yi, folds, s.folds, classes_all, dims, prep, s.options, s.device);
+          for (std::size_t i = 0; i < levels.size(); ++i) curve[i] += c[i] / draws;
+        }
+        level[lo] = 0;
+        matched_accuracy[lo] = accuracy[lo];
+        level[hi] = ortho_match_level(levels, curve, accuracy[hi], accuracy[lo]);
+        auto corrected_index = [&](const torch::Tensor& points) {
+          std::vector<double> all = ortho_indices(points, ybi, classes_all, present, dims, prep, s.options, s.device);
+          return all[0] - mean(std::vector<double>(all.begin() + 1, all.end()));
+        };
+        matched[lo] = corrected_index(zi[lo]);
+        if (level[hi] > 0) {
+          matched[hi] = 0;
+          matched_accuracy[hi] = 0;
+          for (int d = 0; d < draws; ++d) {
+            torch::Tensor noisy = z + level[hi] * noise[d];
+            matched_accuracy[hi] += ortho_accuracy(noisy, noisy, {0.0}, yi, folds, s.folds, classes_all, dims, prep, s.options, s.device)[0] / draws;
+            matched[hi] += corrected_index(noisy) / draws;
+          }
+        } else {
+          matched_accuracy[hi] = accuracy[hi];
+          matched[hi] = corrected_index(z);
+        }
+      }
+    }
+    for (auto& row : primary) {
+      std::string space;
+      for (const auto& [key, value] : row) {
+        if (key == "space") space = std::get<std::string>(value);
+      }
+      const auto get = [&](const std::map<std::string, double>& from) { return from.count(space) ? from.at(space) : std::nan(""); };
+      row.push_back({"accuracy", get(accuracy)});
+      row.push_back({"matched_noise", get(level)});
+      row.push_back({"matched_accuracy", get(matched_accuracy)});
+      row.push_back({"matched_corrected", accuracy.empty() ? std::nan("") : matched.at(space)});
+      row.push_back({"images", image_count});
+      row.push_back({"matched_dims", matched_dims});
+      out["orthogonality"].add(std::move(row));
+    }
+    for (auto& v : unit_values[u]) {
+      if (v.variant != 0 || accuracy.empty()) continue;
+      v.matched = matched.at(v.space);
+      v.accuracy = accuracy.at(v.space);
     }
   }, tables);
   // (feature, space, variant) -> indices over (task, frame): raw, null-corrected, z.
   std::map<std::tuple<std::string, std::string, std::size_t>, std::vector<double>> values, corrected, zscores;
+  std::map<std::pair<std::string, std::string>, std::vector<double>> matched, accuracy;  // (feature, space), variant 0
   for (const auto& list : unit_values) {
     for (const auto& v : list) {
       values[{v.feature, v.space, v.variant}].push_back(v.index);
       corrected[{v.feature, v.space, v.variant}].push_back(v.corrected);
       zscores[{v.feature, v.space, v.variant}].push_back(v.z);
+      if (v.variant == 0 && std::isfinite(v.matched)) {
+        matched[{v.feature, v.space}].push_back(v.matched);
+        accuracy[{v.feature, v.space}].push_back(v.accuracy);
+      }
     }
   }
+  const auto mean_or_nan = [](const std::vector<double>& x) { return x.empty() ? std::nan("") : mean(x); };
   // The difference of the two spaces' corrected indices under variant v
   // (NaN when it has none).
   auto difference = [&](const std::string& feature, std::size_t v) {
@@ -275,6 +445,10 @@ torch::Tensor orthogonality(const ModelData& m, const Settings& s, Tables& table
                            {"other_prep", variants.size() > 2 ? std::string(choice_name(kOrthoPreps, variants[1].prep)) : std::string("none")},
                            {"corrected_difference_other_prep", variants.size() > 2 ? difference(feature, 1) : std::nan("")},
                            {"corrected_difference_half_dims", difference(feature, half_variant)},
+                           {"accuracy_rnn", mean_or_nan(accuracy[{feature, "rnn"}])},
+                           {"accuracy_perceptual", mean_or_nan(accuracy[{feature, "perceptual"}])},
+                           {"corrected_difference_matched",
+                            mean_or_nan(matched[{feature, "rnn"}]) - mean_or_nan(matched[{feature, "perceptual"}])},
                            {"n", double(rnn.size())}});
     tables["orthogonality_summary"].add(std::move(row));
   }

@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include <boost/math/distributions/students_t.hpp>
+#include <boost/math/special_functions/beta.hpp>
 
 namespace wmgeom::analyze::stats {
 
@@ -169,6 +170,15 @@ double spearman(const std::vector<double>& a, const std::vector<double>& b) {
     sbb += (rb[i] - mb) * (rb[i] - mb);
   }
   return saa == 0 || sbb == 0 ? kNaN : sab / std::sqrt(saa * sbb);
+}
+
+std::pair<double, double> clopper_pearson(int k, int n, double level) {
+  if (n <= 0 || k < 0 || k > n) return {std::nan(""), std::nan("")};
+  const double a = (1 - level) / 2;
+  // The beta quantiles of the exact binomial interval.
+  const double lo = k == 0 ? 0.0 : boost::math::ibeta_inv(double(k), double(n - k + 1), a);
+  const double hi = k == n ? 1.0 : boost::math::ibeta_inv(double(k + 1), double(n - k), 1 - a);
+  return {lo, hi};
 }
 
 }  // namespace wmgeom::analyze::stats

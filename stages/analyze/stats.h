@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace wmgeom::analyze::stats {
@@ -39,6 +40,11 @@ double t_p_value(double t, double df, Alternative alternative);
 double permutation_p(double observed, const std::vector<double>& null, Alternative alternative);
 // Linear-interpolated quantile q in [0, 1] (numpy's default); NaN if empty.
 double quantile(std::vector<double> v, double q);
+
+// Clopper-Pearson (exact) `level` interval of a binomial proportion: k
+// successes of n; [0, x] at k = 0 and [x, 1] at k = n. Calibration counts
+// (a verdict held in k of n planted draws) are reported with it.
+std::pair<double, double> clopper_pearson(int k, int n, double level = 0.95);
 
 double mean(const std::vector<double>& v);  // NaN if empty
 double sd(const std::vector<double>& v);    // sample SD; 0 for fewer than 2

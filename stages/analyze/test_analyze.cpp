@@ -139,6 +139,18 @@ TEST(Analyze, StatisticsMatchKnownValues) {
   EXPECT_DOUBLE_EQ(st::permutation_p(0.2, {0.1, 0.2, 0.3}, st::Alternative::kGreater), 0.75);
   EXPECT_DOUBLE_EQ(st::quantile({4, 1, 3, 2}, 0.5), 2.5);
   EXPECT_FALSE(st::one_sample_t({1.0}, 0.0, st::Alternative::kGreater).defined());
+  // Clopper-Pearson: scipy.stats.beta.ppf(0.025, k, n - k + 1) and
+  // beta.ppf(0.975, k + 1, n - k).
+  auto [lo4, hi4] = st::clopper_pearson(4, 40);
+  EXPECT_NEAR(lo4, 0.0279254, 1e-6);
+  EXPECT_NEAR(hi4, 0.2366374, 1e-6);
+  auto [lo36, hi36] = st::clopper_pearson(36, 40);
+  EXPECT_NEAR(lo36, 0.7633626, 1e-6);
+  EXPECT_NEAR(hi36, 0.9720746, 1e-6);
+  EXPECT_EQ(st::clopper_pearson(0, 40).first, 0.0);
+  EXPECT_NEAR(st::clopper_pearson(0, 40).second, 0.0880973, 1e-6);
+  EXPECT_EQ(st::clopper_pearson(40, 40).second, 1.0);
+  EXPECT_NEAR(st::clopper_pearson(5, 100).first, 0.0164319, 1e-6);
 }
 
 TEST(Analyze, RecoversPlantedCodes) {

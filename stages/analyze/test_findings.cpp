@@ -12,7 +12,9 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <iomanip>
 #include <iostream>
+#include <map>
 #include <functional>
 
 #include "analyze/analyses.h"
@@ -50,11 +52,18 @@ AnalysisResult run_analysis(const std::vector<StateSet>& sets, const std::string
   return AnalysisResult::from_artifact(stage.run(p, in, ctx));
 }
 
-// How many of kDraws draws give verdict "held" for `finding`.
+// How many of kDraws draws give verdict "held" for `finding`. With
+// WMGEOM_CALIBRATION_DRAWS=N it runs N draws instead (the README's
+// calibration table: 100) and returns the count scaled to kDraws, so the
+// bounds below read the same; the raw count and its Clopper-Pearson interval
+// are printed either way.
 int held_count(const std::string& finding, const std::string& body,
                const std::function<std::vector<StateSet>(std::uint64_t)>& draw) {
   int held = 0;
-  for (int d = 0; d < kDraws; ++d) {
+  std::map<std::string, int> verdicts;
+  const char* env = std::getenv("WMGEOM_CALIBRATION_DRAWS");
+  const int draws = env != nullptr && std::atoi(env) > 0 ? std::atoi(env) : kDraws;
+  for (int d = 0; d < draws; ++d) {
     const std::uint64_t seed = 1000 + static_cast<std::uint64_t>(d) * 7919;
     AnalysisResult r = run_analysis(draw(seed), body, seed);
     const auto& f = r.findings.at(finding);
@@ -82,6 +91,7 @@ int held_count(const std::string& finding, const std::string& body,
       }
     }
     held += f.at("verdict") == "held";
+    verdicts[f.at("verdict").get<std::string>()] += 1;
     if (std::getenv("WMGEOM_TEST_FAILS") != nullptr && f.at("verdict") != "held") {
       for (const auto& t : f.at("tests")) {
         if (!t.at("passed").get<bool>()) std::cerr << t.at("name") << " effect " << t.at("effect") << " p " << t.at("p") << "\n";
@@ -89,7 +99,15 @@ int held_count(const std::string& finding, const std::string& body,
       if (f.contains("reason")) std::cerr << f.at("reason") << "\n";
     }
   }
-  return held;
+  // The observed rate with its exact 95% interval, for the README's
+  // calibration table (ctest -V or the test's own output shows it).
+  const auto [lo, hi] = analyze::stats::clopper_pearson(held, draws);
+  std::cout << "[ calibration ] finding " << finding << ": held in " << held << " of " << draws << " draws (rate "
+            << std::fixed << std::setprecision(3) << double(held) / draws << ", Clopper-Pearson 95% " << lo << "-" << hi
+            << ");";
+  for (const auto& [verdict, count] : verdicts) std::cout << " " << verdict << " " << count;
+  std::cout << std::defaultfloat << "\n";
+  return draws == kDraws ? held : static_cast<int>(std::lround(double(held) * kDraws / draws));
 }
 
 torch::Tensor noise(const synth::Trials& t, int units) { return torch::randn({t.m, t.frames, units}, torch::kFloat64); }
@@ -484,19 +502,41 @@ const std::string kOrthogonalityBody = "analyses = [\"orthogonality\"]\nfeatures
 TEST(Calibration, Finding3Power) {
   EXPECT_GE(held_count("3", kOrthogonalityBody, [](std::uint64_t s) { return orthogonality(s, true); }), kMinTruePositives);
 }
-// No false-positive bound for finding 3 yet: its test is not calibrated.
-// On nulls whose RNN space is a random projection of the perceptual space
-// shared by the replicates of a configuration, it says "held" in 9 of 40
-// draws at noise SD 0.3 and 30 of 40 at SD 3 (measured 2026-12-03; before
-// issue 28, with a projection per seed and SD 0.3, at most 4 of 40).
-// KNOWN FLAW (issue 20, open): the null-corrected index of a space whose
-// classes overlap more falls towards its shuffled-label null, so a noisier
-// RNN space reads as de-orthogonalised: finding 3's test confounds class
-// separability with geometry, and findings.json says so in finding 3's
-// "caveat". This test pins the flaw (>= 20 of 40 at SD 3) so that the fix (a
-// test at matched separability) flips it; it then becomes the bound <= 4.
-TEST(Calibration, Finding3KnownFlawANoisierRnnSpaceReadsAsDeOrthogonalised) {
-  EXPECT_GE(held_count("3", kOrthogonalityBody, [](std::uint64_t s) { return orthogonality(s, false, 3.0); }), 20);
+// Nulls with one class geometry in both spaces. The perceptual vectors are
+// orthogonality()'s; each RNN (12 units) holds an exact isometric copy of
+// the location means' span plus 8 other perceptual directions (an
+// orthonormal map: inner products, hence the class geometry, unchanged),
+// random per seed, and its own noise of SD `noise_sd` per unit. Only the
+// separability differs between the spaces: at SD 3 the RNN's location
+// accuracy is about 0.5 against 0.9 perceptual, a gap of the study's size
+// (perceptual 0.55-0.98, RNN 0.40-1.0 per cell at frame 0). Before the test
+// at matched separability (issue 20) this read "held" in 30 of 40 draws
+// with the projection generator above (SD 3) and in 9 of 40 at SD 0.3.
+std::vector<StateSet> noisier_copy(std::uint64_t seed, double noise_sd) {
+  std::vector<StateSet> out;
+  synth::Trials t0 = synth::trials({"loc-1"}, 192, 1, 4, seed);
+  torch::manual_seed(static_cast<std::int64_t>(seed) + 1);
+  const int dims = 48, units = 12;
+  torch::Tensor image = torch::arange(t0.images(), torch::kLong);
+  torch::Tensor loc = image.div(t0.views * synth::kIdentities, "floor");
+  torch::Tensor loc_code = synth::code(4, dims, 4.0);
+  torch::Tensor per_image = torch::randn({t0.images(), dims}, torch::kFloat64) + loc_code.index_select(0, loc);
+  for (int k = 0; k < 6; ++k) {
+    synth::Trials t = synth::trials({"loc-1", "loc-2"}, 768, 1, 4, seed * 31 + k);
+    torch::Tensor basis = torch::cat({loc_code.t(), torch::randn({dims, units - 4}, torch::kFloat64)}, 1);
+    torch::Tensor q = std::get<0>(torch::linalg_qr(basis));  // [dims, units], orthonormal columns
+    torch::Tensor x = per_image.index_select(0, t.stimulus.select(1, 0));
+    torch::Tensor h = torch::mm(x, q) + torch::randn({t.m, units}, torch::kFloat64) * noise_sd;
+    out.push_back(synth::stateset(t, h.unsqueeze(1), "gru", k, dims, per_image));
+  }
+  return out;
+}
+
+TEST(Calibration, Finding3FalsePositivesANoisierCopyOfThePerceptualSpace) {
+  EXPECT_LE(held_count("3", kOrthogonalityBody, [](std::uint64_t s) { return noisier_copy(s, 3.0); }), kMaxFalsePositives);
+}
+TEST(Calibration, Finding3FalsePositivesASlightlyNoisierCopy) {
+  EXPECT_LE(held_count("3", kOrthogonalityBody, [](std::uint64_t s) { return noisier_copy(s, 0.5); }), kMaxFalsePositives);
 }
 
 // ---- Finding 4: chronological vs static memory codes ----
