@@ -5,6 +5,7 @@
 #include <limits>
 #include <numeric>
 
+#include <boost/math/distributions/beta.hpp>
 #include <boost/math/distributions/students_t.hpp>
 
 namespace wmgeom::analyze::stats {
@@ -169,6 +170,14 @@ double spearman(const std::vector<double>& a, const std::vector<double>& b) {
     sbb += (rb[i] - mb) * (rb[i] - mb);
   }
   return saa == 0 || sbb == 0 ? kNaN : sab / std::sqrt(saa * sbb);
+}
+
+std::pair<double, double> clopper_pearson(int k, int n, double level) {
+  if (n <= 0 || k < 0 || k > n) return {NAN, NAN};
+  const double tail = (1.0 - level) / 2.0;
+  const double lo = k == 0 ? 0.0 : boost::math::quantile(boost::math::beta_distribution<double>(k, n - k + 1), tail);
+  const double hi = k == n ? 1.0 : boost::math::quantile(boost::math::beta_distribution<double>(k + 1, n - k), 1.0 - tail);
+  return {lo, hi};
 }
 
 }  // namespace wmgeom::analyze::stats

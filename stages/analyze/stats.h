@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace wmgeom::analyze::stats {
@@ -39,6 +40,10 @@ double t_p_value(double t, double df, Alternative alternative);
 double permutation_p(double observed, const std::vector<double>& null, Alternative alternative);
 // Linear-interpolated quantile q in [0, 1] (numpy's default); NaN if empty.
 double quantile(std::vector<double> v, double q);
+
+// The exact (Clopper-Pearson) two-sided `level` interval of a binomial
+// proportion after k successes in n draws (calibration counts); NaN if n <= 0.
+std::pair<double, double> clopper_pearson(int k, int n, double level = 0.95);
 
 double mean(const std::vector<double>& v);  // NaN if empty
 double sd(const std::vector<double>& v);    // sample SD; 0 for fewer than 2
