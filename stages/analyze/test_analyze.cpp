@@ -217,7 +217,7 @@ TEST(Analyze, RecoversPlantedCodes) {
   }
   EXPECT_GT(inside, static_cast<int>(dim.rows() * 9 / 10));
   // One model: no finding can be decided, and each says what to add.
-  for (const char* k : {"1", "2", "3", "4"}) {
+  for (const char* k : {"1", "2", "3", "4", "5"}) {
     ASSERT_TRUE(r.result.findings.contains(k));
     EXPECT_EQ(r.result.findings[k]["verdict"], "not testable") << r.result.findings[k].dump(2);
     EXPECT_TRUE(r.result.findings[k]["held"].is_null());
