@@ -38,12 +38,14 @@ struct ModelData {
   torch::Tensor cell;        // float32 [M, T, H] or undefined
   torch::Tensor perceptual;  // float32 [M, T, D] or undefined
   torch::Tensor embedding;   // float32 [M, T, E] or undefined
+  torch::Tensor logits;      // float32 [M, T, 3] as captured, or undefined
   torch::Tensor targets;     // long [M, T]
   torch::Tensor task;        // long [M]
   torch::Tensor stimulus;    // long [M, T]: the image shown at each frame (the unit of grouped folds)
   torch::Tensor split;       // long [M]: kSplitTrain / kSplitValidation, or undefined (old state sets)
   std::map<std::string, torch::Tensor> labels;  // feature ("loc", "cat", "id") -> long [M, T]
-  nets::WmModel* model = nullptr;               // for causal; may be null
+  nets::WmModel* model = nullptr;               // for causal: the network that produced these states; may be null
+  std::string network;                          // for causal: the train instance it came from ("" when unknown)
 
   std::int64_t frames() const { return states.size(1); }
   torch::Tensor rows_of_task(std::size_t k) const;  // long [n]
@@ -84,7 +86,9 @@ struct Settings {
   int random_directions = 1000;
   int pca_dims = 0;            // orthogonality: both spaces projected to this many PCs (0: the RNN's size)
   OrthoPrep ortho_space = OrthoPrep::kStandardize;  // orthogonality: preparation before the PCA
-  std::vector<double> causal_sds;  // causal: shift sizes in SDs of the states' projection on the direction
+  std::vector<double> causal_sds;  // causal: shift sizes in SDs of the states' projection on the direction (the dose-response, descriptive)
+  double causal_dose = 5.0;        // causal: the declared test's one dose (SDs)
+  int causal_frame = 0;            // causal: the declared test's stimulus frame s (probe at s + N)
   int rsa_permutations = 1000;
   int bootstrap = 100;
   double alpha = 0.05;         // findings: the level of every declared test

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <set>
 
 #include <tbb/task_arena.h>
@@ -53,6 +54,7 @@ ModelData load(const InputItem& item, const Settings& s) {
   m.states = (s.space == analyze::Space::kCell ? m.cell : m.hidden).to(torch::kFloat64);
   if (!ss.perceptual.empty()) m.perceptual = nets::view(ss.perceptual);
   if (!ss.embedding.empty()) m.embedding = nets::view(ss.embedding);
+  if (!ss.logits.empty()) m.logits = nets::view(ss.logits);
   m.targets = nets::view(ss.targets).to(torch::kLong);
   m.task = nets::view(ss.task).to(torch::kLong);
   m.stimulus = nets::view(ss.stimulus).to(torch::kLong);
@@ -89,6 +91,29 @@ ModelData load(const InputItem& item, const Settings& s) {
   }
   return m;
 }
+
+// How far `net`, run on the captured embeddings of the first trials of `m`,
+// is from the captured hidden states and logits: the larger of the two
+// relative RMS differences (0 for the network that produced them, up to
+// rounding and the device's arithmetic; of order 1 for another network).
+double replay_error(const ModelData& m, nets::WmModel& net) {
+  torch::NoGradGuard no_grad;
+  const std::int64_t b = std::min<std::int64_t>(64, m.embedding.size(0));
+  nets::WmStates st = nets::step_states(net, m.embedding.narrow(0, 0, b).to(torch::kFloat32));
+  auto relative = [](const torch::Tensor& got, const torch::Tensor& want) {
+    torch::Tensor g = got.to(torch::kFloat64), w = want.to(torch::kFloat64);
+    const double scale = w.pow(2).mean().sqrt().item<double>();
+    return (g - w).pow(2).mean().sqrt().item<double>() / std::max(scale, 1e-12);
+  };
+  double err = relative(st.hidden, m.hidden.narrow(0, 0, b));
+  if (m.logits.defined()) err = std::max(err, relative(st.logits, m.logits.narrow(0, 0, b)));
+  return err;
+}
+
+// The relative replay error below which a network is the one that produced
+// a state set (captures on a GPU with TF32 arithmetic differ from a CPU
+// replay by ~1e-3; another seed's network by ~1).
+constexpr double kReplayTolerance = 0.05;
 
 }  // namespace
 
@@ -180,6 +205,8 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
   s.pca_dims = static_cast<int>(p.i("pca_dims"));
   s.ortho_space = parse_choice(analyze::kOrthoPreps, p.s("ortho_space"), "analyze.ortho_space");
   s.causal_sds = p.floats("causal_sds");
+  s.causal_dose = p.f("causal_dose");
+  s.causal_frame = static_cast<int>(p.i("causal_frame"));
   s.rsa_permutations = static_cast<int>(p.i("rsa_permutations"));
   s.bootstrap = static_cast<int>(p.i("bootstrap"));
   s.alpha = p.f("alpha");
@@ -252,34 +279,58 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
       }
     }
   }
-  std::vector<nets::WmModel> nets_kept;
+  std::vector<std::unique_ptr<nets::WmModel>> loaded;  // the networks of the causal probe
   if (s.wants("causal")) {
     if (!inputs.has("models")) {
       throw InputError("analyze: the causal analysis runs each RNN on from shifted states and needs the trained models: "
                        "add models = [\"<train stage>\"] to the analyze stage, or drop \"causal\" from analyses");
     }
-    // Each trained model is deserialised once, then matched by configuration.
+    if (s.causal_frame >= frames) {
+      throw InputError("analyze: parameter causal_frame: frame " + std::to_string(s.causal_frame) +
+                       " is beyond the trial (" + std::to_string(frames) + " frames, numbered from 0)");
+    }
+    // Each state set runs on exactly the network that produced it. The
+    // trained models' configurations hold no seed (train.cpp), so seeds of
+    // one configuration that trained for the same number of steps have equal
+    // configurations; a match by configuration alone picked the last of them
+    // for every seed's states. Among the models of the same configuration,
+    // the network is the one that reproduces the captured states: run on
+    // the captured embeddings of the first trials, its hidden states and
+    // logits must equal the captured ones (kReplayTolerance).
     std::vector<TrainedModel> trained;
     for (const auto& t : inputs.many("models")) trained.push_back(TrainedModel::from_artifact(*t.artifact));
-    nets_kept.reserve(models.size());
+    const auto& items_m = inputs.many("models");
+    loaded.resize(trained.size());
     for (auto& m : models) {
       nlohmann::json want = m.config;
       want.erase("split");
-      const TrainedModel* match = nullptr;
-      for (const auto& t : trained) {
-        if (t.config == want) match = &t;
-      }
-      if (match == nullptr) {
-        throw InputError("analyze: no trained model in input models matches the states of " + m.name +
-                         " (connect the train stages whose models were captured)");
-      }
       if (m.config.value("layers", 1) != 1) {
         throw InputError("analyze: the causal analysis supports one-layer RNNs; " + m.name + " has " +
                          std::to_string(m.config.value("layers", 1)) + " layers");
       }
       if (!m.embedding.defined()) throw InputError("analyze: causal needs the captured embeddings of " + m.name);
-      nets_kept.push_back(nets::load_model(match->config, match->weights, torch::kCPU));
-      m.model = &nets_kept.back();
+      int candidates = 0;
+      double best = INFINITY;
+      std::size_t best_i = 0;
+      for (std::size_t i = 0; i < trained.size(); ++i) {
+        if (trained[i].config != want) continue;
+        ++candidates;
+        if (!loaded[i]) loaded[i] = std::make_unique<nets::WmModel>(nets::load_model(trained[i].config, trained[i].weights, torch::kCPU));
+        const double err = replay_error(m, *loaded[i]);
+        if (err < best) best = err, best_i = i;
+      }
+      if (candidates == 0) {
+        throw InputError("analyze: no trained model in input models matches the states of " + m.name +
+                         " (connect the train stages whose models were captured)");
+      }
+      if (!(best <= kReplayTolerance)) {
+        throw InputError("analyze: none of the " + std::to_string(candidates) + " trained model(s) of the configuration of " +
+                         m.name + " reproduces its captured states (smallest relative difference " + format_fixed(best, 3) +
+                         "): connect the train stage whose model was captured");
+      }
+      m.model = loaded[best_i].get();
+      m.network = items_m[best_i].instance;
+      ctx.info(m.name + ": causal probe on the network of " + m.network + " (replay difference " + format_fixed(best, 6) + ")");
     }
   }
 
@@ -379,17 +430,29 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
   result.findings = analyze::findings(result.tables, models, s);
   result.params = {{"models", nlohmann::json::array()}, {"frames", s.frames}, {"classes", s.classes},
                    {"folds", s.cv == analyze::Cv::kViews ? 1 : s.folds}, {"cv", choice_name(analyze::kCvs, s.cv)}, {"permutations", s.permutations}, {"features", s.features}, {"null_shuffles", s.null_shuffles}, {"ortho_space", choice_name(analyze::kOrthoPreps, s.ortho_space)}, {"pca_dims", s.pca_dims}, {"decoder", choice_name(decoders::kModels, s.options.model)}, {"c", s.options.c}, {"space", choice_name(analyze::kSpaces, s.space)}};
+  if (s.wants("causal")) {
+    result.params["causal_dose"] = s.causal_dose;
+    result.params["causal_frame"] = s.causal_frame;
+  }
   for (const auto& m : models) {
     result.params["models"].push_back({{"name", m.name}, {"rnn", m.rnn}, {"regime", m.regime}, {"seed", m.seed}, {"trials", m.states.size(0)},
                                        {"tasks", m.config.value("tasks", nlohmann::json::array())}});
+    if (!m.network.empty()) result.params["models"].back()["network"] = m.network;
   }
   // Items: every decoder fitted (cross-validated with its permutation
   // nulls, orthogonality with its nulls, causal per fold).
   if (auto it = result.tables.find("orthogonality"); it != result.tables.end()) {
     fitted += static_cast<std::int64_t>(it->second.rows()) * (1 + s.null_shuffles);
   }
+  // Causal: one fit per fold per (task, stimulus frame) unit; the declared
+  // frame's units are among the dose-response's when that frame is analysed.
   if (auto it = result.tables.find("causal"); it != result.tables.end()) {
     fitted += static_cast<std::int64_t>(it->second.rows() / s.causal_sds.size()) * s.folds;
+  }
+  if (auto it = result.tables.find("causal_test"); it != result.tables.end()) {
+    if (std::find(s.frames.begin(), s.frames.end(), s.causal_frame) == s.frames.end()) {
+      fitted += static_cast<std::int64_t>(it->second.rows()) * s.folds;
+    }
   }
   ctx.set_items(fitted);
   return result.to_artifact();

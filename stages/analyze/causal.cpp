@@ -3,15 +3,25 @@
 // along the decoder direction that points from its class to the probe's
 // class, and run the RNN on for the probe frame: if the decoded subspace is
 // what the network compares, p(match) rises with the shift and falls for
-// the opposite shift (the test: p(+shift) - p(-shift), paired per trial);
-// a random direction of the same norm is the control.
+// the opposite shift (the response: p(+shift) - p(-shift), mean over the
+// trials); the same response to directions drawn from the covariance of the
+// task's states at the shifted frame (the states' own subspace), each at
+// the same dose, is the null.
 //
 // Units: the direction is built in standardised units (each unit divided by
 // its SD, as the decoder sees the states), and a shift of size a moves the
 // states' projection on it by a standard deviations of that projection; a
-// near-silent unit therefore cannot dominate the direction. Decoders are
-// cross-fitted: each held-out fold (grouped by image) is shifted along the
-// direction fitted on the other folds.
+// near-silent unit therefore cannot dominate the direction. A null
+// direction is shifted by a SDs of the states' projection on it. Decoders
+// are cross-fitted: each held-out fold (grouped by image) is shifted along
+// the direction fitted on the other folds.
+//
+// Two tables: `causal`, the dose-response over causal_sds at every analysed
+// stimulus frame (description: no test, no CI over trials), and
+// `causal_test`, one row per task at the declared dose (causal_dose) and
+// stimulus frame (causal_frame): the per-task values of the one test that
+// decides (findings.cpp, finding 5, across seeds).
+#include <cmath>
 #include <map>
 
 #include "analyze/analyses.h"
@@ -21,10 +31,15 @@
 namespace wmgeom::analyze {
 
 namespace {
-constexpr int kRandomDirections = 49;  // the causal test's null: p >= 1/50
+// Directions drawn from the states' covariance per (task, stimulus frame);
+// with their opposites, the symmetric null has 2 x 49 values (p >= 1/99).
+constexpr int kNullDirections = 49;
 
 // One (task, stimulus frame): the decoders, the shifts and their rows.
-void causal_unit(const ModelData& m, const Settings& s, std::size_t k, int stim, Tables& tables) {
+// `describe`: the dose-response rows (the frame is analysed); `declared`:
+// the declared test's row (the frame is causal_frame).
+void causal_unit(const ModelData& m, const Settings& s, std::size_t k, int stim, bool describe, bool declared,
+                 Tables& tables) {
   torch::NoGradGuard no_grad;
   nets::WmModel& model = *m.model;
   const auto& task = m.tasks[k];
@@ -65,9 +80,17 @@ void causal_unit(const ModelData& m, const Settings& s, std::size_t k, int stim,
   // unchanged: one [n, H] x [H, B] product.
   torch::Tensor proj_sd = torch::mm(x, (dir / scale).t()).std(0, true, false).unsqueeze(1);  // [B, 1]
   torch::Tensor raw_dir = dir * scale;  // a unit standardised step, in raw units
+  // The null's directions, drawn from the covariance of the task's states at
+  // the shifted frame: v = (x - mean)^T g with g ~ N(0, I_n) is N(0, (n-1)
+  // Sigma), so the draws lie in the states' own subspace, in proportion to
+  // its variance (an isotropic draw in R^H would mostly point where the
+  // states never go and the network need not respond). Each is shared by
+  // all trials and shifted by the dose in SDs of the states' projection on it.
   at::Generator gen = nets::make_generator(seed ^ 0x7a11dULL);
-  torch::Tensor rnd = at::randn({b, hdim}, gen, torch::kFloat64);
-  rnd = rnd / rnd.norm(2, 1, true);
+  torch::Tensor xc = x - x.mean(0, true);
+  torch::Tensor null_dir = torch::mm(at::randn({kNullDirections, n}, gen, torch::kFloat64), xc);  // [R, H]
+  null_dir = null_dir / null_dir.norm(2, 1, true).clamp_min(1e-300);
+  torch::Tensor null_sd = torch::mm(x, null_dir.t()).std(0, true, false).unsqueeze(1);  // [R, 1]
   torch::Tensor trials = rows.index_select(0, sel);
   torch::Tensor h = m.hidden.index_select(0, trials).select(1, at).to(torch::kFloat32);
   torch::Tensor cell = m.cell.defined() ? m.cell.index_select(0, trials).select(1, at).to(torch::kFloat32) : torch::Tensor();
@@ -110,84 +133,95 @@ void causal_unit(const ModelData& m, const Settings& s, std::size_t k, int stim,
     return torch::cat(parts);
   };
   const torch::Tensor x_sel = x.index_select(0, sel);  // [B, H]
-  auto decoded_as_probe = [&](const torch::Tensor& shift) {
-    torch::Tensor shifted = x_sel + shift;
-    torch::Tensor score = torch::bmm(((shifted - mean_x) / scale).unsqueeze(1), w).squeeze(1) + fit.bias.index_select(0, q);
-    return score.argmax(1).eq(c).to(torch::kFloat64).mean().item<double>();
+  // The decoders' class scores of the unshifted held-out states [B, K], and
+  // each trial's weights in raw units [B, H, K]: a shift adds shift . w / scale.
+  const torch::Tensor base_score =
+      torch::bmm(((x_sel - mean_x) / scale).unsqueeze(1), w).squeeze(1) + fit.bias.index_select(0, q);
+  const torch::Tensor w_raw = w / scale.unsqueeze(2);
+  // How often the held-out states are decoded as the probe's class after
+  // each is shifted by its row of `shift` [B, H], or (shared) by each row of
+  // `shift` [S, H] in turn (then averaged over S).
+  auto decoded_as_probe = [&](const torch::Tensor& shift, bool shared = false) {
+    torch::Tensor score = shared ? base_score.unsqueeze(0) + torch::einsum("sh,bhk->sbk", {shift, w_raw})
+                                 : base_score + torch::bmm(shift.unsqueeze(1), w_raw).squeeze(1);
+    return score.argmax(-1).eq(shared ? c.unsqueeze(0) : c).to(torch::kFloat64).mean().item<double>();
   };
   const torch::Tensor baseline = p_match(torch::zeros({1, 1, hdim}), torch::zeros({1, 1, rec_base.size(1)}))[0];
-  // Directions in float32 (the network's precision) and their recurrent images [B, G].
-  torch::Tensor raw_dir32 = raw_dir.to(torch::kFloat32), rnd32 = rnd.to(torch::kFloat32);
-  torch::Tensor rec_dir = rec_of(raw_dir32), rec_rnd = rec_of(rnd32);
-  auto paired = [&](const torch::Tensor& a, const torch::Tensor& z) {
-    torch::Tensor diff = (a - z).contiguous();
-    return stats::one_sample_t(std::vector<double>(diff.data_ptr<double>(), diff.data_ptr<double>() + b), 0.0,
-                               stats::Alternative::kTwoSided);
-  };
-  // One dose's network responses. The test is antisymmetric in the shift,
-  // so dose -a is dose a with the shift and its opposite swapped (and each
-  // random direction with its opposite): every |dose| is computed once.
+  // What the captured network said at the probe on the same trials (a check
+  // that the network is the one that produced the states: p_match_baseline
+  // replays the same step); NaN without captured logits.
+  double captured = NAN;
+  if (m.logits.defined()) {
+    captured = torch::softmax(m.logits.index_select(0, trials).select(1, probe).to(torch::kFloat64), -1)
+                   .select(-1, nback::kMatch)
+                   .mean()
+                   .item<double>();
+  }
+  // Directions in float32 (the network's precision) and their recurrent images.
+  torch::Tensor raw_dir32 = raw_dir.to(torch::kFloat32), null32 = null_dir.to(torch::kFloat32);
+  torch::Tensor rec_dir = rec_of(raw_dir32), rec_null = rec_of(null32);  // [B, G], [R, G]
+  // One dose's network responses. The response is antisymmetric in the
+  // shift, so dose -a is dose a with the shift and its opposite swapped (and
+  // each null direction with its opposite): every |dose| is computed once.
   struct Dose {
-    torch::Tensor ps, pr, po;  // p(match) after +shift, the paired random shift, -shift: [B]
-    std::vector<double> null;  // the antisymmetric response to each random direction
+    torch::Tensor ps, po;      // p(match) after +shift and -shift: [B]
+    std::vector<double> null;  // the antisymmetric response to each null direction [R]
+    double p_random = NAN;     // mean p(match) after a null shift of either sign
+    double flip_random = NAN;  // how often a null shift (either sign) makes the decoder read the probe's class
   };
   std::map<double, Dose> doses;
   auto dose = [&](double size) -> const Dose& {
     if (auto it = doses.find(size); it != doses.end()) return it->second;
-    // The shifts of this dose, one batch: +shift, the paired random
-    // direction, -shift, then kRandomDirections random directions (shared
-    // by all trials, each scaled to the trial's norm) and their opposites.
-    torch::Tensor amount = (proj_sd * size).to(torch::kFloat32);  // [B, 1]
-    torch::Tensor norm32 = (raw_dir * (proj_sd * size)).norm(2, 1, true).to(torch::kFloat32);
-    std::vector<torch::Tensor> units;
-    for (int r = 0; r < kRandomDirections; ++r) {
-      torch::Tensor v = at::randn({1, hdim}, gen, torch::kFloat64);
-      units.push_back(v / v.norm());
-    }
-    torch::Tensor v = torch::cat(units).to(torch::kFloat32);  // [R, H] unit directions
-    torch::Tensor rv = rec_of(v);                             // [R, G]
-    // [2R, B, X]: each random direction and its opposite, at each trial's norm.
-    auto both_signs = [&](const torch::Tensor& d) {
-      torch::Tensor scaled = d.unsqueeze(1) * norm32.unsqueeze(0);  // [R, B, X]
-      return torch::stack({scaled, -scaled}, 1).flatten(0, 1);
-    };
-    torch::Tensor shifts = torch::cat({torch::stack({raw_dir32 * amount, rnd32 * norm32, raw_dir32 * -amount}), both_signs(v)});
-    torch::Tensor recs = torch::cat({torch::stack({rec_dir * amount, rec_rnd * norm32, rec_dir * -amount}), both_signs(rv)});
-    torch::Tensor pm = p_match(shifts, recs);  // [3 + 2R, B]
-    Dose out{pm[0], pm[1], pm[2], {}};
-    torch::Tensor random_anti = pm.narrow(0, 3, 2 * kRandomDirections).view({kRandomDirections, 2, b});
-    torch::Tensor null_t = (random_anti.select(1, 0) - random_anti.select(1, 1)).mean(1).contiguous();
-    out.null.assign(null_t.data_ptr<double>(), null_t.data_ptr<double>() + kRandomDirections);
+    // The shifts of this dose, one batch: +shift, -shift, then each null
+    // direction and its opposite (shared by all trials).
+    torch::Tensor amount = (proj_sd * size).to(torch::kFloat32);     // [B, 1]
+    torch::Tensor null_amount = (null_sd * size).to(torch::kFloat32);  // [R, 1]
+    torch::Tensor null_shift = (null32 * null_amount).unsqueeze(1).expand({kNullDirections, b, hdim});
+    torch::Tensor null_rec = (rec_null * null_amount).unsqueeze(1).expand({kNullDirections, b, rec_null.size(1)});
+    auto both_signs = [](const torch::Tensor& t) { return torch::stack({t, -t}, 1).flatten(0, 1); };  // [2R, B, X]
+    torch::Tensor shifts = torch::cat({torch::stack({raw_dir32 * amount, raw_dir32 * -amount}), both_signs(null_shift)});
+    torch::Tensor recs = torch::cat({torch::stack({rec_dir * amount, rec_dir * -amount}), both_signs(null_rec)});
+    torch::Tensor pm = p_match(shifts, recs);  // [2 + 2R, B]
+    Dose out{pm[0], pm[1], {}, NAN, NAN};
+    torch::Tensor null_pm = pm.narrow(0, 2, 2 * kNullDirections).view({kNullDirections, 2, b});
+    torch::Tensor anti = (null_pm.select(1, 0) - null_pm.select(1, 1)).mean(1).contiguous();
+    out.null.assign(anti.data_ptr<double>(), anti.data_ptr<double>() + kNullDirections);
+    out.p_random = null_pm.mean().item<double>();
+    torch::Tensor null_step = null_dir * (null_sd * size);  // [R, H] float64
+    out.flip_random = decoded_as_probe(torch::cat({null_step, -null_step}), true);
     return doses.emplace(size, std::move(out)).first->second;
   };
-  for (double size : s.causal_sds) {
-    torch::Tensor shift = raw_dir * (proj_sd * size);
-    torch::Tensor random_shift = rnd * shift.norm(2, 1, true);
+  // One row's numbers at a signed dose.
+  auto numbers = [&](double size) {
     const Dose& d = dose(std::abs(size));
     const bool up = size >= 0;
-    torch::Tensor ps = up ? d.ps : d.po, pr = d.pr, po = up ? d.po : d.ps;
-    std::vector<double> null = d.null;
-    if (!up) {
-      for (double& v : null) v = -v;
+    const torch::Tensor& ps = up ? d.ps : d.po;
+    const torch::Tensor& po = up ? d.po : d.ps;
+    // The response: mean over trials of p(+shift) - p(-shift) (even-order
+    // effects such as saturation and the softmax's curvature cancel).
+    const double effect = (ps - po).mean().item<double>();
+    // The null: each null direction's response and its opposite's (the null
+    // is symmetric by construction: a direction and its opposite are equally
+    // likely). Its root-mean-square is the typical response to a shift of
+    // this size along the states' own subspace; z = effect / rms. Trials
+    // share each null direction, so the unit is a direction, not a trial (a
+    // fitted direction always leaks a little onto whatever the network
+    // reads, which a per-trial test over many trials would call
+    // significant).
+    std::vector<double> null;
+    double sum2 = 0;
+    for (double v : d.null) {
+      null.push_back(v);
+      null.push_back(-v);
+      sum2 += 2 * v * v;
     }
-    // The test: the antisymmetric response to the shift, mean over trials
-    // of p(+shift) - p(-shift) (even-order effects such as saturation and
-    // the softmax's curvature cancel), against the same response to
-    // kRandomDirections random directions of the same norm: p = (1 + #
-    // random responses at least as large in the shift's direction) /
-    // (1 + kRandomDirections). Trials share each random direction, so the
-    // unit is a direction, not a trial: a fitted direction always leaks
-    // a little onto whatever the network reads, which a per-trial t-test
-    // over many trials would call significant (on a planted network that
-    // ignores the decoded direction, a per-trial test gave p < 0.05 in
-    // 27-35 of 40 draws, the plain p(shift) - p(random) in 7; this one
-    // is calibrated in test_findings.cpp).
-    torch::Tensor anti = (ps - po).contiguous();
-    std::vector<double> per_trial(anti.data_ptr<double>(), anti.data_ptr<double>() + b);
-    auto test = stats::one_sample_t(per_trial, 0.0, stats::Alternative::kTwoSided);
-    const double p_direction = stats::permutation_p(test.effect, null, up ? stats::Alternative::kGreater
-                                                                          : stats::Alternative::kLess);
-    auto vs_random = paired(ps, pr);
+    const double rms = std::sqrt(sum2 / static_cast<double>(null.size()));
+    const double z = rms > 0 ? effect / rms : (effect == 0 ? 0.0 : NAN);
+    // Descriptive: the rank of the effect among the null's responses, in the
+    // shift's direction ((1 + # at least as large) / 99); rows at -a mirror
+    // those at +a (the same responses, signs swapped) and share their p.
+    const double p = stats::permutation_p(effect, null, up ? stats::Alternative::kGreater : stats::Alternative::kLess);
+    torch::Tensor shift = raw_dir * (proj_sd * size);
     Row row = model_columns(m);
     row.insert(row.end(), {{"task", task.name},
                            {"feature", feature},
@@ -197,40 +231,58 @@ void causal_unit(const ModelData& m, const Settings& s, std::size_t k, int stim,
                            {"sd", size},
                            {"shift_norm", shift.norm(2, 1).mean().item<double>()},
                            {"projection_sd", proj_sd.mean().item<double>()},
+                           {"p_match_captured", captured},
                            {"p_match_baseline", baseline.mean().item<double>()},
                            {"p_match_shifted", ps.mean().item<double>()},
-                           {"p_match_random", pr.mean().item<double>()},
+                           {"p_match_random", d.p_random},
                            {"p_match_opposite", po.mean().item<double>()},
-                           {"effect", test.effect},
-                           {"ci_lo", test.ci_lo},
-                           {"ci_hi", test.ci_hi},
-                           {"p", p_direction},
-                           {"p_trials", test.p},
-                           {"effect_vs_random", vs_random.effect},
-                           {"p_vs_random", vs_random.p},
+                           {"effect", effect},
+                           {"null_lo", stats::quantile(null, 0.025)},
+                           {"null_hi", stats::quantile(null, 0.975)},
+                           {"null_rms", rms},
+                           {"z", z},
+                           {"p", p},
+                           {"effect_vs_random", ps.mean().item<double>() - d.p_random},
                            {"flip_rate", decoded_as_probe(shift)},
-                           {"flip_rate_random", decoded_as_probe(random_shift)},
+                           {"flip_rate_random", d.flip_random},
                            {"n", double(b)}});
-    tables["causal"].add(std::move(row));
+    return row;
+  };
+  if (describe) {
+    for (double size : s.causal_sds) tables["causal"].add(numbers(size));
   }
+  if (declared) tables["causal_test"].add(numbers(s.causal_dose));
 }
 
 }  // namespace
 
 void causal(const ModelData& m, const Settings& s, Tables& tables) {
   // Units: the (task, stimulus frame) pairs whose probe lies inside the
-  // trial, in parallel; each has its own seeded generator, so the tables do
-  // not depend on the scheduling.
-  std::vector<std::pair<std::size_t, int>> units;
+  // trial, for the analysed frames (the dose-response) and the declared
+  // frame (the test), in parallel; each has its own seeded generator, so the
+  // tables do not depend on the scheduling.
+  struct Unit {
+    std::size_t task;
+    int stim;
+    bool describe, declared;
+  };
+  std::vector<Unit> units;
   for (std::size_t k = 0; k < m.tasks.size(); ++k) {
     const std::string feature = nback::feature_name(m.tasks[k].feature);
     if (std::find(s.features.begin(), s.features.end(), feature) == s.features.end()) continue;
-    for (int stim : s.frames) {
-      if (stim + m.tasks[k].n < m.frames()) units.emplace_back(k, stim);
+    std::vector<int> stims = s.frames;
+    if (std::find(stims.begin(), stims.end(), s.causal_frame) == stims.end()) stims.push_back(s.causal_frame);
+    for (int stim : stims) {
+      const bool describe = std::find(s.frames.begin(), s.frames.end(), stim) != s.frames.end();
+      if (stim + m.tasks[k].n < m.frames()) units.push_back({k, stim, describe, stim == s.causal_frame});
     }
   }
   for_each_unit(
-      units.size(), [&](std::size_t i, Tables& out) { causal_unit(m, s, units[i].first, units[i].second, out); }, tables);
+      units.size(),
+      [&](std::size_t i, Tables& out) {
+        causal_unit(m, s, units[i].task, units[i].stim, units[i].describe, units[i].declared, out);
+      },
+      tables);
 }
 
 }  // namespace wmgeom::analyze

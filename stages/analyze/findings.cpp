@@ -1,5 +1,5 @@
-// findings.json: each of the paper's four findings (SCIENCE.md sections 4
-// and 6) as one test declared here, in advance, across independently trained
+// findings.json: each of the paper's four findings and its causal test
+// (SCIENCE.md sections 4 and 6; finding 5) as one test declared here, in advance, across independently trained
 // models (seeds) — never across the tasks or frames of one model, which share
 // images and weights. A finding is "held" only when its test passes at
 // alpha with the effect in the paper's direction, "not held" otherwise, and
@@ -98,7 +98,7 @@ nlohmann::json test_json(const std::string& name, const TestResult& r, Alternati
           {"passed", r.defined() && r.p < alpha}};
 }
 
-// The four findings (SCIENCE.md section 5): each claim and the one test,
+// The four findings (SCIENCE.md section 5) and the causal test (4.5): each claim and the one test,
 // declared before any data is seen, that decides it (section 6), with the
 // rule that says which replicate groups decide. A replicate group is a
 // configuration minus its seed (architecture, regime, task list and every
@@ -154,6 +154,19 @@ constexpr Declared kDeclared[] = {
          "empirical chance comes from the permuted-label fits at frame s scored the same way. Single-task groups "
          "are reported as supporting tests; so are the fitted rotation against no rotation and against rotations "
          "fitted on permuted class correspondences"},
+    {"The decoded memory is causally used: shifting the memory along its decoder towards the probe's class "
+         "raises the network's p(match) more than shifts of the same size along the states' own directions "
+         "(Fig. A7)",
+     "per multi-task replicate group, a one-sample t-test, one-sided (> 0), across its seeds of each model's "
+         "standardised causal response at the one declared dose and stimulus frame (parameters causal_dose and "
+         "causal_frame): per task (its own feature, among the analysed features, where the probe s + N lies in the "
+         "trial), the response is the mean over the non-match trials whose probe's class differs of p(match | "
+         "+shift) - p(match | -shift), the shift applied to the state just before the probe along the "
+         "cross-fitted decoder direction towards the probe's class, divided by the root-mean-square of the same "
+         "response to 49 directions (and their opposites) drawn from the covariance of the task's states at the "
+         "shifted frame, each shifted by the same dose in SDs of its own projection; the model's value is the mean "
+         "over its tasks. Multi-task groups decide, all at alpha (intersection-union); single-task groups are "
+         "reported as supporting tests. The dose-response over causal_sds and every frame is description"},
 };
 
 // The skeleton of a finding; verdict filled by the caller.
@@ -688,6 +701,65 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::v
   return decide(f, iut.decisive, iut.held, detail.str());
 }
 
+nlohmann::json finding5(const std::map<std::string, Table>& tables, const std::vector<ModelData>& models, const Settings& s) {
+  auto f = finding(kDeclared[4], s.alpha);
+  f["test"] = f["test"].get<std::string>() + ". Declared: dose " + fmt(s.causal_dose) + " SD, stimulus frame " +
+              std::to_string(s.causal_frame);
+  f["dose"] = s.causal_dose;
+  f["stim_frame"] = s.causal_frame;
+  Reader r(tables, "causal_test");
+  if (r.rows() == 0) {
+    return not_testable(f, "the causal analysis was not run, or no task has its probe inside the trial at causal_frame",
+                        "add \"causal\" to analyses with the trained models (models = [...]) and a causal_frame s with s + N "
+                        "inside the trial");
+  }
+  std::map<const ModelData*, double> value;
+  std::vector<const ModelData*> used;
+  for (const auto& m : models) {
+    std::vector<double> z, effect, rms;
+    for (std::size_t i = 0; i < r.rows(); ++i) {
+      if (r.txt("model", i) != m.name || !std::isfinite(r.num("z", i))) continue;
+      z.push_back(r.num("z", i));
+      effect.push_back(r.num("effect", i));
+      rms.push_back(r.num("null_rms", i));
+    }
+    if (z.empty()) continue;
+    value[&m] = mean(z);
+    used.push_back(&m);
+    f["numbers"][m.name + ": standardised response (effect / null RMS), mean over tasks"] = value[&m];
+    f["numbers"][m.name + ": p(+shift) - p(-shift), mean over tasks"] = mean(effect);
+    f["numbers"][m.name + ": null RMS (directions from the states' covariance), mean over tasks"] = mean(rms);
+    f["numbers"][m.name + ": tasks"] = z.size();
+    if (!m.network.empty()) f["numbers"][m.name + ": network"] = m.network;
+  }
+  if (used.empty()) return not_testable(f, "no model has a finite causal response at the declared dose", "check the causal_test table");
+  const auto groups = groups_of(used, models);
+  std::vector<Group> deciding;
+  for (const auto& g : groups) {
+    if (g.multi) deciding.push_back(g);
+  }
+  if (deciding.empty()) {
+    return not_testable(f, "no multi-task model has causal results: the verdict comes from the multi-task replicate groups",
+                        "add multi-task (MTMF or STMF) models with at least 3 seeds");
+  }
+  if (auto gap = replicate_gap(deciding, s.min_seeds); !gap.empty()) return not_testable(f, gap, kSeeds);
+  IntersectionUnion iut;
+  std::ostringstream detail;
+  detail << "Standardised causal response at " << fmt(s.causal_dose) << " SD, stimulus frame " << s.causal_frame
+         << ", one test per multi-task replicate group across its seeds: ";
+  for (const auto& g : groups) {
+    const auto added = add_test(f, g.name + (g.multi ? "" : " (supporting, not part of the verdict)"),
+                                stats::one_sample_t(values_of(g, value), 0.0, Alternative::kGreater, level_of(s)),
+                                Alternative::kGreater, s);
+    if (!g.multi) continue;
+    iut.add(added);
+    detail << g.name << ": " << effect_text(added.r, s, "mean") << (added.passes ? " (passes); " : " (does not pass); ");
+  }
+  detail << "held only if every multi-task group passes (intersection-union; the largest p is reported). Single-task "
+            "groups are supporting. The dose-response (table causal) is description: its per-row p-values are not tests.";
+  return decide(f, iut.decisive, iut.held, detail.str());
+}
+
 }  // namespace
 
 std::map<std::string, std::string> replicate_group_names(const std::vector<ModelData>& models) {
@@ -744,7 +816,8 @@ nlohmann::json findings(const std::map<std::string, Table>& tables, const std::v
   return {{"1", finding1(tables, models, s)},
           {"2", finding2(tables, models, s)},
           {"3", finding3(tables, models, s)},
-          {"4", finding4(tables, models, s)}};
+          {"4", finding4(tables, models, s)},
+          {"5", finding5(tables, models, s)}};
 }
 
 }  // namespace wmgeom::analyze

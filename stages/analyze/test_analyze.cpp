@@ -229,7 +229,7 @@ TEST(Analyze, RecoversPlantedCodes) {
   }
   EXPECT_GT(inside, static_cast<int>(dim.rows() * 9 / 10));
   // One model: no finding can be decided, and each says what to add.
-  for (const char* k : {"1", "2", "3", "4"}) {
+  for (const char* k : {"1", "2", "3", "4", "5"}) {
     ASSERT_TRUE(r.result.findings.contains(k));
     EXPECT_EQ(r.result.findings[k]["verdict"], "not testable") << r.result.findings[k].dump(2);
     EXPECT_TRUE(r.result.findings[k]["held"].is_null());
@@ -690,6 +690,87 @@ TEST(Analyze, ThroughTheEngineWithCausal) {
   const std::string cmd = std::string("/usr/bin/python3 ") + WMGEOM_SOURCE_DIR + "/stages/analyze/compare_analyze.py --check " +
                           (dir / "states").string() + " " + (dir / "geometry").string();
   EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+}
+
+// Issue 20: the train stage's configuration holds no seed, so two seeds
+// that train for the same number of steps have equal configurations, and
+// the causal analysis matched by configuration alone ran every seed's
+// states on the last seed's network. Each state set must run on the network
+// that produced it: the unshifted replay of the probe step, p_match_baseline,
+// equals what the captured network said on the same trials (its captured
+// logits at the probe), for every seed.
+TEST(Analyze, CausalRunsEachStateSetOnTheNetworkThatProducedIt) {
+  std::string text = tiny_pipeline("analyses = [\"causal\"]\ncausal_sds = [1.0]\n");
+  const std::string from = "rnn = \"lstm\"\n";
+  text.replace(text.find(from), from.size(), from + "sweep = { seed = [1, 2] }\n");
+  InProcess run;
+  auto r = run.get_as<AnalysisResult>(text, "geometry");
+  const Table& c = r.tables.at("causal");
+  std::map<std::string, int> checked;
+  for (const char* seed : {"1", "2"}) {
+    const std::string name = std::string("states[seed=") + seed + "]";
+    StateSet ss = StateSet::from_artifact(*run.get(text, name));
+    torch::Tensor task = nets::view(ss.task).to(torch::kLong), targets = nets::view(ss.targets).to(torch::kLong);
+    torch::Tensor p_match = torch::softmax(nets::view(ss.logits).to(torch::kFloat64), -1).select(-1, nback::kMatch);
+    const auto names = ss.model.at("tasks").get<std::vector<std::string>>();
+    for (std::size_t i = 0; i < c.rows(); ++i) {
+      if (c.text.at("model")[i] != name) continue;
+      const auto k = std::find(names.begin(), names.end(), c.text.at("task")[i]) - names.begin();
+      const std::string feature = c.text.at("feature")[i];
+      torch::Tensor labels = nets::view(feature == "loc" ? ss.location : feature == "cat" ? ss.category : ss.identity).to(torch::kLong);
+      const auto stim = static_cast<std::int64_t>(c.numeric.at("stim_frame")[i]);
+      const auto probe = static_cast<std::int64_t>(c.numeric.at("probe_frame")[i]);
+      torch::Tensor use = task.eq(k)
+                              .logical_and(targets.select(1, probe).eq(nback::kNonMatch))
+                              .logical_and(labels.select(1, probe).ne(labels.select(1, stim)));
+      const double want = p_match.select(1, probe).masked_select(use).mean().item<double>();
+      EXPECT_NEAR(c.numeric.at("p_match_baseline")[i], want, 1e-4) << name << " " << c.text.at("task")[i] << " s = " << stim;
+      ++checked[name];
+    }
+  }
+  EXPECT_GT(checked["states[seed=1]"], 0);
+  EXPECT_GT(checked["states[seed=2]"], 0);
+  // Which network each state set ran on is recorded.
+  for (const auto& m : r.params.at("models")) {
+    const std::string name = m.at("name").get<std::string>();
+    EXPECT_EQ(m.value("network", ""), "net" + name.substr(name.find('['))) << m.dump();
+  }
+}
+
+// The declared test: one row per task at the declared dose and stimulus
+// frame (parameters, even when the frame is not analysed), beside the
+// dose-response rows, which carry no CI over trials; finding 5 is decided
+// only from the declared rows (here: not testable, one model).
+TEST(Analyze, CausalDeclaresOneDoseAndFrameForItsVerdict) {
+  const std::string text = tiny_pipeline("analyses = [\"causal\"]\nframes = [1]\ncausal_sds = [-2.0, 2.0]\n"
+                                         "causal_dose = 3.0\ncausal_frame = 0\n");
+  InProcess run;
+  auto r = run.get_as<AnalysisResult>(text, "geometry");
+  const Table& c = r.tables.at("causal");
+  const Table& t = r.tables.at("causal_test");
+  ASSERT_GT(c.rows(), 0u);
+  ASSERT_EQ(t.rows(), 2u);  // loc-1 and cat-1 at s = 0
+  for (std::size_t i = 0; i < c.rows(); ++i) EXPECT_EQ(c.numeric.at("stim_frame")[i], 1.0);
+  for (std::size_t i = 0; i < t.rows(); ++i) {
+    EXPECT_EQ(t.numeric.at("stim_frame")[i], 0.0);
+    EXPECT_EQ(t.numeric.at("sd")[i], 3.0);
+    EXPECT_NEAR(t.numeric.at("z")[i], t.numeric.at("effect")[i] / t.numeric.at("null_rms")[i], 1e-12);
+    EXPECT_LE(t.numeric.at("null_lo")[i], 0.0);
+    EXPECT_GE(t.numeric.at("null_hi")[i], 0.0);
+  }
+  for (const char* gone : {"ci_lo", "ci_hi", "p_trials", "p_vs_random"}) EXPECT_FALSE(c.numeric.count(gone)) << gone;
+  // The +-a rows mirror each other (one computation, signs swapped).
+  std::map<std::string, std::vector<double>> effect;
+  for (std::size_t i = 0; i < c.rows(); ++i) effect[c.text.at("task")[i]].push_back(c.numeric.at("effect")[i]);
+  for (const auto& [task, e] : effect) {
+    ASSERT_EQ(e.size(), 2u);
+    EXPECT_NEAR(e[0], -e[1], 1e-12) << task;
+  }
+  const auto& f = r.findings.at("5");
+  EXPECT_EQ(f.at("verdict"), "not testable") << f.dump(2);
+  EXPECT_EQ(f.at("dose"), 3.0);
+  EXPECT_EQ(f.at("stim_frame"), 0);
+  EXPECT_NE(f.at("test").get<std::string>().find("dose 3 SD, stimulus frame 0"), std::string::npos);
 }
 
 }  // namespace

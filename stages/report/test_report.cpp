@@ -175,16 +175,30 @@ TEST(Report, CausalSectionDrawsTheDoseResponse) {
   EXPECT_TRUE(contains(c, "the frame just before the probe"));
   EXPECT_TRUE(contains(c, "standard deviations of the states' projection"));
   EXPECT_TRUE(contains(c, "decoder of the remembered stimulus's feature"));
-  EXPECT_TRUE(contains(c, "paired effect p(shift) - p(opposite shift)"));
-  EXPECT_TRUE(contains(c, "loc: random direction"));
+  EXPECT_TRUE(contains(c, "response p(shift) - p(opposite shift), null band"));
+  EXPECT_TRUE(contains(c, "loc: covariance directions (null)"));
   // Ticks at the shift sizes on the signed log scale.
   EXPECT_TRUE(contains(c, ">-50</text>"));
   EXPECT_TRUE(contains(c, ">50</text>"));
-  // The dose table: effect 0.4 * 5 / 9 with its CI (+-0.05) at 5 SD.
-  EXPECT_TRUE(contains(
-      c, "<td>loc</td><td>5</td><td>0.322</td><td>0.1</td><td>0.222</td><td>[0.172, 0.272]</td>"))
+  // The dose table: effect 0.4 * 5 / 9 with the null's band (+-0.05) and
+  // the effect in units of the null's RMS at 5 SD.
+  EXPECT_TRUE(contains(c,
+                       "<td>loc</td><td>5</td><td>0.322</td><td>0.1</td><td>0.222</td><td>[-0.05, "
+                       "0.05]</td><td>8.89</td>"))
       << c.substr(c.find("<table>"), 800);
   EXPECT_FALSE(contains(c, "alpha"));
+}
+
+// Issue 20, item 7: the dose-response is description. No count of rows with
+// p < 0.05 (12 doses x tasks x frames, +-a sharing a p, no multiplicity
+// control), no CI over trials; the verdict is finding 5's one test.
+TEST(Report, CausalSectionCountsNoSignificantRows) {
+  const std::string c = section_of(run_report(full_inputs()).html, "causal");
+  EXPECT_FALSE(contains(c, "rows with p &lt; 0.05"));
+  EXPECT_FALSE(contains(c, "rows with p < 0.05"));
+  EXPECT_FALSE(contains(c, "95% CI over trials"));
+  EXPECT_TRUE(contains(c, "Description, not a test"));
+  EXPECT_TRUE(contains(c, "finding 5"));
 }
 
 TEST(Report, OlderAnalysisResultsDegradeToNotes) {

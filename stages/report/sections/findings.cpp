@@ -1,4 +1,4 @@
-// The four findings as findings.json states them (stages/analyze/findings.cpp):
+// The findings (the paper's four and its causal test) as findings.json states them (stages/analyze/findings.cpp):
 // per finding its verdict, the decisive test's effect with 95% CI, p, n and
 // unit of replication; a "not testable" finding says why and what to add to
 // the pipeline. Sub-tests and per-model numbers are collapsed under each row.
@@ -109,7 +109,7 @@ bool finding_order(const std::string& a, const std::string& b) {
 }  // namespace
 
 Section findings_section(const ReportData& d, const ReportOptions&) {
-  Section s{"findings", "The four findings", "", "", 0};
+  Section s{"findings", "The findings: the paper's four and its causal test", "", "", 0};
   std::vector<std::vector<std::string>> rows;
   const bool several = d.analyses.size() > 1;
   for (const auto& a : d.analyses) {
