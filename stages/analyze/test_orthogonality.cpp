@@ -10,6 +10,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
 
 #include "analyze/analyses.h"
 #include "analyze/analyze.h"
@@ -218,6 +219,84 @@ TEST(Orthogonality, TheStageFitsEveryTrialAndExportsItsLabels) {
   double differs = 0;
   for (std::size_t i = 0; i < o.rows(); ++i) differs = std::max(differs, std::abs(o.numeric.at("index")[i] - w.numeric.at("index")[i]));
   EXPECT_GT(differs, 1e-3);
+}
+
+// Like with like (issue 20): the pieces of finding 3's second test.
+TEST(Orthogonality, MatchLevelInterpolatesToTheTargetAccuracy) {
+  const std::vector<double> levels{0.5, 1.0, 2.0, 4.0};
+  // Already at or below the target: no noise.
+  EXPECT_EQ(analyze::ortho_match_level(levels, {0.8, 0.7, 0.6, 0.5}, 0.6, 0.6), 0.0);
+  // Between levels 1 (0.8) and 2 (0.6): a quarter of the way for 0.75.
+  EXPECT_NEAR(analyze::ortho_match_level(levels, {0.9, 0.8, 0.6, 0.4}, 0.95, 0.75), 1.25, 1e-12);
+  // Before the first level: from (0, start).
+  EXPECT_NEAR(analyze::ortho_match_level(levels, {0.7, 0.6, 0.5, 0.4}, 0.9, 0.8), 0.25, 1e-12);
+  // A bump in the curve: the bracket starts at the last level above the target.
+  EXPECT_NEAR(analyze::ortho_match_level(levels, {0.8, 0.85, 0.6, 0.4}, 0.9, 0.7), 1.5, 1e-12);
+  // Never reached: the largest level.
+  EXPECT_EQ(analyze::ortho_match_level(levels, {0.9, 0.9, 0.9, 0.9}, 0.95, 0.5), 4.0);
+}
+
+TEST(Orthogonality, RankCountsDistinctDirectionsOfTheCentredRows) {
+  torch::manual_seed(3);
+  torch::Tensor basis = torch::randn({5, 40}, torch::kFloat64);
+  torch::Tensor rows = torch::mm(torch::randn({200, 5}, torch::kFloat64), basis);  // rank 5 (plus the mean)
+  EXPECT_EQ(analyze::ortho_rank(rows), 5);
+  // Repeated rows add no rank: 7 distinct vectors, centred, rank 6.
+  torch::Tensor seven = torch::randn({7, 40}, torch::kFloat64);
+  EXPECT_EQ(analyze::ortho_rank(seven.index_select(0, torch::arange(70, torch::kLong).remainder(7))), 6);
+}
+
+// A space and a noisier copy of it: the like-with-like step compares both as
+// per-image means in the same number of PCs, and adds noise to the more
+// separable one until the two cross-validated accuracies meet.
+TEST(Orthogonality, LikeWithLikeMatchesSeparabilityAndDims) {
+  synth::Trials t = synth::trials({"loc-1"}, 384, 1, 8, 17);
+  torch::manual_seed(5);
+  const int dims = 24, units = 12;
+  torch::Tensor image = torch::arange(t.images(), torch::kLong);
+  torch::Tensor loc = image.div(t.views * synth::kIdentities, "floor");
+  torch::Tensor loc_code = synth::code(4, dims, 4.0);
+  torch::Tensor per_image = torch::randn({t.images(), dims}, torch::kFloat64) + loc_code.index_select(0, loc);
+  torch::Tensor basis = torch::cat({loc_code.t(), torch::randn({dims, units - 4}, torch::kFloat64)}, 1);
+  torch::Tensor q = std::get<0>(torch::linalg_qr(basis));
+  torch::Tensor x = per_image.index_select(0, t.stimulus.select(1, 0));
+  torch::Tensor h = torch::mm(x, q) + torch::randn({t.m, units}, torch::kFloat64) * 3.0;
+  StateSet states = synth::stateset(t, h.unsqueeze(1), "gru", 1, dims, per_image);
+  AnalyzeStage stage;
+  Params params = stage_params(real_registry(), "analyze",
+                               "analyses = [\"orthogonality\"]\nfeatures = [\"loc\"]\nnull_shuffles = 3\nfolds = 4\n"
+                               "random_directions = 20\nstates = [\"up\"]\n"
+                               "[stage.img]\ntype = \"render\"\n[stage.cnn]\ntype = \"features\"\nstimuli = \"img\"\n"
+                               "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"img\"\n"
+                               "[stage.net]\ntype = \"train\"\nfeatures = \"cnn\"\ntasks = \"tasks\"\n"
+                               "[stage.up]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = \"cnn\"\n");
+  StageInputs in;
+  in.add("states", InputItem{"m0", {}, std::make_shared<const Artifact>(states.to_artifact())});
+  TempDir dir;
+  RunContext ctx("analyze", dir / "work", 1);
+  AnalysisResult r = AnalysisResult::from_artifact(stage.run(params, in, ctx));
+  const Table& o = r.tables.at("orthogonality");
+  ASSERT_EQ(o.rows(), 2u);  // perceptual, rnn
+  std::map<std::string, std::size_t> row;
+  for (std::size_t i = 0; i < o.rows(); ++i) row[o.text.at("space")[i]] = i;
+  auto num = [&](const char* c, const std::string& space) { return o.numeric.at(c)[row.at(space)]; };
+  // The RNN copy is the noisier: less decodable, and the perceptual space gets the noise.
+  EXPECT_LT(num("accuracy", "rnn"), num("accuracy", "perceptual") - 0.1);
+  EXPECT_EQ(num("matched_noise", "rnn"), 0.0);
+  EXPECT_GT(num("matched_noise", "perceptual"), 0.0);
+  EXPECT_NEAR(num("matched_accuracy", "perceptual"), num("accuracy", "rnn"), 0.05);
+  // One point per image in each space, in at most the smaller rank.
+  EXPECT_EQ(num("images", "rnn"), double(t.images()));
+  EXPECT_LE(num("matched_dims", "rnn"), double(units));
+  EXPECT_LE(num("dims", "rnn"), double(units));
+  // As measured the noisier copy reads as less orthogonal; like with like the
+  // gap closes (one draw: a loose bound, the calibration counts draws).
+  const double measured = num("corrected", "rnn") - num("corrected", "perceptual");
+  const double matched = num("matched_corrected", "rnn") - num("matched_corrected", "perceptual");
+  EXPECT_LT(measured, -0.01);
+  EXPECT_GT(matched, measured + 0.01);
+  const Table& summary = r.tables.at("orthogonality_summary");
+  EXPECT_NEAR(summary.numeric.at("corrected_difference_matched")[0], matched, 1e-12);
 }
 
 }  // namespace
