@@ -188,17 +188,19 @@ TEST(Analyze, ProcrustesRotationIsOptimalAndClosestToTheIdentity) {
     EXPECT_NEAR(scaled.scale, 0.5, 1e-12);
     EXPECT_LT(max_diff(scaled.apply(src), 0.5 * torch::mm(src, g)), 1e-9);
     // Any other optimal map (ours followed by a rotation s fixing the image of
-    // the sources' row space) fits as well and is no closer to the identity.
+    // the sources' row space, turning the rest of the span) fits as well and
+    // is no closer to the identity.
     torch::Tensor tgt = class_normals(k, h);
     rot = analyze::fit_rotation(src, tgt);
     const double loss = (rot.apply(src) - tgt).norm().item<double>();
     const double trace = rot.matrix().trace().item<double>();
-    torch::Tensor image = std::get<0>(torch::linalg_qr(torch::mm(src, rot.matrix()).t()));  // [h, k]: rank k - 1
-    image = image.index({torch::indexing::Slice(), torch::indexing::Slice(0, k - 1)});
-    torch::Tensor off = std::get<0>(torch::linalg_qr(torch::cat({image, torch::randn({h, h - k + 1}, torch::kFloat64)}, 1)))
-                            .index({torch::indexing::Slice(), torch::indexing::Slice(k - 1, h)});  // complement of the image
+    using torch::indexing::Slice;
+    torch::Tensor span = std::get<0>(torch::linalg_svd(torch::cat({src, tgt}).t(), false)).index({Slice(), Slice(0, 2 * k - 2)});
+    torch::Tensor image = std::get<0>(torch::linalg_qr(torch::mm(src, rot.matrix()).t())).index({Slice(), Slice(0, k - 1)});
+    torch::Tensor off = std::get<0>(torch::linalg_qr(torch::cat({image, span}, 1))).index({Slice(), Slice(k - 1, 2 * k - 2)});
     for (int other = 0; other < 20; ++other) {
-      torch::Tensor s = torch::mm(image, image.t()) + torch::mm(torch::mm(off, random_orthogonal(h - k + 1)), off.t());
+      torch::Tensor s = torch::eye(h, torch::kFloat64) - torch::mm(off, off.t()) +
+                        torch::mm(torch::mm(off, random_orthogonal(k - 1)), off.t());
       torch::Tensor r2 = torch::mm(rot.matrix(), s);
       EXPECT_NEAR((torch::mm(src, r2) * rot.scale - tgt).norm().item<double>(), loss, 1e-9);
       EXPECT_LE(r2.trace().item<double>(), trace + 1e-9);
