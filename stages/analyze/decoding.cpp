@@ -10,6 +10,7 @@
 #include <tbb/parallel_for.h>
 
 #include "analyze/analyses.h"
+#include "analyze/procrustes.h"
 #include "core/error.h"
 #include "core/random.h"
 
@@ -484,29 +485,56 @@ Standardised standardise(const torch::Tensor& w) {
   return s;
 }
 
-// Orthogonal Procrustes with a common scale from src onto tgt ([K, H] each).
-// The optimal rotation acts on the span of both (at most 2K dimensions) and,
-// by our choice, as the identity on its complement:
-// R = Q r Q^T + (I - Q Q^T), Q an orthonormal basis of the span.
-struct Rotation {
-  torch::Tensor q, r;  // [H, m], [m, m]
-  double scale = 1;
-  torch::Tensor apply(const torch::Tensor& c) const {
-    torch::Tensor cq = torch::mm(c, q);
-    return (c + torch::mm(torch::mm(cq, r) - cq, q.t())) * scale;
-  }
-};
-Rotation fit_rotation(const torch::Tensor& src, const torch::Tensor& tgt) {
+}  // namespace
+
+// The rotation (procrustes.h; README "The rotation"). Every step decides
+// ranks with kProcrustesRankTolerance, so no basis LAPACK picks for a
+// rank-deficient matrix (the span has rank <= 2K - 2 in 2K vectors, a^T b
+// rank <= K - 1) reaches the result: the two rank-deficient parts are
+// dropped (the span) or completed by the closest-to-identity rule.
+torch::Tensor Rotation::apply(const torch::Tensor& c) const {
+  torch::Tensor cd = c.to(torch::kFloat64);
+  torch::Tensor cq = torch::mm(cd, q);
+  return ((cd + torch::mm(torch::mm(cq, r) - cq, q.t())) * scale).to(c.scalar_type());
+}
+
+torch::Tensor Rotation::matrix() const {
+  return torch::eye(q.size(0), torch::kFloat64) + torch::mm(torch::mm(q, r - torch::eye(r.size(0), torch::kFloat64)), q.t());
+}
+
+namespace {
+// Singular values above the tolerance (they come sorted, largest first).
+std::int64_t rank_of(const torch::Tensor& sv) {
+  if (sv.numel() == 0) return 0;
+  const double top = sv.max().item<double>();
+  return sv.gt(top * kProcrustesRankTolerance).logical_and(sv.gt(0)).sum().item<std::int64_t>();
+}
+}  // namespace
+
+Rotation fit_rotation(const torch::Tensor& src_in, const torch::Tensor& tgt_in) {
+  using torch::indexing::Slice;
+  torch::Tensor src = src_in.to(torch::kFloat64), tgt = tgt_in.to(torch::kFloat64);
   Rotation rot;
-  rot.q = std::get<0>(torch::linalg_qr(torch::cat({src, tgt}).t()));  // [H, 2K]
-  torch::Tensor a = torch::mm(src, rot.q), b = torch::mm(tgt, rot.q);
-  auto [u, sv, vh] = torch::linalg_svd(torch::mm(a.t(), b), false);
-  rot.r = torch::mm(u, vh);
+  // The span of both sets: its left singular vectors above tolerance.
+  auto [us, ss, vhs] = torch::linalg_svd(torch::cat({src, tgt}).t(), false);  // us [H, min(H, 2K)]
+  const std::int64_t m = rank_of(ss);
+  rot.q = us.index({Slice(), Slice(0, m)}).contiguous();
+  torch::Tensor a = torch::mm(src, rot.q), b = torch::mm(tgt, rot.q);  // [K, m]
+  auto [u, sv, vh] = torch::linalg_svd(torch::mm(a.t(), b), true);    // [m, m] each
+  const std::int64_t d = rank_of(sv), rest = m - d;
+  // Determined: u_d -> v_d. Undetermined: u_0 -> v_0 by the completion o
+  // maximising trace(u_0 o v_0^T) = trace(o n), n = v_0^T u_0 = y s z^T:
+  // o = z y^T.
+  torch::Tensor u_d = u.index({Slice(), Slice(0, d)}), vh_d = vh.index({Slice(0, d)});
+  rot.r = torch::mm(u_d, vh_d);
+  if (rest > 0) {
+    torch::Tensor u_0 = u.index({Slice(), Slice(d, m)}), vh_0 = vh.index({Slice(d, m)});
+    auto [y, sn, zh] = torch::linalg_svd(torch::mm(vh_0, u_0), true);
+    rot.r = rot.r + torch::mm(torch::mm(u_0, torch::mm(zh.t(), y.t())), vh_0);
+  }
   rot.scale = sv.sum().item<double>() / std::max(a.pow(2).sum().item<double>(), 1e-300);
   return rot;
 }
-
-}  // namespace
 
 // Rotations fitted on permuted class correspondences per cell and fold: the
 // rotation's own null beside the no-rotation control.
