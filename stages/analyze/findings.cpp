@@ -568,16 +568,14 @@ nlohmann::json finding3(const std::map<std::string, Table>& tables, const std::v
             "(intersection-union; the largest p is reported). Single-task groups are supporting. The random-direction "
             "null is information only: K equidistant classes give 1 - 1/(K-1).";
   auto decided = robustness_of_finding3(decide(f, iut.decisive, iut.held, detail.str()), deciding, value, other, half, s);
-  // Calibration (test_findings.cpp): nulls whose RNN space is a random
-  // projection of the perceptual space (shared by a configuration's seeds)
-  // are "held" in 9 of 40 draws, and in 30 of 40 when the RNN space is also
-  // noisier. Until the test compares the spaces at matched separability,
-  // every decided verdict says so.
+  // Calibration (test_findings.cpp, DISABLED_Finding3*): the test is not
+  // yet at its level; every decided verdict says so (issue 20, open).
   decided["caveat"] =
-      "not yet trustworthy: on nulls whose RNN space is a random projection of the perceptual space this test says "
-      "held in 9 of 40 draws, and in 30 of 40 when the RNN space is also noisier: the null-corrected index falls "
-      "towards its null when a space's classes overlap more, so separability and geometry are confounded "
-      "(Calibration.Finding3KnownFlaw*). Compare the spaces' decoding accuracies before reading this verdict.";
+      "not yet calibrated: on nulls with one class geometry in both spaces (a noisier copy of the perceptual "
+      "space) this test says held in 8 of 40 draws (as measured alone: 30 of 40), and its power on a planted "
+      "collapse is 35 of 40: the perceptual space is shared by every model, so its index's sampling error over "
+      "images is common to all seeds and missing from the across-seed test. Read the per-model "
+      "corrected_difference_matched and the spaces' accuracies beside this verdict.";
   decided["detail"] = decided["detail"].get<std::string>() + " Caveat: " + decided["caveat"].get<std::string>();
   return decided;
 }
@@ -698,7 +696,16 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::v
   detail << "held only if every test of every multi-task group passes (intersection-union); the decisive (largest) "
             "p-value is reported; single-task groups are supporting. The Procrustes rotation is fitted from K class "
             "correspondences, so 'reconstructed' close to 'fitted' is near-guaranteed and is not part of the test.";
-  return decide(f, iut.decisive, iut.held, detail.str());
+  auto decided = decide(f, iut.decisive, iut.held, detail.str());
+  if (decided["verdict"] == "held" || decided["verdict"] == "not held") {
+    // Calibration (test_findings.cpp, DISABLED_Finding4SwapIgnores*; issue 20, open).
+    decided["caveat"] =
+        "the swap sub-test is not calibrated: with the rotation made unique (closest to the identity on what K "
+        "class normals leave undetermined) codes that decay under one fixed rotation pass it in 23 of 40 draws; "
+        "H1 and H2 are calibrated.";
+    decided["detail"] = decided["detail"].get<std::string>() + " Caveat: " + decided["caveat"].get<std::string>();
+  }
+  return decided;
 }
 
 nlohmann::json finding5(const std::map<std::string, Table>& tables, const std::vector<ModelData>& models, const Settings& s) {
