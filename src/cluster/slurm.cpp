@@ -672,6 +672,9 @@ Submission SlurmExecutor::submit(const SlurmRun& run) {
     sh << shell_quote(run.wmgeom) << " run " << shell_quote(run.pipeline_file.string()) << " --only \"$inst\" --cache-dir "
        << shell_quote(run.cache_dir.string()) << " --out \"$dir\" --no-progress --expect-key \"${keys[$task]}\" --threads "
        << std::max(1, res.cpus);
+    // --from on the submitting side must reach the job: without it the job
+    // finds the instance's old result in the cache and recomputes nothing.
+    if (!run.selection.from.empty()) sh << " --from \"$inst\"";
     for (const auto& s : run.sets) sh << " --set " << shell_quote(s);
     sh << " &\nchild=$!\n"
        << "# The time-limit warning (USR1, to this shell) and preemption (TERM) stop wmgeom,\n"

@@ -445,6 +445,20 @@ TEST(Calibration, Finding2FalsePositives) {
 
 // ---- Finding 3: de-orthogonalisation at different dimensions ----
 
+// The perceptual space of finding 3's generators, one for every model of a
+// draw: a vector per image (`dims`-d), its location's random mean (norm 4)
+// plus unit Gaussian noise. Returns (location means [4, dims], vectors
+// [images, dims]) and leaves torch's generator where the generators go on.
+std::pair<torch::Tensor, torch::Tensor> location_space(std::uint64_t seed, int dims) {
+  synth::Trials t0 = synth::trials({"loc-1"}, 192, 1, 4, seed);
+  torch::manual_seed(static_cast<std::int64_t>(seed) + 1);
+  torch::Tensor image = torch::arange(t0.images(), torch::kLong);
+  torch::Tensor loc = image.div(t0.views * synth::kIdentities, "floor");
+  torch::Tensor loc_code = synth::code(4, dims, 4.0);
+  torch::Tensor per_image = torch::randn({t0.images(), dims}, torch::kFloat64) + loc_code.index_select(0, loc);
+  return {loc_code, per_image};
+}
+
 // Perceptual vectors (48-d, one per image, the same for every model): random
 // location means, near-equidistant (O ~ 1 - 1/(K-1)). The RNN (12 units)
 // sees a random projection of them plus noise; with `collapse`, it replaces
@@ -467,13 +481,8 @@ TEST(Calibration, Finding2FalsePositives) {
 // effect relative to its spread than the study's.
 std::vector<StateSet> orthogonality(std::uint64_t seed, bool collapse, double noise_sd = 3.0) {
   std::vector<StateSet> out;
-  synth::Trials t0 = synth::trials({"loc-1"}, 192, 1, 4, seed);
-  torch::manual_seed(static_cast<std::int64_t>(seed) + 1);
   const int dims = 48, units = 12;
-  torch::Tensor image = torch::arange(t0.images(), torch::kLong);
-  torch::Tensor loc = image.div(t0.views * synth::kIdentities, "floor");
-  torch::Tensor loc_code = synth::code(4, dims, 4.0);
-  torch::Tensor per_image = torch::randn({t0.images(), dims}, torch::kFloat64) + loc_code.index_select(0, loc);
+  auto [loc_code, per_image] = location_space(seed, dims);
   // The configuration's geometry, shared by its seeds.
   torch::Tensor proj = torch::randn({dims, units}, torch::kFloat64) / std::sqrt(double(dims));
   torch::Tensor v = synth::code(1, units, 5.0);
@@ -527,13 +536,8 @@ TEST(Calibration, DISABLED_Finding3Power) {
 // perceptual in the first draw, at SD 0.5 0.95-0.98.
 std::vector<StateSet> noisier_copy(std::uint64_t seed, double noise_sd) {
   std::vector<StateSet> out;
-  synth::Trials t0 = synth::trials({"loc-1"}, 192, 1, 4, seed);
-  torch::manual_seed(static_cast<std::int64_t>(seed) + 1);
   const int dims = 48, units = 12;
-  torch::Tensor image = torch::arange(t0.images(), torch::kLong);
-  torch::Tensor loc = image.div(t0.views * synth::kIdentities, "floor");
-  torch::Tensor loc_code = synth::code(4, dims, 4.0);
-  torch::Tensor per_image = torch::randn({t0.images(), dims}, torch::kFloat64) + loc_code.index_select(0, loc);
+  auto [loc_code, per_image] = location_space(seed, dims);
   for (int k = 0; k < 6; ++k) {
     synth::Trials t = synth::trials({"loc-1", "loc-2"}, 768, 1, 4, seed * 31 + k);
     torch::Tensor basis = torch::cat({loc_code.t(), torch::randn({dims, units - 4}, torch::kFloat64)}, 1);

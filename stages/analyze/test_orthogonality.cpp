@@ -165,25 +165,30 @@ TEST(Orthogonality, InvariancesFollowThePreparation) {
 // held-out trial), each row says its trials per dimension, and the labels
 // behind every index (true, then image-level shuffles) are in the result for
 // refitting elsewhere; the preparation is a parameter.
+// The analyze stage on one model's states, with `body` as its parameters.
+AnalysisResult analyze_states(const StateSet& states, const std::string& body) {
+  AnalyzeStage stage;
+  Params params = stage_params(real_registry(), "analyze",
+                               body + "\nstates = [\"up\"]\n"
+                               "[stage.img]\ntype = \"render\"\n[stage.cnn]\ntype = \"features\"\nstimuli = \"img\"\n"
+                               "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"img\"\n"
+                               "[stage.net]\ntype = \"train\"\nfeatures = \"cnn\"\ntasks = \"tasks\"\n"
+                               "[stage.up]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = \"cnn\"\n");
+  StageInputs in;
+  in.add("states", InputItem{"m0", {}, std::make_shared<const Artifact>(states.to_artifact())});
+  TempDir dir;
+  RunContext ctx("analyze", dir / "work", 1);
+  return AnalysisResult::from_artifact(stage.run(params, in, ctx));
+}
+
 TEST(Orthogonality, TheStageFitsEveryTrialAndExportsItsLabels) {
   synth::Trials t = synth::trials({"loc-1", "id-1"}, 120, 2, 4, 41);
   torch::Tensor h = torch::randn({t.m, 2, 12}, torch::kFloat64);
   h.select(1, 0) += synth::lookup(synth::code(synth::kLocations, 12, 4.0), t.loc, 0);
   StateSet states = synth::stateset(t, h, "gru", 1, 20);
   auto run = [&](const std::string& prep) {
-    AnalyzeStage stage;
-    Params params = stage_params(real_registry(), "analyze",
-                                 "analyses = [\"orthogonality\"]\nfeatures = [\"loc\", \"id\"]\nnull_shuffles = 3\n"
-                                 "random_directions = 20\northo_space = \"" + prep + "\"\nstates = [\"up\"]\n"
-                                 "[stage.img]\ntype = \"render\"\n[stage.cnn]\ntype = \"features\"\nstimuli = \"img\"\n"
-                                 "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"img\"\n"
-                                 "[stage.net]\ntype = \"train\"\nfeatures = \"cnn\"\ntasks = \"tasks\"\n"
-                                 "[stage.up]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = \"cnn\"\n");
-    StageInputs in;
-    in.add("states", InputItem{"m0", {}, std::make_shared<const Artifact>(states.to_artifact())});
-    TempDir dir;
-    RunContext ctx("analyze", dir / "work", 1);
-    return AnalysisResult::from_artifact(stage.run(params, in, ctx));
+    return analyze_states(states, "analyses = [\"orthogonality\"]\nfeatures = [\"loc\", \"id\"]\nnull_shuffles = 3\n"
+                                  "random_directions = 20\northo_space = \"" + prep + "\"");
   };
   AnalysisResult r = run("standardize");
   ASSERT_TRUE(r.tables.count("orthogonality"));
@@ -263,19 +268,8 @@ TEST(Orthogonality, LikeWithLikeMatchesSeparabilityAndDims) {
   torch::Tensor x = per_image.index_select(0, t.stimulus.select(1, 0));
   torch::Tensor h = torch::mm(x, q) + torch::randn({t.m, units}, torch::kFloat64) * 3.0;
   StateSet states = synth::stateset(t, h.unsqueeze(1), "gru", 1, dims, per_image);
-  AnalyzeStage stage;
-  Params params = stage_params(real_registry(), "analyze",
-                               "analyses = [\"orthogonality\"]\nfeatures = [\"loc\"]\nnull_shuffles = 3\nfolds = 4\n"
-                               "random_directions = 20\nstates = [\"up\"]\n"
-                               "[stage.img]\ntype = \"render\"\n[stage.cnn]\ntype = \"features\"\nstimuli = \"img\"\n"
-                               "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"img\"\n"
-                               "[stage.net]\ntype = \"train\"\nfeatures = \"cnn\"\ntasks = \"tasks\"\n"
-                               "[stage.up]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = \"cnn\"\n");
-  StageInputs in;
-  in.add("states", InputItem{"m0", {}, std::make_shared<const Artifact>(states.to_artifact())});
-  TempDir dir;
-  RunContext ctx("analyze", dir / "work", 1);
-  AnalysisResult r = AnalysisResult::from_artifact(stage.run(params, in, ctx));
+  AnalysisResult r = analyze_states(states, "analyses = [\"orthogonality\"]\nfeatures = [\"loc\"]\nnull_shuffles = 3\n"
+                                            "folds = 4\nrandom_directions = 20");
   const Table& o = r.tables.at("orthogonality");
   ASSERT_EQ(o.rows(), 2u);  // perceptual, rnn
   std::map<std::string, std::size_t> row;

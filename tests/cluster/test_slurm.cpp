@@ -319,6 +319,14 @@ TEST(Slurm, AFailureCancelsItsDependentsAndARerunComputesOnlyWhatIsMissing) {
   for (const auto& l : lines_of(c.dir / "counter.txt")) computed.insert(l);
   EXPECT_EQ(computed.count("numbers"), 1u);
   EXPECT_EQ(computed.count("total"), 1u);
+  // --from reaches the job: the cached `total` is computed again there (before
+  // the fix the job found its old result in the cache and computed nothing).
+  r = c.run("p.toml", {"--set", "stage.scaled.fail=false", "--from", "total"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  computed.clear();
+  for (const auto& l : lines_of(c.dir / "counter.txt")) computed.insert(l);
+  EXPECT_EQ(computed.count("total"), 2u);
+  EXPECT_EQ(computed.count("numbers"), 1u);
 }
 
 TEST(Slurm, DetachStatusAndCancel) {
