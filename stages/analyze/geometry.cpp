@@ -322,7 +322,13 @@ torch::Tensor orthogonality(const ModelData& m, const Settings& s, Tables& table
         return torch::zeros({ni, z.size(1)}, torch::kFloat64).index_add_(0, inverse, z) / counts;
       };
       // Each image's labels (a label and its shuffles are constant within an image).
-      torch::Tensor first = torch::full({ni}, n, torch::kLong).scatter_reduce_(0, inverse, torch::arange(n, torch::kLong), "amin");
+      std::vector<std::int64_t> first_of(static_cast<std::size_t>(ni), -1);
+      const torch::Tensor inv = inverse.to(torch::kLong).contiguous();
+      for (std::int64_t i = 0; i < n; ++i) {
+        auto& f = first_of[static_cast<std::size_t>(inv.data_ptr<std::int64_t>()[i])];
+        if (f < 0) f = i;
+      }
+      torch::Tensor first = torch::tensor(first_of, torch::kLong);
       torch::Tensor yi = y.index_select(0, first), ybi = yb.index_select(1, first).contiguous();
       std::vector<std::int32_t> folds;
       try {
