@@ -213,8 +213,9 @@ std::vector<double> ortho_indices(const torch::Tensor& z, const torch::Tensor& y
 std::int64_t ortho_rank(const torch::Tensor& z);
 // Separability (issue 20): k-fold cross-validated accuracy (folds grouped by
 // image, as given) of the one-vs-rest SVMs on the top `dims` PCs of
-// z + level * noise, for each level: [levels.size()]. One noise draw for
-// every level, so accuracy falls smoothly as the level grows.
+// z + level * noise, for each level: [levels.size()] (an undefined `noise`:
+// z itself). One noise draw for every level, so accuracy falls smoothly as
+// the level grows.
 std::vector<double> ortho_accuracy(const torch::Tensor& z, const torch::Tensor& noise, const std::vector<double>& levels,
                                    const torch::Tensor& y, const std::vector<std::int32_t>& folds, int k,
                                    std::int64_t classes, std::int64_t dims, OrthoPrep prep, decoders::Options options,

@@ -108,7 +108,7 @@ std::vector<double> ortho_accuracy(const torch::Tensor& z, const torch::Tensor& 
   options.model = decoders::Model::kSvm;
   options.standardize = prep == OrthoPrep::kWhitened;
   std::vector<torch::Tensor> xs;
-  for (double level : levels) xs.push_back(pca_scores(level == 0 ? z : z + level * noise, dims));
+  for (double level : levels) xs.push_back(pca_scores(level == 0 || !noise.defined() ? z : z + level * noise, dims));
   torch::Tensor x = torch::stack(xs).to(device);
   torch::Tensor ys = y.unsqueeze(0).expand({x.size(0), y.size(0)}).contiguous().to(device);
   torch::Tensor acc = decoders::cross_validate(x, ys, folds, k, classes, options).mean(1).cpu();
@@ -257,7 +257,7 @@ torch::Tensor orthogonality(const ModelData& m, const Settings& s, Tables& table
       if ((space == "rnn" ? m.states : m.perceptual).defined()) full_dims = std::min(full_dims, rank_of.at({k, stim, space, 0}));
     }
     full_dims = std::max<std::int64_t>(full_dims, 1);
-    std::vector<Row> primary;  // variant 0's rows, completed by the separability match below
+    std::vector<std::pair<std::string, Row>> primary;  // (space, variant 0's row), completed below
     std::map<std::string, double> corrected_of;  // space -> variant 0's corrected index (present spaces)
     for (std::size_t v = 0; v < variants.size(); ++v) {
       const std::int64_t dims = variants[v].half_dims ? std::max<std::int64_t>(1, full_dims / 2) : full_dims;
@@ -293,7 +293,7 @@ torch::Tensor orthogonality(const ModelData& m, const Settings& s, Tables& table
                                {"space_dims", double(source.size(2))},
                                {"trials_per_dim", double(n) / double(dims)},
                                {"n", double(n)}});
-        primary.push_back(std::move(row));
+        primary.emplace_back(space, std::move(row));
       }
     }
     // Like with like (issue 20), the test finding 3 also requires: the
@@ -348,7 +348,7 @@ torch::Tensor orthogonality(const ModelData& m, const Settings& s, Tables& table
       if (!folds.empty() && dims >= 1) {
         matched_dims = double(dims);
         for (const std::string space : {"perceptual", "rnn"}) {
-          accuracy[space] = ortho_accuracy(zi[space], zi[space], {0.0}, yi, folds, s.folds, classes_all, dims, prep, s.options, s.device)[0];
+          accuracy[space] = ortho_accuracy(zi[space], {}, {0.0}, yi, folds, s.folds, classes_all, dims, prep, s.options, s.device)[0];
         }
         const std::string hi = accuracy["rnn"] > accuracy["perceptual"] ? "rnn" : "perceptual";
         const std::string lo = hi == "rnn" ? "perceptual" : "rnn";
@@ -380,7 +380,7 @@ torch::Tensor orthogonality(const ModelData& m, const Settings& s, Tables& table
           matched_accuracy[hi] = 0;
           for (int d = 0; d < draws; ++d) {
             torch::Tensor noisy = z + level[hi] * noise[d];
-            matched_accuracy[hi] += ortho_accuracy(noisy, noisy, {0.0}, yi, folds, s.folds, classes_all, dims, prep, s.options, s.device)[0] / draws;
+            matched_accuracy[hi] += ortho_accuracy(noisy, {}, {0.0}, yi, folds, s.folds, classes_all, dims, prep, s.options, s.device)[0] / draws;
             matched[hi] += corrected_index(noisy) / draws;
           }
         } else {
@@ -389,11 +389,7 @@ torch::Tensor orthogonality(const ModelData& m, const Settings& s, Tables& table
         }
       }
     }
-    for (auto& row : primary) {
-      std::string space;
-      for (const auto& [key, value] : row) {
-        if (key == "space") space = std::get<std::string>(value);
-      }
+    for (auto& [space, row] : primary) {
       const auto get = [&](const std::map<std::string, double>& from) { return from.count(space) ? from.at(space) : std::nan(""); };
       row.push_back({"accuracy", get(accuracy)});
       row.push_back({"matched_noise", get(level)});
