@@ -201,6 +201,7 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
   s.cv = parse_choice(analyze::kCvs, p.s("cv"), "analyze.cv");
   s.permutations = static_cast<int>(p.i("permutations"));
   s.null_shuffles = static_cast<int>(p.i("null_shuffles"));
+  s.image_bootstraps = static_cast<int>(p.i("image_bootstraps"));
   s.random_directions = static_cast<int>(p.i("random_directions"));
   s.pca_dims = static_cast<int>(p.i("pca_dims"));
   s.ortho_space = parse_choice(analyze::kOrthoPreps, p.s("ortho_space"), "analyze.ortho_space");

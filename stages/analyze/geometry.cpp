@@ -150,6 +150,61 @@ std::vector<double> ortho_indices(const torch::Tensor& z, const torch::Tensor& y
   return out;
 }
 
+int image_bootstrap_count(std::uint64_t seed, int b, std::int64_t image) {
+  random::Rng rng(random::hash_combine(random::hash_combine(seed, 0xb0075ULL + static_cast<std::uint64_t>(b)),
+                                       static_cast<std::uint64_t>(image)));
+  const double u = rng.uniform();
+  double p = std::exp(-1.0), cdf = p;  // Poisson(1) by inversion
+  int k = 0;
+  while (u > cdf && k < 30) {
+    ++k;
+    p /= k;
+    cdf += p;
+  }
+  return k;
+}
+
+std::vector<double> ortho_bootstrap_indices(const std::vector<torch::Tensor>& points, const torch::Tensor& y,
+                                            const torch::Tensor& counts, std::int64_t classes,
+                                            const torch::Tensor& present, std::int64_t dims, OrthoPrep prep,
+                                            decoders::Options options, torch::Device device) {
+  options.model = decoders::Model::kSvm;
+  options.standardize = prep == OrthoPrep::kWhitened;
+  const std::int64_t resamples = counts.size(0), n = counts.size(1);
+  std::vector<char> usable(static_cast<std::size_t>(resamples), 0);
+  std::vector<torch::Tensor> rows(static_cast<std::size_t>(resamples));
+  std::int64_t longest = 0;
+  const torch::Tensor all = torch::arange(n, torch::kLong);
+  for (std::int64_t b = 0; b < resamples; ++b) {
+    torch::Tensor idx = torch::repeat_interleave(all, counts[b]);
+    const bool keeps = idx.size(0) > dims &&
+                       torch::bincount(y.index_select(0, idx), {}, classes).index_select(0, present).gt(0).all().item<bool>();
+    usable[static_cast<std::size_t>(b)] = keeps;
+    rows[static_cast<std::size_t>(b)] = keeps ? idx : all;  // an unusable resample is fitted as is, its index dropped
+    longest = std::max(longest, rows[static_cast<std::size_t>(b)].size(0));
+  }
+  torch::Tensor x = torch::zeros({resamples, longest, dims}, torch::kFloat64);
+  torch::Tensor yb = torch::zeros({resamples, longest}, torch::kLong);
+  torch::Tensor mask = torch::zeros({resamples, longest}, torch::kBool);
+  for (std::int64_t b = 0; b < resamples; ++b) {
+    const torch::Tensor& idx = rows[static_cast<std::size_t>(b)];
+    const std::int64_t k = idx.size(0);
+    const torch::Tensor& z = points[static_cast<std::size_t>(b) % points.size()];
+    x[b].narrow(0, 0, k).copy_(pca_scores(z.index_select(0, idx), dims));  // k > dims (usable), or all n rows
+    yb[b].narrow(0, 0, k).copy_(y.index_select(0, idx));
+    mask[b].narrow(0, 0, k).fill_(true);
+  }
+  auto fit = decoders::fit(x.to(device), yb.to(device), mask.to(device), classes, options);
+  torch::Tensor weight = fit.weight.cpu();
+  if (options.standardize) weight = weight / fit.scale.cpu().unsqueeze(2);
+  torch::Tensor normals = weight.transpose(1, 2).index_select(1, present);  // [B, K present, dims]
+  std::vector<double> out;
+  for (std::int64_t b = 0; b < resamples; ++b) {
+    out.push_back(usable[static_cast<std::size_t>(b)] ? orthogonality_index(normals[b]) : std::nan(""));
+  }
+  return out;
+}
+
 torch::Tensor orthogonality(const ModelData& m, const Settings& s, Tables& tables) {
   const std::int64_t rnn_dims = m.states.size(2);
   const std::int64_t want_dims = s.pca_dims > 0 ? s.pca_dims : rnn_dims;
@@ -227,6 +282,9 @@ torch::Tensor orthogonality(const ModelData& m, const Settings& s, Tables& table
     }
   }
   std::vector<std::vector<OrthoValue>> unit_values(units.size());
+  // Per unit: the matched corrected difference rnn - perceptual on each
+  // image-bootstrap resample (empty when not measured).
+  std::vector<std::vector<double>> unit_boot(units.size());
   for_each_unit(units.size(), [&](std::size_t u, Tables& out) {
     const auto& [k, feature, stim] = units[u];
     torch::Tensor rows = fitted_rows(k);
@@ -370,22 +428,52 @@ torch::Tensor orthogonality(const ModelData& m, const Settings& s, Tables& table
         level[lo] = 0;
         matched_accuracy[lo] = accuracy[lo];
         level[hi] = ortho_match_level(levels, curve, accuracy[hi], accuracy[lo]);
-        auto corrected_index = [&](const torch::Tensor& points) {
+        // The null-corrected index of points, and its null's mean.
+        std::map<std::string, double> null_of;
+        auto corrected_index = [&](const torch::Tensor& points, const std::string& space, double share) {
           std::vector<double> all = ortho_indices(points, ybi, classes_all, present, dims, prep, s.options, s.device);
-          return all[0] - mean(std::vector<double>(all.begin() + 1, all.end()));
+          const double null = mean(std::vector<double>(all.begin() + 1, all.end()));
+          null_of[space] += null * share;
+          return (all[0] - null) * share;
         };
-        matched[lo] = corrected_index(zi[lo]);
+        std::map<std::string, std::vector<torch::Tensor>> points{{lo, {zi[lo]}}};  // as matched, per noise draw
+        matched[lo] = corrected_index(zi[lo], lo, 1.0);
         if (level[hi] > 0) {
           matched[hi] = 0;
           matched_accuracy[hi] = 0;
           for (int d = 0; d < draws; ++d) {
             torch::Tensor noisy = z + level[hi] * noise[d];
             matched_accuracy[hi] += ortho_accuracy(noisy, {}, {0.0}, yi, folds, s.folds, classes_all, dims, prep, s.options, s.device)[0] / draws;
-            matched[hi] += corrected_index(noisy) / draws;
+            matched[hi] += corrected_index(noisy, hi, 1.0 / draws);
+            points[hi].push_back(noisy);
           }
         } else {
           matched_accuracy[hi] = accuracy[hi];
-          matched[hi] = corrected_index(z);
+          matched[hi] = corrected_index(z, hi, 1.0);
+          points[hi].push_back(z);
+        }
+        // (d) The images' sampling error: the images are one set for every
+        //     model, so the error of an index over images is common to all
+        //     seeds and absent from a test across seeds. A Poisson bootstrap
+        //     over images (counts from (seed, resample, image) alone: every
+        //     model, task and frame resamples an image alike) refits both
+        //     spaces' matched indices per resample; finding 3's test adds
+        //     the variance of the resampled difference (findings.cpp).
+        if (s.image_bootstraps > 0) {
+          const torch::Tensor ids = images.to(torch::kLong).contiguous();
+          torch::Tensor counts = torch::empty({s.image_bootstraps, ni}, torch::kLong);
+          std::int64_t* c = counts.data_ptr<std::int64_t>();
+          for (int b = 0; b < s.image_bootstraps; ++b) {
+            for (std::int64_t i = 0; i < ni; ++i) *c++ = image_bootstrap_count(s.seed, b, ids.data_ptr<std::int64_t>()[i]);
+          }
+          std::map<std::string, std::vector<double>> boot;
+          for (const std::string space : {"perceptual", "rnn"}) {
+            boot[space] = ortho_bootstrap_indices(points[space], yi, counts, classes_all, present, dims, prep, s.options, s.device);
+          }
+          unit_boot[u].resize(static_cast<std::size_t>(s.image_bootstraps));
+          for (std::size_t b = 0; b < unit_boot[u].size(); ++b) {
+            unit_boot[u][b] = (boot["rnn"][b] - null_of["rnn"]) - (boot["perceptual"][b] - null_of["perceptual"]);
+          }
         }
       }
     }
@@ -453,6 +541,26 @@ torch::Tensor orthogonality(const ModelData& m, const Settings& s, Tables& table
                             mean_or_nan(matched[{feature, "rnn"}]) - mean_or_nan(matched[{feature, "perceptual"}])},
                            {"n", double(rnn.size())}});
     tables["orthogonality_summary"].add(std::move(row));
+  }
+  // Per model, feature and image-bootstrap resample: the matched difference
+  // averaged over the units (tasks, frames) that measured it, as
+  // corrected_difference_matched. Finding 3 takes the variance over
+  // resamples of the replicate group's mean.
+  for (const auto& feature : s.features) {
+    for (int b = 0; b < s.image_bootstraps; ++b) {
+      std::vector<double> d;
+      for (std::size_t u = 0; u < units.size(); ++u) {
+        if (std::get<1>(units[u]) != feature || unit_boot[u].empty()) continue;
+        if (std::isfinite(unit_boot[u][static_cast<std::size_t>(b)])) d.push_back(unit_boot[u][static_cast<std::size_t>(b)]);
+      }
+      if (d.empty()) continue;
+      Row row = model_columns(m);
+      row.insert(row.end(), {{"feature", feature},
+                             {"resample", double(b)},
+                             {"corrected_difference_matched", mean(d)},
+                             {"units", double(d.size())}});
+      tables["orthogonality_bootstrap"].add(std::move(row));
+    }
   }
   return used;
 }

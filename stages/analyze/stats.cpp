@@ -97,6 +97,27 @@ TestResult one_sample_t(const std::vector<double>& x, double mu0, Alternative al
   return r;
 }
 
+TestResult one_sample_t_plus(const std::vector<double>& x, double mu0, double extra_variance, double extra_df,
+                             Alternative alternative, double level) {
+  if (!(extra_variance >= 0) || !(extra_df > 0)) {
+    TestResult r = undefined("one-sample t + shared variance", 0, 0);
+    return r;
+  }
+  TestResult r = one_sample_t(x, mu0, alternative, level);
+  if (!r.defined() || extra_variance == 0) return r;
+  r.test = "one-sample t + shared variance";
+  const double n = static_cast<double>(r.n_a);
+  double sum = 0;  // the finite values' sample variance, as one_sample_t used
+  for (double a : x) {
+    if (std::isfinite(a)) sum += (a - (r.effect + mu0)) * (a - (r.effect + mu0));
+  }
+  const double own = sum / (n - 1) / n;  // s^2 / n
+  const double se2 = own + extra_variance;
+  const double df = se2 * se2 / (own * own / (n - 1) + extra_variance * extra_variance / extra_df);
+  finish(r, std::sqrt(se2), df, alternative, level);
+  return r;
+}
+
 TestResult welch_t(const std::vector<double>& a_in, const std::vector<double>& b_in, Alternative alternative,
                    double level) {
   std::vector<double> a, b;

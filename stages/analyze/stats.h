@@ -28,6 +28,14 @@ struct TestResult {
 // One-sample t-test of mean(x) against mu0 (paired designs: pass the
 // differences). Needs >= 2 values; with zero spread p is 0 or 1 by the sign.
 TestResult one_sample_t(const std::vector<double>& x, double mu0, Alternative alternative, double level = 0.95);
+// One-sample t-test whose standard error also carries a variance estimated
+// elsewhere: extra_variance V of mean(x) from a source of error every value
+// of x shares (finding 3: the images, one set for every model, resampled by a
+// bootstrap), with extra_df degrees of freedom (bootstrap resamples - 1).
+// se^2 = s^2 / n + V, Welch-Satterthwaite df; V = 0 gives one_sample_t.
+// Conservative where the values' own spread already holds part of V.
+TestResult one_sample_t_plus(const std::vector<double>& x, double mu0, double extra_variance, double extra_df,
+                             Alternative alternative, double level = 0.95);
 // Welch's unequal-variance t-test of mean(a) - mean(b), Welch-Satterthwaite df.
 TestResult welch_t(const std::vector<double>& a, const std::vector<double>& b, Alternative alternative,
                    double level = 0.95);

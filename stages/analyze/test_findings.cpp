@@ -510,19 +510,61 @@ std::vector<StateSet> orthogonality(std::uint64_t seed, bool collapse, double no
 const std::string kOrthogonalityBody = "analyses = [\"orthogonality\"]\nfeatures = [\"loc\"]\nfolds = 4\nnull_shuffles = 5\n"
                                        "random_directions = 20";
 
-// OPEN (issue 20): finding 3's calibration. Measured 2026-12-03 with the
-// like-with-like test (the as-measured test AND the same on per-image means
-// at equal rank and equal separability, intersection-union):
-//   power on the planted collapse          35 of 40 (CP 95% 0.73-0.96; >= 36 needed)
-//   noisier copy, RNN noise SD 3           8 of 40 held (0.09-0.36); as measured alone 30 of 40
-//   noisier copy, RNN noise SD 0.5         6 of 40 held (0.06-0.30)
-// (trial-level matching without image means: 33, 5 and 11 of 40). The
-// cause left: every model of a draw shares one perceptual space, so the
-// perceptual index's sampling error over images is common to all seeds and
-// absent from the across-seed t-test (its variance must enter the test: a
-// bootstrap over images, item 5 of the issue); it both inflates false
-// positives and costs power. The three tests are disabled until then, with
-// their bounds as they must be; findings.json carries the caveat.
+// The test finding 3 uses at matched separability: the across-seed standard
+// error plus a variance every seed shares (the images' bootstrap variance),
+// Welch-Satterthwaite df. Values from scipy (t, df, p, one-sided bound), and
+// a zero extra variance gives the plain one-sample t (scipy's ttest_1samp).
+TEST(Findings, SharedVarianceWidensTheOneSampleTest) {
+  const std::vector<double> x{-0.05, -0.03, -0.07, -0.02};
+  const auto r = analyze::stats::one_sample_t_plus(x, 0.0, 0.0004, 99, analyze::stats::Alternative::kLess);
+  EXPECT_NEAR(r.statistic, -1.8585433185514593, 1e-9);
+  EXPECT_NEAR(r.df, 41.10466794519464, 1e-6);
+  EXPECT_NEAR(r.p, 0.0351313069679861, 1e-9);
+  EXPECT_NEAR(r.ci_hi, -0.004019268910636628, 1e-9);
+  EXPECT_TRUE(std::isinf(r.ci_lo));
+  const auto plain = analyze::stats::one_sample_t_plus(x, 0.0, 0.0, 99, analyze::stats::Alternative::kLess);
+  EXPECT_NEAR(plain.statistic, -3.8333947428144275, 1e-9);
+  EXPECT_NEAR(plain.p, 0.01564431818538365, 1e-9);
+  EXPECT_DOUBLE_EQ(plain.df, 3);
+  EXPECT_FALSE(analyze::stats::one_sample_t_plus(x, 0.0, std::nan(""), 99, analyze::stats::Alternative::kLess).defined());
+}
+
+// The image bootstrap's counts depend on (seed, resample, image) alone, so
+// two models that show an image resample it alike, and they are Poisson(1):
+// mean and variance 1 over many images.
+TEST(Findings, ImageBootstrapCountsArePoissonAndSharedByImage) {
+  double sum = 0, sum2 = 0;
+  const int images = 20000;
+  for (int i = 0; i < images; ++i) {
+    const int c = analyze::image_bootstrap_count(7, 3, i);
+    EXPECT_EQ(c, analyze::image_bootstrap_count(7, 3, i));
+    sum += c;
+    sum2 += double(c) * c;
+  }
+  const double m = sum / images, v = sum2 / images - m * m;
+  EXPECT_NEAR(m, 1.0, 0.03);
+  EXPECT_NEAR(v, 1.0, 0.05);
+  int differ = 0;
+  for (int i = 0; i < 200; ++i) differ += analyze::image_bootstrap_count(7, 3, i) != analyze::image_bootstrap_count(7, 4, i);
+  EXPECT_GT(differ, 50);  // resamples differ
+}
+
+// Finding 3's calibration (issue 20), 40 draws each, Clopper-Pearson 95%.
+// Before the image bootstrap (the as-measured test AND the same on per-image
+// means at equal rank and equal separability, intersection-union): power 35
+// of 40, the noisier copies held in 8 of 40 (SD 3) and 6 of 40 (SD 0.5).
+// Every model of a draw shares one perceptual space (as every model of a
+// study shares one image set), so the index's sampling error over images is
+// common to all seeds and was absent from the across-seed t-test. With the
+// images' share of the variance (the seeds' mean covariance over a Poisson
+// bootstrap of images) added to the test at matched separability
+// (2026-12-03, analyze version 8): noisier copies 3 of 40 [0.016, 0.204]
+// and 3 of 40 [0.016, 0.204]; power 33 of 40 [0.672, 0.927]. (Adding the
+// whole bootstrap variance of the group mean instead: 3, 3 and 32 of 40.)
+// The false-positive bounds hold; power stays below 0.9 at this planted
+// effect (about -0.05, seed SD about 0.03: a smaller effect relative to its
+// spread than the study's), so the power test keeps its true bound and stays
+// disabled; findings.json's caveat on finding 3 gives these numbers.
 TEST(Calibration, DISABLED_Finding3Power) {
   EXPECT_GE(held_count("3", kOrthogonalityBody, [](std::uint64_t s) { return orthogonality(s, true); }), kMinTruePositives);
 }
@@ -549,10 +591,10 @@ std::vector<StateSet> noisier_copy(std::uint64_t seed, double noise_sd) {
   return out;
 }
 
-TEST(Calibration, DISABLED_Finding3FalsePositivesANoisierCopyOfThePerceptualSpace) {
+TEST(Calibration, Finding3FalsePositivesANoisierCopyOfThePerceptualSpace) {
   EXPECT_LE(held_count("3", kOrthogonalityBody, [](std::uint64_t s) { return noisier_copy(s, 3.0); }), kMaxFalsePositives);
 }
-TEST(Calibration, DISABLED_Finding3FalsePositivesASlightlyNoisierCopy) {
+TEST(Calibration, Finding3FalsePositivesASlightlyNoisierCopy) {
   EXPECT_LE(held_count("3", kOrthogonalityBody, [](std::uint64_t s) { return noisier_copy(s, 0.5); }), kMaxFalsePositives);
 }
 

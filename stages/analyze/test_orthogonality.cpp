@@ -290,6 +290,35 @@ TEST(Orthogonality, LikeWithLikeMatchesSeparabilityAndDims) {
   EXPECT_TRUE(std::isfinite(matched));
   const Table& summary = r.tables.at("orthogonality_summary");
   EXPECT_NEAR(summary.numeric.at("corrected_difference_matched")[0], matched, 1e-12);
+  // The image bootstrap behind finding 3's image variance: one row per
+  // resample (100 by default), each a refitted matched difference; they
+  // spread around the measured one.
+  const Table& boot = r.tables.at("orthogonality_bootstrap");
+  ASSERT_EQ(boot.rows(), 100u);
+  std::vector<double> d = boot.numeric.at("corrected_difference_matched");
+  EXPECT_TRUE(std::all_of(d.begin(), d.end(), [](double v) { return std::isfinite(v); }));
+  EXPECT_GT(analyze::sd(d), 0.001);
+  EXPECT_LT(std::abs(analyze::mean(d) - matched), 3 * analyze::sd(d) + 0.02);
+}
+
+// A resample that takes every point once is the sample itself: the same
+// index as ortho_indices; a resample that loses a class has none (NaN).
+TEST(Orthogonality, BootstrapResamplesRefitTheIndex) {
+  Planted p = planted(64, 10, 3.0, [](std::int64_t) { return 1.0; }, 0, 3);
+  torch::Tensor y = p.ys[0];
+  torch::Tensor present = torch::arange(kClasses, torch::kLong);
+  const std::int64_t dims = 6;
+  const auto options = decoders::Options{.model = decoders::Model::kSvm, .c = 1.0, .max_iter = 1000};
+  const double index = analyze::ortho_indices(p.x, p.ys.narrow(0, 0, 1), kClasses, present, dims, OrthoPrep::kStandardize,
+                                              options)[0];
+  torch::Tensor counts = torch::ones({3, 64}, torch::kLong);
+  counts[1] = 2;                                       // every point twice: the same normals up to C's scale
+  counts[2].masked_fill_(y.eq(1), 0);                  // class 1 lost
+  const auto boot = analyze::ortho_bootstrap_indices({p.x}, y, counts, kClasses, present, dims, OrthoPrep::kStandardize, options);
+  ASSERT_EQ(boot.size(), 3u);
+  EXPECT_NEAR(boot[0], index, 1e-6);
+  EXPECT_TRUE(std::isfinite(boot[1]));
+  EXPECT_TRUE(std::isnan(boot[2]));
 }
 
 }  // namespace
