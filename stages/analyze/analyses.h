@@ -146,8 +146,22 @@ struct Family {
   torch::Tensor null_y;      // long [R, n]: the permuted labels
   torch::Tensor null_preds;  // int16 [R, P, T - s, n]: the permuted fits' predictions
   decoders::Fit null_encoding;  // the permuted fits at t = s, index r * folds + q (cross-task and H1/H2 nulls)
+  // The lag rule (README "Correlated labels at lags kN"): at a frame u with
+  // u - stim a positive multiple of the task's N, the labels at u and at
+  // stim agree about half the time, so a decoder scored there on the label
+  // at stim is scored on trials whose labels at u and stim differ, with the
+  // argmax over the classes other than the label at u. lag_frames: those
+  // frames (index l), filled for features of K >= 3 classes when
+  // cross_temporal or procrustes runs; differ_preds / null_differ_preds:
+  // each fit's (true, permuted) argmax over the classes other than the
+  // label at lag_frames[l].
+  int n_back = 1;                   // the task's N
+  std::vector<int> lag_frames;      // frames u > stim with (u - stim) % n_back == 0
+  torch::Tensor differ_preds;       // long [P, L, n]
+  torch::Tensor null_differ_preds;  // int16 [R, P, L, n]
   std::int64_t index(int fold_index, int t, std::int64_t frames) const { return fold_index * (frames - stim) + (t - stim); }
   std::int64_t permutations() const { return null_y.defined() ? null_y.size(0) : 0; }
+  bool lagged(int u) const { return u > stim && (u - stim) % n_back == 0; }
 };
 
 using Families = std::map<std::tuple<std::size_t, std::string, int>, Family>;
@@ -160,7 +174,8 @@ using Families = std::map<std::tuple<std::size_t, std::string, int>, Family>;
 // the image at the scored frame of each trial to score; returns bool [k],
 // true where that image is unseen by the fold's decoders. Used wherever a
 // fitted decoder is scored on other trials or frames: cross-task
-// generalisation, H1/H2. Throws InputError for a fold outside the family.
+// generalisation, H1/H2, cross-temporal rows and the Procrustes swaps.
+// Throws InputError for a fold outside the family.
 torch::Tensor unseen(const Family& f, int fold, const torch::Tensor& images);
 
 // Checks (before anything is fitted) that grouped folds are possible: every

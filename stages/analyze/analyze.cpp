@@ -1,6 +1,7 @@
 #include "analyze/analyze.h"
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -108,6 +109,34 @@ double replay_error(const ModelData& m, nets::WmModel& net) {
   double err = relative(st.hidden, m.hidden.narrow(0, 0, b));
   if (m.logits.defined()) err = std::max(err, relative(st.logits, m.logits.narrow(0, 0, b)));
   return err;
+}
+
+// The tables the findings read: rows that carry no score (scoring =
+// "none": a 2-class feature at a lag that is a multiple of N, where the lag
+// rule leaves one class) are left out, so that no NaN accuracy enters a
+// finding's mean. The exported tables keep them.
+std::map<std::string, Table> scored_rows(const std::map<std::string, Table>& tables) {
+  std::map<std::string, Table> out = tables;
+  for (auto& [name, t] : out) {
+    auto it = t.text.find("scoring");
+    if (it == t.text.end()) continue;
+    std::vector<std::size_t> keep;
+    for (std::size_t i = 0; i < t.rows(); ++i) {
+      if (it->second[i] != "none") keep.push_back(i);
+    }
+    if (keep.size() == t.rows()) continue;
+    for (auto& [column, values] : t.numeric) {
+      std::vector<double> v;
+      for (std::size_t i : keep) v.push_back(values[i]);
+      values = std::move(v);
+    }
+    for (auto& [column, values] : t.text) {
+      std::vector<std::string> v;
+      for (std::size_t i : keep) v.push_back(values[i]);
+      values = std::move(v);
+    }
+  }
+  return out;
 }
 
 // The relative replay error below which a network is the one that produced
@@ -421,6 +450,8 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
           auto i = static_cast<std::int64_t>(t.numeric.at("stim_frame")[r]);
           auto j = static_cast<std::int64_t>(t.numeric.at("train_frame")[r]);
           auto k = static_cast<std::int64_t>(t.numeric.at("test_frame")[r]);
+          // Rows without a score (scoring = "none": K = 2 at a lag kN) are left out.
+          if (!std::isfinite(t.numeric.at("accuracy")[r])) continue;
           sum[i][j][k] += t.numeric.at("accuracy")[r];
           count[i][j][k] += 1;
         }
@@ -428,7 +459,7 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
       }
     }
   }
-  result.findings = analyze::findings(result.tables, models, s);
+  result.findings = analyze::findings(scored_rows(result.tables), models, s);
   result.params = {{"models", nlohmann::json::array()}, {"frames", s.frames}, {"classes", s.classes},
                    {"folds", s.cv == analyze::Cv::kViews ? 1 : s.folds}, {"cv", choice_name(analyze::kCvs, s.cv)}, {"permutations", s.permutations}, {"features", s.features}, {"null_shuffles", s.null_shuffles}, {"ortho_space", choice_name(analyze::kOrthoPreps, s.ortho_space)}, {"pca_dims", s.pca_dims}, {"decoder", choice_name(decoders::kModels, s.options.model)}, {"c", s.options.c}, {"space", choice_name(analyze::kSpaces, s.space)}};
   if (s.wants("causal")) {

@@ -13,7 +13,12 @@ For every cross-validated decoder family of the analysis (task x feature x
 stimulus frame s x train frame t >= s x fold) it fits the scikit-learn model
 (StandardScaler fitted on the training folds, LinearSVC or multinomial
 LogisticRegression with the same C) and scores the held-out trials at every
-test frame u >= s, exactly as wmgeom does. Orthogonality: for every row of
+test frame u >= s, exactly as wmgeom does. Cross-temporal rows follow the lag
+rule (stages/analyze/README.md): where u - s is a positive multiple of the
+task's N (the N of "loc-N"), only held-out trials whose labels at u and s
+differ, the argmax over the classes other than the label at u; no score for
+a feature of 2 classes. The script decides the rule itself and checks that
+the table's `scoring` column says the same. Orthogonality: for every row of
 orthogonality.csv it refits the normals with scikit-learn on the same trials
 and labels (array.ortho_labels.<model>.npy: the true labels, then each
 image-level shuffle) in the same number of PCs, with ortho_reference.py
@@ -79,13 +84,30 @@ def main():
             return LinearSVC(C=a.c, **tol)
         return LogisticRegression(C=a.c, **tol)
 
-    ours = {}
+    def rule(task, feature, s, u, table):
+        """The scoring rule of a row: decoding rows score every held-out trial;
+        cross-temporal rows at u - s = kN (N from the task's name) score
+        differ trials (no score with 2 classes)."""
+        n_back = int(task.split("-")[1])
+        if table == "decoding" or u <= s or (u - s) % n_back:
+            return "all"
+        return "differ" if int(labels[feature].max()) + 1 >= 3 else "none"
+
+    ours, rule_errors = {}, []
     for table in ("decoding", "cross_temporal"):
         try:
             with open(f"{a.result}/{table}.csv") as f:
                 for r in csv.DictReader(f):
-                    ours[(r["task"], r["feature"], int(float(r["stim_frame"])), int(float(r["train_frame"])),
-                          int(float(r["test_frame"])))] = float(r["accuracy"])
+                    key = (r["task"], r["feature"], int(float(r["stim_frame"])), int(float(r["train_frame"])),
+                           int(float(r["test_frame"])))
+                    want = rule(key[0], key[1], key[2], key[4], table)
+                    if r.get("scoring", "all") != want:
+                        rule_errors.append((table, key, r.get("scoring"), want))
+                    if want == "none":
+                        if np.isfinite(float(r["accuracy"])):
+                            rule_errors.append((table, key, "accuracy without a rule", r["accuracy"]))
+                        continue
+                    ours[(table,) + key] = float(r["accuracy"])
         except FileNotFoundError:
             pass
 
@@ -108,10 +130,23 @@ def main():
                         model = make().fit(scaler.transform(x_all[rows[tr], t]), y[tr])
                         fits += 1
                         for u in range(s, T):
-                            pred = model.predict(scaler.transform(x_all[rows[te], u]))
-                            acc.setdefault((t, u), []).append(np.mean(pred == y[te]))
-                for (t, u), v in acc.items():
-                    theirs[(task, feature, s, t, u)] = float(np.mean(v))
+                            xu = scaler.transform(x_all[rows[te], u])
+                            pred = model.predict(xu)
+                            acc.setdefault(("decoding", t, u), []).append(np.mean(pred == y[te]))
+                            how = rule(task, feature, s, u, "cross_temporal")
+                            if how == "all":
+                                acc.setdefault(("cross_temporal", t, u), []).append(np.mean(pred == y[te]))
+                            elif how == "differ":
+                                yu = labels[feature][rows[te], u]
+                                d = np.full((len(xu), int(labels[feature].max()) + 1), -np.inf)
+                                d[:, model.classes_] = model.decision_function(xu)
+                                d[np.arange(len(xu)), yu] = -np.inf
+                                keep = yu != y[te]
+                                if keep.any():
+                                    acc.setdefault(("cross_temporal", t, u), []).append(
+                                        np.mean(d.argmax(1)[keep] == y[te][keep]))
+                for (table, t, u), v in acc.items():
+                    theirs[(table, task, feature, s, t, u)] = float(np.mean(v))
     cv_seconds = time.perf_counter() - start
 
     # Orthogonality: the same normals and nulls refitted with scikit-learn
@@ -155,8 +190,10 @@ def main():
             d = abs(ours[key] - v)
             if d > worst:
                 worst, worst_key = d, key
-    print(f"decoders compared: {compared} (task, feature, stim frame, train frame, test frame) accuracies; "
+    print(f"decoders compared: {compared} (table, task, feature, stim frame, train frame, test frame) accuracies; "
           f"worst |wmgeom - scikit-learn| = {worst:.4f} at {worst_key}")
+    for e in rule_errors[:10]:
+        print(f"scoring rule: {e}")
     if orth_compared:
         print(f"orthogonality compared: {orth_compared} indices and null means ({prep}); "
               f"worst |wmgeom - scikit-learn| = {orth_worst:.4f} at {orth_worst_key}")
@@ -166,6 +203,8 @@ def main():
     if a.check:
         if compared + orth_compared == 0:
             sys.exit("compare_analyze.py: nothing to compare (no decoding, cross_temporal or orthogonality rows matched)")
+        if rule_errors:
+            sys.exit(f"compare_analyze.py: {len(rule_errors)} rows scored by another rule than the lag rule")
         if worst > 0.02:
             sys.exit(f"compare_analyze.py: disagreement {worst:.4f} > 0.02 at {worst_key}")
         if orth_worst > 0.02:

@@ -3,9 +3,11 @@
 // generalisation and the Procrustes transformations with their swap tests.
 // Every accuracy comes with the empirical chance of the same decoders fitted
 // on image-level label permutations (SCIENCE.md section 6).
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <mutex>
+#include <stdexcept>
 
 #include <tbb/parallel_for.h>
 
@@ -47,6 +49,23 @@ torch::Tensor permuted_labels(const torch::Tensor& y, const torch::Tensor& group
     out.push_back(torch::tensor(v, torch::kLong).index_select(0, inverse));
   }
   return out.empty() ? torch::empty({0, y.size(0)}, torch::kLong) : torch::stack(out);
+}
+
+// Decision values [P, n, K] of every fit on the same samples x [n, d] (the
+// standardisation folded into the weights, as decoders::predict_shared).
+torch::Tensor decision_shared(const decoders::Fit& f, const torch::Tensor& x) {
+  const std::int64_t p = f.weight.size(0), d = f.weight.size(1), k = f.weight.size(2);
+  torch::Tensor w = f.weight / f.scale.unsqueeze(2);                         // [P, d, K]
+  torch::Tensor b = f.bias - torch::bmm(f.mean.unsqueeze(1), w).squeeze(1);  // [P, K]
+  torch::Tensor scores = torch::mm(x.to(torch::kFloat64), w.permute({1, 0, 2}).reshape({d, p * k}));  // [n, P*K]
+  return (scores.view({x.size(0), p, k}) + b.unsqueeze(0)).permute({1, 0, 2});
+}
+
+// The argmax [P, n] of decision values [P, n, K] over the classes other than
+// excluded[i] ([n]) for each trial i.
+torch::Tensor argmax_except(const torch::Tensor& decision, const torch::Tensor& excluded) {
+  torch::Tensor idx = excluded.view({1, -1, 1}).expand({decision.size(0), decision.size(1), 1});
+  return decision.scatter(2, idx, -std::numeric_limits<double>::infinity()).argmax(2);
 }
 
 }  // namespace
@@ -162,6 +181,24 @@ Families fit_families(const ModelData& m, const Settings& s, const std::function
         torch::Tensor pr = torch::stack(preds, 1).view({p, sets, u, n});  // [P, L, U, n]
         f.preds = pr.select(1, 0).contiguous();
         f.null_preds = pr.narrow(1, 1, sets - 1).permute({1, 0, 2, 3}).to(torch::kInt16).contiguous();
+        f.n_back = m.tasks[k].n;
+        if ((s.wants("cross_temporal") || s.wants("procrustes")) && s.classes.at(feature) >= 3) {
+          // The lag rule: at frames u - s = kN, every fit's (true and
+          // permuted) argmax over the classes other than the label at u.
+          torch::Tensor labels_all = m.labels.at(feature).index_select(0, rows);
+          std::vector<torch::Tensor> lagged;
+          for (int frame = stim + 1; frame < frames; ++frame) {
+            if (!f.lagged(frame)) continue;
+            f.lag_frames.push_back(frame);
+            torch::Tensor dec = decision_shared(all, x.select(1, frame));  // [P * L, n, K]
+            lagged.push_back(argmax_except(dec, labels_all.select(1, frame).contiguous()).view({p, sets, n}));
+          }
+          if (!lagged.empty()) {
+            torch::Tensor lp = torch::stack(lagged, 2);  // [P, L(sets), lag frames, n]
+            f.differ_preds = lp.select(1, 0).contiguous();
+            f.null_differ_preds = lp.narrow(1, 1, sets - 1).permute({1, 0, 2, 3}).to(torch::kInt16).contiguous();
+          }
+        }
         torch::Tensor true_index = torch::arange(p, torch::kLong) * sets;
         f.fit = {all.weight.index_select(0, true_index), all.bias.index_select(0, true_index),
                  all.mean.index_select(0, true_index), all.scale.index_select(0, true_index)};
@@ -275,21 +312,93 @@ decoders::Fit encoding_fits(const Family& f, std::int64_t frames) {
           f.fit.scale.index_select(0, idx)};
 }
 
-// Decision values [P, n, K] of every fit on the same samples x [n, d] (the
-// standardisation folded into the weights, as decoders::predict_shared).
-torch::Tensor decision_shared(const decoders::Fit& f, const torch::Tensor& x) {
-  const std::int64_t p = f.weight.size(0), d = f.weight.size(1), k = f.weight.size(2);
-  torch::Tensor w = f.weight / f.scale.unsqueeze(2);                         // [P, d, K]
-  torch::Tensor b = f.bias - torch::bmm(f.mean.unsqueeze(1), w).squeeze(1);  // [P, K]
-  torch::Tensor scores = torch::mm(x.to(torch::kFloat64), w.permute({1, 0, 2}).reshape({d, p * k}));  // [n, P*K]
-  return (scores.view({x.size(0), p, k}) + b.unsqueeze(0)).permute({1, 0, 2});
+// The lag rule (README "Correlated labels at lags kN"). Which rule scores a
+// decoder of family f at frame u against the label at f.stim: kAll (every
+// held-out trial, argmax over all classes; chance 1/K), kDiffer (u - stim a
+// positive multiple of the task's N: held-out trials whose label at u
+// differs from the label at stim, argmax over the classes other than the
+// label at u; chance 1/(K-1)) or kNone (kDiffer with K = 2: one class
+// would remain, no score).
+enum class Scoring { kAll, kDiffer, kNone };
+
+const char* scoring_name(Scoring r) { return r == Scoring::kAll ? "all" : r == Scoring::kDiffer ? "differ" : "none"; }
+
+Scoring scoring_at(const Family& f, int u, const Settings& s) {
+  if (!f.lagged(u)) return Scoring::kAll;
+  return s.classes.at(f.feature) >= 3 ? Scoring::kDiffer : Scoring::kNone;
 }
 
-// The argmax [P, n] of decision values [P, n, K] over the classes other than
-// excluded[i] ([n]) for each trial i.
-torch::Tensor argmax_except(const torch::Tensor& decision, const torch::Tensor& excluded) {
-  torch::Tensor idx = excluded.view({1, -1, 1}).expand({decision.size(0), decision.size(1), 1});
-  return decision.scatter(2, idx, -std::numeric_limits<double>::infinity()).argmax(2);
+double chance_of(Scoring r, const Settings& s, const std::string& feature) {
+  const auto k = static_cast<double>(s.classes.at(feature));
+  return r == Scoring::kAll ? 1.0 / k : r == Scoring::kDiffer ? 1.0 / (k - 1.0) : std::nan("");
+}
+
+// The trials each fold scores at frame u under rule r, [folds, n] bool:
+// held out in fold q, and under kDiffer with labels at u and stim that
+// differ.
+torch::Tensor held_masks(const ModelData& m, const Family& f, int u, Scoring r) {
+  torch::Tensor keep = f.fold.unsqueeze(0).eq(torch::arange(f.folds, torch::kLong).unsqueeze(1));
+  if (r == Scoring::kDiffer) {
+    torch::Tensor yu = m.labels.at(f.feature).index_select(0, f.rows).select(1, u);
+    keep = keep.logical_and(yu.ne(f.y).unsqueeze(0));
+  }
+  return keep;
+}
+
+// kDiffer predictions of the family's fits at train frame t scored at
+// frame u: fold q's in row q of `pred` ([folds, n]), permutation r's in row
+// r * folds + q of `null` ([R * folds, n]), as masked_score takes them.
+struct RulePreds {
+  torch::Tensor pred, null;
+};
+RulePreds differ_predictions(const Family& f, std::int64_t frames, int t, int u) {
+  auto it = std::find(f.lag_frames.begin(), f.lag_frames.end(), u);
+  if (it == f.lag_frames.end() || !f.differ_preds.defined()) {
+    throw std::logic_error("analyze: frame " + std::to_string(u) + " has no lag-rule predictions in family " + f.feature +
+                           "/" + std::to_string(f.stim));
+  }
+  const auto l = static_cast<std::int64_t>(it - f.lag_frames.begin());
+  torch::Tensor idx = torch::arange(f.folds, torch::kLong) * (frames - f.stim) + (t - f.stim);
+  RulePreds out;
+  out.pred = f.differ_preds.index_select(0, idx).select(1, l);  // [folds, n]
+  out.null = f.null_differ_preds.index_select(1, idx).select(2, l).reshape({-1, f.y.size(0)}).to(torch::kLong);
+  return out;
+}
+
+// A decoder of family f at train frame t scored at frame u on the label at
+// f.stim under the rule at u, on keep[q] of each fold (undefined: every
+// trial the rule scores). kAll: the permuted fits against their permuted
+// labels (as decoding rows); kDiffer: the permuted fits' argmax over the
+// classes other than the label at u against the true labels (as H1/H2);
+// kNone: no score.
+Score rule_score(const ModelData& m, const Family& f, int t, int u, Scoring r, const torch::Tensor& keep = {}) {
+  const std::int64_t frames = m.frames();
+  if (r == Scoring::kNone) return {};
+  torch::Tensor mask = keep.defined() ? keep : held_masks(m, f, u, r);
+  if (r == Scoring::kAll) {
+    torch::Tensor idx = torch::arange(f.folds, torch::kLong) * (frames - f.stim) + (t - f.stim);
+    torch::Tensor pred = f.preds.index_select(0, idx).select(1, u - f.stim);  // [folds, n]
+    Score out = masked_score(pred, {}, f.y, mask);
+    if (f.permutations() > 0 && !out.folds.empty()) {
+      // Permuted fits against their own permuted labels.
+      torch::Tensor np = f.null_preds.index_select(1, idx).select(2, u - f.stim).to(torch::kLong);  // [R, folds, n]
+      torch::Tensor counts = mask.sum(1).to(torch::kFloat64);                                       // [folds]
+      torch::Tensor hits = np.eq(f.null_y.unsqueeze(1)).logical_and(mask.unsqueeze(0)).sum(2).to(torch::kFloat64);
+      torch::Tensor scored = counts.gt(0);
+      torch::Tensor acc = (hits / counts.clamp_min(1)).masked_fill(scored.logical_not().unsqueeze(0), 0.0);
+      torch::Tensor null = (acc.sum(1) / scored.sum().to(torch::kFloat64)).contiguous();
+      out.null.assign(null.data_ptr<double>(), null.data_ptr<double>() + null.numel());
+    }
+    return out;
+  }
+  RulePreds p = differ_predictions(f, frames, t, u);
+  return masked_score(p.pred, f.permutations() > 0 ? p.null : torch::Tensor(), f.y, mask);
+}
+
+void set_cell(Row& row, const std::string& name, TableBuilder::Cell value) {
+  for (auto& [key, cell] : row) {
+    if (key == name) cell = std::move(value);
+  }
 }
 
 // The columns every accuracy row ends with: accuracy over the folds scored,
@@ -315,8 +424,12 @@ void add_accuracy(Row& row, const Score& sc, const Settings& s, const std::strin
                          {"n_total", total}});
 }
 
-void accuracy_row(TableBuilder& table, const ModelData& m, const Settings& s, const Family& f, int t, int u) {
-  Score sc = score(f, m.frames(), t, u, f.y, f.null_y, {});
+// A decoding row (lag_rule false: every held-out trial, as ever) or a
+// cross-temporal row (lag_rule true: scored by the rule at u, named in the
+// `scoring` column).
+void accuracy_row(TableBuilder& table, const ModelData& m, const Settings& s, const Family& f, int t, int u, bool lag_rule) {
+  const Scoring rule = lag_rule ? scoring_at(f, u, s) : Scoring::kAll;
+  Score sc = rule == Scoring::kAll ? score(f, m.frames(), t, u, f.y, f.null_y, {}) : rule_score(m, f, t, u, rule);
   auto row = model_columns(m);
   const auto& task = m.tasks[f.task];
   row.insert(row.end(), {{"task", task.name},
@@ -326,7 +439,9 @@ void accuracy_row(TableBuilder& table, const ModelData& m, const Settings& s, co
                          {"stim_frame", double(f.stim)},
                          {"train_frame", double(t)},
                          {"test_frame", double(u)}});
-  add_accuracy(row, sc, s, f.feature);
+  if (lag_rule) row.emplace_back("scoring", std::string(scoring_name(rule)));
+  add_accuracy(row, sc, s, f.feature, rule == Scoring::kAll ? NAN : chance_of(rule, s, f.feature));
+  if (rule == Scoring::kNone) set_cell(row, "chance", std::nan(""));
   table.add(std::move(row));
 }
 
@@ -334,7 +449,7 @@ void accuracy_row(TableBuilder& table, const ModelData& m, const Settings& s, co
 
 void decoding(const ModelData& m, const Settings& s, const Families& families, Tables& tables) {
   for (const auto& [key, f] : families) {
-    for (int t = f.stim; t < m.frames(); ++t) accuracy_row(tables["decoding"], m, s, f, t, t);
+    for (int t = f.stim; t < m.frames(); ++t) accuracy_row(tables["decoding"], m, s, f, t, t, false);
   }
 }
 
@@ -342,7 +457,7 @@ void cross_temporal(const ModelData& m, const Settings& s, const Families& famil
   const std::int64_t frames = m.frames();
   for (const auto& [key, f] : families) {
     for (int t = f.stim; t < frames; ++t) {
-      for (int u = f.stim; u < frames; ++u) accuracy_row(tables["cross_temporal"], m, s, f, t, u);
+      for (int u = f.stim; u < frames; ++u) accuracy_row(tables["cross_temporal"], m, s, f, t, u, true);
     }
     // H1 (slot): the encoding decoder E(S=s,T=s) on the memory states of the
     // same stimulus at a later frame j. H2 (shared encoding): E(S=s,T=s) on
@@ -547,13 +662,24 @@ void procrustes(const ModelData& m, const Settings& s, const Families& families,
     const Family& f = *list[unit];
     const Family* next_stim = nullptr;
     if (auto it = families.find(std::make_tuple(f.task, f.feature, f.stim + 1)); it != families.end()) next_stim = &it->second;
+    // The label of each trial at every frame, for the lag rule.
+    torch::Tensor labels = m.labels.at(f.feature).index_select(0, f.rows);
     for (int t = f.stim; t + 1 < frames; ++t) {
-      // Per fold: weights in [K, H], rotation (s, t) -> (s, t + 1), and the
-      // accuracy on the target family's held-out trials at the target frame.
+      // Per test: its target (family, frame), the rule that scores it (the
+      // lag rule at the target's frame), whether the leak rule adds f's
+      // training images (the elapsed-shifted swaps), and per fold the hit
+      // rate of each trial (1 when the swapped decoder reads its label;
+      // the permuted-rotation null: the share of its rotations that do).
       // Each swap test has a no-rotation control: the standardised source
       // weights put in the target's place unrotated (R = I).
-      std::map<std::string, std::vector<double>> acc, fitted, counts;
-      std::map<std::string, std::pair<const Family*, int>> target;
+      struct Test {
+        const Family* fam = nullptr;
+        int frame = 0;
+        Scoring rule = Scoring::kAll;
+        bool unseen_by_source = false;
+        std::vector<torch::Tensor> hits;  // per fold, double [n]
+      };
+      std::map<std::string, Test> tests;
       for (int q = 0; q < f.folds; ++q) {
         // Class normals [K, H] in the states' own units (w / sd): each
         // frame's decoder standardises with its own per-unit SDs, so
@@ -587,73 +713,105 @@ void procrustes(const ModelData& m, const Settings& s, const Families& families,
             permuted.push_back(fit_rotation(src.w, tgt.w.index_select(0, torch::tensor(perm, torch::kLong))));
           }
         }
-        // Accuracy of weights `w` (de-standardised like the target decoder)
-        // used in place of the target decoder of family `fam` at `frame`.
-        auto accuracy_of = [&](const Family& fam, int frame, const torch::Tensor& w_std) {
+        // Hits [n] of weights `w_std` (de-standardised like the target
+        // decoder) used in place of the target decoder of family `fam` at
+        // `frame`, under the rule there (kDiffer: the argmax over the
+        // classes other than the label at `frame`).
+        auto hits_of = [&](const Family& fam, int frame, Scoring rule, const torch::Tensor& w_std) {
           std::int64_t p = fam.index(q, frame, frames);
           Standardised tg = standardise(weights(fam, frame));
           torch::Tensor w = w_std * tg.norm + tg.mean;  // [K, H], the states' units
           torch::Tensor x = m.states.index_select(0, fam.rows).select(1, frame);
-          torch::Tensor pred = (torch::mm(x - fam.fit.mean[p], w.t()) + fam.fit.bias[p]).argmax(1);
-          torch::Tensor held = fam.fold.eq(q);
-          return pred.eq(fam.y).logical_and(held).sum().item<double>() / held.sum().item<double>();
+          torch::Tensor decision = torch::mm(x - fam.fit.mean[p], w.t()) + fam.fit.bias[p];  // [n, K]
+          torch::Tensor pred = rule == Scoring::kDiffer
+                                   ? argmax_except(decision.unsqueeze(0), labels.select(1, frame).contiguous()).squeeze(0)
+                                   : decision.argmax(1);
+          return pred.eq(fam.y).to(torch::kFloat64);
         };
-        auto record = [&](const std::string& test, const Family& fam, int frame, double accuracy) {
-          std::int64_t p = fam.index(q, frame, frames);
-          torch::Tensor held = fam.fold.eq(q);
-          const double count = held.sum().item<double>();
-          acc[test].push_back(accuracy);
-          counts[test].push_back(count);
-          fitted[test].push_back(fam.preds[p][frame - fam.stim].eq(fam.y).logical_and(held).sum().item<double>() / count);
-          target[test] = {&fam, frame};
+        auto evaluate = [&](const std::string& name, const Family& fam, int frame, bool unseen_by_source,
+                            const std::function<torch::Tensor(Scoring)>& hits) {
+          Test& test = tests[name];
+          test.fam = &fam;
+          test.frame = frame;
+          test.rule = scoring_at(fam, frame, s);
+          test.unseen_by_source = unseen_by_source;
+          if (test.rule != Scoring::kNone) test.hits.push_back(hits(test.rule));
         };
-        auto evaluate = [&](const std::string& test, const Family& fam, int frame, const torch::Tensor& w_std) {
-          record(test, fam, frame, accuracy_of(fam, frame, w_std));
+        auto weights_hits = [&](const Family& fam, int frame, const torch::Tensor& w_std) {
+          return [&, frame, w_std](Scoring rule) { return hits_of(fam, frame, rule, w_std); };
         };
         // A swap, its no-rotation control and its permuted-rotation null.
-        auto swap = [&](const std::string& test, const Family& fam, int frame, const torch::Tensor& w_std) {
-          evaluate(test, fam, frame, rot.apply(w_std));
-          evaluate(test + "_no_rotation", fam, frame, w_std);
+        auto swap = [&](const std::string& name, const Family& fam, int frame, bool unseen_by_source, const torch::Tensor& w_std) {
+          evaluate(name, fam, frame, unseen_by_source, weights_hits(fam, frame, rot.apply(w_std)));
+          evaluate(name + "_no_rotation", fam, frame, unseen_by_source, weights_hits(fam, frame, w_std));
           if (permuted.empty()) return;
-          double sum = 0;
-          for (const auto& r : permuted) sum += accuracy_of(fam, frame, r.apply(w_std));
-          record(test + "_permuted_rotation", fam, frame, sum / static_cast<double>(permuted.size()));
+          evaluate(name + "_permuted_rotation", fam, frame, unseen_by_source, [&](Scoring rule) {
+            torch::Tensor sum = torch::zeros({fam.y.size(0)}, torch::kFloat64);
+            for (const auto& r : permuted) sum += hits_of(fam, frame, rule, r.apply(w_std));
+            return sum / static_cast<double>(permuted.size());
+          });
         };
-        evaluate("fitted", f, t + 1, tgt.w);
-        evaluate("reconstructed", f, t + 1, rot.apply(src.w));
-        evaluate("reconstructed_no_rotation", f, t + 1, src.w);
+        evaluate("fitted", f, t + 1, false, weights_hits(f, t + 1, tgt.w));
+        evaluate("reconstructed", f, t + 1, false, weights_hits(f, t + 1, rot.apply(src.w)));
+        evaluate("reconstructed_no_rotation", f, t + 1, false, weights_hits(f, t + 1, src.w));
         if (t + 2 < frames) {
-          swap("time_shifted", f, t + 2, tgt.w);  // W(s, t+1), already standardised
-          if (next_stim != nullptr) swap("elapsed_shifted", *next_stim, t + 2, standardise(weights(*next_stim, t + 1)).w);
+          swap("time_shifted", f, t + 2, false, tgt.w);  // W(s, t+1), already standardised
+          // The next stimulus's decoder, rotated by R fitted from f's
+          // decoders: the leak rule takes f's fold-q training images (at
+          // s) out of next_stim's held-out trials (images at s + 1) too.
+          if (next_stim != nullptr) {
+            swap("elapsed_shifted", *next_stim, t + 2, true, standardise(weights(*next_stim, t + 1)).w);
+          }
         }
       }
-      for (const auto& [test, a] : acc) {
-        const auto& [fam, frame] = target.at(test);
-        Score chance = score(*fam, frames, frame, frame, fam->y, fam->null_y, {});
-        Score sc;
-        sc.folds = a;
-        sc.counts = counts.at(test);
-        sc.null = chance.null;
-        // Like with like (SCIENCE.md section 6): each score relative to its
-        // own target decoder at the same cell and that decoder's empirical
-        // chance; a cell counts only when the target beats the 95th
-        // percentile of its chance.
-        const double fit = mean(fitted[test]), null = mean(sc.null), p95 = stats::quantile(sc.null, 0.95);
+      for (const auto& [name, test] : tests) {
+        const Family& fam = *test.fam;
+        // The trials each fold scores: held out by fam's fold q (and under
+        // kDiffer, labels at the frame and at fam.stim that differ), and for
+        // the elapsed-shifted swaps, an image at fam.stim that f's fold q
+        // never trained on (at f.stim). The swap, its controls, its target
+        // and the target's null are all scored on exactly these trials.
+        torch::Tensor keep;
+        Score sc, target;
+        if (test.rule != Scoring::kNone) {
+          keep = held_masks(m, fam, test.frame, test.rule);
+          if (test.unseen_by_source) {
+            std::vector<torch::Tensor> unseen_q;
+            for (int q = 0; q < f.folds; ++q) unseen_q.push_back(unseen(f, q, fam.images));
+            keep = keep.logical_and(torch::stack(unseen_q));
+          }
+          const auto counts = to_vector(keep.sum(1));
+          torch::Tensor hits = (torch::stack(test.hits) * keep.to(torch::kFloat64)).sum(1).contiguous();  // [folds]
+          for (std::size_t q = 0; q < counts.size(); ++q) {
+            if (counts[q] == 0) continue;
+            sc.folds.push_back(hits[static_cast<std::int64_t>(q)].item<double>() / static_cast<double>(counts[q]));
+            sc.counts.push_back(static_cast<double>(counts[q]));
+          }
+          // Like with like (SCIENCE.md section 6): each score relative to its
+          // own target decoder at the same cell, scored the same way on the
+          // same trials, and that decoder's empirical chance; a cell counts
+          // only when the target beats the 95th percentile of its chance.
+          target = rule_score(m, fam, test.frame, test.frame, test.rule, keep);
+          sc.null = target.null;
+        }
+        const double fit = target.accuracy(), null = mean(sc.null), p95 = stats::quantile(sc.null, 0.95);
         const bool usable = !sc.null.empty() && fit > p95 && fit > null;
         auto row = model_columns(m);
         row.insert(row.end(), {{"task", m.tasks[f.task].name},
                                {"feature", f.feature},
                                {"relevance", relevance(m.tasks[f.task], f.feature)},
-                               {"test", test},
+                               {"test", name},
                                {"source_stim", double(f.stim)},
                                {"source_frame", double(t)},
-                               {"stim_frame", double(fam->stim)},
-                               {"frame", double(frame)},
+                               {"stim_frame", double(fam.stim)},
+                               {"frame", double(test.frame)},
+                               {"scoring", std::string(scoring_name(test.rule))},
                                {"fitted_accuracy", fit},
-                               {"fitted_minus_swap", fit - mean(a)},
-                               {"relative", usable ? (mean(a) - null) / (fit - null) : std::nan("")},
+                               {"fitted_minus_swap", fit - sc.accuracy()},
+                               {"relative", usable ? (sc.accuracy() - null) / (fit - null) : std::nan("")},
                                {"target_above_chance", usable ? 1.0 : 0.0}});
-        add_accuracy(row, sc, s, f.feature);
+        add_accuracy(row, sc, s, f.feature, test.rule == Scoring::kAll ? NAN : chance_of(test.rule, s, f.feature));
+        if (test.rule == Scoring::kNone) set_cell(row, "chance", std::nan(""));
         tables["procrustes"].add(std::move(row));
       }
     }

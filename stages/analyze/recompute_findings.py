@@ -6,7 +6,8 @@ them with the study's tables (issue 20, "Done when").
 Usage:
   recompute_findings.py TABLES_DIR STATES_DIR [STATES_DIR ...]
                         [--findings 2,4] [--folds 3] [--seed 7]
-                        [--permutations 5] [--fold-rule wmgeom|sklearn]
+                        [--permutations R] [--null-rule wmgeom|numpy]
+                        [--fold-rule wmgeom|sklearn]
                         [--check] [--tolerance 0.03] [--json OUT]
 TABLES_DIR: the analyze stage's tables (cross_task.csv, temporal_hypotheses.csv,
             procrustes.csv; e.g. runs/<run>/tables).
@@ -33,10 +34,24 @@ recomputation"); nothing here calls wmgeom or reads its decoders:
    StratifiedGroupKFold(shuffle=True) instead (other folds: the difference
    then measures fold noise as well);
  * empirical chance: the same decoders refitted on image-level label
-   permutations (every trial of an image keeps one label; numpy's generator,
-   not wmgeom's draws), --permutations of them (wmgeom: 20);
+   permutations (every trial of an image keeps one label). --null-rule
+   wmgeom (default) draws them by the rule the analyze README documents
+   ("Empirical chance on every row": per family, permutation r a seeded
+   Fisher-Yates shuffle of the images' labels), written here from that
+   description, so the null is the same draw as the tables' (a null of 20
+   draws moves a relative swap score by several hundredths: see the README);
+   --null-rule numpy draws its own with numpy. --permutations: how many
+   (default: the tables' `permutations` column with --null-rule wmgeom, 5
+   with numpy);
  * the leak rule: fold q's decoder is scored only on trials whose image at
-   the scored frame was not among fold q's training images.
+   the scored frame was not among the training images of fold q of every
+   family whose decoders enter the prediction (the elapsed-shifted swap:
+   the next stimulus's family and the source family whose decoders fit R);
+ * the lag rule: a decoder scored at frame u on the label at s, with u - s a
+   positive multiple of the task's N, is scored on the trials whose labels
+   at u and s differ, with the argmax over the classes other than the label
+   at u (its null: the permuted fits scored the same way against the true
+   labels).
 Finding 2: normalised cross-task generalisation at stimulus frame 0,
    sum(gen - chance) / sum(val - chance) over the (feature, train task, test
    task != train task) cells whose validation beats the 95th percentile of its
@@ -47,13 +62,16 @@ Finding 4: H1 - halfway(H1 chance, H1 validation) and H2 - H2 chance over the
    whose image at j is unseen by the fold), and the Procrustes swap test:
    mean over source cells (task, s, t) of relative(elapsed-shifted) -
    relative(time-shifted), relative = (swap - chance) / (fitted - chance)
-   against the target decoder at its own cell, over the pairs whose two
-   targets beat the 95th percentile of their empirical chance. Rotations:
+   against the target decoder at its own cell on the same trials, scored
+   by the same rule, over the pairs whose two targets beat the 95th
+   percentile of their empirical chance. Rotations:
    orthogonal Procrustes with a common scale between the centred, unit-norm
    class normals (w / sd) of consecutive frames, as SCIENCE.md 4.4 states,
    acting on the span of the two normal sets and as the identity outside it.
 --check: exit 1 if any per-model quantity differs from the tables' by more
-than --tolerance (0.03); --no-swap-check leaves the swap test out of it.
+than --tolerance (0.03), the swap test included; --no-swap-check leaves it
+out (useful with --null-rule numpy: the swap's relative scores divide by
+the target's distance from its null, so another null draw moves them).
 --completions N: the swap test also under N random completions of the
 rotation (each an equally optimal Procrustes solution: the K class normals
 fix the rotation only on their own row space), to show its spread.
@@ -128,6 +146,20 @@ def folds_wmgeom(y, groups, k, seed, task, feature, stim):
     return np.array([fold_of[g] for g in groups])
 
 
+def permuted_wmgeom(img_label, seed, task, feature, stim, r):
+    """Permutation r of the labels of the images (ascending image id), by the
+    rule the analyze README documents: a Fisher-Yates shuffle from the last
+    position down, position i - 1 swapped with a uniform draw in [0, i),
+    from a counter generator seeded with combine(family seed ^ 0x9E11, r)."""
+    fam = _combine(_combine(seed, _fnv1a(f"{task}/{feature}")), stim)
+    rng = _Counter(_combine(fam ^ 0x9E11, r))
+    v = list(img_label)
+    for i in range(len(v), 1, -1):
+        j = rng.below(i)
+        v[i - 1], v[j] = v[j], v[i - 1]
+    return np.array(v)
+
+
 def folds_sklearn(y, groups, k, seed, task, feature, stim):
     cv = StratifiedGroupKFold(n_splits=k, shuffle=True,
                               random_state=(seed * 1000003 + _fnv1a(f"{task}/{feature}") % 997 * 10 + stim) % (2**31))
@@ -172,8 +204,12 @@ class Model:
             images, inv = np.unique(g, return_inverse=True)
             img_label = np.zeros(len(images), dtype=int)
             img_label[inv] = y
-            rng = np.random.default_rng([self.a.seed, k, FEATURES.index(feature), s])
-            null_y = np.stack([rng.permutation(img_label)[inv] for _ in range(self.a.permutations)])
+            if self.a.null_rule == "wmgeom":
+                null_y = np.stack([permuted_wmgeom(img_label, self.a.seed, self.tasks[k], feature, s, r)[inv]
+                                   for r in range(self.a.permutations)])
+            else:
+                rng = np.random.default_rng([self.a.seed, k, FEATURES.index(feature), s])
+                null_y = np.stack([rng.permutation(img_label)[inv] for _ in range(self.a.permutations)])
             self.families[key] = dict(k=k, feature=feature, s=s, rows=rows, y=y, images=g, fold=fold, null_y=null_y,
                                       K=self.classes[feature])
         return self.families[key]
@@ -338,32 +374,62 @@ def finding4(m):
                 h1.append(a1), h1c.append(np.mean(n1)), val.append(v)
                 h2.append(a2), h2c.append(np.mean(n2))
         # Procrustes swaps: source cell (s, t), t + 2 < T, next stimulus s + 1.
+        n_back = int(task.split("-")[1])
+
+        def differ_at(fam, frame):
+            """The lag rule: frame - s a positive multiple of N."""
+            return frame > fam["s"] and (frame - fam["s"]) % n_back == 0
+
+        def keep_of(fam, frame, source=None):
+            """[Q, n]: the trials each fold scores: held out by fam's fold q;
+            under the lag rule, labels at frame and at fam's s that differ; with
+            a source family (the elapsed-shifted swap), an image at fam's s
+            that the source's fold q never trained on."""
+            y_at = m.labels[feature][fam["rows"], frame]
+            keep = []
+            for q in range(Q):
+                k_q = fam["fold"] == q
+                if differ_at(fam, frame):
+                    k_q = k_q & (y_at != fam["y"])
+                if source is not None:
+                    k_q = k_q & ~np.isin(fam["images"], m.trained_images(source, q))
+                keep.append(k_q)
+            return np.stack(keep)
+
+        def predict(fam, frame, d):
+            """Predictions from decision values d [n, K] under the rule at frame."""
+            if differ_at(fam, frame):
+                return argmax_except(d, m.labels[feature][fam["rows"], frame])
+            return d.argmax(1)
+
         target_cache = {}
 
-        def target(fam, frame):
-            """Per-fold held-out accuracy of the target decoder at its own cell,
-            and its empirical chance (mean, 95th percentile) over permutations."""
-            key = (fam["s"], frame)
+        def target(fam, frame, source=None):
+            """The target decoder at its own cell on the trials the swap scores
+            (keep_of), and its empirical chance (mean, 95th percentile): the
+            permuted fits against their permuted labels, or under the lag rule
+            their argmax over the other classes against the true labels."""
+            key = (fam["s"], frame, source is not None)
             if key not in target_cache:
                 x = m.x[fam["rows"], frame]
-                held = [fam["fold"] == q for q in range(Q)]
-                fit = [np.mean(m.decision(fam, frame, q, x[held[q]]).argmax(1) == fam["y"][held[q]]) for q in range(Q)]
-                null = [np.mean([np.mean(m.decision(fam, frame, q, x[held[q]], r).argmax(1) == fam["null_y"][r][held[q]])
-                                 for q in range(Q)]) for r in range(P)]
-                target_cache[key] = (float(np.mean(fit)), float(np.mean(null)), quantile(null, 0.95))
+                keep = keep_of(fam, frame, source)
+                fit, _ = masked(np.stack([predict(fam, frame, m.decision(fam, frame, q, x)) for q in range(Q)]),
+                                fam["y"], keep)
+                null = [masked(np.stack([predict(fam, frame, m.decision(fam, frame, q, x, r)) for q in range(Q)]),
+                               fam["y"] if differ_at(fam, frame) else fam["null_y"][r], keep)[0] for r in range(P)]
+                target_cache[key] = (fit, float(np.mean(null)), quantile(null, 0.95))
             return target_cache[key]
 
-        def swap_accuracy(fam, frame, q, w_std):
-            """Fold q's accuracy of normals w_std (centred, unit norm), put in
-            the place of fam's decoder at frame: de-standardised with the target
-            normals' mean and norm, the target's intercept and scaler mean."""
+        def swap_predictions(fam, frame, q, w_std):
+            """Fold q's predictions on every trial of fam of normals w_std
+            (centred, unit norm), put in the place of fam's decoder at frame:
+            de-standardised with the target normals' mean and norm, the
+            target's intercept and scaler mean."""
             W, _, mean, _, icpt = m.fit(fam, frame, q)
             _, tmean, tnorm = centred_unit(W)
             w = w_std * tnorm + tmean
-            held = fam["fold"] == q
-            x = m.x[fam["rows"][held], frame]
-            pred = ((x - mean) @ w.T + icpt).argmax(1)
-            return np.mean(pred == fam["y"][held])
+            x = m.x[fam["rows"], frame]
+            return predict(fam, frame, (x - mean) @ w.T + icpt)
 
         for s in range(T - 2):
             f = m.family(k, feature, s)
@@ -371,20 +437,24 @@ def finding4(m):
             for t in range(s, T - 2):
                 pairs += 1
                 modes = [(m.a.rotation, swaps)] + [("random", d) for d in spread]
-                acc = [([], []) for _ in modes]
+                preds = [([], []) for _ in modes]
                 for q in range(Q):
                     src = centred_unit(m.fit(f, t, q)[0])[0]
                     tgt = centred_unit(m.fit(f, t + 1, q)[0])[0]
                     nxt_w = centred_unit(m.fit(nxt, t + 1, q)[0])[0]
-                    for (mode, _), (es, ts) in zip(modes, acc):
+                    for (mode, _), (es, ts) in zip(modes, preds):
                         rot = Rotation(src, tgt, mode, rng)
-                        ts.append(swap_accuracy(f, t + 2, q, rot.apply(tgt)))
-                        es.append(swap_accuracy(nxt, t + 2, q, rot.apply(nxt_w)))
-                targets = [target(nxt, t + 2), target(f, t + 2)]
-                if not all(fit > p95 and fit > null for fit, null, p95 in targets):
+                        ts.append(swap_predictions(f, t + 2, q, rot.apply(tgt)))
+                        es.append(swap_predictions(nxt, t + 2, q, rot.apply(nxt_w)))
+                # Each swap on its own trials, with its own target there.
+                cells = [(nxt, t + 2, f), (f, t + 2, None)]
+                targets = [target(fam, frame, source) for fam, frame, source in cells]
+                if not all(np.isfinite(fit) and fit > p95 and fit > null for fit, null, p95 in targets):
                     continue
-                for (_, out), (es, ts) in zip(modes, acc):
-                    rel = [(np.mean(v) - null) / (fit - null) for v, (fit, null, _) in zip((es, ts), targets)]
+                for (_, out), (es, ts) in zip(modes, preds):
+                    acc = [masked(np.stack(v), fam["y"], keep_of(fam, frame, source))[0]
+                           for v, (fam, frame, source) in zip((es, ts), cells)]
+                    rel = [(a_ - null) / (fit - null) for a_, (fit, null, _) in zip(acc, targets)]
                     out.append(rel[0] - rel[1])
     mid = np.mean(h1c) + 0.5 * (np.mean(val) - np.mean(h1c))
     return {"H1 - halfway": float(np.mean(h1) - mid), "H2 - chance": float(np.mean(h2) - np.mean(h2c)),
@@ -459,7 +529,10 @@ def main():
     ap.add_argument("--folds", type=int, default=3)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--c", type=float, default=1.0)
-    ap.add_argument("--permutations", type=int, default=5)
+    ap.add_argument("--permutations", type=int, default=None,
+                    help="label permutations per family (default: the tables' with --null-rule wmgeom, else 5)")
+    ap.add_argument("--null-rule", choices=["wmgeom", "numpy"], default="wmgeom",
+                    help="the permutations' draw: wmgeom's documented rule (the same draw as the tables) or numpy's")
     ap.add_argument("--fold-rule", choices=["wmgeom", "sklearn"], default="wmgeom")
     ap.add_argument("--svm-tol", type=float, default=1e-2)
     ap.add_argument("--svm-max-iter", type=int, default=1000)
@@ -470,12 +543,20 @@ def main():
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--tolerance", type=float, default=0.03)
     ap.add_argument("--no-swap-check", action="store_true",
-                    help="--check leaves the swap test out (it depends on the rotation's completion; README)")
+                    help="--check leaves the swap test out (with --null-rule numpy its null is another draw; README)")
     ap.add_argument("--json", help="write the per-model numbers here")
     a = ap.parse_args()
     which = set(a.findings.split(","))
     names = sorted({r["model"] for r in read_csv(os.path.join(a.tables, "cross_task.csv" if "2" in which
                                                               else "temporal_hypotheses.csv"))})
+    if a.permutations is None:
+        a.permutations = 5
+        if a.null_rule == "wmgeom":
+            counts = [float(r["permutations"]) for name in ("temporal_hypotheses.csv", "cross_task.csv")
+                      if os.path.exists(os.path.join(a.tables, name))
+                      for r in read_csv(os.path.join(a.tables, name)) if r.get("permutations")]
+            if counts:
+                a.permutations = int(max(counts))
     if a.model and len(a.states) != 1:
         sys.exit("recompute_findings.py: --model names one STATES_DIR")
     results, worst, worst_at = [], 0.0, None
