@@ -25,6 +25,7 @@
 
 #include "analyze/analyses.h"
 #include "analyze/analyze.h"
+#include "analyze/calibration.h"
 #include "analyze/synthetic.h"
 #include "core/artifacts.h"
 #include "decoders/linear.h"
@@ -522,6 +523,69 @@ TEST(Calibration, Finding1FalsePositivesOnOtherCells) {
   EXPECT_LE(held_count("1", this_scenario("adversarial-null"), kRetentionBody,
                        [](std::uint64_t s) { return retention(s, 0.0, true); }),
             kMaxFalsePositives);
+}
+
+// ---- The calibration table in findings.json ----
+
+// A finding's `calibration` entry from a table: the sentence on how far to
+// trust it, and "not calibrated" where a null's Clopper-Pearson lower bound
+// is above 0.05 or power at the realistic effect is below 0.9.
+TEST(Findings, CalibrationEntrySaysHowFarToTrustTheVerdict) {
+  auto scenario = [](const std::string& name, const std::string& kind, double scale, int count,
+                     const std::string& counted = "verdict held") {
+    const auto [lo, hi] = analyze::stats::clopper_pearson(count, 100);
+    return nlohmann::json{{"scenario", name}, {"kind", kind},       {"scale", scale},        {"counted", counted},
+                          {"draws", 100},     {"count", count},     {"rate", count / 100.0}, {"ci95", {lo, hi}},
+                          {"commit", "0123456789abcdef"}};
+  };
+  nlohmann::json table = {{"findings",
+                           {{"1", {scenario("P", "power", 1.0, 97), scenario("P", "power", 0.5, 60), scenario("N", "null", 0, 3),
+                                   scenario("A", "adversarial-null", 0, 5)}},
+                            {"4", {scenario("P", "power", 1.0, 80), scenario("N", "null", 0, 2),
+                                   scenario("S", "adversarial-null", 0, 23, "sub-test swap passed")}}}}};
+  auto one = analyze::calibration_entry("1", table);
+  EXPECT_EQ(one["calibrated"], true) << one.dump(2);
+  EXPECT_EQ(one["scenarios"].size(), 4u);
+  EXPECT_EQ(one["commits"], nlohmann::json::array({"0123456789abcdef"}));
+  const std::string trust = one["trust"];
+  EXPECT_NE(trust.find("on 2 nulls at most 5 of 100"), std::string::npos) << trust;  // the worst null
+  EXPECT_NE(trust.find("at the study's effect size 97 of 100"), std::string::npos) << trust;
+  EXPECT_NE(trust.find("0123456"), std::string::npos) << trust;
+  EXPECT_EQ(trust.find("Not calibrated"), std::string::npos) << trust;
+  auto four = analyze::calibration_entry("4", table);
+  EXPECT_EQ(four["calibrated"], false) << four.dump(2);
+  const std::string t4 = four["trust"];
+  EXPECT_EQ(t4.rfind("Not calibrated: ", 0), 0u) << t4;
+  EXPECT_NE(t4.find("the verdict: power 0.80 at the realistic effect"), std::string::npos) << t4;
+  EXPECT_NE(t4.find("sub-test swap on S"), std::string::npos) << t4;
+  EXPECT_NE(t4.find("Its swap sub-test passed on 1 null at most 23 of 100"), std::string::npos) << t4;
+  auto none = analyze::calibration_entry("3", table);
+  EXPECT_TRUE(none["calibrated"].is_null());
+  EXPECT_TRUE(none["scenarios"].empty());
+  EXPECT_NE(none["trust"].get<std::string>().find("No calibration"), std::string::npos);
+}
+
+// A findings.json built by the analyze stage carries, for every finding,
+// the embedded table's entries; the table's hash is in the stage's cache
+// key, so a new table is never served from an old cached result.
+TEST(Findings, AnalyzeStageEmbedsTheCalibrationTable) {
+  const nlohmann::json& table = analyze::calibration_table();
+  ASSERT_TRUE(table.contains("findings"));
+  AnalysisResult r = run_analysis(retention(1000, 1.0), kRetentionBody, 1000);
+  for (const auto& [key, f] : r.findings.items()) {
+    ASSERT_TRUE(f.contains("calibration")) << key;
+    const auto& c = f.at("calibration");
+    EXPECT_EQ(c.at("sha256"), analyze::calibration_sha256());
+    EXPECT_FALSE(c.at("trust").get<std::string>().empty());
+    const std::size_t want = table.at("findings").contains(key) ? table.at("findings").at(key).size() : 0;
+    EXPECT_EQ(c.at("scenarios").size(), want) << key;
+  }
+  EXPECT_EQ(analyze::calibration_sha256().size(), 64u);
+  AnalyzeStage stage;
+  Params p = stage_params(real_registry(), "analyze", kRetentionBody + "\nstates = [\"up\"]\n" + kUpstream);
+  EXPECT_NE(stage.key_extras(p).find("calibration sha256:" + analyze::calibration_sha256().substr(0, 16)),
+            std::string::npos)
+      << stage.key_extras(p);
 }
 
 // ---- Finding 2: shared vs task-specific subspaces ----
