@@ -10,6 +10,7 @@
 #include <tbb/task_arena.h>
 
 #include "analyze/analyses.h"
+#include "analyze/calibration.h"
 #include "core/artifacts.h"
 #include "core/format.h"
 #include "core/instance_name.h"
@@ -161,8 +162,11 @@ void AnalyzeStage::validate(const Params& p, ParamIssues& issues) const {
 }
 
 // CPU and GPU fits differ in the last digits (different solvers): the device kind is keyed.
+// The calibration table embedded in findings.json is part of the output, so
+// its SHA-256 is part of the cache key: a new calibration.json never brings
+// back a cached findings.json with the old table (calibration.h).
 std::string AnalyzeStage::key_extras(const Params& p) const {
-  return nets::torch_key_extras(p.s("device"));
+  return nets::torch_key_extras(p.s("device")) + "\ncalibration sha256:" + analyze::calibration_sha256().substr(0, 16);
 }
 
 std::string AnalyzeStage::resource(const Params& p) const { return nets::device_resource(p.s("device")); }
@@ -460,6 +464,8 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
     }
   }
   result.findings = analyze::findings(scored_rows(result.tables), models, s);
+  // How far to trust each verdict: the embedded calibration table's entries.
+  analyze::attach_calibration(result.findings);
   result.params = {{"models", nlohmann::json::array()}, {"frames", s.frames}, {"classes", s.classes},
                    {"folds", s.cv == analyze::Cv::kViews ? 1 : s.folds}, {"cv", choice_name(analyze::kCvs, s.cv)}, {"permutations", s.permutations}, {"features", s.features}, {"null_shuffles", s.null_shuffles}, {"ortho_space", choice_name(analyze::kOrthoPreps, s.ortho_space)}, {"pca_dims", s.pca_dims}, {"decoder", choice_name(decoders::kModels, s.options.model)}, {"c", s.options.c}, {"space", choice_name(analyze::kSpaces, s.space)}};
   if (s.wants("causal")) {

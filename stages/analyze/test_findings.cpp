@@ -1,6 +1,10 @@
 // Calibration of every declared test on planted ground truth (SCIENCE.md
 // section 6): for each finding, synthetic state sets where it is true and
-// where it is false, each drawn 40 times with fresh seeds. The verdict must
+// where it is false, each drawn 40 times with fresh seeds
+// (WMGEOM_CALIBRATION_DRAWS), the power scenarios at an effect sized from
+// the study's and multiplied by WMGEOM_CALIBRATION_SCALE
+// (stages/analyze/calibrate.py traces the power curves and writes
+// calibration.json). The verdict must
 // be "held" in at least 90% of the true draws (power) and in at most
 // 5% + 2 SE of the false ones (false-positive rate: 4 of 40). Also: a
 // representation with no feature information, whose images repeat across
@@ -21,6 +25,7 @@
 
 #include "analyze/analyses.h"
 #include "analyze/analyze.h"
+#include "analyze/calibration.h"
 #include "analyze/synthetic.h"
 #include "core/artifacts.h"
 #include "decoders/linear.h"
@@ -54,17 +59,58 @@ AnalysisResult run_analysis(const std::vector<StateSet>& sets, const std::string
   return AnalysisResult::from_artifact(stage.run(p, in, ctx));
 }
 
+// The effect scale of every calibration scenario (env
+// WMGEOM_CALIBRATION_SCALE, default 1): each power scenario's planted effect
+// is multiplied by it (0: the null with the same structure), so that
+// stages/analyze/calibrate.py traces power curves at 0, 0.25, 0.5, 1 and 2
+// times a realistic effect (sized from the study's measured effects; each
+// generator says from which). Null and adversarial-null scenarios ignore it.
+double effect_scale() {
+  const char* env = std::getenv("WMGEOM_CALIBRATION_SCALE");
+  return env != nullptr && *env != '\0' ? std::atof(env) : 1.0;
+}
+
+int calibration_draws() {
+  const char* env = std::getenv("WMGEOM_CALIBRATION_DRAWS");
+  return env != nullptr && std::atoi(env) > 0 ? std::atoi(env) : kDraws;
+}
+
+// A calibration scenario as calibrate.py reads it: its name (the test's),
+// its kind (power, null, adversarial-null) and the effect scale it ran at
+// (0 for the nulls).
+struct Scenario {
+  std::string name;
+  std::string kind;
+  double scale = 1.0;
+};
+
+// The line calibrate.py parses (one per scenario run): "[ calibration ]
+// finding F scenario NAME kind KIND scale S: held in k of n draws (rate r,
+// Clopper-Pearson 95% lo-hi); <verdict counts>". `what` says what is counted
+// ("held": the finding's verdict; "passed": one sub-test).
+void print_calibration(const std::string& finding, const Scenario& sc, int held, int draws,
+                       const std::map<std::string, int>& verdicts, const std::string& what = "held") {
+  const auto [lo, hi] = analyze::stats::clopper_pearson(held, draws);
+  std::cout << "[ calibration ] finding " << finding;
+  if (!sc.name.empty()) std::cout << " scenario " << sc.name << " kind " << sc.kind << " scale " << sc.scale;
+  std::cout << ": " << what << " in " << held << " of " << draws << " draws (rate " << std::fixed << std::setprecision(3)
+            << double(held) / draws << ", Clopper-Pearson 95% " << lo << "-" << hi << ");";
+  for (const auto& [verdict, count] : verdicts) std::cout << " " << verdict << " " << count;
+  std::cout << std::defaultfloat << "\n";
+}
+
 // How many of kDraws draws give verdict "held" for `finding`. With
 // WMGEOM_CALIBRATION_DRAWS=N it runs N draws instead (the README's
 // calibration table: 100) and returns the count scaled to kDraws, so the
 // bounds below read the same; the raw count and its Clopper-Pearson interval
-// are printed either way.
-int held_count(const std::string& finding, const std::string& body,
+// are printed either way, with the scenario's name, kind and scale when given.
+int held_count(const std::string& finding, const Scenario& scenario, const std::string& body,
                const std::function<std::vector<StateSet>(std::uint64_t)>& draw) {
   int held = 0;
   std::map<std::string, int> verdicts;
-  const char* env = std::getenv("WMGEOM_CALIBRATION_DRAWS");
-  const int draws = env != nullptr && std::atoi(env) > 0 ? std::atoi(env) : kDraws;
+  std::vector<double> effects;
+  std::map<std::string, std::vector<double>> test_effects;
+  const int draws = calibration_draws();
   for (int d = 0; d < draws; ++d) {
     const std::uint64_t seed = 1000 + static_cast<std::uint64_t>(d) * 7919;
     AnalysisResult r = run_analysis(draw(seed), body, seed);
@@ -94,6 +140,15 @@ int held_count(const std::string& finding, const std::string& body,
     }
     held += f.at("verdict") == "held";
     verdicts[f.at("verdict").get<std::string>()] += 1;
+    // WMGEOM_CALIBRATION_EFFECTS: the decisive test's effect per draw and
+    // their mean (how a generator's planted effect compares with the study's).
+    if (std::getenv("WMGEOM_CALIBRATION_EFFECTS") != nullptr && f.at("effect").is_number()) {
+      effects.push_back(f.at("effect").get<double>());
+      std::cerr << "draw " << d << ": effect " << effects.back() << "\n";
+      for (const auto& t : f.at("tests")) {
+        if (t.at("effect").is_number()) test_effects[t.at("name").get<std::string>()].push_back(t.at("effect").get<double>());
+      }
+    }
     if (std::getenv("WMGEOM_TEST_FAILS") != nullptr && f.at("verdict") != "held") {
       for (const auto& t : f.at("tests")) {
         if (!t.at("passed").get<bool>()) std::cerr << t.at("name") << " effect " << t.at("effect") << " p " << t.at("p") << "\n";
@@ -103,14 +158,34 @@ int held_count(const std::string& finding, const std::string& body,
   }
   // The observed rate with its exact 95% interval, for the README's
   // calibration table (ctest -V or the test's own output shows it).
-  const auto [lo, hi] = analyze::stats::clopper_pearson(held, draws);
-  std::cout << "[ calibration ] finding " << finding << ": held in " << held << " of " << draws << " draws (rate "
-            << std::fixed << std::setprecision(3) << double(held) / draws << ", Clopper-Pearson 95% " << lo << "-" << hi
-            << ");";
-  for (const auto& [verdict, count] : verdicts) std::cout << " " << verdict << " " << count;
-  std::cout << std::defaultfloat << "\n";
+  print_calibration(finding, scenario, held, draws, verdicts);
+  if (!effects.empty()) {
+    std::cerr << "mean decisive effect " << analyze::stats::mean(effects) << " (SD over draws "
+              << analyze::stats::sd(effects) << ", " << effects.size() << " draws)\n";
+    for (const auto& [name, v] : test_effects) {
+      std::cerr << "  mean effect of test \"" << name << "\": " << analyze::stats::mean(v) << " (SD "
+                << analyze::stats::sd(v) << ")\n";
+    }
+  }
   return draws == kDraws ? held : static_cast<int>(std::lround(double(held) * kDraws / draws));
 }
+
+// Without a scenario (finding 3's tests): the line without name, kind and scale.
+int held_count(const std::string& finding, const std::string& body,
+               const std::function<std::vector<StateSet>(std::uint64_t)>& draw) {
+  return held_count(finding, Scenario{}, body, draw);
+}
+
+// The scenario of the running test: its gtest name, `kind`, and the scale
+// (effect_scale() for power scenarios, 0 for the nulls).
+Scenario this_scenario(const std::string& kind) {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  return Scenario{info != nullptr ? info->name() : "unnamed", kind, kind == "power" ? effect_scale() : 0.0};
+}
+
+// Power is asserted at the realistic effect (scale 1) and above; below it
+// the count is a point of the power curve (printed, tabled), not a bound.
+bool power_asserted() { return effect_scale() >= 1.0; }
 
 torch::Tensor noise(const synth::Trials& t, int units) { return torch::randn({t.m, t.frames, units}, torch::kFloat64); }
 
@@ -373,28 +448,59 @@ TEST(Calibration, RepeatedImagesDecodeAtEmpiricalChance) {
 
 // ---- Finding 1: retention of task-irrelevant features ----
 
-// Multi-task models (loc-1, loc-2) and single-task models (loc-1) hold
-// location one frame on; category (irrelevant to both) is held by the
-// multi-task models, and by the single-task ones only if `single_retains`.
-std::vector<StateSet> retention(std::uint64_t seed, bool single_retains) {
+// The study's design (pipelines/study.toml): multi-task models (here loc-1
+// and loc-2) and single-task controls (loc-2), three architectures x 3
+// seeds on each side (replicate groups of 3), trials from the real N-back
+// sampler (location matches at lag N, images repeating across trials).
+// Every model holds location one frame on; category (irrelevant to every
+// task here) is held one frame on by a code of norm `base` in the
+// single-task models, and of norm base + scale * kRetentionDelta * (1 +
+// 0.5 z) in the multi-task ones (z ~ N(0, 1) per model: seeds and
+// architectures differ, as in the study). `other_cells` (the adversarial
+// null of issue 20 item 4): the multi-task models retain category with the
+// scale-1 difference in their loc-1 trials only, a task the single-task
+// controls do not have, and exactly as the controls in loc-2.
+//
+// Effect size (scale 1), from the study (README "The study", finding 1):
+// multi - single retention 0.181, one-sided bound 0.123, p 2.0e-4 over 9 vs
+// 9 models, i.e. SE about 0.032 at Welch df about 8-9: per-model SD about
+// 0.09 on the multi-task side and small on the single-task side. One draw
+// of this generator (seed 1000, WMGEOM_TEST_VERBOSE) measures the values
+// written next to the constants below.
+// Measured (10 draws at scale 1, seeds 1000 + 7919 d, WMGEOM_CALIBRATION_EFFECTS=1):
+// multi - single retention 0.189 (SD over draws 0.025) against the study's
+// 0.181 (its SE about 0.032).
+constexpr double kRetentionBase = 1.0;
+constexpr double kRetentionDelta = 1.85;
+std::vector<StateSet> retention(std::uint64_t seed, double scale, bool other_cells = false) {
   std::vector<StateSet> out;
   torch::manual_seed(static_cast<std::int64_t>(seed));
-  for (int k = 0; k < 6; ++k) {
-    const bool multi = k < 3;
-    synth::Trials t = synth::trials(multi ? std::vector<std::string>{"loc-1", "loc-2"} : std::vector<std::string>{"loc-1"},
-                                    64, 3, 4, seed * 31 + k);
-    const int units = 48;  // >= the training trials: the solver's sample-space regime, as for real states
+  const std::vector<std::string> archs{"rnn", "gru", "lstm"};
+  for (int k = 0; k < 18; ++k) {
+    const bool multi = k < 9;
+    const std::string& rnn = archs[static_cast<std::size_t>((k % 9) / 3)];
+    synth::Trials t = synth::sampled_trials(multi ? std::vector<std::string>{"loc-1", "loc-2"} : std::vector<std::string>{"loc-2"},
+                                            128, 3, 4, seed * 31 + static_cast<std::uint64_t>(k));
+    // 128 trials per task: with fewer, the real sampler's loc-2 trials show
+    // some location at frame 2 by fewer distinct images than folds.
+    const int units = 96;  // about the training trials: the solver's sample-space regime, as for real states
+    const double z = torch::randn({1}, torch::kFloat64).item<double>();
+    const double single_gap = kRetentionBase * (1 + 0.1 * z);
+    const double multi_gap = kRetentionBase + (other_cells ? 1.0 : scale) * kRetentionDelta * (1 + 0.5 * z);
     torch::Tensor el = synth::code(4, units, 4.0), ec = synth::code(2, units, 4.0);
-    torch::Tensor ml = synth::code(4, units, 3.0), mc = synth::code(2, units, 2.5);
+    torch::Tensor ml = synth::code(4, units, 3.0), mc = synth::code(2, units, 1.0);
+    // Per trial: the norm of its category memory code.
+    torch::Tensor gap = torch::full({t.m}, multi ? multi_gap : single_gap, torch::kFloat64);
+    if (multi && other_cells) gap.masked_fill_(t.task.eq(1), single_gap);  // loc-2 trials: as the controls
     torch::Tensor h = noise(t, units);
     for (int f = 0; f < t.frames; ++f) {
       h.select(1, f) += synth::lookup(el, t.loc, f) + synth::lookup(ec, t.cat, f);
       if (f > 0) {
         h.select(1, f) += synth::lookup(ml, t.loc, f - 1);
-        if (multi || single_retains) h.select(1, f) += synth::lookup(mc, t.cat, f - 1);
+        h.select(1, f) += synth::lookup(mc, t.cat, f - 1) * gap.unsqueeze(1);
       }
     }
-    out.push_back(synth::stateset(t, h, "gru", k));
+    out.push_back(synth::stateset(t, h, rnn, k));
   }
   return out;
 }
@@ -402,45 +508,168 @@ std::vector<StateSet> retention(std::uint64_t seed, bool single_retains) {
 const std::string kRetentionBody = "analyses = [\"decoding\"]\nfeatures = [\"loc\", \"cat\"]\nfolds = 4\npermutations = 2";
 
 TEST(Calibration, Finding1Power) {
-  EXPECT_GE(held_count("1", kRetentionBody, [](std::uint64_t s) { return retention(s, false); }), kMinTruePositives);
+  const int held = held_count("1", this_scenario("power"), kRetentionBody,
+                              [](std::uint64_t s) { return retention(s, effect_scale()); });
+  if (power_asserted()) EXPECT_GE(held, kMinTruePositives);
 }
+// Scale 0: both sides retain category alike.
 TEST(Calibration, Finding1FalsePositives) {
-  EXPECT_LE(held_count("1", kRetentionBody, [](std::uint64_t s) { return retention(s, true); }), kMaxFalsePositives);
+  EXPECT_LE(held_count("1", this_scenario("null"), kRetentionBody, [](std::uint64_t s) { return retention(s, 0.0); }),
+            kMaxFalsePositives);
+}
+// The adversarial null (issue 20, item 4): the multi-task models retain
+// more, but only in a task the controls do not have.
+TEST(Calibration, Finding1FalsePositivesOnOtherCells) {
+  EXPECT_LE(held_count("1", this_scenario("adversarial-null"), kRetentionBody,
+                       [](std::uint64_t s) { return retention(s, 0.0, true); }),
+            kMaxFalsePositives);
+}
+
+// ---- The calibration table in findings.json ----
+
+// A finding's `calibration` entry from a table: the sentence on how far to
+// trust it, and "not calibrated" where a null's Clopper-Pearson lower bound
+// is above 0.05 or power at the realistic effect is below 0.9.
+TEST(Findings, CalibrationEntrySaysHowFarToTrustTheVerdict) {
+  auto scenario = [](const std::string& name, const std::string& kind, double scale, int count,
+                     const std::string& counted = "verdict held") {
+    const auto [lo, hi] = analyze::stats::clopper_pearson(count, 100);
+    return nlohmann::json{{"scenario", name}, {"kind", kind},       {"scale", scale},        {"counted", counted},
+                          {"draws", 100},     {"count", count},     {"rate", count / 100.0}, {"ci95", {lo, hi}},
+                          {"commit", "0123456789abcdef"}};
+  };
+  nlohmann::json table = {{"findings",
+                           {{"1", {scenario("P", "power", 1.0, 97), scenario("P", "power", 0.5, 60), scenario("N", "null", 0, 3),
+                                   scenario("A", "adversarial-null", 0, 5)}},
+                            {"4", {scenario("P", "power", 1.0, 80), scenario("N", "null", 0, 2),
+                                   scenario("S", "adversarial-null", 0, 23, "sub-test swap passed")}}}}};
+  auto one = analyze::calibration_entry("1", table);
+  EXPECT_EQ(one["calibrated"], true) << one.dump(2);
+  EXPECT_EQ(one["scenarios"].size(), 4u);
+  EXPECT_EQ(one["commits"], nlohmann::json::array({"0123456789abcdef"}));
+  const std::string trust = one["trust"];
+  EXPECT_NE(trust.find("on 2 nulls at most 5 of 100"), std::string::npos) << trust;  // the worst null
+  EXPECT_NE(trust.find("at the study's effect size 97 of 100"), std::string::npos) << trust;
+  EXPECT_NE(trust.find("0123456"), std::string::npos) << trust;
+  EXPECT_EQ(trust.find("Not calibrated"), std::string::npos) << trust;
+  auto four = analyze::calibration_entry("4", table);
+  EXPECT_EQ(four["calibrated"], false) << four.dump(2);
+  const std::string t4 = four["trust"];
+  EXPECT_EQ(t4.rfind("Not calibrated: ", 0), 0u) << t4;
+  EXPECT_NE(t4.find("the verdict: power 0.80 at the realistic effect"), std::string::npos) << t4;
+  EXPECT_NE(t4.find("sub-test swap on S"), std::string::npos) << t4;
+  EXPECT_NE(t4.find("Its swap sub-test passed on 1 null at most 23 of 100"), std::string::npos) << t4;
+  auto none = analyze::calibration_entry("3", table);
+  EXPECT_TRUE(none["calibrated"].is_null());
+  EXPECT_TRUE(none["scenarios"].empty());
+  EXPECT_NE(none["trust"].get<std::string>().find("No calibration"), std::string::npos);
+}
+
+// A findings.json built by the analyze stage carries, for every finding,
+// the embedded table's entries; the table's hash is in the stage's cache
+// key, so a new table is never served from an old cached result.
+TEST(Findings, AnalyzeStageEmbedsTheCalibrationTable) {
+  const nlohmann::json& table = analyze::calibration_table();
+  ASSERT_TRUE(table.contains("findings"));
+  AnalysisResult r = run_analysis(retention(1000, 1.0), kRetentionBody, 1000);
+  for (const auto& [key, f] : r.findings.items()) {
+    ASSERT_TRUE(f.contains("calibration")) << key;
+    const auto& c = f.at("calibration");
+    EXPECT_EQ(c.at("sha256"), analyze::calibration_sha256());
+    EXPECT_FALSE(c.at("trust").get<std::string>().empty());
+    const std::size_t want = table.at("findings").contains(key) ? table.at("findings").at(key).size() : 0;
+    EXPECT_EQ(c.at("scenarios").size(), want) << key;
+  }
+  EXPECT_EQ(analyze::calibration_sha256().size(), 64u);
+  AnalyzeStage stage;
+  Params p = stage_params(real_registry(), "analyze", kRetentionBody + "\nstates = [\"up\"]\n" + kUpstream);
+  EXPECT_NE(stage.key_extras(p).find("calibration sha256:" + analyze::calibration_sha256().substr(0, 16)),
+            std::string::npos)
+      << stage.key_extras(p);
 }
 
 // ---- Finding 2: shared vs task-specific subspaces ----
 
-// Location encoded at frame 0 by a code shared across tasks (weight
-// `shared`) plus a task-specific one; vanilla models get `vanilla_shared`.
-std::vector<StateSet> subspaces(std::uint64_t seed, double vanilla_shared, double gated_shared) {
+// The study's design: multi-task vanilla, GRU and LSTM models, 3 seeds each
+// (one replicate group per architecture; the test is vanilla > GRU and
+// vanilla > LSTM, intersection-union), trials of two tasks (loc-1, cat-1)
+// from the real N-back sampler. At frame 0 location is encoded by a code
+// shared across tasks with weight w plus a task-specific one with weight
+// sqrt(1 - w^2). Gated models: w = kGatedShared + 0.08 z; vanilla: w =
+// kGatedShared + scale * kVanillaExtraShared + 0.08 z (z ~ N(0, 1) per
+// model: seeds differ). `image_codes` (the adversarial null of issue 20,
+// item 1): the vanilla models share no more than the gated ones but carry a
+// strong code per image (norm 4, as the feature codes) that is the same in
+// both tasks; before the leak rule the cross-task decoder read those twins.
+//
+// Effect size (scale 1), from the study (README "The study", finding 2):
+// normalised generalisation vanilla 0.251 vs GRU 0.362 and LSTM 0.431, i.e.
+// gaps of 0.111 and 0.180 in the other direction; seed SDs 0.025 (vanilla),
+// 0.030 (GRU), 0.115 (LSTM). The realistic effect is the paper's direction
+// with the study's smaller gap, vanilla 0.11 above each gated architecture,
+// at a gated level near the study's; measured on 10 draws (seed 1000 on,
+// WMGEOM_CALIBRATION_EFFECTS): see the constants.
+// Measured (10 draws at scale 1, WMGEOM_CALIBRATION_EFFECTS=1): vanilla - GRU
+// 0.109 (SD over draws 0.022), vanilla - LSTM 0.105 (0.034), against the
+// study's gaps of 0.111 and 0.180 (the smaller is the realistic effect).
+constexpr double kGatedShared = 0.57;
+constexpr double kVanillaExtraShared = 0.072;
+std::vector<StateSet> subspaces(std::uint64_t seed, double scale, bool image_codes = false) {
   std::vector<StateSet> out;
   torch::manual_seed(static_cast<std::int64_t>(seed));
-  for (int k = 0; k < 6; ++k) {
-    const std::string rnn = k < 3 ? "rnn" : "gru";
-    const double shared = k < 3 ? vanilla_shared : gated_shared;
-    synth::Trials t = synth::trials({"loc-1", "cat-1"}, 96, 1, 4, seed * 31 + k);
-    const int units = 16;
-    torch::Tensor common = synth::code(4, units, 4.0);
+  const std::vector<std::string> archs{"rnn", "gru", "lstm"};
+  for (int k = 0; k < 9; ++k) {
+    const std::string& rnn = archs[static_cast<std::size_t>(k / 3)];
+    const bool vanilla = rnn == "rnn";
+    double shared = kGatedShared + 0.02 * torch::randn({1}, torch::kFloat64).item<double>();
+    if (vanilla && !image_codes) shared += scale * kVanillaExtraShared;
+    shared = std::clamp(shared, 0.0, 1.0);
+    synth::Trials t = synth::sampled_trials({"loc-1", "cat-1", "id-1"}, 256, 2, 4, seed * 31 + static_cast<std::uint64_t>(k));
+    const int units = 64;
+    // The common and the three task-specific codes, 4 values each, all
+    // mutually orthogonal (norm 4): the geometry is exactly the planted one,
+    // so a model's score varies by its trials and its w, not by chance
+    // overlaps of random codes (which made the per-model spread twice the
+    // study's seed SD).
+    torch::Tensor q = std::get<0>(torch::linalg_qr(torch::randn({units, 16}, torch::kFloat64))).t() * 4.0;  // [16, units]
+    torch::Tensor common = q.narrow(0, 0, 4);
     torch::Tensor h = noise(t, units);
-    for (std::int64_t task = 0; task < 2; ++task) {
-      torch::Tensor own = synth::code(4, units, 4.0);
+    for (std::int64_t task = 0; task < 3; ++task) {
+      torch::Tensor own = q.narrow(0, 4 + 4 * task, 4);
       torch::Tensor rows = t.task.eq(task).nonzero().squeeze(1);
       torch::Tensor loc = t.loc.index_select(0, rows);
       torch::Tensor add = synth::lookup(common, loc, 0) * shared + synth::lookup(own, loc, 0) * std::sqrt(1 - shared * shared);
       h.select(1, 0).index_add_(0, rows, add);
+    }
+    if (vanilla && image_codes) {
+      torch::Tensor per_image = synth::code(static_cast<int>(t.images()), units, 4.0);
+      h.select(1, 0) += per_image.index_select(0, t.stimulus.select(1, 0));
     }
     out.push_back(synth::stateset(t, h, rnn, k));
   }
   return out;
 }
 
-const std::string kCrossTaskBody = "analyses = [\"cross_task\"]\nfeatures = [\"loc\"]\nfolds = 4\npermutations = 5";
+// Two frames (the sampler needs a frame after N = 1); finding 2 reads frame 0.
+const std::string kCrossTaskBody =
+    "analyses = [\"cross_task\"]\nfeatures = [\"loc\"]\nframes = [0]\nfolds = 4\npermutations = 5";
 
 TEST(Calibration, Finding2Power) {
-  EXPECT_GE(held_count("2", kCrossTaskBody, [](std::uint64_t s) { return subspaces(s, 0.95, 0.6); }), kMinTruePositives);
+  const int held = held_count("2", this_scenario("power"), kCrossTaskBody,
+                              [](std::uint64_t s) { return subspaces(s, effect_scale()); });
+  if (power_asserted()) EXPECT_GE(held, kMinTruePositives);
 }
+// Scale 0: every architecture shares alike.
 TEST(Calibration, Finding2FalsePositives) {
-  EXPECT_LE(held_count("2", kCrossTaskBody, [](std::uint64_t s) { return subspaces(s, 0.6, 0.6); }), kMaxFalsePositives);
+  EXPECT_LE(held_count("2", this_scenario("null"), kCrossTaskBody, [](std::uint64_t s) { return subspaces(s, 0.0); }),
+            kMaxFalsePositives);
+}
+// The adversarial null (issue 20, item 1): vanilla models carry image codes
+// across tasks, and share feature codes no more than the gated ones.
+TEST(Calibration, Finding2FalsePositivesImageCodesCarriedAcrossTasks) {
+  EXPECT_LE(held_count("2", this_scenario("adversarial-null"), kCrossTaskBody,
+                       [](std::uint64_t s) { return subspaces(s, 0.0, true); }),
+            kMaxFalsePositives);
 }
 
 // ---- Finding 3: de-orthogonalisation at different dimensions ----
@@ -600,23 +829,49 @@ TEST(Calibration, Finding3FalsePositivesASlightlyNoisierCopy) {
 
 // ---- Finding 4: chronological vs static memory codes ----
 
-// Chronological: the stimulus shown at frame i is held in the encoding code
-// E at frame i and in a code M_k that depends on the elapsed time k = t - i
-// (shared by every stimulus). Static: each stimulus position i has its own
-// slot code S_i, held unchanged.
-std::vector<StateSet> memory_codes(std::uint64_t seed, bool chronological) {
+// The study's design for finding 4's verdict: one multi-task replicate
+// group of 3 seeds (the study has three, one per architecture, each decided
+// alike), tasks loc-1 and loc-2 on trials from the real N-back sampler
+// (location labels agree at lags 1 and 2 about half the time; H1/H2 score
+// only trials whose labels differ). The stimulus shown at frame i is held
+// at frame f >= i in code sqrt(1 - m^2) S_i + m M_{f-i}: S_i a slot code per
+// stimulus position (static: H1 holds, the encoding decoder of s still reads
+// s later), M_k a code per elapsed time k shared by every stimulus (M_0 the
+// encoding code: H2 holds, the encoding decoder reads whichever stimulus is
+// new); the chronological part is held for two frames. m = scale *
+// kChronological (clamped to [0, 1]) + 0.05 z per model (seeds differ);
+// scale 0 is the static null.
+//
+// Effect size (scale 1), from the study (README "The study", finding 4;
+// stages/analyze/README.md, recomputation table): per multi-task model H1 -
+// halfway -0.22 to -0.37, H2 - chance 0.44 to 0.54, the swap difference
+// relative to own targets 0.06 to 0.34 (group means 0.13-0.24; the decisive
+// vanilla group 0.155, p 0.032). kChronological is set so that H2 - chance,
+// the sub-test the chronological code drives most directly, is near the
+// study's: see the measured values beside it.
+// Measured (10 draws at scale 1, WMGEOM_CALIBRATION_EFFECTS=1): H1 - halfway
+// -0.239 (SD over draws 0.042), within the study's per-model range, H2 -
+// chance 0.552 (0.024), just above it; the swap difference 0.574 (0.061) is larger
+// than the study's (its own scenario, turning_codes below, is sized to it).
+// m is not linear in the effects: at 0.25x (m 0.24) the codes are nearly
+// static, and 2x is fully chronological (m clamped to 1).
+constexpr double kChronological = 0.95;
+std::vector<StateSet> memory_codes(std::uint64_t seed, double scale) {
   std::vector<StateSet> out;
   torch::manual_seed(static_cast<std::int64_t>(seed));
   for (int k = 0; k < 3; ++k) {
-    synth::Trials t = synth::trials({"loc-1", "loc-2"}, 64, 4, 4, seed * 31 + k);
+    synth::Trials t = synth::sampled_trials({"loc-1", "loc-2"}, 128, 4, 4, seed * 31 + static_cast<std::uint64_t>(k));
     const int units = 64;
-    std::vector<torch::Tensor> codes;
-    for (int c = 0; c < 4; ++c) codes.push_back(synth::code(4, units, 4.0));
+    const double mix =
+        std::clamp(scale * kChronological + (scale > 0 ? 0.05 * torch::randn({1}, torch::kFloat64).item<double>() : 0.0), 0.0, 1.0);
+    std::vector<torch::Tensor> elapsed, slot;
+    for (int c = 0; c < 4; ++c) elapsed.push_back(synth::code(4, units, 4.0));
+    for (int c = 0; c < 4; ++c) slot.push_back(synth::code(4, units, 4.0));
     torch::Tensor h = noise(t, units);
     for (int f = 0; f < t.frames; ++f) {
       for (int i = 0; i <= f; ++i) {
-        if (chronological && f - i > 2) continue;  // held for two frames
-        const torch::Tensor& c = chronological ? codes[f - i] : codes[i];
+        torch::Tensor c = slot[static_cast<std::size_t>(i)] * std::sqrt(1 - mix * mix);
+        if (f - i <= 2) c = c + elapsed[static_cast<std::size_t>(f - i)] * mix;  // held for two frames
         h.select(1, f) += synth::lookup(c, t.loc, i);
       }
     }
@@ -633,54 +888,128 @@ const std::string kMemoryBody =
     "analyses = [\"cross_temporal\", \"procrustes\"]\nfeatures = [\"loc\"]\nfolds = 4\npermutations = 10";
 
 TEST(Calibration, Finding4Power) {
-  EXPECT_GE(held_count("4", kMemoryBody, [](std::uint64_t s) { return memory_codes(s, true); }), kMinTruePositives);
+  const int held = held_count("4", this_scenario("power"), kMemoryBody,
+                              [](std::uint64_t s) { return memory_codes(s, effect_scale()); });
+  if (power_asserted()) EXPECT_GE(held, kMinTruePositives);
 }
+// Scale 0: static slot codes.
 TEST(Calibration, Finding4FalsePositives) {
-  EXPECT_LE(held_count("4", kMemoryBody, [](std::uint64_t s) { return memory_codes(s, false); }), kMaxFalsePositives);
+  EXPECT_LE(held_count("4", this_scenario("null"), kMemoryBody, [](std::uint64_t s) { return memory_codes(s, 0.0); }),
+            kMaxFalsePositives);
 }
 
+// How many of the draws pass one sub-test of finding 4 (the test whose name
+// ends with `suffix`, in the one multi-task group), printed as a
+// "[ calibration ]" line of finding "4-<label>".
+int sub_test_passes(const std::string& label, const Scenario& scenario, const std::string& suffix, const std::string& body,
+                    const std::function<std::vector<StateSet>(std::uint64_t)>& draw, std::uint64_t first_seed) {
+  int passes = 0;
+  std::map<std::string, int> outcomes;
+  std::vector<double> effects;
+  const int draws = calibration_draws();
+  for (int d = 0; d < draws; ++d) {
+    const std::uint64_t seed = first_seed + static_cast<std::uint64_t>(d) * 7919;
+    AnalysisResult r = run_analysis(draw(seed), body, seed);
+    const auto& f = r.findings.at("4");
+    bool found = false;
+    for (const auto& test : f.at("tests")) {
+      const std::string name = test.at("name");
+      if (name.size() < suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
+      found = true;
+      passes += test.at("passed").get<bool>();
+      outcomes[test.at("passed").get<bool>() ? "passed" : "not passed"] += 1;
+      if (std::getenv("WMGEOM_CALIBRATION_EFFECTS") != nullptr && test.at("effect").is_number()) {
+        effects.push_back(test.at("effect").get<double>());
+      }
+    }
+    EXPECT_TRUE(found) << f.dump(2);
+  }
+  print_calibration("4-" + label, scenario, passes, draws, outcomes, "passed");
+  if (!effects.empty()) {
+    std::cerr << "mean sub-test effect " << analyze::stats::mean(effects) << " (SD over draws " << analyze::stats::sd(effects)
+              << ")\n";
+  }
+  return draws == kDraws ? passes : static_cast<int>(std::lround(double(passes) * kDraws / draws));
+}
+
+// The adversarial null of H1 (issue 20, item 2): stimulus s is still held in
+// the encoding subspace (code E at 0.6 of its strength a frame on, 0.36 two
+// frames on), and the stimulus shown now is coded there at full strength. A
+// decoder of s at a later frame j then reads y_j on trials whose labels
+// differ: before H1 excluded y_j's class it scored 0 there, and "H1 below
+// halfway" passed although s is held where it was encoded.
+std::vector<StateSet> later_stimulus_in_encoding_subspace(std::uint64_t seed) {
+  std::vector<StateSet> out;
+  torch::manual_seed(static_cast<std::int64_t>(seed));
+  for (int k = 0; k < 3; ++k) {
+    synth::Trials t = synth::sampled_trials({"loc-1", "loc-2"}, 128, 4, 4, seed * 31 + static_cast<std::uint64_t>(k));
+    const int units = 64;
+    torch::Tensor e = synth::code(4, units, 4.0);
+    torch::Tensor h = noise(t, units);
+    for (int f = 0; f < t.frames; ++f) {
+      for (int i = std::max(0, f - 2); i <= f; ++i) h.select(1, f) += synth::lookup(e, t.loc, i) * std::pow(0.6, f - i);
+    }
+    out.push_back(synth::stateset(t, h, "gru", k));
+  }
+  return out;
+}
+
+TEST(Calibration, Finding4H1IgnoresTheLaterStimulusInTheEncodingSubspace) {
+  EXPECT_LE(sub_test_passes("H1", this_scenario("adversarial-null"), ": H1 below halfway", kMemoryBody,
+                            later_stimulus_in_encoding_subspace, 1000),
+            kMaxFalsePositives);
+}
 
 // Codes that turn while they decay (issue 20, item 3). Stimulus i is held at
 // frame f >= i in a code C G_1 ... G_k scaled by `decay`^k, k = f - i the
 // elapsed time: C a centred class code (4 locations), each G_k a rotation
-// of C's own 3-d span by 90 degrees about one of three orthogonal axes (a
-// rotation within the normals' span, so that K class correspondences
-// determine it; one out of their span is not identifiable). With `elapsed_specific`, each elapsed step has its own
-// rotation G_k; without, one fixed rotation G turns every code every frame,
-// whatever its elapsed time. Today's swap test compared raw accuracies at
-// different elapsed times (t + 1 - s vs t + 2 - s): decay alone made the
-// elapsed-shifted swap win under one fixed rotation. 8 units, 256 trials
-// per task: decoders whose normals estimate the rotation well.
-std::vector<StateSet> turning_codes(std::uint64_t seed, bool elapsed_specific, double decay) {
+// of C's own 3-d span (a rotation within the normals' span, so that K class
+// correspondences determine it; one out of their span is not identifiable):
+// G_k = T_k(scale * kElapsedTurn) F, F one fixed rotation by 90 degrees
+// about the span's first axis and T_k a turn about axis (k - 1) mod 3 by
+// scale * kElapsedTurn, so that consecutive steps differ. Scale 0: one fixed
+// rotation turns every code every frame, whatever its elapsed time (the
+// adversarial null: raw accuracies at different elapsed times, t + 1 - s vs
+// t + 2 - s, made the elapsed-shifted swap win by decay alone). 8 units,
+// 256 trials per task from the real N-back sampler: decoders whose normals
+// estimate the rotation well.
+// Effect size (scale 1): the study's swap difference relative to own
+// targets, 0.155 in the decisive vanilla group (per model 0.06-0.34, group
+// means 0.13-0.24); kElapsedTurn is set so that one scale-1 draw's is near
+// it (measured beside it).
+// Measured (10 draws at scale 1, WMGEOM_CALIBRATION_EFFECTS=1): swap
+// difference 0.212 (SD over draws 0.063) against the study's 0.155 (group
+// means 0.13-0.24).
+constexpr double kElapsedTurn = 40.0;  // degrees
+std::vector<StateSet> turning_codes(std::uint64_t seed, double scale, double decay) {
   std::vector<StateSet> out;
   torch::manual_seed(static_cast<std::int64_t>(seed));
   for (int k = 0; k < 3; ++k) {
-    synth::Trials t = synth::trials({"loc-1", "loc-2"}, 256, 4, 4, seed * 31 + k);
+    synth::Trials t = synth::sampled_trials({"loc-1", "loc-2"}, 256, 4, 4, seed * 31 + static_cast<std::uint64_t>(k));
     const int units = 8;
     torch::Tensor c = synth::code(4, units, 1.0);
     c = c - c.mean(0, true);
     c = c / c.norm(2, 1, true) * 4.0;
     torch::Tensor basis = std::get<0>(torch::linalg_qr(c.t())).narrow(1, 0, 3);  // [units, 3]: C's span
-    // Axes: an orthonormal basis of the span in random orientation; the
-    // elapsed-specific steps turn about a different one each (e - 1 mod 3),
-    // so that consecutive steps differ.
     torch::Tensor axes = std::get<0>(torch::linalg_qr(torch::randn({3, 3}, torch::kFloat64)));
-    auto rotation = [&](int axis) {
-      // 90 degrees about one axis of the span (Rodrigues: I + K + K^2).
+    auto rotation = [&](int axis, double degrees) {
+      // About one axis of the span (Rodrigues: I + sin(a) K + (1 - cos(a)) K^2).
+      const double angle = degrees * M_PI / 180.0;
       torch::Tensor a = axes.select(1, axis);
       const double a0 = a[0].item<double>(), a1 = a[1].item<double>(), a2 = a[2].item<double>();
       torch::Tensor kx = torch::tensor({0.0, -a2, a1, a2, 0.0, -a0, -a1, a0, 0.0}, torch::kFloat64).view({3, 3});
-      torch::Tensor g = torch::eye(3, torch::kFloat64) + kx + torch::mm(kx, kx);
+      torch::Tensor g = torch::eye(3, torch::kFloat64) + std::sin(angle) * kx + (1 - std::cos(angle)) * torch::mm(kx, kx);
       return torch::eye(units, torch::kFloat64) + torch::mm(torch::mm(basis, g - torch::eye(3, torch::kFloat64)), basis.t());
     };
-    const torch::Tensor fixed = rotation(0);
+    const torch::Tensor fixed = rotation(0, 90.0);
     std::vector<torch::Tensor> codes{c};  // codes[e]: the code at elapsed time e
     for (int e = 1; e < t.frames; ++e) {
-      codes.push_back(torch::mm(codes.back(), (elapsed_specific ? rotation((e - 1) % 3) : fixed).t()) * decay);
+      const torch::Tensor step = torch::mm(rotation((e - 1) % 3, scale * kElapsedTurn), fixed);
+      codes.push_back(torch::mm(codes.back(), step.t()) * decay);
     }
     torch::Tensor h = noise(t, units);
     for (int f = 0; f < t.frames; ++f) {
-      for (int i = 0; i <= f; ++i) h.select(1, f) += synth::lookup(codes[f - i], t.loc, i);
+      for (int i = 0; i <= f; ++i) h.select(1, f) += synth::lookup(codes[static_cast<std::size_t>(f - i)], t.loc, i);
     }
     out.push_back(synth::stateset(t, h, "gru", k));
   }
@@ -689,27 +1018,7 @@ std::vector<StateSet> turning_codes(std::uint64_t seed, bool elapsed_specific, d
 
 const std::string kSwapBody =
     "analyses = [\"cross_temporal\", \"procrustes\"]\nfeatures = [\"loc\"]\nfolds = 4\npermutations = 10";
-
-// How many of `draws` draws pass finding 4's swap sub-test (the test whose
-// name contains "time-shifted swap": the one multi-task group's).
-int swap_passes(int draws, bool elapsed_specific, double decay) {
-  int passes = 0;
-  for (int d = 0; d < draws; ++d) {
-    const std::uint64_t seed = 7000 + static_cast<std::uint64_t>(d) * 7919;
-    AnalysisResult r = run_analysis(turning_codes(seed, elapsed_specific, decay), kSwapBody, seed);
-    const auto& f = r.findings.at("4");
-    bool found = false;
-    for (const auto& test : f.at("tests")) {
-      if (test.at("name").get<std::string>().find("time-shifted swap") == std::string::npos) continue;
-      found = true;
-      passes += test.at("passed").get<bool>();
-    }
-    EXPECT_TRUE(found) << f.dump(2);
-  }
-  std::cerr << "finding 4 swap sub-test (" << (elapsed_specific ? "elapsed-specific rotations" : "one fixed rotation")
-            << ", decay " << decay << "): passed in " << passes << " of " << draws << " draws\n";
-  return passes;
-}
+const std::string kSwapSuffix = ": same-elapsed-time swap > time-shifted swap, relative to own targets";
 
 // The adversarial null of the swap test: one fixed rotation every frame,
 // amplitude x0.7 per frame. Raw accuracies at different elapsed times passed
@@ -722,12 +1031,15 @@ int swap_passes(int draws, bool elapsed_specific, double decay) {
 // needs a redesign for that; disabled until then, findings.json carries the
 // caveat on finding 4.
 TEST(Calibration, DISABLED_Finding4SwapIgnoresDecayUnderOneFixedRotation) {
-  EXPECT_LE(swap_passes(kDraws, false, 0.7), kMaxFalsePositives);
+  EXPECT_LE(sub_test_passes("swap", this_scenario("adversarial-null"), kSwapSuffix, kSwapBody,
+                            [](std::uint64_t s) { return turning_codes(s, 0.0, 0.7); }, 7000),
+            kMaxFalsePositives);
 }
-// The positive control: a rotation per elapsed step, with the same decay
-// (40 of 40 draws before and after the fix).
+// The positive control: a rotation per elapsed step, with the same decay.
 TEST(Calibration, Finding4SwapDetectsElapsedTimeSpecificRotation) {
-  EXPECT_GE(swap_passes(kDraws, true, 0.7), kMinTruePositives);
+  const int passes = sub_test_passes("swap", this_scenario("power"), kSwapSuffix, kSwapBody,
+                                     [](std::uint64_t s) { return turning_codes(s, effect_scale(), 0.7); }, 7000);
+  if (power_asserted()) EXPECT_GE(passes, kMinTruePositives);
 }
 
 // ---- The causal test (finding 5): planted networks and an adversarial null ----

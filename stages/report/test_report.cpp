@@ -124,6 +124,36 @@ TEST(Report, FindingsTableShowsVerdictEffectIntervalPAndUnit) {
   EXPECT_TRUE(contains(old, "one RNN type only"));
 }
 
+// How far to trust each verdict: findings.json's `calibration` entries (the
+// analyze stage's embedded calibration table) under each finding and in a
+// table of their own, with the scenarios' counts and Clopper-Pearson bounds.
+TEST(Report, FindingsShowHowFarToTrustEachVerdict) {
+  AnalysisResult a = synthetic_analysis("m", "gru");
+  nlohmann::json calibration = {
+      {"trust", "Not calibrated: sub-test swap on S (23 of 100). The verdict was held on 1 null at most 2 of 100."},
+      {"calibrated", false},
+      {"scenarios",
+       {{{"scenario", "Finding4Power"}, {"kind", "power"}, {"scale", 1.0}, {"counted", "verdict held"},
+         {"draws", 100}, {"count", 80}, {"rate", 0.8}, {"ci95", {0.708, 0.873}}, {"commit", "abc"}},
+        {{"scenario", "Finding4FalsePositives"}, {"kind", "null"}, {"scale", 0.0}, {"counted", "verdict held"},
+         {"draws", 100}, {"count", 2}, {"rate", 0.02}, {"ci95", {0.002, 0.07}}, {"commit", "abc"}}}}};
+  a.findings = {{"4", {{"title", "chronological memory"}, {"verdict", "held"}, {"held", true},
+                       {"detail", "d4"}, {"calibration", calibration}}},
+                {"2", {{"title", "shared subspaces"}, {"verdict", "not held"}, {"held", false}}}};
+  StageInputs in;
+  in.add("analysis", item("analysis", a.to_artifact()));
+  const std::string f = section_of(run_report(in).html, "findings");
+  EXPECT_TRUE(contains(f, "<h3>How far to trust each verdict</h3>")) << f;
+  EXPECT_TRUE(contains(f, "<strong>How far to trust this verdict:</strong> Not calibrated: sub-test swap on S"))
+      << f;
+  EXPECT_TRUE(contains(f, "<summary>calibration scenarios (2)</summary>")) << f;
+  EXPECT_TRUE(contains(f, "<td>Finding4Power</td><td>power</td><td>1</td><td>verdict held</td><td>80 of 100</td>"
+                          "<td>0.8</td><td>[0.708, 0.873]</td>"))
+      << f;
+  // A finding without a calibration entry gets no trust row.
+  EXPECT_EQ(count(f, "How far to trust this verdict"), 1u);
+}
+
 TEST(Report, FiguresOfFindingsShowIntervalsAndEmpiricalChance) {
   const std::string h = run_report(full_inputs()).html;
   // Decoding summary: relevant encoding 0.95, 95% CI t(4) * 0.02 / sqrt(5) = +-0.0248.

@@ -106,11 +106,41 @@ bool finding_order(const std::string& a, const std::string& b) {
   return a < b;
 }
 
+
+// How far to trust a verdict (findings.json's `calibration`, from the
+// analyze stage's embedded calibration table): its sentence, and the
+// scenarios behind it collapsed (scenario, kind, effect scale, count of
+// draws, rate, Clopper-Pearson 95% interval).
+std::string trust_sentence(const nlohmann::json& f) {
+  const auto& c = field(f, "calibration");
+  return text_of(c, "trust");
+}
+
+std::string calibration_table(const nlohmann::json& c) {
+  const auto& scenarios = field(c, "scenarios");
+  if (!scenarios.is_array() || scenarios.empty()) return "";
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& e : scenarios) {
+    const auto& ci = field(e, "ci95");
+    std::string cp;
+    if (ci.is_array() && ci.size() == 2) cp = "[" + number_text(ci[0]) + ", " + number_text(ci[1]) + "]";
+    rows.push_back({escape(text_of(e, "scenario")), escape(text_of(e, "kind")), number_text(field(e, "scale")),
+                    escape(text_of(e, "counted")),
+                    number_text(field(e, "count")) + " of " + number_text(field(e, "draws")),
+                    number_text(field(e, "rate")), cp});
+  }
+  return collapsed("calibration scenarios (" + std::to_string(rows.size()) + ")",
+                   "<div class=\"tests\">" +
+                       html_table({"scenario", "kind", "effect scale", "counted", "draws", "rate",
+                                   "Clopper-Pearson 95%"},
+                                  rows) +
+                       "</div>");
+}
 }  // namespace
 
 Section findings_section(const ReportData& d, const ReportOptions&) {
   Section s{"findings", "The findings: the paper's four and its causal test", "", "", 0};
-  std::vector<std::vector<std::string>> rows;
+  std::vector<std::vector<std::string>> rows, trust_rows;
   const bool several = d.analyses.size() > 1;
   for (const auto& a : d.analyses) {
     if (!a.findings.is_object()) continue;
@@ -141,6 +171,9 @@ Section findings_section(const ReportData& d, const ReportOptions&) {
                  !dt.is_null() && !(dt.is_string() && dt.get<std::string>().empty())) {
         detail += "<div>" + number_text(dt) + "</div>";
       }
+      if (const std::string trust = trust_sentence(f); !trust.empty())
+        detail += "<div class=\"trust\"><strong>How far to trust this verdict:</strong> " +
+                  escape(trust) + "</div>";
       detail += tests_table(field(f, "tests")) + numbers_block(field(f, "numbers"));
       std::vector<std::string> row;
       if (several) row.push_back(escape(a.instance));
@@ -149,6 +182,12 @@ Section findings_section(const ReportData& d, const ReportOptions&) {
                              effect.is_number() ? number_text(effect) : "", ci_text(field(f, "ci")),
                              p, n_text(field(f, "n")), escape(text_of(f, "unit")), detail});
       rows.push_back(std::move(row));
+      if (const std::string trust = trust_sentence(f); !trust.empty()) {
+        std::vector<std::string> t;
+        if (several) t.push_back(escape(a.instance));
+        t.insert(t.end(), {escape(k), escape(trust) + calibration_table(field(f, "calibration"))});
+        trust_rows.push_back(std::move(t));
+      }
     }
   }
   if (rows.empty()) {
@@ -171,6 +210,19 @@ Section findings_section(const ReportData& d, const ReportOptions&) {
           "95% CI, p and n are the decisive test's; every test and the per-model numbers are under "
           "each row.") +
       "<div class=\"findings\">" + html_table(headers, rows) + "</div>";
+  if (!trust_rows.empty()) {
+    std::vector<std::string> trust_headers = {"#", "calibration on planted truth"};
+    if (several) trust_headers.insert(trust_headers.begin(), "analysis");
+    s.body += "<h3>How far to trust each verdict</h3>" +
+              caption(
+                  "Each test run on synthetic states with a planted truth (stages/analyze/"
+                  "calibration.json, embedded in the analyze stage): how often the verdict is "
+                  "held on nulls built with the study's structure and on adversarial nulls built "
+                  "to fool it (false positives), and at 0 to 2 times an effect sized from the "
+                  "study's (power), each as a count of draws with its Clopper-Pearson 95% "
+                  "interval.") +
+              "<div class=\"trust-table\">" + html_table(trust_headers, trust_rows) + "</div>";
+  }
   return s;
 }
 

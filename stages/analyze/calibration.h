@@ -1,0 +1,34 @@
+// The calibration table of the findings' tests (stages/analyze/calibration.json,
+// written by calibrate.py from test_findings' planted-truth scenarios),
+// embedded in the stage at build time (CMakeLists.txt generates
+// calibration_table.cpp from the committed file; nothing is read at run
+// time). Each finding in findings.json carries its scenarios' rates and
+// Clopper-Pearson bounds and one sentence on how far to trust its verdict.
+// The table's SHA-256 is part of the stage's cache key (key_extras), so a
+// new table never comes back with an old cached findings.json.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace wmgeom::analyze {
+
+// The embedded calibration.json (parsed once) and the SHA-256 of its bytes.
+const nlohmann::json& calibration_table();
+const std::string& calibration_sha256();
+
+// The `calibration` entry of finding `key` ("1" .. "5") from `table`: its
+// scenarios (name, kind, scale, draws, count, rate, ci95, counted, commit),
+// the commits they were measured at, `trust` (one sentence: the highest
+// false-positive rate of its nulls with its upper bound, power at the
+// realistic effect with its bounds, and "not calibrated" where a null's
+// Clopper-Pearson lower bound is above 0.05 or power at 1x is below 0.9),
+// and `calibrated` (true, false, or null when there are no entries).
+nlohmann::json calibration_entry(const std::string& key, const nlohmann::json& table);
+
+// Adds calibration_entry(k, calibration_table()) as f[k]["calibration"] for
+// every finding k of `findings`.
+void attach_calibration(nlohmann::json& findings);
+
+}  // namespace wmgeom::analyze
