@@ -83,7 +83,7 @@ struct Settings {
   int permutations = 20;       // label permutations behind every empirical chance level
   std::uint64_t seed = 0;
   int null_shuffles = 10;
-  int image_bootstraps = 100;  // orthogonality: Poisson bootstrap resamples of images (finding 3's image variance; 0: none)
+  int image_bootstraps = 50;   // orthogonality: Poisson bootstrap resamples of images (finding 3's image variance; 0: none)
   int random_directions = 1000;
   int pca_dims = 0;            // orthogonality: both spaces projected to this many PCs (0: the RNN's size)
   OrthoPrep ortho_space = OrthoPrep::kStandardize;  // orthogonality: preparation before the PCA
@@ -230,7 +230,8 @@ int image_bootstrap_count(std::uint64_t seed, int b, std::int64_t image);
 // The index of ortho_indices() on each bootstrap resample of the points: row
 // i of points[b % points.size()] ([n, d'] each) taken counts[b][i] times
 // (counts long [B, n]), PCA and normals refitted per resample, labels y [n].
-// NaN for a resample that lost one of the classes `present`. [B] indices.
+// NaN for a resample that lost one of the classes `present`; a resample with
+// fewer points than `dims` has zero PCs beyond them. [B] indices.
 std::vector<double> ortho_bootstrap_indices(const std::vector<torch::Tensor>& points, const torch::Tensor& y,
                                             const torch::Tensor& counts, std::int64_t classes,
                                             const torch::Tensor& present, std::int64_t dims, OrthoPrep prep,

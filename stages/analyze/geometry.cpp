@@ -177,8 +177,7 @@ std::vector<double> ortho_bootstrap_indices(const std::vector<torch::Tensor>& po
   const torch::Tensor all = torch::arange(n, torch::kLong);
   for (std::int64_t b = 0; b < resamples; ++b) {
     torch::Tensor idx = torch::repeat_interleave(all, counts[b]);
-    const bool keeps = idx.size(0) > dims &&
-                       torch::bincount(y.index_select(0, idx), {}, classes).index_select(0, present).gt(0).all().item<bool>();
+    const bool keeps = torch::bincount(y.index_select(0, idx), {}, classes).index_select(0, present).gt(0).all().item<bool>();
     usable[static_cast<std::size_t>(b)] = keeps;
     rows[static_cast<std::size_t>(b)] = keeps ? idx : all;  // an unusable resample is fitted as is, its index dropped
     longest = std::max(longest, rows[static_cast<std::size_t>(b)].size(0));
@@ -190,7 +189,12 @@ std::vector<double> ortho_bootstrap_indices(const std::vector<torch::Tensor>& po
     const torch::Tensor& idx = rows[static_cast<std::size_t>(b)];
     const std::int64_t k = idx.size(0);
     const torch::Tensor& z = points[static_cast<std::size_t>(b) % points.size()];
-    x[b].narrow(0, 0, k).copy_(pca_scores(z.index_select(0, idx), dims));  // k > dims (usable), or all n rows
+    // A resample has fewer distinct points than the sample (about 63%), so
+    // often fewer than `dims`: its PCs beyond them are zeros (as pca_scores
+    // scores axes without variance), which leave the normals' angles as
+    // they are. Every resample counts, whatever its size.
+    const std::int64_t d = std::min(dims, k);
+    x[b].narrow(0, 0, k).narrow(1, 0, d).copy_(pca_scores(z.index_select(0, idx), d));
     yb[b].narrow(0, 0, k).copy_(y.index_select(0, idx));
     mask[b].narrow(0, 0, k).fill_(true);
   }

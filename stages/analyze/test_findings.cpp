@@ -170,12 +170,6 @@ int held_count(const std::string& finding, const Scenario& scenario, const std::
   return draws == kDraws ? held : static_cast<int>(std::lround(double(held) * kDraws / draws));
 }
 
-// Without a scenario (finding 3's tests): the line without name, kind and scale.
-int held_count(const std::string& finding, const std::string& body,
-               const std::function<std::vector<StateSet>(std::uint64_t)>& draw) {
-  return held_count(finding, Scenario{}, body, draw);
-}
-
 // The scenario of the running test: its gtest name, `kind`, and the scale
 // (effect_scale() for power scenarios, 0 for the nulls).
 Scenario this_scenario(const std::string& kind) {
@@ -654,7 +648,13 @@ std::vector<StateSet> subspaces(std::uint64_t seed, double scale, bool image_cod
 const std::string kCrossTaskBody =
     "analyses = [\"cross_task\"]\nfeatures = [\"loc\"]\nframes = [0]\nfolds = 4\npermutations = 5";
 
-TEST(Calibration, Finding2Power) {
+// OPEN (issue 20): power at the study-sized effect is 22 of 40 draws (CP
+// 95% 0.385-0.707; x0.5: 9 of 40; x2: 40 of 40), measured 2026-12-03 on the
+// sampler's trials with three groups of 3 seeds (intersection-union over
+// GRU and LSTM). The test keeps its true bound and is disabled until the
+// design (more seeds, or a paired test across the two gated groups) gives
+// it power; calibration.json and findings.json say "not calibrated".
+TEST(Calibration, DISABLED_Finding2Power) {
   const int held = held_count("2", this_scenario("power"), kCrossTaskBody,
                               [](std::uint64_t s) { return subspaces(s, effect_scale()); });
   if (power_asserted()) EXPECT_GE(held, kMinTruePositives);
@@ -727,6 +727,9 @@ std::vector<StateSet> orthogonality(std::uint64_t seed, bool collapse, double no
     if (collapse) {
       torch::Tensor sign = torch::where(l.lt(2), torch::ones({t.m}, torch::kFloat64), -torch::ones({t.m}, torch::kFloat64));
       h = torch::mm(x - loc_code.index_select(0, l), p) * 0.5 + sign.unsqueeze(1) * v + offsets.index_select(0, l);
+      // The effect scale: a mix of the projection (0) and the collapse (1).
+      const double a = effect_scale();
+      if (a != 1.0) h = (1.0 - a) * torch::mm(x, p) + a * h;
     } else {
       h = torch::mm(x, p);
     }
@@ -795,7 +798,8 @@ TEST(Findings, ImageBootstrapCountsArePoissonAndSharedByImage) {
 // spread than the study's), so the power test keeps its true bound and stays
 // disabled; findings.json's caveat on finding 3 gives these numbers.
 TEST(Calibration, DISABLED_Finding3Power) {
-  EXPECT_GE(held_count("3", kOrthogonalityBody, [](std::uint64_t s) { return orthogonality(s, true); }), kMinTruePositives);
+  EXPECT_GE(held_count("3", this_scenario("power"), kOrthogonalityBody, [](std::uint64_t s) { return orthogonality(s, true); }),
+            kMinTruePositives);
 }
 // Nulls with one class geometry in both spaces. The perceptual vectors are
 // orthogonality()'s; each RNN (12 units) holds an exact isometric copy of
@@ -821,10 +825,12 @@ std::vector<StateSet> noisier_copy(std::uint64_t seed, double noise_sd) {
 }
 
 TEST(Calibration, Finding3FalsePositivesANoisierCopyOfThePerceptualSpace) {
-  EXPECT_LE(held_count("3", kOrthogonalityBody, [](std::uint64_t s) { return noisier_copy(s, 3.0); }), kMaxFalsePositives);
+  EXPECT_LE(held_count("3", this_scenario("adversarial-null"), kOrthogonalityBody, [](std::uint64_t s) { return noisier_copy(s, 3.0); }),
+            kMaxFalsePositives);
 }
 TEST(Calibration, Finding3FalsePositivesASlightlyNoisierCopy) {
-  EXPECT_LE(held_count("3", kOrthogonalityBody, [](std::uint64_t s) { return noisier_copy(s, 0.5); }), kMaxFalsePositives);
+  EXPECT_LE(held_count("3", this_scenario("adversarial-null"), kOrthogonalityBody, [](std::uint64_t s) { return noisier_copy(s, 0.5); }),
+            kMaxFalsePositives);
 }
 
 // ---- Finding 4: chronological vs static memory codes ----
@@ -887,7 +893,10 @@ std::vector<StateSet> memory_codes(std::uint64_t seed, double scale) {
 const std::string kMemoryBody =
     "analyses = [\"cross_temporal\", \"procrustes\"]\nfeatures = [\"loc\"]\nfolds = 4\npermutations = 10";
 
-TEST(Calibration, Finding4Power) {
+// OPEN (issue 20): power at the study-sized effect is 34 of 40 draws (CP
+// 95% 0.702-0.943; x0.5: 0 of 40; x2: 37 of 40), measured 2026-12-03 after
+// the lag and leak rules; disabled with its true bound until it reaches 36.
+TEST(Calibration, DISABLED_Finding4Power) {
   const int held = held_count("4", this_scenario("power"), kMemoryBody,
                               [](std::uint64_t s) { return memory_codes(s, effect_scale()); });
   if (power_asserted()) EXPECT_GE(held, kMinTruePositives);
@@ -1036,7 +1045,12 @@ TEST(Calibration, DISABLED_Finding4SwapIgnoresDecayUnderOneFixedRotation) {
             kMaxFalsePositives);
 }
 // The positive control: a rotation per elapsed step, with the same decay.
-TEST(Calibration, Finding4SwapDetectsElapsedTimeSpecificRotation) {
+// OPEN (issue 20): on the sampler's trials with a study-sized turn (40
+// degrees per elapsed step) the sub-test passes in 24 of 40 draws (CP 95%
+// 0.433-0.751; x0.5: 9; x2: 33), measured 2026-12-03 after the lag and
+// leak rules; disabled with its true bound. The adversarial null above
+// passes in 7 of 40 (0.073-0.328; 24 of 40 before those rules).
+TEST(Calibration, DISABLED_Finding4SwapDetectsElapsedTimeSpecificRotation) {
   const int passes = sub_test_passes("swap", this_scenario("power"), kSwapSuffix, kSwapBody,
                                      [](std::uint64_t s) { return turning_codes(s, effect_scale(), 0.7); }, 7000);
   if (power_asserted()) EXPECT_GE(passes, kMinTruePositives);

@@ -291,10 +291,10 @@ TEST(Orthogonality, LikeWithLikeMatchesSeparabilityAndDims) {
   const Table& summary = r.tables.at("orthogonality_summary");
   EXPECT_NEAR(summary.numeric.at("corrected_difference_matched")[0], matched, 1e-12);
   // The image bootstrap behind finding 3's image variance: one row per
-  // resample (100 by default), each a refitted matched difference; they
+  // resample (50 by default), each a refitted matched difference; they
   // spread around the measured one.
   const Table& boot = r.tables.at("orthogonality_bootstrap");
-  ASSERT_EQ(boot.rows(), 100u);
+  ASSERT_EQ(boot.rows(), 50u);
   std::vector<double> d = boot.numeric.at("corrected_difference_matched");
   EXPECT_TRUE(std::all_of(d.begin(), d.end(), [](double v) { return std::isfinite(v); }));
   EXPECT_GT(analyze::sd(d), 0.001);
@@ -311,14 +311,18 @@ TEST(Orthogonality, BootstrapResamplesRefitTheIndex) {
   const auto options = decoders::Options{.model = decoders::Model::kSvm, .c = 1.0, .max_iter = 1000};
   const double index = analyze::ortho_indices(p.x, p.ys.narrow(0, 0, 1), kClasses, present, dims, OrthoPrep::kStandardize,
                                               options)[0];
-  torch::Tensor counts = torch::ones({3, 64}, torch::kLong);
+  torch::Tensor counts = torch::ones({4, 64}, torch::kLong);
   counts[1] = 2;                                       // every point twice: the same normals up to C's scale
   counts[2].masked_fill_(y.eq(1), 0);                  // class 1 lost
+  counts[3] = 0;                                       // 5 points (< dims): one per class and one more
+  for (std::int64_t k = 0; k < kClasses; ++k) counts[3][y.eq(k).nonzero()[0][0].item<std::int64_t>()] = 1;
+  counts[3][y.eq(0).nonzero()[1][0].item<std::int64_t>()] = 1;
   const auto boot = analyze::ortho_bootstrap_indices({p.x}, y, counts, kClasses, present, dims, OrthoPrep::kStandardize, options);
-  ASSERT_EQ(boot.size(), 3u);
+  ASSERT_EQ(boot.size(), 4u);
   EXPECT_NEAR(boot[0], index, 1e-6);
   EXPECT_TRUE(std::isfinite(boot[1]));
   EXPECT_TRUE(std::isnan(boot[2]));
+  EXPECT_TRUE(std::isfinite(boot[3]));  // fewer points than dims: still an index
 }
 
 }  // namespace
