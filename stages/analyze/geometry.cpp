@@ -209,6 +209,146 @@ std::vector<double> ortho_bootstrap_indices(const std::vector<torch::Tensor>& po
   return out;
 }
 
+namespace {
+
+// Like with like (issue 20), the test finding 3 also requires: the
+// null-corrected index depends on more than the class geometry.
+// (a) Repetition: perceptual vectors repeat per image while RNN states
+//     vary from trial to trial (history, later frames), so the two spaces
+//     differ in how many distinct points the SVMs see. Both spaces are
+//     compared on their per-image mean states (the prepared states of the
+//     trials that show an image at the stimulus frame, averaged): one
+//     point per image in each, the same labels and shuffles.
+// (b) Rank: both in min(ranks of the two image-mean spaces, dims) PCs.
+// (c) Separability: the index falls towards its null when a space's
+//     classes overlap more, whatever their geometry, so a noisier space
+//     reads as less orthogonal. The space whose classes are the more
+//     decodable (cross-validated accuracy of the same SVMs on the same
+//     PCs, stratified folds over images) gets isotropic Gaussian noise,
+//     in units of its RMS per coordinate, until its accuracy falls to the
+//     other's; both indices and nulls are then fitted on those points.
+// Returns the rows' like-with-like columns and, per image-bootstrap
+// resample, the matched corrected difference rnn - perceptual. `prepared`:
+// each space's prepared states of the unit's trials; `groups`: their image at
+// the stimulus frame; y [n] the labels, yb [1 + shuffles, n] with the nulls.
+struct LikeWithLike {
+  std::map<std::string, double> accuracy, level, matched_accuracy, matched;  // per space
+  double matched_dims = std::nan(""), images = std::nan("");
+  std::vector<double> boot;  // per resample (empty: not measured)
+};
+
+LikeWithLike like_with_like(const std::map<std::string, torch::Tensor>& prepared, const torch::Tensor& groups,
+                            const torch::Tensor& y, const torch::Tensor& yb, const torch::Tensor& present,
+                            std::int64_t classes_all, std::int64_t full_dims, OrthoPrep prep, std::uint64_t seed,
+                            const Settings& s) {
+  LikeWithLike out;
+  const std::int64_t n = y.size(0);
+  auto [images, inverse] = at::_unique(groups, true, true);
+  const std::int64_t ni = images.size(0);
+  torch::Tensor counts = torch::bincount(inverse, {}, ni).to(torch::kFloat64).unsqueeze(1);
+  auto image_means = [&](const torch::Tensor& z) {
+    return torch::zeros({ni, z.size(1)}, torch::kFloat64).index_add_(0, inverse, z) / counts;
+  };
+  // Each image's labels (a label and its shuffles are constant within an image).
+  std::vector<std::int64_t> first_of(static_cast<std::size_t>(ni), -1);
+  const torch::Tensor inv = inverse.to(torch::kLong).contiguous();
+  for (std::int64_t i = 0; i < n; ++i) {
+    auto& f = first_of[static_cast<std::size_t>(inv.data_ptr<std::int64_t>()[i])];
+    if (f < 0) f = i;
+  }
+  torch::Tensor first = torch::tensor(first_of, torch::kLong);
+  torch::Tensor yi = y.index_select(0, first), ybi = yb.index_select(1, first).contiguous();
+  std::vector<std::int32_t> folds;
+  try {
+    folds = decoders::stratified_folds(to_vector(yi), s.folds, seed ^ 0x5e9a);
+  } catch (const InputError&) {
+    folds.clear();  // too few images per class to cross-validate: not measured
+  }
+      std::map<std::string, torch::Tensor> zi;
+  std::int64_t dims = full_dims;
+  for (const std::string space : {"perceptual", "rnn"}) {
+    zi[space] = image_means(prepared.at(space));
+    dims = std::min(dims, ortho_rank(zi[space]));
+  }
+      out.images = double(ni);
+  if (!folds.empty() && dims >= 1) {
+    out.matched_dims = double(dims);
+    for (const std::string space : {"perceptual", "rnn"}) {
+      out.accuracy[space] = ortho_accuracy(zi[space], {}, {0.0}, yi, folds, s.folds, classes_all, dims, prep, s.options, s.device)[0];
+    }
+    const std::string hi = out.accuracy["rnn"] > out.accuracy["perceptual"] ? "rnn" : "perceptual";
+    const std::string lo = hi == "rnn" ? "perceptual" : "rnn";
+    // Four noise draws: the accuracy curve is their mean, and the
+    // matched space's corrected index the mean over the draws, so that
+    // the match and the index do not hang on one draw of few points.
+    const torch::Tensor& z = zi[hi];
+    const int draws = 4;
+    at::Generator gen = nets::make_generator(random::hash_combine(seed, 0x6e6f697365));
+    const double rms = (z - z.mean(0, true)).pow(2).sum(1).mean().sqrt().item<double>() / std::sqrt(double(z.size(1)));
+    std::vector<torch::Tensor> noise;
+    for (int d = 0; d < draws; ++d) noise.push_back(at::randn(z.sizes(), gen, torch::kFloat64) * rms);
+    const std::vector<double> levels{0.125, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0};
+    std::vector<double> curve(levels.size(), 0.0);
+    for (int d = 0; d < draws; ++d) {
+      const auto c = ortho_accuracy(z, noise[d], levels, yi, folds, s.folds, classes_all, dims, prep, s.options, s.device);
+      for (std::size_t i = 0; i < levels.size(); ++i) curve[i] += c[i] / draws;
+    }
+    out.level[lo] = 0;
+    out.matched_accuracy[lo] = out.accuracy[lo];
+    out.level[hi] = ortho_match_level(levels, curve, out.accuracy[hi], out.accuracy[lo]);
+    // The null-corrected index of points, and its null's mean.
+    std::map<std::string, double> null_of;
+    auto corrected_index = [&](const torch::Tensor& points, const std::string& space, double share) {
+      std::vector<double> all = ortho_indices(points, ybi, classes_all, present, dims, prep, s.options, s.device);
+      const double null = mean(std::vector<double>(all.begin() + 1, all.end()));
+      null_of[space] += null * share;
+      return (all[0] - null) * share;
+    };
+    std::map<std::string, std::vector<torch::Tensor>> points{{lo, {zi[lo]}}};  // as matched, per noise draw
+    out.matched[lo] = corrected_index(zi[lo], lo, 1.0);
+    if (out.level[hi] > 0) {
+      out.matched[hi] = 0;
+      out.matched_accuracy[hi] = 0;
+      for (int d = 0; d < draws; ++d) {
+        torch::Tensor noisy = z + out.level[hi] * noise[d];
+        out.matched_accuracy[hi] += ortho_accuracy(noisy, {}, {0.0}, yi, folds, s.folds, classes_all, dims, prep, s.options, s.device)[0] / draws;
+        out.matched[hi] += corrected_index(noisy, hi, 1.0 / draws);
+        points[hi].push_back(noisy);
+      }
+    } else {
+      out.matched_accuracy[hi] = out.accuracy[hi];
+      out.matched[hi] = corrected_index(z, hi, 1.0);
+      points[hi].push_back(z);
+    }
+    // (d) The images' sampling error: the images are one set for every
+    //     model, so the error of an index over images is common to all
+    //     seeds and absent from a test across seeds. A Poisson bootstrap
+    //     over images (counts from (seed, resample, image) alone: every
+    //     model, task and frame resamples an image alike) refits both
+    //     spaces' matched indices per resample; finding 3's test adds
+    //     the seeds' shared covariance over resamples (findings.cpp).
+    if (s.image_bootstraps > 0) {
+      const torch::Tensor ids = images.to(torch::kLong).contiguous();
+      torch::Tensor resampled = torch::empty({s.image_bootstraps, ni}, torch::kLong);
+      std::int64_t* c = resampled.data_ptr<std::int64_t>();
+      for (int b = 0; b < s.image_bootstraps; ++b) {
+        for (std::int64_t i = 0; i < ni; ++i) *c++ = image_bootstrap_count(s.seed, b, ids.data_ptr<std::int64_t>()[i]);
+      }
+      std::map<std::string, std::vector<double>> boot;
+      for (const std::string space : {"perceptual", "rnn"}) {
+        boot[space] = ortho_bootstrap_indices(points[space], yi, resampled, classes_all, present, dims, prep, s.options, s.device);
+      }
+      out.boot.resize(static_cast<std::size_t>(s.image_bootstraps));
+      for (std::size_t b = 0; b < out.boot.size(); ++b) {
+        out.boot[b] = (boot["rnn"][b] - null_of["rnn"]) - (boot["perceptual"][b] - null_of["perceptual"]);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 torch::Tensor orthogonality(const ModelData& m, const Settings& s, Tables& tables) {
   const std::int64_t rnn_dims = m.states.size(2);
   const std::int64_t want_dims = s.pca_dims > 0 ? s.pca_dims : rnn_dims;
@@ -358,129 +498,17 @@ torch::Tensor orthogonality(const ModelData& m, const Settings& s, Tables& table
         primary.emplace_back(space, std::move(row));
       }
     }
-    // Like with like (issue 20), the test finding 3 also requires: the
-    // null-corrected index depends on more than the class geometry.
-    // (a) Repetition: perceptual vectors repeat per image while RNN states
-    //     vary from trial to trial (history, later frames), so the two spaces
-    //     differ in how many distinct points the SVMs see. Both spaces are
-    //     compared on their per-image mean states (the prepared states of the
-    //     trials that show an image at the stimulus frame, averaged): one
-    //     point per image in each, the same labels and shuffles.
-    // (b) Rank: both in min(ranks of the two image-mean spaces, dims) PCs.
-    // (c) Separability: the index falls towards its null when a space's
-    //     classes overlap more, whatever their geometry, so a noisier space
-    //     reads as less orthogonal. The space whose classes are the more
-    //     decodable (cross-validated accuracy of the same SVMs on the same
-    //     PCs, stratified folds over images) gets isotropic Gaussian noise,
-    //     in units of its RMS per coordinate, until its accuracy falls to the
-    //     other's; both indices and nulls are then fitted on those points.
-    std::map<std::string, double> accuracy, level, matched_accuracy, matched;
-    double matched_dims = std::nan(""), image_count = std::nan("");
+    LikeWithLike like;
     if (corrected_of.size() == 2) {
-      auto [images, inverse] = at::_unique(groups, true, true);
-      const std::int64_t ni = images.size(0);
-      torch::Tensor counts = torch::bincount(inverse, {}, ni).to(torch::kFloat64).unsqueeze(1);
-      auto image_means = [&](const torch::Tensor& z) {
-        return torch::zeros({ni, z.size(1)}, torch::kFloat64).index_add_(0, inverse, z) / counts;
-      };
-      // Each image's labels (a label and its shuffles are constant within an image).
-      std::vector<std::int64_t> first_of(static_cast<std::size_t>(ni), -1);
-      const torch::Tensor inv = inverse.to(torch::kLong).contiguous();
-      for (std::int64_t i = 0; i < n; ++i) {
-        auto& f = first_of[static_cast<std::size_t>(inv.data_ptr<std::int64_t>()[i])];
-        if (f < 0) f = i;
-      }
-      torch::Tensor first = torch::tensor(first_of, torch::kLong);
-      torch::Tensor yi = y.index_select(0, first), ybi = yb.index_select(1, first).contiguous();
-      std::vector<std::int32_t> folds;
-      try {
-        folds = decoders::stratified_folds(to_vector(yi), s.folds, seed ^ 0x5e9a);
-      } catch (const InputError&) {
-        folds.clear();  // too few images per class to cross-validate: not measured
-      }
-      const OrthoPrep prep = variants[0].prep;
-      std::map<std::string, torch::Tensor> zi;
-      std::int64_t dims = full_dims;
-      for (const std::string space : {"perceptual", "rnn"}) {
-        zi[space] = image_means(reduced.at({k, stim, space, 0}));
-        dims = std::min(dims, ortho_rank(zi[space]));
-      }
-      const std::int64_t classes_all = s.classes.at(feature);
-      image_count = double(ni);
-      if (!folds.empty() && dims >= 1) {
-        matched_dims = double(dims);
-        for (const std::string space : {"perceptual", "rnn"}) {
-          accuracy[space] = ortho_accuracy(zi[space], {}, {0.0}, yi, folds, s.folds, classes_all, dims, prep, s.options, s.device)[0];
-        }
-        const std::string hi = accuracy["rnn"] > accuracy["perceptual"] ? "rnn" : "perceptual";
-        const std::string lo = hi == "rnn" ? "perceptual" : "rnn";
-        // Four noise draws: the accuracy curve is their mean, and the
-        // matched space's corrected index the mean over the draws, so that
-        // the match and the index do not hang on one draw of few points.
-        const torch::Tensor& z = zi[hi];
-        const int draws = 4;
-        at::Generator gen = nets::make_generator(random::hash_combine(seed, 0x6e6f697365));
-        const double rms = (z - z.mean(0, true)).pow(2).sum(1).mean().sqrt().item<double>() / std::sqrt(double(z.size(1)));
-        std::vector<torch::Tensor> noise;
-        for (int d = 0; d < draws; ++d) noise.push_back(at::randn(z.sizes(), gen, torch::kFloat64) * rms);
-        const std::vector<double> levels{0.125, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0};
-        std::vector<double> curve(levels.size(), 0.0);
-        for (int d = 0; d < draws; ++d) {
-          const auto c = ortho_accuracy(z, noise[d], levels, yi, folds, s.folds, classes_all, dims, prep, s.options, s.device);
-          for (std::size_t i = 0; i < levels.size(); ++i) curve[i] += c[i] / draws;
-        }
-        level[lo] = 0;
-        matched_accuracy[lo] = accuracy[lo];
-        level[hi] = ortho_match_level(levels, curve, accuracy[hi], accuracy[lo]);
-        // The null-corrected index of points, and its null's mean.
-        std::map<std::string, double> null_of;
-        auto corrected_index = [&](const torch::Tensor& points, const std::string& space, double share) {
-          std::vector<double> all = ortho_indices(points, ybi, classes_all, present, dims, prep, s.options, s.device);
-          const double null = mean(std::vector<double>(all.begin() + 1, all.end()));
-          null_of[space] += null * share;
-          return (all[0] - null) * share;
-        };
-        std::map<std::string, std::vector<torch::Tensor>> points{{lo, {zi[lo]}}};  // as matched, per noise draw
-        matched[lo] = corrected_index(zi[lo], lo, 1.0);
-        if (level[hi] > 0) {
-          matched[hi] = 0;
-          matched_accuracy[hi] = 0;
-          for (int d = 0; d < draws; ++d) {
-            torch::Tensor noisy = z + level[hi] * noise[d];
-            matched_accuracy[hi] += ortho_accuracy(noisy, {}, {0.0}, yi, folds, s.folds, classes_all, dims, prep, s.options, s.device)[0] / draws;
-            matched[hi] += corrected_index(noisy, hi, 1.0 / draws);
-            points[hi].push_back(noisy);
-          }
-        } else {
-          matched_accuracy[hi] = accuracy[hi];
-          matched[hi] = corrected_index(z, hi, 1.0);
-          points[hi].push_back(z);
-        }
-        // (d) The images' sampling error: the images are one set for every
-        //     model, so the error of an index over images is common to all
-        //     seeds and absent from a test across seeds. A Poisson bootstrap
-        //     over images (counts from (seed, resample, image) alone: every
-        //     model, task and frame resamples an image alike) refits both
-        //     spaces' matched indices per resample; finding 3's test adds
-        //     the variance of the resampled difference (findings.cpp).
-        if (s.image_bootstraps > 0) {
-          const torch::Tensor ids = images.to(torch::kLong).contiguous();
-          torch::Tensor counts = torch::empty({s.image_bootstraps, ni}, torch::kLong);
-          std::int64_t* c = counts.data_ptr<std::int64_t>();
-          for (int b = 0; b < s.image_bootstraps; ++b) {
-            for (std::int64_t i = 0; i < ni; ++i) *c++ = image_bootstrap_count(s.seed, b, ids.data_ptr<std::int64_t>()[i]);
-          }
-          std::map<std::string, std::vector<double>> boot;
-          for (const std::string space : {"perceptual", "rnn"}) {
-            boot[space] = ortho_bootstrap_indices(points[space], yi, counts, classes_all, present, dims, prep, s.options, s.device);
-          }
-          unit_boot[u].resize(static_cast<std::size_t>(s.image_bootstraps));
-          for (std::size_t b = 0; b < unit_boot[u].size(); ++b) {
-            unit_boot[u][b] = (boot["rnn"][b] - null_of["rnn"]) - (boot["perceptual"][b] - null_of["perceptual"]);
-          }
-        }
-      }
+      like = like_with_like({{"perceptual", reduced.at({k, stim, "perceptual", 0})}, {"rnn", reduced.at({k, stim, "rnn", 0})}},
+                            groups, y, yb, present, s.classes.at(feature), full_dims, variants[0].prep, seed, s);
+      unit_boot[u] = like.boot;
     }
+    const auto& accuracy = like.accuracy;
+    const auto& level = like.level;
+    const auto& matched_accuracy = like.matched_accuracy;
+    const auto& matched = like.matched;
+    const double matched_dims = like.matched_dims, image_count = like.images;
     for (auto& [space, row] : primary) {
       const auto get = [&](const std::map<std::string, double>& from) { return from.count(space) ? from.at(space) : std::nan(""); };
       row.push_back({"accuracy", get(accuracy)});
