@@ -4,7 +4,7 @@
 Each calibration test (stages/analyze/test_findings.cpp, suite Calibration)
 prints one line per scenario run:
 
-  [ calibration ] finding F scenario NAME kind KIND scale S: held in k of n
+  [ calibration ] finding F scenario NAME kind KIND scale S seeds R: held in k of n
   draws (rate r, Clopper-Pearson 95% lo-hi); <outcome counts>
 
 (`passed in` instead of `held in` for a sub-test: finding "4-H1", "4-swap").
@@ -12,7 +12,7 @@ This script runs every selected test at `--draws` draws; a test whose line
 says `kind power` is run again at each of `--scales` (the power curve: the
 planted effect times 0, 0.25, 0.5, 1, 2; env WMGEOM_CALIBRATION_SCALE), the
 nulls once. It writes, per finding, per scenario run: name, kind (power,
-null, adversarial-null), scale, draws, the count, rate, the Clopper-Pearson
+null, adversarial-null), scale, seeds per replicate group, draws, the count, rate, the Clopper-Pearson
 95% bounds, what was counted, and the git commit (plus whether
 stages/analyze had uncommitted changes) it was measured at. Entries of
 scenarios not selected by --only are kept from the existing file.
@@ -39,7 +39,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
 LINE = re.compile(
-    r"\[ calibration \] finding (?P<finding>\S+) scenario (?P<name>\S+) kind (?P<kind>\S+) scale (?P<scale>\S+): "
+    r"\[ calibration \] finding (?P<finding>\S+) scenario (?P<name>\S+) kind (?P<kind>\S+) scale (?P<scale>\S+)"
+    r"(?: seeds (?P<seeds>\d+))?: "
     r"(?P<what>held|passed) in (?P<k>\d+) of (?P<n>\d+) draws \(rate (?P<rate>[0-9.]+), "
     r"Clopper-Pearson 95% (?P<lo>[0-9.]+)-(?P<hi>[0-9.]+)\);(?P<rest>.*)$")
 
@@ -95,6 +96,7 @@ def entry(m, draws_asked, rc, seconds, commit, dirty):
         "test": "Calibration." + m["name"],
         "kind": m["kind"],
         "scale": float(m["scale"]),
+        "seeds_per_group": int(m["seeds"]) if m["seeds"] else None,
         "counted": ("verdict held" if m["what"] == "held" else f"sub-test {sub} passed"),
         "draws": n,
         "count": k,
@@ -111,7 +113,7 @@ def entry(m, draws_asked, rc, seconds, commit, dirty):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--draws", type=int, default=100)
-    ap.add_argument("--only", default="^Finding[124]", help="regex on the test names (without 'Calibration.')")
+    ap.add_argument("--only", default="^Finding[1-5]", help="regex on the test names (without 'Calibration.')")
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--scales", default="0,0.25,0.5,1,2")
     ap.add_argument("--out", default=os.path.join(HERE, "calibration.json"))

@@ -72,6 +72,7 @@ nlohmann::json calibration_entry(const std::string& key, const nlohmann::json& t
                                 {"kind", e.at("kind")},
                                 {"scale", e.at("scale")},
                                 {"counted", e.value("counted", "verdict held")},
+                                {"seeds_per_group", e.value("seeds_per_group", nlohmann::json())},
                                 {"draws", e.at("draws")},
                                 {"count", e.at("count")},
                                 {"rate", e.at("rate")},
@@ -111,7 +112,11 @@ nlohmann::json calibration_entry(const std::string& key, const nlohmann::json& t
            fixed(e.at("ci95")[1].get<double>(), 3) + ")";
     }
     if (power1.count(part)) {
-      s += std::string(s.empty() ? "" : "; ") + "at the study's effect size " + count_text(*power1.at(part)) + " (power)";
+      const auto& e = *power1.at(part);
+      const std::string seeds = e.value("seeds_per_group", nlohmann::json()).is_number_integer()
+                                    ? ", " + std::to_string(e.at("seeds_per_group").get<int>()) + " seeds per group,"
+                                    : "";
+      s += std::string(s.empty() ? "" : "; ") + "at the study's effect size" + seeds + " " + count_text(e) + " (power)";
     }
     if (s.empty()) continue;
     std::string who = part == "the verdict" ? "The verdict was held " : "Its " + part.substr(std::string("sub-test ").size()) + " sub-test passed ";
