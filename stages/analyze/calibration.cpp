@@ -135,10 +135,24 @@ nlohmann::json calibration_entry(const std::string& key, const nlohmann::json& t
   return out;
 }
 
-void attach_calibration(nlohmann::json& findings) {
+void attach_calibration(nlohmann::json& findings) { attach_calibration(findings, calibration_table()); }
+
+void attach_calibration(nlohmann::json& findings, const nlohmann::json& table) {
   if (!findings.is_object()) return;
   for (auto& [key, f] : findings.items()) {
-    if (f.is_object()) f["calibration"] = calibration_entry(key, calibration_table());
+    if (!f.is_object()) continue;
+    f["calibration"] = calibration_entry(key, table);
+    // A decided verdict whose test misses a calibration bound says so where
+    // the verdict is read: the caveat, from the table (never a number typed
+    // into the findings' code), also at the end of the detail.
+    const std::string verdict = f.value("verdict", "");
+    const nlohmann::json& calibrated = f["calibration"]["calibrated"];
+    if (calibrated.is_boolean() && !calibrated.get<bool>() && verdict != "not testable" && !verdict.empty()) {
+      f["caveat"] = f["calibration"].at("trust");
+      if (f.contains("detail") && f.at("detail").is_string()) {
+        f["detail"] = f.at("detail").get<std::string>() + " Caveat: " + f["caveat"].get<std::string>();
+      }
+    }
   }
 }
 

@@ -29,6 +29,11 @@ nlohmann::json calibration_entry(const std::string& key, const nlohmann::json& t
 
 // Adds calibration_entry(k, calibration_table()) as f[k]["calibration"] for
 // every finding k of `findings`.
+// A decided verdict (held, not held, depends on ...) whose test misses a
+// bound ("calibrated": false) gets the entry's trust sentence as its
+// `caveat`, also appended to its `detail`. `table`: calibration_table()
+// unless given (tests).
+void attach_calibration(nlohmann::json& findings, const nlohmann::json& table);
 void attach_calibration(nlohmann::json& findings);
 
 }  // namespace wmgeom::analyze

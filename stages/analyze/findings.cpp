@@ -624,14 +624,6 @@ nlohmann::json finding3(const std::map<std::string, Table>& tables, const std::v
             "group's mean over a bootstrap of images) to the across-seed standard error. The random-direction "
             "null is information only: K equidistant classes give 1 - 1/(K-1).";
   auto decided = robustness_of_finding3(decide(f, iut.decisive, iut.held, detail.str()), deciding, value, other, half, s);
-  // Calibration (test_findings.cpp, Calibration.*Finding3*): false
-  // positives within bounds, power short of 0.9; every decided verdict says so.
-  decided["caveat"] =
-      "power below 0.9: on a planted collapse sized like the study's effect this test says held in 33 of 40 draws "
-      "(Clopper-Pearson 95% 0.67-0.93); on nulls with one class geometry in both spaces (noisier copies of the "
-      "perceptual space) in 3 of 40 (0.02-0.20). A \"not held\" is weaker evidence than a \"held\"; read the "
-      "per-model corrected_difference_matched and the image-bootstrap SD beside it.";
-  decided["detail"] = decided["detail"].get<std::string>() + " Caveat: " + decided["caveat"].get<std::string>();
   return decided;
 }
 
