@@ -112,34 +112,6 @@ double replay_error(const ModelData& m, nets::WmModel& net) {
   return err;
 }
 
-// The tables the findings read: rows that carry no score (scoring =
-// "none": a 2-class feature at a lag that is a multiple of N, where the lag
-// rule leaves one class) are left out, so that no NaN accuracy enters a
-// finding's mean. The exported tables keep them.
-std::map<std::string, Table> scored_rows(const std::map<std::string, Table>& tables) {
-  std::map<std::string, Table> out = tables;
-  for (auto& [name, t] : out) {
-    auto it = t.text.find("scoring");
-    if (it == t.text.end()) continue;
-    std::vector<std::size_t> keep;
-    for (std::size_t i = 0; i < t.rows(); ++i) {
-      if (it->second[i] != "none") keep.push_back(i);
-    }
-    if (keep.size() == t.rows()) continue;
-    for (auto& [column, values] : t.numeric) {
-      std::vector<double> v;
-      for (std::size_t i : keep) v.push_back(values[i]);
-      values = std::move(v);
-    }
-    for (auto& [column, values] : t.text) {
-      std::vector<std::string> v;
-      for (std::size_t i : keep) v.push_back(values[i]);
-      values = std::move(v);
-    }
-  }
-  return out;
-}
-
 // The relative replay error below which a network is the one that produced
 // a state set (captures on a GPU with TF32 arithmetic differ from a CPU
 // replay by ~1e-3; another seed's network by ~1).
@@ -463,7 +435,7 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
       }
     }
   }
-  result.findings = analyze::findings(scored_rows(result.tables), models, s);
+  result.findings = analyze::findings(result.tables, models, s);
   // How far to trust each verdict: the embedded calibration table's entries.
   analyze::attach_calibration(result.findings);
   result.params = {{"models", nlohmann::json::array()}, {"frames", s.frames}, {"classes", s.classes},
