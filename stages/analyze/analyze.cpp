@@ -419,19 +419,29 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
         result.arrays["cross_task." + model_key + "." + feature] = nets::to_array(sum / count);
       }
       if (auto it = result.tables.find("cross_temporal"); it != result.tables.end()) {
+        // Each cell averages the rows of every task, and rows at lags kN are
+        // scored by the lag rule (other trials, another chance): beside the
+        // accuracy, the same rows' mean empirical chance and the share of
+        // them scored by the rule ("differ"), so that no cell is read
+        // against another's chance. Rows without a score (scoring "none")
+        // are left out of all three.
         const Table& t = it->second;
         torch::Tensor sum = torch::zeros({frames, frames, frames}, torch::kFloat64), count = torch::zeros_like(sum);
+        torch::Tensor chance = torch::zeros_like(sum), differ = torch::zeros_like(sum);
         for (std::size_t r = 0; r < t.rows(); ++r) {
           if (t.text.at("model")[r] != m.name || t.text.at("feature")[r] != feature) continue;
           auto i = static_cast<std::int64_t>(t.numeric.at("stim_frame")[r]);
           auto j = static_cast<std::int64_t>(t.numeric.at("train_frame")[r]);
           auto k = static_cast<std::int64_t>(t.numeric.at("test_frame")[r]);
-          // Rows without a score (scoring = "none": K = 2 at a lag kN) are left out.
           if (!std::isfinite(t.numeric.at("accuracy")[r])) continue;
           sum[i][j][k] += t.numeric.at("accuracy")[r];
+          chance[i][j][k] += t.numeric.at("chance_empirical")[r];
+          differ[i][j][k] += t.text.at("scoring")[r] == "differ" ? 1.0 : 0.0;
           count[i][j][k] += 1;
         }
         result.arrays["cross_temporal." + model_key + "." + feature] = nets::to_array(sum / count);
+        result.arrays["cross_temporal_chance." + model_key + "." + feature] = nets::to_array(chance / count);
+        result.arrays["cross_temporal_differ." + model_key + "." + feature] = nets::to_array(differ / count);
       }
     }
   }

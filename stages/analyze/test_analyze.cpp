@@ -912,6 +912,50 @@ TEST(Analyze, LagRuleExcludesTheSiblingIdentityOfHardNonMatches) {
   }), 0.3);
 }
 
+// The cross-temporal arrays (NPY on export) average rows of both rules over
+// tasks; beside each, `cross_temporal_chance` holds the same rows' mean
+// empirical chance and `cross_temporal_differ` the share of them scored by
+// the lag rule, so a cell's accuracy is read against its own chance.
+TEST(Analyze, CrossTemporalArraysCarryTheirScoring) {
+  const std::string body = "analyses = [\"cross_temporal\"]\nfeatures = [\"loc\", \"cat\"]\nframes = [0, 1]\nfolds = 4\n"
+                           "permutations = 5";
+  Analysis r = analyze({image_coded({"loc-1", "loc-2"}, 128, 4, 230, 3.0, 4.0)}, body);
+  const Table& ct = r.result.tables.at("cross_temporal");
+  for (const std::string feature : {"loc", "cat"}) {
+    const std::string key = "states0." + feature;
+    for (const char* name : {"cross_temporal.", "cross_temporal_chance.", "cross_temporal_differ."}) {
+      ASSERT_TRUE(r.result.arrays.count(name + key)) << name << key;
+    }
+    torch::Tensor acc = nets::view(r.result.arrays.at("cross_temporal." + key));
+    torch::Tensor chance = nets::view(r.result.arrays.at("cross_temporal_chance." + key));
+    torch::Tensor differ = nets::view(r.result.arrays.at("cross_temporal_differ." + key));
+    ASSERT_EQ(acc.sizes(), chance.sizes());
+    ASSERT_EQ(acc.sizes(), differ.sizes());
+    std::map<std::tuple<int, int, int>, std::vector<std::size_t>> cells;
+    for (std::size_t i = 0; i < ct.rows(); ++i) {
+      if (ct.text.at("feature")[i] != feature || !std::isfinite(ct.numeric.at("accuracy")[i])) continue;
+      cells[{static_cast<int>(ct.numeric.at("stim_frame")[i]), static_cast<int>(ct.numeric.at("train_frame")[i]),
+             static_cast<int>(ct.numeric.at("test_frame")[i])}].push_back(i);
+    }
+    int mixed = 0;
+    for (const auto& [cell, rows] : cells) {
+      const auto [a, b, c] = cell;
+      double sa = 0, sc = 0, sd = 0;
+      for (std::size_t i : rows) {
+        sa += ct.numeric.at("accuracy")[i];
+        sc += ct.numeric.at("chance_empirical")[i];
+        sd += scoring_of(ct, i) == "differ" ? 1.0 : 0.0;
+      }
+      const double n = static_cast<double>(rows.size());
+      EXPECT_NEAR(acc[a][b][c].item<double>(), sa / n, 1e-9);
+      EXPECT_NEAR(chance[a][b][c].item<double>(), sc / n, 1e-9);
+      EXPECT_NEAR(differ[a][b][c].item<double>(), sd / n, 1e-9);
+      mixed += sd > 0 && sd < n;
+    }
+    if (feature == "loc") EXPECT_GT(mixed, 0) << "loc-1 and loc-2 rows of one cell under different rules";
+  }
+}
+
 // The views scheme: fit on the training-view trials, test on the novel-view
 // ones; planted codes generalise across views, and every row has one fold.
 TEST(Analyze, FitsOnTrainingViewsTestsOnNovelViews) {
