@@ -311,7 +311,10 @@ TEST(Analyze, RecoversPlantedCodes) {
   EXPECT_GT(at("cat", 2, 2), 0.9);
   // id is half-decodable (its category): about 0.5, against chance 0.25.
   EXPECT_NEAR(at("id", 2, 2), 0.5, 0.12);
-  EXPECT_DOUBLE_EQ(mean_where(dec, "chance", {{"feature", "loc"}}), 0.25);
+  // Chance: 1/K on every held-out trial; 1/(K - 1) where the lag rule
+  // scores the row (t - s a multiple of the task's N).
+  EXPECT_DOUBLE_EQ(mean_where(dec, "chance", {{"feature", "loc"}, {"scoring", "all"}}), 0.25);
+  EXPECT_DOUBLE_EQ(mean_where(dec, "chance", {{"feature", "loc"}, {"scoring", "differ"}}), 1.0 / 3.0);
   // Relevant flags follow the task's feature.
   EXPECT_EQ(mean_where(dec, "relevant", {{"task", "loc-1"}, {"feature", "loc"}}), 1.0);
   EXPECT_EQ(mean_where(dec, "relevant", {{"task", "loc-1"}, {"feature", "cat"}}), 0.0);
