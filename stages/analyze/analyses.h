@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <set>
@@ -146,22 +147,30 @@ struct Family {
   torch::Tensor null_y;      // long [R, n]: the permuted labels
   torch::Tensor null_preds;  // int16 [R, P, T - s, n]: the permuted fits' predictions
   decoders::Fit null_encoding;  // the permuted fits at t = s, index r * folds + q (cross-task and H1/H2 nulls)
-  // The lag rule (README "Correlated labels at lags kN"): at a frame u with
-  // u - stim a positive multiple of the task's N, the labels at u and at
-  // stim agree about half the time, so a decoder scored there on the label
-  // at stim is scored on trials whose labels at u and stim differ, with the
-  // argmax over the classes other than the label at u. lag_frames: those
-  // frames (index l), filled for features of K >= 3 classes when
-  // cross_temporal or procrustes runs; differ_preds / null_differ_preds:
-  // each fit's (true, permuted) argmax over the classes other than the
-  // label at lag_frames[l].
+  // The lag rule (README "Correlated labels at lags kN"): the labels of the
+  // stimuli at r and at stim agree about half the time when |r - stim| is a
+  // positive multiple of the task's N. A fit at train frame t scored at
+  // frame u may read, instead of stimulus stim, the stimulus shown at u or
+  // the one at the same elapsed time as stim at t (r = u - (t - stim));
+  // those of them at such a lag are the frames it reads (read_frames). The
+  // rule then scores it on trials whose label at stim is not kin of the
+  // label at any frame read (kin: the same class, or for identity any
+  // identity of the same category), with the argmax over the classes that
+  // are not. differ_preds / null_differ_preds: each fit's (true, permuted)
+  // argmax under the exclusion at (t, u), at index [fit, u - stim], filled
+  // where the rule is "differ" (rule_at), else -1.
   int n_back = 1;                   // the task's N
-  std::vector<int> lag_frames;      // frames u > stim with (u - stim) % n_back == 0
-  torch::Tensor differ_preds;       // long [P, L, n]
-  torch::Tensor null_differ_preds;  // int16 [R, P, L, n]
+  torch::Tensor kin;                // long [K]: each class's kin group (identity: its category; else itself)
+  torch::Tensor differ_preds;       // long [P, T - s, n]
+  torch::Tensor null_differ_preds;  // int16 [R, P, T - s, n]
   std::int64_t index(int fold_index, int t, std::int64_t frames) const { return fold_index * (frames - stim) + (t - stim); }
   std::int64_t permutations() const { return null_y.defined() ? null_y.size(0) : 0; }
-  bool lagged(int u) const { return u > stim && (u - stim) % n_back == 0; }
+  bool lagged(int r) const { return r != stim && r >= 0 && std::abs(r - stim) % n_back == 0; }
+  // The frames read by a fit at t scored at u whose labels correlate with
+  // the label at stim (at most two: u and u - (t - stim)).
+  std::vector<int> read_frames(int t, int u) const;
+  // The largest kin group: the classes a single frame read excludes at most.
+  std::int64_t largest_kin() const;
 };
 
 using Families = std::map<std::tuple<std::size_t, std::string, int>, Family>;

@@ -112,34 +112,6 @@ double replay_error(const ModelData& m, nets::WmModel& net) {
   return err;
 }
 
-// The tables the findings read: rows that carry no score (scoring =
-// "none": a 2-class feature at a lag that is a multiple of N, where the lag
-// rule leaves one class) are left out, so that no NaN accuracy enters a
-// finding's mean. The exported tables keep them.
-std::map<std::string, Table> scored_rows(const std::map<std::string, Table>& tables) {
-  std::map<std::string, Table> out = tables;
-  for (auto& [name, t] : out) {
-    auto it = t.text.find("scoring");
-    if (it == t.text.end()) continue;
-    std::vector<std::size_t> keep;
-    for (std::size_t i = 0; i < t.rows(); ++i) {
-      if (it->second[i] != "none") keep.push_back(i);
-    }
-    if (keep.size() == t.rows()) continue;
-    for (auto& [column, values] : t.numeric) {
-      std::vector<double> v;
-      for (std::size_t i : keep) v.push_back(values[i]);
-      values = std::move(v);
-    }
-    for (auto& [column, values] : t.text) {
-      std::vector<std::string> v;
-      for (std::size_t i : keep) v.push_back(values[i]);
-      values = std::move(v);
-    }
-  }
-  return out;
-}
-
 // The relative replay error below which a network is the one that produced
 // a state set (captures on a GPU with TF32 arithmetic differ from a CPU
 // replay by ~1e-3; another seed's network by ~1).
@@ -447,23 +419,33 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
         result.arrays["cross_task." + model_key + "." + feature] = nets::to_array(sum / count);
       }
       if (auto it = result.tables.find("cross_temporal"); it != result.tables.end()) {
+        // Each cell averages the rows of every task, and rows at lags kN are
+        // scored by the lag rule (other trials, another chance): beside the
+        // accuracy, the same rows' mean empirical chance and the share of
+        // them scored by the rule ("differ"), so that no cell is read
+        // against another's chance. Rows without a score (scoring "none")
+        // are left out of all three.
         const Table& t = it->second;
         torch::Tensor sum = torch::zeros({frames, frames, frames}, torch::kFloat64), count = torch::zeros_like(sum);
+        torch::Tensor chance = torch::zeros_like(sum), differ = torch::zeros_like(sum);
         for (std::size_t r = 0; r < t.rows(); ++r) {
           if (t.text.at("model")[r] != m.name || t.text.at("feature")[r] != feature) continue;
           auto i = static_cast<std::int64_t>(t.numeric.at("stim_frame")[r]);
           auto j = static_cast<std::int64_t>(t.numeric.at("train_frame")[r]);
           auto k = static_cast<std::int64_t>(t.numeric.at("test_frame")[r]);
-          // Rows without a score (scoring = "none": K = 2 at a lag kN) are left out.
           if (!std::isfinite(t.numeric.at("accuracy")[r])) continue;
           sum[i][j][k] += t.numeric.at("accuracy")[r];
+          chance[i][j][k] += t.numeric.at("chance_empirical")[r];
+          differ[i][j][k] += t.text.at("scoring")[r] == "differ" ? 1.0 : 0.0;
           count[i][j][k] += 1;
         }
         result.arrays["cross_temporal." + model_key + "." + feature] = nets::to_array(sum / count);
+        result.arrays["cross_temporal_chance." + model_key + "." + feature] = nets::to_array(chance / count);
+        result.arrays["cross_temporal_differ." + model_key + "." + feature] = nets::to_array(differ / count);
       }
     }
   }
-  result.findings = analyze::findings(scored_rows(result.tables), models, s);
+  result.findings = analyze::findings(result.tables, models, s);
   // How far to trust each verdict: the embedded calibration table's entries.
   analyze::attach_calibration(result.findings);
   result.params = {{"models", nlohmann::json::array()}, {"frames", s.frames}, {"classes", s.classes},

@@ -13,12 +13,14 @@ For every cross-validated decoder family of the analysis (task x feature x
 stimulus frame s x train frame t >= s x fold) it fits the scikit-learn model
 (StandardScaler fitted on the training folds, LinearSVC or multinomial
 LogisticRegression with the same C) and scores the held-out trials at every
-test frame u >= s, exactly as wmgeom does. Cross-temporal rows follow the lag
-rule (stages/analyze/README.md): where u - s is a positive multiple of the
-task's N (the N of "loc-N"), only held-out trials whose labels at u and s
-differ, the argmax over the classes other than the label at u; no score for
-a feature of 2 classes. The script decides the rule itself and checks that
-the table's `scoring` column says the same. Orthogonality: for every row of
+test frame u >= s, exactly as wmgeom does. Decoding and cross-temporal rows
+follow the lag rule (stages/analyze/README.md): where a frame read (u, and
+u - (t - s)) is at a lag from s that is a positive multiple of the task's N
+(the N of "loc-N"), only held-out trials whose label at s is not kin of the
+label at a frame read (kin: the class; for identity, its category), the
+argmax over the classes that are not; no score where fewer than 2 classes
+would remain. The script decides the rule itself and checks that the
+table's `scoring` column says the same. Orthogonality: for every row of
 orthogonality.csv it refits the normals with scikit-learn on the same trials
 and labels (array.ortho_labels.<model>.npy: the true labels, then each
 image-level shuffle) in the same number of PCs, with ortho_reference.py
@@ -84,14 +86,32 @@ def main():
             return LinearSVC(C=a.c, **tol)
         return LogisticRegression(C=a.c, **tol)
 
-    def rule(task, feature, s, u, table):
-        """The scoring rule of a row: decoding rows score every held-out trial;
-        cross-temporal rows at u - s = kN (N from the task's name) score
-        differ trials (no score with 2 classes)."""
+    # The lag rule's kin: identity -> its category (identities are unique
+    # across categories); every other feature's class is its own kin.
+    cat_all = np.load(f"{a.states}/category.npy")
+    id_all = np.load(f"{a.states}/identity.npy")
+
+    def kin_of(feature):
+        k = int(labels[feature].max()) + 1
+        kin = np.arange(k)
+        if feature == "id":
+            kin[id_all.ravel()] = cat_all.ravel() + k
+        return kin
+
+    def read_frames(task, s, t, u):
+        """The frames a fit at t scored at u reads at a lag from s that is a
+        positive multiple of the task's N: u, and u - (t - s)."""
         n_back = int(task.split("-")[1])
-        if table == "decoding" or u <= s or (u - s) % n_back:
+        return sorted({r for r in (u, u - (t - s)) if r >= 0 and r != s and abs(r - s) % n_back == 0})
+
+    def rule(task, feature, s, t, u):
+        """The scoring rule of a decoding or cross-temporal row: "all" where no
+        frame is read at a lag kN, else "differ" (no score, "none", where
+        fewer than 2 classes remain after excluding one kin group)."""
+        if not read_frames(task, s, t, u):
             return "all"
-        return "differ" if int(labels[feature].max()) + 1 >= 3 else "none"
+        kin = kin_of(feature)
+        return "differ" if len(kin) - np.bincount(kin).max() >= 2 else "none"
 
     ours, rule_errors = {}, []
     for table in ("decoding", "cross_temporal"):
@@ -100,7 +120,7 @@ def main():
                 for r in csv.DictReader(f):
                     key = (r["task"], r["feature"], int(float(r["stim_frame"])), int(float(r["train_frame"])),
                            int(float(r["test_frame"])))
-                    want = rule(key[0], key[1], key[2], key[4], table)
+                    want = rule(key[0], key[1], key[2], key[3], key[4])
                     if r.get("scoring", "all") != want:
                         rule_errors.append((table, key, r.get("scoring"), want))
                     if want == "none":
@@ -132,19 +152,27 @@ def main():
                         for u in range(s, T):
                             xu = scaler.transform(x_all[rows[te], u])
                             pred = model.predict(xu)
-                            acc.setdefault(("decoding", t, u), []).append(np.mean(pred == y[te]))
-                            how = rule(task, feature, s, u, "cross_temporal")
+                            how = rule(task, feature, s, t, u)
+                            tables = ("cross_temporal", "decoding") if t == u else ("cross_temporal",)
                             if how == "all":
-                                acc.setdefault(("cross_temporal", t, u), []).append(np.mean(pred == y[te]))
+                                for table in tables:
+                                    acc.setdefault((table, t, u), []).append(np.mean(pred == y[te]))
                             elif how == "differ":
-                                yu = labels[feature][rows[te], u]
-                                d = np.full((len(xu), int(labels[feature].max()) + 1), -np.inf)
+                                # Exclude the kin of the label at every frame read;
+                                # score trials whose label at s is not excluded
+                                # and that keep at least 2 classes.
+                                kin = kin_of(feature)
+                                excluded = np.zeros((len(xu), len(kin)), bool)
+                                for r in read_frames(task, s, t, u):
+                                    yr = labels[feature][rows[te], r]
+                                    excluded |= kin[None, :] == kin[yr][:, None]
+                                d = np.full((len(xu), len(kin)), -np.inf)
                                 d[:, model.classes_] = model.decision_function(xu)
-                                d[np.arange(len(xu)), yu] = -np.inf
-                                keep = yu != y[te]
+                                d[excluded] = -np.inf
+                                keep = ~excluded[np.arange(len(xu)), y[te]] & ((~excluded).sum(1) >= 2)
                                 if keep.any():
-                                    acc.setdefault(("cross_temporal", t, u), []).append(
-                                        np.mean(d.argmax(1)[keep] == y[te][keep]))
+                                    for table in tables:
+                                        acc.setdefault((table, t, u), []).append(np.mean(d.argmax(1)[keep] == y[te][keep]))
                 for (table, t, u), v in acc.items():
                     theirs[(table, task, feature, s, t, u)] = float(np.mean(v))
     cv_seconds = time.perf_counter() - start

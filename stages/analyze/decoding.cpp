@@ -61,11 +61,46 @@ torch::Tensor decision_shared(const decoders::Fit& f, const torch::Tensor& x) {
   return (scores.view({x.size(0), p, k}) + b.unsqueeze(0)).permute({1, 0, 2});
 }
 
-// The argmax [P, n] of decision values [P, n, K] over the classes other than
-// excluded[i] ([n]) for each trial i.
+// The argmax [P, n] of decision values [P, n, K] over the classes not
+// excluded ([n, K] bool) for each trial.
 torch::Tensor argmax_except(const torch::Tensor& decision, const torch::Tensor& excluded) {
-  torch::Tensor idx = excluded.view({1, -1, 1}).expand({decision.size(0), decision.size(1), 1});
-  return decision.scatter(2, idx, -std::numeric_limits<double>::infinity()).argmax(2);
+  return decision.masked_fill(excluded.unsqueeze(0), -std::numeric_limits<double>::infinity()).argmax(2);
+}
+
+// Each class's kin group [K] (the lag rule): for identity its category
+// (identity determines it: identities are unique across categories), shifted
+// past the class ids; for every other feature the class itself.
+torch::Tensor kin_of(const ModelData& m, const std::string& feature, std::int64_t classes) {
+  torch::Tensor kin = torch::arange(classes, torch::kLong);
+  if (feature == "id" && m.labels.count("id") && m.labels.count("cat")) {
+    torch::Tensor id = m.labels.at("id").flatten(), cat = m.labels.at("cat").flatten();
+    torch::Tensor in = id.lt(classes);
+    kin.index_put_({id.masked_select(in)}, cat.masked_select(in) + classes);
+  }
+  return kin;
+}
+
+// The classes kin of `labels` ([n]): bool [n, K].
+torch::Tensor kin_mask(const Family& f, const torch::Tensor& labels) {
+  return f.kin.unsqueeze(0).eq(f.kin.index_select(0, labels.to(torch::kLong)).unsqueeze(1));
+}
+
+// The lag rule's exclusion for a fit of family f at train frame t scored at
+// frame u: the classes kin of the label at any frame read (bool [n, K]),
+// and the trials it scores (bool [n]): label at f.stim not excluded, at
+// least two classes left. `labels` long [n, T]: the family's trials' labels
+// at every frame.
+struct Exclusion {
+  torch::Tensor excluded, scored;
+};
+Exclusion exclusion(const Family& f, const torch::Tensor& labels, const std::vector<int>& read) {
+  const std::int64_t n = f.y.size(0), k = f.kin.size(0);
+  Exclusion e;
+  e.excluded = torch::zeros({n, k}, torch::kBool);
+  for (int r : read) e.excluded = e.excluded.logical_or(kin_mask(f, labels.select(1, r)));
+  torch::Tensor allowed = k - e.excluded.sum(1);
+  e.scored = e.excluded.gather(1, f.y.unsqueeze(1)).squeeze(1).logical_not().logical_and(allowed.ge(2));
+  return e;
 }
 
 }  // namespace
@@ -182,22 +217,28 @@ Families fit_families(const ModelData& m, const Settings& s, const std::function
         f.preds = pr.select(1, 0).contiguous();
         f.null_preds = pr.narrow(1, 1, sets - 1).permute({1, 0, 2, 3}).to(torch::kInt16).contiguous();
         f.n_back = m.tasks[k].n;
-        if ((s.wants("cross_temporal") || s.wants("procrustes")) && s.classes.at(feature) >= 3) {
-          // The lag rule: at frames u - s = kN, every fit's (true and
-          // permuted) argmax over the classes other than the label at u.
+        f.kin = kin_of(m, feature, s.classes.at(feature));
+        if ((s.wants("decoding") || s.wants("cross_temporal") || s.wants("procrustes")) &&
+            s.classes.at(feature) - f.largest_kin() >= 2) {
+          // The lag rule: for every (train frame t, frame u) with frames
+          // read at lags kN, every fit's (true and permuted) argmax over the
+          // classes that are not kin of their labels.
           torch::Tensor labels_all = m.labels.at(feature).index_select(0, rows);
-          std::vector<torch::Tensor> lagged;
-          for (int frame = stim + 1; frame < frames; ++frame) {
-            if (!f.lagged(frame)) continue;
-            f.lag_frames.push_back(frame);
-            torch::Tensor dec = decision_shared(all, x.select(1, frame));  // [P * L, n, K]
-            lagged.push_back(argmax_except(dec, labels_all.select(1, frame).contiguous()).view({p, sets, n}));
+          torch::Tensor differ = torch::full({f.folds, u, u, sets, n}, -1, torch::kLong);  // [q, t, u, set, n]
+          for (int frame = stim; frame < frames; ++frame) {
+            torch::Tensor dec;
+            for (int t = stim; t < frames; ++t) {
+              const auto read = f.read_frames(t, frame);
+              if (read.empty()) continue;
+              if (!dec.defined()) dec = decision_shared(all, x.select(1, frame)).view({f.folds, u, sets, n, -1});
+              torch::Tensor d = dec.select(1, t - stim).reshape({f.folds * sets, n, -1});
+              differ.select(1, t - stim).select(1, frame - stim).copy_(
+                  argmax_except(d, exclusion(f, labels_all, read).excluded).view({f.folds, sets, n}));
+            }
           }
-          if (!lagged.empty()) {
-            torch::Tensor lp = torch::stack(lagged, 2);  // [P, L(sets), lag frames, n]
-            f.differ_preds = lp.select(1, 0).contiguous();
-            f.null_differ_preds = lp.narrow(1, 1, sets - 1).permute({1, 0, 2, 3}).to(torch::kInt16).contiguous();
-          }
+          differ = differ.view({p, u, sets, n});
+          f.differ_preds = differ.select(2, 0).contiguous();
+          f.null_differ_preds = differ.narrow(2, 1, sets - 1).permute({2, 0, 1, 3}).to(torch::kInt16).contiguous();
         }
         torch::Tensor true_index = torch::arange(p, torch::kLong) * sets;
         f.fit = {all.weight.index_select(0, true_index), all.bias.index_select(0, true_index),
@@ -228,6 +269,19 @@ torch::Tensor unseen(const Family& f, int fold, const torch::Tensor& images) {
   return torch::isin(images.to(torch::kLong), training, /*assume_unique=*/false, /*invert=*/true);
 }
 
+std::vector<int> Family::read_frames(int t, int u) const {
+  std::vector<int> out;
+  for (int r : {u, u - (t - stim)}) {
+    if (lagged(r) && std::find(out.begin(), out.end(), r) == out.end()) out.push_back(r);
+  }
+  return out;
+}
+
+std::int64_t Family::largest_kin() const {
+  if (!kin.defined() || kin.numel() == 0) return 1;
+  return torch::bincount(kin).max().item<std::int64_t>();
+}
+
 namespace {
 
 // A decoder's accuracy over folds and the permutation null of the same
@@ -237,6 +291,7 @@ struct Score {
   std::vector<double> folds;   // per fold scored
   std::vector<double> counts;  // trials scored, per fold scored
   std::vector<double> null;    // per permutation, mean over the folds scored
+  double chance = NAN;         // the rule's chance where it varies by trial (kDiffer), else NaN
   double accuracy() const { return mean(folds); }
 };
 
@@ -313,37 +368,50 @@ decoders::Fit encoding_fits(const Family& f, std::int64_t frames) {
 }
 
 // The lag rule (README "Correlated labels at lags kN"). Which rule scores a
-// decoder of family f at frame u against the label at f.stim: kAll (every
-// held-out trial, argmax over all classes; chance 1/K), kDiffer (u - stim a
-// positive multiple of the task's N: held-out trials whose label at u
-// differs from the label at stim, argmax over the classes other than the
-// label at u; chance 1/(K-1)) or kNone (kDiffer with K = 2: one class
-// would remain, no score).
+// decoder of family f fitted at train frame t at frame u against the label
+// at f.stim: kAll (no frame read at a lag kN: every held-out trial, argmax
+// over all classes; chance 1/K), kDiffer (held-out trials whose label at
+// stim is not kin of the label at a frame read, argmax over the classes that
+// are not; chance 1/(the classes left)) or kNone (kDiffer where fewer than
+// two classes would remain: K = 2, no score).
 enum class Scoring { kAll, kDiffer, kNone };
 
 const char* scoring_name(Scoring r) { return r == Scoring::kAll ? "all" : r == Scoring::kDiffer ? "differ" : "none"; }
 
-Scoring scoring_at(const Family& f, int u, const Settings& s) {
-  if (!f.lagged(u)) return Scoring::kAll;
-  return s.classes.at(f.feature) >= 3 ? Scoring::kDiffer : Scoring::kNone;
+// kDiffer unless fewer than two classes remain after excluding one kin group.
+Scoring differ_rule(const Family& f, const Settings& s) {
+  return s.classes.at(f.feature) - f.largest_kin() >= 2 ? Scoring::kDiffer : Scoring::kNone;
 }
 
-double chance_of(Scoring r, const Settings& s, const std::string& feature) {
-  const auto k = static_cast<double>(s.classes.at(feature));
-  return r == Scoring::kAll ? 1.0 / k : r == Scoring::kDiffer ? 1.0 / (k - 1.0) : std::nan("");
+Scoring scoring_at(const Family& f, int t, int u, const Settings& s) {
+  return f.read_frames(t, u).empty() ? Scoring::kAll : differ_rule(f, s);
+}
+// At a fit's own frame (t = u): the frame shown there.
+Scoring scoring_at(const Family& f, int u, const Settings& s) { return scoring_at(f, u, u, s); }
+
+// The chance of rule r for one frame read: 1/K, or the mean over the
+// classes of 1/(K - the class's kin group).
+double chance_of(Scoring r, const Settings& s, const Family& f) {
+  const auto k = s.classes.at(f.feature);
+  if (r == Scoring::kAll) return 1.0 / static_cast<double>(k);
+  if (r == Scoring::kNone) return std::nan("");
+  torch::Tensor size = kin_mask(f, torch::arange(k, torch::kLong)).sum(1).to(torch::kFloat64);  // [K]
+  return (1.0 / (static_cast<double>(k) - size)).mean().item<double>();
 }
 
-// The trials each fold scores at frame u under rule r, [folds, n] bool:
-// held out in fold q, and under kDiffer with labels at u and stim that
-// differ.
-torch::Tensor held_masks(const ModelData& m, const Family& f, int u, Scoring r) {
+// The trials each fold scores under rule r for a fit at t scored at u,
+// [folds, n] bool: held out in fold q, and under kDiffer those the
+// exclusion scores.
+torch::Tensor held_masks(const ModelData& m, const Family& f, int t, int u, Scoring r) {
   torch::Tensor keep = f.fold.unsqueeze(0).eq(torch::arange(f.folds, torch::kLong).unsqueeze(1));
   if (r == Scoring::kDiffer) {
-    torch::Tensor yu = m.labels.at(f.feature).index_select(0, f.rows).select(1, u);
-    keep = keep.logical_and(yu.ne(f.y).unsqueeze(0));
+    Exclusion e = exclusion(f, m.labels.at(f.feature).index_select(0, f.rows), f.read_frames(t, u));
+    keep = keep.logical_and(e.scored.unsqueeze(0));
   }
   return keep;
 }
+// At a fit's own frame (t = u).
+torch::Tensor held_masks(const ModelData& m, const Family& f, int u, Scoring r) { return held_masks(m, f, u, u, r); }
 
 // kDiffer predictions of the family's fits at train frame t scored at
 // frame u: fold q's in row q of `pred` ([folds, n]), permutation r's in row
@@ -352,29 +420,28 @@ struct RulePreds {
   torch::Tensor pred, null;
 };
 RulePreds differ_predictions(const Family& f, std::int64_t frames, int t, int u) {
-  auto it = std::find(f.lag_frames.begin(), f.lag_frames.end(), u);
-  if (it == f.lag_frames.end() || !f.differ_preds.defined()) {
-    throw std::logic_error("analyze: frame " + std::to_string(u) + " has no lag-rule predictions in family " + f.feature +
-                           "/" + std::to_string(f.stim));
+  if (!f.differ_preds.defined() || f.read_frames(t, u).empty()) {
+    throw std::logic_error("analyze: (" + std::to_string(t) + ", " + std::to_string(u) +
+                           ") has no lag-rule predictions in family " + f.feature + "/" + std::to_string(f.stim));
   }
-  const auto l = static_cast<std::int64_t>(it - f.lag_frames.begin());
   torch::Tensor idx = torch::arange(f.folds, torch::kLong) * (frames - f.stim) + (t - f.stim);
   RulePreds out;
-  out.pred = f.differ_preds.index_select(0, idx).select(1, l);  // [folds, n]
-  out.null = f.null_differ_preds.index_select(1, idx).select(2, l).reshape({-1, f.y.size(0)}).to(torch::kLong);
+  out.pred = f.differ_preds.index_select(0, idx).select(1, u - f.stim);  // [folds, n]
+  out.null = f.null_differ_preds.index_select(1, idx).select(2, u - f.stim).reshape({-1, f.y.size(0)}).to(torch::kLong);
   return out;
 }
 
 // A decoder of family f at train frame t scored at frame u on the label at
-// f.stim under the rule at u, on keep[q] of each fold (undefined: every
-// trial the rule scores). kAll: the permuted fits against their permuted
-// labels (as decoding rows); kDiffer: the permuted fits' argmax over the
-// classes other than the label at u against the true labels (as H1/H2);
+// f.stim under the rule at (t, u), on keep[q] of each fold (undefined:
+// every trial the rule scores). kAll: the permuted fits against their
+// permuted labels; kDiffer: the permuted fits' argmax over the classes not
+// kin of the labels at the frames read, against the true labels (as H1/H2),
+// with `chance` the mean over the trials scored of 1 / (classes left);
 // kNone: no score.
 Score rule_score(const ModelData& m, const Family& f, int t, int u, Scoring r, const torch::Tensor& keep = {}) {
   const std::int64_t frames = m.frames();
   if (r == Scoring::kNone) return {};
-  torch::Tensor mask = keep.defined() ? keep : held_masks(m, f, u, r);
+  torch::Tensor mask = keep.defined() ? keep : held_masks(m, f, t, u, r);
   if (r == Scoring::kAll) {
     torch::Tensor idx = torch::arange(f.folds, torch::kLong) * (frames - f.stim) + (t - f.stim);
     torch::Tensor pred = f.preds.index_select(0, idx).select(1, u - f.stim);  // [folds, n]
@@ -392,7 +459,13 @@ Score rule_score(const ModelData& m, const Family& f, int t, int u, Scoring r, c
     return out;
   }
   RulePreds p = differ_predictions(f, frames, t, u);
-  return masked_score(p.pred, f.permutations() > 0 ? p.null : torch::Tensor(), f.y, mask);
+  Score out = masked_score(p.pred, f.permutations() > 0 ? p.null : torch::Tensor(), f.y, mask);
+  // Chance: the mean over the trials scored of 1 / (the classes left).
+  Exclusion e = exclusion(f, m.labels.at(f.feature).index_select(0, f.rows), f.read_frames(t, u));
+  torch::Tensor left = (f.kin.size(0) - e.excluded.sum(1)).to(torch::kFloat64);  // [n]
+  torch::Tensor scored = mask.any(0);
+  if (scored.any().item<bool>()) out.chance = (1.0 / left.masked_select(scored)).mean().item<double>();
+  return out;
 }
 
 void set_cell(Row& row, const std::string& name, TableBuilder::Cell value) {
@@ -424,11 +497,10 @@ void add_accuracy(Row& row, const Score& sc, const Settings& s, const std::strin
                          {"n_total", total}});
 }
 
-// A decoding row (lag_rule false: every held-out trial, as ever) or a
-// cross-temporal row (lag_rule true: scored by the rule at u, named in the
-// `scoring` column).
-void accuracy_row(TableBuilder& table, const ModelData& m, const Settings& s, const Family& f, int t, int u, bool lag_rule) {
-  const Scoring rule = lag_rule ? scoring_at(f, u, s) : Scoring::kAll;
+// A decoding row (t = u) or a cross-temporal row, scored by the lag rule
+// of (t, u), named in the `scoring` column.
+void accuracy_row(TableBuilder& table, const ModelData& m, const Settings& s, const Family& f, int t, int u) {
+  const Scoring rule = scoring_at(f, t, u, s);
   Score sc = rule == Scoring::kAll ? score(f, m.frames(), t, u, f.y, f.null_y, {}) : rule_score(m, f, t, u, rule);
   auto row = model_columns(m);
   const auto& task = m.tasks[f.task];
@@ -438,9 +510,10 @@ void accuracy_row(TableBuilder& table, const ModelData& m, const Settings& s, co
                          {"relevant", feature_of(task) == f.feature ? 1.0 : 0.0},
                          {"stim_frame", double(f.stim)},
                          {"train_frame", double(t)},
-                         {"test_frame", double(u)}});
-  if (lag_rule) row.emplace_back("scoring", std::string(scoring_name(rule)));
-  add_accuracy(row, sc, s, f.feature, rule == Scoring::kAll ? NAN : chance_of(rule, s, f.feature));
+                         {"test_frame", double(u)},
+                         {"scoring", std::string(scoring_name(rule))}});
+  add_accuracy(row, sc, s, f.feature,
+               rule == Scoring::kAll ? NAN : std::isfinite(sc.chance) ? sc.chance : chance_of(rule, s, f));
   if (rule == Scoring::kNone) set_cell(row, "chance", std::nan(""));
   table.add(std::move(row));
 }
@@ -449,7 +522,7 @@ void accuracy_row(TableBuilder& table, const ModelData& m, const Settings& s, co
 
 void decoding(const ModelData& m, const Settings& s, const Families& families, Tables& tables) {
   for (const auto& [key, f] : families) {
-    for (int t = f.stim; t < m.frames(); ++t) accuracy_row(tables["decoding"], m, s, f, t, t, false);
+    for (int t = f.stim; t < m.frames(); ++t) accuracy_row(tables["decoding"], m, s, f, t, t);
   }
 }
 
@@ -457,29 +530,30 @@ void cross_temporal(const ModelData& m, const Settings& s, const Families& famil
   const std::int64_t frames = m.frames();
   for (const auto& [key, f] : families) {
     for (int t = f.stim; t < frames; ++t) {
-      for (int u = f.stim; u < frames; ++u) accuracy_row(tables["cross_temporal"], m, s, f, t, u, true);
+      for (int u = f.stim; u < frames; ++u) accuracy_row(tables["cross_temporal"], m, s, f, t, u);
     }
     // H1 (slot): the encoding decoder E(S=s,T=s) on the memory states of the
     // same stimulus at a later frame j. H2 (shared encoding): E(S=s,T=s) on
     // the encoding states of the stimulus shown at j, E(S=j,T=j).
-    //  - Correlated labels: only trials whose labels at s and j differ
+    //  - Correlated labels: only trials whose labels at s and j are not kin
     //    (where they agree, with probability ~1/2 at lags that are multiples
-    //    of N, a decoder of one stimulus scores on the other's labels).
+    //    of N, a decoder of one stimulus scores on the other's labels; in
+    //    id-N tasks the sibling identity of a hard non-match ranks second).
     //  - The leak rule: fold q's decoder only on trials held out in fold q
     //    whose image at j was not among fold q's training images at s (a
     //    decoder that memorised images would read the image at j as the
     //    label it was trained on).
     //  - Like with like: a decoder that reads stimulus j must score chance,
-    //    not zero, on stimulus s. H1 is the argmax over the classes other
-    //    than y_j, H2 the argmax over the classes other than y_s: chance
-    //    1 / (K - 1) each (no score for K = 2, where one class remains).
+    //    not zero, on stimulus s. H1 is the argmax over the classes not kin
+    //    of y_j, H2 the argmax over the classes not kin of y_s (kin: the
+    //    class itself; for identity, every identity of its category): chance
+    //    1 / (K - kin) each (no score for K = 2, where one class remains).
     //    `validation` is the same decoder at its own frame s on the same
-    //    trials, argmax over the classes other than y_j (what H1 would be if
+    //    trials, argmax over the classes not kin of y_j (what H1 would be if
     //    the memory state were the encoding state).
     // Every null: the permuted fits at t = s scored the same way.
     const auto& task = m.tasks[f.task];
-    const std::int64_t classes = s.classes.at(f.feature);
-    const bool scorable = classes >= 3;
+    const bool scorable = differ_rule(f, s) == Scoring::kDiffer;
     decoders::Fit enc = encoding_fits(f, frames);
     const bool has_null = f.null_encoding.weight.defined();
     torch::Tensor x_s = m.states.index_select(0, f.rows).select(1, f.stim);
@@ -487,7 +561,11 @@ void cross_temporal(const ModelData& m, const Settings& s, const Families& famil
     torch::Tensor null_s = scorable && has_null ? decision_shared(f.null_encoding, x_s) : torch::Tensor();
     for (int j = f.stim + 1; j < frames; ++j) {
       torch::Tensor yj = m.labels.at(f.feature).index_select(0, f.rows).select(1, j).contiguous();
-      torch::Tensor differ = yj.ne(f.y);
+      // Kin (README "Correlated labels"): for identity, every identity of
+      // the same category (hard non-matches make the label at s the sibling
+      // of the label at j more often than chance).
+      torch::Tensor kin_j = kin_mask(f, yj), kin_s = kin_mask(f, f.y);
+      torch::Tensor differ = kin_j.gather(1, f.y.unsqueeze(1)).squeeze(1).logical_not();
       torch::Tensor images_j = m.stimulus.index_select(0, f.rows).select(1, j).contiguous();
       std::vector<torch::Tensor> keep;
       for (int q = 0; q < f.folds; ++q) keep.push_back(f.fold.eq(q).logical_and(differ).logical_and(unseen(f, q, images_j)));
@@ -500,9 +578,9 @@ void cross_temporal(const ModelData& m, const Settings& s, const Families& famil
         auto except = [](const torch::Tensor& d, const torch::Tensor& excluded) {
           return d.defined() ? argmax_except(d, excluded) : torch::Tensor();
         };
-        validation = masked_score(except(dec_s, yj), except(null_s, yj), f.y, eligible);
-        h1 = masked_score(except(dec_j, yj), except(null_j, yj), f.y, eligible);
-        h2 = masked_score(except(dec_j, f.y), except(null_j, f.y), yj, eligible);
+        validation = masked_score(except(dec_s, kin_j), except(null_s, kin_j), f.y, eligible);
+        h1 = masked_score(except(dec_j, kin_j), except(null_j, kin_j), f.y, eligible);
+        h2 = masked_score(except(dec_j, kin_s), except(null_j, kin_s), yj, eligible);
       }
       for (auto& [name, sc] : {std::pair<std::string, Score&>{"H1_slot", h1}, {"H2_shared", h2}}) {
         auto row = model_columns(m);
@@ -515,7 +593,7 @@ void cross_temporal(const ModelData& m, const Settings& s, const Families& famil
                                {"other_frame", double(j)},
                                {"validation", validation.accuracy()},
                                {"validation_chance", mean(validation.null)}});
-        add_accuracy(row, sc, s, f.feature, 1.0 / static_cast<double>(classes - 1));
+        add_accuracy(row, sc, s, f.feature, chance_of(differ_rule(f, s), s, f));
         tables["temporal_hypotheses"].add(std::move(row));
       }
     }
@@ -716,7 +794,7 @@ void procrustes(const ModelData& m, const Settings& s, const Families& families,
         // Hits [n] of weights `w_std` (de-standardised like the target
         // decoder) used in place of the target decoder of family `fam` at
         // `frame`, under the rule there (kDiffer: the argmax over the
-        // classes other than the label at `frame`).
+        // classes not kin of the label at `frame`).
         auto hits_of = [&](const Family& fam, int frame, Scoring rule, const torch::Tensor& w_std) {
           std::int64_t p = fam.index(q, frame, frames);
           Standardised tg = standardise(weights(fam, frame));
@@ -724,7 +802,7 @@ void procrustes(const ModelData& m, const Settings& s, const Families& families,
           torch::Tensor x = m.states.index_select(0, fam.rows).select(1, frame);
           torch::Tensor decision = torch::mm(x - fam.fit.mean[p], w.t()) + fam.fit.bias[p];  // [n, K]
           torch::Tensor pred = rule == Scoring::kDiffer
-                                   ? argmax_except(decision.unsqueeze(0), labels.select(1, frame).contiguous()).squeeze(0)
+                                   ? argmax_except(decision.unsqueeze(0), kin_mask(fam, labels.select(1, frame))).squeeze(0)
                                    : decision.argmax(1);
           return pred.eq(fam.y).to(torch::kFloat64);
         };
@@ -810,7 +888,7 @@ void procrustes(const ModelData& m, const Settings& s, const Families& families,
                                {"fitted_minus_swap", fit - sc.accuracy()},
                                {"relative", usable ? (sc.accuracy() - null) / (fit - null) : std::nan("")},
                                {"target_above_chance", usable ? 1.0 : 0.0}});
-        add_accuracy(row, sc, s, f.feature, test.rule == Scoring::kAll ? NAN : chance_of(test.rule, s, f.feature));
+        add_accuracy(row, sc, s, f.feature, test.rule == Scoring::kAll ? NAN : chance_of(test.rule, s, fam));
         if (test.rule == Scoring::kNone) set_cell(row, "chance", std::nan(""));
         tables["procrustes"].add(std::move(row));
       }

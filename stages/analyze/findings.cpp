@@ -18,6 +18,7 @@
 // alpha, so the conjunction keeps level alpha without correction).
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 #include <set>
 #include <sstream>
 #include <tuple>
@@ -112,9 +113,10 @@ constexpr Declared kDeclared[] = {
      "Welch t-test, one-sided (multi-task > single-task), of each model's retention: mean accuracy above "
          "empirical chance of task-irrelevant features of stimulus s decoded from the state at frames t > s, over "
          "the same cells on both sides: the (task, feature, s, t) cells of the single-task models (their own tasks, "
-         "the features irrelevant there); multi-task rows of other tasks are not used. In cat-N tasks identity "
-         "agrees across matched frames more often than chance (the sampler matches on category), so a cat-N "
-         "control's identity cells carry that correlation on both sides. "
+         "the features irrelevant there); multi-task rows of other tasks are not used. Cells at frames t with t - s "
+         "a multiple of the task's N, where the sampler's matches correlate the labels (identity with category "
+         "in cat-N tasks), are scored by the lag rule (trials whose label at s is not kin of the label at t, the "
+         "argmax over the classes that are not); cells without a score are skipped and counted. "
          "The two sides are the multi-task and the single-task models; every replicate group on each side needs "
          "min_seeds seeds"},
     {"Vanilla RNNs share subspaces across tasks; GRUs and LSTMs use task-specific ones",
@@ -147,10 +149,11 @@ constexpr Declared kDeclared[] = {
          "counted; raw accuracies at elapsed times t+1-s and t+2-s would reward forgetting). Task-relevant "
          "features with at least 3 values. H1 and H2 score the encoding decoder "
          "of stimulus s (fitted at frame s) on the state at a later frame j, on trials held out in its fold whose "
-         "labels at s and j differ and whose image at j was not among the fold's training images; H1 is the "
-         "argmax over the classes other than the label at j, scored against the label at s, and H2 the argmax "
-         "over the classes other than the label at s, scored against the label at j (chance 1/(K-1) each); H1's "
-         "validation is the same decoder at frame s on the same trials with the same excluded class; every "
+         "labels at s and j are not kin (the same class; for identity, the same category: hard non-matches) and "
+         "whose image at j was not among the fold's training images; H1 is the argmax over the classes not kin of "
+         "the label at j, scored against the label at s, and H2 the argmax over the classes not kin of the label "
+         "at s, scored against the label at j (chance 1/(K-1) each without kin); H1's validation is the same "
+         "decoder at frame s on the same trials with the same excluded classes; every "
          "empirical chance comes from the permuted-label fits at frame s scored the same way. Single-task groups "
          "are reported as supporting tests; so are the fitted rotation against no rotation and against rotations "
          "fitted on permuted class correspondences"},
@@ -319,14 +322,25 @@ nlohmann::json finding1(const std::map<std::string, Table>& tables, const std::v
       cells.insert({r.txt("task", i), r.txt("feature", i), r.num("stim_frame", i), r.num("train_frame", i)});
     }
   }
+  int unscored_all = 0;
   for (const auto& m : models) {
     const bool is_multi = m.tasks.size() > 1;
     std::vector<double> margin;
+    int unscored = 0;
     for (std::size_t i = 0; i < r.rows(); ++i) {
       if (r.txt("model", i) != m.name || !later_irrelevant(i)) continue;
       if (!cells.count({r.txt("task", i), r.txt("feature", i), r.num("stim_frame", i), r.num("train_frame", i)})) continue;
-      margin.push_back(r.num("accuracy", i) - r.num("chance_empirical", i));
+      // A row scored by no trial (the lag rule's "none", or no trial left)
+      // has no accuracy: skipped and counted.
+      const double v = r.num("accuracy", i) - r.num("chance_empirical", i);
+      if (!std::isfinite(v)) {
+        ++unscored;
+        continue;
+      }
+      margin.push_back(v);
     }
+    unscored_all += unscored;
+    if (unscored > 0) f["numbers"][m.name + ": cells without a score (skipped)"] = unscored;
     if (margin.empty()) continue;
     (is_multi ? multi : single).push_back(mean(margin));
     used.push_back(&m);
@@ -353,6 +367,7 @@ nlohmann::json finding1(const std::map<std::string, Table>& tables, const std::v
                         "add a multi-task (MTMF or STMF) model whose tasks include the single-task models' task");
   }
   f["numbers"]["cells compared (task, feature, stimulus frame, frame of the single-task models)"] = cells.size();
+  f["numbers"]["rows without a score (skipped), all models"] = unscored_all;
   const auto groups = groups_of(used, models);
   if (auto gap = replicate_gap(groups, s.min_seeds); !gap.empty()) return not_testable(f, gap, kSeeds);
   std::string sides[2];
@@ -383,11 +398,11 @@ nlohmann::json finding2(const std::map<std::string, Table>& tables, const std::v
   }
   std::map<const ModelData*, double> value;
   std::vector<const ModelData*> used;
-  int excluded_all = 0, cells_all = 0;
+  int excluded_all = 0, cells_all = 0, unscored_all = 0;
   for (const auto& m : models) {
     if (m.tasks.size() < 2) continue;  // cross-task generalisation needs several tasks
     double gen = 0, gen_chance = 0, val = 0, val_chance = 0, gen_c = 0, gen_c_chance = 0;
-    int count = 0, excluded = 0;
+    int count = 0, excluded = 0, unscored = 0;
     for (std::size_t i = 0; i < r.rows(); ++i) {
       if (r.txt("model", i) != m.name || r.txt("kind", i) != "generalisation" || r.num("stim_frame", i) != first) continue;
       // Declared rule: a cell counts only when its decoder beats the 95th
@@ -397,17 +412,28 @@ nlohmann::json finding2(const std::map<std::string, Table>& tables, const std::v
         ++excluded;
         continue;
       }
-      gen += r.num("accuracy", i);
-      gen_chance += r.num("chance_empirical", i);
-      val += r.num("validation", i);
-      val_chance += r.num("validation_chance", i);
-      gen_c += r.num("accuracy_centred", i);
-      gen_c_chance += r.num("chance_empirical_centred", i);
+      // A cell scored by no trial (no image of B unseen by any fold): no
+      // accuracy, skipped and counted.
+      const double cell[] = {r.num("accuracy", i), r.num("chance_empirical", i), r.num("validation", i),
+                             r.num("validation_chance", i), r.num("accuracy_centred", i),
+                             r.num("chance_empirical_centred", i)};
+      if (!std::all_of(std::begin(cell), std::end(cell), [](double v) { return std::isfinite(v); })) {
+        ++unscored;
+        continue;
+      }
+      gen += cell[0];
+      gen_chance += cell[1];
+      val += cell[2];
+      val_chance += cell[3];
+      gen_c += cell[4];
+      gen_c_chance += cell[5];
       ++count;
     }
-    if (count + excluded == 0) continue;
+    if (count + excluded + unscored == 0) continue;
     excluded_all += excluded;
-    cells_all += count + excluded;
+    unscored_all += unscored;
+    cells_all += count + excluded + unscored;
+    if (unscored > 0) f["numbers"][m.name + ": cells without a score (skipped)"] = unscored;
     f["numbers"][m.name + ": cells used"] = count;
     f["numbers"][m.name + ": cells excluded (validation not above its empirical chance's 95th percentile)"] = excluded;
     const double score = count > 0 ? (gen - gen_chance) / (val - val_chance) : NAN;
@@ -419,6 +445,7 @@ nlohmann::json finding2(const std::map<std::string, Table>& tables, const std::v
     used.push_back(&m);
   }
   f["numbers"]["cells excluded, all models"] = excluded_all;
+  f["numbers"]["cells without a score (skipped), all models"] = unscored_all;
   f["numbers"]["cells, all models"] = cells_all;
   const auto groups = groups_of(used, models);
   std::map<std::string, std::vector<const Group*>> per_rnn;
@@ -641,8 +668,19 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::v
     // chance and its own validation (the same decoder at frame s, the same
     // trials, the same excluded class), never a share of another score.
     std::vector<double> h1, h1_chance, h2, h2_chance, val;
+    // Rows scored by no trial (the lag rule's "none": 2 classes; or no
+    // trial left) have NaN scores: skipped where averaged, and counted.
+    int unscored = 0;
+    auto finite = [](std::initializer_list<double> v) {
+      return std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
+    };
     for (std::size_t i = 0; i < h.rows(); ++i) {
-      if (h.txt("model", i) != m.name || h.txt("relevance", i) != "relevant" || !std::isfinite(h.num("accuracy", i))) continue;
+      if (h.txt("model", i) != m.name || h.txt("relevance", i) != "relevant") continue;
+      const bool is_h1_row = h.txt("hypothesis", i) == "H1_slot";
+      if (!finite({h.num("accuracy", i), h.num("chance_empirical", i), is_h1_row ? h.num("validation", i) : 0.0})) {
+        ++unscored;
+        continue;
+      }
       const bool is_h1 = h.txt("hypothesis", i) == "H1_slot";
       (is_h1 ? h1 : h2).push_back(h.num("accuracy", i));
       (is_h1 ? h1_chance : h2_chance).push_back(h.num("chance_empirical", i));
@@ -656,6 +694,10 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::v
     std::map<std::tuple<std::string, std::string, double, double>, std::map<std::string, double>> cell;
     for (std::size_t i = 0; i < p.rows(); ++i) {
       if (p.txt("model", i) != m.name || p.txt("relevance", i) != "relevant") continue;
+      if (!finite({p.num("accuracy", i), p.num("fitted_accuracy", i)})) {
+        ++unscored;
+        continue;
+      }
       by[p.txt("test", i)].push_back(p.num("accuracy", i));
       cell[{p.txt("task", i), p.txt("feature", i), p.num("source_stim", i), p.num("source_frame", i)}][p.txt("test", i)] =
           p.num("target_above_chance", i) > 0 ? p.num("relative", i) : NAN;
@@ -686,6 +728,7 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::v
     f["numbers"][m.name + ": H2 - chance"] = h2_margin[&m];
     f["numbers"][m.name + ": elapsed-shifted - time-shifted swap, relative to own targets"] = number_or_null(swap[&m]);
     f["numbers"][m.name + ": swap pairs used"] = swaps.size();
+    if (unscored > 0) f["numbers"][m.name + ": rows without a score (skipped)"] = unscored;
     f["numbers"][m.name + ": swap pairs excluded (a target not above its chance's 95th percentile)"] =
         pairs - static_cast<int>(swaps.size());
     f["numbers"][m.name + ": raw elapsed-shifted - time-shifted swap (different elapsed times; not the test)"] =

@@ -48,18 +48,19 @@ recomputation"); nothing here calls wmgeom or reads its decoders:
    family whose decoders enter the prediction (the elapsed-shifted swap:
    the next stimulus's family and the source family whose decoders fit R);
  * the lag rule: a decoder scored at frame u on the label at s, with u - s a
-   positive multiple of the task's N, is scored on the trials whose labels
-   at u and s differ, with the argmax over the classes other than the label
-   at u (its null: the permuted fits scored the same way against the true
-   labels).
+   positive multiple of the task's N, is scored on the trials whose label at
+   s is not kin of the label at u (kin: the class; for identity, every
+   identity of its category), with the argmax over the classes that are not
+   (its null: the permuted fits scored the same way against the true
+   labels); H1/H2 exclude kin the same way at every j.
 Finding 2: normalised cross-task generalisation at stimulus frame 0,
    sum(gen - chance) / sum(val - chance) over the (feature, train task, test
    task != train task) cells whose validation beats the 95th percentile of its
    own empirical chance.
 Finding 4: H1 - halfway(H1 chance, H1 validation) and H2 - H2 chance over the
-   task-relevant features (argmax over the classes other than the other
-   stimulus's label, on held-out trials whose labels at s and j differ and
-   whose image at j is unseen by the fold), and the Procrustes swap test:
+   task-relevant features (argmax over the classes not kin of the other
+   stimulus's label, on held-out trials whose labels at s and j are not kin
+   and whose image at j is unseen by the fold), and the Procrustes swap test:
    mean over source cells (task, s, t) of relative(elapsed-shifted) -
    relative(time-shifted), relative = (swap - chance) / (fitted - chance)
    against the target decoder at its own cell on the same trials, scored
@@ -185,6 +186,10 @@ class Model:
         self.image = np.load(os.path.join(folder, "stimulus.npy")).astype(int)
         self.labels = {f: np.load(os.path.join(folder, COLUMNS[f] + ".npy")).astype(int) for f in FEATURES}
         self.classes = {f: int(self.labels[f].max()) + 1 for f in FEATURES}
+        # The lag rule's kin: identity -> its category (identities are unique
+        # across categories); every other feature's class is its own kin.
+        self.kin = {f: np.arange(self.classes[f]) for f in FEATURES}
+        self.kin["id"][self.labels["id"].ravel()] = self.labels["cat"].ravel() + self.classes["id"]
         self.T = self.x.shape[1]
         self.a = a
         self.rule = folds_wmgeom if a.fold_rule == "wmgeom" else folds_sklearn
@@ -256,9 +261,11 @@ def masked(preds, target, keep):
     return (float(np.mean(accs)) if accs else np.nan), len(accs)
 
 
-def argmax_except(d, excluded):
+def argmax_except(d, excluded, kin):
+    """The argmax over the classes that are not kin of excluded[i] (kin [K]:
+    each class's kin group; identity: its category)."""
     d = d.copy()
-    d[np.arange(len(d)), excluded] = -np.inf
+    d[kin[None, :] == kin[excluded][:, None]] = -np.inf
     return d.argmax(1)
 
 
@@ -346,8 +353,8 @@ def finding4(m):
     pairs = 0
     for k, task in enumerate(m.tasks):
         feature = task.split("-")[0]
-        K = m.classes[feature]
-        if K < 3:
+        K, kin = m.classes[feature], m.kin[feature]
+        if K - np.bincount(kin).max() < 2:
             continue
         # H1 / H2 on every stimulus frame s and later frame j.
         for s in range(T):
@@ -357,20 +364,20 @@ def finding4(m):
             for j in range(s + 1, T):
                 yj = m.labels[feature][f["rows"], j]
                 ij = m.image[f["rows"], j]
-                keep = np.stack([(f["fold"] == q) & (yj != f["y"]) & ~np.isin(ij, m.trained_images(f, q))
+                keep = np.stack([(f["fold"] == q) & (kin[yj] != kin[f["y"]]) & ~np.isin(ij, m.trained_images(f, q))
                                  for q in range(Q)])
                 if not keep.any():
                     continue
                 xj = m.x[f["rows"], j]
                 dec_j = [m.decision(f, s, q, xj) for q in range(Q)]
-                v, _ = masked(np.stack([argmax_except(d, yj) for d in dec_s]), f["y"], keep)
-                a1, _ = masked(np.stack([argmax_except(d, yj) for d in dec_j]), f["y"], keep)
-                a2, _ = masked(np.stack([argmax_except(d, f["y"]) for d in dec_j]), yj, keep)
+                v, _ = masked(np.stack([argmax_except(d, yj, kin) for d in dec_s]), f["y"], keep)
+                a1, _ = masked(np.stack([argmax_except(d, yj, kin) for d in dec_j]), f["y"], keep)
+                a2, _ = masked(np.stack([argmax_except(d, f["y"], kin) for d in dec_j]), yj, keep)
                 n1, n2 = [], []
                 for r in range(P):
                     dj = [m.decision(f, s, q, xj, r) for q in range(Q)]
-                    n1.append(masked(np.stack([argmax_except(d, yj) for d in dj]), f["y"], keep)[0])
-                    n2.append(masked(np.stack([argmax_except(d, f["y"]) for d in dj]), yj, keep)[0])
+                    n1.append(masked(np.stack([argmax_except(d, yj, kin) for d in dj]), f["y"], keep)[0])
+                    n2.append(masked(np.stack([argmax_except(d, f["y"], kin) for d in dj]), yj, keep)[0])
                 h1.append(a1), h1c.append(np.mean(n1)), val.append(v)
                 h2.append(a2), h2c.append(np.mean(n2))
         # Procrustes swaps: source cell (s, t), t + 2 < T, next stimulus s + 1.
@@ -390,7 +397,7 @@ def finding4(m):
             for q in range(Q):
                 k_q = fam["fold"] == q
                 if differ_at(fam, frame):
-                    k_q = k_q & (y_at != fam["y"])
+                    k_q = k_q & (kin[y_at] != kin[fam["y"]])
                 if source is not None:
                     k_q = k_q & ~np.isin(fam["images"], m.trained_images(source, q))
                 keep.append(k_q)
@@ -399,7 +406,7 @@ def finding4(m):
         def predict(fam, frame, d):
             """Predictions from decision values d [n, K] under the rule at frame."""
             if differ_at(fam, frame):
-                return argmax_except(d, m.labels[feature][fam["rows"], frame])
+                return argmax_except(d, m.labels[feature][fam["rows"], frame], kin)
             return d.argmax(1)
 
         target_cache = {}

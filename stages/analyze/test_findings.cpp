@@ -405,6 +405,96 @@ TEST(Findings, Finding2ExcludesCellsWhoseValidationIsNearChance) {
   EXPECT_NEAR(numbers["gru1: normalised generalisation"].get<double>(), 0.4, 1e-9);
 }
 
+// Rows scored by no trial (the lag rule's "none": a 2-class feature at a lag
+// kN; a cell with no trial left) carry NaN scores. The findings skip them
+// where they average and count them, so a table with such rows gives the
+// findings of the same table without them (issue 20: analyze.cpp dropped
+// them before the findings, so findings() itself averaged NaN: finding 1's
+// retention and finding 2's generalisation became NaN).
+TEST(Findings, RowsWithoutAScoreAreSkippedAndCounted) {
+  analyze::Settings s;
+  std::vector<analyze::ModelData> models;
+  for (int seed = 1; seed <= 3; ++seed) {
+    models.push_back(model("rnn_multi" + std::to_string(seed), "rnn", {"loc-1", "cat-1"}, seed));
+    models.push_back(model("gru_multi" + std::to_string(seed), "gru", {"loc-1", "cat-1"}, seed));
+    models.push_back(model("gru_single" + std::to_string(seed), "gru", {"loc-1"}, seed));
+  }
+  auto tables_with = [&](bool unscored) {
+    analyze::Tables tables;
+    for (std::size_t i = 0; i < models.size(); ++i) {
+      const auto& m = models[i];
+      const bool multi = m.tasks.size() > 1;
+      const double e = 0.01 * double(i % 3) - 0.01;
+      // Finding 1: category (irrelevant in loc-1) one frame on, and a cell
+      // two frames on without a score (2 categories at lag 2 = kN).
+      for (double frame : {1.0, 2.0}) {
+        const bool none = frame == 2.0;
+        if (none && !unscored) continue;
+        tables["decoding"].add({{"model", m.name},
+                                {"task", std::string("loc-1")},
+                                {"feature", std::string("cat")},
+                                {"relevance", std::string("irrelevant")},
+                                {"stim_frame", 0.0},
+                                {"train_frame", frame},
+                                {"scoring", std::string(none ? "none" : "all")},
+                                {"accuracy", none ? NAN : 0.5 + (multi ? 0.2 : 0.0) + e},
+                                {"chance_empirical", none ? NAN : 0.5}});
+      }
+      if (!multi) continue;
+      // Finding 2: vanilla generalises, the GRU does not.
+      add_cross_task_cell(tables, m.name, (m.rnn == "rnn" ? 0.9 : 0.3) + e);
+      if (unscored) add_cross_task_cell(tables, m.name, NAN, 0.9, "cat-1");
+      // Finding 4: H1 fails, H2 holds, the elapsed-shifted swap beats the time-shifted one.
+      for (const char* hyp : {"H1_slot", "H2_shared"}) {
+        for (bool none : {false, true}) {
+          if (none && !unscored) continue;
+          const bool h1 = std::string(hyp) == "H1_slot";
+          tables["temporal_hypotheses"].add({{"model", m.name},
+                                             {"task", std::string(none ? "cat-1" : "loc-1")},
+                                             {"feature", std::string(none ? "cat" : "loc")},
+                                             {"relevance", std::string("relevant")},
+                                             {"hypothesis", std::string(hyp)},
+                                             {"stim_frame", 0.0},
+                                             {"other_frame", 1.0},
+                                             {"validation", none ? NAN : 0.9},
+                                             {"validation_chance", none ? NAN : 0.33},
+                                             {"accuracy", none ? NAN : (h1 ? 0.35 : 0.8) + e},
+                                             {"chance_empirical", none ? NAN : 0.33}});
+        }
+      }
+      for (const char* test : {"elapsed_shifted", "time_shifted"}) {
+        for (bool none : {false, true}) {
+          if (none && !unscored) continue;
+          const bool es = std::string(test) == "elapsed_shifted";
+          tables["procrustes"].add({{"model", m.name},
+                                    {"task", std::string(none ? "cat-1" : "loc-1")},
+                                    {"feature", std::string(none ? "cat" : "loc")},
+                                    {"relevance", std::string("relevant")},
+                                    {"test", std::string(test)},
+                                    {"source_stim", 0.0},
+                                    {"source_frame", 0.0},
+                                    {"scoring", std::string(none ? "none" : "all")},
+                                    {"fitted_accuracy", none ? NAN : 0.9},
+                                    {"relative", none ? NAN : (es ? 0.8 : 0.4) + e},
+                                    {"target_above_chance", none ? 0.0 : 1.0},
+                                    {"accuracy", none ? NAN : (es ? 0.7 : 0.5) + e}});
+        }
+      }
+    }
+    return built(tables);
+  };
+  const auto clean = analyze::findings(tables_with(false), models, s);
+  const auto with = analyze::findings(tables_with(true), models, s);
+  for (const char* k : {"1", "2", "4"}) {
+    EXPECT_NE(clean[k]["verdict"], "not testable") << clean[k].dump(2);
+    for (const char* key : {"verdict", "effect", "ci", "p", "n"}) EXPECT_EQ(with[k][key], clean[k][key]) << k << " " << key;
+  }
+  EXPECT_EQ(with["1"]["numbers"]["rows without a score (skipped), all models"], 9) << with["1"].dump(2);
+  EXPECT_EQ(with["2"]["numbers"]["cells without a score (skipped), all models"], 6) << with["2"].dump(2);
+  EXPECT_EQ(with["4"]["numbers"]["gru_multi1: rows without a score (skipped)"], 4) << with["4"].dump(2);
+  EXPECT_EQ(with["4"]["numbers"]["gru_multi1: swap pairs used"], clean["4"]["numbers"]["gru_multi1: swap pairs used"]);
+}
+
 // ---- No feature information, repeated images ----
 
 // States carry a random code per image (not per feature value) and little

@@ -154,11 +154,13 @@ std::string hypotheses_part(Section& s, const ReportData& d, const ReportOptions
              "the "
              "stimulus at a later frame, E(S=j,T=j). Both are scored only on trials held out in "
              "the decoder's fold whose labels at the two frames differ (in an N-back trial they "
-             "agree about half the time at lags that are multiples of N) and whose image at the "
-             "later frame was not among the fold's training images; H1 is the argmax over the "
-             "classes other than the later stimulus's, H2 over those other than the earlier "
-             "one's (chance 1/(K-1)); validation is E(S=i,T=i) at its own frame on the same "
-             "trials with H1's excluded class. Bars: mean over " +
+             "agree about half the time at lags that are multiples of N; for identity, whose "
+             "categories differ: hard non-matches make the sibling rank second) and whose image "
+             "at the later frame was not among the fold's training images; H1 is the argmax over "
+             "the classes other than the later stimulus's (and its siblings), H2 over those other "
+             "than the earlier one's (chance 1/(K-1), identity 1/(K - its category's size)); "
+             "validation is E(S=i,T=i) at its own frame on the same "
+             "trials with H1's excluded classes. Bars: mean over " +
              filter.over() +
              " and frames; whiskers: 95% CI over folds; grey band: the permutation null (mean to "
              "95th "
@@ -302,7 +304,7 @@ std::string finding4_part(Section& s, const ReportData& d) {
              "Finding 4's three measures (task-relevant features), one dot per model: H1's "
              "accuracy "
              "minus halfway between its own empirical chance and its validation (the same "
-             "decoder at its own frame, same trials, same excluded class); H2's accuracy minus its "
+             "decoder at its own frame, same trials, same excluded classes); H2's accuracy minus its "
              "empirical chance; the elapsed-shifted minus the time-shifted Procrustes swap; and, "
              "supporting only, the elapsed-shifted swap minus its no-rotation control. Bars: mean "
              "per "
