@@ -637,11 +637,11 @@ nlohmann::json finding3(const std::map<std::string, Table>& tables, const std::v
 
 nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::vector<ModelData>& models, const Settings& s) {
   auto f = finding(kDeclared[3], s.alpha);
-  Reader h(tables, "temporal_hypotheses"), p(tables, "procrustes");
-  if (h.rows() == 0 || p.rows() == 0) {
+  Reader h(tables, "temporal_hypotheses"), p(tables, "procrustes"), c(tables, "procrustes_centroids");
+  if (h.rows() == 0 || p.rows() == 0 || c.rows() == 0) {
     return not_testable(f, "cross_temporal or procrustes was not run", "add \"cross_temporal\" and \"procrustes\" to analyses");
   }
-  std::map<const ModelData*, double> h1_margin, h2_margin, swap, rotation, rotation_null;
+  std::map<const ModelData*, double> h1_margin, h2_margin, swap, rotation, rotation_null, weight_swap;
   std::vector<std::string> unusable;  // multi-task models without a usable swap pair
   std::vector<const ModelData*> used;
   for (const auto& m : models) {
@@ -656,30 +656,45 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::v
       (is_h1 ? h1_chance : h2_chance).push_back(h.num("chance_empirical", i));
       if (is_h1) val.push_back(h.num("validation", i));
     }
-    // The swaps like with like: each relative to its own target decoder at
-    // the same cell, (swap - chance) / (fitted - chance), paired by source
-    // cell (task, feature, s, t); a pair counts only when both targets beat
-    // the 95th percentile of their empirical chance.
-    std::map<std::string, std::vector<double>> by;
-    std::map<std::tuple<std::string, std::string, double, double>, std::map<std::string, double>> cell;
-    for (std::size_t i = 0; i < p.rows(); ++i) {
-      if (p.txt("model", i) != m.name || p.txt("relevance", i) != "relevant") continue;
-      by[p.txt("test", i)].push_back(p.num("accuracy", i));
-      cell[{p.txt("task", i), p.txt("feature", i), p.num("source_stim", i), p.num("source_frame", i)}][p.txt("test", i)] =
-          p.num("target_above_chance", i) > 0 ? p.num("relative", i) : NAN;
-    }
-    std::vector<double> swaps, rotations, nulls;
-    int pairs = 0;
-    for (const auto& [key, tests] : cell) {
-      auto get = [&](const char* test) { return tests.count(test) ? tests.at(test) : NAN; };
-      if (!tests.count("elapsed_shifted") || !tests.count("time_shifted")) continue;
-      ++pairs;
-      const double es = get("elapsed_shifted"), ts = get("time_shifted");
-      if (!std::isfinite(es) || !std::isfinite(ts)) continue;
-      swaps.push_back(es - ts);
-      rotations.push_back(es - get("elapsed_shifted_no_rotation"));
-      nulls.push_back(es - get("elapsed_shifted_permuted_rotation"));
-    }
+    // The swaps like with like: each relative to its own target at the same
+    // cell, (swap - chance) / (fitted - chance), paired by source cell (task,
+    // feature, s, t); a pair counts only when both targets beat the 95th
+    // percentile of their empirical chance. The declared swap is the
+    // centroid swap (`procrustes_centroids`: rotations fitted on the class
+    // centroids, nearest-centroid scores); the decoder-weight swap
+    // (`procrustes`) is supporting (README "The centroid swap").
+    struct Swaps {
+      std::map<std::string, std::vector<double>> by;
+      std::vector<double> swaps, rotations, nulls;
+      int pairs = 0;
+    };
+    auto read_swaps = [&](Reader& table) {
+      Swaps out;
+      std::map<std::tuple<std::string, std::string, double, double>, std::map<std::string, double>> cell;
+      for (std::size_t i = 0; i < table.rows(); ++i) {
+        if (table.txt("model", i) != m.name || table.txt("relevance", i) != "relevant") continue;
+        out.by[table.txt("test", i)].push_back(table.num("accuracy", i));
+        cell[{table.txt("task", i), table.txt("feature", i), table.num("source_stim", i), table.num("source_frame", i)}]
+            [table.txt("test", i)] = table.num("target_above_chance", i) > 0 ? table.num("relative", i) : NAN;
+      }
+      for (const auto& [key, tests] : cell) {
+        auto get = [&](const char* test) { return tests.count(test) ? tests.at(test) : NAN; };
+        if (!tests.count("elapsed_shifted") || !tests.count("time_shifted")) continue;
+        ++out.pairs;
+        const double es = get("elapsed_shifted"), ts = get("time_shifted");
+        if (!std::isfinite(es) || !std::isfinite(ts)) continue;
+        out.swaps.push_back(es - ts);
+        out.rotations.push_back(es - get("elapsed_shifted_no_rotation"));
+        out.nulls.push_back(es - get("elapsed_shifted_permuted_rotation"));
+      }
+      return out;
+    };
+    const Swaps centroid = read_swaps(c), weights = read_swaps(p);
+    auto& by = weights.by;
+    const auto& swaps = centroid.swaps;
+    const auto& rotations = centroid.rotations;
+    const auto& nulls = centroid.nulls;
+    const int pairs = centroid.pairs;
     if (h1.empty() || h2.empty() || pairs == 0) continue;
     const double mid = mean(h1_chance) + 0.5 * (mean(val) - mean(h1_chance));
     h1_margin[&m] = mean(h1) - mid;
@@ -688,6 +703,7 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::v
     swap[&m] = swaps.empty() ? NAN : mean(swaps);
     rotation[&m] = rotations.empty() ? NAN : mean(rotations);
     rotation_null[&m] = nulls.empty() ? NAN : mean(nulls);
+    weight_swap[&m] = weights.swaps.empty() ? NAN : mean(weights.swaps);
     if (swaps.empty() && m.tasks.size() > 1) unusable.push_back(m.name);
     used.push_back(&m);
     f["numbers"][m.name + ": H1 - halfway"] = h1_margin[&m];
@@ -697,12 +713,17 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::v
     f["numbers"][m.name + ": swap pairs excluded (a target not above its chance's 95th percentile)"] =
         pairs - static_cast<int>(swaps.size());
     f["numbers"][m.name + ": raw elapsed-shifted - time-shifted swap (different elapsed times; not the test)"] =
-        mean(by["elapsed_shifted"]) - mean(by["time_shifted"]);
+        mean(centroid.by.at("elapsed_shifted")) - mean(centroid.by.at("time_shifted"));
+    f["numbers"][m.name + ": decoder-weight swap, elapsed-shifted - time-shifted, relative to own targets (supporting)"] =
+        number_or_null(weight_swap[&m]);
+    f["numbers"][m.name + ": decoder-weight swap pairs used"] = weights.swaps.size();
     f["numbers"][m.name + ": elapsed-shifted swap relative, rotation - no rotation"] = number_or_null(rotation[&m]);
     f["numbers"][m.name + ": elapsed-shifted swap relative, rotation - permuted-correspondence rotation"] =
         number_or_null(rotation_null[&m]);
-    f["numbers"][m.name + ": procrustes reconstructed"] = mean(by["reconstructed"]);
-    f["numbers"][m.name + ": procrustes fitted"] = mean(by["fitted"]);
+    f["numbers"][m.name + ": procrustes reconstructed (centroids)"] = mean(centroid.by.at("reconstructed"));
+    f["numbers"][m.name + ": procrustes fitted (centroids)"] = mean(centroid.by.at("fitted"));
+    if (by.count("reconstructed")) f["numbers"][m.name + ": procrustes reconstructed (decoder weights)"] = mean(by.at("reconstructed"));
+    if (by.count("fitted")) f["numbers"][m.name + ": procrustes fitted (decoder weights)"] = mean(by.at("fitted"));
   }
   if (used.empty()) {
     return not_testable(f, "no model had task-relevant H1/H2 rows and both Procrustes swap tests",
@@ -739,6 +760,8 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::v
     add_test(f, g.name + ": rotation beats rotations fitted on permuted class correspondences (supporting)",
              stats::one_sample_t(values_of(g, rotation_null), 0.0, Alternative::kGreater, level_of(s)),
              Alternative::kGreater, s);
+    add_test(f, g.name + ": decoder-weight swap, same elapsed time > time-shifted (supporting; fools its adversarial null)",
+             stats::one_sample_t(values_of(g, weight_swap), 0.0, Alternative::kGreater, level_of(s)), Alternative::kGreater, s);
     if (g.multi) detail << g.name << (all ? ": all three tests pass; " : ": not every test passes; ");
   }
   if (!unusable.empty()) {
