@@ -141,8 +141,12 @@ constexpr Declared kDeclared[] = {
      "per multi-task replicate group (one architecture each), three one-sided one-sample t-tests across its "
          "seeds, all at alpha in every group (intersection-union): H1 below halfway between its empirical chance "
          "and its validation; H2 above its empirical chance; the same-elapsed-time Procrustes swap above the "
-         "time-shifted swap, each scored relative to its own target decoder at the same cell, (swap - chance) / "
-         "(fitted - chance) with the target's empirical chance, paired by source cell (task, feature, s, t), over "
+         "time-shifted swap, on the codes themselves: the rotation maps the class centroids of stimulus s at frame t "
+         "onto those at t+1 (fitted on each fold's training trials jointly with the other stimuli's codes) and is "
+         "applied to the centroids of (s+1, t+1) (elapsed-shifted) or (s, t+1) (time-shifted); held-out states "
+         "less the other stimuli's codes are classified by the nearest predicted centroid, each swap relative to "
+         "the target's own fitted centroids at the same cell, (swap - chance) / (fitted - chance) with the "
+         "target's empirical chance, paired by source cell (task, feature, s, t), over "
          "the pairs whose two targets beat the 95th percentile of their empirical chance (the others excluded and "
          "counted; raw accuracies at elapsed times t+1-s and t+2-s would reward forgetting). Task-relevant "
          "features with at least 3 values. H1 and H2 score the encoding decoder "
@@ -153,7 +157,8 @@ constexpr Declared kDeclared[] = {
          "validation is the same decoder at frame s on the same trials with the same excluded class; every "
          "empirical chance comes from the permuted-label fits at frame s scored the same way. Single-task groups "
          "are reported as supporting tests; so are the fitted rotation against no rotation and against rotations "
-         "fitted on permuted class correspondences"},
+         "fitted on permuted class correspondences, and the paper's swap on decoder weights (not calibrated: "
+         "decoders whiten the code by the other stimuli's interference, which depends on elapsed time alone)"},
     {"The decoded memory is causally used: shifting the memory along its decoder towards the probe's class "
          "raises the network's p(match) more than shifts of the same size along the states' own directions "
          "(Fig. A7)",

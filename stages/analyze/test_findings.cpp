@@ -990,7 +990,11 @@ TEST(Calibration, Finding4H1IgnoresTheLaterStimulusInTheEncodingSubspace) {
 // difference 0.212 (SD over draws 0.063) against the study's 0.155 (group
 // means 0.13-0.24).
 constexpr double kElapsedTurn = 40.0;  // degrees
-std::vector<StateSet> turning_codes(std::uint64_t seed, double scale, double decay) {
+// by_frame: the turn of each step is set by the frame at which it happens
+// (a clock that turns every code alike, whatever its elapsed time), not by
+// the code's elapsed time: a null for the swap test (it has no
+// elapsed-time-specific rotation; both swaps borrow a wrong one).
+std::vector<StateSet> turning_codes(std::uint64_t seed, double scale, double decay, bool by_frame = false) {
   std::vector<StateSet> out;
   torch::manual_seed(static_cast<std::int64_t>(seed));
   for (int k = 0; k < 3; ++k) {
@@ -1011,14 +1015,19 @@ std::vector<StateSet> turning_codes(std::uint64_t seed, double scale, double dec
       return torch::eye(units, torch::kFloat64) + torch::mm(torch::mm(basis, g - torch::eye(3, torch::kFloat64)), basis.t());
     };
     const torch::Tensor fixed = rotation(0, 90.0);
+    auto step = [&](int index) { return torch::mm(rotation((index - 1) % 3, scale * kElapsedTurn), fixed); };
     std::vector<torch::Tensor> codes{c};  // codes[e]: the code at elapsed time e
-    for (int e = 1; e < t.frames; ++e) {
-      const torch::Tensor step = torch::mm(rotation((e - 1) % 3, scale * kElapsedTurn), fixed);
-      codes.push_back(torch::mm(codes.back(), step.t()) * decay);
-    }
+    for (int e = 1; e < t.frames; ++e) codes.push_back(torch::mm(codes.back(), step(e).t()) * decay);
     torch::Tensor h = noise(t, units);
     for (int f = 0; f < t.frames; ++f) {
-      for (int i = 0; i <= f; ++i) h.select(1, f) += synth::lookup(codes[static_cast<std::size_t>(f - i)], t.loc, i);
+      for (int i = 0; i <= f; ++i) {
+        torch::Tensor code = codes[static_cast<std::size_t>(f - i)];
+        if (by_frame) {  // stimulus i's code turned by the steps of frames i + 1 .. f
+          code = c;
+          for (int g = i + 1; g <= f; ++g) code = torch::mm(code, step(g).t()) * decay;
+        }
+        h.select(1, f) += synth::lookup(code, t.loc, i);
+      }
     }
     out.push_back(synth::stateset(t, h, "gru", k));
   }
@@ -1051,6 +1060,14 @@ TEST(Calibration, Finding4SwapIgnoresDecayUnderOneFixedRotation) {
 TEST(Calibration, Finding4SwapIgnoresOneFixedRotationWithoutDecay) {
   EXPECT_LE(sub_test_passes("swap", this_scenario("adversarial-null"), kSwapSuffix, kSwapBody,
                             [](std::uint64_t s) { return turning_codes(s, 0.0, 1.0); }, 7000),
+            kMaxFalsePositives);
+}
+// A third adversarial null: the turns of the power scenario below, but set
+// by the frame at which each step happens (a clock), not by elapsed time;
+// both swaps then borrow a wrong rotation, at targets of different strength.
+TEST(Calibration, Finding4SwapIgnoresTurnsSetByTheFrame) {
+  EXPECT_LE(sub_test_passes("swap", this_scenario("adversarial-null"), kSwapSuffix, kSwapBody,
+                            [](std::uint64_t s) { return turning_codes(s, 1.0, 0.7, true); }, 7000),
             kMaxFalsePositives);
 }
 // The positive control: a rotation per elapsed step, with the same decay,
