@@ -206,6 +206,9 @@ void decoding(const ModelData& m, const Settings& s, const Families& f, Tables& 
 void cross_temporal(const ModelData& m, const Settings& s, const Families& f, Tables& tables);
 void cross_task(const ModelData& m, const Settings& s, const Families& f, Tables& tables);
 void procrustes(const ModelData& m, const Settings& s, const Families& f, Tables& tables);
+// The swap test on class centroids (README "The centroid swap"): the
+// `procrustes_centroids` table, run with `procrustes`.
+void procrustes_centroids(const ModelData& m, const Settings& s, const Families& f, Tables& tables);
 // Appends the orthogonality rows and per-model summary; returns the labels
 // every unit fitted (uint8 [M, features, T, 1 + null_shuffles]: the true
 // labels, then each image-level shuffle; 255 where a trial was not fitted),

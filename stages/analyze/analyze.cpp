@@ -381,6 +381,8 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
       timed("cross_task");
       if (s.wants("procrustes")) analyze::procrustes(m, s, families, tables);
       timed("procrustes");
+      if (s.wants("procrustes")) analyze::procrustes_centroids(m, s, families, tables);
+      timed("procrustes_centroids");
     }
     // The labels (true and shuffled) behind every orthogonality index, for
     // refitting the same normals elsewhere (compare_analyze.py).

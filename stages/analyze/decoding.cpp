@@ -897,3 +897,266 @@ void procrustes(const ModelData& m, const Settings& s, const Families& families,
 }
 
 }  // namespace wmgeom::analyze
+
+namespace wmgeom::analyze {
+
+namespace {
+
+// The code of one stimulus in states x [n, H], for each label set y [L, n]
+// of that stimulus, fitted on the trials `use` ([n] bool). Without `others`:
+// the class means, centred by their mean over the classes present (rows of
+// absent classes 0), `centre` [L, 1, H] that mean. With `others` ([n, J],
+// the labels of the J other stimuli shown so far): the class centroids
+// jointly with the other stimuli's (README "The centroid swap": least
+// squares of the states on one-hot labels of every stimulus shown), so that
+// labels correlated with this one's (lags kN) do not bias them; `centre`
+// [L, n, H] is then each trial's offset: the intercept, this code's mean
+// over classes and the other stimuli's coefficients of that trial's labels.
+// present [L, K] bool: the classes with training trials.
+struct Centroids {
+  torch::Tensor c, centre, present;
+  bool complete(std::int64_t l = 0) const { return present[l].all().item<bool>(); }
+};
+Centroids class_centroids(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& use, std::int64_t k,
+                          const torch::Tensor& others = {}) {
+  const std::int64_t l = y.size(0), n = x.size(0);
+  torch::Tensor w = torch::one_hot(y, k).to(torch::kFloat64) * use.to(torch::kFloat64).view({1, -1, 1});  // [L, n, K]
+  torch::Tensor counts = w.sum(1);                                                                       // [L, K]
+  Centroids out;
+  out.present = counts.gt(0);
+  torch::Tensor p = out.present.to(torch::kFloat64).unsqueeze(2);
+  if (!others.defined() || others.size(1) == 0) {
+    torch::Tensor means = torch::bmm(w.transpose(1, 2), x.unsqueeze(0).expand({l, -1, -1})) /
+                          counts.clamp_min(1).unsqueeze(2);  // [L, K, H]
+    out.centre = (means * p).sum(1, true) / p.sum(1, true).clamp_min(1);
+    out.c = (means - out.centre) * p;
+    return out;
+  }
+  // The codes of every stimulus shown so far, jointly: least squares of the
+  // states on [1, one-hot(y), one-hot(label of each other stimulus)] over the
+  // trials `use`; the code of this stimulus is its block, centred over the
+  // classes present, and each trial's offset the intercept, that centre and
+  // the other stimuli's coefficients of its labels.
+  const std::int64_t j = others.size(1);
+  torch::Tensor other = torch::one_hot(others, k).to(torch::kFloat64).reshape({n, j * k});
+  torch::Tensor design = torch::cat({torch::ones({l, n, 1}, torch::kFloat64), torch::one_hot(y, k).to(torch::kFloat64),
+                                     other.unsqueeze(0).expand({l, n, j * k})},
+                                    2);  // [L, n, P]
+  torch::Tensor rows = use.nonzero().squeeze(1);
+  torch::Tensor b = std::get<0>(torch::linalg_lstsq(design.index_select(1, rows),
+                                                    x.index_select(0, rows).unsqueeze(0).expand({l, -1, -1}).contiguous(),
+                                                    c10::nullopt, "gelsd"));  // [L, P, H]
+  torch::Tensor own = b.narrow(1, 1, k);
+  torch::Tensor centre = (own * p).sum(1, true) / p.sum(1, true).clamp_min(1);  // [L, 1, H]
+  out.c = (own - centre) * p;
+  out.centre = b.narrow(1, 0, 1) + centre +
+               torch::bmm(other.unsqueeze(0).expand({l, n, j * k}), b.narrow(1, 1 + k, j * k));  // [L, n, H]
+  return out;
+}
+
+// Nearest-centroid decision values [L, n, K] of states x [n, H] for centred
+// centroids c [L, K, H] about centre [L, 1 or n, H]: -||x - centre - c_k||^2 / 2
+// up to a term common to the classes; classes absent (present false) -inf.
+torch::Tensor nearest_decision(const torch::Tensor& x, const torch::Tensor& c, const torch::Tensor& centre,
+                               const torch::Tensor& present) {
+  torch::Tensor xc = x.unsqueeze(0) - centre;                                  // [L, n, H]
+  torch::Tensor d = torch::bmm(xc, c.transpose(1, 2)) - 0.5 * c.pow(2).sum(2).unsqueeze(1);  // [L, n, K]
+  return d.masked_fill(present.logical_not().unsqueeze(1), -std::numeric_limits<double>::infinity());
+}
+
+// The nearest-centroid predictions [L, n] under rule r at `frame`: kDiffer
+// excludes each trial's label at that frame.
+torch::Tensor nearest_predictions(const torch::Tensor& decision, Scoring r, const torch::Tensor& label_at_frame) {
+  return r == Scoring::kDiffer ? argmax_except(decision, label_at_frame) : decision.argmax(2);
+}
+
+}  // namespace
+
+// The swap test on the codes themselves (README "The centroid swap"): per
+// source cell (s, t) and fold q, the rotation (procrustes.h) maps the class
+// centroids of stimulus s at frame t onto those at t + 1 (the fold's
+// training trials, fitted jointly with the other stimuli shown), and
+// predicts the centroids of a swapped source cell; held-out trials of the
+// target cell, less the other stimuli's fitted codes, are classified by the
+// nearest predicted centroid, beside the target's own fitted centroids
+// classified the same way (its empirical chance: centroids of the family's
+// label permutations). The leak and lag rules as for the decoder-weight swap.
+void procrustes_centroids(const ModelData& m, const Settings& s, const Families& families, Tables& out) {
+  const std::int64_t frames = m.frames();
+  const auto list = in_order(families);
+  for_each_unit(list.size(), [&](std::size_t unit, Tables& tables) {
+    const Family& f = *list[unit];
+    const std::int64_t k = s.classes.at(f.feature);
+    const Family* next_stim = nullptr;
+    if (auto it = families.find(std::make_tuple(f.task, f.feature, f.stim + 1)); it != families.end()) next_stim = &it->second;
+    // The labels of the other stimuli shown up to `frame` ([n, frame]).
+    auto others_of = [&](const Family& fam, int frame) {
+      torch::Tensor all = m.labels.at(fam.feature).index_select(0, fam.rows);
+      std::vector<std::int64_t> cols;
+      for (int j = 0; j <= frame; ++j) {
+        if (j != fam.stim) cols.push_back(j);
+      }
+      return cols.empty() ? torch::Tensor() : all.index_select(1, torch::tensor(cols, torch::kLong)).contiguous();
+    };
+    for (int t = f.stim; t + 1 < frames; ++t) {
+      struct Test {
+        const Family* fam = nullptr;
+        int frame = 0;
+        Scoring rule = Scoring::kAll;
+        bool unseen_by_source = false;
+        std::vector<torch::Tensor> hits;       // per fold, double [n]
+        std::vector<torch::Tensor> null_hits;  // per fold, double [R, n]: the target's permuted-label centroids
+        std::vector<torch::Tensor> fitted;     // per fold, double [n]: the target's own centroids
+        bool complete = true;                  // every rotation and target had all K classes
+      };
+      std::map<std::string, Test> tests;
+      for (int q = 0; q < f.folds; ++q) {
+        auto centroids = [&](const Family& fam, int frame, const torch::Tensor& y) {
+          return class_centroids(m.states.index_select(0, fam.rows).select(1, frame), y, fam.fold.ne(q), k,
+                                 others_of(fam, frame));
+        };
+        const Centroids src = centroids(f, t, f.y.unsqueeze(0)), tgt = centroids(f, t + 1, f.y.unsqueeze(0));
+        const bool fitted_ok = src.complete() && tgt.complete();
+        Rotation rot = fit_rotation(src.c[0], tgt.c[0]);
+        // The rotation's own null, as the decoder-weight swap's: rotations
+        // fitted on permuted class correspondences (derangements, seeded
+        // per cell and fold).
+        std::vector<Rotation> permuted;
+        {
+          random::Rng rng(random::hash_combine(family_seed(s, m.tasks[f.task].name, f.feature, f.stim),
+                                               0xc3e7ULL + static_cast<std::uint64_t>(t) * 1009 + static_cast<std::uint64_t>(q)));
+          for (int r = 0; r < kProcrustesNullRotations && k > 1; ++r) {
+            std::vector<std::int64_t> perm(static_cast<std::size_t>(k));
+            do {
+              for (std::int64_t i = 0; i < k; ++i) perm[i] = i;
+              for (std::int64_t i = k; i > 1; --i) std::swap(perm[i - 1], perm[rng.range(0, static_cast<int>(i) - 1)]);
+            } while ([&] {
+              for (std::int64_t i = 0; i < k; ++i) {
+                if (perm[i] == i) return true;
+              }
+              return false;
+            }());
+            permuted.push_back(fit_rotation(src.c[0], tgt.c[0].index_select(0, torch::tensor(perm, torch::kLong))));
+          }
+        }
+        // Scores centred centroids `predicted` ([K, H], with weights
+        // summing to 1: the permuted rotations' mean hit) in place of the
+        // target cell's (fam at frame): each held-out state less the
+        // target's offset (its intercept, its code's mean over classes and
+        // the other stimuli's codes of the trial's labels, all fitted on
+        // fold q's training trials), nearest centroid under the rule there;
+        // beside it the target's own centroids and their null.
+        auto run = [&](const std::string& name, const Family& fam, int frame, bool unseen_by_source,
+                       const std::vector<torch::Tensor>& predicted, const std::vector<double>& weights, bool ok) {
+          Test& test = tests[name];
+          test.fam = &fam;
+          test.frame = frame;
+          test.rule = scoring_at(fam, frame, s);
+          test.unseen_by_source = unseen_by_source;
+          if (test.rule == Scoring::kNone) return;
+          torch::Tensor x = m.states.index_select(0, fam.rows).select(1, frame);
+          torch::Tensor at_frame = m.labels.at(fam.feature).index_select(0, fam.rows).select(1, frame).contiguous();
+          torch::Tensor y_true = fam.y.unsqueeze(0);
+          const Centroids own = class_centroids(x, y_true, fam.fold.ne(q), k, others_of(fam, frame));
+          test.complete = test.complete && ok && own.complete();
+          torch::Tensor all_present = torch::ones({1, k}, torch::kBool);
+          torch::Tensor hits = torch::zeros({fam.y.size(0)}, torch::kFloat64);
+          for (std::size_t i = 0; i < predicted.size(); ++i) {
+            torch::Tensor pred = nearest_predictions(
+                nearest_decision(x, predicted[i].unsqueeze(0), own.centre, all_present), test.rule, at_frame);
+            hits += pred[0].eq(fam.y).to(torch::kFloat64) * weights[i];
+          }
+          test.hits.push_back(hits);
+          test.fitted.push_back(
+              nearest_predictions(nearest_decision(x, own.c, own.centre, own.present), test.rule, at_frame)[0]
+                  .eq(fam.y)
+                  .to(torch::kFloat64));
+          // The target's empirical chance: centroids of the family's
+          // image-level label permutations on the same training trials,
+          // scored as rule_score scores permuted fits (kAll: against their
+          // own permuted labels; kDiffer: against the true labels).
+          if (fam.permutations() > 0) {
+            const Centroids null = class_centroids(x, fam.null_y, fam.fold.ne(q), k, others_of(fam, frame));
+            torch::Tensor np = nearest_predictions(nearest_decision(x, null.c, null.centre, null.present), test.rule, at_frame);
+            test.null_hits.push_back(
+                np.eq(test.rule == Scoring::kAll ? fam.null_y : fam.y.unsqueeze(0)).to(torch::kFloat64));
+          }
+        };
+        auto swap = [&](const std::string& name, const Family& fam, int frame, bool unseen_by_source, const Centroids& from) {
+          const bool ok = fitted_ok && from.complete();
+          const torch::Tensor c = from.c[0];
+          run(name, fam, frame, unseen_by_source, {rot.apply(c)}, {1.0}, ok);
+          run(name + "_no_rotation", fam, frame, unseen_by_source, {c * rot.scale}, {1.0}, ok);
+          if (permuted.empty()) return;
+          std::vector<torch::Tensor> pc;
+          for (const auto& r : permuted) pc.push_back(r.apply(c));
+          run(name + "_permuted_rotation", fam, frame, unseen_by_source, pc,
+              std::vector<double>(pc.size(), 1.0 / static_cast<double>(pc.size())), ok);
+        };
+        run("fitted", f, t + 1, false, {tgt.c[0]}, {1.0}, fitted_ok);
+        run("reconstructed", f, t + 1, false, {rot.apply(src.c[0])}, {1.0}, fitted_ok);
+        if (t + 2 < frames) {
+          swap("time_shifted", f, t + 2, false, tgt);  // C(s, t+1)
+          if (next_stim != nullptr) {
+            // C(s+1, t+1) from the next stimulus's fold-q training trials;
+            // the leak rule takes f's fold-q training images out of its
+            // held-out trials too.
+            swap("elapsed_shifted", *next_stim, t + 2, true, centroids(*next_stim, t + 1, next_stim->y.unsqueeze(0)));
+          }
+        }
+      }
+      for (const auto& [name, test] : tests) {
+        const Family& fam = *test.fam;
+        Score sc, target;
+        if (test.rule != Scoring::kNone && test.complete) {
+          torch::Tensor keep = held_masks(m, fam, test.frame, test.rule);
+          if (test.unseen_by_source) {
+            std::vector<torch::Tensor> unseen_q;
+            for (int q = 0; q < f.folds; ++q) unseen_q.push_back(unseen(f, q, fam.images));
+            keep = keep.logical_and(torch::stack(unseen_q));
+          }
+          torch::Tensor kf = keep.to(torch::kFloat64);
+          const auto counts = to_vector(keep.sum(1));
+          torch::Tensor hits = (torch::stack(test.hits) * kf).sum(1);
+          torch::Tensor fitted = (torch::stack(test.fitted) * kf).sum(1);
+          torch::Tensor null = test.null_hits.empty() ? torch::Tensor()
+                                                      : (torch::stack(test.null_hits) * kf.unsqueeze(1)).sum(2);  // [folds, R]
+          std::vector<double> null_sum(null.defined() ? static_cast<std::size_t>(null.size(1)) : 0, 0.0);
+          for (std::size_t q = 0; q < counts.size(); ++q) {
+            if (counts[q] == 0) continue;
+            const auto c = static_cast<double>(counts[q]);
+            const auto qi = static_cast<std::int64_t>(q);
+            sc.folds.push_back(hits[qi].item<double>() / c);
+            sc.counts.push_back(c);
+            target.folds.push_back(fitted[qi].item<double>() / c);
+            for (std::size_t r = 0; r < null_sum.size(); ++r) null_sum[r] += null[qi][static_cast<std::int64_t>(r)].item<double>() / c;
+          }
+          if (!sc.folds.empty()) {
+            for (double v : null_sum) sc.null.push_back(v / static_cast<double>(sc.folds.size()));
+          }
+        }
+        const double fit = target.accuracy(), null = mean(sc.null), p95 = stats::quantile(sc.null, 0.95);
+        const bool usable = !sc.null.empty() && fit > p95 && fit > null;
+        auto row = model_columns(m);
+        row.insert(row.end(), {{"task", m.tasks[f.task].name},
+                               {"feature", f.feature},
+                               {"relevance", relevance(m.tasks[f.task], f.feature)},
+                               {"test", name},
+                               {"source_stim", double(f.stim)},
+                               {"source_frame", double(t)},
+                               {"stim_frame", double(fam.stim)},
+                               {"frame", double(test.frame)},
+                               {"scoring", std::string(scoring_name(test.rule))},
+                               {"fitted_accuracy", fit},
+                               {"fitted_minus_swap", fit - sc.accuracy()},
+                               {"relative", usable ? (sc.accuracy() - null) / (fit - null) : std::nan("")},
+                               {"target_above_chance", usable ? 1.0 : 0.0}});
+        add_accuracy(row, sc, s, f.feature, test.rule == Scoring::kAll ? NAN : chance_of(test.rule, s, f.feature));
+        if (test.rule == Scoring::kNone) set_cell(row, "chance", std::nan(""));
+        tables["procrustes_centroids"].add(std::move(row));
+      }
+    }
+  }, out);
+}
+
+}  // namespace wmgeom::analyze

@@ -143,8 +143,12 @@ constexpr Declared kDeclared[] = {
      "per multi-task replicate group (one architecture each), three one-sided one-sample t-tests across its "
          "seeds, all at alpha in every group (intersection-union): H1 below halfway between its empirical chance "
          "and its validation; H2 above its empirical chance; the same-elapsed-time Procrustes swap above the "
-         "time-shifted swap, each scored relative to its own target decoder at the same cell, (swap - chance) / "
-         "(fitted - chance) with the target's empirical chance, paired by source cell (task, feature, s, t), over "
+         "time-shifted swap, on the codes themselves: the rotation maps the class centroids of stimulus s at frame t "
+         "onto those at t+1 (fitted on each fold's training trials jointly with the other stimuli's codes) and is "
+         "applied to the centroids of (s+1, t+1) (elapsed-shifted) or (s, t+1) (time-shifted); held-out states "
+         "less the other stimuli's codes are classified by the nearest predicted centroid, each swap relative to "
+         "the target's own fitted centroids at the same cell, (swap - chance) / (fitted - chance) with the "
+         "target's empirical chance, paired by source cell (task, feature, s, t), over "
          "the pairs whose two targets beat the 95th percentile of their empirical chance (the others excluded and "
          "counted; raw accuracies at elapsed times t+1-s and t+2-s would reward forgetting). Task-relevant "
          "features with at least 3 values. H1 and H2 score the encoding decoder "
@@ -156,7 +160,8 @@ constexpr Declared kDeclared[] = {
          "decoder at frame s on the same trials with the same excluded classes; every "
          "empirical chance comes from the permuted-label fits at frame s scored the same way. Single-task groups "
          "are reported as supporting tests; so are the fitted rotation against no rotation and against rotations "
-         "fitted on permuted class correspondences"},
+         "fitted on permuted class correspondences, and the paper's swap on decoder weights (not calibrated: "
+         "decoders whiten the code by the other stimuli's interference, which depends on elapsed time alone)"},
     {"The decoded memory is causally used: shifting the memory along its decoder towards the probe's class "
          "raises the network's p(match) more than shifts of the same size along the states' own directions "
          "(Fig. A7)",
@@ -656,11 +661,11 @@ nlohmann::json finding3(const std::map<std::string, Table>& tables, const std::v
 
 nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::vector<ModelData>& models, const Settings& s) {
   auto f = finding(kDeclared[3], s.alpha);
-  Reader h(tables, "temporal_hypotheses"), p(tables, "procrustes");
-  if (h.rows() == 0 || p.rows() == 0) {
+  Reader h(tables, "temporal_hypotheses"), p(tables, "procrustes"), c(tables, "procrustes_centroids");
+  if (h.rows() == 0 || p.rows() == 0 || c.rows() == 0) {
     return not_testable(f, "cross_temporal or procrustes was not run", "add \"cross_temporal\" and \"procrustes\" to analyses");
   }
-  std::map<const ModelData*, double> h1_margin, h2_margin, swap, rotation, rotation_null;
+  std::map<const ModelData*, double> h1_margin, h2_margin, swap, rotation, rotation_null, weight_swap;
   std::vector<std::string> unusable;  // multi-task models without a usable swap pair
   std::vector<const ModelData*> used;
   for (const auto& m : models) {
@@ -686,34 +691,49 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::v
       (is_h1 ? h1_chance : h2_chance).push_back(h.num("chance_empirical", i));
       if (is_h1) val.push_back(h.num("validation", i));
     }
-    // The swaps like with like: each relative to its own target decoder at
-    // the same cell, (swap - chance) / (fitted - chance), paired by source
-    // cell (task, feature, s, t); a pair counts only when both targets beat
-    // the 95th percentile of their empirical chance.
-    std::map<std::string, std::vector<double>> by;
-    std::map<std::tuple<std::string, std::string, double, double>, std::map<std::string, double>> cell;
-    for (std::size_t i = 0; i < p.rows(); ++i) {
-      if (p.txt("model", i) != m.name || p.txt("relevance", i) != "relevant") continue;
-      if (!finite({p.num("accuracy", i), p.num("fitted_accuracy", i)})) {
-        ++unscored;
-        continue;
+    // The swaps like with like: each relative to its own target at the same
+    // cell, (swap - chance) / (fitted - chance), paired by source cell (task,
+    // feature, s, t); a pair counts only when both targets beat the 95th
+    // percentile of their empirical chance. The declared swap is the
+    // centroid swap (`procrustes_centroids`: rotations fitted on the class
+    // centroids, nearest-centroid scores); the decoder-weight swap
+    // (`procrustes`) is supporting (README "The centroid swap").
+    struct Swaps {
+      std::map<std::string, std::vector<double>> by;
+      std::vector<double> swaps, rotations, nulls;
+      int pairs = 0;
+    };
+    auto read_swaps = [&](Reader& table) {
+      Swaps out;
+      std::map<std::tuple<std::string, std::string, double, double>, std::map<std::string, double>> cell;
+      for (std::size_t i = 0; i < table.rows(); ++i) {
+        if (table.txt("model", i) != m.name || table.txt("relevance", i) != "relevant") continue;
+        if (!finite({table.num("accuracy", i), table.num("fitted_accuracy", i)})) {
+          ++unscored;
+          continue;
+        }
+        out.by[table.txt("test", i)].push_back(table.num("accuracy", i));
+        cell[{table.txt("task", i), table.txt("feature", i), table.num("source_stim", i), table.num("source_frame", i)}]
+            [table.txt("test", i)] = table.num("target_above_chance", i) > 0 ? table.num("relative", i) : NAN;
       }
-      by[p.txt("test", i)].push_back(p.num("accuracy", i));
-      cell[{p.txt("task", i), p.txt("feature", i), p.num("source_stim", i), p.num("source_frame", i)}][p.txt("test", i)] =
-          p.num("target_above_chance", i) > 0 ? p.num("relative", i) : NAN;
-    }
-    std::vector<double> swaps, rotations, nulls;
-    int pairs = 0;
-    for (const auto& [key, tests] : cell) {
-      auto get = [&](const char* test) { return tests.count(test) ? tests.at(test) : NAN; };
-      if (!tests.count("elapsed_shifted") || !tests.count("time_shifted")) continue;
-      ++pairs;
-      const double es = get("elapsed_shifted"), ts = get("time_shifted");
-      if (!std::isfinite(es) || !std::isfinite(ts)) continue;
-      swaps.push_back(es - ts);
-      rotations.push_back(es - get("elapsed_shifted_no_rotation"));
-      nulls.push_back(es - get("elapsed_shifted_permuted_rotation"));
-    }
+      for (const auto& [key, tests] : cell) {
+        auto get = [&](const char* test) { return tests.count(test) ? tests.at(test) : NAN; };
+        if (!tests.count("elapsed_shifted") || !tests.count("time_shifted")) continue;
+        ++out.pairs;
+        const double es = get("elapsed_shifted"), ts = get("time_shifted");
+        if (!std::isfinite(es) || !std::isfinite(ts)) continue;
+        out.swaps.push_back(es - ts);
+        out.rotations.push_back(es - get("elapsed_shifted_no_rotation"));
+        out.nulls.push_back(es - get("elapsed_shifted_permuted_rotation"));
+      }
+      return out;
+    };
+    const Swaps centroid = read_swaps(c), weights = read_swaps(p);
+    auto& by = weights.by;
+    const auto& swaps = centroid.swaps;
+    const auto& rotations = centroid.rotations;
+    const auto& nulls = centroid.nulls;
+    const int pairs = centroid.pairs;
     if (h1.empty() || h2.empty() || pairs == 0) continue;
     const double mid = mean(h1_chance) + 0.5 * (mean(val) - mean(h1_chance));
     h1_margin[&m] = mean(h1) - mid;
@@ -722,6 +742,7 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::v
     swap[&m] = swaps.empty() ? NAN : mean(swaps);
     rotation[&m] = rotations.empty() ? NAN : mean(rotations);
     rotation_null[&m] = nulls.empty() ? NAN : mean(nulls);
+    weight_swap[&m] = weights.swaps.empty() ? NAN : mean(weights.swaps);
     if (swaps.empty() && m.tasks.size() > 1) unusable.push_back(m.name);
     used.push_back(&m);
     f["numbers"][m.name + ": H1 - halfway"] = h1_margin[&m];
@@ -732,12 +753,17 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::v
     f["numbers"][m.name + ": swap pairs excluded (a target not above its chance's 95th percentile)"] =
         pairs - static_cast<int>(swaps.size());
     f["numbers"][m.name + ": raw elapsed-shifted - time-shifted swap (different elapsed times; not the test)"] =
-        mean(by["elapsed_shifted"]) - mean(by["time_shifted"]);
+        mean(centroid.by.at("elapsed_shifted")) - mean(centroid.by.at("time_shifted"));
+    f["numbers"][m.name + ": decoder-weight swap, elapsed-shifted - time-shifted, relative to own targets (supporting)"] =
+        number_or_null(weight_swap[&m]);
+    f["numbers"][m.name + ": decoder-weight swap pairs used"] = weights.swaps.size();
     f["numbers"][m.name + ": elapsed-shifted swap relative, rotation - no rotation"] = number_or_null(rotation[&m]);
     f["numbers"][m.name + ": elapsed-shifted swap relative, rotation - permuted-correspondence rotation"] =
         number_or_null(rotation_null[&m]);
-    f["numbers"][m.name + ": procrustes reconstructed"] = mean(by["reconstructed"]);
-    f["numbers"][m.name + ": procrustes fitted"] = mean(by["fitted"]);
+    f["numbers"][m.name + ": procrustes reconstructed (centroids)"] = mean(centroid.by.at("reconstructed"));
+    f["numbers"][m.name + ": procrustes fitted (centroids)"] = mean(centroid.by.at("fitted"));
+    if (by.count("reconstructed")) f["numbers"][m.name + ": procrustes reconstructed (decoder weights)"] = mean(by.at("reconstructed"));
+    if (by.count("fitted")) f["numbers"][m.name + ": procrustes fitted (decoder weights)"] = mean(by.at("fitted"));
   }
   if (used.empty()) {
     return not_testable(f, "no model had task-relevant H1/H2 rows and both Procrustes swap tests",
@@ -774,6 +800,8 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::v
     add_test(f, g.name + ": rotation beats rotations fitted on permuted class correspondences (supporting)",
              stats::one_sample_t(values_of(g, rotation_null), 0.0, Alternative::kGreater, level_of(s)),
              Alternative::kGreater, s);
+    add_test(f, g.name + ": decoder-weight swap, same elapsed time > time-shifted (supporting; fools its adversarial null)",
+             stats::one_sample_t(values_of(g, weight_swap), 0.0, Alternative::kGreater, level_of(s)), Alternative::kGreater, s);
     if (g.multi) detail << g.name << (all ? ": all three tests pass; " : ": not every test passes; ");
   }
   if (!unusable.empty()) {
@@ -788,12 +816,16 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::v
             "correspondences, so 'reconstructed' close to 'fitted' is near-guaranteed and is not part of the test.";
   auto decided = decide(f, iut.decisive, iut.held, detail.str());
   if (decided["verdict"] == "held" || decided["verdict"] == "not held") {
-    // Calibration (test_findings.cpp, DISABLED_Finding4SwapIgnores*; issue 20, open).
+    // Calibration (test_findings.cpp; the counts are in `calibration` and
+    // `trust`, from calibration.json). Issue 20: the verdict's power at the
+    // study-sized effect is below 0.9 (DISABLED_Finding4Power).
     decided["caveat"] =
-        "the swap sub-test is not calibrated: with the rotation made unique (closest to the identity on what K "
-        "class normals leave undetermined) codes that decay under one fixed rotation pass it in 7 of 40 draws "
-        "(Clopper-Pearson 95% 0.07-0.33), and a study-sized elapsed-time-specific turn in 24 of 40; H1 and H2 "
-        "are calibrated.";
+        "power below 0.9: on planted chronological codes sized like the study's, this verdict is held in fewer "
+        "than 36 of 40 draws (counts in `trust`). The swap sub-test is the centroid swap (analyze version 9), "
+        "calibrated against codes that turn by one fixed rotation (with and without decay), but turns set by the "
+        "frame rather than by elapsed time pass it slightly more often than the bound allows; the paper's swap "
+        "on decoder weights, reported as supporting, is not calibrated (decoders "
+        "whiten the code by the other stimuli's interference, which depends on elapsed time alone).";
     decided["detail"] = decided["detail"].get<std::string>() + " Caveat: " + decided["caveat"].get<std::string>();
   }
   return decided;

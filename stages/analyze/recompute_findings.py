@@ -10,7 +10,7 @@ Usage:
                         [--fold-rule wmgeom|sklearn]
                         [--check] [--tolerance 0.03] [--json OUT]
 TABLES_DIR: the analyze stage's tables (cross_task.csv, temporal_hypotheses.csv,
-            procrustes.csv; e.g. runs/<run>/tables).
+            procrustes.csv, procrustes_centroids.csv; e.g. runs/<run>/tables).
 STATES_DIR: `wmgeom export` of one capture instance (hidden.npy, task.npy,
             stimulus.npy, location.npy, category.npy, identity.npy, meta.json).
             Its model name in the tables is found by the folder name (the
@@ -60,7 +60,17 @@ Finding 2: normalised cross-task generalisation at stimulus frame 0,
 Finding 4: H1 - halfway(H1 chance, H1 validation) and H2 - H2 chance over the
    task-relevant features (argmax over the classes not kin of the other
    stimulus's label, on held-out trials whose labels at s and j are not kin
-   and whose image at j is unseen by the fold), and the Procrustes swap test:
+   and whose image at j is unseen by the fold), and the declared (centroid)
+   swap test (README "The centroid swap"): per fold, the class centroids of
+   stimulus s fitted jointly with the other stimuli's codes (numpy least
+   squares of the states on one-hot labels of every stimulus shown so far,
+   the stimulus's block centred over classes), R fitted between the
+   centroids at t and t + 1 (the closest-to-identity rule) and applied to
+   the centroids of (s + 1, t + 1) and (s, t + 1); held-out states less the
+   target's offsets classified by the nearest predicted centroid, against
+   the target's own centroids and their permuted-label null, by the same
+   leak and lag rules and the same pairing as below. Also the paper's swap
+   on decoder weights (supporting in the tables, "decoder-weight swap"):
    mean over source cells (task, s, t) of relative(elapsed-shifted) -
    relative(time-shifted), relative = (swap - chance) / (fitted - chance)
    against the target decoder at its own cell on the same trials, scored
@@ -344,10 +354,43 @@ class Rotation:
         return (w + (c @ self.r - c) @ self.basis.T) * self.scale
 
 
+def joint_codes(x, y_sets, others, use, K):
+    """The code of one stimulus (README "The centroid swap"): least squares
+    of the states x [n, H] on [1, one-hot(y), one-hot(each other stimulus's
+    label)] over the trials `use`, for each label set y_sets [L, n] of the
+    stimulus (others [n, J] or None: the labels of the other stimuli shown
+    so far). Returns (c [L, K, H]: the stimulus's class coefficients centred
+    over the classes present, 0 for absent ones; offset [L, n, H]: each
+    trial's intercept, that centre and the other stimuli's coefficients of
+    its labels; present [L, K])."""
+    n = len(x)
+    other = np.zeros((n, 0)) if others is None else np.eye(K)[others].reshape(n, -1)
+    cs, offsets, presents = [], [], []
+    for y in y_sets:
+        design = np.concatenate([np.ones((n, 1)), np.eye(K)[y], other], 1)
+        b = np.linalg.lstsq(design[use], x[use], rcond=None)[0]  # [P, H], minimum norm
+        present = np.bincount(y[use], minlength=K) > 0
+        own = b[1:1 + K]
+        centre = own[present].mean(0)
+        cs.append(np.where(present[:, None], own - centre, 0.0))
+        offsets.append(b[0] + centre + other @ b[1 + K:])
+        presents.append(present)
+    return np.stack(cs), np.stack(offsets), np.stack(presents)
+
+
+def nearest(x, c, offset, present, excluded=None):
+    """Nearest-centroid predictions [n] of states x [n, H] for centred
+    centroids c [K, H] about offsets [n, H] (classes not present never
+    predicted); with `excluded` [n], the nearest among the other classes."""
+    d = (x - offset) @ c.T - 0.5 * (c ** 2).sum(1)
+    d = np.where(present[None, :], d, -np.inf)
+    return d.argmax(1) if excluded is None else argmax_except(d, excluded)
+
+
 def finding4(m):
     Q, P, T = m.a.folds, m.a.permutations, m.T
     h1, h1c, h2, h2c, val = [], [], [], [], []
-    swaps = []
+    swaps, centroid_swaps, centroid_pairs = [], [], 0
     spread = [[] for _ in range(m.a.completions)]  # the same test under random completions
     rng = np.random.default_rng(m.a.seed)
     pairs = 0
@@ -463,10 +506,66 @@ def finding4(m):
                            for v, (fam, frame, source) in zip((es, ts), cells)]
                     rel = [(a_ - null) / (fit - null) for a_, (fit, null, _) in zip(acc, targets)]
                     out.append(rel[0] - rel[1])
+        # The declared swap (README "The centroid swap"): rotations fitted
+        # on the stimulus's class centroids, fitted jointly with the other
+        # stimuli's codes on fold q's training trials; held-out states less
+        # the target's offsets, classified by the nearest predicted centroid,
+        # beside the target's own centroids and their permuted-label null.
+        def others_of(fam, frame):
+            cols = [j for j in range(frame + 1) if j != fam["s"]]
+            return m.labels[feature][fam["rows"]][:, cols] if cols else None
+
+        def codes(fam, frame, q, y_sets):
+            return joint_codes(m.x[fam["rows"], frame], y_sets, others_of(fam, frame), fam["fold"] != q, K)
+
+        def centroid_scores(fam, frame, source, predicted):
+            """(swap accuracy, target accuracy, null mean, null 95th
+            percentile) of the predicted centroids (per fold, [K, H]) at
+            the target cell (fam at frame), on the trials keep_of scores."""
+            x = m.x[fam["rows"], frame]
+            excl = m.labels[feature][fam["rows"], frame] if differ_at(fam, frame) else None
+            keep = keep_of(fam, frame, source)
+            swap_p, own_p, null_p = [], [], [[] for _ in range(P)]
+            for q in range(Q):
+                c, off, pres = codes(fam, frame, q, np.concatenate([fam["y"][None], fam["null_y"]]))
+                if not pres[0].all():
+                    return None
+                swap_p.append(nearest(x, predicted[q], off[0], np.ones(K, bool), excl))
+                own_p.append(nearest(x, c[0], off[0], pres[0], excl))
+                for r in range(P):
+                    null_p[r].append(nearest(x, c[1 + r], off[1 + r], pres[1 + r], excl))
+            acc = masked(np.stack(swap_p), fam["y"], keep)[0]
+            fit = masked(np.stack(own_p), fam["y"], keep)[0]
+            null = [masked(np.stack(null_p[r]), fam["y"] if excl is not None else fam["null_y"][r], keep)[0]
+                    for r in range(P)]
+            return acc, fit, float(np.mean(null)), quantile(null, 0.95)
+
+        for s in range(T - 2):
+            f = m.family(k, feature, s)
+            nxt = m.family(k, feature, s + 1)
+            for t in range(s, T - 2):
+                centroid_pairs += 1
+                es, ts = [], []
+                complete = True
+                for q in range(Q):
+                    src, tgt, nx = (codes(fam, fr, q, fam["y"][None]) for fam, fr in ((f, t), (f, t + 1), (nxt, t + 1)))
+                    complete = complete and all(c[2][0].all() for c in (src, tgt, nx))
+                    rot = Rotation(src[0][0], tgt[0][0], "closest")
+                    ts.append(rot.apply(tgt[0][0]))
+                    es.append(rot.apply(nx[0][0]))
+                if not complete:
+                    continue
+                scored = [centroid_scores(nxt, t + 2, f, es), centroid_scores(f, t + 2, None, ts)]
+                if any(v is None for v in scored) or not all(fit > p95 and fit > null for _, fit, null, p95 in scored):
+                    continue
+                rel = [(a_ - null) / (fit - null) for a_, fit, null, _ in scored]
+                centroid_swaps.append(rel[0] - rel[1])
     mid = np.mean(h1c) + 0.5 * (np.mean(val) - np.mean(h1c))
     return {"H1 - halfway": float(np.mean(h1) - mid), "H2 - chance": float(np.mean(h2) - np.mean(h2c)),
-            "swap": float(np.mean(swaps)) if swaps else np.nan, "swap pairs used": len(swaps),
-            "swap pairs excluded": pairs - len(swaps),
+            "swap": float(np.mean(centroid_swaps)) if centroid_swaps else np.nan,
+            "swap pairs used": len(centroid_swaps), "swap pairs excluded": centroid_pairs - len(centroid_swaps),
+            "decoder-weight swap": float(np.mean(swaps)) if swaps else np.nan,
+            "decoder-weight swap pairs used": len(swaps),
             "swap, random completions": [float(np.mean(d)) for d in spread if d]}
 
 
@@ -505,18 +604,22 @@ def ours_finding4(tables, name):
             h1.append(float(r["accuracy"])), h1c.append(float(r["chance_empirical"])), val.append(float(r["validation"]))
         else:
             h2.append(float(r["accuracy"])), h2c.append(float(r["chance_empirical"]))
-    cell = {}
-    for r in read_csv(os.path.join(tables, "procrustes.csv")):
-        if r["model"] != name or r["relevance"] != "relevant":
-            continue
-        key = (r["task"], r["feature"], float(r["source_stim"]), float(r["source_frame"]))
-        cell.setdefault(key, {})[r["test"]] = float(r["relative"]) if float(r["target_above_chance"]) > 0 else np.nan
-    swaps = [c["elapsed_shifted"] - c["time_shifted"] for c in cell.values()
-             if "elapsed_shifted" in c and "time_shifted" in c
-             and np.isfinite(c["elapsed_shifted"]) and np.isfinite(c["time_shifted"])]
+    def swaps_of(table):
+        cell = {}
+        for r in read_csv(os.path.join(tables, table)):
+            if r["model"] != name or r["relevance"] != "relevant":
+                continue
+            key = (r["task"], r["feature"], float(r["source_stim"]), float(r["source_frame"]))
+            cell.setdefault(key, {})[r["test"]] = float(r["relative"]) if float(r["target_above_chance"]) > 0 else np.nan
+        return [c["elapsed_shifted"] - c["time_shifted"] for c in cell.values()
+                if "elapsed_shifted" in c and "time_shifted" in c
+                and np.isfinite(c["elapsed_shifted"]) and np.isfinite(c["time_shifted"])]
+    swaps, weights = swaps_of("procrustes_centroids.csv"), swaps_of("procrustes.csv")
     mid = np.mean(h1c) + 0.5 * (np.mean(val) - np.mean(h1c))
     return {"H1 - halfway": float(np.mean(h1) - mid), "H2 - chance": float(np.mean(h2) - np.mean(h2c)),
-            "swap": float(np.mean(swaps)) if swaps else np.nan, "swap pairs used": len(swaps)}
+            "swap": float(np.mean(swaps)) if swaps else np.nan, "swap pairs used": len(swaps),
+            "decoder-weight swap": float(np.mean(weights)) if weights else np.nan,
+            "decoder-weight swap pairs used": len(weights)}
 
 
 def model_name(folder, names):
@@ -579,9 +682,10 @@ def main():
                              theirs["normalised generalisation"]))
         if "4" in which:
             ours, theirs = ours_finding4(a.tables, name), finding4(m)
-            for q in ("H1 - halfway", "H2 - chance", "swap"):
+            for q in ("H1 - halfway", "H2 - chance", "swap", "decoder-weight swap"):
                 compared.append((f"finding 4: {q}", ours[q], theirs[q]))
-            compared.append(("finding 4: swap pairs used", ours["swap pairs used"], theirs["swap pairs used"]))
+            for q in ("swap pairs used", "decoder-weight swap pairs used"):
+                compared.append((f"finding 4: {q}", ours[q], theirs[q]))
             if theirs["swap, random completions"]:
                 v = theirs["swap, random completions"]
                 print(f"{name:34s} swap under {len(v)} random completions: min {min(v):.4f} max {max(v):.4f} "
