@@ -965,9 +965,10 @@ torch::Tensor nearest_decision(const torch::Tensor& x, const torch::Tensor& c, c
 }
 
 // The nearest-centroid predictions [L, n] under rule r at `frame`: kDiffer
-// excludes each trial's label at that frame.
-torch::Tensor nearest_predictions(const torch::Tensor& decision, Scoring r, const torch::Tensor& label_at_frame) {
-  return r == Scoring::kDiffer ? argmax_except(decision, label_at_frame) : decision.argmax(2);
+// excludes the classes kin of each trial's label at that frame (`excluded`,
+// bool [n, K]: kin_mask), as every other table's lag rule.
+torch::Tensor nearest_predictions(const torch::Tensor& decision, Scoring r, const torch::Tensor& excluded) {
+  return r == Scoring::kDiffer ? argmax_except(decision, excluded) : decision.argmax(2);
 }
 
 }  // namespace
@@ -1055,7 +1056,8 @@ void procrustes_centroids(const ModelData& m, const Settings& s, const Families&
           test.unseen_by_source = unseen_by_source;
           if (test.rule == Scoring::kNone) return;
           torch::Tensor x = m.states.index_select(0, fam.rows).select(1, frame);
-          torch::Tensor at_frame = m.labels.at(fam.feature).index_select(0, fam.rows).select(1, frame).contiguous();
+          torch::Tensor at_frame =
+              kin_mask(fam, m.labels.at(fam.feature).index_select(0, fam.rows).select(1, frame).contiguous());
           torch::Tensor y_true = fam.y.unsqueeze(0);
           const Centroids own = class_centroids(x, y_true, fam.fold.ne(q), k, others_of(fam, frame));
           test.complete = test.complete && ok && own.complete();
@@ -1151,7 +1153,7 @@ void procrustes_centroids(const ModelData& m, const Settings& s, const Families&
                                {"fitted_minus_swap", fit - sc.accuracy()},
                                {"relative", usable ? (sc.accuracy() - null) / (fit - null) : std::nan("")},
                                {"target_above_chance", usable ? 1.0 : 0.0}});
-        add_accuracy(row, sc, s, f.feature, test.rule == Scoring::kAll ? NAN : chance_of(test.rule, s, f.feature));
+        add_accuracy(row, sc, s, f.feature, test.rule == Scoring::kAll ? NAN : chance_of(test.rule, s, fam));
         if (test.rule == Scoring::kNone) set_cell(row, "chance", std::nan(""));
         tables["procrustes_centroids"].add(std::move(row));
       }

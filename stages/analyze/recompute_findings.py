@@ -378,13 +378,14 @@ def joint_codes(x, y_sets, others, use, K):
     return np.stack(cs), np.stack(offsets), np.stack(presents)
 
 
-def nearest(x, c, offset, present, excluded=None):
+def nearest(x, c, offset, present, excluded=None, kin=None):
     """Nearest-centroid predictions [n] of states x [n, H] for centred
     centroids c [K, H] about offsets [n, H] (classes not present never
-    predicted); with `excluded` [n], the nearest among the other classes."""
+    predicted); with `excluded` [n], the nearest among the classes not kin
+    of excluded[i] (kin [K], as argmax_except)."""
     d = (x - offset) @ c.T - 0.5 * (c ** 2).sum(1)
     d = np.where(present[None, :], d, -np.inf)
-    return d.argmax(1) if excluded is None else argmax_except(d, excluded)
+    return d.argmax(1) if excluded is None else argmax_except(d, excluded, kin)
 
 
 def finding4(m):
@@ -530,10 +531,10 @@ def finding4(m):
                 c, off, pres = codes(fam, frame, q, np.concatenate([fam["y"][None], fam["null_y"]]))
                 if not pres[0].all():
                     return None
-                swap_p.append(nearest(x, predicted[q], off[0], np.ones(K, bool), excl))
-                own_p.append(nearest(x, c[0], off[0], pres[0], excl))
+                swap_p.append(nearest(x, predicted[q], off[0], np.ones(K, bool), excl, kin))
+                own_p.append(nearest(x, c[0], off[0], pres[0], excl, kin))
                 for r in range(P):
-                    null_p[r].append(nearest(x, c[1 + r], off[1 + r], pres[1 + r], excl))
+                    null_p[r].append(nearest(x, c[1 + r], off[1 + r], pres[1 + r], excl, kin))
             acc = masked(np.stack(swap_p), fam["y"], keep)[0]
             fit = masked(np.stack(own_p), fam["y"], keep)[0]
             null = [masked(np.stack(null_p[r]), fam["y"] if excl is not None else fam["null_y"][r], keep)[0]
