@@ -703,13 +703,14 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::v
       std::vector<double> swaps, rotations, nulls;
       int pairs = 0;
     };
-    auto read_swaps = [&](Reader& table) {
+    // Rows without a score are counted for the declared (centroid) table.
+    auto read_swaps = [&](Reader& table, bool declared) {
       Swaps out;
       std::map<std::tuple<std::string, std::string, double, double>, std::map<std::string, double>> cell;
       for (std::size_t i = 0; i < table.rows(); ++i) {
         if (table.txt("model", i) != m.name || table.txt("relevance", i) != "relevant") continue;
         if (!finite({table.num("accuracy", i), table.num("fitted_accuracy", i)})) {
-          ++unscored;
+          unscored += declared ? 1 : 0;
           continue;
         }
         out.by[table.txt("test", i)].push_back(table.num("accuracy", i));
@@ -728,7 +729,7 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::v
       }
       return out;
     };
-    const Swaps centroid = read_swaps(c), weights = read_swaps(p);
+    const Swaps centroid = read_swaps(c, true), weights = read_swaps(p, false);
     auto& by = weights.by;
     const auto& swaps = centroid.swaps;
     const auto& rotations = centroid.rotations;
@@ -760,8 +761,10 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::v
     f["numbers"][m.name + ": elapsed-shifted swap relative, rotation - no rotation"] = number_or_null(rotation[&m]);
     f["numbers"][m.name + ": elapsed-shifted swap relative, rotation - permuted-correspondence rotation"] =
         number_or_null(rotation_null[&m]);
-    f["numbers"][m.name + ": procrustes reconstructed (centroids)"] = mean(centroid.by.at("reconstructed"));
-    f["numbers"][m.name + ": procrustes fitted (centroids)"] = mean(centroid.by.at("fitted"));
+    if (centroid.by.count("reconstructed")) {
+      f["numbers"][m.name + ": procrustes reconstructed (centroids)"] = mean(centroid.by.at("reconstructed"));
+    }
+    if (centroid.by.count("fitted")) f["numbers"][m.name + ": procrustes fitted (centroids)"] = mean(centroid.by.at("fitted"));
     if (by.count("reconstructed")) f["numbers"][m.name + ": procrustes reconstructed (decoder weights)"] = mean(by.at("reconstructed"));
     if (by.count("fitted")) f["numbers"][m.name + ": procrustes fitted (decoder weights)"] = mean(by.at("fitted"));
   }

@@ -466,18 +466,21 @@ TEST(Findings, RowsWithoutAScoreAreSkippedAndCounted) {
         for (bool none : {false, true}) {
           if (none && !unscored) continue;
           const bool es = std::string(test) == "elapsed_shifted";
-          tables["procrustes"].add({{"model", m.name},
-                                    {"task", std::string(none ? "cat-1" : "loc-1")},
-                                    {"feature", std::string(none ? "cat" : "loc")},
-                                    {"relevance", std::string("relevant")},
-                                    {"test", std::string(test)},
-                                    {"source_stim", 0.0},
-                                    {"source_frame", 0.0},
-                                    {"scoring", std::string(none ? "none" : "all")},
-                                    {"fitted_accuracy", none ? NAN : 0.9},
-                                    {"relative", none ? NAN : (es ? 0.8 : 0.4) + e},
-                                    {"target_above_chance", none ? 0.0 : 1.0},
-                                    {"accuracy", none ? NAN : (es ? 0.7 : 0.5) + e}});
+          // The same rows for the declared (centroid) swap and the decoder-weight one.
+          for (const char* table : {"procrustes", "procrustes_centroids"}) {
+            tables[table].add({{"model", m.name},
+                                      {"task", std::string(none ? "cat-1" : "loc-1")},
+                                      {"feature", std::string(none ? "cat" : "loc")},
+                                      {"relevance", std::string("relevant")},
+                                      {"test", std::string(test)},
+                                      {"source_stim", 0.0},
+                                      {"source_frame", 0.0},
+                                      {"scoring", std::string(none ? "none" : "all")},
+                                      {"fitted_accuracy", none ? NAN : 0.9},
+                                      {"relative", none ? NAN : (es ? 0.8 : 0.4) + e},
+                                      {"target_above_chance", none ? 0.0 : 1.0},
+                                      {"accuracy", none ? NAN : (es ? 0.7 : 0.5) + e}});
+          }
         }
       }
     }
