@@ -702,6 +702,46 @@ std::int64_t rank_of(const torch::Tensor& sv) {
   const double top = sv.max().item<double>();
   return sv.gt(top * kProcrustesRankTolerance).logical_and(sv.gt(0)).sum().item<std::int64_t>();
 }
+
+// The trials a swap test scores (both swap tables): held out by fam's fold q
+// under the rule at `frame`, and for the elapsed-shifted swaps also an image
+// at fam.stim that the source family f's fold q never trained on.
+torch::Tensor swap_keep(const ModelData& m, const Family& f, const Family& fam, int frame, Scoring rule,
+                        bool unseen_by_source) {
+  torch::Tensor keep = held_masks(m, fam, frame, rule);
+  if (unseen_by_source) {
+    std::vector<torch::Tensor> unseen_q;
+    for (int q = 0; q < f.folds; ++q) unseen_q.push_back(unseen(f, q, fam.images));
+    keep = keep.logical_and(torch::stack(unseen_q));
+  }
+  return keep;
+}
+
+// One row of a swap table (procrustes, procrustes_centroids): swap `name`
+// of source cell (f, t) scored on family fam at `frame`, like with like
+// against its target's score and the target's empirical chance.
+Row swap_row(const ModelData& m, const Settings& s, const Family& f, int t, const Family& fam, const std::string& name,
+             int frame, Scoring rule, const Score& sc, const Score& target) {
+  const double fit = target.accuracy(), null = mean(sc.null), p95 = stats::quantile(sc.null, 0.95);
+  const bool usable = !sc.null.empty() && fit > p95 && fit > null;
+  auto row = model_columns(m);
+  row.insert(row.end(), {{"task", m.tasks[f.task].name},
+                         {"feature", f.feature},
+                         {"relevance", relevance(m.tasks[f.task], f.feature)},
+                         {"test", name},
+                         {"source_stim", double(f.stim)},
+                         {"source_frame", double(t)},
+                         {"stim_frame", double(fam.stim)},
+                         {"frame", double(frame)},
+                         {"scoring", std::string(scoring_name(rule))},
+                         {"fitted_accuracy", fit},
+                         {"fitted_minus_swap", fit - sc.accuracy()},
+                         {"relative", usable ? (sc.accuracy() - null) / (fit - null) : std::nan("")},
+                         {"target_above_chance", usable ? 1.0 : 0.0}});
+  add_accuracy(row, sc, s, f.feature, rule == Scoring::kAll ? NAN : chance_of(rule, s, fam));
+  if (rule == Scoring::kNone) set_cell(row, "chance", std::nan(""));
+  return row;
+}
 }  // namespace
 
 Rotation fit_rotation(const torch::Tensor& src_in, const torch::Tensor& tgt_in) {
@@ -852,12 +892,7 @@ void procrustes(const ModelData& m, const Settings& s, const Families& families,
         torch::Tensor keep;
         Score sc, target;
         if (test.rule != Scoring::kNone) {
-          keep = held_masks(m, fam, test.frame, test.rule);
-          if (test.unseen_by_source) {
-            std::vector<torch::Tensor> unseen_q;
-            for (int q = 0; q < f.folds; ++q) unseen_q.push_back(unseen(f, q, fam.images));
-            keep = keep.logical_and(torch::stack(unseen_q));
-          }
+          keep = swap_keep(m, f, fam, test.frame, test.rule, test.unseen_by_source);
           const auto counts = to_vector(keep.sum(1));
           torch::Tensor hits = (torch::stack(test.hits) * keep.to(torch::kFloat64)).sum(1).contiguous();  // [folds]
           for (std::size_t q = 0; q < counts.size(); ++q) {
@@ -872,25 +907,7 @@ void procrustes(const ModelData& m, const Settings& s, const Families& families,
           target = rule_score(m, fam, test.frame, test.frame, test.rule, keep);
           sc.null = target.null;
         }
-        const double fit = target.accuracy(), null = mean(sc.null), p95 = stats::quantile(sc.null, 0.95);
-        const bool usable = !sc.null.empty() && fit > p95 && fit > null;
-        auto row = model_columns(m);
-        row.insert(row.end(), {{"task", m.tasks[f.task].name},
-                               {"feature", f.feature},
-                               {"relevance", relevance(m.tasks[f.task], f.feature)},
-                               {"test", name},
-                               {"source_stim", double(f.stim)},
-                               {"source_frame", double(t)},
-                               {"stim_frame", double(fam.stim)},
-                               {"frame", double(test.frame)},
-                               {"scoring", std::string(scoring_name(test.rule))},
-                               {"fitted_accuracy", fit},
-                               {"fitted_minus_swap", fit - sc.accuracy()},
-                               {"relative", usable ? (sc.accuracy() - null) / (fit - null) : std::nan("")},
-                               {"target_above_chance", usable ? 1.0 : 0.0}});
-        add_accuracy(row, sc, s, f.feature, test.rule == Scoring::kAll ? NAN : chance_of(test.rule, s, fam));
-        if (test.rule == Scoring::kNone) set_cell(row, "chance", std::nan(""));
-        tables["procrustes"].add(std::move(row));
+        tables["procrustes"].add(swap_row(m, s, f, t, fam, name, test.frame, test.rule, sc, target));
       }
     }
   }, out);
@@ -1111,12 +1128,7 @@ void procrustes_centroids(const ModelData& m, const Settings& s, const Families&
         const Family& fam = *test.fam;
         Score sc, target;
         if (test.rule != Scoring::kNone && test.complete) {
-          torch::Tensor keep = held_masks(m, fam, test.frame, test.rule);
-          if (test.unseen_by_source) {
-            std::vector<torch::Tensor> unseen_q;
-            for (int q = 0; q < f.folds; ++q) unseen_q.push_back(unseen(f, q, fam.images));
-            keep = keep.logical_and(torch::stack(unseen_q));
-          }
+          torch::Tensor keep = swap_keep(m, f, fam, test.frame, test.rule, test.unseen_by_source);
           torch::Tensor kf = keep.to(torch::kFloat64);
           const auto counts = to_vector(keep.sum(1));
           torch::Tensor hits = (torch::stack(test.hits) * kf).sum(1);
@@ -1137,25 +1149,7 @@ void procrustes_centroids(const ModelData& m, const Settings& s, const Families&
             for (double v : null_sum) sc.null.push_back(v / static_cast<double>(sc.folds.size()));
           }
         }
-        const double fit = target.accuracy(), null = mean(sc.null), p95 = stats::quantile(sc.null, 0.95);
-        const bool usable = !sc.null.empty() && fit > p95 && fit > null;
-        auto row = model_columns(m);
-        row.insert(row.end(), {{"task", m.tasks[f.task].name},
-                               {"feature", f.feature},
-                               {"relevance", relevance(m.tasks[f.task], f.feature)},
-                               {"test", name},
-                               {"source_stim", double(f.stim)},
-                               {"source_frame", double(t)},
-                               {"stim_frame", double(fam.stim)},
-                               {"frame", double(test.frame)},
-                               {"scoring", std::string(scoring_name(test.rule))},
-                               {"fitted_accuracy", fit},
-                               {"fitted_minus_swap", fit - sc.accuracy()},
-                               {"relative", usable ? (sc.accuracy() - null) / (fit - null) : std::nan("")},
-                               {"target_above_chance", usable ? 1.0 : 0.0}});
-        add_accuracy(row, sc, s, f.feature, test.rule == Scoring::kAll ? NAN : chance_of(test.rule, s, fam));
-        if (test.rule == Scoring::kNone) set_cell(row, "chance", std::nan(""));
-        tables["procrustes_centroids"].add(std::move(row));
+        tables["procrustes_centroids"].add(swap_row(m, s, f, t, fam, name, test.frame, test.rule, sc, target));
       }
     }
   }, out);
