@@ -818,19 +818,8 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables, const std::v
             "p-value is reported; single-task groups are supporting. The Procrustes rotation is fitted from K class "
             "correspondences, so 'reconstructed' close to 'fitted' is near-guaranteed and is not part of the test.";
   auto decided = decide(f, iut.decisive, iut.held, detail.str());
-  if (decided["verdict"] == "held" || decided["verdict"] == "not held") {
-    // Calibration (test_findings.cpp; the counts are in `calibration` and
-    // `trust`, from calibration.json). Issue 20: the verdict's power at the
-    // study-sized effect is below 0.9 (DISABLED_Finding4Power).
-    decided["caveat"] =
-        "power below 0.9: on planted chronological codes sized like the study's, this verdict is held in fewer "
-        "than 36 of 40 draws (counts in `trust`). The swap sub-test is the centroid swap (analyze version 9), "
-        "calibrated against codes that turn by one fixed rotation (with and without decay), but turns set by the "
-        "frame rather than by elapsed time pass it slightly more often than the bound allows; the paper's swap "
-        "on decoder weights, reported as supporting, is not calibrated (decoders "
-        "whiten the code by the other stimuli's interference, which depends on elapsed time alone).";
-    decided["detail"] = decided["detail"].get<std::string>() + " Caveat: " + decided["caveat"].get<std::string>();
-  }
+  // Its caveat, when its calibration misses a bound, comes from
+  // calibration.json (attach_calibration), as every finding's.
   return decided;
 }
 
