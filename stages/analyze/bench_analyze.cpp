@@ -12,12 +12,14 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include "analyze/analyze.h"
 #include "bench_main.h"
 #include "core/artifacts.h"
 #include "core/npy.h"
+#include "nets/threads.h"
 #include "nets/torch_util.h"
 #include "testing.h"
 
@@ -100,6 +102,7 @@ std::string extra_params() {
 }
 
 void run_analyses(benchmark::State& state, const std::string& analyses) {
+  nets::init_threads();  // as the wmgeom executable (nets/threads.h): BLAS single-threaded under TBB
   AnalyzeStage stage;
   Params p = testing::stage_params(testing::real_registry(), "analyze", "analyses = " + analyses + "\n" + extra_params() + kUpstream);
   StageInputs in;
@@ -108,6 +111,8 @@ void run_analyses(benchmark::State& state, const std::string& analyses) {
   std::int64_t decoders = 0;
   for (auto _ : state) {
     RunContext ctx("analyze", dir / "work", 2);
+    // The stage's log (its seconds per analysis, one line per model) on stderr.
+    ctx.on_log = [](const std::string& line, bool) { std::cerr << "  " << line << "\n"; };
     Artifact a = stage.run(p, in, ctx);
     decoders = ctx.items();
     benchmark::DoNotOptimize(a);
@@ -122,12 +127,15 @@ void BM_Suite(benchmark::State& s) {
 }
 void BM_CrossValidated(benchmark::State& s) { run_analyses(s, "[\"decoding\", \"cross_task\", \"cross_temporal\", \"procrustes\"]"); }
 void BM_Decoding(benchmark::State& s) { run_analyses(s, "[\"decoding\"]"); }
+// Both swap tables (`procrustes` runs the decoder-weight and the centroid swap).
+void BM_Swaps(benchmark::State& s) { run_analyses(s, "[\"procrustes\"]"); }
 void BM_Orthogonality(benchmark::State& s) { run_analyses(s, "[\"orthogonality\"]"); }
 void BM_RsaAndDimensionality(benchmark::State& s) { run_analyses(s, "[\"rsa\", \"dimensionality\"]"); }
 
 BENCHMARK(BM_Suite)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
 BENCHMARK(BM_CrossValidated)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
 BENCHMARK(BM_Decoding)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
+BENCHMARK(BM_Swaps)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
 BENCHMARK(BM_Orthogonality)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
 BENCHMARK(BM_RsaAndDimensionality)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
 

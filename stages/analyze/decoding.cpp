@@ -920,18 +920,21 @@ namespace wmgeom::analyze {
 namespace {
 
 // The code of one stimulus in states x [n, H], for each label set y [L, n]
-// of that stimulus, fitted on the trials `use` ([n] bool). Without `others`:
-// the class means, centred by their mean over the classes present (rows of
-// absent classes 0), `centre` [L, 1, H] that mean. With `others` ([n, J],
-// the labels of the J other stimuli shown so far): the class centroids
-// jointly with the other stimuli's (README "The centroid swap": least
-// squares of the states on one-hot labels of every stimulus shown), so that
-// labels correlated with this one's (lags kN) do not bias them; `centre`
-// [L, n, H] is then each trial's offset: the intercept, this code's mean
-// over classes and the other stimuli's coefficients of that trial's labels.
-// present [L, K] bool: the classes with training trials.
+// of that stimulus, fitted on the trials `use` ([n] bool): centred class
+// centroids c [L, K, H] (rows of absent classes 0; present [L, K] bool: the
+// classes with training trials) and each trial's offset, kept factored as
+// base [L, 1, H] + other [n, JK] x coef [L, JK, H] (no [L, n, H] tensor:
+// the decision values need only its products with the centroids).
+// Without `others`: the class means, centred by their mean over the classes
+// present; base is that mean. With `others` ([n, J], the labels of the J
+// other stimuli shown so far): the class centroids jointly with the other
+// stimuli's (README "The centroid swap": least squares of the states on
+// one-hot labels of every stimulus shown), so that labels correlated with
+// this one's (lags kN) do not bias them; base is the intercept plus the
+// code's mean over classes, coef the other stimuli's codes and `other` the
+// one-hot labels they multiply.
 struct Centroids {
-  torch::Tensor c, centre, present;
+  torch::Tensor c, present, base, coef, other;
   bool complete(std::int64_t l = 0) const { return present[l].all().item<bool>(); }
 };
 Centroids class_centroids(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& use, std::int64_t k,
@@ -945,39 +948,52 @@ Centroids class_centroids(const torch::Tensor& x, const torch::Tensor& y, const 
   if (!others.defined() || others.size(1) == 0) {
     torch::Tensor means = torch::bmm(w.transpose(1, 2), x.unsqueeze(0).expand({l, -1, -1})) /
                           counts.clamp_min(1).unsqueeze(2);  // [L, K, H]
-    out.centre = (means * p).sum(1, true) / p.sum(1, true).clamp_min(1);
-    out.c = (means - out.centre) * p;
+    out.base = (means * p).sum(1, true) / p.sum(1, true).clamp_min(1);
+    out.c = (means - out.base) * p;
     return out;
   }
   // The codes of every stimulus shown so far, jointly: least squares of the
   // states on [1, one-hot(y), one-hot(label of each other stimulus)] over the
-  // trials `use`; the code of this stimulus is its block, centred over the
-  // classes present, and each trial's offset the intercept, that centre and
-  // the other stimuli's coefficients of its labels.
+  // trials `use`, solved in two steps (Frisch-Waugh-Lovell) so that what
+  // the L label sets share is factored once: y's block is the minimum-norm
+  // least-squares fit of the states on one-hot(y) less its projection on
+  // the span of A = [1, others]; A's coefficients the minimum-norm fit of
+  // what y's block leaves. The same codes and offsets as the joint fit
+  // wherever they are identified (the design's only collinearity: each
+  // one-hot block sums to the intercept).
   const std::int64_t j = others.size(1);
-  torch::Tensor other = torch::one_hot(others, k).to(torch::kFloat64).reshape({n, j * k});
-  torch::Tensor design = torch::cat({torch::ones({l, n, 1}, torch::kFloat64), torch::one_hot(y, k).to(torch::kFloat64),
-                                     other.unsqueeze(0).expand({l, n, j * k})},
-                                    2);  // [L, n, P]
+  out.other = torch::one_hot(others, k).to(torch::kFloat64).reshape({n, j * k});
   torch::Tensor rows = use.nonzero().squeeze(1);
-  torch::Tensor b = std::get<0>(torch::linalg_lstsq(design.index_select(1, rows),
-                                                    x.index_select(0, rows).unsqueeze(0).expand({l, -1, -1}).contiguous(),
-                                                    c10::nullopt, "gelsd"));  // [L, P, H]
-  torch::Tensor own = b.narrow(1, 1, k);
-  torch::Tensor centre = (own * p).sum(1, true) / p.sum(1, true).clamp_min(1);  // [L, 1, H]
+  torch::Tensor a = torch::cat({torch::ones({rows.size(0), 1}, torch::kFloat64), out.other.index_select(0, rows)}, 1);  // [r, Pa]
+  torch::Tensor xr = x.index_select(0, rows);                                                                         // [r, H]
+  auto [u, sv, vh] = torch::linalg_svd(a, false);
+  const double tol = sv.numel() > 0 ? sv.max().item<double>() * static_cast<double>(std::max(a.size(0), a.size(1))) *
+                                          std::numeric_limits<double>::epsilon()
+                                    : 0.0;
+  const std::int64_t rank = sv.gt(tol).sum().item<std::int64_t>();
+  torch::Tensor basis = u.narrow(1, 0, rank);                                                                 // [r, rank]
+  torch::Tensor pinv_a = torch::mm(vh.narrow(0, 0, rank).t() / sv.narrow(0, 0, rank).unsqueeze(0), basis.t());  // [Pa, r]
+  torch::Tensor yr = torch::one_hot(y.index_select(1, rows), k).to(torch::kFloat64);                          // [L, r, K]
+  torch::Tensor y_res = yr - torch::matmul(basis, torch::matmul(basis.t(), yr));
+  // (M y)^+ x = (M y)^+ M x: its rows lie in the span of M y, orthogonal to A's.
+  torch::Tensor own = torch::matmul(torch::linalg_pinv(y_res), xr);                                  // [L, K, H]
+  torch::Tensor b = torch::mm(pinv_a, xr).unsqueeze(0) - torch::bmm(torch::matmul(pinv_a, yr), own);  // [L, Pa, H]
+  torch::Tensor centre = (own * p).sum(1, true) / p.sum(1, true).clamp_min(1);                        // [L, 1, H]
   out.c = (own - centre) * p;
-  out.centre = b.narrow(1, 0, 1) + centre +
-               torch::bmm(other.unsqueeze(0).expand({l, n, j * k}), b.narrow(1, 1 + k, j * k));  // [L, n, H]
+  out.base = b.narrow(1, 0, 1) + centre;
+  out.coef = b.narrow(1, 1, j * k);
   return out;
 }
 
 // Nearest-centroid decision values [L, n, K] of states x [n, H] for centred
-// centroids c [L, K, H] about centre [L, 1 or n, H]: -||x - centre - c_k||^2 / 2
-// up to a term common to the classes; classes absent (present false) -inf.
-torch::Tensor nearest_decision(const torch::Tensor& x, const torch::Tensor& c, const torch::Tensor& centre,
+// centroids c [L, K, H] about the offsets of `at` (its base, coef and other):
+// -||x - offset - c_k||^2 / 2 up to a term common to the classes; classes
+// absent (present false) -inf.
+torch::Tensor nearest_decision(const torch::Tensor& x, const torch::Tensor& c, const Centroids& at,
                                const torch::Tensor& present) {
-  torch::Tensor xc = x.unsqueeze(0) - centre;                                  // [L, n, H]
-  torch::Tensor d = torch::bmm(xc, c.transpose(1, 2)) - 0.5 * c.pow(2).sum(2).unsqueeze(1);  // [L, n, K]
+  torch::Tensor ct = c.transpose(1, 2);                                                     // [L, H, K]
+  torch::Tensor d = torch::matmul(x, ct) - torch::bmm(at.base, ct) - 0.5 * c.pow(2).sum(2).unsqueeze(1);  // [L, n, K]
+  if (at.coef.defined()) d = d - torch::matmul(at.other, torch::bmm(at.coef.expand({c.size(0), -1, -1}), ct));
   return d.masked_fill(present.logical_not().unsqueeze(1), -std::numeric_limits<double>::infinity());
 }
 
@@ -1016,7 +1032,51 @@ void procrustes_centroids(const ModelData& m, const Settings& s, const Families&
       }
       return cols.empty() ? torch::Tensor() : all.index_select(1, torch::tensor(cols, torch::kLong)).contiguous();
     };
+    // What the swap tests read of a target cell (family, frame, fold q),
+    // fitted once: each is read by up to eight runs across the source
+    // cells (as source, rotation target, swapped source and scored target).
+    struct Cell {
+      torch::Tensor x;         // [n, H]: the family's states at the frame
+      Centroids own;           // the true labels' centroids, fold q's training trials
+      Scoring rule = Scoring::kAll;
+      torch::Tensor at_frame;  // bool [n, K]: kin of each trial's label at the frame
+      bool scored = false;     // fitted and null_hits below computed
+      torch::Tensor fitted;    // double [n]: hits of the own centroids under the rule
+      torch::Tensor null_hits; // double [R, n]: hits of the permuted-label centroids
+    };
+    std::map<std::tuple<const Family*, int, int>, Cell> cells;
+    auto cell = [&](const Family& fam, int frame, int q) -> Cell& {
+      auto [it, inserted] = cells.try_emplace(std::make_tuple(&fam, frame, q));
+      Cell& c = it->second;
+      if (inserted) {
+        c.x = m.states.index_select(0, fam.rows).select(1, frame);
+        c.own = class_centroids(c.x, fam.y.unsqueeze(0), fam.fold.ne(q), k, others_of(fam, frame));
+        c.rule = scoring_at(fam, frame, s);
+      }
+      return c;
+    };
+    // The target's own score and its empirical chance: centroids of the
+    // family's image-level label permutations on the same training trials,
+    // scored as rule_score scores permuted fits (kAll: against their own
+    // permuted labels; kDiffer: against the true labels).
+    auto scored = [&](const Family& fam, int frame, int q) -> Cell& {
+      Cell& c = cell(fam, frame, q);
+      if (c.scored || c.rule == Scoring::kNone) return c;
+      c.at_frame = kin_mask(fam, m.labels.at(fam.feature).index_select(0, fam.rows).select(1, frame).contiguous());
+      c.fitted = nearest_predictions(nearest_decision(c.x, c.own.c, c.own, c.own.present), c.rule, c.at_frame)[0]
+                     .eq(fam.y)
+                     .to(torch::kFloat64);
+      if (fam.permutations() > 0) {
+        const Centroids null = class_centroids(c.x, fam.null_y, fam.fold.ne(q), k, others_of(fam, frame));
+        torch::Tensor np = nearest_predictions(nearest_decision(c.x, null.c, null, null.present), c.rule, c.at_frame);
+        c.null_hits = np.eq(c.rule == Scoring::kAll ? fam.null_y : fam.y.unsqueeze(0)).to(torch::kFloat64);
+      }
+      c.scored = true;
+      return c;
+    };
     for (int t = f.stim; t + 1 < frames; ++t) {
+      // Cells before frame t are read by no later source cell.
+      for (auto it = cells.begin(); it != cells.end();) it = std::get<1>(it->first) < t ? cells.erase(it) : std::next(it);
       struct Test {
         const Family* fam = nullptr;
         int frame = 0;
@@ -1029,11 +1089,7 @@ void procrustes_centroids(const ModelData& m, const Settings& s, const Families&
       };
       std::map<std::string, Test> tests;
       for (int q = 0; q < f.folds; ++q) {
-        auto centroids = [&](const Family& fam, int frame, const torch::Tensor& y) {
-          return class_centroids(m.states.index_select(0, fam.rows).select(1, frame), y, fam.fold.ne(q), k,
-                                 others_of(fam, frame));
-        };
-        const Centroids src = centroids(f, t, f.y.unsqueeze(0)), tgt = centroids(f, t + 1, f.y.unsqueeze(0));
+        const Centroids &src = cell(f, t, q).own, &tgt = cell(f, t + 1, q).own;
         const bool fitted_ok = src.complete() && tgt.complete();
         Rotation rot = fit_rotation(src.c[0], tgt.c[0]);
         // The rotation's own null, as the decoder-weight swap's: rotations
@@ -1072,34 +1128,19 @@ void procrustes_centroids(const ModelData& m, const Settings& s, const Families&
           test.rule = scoring_at(fam, frame, s);
           test.unseen_by_source = unseen_by_source;
           if (test.rule == Scoring::kNone) return;
-          torch::Tensor x = m.states.index_select(0, fam.rows).select(1, frame);
-          torch::Tensor at_frame =
-              kin_mask(fam, m.labels.at(fam.feature).index_select(0, fam.rows).select(1, frame).contiguous());
-          torch::Tensor y_true = fam.y.unsqueeze(0);
-          const Centroids own = class_centroids(x, y_true, fam.fold.ne(q), k, others_of(fam, frame));
-          test.complete = test.complete && ok && own.complete();
+          const Cell& target = scored(fam, frame, q);
+          test.complete = test.complete && ok && target.own.complete();
           torch::Tensor all_present = torch::ones({1, k}, torch::kBool);
           torch::Tensor hits = torch::zeros({fam.y.size(0)}, torch::kFloat64);
           for (std::size_t i = 0; i < predicted.size(); ++i) {
             torch::Tensor pred = nearest_predictions(
-                nearest_decision(x, predicted[i].unsqueeze(0), own.centre, all_present), test.rule, at_frame);
+                nearest_decision(target.x, predicted[i].unsqueeze(0), target.own, all_present), test.rule,
+                target.at_frame);
             hits += pred[0].eq(fam.y).to(torch::kFloat64) * weights[i];
           }
           test.hits.push_back(hits);
-          test.fitted.push_back(
-              nearest_predictions(nearest_decision(x, own.c, own.centre, own.present), test.rule, at_frame)[0]
-                  .eq(fam.y)
-                  .to(torch::kFloat64));
-          // The target's empirical chance: centroids of the family's
-          // image-level label permutations on the same training trials,
-          // scored as rule_score scores permuted fits (kAll: against their
-          // own permuted labels; kDiffer: against the true labels).
-          if (fam.permutations() > 0) {
-            const Centroids null = class_centroids(x, fam.null_y, fam.fold.ne(q), k, others_of(fam, frame));
-            torch::Tensor np = nearest_predictions(nearest_decision(x, null.c, null.centre, null.present), test.rule, at_frame);
-            test.null_hits.push_back(
-                np.eq(test.rule == Scoring::kAll ? fam.null_y : fam.y.unsqueeze(0)).to(torch::kFloat64));
-          }
+          test.fitted.push_back(target.fitted);
+          if (target.null_hits.defined()) test.null_hits.push_back(target.null_hits);
         };
         auto swap = [&](const std::string& name, const Family& fam, int frame, bool unseen_by_source, const Centroids& from) {
           const bool ok = fitted_ok && from.complete();
@@ -1120,7 +1161,7 @@ void procrustes_centroids(const ModelData& m, const Settings& s, const Families&
             // C(s+1, t+1) from the next stimulus's fold-q training trials;
             // the leak rule takes f's fold-q training images out of its
             // held-out trials too.
-            swap("elapsed_shifted", *next_stim, t + 2, true, centroids(*next_stim, t + 1, next_stim->y.unsqueeze(0)));
+            swap("elapsed_shifted", *next_stim, t + 2, true, cell(*next_stim, t + 1, q).own);
           }
         }
       }
