@@ -374,6 +374,46 @@ TEST(Report, ProcrustesChartDrawsTheCentroidSwapWhenPresent) {
   EXPECT_TRUE(contains(t, "(swap - chance) / (fitted - chance)")) << t;
 }
 
+// The analytic chance is drawn per scoring rule (decoding `scoring`, analyze
+// version 9): rows scored on all trials (1/K) and rows scored by the lag rule
+// (1/(K-1), identity 1/(K - its category's size)) are never averaged into
+// one line or tick. Tables without `scoring` read as all trials.
+TEST(Report, DecodingChanceIsDrawnPerScoringRule) {
+  AnalysisResult a = synthetic_analysis("gru-model", "gru");
+  Table& d = a.tables.at("decoding");
+  std::vector<std::string> scoring(d.rows(), "all");
+  for (std::size_t i = 0; i < d.rows(); ++i) {
+    // Retention in 1-back tasks is at lags kN: the lag rule, except (so that
+    // one bar mixes the rules) in cat-1.
+    if (!(d.numeric.at("train_frame")[i] > d.numeric.at("stim_frame")[i])) continue;
+    if (d.text.at("task")[i] == "cat-1") continue;
+    scoring[i] = "differ";
+    d.numeric.at("chance")[i] = d.text.at("feature")[i] == "id" ? 1.0 / 7 : 1.0 / 3;
+  }
+  d.add("scoring", scoring);
+  StageInputs in;
+  in.add("analysis", item("analysis", a.to_artifact()));
+  const std::string dec = section_of(run_report(in).html, "decoding");
+  // Lines: 1/K from the all-trials rows, the lag rule's chance beside it.
+  EXPECT_TRUE(contains(dec, "<title>loc 1/K: 0.25</title>")) << dec;
+  EXPECT_TRUE(contains(dec, "<title>loc chance, lag rule: 0.333</title>")) << dec;
+  EXPECT_TRUE(contains(dec, "<title>id chance, lag rule: 0.143</title>")) << dec;
+  EXPECT_FALSE(contains(dec, "<title>loc 1/K: 0.3")) << "1/K averaged with the lag rule's 1/(K-1)";
+  // Bar ticks: one rule each. Relevant retention mixes loc-1, id-1 (lag
+  // rule) and cat-1 (all trials): its tick is cat's 1/K. Implied retention
+  // (cat in id-1) has only lag-rule rows: its tick is theirs.
+  const std::string tick = "analytic chance (one rule): ";
+  EXPECT_TRUE(contains(dec, "<title>gru-model / relevant: retention, " + tick + "0.25</title>")) << dec;
+  EXPECT_TRUE(contains(dec, "<title>gru-model / relevant: encoding, " + tick + "0.208</title>")) << dec;
+  EXPECT_TRUE(contains(dec, "<title>gru-model / implied: retention, " + tick + "0.333</title>")) << dec;
+  EXPECT_TRUE(contains(dec, "scored by the lag rule")) << dec;
+
+  // Without the column (before version 9) every row is all trials, as before.
+  const std::string old = section_of(run_report(full_inputs()).html, "decoding");
+  EXPECT_TRUE(contains(old, "<title>loc 1/K: 0.25</title>")) << old;
+  EXPECT_FALSE(contains(old, "lag rule:"));
+}
+
 TEST(Report, OrthogonalityIsNullCorrectedWithoutATTest) {
   const std::string o = section_of(run_report(full_inputs()).html, "orthogonality");
   EXPECT_TRUE(contains(o, "corrected index O - O(shuffled)"));

@@ -114,7 +114,7 @@ TEST(Report, DrawsTheAnalyzeStagesOwnTables) {
   for (const char* s :
        {"95% CI over folds", "permutation null (mean to 95th pct)",
         "implied (category in an identity task)", "time-shifted, R = I", "elapsed-shifted, R = I",
-        "nearest predicted centroid",
+        "nearest predicted centroid", "chance, lag rule: ",
         "<th>CKA p</th>", "95% bootstrap interval", "<th>corrected RNN - perceptual</th>",
         "95% CI across models (seeds)", "GRU (n = 2)"})
     EXPECT_TRUE(contains(r.html, s)) << s;
