@@ -57,7 +57,7 @@ AnalysisResult synthetic_analysis(const std::string& model, const std::string& r
   AnalysisResult r;
   const std::string regime = "STMF";
   const Cells who = {{"model", model}, {"rnn", rnn}, {"regime", regime}};
-  Rows dec, ct, task, orth, osum, hyp, proc, causal, rsa, dim;
+  Rows dec, ct, task, orth, osum, hyp, proc, cent, causal, rsa, dim;
   for (std::size_t k = 0; k < kTasks.size(); ++k) {
     for (const auto& f : kFeatures) {
       const std::string rel = relevance(kTasks[k], f);
@@ -104,25 +104,36 @@ AnalysisResult synthetic_analysis(const std::string& model, const std::string& r
                                      {"validation_chance", chance_of(f) + 0.02}}),
                        accuracy_cells(acc, f, 100.0)));
       }
-      for (const char* t :
-           {"fitted", "reconstructed", "reconstructed_no_rotation", "time_shifted",
-            "time_shifted_no_rotation", "elapsed_shifted", "elapsed_shifted_no_rotation"}) {
-        const std::string ts = t;
-        const double acc = ts == "time_shifted"                ? 0.35
-                           : ts == "elapsed_shifted"           ? 0.8
-                           : ts.find("no_rotation") != ts.npos ? 0.3
-                                                               : 0.9;
-        const bool next = ts.rfind("elapsed", 0) == 0;
-        proc.row(concat(
-            concat(head,
-                   {{"test", ts},
-                    {"source_stim", 0.0},
-                    {"source_frame", 0.0},
-                    {"stim_frame", next ? 1.0 : 0.0},
-                    {"frame",
-                     ts.rfind("fitted", 0) == 0 || ts.rfind("reconstructed", 0) == 0 ? 1.0 : 2.0},
-                    {"fitted_accuracy", 0.9}}),
-            accuracy_cells(acc, f)));
+      // The swap tables: decoder weights (`procrustes`, supporting) and
+      // class centroids (`procrustes_centroids`, finding 4's declared swap),
+      // each swap relative to its own target, (accuracy - chance_empirical)
+      // / (fitted_accuracy - chance_empirical).
+      for (const bool centroids : {false, true}) {
+        for (const char* t :
+             {"fitted", "reconstructed", "reconstructed_no_rotation", "time_shifted",
+              "time_shifted_no_rotation", "elapsed_shifted", "elapsed_shifted_no_rotation"}) {
+          const std::string ts = t;
+          if (centroids && ts == "reconstructed_no_rotation") continue;  // swaps only there
+          const double acc = ts == "time_shifted"                ? (centroids ? 0.4 : 0.35)
+                             : ts == "elapsed_shifted"           ? (centroids ? 0.75 : 0.8)
+                             : ts.find("no_rotation") != ts.npos ? 0.3
+                                                                 : 0.9;
+          const bool next = ts.rfind("elapsed", 0) == 0;
+          const double fitted = 0.9, null = chance_of(f) + 0.02;
+          (centroids ? cent : proc)
+              .row(concat(
+                  concat(head, {{"test", ts},
+                                {"source_stim", 0.0},
+                                {"source_frame", 0.0},
+                                {"stim_frame", next ? 1.0 : 0.0},
+                                {"frame", ts.rfind("fitted", 0) == 0 || ts.rfind("reconstructed", 0) == 0
+                                              ? 1.0
+                                              : 2.0},
+                                {"fitted_accuracy", fitted},
+                                {"relative", (acc - null) / (fitted - null)},
+                                {"target_above_chance", 1.0}}),
+                  accuracy_cells(acc, f)));
+        }
       }
       if (rel != "relevant") continue;  // causal: each task's own feature
       for (double sd : {-50.0, -5.0, -1.0, 1.0, 5.0, 50.0}) {
@@ -218,6 +229,7 @@ AnalysisResult synthetic_analysis(const std::string& model, const std::string& r
               {"orthogonality_summary", osum.table()},
               {"temporal_hypotheses", hyp.table()},
               {"procrustes", proc.table()},
+              {"procrustes_centroids", cent.table()},
               {"causal", causal.table()},
               {"rsa", rsa.table()},
               {"dimensionality", dim.table()}};

@@ -50,10 +50,11 @@ class Svg {
   }
   void raw(const std::string& s) { s_ += s; }
   void line(double x1, double y1, double x2, double y2, const std::string& stroke, double width = 1,
-            const std::string& extra = "") {
+            const std::string& extra = "", const std::string& tooltip = "") {
     s_ += "<line x1=\"" + num(x1) + "\" y1=\"" + num(y1) + "\" x2=\"" + num(x2) + "\" y2=\"" +
           num(y2) + "\" stroke=\"" + stroke + "\" stroke-width=\"" + fmt(width) + "\"" +
-          (extra.empty() ? "" : " " + extra) + "/>";
+          (extra.empty() ? "" : " " + extra);
+    s_ += tooltip.empty() ? "/>" : "><title>" + escape(tooltip) + "</title></line>";
   }
   void rect(double x, double y, double w, double h, const std::string& attrs,
             const std::string& tooltip = "") {
@@ -445,7 +446,9 @@ std::string render(const LineChart& c) {
   }
   svg.raw("</g>");
   for (const auto& r : c.refs) {
-    if (finite(r.y)) svg.line(x.r0, y(r.y), x.r1, y(r.y), r.color, 1.3, dash_attr(r.dotted));
+    if (finite(r.y))
+      svg.line(x.r0, y(r.y), x.r1, y(r.y), r.color, 1.3, dash_attr(r.dotted),
+               r.label.empty() ? "" : r.label + ": " + fmt(r.y));
   }
   legend(svg, items, x.r1 + 10, y.r1 + 10);
   return svg.finish();
@@ -561,7 +564,9 @@ std::string render(const BarChart& c) {
         }
       }
       if (finite(t))
-        svg.line(cx - bw / 2 - 1, y(t), cx + bw / 2 + 1, y(t), "#000000", 1.5, dash_attr(true));
+        svg.line(cx - bw / 2 - 1, y(t), cx + bw / 2 + 1, y(t), "#000000", 1.5, dash_attr(true),
+                 g.label + (b < c.bars.size() ? " / " + c.bars[b] : "") + ", " +
+                     (c.tick_label.empty() ? "null" : c.tick_label) + ": " + fmt(t));
     }
   }
   svg.raw("</g>");

@@ -41,7 +41,8 @@ struct Series {
   double band_opacity = 0.16;
 };
 
-// A horizontal reference line (chance, a null level).
+// A horizontal reference line (chance, a null level); hovering it shows its
+// label and value.
 struct RefLine {
   double y = 0;
   std::string label;
@@ -72,7 +73,7 @@ struct BarGroup {
   std::vector<double> lo, hi;
   // Optional per-bar null level: a grey band [band_lo, band_hi] behind the bar
   // (at least 2 px tall, so a band with lo == hi is a grey line) and a dotted
-  // tick at `tick` (NaN = none).
+  // tick at `tick` (NaN = none; hovering it shows its value).
   std::vector<double> band_lo, band_hi, tick;
   // Optional individual values per bar (e.g. one per model), drawn as dots.
   std::vector<std::vector<double>> dots;

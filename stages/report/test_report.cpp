@@ -178,7 +178,7 @@ TEST(Report, FiguresOfFindingsShowIntervalsAndEmpiricalChance) {
   // Procrustes: each swap test beside its no-rotation control, and the caveat.
   const std::string tmp = section_of(h, "temporal");
   for (const char* t :
-       {"reconstructed, R = I", "time-shifted, R = I", "elapsed-shifted, R = I", "near-guaranteed",
+       {"time-shifted, R = I", "elapsed-shifted, R = I", "near-guaranteed",
         "halfway: null to validation", "finding 4 across models"})
     EXPECT_TRUE(contains(tmp, t)) << t;
   // RSA: p-values; dimensionality: bootstrap intervals.
@@ -186,6 +186,232 @@ TEST(Report, FiguresOfFindingsShowIntervalsAndEmpiricalChance) {
   EXPECT_TRUE(contains(rsa, "<th>CKA p</th>"));
   EXPECT_TRUE(contains(rsa, "(p = 0.001, null mean 0.2; RDM Spearman 0.3, p = 0.01)"));
   EXPECT_TRUE(contains(section_of(h, "dimensionality"), "95% bootstrap interval"));
+}
+
+// Rows of `t` whose text column `column` reads `value`.
+std::vector<std::size_t> rows_where(const Table& t, const std::string& column,
+                                    const std::string& value) {
+  std::vector<std::size_t> out;
+  const auto& v = t.text.at(column);
+  for (std::size_t i = 0; i < v.size(); ++i)
+    if (v[i] == value) out.push_back(i);
+  return out;
+}
+
+// Rows of `t` whose `test` is `test` and whose `feature` is `feature`
+// (every feature for "").
+std::vector<std::size_t> swap_rows(const Table& t, const std::string& test,
+                                   const std::string& feature = "") {
+  std::vector<std::size_t> out;
+  for (std::size_t i : rows_where(t, "test", test))
+    if (feature.empty() || t.text.at("feature")[i] == feature) out.push_back(i);
+  return out;
+}
+
+// Sets `column` of the rows `rows` of `t` to v.
+void set_cells(Table& t, const std::vector<std::size_t>& rows, const std::string& column, double v) {
+  for (std::size_t i : rows) t.numeric.at(column).at(i) = v;
+}
+
+// Appends a copy of row `from` of `t` with some numeric cells changed.
+void append_copy(Table& t, std::size_t from, const std::map<std::string, double>& changed) {
+  for (auto& [name, v] : t.numeric) v.push_back(changed.count(name) ? changed.at(name) : v.at(from));
+  for (auto& [name, v] : t.text) v.push_back(v.at(from));
+}
+
+// The finding-4 chart's marks (bars and dots carry "group / measure: value").
+const std::string kH1 = "GRU (n = 1) / H1 - halfway (paper: &lt; 0): ";
+const std::string kH2 = "GRU (n = 1) / H2 - empirical chance (&gt; 0): ";
+const std::string kSwap = "GRU (n = 1) / rel. swap: elapsed - time (&gt; 0): ";
+const std::string kRotation = "GRU (n = 1) / rotation - no rotation (supp.): ";
+
+// The finding-4 chart and its caption: from its title to the end of the section.
+std::string finding4_chart(const std::string& html) {
+  const std::string t = section_of(html, "temporal");
+  const std::size_t at = t.find("finding 4 across models");
+  return at == std::string::npos ? "" : t.substr(at);
+}
+
+// Issue: the finding-4 chart drew the difference of RAW swap accuracies from
+// the decoder-weight table, the measure the analysis abandoned (the two swaps
+// are scored at different elapsed times, so any forgetting makes it
+// positive). Here raw accuracies say elapsed-shifted > time-shifted (0.75 vs
+// 0.4 in `procrustes_centroids`, 0.8 vs 0.35 in `procrustes`) while each swap
+// relative to its own target says the opposite: the chart must draw the
+// verdict's measure, from findings.json where it has it.
+TEST(Report, Finding4ChartDrawsTheVerdictsSwapNotRawAccuracies) {
+  AnalysisResult a = synthetic_analysis("gru-model", "gru");
+  Table& c = a.tables.at("procrustes_centroids");
+  set_cells(c, swap_rows(c, "elapsed_shifted"), "relative", 0.3);
+  set_cells(c, swap_rows(c, "time_shifted"), "relative", 0.8);
+  set_cells(c, swap_rows(c, "elapsed_shifted_no_rotation"), "relative", 0.1);
+  a.findings["4"]["numbers"] = {
+      {"gru-model: H1 - halfway", -0.31},
+      {"gru-model: H2 - chance", 0.55},
+      {"gru-model: elapsed-shifted - time-shifted swap, relative to own targets", -0.42},
+      {"gru-model: swap pairs used", 3},
+      {"gru-model: elapsed-shifted swap relative, rotation - no rotation", 0.17}};
+  auto chart_of = [](const AnalysisResult& r) {
+    StageInputs in;
+    in.add("analysis", item("analysis", r.to_artifact()));
+    return finding4_chart(run_report(in).html);
+  };
+  // From findings.json: the numbers the verdict tested.
+  std::string f = chart_of(a);
+  ASSERT_FALSE(f.empty());
+  EXPECT_TRUE(contains(f, kSwap + "-0.42</title>")) << f;
+  EXPECT_TRUE(contains(f, kRotation + "0.17</title>")) << f;
+  EXPECT_TRUE(contains(f, kH1 + "-0.31</title>")) << f;
+  EXPECT_TRUE(contains(f, kH2 + "0.55</title>")) << f;
+  EXPECT_TRUE(contains(f, "from findings.json")) << f;
+  // Neither raw difference (centroids 0.35, decoder weights 0.45) is drawn.
+  EXPECT_FALSE(contains(f, ": 0.35</title>")) << f;
+  EXPECT_FALSE(contains(f, ": 0.45</title>")) << f;
+
+  // Findings without the numbers (an older analysis): recomputed from the
+  // centroid table, each swap relative to its own target: 0.3 - 0.8 per cell.
+  a.findings["4"]["numbers"] = nlohmann::json::object();
+  f = chart_of(a);
+  EXPECT_TRUE(contains(f, kSwap + "-0.5</title>")) << f;
+  EXPECT_TRUE(contains(f, kRotation + "0.2</title>")) << f;
+  EXPECT_TRUE(contains(f, "recomputed here from <code>procrustes_centroids</code>")) << f;
+
+  // No centroid table: the decoder-weight swap relative to its own targets, labelled so.
+  a.tables.erase("procrustes_centroids");
+  Table& p = a.tables.at("procrustes");
+  set_cells(p, swap_rows(p, "elapsed_shifted"), "relative", 0.6);
+  set_cells(p, swap_rows(p, "time_shifted"), "relative", 0.7);
+  f = chart_of(a);
+  EXPECT_TRUE(contains(f, kSwap + "-0.1</title>")) << f;
+  EXPECT_TRUE(contains(f, "recomputed here from <code>procrustes</code> (the decoder-weight swap")) << f;
+
+  // Without `relative` (before the like-with-like columns) the swap is not
+  // drawn at all rather than as raw accuracies; H1 and H2 still are.
+  for (const char* col : {"relative"}) {
+    p.numeric.erase(col);
+    p.columns.erase(std::find(p.columns.begin(), p.columns.end(), col));
+  }
+  f = chart_of(a);
+  EXPECT_FALSE(contains(f, kSwap)) << f;
+  EXPECT_TRUE(contains(f, kH1)) << f;
+  EXPECT_TRUE(contains(f, "not drawn")) << f;
+}
+
+// Without findings numbers the report recomputes finding 4's measures as
+// stages/analyze/findings.cpp finding4() does: task-relevant rows; H1/H2
+// rows with a non-finite accuracy, empirical chance or (H1) validation
+// skipped; swap rows without a finite accuracy and fitted_accuracy skipped;
+// per source cell (task, feature, s, t) the `relative` of each test where
+// its target is above chance (else NaN); the mean over cells of elapsed -
+// time-shifted, skipping cells where either is NaN; rotation likewise.
+TEST(Report, Finding4FallbackRecomputesAsTheFindingsDo) {
+  AnalysisResult a = synthetic_analysis("gru-model", "gru");
+  Table& c = a.tables.at("procrustes_centroids");
+  // loc (loc-1): 0.3 - 0.8 = -0.5, rotation 0.3 - 0.1 = 0.2.
+  set_cells(c, swap_rows(c, "elapsed_shifted", "loc"), "relative", 0.3);
+  set_cells(c, swap_rows(c, "time_shifted", "loc"), "relative", 0.8);
+  set_cells(c, swap_rows(c, "elapsed_shifted_no_rotation", "loc"), "relative", 0.1);
+  // cat (cat-1): the elapsed-shifted target is not above its chance: no pair.
+  set_cells(c, swap_rows(c, "elapsed_shifted", "cat"), "target_above_chance", 0.0);
+  // id (id-1): 0.6 - 0.2 = 0.4, rotation 0.6 - 0.5 = 0.1.
+  set_cells(c, swap_rows(c, "elapsed_shifted", "id"), "relative", 0.6);
+  set_cells(c, swap_rows(c, "time_shifted", "id"), "relative", 0.2);
+  set_cells(c, swap_rows(c, "elapsed_shifted_no_rotation", "id"), "relative", 0.5);
+  // Rows that must not count: irrelevant features, and a row without a
+  // fitted accuracy (later in the table, so it would overwrite its cell).
+  for (std::size_t i : swap_rows(c, "elapsed_shifted"))
+    if (c.text.at("relevance")[i] != "relevant") c.numeric.at("relative")[i] = 5.0;
+  append_copy(c, swap_rows(c, "elapsed_shifted", "loc").at(0),
+              {{"fitted_accuracy", std::nan("")}, {"relative", 9.0}});
+  // H1 and H2 rows without a validation or an empirical chance are skipped.
+  Table& h = a.tables.at("temporal_hypotheses");
+  for (std::size_t i : rows_where(h, "task", "loc-1")) {
+    if (h.text.at("feature")[i] != "loc") continue;
+    if (h.text.at("hypothesis")[i] == "H1_slot")
+      append_copy(h, i, {{"accuracy", 0.99}, {"validation", std::nan("")}});
+    else
+      append_copy(h, i, {{"accuracy", 0.01}, {"chance_empirical", std::nan("")}});
+  }
+  StageInputs in;
+  in.add("analysis", item("analysis", a.to_artifact()));
+  const std::string f = finding4_chart(run_report(in).html);
+  ASSERT_FALSE(f.empty());
+  // Swap: mean(-0.5, 0.4); rotation: mean(0.2, 0.1).
+  EXPECT_TRUE(contains(f, kSwap + "-0.05</title>")) << f;
+  EXPECT_TRUE(contains(f, kRotation + "0.15</title>")) << f;
+  // H1: 0.3 - (c + (0.92 - c) / 2) with c the mean empirical chance of the
+  // relevant rows (0.27, 0.27, 0.145); H2: 0.85 - c.
+  const double chance = (0.27 + 0.27 + 0.145) / 3;
+  EXPECT_TRUE(contains(f, kH1 + report::fmt(0.3 - (chance + 0.5 * (0.92 - chance))) + "</title>")) << f;
+  EXPECT_TRUE(contains(f, kH2 + report::fmt(0.85 - chance) + "</title>")) << f;
+  EXPECT_TRUE(contains(f, "recomputed here from <code>procrustes_centroids</code>")) << f;
+}
+
+// The swap bars draw the declared swap (`procrustes_centroids`) when the
+// analysis has it, else the decoder-weight swap, and the caption says which.
+TEST(Report, ProcrustesChartDrawsTheCentroidSwapWhenPresent) {
+  AnalysisResult a = synthetic_analysis("gru-model", "gru");
+  auto temporal_of = [](const AnalysisResult& r) {
+    StageInputs in;
+    in.add("analysis", item("analysis", r.to_artifact()));
+    return section_of(run_report(in).html, "temporal");
+  };
+  std::string t = temporal_of(a);
+  // Centroid swap: time-shifted 0.4, elapsed-shifted 0.75 (CI t(4) * 0.02 / sqrt(5)).
+  EXPECT_TRUE(contains(t, "<title>gru-model / time-shifted: R at (i, j+2): 0.4 [0.375, 0.425]</title>")) << t;
+  EXPECT_TRUE(contains(t, "<title>gru-model / elapsed-shifted: R at (i+1, j+2): 0.75 [")) << t;
+  EXPECT_FALSE(contains(t, "<title>gru-model / time-shifted: R at (i, j+2): 0.35 ["));
+  EXPECT_TRUE(contains(t, "nearest predicted centroid")) << t;
+  EXPECT_TRUE(contains(t, "(swap - chance) / (fitted - chance)")) << t;
+  EXPECT_TRUE(contains(t, "near-guaranteed"));
+  // Without it, the decoder-weight swap, captioned as the supporting one.
+  a.tables.erase("procrustes_centroids");
+  t = temporal_of(a);
+  EXPECT_TRUE(contains(t, "<title>gru-model / time-shifted: R at (i, j+2): 0.35 [")) << t;
+  EXPECT_TRUE(contains(t, "reconstructed, R = I"));  // only the decoder-weight table has it
+  EXPECT_FALSE(contains(t, "nearest predicted centroid"));
+  EXPECT_TRUE(contains(t, "decoder-weight swap")) << t;
+  EXPECT_TRUE(contains(t, "(swap - chance) / (fitted - chance)")) << t;
+}
+
+// The analytic chance is drawn per scoring rule (decoding `scoring`, analyze
+// version 9): rows scored on all trials (1/K) and rows scored by the lag rule
+// (1/(K-1), identity 1/(K - its category's size)) are never averaged into
+// one line or tick. Tables without `scoring` read as all trials.
+TEST(Report, DecodingChanceIsDrawnPerScoringRule) {
+  AnalysisResult a = synthetic_analysis("gru-model", "gru");
+  Table& d = a.tables.at("decoding");
+  std::vector<std::string> scoring(d.rows(), "all");
+  for (std::size_t i = 0; i < d.rows(); ++i) {
+    // Retention in 1-back tasks is at lags kN: the lag rule, except (so that
+    // one bar mixes the rules) in cat-1.
+    if (!(d.numeric.at("train_frame")[i] > d.numeric.at("stim_frame")[i])) continue;
+    if (d.text.at("task")[i] == "cat-1") continue;
+    scoring[i] = "differ";
+    d.numeric.at("chance")[i] = d.text.at("feature")[i] == "id" ? 1.0 / 7 : 1.0 / 3;
+  }
+  d.add("scoring", scoring);
+  StageInputs in;
+  in.add("analysis", item("analysis", a.to_artifact()));
+  const std::string dec = section_of(run_report(in).html, "decoding");
+  // Lines: 1/K from the all-trials rows, the lag rule's chance beside it.
+  EXPECT_TRUE(contains(dec, "<title>loc 1/K: 0.25</title>")) << dec;
+  EXPECT_TRUE(contains(dec, "<title>loc chance, lag rule: 0.333</title>")) << dec;
+  EXPECT_TRUE(contains(dec, "<title>id chance, lag rule: 0.143</title>")) << dec;
+  EXPECT_FALSE(contains(dec, "<title>loc 1/K: 0.3")) << "1/K averaged with the lag rule's 1/(K-1)";
+  // Bar ticks: one rule each. Relevant retention mixes loc-1, id-1 (lag
+  // rule) and cat-1 (all trials): its tick is cat's 1/K. Implied retention
+  // (cat in id-1) has only lag-rule rows: its tick is theirs.
+  const std::string tick = "analytic chance (one rule): ";
+  EXPECT_TRUE(contains(dec, "<title>gru-model / relevant: retention, " + tick + "0.25</title>")) << dec;
+  EXPECT_TRUE(contains(dec, "<title>gru-model / relevant: encoding, " + tick + "0.208</title>")) << dec;
+  EXPECT_TRUE(contains(dec, "<title>gru-model / implied: retention, " + tick + "0.333</title>")) << dec;
+  EXPECT_TRUE(contains(dec, "scored by the lag rule")) << dec;
+
+  // Without the column (before version 9) every row is all trials, as before.
+  const std::string old = section_of(run_report(full_inputs()).html, "decoding");
+  EXPECT_TRUE(contains(old, "<title>loc 1/K: 0.25</title>")) << old;
+  EXPECT_FALSE(contains(old, "lag rule:"));
 }
 
 TEST(Report, OrthogonalityIsNullCorrectedWithoutATTest) {
@@ -290,7 +516,8 @@ TEST(Report, Deterministic) {
 TEST(Report, AbsentTablesAreOmittedWithANote) {
   AnalysisResult a = synthetic_analysis("m", "lstm");
   for (const char* t : {"cross_task", "orthogonality", "orthogonality_summary", "cross_temporal",
-                        "temporal_hypotheses", "procrustes", "causal", "rsa", "dimensionality"})
+                        "temporal_hypotheses", "procrustes", "procrustes_centroids", "causal", "rsa",
+                        "dimensionality"})
     a.tables.erase(t);
   a.findings = nlohmann::json::object();
   StageInputs in;
@@ -304,8 +531,8 @@ TEST(Report, AbsentTablesAreOmittedWithANote) {
   EXPECT_TRUE(contains(h, "Omitted: no trained models were connected"));
   EXPECT_TRUE(contains(h, "Omitted: no stimulus set was connected"));
   EXPECT_TRUE(contains(h,
-                       "Omitted: the analysis has no `cross_temporal`, `temporal_hypotheses` or "
-                       "`procrustes` table"));
+                       "Omitted: the analysis has no `cross_temporal`, `temporal_hypotheses`, "
+                       "`procrustes_centroids` or `procrustes` table"));
   EXPECT_EQ(r.report.info["figures"], 5);  // decoding only: 3 panels, the summary, finding 1
   EXPECT_EQ(count(h, "<svg class=\"figure\""), 5u);
 }

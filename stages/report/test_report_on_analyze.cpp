@@ -5,13 +5,16 @@
 // a column renamed in stages/analyze and not followed here.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <regex>
 
 #include "analyze/analyze.h"
 #include "analyze/synthetic.h"
 #include "core/artifacts.h"
 #include "report/report.h"
+#include "report/svg.h"
 #include "testing.h"
 
 namespace wmgeom::testing {
@@ -64,8 +67,14 @@ bool contains(const std::string& s, const std::string& what) {
   return s.find(what) != std::string::npos;
 }
 
-TEST(Report, DrawsTheAnalyzeStagesOwnTables) {
-  AnalysisResult a = analyse({planted({"loc-1", "id-1"}, 1), planted({"loc-1", "id-1"}, 2)});
+// Two seeds of one GRU analysed once, shared by the tests below.
+const AnalysisResult& analysed() {
+  static const AnalysisResult a =
+      analyse({planted({"loc-1", "id-1"}, 1), planted({"loc-1", "id-1"}, 2)});
+  return a;
+}
+
+Report report_of(const AnalysisResult& a) {
   StageInputs in;
   in.add("analysis", InputItem{"analysis", {}, std::make_shared<const Artifact>(a.to_artifact())});
   ReportStage stage;
@@ -78,7 +87,11 @@ TEST(Report, DrawsTheAnalyzeStagesOwnTables) {
       "[stage.img]\ntype = \"render\"\n[stage.cnn]\ntype = \"features\"\nstimuli = \"img\"\n"
       "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"img\"\n"
       "[stage.net]\ntype = \"train\"\nfeatures = \"cnn\"\ntasks = \"tasks\"\n");
-  Report r = Report::from_artifact(stage.run(p, in, ctx));
+  return Report::from_artifact(stage.run(p, in, ctx));
+}
+
+TEST(Report, DrawsTheAnalyzeStagesOwnTables) {
+  const Report r = report_of(analysed());
   if (const char* keep = std::getenv("WMGEOM_REPORT_KEEP"); keep && *keep) {
     std::filesystem::create_directories(keep);
     write_file(std::filesystem::path(keep) / "report-analyze.html", r.html);
@@ -100,7 +113,8 @@ TEST(Report, DrawsTheAnalyzeStagesOwnTables) {
   // The tables carried what the figures need: intervals, nulls, relevance.
   for (const char* s :
        {"95% CI over folds", "permutation null (mean to 95th pct)",
-        "implied (category in an identity task)", "reconstructed, R = I", "elapsed-shifted, R = I",
+        "implied (category in an identity task)", "time-shifted, R = I", "elapsed-shifted, R = I",
+        "nearest predicted centroid", "chance, lag rule: ",
         "<th>CKA p</th>", "95% bootstrap interval", "<th>corrected RNN - perceptual</th>",
         "95% CI across models (seeds)", "GRU (n = 2)"})
     EXPECT_TRUE(contains(r.html, s)) << s;
@@ -111,6 +125,60 @@ TEST(Report, DrawsTheAnalyzeStagesOwnTables) {
       ++n;
     return n;
   }());
+}
+
+// The values of one measure drawn as dots in the finding-4 chart (a dot's
+// title is "group / measure: value"; a bar's adds its interval), sorted.
+std::vector<std::string> dots_of(const std::string& html, const std::string& measure) {
+  const std::size_t at = html.find("finding 4 across models");
+  const std::string chart = at == std::string::npos ? "" : html.substr(at);
+  std::vector<std::string> out;
+  const std::regex dot("GRU \\(n = 2\\) / " + std::regex_replace(measure, std::regex(R"([()+])"), R"(\$&)") +
+                       ": ([-0-9.e+]+)</title>");
+  for (std::sregex_iterator it(chart.begin(), chart.end(), dot), end; it != end; ++it)
+    out.push_back((*it)[1]);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The per-model numbers of finding 4 ending in `what`, formatted as the
+// chart formats them (null: no dot), sorted.
+std::vector<std::string> numbers_of(const nlohmann::json& numbers, const std::string& what) {
+  std::vector<std::string> out;
+  for (const auto& [key, v] : numbers.items()) {
+    if (key.size() < what.size() || key.compare(key.size() - what.size(), what.size(), what) != 0) continue;
+    if (v.is_number()) out.push_back(report::fmt(v.get<double>()));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The finding-4 chart draws the numbers findings.json's verdict tested; on
+// results whose findings lack them, the report recomputes them from the
+// tables (the declared swap from `procrustes_centroids`) and must get the
+// same values findings.cpp got from the same tables.
+TEST(Report, Finding4ChartDrawsTheFindingsNumbersAndRecomputesThemAlike) {
+  AnalysisResult a = analysed();
+  const nlohmann::json numbers = a.findings.at("4").at("numbers");
+  const std::vector<std::pair<std::string, std::string>> measures = {
+      {": H1 - halfway", "H1 - halfway (paper: &lt; 0)"},
+      {": H2 - chance", "H2 - empirical chance (&gt; 0)"},
+      {": elapsed-shifted - time-shifted swap, relative to own targets",
+       "rel. swap: elapsed - time (&gt; 0)"},
+      {": elapsed-shifted swap relative, rotation - no rotation",
+       "rotation - no rotation (supp.)"}};
+  // Both models have every measure (else the comparison below is vacuous).
+  for (const auto& [key, label] : measures) ASSERT_EQ(numbers_of(numbers, key).size(), 2u) << key << numbers.dump();
+  const std::string from_findings = report_of(a).html;
+  EXPECT_TRUE(contains(from_findings, "from findings.json&#39;s numbers") ||
+              contains(from_findings, "from findings.json's numbers"));
+  a.findings["4"]["numbers"] = nlohmann::json::object();
+  const std::string recomputed = report_of(a).html;
+  EXPECT_TRUE(contains(recomputed, "recomputed here from <code>procrustes_centroids</code>"));
+  for (const auto& [key, label] : measures) {
+    EXPECT_EQ(dots_of(from_findings, label), numbers_of(numbers, key)) << label;
+    EXPECT_EQ(dots_of(recomputed, label), numbers_of(numbers, key)) << label;
+  }
 }
 
 }  // namespace

@@ -28,6 +28,38 @@ std::pair<std::string, std::string> relevance_colors(const std::string& r) {
   return {"#9c755f", "#d7b5a6"};
 }
 
+// Rows scored by the lag rule (`scoring` "differ", analyze version 9: at
+// lags t - s = kN, trials whose labels at s and t are not kin, argmax over
+// the classes that are not; analytic chance 1/(K-1), identity 1/(K - its
+// category's size)). Other rows ("all", or no column: older tables) were
+// scored on all trials, chance 1/K; "none" rows have no score.
+bool lag_rule(const Columns& c, std::size_t i) { return c.txt("scoring", i) == "differ"; }
+
+// Accuracy rows whose analytic chance is kept per scoring rule, so that 1/K
+// and the lag rule's 1/(K-1) are never averaged: `acc`'s analytic chance
+// takes the rows scored on all trials only, `lag` the lag-rule rows'. The
+// accuracy and its permutation null take every row (each row's null is
+// scored the same way as the row).
+struct RuleStat {
+  AccuracyStat acc;
+  Stat lag;
+  void add(const Columns& c, std::size_t i) {
+    if (!lag_rule(c, i)) {
+      acc.add(c, i);
+      return;
+    }
+    acc.acc.add(c.num("accuracy", i), fold_half_width(c, i));
+    acc.chance.empirical.add(c.num("chance_empirical", i));
+    acc.chance.p95.add(c.num("chance_p95", i));
+    lag.add(c.num("chance", i));
+  }
+  // A bar's tick, one rule: the all-trials rows' 1/K where it has any, else
+  // the lag rule's.
+  double tick() const {
+    return acc.chance.analytic.n ? acc.chance.analytic.mean() : lag.mean();
+  }
+};
+
 }  // namespace
 
 Section decoding_section(const ReportData& d, const ReportOptions& o) {
@@ -58,10 +90,13 @@ Section decoding_section(const ReportData& d, const ReportOptions& o) {
   for (const auto& m : pick.shown) {
     std::map<std::tuple<std::string, std::string, double>, AccuracyStat>
         acc;  // relevance, feature, elapsed
+    // The analytic chance per relevance and feature, one per scoring rule.
+    std::map<std::pair<std::string, std::string>, RuleStat> analytic;
     for (std::size_t i : by_model[m]) {
       const double elapsed = c.num("train_frame", i) - c.num("stim_frame", i);
       if (!diagonal(i) || !std::isfinite(elapsed)) continue;
       acc[{relevance_of(c, i), c.txt("feature", i), elapsed}].add(c, i);
+      analytic[{relevance_of(c, i), c.txt("feature", i)}].add(c, i);
     }
     std::string row;
     for (const auto& rel : rels) {
@@ -79,7 +114,6 @@ Section decoding_section(const ReportData& d, const ReportOptions& o) {
         se.name = f;
         se.color = feature_color(f, features);
         std::vector<double> empirical, p95;
-        Stat analytic;
         for (const auto& [key, st] : acc) {
           if (std::get<0>(key) != rel || std::get<1>(key) != f) continue;
           se.x.push_back(std::get<2>(key));
@@ -88,12 +122,15 @@ Section decoding_section(const ReportData& d, const ReportOptions& o) {
           se.hi.push_back(st.acc.hi());
           empirical.push_back(st.chance.empirical.mean());
           p95.push_back(st.chance.p95.mean());
-          analytic.add(st.chance.analytic.mean());
         }
         if (se.x.empty()) continue;
         const auto x = se.x;
         ch.series.push_back(std::move(se));
-        chance_lines(ch, f, feature_color(f, features), x, empirical, p95, analytic.mean());
+        const RuleStat& chance = analytic[{rel, f}];
+        chance_lines(ch, f, feature_color(f, features), x, empirical, p95,
+                     chance.acc.chance.analytic.mean());
+        if (chance.lag.n)
+          ch.refs.push_back({chance.lag.mean(), f + " chance, lag rule", feature_color(f, features), false});
       }
       if (ch.series.empty()) {
         --s.figures;
@@ -116,6 +153,7 @@ Section decoding_section(const ReportData& d, const ReportOptions& o) {
   summary.ymin = 0;
   summary.ymax = 1;
   accuracy_legend(summary);
+  summary.tick_label = "analytic chance (one rule)";
   for (const auto& rel : rels) {
     auto [dark, light] = relevance_colors(rel);
     summary.bars.push_back(rel + ": encoding");
@@ -126,7 +164,7 @@ Section decoding_section(const ReportData& d, const ReportOptions& o) {
   // Finding 1's measure per model: irrelevant retention above the empirical chance.
   std::vector<double> multi, single;
   for (const auto& m : pick.all) {
-    std::map<std::pair<std::string, bool>, AccuracyStat> acc;  // relevance, retention
+    std::map<std::pair<std::string, bool>, RuleStat> acc;  // relevance, retention
     Stat margin;
     std::set<std::string> tasks;
     for (std::size_t i : by_model[m]) {
@@ -141,8 +179,11 @@ Section decoding_section(const ReportData& d, const ReportOptions& o) {
     BarGroup g;
     g.label = m;
     for (const auto& rel : rels) {
-      push_bar(g, acc[{rel, false}]);
-      push_bar(g, acc[{rel, true}]);
+      for (const bool retention : {false, true}) {
+        const RuleStat& st = acc[{rel, retention}];
+        push_bar(g, st.acc);
+        g.tick.back() = st.tick();
+      }
     }
     summary.groups.push_back(std::move(g));
     if (margin.n) (tasks.size() > 1 ? multi : single).push_back(margin.mean());
@@ -164,7 +205,12 @@ Section decoding_section(const ReportData& d, const ReportOptions& o) {
           "share images). Dotted (\"null\"): the mean accuracy of the same decoders fitted on "
           "image-level "
           "label permutations, with a faint band up to its 95th percentile; dashed (\"1/K\"): the "
-          "analytic chance. Paper: multi-task models keep irrelevant features decodable, "
+          "analytic chance of the rows scored on all trials, 1/K. Rows at lags t - s = kN scored "
+          "by the lag rule (column <code>scoring</code> = differ: trials whose labels at s and t "
+          "are not kin, argmax over the classes that are not) have their own, higher analytic "
+          "chance, 1/(K-1) (identity: 1/(K - its category's size)): a second dashed line "
+          "(\"chance, lag rule\") where a panel has such rows; the two rules' chances are never "
+          "averaged. Paper: multi-task models keep irrelevant features decodable, "
           "single-task ones "
           "do not.") +
       figs + pick.note_html() + figure(render(summary)) +
@@ -172,7 +218,11 @@ Section decoding_section(const ReportData& d, const ReportOptions& o) {
           "Every model: bars = mean accuracy at encoding (dark) and during retention (light) per "
           "relevance class; whiskers: 95% CI over folds; grey band: the permutation null from its "
           "mean "
-          "to its 95th percentile; dotted tick: the analytic 1/K.");
+          "to its 95th percentile (each row's null is scored as the row); dotted tick: the "
+          "analytic chance of the bar's rows scored on all trials, 1/K; a bar whose rows are all "
+          "scored by the lag rule (retention at lags kN) gets theirs, 1/(K-1); in a bar that "
+          "mixes the rules, the lag-rule rows count in the bar and its null band but not in its "
+          "tick.");
   if (!multi.empty() || !single.empty()) {
     std::vector<std::pair<std::string, std::vector<std::vector<double>>>> groups;
     if (!multi.empty()) groups.push_back({"multi-task", {multi}});

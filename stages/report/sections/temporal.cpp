@@ -2,6 +2,7 @@
 // encoding (H2) tests, the Procrustes swap tests beside their no-rotation
 // controls, and finding 4's three measures across models.
 #include <algorithm>
+#include <optional>
 #include <tuple>
 
 #include "report/sections/common.h"
@@ -195,10 +196,73 @@ const SwapTest* swap_test(const std::string& name) {
   return nullptr;
 }
 
+// The swap table a figure draws: finding 4's declared swap on the class
+// centroids (`procrustes_centroids`, analyze version 9) where the analysis
+// has it, else the paper's swap on decoder weights (`procrustes`).
+struct SwapTable {
+  std::string name;
+  bool centroids = false;
+};
+std::optional<SwapTable> swap_table(const ReportData& d, const std::vector<std::string>& numeric,
+                                    const std::vector<std::string>& text) {
+  if (unavailable(d, "procrustes_centroids", numeric, text).empty())
+    return SwapTable{"procrustes_centroids", true};
+  if (unavailable(d, "procrustes", numeric, text).empty()) return SwapTable{"procrustes", false};
+  return std::nullopt;
+}
+
+// What the bars of a swap table are, and why comparing them is not the test.
+std::string swap_caption(bool centroids, const std::string& over) {
+  const std::string how =
+      centroids
+          ? "Finding 4's declared swap (table <code>procrustes_centroids</code>), on the codes "
+            "themselves: per fold, the class centroids of the stimulus at frame i read at frame j, "
+            "fitted on the fold's training trials jointly with the other stimuli's codes, are "
+            "mapped onto those at j+1 by an orthogonal map with a common scale (Procrustes), "
+            "R(i,j); held-out states of the target cell, less the other stimuli's codes, are "
+            "classified by the nearest predicted centroid. Fitted: the target's own fitted "
+            "centroids, scored the same way. Reconstructed: R applied to the source centroids; "
+            "since R is fitted from only K class correspondences (K centroids in a space of many "
+            "more dimensions), reconstructed &asymp; fitted is near-guaranteed and says little. "
+            "The evidence is in the swap tests: time-shifted (R(i,j) applied to the centroids at "
+            "(i, j+1) to predict those at (i, j+2): the same stimulus one frame later) and "
+            "elapsed-shifted (applied to those at (i+1, j+1) to predict (i+1, j+2): the next "
+            "stimulus at the same elapsed time), each beside its no-rotation control (the source "
+            "centroids put in the target's place unrotated, R = I; lighter bar)."
+          : "The paper's swap on decoder weights (table <code>procrustes</code>; the analysis has "
+            "no usable <code>procrustes_centroids</code> table, finding 4's declared swap since "
+            "analyze version 9, so this is the supporting decoder-weight swap): an orthogonal map with a "
+            "common scale (Procrustes), R(i,j), takes the standardised decoder of the stimulus at "
+            "frame i read at frame j, M(i,j), onto the one read at j+1. Fitted: the decoder "
+            "fitted at j+1. Reconstructed: the mapped decoder; since R is fitted from only K "
+            "class correspondences (K weight vectors in a space of many more dimensions), "
+            "reconstructed &asymp; fitted is near-guaranteed and says little. The evidence is in "
+            "the swap tests: time-shifted (R(i,j) reused one frame later for the same stimulus) "
+            "and elapsed-shifted (reused for the next stimulus at the same elapsed time), each "
+            "beside its no-rotation control (the source decoder put in the target's place "
+            "unrotated, R = I; lighter bar).";
+  return how + " Bars: raw accuracies, mean over " + over +
+         " and frames; whiskers: 95% CI over folds; grey band: the target's permutation null "
+         "(mean to 95th percentile); dotted tick: the analytic 1/K. The two swaps' targets are "
+         "read at different elapsed times (the elapsed-shifted target has been held one frame "
+         "less), so comparing their raw bars rewards any forgetting: finding 4's test takes each "
+         "swap relative to its own target at the same cell, (swap - chance) / (fitted - chance) "
+         "with the target's empirical chance, paired by source cell (the chart of finding 4 "
+         "below). Paper: time-shifted accuracy drops, elapsed-shifted holds (chronological memory "
+         "subspaces); a rotation matters where the swap beats its no-rotation control." +
+         (centroids ? " The decoder-weight swap (<code>procrustes</code>, supporting: not "
+                      "calibrated) is not drawn; its rows are in the CSV files of "
+                      "<code>wmgeom export</code>."
+                    : "");
+}
+
 std::string procrustes_part(Section& s, const ReportData& d, const ReportOptions& o) {
-  std::string why = unavailable(d, "procrustes", {"accuracy"}, {"model", "test"});
-  if (!why.empty()) return note("Procrustes swap tests omitted: " + why + ".");
-  Columns c(d.tables.at("procrustes"));
+  const auto table = swap_table(d, {"accuracy"}, {"model", "test"});
+  if (!table) {
+    return note("Procrustes swap tests omitted: " +
+                unavailable(d, "procrustes", {"accuracy"}, {"model", "test"}) + ".");
+  }
+  Columns c(d.tables.at(table->name));
   auto pick = pick_models(c, o.max_models);
   const Filter filter(c);
   std::vector<std::string> known;
@@ -207,7 +271,8 @@ std::string procrustes_part(Section& s, const ReportData& d, const ReportOptions
   auto by_model = rows_by_model(c);
   BarChart b;
   b.id = next_id(s);
-  b.title = "Procrustes swap tests and their no-rotation controls";
+  b.title = table->centroids ? "Procrustes swap tests on class centroids and their no-rotation controls"
+                             : "Procrustes swap tests on decoder weights and their no-rotation controls";
   b.ylabel = "decoding accuracy";
   for (const auto& t : tests) {
     const SwapTest* known_test = swap_test(t);  // an unknown test keeps its name, in grey
@@ -227,62 +292,161 @@ std::string procrustes_part(Section& s, const ReportData& d, const ReportOptions
     b.groups.push_back(std::move(g));
   }
   return "<h3>Transformations between memory subspaces</h3>" + figure(render(b)) +
-         caption(
-             "An orthogonal map with a common scale (Procrustes), R(i,j), takes the standardised "
-             "decoder of the stimulus at frame i read at frame j, M(i,j), onto the one read at "
-             "j+1. "
-             "Fitted: the decoder fitted at j+1. Reconstructed: the mapped decoder; since R is "
-             "fitted "
-             "from only K class correspondences (K weight vectors in a space of many more "
-             "dimensions), "
-             "reconstructed &asymp; fitted is near-guaranteed and says little. The evidence is in "
-             "the "
-             "swap tests: time-shifted (R(i,j) reused one frame later for the same stimulus) and "
-             "elapsed-shifted (reused for the next stimulus at the same elapsed time), each beside "
-             "its "
-             "no-rotation control (the source decoder put in the target's place unrotated, R = I; "
-             "lighter bar). Bars: mean over " +
-             filter.over() +
-             " and frames; whiskers: 95% CI over folds; grey band: the target decoder's "
-             "permutation "
-             "null (mean to 95th percentile); dotted tick: the analytic 1/K. Paper: time-shifted "
-             "accuracy drops, elapsed-shifted holds (chronological memory subspaces); a rotation "
-             "matters where the swap beats its no-rotation control.") +
-         pick.note_html();
+         caption(swap_caption(table->centroids, filter.over())) + pick.note_html();
 }
 
-// Finding 4's measures per model (as stages/analyze/findings.cpp computes
-// them, task-relevant rows): H1 - halfway, H2 - its empirical chance, the
-// elapsed-shifted minus the time-shifted swap, and rotation minus no rotation.
+// Finding 4's per-model numbers in findings.json (stages/analyze/findings.cpp
+// finding4()), "<model>: <what>".
+constexpr const char* kH1Margin = ": H1 - halfway";
+constexpr const char* kH2Margin = ": H2 - chance";
+constexpr const char* kSwapMeasure = ": elapsed-shifted - time-shifted swap, relative to own targets";
+constexpr const char* kRotationMeasure = ": elapsed-shifted swap relative, rotation - no rotation";
+
+// Finding 4's number `key` from the findings of the first analysis that has
+// it: a number, NaN for null (no usable pair); nullopt where none has it.
+std::optional<double> finding4_number(const ReportData& d, const std::string& key) {
+  for (const auto& a : d.analyses) {
+    if (!a.findings.is_object() || !a.findings.contains("4")) continue;
+    const auto& f = a.findings.at("4");
+    if (!f.is_object() || !f.contains("numbers") || !f.at("numbers").is_object()) continue;
+    const auto& n = f.at("numbers");
+    if (!n.contains(key)) continue;
+    if (n.at(key).is_number()) return n.at(key).get<double>();
+    if (n.at(key).is_null()) return kNaN;
+  }
+  return std::nullopt;
+}
+
+// A plain mean that, like findings.cpp's, is NaN when any value is.
+double plain_mean(const std::vector<double>& v) {
+  if (v.empty()) return kNaN;
+  double sum = 0;
+  for (double x : v) sum += x;
+  return sum / static_cast<double>(v.size());
+}
+
+// H1 - halfway and H2 - its empirical chance of one model, as findings.cpp
+// computes them: task-relevant rows whose accuracy, empirical chance and (H1)
+// validation are finite; every other hypothesis counts as H2.
+struct Margins {
+  double h1 = kNaN, h2 = kNaN;
+  bool any_h1 = false, any_h2 = false;
+};
+Margins margins_of(const Columns& h, const std::vector<std::size_t>& rows) {
+  Stat h1, h1c, val, h2, h2c;
+  for (std::size_t i : rows) {
+    if (relevance_of(h, i) != "relevant") continue;
+    const bool is_h1 = h.txt("hypothesis", i) == "H1_slot";
+    const double acc = h.num("accuracy", i), chance = h.num("chance_empirical", i),
+                 v = is_h1 ? h.num("validation", i) : 0.0;
+    if (!std::isfinite(acc) || !std::isfinite(chance) || !std::isfinite(v)) continue;
+    (is_h1 ? h1 : h2).add(acc);
+    (is_h1 ? h1c : h2c).add(chance);
+    if (is_h1) val.add(v);
+  }
+  Margins out;
+  out.any_h1 = h1.n > 0;
+  out.any_h2 = h2.n > 0;
+  out.h1 = h1.mean() - (h1c.mean() + 0.5 * (val.mean() - h1c.mean()));
+  out.h2 = h2.mean() - h2c.mean();
+  return out;
+}
+
+// The elapsed-shifted minus time-shifted swap and rotation minus no
+// rotation of one model, as findings.cpp computes them: task-relevant rows
+// with a finite accuracy and fitted_accuracy; per source cell (task,
+// feature, source_stim, source_frame) each test's `relative` where its
+// target is above chance (NaN otherwise); the mean over the cells that have
+// both swaps (`pairs`) of elapsed - time-shifted, skipping cells where
+// either is NaN; rotation: elapsed-shifted minus its no-rotation control
+// over the same cells (NaN where a control is missing, as there).
+struct SwapMeasures {
+  double swap = kNaN, rotation = kNaN;
+  int pairs = 0;
+};
+SwapMeasures swap_measures(const Columns& c, const std::vector<std::size_t>& rows) {
+  std::map<std::tuple<std::string, std::string, double, double>, std::map<std::string, double>> cell;
+  for (std::size_t i : rows) {
+    if (relevance_of(c, i) != "relevant") continue;
+    if (!std::isfinite(c.num("accuracy", i)) || !std::isfinite(c.num("fitted_accuracy", i))) continue;
+    cell[{c.txt("task", i), c.txt("feature", i), c.num("source_stim", i), c.num("source_frame", i)}]
+        [c.txt("test", i)] = c.num("target_above_chance", i) > 0 ? c.num("relative", i) : kNaN;
+  }
+  SwapMeasures out;
+  std::vector<double> swaps, rotations;
+  for (const auto& [key, tests] : cell) {
+    auto get = [&](const char* test) { return tests.count(test) ? tests.at(test) : kNaN; };
+    if (!tests.count("elapsed_shifted") || !tests.count("time_shifted")) continue;
+    ++out.pairs;
+    const double es = get("elapsed_shifted"), ts = get("time_shifted");
+    if (!std::isfinite(es) || !std::isfinite(ts)) continue;
+    swaps.push_back(es - ts);
+    rotations.push_back(es - get("elapsed_shifted_no_rotation"));
+  }
+  out.swap = plain_mean(swaps);
+  out.rotation = plain_mean(rotations);
+  return out;
+}
+
+// "3 models" / "1 model".
+std::string models_text(int n) { return std::to_string(n) + (n == 1 ? " model" : " models"); }
+
+// Finding 4's measures per model, the ones its verdict tests: from
+// findings.json's numbers where they are (so figure and verdict cannot
+// disagree), else recomputed from the tables as findings.cpp does (results
+// of older analyses): H1 - halfway, H2 - its empirical chance, the
+// elapsed-shifted minus the time-shifted swap each relative to its own
+// target, and rotation minus no rotation.
 std::string finding4_part(Section& s, const ReportData& d) {
-  if (!unavailable(d, "temporal_hypotheses", {"accuracy"}, {"model", "hypothesis"}).empty() ||
-      !unavailable(d, "procrustes", {"accuracy"}, {"model", "test"}).empty())
+  if (!unavailable(d, "temporal_hypotheses", {"accuracy"}, {"model", "hypothesis"}).empty())
     return "";
-  Columns h(d.tables.at("temporal_hypotheses")), p(d.tables.at("procrustes"));
-  auto h_rows = rows_by_model(h), p_rows = rows_by_model(p);
+  Columns h(d.tables.at("temporal_hypotheses"));
+  auto h_rows = rows_by_model(h);
   auto pick = pick_models(h, 1 << 30);
+  // The table the swap is recomputed from where findings lack it: the
+  // declared centroid swap, else the decoder-weight swap, each only with
+  // the like-with-like columns (raw accuracies at different elapsed times
+  // would reward forgetting, so without `relative` the swap is not drawn).
+  const auto table =
+      swap_table(d, {"accuracy", "fitted_accuracy", "relative", "target_above_chance", "source_stim", "source_frame"},
+                 {"model", "test", "task", "feature"});
+  std::optional<Columns> p;
+  std::map<std::string, std::vector<std::size_t>> p_rows;
+  if (table) {
+    p.emplace(d.tables.at(table->name));
+    p_rows = rows_by_model(*p);
+  }
+  int margins_found = 0, margins_recomputed = 0, swap_found = 0, swap_recomputed = 0, swap_none = 0;
   std::map<std::string, std::vector<std::vector<double>>> per_rnn;
   for (const auto& m : pick.all) {
-    Stat h1, h2, h2c, v, vc;
-    for (std::size_t i : h_rows[m]) {
-      if (relevance_of(h, i) != "relevant" || !std::isfinite(h.num("accuracy", i))) continue;
-      if (h.txt("hypothesis", i) == "H1_slot") {
-        h1.add(h.num("accuracy", i)), v.add(h.num("validation", i)),
-            vc.add(h.num("chance_empirical", i));
-      } else {
-        h2.add(h.num("accuracy", i)), h2c.add(h.num("chance_empirical", i));
-      }
+    const auto f_h1 = finding4_number(d, m + kH1Margin), f_h2 = finding4_number(d, m + kH2Margin),
+               f_swap = finding4_number(d, m + kSwapMeasure);
+    const bool margins_in_findings = f_h1 && f_h2, swap_in_findings = f_swap.has_value();
+    double h1 = kNaN, h2 = kNaN, swap = kNaN, rotation = kNaN;
+    if (margins_in_findings) {
+      h1 = *f_h1, h2 = *f_h2;
+    } else {
+      const Margins mg = margins_of(h, h_rows[m]);
+      if (!mg.any_h1 || !mg.any_h2) continue;  // findings.cpp uses no such model
+      h1 = mg.h1, h2 = mg.h2;
     }
-    std::map<std::string, Stat> by;
-    for (std::size_t i : p_rows[m])
-      if (relevance_of(p, i) == "relevant") by[p.txt("test", i)].add(p.num("accuracy", i));
-    if (!h1.n || !by["elapsed_shifted"].n || !by["time_shifted"].n) continue;
+    if (swap_in_findings) {
+      swap = *f_swap;
+      rotation = finding4_number(d, m + kRotationMeasure).value_or(kNaN);
+    } else if (p) {
+      const SwapMeasures sw = swap_measures(*p, p_rows[m]);
+      // findings.cpp uses no model without a pair of both swaps.
+      if (sw.pairs == 0 && !margins_in_findings) continue;
+      swap = sw.swap, rotation = sw.rotation;
+    }
+    ++(margins_in_findings ? margins_found : margins_recomputed);
+    ++(swap_in_findings ? swap_found : p ? swap_recomputed : swap_none);
     auto& slot = per_rnn[pick.rnn[m]];
     slot.resize(4);
-    slot[0].push_back(h1.mean() - (vc.mean() + 0.5 * (v.mean() - vc.mean())));
-    slot[1].push_back(h2.mean() - h2c.mean());
-    slot[2].push_back(by["elapsed_shifted"].mean() - by["time_shifted"].mean());
-    slot[3].push_back(by["elapsed_shifted"].mean() - by["elapsed_shifted_no_rotation"].mean());
+    slot[0].push_back(h1);
+    slot[1].push_back(h2);
+    slot[2].push_back(swap);
+    slot[3].push_back(rotation);
   }
   if (per_rnn.empty()) return "";
   std::vector<std::pair<std::string, std::vector<std::vector<double>>>> groups;
@@ -292,25 +456,60 @@ std::string finding4_part(Section& s, const ReportData& d) {
   for (const auto& [r, v] : per_rnn)
     if (r != "rnn" && r != "vanilla" && r != "gru" && r != "lstm")
       groups.push_back({rnn_label(r), v});
-  BarChart rep =
-      replicate_chart({"H1 - halfway (paper: < 0)", "H2 - empirical chance (> 0)",
-                       "elapsed - time-shifted swap (> 0)", "rotation - no rotation (supporting)"},
-                      {"#e15759", "#59a14f", "#4e79a7", "#8cd17d"}, groups);
+  BarChart rep = replicate_chart(
+      {"H1 - halfway (paper: < 0)", "H2 - empirical chance (> 0)",
+       "rel. swap: elapsed - time (> 0)",
+       "rotation - no rotation (supp.)"},
+      {"#e15759", "#59a14f", "#4e79a7", "#8cd17d"}, groups);
   rep.id = next_id(s);
   rep.title = "finding 4 across models";
-  rep.ylabel = "accuracy difference";
+  rep.ylabel = "difference";
+  // Where each model's values come from.
+  std::vector<std::string> sources;
+  if (margins_found || swap_found) {
+    sources.push_back(
+        "from findings.json's numbers, the values the verdict tested (H1 and H2 for " +
+        models_text(margins_found) + ", the swaps for " + models_text(swap_found) + ")");
+  }
+  if (margins_recomputed)
+    sources.push_back("H1 and H2 recomputed here from <code>temporal_hypotheses</code> as "
+                      "findings.cpp does (rows with a non-finite accuracy, empirical chance or "
+                      "validation skipped) for " + models_text(margins_recomputed) +
+                      " whose findings lack them");
+  if (swap_recomputed) {
+    sources.push_back(
+        "the swaps recomputed here from " +
+        std::string(table->centroids
+                        ? "<code>procrustes_centroids</code> (the declared centroid swap)"
+                        : "<code>procrustes</code> (the decoder-weight swap, supporting: the "
+                          "analysis has no usable <code>procrustes_centroids</code> table, "
+                          "finding 4's declared swap since analyze version 9)") +
+        " as findings.cpp does for " + models_text(swap_recomputed) + " whose findings lack them");
+  }
+  if (swap_none)
+    sources.push_back("the swaps not drawn for " + models_text(swap_none) +
+                      ": neither the findings nor a swap table with <code>relative</code> and "
+                      "<code>target_above_chance</code> have them (an older analysis), and raw "
+                      "accuracies would reward forgetting");
+  std::string source_text;
+  for (std::size_t i = 0; i < sources.size(); ++i)
+    source_text += (i ? "; " : "") + sources[i];
   return figure(render(rep)) +
          caption(
              "Finding 4's three measures (task-relevant features), one dot per model: H1's "
-             "accuracy "
-             "minus halfway between its own empirical chance and its validation (the same "
-             "decoder at its own frame, same trials, same excluded classes); H2's accuracy minus its "
-             "empirical chance; the elapsed-shifted minus the time-shifted Procrustes swap; and, "
-             "supporting only, the elapsed-shifted swap minus its no-rotation control. Bars: mean "
-             "per "
-             "RNN type, whiskers: 95% t-interval across models (seeds), from 2 models up. The "
-             "verdict "
-             "needs all three tests to pass for every architecture (findings table).");
+             "accuracy minus halfway between its own empirical chance and its validation (the "
+             "same decoder at its own frame, same trials, same excluded classes); H2's accuracy "
+             "minus its empirical chance; \"rel. swap\": the elapsed-shifted minus the "
+             "time-shifted centroid swap, each relative to its own target at the same cell, (swap - chance) / (fitted "
+             "- chance) with the target's empirical chance, paired by source cell (task, feature, "
+             "s, t) over the pairs whose two targets beat the 95th percentile of their chance "
+             "(not the difference of the raw bars above: the two targets are read at different "
+             "elapsed times); and, supporting only, the elapsed-shifted swap's relative score "
+             "minus its no-rotation control's (R = I). Values: " +
+             source_text +
+             ". Bars: mean per RNN type, whiskers: 95% t-interval across models (seeds), from 2 "
+             "models up. The verdict needs all three tests to pass for every architecture "
+             "(findings table).");
 }
 
 }  // namespace
@@ -318,19 +517,19 @@ std::string finding4_part(Section& s, const ReportData& d) {
 Section temporal_section(const ReportData& d, const ReportOptions& o) {
   Section s{"temporal", "Encoding and memory subspaces over time (finding 4, Fig. 4)", "", "", 0};
   bool any = d.tables.count("cross_temporal") || d.tables.count("temporal_hypotheses") ||
-             d.tables.count("procrustes");
+             d.tables.count("procrustes") || d.tables.count("procrustes_centroids");
   if (!any) {
     s.omitted =
-        "the analysis has no `cross_temporal`, `temporal_hypotheses` or `procrustes` table (not "
-        "requested)";
+        "the analysis has no `cross_temporal`, `temporal_hypotheses`, `procrustes_centroids` or "
+        "`procrustes` table (not requested)";
     return s;
   }
   s.body = cross_temporal_part(s, d, o) + hypotheses_part(s, d, o) + procrustes_part(s, d, o) +
            finding4_part(s, d);
   if (s.figures == 0) {
     s.omitted =
-        "none of the `cross_temporal`, `temporal_hypotheses` and `procrustes` tables could be "
-        "drawn (absent, empty or lacking columns)";
+        "none of the `cross_temporal`, `temporal_hypotheses`, `procrustes_centroids` and "
+        "`procrustes` tables could be drawn (absent, empty or lacking columns)";
   }
   return s;
 }
