@@ -128,6 +128,29 @@ Rotation fit_rotation(const torch::Tensor& src_in, const torch::Tensor& tgt_in) 
 // rotation's own null beside the no-rotation control.
 constexpr int kProcrustesNullRotations = 5;
 
+namespace {
+// The rotation's own null (both swap tables): kProcrustesNullRotations
+// rotations from src [K, H] onto tgt's rows in a permuted class order,
+// each a uniform derangement (by rejection) drawn from `seed`.
+std::vector<Rotation> permuted_rotations(const torch::Tensor& src, const torch::Tensor& tgt, std::uint64_t seed) {
+  const std::int64_t k = src.size(0);
+  random::Rng rng(seed);
+  std::vector<Rotation> out;
+  for (int r = 0; r < kProcrustesNullRotations && k > 1; ++r) {
+    std::vector<std::int64_t> perm(static_cast<std::size_t>(k));
+    bool fixed_point = true;
+    while (fixed_point) {
+      for (std::int64_t i = 0; i < k; ++i) perm[i] = i;
+      for (std::int64_t i = k; i > 1; --i) std::swap(perm[i - 1], perm[rng.range(0, static_cast<int>(i) - 1)]);
+      fixed_point = false;
+      for (std::int64_t i = 0; i < k; ++i) fixed_point = fixed_point || perm[i] == i;
+    }
+    out.push_back(fit_rotation(src, tgt.index_select(0, torch::tensor(perm, torch::kLong))));
+  }
+  return out;
+}
+}  // namespace
+
 void procrustes(const ModelData& m, const Settings& s, const Families& families, Tables& out) {
   const std::int64_t frames = m.frames();
   const auto list = in_order(families);
@@ -167,25 +190,10 @@ void procrustes(const ModelData& m, const Settings& s, const Families& families,
         // The rotation's own null: rotations fitted on permuted class
         // correspondences (the target normals' rows permuted, no class kept
         // in place), kProcrustesNullRotations of them, seeded per cell.
-        std::vector<Rotation> permuted;
-        {
-          const std::int64_t k = src.w.size(0);
-          random::Rng rng(random::hash_combine(family_seed(s, m.tasks[f.task].name, f.feature, f.stim),
-                                               0x9207ULL + static_cast<std::uint64_t>(t) * 1009 + static_cast<std::uint64_t>(q)));
-          for (int r = 0; r < kProcrustesNullRotations && k > 1; ++r) {
-            std::vector<std::int64_t> perm(static_cast<std::size_t>(k));
-            do {  // a uniform derangement, by rejection
-              for (std::int64_t i = 0; i < k; ++i) perm[i] = i;
-              for (std::int64_t i = k; i > 1; --i) std::swap(perm[i - 1], perm[rng.range(0, static_cast<int>(i) - 1)]);
-            } while ([&] {
-              for (std::int64_t i = 0; i < k; ++i) {
-                if (perm[i] == i) return true;
-              }
-              return false;
-            }());
-            permuted.push_back(fit_rotation(src.w, tgt.w.index_select(0, torch::tensor(perm, torch::kLong))));
-          }
-        }
+        const std::vector<Rotation> permuted = permuted_rotations(
+            src.w, tgt.w,
+            random::hash_combine(family_seed(s, m.tasks[f.task].name, f.feature, f.stim),
+                                 0x9207ULL + static_cast<std::uint64_t>(t) * 1009 + static_cast<std::uint64_t>(q)));
         // Hits [n] of weights `w_std` (de-standardised like the target
         // decoder) used in place of the target decoder of family `fam` at
         // `frame`, under the rule there (kDiffer: the argmax over the
@@ -450,24 +458,10 @@ void procrustes_centroids(const ModelData& m, const Settings& s, const Families&
         // The rotation's own null, as the decoder-weight swap's: rotations
         // fitted on permuted class correspondences (derangements, seeded
         // per cell and fold).
-        std::vector<Rotation> permuted;
-        {
-          random::Rng rng(random::hash_combine(family_seed(s, m.tasks[f.task].name, f.feature, f.stim),
-                                               0xc3e7ULL + static_cast<std::uint64_t>(t) * 1009 + static_cast<std::uint64_t>(q)));
-          for (int r = 0; r < kProcrustesNullRotations && k > 1; ++r) {
-            std::vector<std::int64_t> perm(static_cast<std::size_t>(k));
-            do {
-              for (std::int64_t i = 0; i < k; ++i) perm[i] = i;
-              for (std::int64_t i = k; i > 1; --i) std::swap(perm[i - 1], perm[rng.range(0, static_cast<int>(i) - 1)]);
-            } while ([&] {
-              for (std::int64_t i = 0; i < k; ++i) {
-                if (perm[i] == i) return true;
-              }
-              return false;
-            }());
-            permuted.push_back(fit_rotation(src.c[0], tgt.c[0].index_select(0, torch::tensor(perm, torch::kLong))));
-          }
-        }
+        const std::vector<Rotation> permuted = permuted_rotations(
+            src.c[0], tgt.c[0],
+            random::hash_combine(family_seed(s, m.tasks[f.task].name, f.feature, f.stim),
+                                 0xc3e7ULL + static_cast<std::uint64_t>(t) * 1009 + static_cast<std::uint64_t>(q)));
         // Scores centred centroids `predicted` ([K, H], with weights
         // summing to 1: the permuted rotations' mean hit) in place of the
         // target cell's (fam at frame): each held-out state less the
