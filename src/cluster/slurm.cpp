@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <csignal>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -679,9 +680,18 @@ Submission SlurmExecutor::submit(const SlurmRun& run) {
     sh << " &\nchild=$!\n"
        << "# The time-limit warning (USR1, to this shell) and preemption (TERM) stop wmgeom,\n"
        << "# which saves checkpoints and exits " << kExitStopped << ".\n"
-       << "trap 'kill -USR1 $child 2>/dev/null' USR1\n"
-       << "trap 'kill -TERM $child 2>/dev/null' TERM\n"
+       << "# Slurm may send the warning up to a minute early, even before wmgeom has\n"
+       << "# installed its handler (while it loads): then the signal kills it, before it\n"
+       << "# computed anything, and that counts as stopped too.\n"
+       << "signalled=0\n"
+       << "trap 'signalled=1; kill -USR1 $child 2>/dev/null' USR1\n"
+       << "trap 'signalled=1; kill -TERM $child 2>/dev/null' TERM\n"
        << "while :; do wait $child; rc=$?; kill -0 $child 2>/dev/null || break; done\n"
+       << "if [ $signalled -eq 1 ] && { [ $rc -eq " << 128 + SIGUSR1 << " ] || [ $rc -eq " << 128 + SIGTERM
+       << " ]; }; then\n"
+       << "  echo \"wmgeom: $inst was ended by the forwarded signal before it could catch it (it was starting)\" >&2\n"
+       << "  rc=" << kExitStopped << "\n"
+       << "fi\n"
        << "if [ $rc -eq " << kExitStopped << " ]; then\n"
        << "  n=${SLURM_RESTART_COUNT:-0}\n"
        << "  if [ $n -ge " << run.profile.max_requeues << " ]; then\n"

@@ -12,7 +12,9 @@
 //    signal to wmgeom, which stops its stages (train checkpoints), exits 75,
 //    and the shell requeues the job (scontrol requeue) until max_requeues,
 //    then fails with a message naming the cap. SIGTERM (preemption) is
-//    handled the same way;
+//    handled the same way. A wmgeom killed by the signal its shell forwarded
+//    (it came before wmgeom's handler was installed: Slurm may warn up to a
+//    minute early) counts as stopped too;
 //  - one log per job task (OUT/slurm/logs/DECL-JOB_TASK.log) and one run
 //    folder per instance (OUT/slurm/runs/INSTANCE/: run.json, job.json);
 //  - OUT/slurm/submission.json records the jobs, so that `wmgeom status` and

@@ -614,5 +614,43 @@ TEST(Slurm, ATimeLimitTooShortRequeuesThenFailsAtTheCap) {
   }
 }
 
+// Slurm may send the time-limit warning up to a minute early: at a job's
+// start, before wmgeom has installed its handler (it is still loading), the
+// forwarded USR1 kills it. That is a stop like any other: the job requeues
+// and the next run computes the result. Here the "wmgeom" sleeps in a shell
+// that never catches USR1 before it starts the real one, and the signal is
+// sent while it sleeps.
+TEST(Slurm, AWarningBeforeWmgeomCanCatchItRequeuesTheJob) {
+  REQUIRE_SLURM();
+  Cluster c;
+  const fs::path slow = c.dir / "slow-wmgeom";
+  write_file(slow, "#!/bin/bash\nsleep 20\nexec '" + std::string(WMGEOM_TESTCLI) + "\' \"$@\"\n");
+  fs::permissions(slow, fs::perms::owner_all, fs::perm_options::add);
+  write_file(c.dir / "profile.toml", profile_text(slow.string(), "max_requeues = 1\n"));
+  write_file(c.dir / "p.toml", "[pipeline]\nname = \"early\"\nseed = 1\n\n[stage.numbers]\ntype = \"source\"\nn = 6\n");
+  ASSERT_EQ(c.run("p.toml", {"--detach"}).code, 0);
+  const auto sub = c.submission();
+  ASSERT_EQ(sub["jobs"].size(), 1u) << sub.dump(2);
+  const std::string job = sub["jobs"][0]["id"];
+  // The job's shell writes job.json just before it starts "wmgeom".
+  const fs::path started = c.out() / "slurm" / "runs" / "numbers" / "job.json";
+  bool running = false;
+  for (int i = 0; i < 600 && !running; ++i) {
+    running = fs::exists(started);
+    if (!running) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(running) << "the job never started";
+  ASSERT_EQ(run_command({"scancel", "--signal=USR1", "--batch", job}).status, 0);
+  CliResult r = c.run("p.toml");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string log = read_file(c.out() / "slurm" / "logs" / ("numbers-" + job + ".log"));
+  EXPECT_NE(log.find("was ended by the forwarded signal before it could catch it"), std::string::npos) << log;
+  EXPECT_NE(log.find("requeueing (restart 1 of at most 1)"), std::string::npos) << log;
+  const auto run = RunSummary::from_json(nlohmann::json::parse(read_file(c.out() / "run.json")));
+  for (const auto& i : run.instances) {
+    if (i.instance == "numbers") EXPECT_EQ(i.job.requeues, 1);
+  }
+}
+
 }  // namespace
 }  // namespace wmgeom::testing
