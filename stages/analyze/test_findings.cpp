@@ -611,7 +611,9 @@ const std::string kRetentionBody = "analyses = [\"decoding\"]\nfeatures = [\"loc
 TEST(Calibration, Finding1Power) {
   const int held = held_count("1", this_scenario("power"), kRetentionBody,
                               [](std::uint64_t s) { return retention(s, effect_scale()); });
-  if (power_asserted()) EXPECT_GE(held, kMinTruePositives);
+  if (power_asserted()) {
+    EXPECT_GE(held, kMinTruePositives);
+  }
 }
 // Scale 0: both sides retain category alike.
 TEST(Calibration, Finding1FalsePositives) {
@@ -782,7 +784,9 @@ const std::string kCrossTaskBody =
 TEST(Calibration, Finding2Power) {
   const int held = held_count("2", this_scenario("power"), kCrossTaskBody,
                               [](std::uint64_t s) { return subspaces(s, effect_scale()); });
-  if (power_asserted()) EXPECT_GE(held, kMinTruePositives);
+  if (power_asserted()) {
+    EXPECT_GE(held, kMinTruePositives);
+  }
 }
 // Scale 0: every architecture shares alike.
 TEST(Calibration, Finding2FalsePositives) {
@@ -1026,7 +1030,9 @@ const std::string kMemoryBody =
 TEST(Calibration, Finding4Power) {
   const int held = held_count("4", this_scenario("power"), kMemoryBody,
                               [](std::uint64_t s) { return memory_codes(s, effect_scale()); });
-  if (power_asserted()) EXPECT_GE(held, kMinTruePositives);
+  if (power_asserted()) {
+    EXPECT_GE(held, kMinTruePositives);
+  }
 }
 // Scale 0: static slot codes.
 TEST(Calibration, Finding4FalsePositives) {
@@ -1214,7 +1220,9 @@ TEST(Calibration, DISABLED_Finding4SwapIgnoresTurnsSetByTheFrame) {
 TEST(Calibration, Finding4SwapDetectsElapsedTimeSpecificRotation) {
   const int passes = sub_test_passes("swap", this_scenario("power"), kSwapSuffix, kSwapBody,
                                      [](std::uint64_t s) { return turning_codes(s, effect_scale(), 0.7); }, 7000);
-  if (power_asserted()) EXPECT_GE(passes, kMinTruePositives);
+  if (power_asserted()) {
+    EXPECT_GE(passes, kMinTruePositives);
+  }
 }
 
 // ---- The causal test (finding 5): planted networks and an adversarial null ----
@@ -1396,7 +1404,9 @@ TEST(Calibration, Finding5PowerOnAPlantedCausalEffect) {
   Scenario sc = this_scenario("power");
   sc.seeds = 3;
   print_calibration("5", sc, held, draws, {{"held", held}, {"not held", draws - held}});
-  if (power_asserted()) EXPECT_GE(held * kCausalDraws, 90 * draws);
+  if (power_asserted()) {
+    EXPECT_GE(held * kCausalDraws, 90 * draws);
+  }
 }
 
 // The planted effect's size, for the record (WMGEOM_TEST_VERBOSE): the mean

@@ -648,7 +648,9 @@ TEST(Slurm, AWarningBeforeWmgeomCanCatchItRequeuesTheJob) {
   EXPECT_NE(log.find("requeueing (restart 1 of at most 1)"), std::string::npos) << log;
   const auto run = RunSummary::from_json(nlohmann::json::parse(read_file(c.out() / "run.json")));
   for (const auto& i : run.instances) {
-    if (i.instance == "numbers") EXPECT_EQ(i.job.requeues, 1);
+    if (i.instance == "numbers") {
+      EXPECT_EQ(i.job.requeues, 1);
+    }
   }
 }
 
