@@ -632,8 +632,10 @@ Submission SlurmExecutor::submit(const SlurmRun& run) {
     const Resources res = fitted.at(d);
     const std::string& partition = req.partition;
     std::vector<std::string> extra = run.profile.sbatch;
+    int max_running = run.profile.max_running;
     if (auto it = run.profile.stages.find(decl.type); it != run.profile.stages.end()) {
       extra.insert(extra.end(), it->second.sbatch.begin(), it->second.sbatch.end());
+      if (it->second.max_running > 0) max_running = it->second.max_running;
     }
     std::set<std::string> deps;
     for (std::size_t i : misses[d]) {
@@ -693,6 +695,13 @@ Submission SlurmExecutor::submit(const SlurmRun& run) {
        << "  rc=" << kExitStopped << "\n"
        << "fi\n"
        << "if [ $rc -eq " << kExitStopped << " ]; then\n"
+       << "  # A cancel (scancel, wmgeom cancel) sends TERM too: a job no longer RUNNING\n"
+       << "  # was cancelled, and requeueing it would undo the cancel.\n"
+       << "  state=$(squeue -h -j \"$job\" -o %T 2>/dev/null)\n"
+       << "  if [ -n \"$state\" ] && [ \"$state\" != RUNNING ]; then\n"
+       << "    echo \"wmgeom: $inst stopped and its job is $state (cancelled): not requeued\" >&2\n"
+       << "    exit $rc\n"
+       << "  fi\n"
        << "  n=${SLURM_RESTART_COUNT:-0}\n"
        << "  if [ $n -ge " << run.profile.max_requeues << " ]; then\n"
        << "    echo \"wmgeom: $inst was stopped by its time limit or preemption $((n + 1)) times; max_requeues = "
@@ -724,7 +733,12 @@ Submission SlurmExecutor::submit(const SlurmRun& run) {
                                      "--requeue",
                                      "--open-mode=append",  // a requeued run adds to its log
                                      "--kill-on-invalid-dep=yes"};
-    if (array) argv.push_back("--array=0-" + std::to_string(names.size() - 1));
+    if (array) {
+      // A cap at or above the array's size changes nothing: left out.
+      const bool capped = max_running > 0 && static_cast<std::size_t>(max_running) < names.size();
+      argv.push_back("--array=0-" + std::to_string(names.size() - 1) +
+                     (capped ? "%" + std::to_string(max_running) : std::string()));
+    }
     if (res.gpus > 0) argv.push_back("--gres=gpu:" + std::to_string(res.gpus));
     if (!partition.empty()) argv.push_back("--partition=" + partition);
     if (!run.profile.account.empty()) argv.push_back("--account=" + run.profile.account);
@@ -747,7 +761,13 @@ Submission SlurmExecutor::submit(const SlurmRun& run) {
     jobs_of_decl[d].insert(id);
     sub.jobs.push_back({id, decl.name, names, array, now_epoch()});
     log_.info("submitted " + decl.name + ": job " + id +
-              (array ? " (array of " + std::to_string(names.size()) + ")" : "") + ", " + std::to_string(res.cpus) +
+              (array ? " (array of " + std::to_string(names.size()) +
+                           (max_running > 0 && static_cast<std::size_t>(max_running) < names.size()
+                                ? ", at most " + std::to_string(max_running) + " at once"
+                                : std::string()) +
+                           ")"
+                     : "") +
+              ", " + std::to_string(res.cpus) +
               " CPU, " + std::to_string(res.mem_mb) + " MB, " + std::to_string(res.minutes) + " min" +
               (res.gpus > 0 ? ", " + std::to_string(res.gpus) + " GPU" : "") +
               (deps.empty() ? "" : ", after " + std::to_string(deps.size()) + " job(s)"));

@@ -14,7 +14,8 @@
 //    then fails with a message naming the cap. SIGTERM (preemption) is
 //    handled the same way. A wmgeom killed by the signal its shell forwarded
 //    (it came before wmgeom's handler was installed: Slurm may warn up to a
-//    minute early) counts as stopped too;
+//    minute early) counts as stopped too. A job no longer RUNNING at that
+//    point was cancelled (a cancel sends TERM as well) and is not requeued;
 //  - one log per job task (OUT/slurm/logs/DECL-JOB_TASK.log) and one run
 //    folder per instance (OUT/slurm/runs/INSTANCE/: run.json, job.json);
 //  - OUT/slurm/submission.json records the jobs, so that `wmgeom status` and

@@ -98,6 +98,7 @@ std::optional<ClusterProfile> load_cluster_profile_text(const std::string& file,
     profile.poll_seconds = s.f("poll_seconds");
     profile.stuck_seconds = static_cast<int>(s.i("stuck_seconds"));
     profile.remind_seconds = static_cast<int>(s.i("remind_seconds"));
+    profile.max_running = static_cast<int>(s.i("max_running"));
     if (slurm) {
       for (auto&& [k, v] : *slurm) profile.where[std::string(k.str())] = pos_of(v.source(), file).str();
     }
@@ -127,6 +128,7 @@ std::optional<ClusterProfile> load_cluster_profile_text(const std::string& file,
       c.partition = p.s("partition");
       c.sbatch = p.strings("sbatch");
       c.set = p.strings("set");
+      c.max_running = static_cast<int>(p.i("max_running"));
       for (auto&& [key, value] : *t) c.where[std::string(key.str())] = pos_of(value.source(), file).str();
       for (const auto& set : c.set) {
         if (set.find('=') == std::string::npos || set.find('=') == 0) {

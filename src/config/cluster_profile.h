@@ -21,6 +21,7 @@ struct ClusterStage {  // [stage.TYPE]: 0 / -1 / "" / {} keep the stage's own es
   std::string partition;
   std::vector<std::string> sbatch;
   std::vector<std::string> set;  // "PARAM=VALUE", applied to every stage of the type
+  int max_running = 0;           // array tasks running at once (0: [slurm] max_running)
   std::map<std::string, std::string> where;  // key -> "FILE:LINE:COL" of the keys the table sets
 };
 
@@ -34,6 +35,7 @@ struct ClusterProfile {
   double poll_seconds = 2.0;
   int stuck_seconds = 60;    // a job pending for a reason waiting cannot clear fails the run after this
   int remind_seconds = 300;  // a long wait says why, this often
+  int max_running = 0;       // array tasks of one job running at once (0: no cap)
   std::map<std::string, ClusterStage> stages;  // by stage type
   std::map<std::string, std::string> where;     // [slurm] key -> "FILE:LINE:COL" of the keys the file sets
 };

@@ -5,6 +5,7 @@
 // engine's small test stages) or, for the science pipeline, the real wmgeom.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -329,6 +330,82 @@ TEST(Slurm, AFailureCancelsItsDependentsAndARerunComputesOnlyWhatIsMissing) {
   EXPECT_EQ(computed.count("numbers"), 1u);
 }
 
+// A cap on running array tasks (profile max_running): the four scales ask
+// for one CPU each on a 2-CPU node, yet with the cap at 1 they run one after
+// another; Slurm holds the throttle Slurm was asked for.
+TEST(Slurm, AnArrayCapRunsAtMostThatManyTasksAtOnce) {
+  REQUIRE_SLURM();
+  Cluster c;
+  write_file(c.dir / "profile.toml", profile_text(WMGEOM_TESTCLI, "[stage.scale]\nmax_running = 1\n"));
+  write_file(c.dir / "p.toml", sweep_pipeline(c.dir.path(), "sleep_ms = 1500\n"));
+  CliResult r = c.run("p.toml");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE((r.out + r.err).find("(array of 4, at most 1 at once)"), std::string::npos) << r.out << r.err;
+  const auto sub = c.submission();
+  ASSERT_EQ(sub["jobs"].size(), 3u) << sub.dump(2);
+  const std::string array_job = sub["jobs"][1]["id"];
+  const CommandResult shown = run_command({"scontrol", "show", "job", array_job});
+  EXPECT_NE(shown.out.find("ArrayTaskThrottle=1"), std::string::npos) << shown.out;
+  std::vector<std::pair<long long, long long>> spans;
+  std::map<std::string, std::pair<long long, long long>> span;
+  for (const auto& line : lines_of(c.dir / "events.txt")) {
+    std::istringstream s(line);
+    std::string what, inst;
+    long long t = 0;
+    s >> what >> inst >> t;
+    (what == "start" ? span[inst].first : span[inst].second) = t;
+  }
+  for (const auto& [inst, se] : span) {
+    if (inst.rfind("scaled", 0) == 0) spans.push_back(se);
+  }
+  ASSERT_EQ(spans.size(), 4u);
+  std::sort(spans.begin(), spans.end());
+  for (std::size_t i = 1; i < spans.size(); ++i) {
+    EXPECT_GE(spans[i].first, spans[i - 1].second) << "two scales ran at once under max_running = 1";
+  }
+}
+
+// A cancel sends TERM, as a preemption does; wmgeom stops on it and exits
+// 75 (stopped), yet a cancelled job must end, not requeue itself. Here the
+// "wmgeom" exits 75 on TERM at once, as wmgeom does once its checkpoints are
+// saved; the cancel comes while it runs.
+TEST(Slurm, ACancelledJobIsNotRequeued) {
+  REQUIRE_SLURM();
+  Cluster c;
+  const fs::path stopper = c.dir / "stopping-wmgeom";
+  write_file(stopper, "#!/bin/bash\ntrap 'exit 75' TERM\nsleep 60 &\nwait $!\nexec '" + std::string(WMGEOM_TESTCLI) +
+                          "' \"$@\"\n");
+  fs::permissions(stopper, fs::perms::owner_all, fs::perm_options::add);
+  write_file(c.dir / "profile.toml", profile_text(stopper.string()));
+  write_file(c.dir / "p.toml", "[pipeline]\nname = \"cancelled\"\nseed = 1\n\n[stage.numbers]\ntype = \"source\"\nn = 6\n");
+  ASSERT_EQ(c.run("p.toml", {"--detach"}).code, 0);
+  const std::string job = c.submission()["jobs"][0]["id"];
+  const fs::path started = c.out() / "slurm" / "runs" / "numbers" / "job.json";
+  for (int i = 0; i < 600 && !fs::exists(started); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(fs::exists(started)) << "the job never started";
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // its trap is set
+  const std::vector<std::string> where = {(c.dir / "p.toml").string(), "--out", c.out().string(), "--cache-dir",
+                                          c.cache().string()};
+  std::vector<std::string> cancel = {"cancel"};
+  cancel.insert(cancel.end(), where.begin(), where.end());
+  ASSERT_EQ(run_cli(cancel, test_registry()).code, 0);
+  // Gone from the queue, and never back (a requeued job is back within
+  // seconds; it would then wait the 60 s of its "wmgeom").
+  bool gone = false;
+  for (int i = 0; i < 120 && !gone; ++i) {
+    gone = run_command({"squeue", "-h", "-j", job}).out.find_first_not_of(" \n") == std::string::npos;
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  EXPECT_TRUE(gone) << run_command({"squeue", "-j", job}).out;
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_EQ(run_command({"squeue", "-h", "-j", job}).out.find_first_not_of(" \n"), std::string::npos)
+      << "the cancelled job came back";
+  const std::string log = read_file(c.out() / "slurm" / "logs" / ("numbers-" + job + ".log"));
+  EXPECT_NE(log.find("(cancelled): not requeued"), std::string::npos) << log;
+  EXPECT_EQ(log.find("requeueing"), std::string::npos) << log;
+  EXPECT_FALSE(fs::exists(c.cache() / "v1")) << "the cancelled stage computed";
+}
+
 TEST(Slurm, DetachStatusAndCancel) {
   REQUIRE_SLURM();
   Cluster c;
@@ -358,12 +435,23 @@ TEST(Slurm, DetachStatusAndCancel) {
   CliResult x = cmd("cancel");
   ASSERT_EQ(x.code, 0) << x.err;
   EXPECT_NE(x.out.find("cancel 3 job(s)"), std::string::npos) << x.out;
-  for (int i = 0; i < 80; ++i) {
+  // A cancelled running task ends after Slurm's KillWait (5 s on the test
+  // cluster) and its epilog; on a loaded 2-core machine that has taken more
+  // than 20 s, so the wait is generous (it ends as soon as all have ended).
+  const auto cancelled = std::chrono::steady_clock::now();
+  for (int i = 0; i < 360; ++i) {
     s = cmd("status");
     if (s.out.find("0 pending") != std::string::npos) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
-  EXPECT_NE(s.out.find("1 done, 0 pending or running, 5 failed or cancelled"), std::string::npos) << s.out;
+  const double waited =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - cancelled).count();
+  EXPECT_NE(s.out.find("1 done, 0 pending or running, 5 failed or cancelled"), std::string::npos)
+      << s.out << "\n(" << waited << " s after the cancel)";
+  std::cerr << "[ timing ] every job ended " << waited << " s after the cancel\n";
+  if (std::getenv("WMGEOM_TEST_SHOW_LOGS")) {
+    for (const auto& e : fs::directory_iterator(c.out() / "slurm" / "logs")) std::cerr << "== " << e.path() << "\n" << read_file(e.path());
+  }
 }
 
 TEST(Slurm, TwoPipelinesSharingAStageComputeItOnce) {

@@ -36,6 +36,7 @@ cpus = 4
 mem_mb = 16000
 minutes = 240
 set = ["device=\"cuda\""]
+max_running = 2
 )",
                                      kTypes, d);
   ASSERT_TRUE(p) << d.format_all();
@@ -59,6 +60,8 @@ set = ["device=\"cuda\""]
   EXPECT_EQ(t.mem_mb, 16000);
   EXPECT_EQ(t.minutes, 240);
   EXPECT_EQ(t.set, std::vector<std::string>{"device=\"cuda\""});
+  EXPECT_EQ(t.max_running, 2);
+  EXPECT_EQ(p->max_running, 0);  // [slurm] did not set it: no cap
   // Defaults: an empty profile is valid.
   Diagnostics d2;
   auto empty = load_cluster_profile_text("e.toml", "", kTypes, d2);
@@ -67,6 +70,7 @@ set = ["device=\"cuda\""]
   EXPECT_EQ(empty->warn_seconds, 120);
   EXPECT_EQ(empty->stuck_seconds, 60);
   EXPECT_EQ(empty->remind_seconds, 300);
+  EXPECT_EQ(empty->max_running, 0);
   // The per-type set lines become --set lines for every declaration of the type.
   PipelineSpec spec;
   spec.stages.resize(2);
@@ -89,6 +93,7 @@ cpus = 2
 
 [stage.train]
 gpus = 100
+max_running = -2
 
 [stage.analyze]
 set = ["nonsense"]
@@ -106,8 +111,11 @@ set = ["nonsense"]
   EXPECT_NE(all.find("bad.toml:6:8: error: stage.trian: unknown stage type (did you mean \"train\"?)"), std::string::npos)
       << all;
   EXPECT_NE(all.find("bad.toml:10:8: error: stage.train.gpus"), std::string::npos) << all;
-  EXPECT_NE(all.find("bad.toml:13:7: error: stage.analyze.set: expected PARAM=VALUE items, found \"nonsense\""), std::string::npos) << all;
-  EXPECT_NE(all.find("bad.toml:15:2: error: cluster: unknown top-level key"), std::string::npos) << all;
+  EXPECT_NE(all.find("bad.toml:14:7: error: stage.analyze.set: expected PARAM=VALUE items, found \"nonsense\""), std::string::npos) << all;
+  EXPECT_NE(all.find("bad.toml:11:15: error: stage.train.max_running: expected an integer in [0, 100000]"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("bad.toml:16:2: error: cluster: unknown top-level key"), std::string::npos) << all;
   Diagnostics syntax;
   EXPECT_FALSE(load_cluster_profile_text("s.toml", "[slurm\n", kTypes, syntax));
   EXPECT_NE(syntax.format_all().find("s.toml:1:"), std::string::npos) << syntax.format_all();
