@@ -1,5 +1,6 @@
 #include "config/pipeline.h"
 
+#include <algorithm>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -330,39 +331,92 @@ class Loader {
     d.inputs[port.name] = names;
   }
 
+  // sweep = { PARAM = [values...], ..., zip = { PARAM = [...], PARAM = [...] } }
+  // `zip` also takes a list of such tables (several groups). A zip group's
+  // lists are paired index by index; the other axes multiply.
   void load_sweep(StageDecl& d, const toml::node& v, const std::string& path, std::vector<std::string>& swept) {
     const toml::table* t = v.as_table();
     if (!t) {
       diags_.error(pos_of(v.source(), spec_.file), path, "expected a table {key = [values...]}, found " + describe_node(v));
       return;
     }
+    int groups = 0;
     for (auto&& [k, vals] : *t) {
       std::string key(k.str());
       std::string kpath = path + "." + key;
-      const ParamSpec* ps = d.schema->param(key);
-      if (!ps) {
-        unknown_key(kpath, pos_of(k.source(), spec_.file), key, names_of(*d.schema), "a sweep of stage type " + d.type);
+      if (key == "zip" && !d.schema->param(key)) {
+        std::vector<const toml::table*> tables;
+        if (const toml::table* z = vals.as_table()) {
+          tables.push_back(z);
+        } else if (const toml::array* zs = vals.as_array(); zs && !zs->empty()) {
+          for (const auto& z : *zs) tables.push_back(z.as_table());
+        }
+        if (tables.empty() || std::find(tables.begin(), tables.end(), nullptr) != tables.end()) {
+          diags_.error(pos_of(vals.source(), spec_.file), kpath,
+                       "expected a table {PARAM = [values...], PARAM = [values...]} of lists of one length (paired "
+                       "index by index), or a list of such tables, found " + describe_node(vals));
+          continue;
+        }
+        for (std::size_t g = 0; g < tables.size(); ++g) {
+          const std::string gpath = tables.size() > 1 ? kpath + "[" + std::to_string(g) + "]" : kpath;
+          load_zip_group(d, *tables[g], gpath, groups++, swept);
+        }
         continue;
       }
-      const toml::array* arr = vals.as_array();
-      if (!arr || arr->empty()) {
-        diags_.error(pos_of(vals.source(), spec_.file), kpath,
-                     "expected a non-empty list of values to sweep, found " + describe_node(vals));
-        continue;
-      }
-      SweepAxis axis{key, {}, pos_of(k.source(), spec_.file)};
-      bool ok = true;
-      for (const auto& x : *arr) {
-        auto val = checked_value(*ps, x, kpath);
-        if (!val) ok = false;
-        else axis.values.push_back(*val);
-      }
-      if (!ok) continue;
-      swept.push_back(key);
-      d.positions["sweep." + key] = axis.pos;
-      if (!d.params.has(key)) d.params.set(key, axis.values.front());
-      d.sweep.push_back(std::move(axis));
+      load_axis(d, key, vals, pos_of(k.source(), spec_.file), kpath, -1, swept);
     }
+  }
+
+  void load_zip_group(StageDecl& d, const toml::table& z, const std::string& path, int group,
+                      std::vector<std::string>& swept) {
+    const std::size_t first = d.sweep.size();
+    for (auto&& [k, vals] : z) {
+      load_axis(d, std::string(k.str()), vals, pos_of(k.source(), spec_.file), path + "." + std::string(k.str()),
+                group, swept);
+    }
+    std::string lengths;
+    bool equal = true;
+    for (std::size_t a = first; a < d.sweep.size(); ++a) {
+      lengths += (lengths.empty() ? "" : ", ") + d.sweep[a].key + " has " + std::to_string(d.sweep[a].values.size());
+      equal = equal && d.sweep[a].values.size() == d.sweep[first].values.size();
+    }
+    if (!equal) {
+      diags_.error(pos_of(z.source(), spec_.file), path,
+                   "the lists of a zip are paired index by index and must have one length; " + lengths + " values");
+    }
+  }
+
+  void load_axis(StageDecl& d, const std::string& key, const toml::node& vals, const SourcePos& pos,
+                 const std::string& kpath, int zip, std::vector<std::string>& swept) {
+    const ParamSpec* ps = d.schema->param(key);
+    if (!ps) {
+      auto candidates = names_of(*d.schema);
+      if (zip < 0) candidates.push_back("zip");
+      unknown_key(kpath, pos, key, candidates, "a sweep of stage type " + d.type);
+      return;
+    }
+    if (std::find(swept.begin(), swept.end(), key) != swept.end()) {
+      diags_.error(pos, kpath, "\"" + key + "\" is swept twice in this stage (once in a zip and once outside, or in two zips)");
+      return;
+    }
+    const toml::array* arr = vals.as_array();
+    if (!arr || arr->empty()) {
+      diags_.error(pos_of(vals.source(), spec_.file), kpath,
+                   "expected a non-empty list of values to sweep, found " + describe_node(vals));
+      return;
+    }
+    SweepAxis axis{key, {}, pos, zip};
+    bool ok = true;
+    for (const auto& x : *arr) {
+      auto val = checked_value(*ps, x, kpath);
+      if (!val) ok = false;
+      else axis.values.push_back(*val);
+    }
+    if (!ok) return;
+    swept.push_back(key);
+    d.positions["sweep." + key] = axis.pos;
+    if (!d.params.has(key)) d.params.set(key, axis.values.front());
+    d.sweep.push_back(std::move(axis));
   }
 
   PipelineSpec& spec_;

@@ -17,10 +17,14 @@
 
 namespace wmgeom {
 
+// One swept parameter. Axes of one `zip` group (the same `zip` number) take
+// their values together, index by index (their lists have equal lengths);
+// every other axis multiplies the instances.
 struct SweepAxis {
   std::string key;
   std::vector<Value> values;
   SourcePos pos;
+  int zip = -1;  // -1: an axis of its own; otherwise the zip group's number
 };
 
 struct StageDecl {
@@ -31,7 +35,7 @@ struct StageDecl {
   Params params;                          // given or defaulted; paths resolved
   std::map<std::string, SourcePos> positions;          // key -> where it was set
   std::map<std::string, std::vector<std::string>> inputs;  // port -> upstream stage names
-  std::vector<SweepAxis> sweep;           // in file order
+  std::vector<SweepAxis> sweep;           // in key order (TOML tables are read sorted)
 
   SourcePos where(const std::string& key) const;
 };

@@ -202,13 +202,27 @@ struct Builder {
         std::vector<Instance::Edge> edges;
       };
       std::vector<Combo> combos{{{}, d.params, {}}};
-      for (const auto& axis : d.sweep) {
+      // Axes in order; a zip group's axes (validated to one length) take
+      // their values together, at the place of the group's first axis.
+      for (std::size_t a = 0; a < d.sweep.size(); ++a) {
+        const SweepAxis& axis = d.sweep[a];
+        if (axis.zip >= 0 && std::any_of(d.sweep.begin(), d.sweep.begin() + a,
+                                         [&](const SweepAxis& b) { return b.zip == axis.zip; }))
+          continue;
+        std::vector<const SweepAxis*> together;
+        for (std::size_t b = a; b < d.sweep.size(); ++b) {
+          if (b == a || (axis.zip >= 0 && d.sweep[b].zip == axis.zip)) together.push_back(&d.sweep[b]);
+        }
+        std::size_t length = axis.values.size();  // equal in a valid zip; the shortest otherwise
+        for (const SweepAxis* x : together) length = std::min(length, x->values.size());
         std::vector<Combo> next;
         for (const auto& c : combos) {
-          for (const auto& v : axis.values) {
+          for (std::size_t v = 0; v < length; ++v) {
             Combo n = c;
-            n.labels.emplace_back(axis.key, label_value(v));
-            n.params.set(axis.key, v);
+            for (const SweepAxis* x : together) {
+              n.labels.emplace_back(x->key, label_value(x->values[v]));
+              n.params.set(x->key, x->values[v]);
+            }
             next.push_back(std::move(n));
           }
         }

@@ -1,6 +1,8 @@
 // Plans: sweep expansion and propagation, cache-key sensitivity, known answers.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "config/diagnostics.h"
 #include "graph/plan.h"
 #include "test_stages.h"
@@ -89,6 +91,53 @@ sweep = { seed = [2] }
   EXPECT_EQ(p.instances[c[0]].inputs.size(), 2u);
   for (const auto& e : p.instances[c[0]].inputs) {
     EXPECT_NE(p.instances[e.upstream].name.find("seed=2"), std::string::npos);
+  }
+}
+
+TEST(Plan, ZippedSweepsPairValuesIndexByIndex) {
+  Plan p = plan_of(R"([pipeline]
+name = "t"
+[stage.a]
+type = "source"
+sweep = { zip = { n = [1, 2, 3], value = [0.5, 1.5, 2.5] }, seed = [7, 8] }
+[stage.b]
+type = "scale"
+x = "a"
+)");
+  // Names list the sweep's keys in order (a TOML table's keys sort; the zip
+  // group stands where "zip" sorts).
+  std::set<std::string> names;
+  for (std::size_t i : p.select("a")) names.insert(p.instances[i].name);
+  // 3 pairs x 2 seeds, not 3 x 3 x 2.
+  std::set<std::string> want = {"a[seed=7,n=1,value=0.5]", "a[seed=8,n=1,value=0.5]", "a[seed=7,n=2,value=1.5]",
+                                "a[seed=8,n=2,value=1.5]", "a[seed=7,n=3,value=2.5]", "a[seed=8,n=3,value=2.5]"};
+  EXPECT_EQ(names, want);
+  for (std::size_t i : p.select("a")) {
+    const auto& in = p.instances[i];
+    EXPECT_DOUBLE_EQ(in.params.f("value"), static_cast<double>(in.params.i("n")) - 0.5) << in.name;
+  }
+  // Downstream stages follow the pairs, as they follow any sweep.
+  EXPECT_EQ(p.select("b").size(), 6u);
+  // Two zip groups multiply each other; a key zipped once is one axis.
+  Plan q = plan_of(R"([pipeline]
+name = "t"
+[stage.a]
+type = "source"
+sweep = { zip = [{ n = [1, 2] }, { value = [0.5, 1.5], seed = [3, 4] }] }
+)");
+  names.clear();
+  for (const auto& i : q.instances) names.insert(i.name);
+  want = {"a[n=1,seed=3,value=0.5]", "a[n=1,seed=4,value=1.5]", "a[n=2,seed=3,value=0.5]", "a[n=2,seed=4,value=1.5]"};
+  EXPECT_EQ(names, want);
+  // The same instances, so the same keys, as an ordinary sweep gives for them.
+  Plan r = plan_of(R"([pipeline]
+name = "t"
+[stage.a]
+type = "source"
+sweep = { n = [2], value = [1.5], seed = [4] }
+)");
+  for (const auto& i : q.instances) {
+    if (i.name == "a[n=2,seed=4,value=1.5]") EXPECT_EQ(r.instances[0].key, i.key);
   }
 }
 
