@@ -1,5 +1,6 @@
 #include "analyze/analyze.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -169,6 +170,40 @@ std::vector<std::filesystem::path> AnalyzeStage::after_run(const Artifact& artif
   std::filesystem::rename(tmp, findings, ec);
   if (ec) throw Error("cannot write " + findings.string() + ": " + ec.message());
   return {findings, tables};
+}
+
+// Measured on the study's multi-task models (3 features, 9 tasks, 6 frames,
+// 2,304 trials, hidden 128, 149 MB of states each; 2 threads; 2026-12-04):
+// 11,687 table rows and 2,326,920 artifact bytes per model, so 12 rows per
+// (feature, task, frame, train frame) cell and 200 bytes per row; peak RSS
+// 1,042 MB with one model and 1,232 MB with two, less the process (186 MB),
+// the state sets and the tables: 704 and 743 MB of working memory, 4.7x
+// one state set whatever the number of models (the models are analysed in
+// turn; their analyses in parallel units). The estimate takes 6x.
+namespace {
+constexpr std::int64_t kRowsPerCell = 12;
+constexpr std::int64_t kBytesPerRow = 200;
+constexpr std::int64_t kWorkingPerStateByte = 6;
+}  // namespace
+
+SizeEstimate AnalyzeStage::estimate(const Params& p, const EstimateInputs& inputs) const {
+  const auto it = inputs.find("states");
+  if (it == inputs.end() || it->second.empty()) return {};
+  const auto features = static_cast<std::int64_t>(p.strings("features").size());
+  std::int64_t cells = 0, largest = 0;
+  for (const SizeEstimate& s : it->second) {
+    const std::int64_t frames = s.dim("frames"), tasks = s.dim("tasks");
+    if (!s.known || frames < 0 || tasks < 0) return {};
+    const std::int64_t scored = p.ints("frames").empty() ? frames : static_cast<std::int64_t>(p.ints("frames").size());
+    cells += features * tasks * scored * frames;
+    largest = std::max(largest, s.bytes);
+  }
+  SizeEstimate e;
+  e.known = true;
+  e.bytes = cells * kRowsPerCell * kBytesPerRow;
+  e.working = kWorkingPerStateByte * largest;
+  e.dims = {{"models", static_cast<std::int64_t>(it->second.size())}};
+  return e;
 }
 
 Resources AnalyzeStage::resources(const Params& p) const {

@@ -14,6 +14,11 @@ class AnalyzeStage final : public Stage {
   std::string key_extras(const Params& params) const override;
   std::string resource(const Params& params) const override;
   Resources resources(const Params& params) const override;
+  // Plan-time size (graph/fit.h), from the state sets' shapes: the tables
+  // (rows per feature x task x frame x train frame, bytes per row, both
+  // measured on the study) and the working memory (a multiple of the largest
+  // state set, measured); unknown when a state set's estimate is.
+  SizeEstimate estimate(const Params& params, const EstimateInputs& inputs) const override;
   // Throws InputError, before fitting anything, if the state sets disagree
   // (trial length, attribute value sets), a feature is not in the stimuli, a
   // frame is beyond the trial, a class has fewer trials than folds, or the

@@ -16,6 +16,9 @@
 #include "analyze/synthetic.h"
 #include "core/artifacts.h"
 #include "core/error.h"
+#include "config/diagnostics.h"
+#include "graph/fit.h"
+#include "graph/plan.h"
 #include "graph/registry.h"
 #include "core/npy.h"
 #include "nets/torch_util.h"
@@ -705,7 +708,9 @@ TEST(Analyze, ElapsedShiftedSwapScoresOnlyImagesUnseenBySourceFolds) {
     n_es += mean_where(pr, "n", {{"test", "elapsed_shifted"}}) / draws;
     n_ts += mean_where(pr, "n", {{"test", "time_shifted"}}) / draws;
     for (std::size_t i = 0; i < pr.rows(); ++i) {
-      if (pr.text.at("test")[i].rfind("elapsed_shifted", 0) == 0) EXPECT_EQ(scoring_of(pr, i), "all");
+      if (pr.text.at("test")[i].rfind("elapsed_shifted", 0) == 0) {
+        EXPECT_EQ(scoring_of(pr, i), "all");
+      }
     }
   }
   EXPECT_NEAR(leak, 0.0, 0.05) << "the rotated next-stimulus decoder read images the source folds trained on";
@@ -809,7 +814,9 @@ TEST(Analyze, LagRuleReadsTheStimulusAtTheSameElapsedTime) {
                ct.numeric.at("test_frame")[i] > ct.numeric.at("stim_frame")[i];
       }) / draws;
       for (std::size_t i = 0; i < ct.rows(); ++i) {
-        if (same_elapsed(ct, i)) EXPECT_EQ(scoring_of(ct, i), "differ");
+        if (same_elapsed(ct, i)) {
+          EXPECT_EQ(scoring_of(ct, i), "differ");
+        }
       }
     }
     std::cout << "[ measured ] image gap " << image_gap << ": same elapsed time " << read << ", no frame read at a lag kN "
@@ -955,7 +962,9 @@ TEST(Analyze, CrossTemporalArraysCarryTheirScoring) {
       EXPECT_NEAR(differ[a][b][c].item<double>(), sd / n, 1e-9);
       mixed += sd > 0 && sd < n;
     }
-    if (feature == "loc") EXPECT_GT(mixed, 0) << "loc-1 and loc-2 rows of one cell under different rules";
+    if (feature == "loc") {
+      EXPECT_GT(mixed, 0) << "loc-1 and loc-2 rows of one cell under different rules";
+    }
   }
 }
 
@@ -1312,6 +1321,49 @@ TEST(Analyze, ThroughTheEngineWithCausal) {
                                 "/stages/analyze/recompute_findings.py --check --folds 3 --seed 4 " +
                                 (dir / "geometry").string() + " " + (dir / "states").string() + " --model states";
   EXPECT_EQ(std::system(recompute.c_str()), 0) << recompute;
+}
+
+// Issue 22 item 6: analyze estimates its artifact and working memory at plan
+// time, so the fit check covers it: the tables' estimate is near what the
+// run stores, and an analysis whose states and working memory cannot fit is
+// refused before anything runs, naming its estimate.
+TEST(Analyze, EstimatesItsSizeAndIsRefusedWhenItCannotFit) {
+  const std::string text = tiny_pipeline();
+  Diagnostics d;
+  auto plan = make_plan_from_text("/tmp/a.toml", text, {}, real_registry(), d);
+  ASSERT_TRUE(plan) << d.format_all();
+  const std::size_t g = plan->select("geometry").front(), states = plan->select("states").front();
+  const SizeEstimate& e = plan->instances[g].estimate;
+  ASSERT_TRUE(e.known);
+  EXPECT_EQ(e.working, 6 * plan->instances[states].estimate.bytes);
+  // 2 tasks x 6 frames x 6 train frames x 3 features x 12 rows x 200 bytes.
+  EXPECT_EQ(e.bytes, 2 * 6 * 6 * 3 * 12 * 200);
+  InProcess run;
+  const auto artifact = run.get(text, "geometry");
+  const double ratio = static_cast<double>(e.bytes) / static_cast<double>(artifact->nbytes());
+  EXPECT_GT(ratio, 0.5) << e.bytes << " estimated, " << artifact->nbytes() << " stored";
+  EXPECT_LT(ratio, 2.0) << e.bytes << " estimated, " << artifact->nbytes() << " stored";
+  // Everything but the analysis cached: its states (an input) and working
+  // memory against 1 MB free.
+  std::vector<bool> compute(plan->instances.size(), false);
+  compute[g] = true;
+  const FreeSpace tight{.memory = 1000000, .disk = std::int64_t{1} << 40, .memory_from = "the test", .disk_at = "/t"};
+  const FitReport refused = check_fit(*plan, compute, tight);
+  ASSERT_EQ(refused.errors.size(), 1u);
+  EXPECT_NE(refused.errors[0].find("stage geometry (analyze) needs about"), std::string::npos) << refused.errors[0];
+  const FreeSpace ample{.memory = std::int64_t{1} << 40, .disk = std::int64_t{1} << 40, .memory_from = "", .disk_at = "/t"};
+  EXPECT_TRUE(check_fit(*plan, compute, ample).errors.empty());
+  // One more model of the same size adds its states and tables, not more
+  // working memory (the models are analysed in turn).
+  std::string two = text;
+  two.replace(two.find("states = [\"states\"]"), std::string("states = [\"states\"]").size(), "states = [\"states\", \"states2\"]");
+  two += "\n[stage.states2]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = \"cnn\"\nbatch = 7\n";
+  Diagnostics d2;
+  auto plan2 = make_plan_from_text("/tmp/a.toml", two, {}, real_registry(), d2);
+  ASSERT_TRUE(plan2) << d2.format_all();
+  const SizeEstimate& e2 = plan2->instances[plan2->select("geometry").front()].estimate;
+  EXPECT_EQ(e2.bytes, 2 * e.bytes);
+  EXPECT_EQ(e2.working, e.working);
 }
 
 // Issue 20: the train stage's configuration holds no seed, so two seeds

@@ -57,7 +57,12 @@ SizeEstimate CaptureStage::estimate(const Params& p, const EstimateInputs& input
   e.known = true;
   e.bytes = trials * frames * (floats + 6) * 4 + trials * 2 * 4;
   e.working = p.i("batch") * frames * floats * 4 * 2;
-  e.dims = {{"trials", trials}};
+  // What analyze's estimate reads: the states' shape and the suite's size.
+  e.dims = {{"trials", trials},
+            {"frames", frames},
+            {"hidden", hidden},
+            {"perceptual", perceptual},
+            {"tasks", tasks->dim("tasks", 1)}};
   return e;
 }
 

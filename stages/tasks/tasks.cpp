@@ -94,7 +94,10 @@ SizeEstimate TasksStage::estimate(const Params& params, const EstimateInputs& in
   SizeEstimate e;
   e.known = true;
   e.bytes = m * (2 * t + 2) * 4 + n * 5 * 4;
-  e.dims = {{"trials", m}, {"trials_per_split", per_split}, {"trial_length", t}};
+  e.dims = {{"trials", m},
+            {"trials_per_split", per_split},
+            {"trial_length", t},
+            {"tasks", static_cast<std::int64_t>(params.strings("tasks").size())}};
   return e;
 }
 
