@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include <tbb/task_arena.h>
@@ -229,7 +230,11 @@ Artifact AnalyzeStage::run(const Params& p, const StageInputs& inputs, RunContex
   return arena.execute([&] { return run_in_arena(p, inputs, ctx); });
 }
 
-Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, RunContext& ctx) const {
+namespace {
+
+// Every parameter read once, into typed settings (what does not depend on
+// the inputs; classes and frames are bound to the state sets next).
+Settings settings_from_params(const Params& p) {
   Settings s;
   for (const auto& a : p.strings("analyses")) s.analyses.insert(a);
   s.features = p.strings("features");
@@ -255,10 +260,14 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
   s.space = parse_choice(analyze::kSpaces, p.s("space"), "analyze.space");
   s.device = nets::resolve_device(p.s("device"));
 
-  // Everything is checked before anything is fitted.
-  const auto& items = inputs.many("states");
-  std::vector<ModelData> models;
-  for (const auto& item : items) models.push_back(load(item, s));
+  return s;
+}
+
+// Before anything is fitted: the state sets agree (trial length, attribute
+// value sets, perceptual vectors), the features and frames exist, every
+// class has its folds, and verdicts = "required" has its seeds. Binds the
+// settings' classes and frames to the state sets.
+void check_and_bind(const Params& p, const std::vector<ModelData>& models, Settings& s) {
   const ModelData& first = models.front();
   for (const auto& m : models) {
     if (m.frames() != first.frames()) {
@@ -320,124 +329,164 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
       }
     }
   }
-  std::vector<std::unique_ptr<nets::WmModel>> loaded;  // the networks of the causal probe
-  if (s.wants("causal")) {
-    if (!inputs.has("models")) {
-      throw InputError("analyze: the causal analysis runs each RNN on from shifted states and needs the trained models: "
-                       "add models = [\"<train stage>\"] to the analyze stage, or drop \"causal\" from analyses");
-    }
-    if (s.causal_frame >= frames) {
-      throw InputError("analyze: parameter causal_frame: frame " + std::to_string(s.causal_frame) +
-                       " is beyond the trial (" + std::to_string(frames) + " frames, numbered from 0)");
-    }
-    // Each state set runs on exactly the network that produced it. The
-    // trained models' configurations hold no seed (train.cpp), so seeds of
-    // one configuration that trained for the same number of steps have equal
-    // configurations; a match by configuration alone picked the last of them
-    // for every seed's states. Among the models of the same configuration,
-    // the network is the one that reproduces the captured states: run on
-    // the captured embeddings of the first trials, its hidden states and
-    // logits must equal the captured ones (kReplayTolerance).
-    std::vector<TrainedModel> trained;
-    for (const auto& t : inputs.many("models")) trained.push_back(TrainedModel::from_artifact(*t.artifact));
-    const auto& items_m = inputs.many("models");
-    loaded.resize(trained.size());
-    for (auto& m : models) {
-      nlohmann::json want = m.config;
-      want.erase("split");
-      if (m.config.value("layers", 1) != 1) {
-        throw InputError("analyze: the causal analysis supports one-layer RNNs; " + m.name + " has " +
-                         std::to_string(m.config.value("layers", 1)) + " layers");
-      }
-      if (!m.embedding.defined()) throw InputError("analyze: causal needs the captured embeddings of " + m.name);
-      int candidates = 0;
-      double best = INFINITY;
-      std::size_t best_i = 0;
-      for (std::size_t i = 0; i < trained.size(); ++i) {
-        if (trained[i].config != want) continue;
-        ++candidates;
-        if (!loaded[i]) loaded[i] = std::make_unique<nets::WmModel>(nets::load_model(trained[i].config, trained[i].weights, torch::kCPU));
-        const double err = replay_error(m, *loaded[i]);
-        if (err < best) best = err, best_i = i;
-      }
-      if (candidates == 0) {
-        throw InputError("analyze: no trained model in input models matches the states of " + m.name +
-                         " (connect the train stages whose models were captured)");
-      }
-      if (!(best <= kReplayTolerance)) {
-        throw InputError("analyze: none of the " + std::to_string(candidates) + " trained model(s) of the configuration of " +
-                         m.name + " reproduces its captured states (smallest relative difference " + format_fixed(best, 3) +
-                         "): connect the train stage whose model was captured");
-      }
-      m.model = loaded[best_i].get();
-      m.network = items_m[best_i].instance;
-      ctx.info(m.name + ": causal probe on the network of " + m.network + " (replay difference " + format_fixed(best, 6) + ")");
-    }
-  }
+}
 
-  const bool cv = s.wants("decoding") || s.wants("cross_task") || s.wants("cross_temporal") || s.wants("procrustes");
-  std::int64_t total = 0, done = 0, fitted = 0;
-  for (const auto& m : models) total += cv ? static_cast<std::int64_t>(m.tasks.size() * s.features.size() * s.frames.size()) : 0;
-  analyze::Tables tables;
-  // What it takes to refit the same decoders elsewhere (compare_analyze.py):
-  // each model's folds and the labels behind its orthogonality indices.
-  std::map<std::string, Array> refit_arrays;
-  for (const auto& m : models) {
-    ctx.check_cancelled();
-    // Seconds per analysis, one log line per model (where the time goes).
-    std::string timings;
-    auto t0 = std::chrono::steady_clock::now();
-    auto timed = [&](const char* what) {
-      auto t1 = std::chrono::steady_clock::now();
-      const double sec = std::chrono::duration<double>(t1 - t0).count();
-      if (sec >= 0.05) timings += (timings.empty() ? "" : ", ") + std::string(what) + " " + format_fixed(sec, 1) + " s";
-      t0 = t1;
-    };
-    if (cv) {
-      auto families = analyze::fit_families(m, s, [&] {
-        ctx.check_cancelled();
-        ctx.progress(++done, total);
-      });
-      // The fold of every trial in every (feature, stimulus frame), for anyone
-      // who wants to refit the same decoders elsewhere (stages/analyze/compare_analyze.py).
-      torch::Tensor folds = torch::full({m.states.size(0), static_cast<std::int64_t>(s.features.size()), m.frames()}, -1, torch::kInt32);
-      for (const auto& [key, f] : families) {
-        fitted += f.fit.weight.size(0) * (1 + f.permutations());
-        auto fi = std::find(s.features.begin(), s.features.end(), f.feature) - s.features.begin();
-        folds.select(1, fi).select(1, f.stim).index_put_({f.rows}, f.fold.to(torch::kInt32));
-      }
-      refit_arrays["folds." + safe_name(m.name)] = nets::to_array(folds);
-      timed("families");
-      if (s.wants("decoding")) analyze::decoding(m, s, families, tables);
-      timed("decoding");
-      if (s.wants("cross_temporal")) analyze::cross_temporal(m, s, families, tables);
-      timed("cross_temporal");
-      if (s.wants("cross_task")) analyze::cross_task(m, s, families, tables);
-      timed("cross_task");
-      if (s.wants("procrustes")) analyze::procrustes(m, s, families, tables);
-      timed("procrustes");
-      if (s.wants("procrustes")) analyze::procrustes_centroids(m, s, families, tables);
-      timed("procrustes_centroids");
+// The causal probe runs each state set on the network that produced it
+// (see below); `loaded` keeps those networks alive.
+void match_networks(const StageInputs& inputs, std::vector<ModelData>& models, const Settings& s,
+                    std::vector<std::unique_ptr<nets::WmModel>>& loaded, RunContext& ctx) {
+  const std::int64_t frames = models.front().frames();
+  if (!inputs.has("models")) {
+    throw InputError("analyze: the causal analysis runs each RNN on from shifted states and needs the trained models: "
+                     "add models = [\"<train stage>\"] to the analyze stage, or drop \"causal\" from analyses");
+  }
+  if (s.causal_frame >= frames) {
+    throw InputError("analyze: parameter causal_frame: frame " + std::to_string(s.causal_frame) +
+                     " is beyond the trial (" + std::to_string(frames) + " frames, numbered from 0)");
+  }
+  // Each state set runs on exactly the network that produced it. The
+  // trained models' configurations hold no seed (train.cpp), so seeds of
+  // one configuration that trained for the same number of steps have equal
+  // configurations; a match by configuration alone picked the last of them
+  // for every seed's states. Among the models of the same configuration,
+  // the network is the one that reproduces the captured states: run on
+  // the captured embeddings of the first trials, its hidden states and
+  // logits must equal the captured ones (kReplayTolerance).
+  std::vector<TrainedModel> trained;
+  for (const auto& t : inputs.many("models")) trained.push_back(TrainedModel::from_artifact(*t.artifact));
+  const auto& items_m = inputs.many("models");
+  loaded.resize(trained.size());
+  for (auto& m : models) {
+    nlohmann::json want = m.config;
+    want.erase("split");
+    if (m.config.value("layers", 1) != 1) {
+      throw InputError("analyze: the causal analysis supports one-layer RNNs; " + m.name + " has " +
+                       std::to_string(m.config.value("layers", 1)) + " layers");
     }
+    if (!m.embedding.defined()) throw InputError("analyze: causal needs the captured embeddings of " + m.name);
+    int candidates = 0;
+    double best = INFINITY;
+    std::size_t best_i = 0;
+    for (std::size_t i = 0; i < trained.size(); ++i) {
+      if (trained[i].config != want) continue;
+      ++candidates;
+      if (!loaded[i]) loaded[i] = std::make_unique<nets::WmModel>(nets::load_model(trained[i].config, trained[i].weights, torch::kCPU));
+      const double err = replay_error(m, *loaded[i]);
+      if (err < best) best = err, best_i = i;
+    }
+    if (candidates == 0) {
+      throw InputError("analyze: no trained model in input models matches the states of " + m.name +
+                       " (connect the train stages whose models were captured)");
+    }
+    if (!(best <= kReplayTolerance)) {
+      throw InputError("analyze: none of the " + std::to_string(candidates) + " trained model(s) of the configuration of " +
+                       m.name + " reproduces its captured states (smallest relative difference " + format_fixed(best, 3) +
+                       "): connect the train stage whose model was captured");
+    }
+    m.model = loaded[best_i].get();
+    m.network = items_m[best_i].instance;
+    ctx.info(m.name + ": causal probe on the network of " + m.network + " (replay difference " + format_fixed(best, 6) + ")");
+  }
+}
+
+
+// The per-model analyses, in the order they run, append their rows and log
+// their seconds: one entry each (name as in the log, the `analyses` choice
+// that turns it on, whether it reads the model's cross-validated decoder
+// families, fitted once for all of them). A new analysis is a function in
+// analyses.h and a line here.
+struct PerModel {
+  const char* name;
+  const char* analysis;
+  bool families;
+  void (*run)(const ModelData&, const Settings&, const analyze::Families*, analyze::Tables&,
+              std::map<std::string, Array>&);
+};
+const PerModel kPerModel[] = {
+    {"decoding", "decoding", true,
+     [](const ModelData& m, const Settings& s, const analyze::Families* f, analyze::Tables& t,
+        std::map<std::string, Array>&) { analyze::decoding(m, s, *f, t); }},
+    {"cross_temporal", "cross_temporal", true,
+     [](const ModelData& m, const Settings& s, const analyze::Families* f, analyze::Tables& t,
+        std::map<std::string, Array>&) { analyze::cross_temporal(m, s, *f, t); }},
+    {"cross_task", "cross_task", true,
+     [](const ModelData& m, const Settings& s, const analyze::Families* f, analyze::Tables& t,
+        std::map<std::string, Array>&) { analyze::cross_task(m, s, *f, t); }},
+    {"procrustes", "procrustes", true,
+     [](const ModelData& m, const Settings& s, const analyze::Families* f, analyze::Tables& t,
+        std::map<std::string, Array>&) { analyze::procrustes(m, s, *f, t); }},
+    {"procrustes_centroids", "procrustes", true,
+     [](const ModelData& m, const Settings& s, const analyze::Families* f, analyze::Tables& t,
+        std::map<std::string, Array>&) { analyze::procrustes_centroids(m, s, *f, t); }},
     // The labels (true and shuffled) behind every orthogonality index, for
     // refitting the same normals elsewhere (compare_analyze.py).
-    if (s.wants("orthogonality")) refit_arrays["ortho_labels." + safe_name(m.name)] = nets::to_array(analyze::orthogonality(m, s, tables));
-    timed("orthogonality");
-    if (s.wants("causal")) analyze::causal(m, s, tables);
-    timed("causal");
-    if (s.wants("rsa")) analyze::rsa(m, s, tables);
-    timed("rsa");
-    if (s.wants("dimensionality")) analyze::dimensionality(m, s, tables);
-    timed("dimensionality");
-    ctx.info(m.name + ": " + timings);
-  }
+    {"orthogonality", "orthogonality", false,
+     [](const ModelData& m, const Settings& s, const analyze::Families*, analyze::Tables& t,
+        std::map<std::string, Array>& arrays) {
+       arrays["ortho_labels." + safe_name(m.name)] = nets::to_array(analyze::orthogonality(m, s, t));
+     }},
+    {"causal", "causal", false,
+     [](const ModelData& m, const Settings& s, const analyze::Families*, analyze::Tables& t,
+        std::map<std::string, Array>&) { analyze::causal(m, s, t); }},
+    {"rsa", "rsa", false,
+     [](const ModelData& m, const Settings& s, const analyze::Families*, analyze::Tables& t,
+        std::map<std::string, Array>&) { analyze::rsa(m, s, t); }},
+    {"dimensionality", "dimensionality", false,
+     [](const ModelData& m, const Settings& s, const analyze::Families*, analyze::Tables& t,
+        std::map<std::string, Array>&) { analyze::dimensionality(m, s, t); }},
+};
 
-  AnalysisResult result;
-  for (const auto& [name, builder] : tables) result.tables[name] = builder.build();
-  result.arrays = refit_arrays;
-  // Matrices for plotting and Python: cross-task [train task, test task] and
-  // cross-temporal [stimulus frame, train frame, test frame] per model and
-  // feature, averaged over stimulus frames / tasks; NaN where undefined.
+bool wants_families(const Settings& s) {
+  return std::any_of(std::begin(kPerModel), std::end(kPerModel),
+                     [&](const PerModel& a) { return a.families && s.wants(a.analysis); });
+}
+
+// One model's analyses (the map step): appends its rows to `tables` and its
+// arrays to `arrays`; returns the decoders fitted for the families.
+std::int64_t analyze_model(const ModelData& m, const Settings& s, analyze::Tables& tables,
+                           std::map<std::string, Array>& arrays, RunContext& ctx, std::int64_t& done,
+                           std::int64_t total) {
+  // Seconds per analysis, one log line per model (where the time goes).
+  std::string timings;
+  auto t0 = std::chrono::steady_clock::now();
+  auto timed = [&](const char* what) {
+    auto t1 = std::chrono::steady_clock::now();
+    const double sec = std::chrono::duration<double>(t1 - t0).count();
+    if (sec >= 0.05) timings += (timings.empty() ? "" : ", ") + std::string(what) + " " + format_fixed(sec, 1) + " s";
+    t0 = t1;
+  };
+  std::int64_t fitted = 0;
+  std::optional<analyze::Families> families;
+  if (wants_families(s)) {
+    families = analyze::fit_families(m, s, [&] {
+      ctx.check_cancelled();
+      ctx.progress(++done, total);
+    });
+    // The fold of every trial in every (feature, stimulus frame), for anyone
+    // who wants to refit the same decoders elsewhere (stages/analyze/compare_analyze.py).
+    torch::Tensor folds = torch::full({m.states.size(0), static_cast<std::int64_t>(s.features.size()), m.frames()}, -1, torch::kInt32);
+    for (const auto& [key, f] : *families) {
+      fitted += f.fit.weight.size(0) * (1 + f.permutations());
+      auto fi = std::find(s.features.begin(), s.features.end(), f.feature) - s.features.begin();
+      folds.select(1, fi).select(1, f.stim).index_put_({f.rows}, f.fold.to(torch::kInt32));
+    }
+    arrays["folds." + safe_name(m.name)] = nets::to_array(folds);
+    timed("families");
+  }
+  for (const PerModel& a : kPerModel) {
+    if (a.families && !families) continue;
+    if (s.wants(a.analysis)) a.run(m, s, families ? &*families : nullptr, tables, arrays);
+    timed(a.name);
+  }
+  ctx.info(m.name + ": " + timings);
+  return fitted;
+}
+
+// Matrices for plotting and Python: cross-task [train task, test task] and
+// cross-temporal [stimulus frame, train frame, test frame] per model and
+// feature, averaged over stimulus frames / tasks; NaN where undefined.
+void model_matrices(const std::vector<ModelData>& models, const Settings& s, std::int64_t frames,
+                    AnalysisResult& result) {
   for (const auto& m : models) {
     const std::string model_key = safe_name(m.name);
     for (const auto& feature : s.features) {
@@ -482,6 +531,38 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
       }
     }
   }
+}
+
+}  // namespace
+
+Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, RunContext& ctx) const {
+  Settings s = settings_from_params(p);
+  // Everything is checked before anything is fitted.
+  const auto& items = inputs.many("states");
+  std::vector<ModelData> models;
+  for (const auto& item : items) models.push_back(load(item, s));
+  check_and_bind(p, models, s);
+  const std::int64_t frames = models.front().frames();
+  std::vector<std::unique_ptr<nets::WmModel>> loaded;  // the networks of the causal probe
+  if (s.wants("causal")) match_networks(inputs, models, s, loaded, ctx);
+
+  std::int64_t total = 0, done = 0, fitted = 0;
+  if (wants_families(s)) {
+    for (const auto& m : models) total += static_cast<std::int64_t>(m.tasks.size() * s.features.size() * s.frames.size());
+  }
+  analyze::Tables tables;
+  // What it takes to refit the same decoders elsewhere (compare_analyze.py):
+  // each model's folds and the labels behind its orthogonality indices.
+  std::map<std::string, Array> refit_arrays;
+  for (const auto& m : models) {
+    ctx.check_cancelled();
+    fitted += analyze_model(m, s, tables, refit_arrays, ctx, done, total);
+  }
+
+  AnalysisResult result;
+  for (const auto& [name, builder] : tables) result.tables[name] = builder.build();
+  result.arrays = refit_arrays;
+  model_matrices(models, s, frames, result);
   result.findings = analyze::findings(result.tables, models, s);
   // How far to trust each verdict: the embedded calibration table's entries.
   analyze::attach_calibration(result.findings);
