@@ -39,9 +39,12 @@ StateSet load_exported(const std::filesystem::path& dir) {
 
 // 128 images (4 locations x 8 identities x 4 views), each trial frame shows
 // one; perceptual vectors are one per image, as CNN features are.
-StateSet synthetic(std::uint64_t seed) {
-  const std::vector<std::string> tasks{"loc-1", "loc-2", "loc-3", "cat-1", "cat-2", "cat-3", "id-1", "id-2", "id-3"};
-  const std::int64_t m = 128 * 9, frames = 6, units = 128, dims = 2048, images = 128;
+// `per_task` trials of each of the first `ntasks` tasks, `units` hidden units
+// (the defaults: the quickstart's shape).
+StateSet synthetic(std::uint64_t seed, std::int64_t per_task = 128, std::int64_t units = 128, std::int64_t ntasks = 9) {
+  const std::vector<std::string> all{"loc-1", "cat-1", "id-1", "loc-2", "cat-2", "id-2", "loc-3", "cat-3", "id-3"};
+  const std::vector<std::string> tasks(all.begin(), all.begin() + ntasks);
+  const std::int64_t m = per_task * ntasks, frames = 6, dims = 2048, images = 128;
   torch::manual_seed(static_cast<std::int64_t>(seed));
   torch::Tensor stimulus = torch::randint(images, {m, frames}, torch::kLong);
   torch::Tensor loc = stimulus.div(32, "floor"), id = stimulus.div(4, "floor").remainder(8), view = stimulus.remainder(4);
@@ -60,7 +63,7 @@ StateSet synthetic(std::uint64_t seed) {
   s.hidden = nets::to_array(h);
   s.logits = nets::to_array(torch::zeros({m, frames, 3}));
   s.targets = nets::to_array(torch::randint(3, {m, frames}, torch::kInt32));
-  s.task = nets::to_array(torch::arange(m, torch::kLong).remainder(9).to(torch::kInt32));
+  s.task = nets::to_array(torch::arange(m, torch::kLong).remainder(ntasks).to(torch::kInt32));
   s.stimulus = nets::to_array(stimulus.to(torch::kInt32));
   s.location = nets::to_array(loc.to(torch::kInt32));
   s.category = nets::to_array(cat.to(torch::kInt32));
@@ -101,12 +104,14 @@ std::string extra_params() {
   return out;
 }
 
-void run_analyses(benchmark::State& state, const std::string& analyses) {
+void run_analyses(benchmark::State& state, const std::string& analyses,
+                  const std::vector<std::shared_ptr<const Artifact>>& models = states(), const std::string& more = "") {
   nets::init_threads();  // as the wmgeom executable (nets/threads.h): BLAS single-threaded under TBB
   AnalyzeStage stage;
-  Params p = testing::stage_params(testing::real_registry(), "analyze", "analyses = " + analyses + "\n" + extra_params() + kUpstream);
+  Params p = testing::stage_params(testing::real_registry(), "analyze",
+                                   "analyses = " + analyses + "\n" + more + extra_params() + kUpstream);
   StageInputs in;
-  for (std::size_t i = 0; i < states().size(); ++i) in.add("states", InputItem{std::string("m").append(std::to_string(i)), {}, states()[i]});
+  for (std::size_t i = 0; i < models.size(); ++i) in.add("states", InputItem{std::string("m").append(std::to_string(i)), {}, models[i]});
   testing::TempDir dir;
   std::int64_t decoders = 0;
   for (auto _ : state) {
@@ -117,7 +122,7 @@ void run_analyses(benchmark::State& state, const std::string& analyses) {
     decoders = ctx.items();
     benchmark::DoNotOptimize(a);
   }
-  state.counters["models"] = static_cast<double>(states().size());
+  state.counters["models"] = static_cast<double>(models.size());
   state.counters["decoders"] = static_cast<double>(decoders);
   state.counters["decoders/s"] = benchmark::Counter(static_cast<double>(decoders) * state.iterations(), benchmark::Counter::kIsRate);
 }
@@ -131,6 +136,30 @@ void BM_Decoding(benchmark::State& s) { run_analyses(s, "[\"decoding\"]"); }
 void BM_Swaps(benchmark::State& s) { run_analyses(s, "[\"procrustes\"]"); }
 void BM_Orthogonality(benchmark::State& s) { run_analyses(s, "[\"orthogonality\"]"); }
 void BM_RsaAndDimensionality(benchmark::State& s) { run_analyses(s, "[\"rsa\", \"dimensionality\"]"); }
+
+// Issue 22: how one model's analysis grows with its size. Synthetic states
+// (planted codes, as above), the study's 3 folds, every analysis but causal;
+// one factor at a time from the base (128 trials per task, 128 units, 9
+// tasks): trials per task x1, x2, x4; units 128, 256, 512; tasks 1, 3, 9.
+// Args: trials per task, units, tasks. The exponents: README.
+void BM_Growth(benchmark::State& s) {
+  const std::vector<std::shared_ptr<const Artifact>> one = {
+      std::make_shared<const Artifact>(synthetic(1, s.range(0), s.range(1), s.range(2)).to_artifact())};
+  run_analyses(s, "[\"decoding\", \"cross_task\", \"orthogonality\", \"cross_temporal\", \"procrustes\", \"rsa\", \"dimensionality\"]",
+               one, "folds = 3\n");
+  s.counters["trials"] = static_cast<double>(s.range(0) * s.range(2));
+}
+BENCHMARK(BM_Growth)
+    ->Args({128, 128, 9})
+    ->Args({256, 128, 9})
+    ->Args({512, 128, 9})
+    ->Args({128, 256, 9})
+    ->Args({128, 512, 9})
+    ->Args({128, 128, 3})
+    ->Args({128, 128, 1})
+    ->Unit(benchmark::kSecond)
+    ->UseRealTime()
+    ->Iterations(1);
 
 BENCHMARK(BM_Suite)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
 BENCHMARK(BM_CrossValidated)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);

@@ -64,6 +64,19 @@ std::vector<std::string> lines_of(const fs::path& p) {
   return out;
 }
 
+// Each instance's (start, end) in microseconds, from the test stages' events file.
+std::map<std::string, std::pair<long long, long long>> spans_of(const fs::path& events) {
+  std::map<std::string, std::pair<long long, long long>> span;
+  for (const auto& line : lines_of(events)) {
+    std::istringstream s(line);
+    std::string what, inst;
+    long long t = 0;
+    s >> what >> inst >> t;
+    (what == "start" ? span[inst].first : span[inst].second) = t;
+  }
+  return span;
+}
+
 // source -> a sweep of 4 scales (one array) -> sum; every computation is
 // recorded in `counter` and timed in `events`.
 std::string sweep_pipeline(const fs::path& dir, const std::string& scaled_extra = "") {
@@ -242,14 +255,7 @@ TEST(Slurm, SweepIsOneArrayAfterItsInputAndMatchesALocalRun) {
   EXPECT_TRUE(sub["jobs"][1]["array"].get<bool>());
   EXPECT_EQ(sub["jobs"][1]["instances"].size(), 4u);
   // Dependencies: every scale started after numbers ended; total after every scale.
-  std::map<std::string, std::pair<long long, long long>> span;
-  for (const auto& line : lines_of(c.dir / "events.txt")) {
-    std::istringstream s(line);
-    std::string what, inst;
-    long long t = 0;
-    s >> what >> inst >> t;
-    (what == "start" ? span[inst].first : span[inst].second) = t;
-  }
+  auto span = spans_of(c.dir / "events.txt");
   ASSERT_EQ(span.size(), 6u);
   for (const auto& [inst, se] : span) {
     if (inst.rfind("scaled", 0) == 0) {
@@ -347,14 +353,7 @@ TEST(Slurm, AnArrayCapRunsAtMostThatManyTasksAtOnce) {
   const CommandResult shown = run_command({"scontrol", "show", "job", array_job});
   EXPECT_NE(shown.out.find("ArrayTaskThrottle=1"), std::string::npos) << shown.out;
   std::vector<std::pair<long long, long long>> spans;
-  std::map<std::string, std::pair<long long, long long>> span;
-  for (const auto& line : lines_of(c.dir / "events.txt")) {
-    std::istringstream s(line);
-    std::string what, inst;
-    long long t = 0;
-    s >> what >> inst >> t;
-    (what == "start" ? span[inst].first : span[inst].second) = t;
-  }
+  auto span = spans_of(c.dir / "events.txt");
   for (const auto& [inst, se] : span) {
     if (inst.rfind("scaled", 0) == 0) spans.push_back(se);
   }
