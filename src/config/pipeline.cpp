@@ -306,6 +306,20 @@ class Loader {
   }
 
   void load_port(StageDecl& d, const PortSpec& port, const toml::node& v, const std::string& path) {
+    // PORT = { each = NAMES } on a `many` port: one instance of this stage per
+    // upstream instance (as a single-valued port), instead of one for all.
+    if (const toml::table* t = v.as_table(); t && port.many) {
+      const toml::node* each = t->get("each");
+      if (!each || t->size() != 1) {
+        diags_.error(pos_of(v.source(), spec_.file), path,
+                     "expected { each = \"STAGE\" } or { each = [\"STAGE\", ...] } (one instance of this stage per "
+                     "upstream instance), found " + describe_node(v));
+        return;
+      }
+      load_port(d, port, *each, path + ".each");
+      if (d.inputs.count(port.name)) d.each.insert(port.name);
+      return;
+    }
     SourcePos pos = pos_of(v.source(), spec_.file);
     std::vector<std::string> names;
     if (auto s = v.as_string()) {

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +36,7 @@ struct StageDecl {
   Params params;                          // given or defaulted; paths resolved
   std::map<std::string, SourcePos> positions;          // key -> where it was set
   std::map<std::string, std::vector<std::string>> inputs;  // port -> upstream stage names
+  std::set<std::string> each;  // `many` ports given as { each = ... }: one instance per upstream instance
   std::vector<SweepAxis> sweep;           // in key order (TOML tables are read sorted)
 
   SourcePos where(const std::string& key) const;

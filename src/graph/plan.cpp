@@ -228,19 +228,23 @@ struct Builder {
         }
         combos = std::move(next);
       }
-      // Single-valued ports naming a swept stage expand this stage alongside it.
+      // Single-valued ports naming a swept stage expand this stage alongside
+      // it; so does a `many` port given as { each = ... }, over every
+      // instance of every stage it names.
       for (const auto& port : d.schema->inputs) {
         auto it = d.inputs.find(port.name);
-        if (port.many || it == d.inputs.end()) continue;
-        std::size_t u = by_name.at(it->second.front());
+        const bool each = d.each.count(port.name) != 0;
+        if ((port.many && !each) || it == d.inputs.end()) continue;
         std::vector<Combo> next;
         for (const auto& c : combos) {
-          for (std::size_t ui : of[u]) {
-            if (!consistent(c.labels, plan.instances[ui].labels)) continue;
-            Combo n = c;
-            n.labels = merge(n.labels, plan.instances[ui].labels);
-            n.edges.push_back({port.name, ui});
-            next.push_back(std::move(n));
+          for (const auto& up : it->second) {
+            for (std::size_t ui : of[by_name.at(up)]) {
+              if (!consistent(c.labels, plan.instances[ui].labels)) continue;
+              Combo n = c;
+              n.labels = merge(n.labels, plan.instances[ui].labels);
+              n.edges.push_back({port.name, ui});
+              next.push_back(std::move(n));
+            }
           }
         }
         if (next.empty()) {
@@ -248,12 +252,30 @@ struct Builder {
                       "no instance of \"" + it->second.front() + "\" agrees with this stage's sweep labels");
           return;
         }
+        if (each) {
+          // Two upstream instances with the same labels would make two
+          // instances of one name: refused, naming both.
+          std::map<Labels, std::size_t> seen;
+          for (const auto& n : next) {
+            Labels key = n.labels;
+            std::sort(key.begin(), key.end());
+            auto [at, fresh] = seen.emplace(key, n.edges.back().upstream);
+            if (!fresh) {
+              diags.error(d.where(port.name), "stage." + d.name + "." + port.name,
+                          "each: \"" + plan.instances[at->second].name + "\" and \"" +
+                              plan.instances[n.edges.back().upstream].name +
+                              "\" have the same sweep labels, so this stage would have two instances of one name; "
+                              "give their stages distinct sweep keys or values, or use two stages");
+              return;
+            }
+          }
+        }
         combos = std::move(next);
       }
       for (auto& c : combos) {
         for (const auto& port : d.schema->inputs) {
           auto it = d.inputs.find(port.name);
-          if (!port.many || it == d.inputs.end()) continue;
+          if (!port.many || d.each.count(port.name) || it == d.inputs.end()) continue;
           for (const auto& up : it->second) {
             for (std::size_t ui : of[by_name.at(up)]) {
               if (consistent(c.labels, plan.instances[ui].labels)) c.edges.push_back({port.name, ui});

@@ -141,6 +141,54 @@ sweep = { n = [2], value = [1.5], seed = [4] }
   }
 }
 
+// A `many` port given as { each = ... }: one instance per upstream instance
+// (the map of a map-reduce: one analysis per model), each reading only its
+// own; a plain many port still receives every instance.
+TEST(Plan, EachExpandsAManyPortPerUpstreamInstance) {
+  Plan p = plan_of(R"([pipeline]
+name = "t"
+[stage.a]
+type = "source"
+sweep = { seed = [1, 2, 3] }
+[stage.b]
+type = "source"
+sweep = { n = [4, 5] }
+[stage.per]
+type = "sum"
+xs = { each = ["a", "b"] }
+[stage.all]
+type = "sum"
+xs = "per"
+)");
+  std::vector<std::string> names;
+  for (std::size_t i : p.select("per")) {
+    const auto& in = p.instances[i];
+    names.push_back(in.name);
+    ASSERT_EQ(in.inputs.size(), 1u) << in.name;
+    // It reads the upstream instance whose labels it carries.
+    const std::string up = p.instances[in.inputs[0].upstream].name;
+    EXPECT_EQ(up.substr(up.find('[')), in.name.substr(in.name.find('['))) << in.name << " reads " << up;
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"per[seed=1]", "per[seed=2]", "per[seed=3]", "per[n=4]", "per[n=5]"}));
+  // The reduce: a plain many port gathers all five.
+  auto all = p.select("all");
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(p.instances[all[0]].inputs.size(), 5u);
+  // The same key as the one-input sum it equals.
+  Plan q = plan_of(R"([pipeline]
+name = "t"
+[stage.a]
+type = "source"
+sweep = { seed = [2] }
+[stage.per]
+type = "sum"
+xs = "a"
+)");
+  for (std::size_t i : p.select("per")) {
+    if (p.instances[i].name == "per[seed=2]") EXPECT_EQ(p.instances[i].key, q.instances[q.select("per").front()].key);
+  }
+}
+
 TEST(Plan, SeedDefaultsFromPipeline) {
   Plan p = plan_of(kChain);
   EXPECT_EQ(p.instances[0].params.i("seed"), 5);
