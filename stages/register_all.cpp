@@ -7,6 +7,7 @@
 #include "analyze/analyze.h"
 #include "capture/capture.h"
 #include "features/features.h"
+#include "findings/findings_stage.h"
 #include "render/render.h"
 #include "report/report.h"
 #include "tasks/tasks.h"
@@ -21,6 +22,7 @@ void register_all(StageRegistry& registry) {
   registry.add(std::make_unique<TrainStage>());
   registry.add(std::make_unique<CaptureStage>());
   registry.add(std::make_unique<AnalyzeStage>());
+  registry.add(std::make_unique<FindingsStage>());
   registry.add(std::make_unique<ReportStage>());
 }
 

@@ -153,10 +153,16 @@ std::vector<std::filesystem::path> AnalyzeStage::after_run(const Artifact& artif
                                                           const std::string& instance,
                                                           const std::filesystem::path& out_dir) const {
   int analyses = 0;
-  for (const auto& i : run.instances) analyses += i.type == type() && part_of_run(i.cache);
+  // A findings stage in the run writes findings.json: then every analysis
+  // writes its own, named after it.
+  for (const auto& i : run.instances) analyses += (i.type == type() || i.type == "findings") && part_of_run(i.cache);
   const std::string suffix = analyses <= 1 ? "" : "-" + instance_folder_name(instance);
-  const std::filesystem::path findings = out_dir / ("findings" + suffix + ".json");
-  const std::filesystem::path tables = out_dir / ("tables" + suffix);
+  return write_findings_and_tables(artifact, out_dir / ("findings" + suffix + ".json"), out_dir / ("tables" + suffix));
+}
+
+std::vector<std::filesystem::path> write_findings_and_tables(const Artifact& artifact,
+                                                             const std::filesystem::path& findings,
+                                                             const std::filesystem::path& tables) {
   std::error_code ec;
   std::filesystem::remove_all(tables, ec);  // no table left from an earlier run
   std::filesystem::create_directories(tables, ec);
@@ -567,14 +573,16 @@ Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, 
   // How far to trust each verdict: the embedded calibration table's entries.
   analyze::attach_calibration(result.findings);
   result.params = {{"models", nlohmann::json::array()}, {"frames", s.frames}, {"classes", s.classes},
-                   {"folds", s.cv == analyze::Cv::kViews ? 1 : s.folds}, {"cv", choice_name(analyze::kCvs, s.cv)}, {"permutations", s.permutations}, {"features", s.features}, {"null_shuffles", s.null_shuffles}, {"ortho_space", choice_name(analyze::kOrthoPreps, s.ortho_space)}, {"pca_dims", s.pca_dims}, {"decoder", choice_name(decoders::kModels, s.options.model)}, {"c", s.options.c}, {"space", choice_name(analyze::kSpaces, s.space)}};
+                   {"folds", s.cv == analyze::Cv::kViews ? 1 : s.folds}, {"cv", choice_name(analyze::kCvs, s.cv)}, {"permutations", s.permutations}, {"features", s.features}, {"null_shuffles", s.null_shuffles}, {"ortho_space", choice_name(analyze::kOrthoPreps, s.ortho_space)}, {"pca_dims", s.pca_dims}, {"decoder", choice_name(decoders::kModels, s.options.model)}, {"c", s.options.c}, {"space", choice_name(analyze::kSpaces, s.space)}, {"image_bootstraps", s.image_bootstraps}};
   if (s.wants("causal")) {
     result.params["causal_dose"] = s.causal_dose;
     result.params["causal_frame"] = s.causal_frame;
   }
   for (const auto& m : models) {
+    // The group (replicates: the configuration minus the seed) lets a findings
+    // stage decide across per-model analyses as this one does.
     result.params["models"].push_back({{"name", m.name}, {"rnn", m.rnn}, {"regime", m.regime}, {"seed", m.seed}, {"trials", m.states.size(0)},
-                                       {"tasks", m.config.value("tasks", nlohmann::json::array())}});
+                                       {"tasks", m.config.value("tasks", nlohmann::json::array())}, {"group", m.group}});
     if (!m.network.empty()) result.params["models"].back()["network"] = m.network;
   }
   // Items: every decoder fitted (cross-validated with its permutation

@@ -39,4 +39,11 @@ class AnalyzeStage final : public Stage {
   Artifact run_in_arena(const Params& params, const StageInputs& inputs, RunContext& ctx) const;
 };
 
+// findings.json and tables/<name>.csv of an AnalysisResult artifact (the
+// findings written through a temporary file); the paths written. The
+// after_run of analyze and of findings.
+std::vector<std::filesystem::path> write_findings_and_tables(const Artifact& artifact,
+                                                             const std::filesystem::path& findings,
+                                                             const std::filesystem::path& tables);
+
 }  // namespace wmgeom

@@ -1,0 +1,37 @@
+// The `findings` stage: the reduce of a map-reduce analysis. Per-model
+// analyses (analyze instances) in, one result out: their tables, arrays and
+// models merged in input order, the five findings decided across them.
+// Parameters: stages/findings/schema.toml; README.md beside this file.
+#pragma once
+
+#include "core/stage.h"
+
+namespace wmgeom {
+
+class FindingsStage final : public Stage {
+ public:
+  // Every parameter, read once.
+  struct Settings {
+    double alpha = 0.05;
+    int min_seeds = 3;
+    bool verdicts_required = false;
+    static Settings from_params(const Params& p);
+  };
+
+  std::string type() const override { return "findings"; }
+  SizeEstimate estimate(const Params& params, const EstimateInputs& inputs) const override;
+  // Throws InputError, before deciding anything, when the analyses differ in
+  // a parameter (they would not be comparable), name a model twice, come
+  // from an analyze stage older than this stage (no replicate group
+  // recorded), or verdicts = "required" meets a group with fewer than
+  // min_seeds seeds.
+  Artifact run(const Params& params, const StageInputs& inputs, RunContext& ctx) const override;
+  // findings.json and tables/ in the run's output folder (with several
+  // findings instances, findings-<instance>.json and tables-<instance>/).
+  bool has_after_run() const override { return true; }
+  std::vector<std::filesystem::path> after_run(const Artifact& artifact, const RunSummary& run,
+                                               const std::string& instance,
+                                               const std::filesystem::path& out_dir) const override;
+};
+
+}  // namespace wmgeom

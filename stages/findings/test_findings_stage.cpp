@@ -1,0 +1,152 @@
+// The findings stage: per-model analyses merged and decided equal one
+// analysis of all the models (tables, arrays, model list and findings, byte
+// for byte); alpha reruns only this stage; inputs it cannot compare are
+// refused, saying why.
+#include <gtest/gtest.h>
+
+#include "analyze/analyze.h"
+#include "core/artifacts.h"
+#include "core/error.h"
+#include "core/run_summary.h"
+#include "findings/findings_stage.h"
+#include "stage_kit.h"
+#include "testing.h"
+
+namespace wmgeom::testing {
+namespace {
+
+// Two seeds of a small LSTM on two tasks, their states, then the analysis
+// two ways: `single` (one analyze instance over both models) and `per`
+// (one instance per model, states = { each = ... }) reduced by `verdicts`.
+std::string two_seeds(const std::string& more = "") {
+  return "[pipeline]\nname = \"f\"\nseed = 4\n\n"
+         "[stage.stimuli]\ntype = \"render\"\ncategories = 2\nidentities_per_category = 2\nviews = 6\n"
+         "image_size = 32\nholdout_views = [2]\n\n"
+         "[stage.cnn]\ntype = \"features\"\nstimuli = \"stimuli\"\nmodel = \"random\"\ninput_size = 32\n\n"
+         "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"stimuli\"\ntasks = [\"loc-1\", \"cat-1\"]\neval_trials_per_task = 64\n\n"
+         "[stage.net]\ntype = \"train\"\nfeatures = \"cnn\"\ntasks = \"tasks\"\nrnn = \"lstm\"\n"
+         "hidden = 16\nconv_channels = 8\nembed = 16\nbatch_size = 32\nlr = 0.003\nsteps = 100\neval_every = 100\n"
+         "device = \"cpu\"\nsweep = { seed = [1, 2] }\n\n"
+         "[stage.states]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = \"cnn\"\n\n"
+         "[stage.single]\ntype = \"analyze\"\nstates = [\"states\"]\nmodels = [\"net\"]\nfolds = 3\nnull_shuffles = 2\n"
+         "random_directions = 50\nmin_seeds = 2\n\n"
+         "[stage.per]\ntype = \"analyze\"\nstates = { each = \"states\" }\nmodels = [\"net\"]\nfolds = 3\nnull_shuffles = 2\n"
+         "random_directions = 50\n\n"
+         "[stage.verdicts]\ntype = \"findings\"\nanalysis = [\"per\"]\nmin_seeds = 2\n" + more;
+}
+
+void expect_same_artifact(const Artifact& a, const Artifact& b) {
+  EXPECT_EQ(a.kind, b.kind);
+  EXPECT_EQ(a.meta.at("params"), b.meta.at("params"));
+  EXPECT_EQ(a.meta.at("tables"), b.meta.at("tables"));
+  EXPECT_EQ(a.meta.at("findings"), b.meta.at("findings"));
+  ASSERT_EQ(a.arrays.size(), b.arrays.size());
+  for (const auto& [name, arr] : a.arrays) {
+    ASSERT_TRUE(b.arrays.count(name)) << name;
+    const auto x = arr.bytes(), y = b.arrays.at(name).bytes();
+    EXPECT_TRUE(std::equal(x.begin(), x.end(), y.begin(), y.end())) << name;
+  }
+}
+
+TEST(Findings, PerModelAnalysesMergedEqualOneAnalysisOfAllModels) {
+  const std::string text = two_seeds();
+  InProcess run;
+  const auto single = run.get(text, "single");
+  const auto merged = run.get(text, "verdicts");
+  expect_same_artifact(*single, *merged);
+  // Not vacuous: two models, rows of both, findings decided (finding 1 needs
+  // single-task controls, so it is not testable; finding 5's causal test is
+  // testable with two seeds of one group).
+  const AnalysisResult r = AnalysisResult::from_artifact(*merged);
+  ASSERT_EQ(r.params.at("models").size(), 2u);
+  std::set<std::string> names(r.tables.at("decoding").text.at("model").begin(), r.tables.at("decoding").text.at("model").end());
+  EXPECT_EQ(names, (std::set<std::string>{"states[seed=1]", "states[seed=2]"}));
+  EXPECT_EQ(r.findings.size(), 5u);
+  EXPECT_NE(r.findings.at("5").at("verdict"), "not testable") << r.findings.at("5").dump(2);
+}
+
+// The reduce's own parameters rerun only the reduce: every analysis is
+// found in the cache.
+TEST(Findings, ChangingAlphaRerunsOnlyTheFindings) {
+  TempDir dir;
+  write_file(dir / "p.toml", two_seeds());
+  const std::vector<std::string> common = {"--cache-dir", (dir / "cache").string(), "--out", (dir / "out").string(),
+                                           "--no-progress", "--only", "verdicts"};
+  std::vector<std::string> first = {"run", (dir / "p.toml").string()};
+  first.insert(first.end(), common.begin(), common.end());
+  ASSERT_EQ(run_cli(first, real_registry()).code, 0);
+  std::vector<std::string> again = first;
+  again.insert(again.end(), {"--set", "stage.verdicts.alpha=0.01"});
+  ASSERT_EQ(run_cli(again, real_registry()).code, 0);
+  const auto summary = RunSummary::from_json(nlohmann::json::parse(read_file(dir / "out" / "run.json")));
+  int analyses = 0;
+  for (const auto& i : summary.instances) {
+    if (i.instance.rfind("per[", 0) == 0) {  // the per-model analyses, found (`single` is not part of it)
+      EXPECT_EQ(i.cache, CacheStatus::kHit) << i.instance;
+      ++analyses;
+    }
+    if (i.type == "findings") {
+      EXPECT_EQ(i.cache, CacheStatus::kMiss);
+    }
+  }
+  EXPECT_EQ(analyses, 2);
+  // Its findings.json beside the per-model ones (named after each analysis).
+  EXPECT_TRUE(std::filesystem::exists(dir / "out" / "findings.json"));
+  const auto alpha = nlohmann::json::parse(read_file(dir / "out" / "findings.json")).at("5").at("alpha");
+  EXPECT_DOUBLE_EQ(alpha.get<double>(), 0.01);
+}
+
+// Inputs it cannot compare, each refused with what to do.
+Artifact analysis(const std::string& model, const nlohmann::json& params_extra = {}, bool group = true,
+                  bool table = true) {
+  AnalysisResult r;
+  r.params = {{"folds", 3}, {"permutations", 20}};
+  for (const auto& [k, v] : params_extra.items()) r.params[k] = v;
+  nlohmann::json m = {{"name", model}, {"rnn", "gru"}, {"regime", "MTMF"}, {"seed", 1}, {"tasks", {"loc-1"}}};
+  if (group) m["group"] = "{}";
+  r.params["models"] = nlohmann::json::array({m});
+  if (!table) return r.to_artifact();
+  Table t;
+  t.add("model", std::vector<std::string>{model});
+  t.add("accuracy", std::vector<double>{0.9});
+  r.tables["decoding"] = t;
+  return r.to_artifact();
+}
+
+std::string refusal(const std::vector<Artifact>& in, const std::string& params = "") {
+  FindingsStage stage;
+  StageInputs inputs;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    inputs.add("analysis", InputItem{"per[seed=" + std::to_string(i + 1) + "]", {}, std::make_shared<const Artifact>(in[i])});
+  }
+  TempDir dir;
+  RunContext ctx("findings", dir / "work", 1);
+  try {
+    stage.run(stage_params(real_registry(), "findings", params + "analysis = [\"a\"]\n[stage.a]\ntype = \"analyze\"\nstates = [\"st\"]\n"
+                                                        "[stage.st]\ntype = \"capture\"\nmodel = \"n\"\ntasks = \"t\"\nfeatures = \"c\"\n"
+                                                        "[stage.n]\ntype = \"train\"\nfeatures = \"c\"\ntasks = \"t\"\n"
+                                                        "[stage.t]\ntype = \"tasks\"\nstimuli = \"i\"\n[stage.c]\ntype = \"features\"\nstimuli = \"i\"\n"
+                                                        "[stage.i]\ntype = \"render\"\n"),
+              inputs, ctx);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Findings, RefusesAnalysesItCannotCompare) {
+  EXPECT_NE(refusal({analysis("m1"), analysis("m2", {{"folds", 5}})}).find("differ in folds"), std::string::npos);
+  EXPECT_NE(refusal({analysis("m1"), analysis("m1")}).find("model m1 is in analyses per[seed=1] and per[seed=2]"),
+            std::string::npos);
+  EXPECT_NE(refusal({analysis("m1", {}, false)}).find("records no replicate group for model m1"), std::string::npos);
+  EXPECT_NE(refusal({analysis("m1"), analysis("m2")}, "verdicts = \"required\"\n").find("fewer than min_seeds = 3"),
+            std::string::npos);
+  // Comparable inputs are not refused (tables left out: the findings then
+  // have nothing to decide on and say so).
+  EXPECT_EQ(refusal({analysis("m1", {}, true, false), analysis("m2", {}, true, false)}), "");
+}
+
+TEST(Findings, PassesTheStageKit) { expect_stage_kit({two_seeds(), "verdicts"}); }
+
+}  // namespace
+}  // namespace wmgeom::testing
