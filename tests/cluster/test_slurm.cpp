@@ -15,6 +15,7 @@
 #include "cache/cache.h"
 #include "cluster/slurm.h"
 #include "config/diagnostics.h"
+#include "core/instance_name.h"
 #include "graph/plan.h"
 #include "testing.h"
 
@@ -524,6 +525,72 @@ TEST(Slurm, TheStudyPipelineMatchesALocalRunBitForBit) {
   }
 }
 
+
+// Issue 22: the analysis as map-reduce on the cluster. One analysis per
+// model (states = { each = ... }) is one job array; the findings stage runs
+// after it and its merged result equals, byte for byte, the single analysis
+// of all four models that a local run of the old shape computes.
+TEST(Slurm, PerModelAnalysesRunAsAnArrayAndTheFindingsAfterThem) {
+  REQUIRE_SLURM();
+  Cluster c;
+  write_file(c.dir / "profile.toml", profile_text(WMGEOM_CLI));
+  const std::string single = study_pipeline(40);
+  std::string mapped = single.substr(0, single.find("[stage.geometry]"));
+  mapped +=
+      "[stage.geometry]\ntype = \"analyze\"\nstates = { each = \"states\" }\nmodels = [\"net\"]\nanalyses = [\"decoding\"]\n"
+      "folds = 3\nnull_shuffles = 1\npermutations = 2\n\n"
+      "[stage.verdicts]\ntype = \"findings\"\nanalysis = [\"geometry\"]\n\n"
+      "[stage.report]\ntype = \"report\"\nanalysis = [\"verdicts\"]\nmodels = [\"net\"]\n";
+  write_file(c.dir / "p.toml", mapped);
+  CliResult r = c.run("p.toml", {}, real_registry());
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  const auto sub = c.submission();
+  std::map<std::string, nlohmann::json> job_of;
+  for (const auto& j : sub["jobs"]) job_of[j["decl"]] = j;
+  ASSERT_TRUE(job_of.count("geometry") && job_of.count("verdicts")) << sub.dump(2);
+  EXPECT_TRUE(job_of["geometry"]["array"].get<bool>());
+  EXPECT_EQ(job_of["geometry"]["instances"].size(), 4u);
+  EXPECT_EQ(job_of["verdicts"]["instances"].size(), 1u);
+  EXPECT_TRUE(fs::exists(c.out() / "findings.json"));
+  EXPECT_TRUE(fs::exists(c.out() / "report.html"));
+  // The findings started after every analysis had ended (their run folders).
+  const auto started = [&](const std::string& inst) {
+    return nlohmann::json::parse(read_file(c.out() / "slurm" / "runs" / instance_folder_name(inst) / "job.json"))
+        .at("start")
+        .get<long long>();
+  };
+  const auto run = RunSummary::from_json(nlohmann::json::parse(read_file(c.out() / "run.json")));
+  std::string merged_key;
+  for (const auto& i : run.instances) {
+    if (i.instance == "verdicts") merged_key = i.key;
+  }
+  ASSERT_FALSE(merged_key.empty());
+  for (const auto& i : run.instances) {
+    if (i.instance.rfind("geometry[", 0) == 0) {
+      EXPECT_LE(started(i.instance), started("verdicts")) << i.instance;
+    }
+  }
+  // The old shape, run locally: one analyze instance over the four models.
+  TempDir local;
+  write_file(local / "p.toml", single);
+  ASSERT_EQ(run_cli({"run", (local / "p.toml").string(), "--only", "geometry", "--cache-dir", (local / "cache").string(),
+                     "--out", (local / "out").string(), "--no-progress"},
+                    real_registry())
+                .code,
+            0);
+  Diagnostics d;
+  auto plan = make_plan((local / "p.toml").string(), {}, real_registry(), d);
+  ASSERT_TRUE(plan) << d.format_all();
+  auto one = Cache(local / "cache").load(plan->instances.at(plan->select("geometry").front()).key);
+  auto merged = Cache(c.cache()).load(merged_key);
+  ASSERT_TRUE(one && merged);
+  EXPECT_EQ(one->meta, merged->meta);
+  ASSERT_EQ(one->arrays.size(), merged->arrays.size());
+  for (const auto& [name, arr] : one->arrays) {
+    const auto bx = arr.bytes(), by = merged->array(name).bytes();
+    EXPECT_TRUE(std::equal(bx.begin(), bx.end(), by.begin(), by.end())) << name;
+  }
+}
 
 // The CPUs of the cluster's largest node (scontrol), 0 when unreadable.
 int node_cpus() {
