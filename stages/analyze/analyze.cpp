@@ -152,10 +152,14 @@ std::string AnalyzeStage::resource(const Params& p) const { return nets::device_
 std::vector<std::filesystem::path> AnalyzeStage::after_run(const Artifact& artifact, const RunSummary& run,
                                                           const std::string& instance,
                                                           const std::filesystem::path& out_dir) const {
+  // With a findings stage in the run, it writes findings.json and tables/
+  // for all the models (stages/findings): the per-model analyses write
+  // nothing (their findings, one model each, decide nothing).
+  for (const auto& i : run.instances) {
+    if (i.type == "findings" && part_of_run(i.cache)) return {};
+  }
   int analyses = 0;
-  // A findings stage in the run writes findings.json: then every analysis
-  // writes its own, named after it.
-  for (const auto& i : run.instances) analyses += (i.type == type() || i.type == "findings") && part_of_run(i.cache);
+  for (const auto& i : run.instances) analyses += i.type == type() && part_of_run(i.cache);
   const std::string suffix = analyses <= 1 ? "" : "-" + instance_folder_name(instance);
   return write_findings_and_tables(artifact, out_dir / ("findings" + suffix + ".json"), out_dir / ("tables" + suffix));
 }

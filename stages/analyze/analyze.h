@@ -28,8 +28,9 @@ class AnalyzeStage final : public Stage {
   // After a run: the findings and every table where a user looks first,
   // beside report.html in the run's output folder: findings.json and
   // tables/<name>.csv (with several analyze instances in the run:
-  // findings-<instance>.json and tables-<instance>/). `wmgeom export` writes
-  // the same files with the arrays.
+  // findings-<instance>.json and tables-<instance>/; with a findings stage in
+  // the run, nothing: it writes them for all the models). `wmgeom export`
+  // writes the same files with the arrays.
   bool has_after_run() const override { return true; }
   std::vector<std::filesystem::path> after_run(const Artifact& artifact, const RunSummary& run,
                                                const std::string& instance,

@@ -90,8 +90,13 @@ TEST(Findings, ChangingAlphaRerunsOnlyTheFindings) {
     }
   }
   EXPECT_EQ(analyses, 2);
-  // Its findings.json beside the per-model ones (named after each analysis).
+  // Its findings.json and tables/ for both models; the per-model analyses
+  // write none of their own.
   EXPECT_TRUE(std::filesystem::exists(dir / "out" / "findings.json"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "out" / "tables" / "decoding.csv"));
+  for (const auto& e : std::filesystem::directory_iterator(dir / "out")) {
+    EXPECT_EQ(e.path().filename().string().rfind("findings-", 0), std::string::npos) << e.path();
+  }
   const auto alpha = nlohmann::json::parse(read_file(dir / "out" / "findings.json")).at("5").at("alpha");
   EXPECT_DOUBLE_EQ(alpha.get<double>(), 0.01);
 }
