@@ -242,6 +242,10 @@ struct Builder {
               if (!consistent(c.labels, plan.instances[ui].labels)) continue;
               Combo n = c;
               n.labels = merge(n.labels, plan.instances[ui].labels);
+              // Over several stages, instances of each may share labels
+              // (gated_states[rnn=gru,seed=1], single_states[rnn=gru,seed=1]):
+              // the stage read is a label too, PORT=STAGE.
+              if (each && it->second.size() > 1) n.labels.emplace_back(port.name, up);
               n.edges.push_back({port.name, ui});
               next.push_back(std::move(n));
             }

@@ -70,7 +70,7 @@ std::vector<BadCase> cases() {
       {"each_not_each", "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\n[stage.s]\ntype = \"sum\"\nxs = { all = \"a\" }\n", {}, {"p.toml:7:6: error: stage.s.xs: expected { each = \"STAGE\" } or { each = [\"STAGE\", ...] }"}},
       {"each_on_single_port", "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\n[stage.b]\ntype = \"scale\"\nx = { each = \"a\" }\n", {}, {"p.toml:7:5: error: stage.b.x: expected the name of one upstream stage"}},
       {"each_unknown_stage", "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\n[stage.s]\ntype = \"sum\"\nxs = { each = \"aa\" }\n", {}, {"stage.s.xs: no stage named \"aa\"", "did you mean \"a\""}},
-      {"each_same_labels", "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\nsweep = { seed = [1] }\n[stage.b]\ntype = \"source\"\nsweep = { seed = [1] }\n[stage.s]\ntype = \"sum\"\nxs = { each = [\"a\", \"b\"] }\n", {}, {"stage.s.xs: each: \"a[seed=1]\" and \"b[seed=1]\" have the same sweep labels"}},
+      {"each_stage_twice", "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\nsweep = { seed = [1] }\n[stage.s]\ntype = \"sum\"\nxs = { each = [\"a\", \"a\"] }\n", {}, {"stage.s.xs: each: \"a[seed=1]\" and \"a[seed=1]\" have the same sweep labels"}},
       {"bad_stage_name", "[pipeline]\nname = \"t\"\n[stage.\"my stage\"]\ntype = \"source\"\n", {}, {"p.toml:3:", "stage names use letters"}},
       {"set_bad_value", "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\n", {"stage.a.n=-3"}, {"--set[1]:1:", "stage.a.n: expected an integer in [1, 1e+06], found -3"}},
       {"set_unknown_stage", "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\n", {"stage.b.n=3"}, {"--set[1]:1:7: error: stage.b.n: no stage named \"b\""}},

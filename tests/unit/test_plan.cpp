@@ -167,14 +167,34 @@ xs = "per"
     ASSERT_EQ(in.inputs.size(), 1u) << in.name;
     // It reads the upstream instance whose labels it carries.
     const std::string up = p.instances[in.inputs[0].upstream].name;
-    EXPECT_EQ(up.substr(up.find('[')), in.name.substr(in.name.find('['))) << in.name << " reads " << up;
+    const std::string stage = up.substr(0, up.find('['));
+    EXPECT_EQ(up.substr(up.find('[')), in.name.substr(in.name.find('['), up.size() - stage.size() - 1) + "]")
+        << in.name << " reads " << up;
+    EXPECT_NE(in.name.find("xs=" + stage + "]"), std::string::npos) << in.name << " reads " << up;
   }
-  EXPECT_EQ(names, (std::vector<std::string>{"per[seed=1]", "per[seed=2]", "per[seed=3]", "per[n=4]", "per[n=5]"}));
+  // Over several stages, the stage read is a label (PORT=STAGE), so that
+  // instances of two stages with the same sweep labels stay apart.
+  EXPECT_EQ(names, (std::vector<std::string>{"per[seed=1,xs=a]", "per[seed=2,xs=a]", "per[seed=3,xs=a]", "per[n=4,xs=b]",
+                                             "per[n=5,xs=b]"}));
   // The reduce: a plain many port gathers all five.
   auto all = p.select("all");
   ASSERT_EQ(all.size(), 1u);
   EXPECT_EQ(p.instances[all[0]].inputs.size(), 5u);
-  // The same key as the one-input sum it equals.
+  // Two stages whose instances share labels stay apart.
+  Plan twins = plan_of(R"([pipeline]
+name = "t"
+[stage.a]
+type = "source"
+sweep = { seed = [1] }
+[stage.b]
+type = "source"
+sweep = { seed = [1] }
+[stage.per]
+type = "sum"
+xs = { each = ["a", "b"] }
+)");
+  EXPECT_EQ(twins.select("per").size(), 2u);
+  // The same key as the one-input sum it equals (labels are not hashed).
   Plan q = plan_of(R"([pipeline]
 name = "t"
 [stage.a]
@@ -185,7 +205,7 @@ type = "sum"
 xs = "a"
 )");
   for (std::size_t i : p.select("per")) {
-    if (p.instances[i].name == "per[seed=2]") EXPECT_EQ(p.instances[i].key, q.instances[q.select("per").front()].key);
+    if (p.instances[i].name == "per[seed=2,xs=a]") EXPECT_EQ(p.instances[i].key, q.instances[q.select("per").front()].key);
   }
 }
 
