@@ -284,6 +284,11 @@ nlohmann::json findings(const std::map<std::string, Table>& tables, const std::v
 // that tell it from another group of the same architecture and tasks
 // ("... with hidden = 512").
 std::map<std::string, std::string> replicate_group_names(const std::vector<ModelData>& models);
+// verdicts = "required": throws InputError, naming the group, when a
+// replicate group has fewer than `min_seeds` models; `who` starts the
+// message ("analyze", "findings"), `remedy` ends it.
+void require_seeds(const std::vector<ModelData>& models, int min_seeds, const std::string& who,
+                   const std::string& remedy);
 
 // "relevant" (the task's feature), "implied" (category in an identity task:
 // identity determines it) or "irrelevant".

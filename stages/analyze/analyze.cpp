@@ -326,18 +326,8 @@ void check_and_bind(const Params& p, const std::vector<ModelData>& models, Setti
     // Every replicate group (a configuration minus its seed: architecture,
     // regime, tasks and training settings) needs min_seeds seeds, or the
     // findings that use it cannot be decided.
-    const auto group_names = analyze::replicate_group_names(models);
-    std::map<std::string, std::set<std::string>> per;
-    for (const auto& m : models) per[m.group].insert(m.name);
-    for (const auto& [group, names] : per) {
-      if (static_cast<int>(names.size()) < s.min_seeds) {
-        throw InputError("analyze: parameter verdicts = \"required\", but the replicate group " + group_names.at(group) +
-                         " has " + std::to_string(names.size()) + " model(s) (seeds), fewer than min_seeds = " +
-                         std::to_string(s.min_seeds) +
-                         " (replicates are models that differ only in their seed): train more seeds of that configuration "
-                         "(sweep = { seed = [...] }) or set verdicts = \"when_testable\"");
-      }
-    }
+    analyze::require_seeds(models, s.min_seeds, "analyze",
+                           "train more seeds of that configuration (sweep = { seed = [...] })");
   }
 }
 

@@ -884,6 +884,21 @@ nlohmann::json finding5(const std::map<std::string, Table>& tables, const std::v
 
 }  // namespace
 
+void require_seeds(const std::vector<ModelData>& models, int min_seeds, const std::string& who,
+                   const std::string& remedy) {
+  const auto group_names = replicate_group_names(models);
+  std::map<std::string, std::set<std::string>> per;
+  for (const auto& m : models) per[m.group].insert(m.name);
+  for (const auto& [group, names] : per) {
+    if (static_cast<int>(names.size()) < min_seeds) {
+      throw InputError(who + ": parameter verdicts = \"required\", but the replicate group " + group_names.at(group) +
+                       " has " + std::to_string(names.size()) + " model(s) (seeds), fewer than min_seeds = " +
+                       std::to_string(min_seeds) + " (replicates are models that differ only in their seed): " + remedy +
+                       " or set verdicts = \"when_testable\"");
+    }
+  }
+}
+
 std::map<std::string, std::string> replicate_group_names(const std::vector<ModelData>& models) {
   // Base name: architecture, regime and task list.
   std::map<std::string, std::string> base;

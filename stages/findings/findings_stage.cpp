@@ -129,17 +129,7 @@ Artifact FindingsStage::run(const Params& p, const StageInputs& inputs, RunConte
   }
   if (models.empty()) throw InputError("findings: the analyses hold no model");
   if (s.verdicts_required) {
-    const auto group_names = analyze::replicate_group_names(models);
-    std::map<std::string, std::set<std::string>> per;
-    for (const auto& m : models) per[m.group].insert(m.name);
-    for (const auto& [group, names] : per) {
-      if (static_cast<int>(names.size()) < s.min_seeds) {
-        throw InputError("findings: parameter verdicts = \"required\", but the replicate group " + group_names.at(group) +
-                         " has " + std::to_string(names.size()) + " model(s) (seeds), fewer than min_seeds = " +
-                         std::to_string(s.min_seeds) + ": analyse more seeds of that configuration or set verdicts = "
-                         "\"when_testable\"");
-      }
-    }
+    analyze::require_seeds(models, s.min_seeds, "findings", "analyse more seeds of that configuration");
   }
   // The analyses' own settings that the findings read, and this stage's.
   analyze::Settings as;

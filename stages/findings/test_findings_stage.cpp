@@ -4,6 +4,8 @@
 // refused, saying why.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "analyze/analyze.h"
 #include "core/artifacts.h"
 #include "core/error.h"
@@ -99,6 +101,31 @@ TEST(Findings, ChangingAlphaRerunsOnlyTheFindings) {
   }
   const auto alpha = nlohmann::json::parse(read_file(dir / "out" / "findings.json")).at("5").at("alpha");
   EXPECT_DOUBLE_EQ(alpha.get<double>(), 0.01);
+}
+
+// A study grows by adding models: one more seed computes that seed's chain
+// (training, capture, its own analysis) and the findings, nothing else.
+TEST(Findings, AddingASeedComputesOnlyItsChainAndTheFindings) {
+  TempDir dir;
+  const std::vector<std::string> common = {"--cache-dir", (dir / "cache").string(), "--out", (dir / "out").string(),
+                                           "--no-progress", "--only", "verdicts"};
+  auto run_with = [&](const std::string& text) {
+    write_file(dir / "p.toml", text);
+    std::vector<std::string> args = {"run", (dir / "p.toml").string()};
+    args.insert(args.end(), common.begin(), common.end());
+    return run_cli(args, real_registry()).code;
+  };
+  std::string three = two_seeds();
+  three.replace(three.find("sweep = { seed = [1, 2] }"), std::string("sweep = { seed = [1, 2] }").size(),
+                "sweep = { seed = [1, 2, 3] }");
+  ASSERT_EQ(run_with(two_seeds()), 0);
+  ASSERT_EQ(run_with(three), 0);
+  const auto summary = RunSummary::from_json(nlohmann::json::parse(read_file(dir / "out" / "run.json")));
+  std::set<std::string> computed;
+  for (const auto& i : summary.instances) {
+    if (i.cache == CacheStatus::kMiss) computed.insert(i.instance);
+  }
+  EXPECT_EQ(computed, (std::set<std::string>{"net[seed=3]", "states[seed=3]", "per[seed=3]", "verdicts"}));
 }
 
 // Inputs it cannot compare, each refused with what to do.
