@@ -132,7 +132,7 @@ StageSchema parse_schema(std::string_view toml_text, std::string_view source) {
       std::string key = "input." + std::string(k.str());
       const toml::table* t = v.as_table();
       if (!t) bad(source, key, "expected a table");
-      only_keys(source, key, *t, {"kind", "many", "optional", "doc"});
+      only_keys(source, key, *t, {"kind", "many", "max_instances", "hint", "optional", "doc"});
       PortSpec p;
       p.name = std::string(k.str());
       p.kind = t->get_as<std::string>("kind") ? t->get_as<std::string>("kind")->get() : "";
@@ -140,6 +140,12 @@ StageSchema parse_schema(std::string_view toml_text, std::string_view source) {
       if (auto x = t->get_as<bool>("many")) p.many = x->get();
       if (auto x = t->get_as<bool>("optional")) p.optional = x->get();
       if (auto x = t->get_as<std::string>("doc")) p.doc = x->get();
+      if (auto x = t->get_as<std::int64_t>("max_instances")) {
+        if (!p.many) bad(source, key + ".max_instances", "only a `many` port can limit its instances");
+        if (x->get() < 1) bad(source, key + ".max_instances", "expected an integer >= 1");
+        p.max_instances = x->get();
+      }
+      if (auto x = t->get_as<std::string>("hint")) p.hint = x->get();
       s.inputs.push_back(std::move(p));
     }
   }
@@ -203,7 +209,9 @@ std::string describe_schema(const StageSchema& s) {
     o << "\ninputs:\n";
     for (const auto& p : s.inputs) {
       o << "  " << p.name << " = " << (p.many ? "[" + p.kind + " stages...]" : p.kind + " stage")
-        << (p.optional ? " (optional)" : "") << "\n";
+        << (p.optional ? " (optional)" : "")
+        << (p.max_instances > 0 ? " (at most " + std::to_string(p.max_instances) + " instance each; { each = [...] }: one)" : "")
+        << "\n";
       if (!p.doc.empty()) o << "      " << p.doc << "\n";
     }
   }

@@ -12,6 +12,10 @@
 //   [input.<port>]             # zero or more input ports
 //   kind = "StimulusSet"       # artifact kind accepted
 //   many = false               # true: a list of upstream stages (all their instances)
+//   max_instances = 1          # many ports: at most this many upstream instances reach one
+//                              # instance (more is refused at plan time, `hint` added);
+//                              # { each = [...] } gives each instance one
+//   hint = "..."               # with max_instances: what to write instead ({stage}: the stage)
 //   optional = false
 //   doc = "..."
 //   [param.<name>]             # zero or more parameters
@@ -63,6 +67,8 @@ struct PortSpec {
   std::string name;
   std::string kind;
   bool many = false;
+  std::int64_t max_instances = 0;  // many ports: 0 = any number
+  std::string hint;                // with max_instances: the refusal's advice
   bool optional = false;
   std::string doc;
 };

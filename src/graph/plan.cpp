@@ -280,10 +280,28 @@ struct Builder {
         for (const auto& port : d.schema->inputs) {
           auto it = d.inputs.find(port.name);
           if (!port.many || d.each.count(port.name) || it == d.inputs.end()) continue;
+          std::int64_t count = 0;
           for (const auto& up : it->second) {
             for (std::size_t ui : of[by_name.at(up)]) {
-              if (consistent(c.labels, plan.instances[ui].labels)) c.edges.push_back({port.name, ui});
+              if (consistent(c.labels, plan.instances[ui].labels)) {
+                c.edges.push_back({port.name, ui});
+                ++count;
+              }
             }
+          }
+          // A port that takes one model per instance (analyze's states) given
+          // a whole sweep in one: the pre-issue-22 single-analysis shape.
+          if (port.max_instances > 0 && count > port.max_instances) {
+            std::string names, hint = port.hint;
+            for (const auto& up : it->second) names += (names.empty() ? "\"" : ", \"") + up + "\"";
+            for (auto at = hint.find("{stage}"); at != std::string::npos; at = hint.find("{stage}", at + d.name.size()))
+              hint.replace(at, 7, d.name);
+            diags.error(d.where(port.name), "stage." + d.name + "." + port.name,
+                        "[" + names + "] gives one instance of this stage " + std::to_string(count) +
+                            " upstream instances, and " + d.type + " takes at most " +
+                            std::to_string(port.max_instances) + " per instance; write " + port.name + " = { each = [" + names +
+                            "] } for one instance per upstream instance" + (hint.empty() ? "" : ". " + hint));
+            return;
           }
         }
         // Port order = schema order: keys must not depend on TOML key order.

@@ -1353,17 +1353,25 @@ TEST(Analyze, EstimatesItsSizeAndIsRefusedWhenItCannotFit) {
   EXPECT_NE(refused.errors[0].find("stage geometry (analyze) needs about"), std::string::npos) << refused.errors[0];
   const FreeSpace ample{.memory = std::int64_t{1} << 40, .disk = std::int64_t{1} << 40, .memory_from = "", .disk_at = "/t"};
   EXPECT_TRUE(check_fit(*plan, compute, ample).errors.empty());
-  // One more model of the same size adds its states and tables, not more
-  // working memory (the models are analysed in turn).
+  // One more model is one more instance (issue 22: two in one instance are
+  // refused at plan time), each with its own model's estimate.
   std::string two = text;
   two.replace(two.find("states = [\"states\"]"), std::string("states = [\"states\"]").size(), "states = [\"states\", \"states2\"]");
   two += "\n[stage.states2]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = \"cnn\"\nbatch = 7\n";
   Diagnostics d2;
-  auto plan2 = make_plan_from_text("/tmp/a.toml", two, {}, real_registry(), d2);
-  ASSERT_TRUE(plan2) << d2.format_all();
-  const SizeEstimate& e2 = plan2->instances[plan2->select("geometry").front()].estimate;
-  EXPECT_EQ(e2.bytes, 2 * e.bytes);
-  EXPECT_EQ(e2.working, e.working);
+  EXPECT_FALSE(make_plan_from_text("/tmp/a.toml", two, {}, real_registry(), d2));
+  EXPECT_NE(d2.format_all().find("takes at most 1 per instance"), std::string::npos) << d2.format_all();
+  std::string each = two;
+  each.replace(each.find("states = [\"states\", \"states2\"]"), std::string("states = [\"states\", \"states2\"]").size(),
+               "states = { each = [\"states\", \"states2\"] }");
+  Diagnostics d3;
+  auto plan3 = make_plan_from_text("/tmp/a.toml", each, {}, real_registry(), d3);
+  ASSERT_TRUE(plan3) << d3.format_all();
+  ASSERT_EQ(plan3->select("geometry").size(), 2u);
+  for (std::size_t g3 : plan3->select("geometry")) {
+    EXPECT_EQ(plan3->instances[g3].estimate.bytes, e.bytes);
+    EXPECT_EQ(plan3->instances[g3].estimate.working, e.working);
+  }
 }
 
 // Issue 20: the train stage's configuration holds no seed, so two seeds
@@ -1377,8 +1385,12 @@ TEST(Analyze, CausalRunsEachStateSetOnTheNetworkThatProducedIt) {
   std::string text = tiny_pipeline("analyses = [\"causal\"]\ncausal_sds = [1.0]\n");
   const std::string from = "rnn = \"lstm\"\n";
   text.replace(text.find(from), from.size(), from + "sweep = { seed = [1, 2] }\n");
+  // One analysis per seed (issue 22), merged by a findings stage.
+  const std::string states = "states = [\"states\"]";
+  text.replace(text.find(states), states.size(), "states = { each = \"states\" }");
+  text += "\n[stage.verdicts]\ntype = \"findings\"\nanalysis = [\"geometry\"]\n";
   InProcess run;
-  auto r = run.get_as<AnalysisResult>(text, "geometry");
+  auto r = run.get_as<AnalysisResult>(text, "verdicts");
   const Table& c = r.tables.at("causal");
   std::map<std::string, int> checked;
   for (const char* seed : {"1", "2"}) {

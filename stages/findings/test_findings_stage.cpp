@@ -4,6 +4,7 @@
 // refused, saying why.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "analyze/analyze.h"
@@ -17,9 +18,8 @@
 namespace wmgeom::testing {
 namespace {
 
-// Two seeds of a small LSTM on two tasks, their states, then the analysis
-// two ways: `single` (one analyze instance over both models) and `per`
-// (one instance per model, states = { each = ... }) reduced by `verdicts`.
+// Two seeds of a small LSTM on two tasks, their states, one analysis per
+// model (`per`, states = { each = ... }) and `verdicts` across them.
 std::string two_seeds(const std::string& more = "") {
   return "[pipeline]\nname = \"f\"\nseed = 4\n\n"
          "[stage.stimuli]\ntype = \"render\"\ncategories = 2\nidentities_per_category = 2\nviews = 6\n"
@@ -30,8 +30,6 @@ std::string two_seeds(const std::string& more = "") {
          "hidden = 16\nconv_channels = 8\nembed = 16\nbatch_size = 32\nlr = 0.003\nsteps = 100\neval_every = 100\n"
          "device = \"cpu\"\nsweep = { seed = [1, 2] }\n\n"
          "[stage.states]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = \"cnn\"\n\n"
-         "[stage.single]\ntype = \"analyze\"\nstates = [\"states\"]\nmodels = [\"net\"]\nfolds = 3\nnull_shuffles = 2\n"
-         "random_directions = 50\nmin_seeds = 2\n\n"
          "[stage.per]\ntype = \"analyze\"\nstates = { each = \"states\" }\nmodels = [\"net\"]\nfolds = 3\nnull_shuffles = 2\n"
          "random_directions = 50\n\n"
          "[stage.verdicts]\ntype = \"findings\"\nanalysis = [\"per\"]\nmin_seeds = 2\n" + more;
@@ -50,11 +48,32 @@ void expect_same_artifact(const Artifact& a, const Artifact& b) {
   }
 }
 
+// The reference: one analyze instance over both models, the shape before
+// issue 22. Pipeline files can no longer ask for it (analyze's `states`
+// takes one instance: Findings.TheSingleAnalysisShapeIsRefusedNamingTheNewOne),
+// so the stage runs directly on the run's states and networks, with the
+// parameters the single-analysis stage had.
+std::shared_ptr<const Artifact> one_analysis_of_both(InProcess& run, const std::string& text) {
+  const Params p = stage_params(
+      real_registry(), "analyze",
+      "states = [\"up\"]\nmodels = [\"net\"]\nfolds = 3\nnull_shuffles = 2\nrandom_directions = 50\nmin_seeds = 2\nseed = 4\n"
+      "[stage.img]\ntype = \"render\"\n[stage.cnn]\ntype = \"features\"\nstimuli = \"img\"\n"
+      "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"img\"\n[stage.net]\ntype = \"train\"\nfeatures = \"cnn\"\ntasks = \"tasks\"\n"
+      "[stage.up]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = \"cnn\"\n");
+  StageInputs in;
+  for (const std::string seed : {"1", "2"}) {
+    in.add("states", InputItem{"states[seed=" + seed + "]", {{"seed", seed}}, run.get(text, "states[seed=" + seed + "]")});
+    in.add("models", InputItem{"net[seed=" + seed + "]", {{"seed", seed}}, run.get(text, "net[seed=" + seed + "]")});
+  }
+  RunContext ctx("single", run.dir / "single", 2);
+  return std::make_shared<const Artifact>(AnalyzeStage().run(p, in, ctx));
+}
+
 TEST(Findings, PerModelAnalysesMergedEqualOneAnalysisOfAllModels) {
   const std::string text = two_seeds();
   InProcess run;
-  const auto single = run.get(text, "single");
   const auto merged = run.get(text, "verdicts");
+  const auto single = one_analysis_of_both(run, text);
   expect_same_artifact(*single, *merged);
   // Not vacuous: two models, rows of both, findings decided (finding 1 needs
   // single-task controls, so it is not testable; finding 5's causal test is
@@ -65,6 +84,34 @@ TEST(Findings, PerModelAnalysesMergedEqualOneAnalysisOfAllModels) {
   EXPECT_EQ(names, (std::set<std::string>{"states[seed=1]", "states[seed=2]"}));
   EXPECT_EQ(r.findings.size(), 5u);
   EXPECT_NE(r.findings.at("5").at("verdict"), "not testable") << r.findings.at("5").dump(2);
+}
+
+// A pipeline file in the single-analysis shape (one analyze instance over a
+// sweep of models) is refused at plan time, exit 2, at the port's line,
+// saying what to write instead; nothing runs.
+TEST(Findings, TheSingleAnalysisShapeIsRefusedNamingTheNewOne) {
+  TempDir dir;
+  std::string old = two_seeds();
+  const std::string each = "states = { each = \"states\" }";
+  old.replace(old.find(each), each.size(), "states = [\"states\"]");
+  write_file(dir / "p.toml", old);
+  const auto r = run_cli({"run", (dir / "p.toml").string(), "--cache-dir", (dir / "cache").string(), "--out",
+                          (dir / "out").string(), "--no-progress"},
+                         real_registry());
+  EXPECT_EQ(r.code, 2);
+  const std::string line = std::to_string(std::count(old.begin(), old.begin() + old.find("states = [\"states\"]"), '\n') + 1);
+  EXPECT_NE(r.err.find("p.toml:" + line + ":"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("stage.per.states"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("2 upstream instances"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("states = { each = [\"states\"] }"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("type \"findings\""), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("analysis = [\"per\"]"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nothing was run"), std::string::npos) << r.err;
+  // One model in one instance is the per-model shape already: accepted.
+  std::string one = old;
+  one.replace(one.find("sweep = { seed = [1, 2] }"), std::string("sweep = { seed = [1, 2] }").size(), "seed = 1");
+  write_file(dir / "one.toml", one);
+  EXPECT_EQ(run_cli({"validate", (dir / "one.toml").string()}, real_registry()).code, 0);
 }
 
 // The reduce's own parameters rerun only the reduce: every analysis is
@@ -83,7 +130,7 @@ TEST(Findings, ChangingAlphaRerunsOnlyTheFindings) {
   const auto summary = RunSummary::from_json(nlohmann::json::parse(read_file(dir / "out" / "run.json")));
   int analyses = 0;
   for (const auto& i : summary.instances) {
-    if (i.instance.rfind("per[", 0) == 0) {  // the per-model analyses, found (`single` is not part of it)
+    if (i.instance.rfind("per[", 0) == 0) {  // the per-model analyses, found
       EXPECT_EQ(i.cache, CacheStatus::kHit) << i.instance;
       ++analyses;
     }

@@ -4,6 +4,7 @@
 // The submitter runs in-process (run_cli); its jobs run the test CLI (the
 // engine's small test stages) or, for the science pipeline, the real wmgeom.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
@@ -476,7 +477,8 @@ TEST(Slurm, TwoPipelinesSharingAStageComputeItOnce) {
 }
 
 // The science pipeline, tiny: 4 trainings (one array), their captures (an
-// array), the analysis and the report, on the real stages.
+// array), one analysis per model (an array), the findings across them and
+// the report, on the real stages.
 std::string study_pipeline(int steps, const std::string& train_extra = "") {
   return "[pipeline]\nname = \"study\"\nseed = 4\n\n"
          "[stage.stimuli]\ntype = \"render\"\ncategories = 2\nidentities_per_category = 2\nviews = 6\n"
@@ -487,11 +489,16 @@ std::string study_pipeline(int steps, const std::string& train_extra = "") {
          "conv_channels = 8\nembed = 16\nbatch_size = 32\nlr = 0.003\nsteps = " + std::to_string(steps) +
          "\neval_every = " + std::to_string(std::min(steps, 50)) + "\ncheckpoint_every = 100000\ndevice = \"cpu\"\nsweep = { seed = [1, 2, 3, 4] }\n" + train_extra +
          "\n[stage.states]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = \"cnn\"\n\n"
-         "[stage.geometry]\ntype = \"analyze\"\nstates = [\"states\"]\nmodels = [\"net\"]\nanalyses = [\"decoding\"]\n"
+         "[stage.geometry]\ntype = \"analyze\"\nstates = { each = \"states\" }\nmodels = [\"net\"]\nanalyses = [\"decoding\"]\n"
          "folds = 3\nnull_shuffles = 1\npermutations = 2\n\n"
-         "[stage.report]\ntype = \"report\"\nanalysis = [\"geometry\"]\nmodels = [\"net\"]\n";
+         "[stage.verdicts]\ntype = \"findings\"\nanalysis = [\"geometry\"]\n\n"
+         "[stage.report]\ntype = \"report\"\nanalysis = [\"verdicts\"]\nmodels = [\"net\"]\n";
 }
 
+// Also issue 22, the analysis as map-reduce on the cluster: one analysis
+// per model (states = { each = ... }) is one job array, and the findings
+// stage runs after every member (its result equal to one analysis of all
+// the models: Findings.PerModelAnalysesMergedEqualOneAnalysisOfAllModels).
 TEST(Slurm, TheStudyPipelineMatchesALocalRunBitForBit) {
   REQUIRE_SLURM();
   Cluster c;
@@ -500,12 +507,30 @@ TEST(Slurm, TheStudyPipelineMatchesALocalRunBitForBit) {
   CliResult r = c.run("p.toml", {}, real_registry());
   ASSERT_EQ(r.code, 0) << r.out << r.err;
   const auto sub = c.submission();
-  std::map<std::string, std::size_t> per_decl;
-  for (const auto& j : sub["jobs"]) per_decl[j["decl"]] = j["instances"].size();
-  EXPECT_EQ(per_decl["net"], 4u);
-  EXPECT_EQ(per_decl["states"], 4u);
-  EXPECT_EQ(per_decl["report"], 1u);
-  EXPECT_TRUE(fs::exists(c.out() / "report.html"));  // the after-run hook, as after a local run
+  std::map<std::string, nlohmann::json> job_of;
+  for (const auto& j : sub["jobs"]) job_of[j["decl"]] = j;
+  EXPECT_EQ(job_of["net"]["instances"].size(), 4u);
+  EXPECT_EQ(job_of["states"]["instances"].size(), 4u);
+  ASSERT_TRUE(job_of.count("geometry") && job_of.count("verdicts")) << sub.dump(2);
+  EXPECT_TRUE(job_of["geometry"]["array"].get<bool>());
+  EXPECT_EQ(job_of["geometry"]["instances"].size(), 4u);
+  EXPECT_EQ(job_of["verdicts"]["instances"].size(), 1u);
+  EXPECT_EQ(job_of["report"]["instances"].size(), 1u);
+  EXPECT_TRUE(fs::exists(c.out() / "findings.json"));  // the after-run hooks, as after a local run
+  EXPECT_TRUE(fs::exists(c.out() / "report.html"));
+  // The findings started after every analysis had ended (their run folders).
+  const auto started = [&](const std::string& inst) {
+    return nlohmann::json::parse(read_file(c.out() / "slurm" / "runs" / instance_folder_name(inst) / "job.json"))
+        .at("start")
+        .get<long long>();
+  };
+  // An instance's job writes its own run.json (its --out) as it ends.
+  const auto ended = [&](const std::string& inst) {
+    struct stat st {};
+    const fs::path record = c.out() / "slurm" / "runs" / instance_folder_name(inst) / "run.json";
+    EXPECT_EQ(::stat(record.c_str(), &st), 0) << record;
+    return static_cast<long long>(st.st_mtime);
+  };
   TempDir local;
   ASSERT_EQ(run_cli({"run", (c.dir / "p.toml").string(), "--cache-dir", (local / "cache").string(), "--out",
                      (local / "out").string(), "--no-progress", "--threads", "2"},
@@ -514,7 +539,12 @@ TEST(Slurm, TheStudyPipelineMatchesALocalRunBitForBit) {
             0);
   const auto run = RunSummary::from_json(nlohmann::json::parse(read_file(c.out() / "run.json")));
   Cache a(c.cache()), b(local / "cache");
-  ASSERT_EQ(run.instances.size(), 13u);  // stimuli, cnn, tasks, 4 nets, 4 captures, geometry, report
+  ASSERT_EQ(run.instances.size(), 17u);  // stimuli, cnn, tasks, 4 nets, 4 captures, 4 analyses, verdicts, report
+  for (const auto& i : run.instances) {
+    if (i.instance.rfind("geometry[", 0) == 0) {
+      EXPECT_LE(ended(i.instance), started("verdicts")) << i.instance;
+    }
+  }
   for (const auto& i : run.instances) {
     auto x = a.load(i.key), y = b.load(i.key);
     ASSERT_TRUE(x && y) << i.instance << ": the local run has other keys";
@@ -525,72 +555,6 @@ TEST(Slurm, TheStudyPipelineMatchesALocalRunBitForBit) {
   }
 }
 
-
-// Issue 22: the analysis as map-reduce on the cluster. One analysis per
-// model (states = { each = ... }) is one job array; the findings stage runs
-// after it and its merged result equals, byte for byte, the single analysis
-// of all four models that a local run of the old shape computes.
-TEST(Slurm, PerModelAnalysesRunAsAnArrayAndTheFindingsAfterThem) {
-  REQUIRE_SLURM();
-  Cluster c;
-  write_file(c.dir / "profile.toml", profile_text(WMGEOM_CLI));
-  const std::string single = study_pipeline(40);
-  std::string mapped = single.substr(0, single.find("[stage.geometry]"));
-  mapped +=
-      "[stage.geometry]\ntype = \"analyze\"\nstates = { each = \"states\" }\nmodels = [\"net\"]\nanalyses = [\"decoding\"]\n"
-      "folds = 3\nnull_shuffles = 1\npermutations = 2\n\n"
-      "[stage.verdicts]\ntype = \"findings\"\nanalysis = [\"geometry\"]\n\n"
-      "[stage.report]\ntype = \"report\"\nanalysis = [\"verdicts\"]\nmodels = [\"net\"]\n";
-  write_file(c.dir / "p.toml", mapped);
-  CliResult r = c.run("p.toml", {}, real_registry());
-  ASSERT_EQ(r.code, 0) << r.out << r.err;
-  const auto sub = c.submission();
-  std::map<std::string, nlohmann::json> job_of;
-  for (const auto& j : sub["jobs"]) job_of[j["decl"]] = j;
-  ASSERT_TRUE(job_of.count("geometry") && job_of.count("verdicts")) << sub.dump(2);
-  EXPECT_TRUE(job_of["geometry"]["array"].get<bool>());
-  EXPECT_EQ(job_of["geometry"]["instances"].size(), 4u);
-  EXPECT_EQ(job_of["verdicts"]["instances"].size(), 1u);
-  EXPECT_TRUE(fs::exists(c.out() / "findings.json"));
-  EXPECT_TRUE(fs::exists(c.out() / "report.html"));
-  // The findings started after every analysis had ended (their run folders).
-  const auto started = [&](const std::string& inst) {
-    return nlohmann::json::parse(read_file(c.out() / "slurm" / "runs" / instance_folder_name(inst) / "job.json"))
-        .at("start")
-        .get<long long>();
-  };
-  const auto run = RunSummary::from_json(nlohmann::json::parse(read_file(c.out() / "run.json")));
-  std::string merged_key;
-  for (const auto& i : run.instances) {
-    if (i.instance == "verdicts") merged_key = i.key;
-  }
-  ASSERT_FALSE(merged_key.empty());
-  for (const auto& i : run.instances) {
-    if (i.instance.rfind("geometry[", 0) == 0) {
-      EXPECT_LE(started(i.instance), started("verdicts")) << i.instance;
-    }
-  }
-  // The old shape, run locally: one analyze instance over the four models.
-  TempDir local;
-  write_file(local / "p.toml", single);
-  ASSERT_EQ(run_cli({"run", (local / "p.toml").string(), "--only", "geometry", "--cache-dir", (local / "cache").string(),
-                     "--out", (local / "out").string(), "--no-progress"},
-                    real_registry())
-                .code,
-            0);
-  Diagnostics d;
-  auto plan = make_plan((local / "p.toml").string(), {}, real_registry(), d);
-  ASSERT_TRUE(plan) << d.format_all();
-  auto one = Cache(local / "cache").load(plan->instances.at(plan->select("geometry").front()).key);
-  auto merged = Cache(c.cache()).load(merged_key);
-  ASSERT_TRUE(one && merged);
-  EXPECT_EQ(one->meta, merged->meta);
-  ASSERT_EQ(one->arrays.size(), merged->arrays.size());
-  for (const auto& [name, arr] : one->arrays) {
-    const auto bx = arr.bytes(), by = merged->array(name).bytes();
-    EXPECT_TRUE(std::equal(bx.begin(), bx.end(), by.begin(), by.end())) << name;
-  }
-}
 
 // The CPUs of the cluster's largest node (scontrol), 0 when unreadable.
 int node_cpus() {

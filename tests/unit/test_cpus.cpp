@@ -27,7 +27,9 @@ TEST(Cpus, WithoutLimitsTheAffinityMaskDecides) {
   EXPECT_GE(b.cpus, 1);
   EXPECT_LE(b.cpus, b.cores);
   EXPECT_EQ(b.quota, 0.0);
-  if (b.affinity > 0) EXPECT_EQ(b.cpus, b.affinity);
+  if (b.affinity > 0) {
+    EXPECT_EQ(b.cpus, b.affinity);
+  }
 }
 
 // cgroup v2: 1.5 CPUs of quota on a parent is 2 threads (rounded up), and the
@@ -70,7 +72,9 @@ TEST(Cpus, SlurmCpusPerTaskLimitsTheWidthInsideAJob) {
   b = cpu_budget(f.root.string(), f.self.string());
   EXPECT_EQ(b.slurm, 1);
   EXPECT_EQ(b.cpus, 1);
-  if (b.cores > 1) EXPECT_EQ(b.limit, "SLURM_CPUS_PER_TASK");
+  if (b.cores > 1) {
+    EXPECT_EQ(b.limit, "SLURM_CPUS_PER_TASK");
+  }
   ::unsetenv("SLURM_JOB_ID");
   ::unsetenv("SLURM_CPUS_PER_TASK");
 }

@@ -137,7 +137,9 @@ type = "source"
 sweep = { n = [2], value = [1.5], seed = [4] }
 )");
   for (const auto& i : q.instances) {
-    if (i.name == "a[n=2,seed=4,value=1.5]") EXPECT_EQ(r.instances[0].key, i.key);
+    if (i.name == "a[n=2,seed=4,value=1.5]") {
+      EXPECT_EQ(r.instances[0].key, i.key);
+    }
   }
 }
 
@@ -205,7 +207,9 @@ type = "sum"
 xs = "a"
 )");
   for (std::size_t i : p.select("per")) {
-    if (p.instances[i].name == "per[seed=2,xs=a]") EXPECT_EQ(p.instances[i].key, q.instances[q.select("per").front()].key);
+    if (p.instances[i].name == "per[seed=2,xs=a]") {
+      EXPECT_EQ(p.instances[i].key, q.instances[q.select("per").front()].key);
+    }
   }
 }
 

@@ -19,6 +19,8 @@ doc = "A demo."
 [input.a]
 kind = "Numbers"
 many = true
+max_instances = 1
+hint = "Read {stage} in a reduce."
 doc = "In."
 [param.k]
 type = "list<int>"
@@ -43,6 +45,8 @@ doc = "Threads."
   EXPECT_EQ(s.items, "things");
   ASSERT_EQ(s.inputs.size(), 1u);
   EXPECT_TRUE(s.inputs[0].many);
+  EXPECT_EQ(s.inputs[0].max_instances, 1);
+  EXPECT_EQ(s.inputs[0].hint, "Read {stage} in a reduce.");
   ASSERT_NE(s.param("k"), nullptr);
   EXPECT_EQ(s.param("k")->expectation(), "expected a list of 1 to 4 integers in [0, 9]");
   EXPECT_TRUE(s.param("seed")->default_from_seed);
@@ -69,6 +73,8 @@ TEST(Schema, MalformedSchemasFailLoudly) {
   bad("[stage]\ntype = \"x\"\n[param.a]\ntype = \"int\"\ndefault = 1\n", "doc string");
   bad("[stage]\ntype = \"x\"\n[param.a]\ntype = \"int\"\ndefualt = 1\ndoc = \"d\"\n", "param.a.defualt: unknown schema key");
   bad("[stage]\ntype = \"x\"\n[input.a]\nmany = true\n", "input.a.kind: missing");
+  bad("[stage]\ntype = \"x\"\n[input.a]\nkind = \"N\"\nmax_instances = 1\n", "input.a.max_instances: only a `many` port");
+  bad("[stage]\ntype = \"x\"\n[input.a]\nkind = \"N\"\nmany = true\nmax_instances = 0\n", "input.a.max_instances: expected an integer >= 1");
 }
 
 TEST(Registry, DuplicateAndMismatchedTypesAreErrors) {
