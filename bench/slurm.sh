@@ -8,10 +8,10 @@
 #   2. a small pipeline (source -> 8-member sweep -> sum, the engine's test
 #      stages) end to end: cluster vs local wall time, the difference being
 #      Slurm's scheduling and the jobs' start-up per dependency level;
-#   3. with WMGEOM_BENCH_STUDY=1: pipelines/study.toml (27 trainings) on the
-#      cluster and locally, each from an empty cache, and the critical path
-#      of its flow graph from the local run's per-stage times (what N nodes
-#      approach).
+#   3. with WMGEOM_BENCH_STUDY=1: pipelines/study.toml (36 trainings, one
+#      analysis per model) on the cluster and locally, each from an empty
+#      cache, and the critical path of its flow graph from the local run's
+#      run.json (what N nodes approach).
 # Usage: bench/slurm.sh [OUT]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -85,21 +85,14 @@ if [[ ${WMGEOM_BENCH_STUDY:-0} == 1 ]]; then
   "$wmgeom" run "$root/pipelines/study.toml" --cache-dir "$out/cache-study-local" --out "$out/study-local" --quiet --no-progress
   t2=$(now)
   say "study: slurm (one node, 2 cores) $(secs "$t0" "$t1") s, local $(secs "$t1" "$t2") s"
-  # Critical path from the local run's per-instance compute seconds.
-  python3 - "$out/study-local/run.json" "$root/pipelines/study.toml" <<'PY' | tee -a "$out/summary.txt"
-import json, sys, re
-run = json.load(open(sys.argv[1]))
-secs = {s["stage"]: s["compute_seconds"] for s in run["stages"]}
-by_decl = {}
-for name, s in secs.items():
-    by_decl.setdefault(re.sub(r"\[.*\]$", "", name), []).append(s)
-order = ["stimuli", "cnn", "tasks"]
-train = max(max(by_decl.get(d, [0])) for d in ("gated", "vanilla", "single"))
-capture = max(max(by_decl.get(d, [0])) for d in ("gated_states", "vanilla_states", "single_states"))
-path = sum(max(by_decl.get(d, [0])) for d in order) + train + capture + max(by_decl.get("geometry", [0])) + max(by_decl.get("report", [0]))
-total = sum(secs.values())
-print(f"study critical path (render, features, tasks, slowest training, slowest capture, analyze, report): {path:.0f} s; "
-      f"sum of all instances: {total:.0f} s; ideal speed-up with >= 27 nodes: {total / path:.1f}x")
+  # The critical path from the local run's record (run.json: each instance's
+  # inputs and compute seconds; RunSummary::critical_path).
+  python3 - "$out/study-local/run.json" <<'PY' | tee -a "$out/summary.txt"
+import json, sys
+path = json.load(open(sys.argv[1]))["critical_path"]
+print(f"study critical path: {path['seconds']:.0f} s ({' -> '.join(path['instances'])}); "
+      f"sum of all instances: {path['total_seconds']:.0f} s; ideal speed-up with enough nodes: "
+      f"{path['total_seconds'] / path['seconds']:.1f}x")
 PY
 fi
 cat "$out/summary.txt"

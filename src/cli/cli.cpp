@@ -139,8 +139,15 @@ std::string nested_folders(const std::string& out_dir, const std::string& cache_
 
 // What every run ends with, local or on a cluster: run.json, the after-run
 // hooks (Stage::after_run), the table, and the exit code with the failure.
-int finish_run(const Plan& plan, Executor& exec, const RunReport& r, const std::string& out_dir, const RunArgs& a,
+int finish_run(const Plan& plan, Executor& exec, const RunReport& report, const std::string& out_dir, const RunArgs& a,
                const Common& c, Logger& log, bool profile, std::ostream& out, std::ostream& err) {
+  // The dependency graph goes into the record (run.json's "inputs" and
+  // "critical_path"), from the plan both executors ran.
+  RunReport r = report;
+  for (std::size_t i = 0; i < plan.instances.size() && i < r.instances.size(); ++i) {
+    r.instances[i].inputs.clear();
+    for (const auto& e : plan.instances[i].inputs) r.instances[i].inputs.push_back(plan.instances[e.upstream].name);
+  }
   nlohmann::json prof = r.to_json();
   {
     std::filesystem::create_directories(out_dir);
@@ -179,6 +186,13 @@ int finish_run(const Plan& plan, Executor& exec, const RunReport& r, const std::
     return r.exit_code;
   }
   if (!c.quiet) {
+    const CriticalPath path = r.critical_path();
+    if (path.instances.size() > 1 && path.seconds > 0) {
+      out << "critical path: " << format_seconds(path.seconds) << " of " << format_seconds(path.total_seconds)
+          << " computed in all (" << path.instances.front() << " -> ... -> " << path.instances.back() << ", "
+          << path.instances.size() << " instances; cached ones count the time they took): enough nodes would take about "
+          << format_fixed(path.total_seconds / path.seconds, 1) << "x less than one (run.json)\n";
+    }
     out << "done in " << format_seconds(r.seconds) << "; outputs in " << out_dir << "/ (run.json, wmgeom.log";
     for (const auto& f : reports) out << ", " << f.filename().string();
     out << ")\n";

@@ -1,5 +1,7 @@
 #include "core/run_summary.h"
 
+#include <functional>
+#include <map>
 #include <set>
 
 #include "core/error.h"
@@ -62,7 +64,8 @@ nlohmann::json RunSummary::to_json() const {
                       {"items_per_s", i.items_per_s()},
                       {"bytes", i.bytes},
                       {"estimated_bytes", i.estimated_bytes},
-                      {"versions", i.versions}});
+                      {"versions", i.versions},
+                      {"inputs", i.inputs}});
     if (!i.error.empty()) stages.back()["error"] = i.error;
     if (!i.job.id.empty()) {
       stages.back()["job"] = {{"id", i.job.id},
@@ -74,11 +77,51 @@ nlohmann::json RunSummary::to_json() const {
   }
   nlohmann::json j = {{"pipeline", pipeline}, {"file", file},           {"seconds", seconds},
                       {"exit_code", exit_code}, {"overrides", overrides}, {"stages", stages}};
+  const CriticalPath path = critical_path();
+  j["critical_path"] = {{"seconds", path.seconds}, {"total_seconds", path.total_seconds}, {"instances", path.instances}};
   if (!failed_stage.empty()) {
     j["failed_stage"] = failed_stage;
     j["error"] = error;
   }
   return j;
+}
+
+CriticalPath RunSummary::critical_path() const {
+  // Instances come in plan order, which is topological: one pass suffices,
+  // but an input listed later (a hand-edited record) is looked up anyway.
+  std::map<std::string, std::size_t> at;
+  for (std::size_t k = 0; k < instances.size(); ++k) at[instances[k].instance] = k;
+  std::vector<double> finish(instances.size(), -1);
+  std::vector<std::ptrdiff_t> via(instances.size(), -1);
+  CriticalPath path;
+  std::function<double(std::size_t, int)> done = [&](std::size_t k, int depth) -> double {
+    if (finish[k] >= 0) return finish[k];
+    const InstanceSummary& i = instances[k];
+    if (!part_of_run(i.cache) || depth > static_cast<int>(instances.size())) return finish[k] = 0;
+    double start = 0;
+    for (const auto& name : i.inputs) {
+      auto it = at.find(name);
+      if (it == at.end() || it->second == k) continue;
+      const double f = done(it->second, depth + 1);
+      if (f > start) {
+        start = f;
+        via[k] = static_cast<std::ptrdiff_t>(it->second);
+      }
+    }
+    return finish[k] = start + std::max(0.0, i.compute_seconds);
+  };
+  std::ptrdiff_t last = -1;
+  for (std::size_t k = 0; k < instances.size(); ++k) {
+    if (part_of_run(instances[k].cache)) path.total_seconds += std::max(0.0, instances[k].compute_seconds);
+    if (done(k, 0) > path.seconds) {
+      path.seconds = finish[k];
+      last = static_cast<std::ptrdiff_t>(k);
+    }
+  }
+  for (std::ptrdiff_t k = last; k >= 0; k = via[static_cast<std::size_t>(k)]) {
+    path.instances.insert(path.instances.begin(), instances[static_cast<std::size_t>(k)].instance);
+  }
+  return path;
 }
 
 RunSummary RunSummary::from_json(const nlohmann::json& j) {
@@ -106,6 +149,7 @@ RunSummary RunSummary::from_json(const nlohmann::json& j) {
     i.estimated_bytes = s.value("estimated_bytes", std::int64_t{-1});
     i.versions = s.value("versions", std::vector<std::string>{});
     i.error = s.value("error", "");
+    i.inputs = s.value("inputs", std::vector<std::string>{});
     if (s.contains("job")) {
       const auto& job = s.at("job");
       i.job.id = field<std::string>(job, "id", where + " job");

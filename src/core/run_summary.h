@@ -51,8 +51,22 @@ struct InstanceSummary {
     int requeues = 0;
   };
   Job job;
+  // The instances it read (upstream instance names, plan order): the run's
+  // dependency graph, for the critical path.
+  std::vector<std::string> inputs;
 
   double items_per_s() const { return compute_seconds > 0 ? static_cast<double>(items) / compute_seconds : 0.0; }
+};
+
+// The longest chain of dependent instances of a run, weighed by their
+// compute seconds (an instance cached before this run counts the seconds it
+// took then): the wall time that enough nodes, each starting an instance as
+// soon as its inputs exist, would approach from an empty cache, queue waits
+// and start-up aside.
+struct CriticalPath {
+  double seconds = 0;                  // compute seconds along the path
+  double total_seconds = 0;            // compute seconds of every instance of the run
+  std::vector<std::string> instances;  // the path, upstream first
 };
 
 struct RunSummary {
@@ -68,10 +82,14 @@ struct RunSummary {
 
   // Every instance's versions, sorted, each once.
   std::vector<std::string> versions() const;
+  // Over the instances that are part of the run (hit or miss), along
+  // `inputs`; an input outside the run (or unknown) adds nothing.
+  CriticalPath critical_path() const;
   // run.json: {"pipeline", "file", "seconds", "exit_code", "overrides",
   // "stages": [{"stage", "type", "key", "cache", "seconds", "compute_seconds",
-  // "items", "items_unit", "items_per_s", "bytes", "estimated_bytes" (-1: none), "versions", and for a
-  // cluster job "job": {"id", "node", "log", "queue_seconds", "requeues"}}]}
+  // "items", "items_unit", "items_per_s", "bytes", "estimated_bytes" (-1: none), "versions", "inputs", and for a
+  // cluster job "job": {"id", "node", "log", "queue_seconds", "requeues"}}],
+  // "critical_path": {"seconds", "total_seconds", "instances"}}
   // (the pipeline's text is not repeated there).
   nlohmann::json to_json() const;
   // Reads to_json()'s form back; throws wmgeom::Error naming the field for a

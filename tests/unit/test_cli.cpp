@@ -1,8 +1,11 @@
 // The CLI end to end (in-process): run, validate, stages, export, profile, cache.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <nlohmann/json.hpp>
 
+#include "core/run_summary.h"
 #include "graph/registry.h"
 #include "test_stages.h"
 #include "testing.h"
@@ -49,6 +52,72 @@ TEST(Cli, RunWritesProfileAndLogAndTable) {
   CliResult again = cli({"run", cli.file, "--out", (cli.dir / "out").string()});
   EXPECT_EQ(again.code, 0);
   EXPECT_EQ(again.out.find("miss"), std::string::npos) << again.out;
+}
+
+// Issue 22: run.json holds each instance's inputs and the run's critical
+// path (the slowest chain of dependent instances by compute seconds), and
+// the run prints it.
+TEST(Cli, RunJsonRecordsInputsAndTheCriticalPath) {
+  TempDir dir;
+  const std::string file = (dir / "p.toml").string();
+  write_file(file, "[pipeline]\nname = \"path\"\nseed = 1\n"
+                   "[stage.fast]\ntype = \"source\"\nn = 3\nsleep_ms = 10\n"
+                   "[stage.slow]\ntype = \"source\"\nn = 3\nvalue = 2.0\nsleep_ms = 600\n"
+                   "[stage.scaled]\ntype = \"scale\"\nx = \"slow\"\nsleep_ms = 200\n"
+                   "[stage.total]\ntype = \"sum\"\nxs = [\"fast\", \"scaled\"]\n");
+  CliResult r = run_cli({"run", file, "--out", (dir / "out").string(), "--cache-dir", (dir / "cache").string()}, registry());
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto prof = nlohmann::json::parse(read_file(dir / "out" / "run.json"));
+  std::map<std::string, nlohmann::json> by;
+  for (const auto& s : prof["stages"]) by[s["stage"]] = s;
+  EXPECT_EQ(by["total"]["inputs"], nlohmann::json({"fast", "scaled"}));
+  EXPECT_EQ(by["scaled"]["inputs"], nlohmann::json({"slow"}));
+  EXPECT_TRUE(by["slow"]["inputs"].empty());
+  const auto& path = prof["critical_path"];
+  EXPECT_EQ(path["instances"], nlohmann::json({"slow", "scaled", "total"}));
+  const double along = by["slow"]["compute_seconds"].get<double>() + by["scaled"]["compute_seconds"].get<double>() +
+                       by["total"]["compute_seconds"].get<double>();
+  EXPECT_NEAR(path["seconds"].get<double>(), along, 1e-9);
+  EXPECT_GE(path["seconds"].get<double>(), 0.8);
+  EXPECT_NEAR(path["total_seconds"].get<double>(), along + by["fast"]["compute_seconds"].get<double>(), 1e-9);
+  EXPECT_NE(r.out.find("critical path: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(slow -> ... -> total, 3 instances;"), std::string::npos) << r.out;
+  // Warm: every instance cached counts the seconds it took then, so the
+  // path is the same; it survives the record's round trip.
+  CliResult again = run_cli({"run", file, "--out", (dir / "out2").string(), "--cache-dir", (dir / "cache").string()}, registry());
+  ASSERT_EQ(again.code, 0) << again.err;
+  const auto warm = RunSummary::from_json(nlohmann::json::parse(read_file(dir / "out2" / "run.json")));
+  EXPECT_EQ(warm.critical_path().instances, (std::vector<std::string>{"slow", "scaled", "total"}));
+  EXPECT_NEAR(warm.critical_path().seconds, path["seconds"].get<double>(), 1e-6);
+}
+
+// Planted: the path follows the slowest chain, skips what is not part of
+// the run, and counts a cached instance's original seconds.
+TEST(RunSummary, CriticalPathIsTheSlowestChainOfTheRun) {
+  RunSummary r;
+  auto add = [&](const std::string& name, double secs, CacheStatus cache, std::vector<std::string> inputs) {
+    InstanceSummary i;
+    i.instance = name;
+    i.compute_seconds = secs;
+    i.cache = cache;
+    i.inputs = std::move(inputs);
+    r.instances.push_back(i);
+  };
+  add("features", 10, CacheStatus::kHit, {});
+  add("train[seed=1]", 50, CacheStatus::kMiss, {"features"});
+  add("train[seed=2]", 70, CacheStatus::kHit, {"features"});
+  add("capture[seed=1]", 1, CacheStatus::kMiss, {"train[seed=1]"});
+  add("capture[seed=2]", 1, CacheStatus::kMiss, {"train[seed=2]"});
+  add("analyze[seed=1]", 60, CacheStatus::kMiss, {"capture[seed=1]"});
+  add("analyze[seed=2]", 30, CacheStatus::kMiss, {"capture[seed=2]"});
+  add("unused", 1000, CacheStatus::kSkip, {});
+  add("findings", 0.5, CacheStatus::kMiss, {"analyze[seed=1]", "analyze[seed=2]", "unused"});
+  const CriticalPath p = r.critical_path();
+  // seed 1: 10 + 50 + 1 + 60 = 121; seed 2: 10 + 70 + 1 + 30 = 111.
+  EXPECT_DOUBLE_EQ(p.seconds, 121.5);
+  EXPECT_EQ(p.instances, (std::vector<std::string>{"features", "train[seed=1]", "capture[seed=1]", "analyze[seed=1]", "findings"}));
+  EXPECT_DOUBLE_EQ(p.total_seconds, 10 + 50 + 70 + 1 + 1 + 60 + 30 + 0.5);
+  EXPECT_TRUE(RunSummary{}.critical_path().instances.empty());
 }
 
 // Issue 14 ("Also"): the output folder and the cache are never one inside
