@@ -289,6 +289,9 @@ std::map<std::string, std::string> replicate_group_names(const std::vector<Model
 // message ("analyze", "findings"), `remedy` ends it.
 void require_seeds(const std::vector<ModelData>& models, int min_seeds, const std::string& who,
                    const std::string& remedy);
+// The `verdicts` parameter (analyze's and findings'): true for "required",
+// false for "when_testable"; `key` names it in the error for anything else.
+bool verdicts_required(const std::string& value, const std::string& key);
 
 // "relevant" (the task's feature), "implied" (category in an identity task:
 // identity determines it) or "irrelevant".

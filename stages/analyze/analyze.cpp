@@ -320,9 +320,7 @@ void check_and_bind(const Params& p, const std::vector<ModelData>& models, Setti
     }
   }
   for (const auto& m : models) analyze::check_folds(m, s);
-  enum class Verdicts { kWhenTestable, kRequired };
-  static constexpr Choice<Verdicts> kVerdicts[] = {{Verdicts::kWhenTestable, "when_testable"}, {Verdicts::kRequired, "required"}};
-  if (parse_choice(kVerdicts, p.s("verdicts"), "analyze.verdicts") == Verdicts::kRequired) {
+  if (analyze::verdicts_required(p.s("verdicts"), "analyze.verdicts")) {
     // Every replicate group (a configuration minus its seed: architecture,
     // regime, tasks and training settings) needs min_seeds seeds, or the
     // findings that use it cannot be decided.

@@ -7,7 +7,6 @@
 #include "analyze/analyze.h"
 #include "analyze/calibration.h"
 #include "core/artifacts.h"
-#include "core/choices.h"
 #include "core/instance_name.h"
 #include "core/run_summary.h"
 #include "nback/sampler.h"
@@ -15,13 +14,10 @@
 namespace wmgeom {
 
 FindingsStage::Settings FindingsStage::Settings::from_params(const Params& p) {
-  enum class Verdicts { kWhenTestable, kRequired };
-  static constexpr Choice<Verdicts> kVerdicts[] = {{Verdicts::kWhenTestable, "when_testable"},
-                                                   {Verdicts::kRequired, "required"}};
   Settings s;
   s.alpha = p.f("alpha");
   s.min_seeds = static_cast<int>(p.i("min_seeds"));
-  s.verdicts_required = parse_choice(kVerdicts, p.s("verdicts"), "findings.verdicts") == Verdicts::kRequired;
+  s.verdicts_required = analyze::verdicts_required(p.s("verdicts"), "findings.verdicts");
   return s;
 }
 
