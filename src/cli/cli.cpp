@@ -142,9 +142,11 @@ std::string nested_folders(const std::string& out_dir, const std::string& cache_
 int finish_run(const Plan& plan, Executor& exec, const RunReport& report, const std::string& out_dir, const RunArgs& a,
                const Common& c, Logger& log, bool profile, std::ostream& out, std::ostream& err) {
   // The dependency graph goes into the record (run.json's "inputs" and
-  // "critical_path"), from the plan both executors ran.
+  // "critical_path"), from the plan both executors ran, with each
+  // instance's artifact kind.
   RunReport r = report;
   for (std::size_t i = 0; i < plan.instances.size() && i < r.instances.size(); ++i) {
+    r.instances[i].kind = plan.instances[i].entry->schema.output;
     r.instances[i].inputs.clear();
     for (const auto& e : plan.instances[i].inputs) r.instances[i].inputs.push_back(plan.instances[e.upstream].name);
   }

@@ -1,6 +1,5 @@
 #include "core/run_summary.h"
 
-#include <functional>
 #include <map>
 #include <set>
 
@@ -55,6 +54,7 @@ nlohmann::json RunSummary::to_json() const {
   for (const auto& i : instances) {
     stages.push_back({{"stage", i.instance},
                       {"type", i.type},
+                      {"kind", i.kind},
                       {"key", i.key},
                       {"cache", to_string(i.cache)},
                       {"seconds", i.seconds},
@@ -87,33 +87,29 @@ nlohmann::json RunSummary::to_json() const {
 }
 
 CriticalPath RunSummary::critical_path() const {
-  // Instances come in plan order, which is topological: one pass suffices,
-  // but an input listed later (a hand-edited record) is looked up anyway.
+  // Instances come in plan order, which is topological: one forward pass.
+  // An input not listed before its reader (only in a hand-edited record)
+  // does not delay it.
   std::map<std::string, std::size_t> at;
-  for (std::size_t k = 0; k < instances.size(); ++k) at[instances[k].instance] = k;
-  std::vector<double> finish(instances.size(), -1);
+  std::vector<double> finish(instances.size(), 0);
   std::vector<std::ptrdiff_t> via(instances.size(), -1);
   CriticalPath path;
-  std::function<double(std::size_t, int)> done = [&](std::size_t k, int depth) -> double {
-    if (finish[k] >= 0) return finish[k];
+  std::ptrdiff_t last = -1;
+  for (std::size_t k = 0; k < instances.size(); ++k) {
     const InstanceSummary& i = instances[k];
-    if (!part_of_run(i.cache) || depth > static_cast<int>(instances.size())) return finish[k] = 0;
+    at[i.instance] = k;
+    if (!part_of_run(i.cache)) continue;  // finishes at 0: it did not run
+    const double own = std::max(0.0, i.compute_seconds);
+    path.total_seconds += own;
     double start = 0;
     for (const auto& name : i.inputs) {
       auto it = at.find(name);
-      if (it == at.end() || it->second == k) continue;
-      const double f = done(it->second, depth + 1);
-      if (f > start) {
-        start = f;
-        via[k] = static_cast<std::ptrdiff_t>(it->second);
-      }
+      if (it == at.end() || it->second == k || finish[it->second] <= start) continue;
+      start = finish[it->second];
+      via[k] = static_cast<std::ptrdiff_t>(it->second);
     }
-    return finish[k] = start + std::max(0.0, i.compute_seconds);
-  };
-  std::ptrdiff_t last = -1;
-  for (std::size_t k = 0; k < instances.size(); ++k) {
-    if (part_of_run(instances[k].cache)) path.total_seconds += std::max(0.0, instances[k].compute_seconds);
-    if (done(k, 0) > path.seconds) {
+    finish[k] = start + own;
+    if (finish[k] > path.seconds) {
       path.seconds = finish[k];
       last = static_cast<std::ptrdiff_t>(k);
     }
@@ -150,6 +146,7 @@ RunSummary RunSummary::from_json(const nlohmann::json& j) {
     i.versions = s.value("versions", std::vector<std::string>{});
     i.error = s.value("error", "");
     i.inputs = s.value("inputs", std::vector<std::string>{});
+    i.kind = s.value("kind", "");
     if (s.contains("job")) {
       const auto& job = s.at("job");
       i.job.id = field<std::string>(job, "id", where + " job");

@@ -31,6 +31,7 @@ inline bool part_of_run(CacheStatus s) { return s == CacheStatus::kHit || s == C
 struct InstanceSummary {
   std::string instance;    // "gru[seed=1]"
   std::string type;        // stage type
+  std::string kind;        // the artifact kind it produces (its schema's output)
   std::string key;         // cache key
   std::string items_unit;  // "trials", "decoders", ... (the schema's)
   CacheStatus cache = CacheStatus::kSkip;

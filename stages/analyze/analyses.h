@@ -102,13 +102,18 @@ struct Settings {
   double chance(const std::string& feature) const { return 1.0 / static_cast<double>(classes.at(feature)); }
 };
 
-// Builds a Table row by row; the first row fixes the column order.
+// Builds a Table row by row; the first row fixes the columns (names, order
+// and types), and every later row must have the same (Error otherwise).
+// The declared columns of each table: tables.toml (table_schema.h).
 class TableBuilder {
  public:
   using Cell = std::variant<double, std::string>;
   TableBuilder& add(std::vector<std::pair<std::string, Cell>> row);
   Table build() const;
   bool empty() const { return rows_.empty(); }
+  std::size_t rows() const { return rows_.size(); }
+  // The first row's columns: name, and whether it holds text (none before it).
+  std::vector<std::pair<std::string, bool>> columns() const;
   // Appends every row of `other`, in order.
   void append(const TableBuilder& other);
 

@@ -13,6 +13,7 @@
 
 #include "analyze/analyses.h"
 #include "analyze/calibration.h"
+#include "analyze/table_schema.h"
 #include "core/artifacts.h"
 #include "core/format.h"
 #include "core/instance_name.h"
@@ -152,16 +153,30 @@ std::string AnalyzeStage::resource(const Params& p) const { return nets::device_
 std::vector<std::filesystem::path> AnalyzeStage::after_run(const Artifact& artifact, const RunSummary& run,
                                                           const std::string& instance,
                                                           const std::filesystem::path& out_dir) const {
-  // With a findings stage in the run, it writes findings.json and tables/
-  // for all the models (stages/findings): the per-model analyses write
-  // nothing (their findings, one model each, decide nothing).
+  // A per-model analysis read by a findings stage writes nothing (its
+  // findings, one model's, decide nothing): the findings stage writes for
+  // all the models it merges.
+  const auto suffix = findings_suffix(run, instance);
+  if (!suffix) return {};
+  return write_findings_and_tables(artifact, out_dir / ("findings" + *suffix + ".json"), out_dir / ("tables" + *suffix));
+}
+
+std::optional<std::string> findings_suffix(const RunSummary& run, const std::string& instance) {
+  auto read_by_another_result = [&](const std::string& name) {
+    for (const auto& i : run.instances) {
+      if (i.kind == AnalysisResult::kKind && part_of_run(i.cache) && i.instance != name &&
+          std::find(i.inputs.begin(), i.inputs.end(), name) != i.inputs.end()) {
+        return true;
+      }
+    }
+    return false;
+  };
+  if (read_by_another_result(instance)) return std::nullopt;
+  int writers = 0;
   for (const auto& i : run.instances) {
-    if (i.type == "findings" && part_of_run(i.cache)) return {};
+    writers += i.kind == AnalysisResult::kKind && part_of_run(i.cache) && !read_by_another_result(i.instance);
   }
-  int analyses = 0;
-  for (const auto& i : run.instances) analyses += i.type == type() && part_of_run(i.cache);
-  const std::string suffix = analyses <= 1 ? "" : "-" + instance_folder_name(instance);
-  return write_findings_and_tables(artifact, out_dir / ("findings" + suffix + ".json"), out_dir / ("tables" + suffix));
+  return writers <= 1 ? "" : "-" + instance_folder_name(instance);
 }
 
 std::vector<std::filesystem::path> write_findings_and_tables(const Artifact& artifact,
@@ -473,7 +488,14 @@ std::int64_t analyze_model(const ModelData& m, const Settings& s, analyze::Table
   }
   for (const PerModel& a : kPerModel) {
     if (a.families && !families) continue;
-    if (s.wants(a.analysis)) a.run(m, s, families ? &*families : nullptr, tables, arrays);
+    if (s.wants(a.analysis)) {
+      // Each analysis's rows are checked against their declaration
+      // (tables.toml) before they join the model's tables.
+      analyze::Tables mine;
+      a.run(m, s, families ? &*families : nullptr, mine, arrays);
+      analyze::check_tables(mine, a.name);
+      for (const auto& [name, rows] : mine) tables[name].append(rows);
+    }
     timed(a.name);
   }
   ctx.info(m.name + ": " + timings);

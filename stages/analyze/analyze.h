@@ -3,6 +3,9 @@
 // analyses themselves in analyses.h (one function each).
 #pragma once
 
+#include <optional>
+#include <string>
+
 #include "core/stage.h"
 
 namespace wmgeom {
@@ -39,6 +42,13 @@ class AnalyzeStage final : public Stage {
  private:
   Artifact run_in_arena(const Params& params, const StageInputs& inputs, RunContext& ctx) const;
 };
+
+// Where an AnalysisResult instance of a run writes its findings.json and
+// tables/ (the after_run of analyze and of findings): nothing (nullopt) when
+// another AnalysisResult instance of the run reads it (a findings stage,
+// which decides across the models it merges and writes for all of them);
+// else "" when it is the run's only writer, or "-<instance folder>".
+std::optional<std::string> findings_suffix(const RunSummary& run, const std::string& instance);
 
 // findings.json and tables/<name>.csv of an AnalysisResult artifact (the
 // findings written through a temporary file); the paths written. The

@@ -11,9 +11,27 @@
 namespace wmgeom::analyze {
 
 TableBuilder& TableBuilder::add(std::vector<std::pair<std::string, Cell>> row) {
-  if (!rows_.empty() && row.size() != rows_.front().size()) throw Error("analyze: a table row has another shape");
+  if (!rows_.empty()) {
+    const auto& first = rows_.front();
+    if (row.size() != first.size()) {
+      throw Error("analyze: a table row has " + std::to_string(row.size()) + " columns, the first " + std::to_string(first.size()));
+    }
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      if (row[c].first != first[c].first || row[c].second.index() != first[c].second.index()) {
+        throw Error("analyze: a table row has column \"" + row[c].first + "\" where the first has \"" + first[c].first +
+                    "\" (or another type)");
+      }
+    }
+  }
   rows_.push_back(std::move(row));
   return *this;
+}
+
+std::vector<std::pair<std::string, bool>> TableBuilder::columns() const {
+  std::vector<std::pair<std::string, bool>> out;
+  if (rows_.empty()) return out;
+  for (const auto& [name, cell] : rows_.front()) out.emplace_back(name, std::holds_alternative<std::string>(cell));
+  return out;
 }
 
 void TableBuilder::append(const TableBuilder& other) {

@@ -14,6 +14,7 @@
 #include "analyze/analyze.h"
 #include "analyze/procrustes.h"
 #include "analyze/synthetic.h"
+#include "analyze/table_schema.h"
 #include "core/artifacts.h"
 #include "core/error.h"
 #include "config/diagnostics.h"
@@ -1273,10 +1274,10 @@ TEST(Analyze, ThroughTheEngineWithCausal) {
   const std::string text = tiny_pipeline();
   InProcess run;
   auto r = run.get_as<AnalysisResult>(text, "geometry");
-  for (const char* t : {"decoding", "cross_task", "orthogonality", "orthogonality_summary", "cross_temporal",
-                        "temporal_hypotheses", "procrustes", "causal", "rsa", "dimensionality"}) {
-    EXPECT_TRUE(r.tables.count(t)) << t;
-  }
+  // Every analysis ran, so every declared table is written (tables.toml, the
+  // single source), each with exactly its declared columns and types.
+  for (const auto& [name, spec] : analyze::table_specs()) EXPECT_TRUE(r.tables.count(name)) << name;
+  for (const auto& [name, t] : r.tables) EXPECT_NO_THROW(analyze::check_table(name, t, "the result")) << name;
   const Table& c = r.tables.at("causal");
   ASSERT_GT(c.rows(), 0u);
   // The shift is in SDs of the states' projection on the direction: at +50
@@ -1479,6 +1480,7 @@ TEST(Analyze, AfterARunFindingsAndTablesAreInTheOutputFolder) {
   InstanceSummary one;
   one.instance = "geometry";
   one.type = "analyze";
+  one.kind = "AnalysisResult";  // what decides who writes (findings_suffix), with the run's inputs
   one.cache = CacheStatus::kHit;
   run.instances = {one};
   TempDir out;

@@ -6,6 +6,7 @@
 #include "analyze/analyses.h"
 #include "analyze/analyze.h"
 #include "analyze/calibration.h"
+#include "analyze/table_schema.h"
 #include "core/artifacts.h"
 #include "core/instance_name.h"
 #include "core/run_summary.h"
@@ -115,6 +116,7 @@ Artifact FindingsStage::run(const Params& p, const StageInputs& inputs, RunConte
       merged.params["models"].push_back(m);
     }
     for (auto& [name, t] : r.tables) {
+      analyze::check_table(name, t, "findings: analysis " + item.instance);
       if (auto it = merged.tables.find(name); it == merged.tables.end()) {
         merged.tables.emplace(name, std::move(t));
       } else {
@@ -143,10 +145,9 @@ Artifact FindingsStage::run(const Params& p, const StageInputs& inputs, RunConte
 std::vector<std::filesystem::path> FindingsStage::after_run(const Artifact& artifact, const RunSummary& run,
                                                            const std::string& instance,
                                                            const std::filesystem::path& out_dir) const {
-  int count = 0;
-  for (const auto& i : run.instances) count += i.type == type() && part_of_run(i.cache);
-  const std::string suffix = count <= 1 ? "" : "-" + instance_folder_name(instance);
-  return write_findings_and_tables(artifact, out_dir / ("findings" + suffix + ".json"), out_dir / ("tables" + suffix));
+  const auto suffix = findings_suffix(run, instance);
+  if (!suffix) return {};
+  return write_findings_and_tables(artifact, out_dir / ("findings" + *suffix + ".json"), out_dir / ("tables" + *suffix));
 }
 
 }  // namespace wmgeom

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "analyze/analyze.h"
+#include "analyze/table_schema.h"
 #include "core/artifacts.h"
 #include "core/error.h"
 #include "core/run_summary.h"
@@ -150,6 +151,43 @@ TEST(Findings, ChangingAlphaRerunsOnlyTheFindings) {
   EXPECT_DOUBLE_EQ(alpha.get<double>(), 0.01);
 }
 
+// Who writes findings.json and tables/ after a run (analyze's and findings'
+// after_run): a per-model analysis read by a findings stage writes nothing;
+// an analysis no findings stage reads writes its own; with several writers
+// each has its instance's suffix. The rule follows the run's dependency graph
+// and artifact kinds (run.json's "inputs" and "kind"), not stage type names.
+TEST(Findings, OnlyAnalysesNoFindingsStageReadsWriteTheirOwnFiles) {
+  RunSummary run;
+  auto add = [&](const std::string& name, const std::string& kind, std::vector<std::string> inputs,
+                 CacheStatus cache = CacheStatus::kMiss) {
+    InstanceSummary i;
+    i.instance = name;
+    i.kind = kind;
+    i.cache = cache;
+    i.inputs = std::move(inputs);
+    run.instances.push_back(i);
+  };
+  add("states[seed=1]", "StateSet", {});
+  add("states[seed=2]", "StateSet", {});
+  add("per[seed=1]", "AnalysisResult", {"states[seed=1]"});
+  add("per[seed=2]", "AnalysisResult", {"states[seed=2]"}, CacheStatus::kHit);
+  add("verdicts", "AnalysisResult", {"per[seed=1]", "per[seed=2]"});
+  add("report", "Report", {"verdicts", "per[seed=1]"});
+  EXPECT_EQ(findings_suffix(run, "per[seed=1]"), std::nullopt);
+  EXPECT_EQ(findings_suffix(run, "per[seed=2]"), std::nullopt);
+  EXPECT_EQ(findings_suffix(run, "verdicts"), std::optional<std::string>(""));
+  // One more analysis that no findings stage reads: two writers, suffixed.
+  add("alone", "AnalysisResult", {"states[seed=1]"});
+  EXPECT_EQ(findings_suffix(run, "alone"), std::optional<std::string>("-alone"));
+  EXPECT_EQ(findings_suffix(run, "verdicts"), std::optional<std::string>("-verdicts"));
+  EXPECT_EQ(findings_suffix(run, "per[seed=1]"), std::nullopt);
+  // A findings stage that did not take part in the run (skipped) does not
+  // silence the analyses it would read.
+  run.instances[4].cache = CacheStatus::kSkip;
+  EXPECT_EQ(findings_suffix(run, "per[seed=1]"), std::optional<std::string>("-per.seed=1"))
+      << "the instance folder name of per[seed=1]";
+}
+
 // A study grows by adding models: one more seed computes that seed's chain
 // (training, capture, its own analysis) and the findings, nothing else.
 TEST(Findings, AddingASeedComputesOnlyItsChainAndTheFindings) {
@@ -177,7 +215,7 @@ TEST(Findings, AddingASeedComputesOnlyItsChainAndTheFindings) {
 
 // Inputs it cannot compare, each refused with what to do.
 Artifact analysis(const std::string& model, const nlohmann::json& params_extra = {}, bool group = true,
-                  bool table = true) {
+                  bool table = true, bool old_table = false) {
   AnalysisResult r;
   r.params = {{"folds", 3}, {"permutations", 20}};
   for (const auto& [k, v] : params_extra.items()) r.params[k] = v;
@@ -185,9 +223,17 @@ Artifact analysis(const std::string& model, const nlohmann::json& params_extra =
   if (group) m["group"] = "{}";
   r.params["models"] = nlohmann::json::array({m});
   if (!table) return r.to_artifact();
+  // One row of the declared decoding table (analyze/tables.toml); or, as an
+  // analyze of another version would have written it, other columns.
   Table t;
-  t.add("model", std::vector<std::string>{model});
-  t.add("accuracy", std::vector<double>{0.9});
+  for (const auto& c : analyze::table_specs().at("decoding").columns) {
+    if (old_table && c.name == "relevance") continue;
+    if (c.text) {
+      t.add(c.name, std::vector<std::string>{c.name == "model" ? model : "x"});
+    } else {
+      t.add(c.name, std::vector<double>{0.9});
+    }
+  }
   r.tables["decoding"] = t;
   return r.to_artifact();
 }
@@ -219,6 +265,12 @@ TEST(Findings, RefusesAnalysesItCannotCompare) {
             std::string::npos);
   EXPECT_NE(refusal({analysis("m1", {}, false)}).find("records no replicate group for model m1"), std::string::npos);
   EXPECT_NE(refusal({analysis("m1"), analysis("m2")}, "verdicts = \"required\"\n").find("fewer than min_seeds = 3"),
+            std::string::npos);
+  // A table unlike this wmgeom's declaration (an analysis of another
+  // version): refused as input, naming the analysis, the table and the column.
+  EXPECT_NE(refusal({analysis("m1"), analysis("m2", {}, true, true, true)})
+                .find("findings: analysis per[seed=2]: table \"decoding\" differs from this wmgeom's declaration "
+                      "(stages/analyze/tables.toml): column 5 is \"relevant\" where \"relevance\" is declared"),
             std::string::npos);
   // Comparable inputs are not refused (tables left out: the findings then
   // have nothing to decide on and say so).

@@ -73,6 +73,7 @@ TEST(Cli, RunJsonRecordsInputsAndTheCriticalPath) {
   EXPECT_EQ(by["total"]["inputs"], nlohmann::json({"fast", "scaled"}));
   EXPECT_EQ(by["scaled"]["inputs"], nlohmann::json({"slow"}));
   EXPECT_TRUE(by["slow"]["inputs"].empty());
+  EXPECT_EQ(by["total"]["kind"], "Numbers");  // the artifact kind each instance produced (its schema's output)
   const auto& path = prof["critical_path"];
   EXPECT_EQ(path["instances"], nlohmann::json({"slow", "scaled", "total"}));
   const double along = by["slow"]["compute_seconds"].get<double>() + by["scaled"]["compute_seconds"].get<double>() +
@@ -88,6 +89,7 @@ TEST(Cli, RunJsonRecordsInputsAndTheCriticalPath) {
   ASSERT_EQ(again.code, 0) << again.err;
   const auto warm = RunSummary::from_json(nlohmann::json::parse(read_file(dir / "out2" / "run.json")));
   EXPECT_EQ(warm.critical_path().instances, (std::vector<std::string>{"slow", "scaled", "total"}));
+  EXPECT_EQ(warm.instances.back().kind, "Numbers");
   EXPECT_NEAR(warm.critical_path().seconds, path["seconds"].get<double>(), 1e-6);
 }
 
