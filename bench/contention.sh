@@ -15,7 +15,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/build" wmgeom >&2
-wmgeom="${WMGEOM_BUILD_DIR:-$root/build}/src/cli/wmgeom"
+wmgeom="${WMGEOM_BUILD_DIR:-$root/build}/app/wmgeom"
 stage="${1:-cnn}"
 repeats="${2:-2}"
 work=$(mktemp -d /tmp/wmgeom-contention.XXXXXX)

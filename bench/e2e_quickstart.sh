@@ -9,7 +9,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/build" wmgeom >&2
-wmgeom="${WMGEOM_BUILD_DIR:-$root/build}/src/cli/wmgeom"
+wmgeom="${WMGEOM_BUILD_DIR:-$root/build}/app/wmgeom"
 out="${1:-$(mktemp -d /tmp/wmgeom-e2e.XXXXXX)}"
 mkdir -p "$out"
 cache="$out/cache"

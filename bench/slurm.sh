@@ -18,7 +18,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${WMGEOM_BUILD_DIR:-$root/build}"
 "$root/scripts/build" wmgeom wmgeom_testcli >&2
 testcli="$build/tests/wmgeom_testcli"
-wmgeom="$build/src/cli/wmgeom"
+wmgeom="$build/app/wmgeom"
 out="${1:-$(mktemp -d /tmp/wmgeom-bench-slurm.XXXXXX)}"
 out=$(mkdir -p "$out" && cd "$out" && pwd)
 if [[ -z ${SLURM_CONF:-} ]]; then

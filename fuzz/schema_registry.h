@@ -38,10 +38,30 @@ inline std::string without_content_hashing(std::string text) {
   return text;
 }
 
+// The engine's device handling (core/device.h) without LibTorch: the grammar
+// of nets::valid_device_spec ("auto", "cpu", "cuda", "cuda:N"), a fixed key
+// line and no resource, so that device stages plan as they do in wmgeom.
+inline DeviceSupport schema_only_devices() {
+  DeviceSupport d;
+  d.expectation = "expected \"auto\", \"cpu\", \"cuda\" or \"cuda:N\"";
+  d.valid = [](const std::string& s) {
+    if (s == "auto" || s == "cpu" || s == "cuda") return true;
+    if (s.rfind("cuda:", 0) != 0 || s.size() == 5) return false;
+    for (std::size_t i = 5; i < s.size(); ++i) {
+      if (s[i] < '0' || s[i] > '9') return false;
+    }
+    return true;
+  };
+  d.key_extras = [](const std::string&) { return std::string("device schema-only"); };
+  d.resource = [](const std::string&) { return std::string(); };
+  return d;
+}
+
 // Built once per process.
 inline const StageRegistry& schema_registry() {
   static const StageRegistry* registry = [] {
     auto* r = new StageRegistry;
+    r->set_device_support(schema_only_devices());
     const std::string prefix = "stages/", suffix = "/schema.toml";
     for (const auto& f : embedded_files()) {
       const std::string path(f.path);

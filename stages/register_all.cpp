@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "graph/registry.h"
+#include "nets/device.h"
 #include "analyze/analyze.h"
 #include "capture/capture.h"
 #include "features/features.h"
@@ -16,6 +17,9 @@
 namespace wmgeom {
 
 void register_all(StageRegistry& registry) {
+  // Stages whose schema names a torch device (features, train, capture,
+  // analyze): validated, keyed and claimed by the engine with this.
+  registry.set_device_support(nets::device_support());
   registry.add(std::make_unique<RenderStage>());
   registry.add(std::make_unique<FeaturesStage>());
   registry.add(std::make_unique<TasksStage>());

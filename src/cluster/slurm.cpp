@@ -489,7 +489,7 @@ JobRequest request_of(const Plan& plan, std::size_t d, const Instance& first, co
   req.decl = decl.name;
   req.type = decl.type;
   req.profile_file = profile.file;
-  req.res = first.entry->stage->resources(first.params);
+  req.res = instance_resources(first);
   if (first.params.has("threads")) req.threads_param = first.params.i("threads");
   req.partition = profile.partition;
   if (auto w = profile.where.find("partition"); w != profile.where.end()) req.partition_where = "[slurm] partition at " + w->second;

@@ -116,13 +116,14 @@ StageSchema parse_schema(std::string_view toml_text, std::string_view source) {
   StageSchema s;
   const toml::table* stage = root["stage"].as_table();
   if (!stage) bad(source, "stage", "missing [stage] table");
-  only_keys(source, "stage", *stage, {"type", "version", "output", "items", "doc"});
+  only_keys(source, "stage", *stage, {"type", "version", "output", "items", "device", "doc"});
   s.type = stage->get_as<std::string>("type") ? stage->get_as<std::string>("type")->get() : "";
   if (s.type.empty()) bad(source, "stage.type", "missing");
   if (auto v = stage->get_as<std::int64_t>("version")) s.version = static_cast<int>(v->get());
   if (auto v = stage->get_as<std::string>("output")) s.output = v->get();
   if (auto v = stage->get_as<std::string>("items")) s.items = v->get();
   if (auto v = stage->get_as<std::string>("doc")) s.doc = v->get();
+  if (auto v = stage->get_as<std::string>("device")) s.device = v->get();
   for (auto&& [k, v] : root) {
     if (k != "stage" && k != "input" && k != "param") bad(source, std::string(k.str()), "unknown schema table");
   }
@@ -196,6 +197,13 @@ StageSchema parse_schema(std::string_view toml_text, std::string_view source) {
       }
       if (p.doc.empty()) bad(source, key + ".doc", "every parameter needs a doc string");
       s.params.push_back(std::move(p));
+    }
+  }
+  if (!s.device.empty()) {
+    const ParamSpec* d = s.param(s.device);
+    if (!d) bad(source, "stage.device", "names \"" + s.device + "\", which is not a parameter of this schema");
+    if (d->type != ParamType::kString || d->hashed) {
+      bad(source, "stage.device", "parameter \"" + s.device + "\" must be a string with hashed = false (the device kind, not the spec, enters the key)");
     }
   }
   return s;

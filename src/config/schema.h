@@ -8,6 +8,10 @@
 //   version = 1                # bump when output semantics change (cache key)
 //   output = "StimulusSet"     # artifact kind produced
 //   items = "images"           # unit of the profile's items
+//   device = "device"          # optional: the (string, unhashed) parameter that
+//                              # selects its torch device; the engine validates it,
+//                              # keys the device kind and claims the GPU
+//                              # (graph/registry.h, DeviceSupport)
 //   doc = "one paragraph"
 //   [input.<port>]             # zero or more input ports
 //   kind = "StimulusSet"       # artifact kind accepted
@@ -78,6 +82,7 @@ struct StageSchema {
   int version = 1;
   std::string output;
   std::string items = "items";
+  std::string device;  // the parameter selecting its torch device ("": it uses none)
   std::string doc;
   std::vector<PortSpec> inputs;
   std::vector<ParamSpec> params;  // in file order

@@ -153,7 +153,9 @@ class Stage {
   virtual std::string resource(const Params& params) const { return {}; }
   // What one instance needs on a cluster node, derived from its parameters
   // (threads, batch, model size). The default: 1 CPU, 2 GB, 1 hour, and
-  // one GPU when resource() names a CUDA device.
+  // one GPU when resource() names a CUDA device (the engine adds that GPU
+  // for a stage whose schema's device is CUDA: graph/plan.h,
+  // instance_resources).
   virtual Resources resources(const Params& params) const {
     Resources r;
     r.gpus = resource(params).rfind("cuda", 0) == 0 ? 1 : 0;

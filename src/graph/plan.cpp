@@ -323,8 +323,19 @@ struct Builder {
           inst.name += "]";
         }
         ParamIssueSink sink(d, diags, seen_issues);
+        const std::string& device_param = inst.entry->schema.device;
+        if (!device_param.empty()) {
+          // The stage's torch device: the engine's concern (core/device.h).
+          const std::string& spec = inst.params.s(device_param);
+          if (!registry.device_support().valid(spec)) {
+            sink.error(device_param, registry.device_support().expectation + ", found \"" + spec + "\"");
+          }
+        }
         inst.entry->stage->validate(inst.params, sink);
         inst.resource = inst.entry->stage->resource(inst.params);
+        if (inst.resource.empty() && !device_param.empty() && registry.device_support().valid(inst.params.s(device_param))) {
+          inst.resource = registry.device_support().resource(inst.params.s(device_param));
+        }
         of[di].push_back(plan.instances.size());
         plan.instances.push_back(std::move(inst));
       }
@@ -379,6 +390,10 @@ struct Builder {
         t += "input " + e.port + " " + format_labels(up.labels) + " " + up.key + "\n";
       }
       std::string extras = inst.entry->stage->key_extras(inst.params);
+      if (const std::string& device_param = schema.device; !device_param.empty() && registry.device_support().valid(inst.params.s(device_param))) {
+        const std::string device = registry.device_support().key_extras(inst.params.s(device_param));
+        extras = extras.empty() ? device : device + "\n" + extras;
+      }
       inst.extras.clear();
       std::size_t start = 0;
       while (start < extras.size()) {
@@ -440,6 +455,12 @@ std::optional<Plan> make_plan_from_text(const std::string& file, std::string_vie
                                         const std::vector<std::string>& overrides,
                                         const StageRegistry& registry, Diagnostics& diags) {
   return finish(load_pipeline(file, text, overrides, schema_lookup(registry), diags), registry, diags);
+}
+
+Resources instance_resources(const Instance& inst) {
+  Resources r = inst.entry->stage->resources(inst.params);
+  if (inst.resource.rfind("cuda", 0) == 0) r.gpus = std::max(r.gpus, 1);
+  return r;
 }
 
 }  // namespace wmgeom

@@ -59,6 +59,11 @@ struct Plan {
 
 std::string format_labels(const Labels& labels);  // "{rnn=gru,seed=1}"
 
+// What one instance needs on a cluster node: its stage's resources(), with
+// one GPU when its resource token (its stage's own, or its device's: a
+// schema's `device`, core/device.h) names a CUDA device.
+Resources instance_resources(const Instance& inst);
+
 // Validates everything (schemas, stage-specific checks, graph) and expands
 // the plan; on any problem returns nullopt with every diagnostic in `diags`.
 std::optional<Plan> make_plan(const std::string& file, const std::vector<std::string>& overrides,

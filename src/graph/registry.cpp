@@ -13,6 +13,10 @@ void StageRegistry::add(std::unique_ptr<Stage> stage, std::string_view schema_to
                 "\" but the stage class is \"" + type + "\"");
   }
   if (entries_.count(type)) throw Error("stage type \"" + type + "\" is registered twice");
+  if (!schema.device.empty() && !device_.valid) {
+    throw Error("stage type \"" + type + "\" uses a torch device (schema " + std::string(source) +
+                ", stage.device): install the device support first (StageRegistry::set_device_support)");
+  }
   entries_.emplace(type, StageEntry{std::move(stage), std::move(schema)});
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/schema.h"
+#include "core/device.h"
 #include "core/stage.h"
 
 namespace wmgeom {
@@ -21,6 +22,10 @@ struct StageEntry {
 
 class StageRegistry {
  public:
+  // Installs the device support; before adding a stage whose schema has a
+  // `device` key (adding one without it throws wmgeom::Error).
+  void set_device_support(DeviceSupport support) { device_ = std::move(support); }
+  const DeviceSupport& device_support() const { return device_; }
   // Throws wmgeom::Error if the schema is malformed, its type differs from
   // stage->type(), or the type is already registered.
   void add(std::unique_ptr<Stage> stage, std::string_view schema_toml, std::string_view source);
@@ -31,6 +36,7 @@ class StageRegistry {
 
  private:
   std::map<std::string, StageEntry, std::less<>> entries_;
+  DeviceSupport device_;
 };
 
 }  // namespace wmgeom

@@ -6,6 +6,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "core/error.h"
+#include "nets/device.h"
 
 namespace wmgeom::nets {
 
@@ -84,6 +85,10 @@ std::string device_resource(const std::string& spec) {
   if (device_kind(spec) != "cuda") return "";
   if (spec.rfind("cuda:", 0) == 0) return spec;
   return "cuda:0";
+}
+
+DeviceSupport device_support() {
+  return {kDeviceExpectation, valid_device_spec, torch_key_extras, device_resource};
 }
 
 at::Generator make_generator(std::uint64_t seed) { return at::make_generator<at::CPUGeneratorImpl>(seed); }

@@ -31,6 +31,7 @@ std::string device_kind(const std::string& spec);
 std::string torch_key_extras(const std::string& device_spec);
 // Resource token for the executor: "cuda:N" for GPU work, "" for CPU.
 std::string device_resource(const std::string& spec);
+// device_support() (the three above, for the engine): nets/device.h.
 
 // A CPU generator seeded deterministically; use it for every random draw so
 // that concurrent stages never share torch's global generator.

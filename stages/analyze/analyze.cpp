@@ -123,9 +123,6 @@ constexpr double kReplayTolerance = 0.05;
 }  // namespace
 
 void AnalyzeStage::validate(const Params& p, ParamIssues& issues) const {
-  if (!nets::valid_device_spec(p.s("device"))) {
-    issues.error("device", std::string(nets::kDeviceExpectation) + ", found \"" + p.s("device") + "\"");
-  }
   std::set<std::int64_t> seen;
   for (auto f : p.ints("frames")) {
     if (!seen.insert(f).second) issues.error("frames", "frame " + std::to_string(f) + " is listed twice");
@@ -136,20 +133,15 @@ void AnalyzeStage::validate(const Params& p, ParamIssues& issues) const {
   if (std::set<std::string>(f.begin(), f.end()).size() != f.size()) issues.error("features", "a feature is listed twice");
 }
 
-// CPU and GPU fits differ in the last digits (different solvers): the device kind is keyed.
+// CPU and GPU fits differ in the last digits (different solvers): the device
+// kind is keyed (by the engine: schema.toml's `device`, core/device.h).
 // The calibration table embedded in findings.json is part of the output, so
 // its SHA-256 is part of the cache key: a new calibration.json never brings
 // back a cached findings.json with the old table (calibration.h).
 std::string AnalyzeStage::key_extras(const Params& p) const {
-  return nets::torch_key_extras(p.s("device")) + "\ncalibration sha256:" + analyze::calibration_sha256().substr(0, 16);
+  return "calibration sha256:" + analyze::calibration_sha256().substr(0, 16);
 }
 
-std::string AnalyzeStage::resource(const Params& p) const { return nets::device_resource(p.s("device")); }
-
-// Analyses run models in parallel units, so CPUs help (threads, or 4 when the
-// run decides); states of many models and their decoders fit in 8 GB at the
-// paper's size; the quickstart's three models take 2 minutes on 2 cores, the
-// study's 27 about 20, so 3 hours leaves room.
 std::vector<std::filesystem::path> AnalyzeStage::after_run(const Artifact& artifact, const RunSummary& run,
                                                           const std::string& instance,
                                                           const std::filesystem::path& out_dir) const {
@@ -232,6 +224,13 @@ SizeEstimate AnalyzeStage::estimate(const Params& p, const EstimateInputs& input
   return e;
 }
 
+// One model's analyses run in parallel units, so CPUs help (threads, or 4
+// when the run decides); a study model's states and decoders take about 1 GB
+// and a paper-scale model's about 40 GB (estimate() above: the fit check
+// refuses what cannot fit), so 8 GB is the request for study-scale models;
+// one multi-task model takes about a minute on 2 cores (README, "How one
+// model's analysis grows": about 4 min at the paper's scale), so 3 hours
+// leaves room.
 Resources AnalyzeStage::resources(const Params& p) const {
   Resources r = Stage::resources(p);
   r.cpus = p.i("threads") > 0 ? static_cast<int>(p.i("threads")) : 4;

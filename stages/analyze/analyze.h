@@ -14,8 +14,9 @@ class AnalyzeStage final : public Stage {
  public:
   std::string type() const override { return "analyze"; }
   void validate(const Params& params, ParamIssues& issues) const override;
+  // The calibration table's hash (the device, schema.toml's `device`, is
+  // keyed by the engine).
   std::string key_extras(const Params& params) const override;
-  std::string resource(const Params& params) const override;
   Resources resources(const Params& params) const override;
   // Plan-time size (graph/fit.h), from the state sets' shapes: the tables
   // (rows per feature x task x frame x train frame, bytes per row, both

@@ -18,17 +18,6 @@ Array per_frame(const Array& column, const torch::Tensor& stimuli) {
 
 }  // namespace
 
-void CaptureStage::validate(const Params& p, ParamIssues& issues) const {
-  if (!nets::valid_device_spec(p.s("device"))) {
-    issues.error("device", std::string(nets::kDeviceExpectation) + ", found \"" + p.s("device") + "\"");
-  }
-}
-
-std::string CaptureStage::key_extras(const Params& p) const {
-  return nets::torch_key_extras(p.s("device"));
-}
-
-std::string CaptureStage::resource(const Params& p) const { return nets::device_resource(p.s("device")); }
 
 // Capture is a forward pass with recorded states (bench_capture: ~3,000
 // trials/s on one core): minutes; its memory is the states it returns.

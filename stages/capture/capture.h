@@ -9,9 +9,6 @@ namespace wmgeom {
 class CaptureStage final : public Stage {
  public:
   std::string type() const override { return "capture"; }
-  void validate(const Params& params, ParamIssues& issues) const override;
-  std::string key_extras(const Params& params) const override;
-  std::string resource(const Params& params) const override;
   Resources resources(const Params& params) const override;
   // Throws InputError if the model, task suite and feature bank do not belong together.
   // Per captured trial and frame: hidden (and cell, LSTM), 3 logits, the

@@ -193,19 +193,10 @@ void FeaturesStage::validate(const Params& p, ParamIssues& issues) const {
   } else if (!p.s("path").empty() || !p.s("layer").empty()) {
     issues.error(p.s("path").empty() ? "layer" : "path", "path and layer apply only to model = \"torchscript\"");
   }
-  if (!nets::valid_device_spec(p.s("device"))) {
-    issues.error("device", std::string(nets::kDeviceExpectation) + ", found \"" + p.s("device") + "\"");
-  }
   if (model == Model::kBuiltin && p.i("epochs") == 0) {
     issues.error("epochs", "the built-in CNN needs epochs >= 1 (for untrained weights use model = \"random\")");
   }
 }
-
-std::string FeaturesStage::key_extras(const Params& p) const {
-  return nets::torch_key_extras(p.s("device"));
-}
-
-std::string FeaturesStage::resource(const Params& p) const { return nets::device_resource(p.s("device")); }
 
 // The width it trains at (hashed: `threads`; fixed when the built-in CNN
 // trains here, and only a wish at inference, whose bank does not depend on

@@ -12,12 +12,10 @@ namespace wmgeom {
 class FeaturesStage final : public Stage {
  public:
   std::string type() const override { return "features"; }
-  // path/layer for TorchScript (the module is loaded to check the layer),
-  // the device string.
+  // path/layer for TorchScript (the module is loaded to check the layer).
+  // The device (schema.toml `device`) is the engine's: checked, keyed with
+  // the LibTorch version (both change the floating-point result), claimed.
   void validate(const Params& params, ParamIssues& issues) const override;
-  // LibTorch version and device kind: both change the floating-point result.
-  std::string key_extras(const Params& params) const override;
-  std::string resource(const Params& params) const override;
   Resources resources(const Params& params) const override;
   // Built-in and random CNN: [N, C, h, w] (C = width << (blocks - 1), h = w =
   // input size halved blocks + 1 times) in `dtype`; working memory: the

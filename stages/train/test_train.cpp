@@ -273,7 +273,21 @@ TEST(Train, ResourcesFollowTheParameters) {
   EXPECT_LT(small.minutes, big.minutes);
   EXPECT_GE(big.minutes, 100000 / 4 / 60);  // never less than the steps at 4 steps/s
   EXPECT_EQ(small.gpus, 0);
-  EXPECT_EQ(stage.resources(params(ports + "device = \"cuda\"")).gpus, 1);
+  // The device is the engine's (schema.toml `device`): a CUDA training holds
+  // the GPU's token, and its cluster job asks one GPU (instance_resources).
+  Diagnostics d;
+  auto plan = make_plan_from_text("/tmp/t.toml",
+                                  "[pipeline]\nname = \"t\"\n[stage.gru]\ntype = \"train\"\n" + ports +
+                                      "device = \"cuda\"\n[stage.f]\ntype = \"features\"\nstimuli = \"r\"\ndevice = \"cpu\"\n"
+                                      "[stage.t]\ntype = \"tasks\"\nstimuli = \"r\"\n[stage.r]\ntype = \"render\"\n",
+                                  {}, real_registry(), d);
+  ASSERT_TRUE(plan) << d.format_all();
+  const Instance& gru = plan->instances[plan->select("gru").at(0)];
+  EXPECT_EQ(gru.resource, "cuda:0");
+  EXPECT_EQ(instance_resources(gru).gpus, 1);
+  const Instance& cnn = plan->instances[plan->select("f").at(0)];
+  EXPECT_EQ(cnn.resource, "");
+  EXPECT_EQ(instance_resources(cnn).gpus, 0);
 }
 
 TEST(Train, ExplicitDefaultsKeepTheKey) {

@@ -199,9 +199,6 @@ std::string percent(const std::vector<float>& acc) {
 }  // namespace
 
 void TrainStage::validate(const Params& p, ParamIssues& issues) const {
-  if (!nets::valid_device_spec(p.s("device"))) {
-    issues.error("device", std::string(nets::kDeviceExpectation) + ", found \"" + p.s("device") + "\"");
-  }
   if (p.i("eval_every") > p.i("steps")) {
     issues.error("eval_every", "expected eval_every <= steps (" + std::to_string(p.i("steps")) +
                                    "), found " + std::to_string(p.i("eval_every")) + ": the curves would be empty");
@@ -242,11 +239,6 @@ bool reaches_stopping_bar(const std::vector<float>& train_acc, const std::vector
   return reached(train_acc, on_train) && reached(heldout_acc, on_heldout) && reached(heldout_hard_acc, on_heldout);
 }
 
-std::string TrainStage::key_extras(const Params& p) const {
-  return nets::torch_key_extras(p.s("device"));
-}
-
-std::string TrainStage::resource(const Params& p) const { return nets::device_resource(p.s("device")); }
 
 // Its own threads; memory for the model, AdamW's two moments and a batch's
 // activations (floats: T = 6 frames of hidden and embedding per trial), with

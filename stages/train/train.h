@@ -28,17 +28,16 @@ class TrainStage final : public Stage {
  public:
   std::string type() const override { return "train"; }
   void validate(const Params& params, ParamIssues& issues) const override;
-  // LibTorch version and device kind change the floating-point result.
-  std::string key_extras(const Params& params) const override;
-  // GPU trainings take the device's token: they never overlap on one GPU.
-  std::string resource(const Params& params) const override;
+  // The device (schema.toml `device`) is the engine's: LibTorch version and
+  // device kind are keyed (they change the floating-point result), and GPU
+  // trainings take the device's token, so they never overlap on one GPU.
   Resources resources(const Params& params) const override;
-  // Resumes from the last checkpoint in ctx.work_dir() if one exists.
   // The weights (1x1 conv, image embedding, gates x layers, readout) as
   // float32 and their curves; working memory: AdamW's two moments and the
   // gradients (3x the weights) plus a batch's activations over T frames.
   // dims: hidden, embed, cell (1 for an LSTM).
   SizeEstimate estimate(const Params& params, const EstimateInputs& inputs) const override;
+  // Resumes from the last checkpoint in ctx.work_dir() if one exists.
   Artifact run(const Params& params, const StageInputs& inputs, RunContext& ctx) const override;
 };
 

@@ -6,8 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <functional>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include "core/params.h"
@@ -98,6 +101,74 @@ TEST(Docs, StageReadmeParameterTablesAgreeWithTheSchemas) {
   // The check ran on real tables (six stage READMEs have one).
   EXPECT_GT(checked_names, 30);
   EXPECT_GT(checked_defaults, 20);
+}
+
+}  // namespace
+}  // namespace wmgeom::testing
+
+namespace wmgeom::testing {
+namespace {
+
+// Calls line(file, number, text) for every line of the C++ sources under
+// `root` (.h, .cpp), tests and benchmarks included unless `code_only`;
+// returns how many files it read.
+int for_each_source_line(const std::filesystem::path& root, bool code_only,
+                         const std::function<void(const std::filesystem::path&, int, const std::string&)>& line) {
+  int files = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(root)) {
+    const auto ext = e.path().extension().string();
+    const std::string name = e.path().filename().string();
+    if (!e.is_regular_file() || (ext != ".h" && ext != ".cpp")) continue;
+    if (code_only && (name.rfind("test_", 0) == 0 || name.rfind("bench_", 0) == 0)) continue;
+    ++files;
+    std::ifstream f(e.path());
+    std::string text;
+    for (int number = 1; std::getline(f, text); ++number) line(e.path(), number, text);
+  }
+  return files;
+}
+
+// src/README.md "Layers": nothing under src/ includes a header from above it
+// (stages/, app/): every quoted include names a folder of src/ (core/,
+// graph/, nets/, ...) or a file beside the includer. The executable's main,
+// which registers the stages, lives in app/ (issue 24 item 5). Tests and
+// benchmarks beside their code may cross layers (src/README.md).
+TEST(Layers, SrcIncludesNothingFromAbove) {
+  const std::filesystem::path src = std::filesystem::path(WMGEOM_SOURCE_DIR) / "src";
+  std::set<std::string> folders;
+  for (const auto& e : std::filesystem::directory_iterator(src)) {
+    if (e.is_directory()) folders.insert(e.path().filename().string());
+  }
+  ASSERT_TRUE(folders.count("core") && folders.count("graph") && folders.count("cli"));
+  static const std::regex include("^\\s*#\\s*include\\s+\"([^\"]+)\"");
+  int includes = 0;
+  const int files = for_each_source_line(src, true, [&](const std::filesystem::path& file, int number, const std::string& line) {
+    std::smatch m;
+    if (!std::regex_search(line, m, include)) return;
+    ++includes;
+    const std::string path = m[1];
+    const auto slash = path.find('/');
+    const bool ok = slash == std::string::npos ? std::filesystem::exists(file.parent_path() / path)
+                                               : folders.count(path.substr(0, slash)) != 0;
+    EXPECT_TRUE(ok) << file.string() << ":" << number << " includes \"" << path
+                    << "\", which is not under src/ (src/README.md, Layers)";
+  });
+  EXPECT_GT(files, 50);
+  EXPECT_GT(includes, 100);
+}
+
+// Issue 24 item 2: a stage's torch device is the engine's concern (its
+// schema's `device` key, core/device.h): no stage validates, keys or claims
+// it itself, so none calls the device helpers of nets/torch_util.h.
+TEST(Layers, NoStageHandlesItsDeviceItself) {
+  const std::filesystem::path stages = std::filesystem::path(WMGEOM_SOURCE_DIR) / "stages";
+  const int files = for_each_source_line(stages, false, [](const std::filesystem::path& file, int number, const std::string& line) {
+    for (const char* helper : {"valid_device_spec", "torch_key_extras", "device_resource", "kDeviceExpectation"}) {
+      EXPECT_EQ(line.find(helper), std::string::npos)
+          << file.string() << ":" << number << " calls " << helper << " (the engine handles devices: core/device.h)";
+    }
+  });
+  EXPECT_GT(files, 40);
 }
 
 }  // namespace

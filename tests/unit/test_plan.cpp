@@ -1,9 +1,13 @@
 // Plans: sweep expansion and propagation, cache-key sensitivity, known answers.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <set>
 
 #include "config/diagnostics.h"
+#include "config/schema.h"
+#include "core/error.h"
+#include "graph/registry.h"
 #include "graph/plan.h"
 #include "test_stages.h"
 #include "testing.h"
@@ -331,6 +335,97 @@ type = "source"
   EXPECT_EQ(down.size(), 4u);  // a, b x2, c
   auto up = p.upstream_closure(p.select("c"));
   EXPECT_EQ(up.size(), 4u);
+}
+
+}  // namespace
+}  // namespace wmgeom::testing
+
+namespace wmgeom::testing {
+namespace {
+
+// A stage that uses a device (its schema's `device` key) and keys something
+// of its own; the engine does the rest (issue 24 item 2).
+class OnDevice final : public Stage {
+ public:
+  std::string type() const override { return "ondevice"; }
+  std::string key_extras(const Params&) const override { return "own extra"; }
+  Artifact run(const Params&, const StageInputs&, RunContext&) const override { return {}; }
+};
+
+const char* kOnDeviceSchema = R"([stage]
+type = "ondevice"
+output = "Numbers"
+device = "device"
+doc = "A stage on a device."
+
+[param.device]
+type = "string"
+default = "cpu"
+hashed = false
+doc = "cpu | gpuN."
+)";
+
+// A fake device support: "cpu" and "gpu<N>"; the kind keyed, "gpu<N>" claimed.
+DeviceSupport fake_devices() {
+  DeviceSupport d;
+  d.expectation = "expected \"cpu\" or \"gpuN\"";
+  d.valid = [](const std::string& s) { return s == "cpu" || (s.rfind("gpu", 0) == 0 && s.size() > 3); };
+  d.key_extras = [](const std::string& s) { return "runtime 1.0\ndevice " + s.substr(0, 3); };
+  d.resource = [](const std::string& s) { return s == "cpu" ? std::string() : s; };
+  return d;
+}
+
+TEST(Plan, TheEngineChecksKeysAndClaimsAStagesDevice) {
+  StageRegistry without;
+  try {
+    without.add(std::make_unique<OnDevice>(), kOnDeviceSchema, "ondevice.toml");
+    ADD_FAILURE() << "a device stage was registered without device support";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("install the device support first"), std::string::npos) << e.what();
+  }
+  StageRegistry r;
+  r.set_device_support(fake_devices());
+  r.add(std::make_unique<OnDevice>(), kOnDeviceSchema, "ondevice.toml");
+  auto plan = [&](const std::string& device, Diagnostics& d) {
+    return make_plan_from_text("/tmp/d.toml", "[pipeline]\nname = \"d\"\n\n[stage.x]\ntype = \"ondevice\"\ndevice = \"" + device + "\"\n",
+                               {}, r, d);
+  };
+  Diagnostics d;
+  auto cpu = plan("cpu", d);
+  ASSERT_TRUE(cpu) << d.format_all();
+  // The device's key lines first, then the stage's own.
+  EXPECT_EQ(cpu->instances[0].extras, (std::vector<std::string>{"runtime 1.0", "device cpu", "own extra"}));
+  EXPECT_EQ(cpu->instances[0].resource, "");
+  auto gpu = plan("gpu1", d);
+  ASSERT_TRUE(gpu) << d.format_all();
+  EXPECT_EQ(gpu->instances[0].resource, "gpu1");
+  EXPECT_NE(gpu->instances[0].key, cpu->instances[0].key);  // the kind is keyed
+  auto gpu2 = plan("gpu2", d);
+  EXPECT_EQ(gpu2->instances[0].key, gpu->instances[0].key);  // the spec itself is not
+  Diagnostics bad;
+  EXPECT_FALSE(plan("tpu", bad));
+  EXPECT_NE(bad.format_all().find("/tmp/d.toml:6:"), std::string::npos) << bad.format_all();
+  EXPECT_NE(bad.format_all().find("stage.x.device: expected \"cpu\" or \"gpuN\", found \"tpu\""), std::string::npos)
+      << bad.format_all();
+}
+
+TEST(Schema, ADeviceKeyNamesAnUnhashedStringParameter) {
+  auto error = [](const std::string& text) {
+    try {
+      parse_schema(text, "s.toml");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  std::string ok = kOnDeviceSchema;
+  EXPECT_EQ(error(ok), "");
+  std::string missing = ok;
+  missing.replace(missing.find("device = \"device\""), 17, "device = \"gpu\"");
+  EXPECT_NE(error(missing).find("names \"gpu\", which is not a parameter"), std::string::npos) << error(missing);
+  std::string hashed = ok;
+  hashed.replace(hashed.find("hashed = false"), 14, "hashed = true");
+  EXPECT_NE(error(hashed).find("must be a string with hashed = false"), std::string::npos) << error(hashed);
 }
 
 }  // namespace

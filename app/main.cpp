@@ -1,3 +1,6 @@
+// The wmgeom executable: the process's thread and allocator policy, every
+// stage registered, then the CLI. It sits above src/ and stages/ (app/), the
+// only place that knows both.
 #include <iostream>
 
 #include "cli/cli.h"
