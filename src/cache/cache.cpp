@@ -281,13 +281,18 @@ std::string sizes_match(const fs::path& dir) {
 }
 }  // namespace
 
+void record_entry(InstanceSummary& summary, const EntryInfo& info) {
+  summary.compute_seconds = info.seconds;
+  summary.items = info.items;
+  summary.bytes = info.bytes;
+}
+
 bool Cache::contains(const std::string& key, std::string* problem) const {
   std::error_code ec;
   if (!fs::exists(entry_dir(key) / "manifest.json", ec)) return false;
   const std::string wrong = sizes_match(entry_dir(key));
   if (wrong.empty()) return true;
-  if (problem) *problem = wrong;
-  remove(key);  // a truncated or missing blob is never a hit: recomputed, never used
+  if (problem) *problem = wrong;  // a truncated or missing blob is never a hit
   return false;
 }
 
@@ -369,7 +374,10 @@ void Cache::store(const std::string& key, const Artifact& artifact, const StoreI
     write_bytes(tmp / "manifest.json", text.data(), text.size(), root_);
     fs::create_directories(final_dir.parent_path(), ec);
     fs::rename(tmp, final_dir, ec);
-    if (ec && !contains(key)) fs::rename(tmp, final_dir, ec);  // a damaged entry was in the way: removed
+    if (ec && !contains(key)) {  // a damaged entry in the way: replaced
+      remove(key);
+      fs::rename(tmp, final_dir, ec);
+    }
     if (ec) {
       // Another writer got there first (ENOTEMPTY/EEXIST): keep theirs.
       if (!contains(key)) throw Error("cache: cannot move entry into place: " + ec.message());

@@ -50,6 +50,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/artifact.h"
+#include "core/run_summary.h"
 
 namespace wmgeom {
 
@@ -65,6 +66,10 @@ struct EntryInfo {
   std::uint64_t stored = 0;  // compressed bytes on disk
   std::filesystem::path dir;
 };
+
+// An instance's record of the computation a cache entry holds (seconds,
+// items, bytes): what a hit, or a result computed elsewhere, reports.
+void record_entry(InstanceSummary& summary, const EntryInfo& info);
 
 // What the producer records beside the arrays.
 struct StoreInfo {
@@ -83,12 +88,13 @@ class Cache {
 
   const std::filesystem::path& root() const { return root_; }
   std::filesystem::path entry_dir(const std::string& key) const;
-  // True if a complete entry exists (not verified).
   // True when the entry is complete: its manifest parses and every blob has
-  // the size the manifest records (one stat each). An entry that fails this
-  // (a truncated or deleted blob) is removed and reported absent, so it is
-  // recomputed and never counted as a hit; checksums are checked on load.
-  // `problem` (when given) says what was wrong with an entry found damaged.
+  // the size the manifest records (one stat each; checksums are checked on
+  // load). An entry that fails this (a truncated or deleted blob) is
+  // reported absent, so it is never counted as a hit, and `problem` (when
+  // given) says what is wrong with it. A lookup only: it changes nothing on
+  // disk (the executor removes a damaged entry it finds, saying so, and
+  // store() replaces one in its way).
   bool contains(const std::string& key, std::string* problem = nullptr) const;
   // Loads and verifies an entry. Returns null on a miss; on a corrupt entry,
   // describes the problem in *problem, removes the entry and returns null.

@@ -210,7 +210,7 @@ int do_run(const RunArgs& a, const Common& c, const StageRegistry& registry, std
   }
   auto plan = plan_or_report(a.pipeline, a.sets, registry, err);
   if (!plan) return 2;
-  if (auto clash = nested_folders(a.out_dir.empty() ? "wmgeom-out/" + plan->spec.name : a.out_dir, c.cache_dir);
+  if (auto clash = nested_folders(a.out_dir_for(plan->spec.name), c.cache_dir);
       !clash.empty()) {
     err << "error: " << clash << "\n";
     return 2;
@@ -218,7 +218,7 @@ int do_run(const RunArgs& a, const Common& c, const StageRegistry& registry, std
   if (a.executor == "slurm" && !a.dry_run) return do_run_slurm(a, c, registry, out, err, profile);
   Cache cache(c.cache_dir);
   Logger log(err, log_level(c));
-  std::string out_dir = a.out_dir.empty() ? "wmgeom-out/" + plan->spec.name : a.out_dir;
+  std::string out_dir = a.out_dir_for(plan->spec.name);
   if (!a.expect_key.empty()) {
     // A cluster job: its instance must have the submitter's key, or its
     // result would land where the submitter never looks.

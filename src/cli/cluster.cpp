@@ -57,7 +57,7 @@ int prepare(const RunArgs& a, const Common& c, const StageRegistry& registry, st
   p.run.pipeline_file = fs::absolute(a.pipeline);
   p.run.sets = sets;
   p.run.cache_dir = fs::absolute(c.cache_dir);
-  p.run.out_dir = fs::absolute(a.out_dir.empty() ? "wmgeom-out/" + p.plan->spec.name : a.out_dir);
+  p.run.out_dir = fs::absolute(a.out_dir_for(p.plan->spec.name));
   p.run.wmgeom = p.run.profile.wmgeom.empty() ? self_executable() : p.run.profile.wmgeom;
   p.run.selection.only = a.only;
   p.run.selection.from = a.from;

@@ -35,6 +35,11 @@ struct RunArgs {
   std::string profile;             // cluster profile file (slurm)
   bool detach = false;             // slurm: submit and exit
   std::string expect_key;          // a cluster job: the --only instance must plan to this key
+
+  // The run's output folder: --out, or wmgeom-out/<pipeline name>.
+  std::string out_dir_for(const std::string& pipeline_name) const {
+    return out_dir.empty() ? "wmgeom-out/" + pipeline_name : out_dir;
+  }
 };
 
 // Plans a pipeline; prints diagnostics and returns nullopt on invalid input.

@@ -806,9 +806,7 @@ RunSummary SlurmExecutor::status(const Submission& sub, const SlurmRun& run, std
       if (cached.count(inst.name)) {
         s.cache = CacheStatus::kHit;
         if (auto info = cache_.info(inst.key)) {
-          s.compute_seconds = info->seconds;
-          s.items = info->items;
-          s.bytes = info->bytes;
+          record_entry(s, *info);
         }
       }
       summary.instances.push_back(s);
@@ -844,9 +842,7 @@ RunSummary SlurmExecutor::status(const Submission& sub, const SlurmRun& run, std
     if (cache_.contains(inst.key)) {
       s.cache = CacheStatus::kMiss;  // computed by its job
       if (auto info = cache_.info(inst.key)) {
-        s.compute_seconds = info->seconds;
-        s.items = info->items;
-        s.bytes = info->bytes;
+        record_entry(s, *info);
       }
       if (rj) {
         for (const auto& st : rj->value("stages", nlohmann::json::array())) {

@@ -94,7 +94,8 @@ Executor::Selection Executor::select(const RunOptions& options) const {
     if (!s.target[k]) continue;
     std::string problem;
     present[k] = cache_.contains(plan_.instances[k].key, &problem);
-    if (!problem.empty()) {
+    if (!problem.empty()) {  // lookup and repair apart: the repair is here
+      cache_.remove(plan_.instances[k].key);
       log_.warn("cache entry " + plan_.instances[k].key + " of " + plan_.instances[k].name + " is corrupt (" + problem +
                 "); removed, recomputing");
     }
@@ -124,9 +125,7 @@ RunReport Executor::dry_run(const RunOptions& options) {
     if (s.run[i]) rep.cache = CacheStatus::kMiss;
     else if (s.target[i] && cache_.contains(plan_.instances[i].key)) rep.cache = CacheStatus::kHit;
     if (auto info = cache_.info(plan_.instances[i].key); info && !s.run[i]) {
-      rep.compute_seconds = info->seconds;
-      rep.items = info->items;
-      rep.bytes = info->bytes;
+      record_entry(rep, *info);
     }
     r.instances.push_back(rep);
   }
@@ -154,9 +153,7 @@ std::shared_ptr<const Artifact> Executor::get(std::size_t i) {
       s.artifact = std::move(a);
       s.report.cache = CacheStatus::kHit;
       s.report.seconds = since(t0);
-      s.report.compute_seconds = info.seconds;
-      s.report.items = info.items;
-      s.report.bytes = info.bytes;
+      record_entry(s.report, info);
       log_.debug("loaded " + inst.name + " from cache (" + format_seconds(s.report.seconds) + ")");
       return s.artifact;
     }
@@ -185,9 +182,7 @@ std::shared_ptr<const Artifact> Executor::compute(std::size_t i) {
       if (auto a = cache_.load(inst.key, nullptr, &info)) {
         s.artifact = std::move(a);
         s.report.cache = CacheStatus::kHit;
-        s.report.compute_seconds = info.seconds;
-        s.report.items = info.items;
-        s.report.bytes = info.bytes;
+        record_entry(s.report, info);
         log_.info(inst.name + ": computed by another process; reusing it");
         return s.artifact;
       }
@@ -341,9 +336,7 @@ RunReport Executor::run(const RunOptions& options) {
     if (rep.cache == CacheStatus::kSkip && sel.target[i] && cache_.contains(plan_.instances[i].key)) {
       rep.cache = CacheStatus::kHit;
       if (auto info = cache_.info(plan_.instances[i].key)) {
-        rep.compute_seconds = info->seconds;
-        rep.items = info->items;
-        rep.bytes = info->bytes;
+        record_entry(rep, *info);
       }
     }
     report.instances.push_back(rep);

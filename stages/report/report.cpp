@@ -9,6 +9,7 @@
 #include "core/artifacts.h"
 #include "core/error.h"
 #include "core/format.h"
+#include "core/instance_name.h"
 #include "report/data.h"
 #include "report/sections.h"
 #include "report/svg.h"
@@ -33,22 +34,6 @@ void write_text(const std::filesystem::path& file, const std::string& text) {
   std::ofstream f(file, std::ios::binary);
   f << text;
   if (!f) throw Error("cannot write " + file.string());
-}
-
-// "analysis[rnn=gru,seed=1]" -> "analysis.rnn=gru.seed=1" (as `wmgeom export` names folders).
-std::string file_safe(const std::string& name) {
-  std::string s;
-  for (char c : name) {
-    if (c == '[' || c == ',')
-      s += '.';
-    else if (c == ']')
-      continue;
-    else if (c == '/' || c == '\\' || c == ' ')
-      s += '_';
-    else
-      s += c;
-  }
-  return s;
 }
 
 }  // namespace
@@ -92,7 +77,7 @@ std::vector<std::filesystem::path> ReportStage::after_run(const Artifact& artifa
   for (const auto& i : run.instances) reports += i.type == type() && part_of_run(i.cache);
   Report r = Report::from_artifact(artifact);
   const std::filesystem::path file =
-      out_dir / (reports <= 1 ? std::string("report.html") : "report-" + file_safe(instance) + ".html");
+      out_dir / (reports <= 1 ? std::string("report.html") : "report-" + instance_folder_name(instance) + ".html");
   write_text(file, report::fill_placeholders(r.html, report::profile_table_html(run),
                                              report::pipeline_html(run.file, run.text, run.overrides, run.versions())));
   return {file};

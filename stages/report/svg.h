@@ -5,7 +5,7 @@
 // figure's own `id`), so figures can be pasted into any HTML page.
 //
 // Every figure puts its data marks (lines, bars, cells, points) in a
-// <g class="data"> group: the report's load check (html.h) tests that group's
+// <g class="data"> group: the report's load check (page.cpp) tests that group's
 // bounding box to prove each figure drew something.
 //
 // Output is a pure function of the spec (fixed number formatting), so reports
