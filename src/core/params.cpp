@@ -47,6 +47,7 @@ std::string format_value(const Value& value) {
 const Value& Params::get(const std::string& name) const {
   auto it = values_.find(name);
   if (it == values_.end()) throw std::logic_error("parameter \"" + name + "\" is not declared");
+  if (reads_ != nullptr) reads_->insert(name);
   return it->second;
 }
 

@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -181,6 +182,75 @@ class Stage {
                                                        const std::string& instance,
                                                        const std::filesystem::path& out_dir) const {
     return {};
+  }
+
+  // Typed settings (StageWith<S> below implements these three; the stage
+  // kit checks them against the schema). has_settings: the stage reads its
+  // parameters through a settings struct. settings_reads: the parameter names
+  // its parser reads from `params`. same_settings: whether two parameter
+  // sets parse to equal settings.
+  virtual bool has_settings() const { return false; }
+  virtual std::set<std::string> settings_reads(const Params& params) const { return {}; }
+  virtual bool same_settings(const Params& a, const Params& b) const { return false; }
+};
+
+// The stage contract with typed settings (issue 24). A stage type's
+// parameters are read in one place, `static S S::from_params(const Params&)`
+// (in the stage's settings.cpp: no other file of a stage reads a Params), into
+// a struct S that is equality-comparable (`= default`) and whose defaults are
+// the schema's; the engine's Params arrive validated and defaulted, so
+// from_params only converts (choices to enums, counts to int) and resolves
+// "0 = derived" rules, never throws for schema-valid values, and applies no
+// default of its own. Each instance's settings are parsed once (kept with its
+// Params: Params::parsed) and every hook receives them:
+//
+//   check          plan-time checks across parameters (Stage::validate)
+//   key_extras_of  library versions that change results (Stage::key_extras)
+//   resources_of   a cluster job's request (Stage::resources)
+//   estimate_of    the artifact's size (Stage::estimate)
+//   compute        the artifact (Stage::run)
+//
+// The stage kit (tests/support/stage_kit.h) checks that from_params reads
+// every schema parameter and that changing any of them changes the settings:
+// each parameter is a field (or decides one), and the parser reads nothing
+// the schema does not declare (Params throws for that).
+template <typename S>
+class StageWith : public Stage {
+ public:
+  // The instance's settings: parsed on the first call, then kept with `params`.
+  static const S& settings(const Params& params) {
+    return params.parsed<S>([](const Params& p) { return S::from_params(p); });
+  }
+
+  virtual void check(const S& settings, ParamIssues& issues) const {}
+  virtual std::string key_extras_of(const S& settings) const { return {}; }
+  virtual Resources resources_of(const S& settings) const { return {}; }
+  virtual SizeEstimate estimate_of(const S& settings, const EstimateInputs& inputs) const { return {}; }
+  virtual Artifact compute(const S& settings, const StageInputs& inputs, RunContext& ctx) const = 0;
+
+  void validate(const Params& params, ParamIssues& issues) const final { check(settings(params), issues); }
+  std::string key_extras(const Params& params) const final { return key_extras_of(settings(params)); }
+  // A stage's only resource is its device's token, which the engine claims
+  // from the schema's `device` (core/device.h); no typed stage names one.
+  std::string resource(const Params&) const final { return {}; }
+  Resources resources(const Params& params) const final { return resources_of(settings(params)); }
+  SizeEstimate estimate(const Params& params, const EstimateInputs& inputs) const final {
+    return estimate_of(settings(params), inputs);
+  }
+  Artifact run(const Params& params, const StageInputs& inputs, RunContext& ctx) const final {
+    return compute(settings(params), inputs, ctx);
+  }
+
+  bool has_settings() const final { return true; }
+  std::set<std::string> settings_reads(const Params& params) const final {
+    std::set<std::string> names;
+    Params recorded = params;
+    recorded.record_reads(&names);
+    (void)S::from_params(recorded);
+    return names;
+  }
+  bool same_settings(const Params& a, const Params& b) const final {
+    return S::from_params(a) == S::from_params(b);
   }
 };
 

@@ -8,7 +8,6 @@
 
 namespace wmgeom::nets {
 
-int default_hidden(const std::string& rnn) { return rnn == "rnn" ? 512 : 256; }
 
 WmModelImpl::WmModelImpl(const WmModelConfig& c) : config_(c) {
   if (c.feature_shape.size() != 3) throw Error("WmModel: feature_shape must be {C, h, w}");
@@ -173,16 +172,7 @@ WmStates step_states(WmModel& model, const torch::Tensor& embedding) {
 
 WmModel load_model(const nlohmann::json& config, const std::map<std::string, Array>& weights,
                    const torch::Device& device) {
-  WmModelConfig c;
-  c.rnn = config.at("rnn").get<std::string>();
-  c.hidden = config.at("hidden").get<int>();
-  c.layers = config.at("layers").get<int>();
-  c.conv_channels = config.at("conv_channels").get<int>();
-  c.embed = config.at("embed").get<int>();
-  c.feature_shape = config.at("feature_shape").get<std::vector<std::int64_t>>();
-  c.cue_dim = config.at("cue_dim").get<int>();
-  c.input_relu = config.value("input_relu", false);
-  c.readout_norm = config.value("readout_norm", false);
+  const WmModelConfig c = WmModelConfig::from_json(config);
   WmModel model(c);
   torch::NoGradGuard no_grad;
   auto assign = [&](const std::string& name, torch::Tensor& target) {

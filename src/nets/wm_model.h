@@ -23,21 +23,10 @@
 #include <torch/torch.h>
 
 #include "core/array.h"
+#include "nets/model_config.h"
 
 namespace wmgeom::nets {
 
-struct WmModelConfig {
-  std::string rnn = "gru";  // "rnn" | "gru" | "lstm"
-  int hidden = 256;
-  int layers = 1;
-  int conv_channels = 32;
-  int embed = 256;
-  std::vector<std::int64_t> feature_shape;  // {C, h, w} of the bank
-  int cue_dim = 9;
-  int outputs = 3;
-  bool input_relu = true;    // Linear -> ReLU -> LayerNorm (else Linear -> LayerNorm)
-  bool readout_norm = true;  // RNN -> LayerNorm -> tanh -> Linear (else RNN -> Linear)
-};
 
 struct WmOutput {
   torch::Tensor logits;     // [B, T, 3]
@@ -105,8 +94,6 @@ class WmModelImpl : public torch::nn::Module {
 };
 TORCH_MODULE(WmModel);
 
-// Default hidden size per RNN type (the paper's: similar parameter counts).
-int default_hidden(const std::string& rnn);
 
 // Per-frame states of the last recurrent layer, stepping through time.
 struct WmStates {
@@ -116,10 +103,9 @@ struct WmStates {
 };
 WmStates step_states(WmModel& model, const torch::Tensor& embedding);
 
-// Rebuilds a trained model (config + weights, standardisation included).
-// A config without "input_relu" / "readout_norm" (trained before they
-// existed) rebuilds the old architecture (both false), so cached models keep
-// loading. Throws wmgeom::Error if a weight is missing or has another shape.
+// Rebuilds a trained model (config, read by WmModelConfig::from_json, and
+// weights, standardisation included). Throws wmgeom::Error if a weight is
+// missing or has another shape.
 WmModel load_model(const nlohmann::json& config, const std::map<std::string, Array>& weights,
                    const torch::Device& device);
 

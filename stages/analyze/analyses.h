@@ -20,6 +20,7 @@
 #include "core/choices.h"
 #include "decoders/linear.h"
 #include "nback/sampler.h"
+#include "analyze/settings.h"
 #include "analyze/stats.h"
 #include "nets/wm_model.h"
 
@@ -52,24 +53,7 @@ struct ModelData {
   torch::Tensor rows_of_task(std::size_t k) const;  // long [n]
 };
 
-// The schema's string choices (cv, space) as enums, one table each.
-enum class Cv { kGrouped, kViews };
-enum class Space { kHidden, kCell };
-inline constexpr Choice<Cv> kCvs[] = {{Cv::kGrouped, "grouped"}, {Cv::kViews, "views"}};
-inline constexpr Choice<Space> kSpaces[] = {{Space::kHidden, "hidden"}, {Space::kCell, "cell"}};
-// Orthogonality: how each space is prepared before the PCA whose scores the
-// normals are fitted on (SCIENCE.md 4.3; stages/analyze/README.md).
-//   standardize: each unit z-scored over the fitted trials, then PCA (the
-//                paper's pipeline; invariant to per-unit and global scales,
-//                not to rotations of the units);
-//   raw:         PCA of the states as they are (invariant to rotations, not
-//                to scale: C acts on the scores' scale);
-//   whitened:    raw PCA, each PC standardised by the decoder and the normals
-//                mapped back by w / sd (version 5; measures the spectrum, not
-//                the class geometry: kept for comparison only).
-enum class OrthoPrep { kStandardize, kRaw, kWhitened };
-inline constexpr Choice<OrthoPrep> kOrthoPreps[] = {
-    {OrthoPrep::kStandardize, "standardize"}, {OrthoPrep::kRaw, "raw"}, {OrthoPrep::kWhitened, "whitened"}};
+// The schema's choices as enums (Cv, Space, OrthoPrep): analyze/settings.h.
 
 // Initialised to stages/analyze/schema.toml's defaults (the single source; the
 // stage fills every field from its parameters, tests start from these).
@@ -294,9 +278,7 @@ std::map<std::string, std::string> replicate_group_names(const std::vector<Model
 // message ("analyze", "findings"), `remedy` ends it.
 void require_seeds(const std::vector<ModelData>& models, int min_seeds, const std::string& who,
                    const std::string& remedy);
-// The `verdicts` parameter (analyze's and findings'): true for "required",
-// false for "when_testable"; `key` names it in the error for anything else.
-bool verdicts_required(const std::string& value, const std::string& key);
+// verdicts_required (the `verdicts` parameter of analyze and findings): analyze/settings.h.
 
 // "relevant" (the task's feature), "implied" (category in an identity task:
 // identity determines it) or "irrelevant".

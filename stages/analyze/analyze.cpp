@@ -122,14 +122,14 @@ constexpr double kReplayTolerance = 0.05;
 
 }  // namespace
 
-void AnalyzeStage::validate(const Params& p, ParamIssues& issues) const {
+void AnalyzeStage::check(const AnalyzeSettings& settings, ParamIssues& issues) const {
   std::set<std::int64_t> seen;
-  for (auto f : p.ints("frames")) {
+  for (auto f : settings.frames) {
     if (!seen.insert(f).second) issues.error("frames", "frame " + std::to_string(f) + " is listed twice");
   }
-  const auto& a = p.strings("analyses");
+  const auto& a = settings.analyses;
   if (std::set<std::string>(a.begin(), a.end()).size() != a.size()) issues.error("analyses", "an analysis is listed twice");
-  const auto& f = p.strings("features");
+  const auto& f = settings.features;
   if (std::set<std::string>(f.begin(), f.end()).size() != f.size()) issues.error("features", "a feature is listed twice");
 }
 
@@ -138,7 +138,7 @@ void AnalyzeStage::validate(const Params& p, ParamIssues& issues) const {
 // The calibration table embedded in findings.json is part of the output, so
 // its SHA-256 is part of the cache key: a new calibration.json never brings
 // back a cached findings.json with the old table (calibration.h).
-std::string AnalyzeStage::key_extras(const Params& p) const {
+std::string AnalyzeStage::key_extras_of(const AnalyzeSettings&) const {
   return "calibration sha256:" + analyze::calibration_sha256().substr(0, 16);
 }
 
@@ -204,15 +204,15 @@ constexpr std::int64_t kBytesPerRow = 200;
 constexpr std::int64_t kWorkingPerStateByte = 6;
 }  // namespace
 
-SizeEstimate AnalyzeStage::estimate(const Params& p, const EstimateInputs& inputs) const {
+SizeEstimate AnalyzeStage::estimate_of(const AnalyzeSettings& settings, const EstimateInputs& inputs) const {
   const auto it = inputs.find("states");
   if (it == inputs.end() || it->second.empty()) return {};
-  const auto features = static_cast<std::int64_t>(p.strings("features").size());
+  const auto features = static_cast<std::int64_t>(settings.features.size());
   std::int64_t cells = 0, largest = 0;
   for (const SizeEstimate& s : it->second) {
     const std::int64_t frames = s.dim("frames"), tasks = s.dim("tasks");
     if (!s.known || frames < 0 || tasks < 0) return {};
-    const std::int64_t scored = p.ints("frames").empty() ? frames : static_cast<std::int64_t>(p.ints("frames").size());
+    const std::int64_t scored = settings.frames.empty() ? frames : static_cast<std::int64_t>(settings.frames.size());
     cells += features * tasks * scored * frames;
     largest = std::max(largest, s.bytes);
   }
@@ -231,15 +231,15 @@ SizeEstimate AnalyzeStage::estimate(const Params& p, const EstimateInputs& input
 // one multi-task model takes about a minute on 2 cores (README, "How one
 // model's analysis grows": about 4 min at the paper's scale), so 3 hours
 // leaves room.
-Resources AnalyzeStage::resources(const Params& p) const {
-  Resources r = Stage::resources(p);
-  r.cpus = p.i("threads") > 0 ? static_cast<int>(p.i("threads")) : 4;
+Resources AnalyzeStage::resources_of(const AnalyzeSettings& settings) const {
+  Resources r;
+  r.cpus = settings.threads > 0 ? settings.threads : 4;
   r.mem_mb = 8000;
   r.minutes = 180;
   return r;
 }
 
-Artifact AnalyzeStage::run(const Params& p, const StageInputs& inputs, RunContext& ctx) const {
+Artifact AnalyzeStage::compute(const AnalyzeSettings& settings, const StageInputs& inputs, RunContext& ctx) const {
   // Parallelism comes from TBB (decoders in parallel); LibTorch runs at the
   // process's default intra-op width, 1 (nets/threads.h): its OpenMP threads
   // would only spin between the many small tensor ops.
@@ -248,42 +248,41 @@ Artifact AnalyzeStage::run(const Params& p, const StageInputs& inputs, RunContex
   // no second thread while the executor waits (measured: analyze on one
   // core after the trainings, 212 s instead of 108 s). Only a narrower
   // `threads` gets an arena of its own.
-  const int threads = p.i("threads") > 0 ? static_cast<int>(p.i("threads")) : ctx.threads();
-  if (threads >= ctx.threads()) return run_in_arena(p, inputs, ctx);
+  const int threads = settings.threads > 0 ? settings.threads : ctx.threads();
+  if (threads >= ctx.threads()) return run_in_arena(settings, inputs, ctx);
   tbb::task_arena arena(std::max(1, threads));
-  return arena.execute([&] { return run_in_arena(p, inputs, ctx); });
+  return arena.execute([&] { return run_in_arena(settings, inputs, ctx); });
 }
 
 namespace {
 
-// Every parameter read once, into typed settings (what does not depend on
+// The analyses' working settings from the stage's (what does not depend on
 // the inputs; classes and frames are bound to the state sets next).
-Settings settings_from_params(const Params& p) {
+Settings analysis_settings(const AnalyzeSettings& a) {
   Settings s;
-  for (const auto& a : p.strings("analyses")) s.analyses.insert(a);
-  s.features = p.strings("features");
-  s.options.model = parse_choice(decoders::kModels, p.s("decoder"), "analyze.decoder");
-  s.options.c = p.f("c");
-  s.options.max_iter = static_cast<int>(p.i("max_iter"));
-  s.folds = static_cast<int>(p.i("folds"));
-  s.seed = static_cast<std::uint64_t>(p.i("seed"));
-  s.cv = parse_choice(analyze::kCvs, p.s("cv"), "analyze.cv");
-  s.permutations = static_cast<int>(p.i("permutations"));
-  s.null_shuffles = static_cast<int>(p.i("null_shuffles"));
-  s.image_bootstraps = static_cast<int>(p.i("image_bootstraps"));
-  s.random_directions = static_cast<int>(p.i("random_directions"));
-  s.pca_dims = static_cast<int>(p.i("pca_dims"));
-  s.ortho_space = parse_choice(analyze::kOrthoPreps, p.s("ortho_space"), "analyze.ortho_space");
-  s.causal_sds = p.floats("causal_sds");
-  s.causal_dose = p.f("causal_dose");
-  s.causal_frame = static_cast<int>(p.i("causal_frame"));
-  s.rsa_permutations = static_cast<int>(p.i("rsa_permutations"));
-  s.bootstrap = static_cast<int>(p.i("bootstrap"));
-  s.alpha = p.f("alpha");
-  s.min_seeds = static_cast<int>(p.i("min_seeds"));
-  s.space = parse_choice(analyze::kSpaces, p.s("space"), "analyze.space");
-  s.device = nets::resolve_device(p.s("device"));
-
+  s.analyses.insert(a.analyses.begin(), a.analyses.end());
+  s.features = a.features;
+  s.options.model = parse_choice(decoders::kModels, a.decoder, "analyze.decoder");
+  s.options.c = a.c;
+  s.options.max_iter = a.max_iter;
+  s.folds = a.folds;
+  s.seed = a.seed;
+  s.cv = a.cv;
+  s.permutations = a.permutations;
+  s.null_shuffles = a.null_shuffles;
+  s.image_bootstraps = a.image_bootstraps;
+  s.random_directions = a.random_directions;
+  s.pca_dims = a.pca_dims;
+  s.ortho_space = a.ortho_space;
+  s.causal_sds = a.causal_sds;
+  s.causal_dose = a.causal_dose;
+  s.causal_frame = a.causal_frame;
+  s.rsa_permutations = a.rsa_permutations;
+  s.bootstrap = a.bootstrap;
+  s.alpha = a.alpha;
+  s.min_seeds = a.min_seeds;
+  s.space = a.space;
+  s.device = nets::resolve_device(a.device);
   return s;
 }
 
@@ -291,7 +290,7 @@ Settings settings_from_params(const Params& p) {
 // value sets, perceptual vectors), the features and frames exist, every
 // class has its folds, and verdicts = "required" has its seeds. Binds the
 // settings' classes and frames to the state sets.
-void check_and_bind(const Params& p, const std::vector<ModelData>& models, Settings& s) {
+void check_and_bind(const AnalyzeSettings& settings, const std::vector<ModelData>& models, Settings& s) {
   const ModelData& first = models.front();
   for (const auto& m : models) {
     if (m.frames() != first.frames()) {
@@ -322,10 +321,10 @@ void check_and_bind(const Params& p, const std::vector<ModelData>& models, Setti
     }
   }
   const std::int64_t frames = first.frames();
-  if (p.ints("frames").empty()) {
+  if (settings.frames.empty()) {
     for (int t = 0; t < frames; ++t) s.frames.push_back(t);
   } else {
-    for (auto t : p.ints("frames")) {
+    for (auto t : settings.frames) {
       if (t >= frames) {
         throw InputError("analyze: parameter frames: frame " + std::to_string(t) + " is beyond the trial (" +
                          std::to_string(frames) + " frames, numbered from 0)");
@@ -334,7 +333,7 @@ void check_and_bind(const Params& p, const std::vector<ModelData>& models, Setti
     }
   }
   for (const auto& m : models) analyze::check_folds(m, s);
-  if (analyze::verdicts_required(p.s("verdicts"), "analyze.verdicts")) {
+  if (settings.verdicts_required) {
     // Every replicate group (a configuration minus its seed: architecture,
     // regime, tasks and training settings) needs min_seeds seeds, or the
     // findings that use it cannot be decided.
@@ -554,13 +553,14 @@ void model_matrices(const std::vector<ModelData>& models, const Settings& s, std
 
 }  // namespace
 
-Artifact AnalyzeStage::run_in_arena(const Params& p, const StageInputs& inputs, RunContext& ctx) const {
-  Settings s = settings_from_params(p);
+Artifact AnalyzeStage::run_in_arena(const AnalyzeSettings& settings, const StageInputs& inputs,
+                                    RunContext& ctx) const {
+  Settings s = analysis_settings(settings);
   // Everything is checked before anything is fitted.
   const auto& items = inputs.many("states");
   std::vector<ModelData> models;
   for (const auto& item : items) models.push_back(load(item, s));
-  check_and_bind(p, models, s);
+  check_and_bind(settings, models, s);
   const std::int64_t frames = models.front().frames();
   std::vector<std::unique_ptr<nets::WmModel>> loaded;  // the networks of the causal probe
   if (s.wants("causal")) match_networks(inputs, models, s, loaded, ctx);

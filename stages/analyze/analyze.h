@@ -6,28 +6,29 @@
 #include <optional>
 #include <string>
 
+#include "analyze/settings.h"
 #include "core/stage.h"
 
 namespace wmgeom {
 
-class AnalyzeStage final : public Stage {
+class AnalyzeStage final : public StageWith<AnalyzeSettings> {
  public:
   std::string type() const override { return "analyze"; }
-  void validate(const Params& params, ParamIssues& issues) const override;
+  void check(const AnalyzeSettings& settings, ParamIssues& issues) const override;
   // The calibration table's hash (the device, schema.toml's `device`, is
   // keyed by the engine).
-  std::string key_extras(const Params& params) const override;
-  Resources resources(const Params& params) const override;
+  std::string key_extras_of(const AnalyzeSettings& settings) const override;
+  Resources resources_of(const AnalyzeSettings& settings) const override;
   // Plan-time size (graph/fit.h), from the state sets' shapes: the tables
   // (rows per feature x task x frame x train frame, bytes per row, both
   // measured on the study) and the working memory (a multiple of the largest
   // state set, measured); unknown when a state set's estimate is.
-  SizeEstimate estimate(const Params& params, const EstimateInputs& inputs) const override;
+  SizeEstimate estimate_of(const AnalyzeSettings& settings, const EstimateInputs& inputs) const override;
   // Throws InputError, before fitting anything, if the state sets disagree
   // (trial length, attribute value sets), a feature is not in the stimuli, a
   // frame is beyond the trial, a class has fewer trials than folds, or the
   // causal analysis lacks its trained models.
-  Artifact run(const Params& params, const StageInputs& inputs, RunContext& ctx) const override;
+  Artifact compute(const AnalyzeSettings& settings, const StageInputs& inputs, RunContext& ctx) const override;
 
   // After a run: the findings and every table where a user looks first,
   // beside report.html in the run's output folder: findings.json and
@@ -41,7 +42,7 @@ class AnalyzeStage final : public Stage {
                                                const std::filesystem::path& out_dir) const override;
 
  private:
-  Artifact run_in_arena(const Params& params, const StageInputs& inputs, RunContext& ctx) const;
+  Artifact run_in_arena(const AnalyzeSettings& settings, const StageInputs& inputs, RunContext& ctx) const;
 };
 
 // Where an AnalysisResult instance of a run writes its findings.json and

@@ -884,12 +884,6 @@ nlohmann::json finding5(const std::map<std::string, Table>& tables, const std::v
 
 }  // namespace
 
-bool verdicts_required(const std::string& value, const std::string& key) {
-  enum class Verdicts { kWhenTestable, kRequired };
-  static constexpr Choice<Verdicts> kVerdicts[] = {{Verdicts::kWhenTestable, "when_testable"}, {Verdicts::kRequired, "required"}};
-  return parse_choice(kVerdicts, value, key) == Verdicts::kRequired;
-}
-
 void require_seeds(const std::vector<ModelData>& models, int min_seeds, const std::string& who,
                    const std::string& remedy) {
   const auto group_names = replicate_group_names(models);

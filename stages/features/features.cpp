@@ -4,7 +4,6 @@
 #include <numeric>
 
 #include "core/artifacts.h"
-#include "core/choices.h"
 #include "core/hash.h"
 #include "nets/adamw.h"
 #include "nets/cnn.h"
@@ -24,11 +23,11 @@ struct Curves {
   std::vector<float> val_acc;
 };
 
-nets::CnnConfig cnn_config(const Params& p, const StimulusSet& s) {
+nets::CnnConfig cnn_config(const FeaturesSettings& settings, const StimulusSet& s) {
   nets::CnnConfig c;
-  c.input_size = p.i("input_size") > 0 ? static_cast<int>(p.i("input_size")) : static_cast<int>(s.images.dim(2));
-  c.width = static_cast<int>(p.i("width"));
-  c.blocks = static_cast<int>(p.i("blocks"));
+  c.input_size = settings.input_size > 0 ? settings.input_size : static_cast<int>(s.images.dim(2));
+  c.width = settings.width;
+  c.blocks = settings.blocks;
   c.categories = static_cast<int>(s.category_names.size());
   c.identities = static_cast<int>(s.identity_names.size());
   c.locations = s.n_locations;
@@ -87,7 +86,7 @@ std::vector<float> head_accuracy(BuiltinCnn& cnn, const torch::Tensor& x, const 
 
 // Trains the built-in CNN on the training split (three heads, summed
 // cross-entropy, AdamW with cosine decay), reporting held-out accuracy.
-Curves train_builtin(BuiltinCnn& cnn, const StimulusSet& s, const torch::Tensor& x_unit, const Params& p,
+Curves train_builtin(BuiltinCnn& cnn, const StimulusSet& s, const torch::Tensor& x_unit, const FeaturesSettings& settings,
                      const torch::Device& device, at::Generator& gen, RunContext& ctx,
                      std::int64_t& done, std::int64_t total) {
   Curves curves;
@@ -97,15 +96,13 @@ Curves train_builtin(BuiltinCnn& cnn, const StimulusSet& s, const torch::Tensor&
   auto labels = [&](const Array& a) { return nets::view(a).to(torch::kLong); };
   torch::Tensor y_cat = labels(s.category), y_id = labels(s.identity), y_loc = labels(s.location);
   torch::Tensor tr = torch::tensor(train_idx, torch::kLong), va = torch::tensor(val_idx, torch::kLong);
-  const std::string normalize = p.s("normalize");
+  const std::string& normalize = settings.normalize;
   torch::Tensor x_val = nets::normalize_images(x_unit.index_select(0, va), normalize).to(device);
   torch::Tensor x_tr_eval = nets::normalize_images(x_unit.index_select(0, tr), normalize).to(device);
 
-  nets::MultiTensorAdamW opt(cnn->parameters(), {.lr = p.f("lr"), .weight_decay = p.f("weight_decay")});
-  int epochs = static_cast<int>(p.i("epochs"));
-  int batch = static_cast<int>(p.i("batch_size"));
-  int shift = static_cast<int>(p.i("shift"));
-  double brightness = p.f("brightness");
+  nets::MultiTensorAdamW opt(cnn->parameters(), {.lr = settings.lr, .weight_decay = settings.weight_decay});
+  const int epochs = settings.epochs, batch = settings.batch_size, shift = settings.shift;
+  const double brightness = settings.brightness;
   std::int64_t n = tr.size(0);
   std::int64_t steps_per_epoch = (n + batch - 1) / batch;
   std::int64_t total_steps = std::max<std::int64_t>(1, steps_per_epoch * epochs);
@@ -116,7 +113,7 @@ Curves train_builtin(BuiltinCnn& cnn, const StimulusSet& s, const torch::Tensor&
     double loss_sum = 0;
     for (std::int64_t i = 0; i < n; i += batch) {
       ctx.check_cancelled();
-      double lr = p.f("lr") * 0.5 * (1.0 + std::cos(M_PI * static_cast<double>(step) / static_cast<double>(total_steps)));
+      double lr = settings.lr * 0.5 * (1.0 + std::cos(M_PI * static_cast<double>(step) / static_cast<double>(total_steps)));
       opt.set_lr(lr);
       torch::Tensor idx = order.narrow(0, i, std::min<std::int64_t>(batch, n - i));
       torch::Tensor xb = nets::normalize_images(augment(x_unit.index_select(0, idx), shift, brightness, gen), normalize).to(device);
@@ -172,28 +169,26 @@ std::string weights_hash(torch::nn::Module& m) {
   return hash128_hex(all);
 }
 
-enum class Model { kBuiltin, kTorchScript, kRandom };
-constexpr Choice<Model> kModels[] = {{Model::kBuiltin, "builtin"}, {Model::kTorchScript, "torchscript"}, {Model::kRandom, "random"}};
-Model model_of(const Params& p) { return parse_choice(kModels, p.s("model"), "features.model"); }
+using Model = FeatureModel;
 
 }  // namespace
 
-void FeaturesStage::validate(const Params& p, ParamIssues& issues) const {
-  const Model model = model_of(p);
+void FeaturesStage::check(const FeaturesSettings& settings, ParamIssues& issues) const {
+  const Model model = settings.model;
   if (model == Model::kTorchScript) {
-    if (p.s("path").empty()) {
+    if (settings.path.empty()) {
       issues.error("path", "model = \"torchscript\" needs path = \"FILE.pt\" (a TorchScript module)");
     } else {
       try {
-        nets::ScriptedExtractor probe(p.s("path"), p.s("layer"));
+        nets::ScriptedExtractor probe(settings.path, settings.layer);
       } catch (const InputError& e) {
-        issues.error(p.s("layer").empty() ? "path" : "layer", e.what());
+        issues.error(settings.layer.empty() ? "path" : "layer", e.what());
       }
     }
-  } else if (!p.s("path").empty() || !p.s("layer").empty()) {
-    issues.error(p.s("path").empty() ? "layer" : "path", "path and layer apply only to model = \"torchscript\"");
+  } else if (!settings.path.empty() || !settings.layer.empty()) {
+    issues.error(settings.path.empty() ? "layer" : "path", "path and layer apply only to model = \"torchscript\"");
   }
-  if (model == Model::kBuiltin && p.i("epochs") == 0) {
+  if (model == Model::kBuiltin && settings.epochs == 0) {
     issues.error("epochs", "the built-in CNN needs epochs >= 1 (for untrained weights use model = \"random\")");
   }
 }
@@ -203,30 +198,29 @@ void FeaturesStage::validate(const Params& p, ParamIssues& issues) const {
 // it); 4 GB covers the built-in CNN at 112 px with its batch and a bank of
 // thousands of images; an hour covers 30 epochs of the paper's 384 images
 // many times over.
-Resources FeaturesStage::resources(const Params& p) const {
-  Resources r = Stage::resources(p);
-  r.cpus = static_cast<int>(p.i("threads"));
-  r.fixed_width = model_of(p) == Model::kBuiltin && p.i("epochs") > 0;
+Resources FeaturesStage::resources_of(const FeaturesSettings& settings) const {
+  Resources r;
+  r.cpus = settings.threads;
+  r.fixed_width = settings.model == Model::kBuiltin && settings.epochs > 0;
   r.mem_mb = 4000;
   r.minutes = 60;
   return r;
 }
 
-SizeEstimate FeaturesStage::estimate(const Params& p, const EstimateInputs& inputs) const {
+SizeEstimate FeaturesStage::estimate_of(const FeaturesSettings& settings, const EstimateInputs& inputs) const {
   const auto it = inputs.find("stimuli");
   if (it == inputs.end() || it->second.empty() || !it->second.front().known) return {};
   const SizeEstimate& stim = it->second.front();
-  const Model model = model_of(p);
-  if (model == Model::kTorchScript) return {};
+  if (settings.model == Model::kTorchScript) return {};
   const std::int64_t n = stim.dim("stimuli"), image = stim.dim("image_size");
   if (n < 0 || image < 0) return {};
-  const std::int64_t in = p.i("input_size") > 0 ? p.i("input_size") : image;
-  const std::int64_t blocks = p.i("blocks");
+  const std::int64_t in = settings.input_size > 0 ? settings.input_size : image;
+  const std::int64_t blocks = settings.blocks;
   std::int64_t side = in;
   for (std::int64_t b = 0; b < blocks + 1; ++b) side = (side + 1) / 2;
-  const std::int64_t channels = p.i("width") << (blocks - 1);
-  const std::int64_t element = p.s("dtype") == "float16" ? 2 : 4;
-  const std::int64_t batch = std::max(p.i("batch_size"), p.i("inference_batch"));
+  const std::int64_t channels = static_cast<std::int64_t>(settings.width) << (blocks - 1);
+  const std::int64_t element = settings.float16 ? 2 : 4;
+  const std::int64_t batch = std::max(settings.batch_size, settings.inference_batch);
   SizeEstimate e;
   e.known = true;
   e.bytes = n * channels * side * side * element;
@@ -235,15 +229,15 @@ SizeEstimate FeaturesStage::estimate(const Params& p, const EstimateInputs& inpu
   return e;
 }
 
-Artifact FeaturesStage::run(const Params& p, const StageInputs& inputs, RunContext& ctx) const {
+Artifact FeaturesStage::compute(const FeaturesSettings& settings, const StageInputs& inputs, RunContext& ctx) const {
   StimulusSet s = inputs.get<StimulusSet>("stimuli");
   nets::IntraOpThreads width(ctx.threads());
-  torch::Device device = nets::resolve_device(p.s("device"));
-  const Model model = model_of(p);
+  torch::Device device = nets::resolve_device(settings.device);
+  const Model model = settings.model;
   const std::int64_t n = s.size();
-  const int infer_batch = static_cast<int>(p.i("inference_batch"));
-  auto gen = nets::make_generator(static_cast<std::uint64_t>(p.i("seed")));
-  int size = p.i("input_size") > 0 ? static_cast<int>(p.i("input_size")) : static_cast<int>(s.images.dim(2));
+  const int infer_batch = settings.inference_batch;
+  auto gen = nets::make_generator(settings.seed);
+  const int size = settings.input_size > 0 ? settings.input_size : static_cast<int>(s.images.dim(2));
 
   // Resize once, in [0, 1]; normalisation comes after augmentation.
   torch::Tensor x_unit;
@@ -259,47 +253,46 @@ Artifact FeaturesStage::run(const Params& p, const StageInputs& inputs, RunConte
 
   FeatureBank bank;
   std::int64_t done = 0;
-  std::int64_t train_items = model == Model::kBuiltin ? p.i("epochs") * static_cast<std::int64_t>(indices_of_split(s, kSplitTrain).size()) : 0;
+  std::int64_t train_items = model == Model::kBuiltin ? settings.epochs * static_cast<std::int64_t>(indices_of_split(s, kSplitTrain).size()) : 0;
   std::int64_t total = train_items + n;
   std::function<torch::Tensor(const torch::Tensor&)> extract;
   BuiltinCnn cnn{nullptr};
   std::unique_ptr<nets::ScriptedExtractor> scripted;
   if (model != Model::kTorchScript) {
-    nets::CnnConfig cfg = cnn_config(p, s);
+    nets::CnnConfig cfg = cnn_config(settings, s);
     cnn = BuiltinCnn(cfg);
     cnn->initialise(gen);
     cnn->to(device);
     if (model == Model::kBuiltin) {
-      nets::IntraOpThreads training_width(static_cast<int>(p.i("threads")));  // hashed: see the schema
-      if (const auto note = nets::width_note(static_cast<int>(p.i("threads"))); !note.empty()) ctx.info(note);
-      Curves c = train_builtin(cnn, s, x_unit, p, device, gen, ctx, done, total);
+      nets::IntraOpThreads training_width(settings.threads);  // hashed: see the schema
+      if (const auto note = nets::width_note(settings.threads); !note.empty()) ctx.info(note);
+      Curves c = train_builtin(cnn, s, x_unit, settings, device, gen, ctx, done, total);
       bank.extra["train_loss"] = curve_array(c.loss, 1);
       bank.extra["train_accuracy"] = curve_array(c.train_acc, 3);
       bank.extra["heldout_accuracy"] = curve_array(c.val_acc, 3);
     }
     cnn->eval();
     extract = [&](const torch::Tensor& x) { return cnn->features(x); };
-    bank.extractor = {{"model", choice_name(kModels, model)}, {"architecture", "resnet-compact"}, {"width", cfg.width},
+    bank.extractor = {{"model", settings.model_name}, {"architecture", "resnet-compact"}, {"width", cfg.width},
                       {"blocks", cfg.blocks}, {"layer", "stages." + std::to_string(cfg.blocks - 1)},
                       {"weights_hash", weights_hash(*cnn)}, {"heads", {"category", "identity", "location"}}};
   } else {
-    scripted = std::make_unique<nets::ScriptedExtractor>(p.s("path"), p.s("layer"));
+    scripted = std::make_unique<nets::ScriptedExtractor>(settings.path, settings.layer);
     scripted->to(device);
     extract = [&](const torch::Tensor& x) { return scripted->forward(x); };
-    bank.extractor = {{"model", "torchscript"}, {"layer", p.s("layer")},
-                      {"weights_hash", hash_path_content(p.s("path"))}};
+    bank.extractor = {{"model", "torchscript"}, {"layer", settings.layer},
+                      {"weights_hash", hash_path_content(settings.path)}};
   }
   bank.extractor["input_size"] = size;
-  bank.extractor["normalize"] = p.s("normalize");
+  bank.extractor["normalize"] = settings.normalize;
 
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> outs;
-  static constexpr Choice<torch::ScalarType> kDtypes[] = {{torch::kFloat32, "float32"}, {torch::kHalf, "float16"}};
-  const torch::ScalarType dtype = parse_choice(kDtypes, p.s("dtype"), "features.dtype");
+  const torch::ScalarType dtype = settings.float16 ? torch::kHalf : torch::kFloat32;
   for (std::int64_t i = 0; i < n; i += infer_batch) {
     ctx.check_cancelled();
     std::int64_t len = std::min<std::int64_t>(infer_batch, n - i);
-    torch::Tensor y = extract(nets::normalize_images(x_unit.narrow(0, i, len), p.s("normalize")).to(device));
+    torch::Tensor y = extract(nets::normalize_images(x_unit.narrow(0, i, len), settings.normalize).to(device));
     if (y.dim() == 2) y = y.unsqueeze(-1).unsqueeze(-1);  // vectors become [C, 1, 1] maps
     if (y.dim() != 4) {
       throw InputError("features: the model's output has shape " + std::to_string(y.dim()) +

@@ -6,24 +6,25 @@
 #pragma once
 
 #include "core/stage.h"
+#include "features/settings.h"
 
 namespace wmgeom {
 
-class FeaturesStage final : public Stage {
+class FeaturesStage final : public StageWith<FeaturesSettings> {
  public:
   std::string type() const override { return "features"; }
   // path/layer for TorchScript (the module is loaded to check the layer).
   // The device (schema.toml `device`) is the engine's: checked, keyed with
   // the LibTorch version (both change the floating-point result), claimed.
-  void validate(const Params& params, ParamIssues& issues) const override;
-  Resources resources(const Params& params) const override;
+  void check(const FeaturesSettings& settings, ParamIssues& issues) const override;
+  Resources resources_of(const FeaturesSettings& settings) const override;
   // Built-in and random CNN: [N, C, h, w] (C = width << (blocks - 1), h = w =
   // input size halved blocks + 1 times) in `dtype`; working memory: the
   // resized images as floats and a batch's activations (a rough x16 of its
   // input, forward and backward). TorchScript: unknown (the layer's shape is
   // only known by running the module).
-  SizeEstimate estimate(const Params& params, const EstimateInputs& inputs) const override;
-  Artifact run(const Params& params, const StageInputs& inputs, RunContext& ctx) const override;
+  SizeEstimate estimate_of(const FeaturesSettings& settings, const EstimateInputs& inputs) const override;
+  Artifact compute(const FeaturesSettings& settings, const StageInputs& inputs, RunContext& ctx) const override;
 };
 
 }  // namespace wmgeom

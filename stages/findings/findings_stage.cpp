@@ -14,14 +14,6 @@
 
 namespace wmgeom {
 
-FindingsStage::Settings FindingsStage::Settings::from_params(const Params& p) {
-  Settings s;
-  s.alpha = p.f("alpha");
-  s.min_seeds = static_cast<int>(p.i("min_seeds"));
-  s.verdicts_required = analyze::verdicts_required(p.s("verdicts"), "findings.verdicts");
-  return s;
-}
-
 namespace {
 
 // Appends `more`'s rows to `into` (the same columns, in the same order: both
@@ -65,7 +57,7 @@ analyze::ModelData model_of(const nlohmann::json& m, const std::string& analysis
 
 // The merged result is the inputs' tables and arrays, whose estimates are
 // the analyses' own: their sum (unknown if one is).
-SizeEstimate FindingsStage::estimate(const Params&, const EstimateInputs& inputs) const {
+SizeEstimate FindingsStage::estimate_of(const FindingsSettings&, const EstimateInputs& inputs) const {
   const auto it = inputs.find("analysis");
   if (it == inputs.end() || it->second.empty()) return {};
   SizeEstimate e;
@@ -78,8 +70,7 @@ SizeEstimate FindingsStage::estimate(const Params&, const EstimateInputs& inputs
   return e;
 }
 
-Artifact FindingsStage::run(const Params& p, const StageInputs& inputs, RunContext& ctx) const {
-  const Settings s = Settings::from_params(p);
+Artifact FindingsStage::compute(const FindingsSettings& s, const StageInputs& inputs, RunContext& ctx) const {
   AnalysisResult merged;
   std::vector<analyze::ModelData> models;
   nlohmann::json common;

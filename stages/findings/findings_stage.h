@@ -5,27 +5,20 @@
 #pragma once
 
 #include "core/stage.h"
+#include "findings/settings.h"
 
 namespace wmgeom {
 
-class FindingsStage final : public Stage {
+class FindingsStage final : public StageWith<FindingsSettings> {
  public:
-  // Every parameter, read once.
-  struct Settings {
-    double alpha = 0.05;
-    int min_seeds = 3;
-    bool verdicts_required = false;
-    static Settings from_params(const Params& p);
-  };
-
   std::string type() const override { return "findings"; }
-  SizeEstimate estimate(const Params& params, const EstimateInputs& inputs) const override;
+  SizeEstimate estimate_of(const FindingsSettings& s, const EstimateInputs& inputs) const override;
   // Throws InputError, before deciding anything, when the analyses differ in
   // a parameter (they would not be comparable), name a model twice, come
   // from an analyze stage older than this stage (no replicate group
   // recorded), or verdicts = "required" meets a group with fewer than
   // min_seeds seeds.
-  Artifact run(const Params& params, const StageInputs& inputs, RunContext& ctx) const override;
+  Artifact compute(const FindingsSettings& s, const StageInputs& inputs, RunContext& ctx) const override;
   // findings.json and tables/ in the run's output folder (with several
   // findings instances, findings-<instance>.json and tables-<instance>/).
   bool has_after_run() const override { return true; }

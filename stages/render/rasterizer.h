@@ -29,6 +29,7 @@ struct Lighting {
   double diffuse = 0.75;
   double specular = 0.15;
   int shininess = 24;  // Blinn-Phong exponent (an integer: powered by squaring, cheaply)
+  bool operator==(const Lighting&) const = default;
 };
 
 // rgb: CV_8UC3 in RGB order, premultiplied by coverage (the object on black);

@@ -41,15 +41,13 @@ void parallel_each(std::int64_t n, const RunContext& ctx, Body&& body) {
 
 }  // namespace
 
-void RenderStage::validate(const Params& params, ParamIssues& issues) const {
-  const auto s = render::Settings::from_params(params);
+void RenderStage::check(const render::Settings& s, ParamIssues& issues) const {
   render::check_settings(s, [&](const std::string& key, const std::string& message) {
     issues.error(key, "expected " + message);
   });
 }
 
-SizeEstimate RenderStage::estimate(const Params& params, const EstimateInputs&) const {
-  const auto s = render::Settings::from_params(params);
+SizeEstimate RenderStage::estimate_of(const render::Settings& s, const EstimateInputs&) const {
   bool ok = true;
   const render::Catalog catalog = render::make_catalog(s, [&](const std::string&, const std::string&) { ok = false; });
   if (!ok) return {};
@@ -73,12 +71,11 @@ SizeEstimate RenderStage::estimate(const Params& params, const EstimateInputs&) 
   return e;
 }
 
-std::string RenderStage::key_extras(const Params& params) const {
+std::string RenderStage::key_extras_of(const render::Settings&) const {
   return std::string("opencv=") + CV_VERSION;
 }
 
-Artifact RenderStage::run(const Params& params, const StageInputs& inputs, RunContext& ctx) const {
-  const auto s = render::Settings::from_params(params);
+Artifact RenderStage::compute(const render::Settings& s, const StageInputs& inputs, RunContext& ctx) const {
   render::check_settings(s, throw_report());
   const render::Catalog catalog = render::make_catalog(s, throw_report());
   const render::Layout layout = render::make_layout(s.image_size, s.locations, s.object_scale);

@@ -58,6 +58,7 @@ struct Settings {
   std::uint64_t seed = 0;
 
   static Settings from_params(const Params& params);
+  bool operator==(const Settings&) const = default;
 };
 
 std::string source_name(Source source);

@@ -215,6 +215,7 @@ TEST(RenderLayout, GridsAreSquareCellsInsideTheCanvas) {
 TEST(RenderSettings, StructDefaultsAreTheSchemaDefaults) {
   const Settings d{};
   const Settings p = Settings::from_params(testing::stage_params(testing::real_registry(), "render", "seed = 0"));
+  EXPECT_TRUE(d == p) << "a field of render::Settings starts elsewhere than the schema's default";
   EXPECT_EQ(d.source, p.source);
   EXPECT_EQ(d.path, p.path);
   EXPECT_EQ(d.categories, p.categories);

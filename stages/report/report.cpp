@@ -38,18 +38,12 @@ void write_text(const std::filesystem::path& file, const std::string& text) {
 
 }  // namespace
 
-std::string ReportStage::key_extras(const Params& params) const {
+std::string ReportStage::key_extras_of(const report::ReportOptions&) const {
   return std::string("opencv=") + CV_VERSION;
 }
 
-Artifact ReportStage::run(const Params& p, const StageInputs& inputs, RunContext& ctx) const {
+Artifact ReportStage::compute(const report::ReportOptions& o, const StageInputs& inputs, RunContext& ctx) const {
   report::ReportData data = report::gather(inputs);
-  report::ReportOptions o;
-  o.title = p.s("title");
-  o.max_models = static_cast<int>(p.i("max_models"));
-  o.sheet_identities = static_cast<int>(p.i("sheet_identities"));
-  o.sheet_views = static_cast<int>(p.i("sheet_views"));
-  o.thumb = static_cast<int>(p.i("thumbnail"));
   Report r;
   r.title = o.title;
   r.html = report::build_html(data, o, r.info);

@@ -17,17 +17,18 @@
 #include <nlohmann/json.hpp>
 
 #include "core/stage.h"
+#include "report/settings.h"
 
 namespace wmgeom {
 
-class ReportStage final : public Stage {
+class ReportStage final : public StageWith<report::ReportOptions> {
  public:
   std::string type() const override { return "report"; }
   // The contact sheet's PNG bytes depend on OpenCV's encoder.
-  std::string key_extras(const Params& params) const override;
+  std::string key_extras_of(const report::ReportOptions& options) const override;
   // Throws InputError for inputs that cannot be reported (tables whose
   // columns disagree in type across analyses).
-  Artifact run(const Params& params, const StageInputs& inputs, RunContext& ctx) const override;
+  Artifact compute(const report::ReportOptions& options, const StageInputs& inputs, RunContext& ctx) const override;
   // Writes report.html with the placeholders replaced by a note.
   void export_extras(const Artifact& artifact, const std::filesystem::path& dir) const override;
   // After `wmgeom run`: OUT_DIR/report.html (OUT_DIR/report-<instance>.html

@@ -8,16 +8,11 @@
 #include <nlohmann/json.hpp>
 
 #include "report/data.h"
+#include "report/settings.h"
 
 namespace wmgeom::report {
 
-struct ReportOptions {
-  std::string title = "wmgeom report";
-  int max_models = 12;        // per-model figures drawn for at most this many models
-  int sheet_identities = 16;  // contact sheet rows
-  int sheet_views = 6;        // contact sheet view columns
-  int thumb = 72;             // contact sheet thumbnail size, px
-};
+// ReportOptions (the stage's settings): report/settings.h.
 
 struct Section {
   std::string id, title;

@@ -20,6 +20,15 @@ namespace {
 
 using namespace report_fixtures;
 
+// The options' initialisers (what tests that build a page from
+// ReportOptions{} see) are the schema's defaults, the single source.
+TEST(Report, OptionsStartAtTheSchemaDefaults) {
+  const Params p = stage_params(report_registry(), "report",
+                                "analysis = [\"up\"]\n[stage.up]\ntype = \"fake_analysis\"\n");
+  EXPECT_TRUE(report::ReportOptions{} == report::ReportOptions::from_params(p));
+  EXPECT_EQ(report::ReportOptions::from_params(p).title, "wmgeom report");
+}
+
 // ------------------------------------------------------------------ tests
 
 TEST(Report, ArtifactRoundTrip) {

@@ -13,6 +13,7 @@
 #include "core/artifacts.h"
 #include "nback/sampler.h"
 #include "tasks/tasks.h"
+#include "testing.h"
 
 namespace {
 
@@ -83,14 +84,9 @@ void BM_SamplerBatchParallel(benchmark::State& state) {
 BENCHMARK(BM_SamplerBatchParallel)->UseRealTime();
 
 void BM_TasksStage(benchmark::State& state) {
-  Params p;
-  p.set("tasks", kNine);
-  p.set("trial_length", std::int64_t{6});
-  p.set("match_prob", 0.5);
-  p.set("eval_trials_per_task", std::int64_t{256});
-  p.set("task_cue", std::string("onehot"));
-  p.set("eval_splits", std::vector<std::string>{"train", "validation"});
-  p.set("seed", std::int64_t{1});
+  // The schema's defaults (the paper's nine tasks, 256 trials each, both splits).
+  const Params p = testing::stage_params(testing::real_registry(), "tasks",
+                                         "seed = 1\nstimuli = \"img\"\n[stage.img]\ntype = \"render\"\n");
   StageInputs inputs;
   inputs.add("stimuli", {"stimuli", {}, std::make_shared<Artifact>(paper_set().to_artifact())});
   const TasksStage stage;

@@ -19,11 +19,11 @@ using Report = std::function<void(const std::string& key, const std::string& mes
 
 // The plan-time checks, shared with run() so that a direct call (tests,
 // benchmarks) meets the same rules as a pipeline.
-void check_params(const Params& p, const Report& report) {
+void check_params(const TasksSettings& s, const Report& report) {
   std::set<std::string> seen;
   const nback::Task* longest = nullptr;
   std::vector<nback::Task> tasks;
-  for (const auto& name : p.strings("tasks")) {
+  for (const auto& name : s.tasks) {
     try {
       tasks.push_back(nback::parse_task(name));
     } catch (const InputError& e) {
@@ -37,13 +37,13 @@ void check_params(const Params& p, const Report& report) {
   for (const auto& t : tasks) {
     if (longest == nullptr || t.n > longest->n) longest = &t;
   }
-  const std::int64_t length = p.i("trial_length");
+  const std::int64_t length = s.trial_length;
   if (longest != nullptr && length <= longest->n) {
     report("trial_length", "expected trial_length > " + std::to_string(longest->n) +
                                " (the largest N, task \"" + longest->name + "\"), found " +
                                std::to_string(length));
   }
-  const auto& splits = p.strings("eval_splits");
+  const auto& splits = s.eval_splits;
   if (std::set<std::string>(splits.begin(), splits.end()).size() != splits.size()) {
     report("eval_splits", "expected distinct split names, found a repeated one");
   }
@@ -78,43 +78,43 @@ nlohmann::json cue_info(const std::vector<nback::Task>& tasks, const std::string
 
 }  // namespace
 
-void TasksStage::validate(const Params& params, ParamIssues& issues) const {
-  check_params(params, [&](const std::string& key, const std::string& message) {
+void TasksStage::check(const TasksSettings& s, ParamIssues& issues) const {
+  check_params(s, [&](const std::string& key, const std::string& message) {
     issues.error(key, message);
   });
 }
 
-SizeEstimate TasksStage::estimate(const Params& params, const EstimateInputs& inputs) const {
+SizeEstimate TasksStage::estimate_of(const TasksSettings& s, const EstimateInputs& inputs) const {
   const auto it = inputs.find("stimuli");
   const std::int64_t n = it == inputs.end() || it->second.empty() ? -1 : it->second.front().dim("stimuli");
   if (n < 0) return {};
-  const auto per_split = static_cast<std::int64_t>(params.strings("tasks").size()) * params.i("eval_trials_per_task");
-  const std::int64_t m = per_split * static_cast<std::int64_t>(params.strings("eval_splits").size());
-  const std::int64_t t = params.i("trial_length");
+  const auto per_split = static_cast<std::int64_t>(s.tasks.size()) * s.eval_trials_per_task;
+  const std::int64_t m = per_split * static_cast<std::int64_t>(s.eval_splits.size());
+  const std::int64_t t = s.trial_length;
   SizeEstimate e;
   e.known = true;
   e.bytes = m * (2 * t + 2) * 4 + n * 5 * 4;
   e.dims = {{"trials", m},
             {"trials_per_split", per_split},
             {"trial_length", t},
-            {"tasks", static_cast<std::int64_t>(params.strings("tasks").size())}};
+            {"tasks", static_cast<std::int64_t>(s.tasks.size())}};
   return e;
 }
 
-Artifact TasksStage::run(const Params& params, const StageInputs& inputs, RunContext& ctx) const {
-  check_params(params, [](const std::string& key, const std::string& message) {
+Artifact TasksStage::compute(const TasksSettings& s, const StageInputs& inputs, RunContext& ctx) const {
+  check_params(s, [](const std::string& key, const std::string& message) {
     throw InputError(key + ": " + message);
   });
   const StimulusSet stimuli = inputs.get<StimulusSet>("stimuli");
-  const std::vector<nback::Task> tasks = nback::parse_tasks(params.strings("tasks"));
-  const auto length = static_cast<std::int32_t>(params.i("trial_length"));
-  const double match_prob = params.f("match_prob");
-  const double hard_nonmatch = params.f("hard_nonmatch");
-  const std::int64_t per_task = params.i("eval_trials_per_task");
-  const std::string& cue = params.s("task_cue");
-  const auto seed = static_cast<std::uint64_t>(params.i("seed"));
+  const std::vector<nback::Task> tasks = nback::parse_tasks(s.tasks);
+  const std::int32_t length = s.trial_length;
+  const double match_prob = s.match_prob;
+  const double hard_nonmatch = s.hard_nonmatch;
+  const std::int64_t per_task = s.eval_trials_per_task;
+  const std::string& cue = s.task_cue;
+  const std::uint64_t seed = s.seed;
   std::vector<std::int32_t> splits;
-  for (const auto& name : params.strings("eval_splits")) splits.push_back(split_value(name));
+  for (const auto& name : s.eval_splits) splits.push_back(split_value(name));
   std::sort(splits.begin(), splits.end());  // train trials first, whatever the listing order
 
   const nback::StimulusTable table = nback::StimulusTable::from(stimuli);
@@ -140,11 +140,11 @@ Artifact TasksStage::run(const Params& params, const StageInputs& inputs, RunCon
   // non-matches. Said once per task and split, and recorded in info.
   nlohmann::json coverage = nlohmann::json::object();
   for (std::int32_t split : {kSplitTrain, kSplitValidation}) {
-    const nback::Sampler* s = split == kSplitTrain ? &train : validation ? &*validation : nullptr;
-    if (s == nullptr) continue;
+    const nback::Sampler* sampler = split == kSplitTrain ? &train : validation ? &*validation : nullptr;
+    if (sampler == nullptr) continue;
     nlohmann::json per = nlohmann::json::object();
     for (std::size_t k = 0; k < tasks.size(); ++k) {
-      const double c = s->hard_coverage(k);
+      const double c = sampler->hard_coverage(k);
       if (std::isnan(c)) continue;
       per[tasks[k].name] = c;
       if (hard_nonmatch > 0 && c < 1.0) {

@@ -10,23 +10,24 @@
 #pragma once
 
 #include "core/stage.h"
+#include "tasks/settings.h"
 
 namespace wmgeom {
 
-class TasksStage final : public Stage {
+class TasksStage final : public StageWith<TasksSettings> {
  public:
   std::string type() const override { return "tasks"; }
   // Task names (loc|cat|id-N, N >= 1, no duplicates), trial_length > the
   // largest N, no duplicate eval_splits.
-  void validate(const Params& params, ParamIssues& issues) const override;
+  void check(const TasksSettings& s, ParamIssues& issues) const override;
   // Throws wmgeom::InputError for what only the stimuli can show: an empty
   // training split, an empty split requested in eval_splits, a task's
   // feature with a single value in a split.
   // Evaluation trials M = tasks x eval_trials_per_task x splits, four int32
   // arrays of [M, T] or [M], plus five int32 attributes per stimulus. dims:
   // trials, trials_per_split, trial_length.
-  SizeEstimate estimate(const Params& params, const EstimateInputs& inputs) const override;
-  Artifact run(const Params& params, const StageInputs& inputs, RunContext& ctx) const override;
+  SizeEstimate estimate_of(const TasksSettings& s, const EstimateInputs& inputs) const override;
+  Artifact compute(const TasksSettings& s, const StageInputs& inputs, RunContext& ctx) const override;
 };
 
 }  // namespace wmgeom

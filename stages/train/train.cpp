@@ -198,14 +198,14 @@ std::string percent(const std::vector<float>& acc) {
 
 }  // namespace
 
-void TrainStage::validate(const Params& p, ParamIssues& issues) const {
-  if (p.i("eval_every") > p.i("steps")) {
-    issues.error("eval_every", "expected eval_every <= steps (" + std::to_string(p.i("steps")) +
-                                   "), found " + std::to_string(p.i("eval_every")) + ": the curves would be empty");
+void TrainStage::check(const TrainSettings& s, ParamIssues& issues) const {
+  if (s.eval_every > s.steps) {
+    issues.error("eval_every", "expected eval_every <= steps (" + std::to_string(s.steps) +
+                                   "), found " + std::to_string(s.eval_every) + ": the curves would be empty");
   }
   // Milestones: strictly ascending step counts (>= 1 is the schema's);
   // lr_decay is the factor applied at each, so it must decay.
-  const auto& milestones = p.ints("lr_milestones");
+  const auto& milestones = s.lr_milestones;
   for (std::size_t i = 1; i < milestones.size(); ++i) {
     if (milestones[i] <= milestones[i - 1]) {
       issues.error("lr_milestones", "expected strictly ascending steps, found " + std::to_string(milestones[i]) +
@@ -213,12 +213,12 @@ void TrainStage::validate(const Params& p, ParamIssues& issues) const {
       break;
     }
   }
-  if (!milestones.empty() && p.f("lr_decay") >= 1.0) {
+  if (!milestones.empty() && s.lr_decay >= 1.0) {
     issues.error("lr_milestones", "expected lr_decay < 1 with lr_milestones (lr_decay is the factor applied at "
-                                  "each milestone, e.g. 0.1), found lr_decay = " + std::to_string(p.f("lr_decay")));
+                                  "each milestone, e.g. 0.1), found lr_decay = " + std::to_string(s.lr_decay));
   }
-  if (!milestones.empty() && milestones.back() >= p.i("steps")) {
-    issues.error("lr_milestones", "expected every milestone below steps (" + std::to_string(p.i("steps")) +
+  if (!milestones.empty() && milestones.back() >= s.steps) {
+    issues.error("lr_milestones", "expected every milestone below steps (" + std::to_string(s.steps) +
                                       "), found " + std::to_string(milestones.back()) + ": it would never apply");
   }
 }
@@ -246,49 +246,47 @@ bool reaches_stopping_bar(const std::vector<float>& train_acc, const std::vector
 // GRU-256 at batch 256 on one core: 4.2, bench_train), doubled, plus 10
 // minutes, so the limit is generous, never tight. A cluster profile can
 // override each.
-Resources TrainStage::resources(const Params& p) const {
-  Resources r = Stage::resources(p);
-  r.cpus = static_cast<int>(p.i("threads"));
+Resources TrainStage::resources_of(const TrainSettings& s) const {
+  Resources r;
+  r.cpus = s.threads;
   r.fixed_width = true;  // hashed: the weights' last bits depend on it
-  const double hidden = static_cast<double>(std::max<std::int64_t>(p.i("hidden"), 512));
-  const double params = 4.0 * hidden * hidden * static_cast<double>(p.i("layers")) + 128.0 * 49.0 * hidden;
-  const double activations = static_cast<double>(p.i("batch_size")) * 6.0 * 4.0 * hidden;
+  const double hidden = static_cast<double>(std::max(s.hidden, 512));
+  const double params = 4.0 * hidden * hidden * static_cast<double>(s.layers) + 128.0 * 49.0 * hidden;
+  const double activations = static_cast<double>(s.batch_size) * 6.0 * 4.0 * hidden;
   r.mem_mb = 2000 + static_cast<int>((3.0 * params + 8.0 * activations) * 4.0 / 1e6);
-  r.minutes = 10 + static_cast<int>(static_cast<double>(p.i("steps")) / 4.0 / 60.0 * 2.0);
+  r.minutes = 10 + static_cast<int>(static_cast<double>(s.steps) / 4.0 / 60.0 * 2.0);
   return r;
 }
 
-SizeEstimate TrainStage::estimate(const Params& p, const EstimateInputs& inputs) const {
+SizeEstimate TrainStage::estimate_of(const TrainSettings& s, const EstimateInputs& inputs) const {
   const auto f = inputs.find("features"), t = inputs.find("tasks");
   if (f == inputs.end() || f->second.empty() || t == inputs.end() || t->second.empty()) return {};
   const std::int64_t channels = f->second.front().dim("channels"), area = f->second.front().dim("area");
   const std::int64_t frames = t->second.front().dim("trial_length");
   if (channels < 0 || area < 0 || frames < 0) return {};
-  const std::string& rnn = p.s("rnn");
-  const std::int64_t hidden = p.i("hidden") > 0 ? p.i("hidden") : nets::default_hidden(rnn);
-  const std::int64_t conv = p.i("conv_channels") > 0 ? p.i("conv_channels") : hidden;
-  const std::int64_t embed = p.i("embed") > 0 ? p.i("embed") : hidden;
+  const std::string& rnn = s.rnn;
+  const std::int64_t hidden = s.hidden, conv = s.conv_channels, embed = s.embed;
   const std::int64_t gates = rnn == "lstm" ? 4 : rnn == "gru" ? 3 : 1;
   std::int64_t weights = channels * conv + conv + conv * area * embed + embed;
-  for (std::int64_t l = 0; l < p.i("layers"); ++l) {
+  for (std::int64_t l = 0; l < s.layers; ++l) {
     weights += gates * ((l == 0 ? embed + 64 : hidden) * hidden + hidden * hidden + 2 * hidden);  // 64: room for the task cue
   }
   weights += hidden * 3 + 3 + 4 * hidden;  // readout, LayerNorms
-  const std::int64_t curves = (p.i("steps") / std::max<std::int64_t>(1, p.i("eval_every")) + 2) * 5 * 16 * 4;
+  const std::int64_t curves = (s.steps / std::max<std::int64_t>(1, s.eval_every) + 2) * 5 * 16 * 4;
   SizeEstimate e;
   e.known = true;
   e.bytes = weights * 4 + curves;
-  e.working = 3 * weights * 4 + p.i("batch_size") * frames * (channels * area + embed + 2 * gates * hidden) * 4 * 3;
+  e.working = 3 * weights * 4 + s.batch_size * frames * (channels * area + embed + 2 * gates * hidden) * 4 * 3;
   e.dims = {{"hidden", hidden}, {"embed", embed}, {"cell", rnn == "lstm" ? 1 : 0}};
   return e;
 }
 
-Artifact TrainStage::run(const Params& p, const StageInputs& inputs, RunContext& ctx) const {
+Artifact TrainStage::compute(const TrainSettings& s, const StageInputs& inputs, RunContext& ctx) const {
   FeatureBank fb = inputs.get<FeatureBank>("features");
   TrialSet ts = inputs.get<TrialSet>("tasks");
-  nets::IntraOpThreads width(static_cast<int>(p.i("threads")));  // hashed: see the schema
-  if (const auto note = nets::width_note(static_cast<int>(p.i("threads"))); !note.empty()) ctx.info(note);
-  torch::Device device = nets::resolve_device(p.s("device"));
+  nets::IntraOpThreads width(s.threads);  // hashed: see the schema
+  if (const auto note = nets::width_note(s.threads); !note.empty()) ctx.info(note);
+  torch::Device device = nets::resolve_device(s.device);
   if (ts.stimulus_split.empty() || ts.stimulus_split.dim(0) != fb.features.dim(0)) {
     throw InputError("train: the task suite's stimulus table (" +
                      std::to_string(ts.stimulus_split.empty() ? 0 : ts.stimulus_split.dim(0)) +
@@ -302,35 +300,27 @@ Artifact TrainStage::run(const Params& p, const StageInputs& inputs, RunContext&
   const nback::StimulusTable table = nback::StimulusTable::from(ts);
   nback::Sampler sampler(table, tasks, ts.trial_length, ts.match_prob, kSplitTrain, ts.hard_nonmatch);
 
-  nets::WmModelConfig cfg;
-  cfg.rnn = p.s("rnn");
-  cfg.hidden = p.i("hidden") > 0 ? static_cast<int>(p.i("hidden")) : nets::default_hidden(cfg.rnn);
-  cfg.layers = static_cast<int>(p.i("layers"));
-  cfg.conv_channels = p.i("conv_channels") > 0 ? static_cast<int>(p.i("conv_channels")) : cfg.hidden;
-  cfg.embed = p.i("embed") > 0 ? static_cast<int>(p.i("embed")) : cfg.hidden;
-  cfg.input_relu = p.b("input_relu");
-  cfg.readout_norm = p.b("readout_norm");
-  cfg.feature_shape = {fb.features.dim(1), fb.features.dim(2), fb.features.dim(3)};
   torch::Tensor cues = nets::cue_matrix(names, ts.task_cue).to(device);
-  cfg.cue_dim = static_cast<int>(cues.size(1));
+  const nets::WmModelConfig cfg =
+      s.model({fb.features.dim(1), fb.features.dim(2), fb.features.dim(3)}, static_cast<int>(cues.size(1)));
 
-  auto gen = nets::make_generator(static_cast<std::uint64_t>(p.i("seed")));
+  auto gen = nets::make_generator(s.seed);
   nets::WmModel model(cfg);
   model->initialise(gen);
   model->to(device);
   model->train();
   // The frozen bank lives on the device once; batches carry indices.
   torch::Tensor bank = nets::view(fb.features).to(device, torch::kFloat32);
-  if (p.b("standardize")) {
+  if (s.standardize) {
     torch::Tensor rows = nets::view(ts.stimulus_split).eq(kSplitTrain).nonzero().squeeze(1).to(device);
     torch::Tensor train_maps = bank.index_select(0, rows);
     model->set_standardization(train_maps.mean(0), train_maps.std(0, /*unbiased=*/false).clamp_min(1e-5));
   }
 
-  nets::MultiTensorAdamW opt(model->parameters(), {.lr = p.f("lr"), .weight_decay = p.f("weight_decay")});
+  nets::MultiTensorAdamW opt(model->parameters(), {.lr = s.lr, .weight_decay = s.weight_decay});
   Curves curves;
-  const std::int64_t steps = p.i("steps"), batch = p.i("batch_size"), eval_every = p.i("eval_every");
-  const std::int64_t checkpoint_every = p.i("checkpoint_every");
+  const std::int64_t steps = s.steps, batch = s.batch_size, eval_every = s.eval_every;
+  const std::int64_t checkpoint_every = s.checkpoint_every;
   const std::size_t n_tasks = ts.tasks.size();
   Accumulated resumed;
   std::int64_t start = load_checkpoint(ctx.work_dir(), model, opt, curves, resumed, device);
@@ -344,7 +334,7 @@ Artifact TrainStage::run(const Params& p, const StageInputs& inputs, RunContext&
   for (const auto& t : tasks) {
     if (nback::parent_feature(t.feature)) hard_names.push_back(t.name);
   }
-  const auto seed = static_cast<std::uint64_t>(p.i("seed"));
+  const std::uint64_t seed = s.seed;
   auto to_tensors = [&](const nback::Batch& b) {
     torch::Tensor stim = torch::tensor(b.stimuli, torch::kLong).view({b.trials, b.length});
     torch::Tensor tgt = torch::tensor(b.targets, torch::kLong).view({b.trials, b.length});
@@ -372,10 +362,12 @@ Artifact TrainStage::run(const Params& p, const StageInputs& inputs, RunContext&
     producer.wait();
     nback::Batch current = std::move(*next);
     if (step + 1 < steps) {
-      producer.run([&, s = step + 1] { next = sampler.batch(seed, static_cast<std::uint64_t>(s), batch); });
+      producer.run([&, following = step + 1] {
+        next = sampler.batch(seed, static_cast<std::uint64_t>(following), batch);
+      });
     }
     auto [stim, targets, task] = to_tensors(current);
-    opt.set_lr(scheduled_lr(p.f("lr"), p.f("lr_decay"), p.i("lr_decay_every"), p.ints("lr_milestones"), step));
+    opt.set_lr(scheduled_lr(s.lr, s.lr_decay, s.lr_decay_every, s.lr_milestones, step));
     auto out = model->forward(bank, stim, cues.index_select(0, task));
     torch::Tensor loss = torch::nn::functional::cross_entropy(out.logits.reshape({-1, 3}), targets.reshape({-1}));
     opt.zero_grad();
@@ -386,7 +378,7 @@ Artifact TrainStage::run(const Params& p, const StageInputs& inputs, RunContext&
       throw Error("the training loss is not finite (" + std::to_string(value) + ") at step " + std::to_string(step) +
                   "; lower lr or set grad_clip");
     }
-    if (p.f("grad_clip") > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), p.f("grad_clip"));
+    if (s.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), s.grad_clip);
     opt.step();
     loss_sum += value;
     ++loss_count;
@@ -415,7 +407,7 @@ Artifact TrainStage::run(const Params& p, const StageInputs& inputs, RunContext&
         line += "; hard non-matches held-out: " + per_task(hard_names, hard);
       }
       ctx.info(line);
-      double on_train = p.f("stop_at_accuracy"), on_heldout = p.f("stop_at_heldout");
+      const double on_train = s.stop_at_accuracy, on_heldout = s.stop_at_heldout;
       // va.hard is NaN for tasks without a parent: only identity tasks'
       // hard non-matches take part.
       if (on_train > 0) {
@@ -438,13 +430,13 @@ Artifact TrainStage::run(const Params& p, const StageInputs& inputs, RunContext&
 
   TrainedModel tm;
   std::vector<std::string> cue_names;
-  tm.config = {{"rnn", cfg.rnn}, {"hidden", cfg.hidden}, {"layers", cfg.layers}, {"conv_channels", cfg.conv_channels},
-               {"embed", cfg.embed}, {"input_relu", cfg.input_relu}, {"readout_norm", cfg.readout_norm},
-               {"feature_shape", cfg.feature_shape}, {"cue_dim", cfg.cue_dim},
-               {"task_cue", ts.task_cue}, {"tasks", names}, {"trial_length", ts.trial_length},
-               {"match_prob", ts.match_prob}, {"hard_nonmatch", ts.hard_nonmatch},
-               {"steps", step}, {"stopped_early", stopped_early}, {"batch_size", batch},
-               {"device", device.is_cuda() ? "cuda" : "cpu"}};
+  // The model's architecture (WmModelConfig, read back by capture and
+  // analyze) and, beside it, the record of what it was trained on and how.
+  tm.config = cfg.to_json();
+  tm.config.update({{"task_cue", ts.task_cue}, {"tasks", names}, {"trial_length", ts.trial_length},
+                    {"match_prob", ts.match_prob}, {"hard_nonmatch", ts.hard_nonmatch},
+                    {"steps", step}, {"stopped_early", stopped_early}, {"batch_size", batch},
+                    {"device", device.is_cuda() ? "cuda" : "cpu"}});
   for (const auto& item : model->named_parameters()) tm.weights[item.key()] = nets::to_array(item.value());
   for (const auto& item : model->named_buffers()) tm.weights[item.key()] = nets::to_array(item.value());
   tm.curve_step = Array::from_vector(curves.step);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/stage.h"
+#include "train/settings.h"
 
 namespace wmgeom {
 
@@ -24,21 +25,21 @@ double scheduled_lr(double lr, double decay, std::int64_t decay_every, const std
 bool reaches_stopping_bar(const std::vector<float>& train_acc, const std::vector<float>& heldout_acc,
                           const std::vector<float>& heldout_hard_acc, double on_train, double on_heldout);
 
-class TrainStage final : public Stage {
+class TrainStage final : public StageWith<TrainSettings> {
  public:
   std::string type() const override { return "train"; }
-  void validate(const Params& params, ParamIssues& issues) const override;
+  void check(const TrainSettings& s, ParamIssues& issues) const override;
   // The device (schema.toml `device`) is the engine's: LibTorch version and
   // device kind are keyed (they change the floating-point result), and GPU
   // trainings take the device's token, so they never overlap on one GPU.
-  Resources resources(const Params& params) const override;
+  Resources resources_of(const TrainSettings& s) const override;
   // The weights (1x1 conv, image embedding, gates x layers, readout) as
   // float32 and their curves; working memory: AdamW's two moments and the
   // gradients (3x the weights) plus a batch's activations over T frames.
   // dims: hidden, embed, cell (1 for an LSTM).
-  SizeEstimate estimate(const Params& params, const EstimateInputs& inputs) const override;
+  SizeEstimate estimate_of(const TrainSettings& s, const EstimateInputs& inputs) const override;
   // Resumes from the last checkpoint in ctx.work_dir() if one exists.
-  Artifact run(const Params& params, const StageInputs& inputs, RunContext& ctx) const override;
+  Artifact compute(const TrainSettings& s, const StageInputs& inputs, RunContext& ctx) const override;
 };
 
 }  // namespace wmgeom

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <optional>
+#include <set>
 
 #include "cache/cache.h"
 #include "config/diagnostics.h"
@@ -83,6 +84,13 @@ const StageRegistry& registry_of(const KitCase& c) { return c.registry ? *c.regi
 
 std::optional<Plan> plan_of(const KitCase& c, const std::vector<std::string>& sets, Diagnostics& d) {
   return make_plan_from_text("kit.toml", c.pipeline, sets, registry_of(c), d);
+}
+
+const Instance* first_instance(const Plan& plan, const std::string& stage) {
+  for (const auto& inst : plan.instances) {
+    if (plan.spec.stages[inst.decl].name == stage) return &inst;
+  }
+  return nullptr;
 }
 
 std::vector<std::string> keys_of(const Plan& plan, const std::string& stage) {
@@ -169,6 +177,7 @@ void expect_keys_follow_schema(const KitCase& c) {
                          << "); take it out of the list";
     const auto keys = keys_of(*plan, c.stage);
     ASSERT_EQ(keys.size(), base_keys.size()) << set;
+
     for (std::size_t i = 0; i < keys.size(); ++i) {
       if (spec.hashed) {
         EXPECT_NE(keys[i], base_keys[i]) << set << ": a hashed parameter left the cache key unchanged";
@@ -176,6 +185,54 @@ void expect_keys_follow_schema(const KitCase& c) {
         EXPECT_EQ(keys[i], base_keys[i]) << set << ": an unhashed parameter changed the cache key";
       }
     }
+  }
+}
+
+void expect_settings_follow_schema(const KitCase& c) {
+  Diagnostics d0;
+  auto base = plan_of(c, {}, d0);
+  ASSERT_TRUE(base) << d0.format_all();
+  const Instance* base_inst = first_instance(*base, c.stage);
+  ASSERT_NE(base_inst, nullptr) << "the kit's pipeline has no [stage." << c.stage << "]";
+  const StageDecl& decl = base->spec.stages[base_inst->decl];
+  const StageEntry& entry = *base_inst->entry;
+  const Stage& stage = *entry.stage;
+  ASSERT_TRUE(stage.has_settings()) << decl.type << " reads its parameters without typed settings: derive it from "
+                                    << "StageWith<Settings> (core/stage.h)";
+  // The parser reads every schema parameter (and nothing else: Params
+  // throws for an undeclared name).
+  std::set<std::string> reads;
+  try {
+    reads = stage.settings_reads(base_inst->params);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << decl.type << ": its settings parser failed on the kit's parameters: " << e.what();
+    return;
+  }
+  for (const auto& spec : entry.schema.params) {
+    EXPECT_TRUE(reads.count(spec.name)) << decl.type << "." << spec.name
+                                        << " is declared in the schema but its settings parser never reads it";
+  }
+  // Each parameter moved as the key check moves it (those it cannot move
+  // are reported there) changes the parsed settings: it is a field, or
+  // decides one, rather than read and dropped.
+  for (const auto& spec : entry.schema.params) {
+    if (!reads.count(spec.name)) continue;  // reported above
+    bool swept = false;
+    for (const auto& axis : decl.sweep) swept = swept || axis.key == spec.name;
+    auto given = c.values.find(spec.name);
+    std::optional<std::string> moved;
+    if (given != c.values.end()) moved = given->second;
+    else if (auto v = swept ? std::nullopt : perturb(spec, decl.params.get(spec.name))) moved = format_value(*v);
+    if (!moved) continue;
+    const std::string set = "stage." + c.stage + "." + spec.name + "=" + *moved;
+    Diagnostics d;
+    auto plan = plan_of(c, {set}, d);
+    if (!plan) continue;
+    const Instance* moved_inst = first_instance(*plan, c.stage);
+    ASSERT_NE(moved_inst, nullptr) << set;
+    EXPECT_FALSE(stage.same_settings(base_inst->params, moved_inst->params))
+        << set << ": the parsed settings did not change; every schema parameter must be a field of the settings "
+        << "(or decide one)";
   }
 }
 
@@ -212,6 +269,7 @@ void expect_deterministic(const KitCase& c) {
 }
 
 void expect_stage_kit(const KitCase& c) {
+  expect_settings_follow_schema(c);
   expect_keys_follow_schema(c);
   expect_deterministic(c);
 }

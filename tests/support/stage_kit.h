@@ -4,6 +4,10 @@
 //   TEST(Capture, PassesTheStageKit) { expect_stage_kit({kTiny, "states"}); }
 //
 // Given a tiny pipeline and the name of the stage under test, it checks
+//   0. typed settings (core/stage.h, StageWith): the stage has them, its
+//      settings parser reads every schema parameter (and nothing else), and
+//      moving any parameter as in 1 changes the parsed settings, so each
+//      parameter is a field of the struct (or decides one);
 //   1. keys, driven by the stage's schema: every parameter is perturbed
 //      according to its type (a number moved inside its range, a flag flipped,
 //      another choice, a list changed); a hashed one must change the cache key
@@ -41,7 +45,8 @@ struct KitCase {
 
 void expect_stage_kit(const KitCase& c);
 
-// The two halves, for the kit's own tests.
+// The parts, for the kit's own tests.
+void expect_settings_follow_schema(const KitCase& c);
 void expect_keys_follow_schema(const KitCase& c);
 void expect_deterministic(const KitCase& c);
 

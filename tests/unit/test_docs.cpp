@@ -171,5 +171,28 @@ TEST(Layers, NoStageHandlesItsDeviceItself) {
   EXPECT_GT(files, 40);
 }
 
+// Issue 24 item 1: typed settings are the stage contract. A stage reads its
+// parameters in one place, its settings parser (stages/<type>/settings.cpp,
+// `S::from_params`), and every hook receives the settings (StageWith<S>,
+// core/stage.h): no other file of a stage's code names the type Params or
+// calls a Params getter. Tests, benchmarks and test fixtures may build
+// Params to call a stage.
+TEST(Layers, StagesReadParametersOnlyInTheirSettingsParser) {
+  const std::filesystem::path stages = std::filesystem::path(WMGEOM_SOURCE_DIR) / "stages";
+  static const std::regex type("\\bParams\\b");
+  static const std::regex getter("\\b(p|params)\\.(b|i|f|s|ints|floats|strings|get)\\(\"");
+  int parsers = 0;
+  const int files = for_each_source_line(stages, true, [&](const std::filesystem::path& file, int number, const std::string& line) {
+    const std::string name = file.filename().string();
+    if (name == "settings.cpp" && number == 1) ++parsers;
+    if (name == "settings.cpp" || name == "settings.h" || name.find("fixtures") != std::string::npos) return;
+    EXPECT_FALSE(std::regex_search(line, type) || std::regex_search(line, getter))
+        << file.string() << ":" << number << " reads parameters outside the stage's settings parser "
+        << "(stages/<type>/settings.cpp; core/stage.h, StageWith): " << line;
+  });
+  EXPECT_GT(files, 40);
+  EXPECT_GE(parsers, 8);  // one settings parser per stage type
+}
+
 }  // namespace
 }  // namespace wmgeom::testing

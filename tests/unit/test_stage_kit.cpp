@@ -44,15 +44,77 @@ default = 1.0
 doc = "The first value."
 )";
 
+// Typed stages for the settings check, each with parameters a (float) and
+// b (int): "weighed" reads both into fields; "forgetful" never reads b;
+// "dropping" reads b and keeps nothing of it.
+struct Both {
+  double a{};
+  std::int64_t b{};
+  static Both from_params(const Params& p) { return {p.f("a"), p.i("b")}; }
+  bool operator==(const Both&) const = default;
+};
+struct OnlyA {
+  double a{};
+  static OnlyA from_params(const Params& p) { return {p.f("a")}; }
+  bool operator==(const OnlyA&) const = default;
+};
+struct DropsB {
+  double a{};
+  static DropsB from_params(const Params& p) {
+    (void)p.i("b");
+    return {p.f("a")};
+  }
+  bool operator==(const DropsB&) const = default;
+};
+
+template <typename S>
+class Weighed final : public StageWith<S> {
+ public:
+  explicit Weighed(std::string type) : type_(std::move(type)) {}
+  std::string type() const override { return type_; }
+  Artifact compute(const S& s, const StageInputs&, RunContext&) const override {
+    Artifact a;
+    a.kind = "Numbers";
+    a.arrays["values"] = Array::from_vector(std::vector<double>{s.a});
+    return a;
+  }
+
+ private:
+  std::string type_;
+};
+
+std::string weighed_schema(const std::string& type) {
+  return "[stage]\ntype = \"" + type + "\"\nversion = 1\noutput = \"Numbers\"\nitems = \"values\"\n"
+         "doc = \"Typed settings (kit tests only).\"\n\n"
+         "[param.a]\ntype = \"float\"\ndefault = 1.0\ndoc = \"A value.\"\n\n"
+         "[param.b]\ntype = \"int\"\ndefault = 2\ndoc = \"Another.\"\n";
+}
+
 const StageRegistry& kit_registry() {
   static const StageRegistry* registry = [] {
     auto* r = new StageRegistry();
     register_test_stages(*r);
     r->add(std::make_unique<Drifting>(), kDriftingSchema, "drifting.toml");
+    r->add(std::make_unique<Weighed<Both>>("weighed"), weighed_schema("weighed"), "weighed.toml");
+    r->add(std::make_unique<Weighed<OnlyA>>("forgetful"), weighed_schema("forgetful"), "forgetful.toml");
+    r->add(std::make_unique<Weighed<DropsB>>("dropping"), weighed_schema("dropping"), "dropping.toml");
     return r;
   }();
   return *registry;
 }
+
+constexpr const char* kTyped = R"([pipeline]
+name = "typed"
+
+[stage.full]
+type = "weighed"
+
+[stage.forgets]
+type = "forgetful"
+
+[stage.drops]
+type = "dropping"
+)";
 
 constexpr const char* kPipeline = R"([pipeline]
 name = "kit"
@@ -75,8 +137,25 @@ type = "drifting"
 const std::map<std::string, std::string> kInstrumentation = {
     {"counter", "a path"}, {"events", "a path"}, {"barrier_dir", "a path"}};
 
+// The test stages (test_stages.h) read Params directly, so the kit's keys
+// and determinism halves are what they can pass; the real stages pass all
+// of expect_stage_kit, typed settings included.
 TEST(StageKit, PassesADeterministicStage) {
-  expect_stage_kit({kPipeline, "scaled", kInstrumentation, {}, &kit_registry()});
+  expect_keys_follow_schema({kPipeline, "scaled", kInstrumentation, {}, &kit_registry()});
+  expect_deterministic({kPipeline, "scaled", kInstrumentation, {}, &kit_registry()});
+}
+
+TEST(StageKit, PassesTypedSettingsWithEveryParameterAField) {
+  expect_stage_kit({kTyped, "full", {}, {}, &kit_registry()});
+}
+
+TEST(StageKit, FailsSettingsThatSkipOrDropAParameter) {
+  EXPECT_NONFATAL_FAILURE(expect_settings_follow_schema({kTyped, "forgets", {}, {}, &kit_registry()}),
+                          "forgetful.b is declared in the schema but its settings parser never reads it");
+  EXPECT_NONFATAL_FAILURE(expect_settings_follow_schema({kTyped, "drops", {}, {}, &kit_registry()}),
+                          "stage.drops.b=3: the parsed settings did not change");
+  EXPECT_FATAL_FAILURE(expect_settings_follow_schema({kPipeline, "scaled", {}, {}, &kit_registry()}),
+                       "scale reads its parameters without typed settings");
 }
 
 TEST(StageKit, FailsAStageThatDiffersWhenComputedAgain) {
