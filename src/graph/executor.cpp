@@ -44,9 +44,6 @@ Executor::Executor(const Plan& plan, const Cache& cache, Logger& log)
     slot->report.versions = inst.extras;
     slot->report.cache = CacheStatus::kSkip;
     slots_.push_back(std::move(slot));
-    if (!inst.resource.empty() && !resources_.count(inst.resource)) {
-      resources_.emplace(inst.resource, std::make_unique<std::mutex>());
-    }
   }
 }
 
@@ -187,11 +184,6 @@ std::shared_ptr<const Artifact> Executor::compute(std::size_t i) {
         return s.artifact;
       }
     }
-    std::unique_lock<std::mutex> token;
-    if (!inst.resource.empty()) {
-      token = std::unique_lock<std::mutex>(*resources_.at(inst.resource));
-      if (cancel_) throw Cancelled();
-    }
     int n = ++started_;
     log_.info("[" + std::to_string(n) + "/" + std::to_string(std::max(n, to_run_)) + "] " + inst.name +
               " (" + inst.entry->schema.type + ")");
@@ -293,39 +285,84 @@ RunReport Executor::run(const RunOptions& options) {
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads_));
   tbb::task_arena arena(threads_);
   arena.execute([&] {
+    using tbb::flow::continue_msg;
+    using Token = int;  // a resource's one token; its value means nothing
     tbb::flow::graph g;
-    std::vector<std::unique_ptr<tbb::flow::continue_node<tbb::flow::continue_msg>>> nodes(n);
+    // Runs instance i (or marks it cancelled); every failure is recorded.
+    auto body = [this, &fail](std::size_t i) {
+      if (cancel_) {
+        if (slots_[i]->report.cache == CacheStatus::kSkip) slots_[i]->report.cache = CacheStatus::kCancelled;
+        return;
+      }
+      try {
+        get(i);
+      } catch (const StageError& e) {
+        fail(e.stage(), e.what(), e.exit_code());
+      } catch (const Cancelled&) {
+      } catch (const std::exception& e) {
+        fail(plan_.instances[i].name, plan_.instances[i].name + ": " + e.what(), 1);
+      }
+    };
+    // Each instance to compute is a node that fires when its inputs are
+    // done. An instance that names a resource (a GPU) also needs the
+    // resource's token, as oneTBB's dining philosophers take chopsticks:
+    // its readiness waits in a buffer, a reserving join pairs it with the
+    // token when both are there, and the node that runs it puts the token
+    // back. So no worker ever blocks waiting for a GPU: an instance without
+    // the token is not a task yet, and the worker takes other ready work.
+    struct Nodes {
+      std::unique_ptr<tbb::flow::continue_node<continue_msg>> ready;  // inputs done (runs it, without a resource)
+      std::unique_ptr<tbb::flow::buffer_node<continue_msg>> waiting;  // with a resource: ready, no token yet
+      std::unique_ptr<tbb::flow::join_node<std::tuple<continue_msg, Token>, tbb::flow::reserving>> join;
+      std::unique_ptr<tbb::flow::function_node<std::tuple<continue_msg, Token>, continue_msg>> holding;
+      tbb::flow::sender<continue_msg>& done() const {
+        return holding ? static_cast<tbb::flow::sender<continue_msg>&>(*holding) : *ready;
+      }
+    };
+    std::map<std::string, std::unique_ptr<tbb::flow::buffer_node<Token>>> tokens;
+    std::vector<Nodes> nodes(n);
     for (std::size_t i = 0; i < n; ++i) {
       if (!sel.run[i]) continue;
-      nodes[i] = std::make_unique<tbb::flow::continue_node<tbb::flow::continue_msg>>(
-          g, [this, i, &fail](const tbb::flow::continue_msg&) {
-            if (cancel_) {
-              if (slots_[i]->report.cache == CacheStatus::kSkip) slots_[i]->report.cache = CacheStatus::kCancelled;
-              return;
-            }
-            try {
-              get(i);
-            } catch (const StageError& e) {
-              fail(e.stage(), e.what(), e.exit_code());
-            } catch (const Cancelled&) {
-            } catch (const std::exception& e) {
-              fail(plan_.instances[i].name, plan_.instances[i].name + ": " + e.what(), 1);
-            }
+      const std::string& resource = plan_.instances[i].resource;
+      if (resource.empty()) {
+        nodes[i].ready = std::make_unique<tbb::flow::continue_node<continue_msg>>(
+            g, [i, &body](const continue_msg&) { body(i); });
+        continue;
+      }
+      auto& token = tokens[resource];
+      if (!token) {
+        token = std::make_unique<tbb::flow::buffer_node<Token>>(g);
+        token->try_put(Token{});
+      }
+      Nodes& node = nodes[i];
+      node.ready = std::make_unique<tbb::flow::continue_node<continue_msg>>(g, [](const continue_msg& m) { return m; });
+      node.waiting = std::make_unique<tbb::flow::buffer_node<continue_msg>>(g);
+      node.join = std::make_unique<tbb::flow::join_node<std::tuple<continue_msg, Token>, tbb::flow::reserving>>(g);
+      tbb::flow::buffer_node<Token>* back = token.get();
+      node.holding = std::make_unique<tbb::flow::function_node<std::tuple<continue_msg, Token>, continue_msg>>(
+          g, tbb::flow::unlimited, [i, &body, back](const std::tuple<continue_msg, Token>& in) {
+            body(i);
+            back->try_put(std::get<1>(in));  // the token goes back, whatever happened
+            return continue_msg();
           });
+      tbb::flow::make_edge(*node.ready, *node.waiting);
+      tbb::flow::make_edge(*node.waiting, tbb::flow::input_port<0>(*node.join));
+      tbb::flow::make_edge(*token, tbb::flow::input_port<1>(*node.join));
+      tbb::flow::make_edge(*node.join, *node.holding);
     }
     std::vector<std::size_t> roots;
     for (std::size_t i = 0; i < n; ++i) {
-      if (!nodes[i]) continue;
+      if (!nodes[i].ready) continue;
       bool has_pred = false;
       for (const auto& e : plan_.instances[i].inputs) {
-        if (nodes[e.upstream]) {
-          tbb::flow::make_edge(*nodes[e.upstream], *nodes[i]);
+        if (nodes[e.upstream].ready) {
+          tbb::flow::make_edge(nodes[e.upstream].done(), *nodes[i].ready);
           has_pred = true;
         }
       }
       if (!has_pred) roots.push_back(i);
     }
-    for (auto i : roots) nodes[i]->try_put(tbb::flow::continue_msg());
+    for (auto i : roots) nodes[i].ready->try_put(continue_msg());
     g.wait_for_all();
   });
   finished = true;

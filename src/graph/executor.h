@@ -2,7 +2,10 @@
 // be computed is a continue_node; cache hits are loaded lazily, only when a
 // computing stage needs them. Independent instances run concurrently inside
 // one task_arena of `threads` threads; instances that name the same resource
-// (e.g. "cuda:0") take a token and never overlap. The first failure sets a
+// (e.g. "cuda:0") never overlap: the resource's one token circulates in the
+// graph (a buffer_node, paired with each instance's readiness by a reserving
+// join_node), so an instance waiting for it is no task yet and holds no
+// worker. The first failure sets a
 // cancel flag: instances not yet started are skipped, running ones can poll
 // RunContext::cancelled(); finished instances stay cached.
 //
@@ -80,7 +83,6 @@ class Executor {
   const Cache& cache_;
   Logger& log_;
   std::vector<std::unique_ptr<Slot>> slots_;
-  std::map<std::string, std::unique_ptr<std::mutex>> resources_;
   std::atomic<bool> cancel_{false};
   int threads_ = 1;
   bool show_progress_ = true;

@@ -134,6 +134,41 @@ TEST(Executor, SharedResourceNeverOverlaps) {
   for (std::size_t i = 1; i < spans.size(); ++i) EXPECT_LE(spans[i - 1].second, spans[i].first);
 }
 
+// Issue 24 item 4: an instance waiting for a resource's token holds no
+// worker. Two workers; three instances share a GPU token, and the one
+// holding it waits at a barrier for an instance without a resource. Had the
+// second worker blocked on the token (a mutex in the node's body, before),
+// the instance without a resource could not start while the first waits
+// for it (the barrier times out, or not, as TBB happens to schedule); with
+// the token as a flow-graph resource the waiting instances are not tasks
+// yet and the free worker always takes it.
+TEST(Executor, WaitingForATokenHoldsNoWorker) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    Harness h;
+    const std::string barrier = (h.dir / "barrier").string();
+    const std::string events = (h.dir / "events").string();
+    Plan p = h.plan("[pipeline]\nname = \"t\"\n"
+                    "[stage.gpu]\ntype = \"source\"\nresource = \"cuda:0\"\nsleep_ms = 20\nevents = \"" + events +
+                    "\"\nbarrier_dir = \"" + barrier + "\"\nbarrier_peers = 2\nsweep = { seed = [1, 2, 3] }\n"
+                    "[stage.cpu]\ntype = \"source\"\nvalue = 2.0\nevents = \"" + events + "\"\nbarrier_dir = \"" +
+                    barrier + "\"\nbarrier_peers = 2\n");
+    RunReport r = h.run(p, {.threads = 2});
+    ASSERT_EQ(r.exit_code, 0) << r.error;
+    std::istringstream in(read_file(events));
+    std::vector<std::pair<long long, long long>> gpu;
+    std::map<std::string, long long> start;
+    for (std::string kind, name; in >> kind >> name;) {
+      long long t;
+      in >> t;
+      if (kind == "start") start[name] = t;
+      else if (name.rfind("gpu", 0) == 0) gpu.emplace_back(start[name], t);
+    }
+    ASSERT_EQ(gpu.size(), 3u);
+    std::sort(gpu.begin(), gpu.end());
+    for (std::size_t i = 1; i < gpu.size(); ++i) EXPECT_LE(gpu[i - 1].second, gpu[i].first);  // still one at a time
+  }
+}
+
 TEST(Executor, FailureCancelsDownstreamAndKeepsFinishedWork) {
   Harness h;
   Plan p = h.plan("[pipeline]\nname = \"t\"\n"
