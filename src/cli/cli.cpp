@@ -91,6 +91,19 @@ std::optional<Plan> plan_or_report(const std::string& file, const std::vector<st
   return plan;
 }
 
+std::optional<PipelineSpec> spec_or_report(const std::string& file, const std::vector<std::string>& sets,
+                                           const StageRegistry& registry, std::ostream& err) {
+  Diagnostics diags;
+  PipelineSpec spec = load_pipeline_file(file, sets, schema_lookup(registry), diags);
+  if (!diags.ok()) {
+    err << diags.format_all();
+    err << diags.all().size() << (diags.all().size() == 1 ? " error" : " errors") << " in " << file
+        << "; nothing was run\n";
+    return std::nullopt;
+  }
+  return spec;
+}
+
 std::string pad(std::string s, std::size_t w) {
   if (s.size() < w) s.resize(w, ' ');
   return s;
@@ -123,8 +136,6 @@ void print_table(const RunReport& report, std::ostream& out) {
 }
 
 
-// "" unless the output folder and the cache are one inside the other (a
-// cache gc or an output cleanup would then delete the other's files).
 std::string nested_folders(const std::string& out_dir, const std::string& cache_dir) {
   namespace fs = std::filesystem;
   const fs::path o = fs::weakly_canonical(fs::absolute(out_dir)), k = fs::weakly_canonical(fs::absolute(cache_dir));
@@ -204,10 +215,8 @@ int finish_run(const Plan& plan, Executor& exec, const RunReport& report, const 
 
 int do_run(const RunArgs& a, const Common& c, const StageRegistry& registry, std::ostream& out,
            std::ostream& err, bool profile) {
-  if (a.executor == "slurm" && !a.dry_run && a.pipeline.rfind("embedded:", 0) == 0) {
-    err << "error: the slurm executor needs a pipeline file that the nodes can read (not " << a.pipeline << ")\n";
-    return 2;
-  }
+  // Slurm plans with its profile's overrides (cluster.cpp); each path plans once.
+  if (a.executor == ExecutorKind::kSlurm && !a.dry_run) return do_run_slurm(a, c, registry, out, err, profile);
   auto plan = plan_or_report(a.pipeline, a.sets, registry, err);
   if (!plan) return 2;
   if (auto clash = nested_folders(a.out_dir_for(plan->spec.name), c.cache_dir);
@@ -215,7 +224,6 @@ int do_run(const RunArgs& a, const Common& c, const StageRegistry& registry, std
     err << "error: " << clash << "\n";
     return 2;
   }
-  if (a.executor == "slurm" && !a.dry_run) return do_run_slurm(a, c, registry, out, err, profile);
   Cache cache(c.cache_dir);
   Logger log(err, log_level(c));
   std::string out_dir = a.out_dir_for(plan->spec.name);
@@ -457,8 +465,10 @@ int run_cli(const std::vector<std::string>& args, const StageRegistry& registry,
   run->add_flag("--dry-run", ra.dry_run, "Print the plan with cache hit/miss per instance; run nothing");
   run->add_option("--out", ra.out_dir, "Output folder (default: wmgeom-out/<pipeline name>)");
   run->add_flag("--no-progress", ra.no_progress, "No progress display");
+  const std::map<std::string, ExecutorKind> executors = {{"local", ExecutorKind::kLocal},
+                                                        {"slurm", ExecutorKind::kSlurm}};
   run->add_option("--executor", ra.executor, "local (this machine) or slurm (one job per stage instance)")
-      ->check(CLI::IsMember({"local", "slurm"}));
+      ->transform(CLI::CheckedTransformer(executors));
   run->add_option("--profile", ra.profile, "Cluster profile TOML (slurm: partition, account, per-type resources)");
   run->add_flag("--detach", ra.detach, "slurm: submit and exit (wmgeom status / cancel follow it)");
   run->add_option("--expect-key", ra.expect_key, "With --only INSTANCE: refuse to run unless it plans to this key (cluster jobs)");
@@ -500,7 +510,7 @@ int run_cli(const std::vector<std::string>& args, const StageRegistry& registry,
   prof->add_option("--from", ra.from, "Recompute this stage and everything downstream");
   prof->add_option("--out", ra.out_dir, "Output folder (default: wmgeom-out/<pipeline name>)");
   prof->add_option("--executor", ra.executor, "local or slurm (then each job's node and queue wait too)")
-      ->check(CLI::IsMember({"local", "slurm"}));
+      ->transform(CLI::CheckedTransformer(executors));
   prof->add_option("--profile", ra.profile, "Cluster profile TOML (slurm)");
   add_common(prof, common, true);
 

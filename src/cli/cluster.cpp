@@ -28,8 +28,11 @@ struct Prepared {
   SlurmRun run;
 };
 
-// The profile, then the plan with the profile's per-type --set lines (the
-// jobs plan with the same lines, so the keys agree). 2 on invalid input.
+// The profile, the pipeline parsed (its declarations, for the profile's
+// per-type --set lines; its name, for the output folder), then the one plan
+// with those lines (the jobs plan with the same lines, so the keys agree).
+// `recorded_sets` (status): the sets a submission recorded, planned as they
+// are. 2 on invalid input.
 int prepare(const RunArgs& a, const Common& c, const StageRegistry& registry, std::ostream& err, Prepared& p,
             const std::vector<std::string>* recorded_sets = nullptr) {
   if (a.pipeline.rfind("embedded:", 0) == 0) {
@@ -46,14 +49,18 @@ int prepare(const RunArgs& a, const Common& c, const StageRegistry& registry, st
     }
     p.run.profile = *profile;
   }
-  auto first = plan_or_report(a.pipeline, a.sets, registry, err);
-  if (!first) return 2;
   std::vector<std::string> sets = recorded_sets ? *recorded_sets : a.sets;
   if (!recorded_sets) {
-    for (const auto& s : SlurmExecutor::profile_sets(first->spec, p.run.profile)) sets.push_back(s);
+    auto spec = spec_or_report(a.pipeline, a.sets, registry, err);
+    if (!spec) return 2;
+    for (const auto& s : SlurmExecutor::profile_sets(*spec, p.run.profile)) sets.push_back(s);
   }
   p.plan = plan_or_report(a.pipeline, sets, registry, err);
   if (!p.plan) return 2;
+  if (auto clash = nested_folders(a.out_dir_for(p.plan->spec.name), c.cache_dir); !clash.empty()) {
+    err << "error: " << clash << "\n";
+    return 2;
+  }
   p.run.pipeline_file = fs::absolute(a.pipeline);
   p.run.sets = sets;
   p.run.cache_dir = fs::absolute(c.cache_dir);
@@ -64,11 +71,20 @@ int prepare(const RunArgs& a, const Common& c, const StageRegistry& registry, st
   return 0;
 }
 
-std::optional<Submission> read_submission(const SlurmRun& run, std::ostream& err) {
-  const fs::path file = SlurmExecutor::submission_file(run.out_dir);
+// The output folder of a submitted run: --out, or from the pipeline's name
+// (the file parsed, not planned).
+std::optional<fs::path> submitted_out_dir(const RunArgs& a, const StageRegistry& registry, std::ostream& err) {
+  if (!a.out_dir.empty()) return fs::absolute(a.out_dir);
+  auto spec = spec_or_report(a.pipeline, a.sets, registry, err);
+  if (!spec) return std::nullopt;
+  return fs::absolute(a.out_dir_for(spec->name));
+}
+
+std::optional<Submission> read_submission(const fs::path& out_dir, std::ostream& err) {
+  const fs::path file = SlurmExecutor::submission_file(out_dir);
   std::ifstream f(file);
   if (!f) {
-    err << "error: no Slurm submission in " << run.out_dir.string() << " (" << file.filename().string()
+    err << "error: no Slurm submission in " << out_dir.string() << " (" << file.filename().string()
         << "); submit with wmgeom run P.toml --executor slurm\n";
     return std::nullopt;
   }
@@ -123,12 +139,13 @@ int do_run_slurm(const RunArgs& a, const Common& c, const StageRegistry& registr
 }
 
 int do_status(const RunArgs& a, const Common& c, const StageRegistry& registry, std::ostream& out, std::ostream& err) {
-  Prepared probe;
-  // The out folder needs the pipeline's name: plan once without the record.
-  if (int rc = prepare(a, c, registry, err, probe)) return rc;
-  auto sub = read_submission(probe.run, err);
+  // The submission first (its folder needs only the pipeline's name), then
+  // one plan with the sets it recorded, so that the keys are the jobs'.
+  const auto out_dir = submitted_out_dir(a, registry, err);
+  if (!out_dir) return 2;
+  auto sub = read_submission(*out_dir, err);
   if (!sub) return 2;
-  std::ifstream f(SlurmExecutor::submission_file(probe.run.out_dir));
+  std::ifstream f(SlurmExecutor::submission_file(*out_dir));
   const auto sets = nlohmann::json::parse(f).value("sets", std::vector<std::string>{});
   Prepared p;
   if (int rc = prepare(a, c, registry, err, p, &sets)) return rc;
@@ -149,13 +166,14 @@ int do_status(const RunArgs& a, const Common& c, const StageRegistry& registry, 
   return 0;
 }
 
-int do_cancel(const RunArgs& a, const Common& c, const StageRegistry& registry, std::ostream& out, std::ostream& err) {
-  Prepared p;
-  if (int rc = prepare(a, c, registry, err, p)) return rc;
-  auto sub = read_submission(p.run, err);
+int do_cancel(const RunArgs& a, const Common&, const StageRegistry& registry, std::ostream& out, std::ostream& err) {
+  // No plan: the submission names the jobs.
+  const auto out_dir = submitted_out_dir(a, registry, err);
+  if (!out_dir) return 2;
+  auto sub = read_submission(*out_dir, err);
   if (!sub) return 2;
   const int n = SlurmExecutor::cancel(*sub);
-  out << "asked Slurm to cancel " << n << " job(s) of " << p.plan->spec.name << "; finished instances stay cached\n";
+  out << "asked Slurm to cancel " << n << " job(s) of " << sub->pipeline << "; finished instances stay cached\n";
   return 0;
 }
 

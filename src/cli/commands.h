@@ -24,6 +24,10 @@ struct Common {
   bool quiet = false;
 };
 
+// Where a run's instances are computed: in this process, or as Slurm jobs
+// (cluster/slurm.h). Both start from the one plan the command makes.
+enum class ExecutorKind { kLocal, kSlurm };
+
 struct RunArgs {
   std::string pipeline = "embedded:quickstart";
   std::vector<std::string> sets, only, from;
@@ -31,7 +35,7 @@ struct RunArgs {
   std::string out_dir;
   std::string json_file;
   bool no_progress = false;
-  std::string executor = "local";  // local | slurm
+  ExecutorKind executor = ExecutorKind::kLocal;  // --executor local | slurm
   std::string profile;             // cluster profile file (slurm)
   bool detach = false;             // slurm: submit and exit
   std::string expect_key;          // a cluster job: the --only instance must plan to this key
@@ -45,7 +49,17 @@ struct RunArgs {
 // Plans a pipeline; prints diagnostics and returns nullopt on invalid input.
 std::optional<Plan> plan_or_report(const std::string& file, const std::vector<std::string>& sets,
                                    const StageRegistry& registry, std::ostream& err);
+// The pipeline file parsed and checked against the schemas, not planned
+// (no stage validated, no file hashed, no key): what a command needs before
+// it can plan (the pipeline's name for its output folder, its declarations
+// for a cluster profile's per-type overrides). Prints diagnostics and
+// returns nullopt on invalid input.
+std::optional<PipelineSpec> spec_or_report(const std::string& file, const std::vector<std::string>& sets,
+                                           const StageRegistry& registry, std::ostream& err);
 void print_table(const RunSummary& report, std::ostream& out);
+// "" unless the output folder and the cache are one inside the other (a
+// cache gc or an output cleanup would then delete the other's files).
+std::string nested_folders(const std::string& out_dir, const std::string& cache_dir);
 // run.json, the after-run hooks, the table, the exit code and the failure.
 int finish_run(const Plan& plan, Executor& exec, const RunSummary& r, const std::string& out_dir, const RunArgs& a,
                const Common& c, Logger& log, bool profile, std::ostream& out, std::ostream& err);

@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/embedded.h"
 #include "core/error.h"
 #include "core/format.h"
 
@@ -654,73 +655,41 @@ Submission SlurmExecutor::submit(const SlurmRun& run) {
       fs::remove(slurm_dir / "runs" / instance_folder_name(n) / "requeue.json", ec);
     }
 
-    std::ostringstream sh;
-    sh << "#!/bin/bash\n# wmgeom: stage " << decl.name << " of " << run.pipeline_file.string() << " ("
-       << names.size() << (array ? " instances, one array task each" : " instance") << ")\n";
-    sh << "set -u\n";
-    for (const auto& line : run.profile.setup) sh << line << "\n";
-    sh << "instances=(";
-    for (const auto& n : names) sh << " " << shell_quote(n);
-    sh << " )\ndirs=(";
-    for (const auto& n : names) sh << " " << shell_quote((slurm_dir / "runs" / instance_folder_name(n)).string());
-    sh << " )\nkeys=(";
-    for (std::size_t i : misses[d]) sh << " " << plan_.instances[i].key;
-    sh << " )\n"
-       << "task=${SLURM_ARRAY_TASK_ID:-0}\n"
-       << "inst=${instances[$task]}\ndir=${dirs[$task]}\n"
-       << "job=${SLURM_ARRAY_JOB_ID:-$SLURM_JOB_ID}${SLURM_ARRAY_TASK_ID:+_$SLURM_ARRAY_TASK_ID}\n"
-       << "mkdir -p \"$dir\"\n"
-       << "printf '{\"job\": \"%s\", \"node\": \"%s\", \"start\": %s, \"restarts\": %s}\\n' \"$job\" \"$(hostname -s)\" "
-          "\"$(date +%s)\" \"${SLURM_RESTART_COUNT:-0}\" > \"$dir/job.json\"\n";
-    sh << shell_quote(run.wmgeom) << " run " << shell_quote(run.pipeline_file.string()) << " --only \"$inst\" --cache-dir "
-       << shell_quote(run.cache_dir.string()) << " --out \"$dir\" --no-progress --expect-key \"${keys[$task]}\" --threads "
-       << std::max(1, res.cpus);
+    // The job script: the embedded template src/cluster/job.sh, filled.
+    std::string setup, instances, dirs, keys, more;
+    for (const auto& line : run.profile.setup) setup += (setup.empty() ? "" : "\n") + line;
+    for (const auto& n : names) instances += " " + shell_quote(n);
+    for (const auto& n : names) dirs += " " + shell_quote((slurm_dir / "runs" / instance_folder_name(n)).string());
+    for (std::size_t i : misses[d]) keys += " " + plan_.instances[i].key;
     // --from on the submitting side must reach the job: without it the job
     // finds the instance's old result in the cache and recomputes nothing.
-    if (!run.selection.from.empty()) sh << " --from \"$inst\"";
-    for (const auto& s : run.sets) sh << " --set " << shell_quote(s);
-    sh << " &\nchild=$!\n"
-       << "# The time-limit warning (USR1, to this shell) and preemption (TERM) stop wmgeom,\n"
-       << "# which saves checkpoints and exits " << kExitStopped << ".\n"
-       << "# Slurm may send the warning up to a minute early, even before wmgeom has\n"
-       << "# installed its handler (while it loads): then the signal kills it, before it\n"
-       << "# computed anything, and that counts as stopped too.\n"
-       << "signalled=0\n"
-       << "trap 'signalled=1; kill -USR1 $child 2>/dev/null' USR1\n"
-       << "trap 'signalled=1; kill -TERM $child 2>/dev/null' TERM\n"
-       << "while :; do wait $child; rc=$?; kill -0 $child 2>/dev/null || break; done\n"
-       << "if [ $signalled -eq 1 ] && { [ $rc -eq " << 128 + SIGUSR1 << " ] || [ $rc -eq " << 128 + SIGTERM
-       << " ]; }; then\n"
-       << "  echo \"wmgeom: $inst was ended by the forwarded signal before it could catch it (it was starting)\" >&2\n"
-       << "  rc=" << kExitStopped << "\n"
-       << "fi\n"
-       << "if [ $rc -eq " << kExitStopped << " ]; then\n"
-       << "  # A cancel (scancel, wmgeom cancel) sends TERM too: a job no longer RUNNING\n"
-       << "  # was cancelled, and requeueing it would undo the cancel.\n"
-       << "  state=$(squeue -h -j \"$job\" -o %T 2>/dev/null)\n"
-       << "  if [ -n \"$state\" ] && [ \"$state\" != RUNNING ]; then\n"
-       << "    echo \"wmgeom: $inst stopped and its job is $state (cancelled): not requeued\" >&2\n"
-       << "    exit $rc\n"
-       << "  fi\n"
-       << "  n=${SLURM_RESTART_COUNT:-0}\n"
-       << "  if [ $n -ge " << run.profile.max_requeues << " ]; then\n"
-       << "    echo \"wmgeom: $inst was stopped by its time limit or preemption $((n + 1)) times; max_requeues = "
-       << run.profile.max_requeues << " in the cluster profile: failing. Raise minutes for stage type " << decl.type
-       << " in the profile.\" >&2\n"
-       << "    echo \"{\\\"error\\\": \\\"stopped $((n + 1)) times by its time limit or preemption (max_requeues = "
-       << run.profile.max_requeues << ")\\\"}\" > \"$dir/requeue.json\"\n"
-       << "    exit 1\n"
-       << "  fi\n"
-       << "  echo \"wmgeom: $inst stopped, checkpoint saved; requeueing (restart $((n + 1)) of at most "
-       << run.profile.max_requeues << ")\" >&2\n"
-       << "  scontrol requeue \"$job\"\n"
-       << "  exit 0\n"
-       << "fi\n"
-       << "exit $rc\n";
+    if (!run.selection.from.empty()) more += " --from \"$inst\"";
+    for (const auto& s : run.sets) more += " --set " + shell_quote(s);
+    const std::string max_requeues = std::to_string(run.profile.max_requeues);
+    const std::string text = fill_template(
+        job_script_template(),
+        {{"DECL", decl.name},
+         {"PIPELINE", run.pipeline_file.string()},
+         {"WHAT", std::to_string(names.size()) + (array ? " instances, one array task each" : " instance")},
+         {"SETUP", setup},
+         {"INSTANCES", instances},
+         {"DIRS", dirs},
+         {"KEYS", keys},
+         {"WMGEOM", shell_quote(run.wmgeom)},
+         {"PIPELINE_ARG", shell_quote(run.pipeline_file.string())},
+         {"CACHE", shell_quote(run.cache_dir.string())},
+         {"THREADS", std::to_string(std::max(1, res.cpus))},
+         {"MORE", more},
+         {"STOPPED", std::to_string(kExitStopped)},
+         {"RC_USR1", std::to_string(128 + SIGUSR1)},
+         {"RC_TERM", std::to_string(128 + SIGTERM)},
+         {"MAX_REQUEUES", max_requeues},
+         {"TYPE", decl.type}},
+        "src/cluster/job.sh");
     const fs::path script = slurm_dir / "jobs" / (instance_folder_name(decl.name) + ".sh");
     {
       std::ofstream f(script);
-      f << sh.str();
+      f << text;
       if (!f) throw Error("cannot write " + script.string());
     }
     std::vector<std::string> argv = {"sbatch", "--parsable",
@@ -1053,6 +1022,45 @@ int SlurmExecutor::cancel(const Submission& sub) {
     throw Error("scancel failed (exit " + std::to_string(r.status) + "): " + r.err);
   }
   return static_cast<int>(argv.size() - 1);
+}
+
+std::string_view job_script_template() {
+  const auto text = embedded_file("src/cluster/job.sh");
+  if (!text) throw Error("the job script template src/cluster/job.sh is not compiled in");
+  return *text;
+}
+
+std::string fill_template(std::string_view text, const std::map<std::string, std::string>& values,
+                          const std::string& what) {
+  std::string out;
+  std::set<std::string> used;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    const std::size_t open = text.find('@', at);
+    if (open == std::string_view::npos) break;
+    std::size_t end = open + 1;
+    while (end < text.size() && (std::isupper(static_cast<unsigned char>(text[end])) ||
+                                 std::isdigit(static_cast<unsigned char>(text[end])) || text[end] == '_')) {
+      ++end;
+    }
+    if (end == open + 1 || end >= text.size() || text[end] != '@') {  // a lone '@': text
+      out.append(text.substr(at, end - at));
+      at = end;
+      continue;
+    }
+    const std::string name(text.substr(open + 1, end - open - 1));
+    const auto it = values.find(name);
+    if (it == values.end()) throw Error(what + ": placeholder @" + name + "@ has no value");
+    used.insert(name);
+    out.append(text.substr(at, open - at));
+    out += it->second;
+    at = end + 1;
+  }
+  out.append(text.substr(std::min(at, text.size())));
+  for (const auto& [name, value] : values) {
+    if (!used.count(name)) throw Error(what + ": no placeholder @" + name + "@ for the value given");
+  }
+  return out;
 }
 
 }  // namespace wmgeom

@@ -40,6 +40,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -189,5 +190,15 @@ CommandResult run_command(const std::vector<std::string>& argv);
 
 // POSIX shell quoting ('...').
 std::string shell_quote(const std::string& s);
+
+// The job script's template (src/cluster/job.sh, compiled into the binary
+// as the schemas are): bash with @NAME@ placeholders.
+std::string_view job_script_template();
+// `text` with every @NAME@ (NAME: capital letters, digits, _) replaced by
+// values[NAME], in one pass (an inserted value is never scanned again).
+// Throws wmgeom::Error naming `what` for a placeholder without a value or a
+// value no placeholder uses: the template and its caller disagree.
+std::string fill_template(std::string_view text, const std::map<std::string, std::string>& values,
+                          const std::string& what);
 
 }  // namespace wmgeom

@@ -1,5 +1,6 @@
-// Files compiled into the binary (cmake/embed.cmake): the schemas and the
-// quickstart pipeline, looked up by their path relative to the source root.
+// Files compiled into the binary (cmake/embed.cmake): the schemas, the
+// tables' declarations, the quickstart pipeline and the Slurm job script's
+// template, looked up by their path relative to the source root.
 #pragma once
 
 #include <optional>

@@ -1,6 +1,7 @@
 #include "graph/plan.h"
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <map>
 #include <set>
@@ -425,7 +426,10 @@ void estimate_sizes(Plan& plan) {
   }
 }
 
+std::atomic<std::int64_t> g_plans{0};
+
 std::optional<Plan> finish(PipelineSpec spec, const StageRegistry& registry, Diagnostics& diags) {
+  ++g_plans;
   // Graph checks run even after key errors, so that one pass reports all;
   // expansion needs every stage's parameters, so it waits for a clean load.
   bool load_ok = diags.ok();
@@ -456,6 +460,8 @@ std::optional<Plan> make_plan_from_text(const std::string& file, std::string_vie
                                         const StageRegistry& registry, Diagnostics& diags) {
   return finish(load_pipeline(file, text, overrides, schema_lookup(registry), diags), registry, diags);
 }
+
+std::int64_t plans_made() { return g_plans.load(); }
 
 Resources instance_resources(const Instance& inst) {
   Resources r = inst.entry->stage->resources(inst.params);

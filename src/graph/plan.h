@@ -75,4 +75,10 @@ std::optional<Plan> make_plan_from_text(const std::string& file, std::string_vie
 
 SchemaLookup schema_lookup(const StageRegistry& registry);
 
+// How many plans this process has made (make_plan and make_plan_from_text
+// calls, valid or not): planning validates every stage, hashes the files
+// that parameters name and computes every key, so a command plans once
+// (tests count it).
+std::int64_t plans_made();
+
 }  // namespace wmgeom

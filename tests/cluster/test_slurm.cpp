@@ -243,6 +243,33 @@ TEST(SlurmReason, WaitingClearsSomeReasonsAndNeverOthers) {
   EXPECT_EQ((JobTask{"a", "1", "a", "RUNNING", "None", "vm", 0}.line()), "RUNNING on vm");
 }
 
+// The job script is a template compiled in (src/cluster/job.sh, issue 24
+// item 3), filled in one pass: a value is never scanned for placeholders
+// again, and the template and its caller must agree on every name.
+TEST(SlurmJobScript, TheTemplateIsFilledOnceAndCompletely) {
+  EXPECT_EQ(fill_template("a @X@ b @Y@ c@", {{"X", "@Y@"}, {"Y", "2"}}, "t"), "a @Y@ b 2 c@");
+  EXPECT_EQ(fill_template("mail me@host, @ alone, @lower@", {}, "t"), "mail me@host, @ alone, @lower@");
+  try {
+    fill_template("@X@ @Z@", {{"X", "1"}}, "job.sh");
+    ADD_FAILURE() << "a placeholder without a value was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("job.sh: placeholder @Z@ has no value"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(fill_template("@X@", {{"X", "1"}, {"UNUSED", "2"}}, "t"), Error);
+  const std::string_view text = job_script_template();
+  EXPECT_EQ(text.substr(0, 12), "#!/bin/bash\n");
+  // Every placeholder the executor fills is in the template (fill_template
+  // refuses one that is not); a sample fill leaves no @NAME@ behind.
+  std::map<std::string, std::string> values;
+  for (const char* name : {"DECL", "PIPELINE", "WHAT", "SETUP", "INSTANCES", "DIRS", "KEYS", "WMGEOM", "PIPELINE_ARG",
+                           "CACHE", "THREADS", "MORE", "STOPPED", "RC_USR1", "RC_TERM", "MAX_REQUEUES", "TYPE"}) {
+    values[name] = std::string("v") + name;
+  }
+  const std::string script = fill_template(text, values, "job.sh");
+  EXPECT_EQ(script.find('@'), std::string::npos) << "a placeholder left unfilled:\n" << script;
+  EXPECT_NE(script.find("vWMGEOM run vPIPELINE_ARG --only \"$inst\" --cache-dir vCACHE"), std::string::npos) << script;
+}
+
 TEST(Slurm, SweepIsOneArrayAfterItsInputAndMatchesALocalRun) {
   REQUIRE_SLURM();
   Cluster c;
@@ -412,8 +439,18 @@ TEST(Slurm, DetachStatusAndCancel) {
   Cluster c;
   write_file(c.dir / "profile.toml", profile_text(WMGEOM_TESTCLI));
   write_file(c.dir / "p.toml", sweep_pipeline(c.dir.path(), "sleep_ms = 60000\n"));
+  // Each command plans the pipeline once (issue 24 item 3: it took 3 plans
+  // to submit, 4 for status and 2 for cancel), cancel none: the submission
+  // names its jobs.
+  std::int64_t plans = plans_made();
+  auto planned = [&plans] {
+    const std::int64_t now = plans_made(), made = now - plans;
+    plans = now;
+    return made;
+  };
   CliResult r = c.run("p.toml", {"--detach"});
   ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(planned(), 1) << "run --executor slurm --detach";
   EXPECT_NE(r.out.find("submitted 3 job(s), 6 instance(s)"), std::string::npos) << r.out;
   const std::vector<std::string> where = {(c.dir / "p.toml").string(), "--out", c.out().string(), "--cache-dir",
                                           c.cache().string()};
@@ -433,8 +470,12 @@ TEST(Slurm, DetachStatusAndCancel) {
   }
   ASSERT_EQ(s.code, 0) << s.err;
   EXPECT_NE(s.out.find("1 done, 5 pending or running"), std::string::npos) << s.out;
+  planned();
+  EXPECT_EQ(cmd("status").code, 0);
+  EXPECT_EQ(planned(), 1) << "status";
   CliResult x = cmd("cancel");
   ASSERT_EQ(x.code, 0) << x.err;
+  EXPECT_EQ(planned(), 0) << "cancel";
   EXPECT_NE(x.out.find("cancel 3 job(s)"), std::string::npos) << x.out;
   // A cancelled running task ends after Slurm's KillWait (5 s on the test
   // cluster) and its epilog; on a loaded 2-core machine that has taken more

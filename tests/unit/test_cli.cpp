@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/run_summary.h"
+#include "graph/plan.h"
 #include "graph/registry.h"
 #include "test_stages.h"
 #include "testing.h"
@@ -52,6 +53,30 @@ TEST(Cli, RunWritesProfileAndLogAndTable) {
   CliResult again = cli({"run", cli.file, "--out", (cli.dir / "out").string()});
   EXPECT_EQ(again.code, 0);
   EXPECT_EQ(again.out.find("miss"), std::string::npos) << again.out;
+}
+
+// Issue 24 item 3: a command plans its pipeline once (planning validates
+// every stage, hashes the files parameters name and computes every key).
+// The Slurm commands are counted in tests/cluster/test_slurm.cpp.
+TEST(Cli, EachCommandPlansThePipelineOnce) {
+  Cli cli;
+  const std::string out = (cli.dir / "out").string();
+  const std::vector<std::vector<std::string>> commands = {
+      {"run", cli.file, "--out", out},
+      {"run", cli.file, "--out", out, "--dry-run"},
+      {"run", cli.file, "--out", out, "--only", "total", "--from", "a"},
+      {"profile", cli.file, "--out", out},
+      {"export", cli.file, "total", (cli.dir / "export").string()},
+      {"cache", "explain", cli.file, "total"}};
+  for (const auto& command : commands) {
+    const std::int64_t before = plans_made();
+    const CliResult r = cli(command);
+    EXPECT_EQ(r.code, 0) << command[0] << ": " << r.err;
+    EXPECT_EQ(plans_made() - before, 1) << command[0] << " " << command.back();
+  }
+  const std::int64_t before = plans_made();
+  EXPECT_EQ(cli({"validate", cli.file}, false).code, 0);
+  EXPECT_EQ(plans_made() - before, 1) << "validate";
 }
 
 // Issue 22: run.json holds each instance's inputs and the run's critical
