@@ -171,6 +171,34 @@ TEST(Layers, NoStageHandlesItsDeviceItself) {
   EXPECT_GT(files, 40);
 }
 
+// Issue 24 item 6: a test lives beside what it tests (src/README.md,
+// "Tests"): under tests/ only what tests the project as a whole.
+TEST(Layers, TestsLiveBesideWhatTheyTest) {
+  namespace fs = std::filesystem;
+  const fs::path root = WMGEOM_SOURCE_DIR;
+  const std::set<std::string> whole_project = {"tests/unit/test_docs.cpp", "tests/unit/test_stage_kit.cpp",
+                                               "tests/chaos/test_chaos.cpp"};
+  std::set<std::string> seen;
+  int beside = 0;
+  for (const auto& e : fs::recursive_directory_iterator(root / "tests")) {
+    const std::string name = e.path().filename().string();
+    if (!e.is_regular_file() || name.rfind("test_", 0) != 0 || e.path().extension() != ".cpp") continue;
+    if (e.path().parent_path().filename() == "support") continue;  // the test stages (test_stages.cpp)
+    const std::string rel = fs::relative(e.path(), root).string();
+    seen.insert(rel);
+    EXPECT_TRUE(whole_project.count(rel)) << rel << " tests one part: move it beside that part (src/<layer>/ or "
+                                          << "stages/<type>/), src/README.md \"Tests\"";
+  }
+  EXPECT_EQ(seen, whole_project);
+  for (const char* top : {"src", "stages"}) {
+    for (const auto& e : fs::recursive_directory_iterator(root / top)) {
+      const std::string name = e.path().filename().string();
+      beside += e.is_regular_file() && name.rfind("test_", 0) == 0 && e.path().extension() == ".cpp";
+    }
+  }
+  EXPECT_GE(beside, 30);
+}
+
 // Issue 24 item 1: typed settings are the stage contract. A stage reads its
 // parameters in one place, its settings parser (stages/<type>/settings.cpp,
 // `S::from_params`), and every hook receives the settings (StageWith<S>,
