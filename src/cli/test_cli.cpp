@@ -57,7 +57,7 @@ TEST(Cli, RunWritesProfileAndLogAndTable) {
 
 // Issue 24 item 3: a command plans its pipeline once (planning validates
 // every stage, hashes the files parameters name and computes every key).
-// The Slurm commands are counted in tests/cluster/test_slurm.cpp.
+// The Slurm commands are counted in src/cluster/test_slurm.cpp.
 TEST(Cli, EachCommandPlansThePipelineOnce) {
   Cli cli;
   const std::string out = (cli.dir / "out").string();
@@ -123,12 +123,7 @@ TEST(Cli, RunJsonRecordsInputsAndTheCriticalPath) {
 TEST(RunSummary, CriticalPathIsTheSlowestChainOfTheRun) {
   RunSummary r;
   auto add = [&](const std::string& name, double secs, CacheStatus cache, std::vector<std::string> inputs) {
-    InstanceSummary i;
-    i.instance = name;
-    i.compute_seconds = secs;
-    i.cache = cache;
-    i.inputs = std::move(inputs);
-    r.instances.push_back(i);
+    r.instances.push_back(instance_summary(name, cache, std::move(inputs), "", secs));
   };
   add("features", 10, CacheStatus::kHit, {});
   add("train[seed=1]", 50, CacheStatus::kMiss, {"features"});

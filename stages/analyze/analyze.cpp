@@ -148,6 +148,12 @@ std::vector<std::filesystem::path> AnalyzeStage::after_run(const Artifact& artif
   // A per-model analysis read by a findings stage writes nothing (its
   // findings, one model's, decide nothing): the findings stage writes for
   // all the models it merges.
+  return write_analysis_outputs(artifact, run, instance, out_dir);
+}
+
+std::vector<std::filesystem::path> write_analysis_outputs(const Artifact& artifact, const RunSummary& run,
+                                                          const std::string& instance,
+                                                          const std::filesystem::path& out_dir) {
   const auto suffix = findings_suffix(run, instance);
   if (!suffix) return {};
   return write_findings_and_tables(artifact, out_dir / ("findings" + *suffix + ".json"), out_dir / ("tables" + *suffix));

@@ -53,10 +53,16 @@ class AnalyzeStage final : public StageWith<AnalyzeSettings> {
 std::optional<std::string> findings_suffix(const RunSummary& run, const std::string& instance);
 
 // findings.json and tables/<name>.csv of an AnalysisResult artifact (the
-// findings written through a temporary file); the paths written. The
-// after_run of analyze and of findings.
+// findings written through a temporary file); the paths written.
 std::vector<std::filesystem::path> write_findings_and_tables(const Artifact& artifact,
                                                              const std::filesystem::path& findings,
                                                              const std::filesystem::path& tables);
+
+// The after_run of analyze and of findings: an AnalysisResult instance's
+// findings.json and tables/ in the run's output folder, named by
+// findings_suffix (nothing when another AnalysisResult of the run reads it).
+std::vector<std::filesystem::path> write_analysis_outputs(const Artifact& artifact, const RunSummary& run,
+                                                          const std::string& instance,
+                                                          const std::filesystem::path& out_dir);
 
 }  // namespace wmgeom

@@ -136,9 +136,7 @@ Artifact FindingsStage::compute(const FindingsSettings& s, const StageInputs& in
 std::vector<std::filesystem::path> FindingsStage::after_run(const Artifact& artifact, const RunSummary& run,
                                                            const std::string& instance,
                                                            const std::filesystem::path& out_dir) const {
-  const auto suffix = findings_suffix(run, instance);
-  if (!suffix) return {};
-  return write_findings_and_tables(artifact, out_dir / ("findings" + *suffix + ".json"), out_dir / ("tables" + *suffix));
+  return write_analysis_outputs(artifact, run, instance, out_dir);
 }
 
 }  // namespace wmgeom

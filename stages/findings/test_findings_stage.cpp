@@ -160,12 +160,7 @@ TEST(Findings, OnlyAnalysesNoFindingsStageReadsWriteTheirOwnFiles) {
   RunSummary run;
   auto add = [&](const std::string& name, const std::string& kind, std::vector<std::string> inputs,
                  CacheStatus cache = CacheStatus::kMiss) {
-    InstanceSummary i;
-    i.instance = name;
-    i.kind = kind;
-    i.cache = cache;
-    i.inputs = std::move(inputs);
-    run.instances.push_back(i);
+    run.instances.push_back(instance_summary(name, cache, std::move(inputs), kind));
   };
   add("states[seed=1]", "StateSet", {});
   add("states[seed=2]", "StateSet", {});

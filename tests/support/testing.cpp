@@ -148,6 +148,17 @@ std::string instance_key(const fs::path& file, const std::string& text, const st
   return plan->instances.at(picked.front()).key;
 }
 
+InstanceSummary instance_summary(const std::string& name, CacheStatus cache, std::vector<std::string> inputs,
+                                 const std::string& kind, double compute_seconds) {
+  InstanceSummary i;
+  i.instance = name;
+  i.cache = cache;
+  i.inputs = std::move(inputs);
+  i.kind = kind;
+  i.compute_seconds = compute_seconds;
+  return i;
+}
+
 Params stage_params(const StageRegistry& registry, const std::string& type, const std::string& toml_body,
                     const fs::path& base_dir) {
   std::string text = "[pipeline]\nname = \"params\"\n\n[stage.s]\ntype = \"" + type + "\"\n" + toml_body + "\n";

@@ -11,6 +11,7 @@
 #include "core/artifact.h"
 #include "core/log.h"
 #include "core/params.h"
+#include "core/run_summary.h"
 #include "graph/registry.h"
 
 namespace wmgeom::testing {
@@ -96,6 +97,11 @@ class InProcess {
 // to define upstream stages ([stage.up] ...) that the ports name; they are
 // planned, never run. Throws
 // wmgeom::InputError with every diagnostic if invalid.
+// One instance of a RunSummary built by hand (tests of what is decided from
+// a run's record: who writes findings, the critical path).
+InstanceSummary instance_summary(const std::string& name, CacheStatus cache, std::vector<std::string> inputs = {},
+                                 const std::string& kind = "", double compute_seconds = 0);
+
 Params stage_params(const StageRegistry& registry, const std::string& type,
                     const std::string& toml_body,
                     const std::filesystem::path& base_dir = std::filesystem::current_path());
