@@ -150,7 +150,7 @@ std::string nested_folders(const std::string& out_dir, const std::string& cache_
 
 // What every run ends with, local or on a cluster: run.json, the after-run
 // hooks (Stage::after_run), the table, and the exit code with the failure.
-int finish_run(const Plan& plan, Executor& exec, const RunReport& report, const std::string& out_dir, const RunArgs& a,
+int finish_run(const Plan& plan, PlanExecutor& exec, const RunReport& report, const std::string& out_dir, const RunArgs& a,
                const Common& c, Logger& log, bool profile, std::ostream& out, std::ostream& err) {
   // The dependency graph goes into the record (run.json's "inputs" and
   // "critical_path"), from the plan both executors ran, with each
@@ -182,7 +182,7 @@ int finish_run(const Plan& plan, Executor& exec, const RunReport& report, const 
     for (std::size_t i = 0; i < plan.instances.size(); ++i) {
       const Stage& stage = *plan.instances[i].entry->stage;
       if (!stage.has_after_run() || !part_of_run(r.instances[i].cache)) continue;
-      auto written = stage.after_run(*exec.materialize(i, c.threads), r, plan.instances[i].name, out_dir);
+      auto written = stage.after_run(*exec.artifact(i, c.threads), r, plan.instances[i].name, out_dir);
       reports.insert(reports.end(), written.begin(), written.end());
     }
   }

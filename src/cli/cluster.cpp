@@ -106,20 +106,20 @@ int do_run_slurm(const RunArgs& a, const Common& c, const StageRegistry& registr
   Logger log(err, log_level(c));
   log.open_file(p.run.out_dir / "wmgeom.log");
   log.file_only("wmgeom run " + p.plan->spec.file + " --executor slurm, cache " + cache.root().string());
-  SlurmExecutor slurm(*p.plan, cache, log);
-  Submission sub;
+  SlurmExecutor slurm(*p.plan, cache, log, p.run);
+  PlanExecutor& executor = slurm;
+  RunOptions opt;
+  opt.only = a.only;
+  opt.from = a.from;
+  opt.detach = a.detach;
+  RunSummary r;
   try {
-    sub = slurm.submit(p.run);
+    r = executor.run(opt);
   } catch (const InputError& e) {
     err << "error: " << e.what() << "\n";
     return 2;
   }
-  // The sets the jobs use, so that status and cancel plan the same keys.
-  {
-    nlohmann::json j = sub.to_json();
-    j["sets"] = p.run.sets;
-    std::ofstream(SlurmExecutor::submission_file(p.run.out_dir)) << j.dump(2) << "\n";
-  }
+  const Submission& sub = slurm.submission();
   std::size_t tasks = 0;
   for (const auto& j : sub.jobs) tasks += j.instances.size();
   if (!c.quiet) {
@@ -133,9 +133,7 @@ int do_run_slurm(const RunArgs& a, const Common& c, const StageRegistry& registr
     }
     return 0;
   }
-  RunSummary r = slurm.wait(sub, p.run);
-  Executor local(*p.plan, cache, log);
-  return finish_run(*p.plan, local, r, p.run.out_dir.string(), a, c, log, profile, out, err);
+  return finish_run(*p.plan, executor, r, p.run.out_dir.string(), a, c, log, profile, out, err);
 }
 
 int do_status(const RunArgs& a, const Common& c, const StageRegistry& registry, std::ostream& out, std::ostream& err) {
@@ -143,25 +141,31 @@ int do_status(const RunArgs& a, const Common& c, const StageRegistry& registry, 
   // one plan with the sets it recorded, so that the keys are the jobs'.
   const auto out_dir = submitted_out_dir(a, registry, err);
   if (!out_dir) return 2;
-  auto sub = read_submission(*out_dir, err);
-  if (!sub) return 2;
+  // (read_submission: a missing or unreadable submission is said here.)
+  if (!read_submission(*out_dir, err)) return 2;
   std::ifstream f(SlurmExecutor::submission_file(*out_dir));
   const auto sets = nlohmann::json::parse(f).value("sets", std::vector<std::string>{});
   Prepared p;
   if (int rc = prepare(a, c, registry, err, p, &sets)) return rc;
   Cache cache(c.cache_dir);
   Logger log(err, log_level(c));
-  SlurmExecutor slurm(*p.plan, cache, log);
-  std::vector<JobTask> pending;
-  RunSummary r = slurm.status(*sub, p.run, &pending);
+  SlurmExecutor slurm(*p.plan, cache, log, p.run);
+  PlanExecutor& executor = slurm;
+  RunSummary r;
+  try {
+    r = executor.status({});
+  } catch (const InputError& e) {
+    err << "error: " << e.what() << "\n";
+    return 2;
+  }
   print_table(r, out);
-  for (const auto& task : pending) out << "  " << task.instance << " (job " << task.id << "): " << task.line() << "\n";
+  for (const auto& task : slurm.pending()) out << "  " << task.instance << " (job " << task.id << "): " << task.line() << "\n";
   int done = 0, failed = 0;
   for (const auto& i : r.instances) {
     done += i.cache == CacheStatus::kMiss || i.cache == CacheStatus::kHit;
     failed += i.cache == CacheStatus::kFailed || i.cache == CacheStatus::kCancelled;
   }
-  out << done << " done, " << pending.size() << " pending or running, " << failed << " failed or cancelled\n";
+  out << done << " done, " << slurm.pending().size() << " pending or running, " << failed << " failed or cancelled\n";
   if (!r.failed_stage.empty()) out << "first failure: " << r.failed_stage << ": " << r.error << "\n";
   return 0;
 }

@@ -61,7 +61,7 @@ void print_table(const RunSummary& report, std::ostream& out);
 // cache gc or an output cleanup would then delete the other's files).
 std::string nested_folders(const std::string& out_dir, const std::string& cache_dir);
 // run.json, the after-run hooks, the table, the exit code and the failure.
-int finish_run(const Plan& plan, Executor& exec, const RunSummary& r, const std::string& out_dir, const RunArgs& a,
+int finish_run(const Plan& plan, PlanExecutor& exec, const RunSummary& r, const std::string& out_dir, const RunArgs& a,
                const Common& c, Logger& log, bool profile, std::ostream& out, std::ostream& err);
 Logger::Level log_level(const Common& c);
 

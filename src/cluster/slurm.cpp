@@ -470,6 +470,42 @@ Submission Submission::from_json(const nlohmann::json& j) {
 
 SlurmExecutor::SlurmExecutor(const Plan& plan, const Cache& cache, Logger& log) : plan_(plan), cache_(cache), log_(log) {}
 
+SlurmExecutor::SlurmExecutor(const Plan& plan, const Cache& cache, Logger& log, SlurmRun run)
+    : plan_(plan), cache_(cache), log_(log), run_(std::move(run)) {}
+
+RunSummary SlurmExecutor::run(const RunOptions& options) {
+  run_.selection.only = options.only;
+  run_.selection.from = options.from;
+  submission_ = submit(run_);
+  std::size_t tasks = 0;
+  for (const auto& j : submission_.jobs) tasks += j.instances.size();
+  log_.file_only("submitted " + std::to_string(submission_.jobs.size()) + " job(s), " + std::to_string(tasks) +
+                 " instance(s); " + std::to_string(submission_.cached.size()) + " cached");
+  if (options.detach) return status(submission_, run_, &pending_);
+  return wait(submission_, run_);
+}
+
+RunSummary SlurmExecutor::status(const RunOptions&) {
+  const fs::path file = submission_file(run_.out_dir);
+  const auto j = read_json(file);
+  if (!j) {
+    throw InputError("no Slurm submission in " + run_.out_dir.string() + " (" + file.filename().string() +
+                     "); submit with wmgeom run P.toml --executor slurm");
+  }
+  try {
+    submission_ = Submission::from_json(*j);
+  } catch (const Error& e) {
+    throw InputError(file.string() + ": " + e.what());
+  }
+  pending_.clear();
+  return status(submission_, run_, &pending_);
+}
+
+std::shared_ptr<const Artifact> SlurmExecutor::artifact(std::size_t instance, int threads) {
+  if (!local_) local_ = std::make_unique<Executor>(plan_, cache_, log_);
+  return local_->materialize(instance, threads);
+}
+
 std::vector<std::string> SlurmExecutor::profile_sets(const PipelineSpec& spec, const ClusterProfile& profile) {
   std::vector<std::string> sets;
   for (const auto& decl : spec.stages) {
@@ -723,7 +759,9 @@ Submission SlurmExecutor::submit(const SlurmRun& run) {
     std::string id = r.out.substr(0, r.out.find_first_of(";\n"));
     if (r.status != 0 || id.empty()) {
       // What is already submitted stays recorded, so that `wmgeom cancel` finds it.
-      std::ofstream(submission_file(run.out_dir)) << sub.to_json().dump(2) << "\n";
+      nlohmann::json record = sub.to_json();
+      record["sets"] = run.sets;
+      std::ofstream(submission_file(run.out_dir)) << record.dump(2) << "\n";
       throw Error("sbatch refused stage " + decl.name + " (exit " + std::to_string(r.status) + "): " +
                   (r.err.empty() ? r.out : r.err));
     }
@@ -741,8 +779,10 @@ Submission SlurmExecutor::submit(const SlurmRun& run) {
               (res.gpus > 0 ? ", " + std::to_string(res.gpus) + " GPU" : "") +
               (deps.empty() ? "" : ", after " + std::to_string(deps.size()) + " job(s)"));
   }
+  nlohmann::json record = sub.to_json();
+  record["sets"] = run.sets;  // what the jobs plan with: status plans the same keys
   std::ofstream f(submission_file(run.out_dir));
-  f << sub.to_json().dump(2) << "\n";
+  f << record.dump(2) << "\n";
   if (!f) throw Error("cannot write " + submission_file(run.out_dir).string());
   return sub;
 }

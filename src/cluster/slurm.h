@@ -39,6 +39,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -141,17 +142,34 @@ struct JobTask {
   std::string line() const;  // "PENDING (Resources)", "RUNNING on node1"
 };
 
-class SlurmExecutor {
+class SlurmExecutor final : public PlanExecutor {
  public:
   SlurmExecutor(const Plan& plan, const Cache& cache, Logger& log);
+  // The executor of one submission: `run` says where it goes (its
+  // output folder holds OUT/slurm/submission.json).
+  SlurmExecutor(const Plan& plan, const Cache& cache, Logger& log, SlurmRun run);
+
+  // PlanExecutor (graph/executor.h), for the SlurmRun given above.
+  // run: submit (the selection: options' only and from), write the
+  // submission with the sets the jobs plan with, then wait for the jobs,
+  // or return at once with options.detach (submission() says what went).
+  RunSummary run(const RunOptions& options) override;
+  // status: the submission in the output folder, now (pending() lists the
+  // tasks still queued or running). Throws InputError if there is none.
+  RunSummary status(const RunOptions& options) override;
+  // artifact: from the shared cache (computed here if missing).
+  std::shared_ptr<const Artifact> artifact(std::size_t instance, int threads) override;
+  const Submission& submission() const { return submission_; }
+  const std::vector<JobTask>& pending() const { return pending_; }
 
   // The per-type --set lines of the profile, as `wmgeom run --set` takes them
   // ("stage.NAME.PARAM=VALUE" for every declaration of the type). The CLI
   // plans with them, so that the keys are the jobs'.
   static std::vector<std::string> profile_sets(const PipelineSpec& spec, const ClusterProfile& profile);
 
-  // Submits every needed cache miss; writes OUT/slurm/submission.json.
-  // Throws wmgeom::Error when sbatch refuses (its message included).
+  // Submits every needed cache miss; writes OUT/slurm/submission.json (with
+  // run.sets, so that status plans the same keys). Throws wmgeom::Error
+  // when sbatch refuses (its message included).
   Submission submit(const SlurmRun& run);
   // Where each instance stands now (no waiting): the run's summary with
   // statuses hit / miss (done) / failed / cancelled, and `pending` listing
@@ -178,6 +196,10 @@ class SlurmExecutor {
   const Plan& plan_;
   const Cache& cache_;
   Logger& log_;
+  SlurmRun run_;
+  Submission submission_;
+  std::vector<JobTask> pending_;
+  std::unique_ptr<Executor> local_;  // artifact(): loads from the shared cache
 };
 
 // Runs a command (argv[0] looked up in PATH); returns its exit status and

@@ -42,6 +42,9 @@ struct RunOptions {
   // What is free for the plan-time resource check (graph/fit.h); null:
   // measured (measure_free_space of the cache). Tests pretend.
   const FreeSpace* free = nullptr;
+  // Slurm: return once the jobs are submitted (`wmgeom status` and
+  // `wmgeom cancel` follow them); the local executor ignores it.
+  bool detach = false;
 };
 
 // Exit code of a run stopped through RunOptions::stop (EX_TEMPFAIL):
@@ -52,21 +55,47 @@ inline constexpr int kExitStopped = 75;
 using InstanceReport = InstanceSummary;
 using RunReport = RunSummary;
 
-class Executor {
+// What the CLI asks of whatever runs a plan (issue 24 item 3): this
+// process (Executor, below) or Slurm jobs (SlurmExecutor, cluster/slurm.h).
+// The CLI plans once and hands the plan to the one its --executor names
+// (cli/commands.h, ExecutorKind); what a run ends with (run.json, the
+// after-run hooks, the table) is the same for both.
+class PlanExecutor {
+ public:
+  virtual ~PlanExecutor() = default;
+  // Where each instance stands, nothing started: a local dry run (cache
+  // hit or miss); a submitted Slurm run's jobs (queued, running, done,
+  // failed: the shared cache says what succeeded).
+  virtual RunSummary status(const RunOptions& options) = 0;
+  // Computes what `options` selects: here, or as Slurm jobs waited for
+  // (submitted only, with options.detach). Throws InputError before
+  // anything starts when a selection names nothing or a request can never
+  // fit.
+  virtual RunSummary run(const RunOptions& options) = 0;
+  // An instance's artifact for the after-run hooks: from the (shared) cache,
+  // computed here if it is missing.
+  virtual std::shared_ptr<const Artifact> artifact(std::size_t instance, int threads) = 0;
+};
+
+class Executor final : public PlanExecutor {
  public:
   Executor(const Plan& plan, const Cache& cache, Logger& log);
-  ~Executor();
+  ~Executor() override;
 
   // Statuses without running anything (for --dry-run). Throws InputError for
   // --only/--from names that match no stage.
   RunReport dry_run(const RunOptions& options);
+  RunSummary status(const RunOptions& options) override { return dry_run(options); }
   // Whether what the run would compute fits the free memory and disk
   // (graph/fit.h). run() calls it first and throws InputError (exit 2)
   // listing every instance that cannot fit; warnings go to the log.
   FitReport fit(const RunOptions& options) const;
-  RunReport run(const RunOptions& options);
+  RunReport run(const RunOptions& options) override;
   // Loads or computes one instance (and what it needs), e.g. for export.
   std::shared_ptr<const Artifact> materialize(std::size_t instance, int threads = 0);
+  std::shared_ptr<const Artifact> artifact(std::size_t instance, int threads) override {
+    return materialize(instance, threads);
+  }
 
  private:
   RunSummary blank_summary() const;  // the pipeline's fields, no instances yet
