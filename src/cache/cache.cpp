@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <stdexcept>
+#include <type_traits>
 #include <ctime>
 #include <fstream>
 #include <signal.h>
@@ -102,12 +104,27 @@ std::string read_manifest(const fs::path& dir, nlohmann::json& body) {
     (void)info_from(body, dir);
   } catch (const nlohmann::json::exception&) {
     return "manifest.json is not valid";
+  } catch (const std::domain_error&) {
+    return "manifest.json is not valid";
   }
   return "";
 }
 
-// Throws nlohmann::json::exception when a field has the wrong type
-// (read_manifest checks that it does not).
+// An integer field (absent: `fallback`). Anything but a JSON integer throws
+// std::domain_error: a float, even one that looks whole, could be out of
+// range, and converting it would be undefined (scripts/fuzz found "bytes":
+// 1e64).
+template <typename T>
+T integer_field(const nlohmann::json& j, const char* key, T fallback) {
+  const auto it = j.find(key);
+  if (it == j.end()) return fallback;
+  const bool ok = std::is_unsigned_v<T> ? it->is_number_unsigned() : it->is_number_integer();
+  if (!ok) throw std::domain_error(std::string("manifest field ") + key + " is not a fitting integer");
+  return it->get<T>();
+}
+
+// Throws nlohmann::json::exception or std::domain_error when a field has
+// the wrong type (read_manifest checks that it does not).
 EntryInfo info_from(const nlohmann::json& body, const fs::path& dir) {
   EntryInfo e;
   e.key = body.value("key", "");
@@ -116,10 +133,10 @@ EntryInfo info_from(const nlohmann::json& body, const fs::path& dir) {
   e.kind = body.value("kind", "");
   e.created = body.value("created", "");
   e.seconds = body.value("seconds", 0.0);
-  e.items = body.value("items", std::int64_t{0});
-  e.bytes = body.value("bytes", std::uint64_t{0});
+  e.items = integer_field(body, "items", std::int64_t{0});
+  e.bytes = integer_field(body, "bytes", std::uint64_t{0});
   if (const auto arrays = body.find("arrays"); arrays != body.end()) {
-    for (const auto& a : *arrays) e.stored += a.value("stored", std::uint64_t{0});
+    for (const auto& a : *arrays) e.stored += integer_field(a, "stored", std::uint64_t{0});
   }
   e.dir = dir;
   return e;

@@ -224,6 +224,11 @@ TEST(Cache, ManifestsWithBadFieldsAreDamagedEntriesNotCrashes) {
       R"({"format":"1","arrays":[]})",
       R"({"format":1,"arrays":[{"file":3,"stored":"x"}]})",
       R"({"format":1,"key":7,"arrays":[]})",
+      // Sizes as floats, or negative: converting 1e64 to an integer is
+      // undefined behaviour (scripts/fuzz, fuzz_cache, found it).
+      R"({"format":1,"key":"k","kind":"Empty","arrays":[],"meta":{},"bytes":1e64})",
+      R"({"format":1,"key":"k","kind":"Empty","arrays":[],"meta":{},"bytes":-3})",
+      R"({"format":1,"key":"k","kind":"Empty","arrays":[{"stored":1.5}],"meta":{},"bytes":0})",
       // A shape whose size overflows, and one claiming 2^40 bytes.
       R"({"format":1,"arrays":[{"name":"x","dtype":"float32","shape":[4611686018427387904,8],"bytes":0,"file":"0.zst","stored":20,"chunk":4194304,"frames":[20],"xxh3":["0"]}]})",
       R"({"format":1,"arrays":[{"name":"x","dtype":"uint8","shape":[1099511627776],"bytes":1099511627776,"file":"0.zst","stored":20,"chunk":4194304,"frames":[20],"xxh3":["0"]}]})",

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <fstream>
+#include <iterator>
+#include <vector>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -12,6 +15,35 @@
 
 namespace wmgeom::render {
 namespace fs = std::filesystem;
+
+namespace {
+
+// Decodes a .png/.jpg file only if its bytes are a PNG or a JPEG. OpenCV
+// picks a decoder by the content, not the name, and some it may pick for a
+// damaged or mislabelled file are not safe: its DICOM reader (GDCM) aborts
+// the process on malformed input (scripts/fuzz found it: "DICM" at offset
+// 128 of a .png). Throws InputError naming the file otherwise.
+cv::Mat decode_image(const fs::path& file, int flags) {
+  std::vector<char> bytes;
+  {
+    std::ifstream f(file, std::ios::binary);
+    if (f) bytes.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+    if (!f && !f.eof()) throw InputError(file.string() + ": unreadable image: it cannot be read");
+  }
+  static constexpr unsigned char kPng[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  static constexpr unsigned char kJpeg[] = {0xff, 0xd8, 0xff};
+  auto starts_with = [&](const unsigned char* magic, std::size_t n) {
+    return bytes.size() >= n && std::memcmp(bytes.data(), magic, n) == 0;
+  };
+  if (!starts_with(kPng, sizeof kPng) && !starts_with(kJpeg, sizeof kJpeg)) {
+    throw InputError(file.string() + ": unreadable image: expected a PNG or JPEG file, found other bytes");
+  }
+  cv::Mat img = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, bytes.data()), flags);
+  if (img.empty()) throw InputError(file.string() + ": unreadable image: OpenCV could not decode it");
+  return img;
+}
+
+}  // namespace
 
 PlanarSprite to_planar(const Sprite& sprite) {
   PlanarSprite out;
@@ -60,10 +92,7 @@ Mesh identity_mesh(const Settings& s, const CategoryEntry& category,
 }
 
 Sprite load_view_image(const fs::path& file, int size) {
-  cv::Mat img = cv::imread(file.string(), cv::IMREAD_UNCHANGED);
-  if (img.empty()) {
-    throw InputError(file.string() + ": unreadable image: OpenCV could not decode it");
-  }
+  cv::Mat img = decode_image(file, cv::IMREAD_UNCHANGED);
   if (img.depth() == CV_16U) {
     img.convertTo(img, CV_8U, 1.0 / 257.0);
   } else if (img.depth() != CV_8U) {
@@ -122,9 +151,7 @@ std::vector<cv::Mat> load_backgrounds(const fs::path& dir) {
   if (files.empty()) throw InputError(dir.string() + ": no .png/.jpg background images");
   std::vector<cv::Mat> out;
   for (const auto& f : files) {
-    cv::Mat img = cv::imread(f.string(), cv::IMREAD_COLOR);
-    if (img.empty())
-      throw InputError(f.string() + ": unreadable image: OpenCV could not decode it");
+    cv::Mat img = decode_image(f, cv::IMREAD_COLOR);
     cv::cvtColor(img, img, cv::COLOR_BGR2RGB);
     out.push_back(img);
   }

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <set>
 
+#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "core/choices.h"
@@ -20,6 +21,7 @@
 namespace wmgeom::render {
 namespace {
 
+namespace fs = std::filesystem;
 using wmgeom::testing::TempDir;
 using wmgeom::testing::write_file;
 
@@ -207,6 +209,36 @@ TEST(RenderLayout, GridsAreSquareCellsInsideTheCanvas) {
     }
     EXPECT_EQ(static_cast<int>(distinct.size()), n);
   }
+}
+
+// View and background images are decoded only when their bytes are a PNG
+// or a JPEG: OpenCV picks its decoder by content, and its DICOM reader
+// (GDCM) aborts the process on a malformed file ("DICM" at offset 128 of a
+// .png: scripts/fuzz, fuzz_image, found it). Such a file is bad input.
+TEST(RenderImages, OnlyPngAndJpegBytesAreDecoded) {
+  TempDir dir;
+  std::string dicom(128, '\0');
+  dicom += "DICM";
+  dicom += std::string(64, '\xa9');
+  write_file(dir / "view.png", dicom);
+  try {
+    (void)load_view_image(dir / "view.png", 20);
+    ADD_FAILURE() << "a DICOM file named .png was decoded";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("view.png: unreadable image: expected a PNG or JPEG file"), std::string::npos)
+        << e.what();
+  }
+  fs::create_directories(dir / "bg");
+  write_file(dir / "bg" / "0.jpg", dicom);
+  EXPECT_THROW(load_backgrounds(dir / "bg"), InputError);
+  // Real PNG and JPEG files still load.
+  cv::imwrite((dir / "ok.png").string(), cv::Mat(8, 8, CV_8UC3, cv::Scalar(10, 20, 30)));
+  cv::imwrite((dir / "ok.jpg").string(), cv::Mat(8, 8, CV_8UC3, cv::Scalar(10, 20, 30)));
+  EXPECT_EQ(load_view_image(dir / "ok.png", 20).rgb.rows, 20);
+  EXPECT_EQ(load_view_image(dir / "ok.jpg", 20).rgb.rows, 20);
+  fs::remove(dir / "bg" / "0.jpg");
+  fs::copy_file(dir / "ok.jpg", dir / "bg" / "0.jpg");
+  EXPECT_EQ(load_backgrounds(dir / "bg").size(), 1u);
 }
 
 // One source for parameters: the struct's initialisers are the schema's
