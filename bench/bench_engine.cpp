@@ -22,9 +22,11 @@ using namespace wmgeom;
 const StageRegistry& registry() { return testing::test_registry(); }
 
 std::string chain(int n, int salt) {
-  std::string t = "[pipeline]\nname = \"chain\"\nseed = " + std::to_string(salt) + "\n\n[stage.s0]\ntype = \"source\"\nn = 16\n";
+  std::string t = "[pipeline]\nname = \"chain\"\nseed = " + std::to_string(salt) +
+                  "\n\n[stage.s0]\ntype = \"source\"\nn = 16\n";
   for (int i = 1; i < n; ++i) {
-    t += "\n[stage.s" + std::to_string(i) + "]\ntype = \"scale\"\nx = \"s" + std::to_string(i - 1) + "\"\nfactor = 1.0\n";
+    t += "\n[stage.s" + std::to_string(i) + "]\ntype = \"scale\"\nx = \"s" + std::to_string(i - 1) +
+         "\"\nfactor = 1.0\n";
   }
   return t;
 }
@@ -60,8 +62,9 @@ void BM_HitPerStage(benchmark::State& state) {
     if (r.exit_code != 0) state.SkipWithError("run failed");
   }
   state.SetItemsProcessed(state.iterations() * n);
-  state.counters["s_per_stage"] = benchmark::Counter(
-      static_cast<double>(state.iterations() * n), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["s_per_stage"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * n),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_HitPerStage)->Arg(50)->UseRealTime()->Unit(benchmark::kMillisecond);
 

@@ -7,11 +7,11 @@
 
 #include "core/memory.h"
 
-#define WMGEOM_BENCHMARK_MAIN()            \
-  int main(int argc, char** argv) {        \
-    wmgeom::tune_allocator();              \
-    benchmark::Initialize(&argc, argv);    \
-    benchmark::RunSpecifiedBenchmarks();   \
-    benchmark::Shutdown();                 \
-    return 0;                              \
+#define WMGEOM_BENCHMARK_MAIN()          \
+  int main(int argc, char** argv) {      \
+    wmgeom::tune_allocator();            \
+    benchmark::Initialize(&argc, argv);  \
+    benchmark::RunSpecifiedBenchmarks(); \
+    benchmark::Shutdown();               \
+    return 0;                            \
   }

@@ -57,8 +57,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto body = nlohmann::json::parse(manifest.begin(), manifest.end(), nullptr, false);
     if (!body.is_discarded()) {
       const std::string dump = body.dump();
-      nlohmann::json doc = {{"body", body},
-                            {"checksum", hash64_hex(std::as_bytes(std::span(dump.data(), dump.size())))}};
+      nlohmann::json doc = {
+          {"body", body},
+          {"checksum", hash64_hex(std::as_bytes(std::span(dump.data(), dump.size())))}};
       e.manifest = doc.dump(1);
     }
   }
@@ -71,7 +72,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bool present = cache.contains(kKey, &contains_problem);
   WMGEOM_FUZZ_CHECK(present || !contains_problem.empty());
   WMGEOM_FUZZ_CHECK(fuzz::fs::exists(dir));  // a lookup removes nothing
-  if (!present) {  // what the executor does with a damaged entry it found
+  if (!present) {                            // what the executor does with a damaged entry it found
     cache.remove(kKey);
     WMGEOM_FUZZ_CHECK(!fuzz::fs::exists(dir));
   }

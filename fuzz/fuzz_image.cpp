@@ -20,9 +20,9 @@
 
 #include "core/error.h"
 #include "fuzz_util.h"
-#include "render_catalog.h"
 #include "render/settings.h"
 #include "render/sources.h"
+#include "render_catalog.h"
 
 using namespace wmgeom;
 
@@ -49,7 +49,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   fuzz::write_file(ident / name, bytes, n);
   render::Settings s;
   std::string problems;
-  const render::Catalog cat = fuzz::one_identity_catalog(s, render::Source::kImages, root, problems);
+  const render::Catalog cat =
+      fuzz::one_identity_catalog(s, render::Source::kImages, root, problems);
   if (problems.empty()) {
     WMGEOM_FUZZ_CHECK(cat.views == 1 && cat.categories.size() == 1);
     const auto& files = cat.categories[0].identities.at(0).files;

@@ -15,11 +15,11 @@
 
 #include "core/error.h"
 #include "fuzz_util.h"
-#include "render_catalog.h"
 #include "render/mesh.h"
 #include "render/rasterizer.h"
 #include "render/settings.h"
 #include "render/sources.h"
+#include "render_catalog.h"
 
 using namespace wmgeom;
 
@@ -32,12 +32,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto root = fuzz::fresh_dir(scratch, "meshes");
   const auto ident = root / "chair" / "id0";
   fuzz::fs::create_directories(ident);
-  fuzz::write_file(ident / "model.obj", with_mtl ? "mtllib model.mtl\n" + std::string(obj) : std::string(obj));
+  fuzz::write_file(ident / "model.obj",
+                   with_mtl ? "mtllib model.mtl\n" + std::string(obj) : std::string(obj));
   if (with_mtl) fuzz::write_file(ident / "model.mtl", mtl);
 
   render::Settings s;
   std::string problems;
-  const render::Catalog cat = fuzz::one_identity_catalog(s, render::Source::kMeshes, root, problems);
+  const render::Catalog cat =
+      fuzz::one_identity_catalog(s, render::Source::kMeshes, root, problems);
   WMGEOM_FUZZ_CHECK(problems.empty());
   WMGEOM_FUZZ_CHECK(cat.categories.size() == 1 && cat.categories[0].identities.size() == 1);
 

@@ -23,7 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     schema = parse_schema(text, "fuzz/schema.toml");
   } catch (const Error& e) {
-    WMGEOM_FUZZ_CHECK(std::string_view(e.what()).find("fuzz/schema.toml") != std::string_view::npos);
+    WMGEOM_FUZZ_CHECK(std::string_view(e.what()).find("fuzz/schema.toml") !=
+                      std::string_view::npos);
     return 0;
   }
   WMGEOM_FUZZ_CHECK(!schema.type.empty());
@@ -36,8 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   SchemaLookup lookup{[&](std::string_view) { return &schema; }, {schema.type}};
   Diagnostics diags;
-  const std::string pipeline =
-      "[pipeline]\nname = \"fuzz\"\nseed = 7\n[stage.a]\ntype = \"any\"\n";
+  const std::string pipeline = "[pipeline]\nname = \"fuzz\"\nseed = 7\n[stage.a]\ntype = \"any\"\n";
   PipelineSpec spec = load_pipeline("/nonexistent-wmgeom-fuzz/p.toml", pipeline, {}, lookup, diags);
   (void)diags.format_all();
   WMGEOM_FUZZ_CHECK(spec.stages.size() == 1);

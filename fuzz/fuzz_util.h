@@ -27,8 +27,8 @@ namespace fs = std::filesystem;
   std::fflush(stderr);
   __builtin_trap();
 }
-#define WMGEOM_FUZZ_CHECK(cond) \
-  do {                          \
+#define WMGEOM_FUZZ_CHECK(cond)                           \
+  do {                                                    \
     if (!(cond)) ::wmgeom::fuzz::invariant_failed(#cond); \
   } while (0)
 
@@ -104,7 +104,7 @@ inline std::string read_text(const fs::path& path) {
 // Splits `data` at the first occurrence of `sep` (the second part is empty
 // when there is none).
 inline std::pair<std::string_view, std::string_view> split_once(std::string_view data,
-                                                                 std::string_view sep) {
+                                                                std::string_view sep) {
   auto at = data.find(sep);
   if (at == std::string_view::npos) return {data, {}};
   return {data.substr(0, at), data.substr(at + sep.size())};

@@ -73,8 +73,10 @@ void cache_seeds(const fs::path& out, const fs::path& scratch) {
     const std::string blob = fs::exists(dir / "0.zst") ? fuzz::read_text(dir / "0.zst") : "";
     const auto doc = nlohmann::json::parse(manifest);
     // Flag 1: the body, checksummed by the target; flag 0: the manifest as stored.
-    fuzz::write_file(out / ("seed" + std::to_string(n++)), "\x01" + doc["body"].dump() + sep + blob);
-    fuzz::write_file(out / ("seed" + std::to_string(n++)), std::string(1, '\0') + manifest + sep + blob);
+    fuzz::write_file(out / ("seed" + std::to_string(n++)),
+                     "\x01" + doc["body"].dump() + sep + blob);
+    fuzz::write_file(out / ("seed" + std::to_string(n++)),
+                     std::string(1, '\0') + manifest + sep + blob);
   }
 }
 
@@ -84,13 +86,14 @@ void image_seeds(const fs::path& out, const fs::path& scratch) {
     std::string name;
     cv::Mat img;
   };
-  cv::Mat bgr(3, 5, CV_8UC3), grey16(4, 2, CV_16UC1), bgra(4, 4, CV_8UC4), grey(1, 1, CV_8UC1), wide(1, 9, CV_8UC3);
+  cv::Mat bgr(3, 5, CV_8UC3), grey16(4, 2, CV_16UC1), bgra(4, 4, CV_8UC4), grey(1, 1, CV_8UC1),
+      wide(1, 9, CV_8UC3);
   cv::randu(bgr, 0, 255);
   cv::randu(grey16, 0, 65535);
   cv::randu(bgra, 0, 255);
   grey.setTo(200);
   cv::randu(wide, 0, 255);
-  const std::vector<Case> cases = {{"bgr.png", bgr},   {"grey16.png", grey16}, {"bgra.png", bgra},
+  const std::vector<Case> cases = {{"bgr.png", bgr},    {"grey16.png", grey16}, {"bgra.png", bgra},
                                    {"grey1.png", grey}, {"wide.png", wide},     {"bgr.jpg", bgr}};
   for (const auto& c : cases) {
     const fs::path file = scratch / c.name;

@@ -69,8 +69,10 @@ inline const StageRegistry& schema_registry() {
           path.compare(path.size() - suffix.size(), suffix.size(), suffix) != 0) {
         continue;
       }
-      const std::string type = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
-      r->add(std::make_unique<SchemaOnlyStage>(type), without_content_hashing(std::string(f.text)), path);
+      const std::string type =
+          path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+      r->add(std::make_unique<SchemaOnlyStage>(type), without_content_hashing(std::string(f.text)),
+             path);
     }
     WMGEOM_FUZZ_CHECK(r->types().size() >= 5);
     return r;

@@ -3,12 +3,12 @@
 
 #include <memory>
 
-#include "graph/registry.h"
-#include "nets/device.h"
 #include "analyze/analyze.h"
 #include "capture/capture.h"
 #include "features/features.h"
 #include "findings/findings_stage.h"
+#include "graph/registry.h"
+#include "nets/device.h"
 #include "render/render.h"
 #include "report/report.h"
 #include "tasks/tasks.h"

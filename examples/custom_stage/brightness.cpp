@@ -7,7 +7,8 @@ namespace example {
 
 Settings Settings::from_params(const wmgeom::Params& p) {
   // One table from the schema's choices to their meaning.
-  static constexpr wmgeom::Choice<int> kChannels[] = {{-1, "all"}, {0, "red"}, {1, "green"}, {2, "blue"}};
+  static constexpr wmgeom::Choice<int> kChannels[] = {
+      {-1, "all"}, {0, "red"}, {1, "green"}, {2, "blue"}};
   Settings s;
   s.channel = p.s("channel");
   const int c = wmgeom::parse_choice(kChannels, s.channel, "brightness.channel");
@@ -25,7 +26,8 @@ void BrightnessStage::check(const Settings& s, wmgeom::ParamIssues& issues) cons
   }
 }
 
-wmgeom::Artifact BrightnessStage::compute(const Settings& settings, const wmgeom::StageInputs& inputs,
+wmgeom::Artifact BrightnessStage::compute(const Settings& settings,
+                                          const wmgeom::StageInputs& inputs,
                                           wmgeom::RunContext& ctx) const {
   auto s = inputs.get<wmgeom::StimulusSet>("stimuli");
   const std::int64_t n = s.size(), pixels = s.images.dim(2) * s.images.dim(3);
@@ -40,7 +42,8 @@ wmgeom::Artifact BrightnessStage::compute(const Settings& settings, const wmgeom
       for (std::int64_t k = 0; k < pixels; ++k) sum += plane[k];
     }
     mean[static_cast<std::size_t>(i)] = sum / static_cast<double>(pixels * (c1 - c0)) / 255.0;
-    category[static_cast<std::size_t>(i)] = s.category_names[static_cast<std::size_t>(s.category.data<std::int32_t>()[i])];
+    category[static_cast<std::size_t>(i)] =
+        s.category_names[static_cast<std::size_t>(s.category.data<std::int32_t>()[i])];
     ctx.progress(i + 1, n);
   }
   wmgeom::AnalysisResult r;

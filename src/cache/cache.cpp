@@ -6,17 +6,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <signal.h>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <stdexcept>
-#include <type_traits>
 #include <ctime>
 #include <fstream>
-#include <signal.h>
 #include <span>
 #include <sstream>
+#include <stdexcept>
+#include <type_traits>
 
 #include <oneapi/tbb/parallel_for.h>
 #include <zstd.h>
@@ -40,7 +40,8 @@ std::string now_iso() {
 
 // Writes every part into a new file with write(2), so that a failure says
 // why (errno): a full disk or quota names the cache folder.
-void write_parts(const fs::path& path, const std::vector<std::span<const char>>& parts, const fs::path& root) {
+void write_parts(const fs::path& path, const std::vector<std::span<const char>>& parts,
+                 const fs::path& root) {
   auto fail = [&](int err) {
     std::string m = "cache: cannot write " + path.string() + ": " + std::strerror(err);
     if (err == ENOSPC || err == EDQUOT) {
@@ -90,7 +91,8 @@ std::string read_manifest(const fs::path& dir, nlohmann::json& body) {
   std::vector<char> bytes;
   if (!read_bytes(dir / "manifest.json", bytes)) return "manifest.json is missing or unreadable";
   nlohmann::json doc = nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, false);
-  if (doc.is_discarded() || !doc.is_object() || !doc.contains("body") || !doc.contains("checksum")) {
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("body") ||
+      !doc.contains("checksum")) {
     return "manifest.json is not valid";
   }
   body = doc["body"];
@@ -99,7 +101,8 @@ std::string read_manifest(const fs::path& dir, nlohmann::json& body) {
     return "manifest.json checksum mismatch";
   }
   if (!body.is_object()) return "manifest.json is not valid";
-  if (const auto f = body.find("format"); f == body.end() || *f != Cache::kFormat) return "unsupported entry format";
+  if (const auto f = body.find("format"); f == body.end() || *f != Cache::kFormat)
+    return "unsupported entry format";
   try {
     (void)info_from(body, dir);
   } catch (const nlohmann::json::exception&) {
@@ -119,7 +122,8 @@ T integer_field(const nlohmann::json& j, const char* key, T fallback) {
   const auto it = j.find(key);
   if (it == j.end()) return fallback;
   const bool ok = std::is_unsigned_v<T> ? it->is_number_unsigned() : it->is_number_integer();
-  if (!ok) throw std::domain_error(std::string("manifest field ") + key + " is not a fitting integer");
+  if (!ok)
+    throw std::domain_error(std::string("manifest field ") + key + " is not a fitting integer");
   return it->get<T>();
 }
 
@@ -196,7 +200,8 @@ std::string read_arrays(const fs::path& dir, const nlohmann::json& body, Artifac
     if (!a.is_object()) return "manifest.json has an invalid array entry";
     std::string name = a.value("name", "");
     std::string file = a.value("file", "");
-    if (!blob_name_ok(file)) return "manifest.json names a blob \"" + file + "\" that is not one of its own";
+    if (!blob_name_ok(file))
+      return "manifest.json names a blob \"" + file + "\" that is not one of its own";
     std::string what = "blob " + file + " (\"" + name + "\")";
     std::vector<std::int64_t> shape = a.value("shape", std::vector<std::int64_t>{});
     std::vector<std::uint64_t> frames = a.value("frames", std::vector<std::uint64_t>{});
@@ -211,7 +216,8 @@ std::string read_arrays(const fs::path& dir, const nlohmann::json& body, Artifac
     const auto checked = checked_nbytes(dtype, shape);
     if (!checked) return "array \"" + name + "\": invalid shape";
     const std::uint64_t nbytes = *checked;
-    if (nbytes != a.value("bytes", std::uint64_t{0})) return "array \"" + name + "\": size disagrees with shape";
+    if (nbytes != a.value("bytes", std::uint64_t{0}))
+      return "array \"" + name + "\": size disagrees with shape";
     if (chunk == 0 || chunk > Cache::kChunk || frames.size() != (nbytes + chunk - 1) / chunk ||
         sums.size() != frames.size()) {
       return what + ": frame table is invalid";
@@ -220,11 +226,13 @@ std::string read_arrays(const fs::path& dir, const nlohmann::json& body, Artifac
     if (!f.ok()) return what + " is missing";
     std::uint64_t expected = a.value("stored", std::uint64_t{0});
     if (f.size() != expected) {
-      return what + " is truncated: " + std::to_string(f.size()) + " bytes, expected " + std::to_string(expected);
+      return what + " is truncated: " + std::to_string(f.size()) + " bytes, expected " +
+             std::to_string(expected);
     }
     std::vector<std::uint64_t> offsets(frames.size() + 1, 0);
     for (std::size_t i = 0; i < frames.size(); ++i) {
-      if (frames[i] > f.size() - offsets[i]) return what + ": frame sizes disagree with the file size";
+      if (frames[i] > f.size() - offsets[i])
+        return what + ": frame sizes disagree with the file size";
       offsets[i + 1] = offsets[i] + frames[i];
       const std::size_t len = std::min<std::uint64_t>(chunk, nbytes - i * chunk);
       if (ZSTD_getFrameContentSize(f.data() + offsets[i], frames[i]) != len) {
@@ -240,8 +248,9 @@ std::string read_arrays(const fs::path& dir, const nlohmann::json& body, Artifac
       const char* src = f.data() + offsets[i];
       std::size_t got = ZSTD_decompress(arr.raw() + begin, len, src, frames[i]);
       if (ZSTD_isError(got) || got != len) {
-        errors[i] = what + " frame " + std::to_string(i) + " does not decompress" +
-                    (ZSTD_isError(got) ? std::string(": ") + ZSTD_getErrorName(got) : std::string());
+        errors[i] =
+            what + " frame " + std::to_string(i) + " does not decompress" +
+            (ZSTD_isError(got) ? std::string(": ") + ZSTD_getErrorName(got) : std::string());
       } else if (hash64_hex({arr.raw() + begin, len}) != sums[i]) {
         errors[i] = what + " frame " + std::to_string(i) + " checksum mismatch";
       }
@@ -268,7 +277,9 @@ std::vector<char> zstd_compress(const std::byte* data, std::size_t size, int lev
 
 Cache::Cache(fs::path root, int zstd_level) : root_(std::move(root)), level_(zstd_level) {}
 
-fs::path Cache::entry_dir(const std::string& key) const { return root_ / "v1" / key.substr(0, 2) / key; }
+fs::path Cache::entry_dir(const std::string& key) const {
+  return root_ / "v1" / key.substr(0, 2) / key;
+}
 
 namespace {
 // Whether every blob the manifest lists is on disk with its recorded size
@@ -278,18 +289,22 @@ std::string sizes_match(const fs::path& dir) {
   std::vector<char> bytes;
   if (!read_bytes(dir / "manifest.json", bytes)) return "manifest.json is unreadable";
   const nlohmann::json doc = nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, false);
-  if (doc.is_discarded() || !doc.is_object() || !doc.contains("body") || !doc["body"].contains("arrays")) {
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("body") ||
+      !doc["body"].contains("arrays")) {
     return "manifest.json is not valid";
   }
   try {
     for (const auto& a : doc["body"]["arrays"]) {
       std::error_code ec;
       const std::string file = a.value("file", "");
-      if (!blob_name_ok(file)) return "manifest.json names a blob \"" + file + "\" that is not one of its own";
+      if (!blob_name_ok(file))
+        return "manifest.json names a blob \"" + file + "\" that is not one of its own";
       const auto size = fs::file_size(dir / file, ec);
       const auto stored = a.value("stored", std::uint64_t{0});
       if (ec) return file + " is missing";
-      if (size != stored) return file + " has " + std::to_string(size) + " bytes, its manifest says " + std::to_string(stored);
+      if (size != stored)
+        return file + " has " + std::to_string(size) + " bytes, its manifest says " +
+               std::to_string(stored);
     }
   } catch (const nlohmann::json::exception&) {
     return "manifest.json is not valid";
@@ -313,10 +328,12 @@ bool Cache::contains(const std::string& key, std::string* problem) const {
   return false;
 }
 
-std::shared_ptr<Artifact> Cache::load(const std::string& key, std::string* problem, EntryInfo* info) const {
+std::shared_ptr<Artifact> Cache::load(const std::string& key, std::string* problem,
+                                      EntryInfo* info) const {
   fs::path dir = entry_dir(key);
   std::error_code ec;
-  if (!fs::exists(dir / "manifest.json", ec)) return nullptr;  // (not contains(): load reports what is wrong)
+  if (!fs::exists(dir / "manifest.json", ec))
+    return nullptr;  // (not contains(): load reports what is wrong)
   nlohmann::json body;
   std::string err = read_manifest(dir, body);
   auto art = std::make_shared<Artifact>();
@@ -375,18 +392,27 @@ void Cache::store(const std::string& key, const Artifact& artifact, const StoreI
         }
         write_parts(tmp / file, parts, root_);
       }
-      arrays.push_back({{"name", name}, {"dtype", dtype_name(a.dtype())}, {"shape", a.shape()},
-                        {"file", file}, {"bytes", nbytes}, {"stored", stored},
-                        {"chunk", kChunk}, {"frames", frames}, {"xxh3", sums}});
+      arrays.push_back({{"name", name},
+                        {"dtype", dtype_name(a.dtype())},
+                        {"shape", a.shape()},
+                        {"file", file},
+                        {"bytes", nbytes},
+                        {"stored", stored},
+                        {"chunk", kChunk},
+                        {"frames", frames},
+                        {"xxh3", sums}});
       total += a.nbytes();
     }
-    nlohmann::json body = {{"format", kFormat}, {"key", key}, {"stage", si.stage}, {"type", si.type},
-                           {"kind", artifact.kind}, {"params", si.params}, {"meta", artifact.meta},
-                           {"arrays", arrays}, {"created", now_iso()}, {"seconds", si.seconds},
-                           {"items", si.items}, {"bytes", total}};
+    nlohmann::json body = {{"format", kFormat},     {"key", key},
+                           {"stage", si.stage},     {"type", si.type},
+                           {"kind", artifact.kind}, {"params", si.params},
+                           {"meta", artifact.meta}, {"arrays", arrays},
+                           {"created", now_iso()},  {"seconds", si.seconds},
+                           {"items", si.items},     {"bytes", total}};
     std::string dump = body.dump();
-    nlohmann::json doc = {{"body", body},
-                          {"checksum", hash64_hex(std::as_bytes(std::span(dump.data(), dump.size())))}};
+    nlohmann::json doc = {
+        {"body", body},
+        {"checksum", hash64_hex(std::as_bytes(std::span(dump.data(), dump.size())))}};
     std::string text = doc.dump(1);
     write_bytes(tmp / "manifest.json", text.data(), text.size(), root_);
     fs::create_directories(final_dir.parent_path(), ec);
@@ -453,8 +479,9 @@ void Cache::remove(const std::string& key) const {
   // Move aside first so that readers never see a half-deleted entry.
   std::error_code ec;
   fs::path dir = entry_dir(key);
-  fs::path trash = root_ / "tmp" / ("removed." + key + "." + std::to_string(::getpid()) + "." +
-                                    std::to_string(g_tmp_counter++));
+  fs::path trash =
+      root_ / "tmp" /
+      ("removed." + key + "." + std::to_string(::getpid()) + "." + std::to_string(g_tmp_counter++));
   fs::create_directories(trash.parent_path(), ec);
   fs::rename(dir, trash, ec);
   if (!ec) fs::remove_all(trash, ec);

@@ -60,7 +60,7 @@ struct EntryInfo {
   std::string type;
   std::string kind;
   std::string created;
-  double seconds = 0;        // wall time of the computation
+  double seconds = 0;  // wall time of the computation
   std::int64_t items = 0;
   std::uint64_t bytes = 0;   // uncompressed array bytes
   std::uint64_t stored = 0;  // compressed bytes on disk

@@ -17,7 +17,8 @@ Artifact sample() {
   Artifact a;
   a.kind = "Numbers";
   Array f = Array::zeros<float>({64, 32});
-  for (std::size_t i = 0; i < f.values<float>().size(); ++i) f.values<float>()[i] = static_cast<float>(i % 17) * 0.5f;
+  for (std::size_t i = 0; i < f.values<float>().size(); ++i)
+    f.values<float>()[i] = static_cast<float>(i % 17) * 0.5f;
   a.arrays["f"] = f;
   a.arrays["i"] = Array::from_vector<std::int64_t>({1, -2, 3});
   a.arrays["u"] = Array::zeros<std::uint8_t>({5, 3, 2});
@@ -102,9 +103,11 @@ TEST(Cache, ATruncatedOrMissingBlobIsNeverAHit) {
   EXPECT_FALSE(cache.contains(key));
   // Through the CLI: the instance is recomputed (miss), and the entry verifies.
   TempDir run;
-  write_file(run / "p.toml", "[pipeline]\nname = \"p\"\n\n[stage.a]\ntype = \"source\"\nn = 50000\n");
-  const std::vector<std::string> args = {"run", (run / "p.toml").string(), "--cache-dir", (run / "c").string(),
-                                         "--out", (run / "o").string(), "--no-progress"};
+  write_file(run / "p.toml",
+             "[pipeline]\nname = \"p\"\n\n[stage.a]\ntype = \"source\"\nn = 50000\n");
+  const std::vector<std::string> args = {
+      "run",   (run / "p.toml").string(), "--cache-dir",  (run / "c").string(),
+      "--out", (run / "o").string(),      "--no-progress"};
   ASSERT_EQ(run_cli(args, test_registry()).code, 0);
   Cache c2(run / "c");
   ASSERT_EQ(c2.list().size(), 1u);
@@ -241,8 +244,9 @@ TEST(Cache, ManifestsWithBadFieldsAreDamagedEntriesNotCrashes) {
     SCOPED_TRACE(body_text);
     const auto body = nlohmann::json::parse(body_text);
     const std::string dump = body.dump();
-    const nlohmann::json doc = {{"body", body},
-                                {"checksum", hash64_hex(std::as_bytes(std::span(dump.data(), dump.size())))}};
+    const nlohmann::json doc = {
+        {"body", body},
+        {"checksum", hash64_hex(std::as_bytes(std::span(dump.data(), dump.size())))}};
     auto put = [&] {
       fs::create_directories(cache.entry_dir(key));
       write_file(cache.entry_dir(key) / "manifest.json", doc.dump());
@@ -272,15 +276,28 @@ TEST(Cache, AManifestNamingAFileOutsideItsEntryIsDamaged) {
   Cache cache(dir / "c");
   const std::string key = hash128_hex("outside");
   write_file(dir / "outside.zst", std::string(20, '\x28'));
-  for (const std::string file : {"../../../../outside.zst", "/etc/hostname", "0.zst/..", ".zst", "0.zstx"}) {
+  for (const std::string file :
+       {"../../../../outside.zst", "/etc/hostname", "0.zst/..", ".zst", "0.zstx"}) {
     SCOPED_TRACE(file);
-    const nlohmann::json body = {
-        {"format", 1}, {"key", key}, {"kind", "X"}, {"meta", nlohmann::json::object()}, {"bytes", 8},
-        {"arrays", {{{"name", "x"}, {"dtype", "uint8"}, {"shape", {8}}, {"bytes", 8}, {"file", file},
-                     {"stored", 20}, {"chunk", 4194304}, {"frames", {20}}, {"xxh3", {"0"}}}}}};
+    const nlohmann::json body = {{"format", 1},
+                                 {"key", key},
+                                 {"kind", "X"},
+                                 {"meta", nlohmann::json::object()},
+                                 {"bytes", 8},
+                                 {"arrays",
+                                  {{{"name", "x"},
+                                    {"dtype", "uint8"},
+                                    {"shape", {8}},
+                                    {"bytes", 8},
+                                    {"file", file},
+                                    {"stored", 20},
+                                    {"chunk", 4194304},
+                                    {"frames", {20}},
+                                    {"xxh3", {"0"}}}}}};
     const std::string dump = body.dump();
-    const nlohmann::json doc = {{"body", body},
-                                {"checksum", hash64_hex(std::as_bytes(std::span(dump.data(), dump.size())))}};
+    const nlohmann::json doc = {
+        {"body", body},
+        {"checksum", hash64_hex(std::as_bytes(std::span(dump.data(), dump.size())))}};
     fs::create_directories(cache.entry_dir(key));
     write_file(cache.entry_dir(key) / "manifest.json", doc.dump());
     std::string problem;

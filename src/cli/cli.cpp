@@ -64,16 +64,19 @@ Logger::Level log_level(const Common& c) {
   return c.quiet ? Logger::Level::kWarn : c.verbose ? Logger::Level::kDebug : Logger::Level::kInfo;
 }
 
-
-
 std::string default_cache_dir() {
   const char* env = std::getenv("WMGEOM_CACHE");
   return env && *env ? env : ".wmgeom-cache";
 }
 
 void add_common(CLI::App* cmd, Common& c, bool with_threads) {
-  cmd->add_option("--cache-dir", c.cache_dir, "Cache directory (default: $WMGEOM_CACHE or .wmgeom-cache)");
-  if (with_threads) cmd->add_option("--threads", c.threads, "Worker threads (default: the CPUs this process may use: affinity mask, cgroup quota, SLURM_CPUS_PER_TASK)")->check(CLI::Range(0, 4096));
+  cmd->add_option("--cache-dir", c.cache_dir,
+                  "Cache directory (default: $WMGEOM_CACHE or .wmgeom-cache)");
+  if (with_threads)
+    cmd->add_option("--threads", c.threads,
+                    "Worker threads (default: the CPUs this process may use: affinity mask, cgroup "
+                    "quota, SLURM_CPUS_PER_TASK)")
+        ->check(CLI::Range(0, 4096));
   cmd->add_flag("-v,--verbose", c.verbose, "More log output");
   cmd->add_flag("-q,--quiet", c.quiet, "Only warnings and errors");
 }
@@ -91,7 +94,8 @@ std::optional<Plan> plan_or_report(const std::string& file, const std::vector<st
   return plan;
 }
 
-std::optional<PipelineSpec> spec_or_report(const std::string& file, const std::vector<std::string>& sets,
+std::optional<PipelineSpec> spec_or_report(const std::string& file,
+                                           const std::vector<std::string>& sets,
                                            const StageRegistry& registry, std::ostream& err) {
   Diagnostics diags;
   PipelineSpec spec = load_pipeline_file(file, sets, schema_lookup(registry), diags);
@@ -116,42 +120,52 @@ void print_table(const RunReport& report, std::ostream& out) {
     w = std::max(w, r.instance.size());
     jobs = jobs || !r.job.id.empty();
   }
-  out << pad("stage", w + 2) << pad("type", 10) << pad("cache", 10) << pad("seconds", 10) << pad("items", 18)
-      << pad("items/s", 12) << (jobs ? pad("bytes", 10) + pad("job", 10) + pad("node", 10) + "queue s" : "bytes") << "\n";
+  out << pad("stage", w + 2) << pad("type", 10) << pad("cache", 10) << pad("seconds", 10)
+      << pad("items", 18) << pad("items/s", 12)
+      << (jobs ? pad("bytes", 10) + pad("job", 10) + pad("node", 10) + "queue s" : "bytes") << "\n";
   for (const auto& r : report.instances) {
     out << pad(r.instance, w + 2) << pad(r.type, 10) << pad(to_string(r.cache), 10)
-        << pad(format_fixed(r.seconds, 3), 10) << pad(std::to_string(r.items) + " " + r.items_unit, 18)
+        << pad(format_fixed(r.seconds, 3), 10)
+        << pad(std::to_string(r.items) + " " + r.items_unit, 18)
         << pad(format_fixed(r.items_per_s(), 1), 12);
     // Not computed yet (a dry run's miss): the plan's estimate, marked "~".
     const bool pending = r.bytes == 0 && r.cache == CacheStatus::kMiss;
-    const std::string bytes = !pending                 ? format_bytes(static_cast<double>(r.bytes))
-                              : r.estimated_bytes >= 0 ? "~" + format_bytes(static_cast<double>(r.estimated_bytes))
-                                                       : "?";
-    if (!jobs) out << bytes << "\n";
+    const std::string bytes = !pending ? format_bytes(static_cast<double>(r.bytes))
+                              : r.estimated_bytes >= 0
+                                  ? "~" + format_bytes(static_cast<double>(r.estimated_bytes))
+                                  : "?";
+    if (!jobs)
+      out << bytes << "\n";
     else {
-      out << pad(bytes, 10) << pad(r.job.id.empty() ? "-" : r.job.id, 10) << pad(r.job.node.empty() ? "-" : r.job.node, 10)
+      out << pad(bytes, 10) << pad(r.job.id.empty() ? "-" : r.job.id, 10)
+          << pad(r.job.node.empty() ? "-" : r.job.node, 10)
           << (r.job.id.empty() ? "-" : format_fixed(r.job.queue_seconds, 1)) << "\n";
     }
   }
 }
 
-
 std::string nested_folders(const std::string& out_dir, const std::string& cache_dir) {
   namespace fs = std::filesystem;
-  const fs::path o = fs::weakly_canonical(fs::absolute(out_dir)), k = fs::weakly_canonical(fs::absolute(cache_dir));
+  const fs::path o = fs::weakly_canonical(fs::absolute(out_dir)),
+                 k = fs::weakly_canonical(fs::absolute(cache_dir));
   auto inside = [](const fs::path& a, const fs::path& b) {  // a within or equal to b
     auto [ib, ia] = std::mismatch(b.begin(), b.end(), a.begin(), a.end());
     return ib == b.end();
   };
-  if (inside(o, k)) return "--out " + o.string() + " is inside the cache " + k.string() + "; choose an output folder outside it";
-  if (inside(k, o)) return "the cache " + k.string() + " is inside --out " + o.string() + "; choose a cache outside it";
+  if (inside(o, k))
+    return "--out " + o.string() + " is inside the cache " + k.string() +
+           "; choose an output folder outside it";
+  if (inside(k, o))
+    return "the cache " + k.string() + " is inside --out " + o.string() +
+           "; choose a cache outside it";
   return "";
 }
 
 // What every run ends with, local or on a cluster: run.json, the after-run
 // hooks (Stage::after_run), the table, and the exit code with the failure.
-int finish_run(const Plan& plan, PlanExecutor& exec, const RunReport& report, const std::string& out_dir, const RunArgs& a,
-               const Common& c, Logger& log, bool profile, std::ostream& out, std::ostream& err) {
+int finish_run(const Plan& plan, PlanExecutor& exec, const RunReport& report,
+               const std::string& out_dir, const RunArgs& a, const Common& c, Logger& log,
+               bool profile, std::ostream& out, std::ostream& err) {
   // The dependency graph goes into the record (run.json's "inputs" and
   // "critical_path"), from the plan both executors ran, with each
   // instance's artifact kind.
@@ -159,7 +173,8 @@ int finish_run(const Plan& plan, PlanExecutor& exec, const RunReport& report, co
   for (std::size_t i = 0; i < plan.instances.size() && i < r.instances.size(); ++i) {
     r.instances[i].kind = plan.instances[i].entry->schema.output;
     r.instances[i].inputs.clear();
-    for (const auto& e : plan.instances[i].inputs) r.instances[i].inputs.push_back(plan.instances[e.upstream].name);
+    for (const auto& e : plan.instances[i].inputs)
+      r.instances[i].inputs.push_back(plan.instances[e.upstream].name);
   }
   nlohmann::json prof = r.to_json();
   {
@@ -182,7 +197,8 @@ int finish_run(const Plan& plan, PlanExecutor& exec, const RunReport& report, co
     for (std::size_t i = 0; i < plan.instances.size(); ++i) {
       const Stage& stage = *plan.instances[i].entry->stage;
       if (!stage.has_after_run() || !part_of_run(r.instances[i].cache)) continue;
-      auto written = stage.after_run(*exec.artifact(i, c.threads), r, plan.instances[i].name, out_dir);
+      auto written =
+          stage.after_run(*exec.artifact(i, c.threads), r, plan.instances[i].name, out_dir);
       reports.insert(reports.end(), written.begin(), written.end());
     }
   }
@@ -193,7 +209,10 @@ int finish_run(const Plan& plan, PlanExecutor& exec, const RunReport& report, co
       err << "error: " << r.error << "\n";
     } else {
       err << "error: stage " << r.failed_stage << " failed: "
-          << (r.error.rfind(r.failed_stage + ": ", 0) == 0 ? r.error.substr(r.failed_stage.size() + 2) : r.error) << "\n";
+          << (r.error.rfind(r.failed_stage + ": ", 0) == 0
+                  ? r.error.substr(r.failed_stage.size() + 2)
+                  : r.error)
+          << "\n";
     }
     err << "  (log: " << log.file().string() << "; finished stages are cached)\n";
     return r.exit_code;
@@ -201,12 +220,14 @@ int finish_run(const Plan& plan, PlanExecutor& exec, const RunReport& report, co
   if (!c.quiet) {
     const CriticalPath path = r.critical_path();
     if (path.instances.size() > 1 && path.seconds > 0) {
-      out << "critical path: " << format_seconds(path.seconds) << " of " << format_seconds(path.total_seconds)
-          << " computed in all (" << path.instances.front() << " -> ... -> " << path.instances.back() << ", "
-          << path.instances.size() << " instances; cached ones count the time they took): enough nodes would take about "
+      out << "critical path: " << format_seconds(path.seconds) << " of "
+          << format_seconds(path.total_seconds) << " computed in all (" << path.instances.front()
+          << " -> ... -> " << path.instances.back() << ", " << path.instances.size()
+          << " instances; cached ones count the time they took): enough nodes would take about "
           << format_fixed(path.total_seconds / path.seconds, 1) << "x less than one (run.json)\n";
     }
-    out << "done in " << format_seconds(r.seconds) << "; outputs in " << out_dir << "/ (run.json, wmgeom.log";
+    out << "done in " << format_seconds(r.seconds) << "; outputs in " << out_dir
+        << "/ (run.json, wmgeom.log";
     for (const auto& f : reports) out << ", " << f.filename().string();
     out << ")\n";
   }
@@ -216,11 +237,11 @@ int finish_run(const Plan& plan, PlanExecutor& exec, const RunReport& report, co
 int do_run(const RunArgs& a, const Common& c, const StageRegistry& registry, std::ostream& out,
            std::ostream& err, bool profile) {
   // Slurm plans with its profile's overrides (cluster.cpp); each path plans once.
-  if (a.executor == ExecutorKind::kSlurm && !a.dry_run) return do_run_slurm(a, c, registry, out, err, profile);
+  if (a.executor == ExecutorKind::kSlurm && !a.dry_run)
+    return do_run_slurm(a, c, registry, out, err, profile);
   auto plan = plan_or_report(a.pipeline, a.sets, registry, err);
   if (!plan) return 2;
-  if (auto clash = nested_folders(a.out_dir_for(plan->spec.name), c.cache_dir);
-      !clash.empty()) {
+  if (auto clash = nested_folders(a.out_dir_for(plan->spec.name), c.cache_dir); !clash.empty()) {
     err << "error: " << clash << "\n";
     return 2;
   }
@@ -243,9 +264,10 @@ int do_run(const RunArgs& a, const Common& c, const StageRegistry& registry, std
     if (inst.key != a.expect_key) {
       std::string extras;
       for (const auto& e : inst.extras) extras += (extras.empty() ? "" : ", ") + e;
-      err << "error: " << inst.name << " plans to key " << inst.key << " here but to " << a.expect_key
-          << " where it was submitted (here: " << extras
-          << "); a setting resolves differently on this node, e.g. device = \"auto\": set it explicitly in the "
+      err << "error: " << inst.name << " plans to key " << inst.key << " here but to "
+          << a.expect_key << " where it was submitted (here: " << extras
+          << "); a setting resolves differently on this node, e.g. device = \"auto\": set it "
+             "explicitly in the "
              "pipeline or in the cluster profile ([stage.TYPE] set = [\"device=\\\"cuda\\\"\"])\n";
       return 2;
     }
@@ -273,10 +295,13 @@ int do_run(const RunArgs& a, const Common& c, const StageRegistry& registry, std
     {
       const CpuBudget cpus = cpu_budget();
       const char* wait = std::getenv("OMP_WAIT_POLICY");
-      log.file_only("threads: " + (c.threads > 0 ? std::to_string(c.threads) + " (--threads)" : cpus.describe()) +
-                    "; this process may use " + cpus.describe() + "; OMP_WAIT_POLICY=" + (wait ? wait : "(unset)"));
+      log.file_only("threads: " +
+                    (c.threads > 0 ? std::to_string(c.threads) + " (--threads)" : cpus.describe()) +
+                    "; this process may use " + cpus.describe() +
+                    "; OMP_WAIT_POLICY=" + (wait ? wait : "(unset)"));
     }
-    for (const auto& inst : plan->instances) log.file_only("plan: " + inst.name + " key " + inst.key);
+    for (const auto& inst : plan->instances)
+      log.file_only("plan: " + inst.name + " key " + inst.key);
     std::atomic<bool> stop{false};
     opt.stop = &stop;
     StopOnSignals signals(stop);
@@ -302,11 +327,13 @@ int do_validate(const std::string& file, const std::vector<std::string>& sets,
   return 0;
 }
 
-int do_stages(const std::string& type, const StageRegistry& registry, std::ostream& out, std::ostream& err) {
+int do_stages(const std::string& type, const StageRegistry& registry, std::ostream& out,
+              std::ostream& err) {
   if (type.empty()) {
     for (const auto& t : registry.types()) {
       const auto& s = registry.find(t)->schema;
-      std::string first = s.doc.substr(0, s.doc.find('.') == std::string::npos ? s.doc.size() : s.doc.find('.') + 1);
+      std::string first = s.doc.substr(
+          0, s.doc.find('.') == std::string::npos ? s.doc.size() : s.doc.find('.') + 1);
       out << pad(t, 12) << pad(s.output, 16) << first << "\n";
     }
     out << "\n`wmgeom stages TYPE` documents one type.\n";
@@ -333,7 +360,8 @@ int do_export(const RunArgs& a, const std::string& stage, const std::string& dir
   std::error_code ec;
   if (!force && std::filesystem::exists(dir, ec) && !std::filesystem::is_empty(dir, ec) &&
       !std::filesystem::exists(std::filesystem::path(dir) / kMarker, ec)) {
-    err << "error: " << dir << " is not empty and was not written by wmgeom export; export into a new or empty "
+    err << "error: " << dir
+        << " is not empty and was not written by wmgeom export; export into a new or empty "
         << "folder, or pass --force\n";
     return 2;
   }
@@ -349,8 +377,9 @@ int do_export(const RunArgs& a, const std::string& stage, const std::string& dir
   Executor exec(*plan, cache, log);
   for (auto i : sel) {
     const Instance& inst = plan->instances[i];
-    std::filesystem::path target = sel.size() == 1 ? std::filesystem::path(dir)
-                                                   : std::filesystem::path(dir) / instance_folder_name(inst.name);
+    std::filesystem::path target =
+        sel.size() == 1 ? std::filesystem::path(dir)
+                        : std::filesystem::path(dir) / instance_folder_name(inst.name);
     try {
       auto art = exec.materialize(i, c.threads);
       export_artifact(*art, target);
@@ -364,23 +393,25 @@ int do_export(const RunArgs& a, const std::string& stage, const std::string& dir
   return 0;
 }
 
-int do_cache(const std::string& sub, const std::vector<std::string>& pipelines, const std::string& stage,
-             const std::vector<std::string>& sets, bool remove_corrupt, bool dry_run, const Common& c,
-             const StageRegistry& registry, std::ostream& out, std::ostream& err) {
+int do_cache(const std::string& sub, const std::vector<std::string>& pipelines,
+             const std::string& stage, const std::vector<std::string>& sets, bool remove_corrupt,
+             bool dry_run, const Common& c, const StageRegistry& registry, std::ostream& out,
+             std::ostream& err) {
   Cache cache(c.cache_dir);
   if (sub == "ls") {
     auto entries = cache.list();
-    out << pad("key", 14) << pad("stage", 28) << pad("type", 10) << pad("created", 22) << pad("seconds", 10)
-        << pad("items", 10) << pad("size", 12) << "stored\n";
+    out << pad("key", 14) << pad("stage", 28) << pad("type", 10) << pad("created", 22)
+        << pad("seconds", 10) << pad("items", 10) << pad("size", 12) << "stored\n";
     std::uint64_t total = 0;
     for (const auto& e : entries) {
-      out << pad(e.key.substr(0, 12), 14) << pad(e.stage, 28) << pad(e.type, 10) << pad(e.created, 22)
-          << pad(format_fixed(e.seconds, 2), 10) << pad(std::to_string(e.items), 10)
-          << pad(format_bytes(static_cast<double>(e.bytes)), 12) << format_bytes(static_cast<double>(e.stored)) << "\n";
+      out << pad(e.key.substr(0, 12), 14) << pad(e.stage, 28) << pad(e.type, 10)
+          << pad(e.created, 22) << pad(format_fixed(e.seconds, 2), 10)
+          << pad(std::to_string(e.items), 10) << pad(format_bytes(static_cast<double>(e.bytes)), 12)
+          << format_bytes(static_cast<double>(e.stored)) << "\n";
       total += e.stored;
     }
-    out << entries.size() << " entries, " << format_bytes(static_cast<double>(total)) << " on disk in "
-        << cache.root().string() << "\n";
+    out << entries.size() << " entries, " << format_bytes(static_cast<double>(total))
+        << " on disk in " << cache.root().string() << "\n";
     return 0;
   }
   if (sub == "verify") {
@@ -395,7 +426,9 @@ int do_cache(const std::string& sub, const std::vector<std::string>& pipelines, 
         if (remove_corrupt) cache.remove(e.key);
       }
     }
-    out << (bad ? std::to_string(bad) + " corrupt entries" + (remove_corrupt ? " (removed)" : "") : "all entries intact") << "\n";
+    out << (bad ? std::to_string(bad) + " corrupt entries" + (remove_corrupt ? " (removed)" : "")
+                : "all entries intact")
+        << "\n";
     return bad ? 1 : 0;
   }
   if (sub == "explain") {
@@ -462,25 +495,31 @@ int run_cli(const std::vector<std::string>& args, const StageRegistry& registry,
   run->add_option("--set", ra.sets, "Override a value: stage.NAME.KEY=VALUE or pipeline.KEY=VALUE");
   run->add_option("--only", ra.only, "Run only this stage or instance (and what it needs)");
   run->add_option("--from", ra.from, "Recompute this stage or instance and everything downstream");
-  run->add_flag("--dry-run", ra.dry_run, "Print the plan with cache hit/miss per instance; run nothing");
+  run->add_flag("--dry-run", ra.dry_run,
+                "Print the plan with cache hit/miss per instance; run nothing");
   run->add_option("--out", ra.out_dir, "Output folder (default: wmgeom-out/<pipeline name>)");
   run->add_flag("--no-progress", ra.no_progress, "No progress display");
   const std::map<std::string, ExecutorKind> executors = {{"local", ExecutorKind::kLocal},
-                                                        {"slurm", ExecutorKind::kSlurm}};
-  run->add_option("--executor", ra.executor, "local (this machine) or slurm (one job per stage instance)")
+                                                         {"slurm", ExecutorKind::kSlurm}};
+  run->add_option("--executor", ra.executor,
+                  "local (this machine) or slurm (one job per stage instance)")
       ->transform(CLI::CheckedTransformer(executors));
-  run->add_option("--profile", ra.profile, "Cluster profile TOML (slurm: partition, account, per-type resources)");
+  run->add_option("--profile", ra.profile,
+                  "Cluster profile TOML (slurm: partition, account, per-type resources)");
   run->add_flag("--detach", ra.detach, "slurm: submit and exit (wmgeom status / cancel follow it)");
-  run->add_option("--expect-key", ra.expect_key, "With --only INSTANCE: refuse to run unless it plans to this key (cluster jobs)");
+  run->add_option("--expect-key", ra.expect_key,
+                  "With --only INSTANCE: refuse to run unless it plans to this key (cluster jobs)");
   add_common(run, common, true);
 
   auto* status = app.add_subcommand("status", "Where a run submitted to Slurm stands");
   status->add_option("pipeline", ra.pipeline, "Pipeline TOML file")->required();
-  status->add_option("--out", ra.out_dir, "The run's output folder (default: wmgeom-out/<pipeline name>)");
+  status->add_option("--out", ra.out_dir,
+                     "The run's output folder (default: wmgeom-out/<pipeline name>)");
   add_common(status, common, false);
   auto* cancel = app.add_subcommand("cancel", "Cancel the Slurm jobs of a submitted run");
   cancel->add_option("pipeline", ra.pipeline, "Pipeline TOML file")->required();
-  cancel->add_option("--out", ra.out_dir, "The run's output folder (default: wmgeom-out/<pipeline name>)");
+  cancel->add_option("--out", ra.out_dir,
+                     "The run's output folder (default: wmgeom-out/<pipeline name>)");
   add_common(cancel, common, false);
 
   std::string validate_file;
@@ -493,7 +532,8 @@ int run_cli(const std::vector<std::string>& args, const StageRegistry& registry,
   stages->add_option("type", stage_type, "Stage type");
 
   std::string export_stage, export_dir;
-  auto* exp = app.add_subcommand("export", "Write a stage's artifact as NPY + meta.json (computing it if needed)");
+  auto* exp = app.add_subcommand(
+      "export", "Write a stage's artifact as NPY + meta.json (computing it if needed)");
   exp->add_option("pipeline", ra.pipeline, "Pipeline TOML file")->required();
   exp->add_option("stage", export_stage, "Stage or instance name")->required();
   exp->add_option("dir", export_dir, "Output directory")->required();
@@ -509,7 +549,8 @@ int run_cli(const std::vector<std::string>& args, const StageRegistry& registry,
   prof->add_option("--only", ra.only, "Profile only this stage (and what it needs)");
   prof->add_option("--from", ra.from, "Recompute this stage and everything downstream");
   prof->add_option("--out", ra.out_dir, "Output folder (default: wmgeom-out/<pipeline name>)");
-  prof->add_option("--executor", ra.executor, "local or slurm (then each job's node and queue wait too)")
+  prof->add_option("--executor", ra.executor,
+                   "local or slurm (then each job's node and queue wait too)")
       ->transform(CLI::CheckedTransformer(executors));
   prof->add_option("--profile", ra.profile, "Cluster profile TOML (slurm)");
   add_common(prof, common, true);
@@ -528,7 +569,8 @@ int run_cli(const std::vector<std::string>& args, const StageRegistry& registry,
   explain->add_option("--set", ra.sets, "Override a value: stage.NAME.KEY=VALUE");
   add_common(explain, common, false);
   auto* verify = cache->add_subcommand("verify", "Check every entry's checksums");
-  verify->add_flag("--remove,--repair", remove_corrupt, "Remove corrupt entries (they are recomputed when next needed)");
+  verify->add_flag("--remove,--repair", remove_corrupt,
+                   "Remove corrupt entries (they are recomputed when next needed)");
   add_common(verify, common, false);
   auto* gc = cache->add_subcommand("gc", "Remove entries that none of the given pipelines uses");
   gc->add_option("pipelines", cache_pipelines, "Pipeline TOML files")->required();
@@ -554,12 +596,14 @@ int run_cli(const std::vector<std::string>& args, const StageRegistry& registry,
     if (*cancel) return do_cancel(ra, common, registry, out, err);
     if (*validate) return do_validate(validate_file, ra.sets, registry, out, err);
     if (*stages) return do_stages(stage_type, registry, out, err);
-    if (*exp) return do_export(ra, export_stage, export_dir, common, registry, out, err, export_force);
+    if (*exp)
+      return do_export(ra, export_stage, export_dir, common, registry, out, err, export_force);
     if (*cache) {
       if (*explain) cache_pipelines = {explain_pipeline};
       for (auto* sub : {ls, explain, verify, gc}) {
-        if (*sub) return do_cache(sub->get_name(), cache_pipelines, cache_stage, ra.sets, remove_corrupt,
-                                  gc_dry, common, registry, out, err);
+        if (*sub)
+          return do_cache(sub->get_name(), cache_pipelines, cache_stage, ra.sets, remove_corrupt,
+                          gc_dry, common, registry, out, err);
       }
     }
   } catch (const Error& e) {

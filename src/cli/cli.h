@@ -11,7 +11,7 @@ namespace wmgeom {
 class StageRegistry;
 
 // args excludes the program name: {"run", "pipelines/quickstart.toml", ...}.
-int run_cli(const std::vector<std::string>& args, const StageRegistry& registry,
-            std::ostream& out, std::ostream& err);
+int run_cli(const std::vector<std::string>& args, const StageRegistry& registry, std::ostream& out,
+            std::ostream& err);
 
 }  // namespace wmgeom

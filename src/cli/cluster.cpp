@@ -33,18 +33,20 @@ struct Prepared {
 // with those lines (the jobs plan with the same lines, so the keys agree).
 // `recorded_sets` (status): the sets a submission recorded, planned as they
 // are. 2 on invalid input.
-int prepare(const RunArgs& a, const Common& c, const StageRegistry& registry, std::ostream& err, Prepared& p,
-            const std::vector<std::string>* recorded_sets = nullptr) {
+int prepare(const RunArgs& a, const Common& c, const StageRegistry& registry, std::ostream& err,
+            Prepared& p, const std::vector<std::string>* recorded_sets = nullptr) {
   if (a.pipeline.rfind("embedded:", 0) == 0) {
-    err << "error: the slurm executor needs a pipeline file that the nodes can read (not " << a.pipeline << ")\n";
+    err << "error: the slurm executor needs a pipeline file that the nodes can read (not "
+        << a.pipeline << ")\n";
     return 2;
   }
   if (!a.profile.empty()) {
     Diagnostics diags;
     auto profile = load_cluster_profile(a.profile, registry.types(), diags);
     if (!profile) {
-      err << diags.format_all() << diags.all().size() << (diags.all().size() == 1 ? " error" : " errors") << " in "
-          << a.profile << "; nothing was submitted\n";
+      err << diags.format_all() << diags.all().size()
+          << (diags.all().size() == 1 ? " error" : " errors") << " in " << a.profile
+          << "; nothing was submitted\n";
       return 2;
     }
     p.run.profile = *profile;
@@ -73,7 +75,8 @@ int prepare(const RunArgs& a, const Common& c, const StageRegistry& registry, st
 
 // The output folder of a submitted run: --out, or from the pipeline's name
 // (the file parsed, not planned).
-std::optional<fs::path> submitted_out_dir(const RunArgs& a, const StageRegistry& registry, std::ostream& err) {
+std::optional<fs::path> submitted_out_dir(const RunArgs& a, const StageRegistry& registry,
+                                          std::ostream& err) {
   if (!a.out_dir.empty()) return fs::absolute(a.out_dir);
   auto spec = spec_or_report(a.pipeline, a.sets, registry, err);
   if (!spec) return std::nullopt;
@@ -98,14 +101,15 @@ std::optional<Submission> read_submission(const fs::path& out_dir, std::ostream&
 
 }  // namespace
 
-int do_run_slurm(const RunArgs& a, const Common& c, const StageRegistry& registry, std::ostream& out,
-                 std::ostream& err, bool profile) {
+int do_run_slurm(const RunArgs& a, const Common& c, const StageRegistry& registry,
+                 std::ostream& out, std::ostream& err, bool profile) {
   Prepared p;
   if (int rc = prepare(a, c, registry, err, p)) return rc;
   Cache cache(c.cache_dir);
   Logger log(err, log_level(c));
   log.open_file(p.run.out_dir / "wmgeom.log");
-  log.file_only("wmgeom run " + p.plan->spec.file + " --executor slurm, cache " + cache.root().string());
+  log.file_only("wmgeom run " + p.plan->spec.file + " --executor slurm, cache " +
+                cache.root().string());
   SlurmExecutor slurm(*p.plan, cache, log, p.run);
   PlanExecutor& executor = slurm;
   RunOptions opt;
@@ -123,20 +127,22 @@ int do_run_slurm(const RunArgs& a, const Common& c, const StageRegistry& registr
   std::size_t tasks = 0;
   for (const auto& j : sub.jobs) tasks += j.instances.size();
   if (!c.quiet) {
-    out << "submitted " << sub.jobs.size() << " job(s), " << tasks << " instance(s); " << sub.cached.size()
-        << " cached\n";
+    out << "submitted " << sub.jobs.size() << " job(s), " << tasks << " instance(s); "
+        << sub.cached.size() << " cached\n";
   }
   if (a.detach) {
     if (!c.quiet) {
-      out << "follow with: wmgeom status " << a.pipeline << (a.out_dir.empty() ? "" : " --out " + a.out_dir)
-          << "; cancel with: wmgeom cancel " << a.pipeline << (a.out_dir.empty() ? "" : " --out " + a.out_dir) << "\n";
+      out << "follow with: wmgeom status " << a.pipeline
+          << (a.out_dir.empty() ? "" : " --out " + a.out_dir) << "; cancel with: wmgeom cancel "
+          << a.pipeline << (a.out_dir.empty() ? "" : " --out " + a.out_dir) << "\n";
     }
     return 0;
   }
   return finish_run(*p.plan, executor, r, p.run.out_dir.string(), a, c, log, profile, out, err);
 }
 
-int do_status(const RunArgs& a, const Common& c, const StageRegistry& registry, std::ostream& out, std::ostream& err) {
+int do_status(const RunArgs& a, const Common& c, const StageRegistry& registry, std::ostream& out,
+              std::ostream& err) {
   // The submission first (its folder needs only the pipeline's name), then
   // one plan with the sets it recorded, so that the keys are the jobs'.
   const auto out_dir = submitted_out_dir(a, registry, err);
@@ -159,25 +165,30 @@ int do_status(const RunArgs& a, const Common& c, const StageRegistry& registry, 
     return 2;
   }
   print_table(r, out);
-  for (const auto& task : slurm.pending()) out << "  " << task.instance << " (job " << task.id << "): " << task.line() << "\n";
+  for (const auto& task : slurm.pending())
+    out << "  " << task.instance << " (job " << task.id << "): " << task.line() << "\n";
   int done = 0, failed = 0;
   for (const auto& i : r.instances) {
     done += i.cache == CacheStatus::kMiss || i.cache == CacheStatus::kHit;
     failed += i.cache == CacheStatus::kFailed || i.cache == CacheStatus::kCancelled;
   }
-  out << done << " done, " << slurm.pending().size() << " pending or running, " << failed << " failed or cancelled\n";
-  if (!r.failed_stage.empty()) out << "first failure: " << r.failed_stage << ": " << r.error << "\n";
+  out << done << " done, " << slurm.pending().size() << " pending or running, " << failed
+      << " failed or cancelled\n";
+  if (!r.failed_stage.empty())
+    out << "first failure: " << r.failed_stage << ": " << r.error << "\n";
   return 0;
 }
 
-int do_cancel(const RunArgs& a, const Common&, const StageRegistry& registry, std::ostream& out, std::ostream& err) {
+int do_cancel(const RunArgs& a, const Common&, const StageRegistry& registry, std::ostream& out,
+              std::ostream& err) {
   // No plan: the submission names the jobs.
   const auto out_dir = submitted_out_dir(a, registry, err);
   if (!out_dir) return 2;
   auto sub = read_submission(*out_dir, err);
   if (!sub) return 2;
   const int n = SlurmExecutor::cancel(*sub);
-  out << "asked Slurm to cancel " << n << " job(s) of " << sub->pipeline << "; finished instances stay cached\n";
+  out << "asked Slurm to cancel " << n << " job(s) of " << sub->pipeline
+      << "; finished instances stay cached\n";
   return 0;
 }
 

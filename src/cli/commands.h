@@ -36,9 +36,9 @@ struct RunArgs {
   std::string json_file;
   bool no_progress = false;
   ExecutorKind executor = ExecutorKind::kLocal;  // --executor local | slurm
-  std::string profile;             // cluster profile file (slurm)
-  bool detach = false;             // slurm: submit and exit
-  std::string expect_key;          // a cluster job: the --only instance must plan to this key
+  std::string profile;                           // cluster profile file (slurm)
+  bool detach = false;                           // slurm: submit and exit
+  std::string expect_key;  // a cluster job: the --only instance must plan to this key
 
   // The run's output folder: --out, or wmgeom-out/<pipeline name>.
   std::string out_dir_for(const std::string& pipeline_name) const {
@@ -54,22 +54,26 @@ std::optional<Plan> plan_or_report(const std::string& file, const std::vector<st
 // it can plan (the pipeline's name for its output folder, its declarations
 // for a cluster profile's per-type overrides). Prints diagnostics and
 // returns nullopt on invalid input.
-std::optional<PipelineSpec> spec_or_report(const std::string& file, const std::vector<std::string>& sets,
+std::optional<PipelineSpec> spec_or_report(const std::string& file,
+                                           const std::vector<std::string>& sets,
                                            const StageRegistry& registry, std::ostream& err);
 void print_table(const RunSummary& report, std::ostream& out);
 // "" unless the output folder and the cache are one inside the other (a
 // cache gc or an output cleanup would then delete the other's files).
 std::string nested_folders(const std::string& out_dir, const std::string& cache_dir);
 // run.json, the after-run hooks, the table, the exit code and the failure.
-int finish_run(const Plan& plan, PlanExecutor& exec, const RunSummary& r, const std::string& out_dir, const RunArgs& a,
-               const Common& c, Logger& log, bool profile, std::ostream& out, std::ostream& err);
+int finish_run(const Plan& plan, PlanExecutor& exec, const RunSummary& r,
+               const std::string& out_dir, const RunArgs& a, const Common& c, Logger& log,
+               bool profile, std::ostream& out, std::ostream& err);
 Logger::Level log_level(const Common& c);
 
 // cluster.cpp
-int do_run_slurm(const RunArgs& a, const Common& c, const StageRegistry& registry, std::ostream& out,
-                 std::ostream& err, bool profile);
-int do_status(const RunArgs& a, const Common& c, const StageRegistry& registry, std::ostream& out, std::ostream& err);
-int do_cancel(const RunArgs& a, const Common& c, const StageRegistry& registry, std::ostream& out, std::ostream& err);
+int do_run_slurm(const RunArgs& a, const Common& c, const StageRegistry& registry,
+                 std::ostream& out, std::ostream& err, bool profile);
+int do_status(const RunArgs& a, const Common& c, const StageRegistry& registry, std::ostream& out,
+              std::ostream& err);
+int do_cancel(const RunArgs& a, const Common& c, const StageRegistry& registry, std::ostream& out,
+              std::ostream& err);
 
 // SIGUSR1, SIGTERM and SIGINT (Ctrl-C) set `flag` while this object lives
 // (the run stops, saving checkpoints, and exits kExitStopped with a message:
@@ -83,7 +87,8 @@ class StopOnSignals {
   StopOnSignals& operator=(const StopOnSignals&) = delete;
 
  private:
-  struct sigaction old_usr1_ {}, old_term_ {}, old_int_ {};
+  struct sigaction old_usr1_ {
+  }, old_term_{}, old_int_{};
 };
 
 }  // namespace wmgeom::cli

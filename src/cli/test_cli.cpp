@@ -22,9 +22,10 @@ struct Cli {
   TempDir dir;
   std::string file = (dir / "p.toml").string();
   Cli() {
-    write_file(file, "[pipeline]\nname = \"demo\"\nseed = 1\n"
-                     "[stage.a]\ntype = \"source\"\nn = 3\nsweep = { value = [1.0, 2.0] }\n"
-                     "[stage.total]\ntype = \"sum\"\nxs = \"a\"\n");
+    write_file(file,
+               "[pipeline]\nname = \"demo\"\nseed = 1\n"
+               "[stage.a]\ntype = \"source\"\nn = 3\nsweep = { value = [1.0, 2.0] }\n"
+               "[stage.total]\ntype = \"sum\"\nxs = \"a\"\n");
   }
   CliResult operator()(std::vector<std::string> args, bool with_cache = true) {
     if (with_cache) {
@@ -85,12 +86,15 @@ TEST(Cli, EachCommandPlansThePipelineOnce) {
 TEST(Cli, RunJsonRecordsInputsAndTheCriticalPath) {
   TempDir dir;
   const std::string file = (dir / "p.toml").string();
-  write_file(file, "[pipeline]\nname = \"path\"\nseed = 1\n"
-                   "[stage.fast]\ntype = \"source\"\nn = 3\nsleep_ms = 10\n"
-                   "[stage.slow]\ntype = \"source\"\nn = 3\nvalue = 2.0\nsleep_ms = 600\n"
-                   "[stage.scaled]\ntype = \"scale\"\nx = \"slow\"\nsleep_ms = 200\n"
-                   "[stage.total]\ntype = \"sum\"\nxs = [\"fast\", \"scaled\"]\n");
-  CliResult r = run_cli({"run", file, "--out", (dir / "out").string(), "--cache-dir", (dir / "cache").string()}, registry());
+  write_file(file,
+             "[pipeline]\nname = \"path\"\nseed = 1\n"
+             "[stage.fast]\ntype = \"source\"\nn = 3\nsleep_ms = 10\n"
+             "[stage.slow]\ntype = \"source\"\nn = 3\nvalue = 2.0\nsleep_ms = 600\n"
+             "[stage.scaled]\ntype = \"scale\"\nx = \"slow\"\nsleep_ms = 200\n"
+             "[stage.total]\ntype = \"sum\"\nxs = [\"fast\", \"scaled\"]\n");
+  CliResult r = run_cli(
+      {"run", file, "--out", (dir / "out").string(), "--cache-dir", (dir / "cache").string()},
+      registry());
   ASSERT_EQ(r.code, 0) << r.err;
   auto prof = nlohmann::json::parse(read_file(dir / "out" / "run.json"));
   std::map<std::string, nlohmann::json> by;
@@ -98,21 +102,27 @@ TEST(Cli, RunJsonRecordsInputsAndTheCriticalPath) {
   EXPECT_EQ(by["total"]["inputs"], nlohmann::json({"fast", "scaled"}));
   EXPECT_EQ(by["scaled"]["inputs"], nlohmann::json({"slow"}));
   EXPECT_TRUE(by["slow"]["inputs"].empty());
-  EXPECT_EQ(by["total"]["kind"], "Numbers");  // the artifact kind each instance produced (its schema's output)
+  EXPECT_EQ(by["total"]["kind"],
+            "Numbers");  // the artifact kind each instance produced (its schema's output)
   const auto& path = prof["critical_path"];
   EXPECT_EQ(path["instances"], nlohmann::json({"slow", "scaled", "total"}));
-  const double along = by["slow"]["compute_seconds"].get<double>() + by["scaled"]["compute_seconds"].get<double>() +
+  const double along = by["slow"]["compute_seconds"].get<double>() +
+                       by["scaled"]["compute_seconds"].get<double>() +
                        by["total"]["compute_seconds"].get<double>();
   EXPECT_NEAR(path["seconds"].get<double>(), along, 1e-9);
   EXPECT_GE(path["seconds"].get<double>(), 0.8);
-  EXPECT_NEAR(path["total_seconds"].get<double>(), along + by["fast"]["compute_seconds"].get<double>(), 1e-9);
+  EXPECT_NEAR(path["total_seconds"].get<double>(),
+              along + by["fast"]["compute_seconds"].get<double>(), 1e-9);
   EXPECT_NE(r.out.find("critical path: "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("(slow -> ... -> total, 3 instances;"), std::string::npos) << r.out;
   // Warm: every instance cached counts the seconds it took then, so the
   // path is the same; it survives the record's round trip.
-  CliResult again = run_cli({"run", file, "--out", (dir / "out2").string(), "--cache-dir", (dir / "cache").string()}, registry());
+  CliResult again = run_cli(
+      {"run", file, "--out", (dir / "out2").string(), "--cache-dir", (dir / "cache").string()},
+      registry());
   ASSERT_EQ(again.code, 0) << again.err;
-  const auto warm = RunSummary::from_json(nlohmann::json::parse(read_file(dir / "out2" / "run.json")));
+  const auto warm =
+      RunSummary::from_json(nlohmann::json::parse(read_file(dir / "out2" / "run.json")));
   EXPECT_EQ(warm.critical_path().instances, (std::vector<std::string>{"slow", "scaled", "total"}));
   EXPECT_EQ(warm.instances.back().kind, "Numbers");
   EXPECT_NEAR(warm.critical_path().seconds, path["seconds"].get<double>(), 1e-6);
@@ -122,7 +132,8 @@ TEST(Cli, RunJsonRecordsInputsAndTheCriticalPath) {
 // the run, and counts a cached instance's original seconds.
 TEST(RunSummary, CriticalPathIsTheSlowestChainOfTheRun) {
   RunSummary r;
-  auto add = [&](const std::string& name, double secs, CacheStatus cache, std::vector<std::string> inputs) {
+  auto add = [&](const std::string& name, double secs, CacheStatus cache,
+                 std::vector<std::string> inputs) {
     r.instances.push_back(instance_summary(name, cache, std::move(inputs), "", secs));
   };
   add("features", 10, CacheStatus::kHit, {});
@@ -137,7 +148,8 @@ TEST(RunSummary, CriticalPathIsTheSlowestChainOfTheRun) {
   const CriticalPath p = r.critical_path();
   // seed 1: 10 + 50 + 1 + 60 = 121; seed 2: 10 + 70 + 1 + 30 = 111.
   EXPECT_DOUBLE_EQ(p.seconds, 121.5);
-  EXPECT_EQ(p.instances, (std::vector<std::string>{"features", "train[seed=1]", "capture[seed=1]", "analyze[seed=1]", "findings"}));
+  EXPECT_EQ(p.instances, (std::vector<std::string>{"features", "train[seed=1]", "capture[seed=1]",
+                                                   "analyze[seed=1]", "findings"}));
   EXPECT_DOUBLE_EQ(p.total_seconds, 10 + 50 + 70 + 1 + 1 + 60 + 30 + 0.5);
   EXPECT_TRUE(RunSummary{}.critical_path().instances.empty());
 }
@@ -148,7 +160,8 @@ TEST(Cli, OutAndCacheMayNotNestAndExportKeepsOthersFiles) {
   TempDir dir;
   write_file(dir / "p.toml", "[pipeline]\nname = \"p\"\n\n[stage.a]\ntype = \"source\"\n");
   auto run = [&](const fs::path& out, const fs::path& cache) {
-    return run_cli({"run", (dir / "p.toml").string(), "--out", out.string(), "--cache-dir", cache.string(), "--no-progress"},
+    return run_cli({"run", (dir / "p.toml").string(), "--out", out.string(), "--cache-dir",
+                    cache.string(), "--no-progress"},
                    test_registry());
   };
   CliResult r = run(dir / "c" / "out", dir / "c");
@@ -162,13 +175,15 @@ TEST(Cli, OutAndCacheMayNotNestAndExportKeepsOthersFiles) {
   // export: a folder with a user's file is refused; a new one, or an earlier export, is fine.
   write_file(dir / "mine" / "notes.txt", "keep me");
   auto exp = [&](const fs::path& to, bool force) {
-    std::vector<std::string> args = {"export", (dir / "p.toml").string(), "a", to.string(), "--cache-dir", (dir / "c").string()};
+    std::vector<std::string> args = {"export",      (dir / "p.toml").string(), "a", to.string(),
+                                     "--cache-dir", (dir / "c").string()};
     if (force) args.push_back("--force");
     return run_cli(args, test_registry());
   };
   r = exp(dir / "mine", false);
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("is not empty and was not written by wmgeom export"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("is not empty and was not written by wmgeom export"), std::string::npos)
+      << r.err;
   EXPECT_FALSE(fs::exists(dir / "mine" / "meta.json"));
   EXPECT_EQ(exp(dir / "fresh", false).code, 0);
   EXPECT_EQ(exp(dir / "fresh", false).code, 0);  // its own earlier export
@@ -187,9 +202,11 @@ TEST(Cli, DryRunShowsPlan) {
 
 TEST(Cli, FailingStageExitsOneNamingIt) {
   Cli cli;
-  CliResult r = cli({"run", cli.file, "--set", "stage.total.fail=true", "--out", (cli.dir / "o").string()});
+  CliResult r =
+      cli({"run", cli.file, "--set", "stage.total.fail=true", "--out", (cli.dir / "o").string()});
   EXPECT_EQ(r.code, 1);
-  EXPECT_NE(r.err.find("error: stage total failed: deliberate failure"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("error: stage total failed: deliberate failure"), std::string::npos)
+      << r.err;
   EXPECT_NE(r.err.find("wmgeom.log"), std::string::npos);
 }
 
@@ -216,8 +233,10 @@ TEST(Cli, ExportWritesNpyThatNumpyReads) {
   EXPECT_EQ(meta["arrays"]["x"]["dtype"], "float64");
   // sum over value in {1, 2} of value * (k + 1) + seed(1) = 3 (k + 1) + 2
   // Debian's python3, where scripts/bootstrap installs numpy.
-  std::string py = "/usr/bin/python3 -c \"import numpy as n; a = n.load('" + (out / "x.npy").string() +
-                   "'); assert a.dtype == n.float64 and a.shape == (3,), a; assert list(a) == [5.0, 8.0, 11.0], a\"";
+  std::string py = "/usr/bin/python3 -c \"import numpy as n; a = n.load('" +
+                   (out / "x.npy").string() +
+                   "'); assert a.dtype == n.float64 and a.shape == (3,), a; assert list(a) == "
+                   "[5.0, 8.0, 11.0], a\"";
   if (std::system("/usr/bin/python3 -c 'import numpy' 2>/dev/null") == 0) {
     EXPECT_EQ(std::system(py.c_str()), 0);
   }
@@ -248,7 +267,10 @@ TEST(Cli, CacheLsExplainVerifyGc) {
   EXPECT_NE(ls.out.find("3 entries"), std::string::npos) << ls.out;
   CliResult ex = cli({"cache", "explain", cli.file, "total"});
   EXPECT_EQ(ex.code, 0) << ex.err;
-  EXPECT_NE(ex.out.find("wmgeom-cache-v1\ntype sum\nversion 1\nparam seed int 1\ninput xs {value=1.0}"), std::string::npos) << ex.out;
+  EXPECT_NE(
+      ex.out.find("wmgeom-cache-v1\ntype sum\nversion 1\nparam seed int 1\ninput xs {value=1.0}"),
+      std::string::npos)
+      << ex.out;
   EXPECT_NE(ex.out.find("(cached)"), std::string::npos);
   EXPECT_EQ(cli({"cache", "verify"}).code, 0);
   // Corrupt one entry: verify reports it and exits 1; --remove removes it.
@@ -265,7 +287,9 @@ TEST(Cli, CacheLsExplainVerifyGc) {
   EXPECT_EQ(cli({"cache", "verify"}).code, 0);
   // gc against a pipeline that only keeps `a`'s instances.
   std::string other = (cli.dir / "q.toml").string();
-  write_file(other, "[pipeline]\nname = \"q\"\nseed = 1\n[stage.a]\ntype = \"source\"\nn = 3\nsweep = { value = [1.0, 2.0] }\n");
+  write_file(other,
+             "[pipeline]\nname = \"q\"\nseed = 1\n[stage.a]\ntype = \"source\"\nn = 3\nsweep = { "
+             "value = [1.0, 2.0] }\n");
   ASSERT_EQ(cli({"run", cli.file, "--out", (cli.dir / "o").string()}).code, 0);
   CliResult gc = cli({"cache", "gc", other});
   EXPECT_EQ(gc.code, 0) << gc.err;
@@ -279,7 +303,9 @@ TEST(Cli, EmbeddedQuickstartValidates) {
   EXPECT_EQ(r.code, 0) << r.err;
   // Every shipped pipeline plans against the real stages.
   for (const char* name : {"quickstart", "paper", "regimes", "study", "sensitivity"}) {
-    CliResult f = run_cli({"validate", std::string(WMGEOM_SOURCE_DIR) + "/pipelines/" + name + ".toml"}, real_registry());
+    CliResult f =
+        run_cli({"validate", std::string(WMGEOM_SOURCE_DIR) + "/pipelines/" + name + ".toml"},
+                real_registry());
     EXPECT_EQ(f.code, 0) << name << "\n" << f.err;
   }
 }
@@ -289,9 +315,9 @@ TEST(Cli, EmbeddedQuickstartValidates) {
 // 2 naming the stage, the estimate and what is free, before anything runs.
 TEST(Cli, AStimulusSetThatCannotFitIsRefusedAtPlanTime) {
   TempDir dir;
-  const std::vector<std::string> huge = {"--set", "stage.stimuli.views=10000", "--set",
-                                         "stage.stimuli.identities_per_category=50", "--set",
-                                         "stage.stimuli.image_size=1024"};
+  const std::vector<std::string> huge = {"--set", "stage.stimuli.views=10000",
+                                         "--set", "stage.stimuli.identities_per_category=50",
+                                         "--set", "stage.stimuli.image_size=1024"};
   auto with = [&](std::vector<std::string> args) {
     args.insert(args.end(), huge.begin(), huge.end());
     return run_cli(args, real_registry());
@@ -304,15 +330,19 @@ TEST(Cli, AStimulusSetThatCannotFitIsRefusedAtPlanTime) {
   EXPECT_EQ(d.code, 2);
   EXPECT_NE(d.out.find("~25.2 TB"), std::string::npos) << d.out;
   EXPECT_NE(d.err.find("error: stage stimuli (render) needs about"), std::string::npos) << d.err;
-  const CliResult r = with({"run", "embedded:quickstart", "--no-progress", "--cache-dir", cache, "--out", out});
+  const CliResult r =
+      with({"run", "embedded:quickstart", "--no-progress", "--cache-dir", cache, "--out", out});
   EXPECT_EQ(r.code, 2) << r.err;
-  EXPECT_NE(r.err.find("stage stimuli (render) needs about 26.5 TB of memory (its artifact 25.2 TB"), std::string::npos)
+  EXPECT_NE(
+      r.err.find("stage stimuli (render) needs about 26.5 TB of memory (its artifact 25.2 TB"),
+      std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find(" is free ("), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("would store an artifact of about 25.2 TB"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dir / "cache" / "v1")) << "something was computed";
   // The quickstart as shipped fits (its estimates are in the plan).
-  const CliResult ok = run_cli({"run", "embedded:quickstart", "--dry-run", "--cache-dir", cache}, real_registry());
+  const CliResult ok =
+      run_cli({"run", "embedded:quickstart", "--dry-run", "--cache-dir", cache}, real_registry());
   EXPECT_EQ(ok.code, 0) << ok.err;
   EXPECT_NE(ok.out.find("~14.5 MB"), std::string::npos) << ok.out;
 }

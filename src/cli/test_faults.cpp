@@ -23,14 +23,16 @@ namespace fs = std::filesystem;
 // a -> b, b slow (sleep_ms) so that a signal or a full disk meets it running.
 std::string slow_chain(const fs::path& dir, int n, int sleep_ms) {
   return "[pipeline]\nname = \"t\"\n"
-         "[stage.a]\ntype = \"source\"\nn = " + std::to_string(n) + "\nevents = \"" + (dir / "events").string() + "\"\n"
-         "[stage.b]\ntype = \"scale\"\nx = \"a\"\nsleep_ms = " + std::to_string(sleep_ms) + "\nevents = \"" +
-         (dir / "events").string() + "\"\n";
+         "[stage.a]\ntype = \"source\"\nn = " +
+         std::to_string(n) + "\nevents = \"" + (dir / "events").string() +
+         "\"\n"
+         "[stage.b]\ntype = \"scale\"\nx = \"a\"\nsleep_ms = " +
+         std::to_string(sleep_ms) + "\nevents = \"" + (dir / "events").string() + "\"\n";
 }
 
 std::vector<std::string> run_args(const fs::path& dir, const fs::path& cache) {
-  return {WMGEOM_TESTCLI, "run", (dir / "p.toml").string(), "--cache-dir", cache.string(),
-          "--out", (dir / "out").string(), "--no-progress"};
+  return {WMGEOM_TESTCLI, "run",   (dir / "p.toml").string(), "--cache-dir",
+          cache.string(), "--out", (dir / "out").string(),    "--no-progress"};
 }
 
 int cli(const std::vector<std::string>& args, const fs::path& log) {
@@ -43,7 +45,8 @@ std::string verified_stages(const fs::path& verify_log) {
   std::istringstream in(read_file(verify_log));
   std::string stages;
   for (std::string line; std::getline(in, line);) {
-    if (line.rfind("ok ", 0) == 0) stages += (stages.empty() ? "" : " ") + line.substr(line.rfind(' ') + 1);
+    if (line.rfind("ok ", 0) == 0)
+      stages += (stages.empty() ? "" : " ") + line.substr(line.rfind(' ') + 1);
   }
   return stages;
 }
@@ -51,7 +54,8 @@ std::string verified_stages(const fs::path& verify_log) {
 std::size_t entries_in(const fs::path& folder) {
   std::error_code ec;
   if (!fs::exists(folder, ec)) return 0;
-  return static_cast<std::size_t>(std::distance(fs::directory_iterator(folder), fs::directory_iterator()));
+  return static_cast<std::size_t>(
+      std::distance(fs::directory_iterator(folder), fs::directory_iterator()));
 }
 
 void expect_clean_stop(int sig) {
@@ -67,13 +71,15 @@ void expect_clean_stop(int sig) {
   EXPECT_NE(log.find("finished stages are cached"), std::string::npos) << log;
   EXPECT_EQ(entries_in(cache / "tmp"), 0u) << "a partial entry was left";
   // a finished and is kept, intact; b is not in the cache.
-  EXPECT_EQ(cli({WMGEOM_TESTCLI, "cache", "verify", "--cache-dir", cache.string()}, dir / "verify"), 0)
+  EXPECT_EQ(cli({WMGEOM_TESTCLI, "cache", "verify", "--cache-dir", cache.string()}, dir / "verify"),
+            0)
       << read_file(dir / "verify");
   EXPECT_EQ(verified_stages(dir / "verify"), "a") << read_file(dir / "verify");
   // The rerun computes only b.
   EXPECT_EQ(cli(run_args(dir.path(), cache), dir / "rerun"), 0) << read_file(dir / "rerun");
   const std::string events = read_file(dir / "events");
-  EXPECT_EQ(events.find("start a", events.find("start b")), std::string::npos) << "a ran again:\n" << events;
+  EXPECT_EQ(events.find("start a", events.find("start b")), std::string::npos) << "a ran again:\n"
+                                                                               << events;
 }
 
 TEST(Faults, SigtermStopsCleanlyKeepingFinishedStages) { expect_clean_stop(SIGTERM); }
@@ -85,7 +91,8 @@ struct SmallDisk {
   bool mounted = false;
   SmallDisk(const fs::path& where, const std::string& size) : at(where) {
     fs::create_directories(at);
-    mounted = ::geteuid() == 0 && ::mount("tmpfs", at.c_str(), "tmpfs", 0, ("size=" + size).c_str()) == 0;
+    mounted =
+        ::geteuid() == 0 && ::mount("tmpfs", at.c_str(), "tmpfs", 0, ("size=" + size).c_str()) == 0;
   }
   ~SmallDisk() {
     if (mounted) ::umount2(at.c_str(), MNT_DETACH);
@@ -111,10 +118,13 @@ TEST(Faults, AFullDiskDuringAStoreFailsTheStageNamingTheCache) {
   const std::string log = read_file(dir / "log");
   EXPECT_NE(log.find("stage b failed"), std::string::npos) << log;
   EXPECT_NE(log.find("No space left on device"), std::string::npos) << log;
-  EXPECT_NE(log.find("the disk holding the cache " + cache.string() + " is full"), std::string::npos) << log;
+  EXPECT_NE(log.find("the disk holding the cache " + cache.string() + " is full"),
+            std::string::npos)
+      << log;
   EXPECT_EQ(entries_in(cache / "tmp"), 0u) << "a partial entry was left";
   fs::remove(disk.at / "filler");
-  EXPECT_EQ(cli({WMGEOM_TESTCLI, "cache", "verify", "--cache-dir", cache.string()}, dir / "verify"), 0)
+  EXPECT_EQ(cli({WMGEOM_TESTCLI, "cache", "verify", "--cache-dir", cache.string()}, dir / "verify"),
+            0)
       << read_file(dir / "verify");
   EXPECT_EQ(verified_stages(dir / "verify"), "a") << read_file(dir / "verify");
   EXPECT_EQ(cli(run_args(dir.path(), cache), dir / "rerun"), 0) << read_file(dir / "rerun");

@@ -7,8 +7,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -46,7 +46,8 @@ std::optional<nlohmann::json> read_json(const fs::path& p) {
 // "HH:MM:00" for sbatch --time, from minutes (at least 1).
 std::string slurm_time(int minutes) {
   minutes = std::max(1, minutes);
-  return std::to_string(minutes / 60) + ":" + (minutes % 60 < 10 ? "0" : "") + std::to_string(minutes % 60) + ":00";
+  return std::to_string(minutes / 60) + ":" + (minutes % 60 < 10 ? "0" : "") +
+         std::to_string(minutes % 60) + ":00";
 }
 
 // The declarations in an order where every upstream declaration comes first.
@@ -89,7 +90,8 @@ std::map<std::string, Active> active_jobs(const std::vector<std::string>& ids) {
   for (std::string line; std::getline(lines, line);) {
     const auto a = line.find('|'), b = line.find('|', a + 1), c = line.find('|', b + 1);
     if (a == std::string::npos || b == std::string::npos || c == std::string::npos) continue;
-    out[line.substr(0, a)] = {line.substr(a + 1, b - a - 1), line.substr(b + 1, c - b - 1), line.substr(c + 1)};
+    out[line.substr(0, a)] = {line.substr(a + 1, b - a - 1), line.substr(b + 1, c - b - 1),
+                              line.substr(c + 1)};
   }
   return out;
 }
@@ -136,7 +138,8 @@ std::vector<std::string> split(const std::string& s, char sep) {
 }
 
 bool all_digits(const std::string& s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
+  return !s.empty() &&
+         std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
 }
 
 long long number_or(const std::string& s, long long fallback) {
@@ -197,7 +200,8 @@ long long parse_slurm_minutes(const std::string& text) {
   return days * 1440 + h * 60 + m + (sec > 0 ? 1 : 0);
 }
 
-std::vector<PartitionLimits> parse_partitions(const std::string& show_partition, const std::string& show_node) {
+std::vector<PartitionLimits> parse_partitions(const std::string& show_partition,
+                                              const std::string& show_node) {
   std::vector<PartitionLimits> parts;
   std::istringstream pl(show_partition);
   for (std::string line; std::getline(pl, line);) {
@@ -237,13 +241,15 @@ FitResult fit_request(const JobRequest& req, const PartitionLimits& part) {
   res.cpus = std::max(1, res.cpus);
   const std::string who = "stage " + req.decl + " (" + req.type + ")";
   const std::string where = "partition " + part.name;
-  const std::string profile = req.profile_file.empty() ? "a cluster profile (--profile FILE)" : req.profile_file;
+  const std::string profile =
+      req.profile_file.empty() ? "a cluster profile (--profile FILE)" : req.profile_file;
   const std::string table = "[stage." + req.type + "]";
   auto origin = [&](const std::string& key, const std::string& estimate) {
     auto it = req.from_profile.find(key);
     return it == req.from_profile.end() ? estimate : table + " " + key + " at " + it->second;
   };
-  const std::string elsewhere = "or send its jobs to another partition (" + table + " partition = \"...\" in " + profile + ")";
+  const std::string elsewhere = "or send its jobs to another partition (" + table +
+                                " partition = \"...\" in " + profile + ")";
   if (part.nodes.empty()) {
     out.errors.push_back(who + ": " + where + " has no nodes; " + elsewhere.substr(3));
     return out;
@@ -255,16 +261,20 @@ FitResult fit_request(const JobRequest& req, const PartitionLimits& part) {
     return part.max_mem_per_node >= 0 ? std::min(n.mem_mb, part.max_mem_per_node) : n.mem_mb;
   };
   std::vector<PartitionLimits::Node> nodes = part.nodes;
-  auto keep = [&](auto pred) { nodes.erase(std::remove_if(nodes.begin(), nodes.end(), [&](const auto& n) { return !pred(n); }), nodes.end()); };
+  auto keep = [&](auto pred) {
+    nodes.erase(std::remove_if(nodes.begin(), nodes.end(), [&](const auto& n) { return !pred(n); }),
+                nodes.end());
+  };
   if (res.gpus > 0) {
     int most = 0;
     for (const auto& n : nodes) most = std::max(most, n.gpus);
     if (most < res.gpus) {
-      out.errors.push_back(who + " asks " + std::to_string(res.gpus) + " GPU(s) (" +
-                           origin("gpus", "its device is CUDA") + "); " + where + " has " +
-                           (most == 0 ? "no GPU" : "at most " + std::to_string(most) + " on a node") +
-                           ". Run it on the CPU (" + table + " gpus = 0 and set = [\"device=\\\"cpu\\\"\"] in " + profile +
-                           ") " + elsewhere);
+      out.errors.push_back(
+          who + " asks " + std::to_string(res.gpus) + " GPU(s) (" +
+          origin("gpus", "its device is CUDA") + "); " + where + " has " +
+          (most == 0 ? "no GPU" : "at most " + std::to_string(most) + " on a node") +
+          ". Run it on the CPU (" + table + " gpus = 0 and set = [\"device=\\\"cpu\\\"\"] in " +
+          profile + ") " + elsewhere);
       return out;
     }
     keep([&](const auto& n) { return n.gpus >= res.gpus; });
@@ -273,42 +283,52 @@ FitResult fit_request(const JobRequest& req, const PartitionLimits& part) {
   for (const auto& n : nodes) most_mem = std::max(most_mem, mem_of(n));
   if (res.mem_mb > most_mem) {
     out.errors.push_back(who + " asks " + std::to_string(res.mem_mb) + " MB of memory (" +
-                         origin("mem_mb", "the stage's estimate") + "); " + where + " offers at most " +
-                         std::to_string(most_mem) + " MB on a node" +
-                         (part.max_mem_per_node >= 0 ? " (MaxMemPerNode " + std::to_string(part.max_mem_per_node) + ")" : "") +
-                         ". Memory is not sized down: set " + table + " mem_mb (at most " + std::to_string(most_mem) +
-                         ") in " + profile + " if the stage needs less, " + elsewhere);
+                         origin("mem_mb", "the stage's estimate") + "); " + where +
+                         " offers at most " + std::to_string(most_mem) + " MB on a node" +
+                         (part.max_mem_per_node >= 0
+                              ? " (MaxMemPerNode " + std::to_string(part.max_mem_per_node) + ")"
+                              : "") +
+                         ". Memory is not sized down: set " + table + " mem_mb (at most " +
+                         std::to_string(most_mem) + ") in " + profile +
+                         " if the stage needs less, " + elsewhere);
   } else {
     keep([&](const auto& n) { return mem_of(n) >= res.mem_mb; });
     int most_cpus = 0;
     for (const auto& n : nodes) most_cpus = std::max(most_cpus, cpus_of(n));
     if (res.cpus > most_cpus) {
-      const std::string offer = where + " offers at most " + std::to_string(most_cpus) + " CPU(s) on a node" +
+      const std::string offer = where + " offers at most " + std::to_string(most_cpus) +
+                                " CPU(s) on a node" +
                                 (res.gpus > 0 ? " with the GPUs it asks" : "");
       if (req.from_profile.count("cpus")) {
-        out.errors.push_back(who + " asks " + std::to_string(res.cpus) + " CPUs (" + origin("cpus", "") + "); " + offer +
-                             ". Set " + table + " cpus to at most " + std::to_string(most_cpus) + " in " + profile);
+        out.errors.push_back(who + " asks " + std::to_string(res.cpus) + " CPUs (" +
+                             origin("cpus", "") + "); " + offer + ". Set " + table +
+                             " cpus to at most " + std::to_string(most_cpus) + " in " + profile);
       } else if (res.fixed_width) {
         const std::string t = std::to_string(most_cpus);
-        out.errors.push_back(who + " asks " + std::to_string(res.cpus) + " CPUs, the width it trains at (its threads = " +
+        out.errors.push_back(who + " asks " + std::to_string(res.cpus) +
+                             " CPUs, the width it trains at (its threads = " +
                              std::to_string(req.threads_param >= 0 ? req.threads_param : res.cpus) +
-                             ", hashed: its result depends on it, so it is not sized down); " + offer +
-                             ". Set threads to at most " + t + " (--set stage." + req.decl + ".threads=" + t +
-                             ", the pipeline file, or " + table + " set = [\"threads=" + t + "\"] in " + profile +
+                             ", hashed: its result depends on it, so it is not sized down); " +
+                             offer + ". Set threads to at most " + t + " (--set stage." + req.decl +
+                             ".threads=" + t + ", the pipeline file, or " + table +
+                             " set = [\"threads=" + t + "\"] in " + profile +
                              "; a new cache key) " + elsewhere);
       } else {
-        out.notes.push_back(who + " asks " + std::to_string(res.cpus) + " CPUs; " + offer + ": sized down to " +
-                            std::to_string(most_cpus) + " (its result does not depend on its width)");
+        out.notes.push_back(who + " asks " + std::to_string(res.cpus) + " CPUs; " + offer +
+                            ": sized down to " + std::to_string(most_cpus) +
+                            " (its result does not depend on its width)");
         res.cpus = most_cpus;
       }
     }
   }
   if (part.max_minutes >= 0 && res.minutes > part.max_minutes) {
-    out.errors.push_back(who + " asks a time limit of " + minutes_text(res.minutes) + " (" +
-                         origin("minutes", "the stage's estimate") + "); " + where + " allows at most " +
-                         minutes_text(part.max_minutes) + " (MaxTime). Set " + table + " minutes (at most " +
-                         std::to_string(part.max_minutes) + ") in " + profile +
-                         " (a training stopped by its limit checkpoints and requeues itself, up to max_requeues) " + elsewhere);
+    out.errors.push_back(
+        who + " asks a time limit of " + minutes_text(res.minutes) + " (" +
+        origin("minutes", "the stage's estimate") + "); " + where + " allows at most " +
+        minutes_text(part.max_minutes) + " (MaxTime). Set " + table + " minutes (at most " +
+        std::to_string(part.max_minutes) + ") in " + profile +
+        " (a training stopped by its limit checkpoints and requeues itself, up to max_requeues) " +
+        elsewhere);
   }
   return out;
 }
@@ -321,20 +341,41 @@ ReasonInfo slurm_reason(const std::string& r) {
   // Reservation, Licenses, AssocGrp*, QOSGrp*, QOSJobLimit, ...), and any
   // reason this list does not know (a newer Slurm's).
   static const std::map<std::string, std::pair<std::string, std::string>> never = {
-      {"PartitionConfig", {"the request exceeds what the partition allows (CPUs, memory, nodes, GPUs)",
-                           "lower the request ([stage.TYPE] cpus, mem_mb, gpus or sbatch in the cluster profile) or choose another partition ([stage.TYPE] partition)"}},
-      {"PartitionTimeLimit", {"the time limit exceeds the partition's MaxTime",
-                              "lower [stage.TYPE] minutes in the cluster profile or choose another partition ([stage.TYPE] partition)"}},
-      {"PartitionNodeLimit", {"the node count is outside the partition's MinNodes / MaxNodes",
-                              "check the sbatch flags of the cluster profile ([slurm] sbatch, [stage.TYPE] sbatch) or choose another partition"}},
-      {"BadConstraints", {"no node satisfies the job's constraints (features, GRES, or its CPUs and memory together)",
-                          "check the sbatch flags of the cluster profile (--constraint, --gres) and [stage.TYPE] cpus, mem_mb, gpus"}},
-      {"AccountNotAllowed", {"the job's account may not use the partition", "change [slurm] account or the partition in the cluster profile"}},
-      {"InvalidAccount", {"the job's account is invalid", "set [slurm] account in the cluster profile to an account of yours (sacctmgr show assoc user=$USER)"}},
-      {"InvalidQOS", {"the job's QOS is invalid", "set [slurm] qos in the cluster profile to a QOS of yours (sacctmgr show assoc user=$USER format=qos)"}},
-      {"QOSNotAllowed", {"the job's QOS may not use the partition", "change [slurm] qos or the partition in the cluster profile"}},
-      {"DependencyNeverSatisfied", {"a job it depends on failed", "fix the failed stage (see its log) and run again"}},
-      {"MaxMemPerLimit", {"the job's memory per CPU or node exceeds a limit", "lower [stage.TYPE] mem_mb or raise cpus in the cluster profile"}},
+      {"PartitionConfig",
+       {"the request exceeds what the partition allows (CPUs, memory, nodes, GPUs)",
+        "lower the request ([stage.TYPE] cpus, mem_mb, gpus or sbatch in the cluster profile) or "
+        "choose another partition ([stage.TYPE] partition)"}},
+      {"PartitionTimeLimit",
+       {"the time limit exceeds the partition's MaxTime",
+        "lower [stage.TYPE] minutes in the cluster profile or choose another partition "
+        "([stage.TYPE] partition)"}},
+      {"PartitionNodeLimit",
+       {"the node count is outside the partition's MinNodes / MaxNodes",
+        "check the sbatch flags of the cluster profile ([slurm] sbatch, [stage.TYPE] sbatch) or "
+        "choose another partition"}},
+      {"BadConstraints",
+       {"no node satisfies the job's constraints (features, GRES, or its CPUs and memory together)",
+        "check the sbatch flags of the cluster profile (--constraint, --gres) and [stage.TYPE] "
+        "cpus, mem_mb, gpus"}},
+      {"AccountNotAllowed",
+       {"the job's account may not use the partition",
+        "change [slurm] account or the partition in the cluster profile"}},
+      {"InvalidAccount",
+       {"the job's account is invalid",
+        "set [slurm] account in the cluster profile to an account of yours (sacctmgr show assoc "
+        "user=$USER)"}},
+      {"InvalidQOS",
+       {"the job's QOS is invalid",
+        "set [slurm] qos in the cluster profile to a QOS of yours (sacctmgr show assoc user=$USER "
+        "format=qos)"}},
+      {"QOSNotAllowed",
+       {"the job's QOS may not use the partition",
+        "change [slurm] qos or the partition in the cluster profile"}},
+      {"DependencyNeverSatisfied",
+       {"a job it depends on failed", "fix the failed stage (see its log) and run again"}},
+      {"MaxMemPerLimit",
+       {"the job's memory per CPU or node exceeds a limit",
+        "lower [stage.TYPE] mem_mb or raise cpus in the cluster profile"}},
   };
   ReasonInfo info;
   if (auto it = never.find(r); it != never.end()) {
@@ -349,14 +390,19 @@ ReasonInfo slurm_reason(const std::string& r) {
   // (QOSMinCpuNotSatisfied, QOSMinGRES, ...): this job alone breaks it.
   if ((r.rfind("QOSMax", 0) == 0 || r.rfind("AssocMax", 0) == 0) && has("PerJob")) {
     info.kind = ReasonKind::kNever;
-    info.why = "the request exceeds a per-job limit of the job's " + std::string(r.rfind("QOS", 0) == 0 ? "QOS" : "association");
-    info.change = "lower the request ([stage.TYPE] cpus, mem_mb, minutes, gpus in the cluster profile) or use another qos / account ([slurm] qos, account)";
+    info.why = "the request exceeds a per-job limit of the job's " +
+               std::string(r.rfind("QOS", 0) == 0 ? "QOS" : "association");
+    info.change =
+        "lower the request ([stage.TYPE] cpus, mem_mb, minutes, gpus in the cluster profile) or "
+        "use another qos / account ([slurm] qos, account)";
     return info;
   }
   if (r.rfind("QOSMin", 0) == 0) {
     info.kind = ReasonKind::kNever;
     info.why = "the request is below a minimum of the job's QOS";
-    info.change = "raise the request ([stage.TYPE] cpus, mem_mb, gpus in the cluster profile) or use another qos ([slurm] qos)";
+    info.change =
+        "raise the request ([stage.TYPE] cpus, mem_mb, gpus in the cluster profile) or use another "
+        "qos ([slurm] qos)";
     return info;
   }
   // A per-user or per-account limit (QOSMaxCpuPerUserLimit,
@@ -365,8 +411,12 @@ ReasonInfo slurm_reason(const std::string& r) {
   if ((r.rfind("QOSMax", 0) == 0 || r.rfind("Max", 0) == 0 || r.rfind("AssocMax", 0) == 0) &&
       (has("PerUser") || has("PerAccount"))) {
     info.kind = ReasonKind::kUserLimit;
-    info.why = "the request exceeds a per-user or per-account limit of the QOS, and none of your jobs runs whose end would clear it";
-    info.change = "lower the request ([stage.TYPE] cpus, mem_mb, gpus in the cluster profile) or use another qos ([slurm] qos)";
+    info.why =
+        "the request exceeds a per-user or per-account limit of the QOS, and none of your jobs "
+        "runs whose end would clear it";
+    info.change =
+        "lower the request ([stage.TYPE] cpus, mem_mb, gpus in the cluster profile) or use another "
+        "qos ([slurm] qos)";
     return info;
   }
   return info;
@@ -376,7 +426,8 @@ std::string JobTask::line() const {
   std::string out = state;
   if (!reason.empty() && reason != "None") {
     out += " (" + reason + ")";
-    if (state == "PENDING" && slurm_reason(reason).kind == ReasonKind::kNever) out += ", which waiting cannot clear";
+    if (state == "PENDING" && slurm_reason(reason).kind == ReasonKind::kNever)
+      out += ", which waiting cannot clear";
   }
   if (!node.empty() && state != "PENDING") out += " on " + node;
   return out;
@@ -391,7 +442,8 @@ std::string shell_quote(const std::string& s) {
 CommandResult run_command(const std::vector<std::string>& argv) {
   CommandResult r;
   int out_pipe[2], err_pipe[2];
-  if (::pipe(out_pipe) != 0 || ::pipe(err_pipe) != 0) throw Error("cannot create a pipe for " + argv.at(0));
+  if (::pipe(out_pipe) != 0 || ::pipe(err_pipe) != 0)
+    throw Error("cannot create a pipe for " + argv.at(0));
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, out_pipe[1], STDOUT_FILENO);
@@ -445,7 +497,11 @@ CommandResult run_command(const std::vector<std::string>& argv) {
 nlohmann::json Submission::to_json() const {
   nlohmann::json js = nlohmann::json::array();
   for (const auto& j : jobs) {
-    js.push_back({{"id", j.id}, {"decl", j.decl}, {"instances", j.instances}, {"array", j.array}, {"submitted", j.submitted}});
+    js.push_back({{"id", j.id},
+                  {"decl", j.decl},
+                  {"instances", j.instances},
+                  {"array", j.array},
+                  {"submitted", j.submitted}});
   }
   return {{"pipeline", pipeline}, {"jobs", js}, {"cached", cached}};
 }
@@ -457,8 +513,8 @@ Submission Submission::from_json(const nlohmann::json& j) {
     s.cached = j.at("cached").get<std::vector<std::string>>();
     for (const auto& job : j.at("jobs")) {
       s.jobs.push_back({job.at("id").get<std::string>(), job.at("decl").get<std::string>(),
-                        job.at("instances").get<std::vector<std::string>>(), job.at("array").get<bool>(),
-                        job.at("submitted").get<double>()});
+                        job.at("instances").get<std::vector<std::string>>(),
+                        job.at("array").get<bool>(), job.at("submitted").get<double>()});
     }
     return s;
   } catch (const nlohmann::json::exception& e) {
@@ -468,7 +524,8 @@ Submission Submission::from_json(const nlohmann::json& j) {
 
 // ---- SlurmExecutor ----
 
-SlurmExecutor::SlurmExecutor(const Plan& plan, const Cache& cache, Logger& log) : plan_(plan), cache_(cache), log_(log) {}
+SlurmExecutor::SlurmExecutor(const Plan& plan, const Cache& cache, Logger& log)
+    : plan_(plan), cache_(cache), log_(log) {}
 
 SlurmExecutor::SlurmExecutor(const Plan& plan, const Cache& cache, Logger& log, SlurmRun run)
     : plan_(plan), cache_(cache), log_(log), run_(std::move(run)) {}
@@ -479,8 +536,9 @@ RunSummary SlurmExecutor::run(const RunOptions& options) {
   submission_ = submit(run_);
   std::size_t tasks = 0;
   for (const auto& j : submission_.jobs) tasks += j.instances.size();
-  log_.file_only("submitted " + std::to_string(submission_.jobs.size()) + " job(s), " + std::to_string(tasks) +
-                 " instance(s); " + std::to_string(submission_.cached.size()) + " cached");
+  log_.file_only("submitted " + std::to_string(submission_.jobs.size()) + " job(s), " +
+                 std::to_string(tasks) + " instance(s); " +
+                 std::to_string(submission_.cached.size()) + " cached");
   if (options.detach) return status(submission_, run_, &pending_);
   return wait(submission_, run_);
 }
@@ -489,7 +547,8 @@ RunSummary SlurmExecutor::status(const RunOptions&) {
   const fs::path file = submission_file(run_.out_dir);
   const auto j = read_json(file);
   if (!j) {
-    throw InputError("no Slurm submission in " + run_.out_dir.string() + " (" + file.filename().string() +
+    throw InputError("no Slurm submission in " + run_.out_dir.string() + " (" +
+                     file.filename().string() +
                      "); submit with wmgeom run P.toml --executor slurm");
   }
   try {
@@ -506,7 +565,8 @@ std::shared_ptr<const Artifact> SlurmExecutor::artifact(std::size_t instance, in
   return local_->materialize(instance, threads);
 }
 
-std::vector<std::string> SlurmExecutor::profile_sets(const PipelineSpec& spec, const ClusterProfile& profile) {
+std::vector<std::string> SlurmExecutor::profile_sets(const PipelineSpec& spec,
+                                                     const ClusterProfile& profile) {
   std::vector<std::string> sets;
   for (const auto& decl : spec.stages) {
     auto it = profile.stages.find(decl.type);
@@ -520,7 +580,8 @@ namespace {
 
 // Declaration d's request: the stage's estimate for its first instance, then
 // the profile's values for its type, and where each came from.
-JobRequest request_of(const Plan& plan, std::size_t d, const Instance& first, const ClusterProfile& profile) {
+JobRequest request_of(const Plan& plan, std::size_t d, const Instance& first,
+                      const ClusterProfile& profile) {
   const StageDecl& decl = plan.spec.stages[d];
   JobRequest req;
   req.decl = decl.name;
@@ -529,7 +590,8 @@ JobRequest request_of(const Plan& plan, std::size_t d, const Instance& first, co
   req.res = instance_resources(first);
   if (first.params.has("threads")) req.threads_param = first.params.i("threads");
   req.partition = profile.partition;
-  if (auto w = profile.where.find("partition"); w != profile.where.end()) req.partition_where = "[slurm] partition at " + w->second;
+  if (auto w = profile.where.find("partition"); w != profile.where.end())
+    req.partition_where = "[slurm] partition at " + w->second;
   if (auto it = profile.stages.find(decl.type); it != profile.stages.end()) {
     const ClusterStage& c = it->second;
     auto at = [&](const char* key) {
@@ -550,8 +612,8 @@ JobRequest request_of(const Plan& plan, std::size_t d, const Instance& first, co
 
 }  // namespace
 
-std::map<std::size_t, Resources> SlurmExecutor::fit_requests(const SlurmRun& run,
-                                                             const std::vector<std::vector<std::size_t>>& misses) {
+std::map<std::size_t, Resources> SlurmExecutor::fit_requests(
+    const SlurmRun& run, const std::vector<std::vector<std::size_t>>& misses) {
   std::map<std::size_t, Resources> out;
   std::vector<JobRequest> reqs;
   std::vector<std::size_t> decls;
@@ -566,13 +628,15 @@ std::map<std::size_t, Resources> SlurmExecutor::fit_requests(const SlurmRun& run
   const CommandResult nodes_cmd = run_command({"scontrol", "-o", "show", "node"});
   if (parts_cmd.status != 0 || nodes_cmd.status != 0) {
     const CommandResult& bad = parts_cmd.status != 0 ? parts_cmd : nodes_cmd;
-    log_.warn("slurm: cannot read the partitions' limits (scontrol exit " + std::to_string(bad.status) + ": " +
-              bad.err.substr(0, bad.err.find('\n')) + "); the jobs' requests are not checked against them");
+    log_.warn("slurm: cannot read the partitions' limits (scontrol exit " +
+              std::to_string(bad.status) + ": " + bad.err.substr(0, bad.err.find('\n')) +
+              "); the jobs' requests are not checked against them");
     return out;
   }
   const std::vector<PartitionLimits> parts = parse_partitions(parts_cmd.out, nodes_cmd.out);
   std::vector<std::string> errors;
-  const std::string profile = run.profile.file.empty() ? "a cluster profile (--profile FILE)" : run.profile.file;
+  const std::string profile =
+      run.profile.file.empty() ? "a cluster profile (--profile FILE)" : run.profile.file;
   for (std::size_t k = 0; k < reqs.size(); ++k) {
     const JobRequest& req = reqs[k];
     const PartitionLimits* part = nullptr;
@@ -582,12 +646,14 @@ std::map<std::size_t, Resources> SlurmExecutor::fit_requests(const SlurmRun& run
       if (req.partition.empty() ? p.is_default : p.name == req.partition) part = &p;
     }
     if (!part) {
-      errors.push_back("stage " + req.decl + " (" + req.type + "): " +
-                       (req.partition.empty() ? "the cluster has no default partition"
-                                              : "partition \"" + req.partition + "\" does not exist" +
-                                                    (req.partition_where.empty() ? "" : " (" + req.partition_where + ")")) +
-                       "; the cluster has: " + (names.empty() ? "none" : names) + ". Set [slurm] partition (or [stage." +
-                       req.type + "] partition) in " + profile);
+      errors.push_back(
+          "stage " + req.decl + " (" + req.type + "): " +
+          (req.partition.empty()
+               ? "the cluster has no default partition"
+               : "partition \"" + req.partition + "\" does not exist" +
+                     (req.partition_where.empty() ? "" : " (" + req.partition_where + ")")) +
+          "; the cluster has: " + (names.empty() ? "none" : names) +
+          ". Set [slurm] partition (or [stage." + req.type + "] partition) in " + profile);
       continue;
     }
     FitResult fit = fit_request(req, *part);
@@ -596,7 +662,8 @@ std::map<std::size_t, Resources> SlurmExecutor::fit_requests(const SlurmRun& run
     out[decls[k]] = fit.res;
   }
   if (!errors.empty()) {
-    std::string msg = std::to_string(errors.size()) + " job request(s) can never run on this cluster; nothing was submitted:";
+    std::string msg = std::to_string(errors.size()) +
+                      " job request(s) can never run on this cluster; nothing was submitted:";
     for (const auto& e : errors) msg += "\n  " + e;
     throw InputError(msg);
   }
@@ -611,8 +678,10 @@ Submission SlurmExecutor::submit(const SlurmRun& run) {
   sub.pipeline = plan_.spec.name;
   std::vector<std::vector<std::size_t>> misses(plan_.spec.stages.size());
   for (std::size_t i = 0; i < plan_.instances.size(); ++i) {
-    if (planned.instances[i].cache == CacheStatus::kMiss) misses[plan_.instances[i].decl].push_back(i);
-    if (planned.instances[i].cache == CacheStatus::kHit) sub.cached.push_back(plan_.instances[i].name);
+    if (planned.instances[i].cache == CacheStatus::kMiss)
+      misses[plan_.instances[i].decl].push_back(i);
+    if (planned.instances[i].cache == CacheStatus::kHit)
+      sub.cached.push_back(plan_.instances[i].name);
   }
   const fs::path slurm_dir = run.out_dir / "slurm";
   // Jobs of an earlier submission from this folder that are still queued or
@@ -655,7 +724,8 @@ Submission SlurmExecutor::submit(const SlurmRun& run) {
       jobs_of_decl[d].insert(it->second->id);
       if (kept.insert(it->second->id).second) {
         sub.jobs.push_back(*it->second);
-        log_.info("still queued or running: " + it->second->decl + " (job " + it->second->id + "); waiting for it");
+        log_.info("still queued or running: " + it->second->decl + " (job " + it->second->id +
+                  "); waiting for it");
       }
     }
     misses[d] = fresh;
@@ -695,49 +765,55 @@ Submission SlurmExecutor::submit(const SlurmRun& run) {
     std::string setup, instances, dirs, keys, more;
     for (const auto& line : run.profile.setup) setup += (setup.empty() ? "" : "\n") + line;
     for (const auto& n : names) instances += " " + shell_quote(n);
-    for (const auto& n : names) dirs += " " + shell_quote((slurm_dir / "runs" / instance_folder_name(n)).string());
+    for (const auto& n : names)
+      dirs += " " + shell_quote((slurm_dir / "runs" / instance_folder_name(n)).string());
     for (std::size_t i : misses[d]) keys += " " + plan_.instances[i].key;
     // --from on the submitting side must reach the job: without it the job
     // finds the instance's old result in the cache and recomputes nothing.
     if (!run.selection.from.empty()) more += " --from \"$inst\"";
     for (const auto& s : run.sets) more += " --set " + shell_quote(s);
     const std::string max_requeues = std::to_string(run.profile.max_requeues);
-    const std::string text = fill_template(
-        job_script_template(),
-        {{"DECL", decl.name},
-         {"PIPELINE", run.pipeline_file.string()},
-         {"WHAT", std::to_string(names.size()) + (array ? " instances, one array task each" : " instance")},
-         {"SETUP", setup},
-         {"INSTANCES", instances},
-         {"DIRS", dirs},
-         {"KEYS", keys},
-         {"WMGEOM", shell_quote(run.wmgeom)},
-         {"PIPELINE_ARG", shell_quote(run.pipeline_file.string())},
-         {"CACHE", shell_quote(run.cache_dir.string())},
-         {"THREADS", std::to_string(std::max(1, res.cpus))},
-         {"MORE", more},
-         {"STOPPED", std::to_string(kExitStopped)},
-         {"RC_USR1", std::to_string(128 + SIGUSR1)},
-         {"RC_TERM", std::to_string(128 + SIGTERM)},
-         {"MAX_REQUEUES", max_requeues},
-         {"TYPE", decl.type}},
-        "src/cluster/job.sh");
+    const std::string text =
+        fill_template(job_script_template(),
+                      {{"DECL", decl.name},
+                       {"PIPELINE", run.pipeline_file.string()},
+                       {"WHAT", std::to_string(names.size()) +
+                                    (array ? " instances, one array task each" : " instance")},
+                       {"SETUP", setup},
+                       {"INSTANCES", instances},
+                       {"DIRS", dirs},
+                       {"KEYS", keys},
+                       {"WMGEOM", shell_quote(run.wmgeom)},
+                       {"PIPELINE_ARG", shell_quote(run.pipeline_file.string())},
+                       {"CACHE", shell_quote(run.cache_dir.string())},
+                       {"THREADS", std::to_string(std::max(1, res.cpus))},
+                       {"MORE", more},
+                       {"STOPPED", std::to_string(kExitStopped)},
+                       {"RC_USR1", std::to_string(128 + SIGUSR1)},
+                       {"RC_TERM", std::to_string(128 + SIGTERM)},
+                       {"MAX_REQUEUES", max_requeues},
+                       {"TYPE", decl.type}},
+                      "src/cluster/job.sh");
     const fs::path script = slurm_dir / "jobs" / (instance_folder_name(decl.name) + ".sh");
     {
       std::ofstream f(script);
       f << text;
       if (!f) throw Error("cannot write " + script.string());
     }
-    std::vector<std::string> argv = {"sbatch", "--parsable",
-                                     "--job-name=wmgeom:" + plan_.spec.name + ":" + decl.name,
-                                     "--output=" + (slurm_dir / "logs" / (instance_folder_name(decl.name) + (array ? "-%A_%a.log" : "-%j.log"))).string(),
-                                     "--cpus-per-task=" + std::to_string(std::max(1, res.cpus)),
-                                     "--mem=" + std::to_string(std::max(1, res.mem_mb)) + "M",
-                                     "--time=" + slurm_time(res.minutes),
-                                     "--signal=B:USR1@" + std::to_string(run.profile.warn_seconds),
-                                     "--requeue",
-                                     "--open-mode=append",  // a requeued run adds to its log
-                                     "--kill-on-invalid-dep=yes"};
+    std::vector<std::string> argv = {
+        "sbatch",
+        "--parsable",
+        "--job-name=wmgeom:" + plan_.spec.name + ":" + decl.name,
+        "--output=" + (slurm_dir / "logs" /
+                       (instance_folder_name(decl.name) + (array ? "-%A_%a.log" : "-%j.log")))
+                          .string(),
+        "--cpus-per-task=" + std::to_string(std::max(1, res.cpus)),
+        "--mem=" + std::to_string(std::max(1, res.mem_mb)) + "M",
+        "--time=" + slurm_time(res.minutes),
+        "--signal=B:USR1@" + std::to_string(run.profile.warn_seconds),
+        "--requeue",
+        "--open-mode=append",  // a requeued run adds to its log
+        "--kill-on-invalid-dep=yes"};
     if (array) {
       // A cap at or above the array's size changes nothing: left out.
       const bool capped = max_running > 0 && static_cast<std::size_t>(max_running) < names.size();
@@ -762,8 +838,8 @@ Submission SlurmExecutor::submit(const SlurmRun& run) {
       nlohmann::json record = sub.to_json();
       record["sets"] = run.sets;
       std::ofstream(submission_file(run.out_dir)) << record.dump(2) << "\n";
-      throw Error("sbatch refused stage " + decl.name + " (exit " + std::to_string(r.status) + "): " +
-                  (r.err.empty() ? r.out : r.err));
+      throw Error("sbatch refused stage " + decl.name + " (exit " + std::to_string(r.status) +
+                  "): " + (r.err.empty() ? r.out : r.err));
     }
     jobs_of_decl[d].insert(id);
     sub.jobs.push_back({id, decl.name, names, array, now_epoch()});
@@ -774,8 +850,8 @@ Submission SlurmExecutor::submit(const SlurmRun& run) {
                                 : std::string()) +
                            ")"
                      : "") +
-              ", " + std::to_string(res.cpus) +
-              " CPU, " + std::to_string(res.mem_mb) + " MB, " + std::to_string(res.minutes) + " min" +
+              ", " + std::to_string(res.cpus) + " CPU, " + std::to_string(res.mem_mb) + " MB, " +
+              std::to_string(res.minutes) + " min" +
               (res.gpus > 0 ? ", " + std::to_string(res.gpus) + " GPU" : "") +
               (deps.empty() ? "" : ", after " + std::to_string(deps.size()) + " job(s)"));
   }
@@ -787,7 +863,8 @@ Submission SlurmExecutor::submit(const SlurmRun& run) {
   return sub;
 }
 
-RunSummary SlurmExecutor::status(const Submission& sub, const SlurmRun& run, std::vector<JobTask>* pending) {
+RunSummary SlurmExecutor::status(const Submission& sub, const SlurmRun& run,
+                                 std::vector<JobTask>* pending) {
   std::vector<std::string> ids;
   for (const auto& j : sub.jobs) ids.push_back(j.id);
   const auto active = active_jobs(ids);
@@ -802,7 +879,8 @@ RunSummary SlurmExecutor::status(const Submission& sub, const SlurmRun& run, std
   summary.overrides = plan_.spec.overrides;
   std::set<std::string> stuck;  // failed because their jobs could never start: exit 2
   double first_submit = 0;
-  for (const auto& j : sub.jobs) first_submit = first_submit == 0 ? j.submitted : std::min(first_submit, j.submitted);
+  for (const auto& j : sub.jobs)
+    first_submit = first_submit == 0 ? j.submitted : std::min(first_submit, j.submitted);
   for (const auto& inst : plan_.instances) {
     InstanceSummary s;
     s.instance = inst.name;
@@ -824,7 +902,9 @@ RunSummary SlurmExecutor::status(const Submission& sub, const SlurmRun& run, std
     const Submission::Job& job = *it->second.first;
     const std::size_t task = it->second.second;
     s.job.id = job.array ? job.id + "_" + std::to_string(task) : job.id;
-    s.job.log = (run.out_dir / "slurm" / "logs" / (instance_folder_name(job.decl) + "-" + (job.array ? s.job.id : job.id) + ".log")).string();
+    s.job.log = (run.out_dir / "slurm" / "logs" /
+                 (instance_folder_name(job.decl) + "-" + (job.array ? s.job.id : job.id) + ".log"))
+                    .string();
     const fs::path dir = run.out_dir / "slurm" / "runs" / instance_folder_name(inst.name);
     if (auto jj = read_json(dir / "job.json")) {
       s.job.node = jj->value("node", "");
@@ -835,11 +915,13 @@ RunSummary SlurmExecutor::status(const Submission& sub, const SlurmRun& run, std
     if (act == active.end() && !job.array) act = active.find(job.id);
     if (act != active.end()) {
       if (pending) {
-        pending->push_back({inst.name, s.job.id, job.decl, act->second.state, act->second.reason, act->second.node, job.submitted});
+        pending->push_back({inst.name, s.job.id, job.decl, act->second.state, act->second.reason,
+                            act->second.node, job.submitted});
       }
       // Slurm holds a requeued job for about two minutes (reason BeginTime);
       // a task that has run before was requeued by wmgeom: release it now.
-      if (act->second.state == "PENDING" && act->second.reason == "BeginTime" && fs::exists(dir / "job.json")) {
+      if (act->second.state == "PENDING" && act->second.reason == "BeginTime" &&
+          fs::exists(dir / "job.json")) {
         run_command({"scontrol", "update", "JobId=" + s.job.id, "StartTime=now"});
       }
       if (s.job.node.empty()) s.job.node = act->second.node;
@@ -873,20 +955,24 @@ RunSummary SlurmExecutor::status(const Submission& sub, const SlurmRun& run, std
     } else if (rj && rj->value("exit_code", 0) != 0) {
       s.cache = CacheStatus::kFailed;
       s.error = rj->value("error", "failed");
-    } else if (state == "CANCELLED" || reason == "DependencyNeverSatisfied" || !fs::exists(dir / "job.json")) {
+    } else if (state == "CANCELLED" || reason == "DependencyNeverSatisfied" ||
+               !fs::exists(dir / "job.json")) {
       s.cache = CacheStatus::kCancelled;
       s.error = "job " + s.job.id + (state.empty() ? " never ran" : " " + state) +
                 (reason.empty() || reason == "None" ? "" : " (" + reason + ")");
     } else {
       s.cache = CacheStatus::kFailed;
-      s.error = "job " + s.job.id + " ended " + (state.empty() ? "without a result" : state) + "; see its log";
+      s.error = "job " + s.job.id + " ended " + (state.empty() ? "without a result" : state) +
+                "; see its log";
     }
     summary.instances.push_back(s);
   }
   for (const auto& s : summary.instances) {
     if (s.cache == CacheStatus::kFailed && summary.failed_stage.empty()) {
       summary.failed_stage = s.instance;
-      summary.error = stuck.count(s.instance) ? s.error : s.error + " (job " + s.job.id + ", log " + s.job.log + ")";
+      summary.error = stuck.count(s.instance)
+                          ? s.error
+                          : s.error + " (job " + s.job.id + ", log " + s.job.log + ")";
       summary.exit_code = stuck.count(s.instance) ? 2 : 1;
     }
   }
@@ -908,12 +994,15 @@ namespace {
 // Whether the submitting user has a job running anywhere on the cluster (a
 // per-user limit clears when it ends).
 bool user_has_running_jobs() {
-  const CommandResult r = run_command({"squeue", "--me", "-h", "-t", "RUNNING,COMPLETING,CONFIGURING", "-o", "%i"});
-  return r.status != 0 || r.out.find_first_not_of(" \n") != std::string::npos;  // unknown: assume it may clear
+  const CommandResult r =
+      run_command({"squeue", "--me", "-h", "-t", "RUNNING,COMPLETING,CONFIGURING", "-o", "%i"});
+  return r.status != 0 ||
+         r.out.find_first_not_of(" \n") != std::string::npos;  // unknown: assume it may clear
 }
 
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-  for (std::size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);
+  for (std::size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
+    s.replace(at, from.size(), to);
   return s;
 }
 
@@ -922,7 +1011,8 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
 RunSummary SlurmExecutor::wait(const Submission& sub, const SlurmRun& run) {
   using Clock = std::chrono::steady_clock;
   std::map<std::string, std::string> last;
-  std::map<std::string, Clock::time_point> hopeless_since;  // task id -> first seen pending for a reason that cannot clear
+  std::map<std::string, Clock::time_point>
+      hopeless_since;  // task id -> first seen pending for a reason that cannot clear
   std::set<std::string> given_up;
   const auto t0 = Clock::now();
   auto last_reminder = t0;
@@ -959,16 +1049,21 @@ RunSummary SlurmExecutor::wait(const Submission& sub, const SlurmRun& run) {
     const std::string type = plan_.spec.stages[decl_index.at(task.decl)].type;
     const std::vector<std::string> deps = dependent_jobs(task.decl);
     const std::string msg =
-        "job " + task.id + " could not start: PENDING (" + task.reason + ") for " + waited_text(waited) + ": " +
-        info.why + ", which waiting cannot clear. To change, in " +
-        (run.profile.file.empty() ? "a cluster profile (--profile FILE)" : run.profile.file) + ": " +
-        replace_all(info.change, "TYPE", type) + ". Cancelled it" + (deps.empty() ? "" : " and the " + std::to_string(deps.size()) + " job(s) that depend on it");
+        "job " + task.id + " could not start: PENDING (" + task.reason + ") for " +
+        waited_text(waited) + ": " + info.why + ", which waiting cannot clear. To change, in " +
+        (run.profile.file.empty() ? "a cluster profile (--profile FILE)" : run.profile.file) +
+        ": " + replace_all(info.change, "TYPE", type) + ". Cancelled it" +
+        (deps.empty() ? ""
+                      : " and the " + std::to_string(deps.size()) + " job(s) that depend on it");
     const fs::path dir = run.out_dir / "slurm" / "runs" / instance_folder_name(task.instance);
     fs::create_directories(dir);
-    std::ofstream(dir / "stuck.json") << nlohmann::json{{"error", msg}, {"reason", task.reason}, {"job", task.id}}.dump() << "\n";
-    log_.warn("[slurm] " + task.instance + " (job " + task.id + "): PENDING (" + task.reason + ") for " +
-              waited_text(waited) + ", which waiting cannot clear: cancelling it" +
-              (deps.empty() ? "" : " and the " + std::to_string(deps.size()) + " job(s) that depend on it"));
+    std::ofstream(dir / "stuck.json")
+        << nlohmann::json{{"error", msg}, {"reason", task.reason}, {"job", task.id}}.dump() << "\n";
+    log_.warn("[slurm] " + task.instance + " (job " + task.id + "): PENDING (" + task.reason +
+              ") for " + waited_text(waited) + ", which waiting cannot clear: cancelling it" +
+              (deps.empty()
+                   ? ""
+                   : " and the " + std::to_string(deps.size()) + " job(s) that depend on it"));
     given_up.insert(task.id);
     for (const auto& id : deps) {
       if (cancelled.insert(id).second) to_cancel.push_back(id);
@@ -996,7 +1091,9 @@ RunSummary SlurmExecutor::wait(const Submission& sub, const SlurmRun& run) {
       if (state == "miss") state = "done";
       if (last[i.instance] != state) {
         log_.info("[slurm] " + i.instance + " (job " + i.job.id + "): " + state +
-                  (i.cache == CacheStatus::kFailed || i.cache == CacheStatus::kCancelled ? ": " + i.error : ""));
+                  (i.cache == CacheStatus::kFailed || i.cache == CacheStatus::kCancelled
+                       ? ": " + i.error
+                       : ""));
         last[i.instance] = state;
       }
     }
@@ -1042,11 +1139,13 @@ RunSummary SlurmExecutor::wait(const Submission& sub, const SlurmRun& run) {
         std::string text;
         for (const auto& [line, count] : lines) {
           waiting = waiting || line.rfind("PENDING", 0) == 0;
-          text += (text.empty() ? "" : ", ") + (count > 1 || first_of[job]->id != job ? std::to_string(count) + " " : "") + line;
+          text += (text.empty() ? "" : ", ") +
+                  (count > 1 || first_of[job]->id != job ? std::to_string(count) + " " : "") + line;
         }
         if (!waiting) continue;
-        log_.info("[slurm] still waiting after " + waited_text(now_epoch() - first_of[job]->submitted) + ": " +
-                  first_of[job]->decl + " (job " + job + "): " + text);
+        log_.info("[slurm] still waiting after " +
+                  waited_text(now_epoch() - first_of[job]->submitted) + ": " + first_of[job]->decl +
+                  " (job " + job + "): " + text);
       }
     }
     std::this_thread::sleep_for(std::chrono::duration<double>(run.profile.poll_seconds));
@@ -1079,8 +1178,9 @@ std::string fill_template(std::string_view text, const std::map<std::string, std
     const std::size_t open = text.find('@', at);
     if (open == std::string_view::npos) break;
     std::size_t end = open + 1;
-    while (end < text.size() && (std::isupper(static_cast<unsigned char>(text[end])) ||
-                                 std::isdigit(static_cast<unsigned char>(text[end])) || text[end] == '_')) {
+    while (end < text.size() &&
+           (std::isupper(static_cast<unsigned char>(text[end])) ||
+            std::isdigit(static_cast<unsigned char>(text[end])) || text[end] == '_')) {
       ++end;
     }
     if (end == open + 1 || end >= text.size() || text[end] != '@') {  // a lone '@': text
@@ -1098,7 +1198,8 @@ std::string fill_template(std::string_view text, const std::map<std::string, std
   }
   out.append(text.substr(std::min(at, text.size())));
   for (const auto& [name, value] : values) {
-    if (!used.count(name)) throw Error(what + ": no placeholder @" + name + "@ for the value given");
+    if (!used.count(name))
+      throw Error(what + ": no placeholder @" + name + "@ for the value given");
   }
   return out;
 }

@@ -86,7 +86,7 @@ struct Submission {
 struct PartitionLimits {
   struct Node {
     std::string name;
-    int cpus = 0;         // CPUEfctv (CPUTot on older Slurm)
+    int cpus = 0;          // CPUEfctv (CPUTot on older Slurm)
     long long mem_mb = 0;  // RealMemory
     int gpus = 0;          // gpu entries of Gres
   };
@@ -97,19 +97,21 @@ struct PartitionLimits {
   int max_cpus_per_node = -1;       // MaxCPUsPerNode
   std::vector<Node> nodes;
 };
-std::vector<PartitionLimits> parse_partitions(const std::string& show_partition, const std::string& show_node);
+std::vector<PartitionLimits> parse_partitions(const std::string& show_partition,
+                                              const std::string& show_node);
 // Slurm's time format ("UNLIMITED", "MM", "MM:SS", "HH:MM:SS", "D-HH", "D-HH:MM",
 // "D-HH:MM:SS") in minutes; -1 for unlimited or unreadable.
 long long parse_slurm_minutes(const std::string& text);
 
 // One job's request, where each value came from, and what fits.
 struct JobRequest {
-  std::string decl, type;      // stage declaration and its type
-  std::string partition;       // "" = the cluster's default
+  std::string decl, type;       // stage declaration and its type
+  std::string partition;        // "" = the cluster's default
   std::string partition_where;  // profile position of the partition, "" when not set there
   Resources res;                // the stage's estimate with the profile's values over it
-  std::map<std::string, std::string> from_profile;  // "cpus", "mem_mb", "minutes", "gpus" -> position
-  std::string profile_file;     // "" for no profile
+  std::map<std::string, std::string>
+      from_profile;                 // "cpus", "mem_mb", "minutes", "gpus" -> position
+  std::string profile_file;         // "" for no profile
   std::int64_t threads_param = -1;  // the stage's `threads` parameter when it has one
 };
 struct FitResult {
@@ -124,9 +126,10 @@ FitResult fit_request(const JobRequest& req, const PartitionLimits& part);
 // Slurm's reasons for a pending job, by whether waiting can clear them
 // (https://slurm.schedmd.com/job_reason_codes.html).
 enum class ReasonKind {
-  kWaits,       // Priority, Resources, Dependency, BeginTime, holds, nodes down, group limits, ...
-  kNever,       // the request or the site's configuration must change
-  kUserLimit,   // a per-user / per-account limit: clears when the user's running jobs end, never if none runs
+  kWaits,      // Priority, Resources, Dependency, BeginTime, holds, nodes down, group limits, ...
+  kNever,      // the request or the site's configuration must change
+  kUserLimit,  // a per-user / per-account limit: clears when the user's running jobs end, never if
+               // none runs
 };
 struct ReasonInfo {
   ReasonKind kind = ReasonKind::kWaits;
@@ -165,7 +168,8 @@ class SlurmExecutor final : public PlanExecutor {
   // The per-type --set lines of the profile, as `wmgeom run --set` takes them
   // ("stage.NAME.PARAM=VALUE" for every declaration of the type). The CLI
   // plans with them, so that the keys are the jobs'.
-  static std::vector<std::string> profile_sets(const PipelineSpec& spec, const ClusterProfile& profile);
+  static std::vector<std::string> profile_sets(const PipelineSpec& spec,
+                                               const ClusterProfile& profile);
 
   // Submits every needed cache miss; writes OUT/slurm/submission.json (with
   // run.sets, so that status plans the same keys). Throws wmgeom::Error
@@ -174,7 +178,8 @@ class SlurmExecutor final : public PlanExecutor {
   // Where each instance stands now (no waiting): the run's summary with
   // statuses hit / miss (done) / failed / cancelled, and `pending` listing
   // the tasks still queued or running, with Slurm's state and reason.
-  RunSummary status(const Submission& sub, const SlurmRun& run, std::vector<JobTask>* pending = nullptr);
+  RunSummary status(const Submission& sub, const SlurmRun& run,
+                    std::vector<JobTask>* pending = nullptr);
   // Polls until every job has left the queue, logging each change of state
   // (with Slurm's reason), a reminder of long waits every remind_seconds, and
   // failing a job stuck for stuck_seconds on a reason that cannot clear.
@@ -183,8 +188,8 @@ class SlurmExecutor final : public PlanExecutor {
   // against its partition; throws InputError naming every request that can
   // never run. Reads the cluster's partitions (no partition read: unchecked,
   // with a warning).
-  std::map<std::size_t, Resources> fit_requests(const SlurmRun& run,
-                                                const std::vector<std::vector<std::size_t>>& misses);
+  std::map<std::size_t, Resources> fit_requests(
+      const SlurmRun& run, const std::vector<std::vector<std::size_t>>& misses);
   // scancel every job of the submission; returns how many were asked.
   static int cancel(const Submission& sub);
 

@@ -30,9 +30,10 @@ bool have_slurm() {
   return conf && *conf && fs::exists(conf);
 }
 
-#define REQUIRE_SLURM()                                                                                           \
-  if (!have_slurm()) GTEST_SKIP() << "no Slurm cluster (SLURM_CONF unset): scripts/test starts one when run as root " \
-                                     "(scripts/slurm-local)"
+#define REQUIRE_SLURM()                                                                            \
+  if (!have_slurm())                                                                               \
+  GTEST_SKIP() << "no Slurm cluster (SLURM_CONF unset): scripts/test starts one when run as root " \
+                  "(scripts/slurm-local)"
 
 // A profile whose jobs run `cli` with short polls.
 std::string profile_text(const std::string& cli, const std::string& more = "") {
@@ -46,10 +47,12 @@ struct Cluster {
 
   // wmgeom run FILE --executor slurm against the test stages (or `registry`).
   CliResult run(const std::string& file, std::vector<std::string> extra = {},
-                const StageRegistry& registry = test_registry(), const std::string& out_name = "out") {
-    std::vector<std::string> args = {"run",        (dir / file).string(), "--executor", "slurm", "--profile",
-                                     (dir / "profile.toml").string(),     "--cache-dir", cache().string(),
-                                     "--out",      out(out_name).string(), "--no-progress"};
+                const StageRegistry& registry = test_registry(),
+                const std::string& out_name = "out") {
+    std::vector<std::string> args = {
+        "run",       (dir / file).string(),           "--executor",   "slurm",
+        "--profile", (dir / "profile.toml").string(), "--cache-dir",  cache().string(),
+        "--out",     out(out_name).string(),          "--no-progress"};
     args.insert(args.end(), extra.begin(), extra.end());
     return run_cli(args, registry);
   }
@@ -84,25 +87,31 @@ std::map<std::string, std::pair<long long, long long>> spans_of(const fs::path& 
 std::string sweep_pipeline(const fs::path& dir, const std::string& scaled_extra = "") {
   const std::string instr = "counter = \"" + (dir / "counter.txt").string() + "\"\nevents = \"" +
                             (dir / "events.txt").string() + "\"\n";
-  return "[pipeline]\nname = \"sweep\"\nseed = 1\n\n[stage.numbers]\ntype = \"source\"\nn = 6\n" + instr +
-         "\n[stage.scaled]\ntype = \"scale\"\nx = \"numbers\"\nsweep = { factor = [2.0, 3.0, 4.0, 5.0] }\n" + instr +
-         scaled_extra + "\n[stage.total]\ntype = \"sum\"\nxs = [\"scaled\"]\n" + instr;
+  return "[pipeline]\nname = \"sweep\"\nseed = 1\n\n[stage.numbers]\ntype = \"source\"\nn = 6\n" +
+         instr +
+         "\n[stage.scaled]\ntype = \"scale\"\nx = \"numbers\"\nsweep = { factor = [2.0, 3.0, 4.0, "
+         "5.0] }\n" +
+         instr + scaled_extra + "\n[stage.total]\ntype = \"sum\"\nxs = [\"scaled\"]\n" + instr;
 }
-
 
 // ---- Requests that fit (no cluster needed) ----
 
 // What `scontrol -o show partition` and `show node` print (Slurm 22.05): a
 // 2-CPU CPU partition (the default) and a GPU partition with a day's MaxTime.
 const char* kPartitions =
-    "PartitionName=debug AllowGroups=ALL Default=YES QoS=N/A DefaultTime=NONE MaxNodes=UNLIMITED MaxTime=UNLIMITED "
-    "MinNodes=0 MaxCPUsPerNode=UNLIMITED Nodes=vm State=UP TotalCPUs=2 TotalNodes=1 DefMemPerNode=UNLIMITED "
+    "PartitionName=debug AllowGroups=ALL Default=YES QoS=N/A DefaultTime=NONE MaxNodes=UNLIMITED "
+    "MaxTime=UNLIMITED "
+    "MinNodes=0 MaxCPUsPerNode=UNLIMITED Nodes=vm State=UP TotalCPUs=2 TotalNodes=1 "
+    "DefMemPerNode=UNLIMITED "
     "MaxMemPerNode=UNLIMITED TRES=cpu=2,mem=24105M,node=1,billing=2\n"
-    "PartitionName=gpu AllowGroups=ALL Default=NO MaxTime=1-00:00:00 MaxCPUsPerNode=16 Nodes=g[1-2] State=UP "
+    "PartitionName=gpu AllowGroups=ALL Default=NO MaxTime=1-00:00:00 MaxCPUsPerNode=16 "
+    "Nodes=g[1-2] State=UP "
     "MaxMemPerNode=64000\n";
 const char* kNodes =
-    "NodeName=vm Arch=x86_64 CoresPerSocket=1  CPUAlloc=0 CPUEfctv=2 CPUTot=2 CPULoad=2.56 Gres=(null) NodeAddr=vm "
-    "OS=Linux 6.18.44 #1 SMP PREEMPT_DYNAMIC @0  RealMemory=24105 AllocMem=0 Partitions=debug  BootTime=None\n"
+    "NodeName=vm Arch=x86_64 CoresPerSocket=1  CPUAlloc=0 CPUEfctv=2 CPUTot=2 CPULoad=2.56 "
+    "Gres=(null) NodeAddr=vm "
+    "OS=Linux 6.18.44 #1 SMP PREEMPT_DYNAMIC @0  RealMemory=24105 AllocMem=0 Partitions=debug  "
+    "BootTime=None\n"
     "NodeName=g1 CPUTot=32 CPUEfctv=32 Gres=gpu:a100:4(S:0-1) RealMemory=128000 Partitions=gpu\n"
     "NodeName=g2 CPUTot=8 Gres=gpu:1,mps:100 RealMemory=32000 Partitions=gpu,debug-gpu\n";
 
@@ -153,7 +162,8 @@ TEST(SlurmFit, AWidthTheResultDoesNotDependOnIsSizedDownToTheLargestNode) {
   EXPECT_EQ(fit.res.cpus, 2);
   EXPECT_EQ(fit.res.mem_mb, 8000);
   ASSERT_EQ(fit.notes.size(), 1u);
-  EXPECT_NE(fit.notes[0].find("stage geometry (analyze) asks 4 CPUs; partition debug offers at most 2 CPU(s) on a node: "
+  EXPECT_NE(fit.notes[0].find("stage geometry (analyze) asks 4 CPUs; partition debug offers at "
+                              "most 2 CPU(s) on a node: "
                               "sized down to 2"),
             std::string::npos)
       << fit.notes[0];
@@ -181,16 +191,21 @@ TEST(SlurmFit, WhatCanNeverRunIsRefusedNamingStageRequestOfferAndKey) {
   FitResult fit = fit_request(req, parts[0]);
   ASSERT_EQ(fit.errors.size(), 1u);
   const std::string& width = fit.errors[0];
-  EXPECT_NE(width.find("stage net (train) asks 4 CPUs, the width it trains at (its threads = 4, hashed"), std::string::npos) << width;
+  EXPECT_NE(
+      width.find("stage net (train) asks 4 CPUs, the width it trains at (its threads = 4, hashed"),
+      std::string::npos)
+      << width;
   EXPECT_NE(width.find("partition debug offers at most 2 CPU(s)"), std::string::npos) << width;
   EXPECT_NE(width.find("--set stage.net.threads=2"), std::string::npos) << width;
-  EXPECT_NE(width.find("[stage.train] set = [\"threads=2\"] in site.toml"), std::string::npos) << width;
+  EXPECT_NE(width.find("[stage.train] set = [\"threads=2\"] in site.toml"), std::string::npos)
+      << width;
   // Memory, a GPU and minutes over MaxTime never shrink.
   train.cpus = 1;
   train.mem_mb = 100000;
   fit = fit_request(request("train", train), parts[0]);
   ASSERT_EQ(fit.errors.size(), 1u);
-  EXPECT_NE(fit.errors[0].find("asks 100000 MB of memory (the stage's estimate); partition debug offers at most 24105 MB"),
+  EXPECT_NE(fit.errors[0].find("asks 100000 MB of memory (the stage's estimate); partition debug "
+                               "offers at most 24105 MB"),
             std::string::npos)
       << fit.errors[0];
   EXPECT_NE(fit.errors[0].find("[stage.train] mem_mb"), std::string::npos) << fit.errors[0];
@@ -198,12 +213,14 @@ TEST(SlurmFit, WhatCanNeverRunIsRefusedNamingStageRequestOfferAndKey) {
   train.gpus = 1;
   fit = fit_request(request("train", train), parts[0]);
   ASSERT_EQ(fit.errors.size(), 1u);
-  EXPECT_NE(fit.errors[0].find("asks 1 GPU(s) (its device is CUDA); partition debug has no GPU"), std::string::npos)
+  EXPECT_NE(fit.errors[0].find("asks 1 GPU(s) (its device is CUDA); partition debug has no GPU"),
+            std::string::npos)
       << fit.errors[0];
   EXPECT_NE(fit.errors[0].find("[stage.train] gpus = 0"), std::string::npos) << fit.errors[0];
   fit = fit_request(request("train", train), parts[1]);
   ASSERT_EQ(fit.errors.size(), 1u);
-  EXPECT_NE(fit.errors[0].find("asks a time limit of 2000 min (the stage's estimate); partition gpu allows at most 1440 min "
+  EXPECT_NE(fit.errors[0].find("asks a time limit of 2000 min (the stage's estimate); partition "
+                               "gpu allows at most 1440 min "
                                "(MaxTime). Set [stage.train] minutes (at most 1440) in site.toml"),
             std::string::npos)
       << fit.errors[0];
@@ -214,27 +231,33 @@ TEST(SlurmFit, WhatCanNeverRunIsRefusedNamingStageRequestOfferAndKey) {
   from_profile.from_profile["cpus"] = "site.toml:7:8";
   fit = fit_request(from_profile, parts[0]);
   ASSERT_EQ(fit.errors.size(), 1u);
-  EXPECT_NE(fit.errors[0].find("stage geometry (analyze) asks 8 CPUs ([stage.analyze] cpus at site.toml:7:8); partition "
-                               "debug offers at most 2 CPU(s) on a node. Set [stage.analyze] cpus to at most 2 in site.toml"),
-            std::string::npos)
+  EXPECT_NE(
+      fit.errors[0].find(
+          "stage geometry (analyze) asks 8 CPUs ([stage.analyze] cpus at site.toml:7:8); partition "
+          "debug offers at most 2 CPU(s) on a node. Set [stage.analyze] cpus to at most 2 in "
+          "site.toml"),
+      std::string::npos)
       << fit.errors[0];
 }
 
 TEST(SlurmReason, WaitingClearsSomeReasonsAndNeverOthers) {
-  for (const char* r : {"Priority", "Resources", "Dependency", "BeginTime", "JobHeldUser", "JobHeldAdmin", "NodeDown",
-                        "ReqNodeNotAvail", "PartitionDown", "Reservation", "Licenses", "AssocGrpCpuLimit",
-                        "QOSGrpNodeLimit", "QOSJobLimit", "None", "SomeReasonOfANewerSlurm"}) {
+  for (const char* r :
+       {"Priority", "Resources", "Dependency", "BeginTime", "JobHeldUser", "JobHeldAdmin",
+        "NodeDown", "ReqNodeNotAvail", "PartitionDown", "Reservation", "Licenses",
+        "AssocGrpCpuLimit", "QOSGrpNodeLimit", "QOSJobLimit", "None", "SomeReasonOfANewerSlurm"}) {
     EXPECT_EQ(slurm_reason(r).kind, ReasonKind::kWaits) << r;
   }
-  for (const char* r : {"PartitionConfig", "PartitionTimeLimit", "PartitionNodeLimit", "BadConstraints",
-                        "AccountNotAllowed", "InvalidAccount", "InvalidQOS", "QOSNotAllowed", "DependencyNeverSatisfied",
-                        "QOSMaxCpuPerJobLimit", "QOSMaxWallDurationPerJobLimit", "AssocMaxNodePerJobLimit",
-                        "QOSMaxGRESPerJob", "QOSMinCpuNotSatisfied"}) {
+  for (const char* r :
+       {"PartitionConfig", "PartitionTimeLimit", "PartitionNodeLimit", "BadConstraints",
+        "AccountNotAllowed", "InvalidAccount", "InvalidQOS", "QOSNotAllowed",
+        "DependencyNeverSatisfied", "QOSMaxCpuPerJobLimit", "QOSMaxWallDurationPerJobLimit",
+        "AssocMaxNodePerJobLimit", "QOSMaxGRESPerJob", "QOSMinCpuNotSatisfied"}) {
     const ReasonInfo info = slurm_reason(r);
     EXPECT_EQ(info.kind, ReasonKind::kNever) << r;
     EXPECT_FALSE(info.why.empty() || info.change.empty()) << r;
   }
-  for (const char* r : {"QOSMaxCpuPerUserLimit", "QOSMaxJobsPerUserLimit", "MaxCpuPerAccount", "QOSMaxGRESPerUser"}) {
+  for (const char* r : {"QOSMaxCpuPerUserLimit", "QOSMaxJobsPerUserLimit", "MaxCpuPerAccount",
+                        "QOSMaxGRESPerUser"}) {
     EXPECT_EQ(slurm_reason(r).kind, ReasonKind::kUserLimit) << r;
   }
   EXPECT_EQ((JobTask{"a", "1", "a", "PENDING", "Resources", "", 0}.line()), "PENDING (Resources)");
@@ -248,12 +271,14 @@ TEST(SlurmReason, WaitingClearsSomeReasonsAndNeverOthers) {
 // again, and the template and its caller must agree on every name.
 TEST(SlurmJobScript, TheTemplateIsFilledOnceAndCompletely) {
   EXPECT_EQ(fill_template("a @X@ b @Y@ c@", {{"X", "@Y@"}, {"Y", "2"}}, "t"), "a @Y@ b 2 c@");
-  EXPECT_EQ(fill_template("mail me@host, @ alone, @lower@", {}, "t"), "mail me@host, @ alone, @lower@");
+  EXPECT_EQ(fill_template("mail me@host, @ alone, @lower@", {}, "t"),
+            "mail me@host, @ alone, @lower@");
   try {
     fill_template("@X@ @Z@", {{"X", "1"}}, "job.sh");
     ADD_FAILURE() << "a placeholder without a value was accepted";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("job.sh: placeholder @Z@ has no value"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("job.sh: placeholder @Z@ has no value"), std::string::npos)
+        << e.what();
   }
   EXPECT_THROW(fill_template("@X@", {{"X", "1"}, {"UNUSED", "2"}}, "t"), Error);
   const std::string_view text = job_script_template();
@@ -261,13 +286,16 @@ TEST(SlurmJobScript, TheTemplateIsFilledOnceAndCompletely) {
   // Every placeholder the executor fills is in the template (fill_template
   // refuses one that is not); a sample fill leaves no @NAME@ behind.
   std::map<std::string, std::string> values;
-  for (const char* name : {"DECL", "PIPELINE", "WHAT", "SETUP", "INSTANCES", "DIRS", "KEYS", "WMGEOM", "PIPELINE_ARG",
-                           "CACHE", "THREADS", "MORE", "STOPPED", "RC_USR1", "RC_TERM", "MAX_REQUEUES", "TYPE"}) {
+  for (const char* name :
+       {"DECL", "PIPELINE", "WHAT", "SETUP", "INSTANCES", "DIRS", "KEYS", "WMGEOM", "PIPELINE_ARG",
+        "CACHE", "THREADS", "MORE", "STOPPED", "RC_USR1", "RC_TERM", "MAX_REQUEUES", "TYPE"}) {
     values[name] = std::string("v") + name;
   }
   const std::string script = fill_template(text, values, "job.sh");
   EXPECT_EQ(script.find('@'), std::string::npos) << "a placeholder left unfilled:\n" << script;
-  EXPECT_NE(script.find("vWMGEOM run vPIPELINE_ARG --only \"$inst\" --cache-dir vCACHE"), std::string::npos) << script;
+  EXPECT_NE(script.find("vWMGEOM run vPIPELINE_ARG --only \"$inst\" --cache-dir vCACHE"),
+            std::string::npos)
+      << script;
 }
 
 TEST(Slurm, SweepIsOneArrayAfterItsInputAndMatchesALocalRun) {
@@ -303,8 +331,8 @@ TEST(Slurm, SweepIsOneArrayAfterItsInputAndMatchesALocalRun) {
   EXPECT_EQ(lines_of(c.dir / "counter.txt").size(), 6u);  // each instance computed once
   // A local run of the same pipeline: the same keys, bit-identical entries.
   TempDir local;
-  ASSERT_EQ(run_cli({"run", (c.dir / "p.toml").string(), "--cache-dir", (local / "cache").string(), "--out",
-                     (local / "out").string(), "--no-progress"},
+  ASSERT_EQ(run_cli({"run", (c.dir / "p.toml").string(), "--cache-dir", (local / "cache").string(),
+                     "--out", (local / "out").string(), "--no-progress"},
                     test_registry())
                 .code,
             0);
@@ -314,14 +342,16 @@ TEST(Slurm, SweepIsOneArrayAfterItsInputAndMatchesALocalRun) {
     ASSERT_TRUE(x && y) << i.instance;
     for (const auto& [name, arr] : x->arrays) {
       const auto bx = arr.bytes(), by = y->array(name).bytes();
-      EXPECT_TRUE(std::equal(bx.begin(), bx.end(), by.begin(), by.end())) << i.instance << " " << name;
+      EXPECT_TRUE(std::equal(bx.begin(), bx.end(), by.begin(), by.end()))
+          << i.instance << " " << name;
     }
   }
   // Rerunning submits nothing: everything is cached.
   r = c.run("p.toml");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(c.submission()["jobs"].size(), 0u);
-  EXPECT_EQ(lines_of(c.dir / "counter.txt").size(), 12u);  // the 6 of the cluster run and the 6 of the local one
+  EXPECT_EQ(lines_of(c.dir / "counter.txt").size(),
+            12u);  // the 6 of the cluster run and the 6 of the local one
 }
 
 TEST(Slurm, AFailureCancelsItsDependentsAndARerunComputesOnlyWhatIsMissing) {
@@ -371,11 +401,13 @@ TEST(Slurm, AFailureCancelsItsDependentsAndARerunComputesOnlyWhatIsMissing) {
 TEST(Slurm, AnArrayCapRunsAtMostThatManyTasksAtOnce) {
   REQUIRE_SLURM();
   Cluster c;
-  write_file(c.dir / "profile.toml", profile_text(WMGEOM_TESTCLI, "[stage.scale]\nmax_running = 1\n"));
+  write_file(c.dir / "profile.toml",
+             profile_text(WMGEOM_TESTCLI, "[stage.scale]\nmax_running = 1\n"));
   write_file(c.dir / "p.toml", sweep_pipeline(c.dir.path(), "sleep_ms = 1500\n"));
   CliResult r = c.run("p.toml");
   ASSERT_EQ(r.code, 0) << r.out << r.err;
-  EXPECT_NE((r.out + r.err).find("(array of 4, at most 1 at once)"), std::string::npos) << r.out << r.err;
+  EXPECT_NE((r.out + r.err).find("(array of 4, at most 1 at once)"), std::string::npos)
+      << r.out << r.err;
   const auto sub = c.submission();
   ASSERT_EQ(sub["jobs"].size(), 3u) << sub.dump(2);
   const std::string array_job = sub["jobs"][1]["id"];
@@ -389,7 +421,8 @@ TEST(Slurm, AnArrayCapRunsAtMostThatManyTasksAtOnce) {
   ASSERT_EQ(spans.size(), 4u);
   std::sort(spans.begin(), spans.end());
   for (std::size_t i = 1; i < spans.size(); ++i) {
-    EXPECT_GE(spans[i].first, spans[i - 1].second) << "two scales ran at once under max_running = 1";
+    EXPECT_GE(spans[i].first, spans[i - 1].second)
+        << "two scales ran at once under max_running = 1";
   }
 }
 
@@ -401,19 +434,22 @@ TEST(Slurm, ACancelledJobIsNotRequeued) {
   REQUIRE_SLURM();
   Cluster c;
   const fs::path stopper = c.dir / "stopping-wmgeom";
-  write_file(stopper, "#!/bin/bash\ntrap 'exit 75' TERM\nsleep 60 &\nwait $!\nexec '" + std::string(WMGEOM_TESTCLI) +
-                          "' \"$@\"\n");
+  write_file(stopper, "#!/bin/bash\ntrap 'exit 75' TERM\nsleep 60 &\nwait $!\nexec '" +
+                          std::string(WMGEOM_TESTCLI) + "' \"$@\"\n");
   fs::permissions(stopper, fs::perms::owner_all, fs::perm_options::add);
   write_file(c.dir / "profile.toml", profile_text(stopper.string()));
-  write_file(c.dir / "p.toml", "[pipeline]\nname = \"cancelled\"\nseed = 1\n\n[stage.numbers]\ntype = \"source\"\nn = 6\n");
+  write_file(
+      c.dir / "p.toml",
+      "[pipeline]\nname = \"cancelled\"\nseed = 1\n\n[stage.numbers]\ntype = \"source\"\nn = 6\n");
   ASSERT_EQ(c.run("p.toml", {"--detach"}).code, 0);
   const std::string job = c.submission()["jobs"][0]["id"];
   const fs::path started = c.out() / "slurm" / "runs" / "numbers" / "job.json";
-  for (int i = 0; i < 600 && !fs::exists(started); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (int i = 0; i < 600 && !fs::exists(started); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   ASSERT_TRUE(fs::exists(started)) << "the job never started";
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // its trap is set
-  const std::vector<std::string> where = {(c.dir / "p.toml").string(), "--out", c.out().string(), "--cache-dir",
-                                          c.cache().string()};
+  const std::vector<std::string> where = {(c.dir / "p.toml").string(), "--out", c.out().string(),
+                                          "--cache-dir", c.cache().string()};
   std::vector<std::string> cancel = {"cancel"};
   cancel.insert(cancel.end(), where.begin(), where.end());
   ASSERT_EQ(run_cli(cancel, test_registry()).code, 0);
@@ -421,12 +457,14 @@ TEST(Slurm, ACancelledJobIsNotRequeued) {
   // seconds; it would then wait the 60 s of its "wmgeom").
   bool gone = false;
   for (int i = 0; i < 120 && !gone; ++i) {
-    gone = run_command({"squeue", "-h", "-j", job}).out.find_first_not_of(" \n") == std::string::npos;
+    gone =
+        run_command({"squeue", "-h", "-j", job}).out.find_first_not_of(" \n") == std::string::npos;
     if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   EXPECT_TRUE(gone) << run_command({"squeue", "-j", job}).out;
   std::this_thread::sleep_for(std::chrono::seconds(3));
-  EXPECT_EQ(run_command({"squeue", "-h", "-j", job}).out.find_first_not_of(" \n"), std::string::npos)
+  EXPECT_EQ(run_command({"squeue", "-h", "-j", job}).out.find_first_not_of(" \n"),
+            std::string::npos)
       << "the cancelled job came back";
   const std::string log = read_file(c.out() / "slurm" / "logs" / ("numbers-" + job + ".log"));
   EXPECT_NE(log.find("(cancelled): not requeued"), std::string::npos) << log;
@@ -452,8 +490,8 @@ TEST(Slurm, DetachStatusAndCancel) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(planned(), 1) << "run --executor slurm --detach";
   EXPECT_NE(r.out.find("submitted 3 job(s), 6 instance(s)"), std::string::npos) << r.out;
-  const std::vector<std::string> where = {(c.dir / "p.toml").string(), "--out", c.out().string(), "--cache-dir",
-                                          c.cache().string()};
+  const std::vector<std::string> where = {(c.dir / "p.toml").string(), "--out", c.out().string(),
+                                          "--cache-dir", c.cache().string()};
   auto cmd = [&](const std::string& verb) {
     std::vector<std::string> args = {verb};
     args.insert(args.end(), where.begin(), where.end());
@@ -492,7 +530,8 @@ TEST(Slurm, DetachStatusAndCancel) {
       << s.out << "\n(" << waited << " s after the cancel)";
   std::cerr << "[ timing ] every job ended " << waited << " s after the cancel\n";
   if (std::getenv("WMGEOM_TEST_SHOW_LOGS")) {
-    for (const auto& e : fs::directory_iterator(c.out() / "slurm" / "logs")) std::cerr << "== " << e.path() << "\n" << read_file(e.path());
+    for (const auto& e : fs::directory_iterator(c.out() / "slurm" / "logs"))
+      std::cerr << "== " << e.path() << "\n" << read_file(e.path());
   }
 }
 
@@ -502,8 +541,9 @@ TEST(Slurm, TwoPipelinesSharingAStageComputeItOnce) {
   write_file(c.dir / "profile.toml", profile_text(WMGEOM_TESTCLI));
   // The same `numbers` (same parameters: one key) in two pipelines, slow
   // enough that both jobs run at once; each pipeline has its own scale.
-  const std::string numbers = "[stage.numbers]\ntype = \"source\"\nn = 6\nsleep_ms = 2000\ncounter = \"" +
-                              (c.dir / "counter.txt").string() + "\"\n";
+  const std::string numbers =
+      "[stage.numbers]\ntype = \"source\"\nn = 6\nsleep_ms = 2000\ncounter = \"" +
+      (c.dir / "counter.txt").string() + "\"\n";
   write_file(c.dir / "a.toml", "[pipeline]\nname = \"a\"\nseed = 1\n\n" + numbers +
                                    "[stage.s]\ntype = \"scale\"\nx = \"numbers\"\nfactor = 2.0\n");
   write_file(c.dir / "b.toml", "[pipeline]\nname = \"b\"\nseed = 1\n\n" + numbers +
@@ -514,7 +554,8 @@ TEST(Slurm, TwoPipelinesSharingAStageComputeItOnce) {
   CliResult ra = c.run("a.toml", {}, test_registry(), "out-a");  // waits for nothing new: cached
   ASSERT_EQ(ra.code, 0) << ra.err;
   const auto counted = lines_of(c.dir / "counter.txt");
-  EXPECT_EQ(std::count(counted.begin(), counted.end(), "numbers"), 1) << read_file(c.dir / "counter.txt");
+  EXPECT_EQ(std::count(counted.begin(), counted.end(), "numbers"), 1)
+      << read_file(c.dir / "counter.txt");
 }
 
 // The science pipeline, tiny: 4 trainings (one array), their captures (an
@@ -522,15 +563,23 @@ TEST(Slurm, TwoPipelinesSharingAStageComputeItOnce) {
 // the report, on the real stages.
 std::string study_pipeline(int steps, const std::string& train_extra = "") {
   return "[pipeline]\nname = \"study\"\nseed = 4\n\n"
-         "[stage.stimuli]\ntype = \"render\"\ncategories = 2\nidentities_per_category = 2\nviews = 6\n"
+         "[stage.stimuli]\ntype = \"render\"\ncategories = 2\nidentities_per_category = 2\nviews = "
+         "6\n"
          "image_size = 32\nholdout_views = [2]\n\n"
-         "[stage.cnn]\ntype = \"features\"\nstimuli = \"stimuli\"\nmodel = \"random\"\ninput_size = 32\n\n"
-         "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"stimuli\"\ntasks = [\"loc-1\", \"cat-1\"]\neval_trials_per_task = 64\n\n"
-         "[stage.net]\ntype = \"train\"\nfeatures = \"cnn\"\ntasks = \"tasks\"\nrnn = \"gru\"\nhidden = 16\n"
-         "conv_channels = 8\nembed = 16\nbatch_size = 32\nlr = 0.003\nsteps = " + std::to_string(steps) +
-         "\neval_every = " + std::to_string(std::min(steps, 50)) + "\ncheckpoint_every = 100000\ndevice = \"cpu\"\nsweep = { seed = [1, 2, 3, 4] }\n" + train_extra +
-         "\n[stage.states]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = \"cnn\"\n\n"
-         "[stage.geometry]\ntype = \"analyze\"\nstates = { each = \"states\" }\nmodels = [\"net\"]\nanalyses = [\"decoding\"]\n"
+         "[stage.cnn]\ntype = \"features\"\nstimuli = \"stimuli\"\nmodel = \"random\"\ninput_size "
+         "= 32\n\n"
+         "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"stimuli\"\ntasks = [\"loc-1\", "
+         "\"cat-1\"]\neval_trials_per_task = 64\n\n"
+         "[stage.net]\ntype = \"train\"\nfeatures = \"cnn\"\ntasks = \"tasks\"\nrnn = "
+         "\"gru\"\nhidden = 16\n"
+         "conv_channels = 8\nembed = 16\nbatch_size = 32\nlr = 0.003\nsteps = " +
+         std::to_string(steps) + "\neval_every = " + std::to_string(std::min(steps, 50)) +
+         "\ncheckpoint_every = 100000\ndevice = \"cpu\"\nsweep = { seed = [1, 2, 3, 4] }\n" +
+         train_extra +
+         "\n[stage.states]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = "
+         "\"cnn\"\n\n"
+         "[stage.geometry]\ntype = \"analyze\"\nstates = { each = \"states\" }\nmodels = "
+         "[\"net\"]\nanalyses = [\"decoding\"]\n"
          "folds = 3\nnull_shuffles = 1\npermutations = 2\n\n"
          "[stage.verdicts]\ntype = \"findings\"\nanalysis = [\"geometry\"]\n\n"
          "[stage.report]\ntype = \"report\"\nanalysis = [\"verdicts\"]\nmodels = [\"net\"]\n";
@@ -561,7 +610,8 @@ TEST(Slurm, TheStudyPipelineMatchesALocalRunBitForBit) {
   EXPECT_TRUE(fs::exists(c.out() / "report.html"));
   // The findings started after every analysis had ended (their run folders).
   const auto started = [&](const std::string& inst) {
-    return nlohmann::json::parse(read_file(c.out() / "slurm" / "runs" / instance_folder_name(inst) / "job.json"))
+    return nlohmann::json::parse(
+               read_file(c.out() / "slurm" / "runs" / instance_folder_name(inst) / "job.json"))
         .at("start")
         .get<long long>();
   };
@@ -573,14 +623,15 @@ TEST(Slurm, TheStudyPipelineMatchesALocalRunBitForBit) {
     return static_cast<long long>(st.st_mtime);
   };
   TempDir local;
-  ASSERT_EQ(run_cli({"run", (c.dir / "p.toml").string(), "--cache-dir", (local / "cache").string(), "--out",
-                     (local / "out").string(), "--no-progress", "--threads", "2"},
+  ASSERT_EQ(run_cli({"run", (c.dir / "p.toml").string(), "--cache-dir", (local / "cache").string(),
+                     "--out", (local / "out").string(), "--no-progress", "--threads", "2"},
                     real_registry())
                 .code,
             0);
   const auto run = RunSummary::from_json(nlohmann::json::parse(read_file(c.out() / "run.json")));
   Cache a(c.cache()), b(local / "cache");
-  ASSERT_EQ(run.instances.size(), 17u);  // stimuli, cnn, tasks, 4 nets, 4 captures, 4 analyses, verdicts, report
+  ASSERT_EQ(run.instances.size(),
+            17u);  // stimuli, cnn, tasks, 4 nets, 4 captures, 4 analyses, verdicts, report
   for (const auto& i : run.instances) {
     if (i.instance.rfind("geometry[", 0) == 0) {
       EXPECT_LE(ended(i.instance), started("verdicts")) << i.instance;
@@ -591,11 +642,11 @@ TEST(Slurm, TheStudyPipelineMatchesALocalRunBitForBit) {
     ASSERT_TRUE(x && y) << i.instance << ": the local run has other keys";
     for (const auto& [name, arr] : x->arrays) {
       const auto bx = arr.bytes(), by = y->array(name).bytes();
-      EXPECT_TRUE(std::equal(bx.begin(), bx.end(), by.begin(), by.end())) << i.instance << " " << name;
+      EXPECT_TRUE(std::equal(bx.begin(), bx.end(), by.begin(), by.end()))
+          << i.instance << " " << name;
     }
   }
 }
-
 
 // The CPUs of the cluster's largest node (scontrol), 0 when unreadable.
 int node_cpus() {
@@ -614,14 +665,18 @@ TEST(Slurm, AStageAskingMoreCpusThanTheNodeHasRunsSizedDown) {
   ASSERT_GT(cpus, 0);
   Cluster c;
   write_file(c.dir / "profile.toml", profile_text(WMGEOM_TESTCLI));
-  write_file(c.dir / "p.toml", "[pipeline]\nname = \"wide\"\nseed = 1\n\n[stage.numbers]\ntype = \"source\"\nn = 6\ncpus = " +
-                                   std::to_string(cpus + 2) + "\n");
+  write_file(c.dir / "p.toml",
+             "[pipeline]\nname = \"wide\"\nseed = 1\n\n[stage.numbers]\ntype = \"source\"\nn = "
+             "6\ncpus = " +
+                 std::to_string(cpus + 2) + "\n");
   CliResult r = c.run("p.toml");
   ASSERT_EQ(r.code, 0) << r.out << r.err;
-  EXPECT_NE(r.err.find("stage numbers (source) asks " + std::to_string(cpus + 2) + " CPUs; partition "),
-            std::string::npos)
+  EXPECT_NE(
+      r.err.find("stage numbers (source) asks " + std::to_string(cpus + 2) + " CPUs; partition "),
+      std::string::npos)
       << r.err;
-  EXPECT_NE(r.err.find("sized down to " + std::to_string(cpus) + " (its result does not depend on its width)"),
+  EXPECT_NE(r.err.find("sized down to " + std::to_string(cpus) +
+                       " (its result does not depend on its width)"),
             std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find("submitted numbers: job "), std::string::npos) << r.err;
@@ -638,11 +693,16 @@ TEST(Slurm, AHashedWidthThatCannotFitIsRefusedBeforeAnythingIsSubmitted) {
   const std::string before = run_command({"squeue", "-h", "-o", "%i"}).out;
   CliResult r = c.run("p.toml", {"--set", "stage.net.threads=4096"}, real_registry());
   EXPECT_EQ(r.code, 2) << r.out << r.err;
-  EXPECT_NE(r.err.find("can never run on this cluster; nothing was submitted"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("stage net (train) asks 4096 CPUs, the width it trains at (its threads = 4096, hashed"),
+  EXPECT_NE(r.err.find("can never run on this cluster; nothing was submitted"), std::string::npos)
+      << r.err;
+  EXPECT_NE(
+      r.err.find(
+          "stage net (train) asks 4096 CPUs, the width it trains at (its threads = 4096, hashed"),
+      std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("offers at most " + std::to_string(node_cpus()) + " CPU(s) on a node"),
             std::string::npos)
       << r.err;
-  EXPECT_NE(r.err.find("offers at most " + std::to_string(node_cpus()) + " CPU(s) on a node"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("[stage.train] set = [\"threads="), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("submitted "), std::string::npos) << r.err;  // not even the stages before it
   EXPECT_FALSE(fs::exists(SlurmExecutor::submission_file(c.out())));
@@ -656,25 +716,32 @@ TEST(Slurm, AHashedWidthThatCannotFitIsRefusedBeforeAnythingIsSubmitted) {
 TEST(Slurm, AJobHeldForAReasonThatCannotClearFailsWithinTheGracePeriod) {
   REQUIRE_SLURM();
   Cluster c;
-  write_file(c.dir / "profile.toml",
-             profile_text(WMGEOM_TESTCLI, "stuck_seconds = 3\nremind_seconds = 1\n[stage.scale]\nsbatch = [\"--cpus-per-task=" +
-                                              std::to_string(node_cpus() * 8) + "\"]\n"));
+  write_file(
+      c.dir / "profile.toml",
+      profile_text(
+          WMGEOM_TESTCLI,
+          "stuck_seconds = 3\nremind_seconds = 1\n[stage.scale]\nsbatch = [\"--cpus-per-task=" +
+              std::to_string(node_cpus() * 8) + "\"]\n"));
   write_file(c.dir / "p.toml", sweep_pipeline(c.dir.path()));
   const auto t0 = std::chrono::steady_clock::now();
   CliResult r = c.run("p.toml");
   const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_EQ(r.code, 2) << r.err;
   EXPECT_LT(took, 60.0) << r.err;
-  EXPECT_NE(r.err.find("PENDING (PartitionConfig), which waiting cannot clear"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("PENDING (PartitionConfig), which waiting cannot clear"), std::string::npos)
+      << r.err;
   EXPECT_NE(r.err.find("total (job "), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("PENDING (Dependency)"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("[slurm] still waiting after "), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("could not start: PENDING (PartitionConfig) for "), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("which waiting cannot clear. To change, in " + (c.dir / "profile.toml").string() +
-                       ": lower the request ([stage.scale] cpus"),
-            std::string::npos)
+  EXPECT_NE(r.err.find("could not start: PENDING (PartitionConfig) for "), std::string::npos)
       << r.err;
-  EXPECT_NE(r.err.find("Cancelled it and the 1 job(s) that depend on it"), std::string::npos) << r.err;
+  EXPECT_NE(
+      r.err.find("which waiting cannot clear. To change, in " + (c.dir / "profile.toml").string() +
+                 ": lower the request ([stage.scale] cpus"),
+      std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("Cancelled it and the 1 job(s) that depend on it"), std::string::npos)
+      << r.err;
   EXPECT_NE(r.err.find("error: stage scaled[factor="), std::string::npos) << r.err;
   const auto run = RunSummary::from_json(nlohmann::json::parse(read_file(c.out() / "run.json")));
   for (const auto& i : run.instances) {
@@ -691,7 +758,8 @@ TEST(Slurm, AJobHeldForAReasonThatCannotClearFailsWithinTheGracePeriod) {
   }
   // Nothing of the run is left in the queue.
   std::string ids;
-  for (const auto& j : c.submission()["jobs"]) ids += (ids.empty() ? "" : ",") + j["id"].get<std::string>();
+  for (const auto& j : c.submission()["jobs"])
+    ids += (ids.empty() ? "" : ",") + j["id"].get<std::string>();
   EXPECT_EQ(run_command({"squeue", "-h", "-j", ids}).out, "");
 }
 
@@ -705,7 +773,8 @@ TEST(Slurm, SignalledTrainingCheckpointsRequeuesAndResumesToIdenticalWeights) {
   const std::string text = study_pipeline(4000, "sweep = { seed = [1] }\n");
   // One training: drop the 4-seed sweep line for a single seed.
   std::string one = text;
-  one.erase(one.find("sweep = { seed = [1, 2, 3, 4] }\n"), std::string("sweep = { seed = [1, 2, 3, 4] }\n").size());
+  one.erase(one.find("sweep = { seed = [1, 2, 3, 4] }\n"),
+            std::string("sweep = { seed = [1, 2, 3, 4] }\n").size());
   write_file(c.dir / "p.toml", one);
   ASSERT_EQ(c.run("p.toml", {"--detach", "--only", "net"}, real_registry()).code, 0);
   const auto sub = c.submission();
@@ -727,15 +796,18 @@ TEST(Slurm, SignalledTrainingCheckpointsRequeuesAndResumesToIdenticalWeights) {
   CliResult r = c.run("p.toml", {"--only", "net"}, real_registry());
   ASSERT_EQ(r.code, 0) << r.err;
   const std::string text_log = read_file(log);
-  EXPECT_NE(text_log.find("checkpoint saved; requeueing (restart 1 of at most 3)"), std::string::npos) << text_log;
+  EXPECT_NE(text_log.find("checkpoint saved; requeueing (restart 1 of at most 3)"),
+            std::string::npos)
+      << text_log;
   EXPECT_NE(text_log.find("resuming from the checkpoint at step"), std::string::npos) << text_log;
   // The same weights and curves as a run that was never stopped.
   TempDir local;
-  ASSERT_EQ(run_cli({"run", (c.dir / "p.toml").string(), "--only", "net", "--cache-dir", (local / "cache").string(),
-                     "--out", (local / "out").string(), "--no-progress"},
-                    real_registry())
-                .code,
-            0);
+  ASSERT_EQ(
+      run_cli({"run", (c.dir / "p.toml").string(), "--only", "net", "--cache-dir",
+               (local / "cache").string(), "--out", (local / "out").string(), "--no-progress"},
+              real_registry())
+          .code,
+      0);
   Diagnostics d;
   auto plan = make_plan((c.dir / "p.toml").string(), {}, real_registry(), d);
   ASSERT_TRUE(plan) << d.format_all();
@@ -754,21 +826,27 @@ TEST(Slurm, SignalledTrainingCheckpointsRequeuesAndResumesToIdenticalWeights) {
 TEST(Slurm, ATimeLimitTooShortRequeuesThenFailsAtTheCap) {
   REQUIRE_SLURM();
   Cluster c;
-  write_file(c.dir / "profile.toml", profile_text(WMGEOM_CLI, "warn_seconds = 50\nmax_requeues = 1\n[stage.train]\nminutes = 1\n"));
+  write_file(c.dir / "profile.toml",
+             profile_text(WMGEOM_CLI,
+                          "warn_seconds = 50\nmax_requeues = 1\n[stage.train]\nminutes = 1\n"));
   std::string one = study_pipeline(1000000);
-  one.replace(one.find("sweep = { seed = [1, 2, 3, 4] }"), std::string("sweep = { seed = [1, 2, 3, 4] }").size(), "");
+  one.replace(one.find("sweep = { seed = [1, 2, 3, 4] }"),
+              std::string("sweep = { seed = [1, 2, 3, 4] }").size(), "");
   write_file(c.dir / "p.toml", one);
   CliResult r = c.run("p.toml", {"--only", "net"}, real_registry());
   EXPECT_NE(r.code, 0);
-  EXPECT_NE(r.err.find("stage net failed: stopped 2 times by its time limit or preemption (max_requeues = 1)"),
-            std::string::npos)
+  EXPECT_NE(
+      r.err.find(
+          "stage net failed: stopped 2 times by its time limit or preemption (max_requeues = 1)"),
+      std::string::npos)
       << r.err;
   const auto run = RunSummary::from_json(nlohmann::json::parse(read_file(c.out() / "run.json")));
   for (const auto& i : run.instances) {
     if (i.instance == "net") {
       EXPECT_EQ(i.cache, CacheStatus::kFailed);
       EXPECT_EQ(i.job.requeues, 1);
-      EXPECT_NE(read_file(i.job.log).find("max_requeues = 1 in the cluster profile: failing"), std::string::npos);
+      EXPECT_NE(read_file(i.job.log).find("max_requeues = 1 in the cluster profile: failing"),
+                std::string::npos);
     }
   }
 }
@@ -786,7 +864,9 @@ TEST(Slurm, AWarningBeforeWmgeomCanCatchItRequeuesTheJob) {
   write_file(slow, "#!/bin/bash\nsleep 20\nexec '" + std::string(WMGEOM_TESTCLI) + "\' \"$@\"\n");
   fs::permissions(slow, fs::perms::owner_all, fs::perm_options::add);
   write_file(c.dir / "profile.toml", profile_text(slow.string(), "max_requeues = 1\n"));
-  write_file(c.dir / "p.toml", "[pipeline]\nname = \"early\"\nseed = 1\n\n[stage.numbers]\ntype = \"source\"\nn = 6\n");
+  write_file(
+      c.dir / "p.toml",
+      "[pipeline]\nname = \"early\"\nseed = 1\n\n[stage.numbers]\ntype = \"source\"\nn = 6\n");
   ASSERT_EQ(c.run("p.toml", {"--detach"}).code, 0);
   const auto sub = c.submission();
   ASSERT_EQ(sub["jobs"].size(), 1u) << sub.dump(2);
@@ -803,7 +883,9 @@ TEST(Slurm, AWarningBeforeWmgeomCanCatchItRequeuesTheJob) {
   CliResult r = c.run("p.toml");
   ASSERT_EQ(r.code, 0) << r.err;
   const std::string log = read_file(c.out() / "slurm" / "logs" / ("numbers-" + job + ".log"));
-  EXPECT_NE(log.find("was ended by the forwarded signal before it could catch it"), std::string::npos) << log;
+  EXPECT_NE(log.find("was ended by the forwarded signal before it could catch it"),
+            std::string::npos)
+      << log;
   EXPECT_NE(log.find("requeueing (restart 1 of at most 1)"), std::string::npos) << log;
   const auto run = RunSummary::from_json(nlohmann::json::parse(read_file(c.out() / "run.json")));
   for (const auto& i : run.instances) {

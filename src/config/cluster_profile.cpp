@@ -30,8 +30,8 @@ const StageSchema& embedded_schema(const char* path) {
 
 // Reads table `t` against `schema`: unknown keys, wrong types and ranges are
 // located errors; absent keys take their defaults.
-Params read_table(const toml::table& t, const StageSchema& schema, const std::string& prefix, const std::string& file,
-                  Diagnostics& diags) {
+Params read_table(const toml::table& t, const StageSchema& schema, const std::string& prefix,
+                  const std::string& file, Diagnostics& diags) {
   Params p;
   for (auto&& [k, v] : t) {
     const std::string key(k.str());
@@ -47,7 +47,8 @@ Params read_table(const toml::table& t, const StageSchema& schema, const std::st
     }
     auto value = detail::to_value(v, ps->type);
     if (!value) {
-      diags.error(pos_of(v.source(), file), prefix + key, ps->expectation() + ", found " + describe_node(v));
+      diags.error(pos_of(v.source(), file), prefix + key,
+                  ps->expectation() + ", found " + describe_node(v));
       continue;
     }
     if (auto e = detail::check_value(*ps, *value); !e.empty()) {
@@ -64,8 +65,10 @@ Params read_table(const toml::table& t, const StageSchema& schema, const std::st
 
 }  // namespace
 
-std::optional<ClusterProfile> load_cluster_profile_text(const std::string& file, const std::string& text,
-                                                        const std::vector<std::string>& types, Diagnostics& diags) {
+std::optional<ClusterProfile> load_cluster_profile_text(const std::string& file,
+                                                        const std::string& text,
+                                                        const std::vector<std::string>& types,
+                                                        Diagnostics& diags) {
   toml::table root;
   try {
     root = toml::parse(text, file);
@@ -78,14 +81,18 @@ std::optional<ClusterProfile> load_cluster_profile_text(const std::string& file,
   const toml::table empty;
   for (auto&& [k, v] : root) {
     if (k != "slurm" && k != "stage") {
-      diags.error(pos_of(k.source(), file), std::string(k.str()), "unknown top-level key; expected [slurm] or [stage.TYPE]");
+      diags.error(pos_of(k.source(), file), std::string(k.str()),
+                  "unknown top-level key; expected [slurm] or [stage.TYPE]");
     } else if (!v.is_table()) {
-      diags.error(pos_of(v.source(), file), std::string(k.str()), "expected a table, found " + describe_node(v));
+      diags.error(pos_of(v.source(), file), std::string(k.str()),
+                  "expected a table, found " + describe_node(v));
     }
   }
   const toml::table* slurm = root["slurm"].as_table();
   const std::size_t before = diags.all().size();
-  const Params s = read_table(slurm ? *slurm : empty, embedded_schema("src/config/cluster_profile.toml"), "slurm.", file, diags);
+  const Params s =
+      read_table(slurm ? *slurm : empty, embedded_schema("src/config/cluster_profile.toml"),
+                 "slurm.", file, diags);
   if (diags.all().size() == before) {
     profile.partition = s.s("partition");
     profile.account = s.s("account");
@@ -100,7 +107,8 @@ std::optional<ClusterProfile> load_cluster_profile_text(const std::string& file,
     profile.remind_seconds = static_cast<int>(s.i("remind_seconds"));
     profile.max_running = static_cast<int>(s.i("max_running"));
     if (slurm) {
-      for (auto&& [k, v] : *slurm) profile.where[std::string(k.str())] = pos_of(v.source(), file).str();
+      for (auto&& [k, v] : *slurm)
+        profile.where[std::string(k.str())] = pos_of(v.source(), file).str();
     }
   }
   if (const toml::table* stages = root["stage"].as_table()) {
@@ -108,17 +116,20 @@ std::optional<ClusterProfile> load_cluster_profile_text(const std::string& file,
       const std::string type(k.str());
       if (std::find(types.begin(), types.end(), type) == types.end()) {
         const std::string hint = closest(type, types);
-        diags.error(pos_of(k.source(), file), "stage." + type,
-                    "unknown stage type" + (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)"));
+        diags.error(
+            pos_of(k.source(), file), "stage." + type,
+            "unknown stage type" + (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)"));
         continue;
       }
       const toml::table* t = v.as_table();
       if (!t) {
-        diags.error(pos_of(v.source(), file), "stage." + type, "expected a table, found " + describe_node(v));
+        diags.error(pos_of(v.source(), file), "stage." + type,
+                    "expected a table, found " + describe_node(v));
         continue;
       }
       const std::size_t before = diags.all().size();
-      const Params p = read_table(*t, embedded_schema("src/config/cluster_stage.toml"), "stage." + type + ".", file, diags);
+      const Params p = read_table(*t, embedded_schema("src/config/cluster_stage.toml"),
+                                  "stage." + type + ".", file, diags);
       if (diags.all().size() != before) continue;  // this table's own problems are reported
       ClusterStage c;
       c.cpus = static_cast<int>(p.i("cpus"));
@@ -129,7 +140,8 @@ std::optional<ClusterProfile> load_cluster_profile_text(const std::string& file,
       c.sbatch = p.strings("sbatch");
       c.set = p.strings("set");
       c.max_running = static_cast<int>(p.i("max_running"));
-      for (auto&& [key, value] : *t) c.where[std::string(key.str())] = pos_of(value.source(), file).str();
+      for (auto&& [key, value] : *t)
+        c.where[std::string(key.str())] = pos_of(value.source(), file).str();
       for (const auto& set : c.set) {
         if (set.find('=') == std::string::npos || set.find('=') == 0) {
           diags.error(pos_of(t->get("set")->source(), file), "stage." + type + ".set",
@@ -143,7 +155,8 @@ std::optional<ClusterProfile> load_cluster_profile_text(const std::string& file,
   return profile;
 }
 
-std::optional<ClusterProfile> load_cluster_profile(const std::string& file, const std::vector<std::string>& types,
+std::optional<ClusterProfile> load_cluster_profile(const std::string& file,
+                                                   const std::vector<std::string>& types,
                                                    Diagnostics& diags) {
   std::ifstream f(file);
   if (!f) {

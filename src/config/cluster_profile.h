@@ -20,8 +20,8 @@ struct ClusterStage {  // [stage.TYPE]: 0 / -1 / "" / {} keep the stage's own es
   int gpus = -1;
   std::string partition;
   std::vector<std::string> sbatch;
-  std::vector<std::string> set;  // "PARAM=VALUE", applied to every stage of the type
-  int max_running = 0;           // array tasks running at once (0: [slurm] max_running)
+  std::vector<std::string> set;              // "PARAM=VALUE", applied to every stage of the type
+  int max_running = 0;                       // array tasks running at once (0: [slurm] max_running)
   std::map<std::string, std::string> where;  // key -> "FILE:LINE:COL" of the keys the table sets
 };
 
@@ -33,18 +33,23 @@ struct ClusterProfile {
   int max_requeues = 3;
   int warn_seconds = 120;
   double poll_seconds = 2.0;
-  int stuck_seconds = 60;    // a job pending for a reason waiting cannot clear fails the run after this
-  int remind_seconds = 300;  // a long wait says why, this often
-  int max_running = 0;       // array tasks of one job running at once (0: no cap)
+  int stuck_seconds =
+      60;  // a job pending for a reason waiting cannot clear fails the run after this
+  int remind_seconds = 300;                    // a long wait says why, this often
+  int max_running = 0;                         // array tasks of one job running at once (0: no cap)
   std::map<std::string, ClusterStage> stages;  // by stage type
-  std::map<std::string, std::string> where;     // [slurm] key -> "FILE:LINE:COL" of the keys the file sets
+  std::map<std::string, std::string>
+      where;  // [slurm] key -> "FILE:LINE:COL" of the keys the file sets
 };
 
 // Reads FILE. `types` are the registered stage types ([stage.TYPE] must name
 // one). Returns nullopt with every problem in `diags`.
-std::optional<ClusterProfile> load_cluster_profile(const std::string& file, const std::vector<std::string>& types,
+std::optional<ClusterProfile> load_cluster_profile(const std::string& file,
+                                                   const std::vector<std::string>& types,
                                                    Diagnostics& diags);
-std::optional<ClusterProfile> load_cluster_profile_text(const std::string& file, const std::string& text,
-                                                        const std::vector<std::string>& types, Diagnostics& diags);
+std::optional<ClusterProfile> load_cluster_profile_text(const std::string& file,
+                                                        const std::string& text,
+                                                        const std::vector<std::string>& types,
+                                                        Diagnostics& diags);
 
 }  // namespace wmgeom

@@ -21,7 +21,8 @@ void Diagnostics::error(const SourcePos& pos, const std::string& key, const std:
 std::string Diagnostics::format_all() const {
   auto sorted = items_;
   std::stable_sort(sorted.begin(), sorted.end(), [](const Diagnostic& a, const Diagnostic& b) {
-    return std::tie(a.pos.file, a.pos.line, a.pos.col) < std::tie(b.pos.file, b.pos.line, b.pos.col);
+    return std::tie(a.pos.file, a.pos.line, a.pos.col) <
+           std::tie(b.pos.file, b.pos.line, b.pos.col);
   });
   std::string out;
   for (const auto& d : sorted) out += d.format() + "\n";
@@ -34,7 +35,8 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
   for (std::size_t i = 1; i <= a.size(); ++i) {
     cur[0] = i;
     for (std::size_t j = 1; j <= b.size(); ++j) {
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      cur[j] =
+          std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
     }
     std::swap(prev, cur);
   }

@@ -49,10 +49,12 @@ class Loader {
     try {
       root = toml::parse(text, spec_.file);
     } catch (const toml::parse_error& e) {
-      diags_.error(pos_of(e.source(), spec_.file), "", "TOML syntax error: " + std::string(e.description()));
+      diags_.error(pos_of(e.source(), spec_.file), "",
+                   "TOML syntax error: " + std::string(e.description()));
       return;
     }
-    for (std::size_t i = 0; i < spec_.overrides.size(); ++i) apply_override(root, spec_.overrides[i], i + 1);
+    for (std::size_t i = 0; i < spec_.overrides.size(); ++i)
+      apply_override(root, spec_.overrides[i], i + 1);
 
     for (auto&& [k, v] : root) {
       if (k != "pipeline" && k != "stage") {
@@ -67,7 +69,8 @@ class Loader {
       if (const toml::table* t = stages->as_table()) {
         for (auto&& [k, v] : *t) load_stage(k, v);
       } else {
-        diags_.error(pos_of(stages->source(), spec_.file), "stage", "expected tables [stage.NAME], found " + describe_node(*stages));
+        diags_.error(pos_of(stages->source(), spec_.file), "stage",
+                     "expected tables [stage.NAME], found " + describe_node(*stages));
       }
     }
   }
@@ -80,7 +83,8 @@ class Loader {
     std::string source = "--set[" + std::to_string(index) + "]";
     auto eq = arg.find('=');
     if (eq == std::string::npos || eq == 0) {
-      diags_.error({source, 1, 1}, "", "expected KEY=VALUE (e.g. stage.gru.hidden=128), found \"" + arg + "\"");
+      diags_.error({source, 1, 1}, "",
+                   "expected KEY=VALUE (e.g. stage.gru.hidden=128), found \"" + arg + "\"");
       return;
     }
     std::string key = arg.substr(0, eq);
@@ -92,7 +96,8 @@ class Loader {
       try {
         parsed = toml::parse(key + "=" + nlohmann_quote(value), source);
       } catch (const toml::parse_error& e) {
-        diags_.error(pos_of(e.source(), source), key, "cannot parse override: " + std::string(e.description()));
+        diags_.error(pos_of(e.source(), source), key,
+                     "cannot parse override: " + std::string(e.description()));
         return;
       }
     }
@@ -107,12 +112,14 @@ class Loader {
       const toml::table* stages = root["stage"].as_table();
       if (dot == std::string::npos || !stages || !stages->contains(stage)) {
         std::vector<std::string> names;
-        if (stages) for (auto&& [k, v] : *stages) names.emplace_back(k.str());
+        if (stages)
+          for (auto&& [k, v] : *stages) names.emplace_back(k.str());
         std::string hint = closest(stage, names);
         diags_.error({source, 1, 7}, key,
-                     dot == std::string::npos ? "expected stage.NAME.KEY"
-                                              : "no stage named \"" + stage + "\" in " + spec_.file +
-                                                    (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)"));
+                     dot == std::string::npos
+                         ? "expected stage.NAME.KEY"
+                         : "no stage named \"" + stage + "\" in " + spec_.file +
+                               (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)"));
         return;
       }
     }
@@ -143,12 +150,14 @@ class Loader {
     const toml::node* node = root.get("pipeline");
     const StageSchema& schema = pipeline_schema();
     if (!node) {
-      diags_.error({spec_.file, 1, 1}, "pipeline", "missing [pipeline] table (with at least name = \"...\")");
+      diags_.error({spec_.file, 1, 1}, "pipeline",
+                   "missing [pipeline] table (with at least name = \"...\")");
       return;
     }
     const toml::table* t = node->as_table();
     if (!t) {
-      diags_.error(pos_of(node->source(), spec_.file), "pipeline", "expected a table, found " + describe_node(*node));
+      diags_.error(pos_of(node->source(), spec_.file), "pipeline",
+                   "expected a table, found " + describe_node(*node));
       return;
     }
     Params p;
@@ -158,21 +167,25 @@ class Loader {
       std::string key(k.str());
       const ParamSpec* ps = schema.param(key);
       if (!ps) {
-        unknown_key("pipeline." + key, pos_of(k.source(), spec_.file), key, names_of(schema), "[pipeline]");
+        unknown_key("pipeline." + key, pos_of(k.source(), spec_.file), key, names_of(schema),
+                    "[pipeline]");
         continue;
       }
       if (auto val = checked_value(*ps, v, "pipeline." + key)) p.set(key, *val);
     }
     for (const auto& ps : schema.params) {
       if (p.has(ps.name)) continue;
-      if (ps.default_value) p.set(ps.name, *ps.default_value);
-      else diags_.error(pos, "pipeline." + ps.name, "missing required key (" + ps.doc + ")");
+      if (ps.default_value)
+        p.set(ps.name, *ps.default_value);
+      else
+        diags_.error(pos, "pipeline." + ps.name, "missing required key (" + ps.doc + ")");
     }
     if (p.has("name")) spec_.name = p.s("name");
     if (p.has("seed")) spec_.seed = p.i("seed");
     if (p.has("description")) spec_.description = p.s("description");
     if (p.has("name") && !std::regex_match(spec_.name, kStageName)) {
-      diags_.error(pos, "pipeline.name", "expected letters, digits, '_' or '-', found \"" + spec_.name + "\"");
+      diags_.error(pos, "pipeline.name",
+                   "expected letters, digits, '_' or '-', found \"" + spec_.name + "\"");
     }
   }
 
@@ -186,11 +199,13 @@ class Loader {
   void unknown_key(const std::string& path, const SourcePos& pos, const std::string& key,
                    std::vector<std::string> candidates, const std::string& where) {
     std::string hint = closest(key, candidates);
-    diags_.error(pos, path, "unknown key for " + where +
-                                (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)"));
+    diags_.error(
+        pos, path,
+        "unknown key for " + where + (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)"));
   }
 
-  std::optional<Value> checked_value(const ParamSpec& ps, const toml::node& node, const std::string& path) {
+  std::optional<Value> checked_value(const ParamSpec& ps, const toml::node& node,
+                                     const std::string& path) {
     SourcePos pos = pos_of(node.source(), spec_.file);
     auto v = detail::to_value(node, ps.type);
     if (!v) {
@@ -224,17 +239,20 @@ class Loader {
     d.pos = pos_of(name_key.source(), spec_.file);
     std::string base = "stage." + d.name;
     if (!std::regex_match(d.name, kStageName)) {
-      diags_.error(d.pos, base, "stage names use letters, digits, '_' and '-' and start with a letter");
+      diags_.error(d.pos, base,
+                   "stage names use letters, digits, '_' and '-' and start with a letter");
     }
     const toml::table* t = node.as_table();
     if (!t) {
-      diags_.error(pos_of(node.source(), spec_.file), base, "expected a table, found " + describe_node(node));
+      diags_.error(pos_of(node.source(), spec_.file), base,
+                   "expected a table, found " + describe_node(node));
       return;
     }
     const toml::node* type = t->get("type");
     if (!type || !type->is_string()) {
       diags_.error(type ? pos_of(type->source(), spec_.file) : d.pos, base + ".type",
-                   "expected a stage type name (string)" + (type ? ", found " + describe_node(*type) : std::string(", missing")));
+                   "expected a stage type name (string)" +
+                       (type ? ", found " + describe_node(*type) : std::string(", missing")));
       spec_.stages.push_back(std::move(d));
       return;
     }
@@ -242,7 +260,8 @@ class Loader {
     d.positions["type"] = pos_of(type->source(), spec_.file);
     d.schema = schemas_.find(d.type);
     if (!d.schema) {
-      diags_.error(d.positions["type"], base + ".type", "unknown stage type \"" + d.type + "\"" + type_hint(d.type));
+      diags_.error(d.positions["type"], base + ".type",
+                   "unknown stage type \"" + d.type + "\"" + type_hint(d.type));
       spec_.stages.push_back(std::move(d));
       return;
     }
@@ -282,7 +301,9 @@ class Loader {
       } else if (ps.default_from_seed) {
         d.params.set(ps.name, spec_.seed);
       } else if (!is_swept) {
-        diags_.error(d.pos, base + "." + ps.name, "missing required parameter: " + ps.expectation().substr(9) + " (" + ps.doc + ")");
+        diags_.error(
+            d.pos, base + "." + ps.name,
+            "missing required parameter: " + ps.expectation().substr(9) + " (" + ps.doc + ")");
       } else {
         // The sweep supplies it; any first value keeps Params complete.
       }
@@ -290,8 +311,9 @@ class Loader {
     for (const auto& port : schema.inputs) {
       if (!port.optional && d.inputs.count(port.name) == 0) {
         diags_.error(d.pos, base + "." + port.name,
-                     "missing input: expected the name of " + std::string(port.many ? "one or more stages" : "a stage") +
-                         " producing " + port.kind);
+                     "missing input: expected the name of " +
+                         std::string(port.many ? "one or more stages" : "a stage") + " producing " +
+                         port.kind);
       }
     }
     spec_.stages.push_back(std::move(d));
@@ -312,8 +334,10 @@ class Loader {
       const toml::node* each = t->get("each");
       if (!each || t->size() != 1) {
         diags_.error(pos_of(v.source(), spec_.file), path,
-                     "expected { each = \"STAGE\" } or { each = [\"STAGE\", ...] } (one instance of this stage per "
-                     "upstream instance), found " + describe_node(v));
+                     "expected { each = \"STAGE\" } or { each = [\"STAGE\", ...] } (one instance "
+                     "of this stage per "
+                     "upstream instance), found " +
+                         describe_node(v));
         return;
       }
       load_port(d, port, *each, path + ".each");
@@ -327,14 +351,16 @@ class Loader {
     } else if (auto a = v.as_array(); a && port.many) {
       for (const auto& x : *a) {
         if (!x.is_string()) {
-          diags_.error(pos_of(x.source(), spec_.file), path, "expected stage names (strings), found " + describe_node(x));
+          diags_.error(pos_of(x.source(), spec_.file), path,
+                       "expected stage names (strings), found " + describe_node(x));
           return;
         }
         names.push_back(x.as_string()->get());
       }
     } else {
       diags_.error(pos, path,
-                   std::string(port.many ? "expected a stage name or a list of stage names" : "expected the name of one upstream stage") +
+                   std::string(port.many ? "expected a stage name or a list of stage names"
+                                         : "expected the name of one upstream stage") +
                        " producing " + port.kind + ", found " + describe_node(v));
       return;
     }
@@ -348,10 +374,12 @@ class Loader {
   // sweep = { PARAM = [values...], ..., zip = { PARAM = [...], PARAM = [...] } }
   // `zip` also takes a list of such tables (several groups). A zip group's
   // lists are paired index by index; the other axes multiply.
-  void load_sweep(StageDecl& d, const toml::node& v, const std::string& path, std::vector<std::string>& swept) {
+  void load_sweep(StageDecl& d, const toml::node& v, const std::string& path,
+                  std::vector<std::string>& swept) {
     const toml::table* t = v.as_table();
     if (!t) {
-      diags_.error(pos_of(v.source(), spec_.file), path, "expected a table {key = [values...]}, found " + describe_node(v));
+      diags_.error(pos_of(v.source(), spec_.file), path,
+                   "expected a table {key = [values...]}, found " + describe_node(v));
       return;
     }
     int groups = 0;
@@ -367,12 +395,15 @@ class Loader {
         }
         if (tables.empty() || std::find(tables.begin(), tables.end(), nullptr) != tables.end()) {
           diags_.error(pos_of(vals.source(), spec_.file), kpath,
-                       "expected a table {PARAM = [values...], PARAM = [values...]} of lists of one length (paired "
-                       "index by index), or a list of such tables, found " + describe_node(vals));
+                       "expected a table {PARAM = [values...], PARAM = [values...]} of lists of "
+                       "one length (paired "
+                       "index by index), or a list of such tables, found " +
+                           describe_node(vals));
           continue;
         }
         for (std::size_t g = 0; g < tables.size(); ++g) {
-          const std::string gpath = tables.size() > 1 ? kpath + "[" + std::to_string(g) + "]" : kpath;
+          const std::string gpath =
+              tables.size() > 1 ? kpath + "[" + std::to_string(g) + "]" : kpath;
           load_zip_group(d, *tables[g], gpath, groups++, swept);
         }
         continue;
@@ -385,18 +416,20 @@ class Loader {
                       std::vector<std::string>& swept) {
     const std::size_t first = d.sweep.size();
     for (auto&& [k, vals] : z) {
-      load_axis(d, std::string(k.str()), vals, pos_of(k.source(), spec_.file), path + "." + std::string(k.str()),
-                group, swept);
+      load_axis(d, std::string(k.str()), vals, pos_of(k.source(), spec_.file),
+                path + "." + std::string(k.str()), group, swept);
     }
     std::string lengths;
     bool equal = true;
     for (std::size_t a = first; a < d.sweep.size(); ++a) {
-      lengths += (lengths.empty() ? "" : ", ") + d.sweep[a].key + " has " + std::to_string(d.sweep[a].values.size());
+      lengths += (lengths.empty() ? "" : ", ") + d.sweep[a].key + " has " +
+                 std::to_string(d.sweep[a].values.size());
       equal = equal && d.sweep[a].values.size() == d.sweep[first].values.size();
     }
     if (!equal) {
       diags_.error(pos_of(z.source(), spec_.file), path,
-                   "the lists of a zip are paired index by index and must have one length; " + lengths + " values");
+                   "the lists of a zip are paired index by index and must have one length; " +
+                       lengths + " values");
     }
   }
 
@@ -410,7 +443,10 @@ class Loader {
       return;
     }
     if (std::find(swept.begin(), swept.end(), key) != swept.end()) {
-      diags_.error(pos, kpath, "\"" + key + "\" is swept twice in this stage (once in a zip and once outside, or in two zips)");
+      diags_.error(
+          pos, kpath,
+          "\"" + key +
+              "\" is swept twice in this stage (once in a zip and once outside, or in two zips)");
       return;
     }
     const toml::array* arr = vals.as_array();
@@ -423,8 +459,10 @@ class Loader {
     bool ok = true;
     for (const auto& x : *arr) {
       auto val = checked_value(*ps, x, kpath);
-      if (!val) ok = false;
-      else axis.values.push_back(*val);
+      if (!val)
+        ok = false;
+      else
+        axis.values.push_back(*val);
     }
     if (!ok) return;
     swept.push_back(key);
@@ -449,7 +487,8 @@ PipelineSpec load_pipeline(const std::string& file, std::string_view text,
   spec.overrides = overrides;
   std::error_code ec;
   auto abs = std::filesystem::absolute(file, ec);
-  spec.base_dir = file.starts_with("embedded:") ? std::filesystem::current_path() : abs.parent_path();
+  spec.base_dir =
+      file.starts_with("embedded:") ? std::filesystem::current_path() : abs.parent_path();
   Loader(spec, diags, schemas).load(text);
   return spec;
 }

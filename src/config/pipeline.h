@@ -31,26 +31,27 @@ struct SweepAxis {
 struct StageDecl {
   std::string name;
   std::string type;
-  SourcePos pos;                          // the [stage.NAME] header
-  const StageSchema* schema = nullptr;    // null when the type is unknown
-  Params params;                          // given or defaulted; paths resolved
-  std::map<std::string, SourcePos> positions;          // key -> where it was set
+  SourcePos pos;                                           // the [stage.NAME] header
+  const StageSchema* schema = nullptr;                     // null when the type is unknown
+  Params params;                                           // given or defaulted; paths resolved
+  std::map<std::string, SourcePos> positions;              // key -> where it was set
   std::map<std::string, std::vector<std::string>> inputs;  // port -> upstream stage names
-  std::set<std::string> each;  // `many` ports given as { each = ... }: one instance per upstream instance
-  std::vector<SweepAxis> sweep;           // in key order (TOML tables are read sorted)
+  std::set<std::string>
+      each;  // `many` ports given as { each = ... }: one instance per upstream instance
+  std::vector<SweepAxis> sweep;  // in key order (TOML tables are read sorted)
 
   SourcePos where(const std::string& key) const;
 };
 
 struct PipelineSpec {
-  std::string file;                 // as given on the command line
-  std::filesystem::path base_dir;   // relative paths resolve against it
-  std::string text;                 // the file's text, for reports
+  std::string file;                // as given on the command line
+  std::filesystem::path base_dir;  // relative paths resolve against it
+  std::string text;                // the file's text, for reports
   std::vector<std::string> overrides;
   std::string name;
   std::int64_t seed = 0;
   std::string description;
-  std::vector<StageDecl> stages;    // in file order
+  std::vector<StageDecl> stages;  // in file order
 
   const StageDecl* find(std::string_view name) const;
 };
@@ -66,8 +67,8 @@ const StageSchema& pipeline_schema();
 
 // Never throws for bad input: every problem goes to `diags`.
 PipelineSpec load_pipeline(const std::string& file, std::string_view text,
-                           const std::vector<std::string>& overrides,
-                           const SchemaLookup& schemas, Diagnostics& diags);
+                           const std::vector<std::string>& overrides, const SchemaLookup& schemas,
+                           Diagnostics& diags);
 
 // Reads the file (or the embedded copy when the path is "embedded:quickstart")
 // and calls load_pipeline. A missing file is a diagnostic too.

@@ -9,14 +9,22 @@ namespace wmgeom {
 
 std::string_view param_type_name(ParamType type) {
   switch (type) {
-    case ParamType::kBool: return "bool";
-    case ParamType::kInt: return "int";
-    case ParamType::kFloat: return "float";
-    case ParamType::kString: return "string";
-    case ParamType::kPath: return "path";
-    case ParamType::kIntList: return "list<int>";
-    case ParamType::kFloatList: return "list<float>";
-    case ParamType::kStringList: return "list<string>";
+    case ParamType::kBool:
+      return "bool";
+    case ParamType::kInt:
+      return "int";
+    case ParamType::kFloat:
+      return "float";
+    case ParamType::kString:
+      return "string";
+    case ParamType::kPath:
+      return "path";
+    case ParamType::kIntList:
+      return "list<int>";
+    case ParamType::kFloatList:
+      return "list<float>";
+    case ParamType::kStringList:
+      return "list<string>";
   }
   return "?";
 }
@@ -52,14 +60,20 @@ std::string items_text(const ParamSpec& p) {
 
 std::string ParamSpec::expectation() const {
   switch (type) {
-    case ParamType::kBool: return "expected a boolean (true or false)";
-    case ParamType::kInt: return "expected an integer" + range_text(*this);
-    case ParamType::kFloat: return "expected a number" + range_text(*this);
+    case ParamType::kBool:
+      return "expected a boolean (true or false)";
+    case ParamType::kInt:
+      return "expected an integer" + range_text(*this);
+    case ParamType::kFloat:
+      return "expected a number" + range_text(*this);
     case ParamType::kString:
       return choices.empty() ? "expected a string" : "expected one of " + choices_text(*this);
-    case ParamType::kPath: return "expected a path (string)";
-    case ParamType::kIntList: return "expected a list of " + items_text(*this) + "integers" + range_text(*this);
-    case ParamType::kFloatList: return "expected a list of " + items_text(*this) + "numbers" + range_text(*this);
+    case ParamType::kPath:
+      return "expected a path (string)";
+    case ParamType::kIntList:
+      return "expected a list of " + items_text(*this) + "integers" + range_text(*this);
+    case ParamType::kFloatList:
+      return "expected a list of " + items_text(*this) + "numbers" + range_text(*this);
     case ParamType::kStringList:
       return "expected a list of " + items_text(*this) + "strings" +
              (choices.empty() ? "" : " from " + choices_text(*this));
@@ -87,9 +101,9 @@ namespace {
 }
 
 ParamType parse_type(std::string_view source, const std::string& key, const std::string& t) {
-  for (ParamType pt : {ParamType::kBool, ParamType::kInt, ParamType::kFloat, ParamType::kString,
-                       ParamType::kPath, ParamType::kIntList, ParamType::kFloatList,
-                       ParamType::kStringList}) {
+  for (ParamType pt :
+       {ParamType::kBool, ParamType::kInt, ParamType::kFloat, ParamType::kString, ParamType::kPath,
+        ParamType::kIntList, ParamType::kFloatList, ParamType::kStringList}) {
     if (param_type_name(pt) == t) return pt;
   }
   bad(source, key, "unknown parameter type \"" + t + "\"");
@@ -111,7 +125,8 @@ StageSchema parse_schema(std::string_view toml_text, std::string_view source) {
   try {
     root = toml::parse(toml_text, source);
   } catch (const toml::parse_error& e) {
-    bad(source, "", std::string(e.description()) + " at line " + std::to_string(e.source().begin.line));
+    bad(source, "",
+        std::string(e.description()) + " at line " + std::to_string(e.source().begin.line));
   }
   StageSchema s;
   const toml::table* stage = root["stage"].as_table();
@@ -125,7 +140,8 @@ StageSchema parse_schema(std::string_view toml_text, std::string_view source) {
   if (auto v = stage->get_as<std::string>("doc")) s.doc = v->get();
   if (auto v = stage->get_as<std::string>("device")) s.device = v->get();
   for (auto&& [k, v] : root) {
-    if (k != "stage" && k != "input" && k != "param") bad(source, std::string(k.str()), "unknown schema table");
+    if (k != "stage" && k != "input" && k != "param")
+      bad(source, std::string(k.str()), "unknown schema table");
   }
 
   if (const toml::table* inputs = root["input"].as_table()) {
@@ -142,7 +158,8 @@ StageSchema parse_schema(std::string_view toml_text, std::string_view source) {
       if (auto x = t->get_as<bool>("optional")) p.optional = x->get();
       if (auto x = t->get_as<std::string>("doc")) p.doc = x->get();
       if (auto x = t->get_as<std::int64_t>("max_instances")) {
-        if (!p.many) bad(source, key + ".max_instances", "only a `many` port can limit its instances");
+        if (!p.many)
+          bad(source, key + ".max_instances", "only a `many` port can limit its instances");
         if (x->get() < 1) bad(source, key + ".max_instances", "expected an integer >= 1");
         p.max_instances = x->get();
       }
@@ -186,13 +203,17 @@ StageSchema parse_schema(std::string_view toml_text, std::string_view source) {
       if (auto x = t->get_as<bool>("hashed")) p.hashed = x->get();
       if (auto x = t->get_as<std::string>("doc")) p.doc = x->get();
       if (auto x = t->get_as<std::string>("default_from")) {
-        if (x->get() != "pipeline.seed") bad(source, key + ".default_from", "only \"pipeline.seed\" is supported");
+        if (x->get() != "pipeline.seed")
+          bad(source, key + ".default_from", "only \"pipeline.seed\" is supported");
         p.default_from_seed = true;
       }
       if (auto x = t->get("default")) {
         auto d = detail::to_value(*x, p.type);
-        if (!d) bad(source, key + ".default", "does not match type " + std::string(param_type_name(p.type)));
-        if (auto e = detail::check_value(p, *d); !e.empty()) bad(source, key + ".default", p.expectation() + ", " + e);
+        if (!d)
+          bad(source, key + ".default",
+              "does not match type " + std::string(param_type_name(p.type)));
+        if (auto e = detail::check_value(p, *d); !e.empty())
+          bad(source, key + ".default", p.expectation() + ", " + e);
         p.default_value = *d;
       }
       if (p.doc.empty()) bad(source, key + ".doc", "every parameter needs a doc string");
@@ -201,9 +222,14 @@ StageSchema parse_schema(std::string_view toml_text, std::string_view source) {
   }
   if (!s.device.empty()) {
     const ParamSpec* d = s.param(s.device);
-    if (!d) bad(source, "stage.device", "names \"" + s.device + "\", which is not a parameter of this schema");
+    if (!d)
+      bad(source, "stage.device",
+          "names \"" + s.device + "\", which is not a parameter of this schema");
     if (d->type != ParamType::kString || d->hashed) {
-      bad(source, "stage.device", "parameter \"" + s.device + "\" must be a string with hashed = false (the device kind, not the spec, enters the key)");
+      bad(source, "stage.device",
+          "parameter \"" + s.device +
+              "\" must be a string with hashed = false (the device kind, not the spec, enters the "
+              "key)");
     }
   }
   return s;
@@ -211,14 +237,17 @@ StageSchema parse_schema(std::string_view toml_text, std::string_view source) {
 
 std::string describe_schema(const StageSchema& s) {
   std::ostringstream o;
-  o << s.type << " (version " << s.version << ") -> " << (s.output.empty() ? "-" : s.output) << "\n";
+  o << s.type << " (version " << s.version << ") -> " << (s.output.empty() ? "-" : s.output)
+    << "\n";
   if (!s.doc.empty()) o << "  " << s.doc << "\n";
   if (!s.inputs.empty()) {
     o << "\ninputs:\n";
     for (const auto& p : s.inputs) {
       o << "  " << p.name << " = " << (p.many ? "[" + p.kind + " stages...]" : p.kind + " stage")
         << (p.optional ? " (optional)" : "")
-        << (p.max_instances > 0 ? " (at most " + std::to_string(p.max_instances) + " instance each; { each = [...] }: one)" : "")
+        << (p.max_instances > 0 ? " (at most " + std::to_string(p.max_instances) +
+                                      " instance each; { each = [...] }: one)"
+                                : "")
         << "\n";
       if (!p.doc.empty()) o << "      " << p.doc << "\n";
     }
@@ -227,9 +256,12 @@ std::string describe_schema(const StageSchema& s) {
     o << "\nparameters:\n";
     for (const auto& p : s.params) {
       o << "  " << p.name << " (" << param_type_name(p.type) << ")";
-      if (p.default_value) o << " = " << format_value(*p.default_value);
-      else if (p.default_from_seed) o << " = pipeline.seed";
-      else o << " required";
+      if (p.default_value)
+        o << " = " << format_value(*p.default_value);
+      else if (p.default_from_seed)
+        o << " = pipeline.seed";
+      else
+        o << " required";
       if (!p.hashed) o << "  [not in cache key]";
       o << "\n      " << p.doc << "\n      " << p.expectation() << "\n";
     }

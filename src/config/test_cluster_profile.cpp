@@ -51,7 +51,8 @@ max_running = 2
   EXPECT_EQ(p->poll_seconds, 10.0);
   EXPECT_EQ(p->stuck_seconds, 30);
   EXPECT_EQ(p->remind_seconds, 600);
-  EXPECT_EQ(p->where.at("partition"), "site.toml:2:13");  // for messages naming the key that changes a request
+  EXPECT_EQ(p->where.at("partition"),
+            "site.toml:2:13");  // for messages naming the key that changes a request
   const ClusterStage& t = p->stages.at("train");
   EXPECT_EQ(t.where.at("cpus"), "site.toml:17:8");
   EXPECT_EQ(t.partition, "gpu");
@@ -78,7 +79,8 @@ max_running = 2
   spec.stages[0].type = "train";
   spec.stages[1].name = "stimuli";
   spec.stages[1].type = "render";
-  EXPECT_EQ(SlurmExecutor::profile_sets(spec, *p), std::vector<std::string>{"stage.gru.device=\"cuda\""});
+  EXPECT_EQ(SlurmExecutor::profile_sets(spec, *p),
+            std::vector<std::string>{"stage.gru.device=\"cuda\""});
 }
 
 TEST(ClusterProfile, EveryProblemIsLocated) {
@@ -103,19 +105,30 @@ set = ["nonsense"]
                                      kTypes, d);
   EXPECT_FALSE(p);
   const std::string all = d.format_all();
-  EXPECT_NE(all.find("bad.toml:2:1: error: slurm.partiton: unknown key for [slurm] (did you mean \"partition\"?)"),
+  EXPECT_NE(all.find("bad.toml:2:1: error: slurm.partiton: unknown key for [slurm] (did you mean "
+                     "\"partition\"?)"),
             std::string::npos)
       << all;
-  EXPECT_NE(all.find("bad.toml:3:16: error: slurm.max_requeues: expected an integer in [0, 100]"), std::string::npos) << all;
+  EXPECT_NE(all.find("bad.toml:3:16: error: slurm.max_requeues: expected an integer in [0, 100]"),
+            std::string::npos)
+      << all;
   EXPECT_NE(all.find("bad.toml:4:16: error: slurm.poll_seconds"), std::string::npos) << all;
-  EXPECT_NE(all.find("bad.toml:6:8: error: stage.trian: unknown stage type (did you mean \"train\"?)"), std::string::npos)
+  EXPECT_NE(
+      all.find("bad.toml:6:8: error: stage.trian: unknown stage type (did you mean \"train\"?)"),
+      std::string::npos)
       << all;
   EXPECT_NE(all.find("bad.toml:10:8: error: stage.train.gpus"), std::string::npos) << all;
-  EXPECT_NE(all.find("bad.toml:14:7: error: stage.analyze.set: expected PARAM=VALUE items, found \"nonsense\""), std::string::npos) << all;
-  EXPECT_NE(all.find("bad.toml:11:15: error: stage.train.max_running: expected an integer in [0, 100000]"),
+  EXPECT_NE(all.find("bad.toml:14:7: error: stage.analyze.set: expected PARAM=VALUE items, found "
+                     "\"nonsense\""),
             std::string::npos)
       << all;
-  EXPECT_NE(all.find("bad.toml:16:2: error: cluster: unknown top-level key"), std::string::npos) << all;
+  EXPECT_NE(
+      all.find(
+          "bad.toml:11:15: error: stage.train.max_running: expected an integer in [0, 100000]"),
+      std::string::npos)
+      << all;
+  EXPECT_NE(all.find("bad.toml:16:2: error: cluster: unknown top-level key"), std::string::npos)
+      << all;
   Diagnostics syntax;
   EXPECT_FALSE(load_cluster_profile_text("s.toml", "[slurm\n", kTypes, syntax));
   EXPECT_NE(syntax.format_all().find("s.toml:1:"), std::string::npos) << syntax.format_all();
@@ -125,20 +138,25 @@ TEST(ClusterProfile, TheCliRefusesABadProfileWithExitTwoBeforeSubmitting) {
   TempDir dir;
   write_file(dir / "p.toml", "[pipeline]\nname = \"p\"\n\n[stage.a]\ntype = \"source\"\n");
   write_file(dir / "bad.toml", "[slurm]\nwarn_seconds = 5\n");
-  CliResult r = run_cli({"run", (dir / "p.toml").string(), "--executor", "slurm", "--profile", (dir / "bad.toml").string(),
-                         "--cache-dir", (dir / "c").string(), "--out", (dir / "o").string()},
+  CliResult r = run_cli({"run", (dir / "p.toml").string(), "--executor", "slurm", "--profile",
+                         (dir / "bad.toml").string(), "--cache-dir", (dir / "c").string(), "--out",
+                         (dir / "o").string()},
                         test_registry());
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("bad.toml:2:16: error: slurm.warn_seconds: expected an integer in [10, 3600]"), std::string::npos)
+  EXPECT_NE(
+      r.err.find("bad.toml:2:16: error: slurm.warn_seconds: expected an integer in [10, 3600]"),
+      std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find("nothing was submitted"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(dir / "o" / "slurm"));
   // The embedded quickstart is not a file the nodes can read.
   r = run_cli({"run", "--executor", "slurm"}, test_registry());
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("needs a pipeline file that the nodes can read"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("needs a pipeline file that the nodes can read"), std::string::npos)
+      << r.err;
   // status without a submission says so.
-  r = run_cli({"status", (dir / "p.toml").string(), "--out", (dir / "o").string()}, test_registry());
+  r = run_cli({"status", (dir / "p.toml").string(), "--out", (dir / "o").string()},
+              test_registry());
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("no Slurm submission"), std::string::npos) << r.err;
 }
@@ -151,13 +169,15 @@ TEST(ClusterProfile, AJobRefusesAKeyOtherThanTheSubmittersWithExitTwo) {
   write_file(dir / "p.toml", text);
   const std::string key = instance_key(dir / "p.toml", text, "a", test_registry());
   auto run = [&](const std::string& expect) {
-    return run_cli({"run", (dir / "p.toml").string(), "--only", "a", "--expect-key", expect, "--cache-dir",
-                    (dir / "c").string(), "--out", (dir / "o").string(), "--no-progress"},
-                   test_registry());
+    return run_cli(
+        {"run", (dir / "p.toml").string(), "--only", "a", "--expect-key", expect, "--cache-dir",
+         (dir / "c").string(), "--out", (dir / "o").string(), "--no-progress"},
+        test_registry());
   };
   CliResult r = run("0123456789abcdef0123456789abcdef");
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("a plans to key " + key + " here but to 0123456789abcdef0123456789abcdef where it was submitted"),
+  EXPECT_NE(r.err.find("a plans to key " + key +
+                       " here but to 0123456789abcdef0123456789abcdef where it was submitted"),
             std::string::npos)
       << r.err;
   EXPECT_FALSE(Cache(dir / "c").contains(key));  // nothing computed

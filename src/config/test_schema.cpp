@@ -39,7 +39,8 @@ type = "int"
 default = 0
 hashed = false
 doc = "Threads."
-)", "demo.toml");
+)",
+                               "demo.toml");
   EXPECT_EQ(s.type, "demo");
   EXPECT_EQ(s.version, 4);
   EXPECT_EQ(s.items, "things");
@@ -67,14 +68,20 @@ TEST(Schema, MalformedSchemasFailLoudly) {
     }
   };
   bad("[stage]\nversion = 1\n", "stage.type: missing");
-  bad("[stage]\ntype = \"x\"\n[param.a]\ntype = \"integer\"\ndoc = \"d\"\n", "unknown parameter type");
-  bad("[stage]\ntype = \"x\"\n[param.a]\ntype = \"int\"\ndefault = \"s\"\ndoc = \"d\"\n", "param.a.default");
-  bad("[stage]\ntype = \"x\"\n[param.a]\ntype = \"int\"\ndefault = 50\nmax = 10\ndoc = \"d\"\n", "param.a.default");
+  bad("[stage]\ntype = \"x\"\n[param.a]\ntype = \"integer\"\ndoc = \"d\"\n",
+      "unknown parameter type");
+  bad("[stage]\ntype = \"x\"\n[param.a]\ntype = \"int\"\ndefault = \"s\"\ndoc = \"d\"\n",
+      "param.a.default");
+  bad("[stage]\ntype = \"x\"\n[param.a]\ntype = \"int\"\ndefault = 50\nmax = 10\ndoc = \"d\"\n",
+      "param.a.default");
   bad("[stage]\ntype = \"x\"\n[param.a]\ntype = \"int\"\ndefault = 1\n", "doc string");
-  bad("[stage]\ntype = \"x\"\n[param.a]\ntype = \"int\"\ndefualt = 1\ndoc = \"d\"\n", "param.a.defualt: unknown schema key");
+  bad("[stage]\ntype = \"x\"\n[param.a]\ntype = \"int\"\ndefualt = 1\ndoc = \"d\"\n",
+      "param.a.defualt: unknown schema key");
   bad("[stage]\ntype = \"x\"\n[input.a]\nmany = true\n", "input.a.kind: missing");
-  bad("[stage]\ntype = \"x\"\n[input.a]\nkind = \"N\"\nmax_instances = 1\n", "input.a.max_instances: only a `many` port");
-  bad("[stage]\ntype = \"x\"\n[input.a]\nkind = \"N\"\nmany = true\nmax_instances = 0\n", "input.a.max_instances: expected an integer >= 1");
+  bad("[stage]\ntype = \"x\"\n[input.a]\nkind = \"N\"\nmax_instances = 1\n",
+      "input.a.max_instances: only a `many` port");
+  bad("[stage]\ntype = \"x\"\n[input.a]\nkind = \"N\"\nmany = true\nmax_instances = 0\n",
+      "input.a.max_instances: expected an integer >= 1");
 }
 
 TEST(Registry, DuplicateAndMismatchedTypesAreErrors) {

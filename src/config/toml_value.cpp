@@ -16,13 +16,27 @@ SourcePos pos_of(const toml::source_region& region, const std::string& fallback_
 std::string describe_node(const toml::node& node) {
   std::ostringstream s;
   switch (node.type()) {
-    case toml::node_type::string: s << "string \"" << node.as_string()->get() << "\""; break;
-    case toml::node_type::integer: s << "integer " << node.as_integer()->get(); break;
-    case toml::node_type::floating_point: s << "float " << node.as_floating_point()->get(); break;
-    case toml::node_type::boolean: s << "boolean " << (node.as_boolean()->get() ? "true" : "false"); break;
-    case toml::node_type::array: s << "an array of " << node.as_array()->size() << " items"; break;
-    case toml::node_type::table: s << "a table"; break;
-    default: s << "a date/time"; break;
+    case toml::node_type::string:
+      s << "string \"" << node.as_string()->get() << "\"";
+      break;
+    case toml::node_type::integer:
+      s << "integer " << node.as_integer()->get();
+      break;
+    case toml::node_type::floating_point:
+      s << "float " << node.as_floating_point()->get();
+      break;
+    case toml::node_type::boolean:
+      s << "boolean " << (node.as_boolean()->get() ? "true" : "false");
+      break;
+    case toml::node_type::array:
+      s << "an array of " << node.as_array()->size() << " items";
+      break;
+    case toml::node_type::table:
+      s << "a table";
+      break;
+    default:
+      s << "a date/time";
+      break;
   }
   return s.str();
 }
@@ -109,13 +123,16 @@ std::string check_size(const ParamSpec& spec, const std::vector<T>& v) {
 }  // namespace
 
 std::string check_value(const ParamSpec& spec, const Value& value) {
-  if (auto x = std::get_if<std::int64_t>(&value)) return check_number(spec, static_cast<double>(*x), std::to_string(*x));
+  if (auto x = std::get_if<std::int64_t>(&value))
+    return check_number(spec, static_cast<double>(*x), std::to_string(*x));
   if (auto x = std::get_if<double>(&value)) return check_number(spec, *x, format_value(*x));
   if (auto x = std::get_if<std::string>(&value)) return check_choice(spec, *x);
   if (auto x = std::get_if<std::vector<std::int64_t>>(&value)) {
     if (auto e = check_size(spec, *x); !e.empty()) return e;
     for (auto v : *x) {
-      if (auto e = check_number(spec, static_cast<double>(v), "item " + std::to_string(v)); !e.empty()) return e;
+      if (auto e = check_number(spec, static_cast<double>(v), "item " + std::to_string(v));
+          !e.empty())
+        return e;
     }
   }
   if (auto x = std::get_if<std::vector<double>>(&value)) {

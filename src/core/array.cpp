@@ -10,12 +10,18 @@ namespace wmgeom {
 
 std::string_view dtype_name(DType dtype) {
   switch (dtype) {
-    case DType::kU8: return "uint8";
-    case DType::kI32: return "int32";
-    case DType::kI64: return "int64";
-    case DType::kF16: return "float16";
-    case DType::kF32: return "float32";
-    case DType::kF64: return "float64";
+    case DType::kU8:
+      return "uint8";
+    case DType::kI32:
+      return "int32";
+    case DType::kI64:
+      return "int64";
+    case DType::kF16:
+      return "float16";
+    case DType::kF32:
+      return "float32";
+    case DType::kF64:
+      return "float64";
   }
   return "?";
 }
@@ -29,24 +35,34 @@ DType dtype_from_name(std::string_view name) {
 
 std::string_view npy_descr(DType dtype) {
   switch (dtype) {
-    case DType::kU8: return "|u1";
-    case DType::kI32: return "<i4";
-    case DType::kI64: return "<i8";
-    case DType::kF16: return "<f2";
-    case DType::kF32: return "<f4";
-    case DType::kF64: return "<f8";
+    case DType::kU8:
+      return "|u1";
+    case DType::kI32:
+      return "<i4";
+    case DType::kI64:
+      return "<i8";
+    case DType::kF16:
+      return "<f2";
+    case DType::kF32:
+      return "<f4";
+    case DType::kF64:
+      return "<f8";
   }
   return "?";
 }
 
 std::size_t dtype_size(DType dtype) {
   switch (dtype) {
-    case DType::kU8: return 1;
-    case DType::kF16: return 2;
+    case DType::kU8:
+      return 1;
+    case DType::kF16:
+      return 2;
     case DType::kI32:
-    case DType::kF32: return 4;
+    case DType::kF32:
+      return 4;
     case DType::kI64:
-    case DType::kF64: return 8;
+    case DType::kF64:
+      return 8;
   }
   return 0;
 }
@@ -84,7 +100,8 @@ std::optional<std::uint64_t> checked_nbytes(DType dtype, const std::vector<std::
   return bytes;
 }
 
-Array::Array(DType dtype, std::vector<std::int64_t> shape) : dtype_(dtype), shape_(std::move(shape)) {
+Array::Array(DType dtype, std::vector<std::int64_t> shape)
+    : dtype_(dtype), shape_(std::move(shape)) {
   for (auto d : shape_) {
     if (d < 0) throw Error("negative dimension in array shape");
   }

@@ -23,9 +23,8 @@ class Check {
   Array get(const std::string& name, DType dtype, std::size_t ndim) const {
     const Array& x = a_.array(name);
     if (x.dtype() != dtype || x.ndim() != ndim) {
-      throw Error(std::string(kind_) + "." + name + ": expected " +
-                  std::string(dtype_name(dtype)) + " with " + std::to_string(ndim) +
-                  " dimensions, found " + x.describe());
+      throw Error(std::string(kind_) + "." + name + ": expected " + std::string(dtype_name(dtype)) +
+                  " with " + std::to_string(ndim) + " dimensions, found " + x.describe());
     }
     return x;
   }
@@ -48,7 +47,8 @@ class Check {
   }
   template <typename T>
   T meta(const std::string& key) const {
-    if (!a_.meta.contains(key)) throw Error(std::string(kind_) + ": metadata lacks \"" + key + "\"");
+    if (!a_.meta.contains(key))
+      throw Error(std::string(kind_) + ": metadata lacks \"" + key + "\"");
     return a_.meta.at(key).get<T>();
   }
 
@@ -82,7 +82,8 @@ void put_fields(Artifact& a, const T& obj, const Field<T> (&fields)[N]) {
 
 // A kind's artifact: its fields' arrays (absent ones left out) and metadata.
 template <typename T, std::size_t N>
-Artifact make_artifact(const char* kind, const T& obj, const Field<T> (&fields)[N], nlohmann::json meta) {
+Artifact make_artifact(const char* kind, const T& obj, const Field<T> (&fields)[N],
+                       nlohmann::json meta) {
   Artifact a{kind, {}, std::move(meta)};
   put_fields(a, obj, fields);
   return a;
@@ -92,7 +93,8 @@ Artifact make_artifact(const char* kind, const T& obj, const Field<T> (&fields)[
 template <typename T, std::size_t N>
 void get_fields(const Check& c, T& obj, const Field<T> (&fields)[N]) {
   for (const auto& f : fields) {
-    obj.*f.member = f.required ? c.get(f.name, f.dtype, f.ndim) : c.optional(f.name, f.dtype, f.ndim);
+    obj.*f.member =
+        f.required ? c.get(f.name, f.dtype, f.ndim) : c.optional(f.name, f.dtype, f.ndim);
   }
   for (const auto& f : fields) {
     for (const auto& ref : fields) {
@@ -107,22 +109,29 @@ void get_fields(const Check& c, T& obj, const Field<T> (&fields)[N]) {
 
 // ---- StimulusSet ----
 constexpr Field<StimulusSet> kStimulusFields[] = {
-    {"images", &StimulusSet::images, DType::kU8, 4, true, 0},     {"location", &StimulusSet::location, DType::kI32, 1, true, 0},
-    {"category", &StimulusSet::category, DType::kI32, 1, true, 0}, {"identity", &StimulusSet::identity, DType::kI32, 1, true, 0},
-    {"view", &StimulusSet::view, DType::kI32, 1, true, 0},         {"split", &StimulusSet::split, DType::kI32, 1, true, 0}};
+    {"images", &StimulusSet::images, DType::kU8, 4, true, 0},
+    {"location", &StimulusSet::location, DType::kI32, 1, true, 0},
+    {"category", &StimulusSet::category, DType::kI32, 1, true, 0},
+    {"identity", &StimulusSet::identity, DType::kI32, 1, true, 0},
+    {"view", &StimulusSet::view, DType::kI32, 1, true, 0},
+    {"split", &StimulusSet::split, DType::kI32, 1, true, 0}};
 
 Artifact StimulusSet::to_artifact() const {
   return make_artifact(kKind, *this, kStimulusFields,
-                       {{"category_names", category_names}, {"identity_names", identity_names},
-                        {"identity_category", identity_category}, {"n_locations", n_locations},
-                        {"n_views", n_views}, {"info", info}});
+                       {{"category_names", category_names},
+                        {"identity_names", identity_names},
+                        {"identity_category", identity_category},
+                        {"n_locations", n_locations},
+                        {"n_views", n_views},
+                        {"info", info}});
 }
 
 StimulusSet StimulusSet::from_artifact(const Artifact& a) {
   Check c(a, kKind);
   StimulusSet s;
   get_fields(c, s, kStimulusFields);
-  if (s.images.dim(1) != 3) throw Error("StimulusSet.images: expected 3 channels, found " + s.images.describe());
+  if (s.images.dim(1) != 3)
+    throw Error("StimulusSet.images: expected 3 channels, found " + s.images.describe());
   s.category_names = c.meta<std::vector<std::string>>("category_names");
   s.identity_names = c.meta<std::vector<std::string>>("identity_names");
   s.identity_category = c.meta<std::vector<std::int32_t>>("identity_category");
@@ -154,7 +163,8 @@ FeatureBank FeatureBank::from_artifact(const Artifact& a) {
   FeatureBank f;
   const Array& x = a.array("features");
   if ((x.dtype() != DType::kF16 && x.dtype() != DType::kF32) || x.ndim() != 4) {
-    throw Error("FeatureBank.features: expected float16/float32 [N, C, h, w], found " + x.describe());
+    throw Error("FeatureBank.features: expected float16/float32 [N, C, h, w], found " +
+                x.describe());
   }
   f.features = x;
   for (const auto& [k, v] : a.arrays) {
@@ -181,8 +191,12 @@ Artifact TrialSet::to_artifact() const {
   nlohmann::json t = nlohmann::json::array();
   for (const auto& d : tasks) t.push_back({{"name", d.name}, {"feature", d.feature}, {"n", d.n}});
   return make_artifact(kKind, *this, kTrialFields,
-                       {{"tasks", t}, {"trial_length", trial_length}, {"match_prob", match_prob},
-                        {"hard_nonmatch", hard_nonmatch}, {"task_cue", task_cue}, {"info", info}});
+                       {{"tasks", t},
+                        {"trial_length", trial_length},
+                        {"match_prob", match_prob},
+                        {"hard_nonmatch", hard_nonmatch},
+                        {"task_cue", task_cue},
+                        {"info", info}});
 }
 
 TrialSet TrialSet::from_artifact(const Artifact& a) {
@@ -199,8 +213,8 @@ TrialSet TrialSet::from_artifact(const Artifact& a) {
   s.info = a.meta.value("info", nlohmann::json::object());
   get_fields(c, s, kTrialFields);
   if (s.stimuli.dim(1) != s.trial_length) {
-    throw Error("TrialSet.stimuli: expected " + std::to_string(s.trial_length) +
-                " frames, found " + s.stimuli.describe());
+    throw Error("TrialSet.stimuli: expected " + std::to_string(s.trial_length) + " frames, found " +
+                s.stimuli.describe());
   }
   c.range(s.task, "task", static_cast<std::int64_t>(s.tasks.size()));
   c.range(s.targets, "targets", 3);
@@ -239,15 +253,23 @@ TrainedModel TrainedModel::from_artifact(const Artifact& a) {
 // ---- StateSet ----
 // Every array has one row per trial.
 constexpr Field<StateSet> kStateFields[] = {
-    {"hidden", &StateSet::hidden, DType::kF32, 3, true, 0},     {"cell", &StateSet::cell, DType::kF32, 3, false, 0},
-    {"logits", &StateSet::logits, DType::kF32, 3, true, 0},     {"targets", &StateSet::targets, DType::kI32, 2, true, 0},
-    {"task", &StateSet::task, DType::kI32, 1, true, 0},         {"stimulus", &StateSet::stimulus, DType::kI32, 2, true, 0},
-    {"location", &StateSet::location, DType::kI32, 2, true, 0}, {"category", &StateSet::category, DType::kI32, 2, true, 0},
-    {"identity", &StateSet::identity, DType::kI32, 2, true, 0}, {"view", &StateSet::view, DType::kI32, 2, true, 0},
-    {"split", &StateSet::split, DType::kI32, 1, false, 0},      {"perceptual", &StateSet::perceptual, DType::kF32, 3, false, 0},
+    {"hidden", &StateSet::hidden, DType::kF32, 3, true, 0},
+    {"cell", &StateSet::cell, DType::kF32, 3, false, 0},
+    {"logits", &StateSet::logits, DType::kF32, 3, true, 0},
+    {"targets", &StateSet::targets, DType::kI32, 2, true, 0},
+    {"task", &StateSet::task, DType::kI32, 1, true, 0},
+    {"stimulus", &StateSet::stimulus, DType::kI32, 2, true, 0},
+    {"location", &StateSet::location, DType::kI32, 2, true, 0},
+    {"category", &StateSet::category, DType::kI32, 2, true, 0},
+    {"identity", &StateSet::identity, DType::kI32, 2, true, 0},
+    {"view", &StateSet::view, DType::kI32, 2, true, 0},
+    {"split", &StateSet::split, DType::kI32, 1, false, 0},
+    {"perceptual", &StateSet::perceptual, DType::kF32, 3, false, 0},
     {"embedding", &StateSet::embedding, DType::kF32, 3, false, 0}};
 
-Artifact StateSet::to_artifact() const { return make_artifact(kKind, *this, kStateFields, {{"model", model}}); }
+Artifact StateSet::to_artifact() const {
+  return make_artifact(kKind, *this, kStateFields, {{"model", model}});
+}
 
 StateSet StateSet::from_artifact(const Artifact& a) {
   Check c(a, kKind);
@@ -406,13 +428,15 @@ void export_analysis_files(const Artifact& artifact, const std::filesystem::path
 
 using KindFiles = void (*)(const Artifact&, const std::filesystem::path&);
 const std::map<std::string, KindFiles>& kind_files() {
-  static const std::map<std::string, KindFiles> table{{AnalysisResult::kKind, export_analysis_files}};
+  static const std::map<std::string, KindFiles> table{
+      {AnalysisResult::kKind, export_analysis_files}};
   return table;
 }
 }  // namespace
 
 void export_kind_files(const Artifact& artifact, const std::filesystem::path& dir) {
-  if (auto it = kind_files().find(artifact.kind); it != kind_files().end()) it->second(artifact, dir);
+  if (auto it = kind_files().find(artifact.kind); it != kind_files().end())
+    it->second(artifact, dir);
 }
 
 }  // namespace wmgeom

@@ -28,7 +28,7 @@ struct StimulusSet {
   Array view;      // int32 [N], 0..n_views-1
   Array split;     // int32 [N], kSplitTrain or kSplitValidation
   std::vector<std::string> category_names;
-  std::vector<std::string> identity_names;   // per global identity
+  std::vector<std::string> identity_names;      // per global identity
   std::vector<std::int32_t> identity_category;  // identity -> category
   std::int32_t n_locations = 0;
   std::int32_t n_views = 0;
@@ -42,9 +42,9 @@ struct StimulusSet {
 // CNN feature maps aligned with a StimulusSet: row i belongs to stimulus i.
 struct FeatureBank {
   static constexpr const char* kKind = "FeatureBank";
-  Array features;  // float16 or float32 [N, C, h, w]
+  Array features;                                       // float16 or float32 [N, C, h, w]
   nlohmann::json extractor = nlohmann::json::object();  // model, weights hash, layer
-  std::map<std::string, Array> extra;  // e.g. the built-in CNN's training curves
+  std::map<std::string, Array> extra;                   // e.g. the built-in CNN's training curves
 
   Artifact to_artifact() const;
   static FeatureBank from_artifact(const Artifact& artifact);
@@ -64,7 +64,8 @@ struct TrialSet {
   std::vector<TaskDef> tasks;
   std::int32_t trial_length = 6;
   double match_prob = 0.5;
-  double hard_nonmatch = 0.5;  // share of identity non-matches drawn same-category (src/nback/sampler.h)
+  double hard_nonmatch =
+      0.5;  // share of identity non-matches drawn same-category (src/nback/sampler.h)
   std::string task_cue = "onehot";
   Array stimuli;  // int32 [M, T], indices into the StimulusSet
   Array task;     // int32 [M], index into tasks
@@ -83,10 +84,10 @@ struct TrainedModel {
   static constexpr const char* kKind = "TrainedModel";
   nlohmann::json config = nlohmann::json::object();
   std::map<std::string, Array> weights;  // parameter name -> float32 values
-  Array curve_step;       // int64 [K]
-  Array curve_loss;       // float32 [K]
-  Array curve_train_acc;  // float32 [K, tasks]
-  Array curve_val_acc;    // float32 [K, tasks]
+  Array curve_step;                      // int64 [K]
+  Array curve_loss;                      // float32 [K]
+  Array curve_train_acc;                 // float32 [K, tasks]
+  Array curve_val_acc;                   // float32 [K, tasks]
   // Accuracy on hard non-match frames (nback::hard_nonmatch_mask) of the
   // training-split and held-out evaluation trials, float32 [K, tasks]: NaN
   // for tasks whose feature has no parent (loc, cat) or without such frames.
@@ -103,17 +104,18 @@ struct TrainedModel {
 struct StateSet {
   static constexpr const char* kKind = "StateSet";
   nlohmann::json model = nlohmann::json::object();  // model config, task names
-  Array hidden;      // float32 [M, T, H]
-  Array cell;        // float32 [M, T, H] (LSTM only, else empty)
-  Array logits;      // float32 [M, T, 3]
-  Array targets;     // int32 [M, T]
-  Array task;        // int32 [M]
-  Array stimulus;    // int32 [M, T]
-  Array location;    // int32 [M, T]
-  Array category;    // int32 [M, T]
-  Array identity;    // int32 [M, T]
-  Array view;        // int32 [M, T]
-  Array split;       // int32 [M]: kSplitTrain or kSplitValidation, the split each trial's stimuli come from (may be empty in old sets)
+  Array hidden;                                     // float32 [M, T, H]
+  Array cell;                                       // float32 [M, T, H] (LSTM only, else empty)
+  Array logits;                                     // float32 [M, T, 3]
+  Array targets;                                    // int32 [M, T]
+  Array task;                                       // int32 [M]
+  Array stimulus;                                   // int32 [M, T]
+  Array location;                                   // int32 [M, T]
+  Array category;                                   // int32 [M, T]
+  Array identity;                                   // int32 [M, T]
+  Array view;                                       // int32 [M, T]
+  Array split;  // int32 [M]: kSplitTrain or kSplitValidation, the split each trial's stimuli come
+                // from (may be empty in old sets)
   Array perceptual;  // float32 [M, T, D]: the feature map as the RNN received it
   Array embedding;   // float32 [M, T, E]: after the trainable front end
 

@@ -46,11 +46,15 @@ std::vector<fs::path> cgroup_dirs(const std::string& controller, const std::stri
     const auto c = a == std::string::npos ? a : line.find(':', a + 1);
     if (c == std::string::npos) continue;
     const std::string controllers = line.substr(a + 1, c - a - 1);
-    const bool match = controller.empty() ? controllers.empty()
-                                          : ("," + controllers + ",").find("," + controller + ",") != std::string::npos;
+    const bool match =
+        controller.empty()
+            ? controllers.empty()
+            : ("," + controllers + ",").find("," + controller + ",") != std::string::npos;
     if (!match) continue;
-    const fs::path base = controller.empty() ? fs::path(cgroup_root) : fs::path(cgroup_root) / controllers;
-    for (fs::path dir = base / fs::path(line.substr(c + 1)).relative_path();; dir = dir.parent_path()) {
+    const fs::path base =
+        controller.empty() ? fs::path(cgroup_root) : fs::path(cgroup_root) / controllers;
+    for (fs::path dir = base / fs::path(line.substr(c + 1)).relative_path();;
+         dir = dir.parent_path()) {
       dirs.push_back(dir);
       if (dir == base || dir.string().size() <= base.string().size()) break;
     }
@@ -88,7 +92,8 @@ CpuBudget cpu_budget(const std::string& cgroup_root, const std::string& proc_sel
   auto tightest = [&](double q) {
     if (q > 0 && (b.quota == 0 || q < b.quota)) b.quota = q;
   };
-  for (const auto& dir : cgroup_dirs("", cgroup_root, proc_self_cgroup)) tightest(quota_v2(dir / "cpu.max"));
+  for (const auto& dir : cgroup_dirs("", cgroup_root, proc_self_cgroup))
+    tightest(quota_v2(dir / "cpu.max"));
   for (const auto& dir : cgroup_dirs("cpu", cgroup_root, proc_self_cgroup)) tightest(quota_v1(dir));
   if (b.quota > 0) take(static_cast<int>(std::ceil(b.quota - 1e-9)), "cgroup cpu.max");
   if (std::getenv("SLURM_JOB_ID") != nullptr) {

@@ -16,8 +16,8 @@ namespace wmgeom {
 // instance the `resource` token (one GPU job at a time per device) unless
 // the stage names one itself. No stage repeats any of it.
 struct DeviceSupport {
-  std::string expectation;                                // e.g. expected "auto", "cpu", ...
-  std::function<bool(const std::string&)> valid;          // plan time: no device is touched
+  std::string expectation;                                    // e.g. expected "auto", "cpu", ...
+  std::function<bool(const std::string&)> valid;              // plan time: no device is touched
   std::function<std::string(const std::string&)> key_extras;  // lines, '\n'-separated
   std::function<std::string(const std::string&)> resource;    // "" for the CPU
 };

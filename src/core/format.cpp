@@ -24,6 +24,8 @@ std::string format_fixed(double v, int digits) { return fmt::format("{:.{}f}", v
 
 std::string format_general(double v, int digits) { return fmt::format("{:.{}g}", v, digits); }
 
-std::string format_percent(double fraction, int digits) { return fmt::format("{:.{}f}%", 100.0 * fraction, digits); }
+std::string format_percent(double fraction, int digits) {
+  return fmt::format("{:.{}f}%", 100.0 * fraction, digits);
+}
 
 }  // namespace wmgeom

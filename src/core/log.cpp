@@ -18,10 +18,14 @@ std::string stamp() {
 }
 const char* tag(Logger::Level l) {
   switch (l) {
-    case Logger::Level::kDebug: return "debug";
-    case Logger::Level::kInfo: return "info";
-    case Logger::Level::kWarn: return "warning";
-    case Logger::Level::kError: return "error";
+    case Logger::Level::kDebug:
+      return "debug";
+    case Logger::Level::kInfo:
+      return "info";
+    case Logger::Level::kWarn:
+      return "warning";
+    case Logger::Level::kError:
+      return "error";
   }
   return "";
 }
@@ -47,8 +51,10 @@ void Logger::write(Level level, const std::string& msg) {
     term_ << "\r\033[K";
     line_open = false;
   }
-  if (level == Level::kInfo || level == Level::kDebug) term_ << msg << "\n";
-  else term_ << tag(level) << ": " << msg << "\n";
+  if (level == Level::kInfo || level == Level::kDebug)
+    term_ << msg << "\n";
+  else
+    term_ << tag(level) << ": " << msg << "\n";
   term_.flush();
 }
 

@@ -73,8 +73,7 @@ Array read_npy(const std::filesystem::path& path) {
     char more[2] = {0, 0};
     f.read(more, 2);
     prefix = 12;
-    header_len = static_cast<unsigned char>(head[8]) |
-                 (static_cast<unsigned char>(head[9]) << 8) |
+    header_len = static_cast<unsigned char>(head[8]) | (static_cast<unsigned char>(head[9]) << 8) |
                  (static_cast<std::size_t>(static_cast<unsigned char>(more[0])) << 16) |
                  (static_cast<std::size_t>(static_cast<unsigned char>(more[1])) << 24);
   } else {
@@ -98,9 +97,8 @@ Array read_npy(const std::filesystem::path& path) {
     throw InputError(path.string() + ": Fortran-order NPY arrays are not supported");
   }
   at = header_value(dict, "shape");
-  close = at == std::string::npos || at >= dict.size() || dict[at] != '('
-              ? std::string::npos
-              : dict.find(')', at);
+  close = at == std::string::npos || at >= dict.size() || dict[at] != '(' ? std::string::npos
+                                                                          : dict.find(')', at);
   if (close == std::string::npos) throw InputError(path.string() + ": NPY header without shape");
   std::vector<std::int64_t> shape;
   std::string dims = dict.substr(at + 1, close - at - 1);
@@ -128,7 +126,8 @@ Array read_npy(const std::filesystem::path& path) {
   // (a header may claim any shape).
   const auto nbytes = checked_nbytes(dtype, shape);
   if (!nbytes) throw InputError(path.string() + ": NPY shape too large");
-  if (*nbytes > file_size - prefix - header_len) throw InputError(path.string() + ": truncated NPY data");
+  if (*nbytes > file_size - prefix - header_len)
+    throw InputError(path.string() + ": truncated NPY data");
   Array a(dtype, shape);
   f.read(reinterpret_cast<char*>(a.raw()), static_cast<std::streamsize>(a.nbytes()));
   if (static_cast<std::size_t>(f.gcount()) != a.nbytes()) {

@@ -43,7 +43,9 @@ class Rng {
   double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
   float uniformf(double lo, double hi) { return static_cast<float>(uniform(lo, hi)); }
   // Uniform integer in [lo, hi], inclusive.
-  int range(int lo, int hi) { return lo + static_cast<int>(next() % static_cast<std::uint64_t>(hi - lo + 1)); }
+  int range(int lo, int hi) {
+    return lo + static_cast<int>(next() % static_cast<std::uint64_t>(hi - lo + 1));
+  }
   bool chance(double p) { return uniform() < p; }
 
  private:

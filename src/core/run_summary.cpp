@@ -40,7 +40,8 @@ CacheStatus parse_cache_status(const std::string& text) {
   for (const auto& s : kStatusNames) {
     if (text == s.name) return s.status;
   }
-  throw Error("unknown cache status \"" + text + "\" (expected hit, miss, skip, failed or cancelled)");
+  throw Error("unknown cache status \"" + text +
+              "\" (expected hit, miss, skip, failed or cancelled)");
 }
 
 std::vector<std::string> RunSummary::versions() const {
@@ -75,10 +76,12 @@ nlohmann::json RunSummary::to_json() const {
                               {"requeues", i.job.requeues}};
     }
   }
-  nlohmann::json j = {{"pipeline", pipeline}, {"file", file},           {"seconds", seconds},
+  nlohmann::json j = {{"pipeline", pipeline},   {"file", file},           {"seconds", seconds},
                       {"exit_code", exit_code}, {"overrides", overrides}, {"stages", stages}};
   const CriticalPath path = critical_path();
-  j["critical_path"] = {{"seconds", path.seconds}, {"total_seconds", path.total_seconds}, {"instances", path.instances}};
+  j["critical_path"] = {{"seconds", path.seconds},
+                        {"total_seconds", path.total_seconds},
+                        {"instances", path.instances}};
   if (!failed_stage.empty()) {
     j["failed_stage"] = failed_stage;
     j["error"] = error;

@@ -56,7 +56,9 @@ struct InstanceSummary {
   // dependency graph, for the critical path.
   std::vector<std::string> inputs;
 
-  double items_per_s() const { return compute_seconds > 0 ? static_cast<double>(items) / compute_seconds : 0.0; }
+  double items_per_s() const {
+    return compute_seconds > 0 ? static_cast<double>(items) / compute_seconds : 0.0;
+  }
 };
 
 // The longest chain of dependent instances of a run, weighed by their
@@ -71,10 +73,10 @@ struct CriticalPath {
 };
 
 struct RunSummary {
-  std::string pipeline;                // the pipeline's name
-  std::string file;                    // its TOML file
-  std::string text;                    // the file's text
-  std::vector<std::string> overrides;  // --set KEY=VALUE, in order
+  std::string pipeline;                    // the pipeline's name
+  std::string file;                        // its TOML file
+  std::string text;                        // the file's text
+  std::vector<std::string> overrides;      // --set KEY=VALUE, in order
   std::vector<InstanceSummary> instances;  // plan order
   int exit_code = 0;
   std::string failed_stage;
@@ -88,8 +90,8 @@ struct RunSummary {
   CriticalPath critical_path() const;
   // run.json: {"pipeline", "file", "seconds", "exit_code", "overrides",
   // "stages": [{"stage", "type", "key", "cache", "seconds", "compute_seconds",
-  // "items", "items_unit", "items_per_s", "bytes", "estimated_bytes" (-1: none), "versions", "inputs", and for a
-  // cluster job "job": {"id", "node", "log", "queue_seconds", "requeues"}}],
+  // "items", "items_unit", "items_per_s", "bytes", "estimated_bytes" (-1: none), "versions",
+  // "inputs", and for a cluster job "job": {"id", "node", "log", "queue_seconds", "requeues"}}],
   // "critical_path": {"seconds", "total_seconds", "instances"}}
   // (the pipeline's text is not repeated there).
   nlohmann::json to_json() const;

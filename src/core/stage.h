@@ -39,8 +39,8 @@ class ParamIssues {
 
 // One upstream instance feeding a port.
 struct InputItem {
-  std::string instance;                                      // "gru[seed=1]"
-  std::vector<std::pair<std::string, std::string>> labels;   // sweep labels, e.g. {seed, 1}
+  std::string instance;                                     // "gru[seed=1]"
+  std::vector<std::pair<std::string, std::string>> labels;  // sweep labels, e.g. {seed, 1}
   std::shared_ptr<const Artifact> artifact;
 };
 
@@ -123,10 +123,10 @@ struct Resources {
 // instance whose artifact, inputs and working memory would not fit the free
 // memory, or whose artifact would not fit the cache's free disk.
 struct SizeEstimate {
-  bool known = false;         // false: this stage does not estimate (the check skips it)
-  std::int64_t bytes = 0;     // the artifact in memory (arrays uncompressed, metadata); an upper
-                              // bound of its cache entry, which zstd makes smaller
-  std::int64_t working = 0;   // peak memory while computing beyond its inputs and its artifact
+  bool known = false;        // false: this stage does not estimate (the check skips it)
+  std::int64_t bytes = 0;    // the artifact in memory (arrays uncompressed, metadata); an upper
+                             // bound of its cache entry, which zstd makes smaller
+  std::int64_t working = 0;  // peak memory while computing beyond its inputs and its artifact
   // Sizes that downstream estimates read, e.g. render's {"stimuli": N, "image_size": S}.
   std::map<std::string, std::int64_t> dims;
   std::int64_t dim(const std::string& name, std::int64_t fallback = -1) const {
@@ -165,7 +165,9 @@ class Stage {
   // The artifact's size from parameters and inputs' estimates (SizeEstimate).
   // The default: unknown. Must be cheap (no file contents read, no model built)
   // and must not throw for parameters that passed validate().
-  virtual SizeEstimate estimate(const Params& params, const EstimateInputs& inputs) const { return {}; }
+  virtual SizeEstimate estimate(const Params& params, const EstimateInputs& inputs) const {
+    return {};
+  }
   virtual Artifact run(const Params& params, const StageInputs& inputs, RunContext& ctx) const = 0;
   // Stage-specific files written by `wmgeom export` beside the NPY arrays.
   virtual void export_extras(const Artifact& artifact, const std::filesystem::path& dir) const {}
@@ -178,7 +180,8 @@ class Stage {
   // Only stages whose has_after_run() is true are called, so no other
   // artifact is loaded for it. Throws wmgeom::Error on I/O failure.
   virtual bool has_after_run() const { return false; }
-  virtual std::vector<std::filesystem::path> after_run(const Artifact& artifact, const RunSummary& run,
+  virtual std::vector<std::filesystem::path> after_run(const Artifact& artifact,
+                                                       const RunSummary& run,
                                                        const std::string& instance,
                                                        const std::filesystem::path& out_dir) const {
     return {};
@@ -225,11 +228,17 @@ class StageWith : public Stage {
   virtual void check(const S& settings, ParamIssues& issues) const {}
   virtual std::string key_extras_of(const S& settings) const { return {}; }
   virtual Resources resources_of(const S& settings) const { return {}; }
-  virtual SizeEstimate estimate_of(const S& settings, const EstimateInputs& inputs) const { return {}; }
+  virtual SizeEstimate estimate_of(const S& settings, const EstimateInputs& inputs) const {
+    return {};
+  }
   virtual Artifact compute(const S& settings, const StageInputs& inputs, RunContext& ctx) const = 0;
 
-  void validate(const Params& params, ParamIssues& issues) const final { check(settings(params), issues); }
-  std::string key_extras(const Params& params) const final { return key_extras_of(settings(params)); }
+  void validate(const Params& params, ParamIssues& issues) const final {
+    check(settings(params), issues);
+  }
+  std::string key_extras(const Params& params) const final {
+    return key_extras_of(settings(params));
+  }
   // A stage's only resource is its device's token, which the engine claims
   // from the schema's `device` (core/device.h); no typed stage names one.
   std::string resource(const Params&) const final { return {}; }

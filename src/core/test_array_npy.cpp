@@ -39,9 +39,11 @@ TEST(Npy, RoundTripEveryDtype) {
     write_npy(path, a);
     // numpy requires the data offset to be a multiple of 64.
     std::string bytes = read_file(path);
-    std::size_t header = 10 + static_cast<unsigned char>(bytes[8]) + (static_cast<unsigned char>(bytes[9]) << 8);
+    std::size_t header =
+        10 + static_cast<unsigned char>(bytes[8]) + (static_cast<unsigned char>(bytes[9]) << 8);
     EXPECT_EQ(header % 64, 0u);
-    EXPECT_NE(bytes.find(std::string("'descr': '") + std::string(npy_descr(d)) + "'"), std::string::npos);
+    EXPECT_NE(bytes.find(std::string("'descr': '") + std::string(npy_descr(d)) + "'"),
+              std::string::npos);
     EXPECT_NE(bytes.find("'shape': (3, 5, 2)"), std::string::npos);
     Array b = read_npy(path);
     EXPECT_EQ(b.dtype(), d);
@@ -70,7 +72,8 @@ TEST(Npy, RejectsGarbageAndTruncation) {
 // NULs that std::regex matched by recursion, one frame per character, until
 // the stack overflowed; a long header in a file that has it did the same.
 // Shapes beyond int64 or whose size overflows reached std::stoll's
-// out_of_range, a signed overflow in Array::numel, and a huge allocation. All are InputErrors naming the file.
+// out_of_range, a signed overflow in Array::numel, and a huge allocation. All are InputErrors
+// naming the file.
 TEST(Npy, HostileHeadersAreInputErrors) {
   TempDir dir;
   auto expect_input_error = [&](const std::string& name, const std::string& bytes) {
@@ -84,19 +87,28 @@ TEST(Npy, HostileHeadersAreInputErrors) {
     }
   };
   // The fuzzer's input: version 1, header length 0x9376, 26 bytes of header.
-  expect_input_error("crash.npy", std::string("\x93NUMPY\x01\x00v\x93NUMPY\x00{'descr': '3)$\x01\x00v } ", 36));
+  expect_input_error("crash.npy",
+                     std::string("\x93NUMPY\x01\x00v\x93NUMPY\x00{'descr': '3)$\x01\x00v } ", 36));
   auto npy = [](const std::string& dict) {
     std::string out("\x93NUMPY\x01\x00", 8);
     out += static_cast<char>(dict.size() & 0xff);
     out += static_cast<char>(dict.size() >> 8);
     return out + dict;
   };
-  expect_input_error("long.npy", npy("{'descr': '" + std::string(60000, 'x') + "', 'shape': (1,), }"));
-  expect_input_error("digits.npy", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999,), }"));
-  expect_input_error("huge.npy", npy("{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296), }"));
+  expect_input_error("long.npy",
+                     npy("{'descr': '" + std::string(60000, 'x') + "', 'shape': (1,), }"));
+  expect_input_error(
+      "digits.npy",
+      npy("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999,), }"));
+  expect_input_error(
+      "huge.npy",
+      npy("{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296), }"));
   // A zero dimension after an overflowing product (numel() multiplies in order).
-  expect_input_error("zero.npy", npy("{'descr': '<u1', 'fortran_order': False, 'shape': (38974105025856, 444444, 0), }"));
-  expect_input_error("big.npy", npy("{'descr': '<u1', 'fortran_order': False, 'shape': (1099511627776,), }"));
+  expect_input_error(
+      "zero.npy",
+      npy("{'descr': '<u1', 'fortran_order': False, 'shape': (38974105025856, 444444, 0), }"));
+  expect_input_error("big.npy",
+                     npy("{'descr': '<u1', 'fortran_order': False, 'shape': (1099511627776,), }"));
   expect_input_error("v2.npy", std::string("\x93NUMPY\x02\x00\xff\xff\xff\x7f{}", 14));
 }
 

@@ -39,7 +39,7 @@ TEST(Artifacts, StimulusSetRoundTripAndValidation) {
   StimulusSet t = StimulusSet::from_artifact(s.to_artifact());
   EXPECT_EQ(t.size(), 4);
   EXPECT_EQ(t.category_names, s.category_names);
-  EXPECT_EQ(t.images.raw(), s.images.raw());  // shared, not copied
+  EXPECT_EQ(t.images.raw(), s.images.raw());                    // shared, not copied
   s.location = Array::from_vector<std::int32_t>({0, 1, 0, 2});  // 2 >= n_locations
   EXPECT_THROW(StimulusSet::from_artifact(s.to_artifact()), Error);
   s = tiny_stimuli();
@@ -87,10 +87,12 @@ TEST(Artifacts, TrialSetAndStateSetRoundTrip) {
   EXPECT_TRUE(sb.cell.empty());
   EXPECT_EQ(sb.hidden.dim(2), 8);
   st.logits = Array::zeros<float>({3, 3, 3});
-  expect_error([&] { StateSet::from_artifact(st.to_artifact()); }, "StateSet.logits: expected 2 rows");
+  expect_error([&] { StateSet::from_artifact(st.to_artifact()); },
+               "StateSet.logits: expected 2 rows");
   st.logits = Array::zeros<float>({2, 3, 3});
   st.embedding = Array::zeros<std::int32_t>({2, 3, 3});  // optional, but typed when present
-  expect_error([&] { StateSet::from_artifact(st.to_artifact()); }, "StateSet.embedding: expected float32 with 3");
+  expect_error([&] { StateSet::from_artifact(st.to_artifact()); },
+               "StateSet.embedding: expected float32 with 3");
 }
 
 TEST(Artifacts, TrialSetStimulusTableRowsAgreeAmongThemselves) {
@@ -102,16 +104,18 @@ TEST(Artifacts, TrialSetStimulusTableRowsAgreeAmongThemselves) {
   ts.targets = Array::zeros<std::int32_t>({3, 2});
   ts.split = Array::zeros<std::int32_t>({3});
   // The stimulus table has its own row count (stimuli, not trials).
-  for (Array* a : {&ts.stimulus_location, &ts.stimulus_category, &ts.stimulus_identity, &ts.stimulus_split,
-                   &ts.stimulus_view}) {
+  for (Array* a : {&ts.stimulus_location, &ts.stimulus_category, &ts.stimulus_identity,
+                   &ts.stimulus_split, &ts.stimulus_view}) {
     *a = Array::zeros<std::int32_t>({5});
   }
   EXPECT_EQ(TrialSet::from_artifact(ts.to_artifact()).stimulus_view.dim(0), 5);
   ts.stimulus_view = Array::zeros<std::int32_t>({4});
-  expect_error([&] { TrialSet::from_artifact(ts.to_artifact()); }, "TrialSet.stimulus_view: expected 5 rows");
+  expect_error([&] { TrialSet::from_artifact(ts.to_artifact()); },
+               "TrialSet.stimulus_view: expected 5 rows");
   ts.stimulus_view = Array::zeros<std::int32_t>({5});
   ts.split = Array::zeros<std::int32_t>({2});
-  expect_error([&] { TrialSet::from_artifact(ts.to_artifact()); }, "TrialSet.split: expected 3 rows");
+  expect_error([&] { TrialSet::from_artifact(ts.to_artifact()); },
+               "TrialSet.split: expected 3 rows");
   Artifact missing = ts.to_artifact();
   missing.arrays.erase("task");
   expect_error([&] { TrialSet::from_artifact(missing); }, "task");

@@ -85,9 +85,10 @@ TEST(Cpus, ARunUnderTasksetUsesOneThread) {
   TempDir dir;
   write_file(dir / "p.toml", "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\n");
   if (std::system("command -v taskset >/dev/null 2>&1") != 0) GTEST_SKIP() << "no taskset";
-  const std::string cmd = "taskset -c 0 " + std::string(WMGEOM_TESTCLI) + " run " + (dir / "p.toml").string() +
-                          " --cache-dir " + (dir / "cache").string() + " --out " + (dir / "out").string() +
-                          " --no-progress -q > " + (dir / "log").string() + " 2>&1";
+  const std::string cmd = "taskset -c 0 " + std::string(WMGEOM_TESTCLI) + " run " +
+                          (dir / "p.toml").string() + " --cache-dir " + (dir / "cache").string() +
+                          " --out " + (dir / "out").string() + " --no-progress -q > " +
+                          (dir / "log").string() + " 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << read_file(dir / "log");
   const std::string log = read_file(dir / "out" / "wmgeom.log");
   EXPECT_NE(log.find("threads: 1 CPU (affinity"), std::string::npos) << log;

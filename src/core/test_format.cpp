@@ -17,8 +17,10 @@ std::string printf_g(double v, int digits) {
 }
 
 TEST(Format, GeneralMatchesPrintf) {
-  for (double v : {0.0, 1.0, -2.5, 0.123456789012, 1e-7, 123456789.0, 1.0 / 3.0, 2e300, -0.000123}) {
-    for (int digits : {3, 4, 6, 10}) EXPECT_EQ(format_general(v, digits), printf_g(v, digits)) << v << " " << digits;
+  for (double v :
+       {0.0, 1.0, -2.5, 0.123456789012, 1e-7, 123456789.0, 1.0 / 3.0, 2e300, -0.000123}) {
+    for (int digits : {3, 4, 6, 10})
+      EXPECT_EQ(format_general(v, digits), printf_g(v, digits)) << v << " " << digits;
   }
   EXPECT_EQ(format_general(0.1234567, 4), "0.1235");
   EXPECT_EQ(format_general(std::nan(""), 10), "nan");

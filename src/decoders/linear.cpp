@@ -6,8 +6,8 @@
 #include <memory>
 #include <vector>
 
-#include <Eigen/Dense>
 #include <tbb/parallel_for.h>
+#include <Eigen/Dense>
 
 #include "core/error.h"
 #include "core/random.h"
@@ -47,7 +47,8 @@ class SubsetCholesky {
   // factorisation add up to a factorisation's worth.
   void move_to(const Matrix& m, const std::vector<Eigen::Index>& set) {
     const Eigen::Index n = m.rows();
-    std::vector<char> wanted(static_cast<std::size_t>(n), 0), present(static_cast<std::size_t>(n), 0);
+    std::vector<char> wanted(static_cast<std::size_t>(n), 0),
+        present(static_cast<std::size_t>(n), 0);
     for (Eigen::Index i : set) wanted[i] = 1;
     for (Eigen::Index i : order_) present[i] = 1;
     std::vector<Eigen::Index> removed, added;  // positions in order_, indices of m
@@ -162,14 +163,15 @@ class SquaredHingeSvm {
   Vector solve(const Vector& y, int max_iter) {
     const Eigen::Index n = x_.rows();
     Vector coef = Vector::Zero(kernel_ ? n : x_.cols());  // beta or w
-    Vector out = Vector::Zero(n);                            // w.x_i
+    Vector out = Vector::Zero(n);                         // w.x_i
     std::vector<char> active(n, 1), previous;
     double last_step = 0, ww = 0;  // ww = ||w||^2, tracked along the steps
     factor_kind_ = Factor::kNone;
     py_valid_ = false;
     for (int it = 0; it < max_iter; ++it) {
       for (Eigen::Index i = 0; i < n; ++i) active[i] = y[i] * out[i] < 1.0;
-      if (active == previous && last_step == 1.0) break;  // the last full step solved this active set: optimal
+      if (active == previous && last_step == 1.0)
+        break;  // the last full step solved this active set: optimal
       Vector next_coef, next_out;
       newton_point(y, active, next_coef, next_out);
       Vector dir_out = next_out - out, dir = next_coef - coef;
@@ -239,7 +241,8 @@ class SquaredHingeSvm {
           }
           Vector z = factor_.solve(ui);
           // P is symmetric: its rows are its columns, and rows are contiguous.
-          for (Eigen::Index i = 0; i < q; ++i) u -= p.row(order[i]).transpose() * (2.0 * c_ * y[order[i]] + z[i]);
+          for (Eigen::Index i = 0; i < q; ++i)
+            u -= p.row(order[i]).transpose() * (2.0 * c_ * y[order[i]] + z[i]);
         }
         for (Eigen::Index i : idx) coef[i] = u[i];
         // Outputs without the n x n product: on A the system itself gives
@@ -338,7 +341,8 @@ class SquaredHingeSvm {
   // argmin over t in (0, 1] of the objective along the step; the derivative
   // f'(t) = wd + t dd - 2C sum_{y_i o_i(t) < 1} y_i d_i (1 - y_i o_i(t)) is
   // increasing (f is convex). If f'(1) <= 0 the full step is taken.
-  double line_search(const Vector& y, const Vector& out, const Vector& dir_out, double wd, double dd) const {
+  double line_search(const Vector& y, const Vector& out, const Vector& dir_out, double wd,
+                     double dd) const {
     auto slope = [&](double t, double* curvature) {
       double g = wd + t * dd, h = dd;
       for (Eigen::Index i = 0; i < out.size(); ++i) {
@@ -362,7 +366,10 @@ class SquaredHingeSvm {
       // higher than before the step; the fit then stopped short of the
       // optimum. Found by the KKT test in test_linear.cpp.)
       if (std::abs(g) < 1e-13 * (1.0 + std::abs(wd))) return t;
-      if (g > 0) hi = t; else lo = t;
+      if (g > 0)
+        hi = t;
+      else
+        lo = t;
       if (hi - lo < 1e-12) break;
       const double next = h > 0 ? t - g / h : 0.5 * (lo + hi);
       t = next > lo && next < hi ? next : 0.5 * (lo + hi);  // safeguarded Newton
@@ -385,7 +392,8 @@ class SquaredHingeSvm {
 // (labels [L, n]) and class k, the weights (and intercept) into
 // w [L, d + 1, K].
 void svm_fit_rows(const double* z, std::int64_t d, const std::vector<std::int64_t>& rows,
-                  const std::vector<const std::int64_t*>& labels, std::int64_t k, const Options& o, double* w) {
+                  const std::vector<const std::int64_t*>& labels, std::int64_t k, const Options& o,
+                  double* w) {
   const Eigen::Index n = static_cast<Eigen::Index>(rows.size());
   Matrix x(n, d + 1);
   for (Eigen::Index i = 0; i < n; ++i) {
@@ -398,14 +406,16 @@ void svm_fit_rows(const double* z, std::int64_t d, const std::vector<std::int64_
     for (std::int64_t c = 0; c < k; ++c) {
       for (Eigen::Index i = 0; i < n; ++i) y[i] = labels[l][rows[i]] == c ? 1.0 : -1.0;
       Vector wc = svm.solve(y, o.max_iter);
-      for (std::int64_t j = 0; j <= d; ++j) w[(static_cast<std::int64_t>(l) * (d + 1) + j) * k + c] = wc[j];
+      for (std::int64_t j = 0; j <= d; ++j)
+        w[(static_cast<std::int64_t>(l) * (d + 1) + j) * k + c] = wc[j];
     }
   }
 }
 
 bool use_newton(const Options& o, const torch::Tensor& x) {
   if (o.solver == Solver::kNewton) {
-    if (o.model != Model::kSvm || !x.device().is_cpu()) throw Error("decoders: the newton solver fits svm decoders on the CPU");
+    if (o.model != Model::kSvm || !x.device().is_cpu())
+      throw Error("decoders: the newton solver fits svm decoders on the CPU");
     return true;
   }
   return o.solver == Solver::kAuto && o.model == Model::kSvm && x.device().is_cpu();
@@ -413,16 +423,16 @@ bool use_newton(const Options& o, const torch::Tensor& x) {
 
 }  // namespace
 
-Fit fit(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& train_mask, std::int64_t classes,
-        const Options& o) {
+Fit fit(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& train_mask,
+        std::int64_t classes, const Options& o) {
   return fit_sets(x, y.unsqueeze(1), train_mask, classes, o);
 }
 
-Fit fit_sets(const torch::Tensor& x_in, const torch::Tensor& y_sets, const torch::Tensor& train_mask,
-             std::int64_t classes, const Options& o) {
+Fit fit_sets(const torch::Tensor& x_in, const torch::Tensor& y_sets,
+             const torch::Tensor& train_mask, std::int64_t classes, const Options& o) {
   torch::Tensor x = x_in.to(torch::kFloat64);
   torch::Tensor m = train_mask.to(torch::kFloat64).unsqueeze(2);  // [P, n, 1]
-  torch::Tensor count = m.sum(1).clamp_min(1.0);                    // [P, 1]
+  torch::Tensor count = m.sum(1).clamp_min(1.0);                  // [P, 1]
   Fit f;
   torch::Tensor z = x;
   if (o.standardize) {
@@ -448,7 +458,8 @@ Fit fit_sets(const torch::Tensor& x_in, const torch::Tensor& y_sets, const torch
         if (m[i]) rows.push_back(i);
       }
       std::vector<const std::int64_t*> label_sets;
-      for (std::int64_t l = 0; l < sets; ++l) label_sets.push_back(labels.data_ptr<std::int64_t>() + (q * sets + l) * n);
+      for (std::int64_t l = 0; l < sets; ++l)
+        label_sets.push_back(labels.data_ptr<std::int64_t>() + (q * sets + l) * n);
       svm_fit_rows(z.data_ptr<double>() + q * n * d, d, rows, label_sets, classes, o,
                    w.data_ptr<double>() + q * sets * (d + 1) * classes);
     });
@@ -459,15 +470,17 @@ Fit fit_sets(const torch::Tensor& x_in, const torch::Tensor& y_sets, const torch
     return f;
   }
   if (sets > 1) {  // lbfgs: every label set is its own problem
-    return fit_sets(x.repeat_interleave(sets, 0), y_sets.reshape({p * sets, 1, -1}), train_mask.repeat_interleave(sets, 0),
-                    classes, o);
+    return fit_sets(x.repeat_interleave(sets, 0), y_sets.reshape({p * sets, 1, -1}),
+                    train_mask.repeat_interleave(sets, 0), classes, o);
   }
   torch::Tensor y = y_sets.select(1, 0);
-  const auto on = torch::TensorOptions(torch::kFloat64).device(x.device());  // lbfgs runs where x is
+  const auto on =
+      torch::TensorOptions(torch::kFloat64).device(x.device());  // lbfgs runs where x is
   torch::Tensor w = torch::zeros({p, d, classes}, on).requires_grad_(true);
   torch::Tensor b = torch::zeros({p, classes}, on).requires_grad_(true);
   torch::Tensor mask = train_mask.to(torch::kFloat64);
-  torch::Tensor onehot = torch::one_hot(y.to(torch::kLong), classes).to(torch::kFloat64);  // [P, n, K]
+  torch::Tensor onehot =
+      torch::one_hot(y.to(torch::kLong), classes).to(torch::kFloat64);  // [P, n, K]
   const double c = o.c;
   const bool svm = o.model == Model::kSvm;
   // Two-class logistic regression is scikit-learn's binary model: one weight
@@ -477,7 +490,8 @@ Fit fit_sets(const torch::Tensor& x_in, const torch::Tensor& y_sets, const torch
   if (!svm && classes == 2) column_mask[0][0][0] = 0.0;
   column_mask = column_mask.to(x.device());
   auto objective = [&]() {
-    torch::Tensor s = torch::bmm(z, w * column_mask) + b.unsqueeze(1) * column_mask.squeeze(0);  // [P, n, K]
+    torch::Tensor s =
+        torch::bmm(z, w * column_mask) + b.unsqueeze(1) * column_mask.squeeze(0);  // [P, n, K]
     torch::Tensor loss;
     if (svm) {
       torch::Tensor sign = onehot * 2.0 - 1.0;
@@ -506,14 +520,17 @@ Fit fit_sets(const torch::Tensor& x_in, const torch::Tensor& y_sets, const torch
   return f;
 }
 
-Fit fit_shared(const torch::Tensor& x_in, const torch::Tensor& y, std::int64_t classes, const Options& o) {
+Fit fit_shared(const torch::Tensor& x_in, const torch::Tensor& y, std::int64_t classes,
+               const Options& o) {
   torch::Tensor x = x_in.to(torch::kFloat64);
   const std::int64_t l = y.size(0), n = x.size(0), d = x.size(1);
   if (!use_newton(o, x)) {
-    return fit(x.unsqueeze(0).expand({l, n, d}), y, torch::ones({l, n}, torch::TensorOptions(torch::kBool).device(x.device())),
-               classes, o);
+    return fit(x.unsqueeze(0).expand({l, n, d}), y,
+               torch::ones({l, n}, torch::TensorOptions(torch::kBool).device(x.device())), classes,
+               o);
   }
-  torch::Tensor mean = torch::zeros({d}, torch::kFloat64), scale = torch::ones({d}, torch::kFloat64);
+  torch::Tensor mean = torch::zeros({d}, torch::kFloat64),
+                scale = torch::ones({d}, torch::kFloat64);
   if (o.standardize) {
     mean = x.mean(0);
     scale = x.var(0, false).sqrt().clamp_min(1e-12);
@@ -527,8 +544,10 @@ Fit fit_shared(const torch::Tensor& x_in, const torch::Tensor& y, std::int64_t c
   const std::int64_t chunk = std::max<std::int64_t>(1, (l + 1) / 2);
   tbb::parallel_for(std::int64_t{0}, (l + chunk - 1) / chunk, [&](std::int64_t part) {
     std::vector<const std::int64_t*> sets;
-    for (std::int64_t q = part * chunk; q < std::min(l, (part + 1) * chunk); ++q) sets.push_back(labels.data_ptr<std::int64_t>() + q * n);
-    svm_fit_rows(z.data_ptr<double>(), d, rows, sets, classes, o, w.data_ptr<double>() + part * chunk * (d + 1) * classes);
+    for (std::int64_t q = part * chunk; q < std::min(l, (part + 1) * chunk); ++q)
+      sets.push_back(labels.data_ptr<std::int64_t>() + q * n);
+    svm_fit_rows(z.data_ptr<double>(), d, rows, sets, classes, o,
+                 w.data_ptr<double>() + part * chunk * (d + 1) * classes);
   });
   Fit f;
   f.weight = w.narrow(1, 0, d).contiguous();
@@ -547,9 +566,10 @@ torch::Tensor predict(const Fit& f, const torch::Tensor& x) { return decision(f,
 
 torch::Tensor predict_shared(const Fit& f, const torch::Tensor& x) {
   const std::int64_t p = f.weight.size(0), d = f.weight.size(1), k = f.weight.size(2);
-  torch::Tensor w = f.weight / f.scale.unsqueeze(2);                              // [P, d, K]
-  torch::Tensor b = f.bias - torch::bmm(f.mean.unsqueeze(1), w).squeeze(1);       // [P, K]
-  torch::Tensor scores = torch::mm(x.to(torch::kFloat64), w.permute({1, 0, 2}).reshape({d, p * k}));  // [n, P*K]
+  torch::Tensor w = f.weight / f.scale.unsqueeze(2);                         // [P, d, K]
+  torch::Tensor b = f.bias - torch::bmm(f.mean.unsqueeze(1), w).squeeze(1);  // [P, K]
+  torch::Tensor scores =
+      torch::mm(x.to(torch::kFloat64), w.permute({1, 0, 2}).reshape({d, p * k}));  // [n, P*K]
   scores = scores.view({x.size(0), p, k}) + b.unsqueeze(0);
   return scores.argmax(2).t().contiguous();
 }
@@ -558,40 +578,46 @@ namespace {
 // Stratified dealing: each class's items are shuffled (seeded per class) and
 // dealt to folds in turn, continuing where the previous class stopped, so
 // fold sizes stay balanced. `items` names them in the error ("samples").
-std::vector<std::int32_t> deal_stratified(const std::vector<std::int64_t>& labels, int k, std::uint64_t seed,
-                                          const char* items) {
+std::vector<std::int32_t> deal_stratified(const std::vector<std::int64_t>& labels, int k,
+                                          std::uint64_t seed, const char* items) {
   std::map<std::int64_t, std::vector<std::size_t>> by_class;
   for (std::size_t i = 0; i < labels.size(); ++i) by_class[labels[i]].push_back(i);
   std::vector<std::int32_t> folds(labels.size(), 0);
   int next = 0;
   for (auto& [label, rows] : by_class) {
     if (static_cast<int>(rows.size()) < k) {
-      throw InputError("class " + std::to_string(label) + " has " + std::to_string(rows.size()) + " " + items +
-                       ", fewer than the " + std::to_string(k) + " folds");
+      throw InputError("class " + std::to_string(label) + " has " + std::to_string(rows.size()) +
+                       " " + items + ", fewer than the " + std::to_string(k) + " folds");
     }
     // Fisher-Yates with the project's counter-based generator: same folds everywhere.
     random::Rng rng(random::hash_combine(seed, static_cast<std::uint64_t>(label)));
-    for (std::size_t i = rows.size(); i > 1; --i) std::swap(rows[i - 1], rows[static_cast<std::size_t>(rng.range(0, static_cast<int>(i) - 1))]);
-    for (std::size_t j = 0; j < rows.size(); ++j) folds[rows[j]] = static_cast<std::int32_t>((next + j) % k);
+    for (std::size_t i = rows.size(); i > 1; --i)
+      std::swap(rows[i - 1], rows[static_cast<std::size_t>(rng.range(0, static_cast<int>(i) - 1))]);
+    for (std::size_t j = 0; j < rows.size(); ++j)
+      folds[rows[j]] = static_cast<std::int32_t>((next + j) % k);
     next = static_cast<int>((next + rows.size()) % k);
   }
   return folds;
 }
 }  // namespace
 
-std::vector<std::int32_t> stratified_folds(const std::vector<std::int64_t>& labels, int k, std::uint64_t seed) {
+std::vector<std::int32_t> stratified_folds(const std::vector<std::int64_t>& labels, int k,
+                                           std::uint64_t seed) {
   return deal_stratified(labels, k, seed, "samples");
 }
 
-std::vector<std::int32_t> grouped_folds(const std::vector<std::int64_t>& labels, const std::vector<std::int64_t>& groups,
-                                        int k, std::uint64_t seed) {
-  if (labels.size() != groups.size()) throw Error("grouped_folds: labels and groups differ in length");
+std::vector<std::int32_t> grouped_folds(const std::vector<std::int64_t>& labels,
+                                        const std::vector<std::int64_t>& groups, int k,
+                                        std::uint64_t seed) {
+  if (labels.size() != groups.size())
+    throw Error("grouped_folds: labels and groups differ in length");
   std::map<std::int64_t, std::int64_t> label_of;  // group -> its label, groups ascending
   for (std::size_t i = 0; i < labels.size(); ++i) {
     auto [it, fresh] = label_of.emplace(groups[i], labels[i]);
     if (!fresh && it->second != labels[i]) {
-      throw InputError("group " + std::to_string(groups[i]) + " carries two labels (" + std::to_string(it->second) +
-                       " and " + std::to_string(labels[i]) + "); grouped folds need one label per group");
+      throw InputError("group " + std::to_string(groups[i]) + " carries two labels (" +
+                       std::to_string(it->second) + " and " + std::to_string(labels[i]) +
+                       "); grouped folds need one label per group");
     }
   }
   // The groups are dealt as stratified_folds deals samples; every sample
@@ -609,17 +635,21 @@ std::vector<std::int32_t> grouped_folds(const std::vector<std::int64_t>& labels,
   return folds;
 }
 
-torch::Tensor cross_validate(const torch::Tensor& x, const torch::Tensor& y, const std::vector<std::int32_t>& folds,
-                             int k, std::int64_t classes, const Options& o) {
+torch::Tensor cross_validate(const torch::Tensor& x, const torch::Tensor& y,
+                             const std::vector<std::int32_t>& folds, int k, std::int64_t classes,
+                             const Options& o) {
   const std::int64_t p = x.size(0), n = x.size(1);
   torch::Tensor fold = torch::tensor(folds, torch::kInt32).to(x.device());
   // All (problem, fold) pairs in one batch: problem-major, k copies each.
   torch::Tensor xs = x.repeat_interleave(k, 0);
   torch::Tensor ys = y.repeat_interleave(k, 0);
-  torch::Tensor which = torch::arange(k, torch::TensorOptions(torch::kInt32).device(x.device())).repeat({p}).unsqueeze(1);  // [P*k, 1]
+  torch::Tensor which = torch::arange(k, torch::TensorOptions(torch::kInt32).device(x.device()))
+                            .repeat({p})
+                            .unsqueeze(1);  // [P*k, 1]
   torch::Tensor held_out = fold.unsqueeze(0).expand({p * k, n}).eq(which);
   Fit f = fit(xs, ys, held_out.logical_not(), classes, o);
-  torch::Tensor correct = predict(f, xs).eq(ys.to(torch::kLong)).logical_and(held_out).sum(1).to(torch::kFloat64);
+  torch::Tensor correct =
+      predict(f, xs).eq(ys.to(torch::kLong)).logical_and(held_out).sum(1).to(torch::kFloat64);
   return (correct / held_out.sum(1).to(torch::kFloat64)).view({p, k});
 }
 

@@ -8,8 +8,10 @@
 // standard deviation only (Options::standardize; off: the decoders are fitted
 // on x as it is, so their weights are directions in x's own geometry).
 // Objectives, as scikit-learn's with the same C:
-//   logistic: sum_i CE(softmax(W x_i + b), y_i) + ||W||^2 / (2C)   (LogisticRegression, multinomial)
-//   svm:      one-vs-rest sum_i max(0, 1 - s_ik (w_k x_i + b_k))^2 * C + ||[w_k, b_k]||^2 / 2
+//   logistic: sum_i CE(softmax(W x_i + b), y_i) + ||W||^2 / (2C)
+//             (LogisticRegression, multinomial)
+//   svm:      one-vs-rest sum_i max(0, 1 - s_ik (w_k x_i + b_k))^2 * C
+//             + ||[w_k, b_k]||^2 / 2
 //             (LinearSVC: squared hinge, intercept regularised like liblinear's)
 // Solvers:
 //   lbfgs:  L-BFGS over all problems jointly (the sum is separable); any
@@ -59,19 +61,20 @@ struct Fit {
   torch::Tensor scale;   // [P, d] (1 without standardize)
 };
 
-Fit fit(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& train_mask, std::int64_t classes,
-        const Options& options);
+Fit fit(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& train_mask,
+        std::int64_t classes, const Options& options);
 // L label sets per problem: y [P, L, n] on the samples x [P, n, d] with the
 // training mask [P, n]. The L fits of a problem share its standardisation
 // and (newton) one factorisation, so extra label sets (permutation nulls)
 // cost a few Newton steps each, not a factorisation. Fit has P * L problems,
 // problem-major: fit p * L + l is label set l of problem p; fit l = 0 of a
 // problem equals fit() on that problem's labels.
-Fit fit_sets(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& train_mask, std::int64_t classes,
-             const Options& options);
+Fit fit_sets(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& train_mask,
+             std::int64_t classes, const Options& options);
 // L label sets y [L, n] on the same samples x [n, d], every sample training:
 // one standardisation, and (newton) one factorisation for all. Fit has P = L.
-Fit fit_shared(const torch::Tensor& x, const torch::Tensor& y, std::int64_t classes, const Options& options);
+Fit fit_shared(const torch::Tensor& x, const torch::Tensor& y, std::int64_t classes,
+               const Options& options);
 
 // Decision values [P, n, K] and predicted labels [P, n].
 torch::Tensor decision(const Fit& f, const torch::Tensor& x);
@@ -84,7 +87,8 @@ torch::Tensor predict_shared(const Fit& f, const torch::Tensor& x);
 // Stratified k-fold: each class's samples are shuffled (seeded) and dealt to
 // folds in turn, so every fold has each class in proportion. Returns the fold
 // of each sample. Throws wmgeom::InputError if a class has fewer samples than k.
-std::vector<std::int32_t> stratified_folds(const std::vector<std::int64_t>& labels, int k, std::uint64_t seed);
+std::vector<std::int32_t> stratified_folds(const std::vector<std::int64_t>& labels, int k,
+                                           std::uint64_t seed);
 
 // Stratified group k-fold: every sample of a group (e.g. every trial that
 // shows the same image at the decoded frame) lands in the same fold, so no
@@ -93,12 +97,14 @@ std::vector<std::int32_t> stratified_folds(const std::vector<std::int64_t>& labe
 // continuing where the previous class stopped, so every fold holds about
 // 1/k of each class's groups. Throws wmgeom::InputError if a group has two
 // labels or a class has fewer distinct groups than k.
-std::vector<std::int32_t> grouped_folds(const std::vector<std::int64_t>& labels, const std::vector<std::int64_t>& groups,
-                                        int k, std::uint64_t seed);
+std::vector<std::int32_t> grouped_folds(const std::vector<std::int64_t>& labels,
+                                        const std::vector<std::int64_t>& groups, int k,
+                                        std::uint64_t seed);
 
 // k-fold cross-validated accuracy of P problems sharing one fold assignment:
 // [P, k], the accuracy of each fold's held-out samples.
-torch::Tensor cross_validate(const torch::Tensor& x, const torch::Tensor& y, const std::vector<std::int32_t>& folds,
-                             int k, std::int64_t classes, const Options& options);
+torch::Tensor cross_validate(const torch::Tensor& x, const torch::Tensor& y,
+                             const std::vector<std::int32_t>& folds, int k, std::int64_t classes,
+                             const Options& options);
 
 }  // namespace wmgeom::decoders

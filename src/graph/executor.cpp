@@ -60,8 +60,9 @@ RunSummary Executor::blank_summary() const {
 
 Executor::Selection Executor::select(const RunOptions& options) const {
   std::size_t n = plan_.instances.size();
-  Selection s{std::vector<bool>(n, options.only.empty()), std::vector<bool>(n, options.only.empty()),
-              std::vector<bool>(n, false), std::vector<bool>(n, false)};
+  Selection s{std::vector<bool>(n, options.only.empty()),
+              std::vector<bool>(n, options.only.empty()), std::vector<bool>(n, false),
+              std::vector<bool>(n, false)};
   auto pick = [&](const std::string& name) {
     auto sel = plan_.select(name);
     if (sel.empty()) {
@@ -93,8 +94,8 @@ Executor::Selection Executor::select(const RunOptions& options) const {
     present[k] = cache_.contains(plan_.instances[k].key, &problem);
     if (!problem.empty()) {  // lookup and repair apart: the repair is here
       cache_.remove(plan_.instances[k].key);
-      log_.warn("cache entry " + plan_.instances[k].key + " of " + plan_.instances[k].name + " is corrupt (" + problem +
-                "); removed, recomputing");
+      log_.warn("cache entry " + plan_.instances[k].key + " of " + plan_.instances[k].name +
+                " is corrupt (" + problem + "); removed, recomputing");
     }
   }
   for (std::size_t k = n; k-- > 0;) {
@@ -108,7 +109,9 @@ Executor::Selection Executor::select(const RunOptions& options) const {
   return s;
 }
 
-FitReport Executor::fit(const RunOptions& options) const { return fit_of(select(options), options); }
+FitReport Executor::fit(const RunOptions& options) const {
+  return fit_of(select(options), options);
+}
 
 FitReport Executor::fit_of(const Selection& s, const RunOptions& options) const {
   return check_fit(plan_, s.run, options.free ? *options.free : measure_free_space(cache_.root()));
@@ -119,8 +122,10 @@ RunReport Executor::dry_run(const RunOptions& options) {
   RunReport r = blank_summary();
   for (std::size_t i = 0; i < plan_.instances.size(); ++i) {
     InstanceReport rep = slots_[i]->report;
-    if (s.run[i]) rep.cache = CacheStatus::kMiss;
-    else if (s.target[i] && cache_.contains(plan_.instances[i].key)) rep.cache = CacheStatus::kHit;
+    if (s.run[i])
+      rep.cache = CacheStatus::kMiss;
+    else if (s.target[i] && cache_.contains(plan_.instances[i].key))
+      rep.cache = CacheStatus::kHit;
     if (auto info = cache_.info(plan_.instances[i].key); info && !s.run[i]) {
       record_entry(rep, *info);
     }
@@ -132,7 +137,8 @@ RunReport Executor::dry_run(const RunOptions& options) {
 std::shared_ptr<const Artifact> Executor::materialize(std::size_t i, int threads) {
   threads_ = threads > 0 ? threads : cpu_budget().cpus;
   // TBB caps workers at the core count unless told otherwise; --threads wins.
-  tbb::global_control limit(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads_));
+  tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
+                            static_cast<std::size_t>(threads_));
   tbb::task_arena arena(threads_);
   return arena.execute([&] { return get(i); });
 }
@@ -185,23 +191,29 @@ std::shared_ptr<const Artifact> Executor::compute(std::size_t i) {
       }
     }
     int n = ++started_;
-    log_.info("[" + std::to_string(n) + "/" + std::to_string(std::max(n, to_run_)) + "] " + inst.name +
-              " (" + inst.entry->schema.type + ")");
+    log_.info("[" + std::to_string(n) + "/" + std::to_string(std::max(n, to_run_)) + "] " +
+              inst.name + " (" + inst.entry->schema.type + ")");
     RunContext ctx(inst.name, cache_.work_dir(inst.key), threads_);
     ProgressLine progress(log_, inst.name, inst.entry->schema.items, tty_, show_progress_);
-    ctx.on_progress = [&progress](std::int64_t done, std::int64_t total) { progress.update(done, total); };
+    ctx.on_progress = [&progress](std::int64_t done, std::int64_t total) {
+      progress.update(done, total);
+    };
     ctx.on_log = [this, &inst](const std::string& line, bool warn) {
-      if (warn) log_.warn(inst.name + ": " + line);
-      else log_.info(inst.name + ": " + line);
+      if (warn)
+        log_.warn(inst.name + ": " + line);
+      else
+        log_.info(inst.name + ": " + line);
     };
     ctx.cancel_flag_ = &cancel_;
     auto t0 = std::chrono::steady_clock::now();
     Artifact out = inst.entry->stage->run(inst.params, inputs, ctx);
     double seconds = since(t0);
     if (out.kind != inst.entry->schema.output) {
-      throw Error("produced a " + out.kind + " but its schema declares " + inst.entry->schema.output);
+      throw Error("produced a " + out.kind + " but its schema declares " +
+                  inst.entry->schema.output);
     }
-    StoreInfo si{inst.name, inst.entry->schema.type, params_json(inst.params), seconds, ctx.items()};
+    StoreInfo si{inst.name, inst.entry->schema.type, params_json(inst.params), seconds,
+                 ctx.items()};
     cache_.store(inst.key, out, si);
     std::error_code ec;
     std::filesystem::remove_all(cache_.work_dir(inst.key), ec);
@@ -212,7 +224,8 @@ std::shared_ptr<const Artifact> Executor::compute(std::size_t i) {
     s.report.bytes = out.nbytes();
     s.artifact = std::make_shared<const Artifact>(std::move(out));
     log_.info(inst.name + ": done in " + format_seconds(seconds) +
-              (ctx.items() > 0 ? ", " + std::to_string(ctx.items()) + " " + inst.entry->schema.items : ""));
+              (ctx.items() > 0 ? ", " + std::to_string(ctx.items()) + " " + inst.entry->schema.items
+                               : ""));
     return s.artifact;
   } catch (const StageError&) {
     throw;  // an upstream instance failed; keep its name
@@ -269,12 +282,15 @@ RunReport Executor::run(const RunOptions& options) {
   std::thread watcher;
   if (options.stop) {
     watcher = std::thread([&] {
-      while (!finished && !*options.stop) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      while (!finished && !*options.stop)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
       if (*options.stop) {
         std::lock_guard lk(err_mu);
         if (report.exit_code == 0) {
           report.exit_code = kExitStopped;
-          report.error = "stopped by a signal (finished instances are cached, checkpoints saved; rerun to resume)";
+          report.error =
+              "stopped by a signal (finished instances are cached, checkpoints saved; rerun to "
+              "resume)";
         }
         cancel_ = true;
       }
@@ -282,7 +298,8 @@ RunReport Executor::run(const RunOptions& options) {
   }
   // Stages fan out in this arena (not in nested ones): the calling thread
   // waits here in wait_for_all and takes the arena's tasks, theirs included.
-  tbb::global_control limit(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads_));
+  tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
+                            static_cast<std::size_t>(threads_));
   tbb::task_arena arena(threads_);
   arena.execute([&] {
     using tbb::flow::continue_msg;
@@ -291,7 +308,8 @@ RunReport Executor::run(const RunOptions& options) {
     // Runs instance i (or marks it cancelled); every failure is recorded.
     auto body = [this, &fail](std::size_t i) {
       if (cancel_) {
-        if (slots_[i]->report.cache == CacheStatus::kSkip) slots_[i]->report.cache = CacheStatus::kCancelled;
+        if (slots_[i]->report.cache == CacheStatus::kSkip)
+          slots_[i]->report.cache = CacheStatus::kCancelled;
         return;
       }
       try {
@@ -311,10 +329,14 @@ RunReport Executor::run(const RunOptions& options) {
     // back. So no worker ever blocks waiting for a GPU: an instance without
     // the token is not a task yet, and the worker takes other ready work.
     struct Nodes {
-      std::unique_ptr<tbb::flow::continue_node<continue_msg>> ready;  // inputs done (runs it, without a resource)
-      std::unique_ptr<tbb::flow::buffer_node<continue_msg>> waiting;  // with a resource: ready, no token yet
-      std::unique_ptr<tbb::flow::join_node<std::tuple<continue_msg, Token>, tbb::flow::reserving>> join;
-      std::unique_ptr<tbb::flow::function_node<std::tuple<continue_msg, Token>, continue_msg>> holding;
+      std::unique_ptr<tbb::flow::continue_node<continue_msg>>
+          ready;  // inputs done (runs it, without a resource)
+      std::unique_ptr<tbb::flow::buffer_node<continue_msg>>
+          waiting;  // with a resource: ready, no token yet
+      std::unique_ptr<tbb::flow::join_node<std::tuple<continue_msg, Token>, tbb::flow::reserving>>
+          join;
+      std::unique_ptr<tbb::flow::function_node<std::tuple<continue_msg, Token>, continue_msg>>
+          holding;
       tbb::flow::sender<continue_msg>& done() const {
         return holding ? static_cast<tbb::flow::sender<continue_msg>&>(*holding) : *ready;
       }
@@ -335,16 +357,19 @@ RunReport Executor::run(const RunOptions& options) {
         token->try_put(Token{});
       }
       Nodes& node = nodes[i];
-      node.ready = std::make_unique<tbb::flow::continue_node<continue_msg>>(g, [](const continue_msg& m) { return m; });
+      node.ready = std::make_unique<tbb::flow::continue_node<continue_msg>>(
+          g, [](const continue_msg& m) { return m; });
       node.waiting = std::make_unique<tbb::flow::buffer_node<continue_msg>>(g);
-      node.join = std::make_unique<tbb::flow::join_node<std::tuple<continue_msg, Token>, tbb::flow::reserving>>(g);
+      node.join = std::make_unique<
+          tbb::flow::join_node<std::tuple<continue_msg, Token>, tbb::flow::reserving>>(g);
       tbb::flow::buffer_node<Token>* back = token.get();
-      node.holding = std::make_unique<tbb::flow::function_node<std::tuple<continue_msg, Token>, continue_msg>>(
-          g, tbb::flow::unlimited, [i, &body, back](const std::tuple<continue_msg, Token>& in) {
-            body(i);
-            back->try_put(std::get<1>(in));  // the token goes back, whatever happened
-            return continue_msg();
-          });
+      node.holding =
+          std::make_unique<tbb::flow::function_node<std::tuple<continue_msg, Token>, continue_msg>>(
+              g, tbb::flow::unlimited, [i, &body, back](const std::tuple<continue_msg, Token>& in) {
+                body(i);
+                back->try_put(std::get<1>(in));  // the token goes back, whatever happened
+                return continue_msg();
+              });
       tbb::flow::make_edge(*node.ready, *node.waiting);
       tbb::flow::make_edge(*node.waiting, tbb::flow::input_port<0>(*node.join));
       tbb::flow::make_edge(*token, tbb::flow::input_port<1>(*node.join));
@@ -370,7 +395,8 @@ RunReport Executor::run(const RunOptions& options) {
 
   for (std::size_t i = 0; i < n; ++i) {
     InstanceReport rep = slots_[i]->report;
-    if (rep.cache == CacheStatus::kSkip && sel.target[i] && cache_.contains(plan_.instances[i].key)) {
+    if (rep.cache == CacheStatus::kSkip && sel.target[i] &&
+        cache_.contains(plan_.instances[i].key)) {
       rep.cache = CacheStatus::kHit;
       if (auto info = cache_.info(plan_.instances[i].key)) {
         record_entry(rep, *info);

@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "cache/cache.h"
-#include "core/run_summary.h"
 #include "core/log.h"
+#include "core/run_summary.h"
 #include "graph/fit.h"
 #include "graph/plan.h"
 

@@ -60,7 +60,8 @@ FreeSpace measure_free_space(const fs::path& cache_dir) {
   for (const auto& dir : cgroup_dirs("memory")) {
     const std::int64_t limit = read_number(dir / "memory.limit_in_bytes");
     if (limit > 0 && limit < (std::int64_t{1} << 60)) {  // v1 says "no limit" with a huge number
-      consider(limit, read_number(dir / "memory.usage_in_bytes"), "the cgroup limit " + (dir / "memory.limit_in_bytes").string());
+      consider(limit, read_number(dir / "memory.usage_in_bytes"),
+               "the cgroup limit " + (dir / "memory.limit_in_bytes").string());
     }
   }
   std::error_code ec;
@@ -102,9 +103,10 @@ FitReport check_fit(const Plan& plan, const std::vector<bool>& compute, const Fr
     const std::string who = "stage " + inst.name + " (" + inst.entry->schema.type + ")";
     if (free.memory >= 0 && memory > free.memory) {
       std::ostringstream m;
-      m << who << " needs about " << format_bytes(static_cast<double>(memory)) << " of memory (its artifact "
-        << format_bytes(static_cast<double>(e.bytes)) << ", its inputs " << format_bytes(static_cast<double>(inputs))
-        << ", working memory " << format_bytes(static_cast<double>(e.working)) << ") but "
+      m << who << " needs about " << format_bytes(static_cast<double>(memory))
+        << " of memory (its artifact " << format_bytes(static_cast<double>(e.bytes))
+        << ", its inputs " << format_bytes(static_cast<double>(inputs)) << ", working memory "
+        << format_bytes(static_cast<double>(e.working)) << ") but "
         << format_bytes(static_cast<double>(free.memory)) << " is free (" << free.memory_from
         << "); make it smaller (its parameters: `wmgeom stages " << inst.entry->schema.type << "`)";
       report.errors.push_back(m.str());
@@ -112,8 +114,8 @@ FitReport check_fit(const Plan& plan, const std::vector<bool>& compute, const Fr
     if (free.disk >= 0 && e.bytes > free.disk) {
       std::ostringstream m;
       m << who << " would store an artifact of about " << format_bytes(static_cast<double>(e.bytes))
-        << " but the cache's disk has " << format_bytes(static_cast<double>(free.disk)) << " free (" << free.disk_at
-        << "); free space there or choose another --cache";
+        << " but the cache's disk has " << format_bytes(static_cast<double>(free.disk)) << " free ("
+        << free.disk_at << "); free space there or choose another --cache";
       report.errors.push_back(m.str());
     }
     blocked[i] = report.errors.size() > errors_before;
@@ -121,14 +123,15 @@ FitReport check_fit(const Plan& plan, const std::vector<bool>& compute, const Fr
     ++counted;
   }
   if (!report.errors.empty() && downstream > 0) {
-    report.errors.back() += " (" + std::to_string(downstream) + " instance" + (downstream == 1 ? "" : "s") +
-                            " downstream of the above not checked)";
+    report.errors.back() += " (" + std::to_string(downstream) + " instance" +
+                            (downstream == 1 ? "" : "s") + " downstream of the above not checked)";
   }
   if (report.errors.empty() && free.disk >= 0 && disk_total > free.disk && counted > 1) {
-    report.warnings.push_back("the " + std::to_string(counted) + " artifacts this run computes are estimated at " +
-                              format_bytes(static_cast<double>(disk_total)) + " uncompressed, more than the " +
-                              format_bytes(static_cast<double>(free.disk)) + " free at " + free.disk_at +
-                              "; compression usually makes entries smaller, but the run may fill the disk");
+    report.warnings.push_back(
+        "the " + std::to_string(counted) + " artifacts this run computes are estimated at " +
+        format_bytes(static_cast<double>(disk_total)) + " uncompressed, more than the " +
+        format_bytes(static_cast<double>(free.disk)) + " free at " + free.disk_at +
+        "; compression usually makes entries smaller, but the run may fill the disk");
   }
   return report;
 }

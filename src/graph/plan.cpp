@@ -11,7 +11,6 @@
 
 namespace wmgeom {
 
-
 std::string format_labels(const Labels& labels) {
   std::string s = "{";
   for (std::size_t i = 0; i < labels.size(); ++i) {
@@ -136,7 +135,8 @@ struct Builder {
           if (u.schema && u.schema->output != ps->kind) {
             diags.error(d.where(port), path,
                         "expected a stage producing " + ps->kind + ", but \"" + up + "\" (type " +
-                            u.type + ") produces " + (u.schema->output.empty() ? "nothing" : u.schema->output));
+                            u.type + ") produces " +
+                            (u.schema->output.empty() ? "nothing" : u.schema->output));
           }
         }
       }
@@ -212,7 +212,8 @@ struct Builder {
           continue;
         std::vector<const SweepAxis*> together;
         for (std::size_t b = a; b < d.sweep.size(); ++b) {
-          if (b == a || (axis.zip >= 0 && d.sweep[b].zip == axis.zip)) together.push_back(&d.sweep[b]);
+          if (b == a || (axis.zip >= 0 && d.sweep[b].zip == axis.zip))
+            together.push_back(&d.sweep[b]);
         }
         std::size_t length = axis.values.size();  // equal in a valid zip; the shortest otherwise
         for (const SweepAxis* x : together) length = std::min(length, x->values.size());
@@ -254,7 +255,8 @@ struct Builder {
         }
         if (next.empty()) {
           diags.error(d.where(port.name), "stage." + d.name + "." + port.name,
-                      "no instance of \"" + it->second.front() + "\" agrees with this stage's sweep labels");
+                      "no instance of \"" + it->second.front() +
+                          "\" agrees with this stage's sweep labels");
           return;
         }
         if (each) {
@@ -269,7 +271,8 @@ struct Builder {
               diags.error(d.where(port.name), "stage." + d.name + "." + port.name,
                           "each: \"" + plan.instances[at->second].name + "\" and \"" +
                               plan.instances[n.edges.back().upstream].name +
-                              "\" have the same sweep labels, so this stage would have two instances of one name; "
+                              "\" have the same sweep labels, so this stage would have two "
+                              "instances of one name; "
                               "give their stages distinct sweep keys or values, or use two stages");
               return;
             }
@@ -295,13 +298,16 @@ struct Builder {
           if (port.max_instances > 0 && count > port.max_instances) {
             std::string names, hint = port.hint;
             for (const auto& up : it->second) names += (names.empty() ? "\"" : ", \"") + up + "\"";
-            for (auto at = hint.find("{stage}"); at != std::string::npos; at = hint.find("{stage}", at + d.name.size()))
+            for (auto at = hint.find("{stage}"); at != std::string::npos;
+                 at = hint.find("{stage}", at + d.name.size()))
               hint.replace(at, 7, d.name);
             diags.error(d.where(port.name), "stage." + d.name + "." + port.name,
-                        "[" + names + "] gives one instance of this stage " + std::to_string(count) +
-                            " upstream instances, and " + d.type + " takes at most " +
-                            std::to_string(port.max_instances) + " per instance; write " + port.name + " = { each = [" + names +
-                            "] } for one instance per upstream instance" + (hint.empty() ? "" : ". " + hint));
+                        "[" + names + "] gives one instance of this stage " +
+                            std::to_string(count) + " upstream instances, and " + d.type +
+                            " takes at most " + std::to_string(port.max_instances) +
+                            " per instance; write " + port.name + " = { each = [" + names +
+                            "] } for one instance per upstream instance" +
+                            (hint.empty() ? "" : ". " + hint));
             return;
           }
         }
@@ -329,12 +335,14 @@ struct Builder {
           // The stage's torch device: the engine's concern (core/device.h).
           const std::string& spec = inst.params.s(device_param);
           if (!registry.device_support().valid(spec)) {
-            sink.error(device_param, registry.device_support().expectation + ", found \"" + spec + "\"");
+            sink.error(device_param,
+                       registry.device_support().expectation + ", found \"" + spec + "\"");
           }
         }
         inst.entry->stage->validate(inst.params, sink);
         inst.resource = inst.entry->stage->resource(inst.params);
-        if (inst.resource.empty() && !device_param.empty() && registry.device_support().valid(inst.params.s(device_param))) {
+        if (inst.resource.empty() && !device_param.empty() &&
+            registry.device_support().valid(inst.params.s(device_param))) {
           inst.resource = registry.device_support().resource(inst.params.s(device_param));
         }
         of[di].push_back(plan.instances.size());
@@ -383,7 +391,8 @@ struct Builder {
           files += "file " + p->name + " " + it->second + "\n";
           continue;
         }
-        t += "param " + p->name + " " + std::string(param_type_name(p->type)) + " " + format_value(v) + "\n";
+        t += "param " + p->name + " " + std::string(param_type_name(p->type)) + " " +
+             format_value(v) + "\n";
       }
       t += files;
       for (const auto& e : inst.inputs) {
@@ -391,8 +400,10 @@ struct Builder {
         t += "input " + e.port + " " + format_labels(up.labels) + " " + up.key + "\n";
       }
       std::string extras = inst.entry->stage->key_extras(inst.params);
-      if (const std::string& device_param = schema.device; !device_param.empty() && registry.device_support().valid(inst.params.s(device_param))) {
-        const std::string device = registry.device_support().key_extras(inst.params.s(device_param));
+      if (const std::string& device_param = schema.device;
+          !device_param.empty() && registry.device_support().valid(inst.params.s(device_param))) {
+        const std::string device =
+            registry.device_support().key_extras(inst.params.s(device_param));
         extras = extras.empty() ? device : device + "\n" + extras;
       }
       inst.extras.clear();
@@ -458,7 +469,8 @@ std::optional<Plan> make_plan(const std::string& file, const std::vector<std::st
 std::optional<Plan> make_plan_from_text(const std::string& file, std::string_view text,
                                         const std::vector<std::string>& overrides,
                                         const StageRegistry& registry, Diagnostics& diags) {
-  return finish(load_pipeline(file, text, overrides, schema_lookup(registry), diags), registry, diags);
+  return finish(load_pipeline(file, text, overrides, schema_lookup(registry), diags), registry,
+                diags);
 }
 
 std::int64_t plans_made() { return g_plans.load(); }

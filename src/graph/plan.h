@@ -29,8 +29,8 @@ namespace wmgeom {
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
 struct Instance {
-  std::string name;        // "gru" or "gru[rnn=gru,seed=1]"
-  std::size_t decl = 0;    // index into PipelineSpec::stages
+  std::string name;      // "gru" or "gru[rnn=gru,seed=1]"
+  std::size_t decl = 0;  // index into PipelineSpec::stages
   const StageEntry* entry = nullptr;
   Labels labels;
   Params params;

@@ -5,8 +5,13 @@
 namespace wmgeom {
 
 ProgressLine::ProgressLine(Logger& log, std::string label, std::string unit, bool tty, bool enabled)
-    : log_(log), label_(std::move(label)), unit_(std::move(unit)), tty_(tty), enabled_(enabled),
-      start_(std::chrono::steady_clock::now()), last_(start_) {}
+    : log_(log),
+      label_(std::move(label)),
+      unit_(std::move(unit)),
+      tty_(tty),
+      enabled_(enabled),
+      start_(std::chrono::steady_clock::now()),
+      last_(start_) {}
 
 void ProgressLine::update(std::int64_t done, std::int64_t total) {
   if (!enabled_ || total <= 0) return;
@@ -18,8 +23,8 @@ void ProgressLine::update(std::int64_t done, std::int64_t total) {
   double elapsed = std::chrono::duration<double>(now - start_).count();
   double rate = elapsed > 0 ? done / elapsed : 0;
   double eta = rate > 0 ? (total - done) / rate : 0;
-  const std::string stats = std::to_string(done) + "/" + std::to_string(total) + " " + unit_ + "  " +
-                            format_fixed(rate, 1) + "/s  ETA " + format_seconds(eta);
+  const std::string stats = std::to_string(done) + "/" + std::to_string(total) + " " + unit_ +
+                            "  " + format_fixed(rate, 1) + "/s  ETA " + format_seconds(eta);
   std::lock_guard lk(log_.mutex());
   if (tty_) {
     constexpr int kWidth = 24;

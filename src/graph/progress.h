@@ -27,5 +27,4 @@ class ProgressLine {
   std::chrono::steady_clock::time_point last_;
 };
 
-
 }  // namespace wmgeom

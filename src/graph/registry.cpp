@@ -5,7 +5,8 @@
 
 namespace wmgeom {
 
-void StageRegistry::add(std::unique_ptr<Stage> stage, std::string_view schema_toml, std::string_view source) {
+void StageRegistry::add(std::unique_ptr<Stage> stage, std::string_view schema_toml,
+                        std::string_view source) {
   StageSchema schema = parse_schema(schema_toml, source);
   std::string type = stage->type();
   if (schema.type != type) {
@@ -14,8 +15,9 @@ void StageRegistry::add(std::unique_ptr<Stage> stage, std::string_view schema_to
   }
   if (entries_.count(type)) throw Error("stage type \"" + type + "\" is registered twice");
   if (!schema.device.empty() && !device_.valid) {
-    throw Error("stage type \"" + type + "\" uses a torch device (schema " + std::string(source) +
-                ", stage.device): install the device support first (StageRegistry::set_device_support)");
+    throw Error(
+        "stage type \"" + type + "\" uses a torch device (schema " + std::string(source) +
+        ", stage.device): install the device support first (StageRegistry::set_device_support)");
   }
   entries_.emplace(type, StageEntry{std::move(stage), std::move(schema)});
 }

@@ -60,9 +60,14 @@ struct Harness {
 
 std::string chain3(const std::string& counter) {
   return "[pipeline]\nname = \"t\"\n"
-         "[stage.a]\ntype = \"source\"\ncounter = \"" + counter + "\"\n"
-         "[stage.b]\ntype = \"scale\"\nx = \"a\"\ncounter = \"" + counter + "\"\n"
-         "[stage.c]\ntype = \"scale\"\nx = \"b\"\nfactor = 10.0\ncounter = \"" + counter + "\"\n";
+         "[stage.a]\ntype = \"source\"\ncounter = \"" +
+         counter +
+         "\"\n"
+         "[stage.b]\ntype = \"scale\"\nx = \"a\"\ncounter = \"" +
+         counter +
+         "\"\n"
+         "[stage.c]\ntype = \"scale\"\nx = \"b\"\nfactor = 10.0\ncounter = \"" +
+         counter + "\"\n";
 }
 
 TEST(Executor, RunsOnceThenHitsWithoutLoading) {
@@ -70,12 +75,15 @@ TEST(Executor, RunsOnceThenHitsWithoutLoading) {
   Plan p = h.plan(chain3(h.counter()));
   RunReport r1 = h.run(p);
   ASSERT_EQ(r1.exit_code, 0) << r1.error;
-  EXPECT_EQ(h.status(r1), (std::map<std::string, std::string>{{"a", "miss"}, {"b", "miss"}, {"c", "miss"}}));
+  EXPECT_EQ(h.status(r1),
+            (std::map<std::string, std::string>{{"a", "miss"}, {"b", "miss"}, {"c", "miss"}}));
   EXPECT_EQ(lines(h.counter()), 3);
   RunReport r2 = h.run(p);
-  EXPECT_EQ(h.status(r2), (std::map<std::string, std::string>{{"a", "hit"}, {"b", "hit"}, {"c", "hit"}}));
+  EXPECT_EQ(h.status(r2),
+            (std::map<std::string, std::string>{{"a", "hit"}, {"b", "hit"}, {"c", "hit"}}));
   EXPECT_EQ(lines(h.counter()), 3);
-  for (const auto& i : r2.instances) EXPECT_EQ(i.seconds, 0.0) << i.instance << " was loaded needlessly";
+  for (const auto& i : r2.instances)
+    EXPECT_EQ(i.seconds, 0.0) << i.instance << " was loaded needlessly";
   // The result is right: c = 10 * 2 * (k + 1).
   auto c = Executor(p, h.cache, h.log).materialize(2);
   auto x = c->array("x").values<double>();
@@ -86,7 +94,8 @@ TEST(Executor, ChangingOneParameterRerunsOnlyWhatItTouches) {
   Harness h;
   h.run(h.plan(chain3(h.counter())));
   RunReport r = h.run(h.plan(chain3(h.counter()), {"stage.c.factor=3.0"}));
-  EXPECT_EQ(h.status(r), (std::map<std::string, std::string>{{"a", "hit"}, {"b", "hit"}, {"c", "miss"}}));
+  EXPECT_EQ(h.status(r),
+            (std::map<std::string, std::string>{{"a", "hit"}, {"b", "hit"}, {"c", "miss"}}));
   EXPECT_EQ(lines_with(h.counter(), "c"), 2);
   EXPECT_EQ(lines_with(h.counter(), "a"), 1);
 }
@@ -95,9 +104,13 @@ TEST(Executor, IndependentStagesRunConcurrently) {
   Harness h;
   std::string barrier = (h.dir / "barrier").string();
   // Each waits (up to 30 s) until both are running: serial execution would fail.
-  Plan p = h.plan("[pipeline]\nname = \"t\"\n"
-                  "[stage.a]\ntype = \"source\"\nbarrier_dir = \"" + barrier + "\"\nbarrier_peers = 2\n"
-                  "[stage.b]\ntype = \"source\"\nn = 5\nbarrier_dir = \"" + barrier + "\"\nbarrier_peers = 2\n");
+  Plan p = h.plan(
+      "[pipeline]\nname = \"t\"\n"
+      "[stage.a]\ntype = \"source\"\nbarrier_dir = \"" +
+      barrier +
+      "\"\nbarrier_peers = 2\n"
+      "[stage.b]\ntype = \"source\"\nn = 5\nbarrier_dir = \"" +
+      barrier + "\"\nbarrier_peers = 2\n");
   RunReport r = h.run(p, {.threads = 2});
   EXPECT_EQ(r.exit_code, 0) << r.error;
 }
@@ -105,9 +118,12 @@ TEST(Executor, IndependentStagesRunConcurrently) {
 TEST(Executor, SweepMembersRunConcurrently) {
   Harness h;
   std::string barrier = (h.dir / "barrier").string();
-  Plan p = h.plan("[pipeline]\nname = \"t\"\n"
-                  "[stage.a]\ntype = \"source\"\nbarrier_dir = \"" + barrier + "\"\nbarrier_peers = 3\n"
-                  "sweep = { seed = [1, 2, 3] }\n");
+  Plan p = h.plan(
+      "[pipeline]\nname = \"t\"\n"
+      "[stage.a]\ntype = \"source\"\nbarrier_dir = \"" +
+      barrier +
+      "\"\nbarrier_peers = 3\n"
+      "sweep = { seed = [1, 2, 3] }\n");
   RunReport r = h.run(p, {.threads = 3});
   EXPECT_EQ(r.exit_code, 0) << r.error;
 }
@@ -115,9 +131,12 @@ TEST(Executor, SweepMembersRunConcurrently) {
 TEST(Executor, SharedResourceNeverOverlaps) {
   Harness h;
   std::string events = (h.dir / "events").string();
-  Plan p = h.plan("[pipeline]\nname = \"t\"\n"
-                  "[stage.a]\ntype = \"source\"\nresource = \"cuda:0\"\nsleep_ms = 60\nevents = \"" + events + "\"\n"
-                  "sweep = { seed = [1, 2, 3] }\n");
+  Plan p = h.plan(
+      "[pipeline]\nname = \"t\"\n"
+      "[stage.a]\ntype = \"source\"\nresource = \"cuda:0\"\nsleep_ms = 60\nevents = \"" +
+      events +
+      "\"\n"
+      "sweep = { seed = [1, 2, 3] }\n");
   RunReport r = h.run(p, {.threads = 3});
   ASSERT_EQ(r.exit_code, 0) << r.error;
   std::istringstream in(read_file(events));
@@ -126,8 +145,10 @@ TEST(Executor, SharedResourceNeverOverlaps) {
   for (std::string kind, name; in >> kind >> name;) {
     long long t;
     in >> t;
-    if (kind == "start") start[name] = t;
-    else spans.emplace_back(start[name], t);
+    if (kind == "start")
+      start[name] = t;
+    else
+      spans.emplace_back(start[name], t);
   }
   ASSERT_EQ(spans.size(), 3u);
   std::sort(spans.begin(), spans.end());
@@ -147,11 +168,13 @@ TEST(Executor, WaitingForATokenHoldsNoWorker) {
     Harness h;
     const std::string barrier = (h.dir / "barrier").string();
     const std::string events = (h.dir / "events").string();
-    Plan p = h.plan("[pipeline]\nname = \"t\"\n"
-                    "[stage.gpu]\ntype = \"source\"\nresource = \"cuda:0\"\nsleep_ms = 20\nevents = \"" + events +
-                    "\"\nbarrier_dir = \"" + barrier + "\"\nbarrier_peers = 2\nsweep = { seed = [1, 2, 3] }\n"
-                    "[stage.cpu]\ntype = \"source\"\nvalue = 2.0\nevents = \"" + events + "\"\nbarrier_dir = \"" +
-                    barrier + "\"\nbarrier_peers = 2\n");
+    Plan p = h.plan(
+        "[pipeline]\nname = \"t\"\n"
+        "[stage.gpu]\ntype = \"source\"\nresource = \"cuda:0\"\nsleep_ms = 20\nevents = \"" +
+        events + "\"\nbarrier_dir = \"" + barrier +
+        "\"\nbarrier_peers = 2\nsweep = { seed = [1, 2, 3] }\n"
+        "[stage.cpu]\ntype = \"source\"\nvalue = 2.0\nevents = \"" +
+        events + "\"\nbarrier_dir = \"" + barrier + "\"\nbarrier_peers = 2\n");
     RunReport r = h.run(p, {.threads = 2});
     ASSERT_EQ(r.exit_code, 0) << r.error;
     std::istringstream in(read_file(events));
@@ -160,21 +183,26 @@ TEST(Executor, WaitingForATokenHoldsNoWorker) {
     for (std::string kind, name; in >> kind >> name;) {
       long long t;
       in >> t;
-      if (kind == "start") start[name] = t;
-      else if (name.rfind("gpu", 0) == 0) gpu.emplace_back(start[name], t);
+      if (kind == "start")
+        start[name] = t;
+      else if (name.rfind("gpu", 0) == 0)
+        gpu.emplace_back(start[name], t);
     }
     ASSERT_EQ(gpu.size(), 3u);
     std::sort(gpu.begin(), gpu.end());
-    for (std::size_t i = 1; i < gpu.size(); ++i) EXPECT_LE(gpu[i - 1].second, gpu[i].first);  // still one at a time
+    for (std::size_t i = 1; i < gpu.size(); ++i)
+      EXPECT_LE(gpu[i - 1].second, gpu[i].first);  // still one at a time
   }
 }
 
 TEST(Executor, FailureCancelsDownstreamAndKeepsFinishedWork) {
   Harness h;
-  Plan p = h.plan("[pipeline]\nname = \"t\"\n"
-                  "[stage.ok]\ntype = \"source\"\n"
-                  "[stage.bad]\ntype = \"scale\"\nx = \"ok\"\nfail = true\n"
-                  "[stage.after]\ntype = \"scale\"\nx = \"bad\"\ncounter = \"" + h.counter() + "\"\n");
+  Plan p = h.plan(
+      "[pipeline]\nname = \"t\"\n"
+      "[stage.ok]\ntype = \"source\"\n"
+      "[stage.bad]\ntype = \"scale\"\nx = \"ok\"\nfail = true\n"
+      "[stage.after]\ntype = \"scale\"\nx = \"bad\"\ncounter = \"" +
+      h.counter() + "\"\n");
   RunReport r = h.run(p);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.failed_stage, "bad");
@@ -190,7 +218,8 @@ TEST(Executor, FailureCancelsDownstreamAndKeepsFinishedWork) {
 
 TEST(Executor, InputErrorInsideAStageExitsTwo) {
   Harness h;
-  RunReport r = h.run(h.plan("[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\nfail_input = true\n"));
+  RunReport r =
+      h.run(h.plan("[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\nfail_input = true\n"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.error.find("bad.obj:3"), std::string::npos);
 }
@@ -199,13 +228,15 @@ TEST(Executor, OnlyRunsTheStageAndWhatItNeeds) {
   Harness h;
   Plan p = h.plan(chain3(h.counter()));
   RunReport r = h.run(p, {.only = {"b"}});
-  EXPECT_EQ(h.status(r), (std::map<std::string, std::string>{{"a", "miss"}, {"b", "miss"}, {"c", "skip"}}));
+  EXPECT_EQ(h.status(r),
+            (std::map<std::string, std::string>{{"a", "miss"}, {"b", "miss"}, {"c", "skip"}}));
   RunReport again = h.run(p, {.only = {"b"}});
   EXPECT_EQ(h.status(again)["b"], "hit");
   EXPECT_EQ(lines(h.counter()), 2);
   // With a cached upstream, --only loads it and computes just the target.
   RunReport c = h.run(p, {.only = {"c"}});
-  EXPECT_EQ(h.status(c), (std::map<std::string, std::string>{{"a", "hit"}, {"b", "hit"}, {"c", "miss"}}));
+  EXPECT_EQ(h.status(c),
+            (std::map<std::string, std::string>{{"a", "hit"}, {"b", "hit"}, {"c", "miss"}}));
   EXPECT_EQ(lines(h.counter()), 3);
 }
 
@@ -214,7 +245,8 @@ TEST(Executor, FromForcesTheStageAndEverythingDownstream) {
   Plan p = h.plan(chain3(h.counter()));
   h.run(p);
   RunReport r = h.run(p, {.from = {"b"}});
-  EXPECT_EQ(h.status(r), (std::map<std::string, std::string>{{"a", "hit"}, {"b", "miss"}, {"c", "miss"}}));
+  EXPECT_EQ(h.status(r),
+            (std::map<std::string, std::string>{{"a", "hit"}, {"b", "miss"}, {"c", "miss"}}));
   EXPECT_EQ(lines_with(h.counter(), "a"), 1);
   EXPECT_EQ(lines_with(h.counter(), "b"), 2);
   EXPECT_EQ(lines_with(h.counter(), "c"), 2);
@@ -245,7 +277,8 @@ TEST(Executor, DryRunReportsHitsAndMissesWithoutRunning) {
   Plan p = h.plan(chain3(h.counter()));
   h.run(p, {.only = {"a"}});
   RunReport r = Executor(p, h.cache, h.log).dry_run({});
-  EXPECT_EQ(h.status(r), (std::map<std::string, std::string>{{"a", "hit"}, {"b", "miss"}, {"c", "miss"}}));
+  EXPECT_EQ(h.status(r),
+            (std::map<std::string, std::string>{{"a", "hit"}, {"b", "miss"}, {"c", "miss"}}));
   EXPECT_EQ(lines(h.counter()), 1);
 }
 
@@ -259,7 +292,8 @@ TEST(Executor, ArtifactsThatCannotFitStopTheRunBeforeItStarts) {
   EXPECT_EQ(p.instances[0].estimate.bytes, 8000);
   EXPECT_EQ(p.instances[1].estimate.bytes, 8000);  // from its input's estimate
   // Memory: a needs 8 kB + 5 MB of working memory; 1 MB is free.
-  FreeSpace tight{.memory = 1000000, .disk = 1 << 30, .memory_from = "the test", .disk_at = "/test"};
+  FreeSpace tight{
+      .memory = 1000000, .disk = 1 << 30, .memory_from = "the test", .disk_at = "/test"};
   try {
     h.run(p, {.free = &tight});
     FAIL() << "expected the run to be refused";
@@ -272,19 +306,24 @@ TEST(Executor, ArtifactsThatCannotFitStopTheRunBeforeItStarts) {
   }
   EXPECT_EQ(lines(h.counter()), 0) << "a stage ran although the run was refused";
   // Disk: 8 kB will not fit in 4 kB.
-  FreeSpace small_disk{.memory = 1 << 30, .disk = 4000, .memory_from = "the test", .disk_at = "/test"};
+  FreeSpace small_disk{
+      .memory = 1 << 30, .disk = 4000, .memory_from = "the test", .disk_at = "/test"};
   try {
     h.run(p, {.free = &small_disk});
     FAIL() << "expected the run to be refused";
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("would store an artifact of about 8.0 kB but the cache's disk has 4.0 kB free (/test)"),
-              std::string::npos) << e.what();
+    EXPECT_NE(
+        std::string(e.what()).find(
+            "would store an artifact of about 8.0 kB but the cache's disk has 4.0 kB free (/test)"),
+        std::string::npos)
+        << e.what();
   }
   // Enough of both: it runs. Then a is a hit and no longer checked.
   FreeSpace ample{.memory = 1 << 30, .disk = 1 << 30};
   ASSERT_EQ(h.run(p, {.free = &ample}).exit_code, 0);
   EXPECT_EQ(lines(h.counter()), 3);
-  Plan p2 = h.plan(chain3(h.counter()), {"stage.a.n=1000", "stage.a.working_mb=5", "stage.c.factor=2.0"});
+  Plan p2 =
+      h.plan(chain3(h.counter()), {"stage.a.n=1000", "stage.a.working_mb=5", "stage.c.factor=2.0"});
   EXPECT_EQ(h.run(p2, {.free = &tight}).exit_code, 0) << "a cached instance was checked";
 }
 
@@ -294,7 +333,8 @@ TEST(Executor, ManyArtifactsTogetherOverTheDiskAreAWarningNotAStop) {
   // Each 8 kB fits in 20 kB; the three together (24 kB) may not.
   FreeSpace disk{.memory = 1 << 30, .disk = 20000, .memory_from = "", .disk_at = "/test"};
   ASSERT_EQ(h.run(p, {.free = &disk}).exit_code, 0);
-  EXPECT_NE(h.log_text.str().find("the 3 artifacts this run computes are estimated at 24.0 kB"), std::string::npos)
+  EXPECT_NE(h.log_text.str().find("the 3 artifacts this run computes are estimated at 24.0 kB"),
+            std::string::npos)
       << h.log_text.str();
 }
 
@@ -309,11 +349,15 @@ TEST(Executor, FreeSpaceIsMeasured) {
 TEST(Executor, TwoProcessesOnOneCacheComputeEachKeyOnce) {
   TempDir dir;
   std::string counter = (dir / "counter").string();
-  write_file(dir / "p.toml", "[pipeline]\nname = \"t\"\n"
-                             "[stage.a]\ntype = \"source\"\nsleep_ms = 400\ncounter = \"" + counter + "\"\n"
-                             "[stage.b]\ntype = \"scale\"\nx = \"a\"\nsleep_ms = 200\ncounter = \"" + counter + "\"\n");
-  std::string cmd = std::string(WMGEOM_TESTCLI) + " run " + (dir / "p.toml").string() + " --cache-dir " +
-                    (dir / "cache").string() + " --no-progress -q";
+  write_file(dir / "p.toml",
+             "[pipeline]\nname = \"t\"\n"
+             "[stage.a]\ntype = \"source\"\nsleep_ms = 400\ncounter = \"" +
+                 counter +
+                 "\"\n"
+                 "[stage.b]\ntype = \"scale\"\nx = \"a\"\nsleep_ms = 200\ncounter = \"" +
+                 counter + "\"\n");
+  std::string cmd = std::string(WMGEOM_TESTCLI) + " run " + (dir / "p.toml").string() +
+                    " --cache-dir " + (dir / "cache").string() + " --no-progress -q";
   std::string both = "(" + cmd + " --out " + (dir / "o1").string() + " & " + cmd + " --out " +
                      (dir / "o2").string() + " & wait) > " + (dir / "log").string() + " 2>&1";
   ASSERT_EQ(std::system(both.c_str()), 0) << read_file(dir / "log");

@@ -7,8 +7,8 @@
 #include "config/diagnostics.h"
 #include "config/schema.h"
 #include "core/error.h"
-#include "graph/registry.h"
 #include "graph/plan.h"
+#include "graph/registry.h"
 #include "test_stages.h"
 #include "testing.h"
 
@@ -113,8 +113,9 @@ x = "a"
   std::set<std::string> names;
   for (std::size_t i : p.select("a")) names.insert(p.instances[i].name);
   // 3 pairs x 2 seeds, not 3 x 3 x 2.
-  std::set<std::string> want = {"a[seed=7,n=1,value=0.5]", "a[seed=8,n=1,value=0.5]", "a[seed=7,n=2,value=1.5]",
-                                "a[seed=8,n=2,value=1.5]", "a[seed=7,n=3,value=2.5]", "a[seed=8,n=3,value=2.5]"};
+  std::set<std::string> want = {"a[seed=7,n=1,value=0.5]", "a[seed=8,n=1,value=0.5]",
+                                "a[seed=7,n=2,value=1.5]", "a[seed=8,n=2,value=1.5]",
+                                "a[seed=7,n=3,value=2.5]", "a[seed=8,n=3,value=2.5]"};
   EXPECT_EQ(names, want);
   for (std::size_t i : p.select("a")) {
     const auto& in = p.instances[i];
@@ -131,7 +132,8 @@ sweep = { zip = [{ n = [1, 2] }, { value = [0.5, 1.5], seed = [3, 4] }] }
 )");
   names.clear();
   for (const auto& i : q.instances) names.insert(i.name);
-  want = {"a[n=1,seed=3,value=0.5]", "a[n=1,seed=4,value=1.5]", "a[n=2,seed=3,value=0.5]", "a[n=2,seed=4,value=1.5]"};
+  want = {"a[n=1,seed=3,value=0.5]", "a[n=1,seed=4,value=1.5]", "a[n=2,seed=3,value=0.5]",
+          "a[n=2,seed=4,value=1.5]"};
   EXPECT_EQ(names, want);
   // The same instances, so the same keys, as an ordinary sweep gives for them.
   Plan r = plan_of(R"([pipeline]
@@ -174,14 +176,16 @@ xs = "per"
     // It reads the upstream instance whose labels it carries.
     const std::string up = p.instances[in.inputs[0].upstream].name;
     const std::string stage = up.substr(0, up.find('['));
-    EXPECT_EQ(up.substr(up.find('[')), in.name.substr(in.name.find('['), up.size() - stage.size() - 1) + "]")
+    EXPECT_EQ(up.substr(up.find('[')),
+              in.name.substr(in.name.find('['), up.size() - stage.size() - 1) + "]")
         << in.name << " reads " << up;
     EXPECT_NE(in.name.find("xs=" + stage + "]"), std::string::npos) << in.name << " reads " << up;
   }
   // Over several stages, the stage read is a label (PORT=STAGE), so that
   // instances of two stages with the same sweep labels stay apart.
-  EXPECT_EQ(names, (std::vector<std::string>{"per[seed=1,xs=a]", "per[seed=2,xs=a]", "per[seed=3,xs=a]", "per[n=4,xs=b]",
-                                             "per[n=5,xs=b]"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"per[seed=1,xs=a]", "per[seed=2,xs=a]", "per[seed=3,xs=a]",
+                                      "per[n=4,xs=b]", "per[n=5,xs=b]"}));
   // The reduce: a plain many port gathers all five.
   auto all = p.select("all");
   ASSERT_EQ(all.size(), 1u);
@@ -243,27 +247,31 @@ TEST(Plan, KnownAnswerKey) {
             "type scale\n"
             "version 1\n"
             "param factor float 3.0\n"
-            "input x {} " + a.key + "\n");
+            "input x {} " +
+                a.key + "\n");
   EXPECT_EQ(b.key, "78261423fe32e14bd6fe546489ea0517");
 }
 
 TEST(Plan, EveryHashedParameterChangesTheKeyAndNoUnhashedOneDoes) {
   TempDir dir;
   write_file(dir / "f.txt", "one");
-  std::string base = "[pipeline]\nname = \"t\"\n[stage.k]\ntype = \"kitchen\"\nname = \"x\"\nfile = \"f.txt\"\n";
+  std::string base =
+      "[pipeline]\nname = \"t\"\n[stage.k]\ntype = \"kitchen\"\nname = \"x\"\nfile = \"f.txt\"\n";
   std::string file = (dir / "p.toml").string();
   std::string k0 = key_of(plan_of(base, {}, file), "k");
-  const std::vector<std::string> hashed = {"stage.k.flag=true", "stage.k.count=4", "stage.k.lo=0.25",
-                                           "stage.k.hi=0.75", "stage.k.mode=slow", "stage.k.sizes=[3]",
-                                           "stage.k.rates=[0.25]", "stage.k.tasks=[\"cat-1\"]",
-                                           "stage.k.name=y"};
+  const std::vector<std::string> hashed = {
+      "stage.k.flag=true",    "stage.k.count=4",           "stage.k.lo=0.25",
+      "stage.k.hi=0.75",      "stage.k.mode=slow",         "stage.k.sizes=[3]",
+      "stage.k.rates=[0.25]", "stage.k.tasks=[\"cat-1\"]", "stage.k.name=y"};
   for (const auto& s : hashed) EXPECT_NE(key_of(plan_of(base, {s}, file), "k"), k0) << s;
-  const std::vector<std::string> unhashed = {"stage.k.threads=8", "stage.k.sleep_ms=5", "stage.k.fail=true",
-                                             "stage.k.resource=\"cuda:0\"", "stage.k.counter=\"/tmp/c\""};
+  const std::vector<std::string> unhashed = {"stage.k.threads=8", "stage.k.sleep_ms=5",
+                                             "stage.k.fail=true", "stage.k.resource=\"cuda:0\"",
+                                             "stage.k.counter=\"/tmp/c\""};
   for (const auto& s : unhashed) EXPECT_EQ(key_of(plan_of(base, {s}, file), "k"), k0) << s;
   // The version in the schema and key_extras are hashed (kitchen declares both).
   EXPECT_NE(plan_of(base, {}, file).instances[0].key_text.find("version 3\n"), std::string::npos);
-  EXPECT_NE(plan_of(base, {}, file).instances[0].key_text.find("extra library test 1.0\n"), std::string::npos);
+  EXPECT_NE(plan_of(base, {}, file).instances[0].key_text.find("extra library test 1.0\n"),
+            std::string::npos);
 }
 
 TEST(Plan, FileContentIsHashedNotItsPath) {
@@ -369,7 +377,9 @@ doc = "cpu | gpuN."
 DeviceSupport fake_devices() {
   DeviceSupport d;
   d.expectation = "expected \"cpu\" or \"gpuN\"";
-  d.valid = [](const std::string& s) { return s == "cpu" || (s.rfind("gpu", 0) == 0 && s.size() > 3); };
+  d.valid = [](const std::string& s) {
+    return s == "cpu" || (s.rfind("gpu", 0) == 0 && s.size() > 3);
+  };
   d.key_extras = [](const std::string& s) { return "runtime 1.0\ndevice " + s.substr(0, 3); };
   d.resource = [](const std::string& s) { return s == "cpu" ? std::string() : s; };
   return d;
@@ -381,20 +391,24 @@ TEST(Plan, TheEngineChecksKeysAndClaimsAStagesDevice) {
     without.add(std::make_unique<OnDevice>(), kOnDeviceSchema, "ondevice.toml");
     ADD_FAILURE() << "a device stage was registered without device support";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("install the device support first"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("install the device support first"), std::string::npos)
+        << e.what();
   }
   StageRegistry r;
   r.set_device_support(fake_devices());
   r.add(std::make_unique<OnDevice>(), kOnDeviceSchema, "ondevice.toml");
   auto plan = [&](const std::string& device, Diagnostics& d) {
-    return make_plan_from_text("/tmp/d.toml", "[pipeline]\nname = \"d\"\n\n[stage.x]\ntype = \"ondevice\"\ndevice = \"" + device + "\"\n",
-                               {}, r, d);
+    return make_plan_from_text(
+        "/tmp/d.toml",
+        "[pipeline]\nname = \"d\"\n\n[stage.x]\ntype = \"ondevice\"\ndevice = \"" + device + "\"\n",
+        {}, r, d);
   };
   Diagnostics d;
   auto cpu = plan("cpu", d);
   ASSERT_TRUE(cpu) << d.format_all();
   // The device's key lines first, then the stage's own.
-  EXPECT_EQ(cpu->instances[0].extras, (std::vector<std::string>{"runtime 1.0", "device cpu", "own extra"}));
+  EXPECT_EQ(cpu->instances[0].extras,
+            (std::vector<std::string>{"runtime 1.0", "device cpu", "own extra"}));
   EXPECT_EQ(cpu->instances[0].resource, "");
   auto gpu = plan("gpu1", d);
   ASSERT_TRUE(gpu) << d.format_all();
@@ -405,7 +419,8 @@ TEST(Plan, TheEngineChecksKeysAndClaimsAStagesDevice) {
   Diagnostics bad;
   EXPECT_FALSE(plan("tpu", bad));
   EXPECT_NE(bad.format_all().find("/tmp/d.toml:6:"), std::string::npos) << bad.format_all();
-  EXPECT_NE(bad.format_all().find("stage.x.device: expected \"cpu\" or \"gpuN\", found \"tpu\""), std::string::npos)
+  EXPECT_NE(bad.format_all().find("stage.x.device: expected \"cpu\" or \"gpuN\", found \"tpu\""),
+            std::string::npos)
       << bad.format_all();
 }
 
@@ -422,10 +437,12 @@ TEST(Schema, ADeviceKeyNamesAnUnhashedStringParameter) {
   EXPECT_EQ(error(ok), "");
   std::string missing = ok;
   missing.replace(missing.find("device = \"device\""), 17, "device = \"gpu\"");
-  EXPECT_NE(error(missing).find("names \"gpu\", which is not a parameter"), std::string::npos) << error(missing);
+  EXPECT_NE(error(missing).find("names \"gpu\", which is not a parameter"), std::string::npos)
+      << error(missing);
   std::string hashed = ok;
   hashed.replace(hashed.find("hashed = false"), 14, "hashed = true");
-  EXPECT_NE(error(hashed).find("must be a string with hashed = false"), std::string::npos) << error(hashed);
+  EXPECT_NE(error(hashed).find("must be a string with hashed = false"), std::string::npos)
+      << error(hashed);
 }
 
 }  // namespace

@@ -306,15 +306,18 @@ TEST(HardNonMatches, SameCategoryShareFollowsTheParameter) {
         if (h == 1.0) {
           EXPECT_EQ(n.same_category, n.total);
         } else {
-          EXPECT_NEAR(got, want, 4.0 * std::sqrt(want * (1.0 - want) / static_cast<double>(n.total)))
+          EXPECT_NEAR(got, want,
+                      4.0 * std::sqrt(want * (1.0 - want) / static_cast<double>(n.total)))
               << "same-category share over " << n.total << " non-matches";
         }
         // The category-only strategy: right on every match, and on the
         // non-matches of another category. 0.93 at h = 0 (it passes the 90%
         // bar), 0.71 at h = 0.5, 0.5 at h = 1.
         const double acc_want = 0.5 + 0.5 * (1.0 - want);
-        const double acc = static_cast<double>(n.category_only_right) / static_cast<double>(n.decisions);
-        EXPECT_NEAR(acc, acc_want, 4.0 * std::sqrt(acc_want * (1.0 - acc_want) / static_cast<double>(n.decisions)))
+        const double acc =
+            static_cast<double>(n.category_only_right) / static_cast<double>(n.decisions);
+        EXPECT_NEAR(acc, acc_want,
+                    4.0 * std::sqrt(acc_want * (1.0 - acc_want) / static_cast<double>(n.decisions)))
             << "category-only accuracy on identity tasks";
         if (h >= 0.5) {
           EXPECT_LT(acc, 0.75);
@@ -348,7 +351,8 @@ TEST(HardNonMatches, HardDrawsAreUniformOverTheOtherIdentitiesOfTheCategory) {
   for (std::int64_t i = 0; i < b.trials; ++i) {
     const std::int32_t* stim = &b.stimuli[static_cast<std::size_t>(i * b.length)];
     for (std::int32_t f = 1; f < b.length; ++f) {
-      const auto prev = static_cast<std::size_t>(stim[f - 1]), cur = static_cast<std::size_t>(stim[f]);
+      const auto prev = static_cast<std::size_t>(stim[f - 1]),
+                 cur = static_cast<std::size_t>(stim[f]);
       ASSERT_EQ(big.category[cur], big.category[prev]);
       ASSERT_NE(big.identity[cur], big.identity[prev]);
       if (big.identity[prev] != 0) continue;
@@ -374,8 +378,10 @@ TEST(HardNonMatches, LocationAndCategoryTrialsAreUntouched) {
   EXPECT_TRUE(std::equal(a.stimuli.begin(), a.stimuli.begin() + loc_cat, b.stimuli.begin()));
   EXPECT_TRUE(std::equal(a.stimuli.begin(), a.stimuli.begin() + loc_cat, c.stimuli.begin()));
   // The identity task's trials do change with the share.
-  EXPECT_FALSE(std::equal(a.stimuli.begin() + loc_cat, a.stimuli.end(), b.stimuli.begin() + loc_cat));
-  EXPECT_FALSE(std::equal(b.stimuli.begin() + loc_cat, b.stimuli.end(), c.stimuli.begin() + loc_cat));
+  EXPECT_FALSE(
+      std::equal(a.stimuli.begin() + loc_cat, a.stimuli.end(), b.stimuli.begin() + loc_cat));
+  EXPECT_FALSE(
+      std::equal(b.stimuli.begin() + loc_cat, b.stimuli.end(), c.stimuli.begin() + loc_cat));
   // ...and are a pure function of the share: equal samplers, equal trials.
   const Sampler half_again(table, tasks, 6, 0.5, kSplitTrain, 0.5);
   EXPECT_EQ(half_again.per_task(4, 200).stimuli, b.stimuli);
@@ -398,7 +404,8 @@ TEST(HardNonMatches, MaskMarksSameCategoryOtherIdentityFramesOfIdTasksOnly) {
       if (t.feature == Feature::kIdentity && f >= t.n) {
         const auto cur = static_cast<std::size_t>(b.stimuli[at]);
         const auto back = static_cast<std::size_t>(b.stimuli[at - static_cast<std::size_t>(t.n)]);
-        want = table.identity[cur] != table.identity[back] && table.category[cur] == table.category[back];
+        want = table.identity[cur] != table.identity[back] &&
+               table.category[cur] == table.category[back];
         EXPECT_EQ(want, b.targets[at] == kNonMatch && table.category[cur] == table.category[back]);
       }
       EXPECT_EQ(mask[at], want ? 1 : 0) << t.name << " trial " << i << " frame " << f;
@@ -432,7 +439,8 @@ TEST(HardNonMatches, OneIdentityPerCategoryFallsBackToOrdinaryNonMatches) {
   // coverage is the share of rows whose identity has a sibling.
   StimulusTable mixed = paper_table(4, 2);
   for (std::size_t i = 0; i < mixed.split.size(); ++i) {
-    mixed.split[i] = mixed.category[i] > 0 && mixed.identity[i] % 2 == 1 ? kSplitValidation : kSplitTrain;
+    mixed.split[i] =
+        mixed.category[i] > 0 && mixed.identity[i] % 2 == 1 ? kSplitValidation : kSplitTrain;
   }
   const Sampler m(mixed, ids, 6, 0.5, kSplitTrain, 1.0);
   EXPECT_DOUBLE_EQ(m.hard_coverage(0), 2.0 / 5.0);  // 2 of the 5 training identities
@@ -447,14 +455,16 @@ TEST(HardNonMatches, ClearErrors) {
   StimulusTable table = paper_table();
   const auto ids = parse_tasks({"id-1"});
   for (double bad : {-0.1, 1.5}) {
-    EXPECT_NE(error_of([&] { Sampler(table, ids, 6, 0.5, kSplitTrain, bad); })
-                  .find("expected hard_nonmatch in [0, 1]"),
+    EXPECT_NE(error_of([&] {
+                Sampler(table, ids, 6, 0.5, kSplitTrain, bad);
+              }).find("expected hard_nonmatch in [0, 1]"),
               std::string::npos);
   }
   // An identity under two categories: the parent is ambiguous.
   table.category[0] = 3;
-  EXPECT_NE(error_of([&] { Sampler(table, ids, 6, 0.5, kSplitTrain, 0.5); })
-                .find("id 0 appears under cat 3 and 0"),
+  EXPECT_NE(error_of([&] {
+              Sampler(table, ids, 6, 0.5, kSplitTrain, 0.5);
+            }).find("id 0 appears under cat 3 and 0"),
             std::string::npos);
   // ...which does not concern tasks without a parent.
   EXPECT_NO_THROW(Sampler(table, parse_tasks({"loc-1", "cat-1"}), 6, 0.5, kSplitTrain, 0.5));
@@ -540,8 +550,10 @@ TEST(Sampler, KnownAnswerIdentityTasks) {
     got += "|";
   }
   EXPECT_EQ(got,
-            "283,371,169,193,215,233,195,146,321,180,323,250,262,240,298,261,209,291,71,273,113,310,197,123,|"
-            "283,353,145,167,185,106,195,280,180,340,25,41,262,240,298,261,40,322,71,273,113,234,219,112,|");
+            "283,371,169,193,215,233,195,146,321,180,323,250,262,240,298,261,209,291,71,273,113,"
+            "310,197,123,|"
+            "283,353,145,167,185,106,195,280,180,340,25,41,262,240,298,261,40,322,71,273,113,234,"
+            "219,112,|");
 }
 
 // ------------------------------------------------------------ splits and errors

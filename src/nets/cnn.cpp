@@ -10,7 +10,8 @@ namespace F = torch::nn::functional;
 
 namespace {
 torch::nn::Conv2d conv3x3(int in, int out, int stride) {
-  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false));
+  return torch::nn::Conv2d(
+      torch::nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false));
 }
 }  // namespace
 
@@ -20,7 +21,8 @@ BasicBlockImpl::BasicBlockImpl(int in, int out, int stride) {
   conv2_ = register_module("conv2", conv3x3(out, out, 1));
   bn2_ = register_module("bn2", torch::nn::BatchNorm2d(out));
   if (stride != 1 || in != out) {
-    down_ = register_module("down", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 1).stride(stride).bias(false)));
+    down_ = register_module(
+        "down", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 1).stride(stride).bias(false)));
     down_bn_ = register_module("down_bn", torch::nn::BatchNorm2d(out));
   }
 }
@@ -85,12 +87,15 @@ void BuiltinCnnImpl::initialise(at::Generator& gen) {
   }
 }
 
-torch::Tensor prepare_images(const torch::Tensor& images_u8, int size, const std::string& normalize) {
+torch::Tensor prepare_images(const torch::Tensor& images_u8, int size,
+                             const std::string& normalize) {
   torch::Tensor x = images_u8.to(torch::kFloat32).div_(255.0f);
   std::int64_t h = x.size(2);
   if (size > 0 && size != h) {
     if (size < h) {
-      x = F::interpolate(x, F::InterpolateFuncOptions().size(std::vector<std::int64_t>{size, size}).mode(torch::kArea));
+      x = F::interpolate(x, F::InterpolateFuncOptions()
+                                .size(std::vector<std::int64_t>{size, size})
+                                .mode(torch::kArea));
     } else {
       x = F::interpolate(x, F::InterpolateFuncOptions()
                                 .size(std::vector<std::int64_t>{size, size})
@@ -104,13 +109,13 @@ torch::Tensor prepare_images(const torch::Tensor& images_u8, int size, const std
 torch::Tensor normalize_images(const torch::Tensor& x_unit, const std::string& normalize) {
   if (normalize == "unit") return x_unit;
   if (normalize != "imagenet") {
-    throw Error("normalize_images: unknown normalisation \"" + normalize + "\" (expected \"imagenet\" or \"unit\")");
+    throw Error("normalize_images: unknown normalisation \"" + normalize +
+                "\" (expected \"imagenet\" or \"unit\")");
   }
   auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(x_unit.device());
   torch::Tensor mean = torch::tensor({0.485f, 0.456f, 0.406f}, opts).view({1, 3, 1, 1});
   torch::Tensor std = torch::tensor({0.229f, 0.224f, 0.225f}, opts).view({1, 3, 1, 1});
   return (x_unit - mean) / std;
-
 }
 
 }  // namespace wmgeom::nets

@@ -62,7 +62,8 @@ TORCH_MODULE(BuiltinCnn);
 // Images uint8 [B, 3, H, W] -> float [B, 3, size, size], scaled to [0, 1],
 // resized (area when shrinking, bilinear when enlarging; size 0 keeps H) and
 // normalised ("imagenet": ImageNet mean/std, "unit": [0, 1]).
-torch::Tensor prepare_images(const torch::Tensor& images_u8, int size, const std::string& normalize);
+torch::Tensor prepare_images(const torch::Tensor& images_u8, int size,
+                             const std::string& normalize);
 // Images in [0, 1] -> normalised as `normalize` says ("imagenet" or "unit").
 torch::Tensor normalize_images(const torch::Tensor& x_unit, const std::string& normalize);
 

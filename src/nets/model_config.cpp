@@ -21,13 +21,14 @@ nlohmann::json WmModelConfig::to_json() const {
 WmModelConfig WmModelConfig::from_json(const nlohmann::json& config) {
   auto read = [&](const char* key, auto& field) {
     if (!config.is_object() || !config.contains(key)) {
-      throw InputError(std::string("the trained model's config lacks \"") + key + "\" (is it a TrainedModel?)");
+      throw InputError(std::string("the trained model's config lacks \"") + key +
+                       "\" (is it a TrainedModel?)");
     }
     try {
       config.at(key).get_to(field);
     } catch (const nlohmann::json::exception&) {
-      throw InputError(std::string("the trained model's config has \"") + key + "\" = " + config.at(key).dump() +
-                       ", of the wrong type");
+      throw InputError(std::string("the trained model's config has \"") + key +
+                       "\" = " + config.at(key).dump() + ", of the wrong type");
     }
   };
   WmModelConfig c;

@@ -28,7 +28,8 @@ TEST(MultiTensorAdamW, MatchesTorchAdamWStepForStep) {
   auto b = make();
   {
     torch::NoGradGuard g;
-    for (std::size_t i = 0; i < a->parameters().size(); ++i) b->parameters()[i].copy_(a->parameters()[i]);
+    for (std::size_t i = 0; i < a->parameters().size(); ++i)
+      b->parameters()[i].copy_(a->parameters()[i]);
   }
   torch::optim::AdamW ref(a->parameters(), torch::optim::AdamWOptions(0.01).weight_decay(0.05));
   MultiTensorAdamW ours(b->parameters(), {.lr = 0.01, .weight_decay = 0.05});
@@ -48,7 +49,8 @@ TEST(MultiTensorAdamW, MatchesTorchAdamWStepForStep) {
     }
   }
   for (std::size_t i = 0; i < a->parameters().size(); ++i) {
-    EXPECT_TRUE(torch::allclose(a->parameters()[i], b->parameters()[i], 1e-5, 1e-6)) << "parameter " << i;
+    EXPECT_TRUE(torch::allclose(a->parameters()[i], b->parameters()[i], 1e-5, 1e-6))
+        << "parameter " << i;
   }
   EXPECT_EQ(ours.steps(), 20);
 }
@@ -69,8 +71,10 @@ TEST(TorchUtil, DeviceParsing) {
   EXPECT_EQ(resolve_device("cpu"), torch::Device(torch::kCPU));
   EXPECT_EQ(device_resource("cpu"), "");
   EXPECT_THROW(resolve_device("tpu"), InputError);
-  for (const char* ok : {"auto", "cpu", "cuda", "cuda:0", "cuda:12"}) EXPECT_TRUE(valid_device_spec(ok)) << ok;
-  for (const char* bad : {"gpu", "cuda:", "cuda:x", "CPU", "cuda0", ""}) EXPECT_FALSE(valid_device_spec(bad)) << bad;
+  for (const char* ok : {"auto", "cpu", "cuda", "cuda:0", "cuda:12"})
+    EXPECT_TRUE(valid_device_spec(ok)) << ok;
+  for (const char* bad : {"gpu", "cuda:", "cuda:x", "CPU", "cuda0", ""})
+    EXPECT_FALSE(valid_device_spec(bad)) << bad;
   if (!torch::cuda::is_available()) {
     EXPECT_EQ(resolve_device("auto"), torch::Device(torch::kCPU));
     EXPECT_EQ(device_kind("auto"), "cpu");
@@ -149,7 +153,8 @@ TEST(Threads, EachStageThreadKeepsItsOwnIntraOpWidth) {
 TEST(Threads, AWidthBeyondTheCpusIsNotedNotChanged) {
   EXPECT_EQ(width_note(1), "");
   const std::string note = width_note(100000);
-  EXPECT_NE(note.find("training at its hashed width of 100000 threads on "), std::string::npos) << note;
+  EXPECT_NE(note.find("training at its hashed width of 100000 threads on "), std::string::npos)
+      << note;
   EXPECT_NE(note.find("the same result, more slowly"), std::string::npos) << note;
 }
 

@@ -9,8 +9,8 @@
 #include <map>
 #include <string>
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "nets/model_config.h"
@@ -47,19 +47,26 @@ TEST(WmModel, UniqueImageEvaluationEqualsPerFrameDefinition) {
     torch::Tensor stim = torch::randint(0, 10, {7, 6}, torch::kLong);
     torch::Tensor cue = torch::eye(4).index_select(0, torch::randint(0, 4, {7}, torch::kLong));
     auto out = model->forward(bank, stim, cue);
-    // Per frame: concat(flattened conv map, cue) -> one Linear -> [ReLU] -> LayerNorm -> LSTM -> readout.
+    // Per frame: concat(flattened conv map, cue) -> one Linear -> [ReLU] -> LayerNorm -> LSTM
+    // -> readout.
     auto params = model->named_parameters();
-    torch::Tensor maps = torch::conv2d(bank.index_select(0, stim.flatten()), params["conv.weight"], params["conv.bias"]);
+    torch::Tensor maps = torch::conv2d(bank.index_select(0, stim.flatten()), params["conv.weight"],
+                                       params["conv.bias"]);
     torch::Tensor x = torch::cat({maps.flatten(1), cue.repeat_interleave(6, 0)}, 1);
     torch::Tensor w = torch::cat({params["image.weight"], params["cue.weight"]}, 1);
     torch::Tensor pre = torch::addmm(params["image.bias"], x, w.t());
-    torch::Tensor emb = torch::layer_norm(lab ? torch::relu(pre) : pre, {12}, params["norm.weight"], params["norm.bias"]);
+    torch::Tensor emb = torch::layer_norm(lab ? torch::relu(pre) : pre, {12}, params["norm.weight"],
+                                          params["norm.bias"]);
     EXPECT_TRUE(torch::allclose(emb.view({7, 6, 12}), out.embedding, 1e-5, 1e-6));
-    auto again = model->run_from(out.embedding, {torch::zeros({1, 7, 16}), torch::zeros({1, 7, 16})});
+    auto again =
+        model->run_from(out.embedding, {torch::zeros({1, 7, 16}), torch::zeros({1, 7, 16})});
     EXPECT_TRUE(torch::allclose(again.logits, out.logits, 1e-5, 1e-6));
     // Gradients through the gather equal those of the per-frame form.
-    torch::Tensor g1 = torch::autograd::grad({out.logits.sum()}, {params["image.weight"]}, {}, true)[0];
-    torch::Tensor per_frame = model->run_from(emb.view({7, 6, 12}), {torch::zeros({1, 7, 16}), torch::zeros({1, 7, 16})}).logits.sum();
+    torch::Tensor g1 =
+        torch::autograd::grad({out.logits.sum()}, {params["image.weight"]}, {}, true)[0];
+    torch::Tensor per_frame =
+        model->run_from(emb.view({7, 6, 12}), {torch::zeros({1, 7, 16}), torch::zeros({1, 7, 16})})
+            .logits.sum();
     torch::Tensor g2 = torch::autograd::grad({per_frame}, {params["image.weight"]})[0];
     EXPECT_TRUE(torch::allclose(g1, g2, 1e-4, 1e-6));
   }
@@ -92,30 +99,42 @@ TEST(WmModel, LabArchitectureHasInputReluAndReadoutLayerNormTanh) {
   auto b = plain->forward(bank, stim, cue);
   // Input: the pre-activation has negative units, and they are zeroed before
   // the LayerNorm: LayerNorm's input is relu(pre), recovered from its output.
-  torch::Tensor maps = torch::conv2d(bank.index_select(0, stim.flatten()), lp["conv.weight"], lp["conv.bias"]);
+  torch::Tensor maps =
+      torch::conv2d(bank.index_select(0, stim.flatten()), lp["conv.weight"], lp["conv.bias"]);
   torch::Tensor x = torch::cat({maps.flatten(1), cue.repeat_interleave(6, 0)}, 1);
-  torch::Tensor pre = torch::addmm(lp["image.bias"], x, torch::cat({lp["image.weight"], lp["cue.weight"]}, 1).t());
+  torch::Tensor pre =
+      torch::addmm(lp["image.bias"], x, torch::cat({lp["image.weight"], lp["cue.weight"]}, 1).t());
   ASSERT_GT(pre.lt(0).sum().item<std::int64_t>(), 100);
-  torch::Tensor relu_ln = torch::layer_norm(torch::relu(pre), {12}, lp["norm.weight"], lp["norm.bias"]).view({7, 6, 12});
-  torch::Tensor plain_ln = torch::layer_norm(pre, {12}, lp["norm.weight"], lp["norm.bias"]).view({7, 6, 12});
+  torch::Tensor relu_ln =
+      torch::layer_norm(torch::relu(pre), {12}, lp["norm.weight"], lp["norm.bias"])
+          .view({7, 6, 12});
+  torch::Tensor plain_ln =
+      torch::layer_norm(pre, {12}, lp["norm.weight"], lp["norm.bias"]).view({7, 6, 12});
   EXPECT_TRUE(torch::allclose(a.embedding, relu_ln, 1e-5, 1e-6));
   EXPECT_FALSE(torch::allclose(a.embedding, plain_ln, 1e-3, 1e-3));
   EXPECT_TRUE(torch::allclose(b.embedding, plain_ln, 1e-5, 1e-6));  // flags off: the old input path
   // Zeroed units all map to one value per row: the LayerNorm of a zero input unit.
-  torch::Tensor row_mean = torch::relu(pre).mean(1, true), row_var = torch::relu(pre).var({1}, false, true);
-  torch::Tensor at_zero = (-row_mean / torch::sqrt(row_var + 1e-5)) * lp["norm.weight"] + lp["norm.bias"];
+  torch::Tensor row_mean = torch::relu(pre).mean(1, true),
+                row_var = torch::relu(pre).var({1}, false, true);
+  torch::Tensor at_zero =
+      (-row_mean / torch::sqrt(row_var + 1e-5)) * lp["norm.weight"] + lp["norm.bias"];
   torch::Tensor neg = pre.lt(0);
-  EXPECT_TRUE(torch::allclose(relu_ln.view({42, 12}).masked_select(neg), at_zero.masked_select(neg), 1e-4, 1e-5));
+  EXPECT_TRUE(torch::allclose(relu_ln.view({42, 12}).masked_select(neg), at_zero.masked_select(neg),
+                              1e-4, 1e-5));
   // Readout: LayerNorm -> tanh -> Linear on the hidden states, computed by hand.
   torch::Tensor h = a.hidden;
   torch::Tensor manual = torch::nn::functional::linear(
-      torch::tanh(torch::layer_norm(h, {16}, lp["readout_norm.weight"], lp["readout_norm.bias"])), lp["readout.weight"],
-      lp["readout.bias"]);
+      torch::tanh(torch::layer_norm(h, {16}, lp["readout_norm.weight"], lp["readout_norm.bias"])),
+      lp["readout.weight"], lp["readout.bias"]);
   EXPECT_TRUE(torch::allclose(a.logits, manual, 1e-5, 1e-6));
   EXPECT_TRUE(torch::allclose(lab->readout(h), manual, 1e-5, 1e-6));
-  EXPECT_FALSE(torch::allclose(a.logits, torch::nn::functional::linear(h, lp["readout.weight"], lp["readout.bias"]), 1e-3, 1e-3));
+  EXPECT_FALSE(torch::allclose(
+      a.logits, torch::nn::functional::linear(h, lp["readout.weight"], lp["readout.bias"]), 1e-3,
+      1e-3));
   // Plain: RNN -> Linear.
-  EXPECT_TRUE(torch::allclose(b.logits, torch::nn::functional::linear(b.hidden, pp["readout.weight"], pp["readout.bias"]), 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(
+      b.logits, torch::nn::functional::linear(b.hidden, pp["readout.weight"], pp["readout.bias"]),
+      1e-5, 1e-6));
   // Every path to logits applies the whole readout: run_from (the causal
   // analysis) and step_states (capture).
   auto from = lab->run_from(a.embedding, {torch::zeros({1, 7, 16}), torch::zeros({1, 7, 16})});
@@ -149,12 +168,14 @@ TEST(WmModel, StepFromGatesEqualsTorchsStepForEveryRnn) {
     torch::Tensor shift = torch::randn({5, 16});
     auto moved = flat;
     moved[0] = moved[0] + shift;
-    auto want_moved = model->step(x, {moved[0].unsqueeze(0), rnn == "lstm" ? moved[1].unsqueeze(0) : torch::Tensor()});
+    auto want_moved = model->step(
+        x, {moved[0].unsqueeze(0), rnn == "lstm" ? moved[1].unsqueeze(0) : torch::Tensor()});
     torch::Tensor rec_moved = model->recurrent(flat[0]) + model->recurrent(shift, false);
     auto got_moved = model->step_from_halves(gates, rec_moved, moved);
     for (std::size_t i = 0; i < got.size(); ++i) {
       EXPECT_TRUE(torch::allclose(got[i], want[i][0], 1e-5, 1e-6)) << rnn << " state " << i;
-      EXPECT_TRUE(torch::allclose(got_moved[i], want_moved[i][0], 1e-5, 1e-6)) << rnn << " state " << i;
+      EXPECT_TRUE(torch::allclose(got_moved[i], want_moved[i][0], 1e-5, 1e-6))
+          << rnn << " state " << i;
       EXPECT_FALSE(torch::allclose(got_moved[i], got[i], 1e-3, 1e-3)) << rnn << " state " << i;
     }
   }
@@ -171,11 +192,14 @@ TEST(WmModel, LoadModelRebuildsTheRecordedArchitectureAndOldConfigsAsPlain) {
   lab->initialise(gen);
   lab->named_parameters()["readout_norm.bias"].uniform_(-0.5, 0.5);
   const nets::WmModelConfig& c = lab->config();
-  nlohmann::json config = {{"rnn", c.rnn},         {"hidden", c.hidden},         {"layers", c.layers},
-                           {"conv_channels", c.conv_channels}, {"embed", c.embed}, {"feature_shape", c.feature_shape},
-                           {"cue_dim", c.cue_dim}, {"input_relu", true},         {"readout_norm", true}};
+  nlohmann::json config = {{"rnn", c.rnn},         {"hidden", c.hidden},
+                           {"layers", c.layers},   {"conv_channels", c.conv_channels},
+                           {"embed", c.embed},     {"feature_shape", c.feature_shape},
+                           {"cue_dim", c.cue_dim}, {"input_relu", true},
+                           {"readout_norm", true}};
   std::map<std::string, Array> weights;
-  for (const auto& item : lab->named_parameters()) weights[item.key()] = nets::to_array(item.value());
+  for (const auto& item : lab->named_parameters())
+    weights[item.key()] = nets::to_array(item.value());
   for (const auto& item : lab->named_buffers()) weights[item.key()] = nets::to_array(item.value());
   torch::manual_seed(6);
   torch::Tensor bank = torch::randn({10, 5, 2, 2});
@@ -185,7 +209,8 @@ TEST(WmModel, LoadModelRebuildsTheRecordedArchitectureAndOldConfigsAsPlain) {
   nets::WmModel again = nets::load_model(config, weights, torch::kCPU);
   EXPECT_TRUE(again->config().input_relu);
   EXPECT_TRUE(again->config().readout_norm);
-  EXPECT_TRUE(torch::equal(again->forward(bank, stim, cue).logits, lab->forward(bank, stim, cue).logits));
+  EXPECT_TRUE(
+      torch::equal(again->forward(bank, stim, cue).logits, lab->forward(bank, stim, cue).logits));
   // A lab config whose weights lack the readout LayerNorm is rejected.
   std::map<std::string, Array> no_norm = weights;
   no_norm.erase("readout_norm.weight");
@@ -199,15 +224,17 @@ TEST(WmModel, LoadModelRebuildsTheRecordedArchitectureAndOldConfigsAsPlain) {
   old.erase("input_relu");
   old.erase("readout_norm");
   std::map<std::string, Array> old_weights;
-  for (const auto& item : plain->named_parameters()) old_weights[item.key()] = nets::to_array(item.value());
-  for (const auto& item : plain->named_buffers()) old_weights[item.key()] = nets::to_array(item.value());
+  for (const auto& item : plain->named_parameters())
+    old_weights[item.key()] = nets::to_array(item.value());
+  for (const auto& item : plain->named_buffers())
+    old_weights[item.key()] = nets::to_array(item.value());
   nets::WmModel loaded = nets::load_model(old, old_weights, torch::kCPU);
   EXPECT_FALSE(loaded->config().input_relu);
   EXPECT_FALSE(loaded->config().readout_norm);
   plain->eval();
-  EXPECT_TRUE(torch::equal(loaded->forward(bank, stim, cue).logits, plain->forward(bank, stim, cue).logits));
+  EXPECT_TRUE(torch::equal(loaded->forward(bank, stim, cue).logits,
+                           plain->forward(bank, stim, cue).logits));
 }
-
 
 // The configuration's JSON (the TrainedModel's `config`) reads back what it
 // writes, keeps the training record beside it, names a missing or mistyped
@@ -217,8 +244,8 @@ TEST(WmModelConfig, JsonRoundTripAndOldConfigs) {
   nlohmann::json j = c.to_json();
   j["tasks"] = {"loc-1"};  // the train stage's record beside the architecture
   EXPECT_TRUE(nets::WmModelConfig::from_json(j) == c);
-  for (const char* key : {"rnn", "hidden", "layers", "conv_channels", "embed", "feature_shape", "cue_dim",
-                          "input_relu", "readout_norm"}) {
+  for (const char* key : {"rnn", "hidden", "layers", "conv_channels", "embed", "feature_shape",
+                          "cue_dim", "input_relu", "readout_norm"}) {
     EXPECT_TRUE(c.to_json().contains(key)) << key;
   }
   nlohmann::json missing = c.to_json();

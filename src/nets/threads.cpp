@@ -44,7 +44,8 @@ const char* openmp_wait_policy() {
 }
 
 void init_threads() {
-  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(1);
+  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+    set(1);
   at::set_num_threads(1);
 }
 
@@ -61,8 +62,8 @@ IntraOpThreads::~IntraOpThreads() { omp_set_num_threads(previous_); }
 std::string width_note(int width) {
   const CpuBudget b = cpu_budget();
   if (width <= b.cpus) return "";
-  return "training at its hashed width of " + std::to_string(width) + " threads on " + b.describe() +
-         ": the same result, more slowly (threads = " + std::to_string(b.cpus) +
+  return "training at its hashed width of " + std::to_string(width) + " threads on " +
+         b.describe() + ": the same result, more slowly (threads = " + std::to_string(b.cpus) +
          " would be faster, under another cache key)";
 }
 

@@ -13,12 +13,18 @@ namespace wmgeom::nets {
 namespace {
 torch::Dtype to_torch(DType d) {
   switch (d) {
-    case DType::kU8: return torch::kUInt8;
-    case DType::kI32: return torch::kInt32;
-    case DType::kI64: return torch::kInt64;
-    case DType::kF16: return torch::kHalf;
-    case DType::kF32: return torch::kFloat32;
-    case DType::kF64: return torch::kFloat64;
+    case DType::kU8:
+      return torch::kUInt8;
+    case DType::kI32:
+      return torch::kInt32;
+    case DType::kI64:
+      return torch::kInt64;
+    case DType::kF16:
+      return torch::kHalf;
+    case DType::kF32:
+      return torch::kFloat32;
+    case DType::kF64:
+      return torch::kFloat64;
   }
   return torch::kFloat32;
 }
@@ -50,19 +56,22 @@ Array to_array(const torch::Tensor& tensor) {
 torch::Device resolve_device(const std::string& spec) {
   if (spec == "cpu") return torch::kCPU;
   bool have_cuda = torch::cuda::is_available();
-  if (spec == "auto") return have_cuda ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+  if (spec == "auto")
+    return have_cuda ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
   if (spec == "cuda" || spec.rfind("cuda:", 0) == 0) {
     if (!have_cuda) {
-      throw InputError("device = \"" + spec + "\" but this LibTorch has no CUDA device (use \"auto\" or \"cpu\")");
+      throw InputError("device = \"" + spec +
+                       "\" but this LibTorch has no CUDA device (use \"auto\" or \"cpu\")");
     }
     int index = spec == "cuda" ? 0 : std::stoi(spec.substr(5));
     if (index >= static_cast<int>(torch::cuda::device_count())) {
-      throw InputError("device = \"" + spec + "\" but only " + std::to_string(torch::cuda::device_count()) +
-                       " CUDA device(s) exist");
+      throw InputError("device = \"" + spec + "\" but only " +
+                       std::to_string(torch::cuda::device_count()) + " CUDA device(s) exist");
     }
     return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
   }
-  throw InputError("device must be \"auto\", \"cpu\", \"cuda\" or \"cuda:N\", found \"" + spec + "\"");
+  throw InputError("device must be \"auto\", \"cpu\", \"cuda\" or \"cuda:N\", found \"" + spec +
+                   "\"");
 }
 
 bool valid_device_spec(const std::string& spec) {
@@ -91,7 +100,9 @@ DeviceSupport device_support() {
   return {kDeviceExpectation, valid_device_spec, torch_key_extras, device_resource};
 }
 
-at::Generator make_generator(std::uint64_t seed) { return at::make_generator<at::CPUGeneratorImpl>(seed); }
+at::Generator make_generator(std::uint64_t seed) {
+  return at::make_generator<at::CPUGeneratorImpl>(seed);
+}
 
 std::string torch_version() { return TORCH_VERSION; }
 

@@ -23,7 +23,8 @@ torch::Device resolve_device(const std::string& spec);
 // Whether `spec` has the form "auto" | "cpu" | "cuda" | "cuda:N" (plan time:
 // no device is touched). Stages report "expected ..." with device_expectation.
 bool valid_device_spec(const std::string& spec);
-inline constexpr const char* kDeviceExpectation = "expected \"auto\", \"cpu\", \"cuda\" or \"cuda:N\"";
+inline constexpr const char* kDeviceExpectation =
+    "expected \"auto\", \"cpu\", \"cuda\" or \"cuda:N\"";
 // "cpu" or "cuda": part of cache keys of stages whose results depend on it.
 std::string device_kind(const std::string& spec);
 // The key extras of a stage whose results depend on LibTorch and the device

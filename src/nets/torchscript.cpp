@@ -24,8 +24,9 @@ ScriptedExtractor::ScriptedExtractor(const std::string& path, const std::string&
     if (std::find(names.begin(), names.end(), layer) == names.end()) {
       std::string all;
       for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
-      throw InputError(path + ": no layer \"" + layer + "\"; the module's top-level children are: " +
-                       (all.empty() ? "(none)" : all));
+      throw InputError(
+          path + ": no layer \"" + layer +
+          "\"; the module's top-level children are: " + (all.empty() ? "(none)" : all));
     }
   }
 }
@@ -54,8 +55,8 @@ torch::Tensor ScriptedExtractor::forward(const torch::Tensor& x) {
   } catch (const InputError&) {
     throw;
   } catch (const std::exception& e) {
-    throw InputError(path_ + ": the module rejected images of shape [" + std::to_string(x.size(0)) + ", " +
-                     std::to_string(x.size(1)) + ", " + std::to_string(x.size(2)) + ", " +
+    throw InputError(path_ + ": the module rejected images of shape [" + std::to_string(x.size(0)) +
+                     ", " + std::to_string(x.size(1)) + ", " + std::to_string(x.size(2)) + ", " +
                      std::to_string(x.size(3)) + "]: " + first_line(e.what()) +
                      " (check input_size, the channel count and layer)");
   }

@@ -8,27 +8,38 @@
 
 namespace wmgeom::nets {
 
-
 WmModelImpl::WmModelImpl(const WmModelConfig& c) : config_(c) {
   if (c.feature_shape.size() != 3) throw Error("WmModel: feature_shape must be {C, h, w}");
   std::int64_t channels = c.feature_shape[0], area = c.feature_shape[1] * c.feature_shape[2];
-  conv_ = register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, c.conv_channels, 1)));
+  conv_ = register_module(
+      "conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, c.conv_channels, 1)));
   image_ = register_module("image", torch::nn::Linear(c.conv_channels * area, c.embed));
-  cue_ = register_module("cue", torch::nn::Linear(torch::nn::LinearOptions(c.cue_dim, c.embed).bias(false)));
+  cue_ = register_module(
+      "cue", torch::nn::Linear(torch::nn::LinearOptions(c.cue_dim, c.embed).bias(false)));
   norm_ = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.embed})));
   if (c.rnn == "rnn") {
-    rnn_ = register_module("rnn", torch::nn::RNN(torch::nn::RNNOptions(c.embed, c.hidden).num_layers(c.layers).batch_first(true).nonlinearity(torch::kTanh)));
+    rnn_ = register_module("rnn", torch::nn::RNN(torch::nn::RNNOptions(c.embed, c.hidden)
+                                                     .num_layers(c.layers)
+                                                     .batch_first(true)
+                                                     .nonlinearity(torch::kTanh)));
   } else if (c.rnn == "gru") {
-    gru_ = register_module("rnn", torch::nn::GRU(torch::nn::GRUOptions(c.embed, c.hidden).num_layers(c.layers).batch_first(true)));
+    gru_ = register_module(
+        "rnn",
+        torch::nn::GRU(
+            torch::nn::GRUOptions(c.embed, c.hidden).num_layers(c.layers).batch_first(true)));
   } else if (c.rnn == "lstm") {
-    lstm_ = register_module("rnn", torch::nn::LSTM(torch::nn::LSTMOptions(c.embed, c.hidden).num_layers(c.layers).batch_first(true)));
+    lstm_ = register_module(
+        "rnn",
+        torch::nn::LSTM(
+            torch::nn::LSTMOptions(c.embed, c.hidden).num_layers(c.layers).batch_first(true)));
   } else {
     throw Error("WmModel: unknown rnn \"" + c.rnn + "\"");
   }
   // Registered only when on, so a model without it has exactly the old
   // parameter names and loads from old weights.
   if (c.readout_norm) {
-    readout_norm_ = register_module("readout_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.hidden})));
+    readout_norm_ = register_module("readout_norm",
+                                    torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.hidden})));
   }
   readout_ = register_module("readout", torch::nn::Linear(c.hidden, c.outputs));
   input_mean_ = register_buffer("input_mean", torch::zeros(c.feature_shape));
@@ -56,7 +67,8 @@ void WmModelImpl::initialise(at::Generator& gen) {
     } else if (name.rfind("conv.", 0) == 0) {
       fan_in = static_cast<double>(config_.feature_shape[0]);
     } else if (name.rfind("image.", 0) == 0) {
-      fan_in = static_cast<double>(config_.conv_channels * config_.feature_shape[1] * config_.feature_shape[2]);
+      fan_in = static_cast<double>(config_.conv_channels * config_.feature_shape[1] *
+                                   config_.feature_shape[2]);
     } else if (name.rfind("cue.", 0) == 0) {
       fan_in = config_.cue_dim;
     } else {
@@ -67,20 +79,28 @@ void WmModelImpl::initialise(at::Generator& gen) {
   }
 }
 
-torch::Tensor WmModelImpl::rnn_forward(const torch::Tensor& x, const std::vector<torch::Tensor>& state) {
-  if (rnn_) return state.empty() ? std::get<0>(rnn_->forward(x)) : std::get<0>(rnn_->forward(x, state.at(0)));
-  if (gru_) return state.empty() ? std::get<0>(gru_->forward(x)) : std::get<0>(gru_->forward(x, state.at(0)));
+torch::Tensor WmModelImpl::rnn_forward(const torch::Tensor& x,
+                                       const std::vector<torch::Tensor>& state) {
+  if (rnn_)
+    return state.empty() ? std::get<0>(rnn_->forward(x))
+                         : std::get<0>(rnn_->forward(x, state.at(0)));
+  if (gru_)
+    return state.empty() ? std::get<0>(gru_->forward(x))
+                         : std::get<0>(gru_->forward(x, state.at(0)));
   if (state.empty()) return std::get<0>(lstm_->forward(x));
   return std::get<0>(lstm_->forward(x, std::make_tuple(state.at(0), state.at(1))));
 }
 
-WmOutput WmModelImpl::forward(const torch::Tensor& bank, const torch::Tensor& stimuli, const torch::Tensor& cue) {
+WmOutput WmModelImpl::forward(const torch::Tensor& bank, const torch::Tensor& stimuli,
+                              const torch::Tensor& cue) {
   // The image part of the input Linear, once per unique stimulus of the batch.
   auto [unique, inverse] = at::_unique(stimuli.flatten(), /*sorted=*/true, /*return_inverse=*/true);
-  torch::Tensor maps = (bank.index_select(0, unique).to(torch::kFloat32) - input_mean_) / input_std_;
+  torch::Tensor maps =
+      (bank.index_select(0, unique).to(torch::kFloat32) - input_mean_) / input_std_;
   torch::Tensor per_image = image_(conv_(maps).flatten(1));  // [U, E]
   std::int64_t b = stimuli.size(0), t = stimuli.size(1);
-  torch::Tensor x = per_image.index_select(0, inverse).view({b, t, config_.embed}) + cue_(cue).unsqueeze(1);
+  torch::Tensor x =
+      per_image.index_select(0, inverse).view({b, t, config_.embed}) + cue_(cue).unsqueeze(1);
   torch::Tensor emb = norm_(config_.input_relu ? torch::relu(x) : x);
   torch::Tensor h = rnn_forward(emb, {});
   return {readout(h), h, emb};
@@ -90,7 +110,8 @@ torch::Tensor WmModelImpl::readout(const torch::Tensor& h) {
   return readout_(readout_norm_ ? torch::tanh(readout_norm_(h)) : h);
 }
 
-WmOutput WmModelImpl::run_from(const torch::Tensor& embedding, const std::vector<torch::Tensor>& state) {
+WmOutput WmModelImpl::run_from(const torch::Tensor& embedding,
+                               const std::vector<torch::Tensor>& state) {
   torch::Tensor h = rnn_forward(embedding, state);
   return {readout(h), h, embedding};
 }
@@ -99,7 +120,8 @@ WmOutput WmModelImpl::run_from(const torch::Tensor& embedding, const std::vector
 
 namespace wmgeom::nets {
 
-std::vector<torch::Tensor> WmModelImpl::step(const torch::Tensor& x, const std::vector<torch::Tensor>& state) {
+std::vector<torch::Tensor> WmModelImpl::step(const torch::Tensor& x,
+                                             const std::vector<torch::Tensor>& state) {
   if (rnn_) return {std::get<1>(rnn_->forward(x, state.at(0)))};
   if (gru_) return {std::get<1>(gru_->forward(x, state.at(0)))};
   auto [out, hc] = lstm_->forward(x, std::make_tuple(state.at(0), state.at(1)));
@@ -116,7 +138,8 @@ torch::Tensor layer0(torch::nn::Module& rnn, const std::string& name) {
 
 torch::nn::Module& WmModelImpl::one_layer_rnn(const char* caller) {
   if (config_.layers != 1) {
-    throw Error(std::string("WmModel::") + caller + ": one-layer models only (this one has " + std::to_string(config_.layers) + ")");
+    throw Error(std::string("WmModel::") + caller + ": one-layer models only (this one has " +
+                std::to_string(config_.layers) + ")");
   }
   if (rnn_) return *rnn_;
   if (gru_) return *gru_;
@@ -134,7 +157,8 @@ torch::Tensor WmModelImpl::recurrent(const torch::Tensor& h, bool with_bias) {
   return torch::addmm(layer0(rnn, "bias_hh"), h, layer0(rnn, "weight_hh").t());
 }
 
-std::vector<torch::Tensor> WmModelImpl::step_from_halves(const torch::Tensor& gates, const torch::Tensor& rec,
+std::vector<torch::Tensor> WmModelImpl::step_from_halves(const torch::Tensor& gates,
+                                                         const torch::Tensor& rec,
                                                          const std::vector<torch::Tensor>& state) {
   one_layer_rnn("step_from_halves");
   if (rnn_) return {torch::tanh(gates + rec)};
@@ -179,7 +203,8 @@ WmModel load_model(const nlohmann::json& config, const std::map<std::string, Arr
     auto it = weights.find(name);
     if (it == weights.end()) throw Error("trained model lacks weight \"" + name + "\"");
     torch::Tensor w = view(it->second);
-    if (w.sizes() != target.sizes()) throw Error("trained model weight \"" + name + "\" has another shape");
+    if (w.sizes() != target.sizes())
+      throw Error("trained model weight \"" + name + "\" has another shape");
     target.copy_(w);
   };
   for (auto& p : model->named_parameters()) assign(p.key(), p.value());
@@ -194,7 +219,8 @@ torch::Tensor cue_matrix(const std::vector<std::string>& task_names, const std::
   std::int64_t n = static_cast<std::int64_t>(tasks.size());
   torch::Tensor cue = torch::zeros({n, nback::cue_dim(tasks, kind)});
   for (std::int64_t i = 0; i < n; ++i) {
-    for (std::int32_t slot : nback::cue_slots(tasks, kind, static_cast<std::size_t>(i))) cue[i][slot] = 1.0;
+    for (std::int32_t slot : nback::cue_slots(tasks, kind, static_cast<std::size_t>(i)))
+      cue[i][slot] = 1.0;
   }
   return cue;
 }

@@ -19,14 +19,13 @@
 
 #include <map>
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "core/array.h"
 #include "nets/model_config.h"
 
 namespace wmgeom::nets {
-
 
 struct WmOutput {
   torch::Tensor logits;     // [B, T, 3]
@@ -39,7 +38,8 @@ class WmModelImpl : public torch::nn::Module {
   explicit WmModelImpl(const WmModelConfig& config);
   // bank: [N, C, h, w] float (the whole feature bank, on the model's device);
   // stimuli: [B, T] long indices into it; cue: [B, cue_dim] float.
-  WmOutput forward(const torch::Tensor& bank, const torch::Tensor& stimuli, const torch::Tensor& cue);
+  WmOutput forward(const torch::Tensor& bank, const torch::Tensor& stimuli,
+                   const torch::Tensor& cue);
   // Runs the RNN from explicit initial states on precomputed embeddings
   // [B, T, E] (used by analyses that perturb states and run on). For LSTM,
   // state = {h0, c0}; otherwise {h0}. Each [layers, B, H].
@@ -80,7 +80,8 @@ class WmModelImpl : public torch::nn::Module {
   const WmModelConfig& config() const { return config_; }
 
  private:
-  torch::nn::Module& one_layer_rnn(const char* caller);  // the recurrent module; throws unless one layer
+  torch::nn::Module& one_layer_rnn(
+      const char* caller);  // the recurrent module; throws unless one layer
   torch::Tensor rnn_forward(const torch::Tensor& x, const std::vector<torch::Tensor>& state);
 
   WmModelConfig config_;
@@ -93,7 +94,6 @@ class WmModelImpl : public torch::nn::Module {
   torch::Tensor input_mean_, input_std_;
 };
 TORCH_MODULE(WmModel);
-
 
 // Per-frame states of the last recurrent layer, stepping through time.
 struct WmStates {

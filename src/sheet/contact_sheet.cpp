@@ -15,7 +15,8 @@ namespace {
 cv::Mat image_bgr(const StimulusSet& set, std::int64_t row) {
   const int h = static_cast<int>(set.images.dim(2)), w = static_cast<int>(set.images.dim(3));
   const std::size_t plane = static_cast<std::size_t>(h) * static_cast<std::size_t>(w);
-  const std::uint8_t* p = set.images.data<std::uint8_t>() + static_cast<std::size_t>(row) * 3 * plane;
+  const std::uint8_t* p =
+      set.images.data<std::uint8_t>() + static_cast<std::size_t>(row) * 3 * plane;
   std::vector<cv::Mat> ch = {cv::Mat(h, w, CV_8UC1, const_cast<std::uint8_t*>(p + 2 * plane)),
                              cv::Mat(h, w, CV_8UC1, const_cast<std::uint8_t*>(p + plane)),
                              cv::Mat(h, w, CV_8UC1, const_cast<std::uint8_t*>(p))};
@@ -32,8 +33,8 @@ cv::Rect cell_of(const StimulusSet& set, int loc, int h, int w) {
   if (!cells.is_array() || loc < 0 || loc >= static_cast<int>(cells.size())) return all;
   try {
     const int cs = set.info["cell_size"].get<int>();
-    cv::Rect r(cells[static_cast<std::size_t>(loc)][0].get<int>(), cells[static_cast<std::size_t>(loc)][1].get<int>(),
-               cs, cs);
+    cv::Rect r(cells[static_cast<std::size_t>(loc)][0].get<int>(),
+               cells[static_cast<std::size_t>(loc)][1].get<int>(), cs, cs);
     r &= all;
     return r.area() > 0 ? r : all;
   } catch (const nlohmann::json::exception&) {
@@ -54,7 +55,8 @@ std::vector<int> spread(int n, int max) {
   std::vector<int> out;
   const int k = std::min(n, std::max(1, max));
   for (int i = 0; i < k; ++i) {
-    out.push_back(k == n || k == 1 ? i : static_cast<int>(static_cast<long long>(i) * (n - 1) / (k - 1)));
+    out.push_back(
+        k == n || k == 1 ? i : static_cast<int>(static_cast<long long>(i) * (n - 1) / (k - 1)));
   }
   return out;
 }
@@ -73,10 +75,12 @@ Sheet compose(const StimulusSet& set, const Options& o) {
   const auto ident = set.identity.values<std::int32_t>(), view = set.view.values<std::int32_t>(),
              loc = set.location.values<std::int32_t>(), split = set.split.values<std::int32_t>();
   std::map<std::tuple<int, int, int>, std::int64_t> row_of;  // (identity, view, location) -> row
-  std::vector<int> id_images(static_cast<std::size_t>(n_ids), 0), id_validation(static_cast<std::size_t>(n_ids), 0);
+  std::vector<int> id_images(static_cast<std::size_t>(n_ids), 0),
+      id_validation(static_cast<std::size_t>(n_ids), 0);
   for (std::int64_t i = 0; i < set.size(); ++i) {
     const auto k = static_cast<std::size_t>(i);
-    if (ident[k] < 0 || ident[k] >= n_ids) throw Error("contact sheet: identity " + std::to_string(ident[k]) + " has no name");
+    if (ident[k] < 0 || ident[k] >= n_ids)
+      throw Error("contact sheet: identity " + std::to_string(ident[k]) + " has no name");
     row_of.emplace(std::tuple{ident[k], view[k], loc[k]}, i);
     ++id_images[static_cast<std::size_t>(ident[k])];
     id_validation[static_cast<std::size_t>(ident[k])] += split[k] == kSplitValidation;
@@ -91,15 +95,18 @@ Sheet compose(const StimulusSet& set, const Options& o) {
 
   for (int k = 0; k < n_ids; ++k) sh.identities.push_back(k);
   std::stable_sort(sh.identities.begin(), sh.identities.end(), [&](int a, int b) {
-    return set.identity_category[static_cast<std::size_t>(a)] < set.identity_category[static_cast<std::size_t>(b)];
+    return set.identity_category[static_cast<std::size_t>(a)] <
+           set.identity_category[static_cast<std::size_t>(b)];
   });
-  if (static_cast<int>(sh.identities.size()) > o.max_identities) sh.identities.resize(static_cast<std::size_t>(std::max(0, o.max_identities)));
+  if (static_cast<int>(sh.identities.size()) > o.max_identities)
+    sh.identities.resize(static_cast<std::size_t>(std::max(0, o.max_identities)));
   for (int id : sh.identities) sh.identity_held.push_back(held(id));
   for (int j : spread(sh.distinct_views, o.max_views)) {
     if (!view_ids.empty()) sh.views.push_back(view_ids[static_cast<std::size_t>(j)]);
   }
   if (loc_ids.size() > 1) {
-    for (int j : spread(sh.distinct_locations, o.max_locations)) sh.locations.push_back(loc_ids[static_cast<std::size_t>(j)]);
+    for (int j : spread(sh.distinct_locations, o.max_locations))
+      sh.locations.push_back(loc_ids[static_cast<std::size_t>(j)]);
   }
 
   // The first location a view of `id` appears at (its crop is that location's cell).
@@ -122,7 +129,8 @@ Sheet compose(const StimulusSet& set, const Options& o) {
   }
 
   const int t = o.thumb;
-  sh.locations_x = static_cast<int>(sh.views.size()) * sh.step + (sh.locations.empty() ? 0 : o.group_gap);
+  sh.locations_x =
+      static_cast<int>(sh.views.size()) * sh.step + (sh.locations.empty() ? 0 : o.group_gap);
   const int width = sh.locations_x + static_cast<int>(sh.locations.size()) * sh.step;
   const int height = static_cast<int>(sh.identities.size()) * sh.step;
   sh.image = cv::Mat(std::max(1, height), std::max(1, width), CV_8UC3, o.background);
@@ -141,7 +149,8 @@ Sheet compose(const StimulusSet& set, const Options& o) {
     }
     for (std::size_t j = 0; j < sh.locations.size(); ++j) {
       auto it = row_of.find({id, sh.views.empty() ? 0 : sh.views[0], sh.locations[j]});
-      if (it != row_of.end()) paste(it->second, cv::Rect(0, 0, w, h), sh.locations_x + static_cast<int>(j) * sh.step, y);
+      if (it != row_of.end())
+        paste(it->second, cv::Rect(0, 0, w, h), sh.locations_x + static_cast<int>(j) * sh.step, y);
     }
   }
   return sh;

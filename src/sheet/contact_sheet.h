@@ -33,15 +33,16 @@ struct Tile {
 };
 
 struct Sheet {
-  cv::Mat image;                   // BGR, thumbnails only; at least 1 x 1
-  std::vector<int> identities;     // identity index of each row
-  std::vector<int> views;          // view id of each left column
-  std::vector<int> locations;      // location id of each right column (empty: one location)
-  std::vector<bool> identity_held; // per row: every image of the identity is validation
-  std::vector<bool> view_held;     // per left column: validation for every identity not itself held out
+  cv::Mat image;                    // BGR, thumbnails only; at least 1 x 1
+  std::vector<int> identities;      // identity index of each row
+  std::vector<int> views;           // view id of each left column
+  std::vector<int> locations;       // location id of each right column (empty: one location)
+  std::vector<bool> identity_held;  // per row: every image of the identity is validation
+  std::vector<bool>
+      view_held;  // per left column: validation for every identity not itself held out
   int distinct_views = 0, distinct_locations = 0;  // in the whole set
-  int step = 0;                    // thumb + gap: a column's (and row's) pitch
-  int locations_x = 0;             // x of the first location column
+  int step = 0;                                    // thumb + gap: a column's (and row's) pitch
+  int locations_x = 0;                             // x of the first location column
   std::vector<Tile> tiles;
 };
 

@@ -17,7 +17,8 @@ constexpr int kIds = 3, kViews = 4, kLocs = 2, kSize = 8;
 
 // BGR colour of image (identity, view, location); the set stores RGB.
 cv::Vec3b colour(int id, int v, int l) {
-  return {static_cast<std::uint8_t>(40 * l + 5), static_cast<std::uint8_t>(50 * v + 5), static_cast<std::uint8_t>(70 * id + 5)};
+  return {static_cast<std::uint8_t>(40 * l + 5), static_cast<std::uint8_t>(50 * v + 5),
+          static_cast<std::uint8_t>(70 * id + 5)};
 }
 
 // Identities 0 and 2 are category 1, identity 1 category 0; view 3 and all
@@ -36,7 +37,8 @@ StimulusSet planted() {
     const auto [id, v, l] = images[static_cast<std::size_t>(i)];
     const cv::Vec3b c = colour(id, v, l);
     for (int ch = 0; ch < 3; ++ch) {  // RGB planes: R = c[2], G = c[1], B = c[0]
-      std::fill_n(s.images.data<std::uint8_t>() + (i * 3 + ch) * kSize * kSize, kSize * kSize, c[2 - ch]);
+      std::fill_n(s.images.data<std::uint8_t>() + (i * 3 + ch) * kSize * kSize, kSize * kSize,
+                  c[2 - ch]);
     }
     ident.push_back(id);
     view.push_back(v);
@@ -63,10 +65,15 @@ cv::Vec3b tile_colour(const Sheet& sh, int x, int y, int thumb) {
 
 TEST(ContactSheet, EachTileIsTheImageItsRowAndColumnName) {
   const StimulusSet set = planted();
-  const Options o{.thumb = 10, .gap = 2, .group_gap = 5, .max_identities = 16, .max_views = 2, .max_locations = 6};
+  const Options o{.thumb = 10,
+                  .gap = 2,
+                  .group_gap = 5,
+                  .max_identities = 16,
+                  .max_views = 2,
+                  .max_locations = 6};
   const Sheet sh = compose(set, o);
   EXPECT_EQ(sh.identities, (std::vector<int>{1, 0, 2}));  // category 0 first, then index order
-  EXPECT_EQ(sh.views, (std::vector<int>{0, 3}));         // 2 of 4 views, spread: first and last
+  EXPECT_EQ(sh.views, (std::vector<int>{0, 3}));          // 2 of 4 views, spread: first and last
   EXPECT_EQ(sh.locations, (std::vector<int>{0, 1}));
   EXPECT_EQ(sh.identity_held, (std::vector<bool>{false, false, true}));
   EXPECT_EQ(sh.view_held, (std::vector<bool>{false, true}));
@@ -82,10 +89,13 @@ TEST(ContactSheet, EachTileIsTheImageItsRowAndColumnName) {
     for (std::size_t j = 0; j < sh.views.size(); ++j) {
       // Identity 0's view 3 is absent at location 0: taken from location 1.
       const int l = id == 0 && sh.views[j] == 3 ? 1 : 0;
-      EXPECT_EQ(tile_colour(sh, static_cast<int>(j) * sh.step, y, o.thumb), colour(id, sh.views[j], l)) << id << " " << j;
+      EXPECT_EQ(tile_colour(sh, static_cast<int>(j) * sh.step, y, o.thumb),
+                colour(id, sh.views[j], l))
+          << id << " " << j;
     }
     for (std::size_t j = 0; j < sh.locations.size(); ++j) {
-      EXPECT_EQ(tile_colour(sh, sh.locations_x + static_cast<int>(j) * sh.step, y, o.thumb), colour(id, 0, sh.locations[j]));
+      EXPECT_EQ(tile_colour(sh, sh.locations_x + static_cast<int>(j) * sh.step, y, o.thumb),
+                colour(id, 0, sh.locations[j]));
     }
   }
   int validation = 0;
@@ -109,7 +119,12 @@ TEST(ContactSheet, CapsRowsAndTakesCellCrops) {
     for (int ch = 0; ch < 3; ++ch)
       for (int y = 0; y < 4; ++y)
         std::fill_n(set.images.data<std::uint8_t>() + ((i * 3 + ch) * kSize + y) * kSize, 4, 255);
-  const Sheet sh = compose(set, {.thumb = 10, .gap = 2, .group_gap = 5, .max_identities = 2, .max_views = 6, .max_locations = 1});
+  const Sheet sh = compose(set, {.thumb = 10,
+                                 .gap = 2,
+                                 .group_gap = 5,
+                                 .max_identities = 2,
+                                 .max_views = 6,
+                                 .max_locations = 1});
   EXPECT_EQ(sh.identities, (std::vector<int>{1, 0}));
   EXPECT_EQ(sh.views, (std::vector<int>{0, 1, 2, 3}));
   EXPECT_EQ(sh.locations, (std::vector<int>{0}));

@@ -13,15 +13,15 @@
 #include <variant>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
+#include "analyze/settings.h"
+#include "analyze/stats.h"
 #include "core/artifacts.h"
 #include "core/choices.h"
 #include "decoders/linear.h"
 #include "nback/sampler.h"
-#include "analyze/settings.h"
-#include "analyze/stats.h"
 #include "nets/wm_model.h"
 
 namespace wmgeom::analyze {
@@ -31,7 +31,9 @@ struct ModelData {
   std::string name;    // the capture instance, e.g. "states[rnn=gru]"
   std::string rnn;     // "rnn" | "gru" | "lstm"
   std::string regime;  // "STSF" | "STMF" | "MTMF"
-  std::string group;   // replicate group (JSON): the configuration without seed, split and training outcomes (steps, stopped_early), plus the sweep labels but the seed; models differing only by seed are replicates
+  std::string group;   // replicate group (JSON): the configuration without seed, split and training
+                      // outcomes (steps, stopped_early), plus the sweep labels but the seed; models
+                      // differing only by seed are replicates
   std::int64_t seed = 0;
   std::vector<nback::Task> tasks;
   nlohmann::json config;
@@ -43,11 +45,12 @@ struct ModelData {
   torch::Tensor logits;      // float32 [M, T, 3] as captured, or undefined
   torch::Tensor targets;     // long [M, T]
   torch::Tensor task;        // long [M]
-  torch::Tensor stimulus;    // long [M, T]: the image shown at each frame (the unit of grouped folds)
-  torch::Tensor split;       // long [M]: kSplitTrain / kSplitValidation, or undefined (old state sets)
+  torch::Tensor stimulus;  // long [M, T]: the image shown at each frame (the unit of grouped folds)
+  torch::Tensor split;  // long [M]: kSplitTrain / kSplitValidation, or undefined (old state sets)
   std::map<std::string, torch::Tensor> labels;  // feature ("loc", "cat", "id") -> long [M, T]
-  nets::WmModel* model = nullptr;               // for causal: the network that produced these states; may be null
-  std::string network;                          // for causal: the train instance it came from ("" when unknown)
+  nets::WmModel* model =
+      nullptr;          // for causal: the network that produced these states; may be null
+  std::string network;  // for causal: the train instance it came from ("" when unknown)
 
   std::int64_t frames() const { return states.size(1); }
   torch::Tensor rows_of_task(std::size_t k) const;  // long [n]
@@ -60,30 +63,38 @@ struct ModelData {
 struct Settings {
   std::set<std::string> analyses;
   std::vector<std::string> features;
-  std::vector<int> frames;                 // stimulus frames analysed
+  std::vector<int> frames;                      // stimulus frames analysed
   std::map<std::string, std::int64_t> classes;  // feature -> number of values
-  decoders::Options options{.model = decoders::Model::kSvm, .c = 1.0, .max_iter = 1000};  // the decoding model (schema defaults)
+  decoders::Options options{.model = decoders::Model::kSvm,
+                            .c = 1.0,
+                            .max_iter = 1000};  // the decoding model (schema defaults)
   int folds = 5;
-  Cv cv = Cv::kGrouped;        // grouped: folds grouped by the image at the decoded frame; views: fit on training views, test on novel views
-  int permutations = 20;       // label permutations behind every empirical chance level
+  Cv cv = Cv::kGrouped;   // grouped: folds grouped by the image at the decoded frame; views: fit on
+                          // training views, test on novel views
+  int permutations = 20;  // label permutations behind every empirical chance level
   std::uint64_t seed = 0;
   int null_shuffles = 10;
-  int image_bootstraps = 50;   // orthogonality: Poisson bootstrap resamples of images (finding 3's image variance; 0: none)
+  int image_bootstraps = 50;  // orthogonality: Poisson bootstrap resamples of images (finding 3's
+                              // image variance; 0: none)
   int random_directions = 1000;
-  int pca_dims = 0;            // orthogonality: both spaces projected to this many PCs (0: the RNN's size)
+  int pca_dims = 0;  // orthogonality: both spaces projected to this many PCs (0: the RNN's size)
   OrthoPrep ortho_space = OrthoPrep::kStandardize;  // orthogonality: preparation before the PCA
-  std::vector<double> causal_sds;  // causal: shift sizes in SDs of the states' projection on the direction (the dose-response, descriptive)
+  std::vector<double> causal_sds;  // causal: shift sizes in SDs of the states' projection on the
+                                   // direction (the dose-response, descriptive)
   double causal_dose = 5.0;        // causal: the declared test's one dose (SDs)
   int causal_frame = 0;            // causal: the declared test's stimulus frame s (probe at s + N)
   int rsa_permutations = 1000;
   int bootstrap = 100;
-  double alpha = 0.05;         // findings: the level of every declared test
-  int min_seeds = 3;           // findings: seeds per replicate group (configuration minus seed) below which a verdict is not testable
-  Space space = Space::kHidden;  // the RNN state decoded
+  double alpha = 0.05;  // findings: the level of every declared test
+  int min_seeds = 3;  // findings: seeds per replicate group (configuration minus seed) below which
+                      // a verdict is not testable
+  Space space = Space::kHidden;        // the RNN state decoded
   torch::Device device = torch::kCPU;  // where decoders are fitted (results come back to the CPU)
 
   bool wants(const std::string& analysis) const { return analyses.count(analysis) != 0; }
-  double chance(const std::string& feature) const { return 1.0 / static_cast<double>(classes.at(feature)); }
+  double chance(const std::string& feature) const {
+    return 1.0 / static_cast<double>(classes.at(feature));
+  }
 };
 
 // Builds a Table row by row; the first row fixes the columns (names, order
@@ -126,16 +137,19 @@ struct Family {
   std::size_t task = 0;
   std::string feature;
   int stim = 0;
-  int folds = 0;        // evaluated folds (1 for the views scheme)
-  torch::Tensor rows;   // long [n]
-  torch::Tensor y;      // long [n]
-  torch::Tensor fold;   // long [n]: held out in fold q when fold == q (-1: training only, never held out)
-  torch::Tensor images; // long [n]: the image each trial shows at frame stim (the unit the folds group by)
-  decoders::Fit fit;    // P = folds * (T - s)
-  torch::Tensor preds;  // long [P, T - s, n]: each fit's predictions at every frame u >= s
-  torch::Tensor null_y;      // long [R, n]: the permuted labels
-  torch::Tensor null_preds;  // int16 [R, P, T - s, n]: the permuted fits' predictions
-  decoders::Fit null_encoding;  // the permuted fits at t = s, index r * folds + q (cross-task and H1/H2 nulls)
+  int folds = 0;       // evaluated folds (1 for the views scheme)
+  torch::Tensor rows;  // long [n]
+  torch::Tensor y;     // long [n]
+  torch::Tensor
+      fold;  // long [n]: held out in fold q when fold == q (-1: training only, never held out)
+  torch::Tensor
+      images;  // long [n]: the image each trial shows at frame stim (the unit the folds group by)
+  decoders::Fit fit;            // P = folds * (T - s)
+  torch::Tensor preds;          // long [P, T - s, n]: each fit's predictions at every frame u >= s
+  torch::Tensor null_y;         // long [R, n]: the permuted labels
+  torch::Tensor null_preds;     // int16 [R, P, T - s, n]: the permuted fits' predictions
+  decoders::Fit null_encoding;  // the permuted fits at t = s, index r * folds + q (cross-task and
+                                // H1/H2 nulls)
   // The lag rule (README "Correlated labels at lags kN"): the labels of the
   // stimuli at r and at stim agree about half the time when |r - stim| is a
   // positive multiple of the task's N. A fit at train frame t scored at
@@ -148,11 +162,13 @@ struct Family {
   // are not. differ_preds / null_differ_preds: each fit's (true, permuted)
   // argmax under the exclusion at (t, u), at index [fit, u - stim], filled
   // where the rule is "differ" (rule_at), else -1.
-  int n_back = 1;                   // the task's N
-  torch::Tensor kin;                // long [K]: each class's kin group (identity: its category; else itself)
+  int n_back = 1;     // the task's N
+  torch::Tensor kin;  // long [K]: each class's kin group (identity: its category; else itself)
   torch::Tensor differ_preds;       // long [P, T - s, n]
   torch::Tensor null_differ_preds;  // int16 [R, P, T - s, n]
-  std::int64_t index(int fold_index, int t, std::int64_t frames) const { return fold_index * (frames - stim) + (t - stim); }
+  std::int64_t index(int fold_index, int t, std::int64_t frames) const {
+    return fold_index * (frames - stim) + (t - stim);
+  }
   std::int64_t permutations() const { return null_y.defined() ? null_y.size(0) : 0; }
   bool lagged(int r) const { return r != stim && r >= 0 && std::abs(r - stim) % n_back == 0; }
   // The frames read by a fit at t scored at u whose labels correlate with
@@ -189,7 +205,8 @@ Families fit_families(const ModelData& m, const Settings& s, const std::function
 // arena) and then appends each unit's rows to `tables` in order of i: the
 // tables are those of a serial loop, whatever the scheduling. Units must not
 // share mutable state.
-void for_each_unit(std::size_t n, const std::function<void(std::size_t, Tables&)>& unit, Tables& tables);
+void for_each_unit(std::size_t n, const std::function<void(std::size_t, Tables&)>& unit,
+                   Tables& tables);
 
 void decoding(const ModelData& m, const Settings& s, const Families& f, Tables& tables);
 void cross_temporal(const ModelData& m, const Settings& s, const Families& f, Tables& tables);
@@ -219,9 +236,10 @@ torch::Tensor ortho_prepare(const torch::Tensor& x, OrthoPrep prep);
 // `dims` components (axes without variance score 0), one-vs-rest SVM normals
 // (options.c; C is not scale-free) fitted on the PC scores as they are,
 // except for kWhitened; normals of the classes `present` only. [L] indices.
-std::vector<double> ortho_indices(const torch::Tensor& z, const torch::Tensor& ys, std::int64_t classes,
-                                  const torch::Tensor& present, std::int64_t dims, OrthoPrep prep,
-                                  decoders::Options options, torch::Device device = torch::kCPU);
+std::vector<double> ortho_indices(const torch::Tensor& z, const torch::Tensor& ys,
+                                  std::int64_t classes, const torch::Tensor& present,
+                                  std::int64_t dims, OrthoPrep prep, decoders::Options options,
+                                  torch::Device device = torch::kCPU);
 
 // Finding 3's image bootstrap (issue 20): Poisson(1) count of image `image`
 // in resample `b`, a function of (seed, b, image) alone, so that every model,
@@ -233,10 +251,12 @@ int image_bootstrap_count(std::uint64_t seed, int b, std::int64_t image);
 // (counts long [B, n]), PCA and normals refitted per resample, labels y [n].
 // NaN for a resample that lost one of the classes `present`; a resample with
 // fewer points than `dims` has zero PCs beyond them. [B] indices.
-std::vector<double> ortho_bootstrap_indices(const std::vector<torch::Tensor>& points, const torch::Tensor& y,
-                                            const torch::Tensor& counts, std::int64_t classes,
-                                            const torch::Tensor& present, std::int64_t dims, OrthoPrep prep,
-                                            decoders::Options options, torch::Device device = torch::kCPU);
+std::vector<double> ortho_bootstrap_indices(const std::vector<torch::Tensor>& points,
+                                            const torch::Tensor& y, const torch::Tensor& counts,
+                                            std::int64_t classes, const torch::Tensor& present,
+                                            std::int64_t dims, OrthoPrep prep,
+                                            decoders::Options options,
+                                            torch::Device device = torch::kCPU);
 
 // Matched dimensionality (issue 20): the numerical rank of prepared states
 // z [n, d'] (singular values of the centred rows above 1e-9 of the largest).
@@ -248,23 +268,24 @@ std::int64_t ortho_rank(const torch::Tensor& z);
 // z + level * noise, for each level: [levels.size()] (an undefined `noise`:
 // z itself). One noise draw for every level, so accuracy falls smoothly as
 // the level grows.
-std::vector<double> ortho_accuracy(const torch::Tensor& z, const torch::Tensor& noise, const std::vector<double>& levels,
-                                   const torch::Tensor& y, const std::vector<std::int32_t>& folds, int k,
-                                   std::int64_t classes, std::int64_t dims, OrthoPrep prep, decoders::Options options,
-                                   torch::Device device = torch::kCPU);
+std::vector<double> ortho_accuracy(const torch::Tensor& z, const torch::Tensor& noise,
+                                   const std::vector<double>& levels, const torch::Tensor& y,
+                                   const std::vector<std::int32_t>& folds, int k,
+                                   std::int64_t classes, std::int64_t dims, OrthoPrep prep,
+                                   decoders::Options options, torch::Device device = torch::kCPU);
 // The noise level at which accuracy (measured at increasing `levels`, and
 // `start` at level 0) reaches `target`: linear between the last level above
 // and the first at or below it; 0 when start <= target; the largest level
 // when none gets there.
-double ortho_match_level(const std::vector<double>& levels, const std::vector<double>& accuracy, double start,
-                         double target);
+double ortho_match_level(const std::vector<double>& levels, const std::vector<double>& accuracy,
+                         double start, double target);
 
 // findings.json from the finished tables (SCIENCE.md sections 4 and 6):
 // each finding is one declared test across model replicates (seeds), with
 // its unit and n, effect and 95% CI, p, threshold and a verdict "held",
 // "not held" or "not testable" (with what the pipeline lacks).
-nlohmann::json findings(const std::map<std::string, Table>& tables, const std::vector<ModelData>& models,
-                        const Settings& s);
+nlohmann::json findings(const std::map<std::string, Table>& tables,
+                        const std::vector<ModelData>& models, const Settings& s);
 
 // Replicate groups (SCIENCE.md section 6): models whose configurations
 // differ only in the seed (ModelData::group) are replicates. For each group

@@ -26,7 +26,8 @@ using analyze::Settings;
 
 namespace {
 
-const std::map<std::string, std::string> kFeatureColumn = {{"loc", "location"}, {"cat", "category"}, {"id", "identity"}};
+const std::map<std::string, std::string> kFeatureColumn = {
+    {"loc", "location"}, {"cat", "category"}, {"id", "identity"}};
 
 std::string regime_of(const std::vector<nback::Task>& tasks) {
   if (tasks.size() == 1) return "STSF";
@@ -38,7 +39,8 @@ std::string regime_of(const std::vector<nback::Task>& tasks) {
 
 std::string safe_name(const std::string& s) {
   std::string out;
-  for (char c : s) out += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ? c : '_';
+  for (char c : s)
+    out += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ? c : '_';
   return out;
 }
 
@@ -53,8 +55,8 @@ ModelData load(const InputItem& item, const Settings& s) {
   m.hidden = nets::view(ss.hidden);
   if (!ss.cell.empty()) m.cell = nets::view(ss.cell);
   if (s.space == analyze::Space::kCell && !m.cell.defined()) {
-    throw InputError("analyze: space = \"cell\" needs LSTM cell states, but " + m.name + " is a " + m.rnn +
-                     " (no cell states); use space = \"hidden\"");
+    throw InputError("analyze: space = \"cell\" needs LSTM cell states, but " + m.name + " is a " +
+                     m.rnn + " (no cell states); use space = \"hidden\"");
   }
   m.states = (s.space == analyze::Space::kCell ? m.cell : m.hidden).to(torch::kFloat64);
   if (!ss.perceptual.empty()) m.perceptual = nets::view(ss.perceptual);
@@ -88,7 +90,8 @@ ModelData load(const InputItem& item, const Settings& s) {
     }
   }
   m.group = group.dump();
-  const std::map<std::string, const Array*> columns = {{"loc", &ss.location}, {"cat", &ss.category}, {"id", &ss.identity}};
+  const std::map<std::string, const Array*> columns = {
+      {"loc", &ss.location}, {"cat", &ss.category}, {"id", &ss.identity}};
   for (const auto& [feature, column] : columns) {
     if (column->empty()) continue;
     torch::Tensor v = nets::view(*column).to(torch::kLong);
@@ -125,12 +128,15 @@ constexpr double kReplayTolerance = 0.05;
 void AnalyzeStage::check(const AnalyzeSettings& settings, ParamIssues& issues) const {
   std::set<std::int64_t> seen;
   for (auto f : settings.frames) {
-    if (!seen.insert(f).second) issues.error("frames", "frame " + std::to_string(f) + " is listed twice");
+    if (!seen.insert(f).second)
+      issues.error("frames", "frame " + std::to_string(f) + " is listed twice");
   }
   const auto& a = settings.analyses;
-  if (std::set<std::string>(a.begin(), a.end()).size() != a.size()) issues.error("analyses", "an analysis is listed twice");
+  if (std::set<std::string>(a.begin(), a.end()).size() != a.size())
+    issues.error("analyses", "an analysis is listed twice");
   const auto& f = settings.features;
-  if (std::set<std::string>(f.begin(), f.end()).size() != f.size()) issues.error("features", "a feature is listed twice");
+  if (std::set<std::string>(f.begin(), f.end()).size() != f.size())
+    issues.error("features", "a feature is listed twice");
 }
 
 // CPU and GPU fits differ in the last digits (different solvers): the device
@@ -142,21 +148,23 @@ std::string AnalyzeStage::key_extras_of(const AnalyzeSettings&) const {
   return "calibration sha256:" + analyze::calibration_sha256().substr(0, 16);
 }
 
-std::vector<std::filesystem::path> AnalyzeStage::after_run(const Artifact& artifact, const RunSummary& run,
-                                                          const std::string& instance,
-                                                          const std::filesystem::path& out_dir) const {
+std::vector<std::filesystem::path> AnalyzeStage::after_run(
+    const Artifact& artifact, const RunSummary& run, const std::string& instance,
+    const std::filesystem::path& out_dir) const {
   // A per-model analysis read by a findings stage writes nothing (its
   // findings, one model's, decide nothing): the findings stage writes for
   // all the models it merges.
   return write_analysis_outputs(artifact, run, instance, out_dir);
 }
 
-std::vector<std::filesystem::path> write_analysis_outputs(const Artifact& artifact, const RunSummary& run,
+std::vector<std::filesystem::path> write_analysis_outputs(const Artifact& artifact,
+                                                          const RunSummary& run,
                                                           const std::string& instance,
                                                           const std::filesystem::path& out_dir) {
   const auto suffix = findings_suffix(run, instance);
   if (!suffix) return {};
-  return write_findings_and_tables(artifact, out_dir / ("findings" + *suffix + ".json"), out_dir / ("tables" + *suffix));
+  return write_findings_and_tables(artifact, out_dir / ("findings" + *suffix + ".json"),
+                                   out_dir / ("tables" + *suffix));
 }
 
 std::optional<std::string> findings_suffix(const RunSummary& run, const std::string& instance) {
@@ -172,7 +180,8 @@ std::optional<std::string> findings_suffix(const RunSummary& run, const std::str
   if (read_by_another_result(instance)) return std::nullopt;
   int writers = 0;
   for (const auto& i : run.instances) {
-    writers += i.kind == AnalysisResult::kKind && part_of_run(i.cache) && !read_by_another_result(i.instance);
+    writers += i.kind == AnalysisResult::kKind && part_of_run(i.cache) &&
+               !read_by_another_result(i.instance);
   }
   return writers <= 1 ? "" : "-" + instance_folder_name(instance);
 }
@@ -188,7 +197,10 @@ std::vector<std::filesystem::path> write_findings_and_tables(const Artifact& art
   const std::filesystem::path tmp = findings.string() + ".tmp";
   {
     std::ofstream f(tmp);
-    f << (artifact.meta.contains("findings") ? artifact.meta.at("findings") : nlohmann::json::object()).dump(2) << "\n";
+    f << (artifact.meta.contains("findings") ? artifact.meta.at("findings")
+                                             : nlohmann::json::object())
+             .dump(2)
+      << "\n";
     if (!f) throw Error("cannot write " + tmp.string());
   }
   std::filesystem::rename(tmp, findings, ec);
@@ -210,7 +222,8 @@ constexpr std::int64_t kBytesPerRow = 200;
 constexpr std::int64_t kWorkingPerStateByte = 6;
 }  // namespace
 
-SizeEstimate AnalyzeStage::estimate_of(const AnalyzeSettings& settings, const EstimateInputs& inputs) const {
+SizeEstimate AnalyzeStage::estimate_of(const AnalyzeSettings& settings,
+                                       const EstimateInputs& inputs) const {
   const auto it = inputs.find("states");
   if (it == inputs.end() || it->second.empty()) return {};
   const auto features = static_cast<std::int64_t>(settings.features.size());
@@ -218,7 +231,8 @@ SizeEstimate AnalyzeStage::estimate_of(const AnalyzeSettings& settings, const Es
   for (const SizeEstimate& s : it->second) {
     const std::int64_t frames = s.dim("frames"), tasks = s.dim("tasks");
     if (!s.known || frames < 0 || tasks < 0) return {};
-    const std::int64_t scored = settings.frames.empty() ? frames : static_cast<std::int64_t>(settings.frames.size());
+    const std::int64_t scored =
+        settings.frames.empty() ? frames : static_cast<std::int64_t>(settings.frames.size());
     cells += features * tasks * scored * frames;
     largest = std::max(largest, s.bytes);
   }
@@ -245,7 +259,8 @@ Resources AnalyzeStage::resources_of(const AnalyzeSettings& settings) const {
   return r;
 }
 
-Artifact AnalyzeStage::compute(const AnalyzeSettings& settings, const StageInputs& inputs, RunContext& ctx) const {
+Artifact AnalyzeStage::compute(const AnalyzeSettings& settings, const StageInputs& inputs,
+                               RunContext& ctx) const {
   // Parallelism comes from TBB (decoders in parallel); LibTorch runs at the
   // process's default intra-op width, 1 (nets/threads.h): its OpenMP threads
   // would only spin between the many small tensor ops.
@@ -296,23 +311,27 @@ Settings analysis_settings(const AnalyzeSettings& a) {
 // value sets, perceptual vectors), the features and frames exist, every
 // class has its folds, and verdicts = "required" has its seeds. Binds the
 // settings' classes and frames to the state sets.
-void check_and_bind(const AnalyzeSettings& settings, const std::vector<ModelData>& models, Settings& s) {
+void check_and_bind(const AnalyzeSettings& settings, const std::vector<ModelData>& models,
+                    Settings& s) {
   const ModelData& first = models.front();
   for (const auto& m : models) {
     if (m.frames() != first.frames()) {
-      throw InputError("analyze: state sets of different trial lengths in one analysis: " + first.name + " has " +
-                       std::to_string(first.frames()) + " frames, " + m.name + " has " + std::to_string(m.frames()));
+      throw InputError("analyze: state sets of different trial lengths in one analysis: " +
+                       first.name + " has " + std::to_string(first.frames()) + " frames, " +
+                       m.name + " has " + std::to_string(m.frames()));
     }
     for (const auto& feature : s.features) {
       if (m.labels.count(feature) == 0) {
-        throw InputError("analyze: feature \"" + feature + "\" (" + kFeatureColumn.at(feature) + ") is not in the stimuli of " +
-                         m.name + "; decode only features the stimulus set records (parameter features)");
+        throw InputError("analyze: feature \"" + feature + "\" (" + kFeatureColumn.at(feature) +
+                         ") is not in the stimuli of " + m.name +
+                         "; decode only features the stimulus set records (parameter features)");
       }
     }
     if (m.perceptual.defined() != first.perceptual.defined() ||
         (m.perceptual.defined() && m.perceptual.size(2) != first.perceptual.size(2))) {
       throw InputError("analyze: " + first.name + " and " + m.name +
-                       " differ in their perceptual vectors (captured from different feature banks, or perceptual = false in one)");
+                       " differ in their perceptual vectors (captured from different feature "
+                       "banks, or perceptual = false in one)");
     }
   }
   for (const auto& feature : s.features) {
@@ -320,8 +339,9 @@ void check_and_bind(const AnalyzeSettings& settings, const std::vector<ModelData
       std::int64_t k = m.labels.at(feature).max().item<std::int64_t>() + 1;
       std::int64_t k0 = first.labels.at(feature).max().item<std::int64_t>() + 1;
       if (k != k0) {
-        throw InputError("analyze: " + first.name + " and " + m.name + " come from different stimulus sets (" + feature +
-                         " has " + std::to_string(k0) + " vs " + std::to_string(k) + " values)");
+        throw InputError("analyze: " + first.name + " and " + m.name +
+                         " come from different stimulus sets (" + feature + " has " +
+                         std::to_string(k0) + " vs " + std::to_string(k) + " values)");
       }
       s.classes[feature] = k;
     }
@@ -332,8 +352,9 @@ void check_and_bind(const AnalyzeSettings& settings, const std::vector<ModelData
   } else {
     for (auto t : settings.frames) {
       if (t >= frames) {
-        throw InputError("analyze: parameter frames: frame " + std::to_string(t) + " is beyond the trial (" +
-                         std::to_string(frames) + " frames, numbered from 0)");
+        throw InputError("analyze: parameter frames: frame " + std::to_string(t) +
+                         " is beyond the trial (" + std::to_string(frames) +
+                         " frames, numbered from 0)");
       }
       s.frames.push_back(static_cast<int>(t));
     }
@@ -354,12 +375,15 @@ void match_networks(const StageInputs& inputs, std::vector<ModelData>& models, c
                     std::vector<std::unique_ptr<nets::WmModel>>& loaded, RunContext& ctx) {
   const std::int64_t frames = models.front().frames();
   if (!inputs.has("models")) {
-    throw InputError("analyze: the causal analysis runs each RNN on from shifted states and needs the trained models: "
-                     "add models = [\"<train stage>\"] to the analyze stage, or drop \"causal\" from analyses");
+    throw InputError(
+        "analyze: the causal analysis runs each RNN on from shifted states and needs the trained "
+        "models: "
+        "add models = [\"<train stage>\"] to the analyze stage, or drop \"causal\" from analyses");
   }
   if (s.causal_frame >= frames) {
     throw InputError("analyze: parameter causal_frame: frame " + std::to_string(s.causal_frame) +
-                     " is beyond the trial (" + std::to_string(frames) + " frames, numbered from 0)");
+                     " is beyond the trial (" + std::to_string(frames) +
+                     " frames, numbered from 0)");
   }
   // Each state set runs on exactly the network that produced it. The
   // trained models' configurations hold no seed (train.cpp), so seeds of
@@ -370,7 +394,8 @@ void match_networks(const StageInputs& inputs, std::vector<ModelData>& models, c
   // the captured embeddings of the first trials, its hidden states and
   // logits must equal the captured ones (kReplayTolerance).
   std::vector<TrainedModel> trained;
-  for (const auto& t : inputs.many("models")) trained.push_back(TrainedModel::from_artifact(*t.artifact));
+  for (const auto& t : inputs.many("models"))
+    trained.push_back(TrainedModel::from_artifact(*t.artifact));
   const auto& items_m = inputs.many("models");
   loaded.resize(trained.size());
   for (auto& m : models) {
@@ -380,14 +405,17 @@ void match_networks(const StageInputs& inputs, std::vector<ModelData>& models, c
       throw InputError("analyze: the causal analysis supports one-layer RNNs; " + m.name + " has " +
                        std::to_string(m.config.value("layers", 1)) + " layers");
     }
-    if (!m.embedding.defined()) throw InputError("analyze: causal needs the captured embeddings of " + m.name);
+    if (!m.embedding.defined())
+      throw InputError("analyze: causal needs the captured embeddings of " + m.name);
     int candidates = 0;
     double best = INFINITY;
     std::size_t best_i = 0;
     for (std::size_t i = 0; i < trained.size(); ++i) {
       if (trained[i].config != want) continue;
       ++candidates;
-      if (!loaded[i]) loaded[i] = std::make_unique<nets::WmModel>(nets::load_model(trained[i].config, trained[i].weights, torch::kCPU));
+      if (!loaded[i])
+        loaded[i] = std::make_unique<nets::WmModel>(
+            nets::load_model(trained[i].config, trained[i].weights, torch::kCPU));
       const double err = replay_error(m, *loaded[i]);
       if (err < best) best = err, best_i = i;
     }
@@ -396,16 +424,18 @@ void match_networks(const StageInputs& inputs, std::vector<ModelData>& models, c
                        " (connect the train stages whose models were captured)");
     }
     if (!(best <= kReplayTolerance)) {
-      throw InputError("analyze: none of the " + std::to_string(candidates) + " trained model(s) of the configuration of " +
-                       m.name + " reproduces its captured states (smallest relative difference " + format_fixed(best, 3) +
+      throw InputError("analyze: none of the " + std::to_string(candidates) +
+                       " trained model(s) of the configuration of " + m.name +
+                       " reproduces its captured states (smallest relative difference " +
+                       format_fixed(best, 3) +
                        "): connect the train stage whose model was captured");
     }
     m.model = loaded[best_i].get();
     m.network = items_m[best_i].instance;
-    ctx.info(m.name + ": causal probe on the network of " + m.network + " (replay difference " + format_fixed(best, 6) + ")");
+    ctx.info(m.name + ": causal probe on the network of " + m.network + " (replay difference " +
+             format_fixed(best, 6) + ")");
   }
 }
-
 
 // The per-model analyses, in the order they run, append their rows and log
 // their seconds: one entry each (name as in the log, the `analyses` choice
@@ -440,7 +470,8 @@ const PerModel kPerModel[] = {
     {"orthogonality", "orthogonality", false,
      [](const ModelData& m, const Settings& s, const analyze::Families*, analyze::Tables& t,
         std::map<std::string, Array>& arrays) {
-       arrays["ortho_labels." + safe_name(m.name)] = nets::to_array(analyze::orthogonality(m, s, t));
+       arrays["ortho_labels." + safe_name(m.name)] =
+           nets::to_array(analyze::orthogonality(m, s, t));
      }},
     {"causal", "causal", false,
      [](const ModelData& m, const Settings& s, const analyze::Families*, analyze::Tables& t,
@@ -461,15 +492,17 @@ bool wants_families(const Settings& s) {
 // One model's analyses (the map step): appends its rows to `tables` and its
 // arrays to `arrays`; returns the decoders fitted for the families.
 std::int64_t analyze_model(const ModelData& m, const Settings& s, analyze::Tables& tables,
-                           std::map<std::string, Array>& arrays, RunContext& ctx, std::int64_t& done,
-                           std::int64_t total) {
+                           std::map<std::string, Array>& arrays, RunContext& ctx,
+                           std::int64_t& done, std::int64_t total) {
   // Seconds per analysis, one log line per model (where the time goes).
   std::string timings;
   auto t0 = std::chrono::steady_clock::now();
   auto timed = [&](const char* what) {
     auto t1 = std::chrono::steady_clock::now();
     const double sec = std::chrono::duration<double>(t1 - t0).count();
-    if (sec >= 0.05) timings += (timings.empty() ? "" : ", ") + std::string(what) + " " + format_fixed(sec, 1) + " s";
+    if (sec >= 0.05)
+      timings +=
+          (timings.empty() ? "" : ", ") + std::string(what) + " " + format_fixed(sec, 1) + " s";
     t0 = t1;
   };
   std::int64_t fitted = 0;
@@ -481,7 +514,9 @@ std::int64_t analyze_model(const ModelData& m, const Settings& s, analyze::Table
     });
     // The fold of every trial in every (feature, stimulus frame), for anyone
     // who wants to refit the same decoders elsewhere (stages/analyze/compare_analyze.py).
-    torch::Tensor folds = torch::full({m.states.size(0), static_cast<std::int64_t>(s.features.size()), m.frames()}, -1, torch::kInt32);
+    torch::Tensor folds =
+        torch::full({m.states.size(0), static_cast<std::int64_t>(s.features.size()), m.frames()},
+                    -1, torch::kInt32);
     for (const auto& [key, f] : *families) {
       fitted += f.fit.weight.size(0) * (1 + f.permutations());
       auto fi = std::find(s.features.begin(), s.features.end(), f.feature) - s.features.begin();
@@ -517,7 +552,8 @@ void model_matrices(const std::vector<ModelData>& models, const Settings& s, std
       if (auto it = result.tables.find("cross_task"); it != result.tables.end()) {
         const Table& t = it->second;
         const std::int64_t nt = static_cast<std::int64_t>(m.tasks.size());
-        torch::Tensor sum = torch::zeros({nt, nt}, torch::kFloat64), count = torch::zeros({nt, nt}, torch::kFloat64);
+        torch::Tensor sum = torch::zeros({nt, nt}, torch::kFloat64),
+                      count = torch::zeros({nt, nt}, torch::kFloat64);
         std::map<std::string, std::int64_t> index;
         for (std::int64_t k = 0; k < nt; ++k) index[m.tasks[k].name] = k;
         for (std::size_t r = 0; r < t.rows(); ++r) {
@@ -536,7 +572,8 @@ void model_matrices(const std::vector<ModelData>& models, const Settings& s, std
         // against another's chance. Rows without a score (scoring "none")
         // are left out of all three.
         const Table& t = it->second;
-        torch::Tensor sum = torch::zeros({frames, frames, frames}, torch::kFloat64), count = torch::zeros_like(sum);
+        torch::Tensor sum = torch::zeros({frames, frames, frames}, torch::kFloat64),
+                      count = torch::zeros_like(sum);
         torch::Tensor chance = torch::zeros_like(sum), differ = torch::zeros_like(sum);
         for (std::size_t r = 0; r < t.rows(); ++r) {
           if (t.text.at("model")[r] != m.name || t.text.at("feature")[r] != feature) continue;
@@ -550,8 +587,10 @@ void model_matrices(const std::vector<ModelData>& models, const Settings& s, std
           count[i][j][k] += 1;
         }
         result.arrays["cross_temporal." + model_key + "." + feature] = nets::to_array(sum / count);
-        result.arrays["cross_temporal_chance." + model_key + "." + feature] = nets::to_array(chance / count);
-        result.arrays["cross_temporal_differ." + model_key + "." + feature] = nets::to_array(differ / count);
+        result.arrays["cross_temporal_chance." + model_key + "." + feature] =
+            nets::to_array(chance / count);
+        result.arrays["cross_temporal_differ." + model_key + "." + feature] =
+            nets::to_array(differ / count);
       }
     }
   }
@@ -573,7 +612,8 @@ Artifact AnalyzeStage::run_in_arena(const AnalyzeSettings& settings, const Stage
 
   std::int64_t total = 0, done = 0, fitted = 0;
   if (wants_families(s)) {
-    for (const auto& m : models) total += static_cast<std::int64_t>(m.tasks.size() * s.features.size() * s.frames.size());
+    for (const auto& m : models)
+      total += static_cast<std::int64_t>(m.tasks.size() * s.features.size() * s.frames.size());
   }
   analyze::Tables tables;
   // What it takes to refit the same decoders elsewhere (compare_analyze.py):
@@ -591,8 +631,20 @@ Artifact AnalyzeStage::run_in_arena(const AnalyzeSettings& settings, const Stage
   result.findings = analyze::findings(result.tables, models, s);
   // How far to trust each verdict: the embedded calibration table's entries.
   analyze::attach_calibration(result.findings);
-  result.params = {{"models", nlohmann::json::array()}, {"frames", s.frames}, {"classes", s.classes},
-                   {"folds", s.cv == analyze::Cv::kViews ? 1 : s.folds}, {"cv", choice_name(analyze::kCvs, s.cv)}, {"permutations", s.permutations}, {"features", s.features}, {"null_shuffles", s.null_shuffles}, {"ortho_space", choice_name(analyze::kOrthoPreps, s.ortho_space)}, {"pca_dims", s.pca_dims}, {"decoder", choice_name(decoders::kModels, s.options.model)}, {"c", s.options.c}, {"space", choice_name(analyze::kSpaces, s.space)}, {"image_bootstraps", s.image_bootstraps}};
+  result.params = {{"models", nlohmann::json::array()},
+                   {"frames", s.frames},
+                   {"classes", s.classes},
+                   {"folds", s.cv == analyze::Cv::kViews ? 1 : s.folds},
+                   {"cv", choice_name(analyze::kCvs, s.cv)},
+                   {"permutations", s.permutations},
+                   {"features", s.features},
+                   {"null_shuffles", s.null_shuffles},
+                   {"ortho_space", choice_name(analyze::kOrthoPreps, s.ortho_space)},
+                   {"pca_dims", s.pca_dims},
+                   {"decoder", choice_name(decoders::kModels, s.options.model)},
+                   {"c", s.options.c},
+                   {"space", choice_name(analyze::kSpaces, s.space)},
+                   {"image_bootstraps", s.image_bootstraps}};
   if (s.wants("causal")) {
     result.params["causal_dose"] = s.causal_dose;
     result.params["causal_frame"] = s.causal_frame;
@@ -600,8 +652,13 @@ Artifact AnalyzeStage::run_in_arena(const AnalyzeSettings& settings, const Stage
   for (const auto& m : models) {
     // The group (replicates: the configuration minus the seed) lets a findings
     // stage decide across per-model analyses as this one does.
-    result.params["models"].push_back({{"name", m.name}, {"rnn", m.rnn}, {"regime", m.regime}, {"seed", m.seed}, {"trials", m.states.size(0)},
-                                       {"tasks", m.config.value("tasks", nlohmann::json::array())}, {"group", m.group}});
+    result.params["models"].push_back({{"name", m.name},
+                                       {"rnn", m.rnn},
+                                       {"regime", m.regime},
+                                       {"seed", m.seed},
+                                       {"trials", m.states.size(0)},
+                                       {"tasks", m.config.value("tasks", nlohmann::json::array())},
+                                       {"group", m.group}});
     if (!m.network.empty()) result.params["models"].back()["network"] = m.network;
   }
   // Items: every decoder fitted (cross-validated with its permutation

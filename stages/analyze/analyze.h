@@ -23,12 +23,14 @@ class AnalyzeStage final : public StageWith<AnalyzeSettings> {
   // (rows per feature x task x frame x train frame, bytes per row, both
   // measured on the study) and the working memory (a multiple of the largest
   // state set, measured); unknown when a state set's estimate is.
-  SizeEstimate estimate_of(const AnalyzeSettings& settings, const EstimateInputs& inputs) const override;
+  SizeEstimate estimate_of(const AnalyzeSettings& settings,
+                           const EstimateInputs& inputs) const override;
   // Throws InputError, before fitting anything, if the state sets disagree
   // (trial length, attribute value sets), a feature is not in the stimuli, a
   // frame is beyond the trial, a class has fewer trials than folds, or the
   // causal analysis lacks its trained models.
-  Artifact compute(const AnalyzeSettings& settings, const StageInputs& inputs, RunContext& ctx) const override;
+  Artifact compute(const AnalyzeSettings& settings, const StageInputs& inputs,
+                   RunContext& ctx) const override;
 
   // After a run: the findings and every table where a user looks first,
   // beside report.html in the run's output folder: findings.json and
@@ -42,7 +44,8 @@ class AnalyzeStage final : public StageWith<AnalyzeSettings> {
                                                const std::filesystem::path& out_dir) const override;
 
  private:
-  Artifact run_in_arena(const AnalyzeSettings& settings, const StageInputs& inputs, RunContext& ctx) const;
+  Artifact run_in_arena(const AnalyzeSettings& settings, const StageInputs& inputs,
+                        RunContext& ctx) const;
 };
 
 // Where an AnalysisResult instance of a run writes its findings.json and
@@ -61,7 +64,8 @@ std::vector<std::filesystem::path> write_findings_and_tables(const Artifact& art
 // The after_run of analyze and of findings: an AnalysisResult instance's
 // findings.json and tables/ in the run's output folder, named by
 // findings_suffix (nothing when another AnalysisResult of the run reads it).
-std::vector<std::filesystem::path> write_analysis_outputs(const Artifact& artifact, const RunSummary& run,
+std::vector<std::filesystem::path> write_analysis_outputs(const Artifact& artifact,
+                                                          const RunSummary& run,
                                                           const std::string& instance,
                                                           const std::filesystem::path& out_dir);
 

@@ -33,7 +33,8 @@ StateSet load_exported(const std::filesystem::path& dir) {
   Artifact a;
   a.kind = meta.at("kind").get<std::string>();
   a.meta = meta.at("meta");
-  for (const auto& [name, info] : meta.at("arrays").items()) a.arrays[name] = read_npy(dir / info.at("file").get<std::string>());
+  for (const auto& [name, info] : meta.at("arrays").items())
+    a.arrays[name] = read_npy(dir / info.at("file").get<std::string>());
   return StateSet::from_artifact(a);
 }
 
@@ -41,21 +42,26 @@ StateSet load_exported(const std::filesystem::path& dir) {
 // one; perceptual vectors are one per image, as CNN features are.
 // `per_task` trials of each of the first `ntasks` tasks, `units` hidden units
 // (the defaults: the quickstart's shape).
-StateSet synthetic(std::uint64_t seed, std::int64_t per_task = 128, std::int64_t units = 128, std::int64_t ntasks = 9) {
-  const std::vector<std::string> all{"loc-1", "cat-1", "id-1", "loc-2", "cat-2", "id-2", "loc-3", "cat-3", "id-3"};
+StateSet synthetic(std::uint64_t seed, std::int64_t per_task = 128, std::int64_t units = 128,
+                   std::int64_t ntasks = 9) {
+  const std::vector<std::string> all{"loc-1", "cat-1", "id-1",  "loc-2", "cat-2",
+                                     "id-2",  "loc-3", "cat-3", "id-3"};
   const std::vector<std::string> tasks(all.begin(), all.begin() + ntasks);
   const std::int64_t m = per_task * ntasks, frames = 6, dims = 2048, images = 128;
   torch::manual_seed(static_cast<std::int64_t>(seed));
   torch::Tensor stimulus = torch::randint(images, {m, frames}, torch::kLong);
-  torch::Tensor loc = stimulus.div(32, "floor"), id = stimulus.div(4, "floor").remainder(8), view = stimulus.remainder(4);
+  torch::Tensor loc = stimulus.div(32, "floor"), id = stimulus.div(4, "floor").remainder(8),
+                view = stimulus.remainder(4);
   torch::Tensor cat = id.div(2, "floor");
   torch::Tensor h = torch::randn({m, frames, units}), per_image = torch::randn({images, dims});
   torch::Tensor image = torch::arange(images, torch::kLong);
-  for (const auto& [lab, image_lab] : {std::pair{loc, image.div(32, "floor")}, {cat, image.div(8, "floor").remainder(4)},
+  for (const auto& [lab, image_lab] : {std::pair{loc, image.div(32, "floor")},
+                                       {cat, image.div(8, "floor").remainder(4)},
                                        {id, image.div(4, "floor").remainder(8)}}) {
     h += (torch::randn({8, units}) * 0.4).index_select(0, lab.flatten()).view({m, frames, units});
-    h.narrow(1, 1, frames - 1) +=
-        (torch::randn({8, units}) * 0.3).index_select(0, lab.narrow(1, 0, frames - 1).flatten()).view({m, frames - 1, units});
+    h.narrow(1, 1, frames - 1) += (torch::randn({8, units}) * 0.3)
+                                      .index_select(0, lab.narrow(1, 0, frames - 1).flatten())
+                                      .view({m, frames - 1, units});
     per_image += (torch::randn({8, dims}) * 0.2).index_select(0, image_lab);
   }
   StateSet s;
@@ -69,7 +75,8 @@ StateSet synthetic(std::uint64_t seed, std::int64_t per_task = 128, std::int64_t
   s.category = nets::to_array(cat.to(torch::kInt32));
   s.identity = nets::to_array(id.to(torch::kInt32));
   s.view = nets::to_array(view.to(torch::kInt32));
-  s.perceptual = nets::to_array(per_image.index_select(0, stimulus.flatten()).view({m, frames, dims}));
+  s.perceptual =
+      nets::to_array(per_image.index_select(0, stimulus.flatten()).view({m, frames, dims}));
   s.embedding = nets::to_array(torch::randn({m, frames, 64}));
   return s;
 }
@@ -79,7 +86,8 @@ const std::vector<std::shared_ptr<const Artifact>>& states() {
     std::vector<std::shared_ptr<const Artifact>> out;
     if (const char* env = std::getenv("WMGEOM_BENCH_STATES"); env != nullptr && *env != 0) {
       std::stringstream list(env);
-      for (std::string dir; std::getline(list, dir, ',');) out.push_back(std::make_shared<const Artifact>(load_exported(dir).to_artifact()));
+      for (std::string dir; std::getline(list, dir, ',');)
+        out.push_back(std::make_shared<const Artifact>(load_exported(dir).to_artifact()));
     } else {
       out.push_back(std::make_shared<const Artifact>(synthetic(1).to_artifact()));
     }
@@ -89,8 +97,10 @@ const std::vector<std::shared_ptr<const Artifact>>& states() {
 }
 
 const std::string kUpstream =
-    "states = [\"up\"]\nseed = 1\n[stage.img]\ntype = \"render\"\n[stage.cnn]\ntype = \"features\"\nstimuli = \"img\"\n"
-    "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"img\"\n[stage.net]\ntype = \"train\"\nfeatures = \"cnn\"\ntasks = \"tasks\"\n"
+    "states = [\"up\"]\nseed = 1\n[stage.img]\ntype = \"render\"\n[stage.cnn]\ntype = "
+    "\"features\"\nstimuli = \"img\"\n"
+    "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"img\"\n[stage.net]\ntype = \"train\"\nfeatures = "
+    "\"cnn\"\ntasks = \"tasks\"\n"
     "[stage.up]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = \"cnn\"\n";
 
 // WMGEOM_BENCH_PARAMS: extra analyze parameters, TOML lines separated by ';'
@@ -105,13 +115,17 @@ std::string extra_params() {
 }
 
 void run_analyses(benchmark::State& state, const std::string& analyses,
-                  const std::vector<std::shared_ptr<const Artifact>>& models = states(), const std::string& more = "") {
-  nets::init_threads();  // as the wmgeom executable (nets/threads.h): BLAS single-threaded under TBB
+                  const std::vector<std::shared_ptr<const Artifact>>& models = states(),
+                  const std::string& more = "") {
+  nets::init_threads();  // as the wmgeom executable (nets/threads.h): BLAS single-threaded under
+                         // TBB
   AnalyzeStage stage;
-  Params p = testing::stage_params(testing::real_registry(), "analyze",
-                                   "analyses = " + analyses + "\n" + more + extra_params() + kUpstream);
+  Params p =
+      testing::stage_params(testing::real_registry(), "analyze",
+                            "analyses = " + analyses + "\n" + more + extra_params() + kUpstream);
   StageInputs in;
-  for (std::size_t i = 0; i < models.size(); ++i) in.add("states", InputItem{std::string("m").append(std::to_string(i)), {}, models[i]});
+  for (std::size_t i = 0; i < models.size(); ++i)
+    in.add("states", InputItem{std::string("m").append(std::to_string(i)), {}, models[i]});
   testing::TempDir dir;
   std::int64_t decoders = 0;
   for (auto _ : state) {
@@ -124,18 +138,25 @@ void run_analyses(benchmark::State& state, const std::string& analyses,
   }
   state.counters["models"] = static_cast<double>(models.size());
   state.counters["decoders"] = static_cast<double>(decoders);
-  state.counters["decoders/s"] = benchmark::Counter(static_cast<double>(decoders) * state.iterations(), benchmark::Counter::kIsRate);
+  state.counters["decoders/s"] = benchmark::Counter(
+      static_cast<double>(decoders) * state.iterations(), benchmark::Counter::kIsRate);
 }
 
 void BM_Suite(benchmark::State& s) {
-  run_analyses(s, "[\"decoding\", \"cross_task\", \"orthogonality\", \"cross_temporal\", \"procrustes\", \"rsa\", \"dimensionality\"]");
+  run_analyses(s,
+               "[\"decoding\", \"cross_task\", \"orthogonality\", \"cross_temporal\", "
+               "\"procrustes\", \"rsa\", \"dimensionality\"]");
 }
-void BM_CrossValidated(benchmark::State& s) { run_analyses(s, "[\"decoding\", \"cross_task\", \"cross_temporal\", \"procrustes\"]"); }
+void BM_CrossValidated(benchmark::State& s) {
+  run_analyses(s, "[\"decoding\", \"cross_task\", \"cross_temporal\", \"procrustes\"]");
+}
 void BM_Decoding(benchmark::State& s) { run_analyses(s, "[\"decoding\"]"); }
 // Both swap tables (`procrustes` runs the decoder-weight and the centroid swap).
 void BM_Swaps(benchmark::State& s) { run_analyses(s, "[\"procrustes\"]"); }
 void BM_Orthogonality(benchmark::State& s) { run_analyses(s, "[\"orthogonality\"]"); }
-void BM_RsaAndDimensionality(benchmark::State& s) { run_analyses(s, "[\"rsa\", \"dimensionality\"]"); }
+void BM_RsaAndDimensionality(benchmark::State& s) {
+  run_analyses(s, "[\"rsa\", \"dimensionality\"]");
+}
 
 // Issue 22: how one model's analysis grows with its size. Synthetic states
 // (planted codes, as above), the study's 3 folds, every analysis but causal;
@@ -143,9 +164,11 @@ void BM_RsaAndDimensionality(benchmark::State& s) { run_analyses(s, "[\"rsa\", \
 // tasks): trials per task x1, x2, x4; units 128, 256, 512; tasks 1, 3, 9.
 // Args: trials per task, units, tasks. The exponents: README.
 void BM_Growth(benchmark::State& s) {
-  const std::vector<std::shared_ptr<const Artifact>> one = {
-      std::make_shared<const Artifact>(synthetic(1, s.range(0), s.range(1), s.range(2)).to_artifact())};
-  run_analyses(s, "[\"decoding\", \"cross_task\", \"orthogonality\", \"cross_temporal\", \"procrustes\", \"rsa\", \"dimensionality\"]",
+  const std::vector<std::shared_ptr<const Artifact>> one = {std::make_shared<const Artifact>(
+      synthetic(1, s.range(0), s.range(1), s.range(2)).to_artifact())};
+  run_analyses(s,
+               "[\"decoding\", \"cross_task\", \"orthogonality\", \"cross_temporal\", "
+               "\"procrustes\", \"rsa\", \"dimensionality\"]",
                one, "folds = 3\n");
   s.counters["trials"] = static_cast<double>(s.range(0) * s.range(2));
 }

@@ -34,30 +34,36 @@ std::string fixed(double v, int digits) {
 
 // "k of n (CP 95% lo-hi)".
 std::string count_text(const nlohmann::json& e) {
-  return std::to_string(e.at("count").get<int>()) + " of " + std::to_string(e.at("draws").get<int>()) + " (95% " +
-         fixed(e.at("ci95")[0].get<double>(), 3) + "-" + fixed(e.at("ci95")[1].get<double>(), 3) + ")";
+  return std::to_string(e.at("count").get<int>()) + " of " +
+         std::to_string(e.at("draws").get<int>()) + " (95% " +
+         fixed(e.at("ci95")[0].get<double>(), 3) + "-" + fixed(e.at("ci95")[1].get<double>(), 3) +
+         ")";
 }
 
 // The part a sub-test's entries speak for ("the verdict" or "sub-test swap").
 std::string part_of(const nlohmann::json& e) {
   const std::string counted = e.value("counted", "verdict held");
-  if (counted.rfind("sub-test ", 0) == 0) return counted.substr(0, counted.size() - std::string(" passed").size());
+  if (counted.rfind("sub-test ", 0) == 0)
+    return counted.substr(0, counted.size() - std::string(" passed").size());
   return "the verdict";
 }
 
 }  // namespace
 
 nlohmann::json calibration_entry(const std::string& key, const nlohmann::json& table) {
-  nlohmann::json out = {{"source", "stages/analyze/calibration.json (embedded at build time; calibrate.py)"},
-                        {"sha256", calibration_sha256()},
-                        {"scenarios", nlohmann::json::array()},
-                        {"commits", nlohmann::json::array()},
-                        {"calibrated", nullptr}};
+  nlohmann::json out = {
+      {"source", "stages/analyze/calibration.json (embedded at build time; calibrate.py)"},
+      {"sha256", calibration_sha256()},
+      {"scenarios", nlohmann::json::array()},
+      {"commits", nlohmann::json::array()},
+      {"calibrated", nullptr}};
   const nlohmann::json* entries = nullptr;
-  if (table.contains("findings") && table.at("findings").contains(key)) entries = &table.at("findings").at(key);
+  if (table.contains("findings") && table.at("findings").contains(key))
+    entries = &table.at("findings").at(key);
   if (entries == nullptr || entries->empty()) {
-    out["trust"] = "No calibration of this finding's test in calibration.json (see stages/analyze/README.md, "
-                   "Calibration): how often it is held on nulls, and its power, are not measured here.";
+    out["trust"] =
+        "No calibration of this finding's test in calibration.json (see stages/analyze/README.md, "
+        "Calibration): how often it is held on nulls, and its power, are not measured here.";
     return out;
   }
   std::set<std::string> commits;
@@ -84,18 +90,21 @@ nlohmann::json calibration_entry(const std::string& key, const nlohmann::json& t
     const std::string kind = e.at("kind");
     if (kind == "null" || kind == "adversarial-null") {
       ++nulls[part];
-      if (!worst_null.count(part) || e.at("rate").get<double>() > worst_null[part]->at("rate").get<double>()) {
+      if (!worst_null.count(part) ||
+          e.at("rate").get<double>() > worst_null[part]->at("rate").get<double>()) {
         worst_null[part] = &e;
       }
       if (e.at("ci95")[0].get<double>() > 0.05) {
         calibrated = false;
-        failures.push_back(part + " on " + e.at("scenario").get<std::string>() + " (held or passed in " + count_text(e) + ")");
+        failures.push_back(part + " on " + e.at("scenario").get<std::string>() +
+                           " (held or passed in " + count_text(e) + ")");
       }
     } else if (kind == "power" && std::abs(e.at("scale").get<double>() - 1.0) < 1e-9) {
       power1[part] = &e;
       if (e.at("rate").get<double>() < 0.9) {
         calibrated = false;
-        failures.push_back(part + ": power " + fixed(e.at("rate").get<double>(), 2) + " at the realistic effect");
+        failures.push_back(part + ": power " + fixed(e.at("rate").get<double>(), 2) +
+                           " at the realistic effect");
       }
     }
   }
@@ -107,23 +116,29 @@ nlohmann::json calibration_entry(const std::string& key, const nlohmann::json& t
     std::string s;
     if (worst_null.count(part)) {
       const auto& e = *worst_null.at(part);
-      s += "on " + std::to_string(nulls.at(part)) + (nulls.at(part) == 1 ? " null" : " nulls") + " at most " + count_text(e) +
-           " (" + e.at("scenario").get<std::string>() + ": false-positive rate at most " +
-           fixed(e.at("ci95")[1].get<double>(), 3) + ")";
+      s += "on " + std::to_string(nulls.at(part)) + (nulls.at(part) == 1 ? " null" : " nulls") +
+           " at most " + count_text(e) + " (" + e.at("scenario").get<std::string>() +
+           ": false-positive rate at most " + fixed(e.at("ci95")[1].get<double>(), 3) + ")";
     }
     if (power1.count(part)) {
       const auto& e = *power1.at(part);
-      const std::string seeds = e.value("seeds_per_group", nlohmann::json()).is_number_integer()
-                                    ? ", " + std::to_string(e.at("seeds_per_group").get<int>()) + " seeds per group,"
-                                    : "";
-      s += std::string(s.empty() ? "" : "; ") + "at the study's effect size" + seeds + " " + count_text(e) + " (power)";
+      const std::string seeds =
+          e.value("seeds_per_group", nlohmann::json()).is_number_integer()
+              ? ", " + std::to_string(e.at("seeds_per_group").get<int>()) + " seeds per group,"
+              : "";
+      s += std::string(s.empty() ? "" : "; ") + "at the study's effect size" + seeds + " " +
+           count_text(e) + " (power)";
     }
     if (s.empty()) continue;
-    std::string who = part == "the verdict" ? "The verdict was held " : "Its " + part.substr(std::string("sub-test ").size()) + " sub-test passed ";
+    std::string who =
+        part == "the verdict"
+            ? "The verdict was held "
+            : "Its " + part.substr(std::string("sub-test ").size()) + " sub-test passed ";
     sentence += (sentence.empty() ? "" : " ") + who + s + ".";
   }
   std::string commit_text;
-  for (const auto& c : out["commits"]) commit_text += (commit_text.empty() ? "" : ", ") + c.get<std::string>().substr(0, 7);
+  for (const auto& c : out["commits"])
+    commit_text += (commit_text.empty() ? "" : ", ") + c.get<std::string>().substr(0, 7);
   sentence += " Planted-truth draws at commit " + commit_text + ".";
   if (!calibrated) {
     std::string list;
@@ -135,7 +150,9 @@ nlohmann::json calibration_entry(const std::string& key, const nlohmann::json& t
   return out;
 }
 
-void attach_calibration(nlohmann::json& findings) { attach_calibration(findings, calibration_table()); }
+void attach_calibration(nlohmann::json& findings) {
+  attach_calibration(findings, calibration_table());
+}
 
 void attach_calibration(nlohmann::json& findings, const nlohmann::json& table) {
   if (!findings.is_object()) return;
@@ -147,10 +164,12 @@ void attach_calibration(nlohmann::json& findings, const nlohmann::json& table) {
     // into the findings' code), also at the end of the detail.
     const std::string verdict = f.value("verdict", "");
     const nlohmann::json& calibrated = f["calibration"]["calibrated"];
-    if (calibrated.is_boolean() && !calibrated.get<bool>() && verdict != "not testable" && !verdict.empty()) {
+    if (calibrated.is_boolean() && !calibrated.get<bool>() && verdict != "not testable" &&
+        !verdict.empty()) {
       f["caveat"] = f["calibration"].at("trust");
       if (f.contains("detail") && f.at("detail").is_string()) {
-        f["detail"] = f.at("detail").get<std::string>() + " Caveat: " + f["caveat"].get<std::string>();
+        f["detail"] =
+            f.at("detail").get<std::string>() + " Caveat: " + f["caveat"].get<std::string>();
       }
     }
   }

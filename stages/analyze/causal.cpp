@@ -38,8 +38,8 @@ constexpr int kNullDirections = 49;
 // One (task, stimulus frame): the decoders, the shifts and their rows.
 // `describe`: the dose-response rows (the frame is analysed); `declared`:
 // the declared test's row (the frame is causal_frame).
-void causal_unit(const ModelData& m, const Settings& s, std::size_t k, int stim, bool describe, bool declared,
-                 Tables& tables) {
+void causal_unit(const ModelData& m, const Settings& s, std::size_t k, int stim, bool describe,
+                 bool declared, Tables& tables) {
   torch::NoGradGuard no_grad;
   nets::WmModel& model = *m.model;
   const auto& task = m.tasks[k];
@@ -52,24 +52,31 @@ void causal_unit(const ModelData& m, const Settings& s, std::size_t k, int stim,
   torch::Tensor y = m.labels.at(feature).index_select(0, rows).select(1, stim).contiguous();
   torch::Tensor probe_class = m.labels.at(feature).index_select(0, rows).select(1, probe);
   torch::Tensor groups = m.stimulus.index_select(0, rows).select(1, stim);
-  const std::uint64_t seed = random::hash_combine(s.seed, random::hash_string(task.name + "/causal")) + stim;
+  const std::uint64_t seed =
+      random::hash_combine(s.seed, random::hash_string(task.name + "/causal")) + stim;
   const std::int64_t n = y.size(0);
   auto folds_v = decoders::grouped_folds(to_vector(y), to_vector(groups), s.folds, seed);
-  torch::Tensor fold = torch::tensor(std::vector<std::int64_t>(folds_v.begin(), folds_v.end()), torch::kLong);
+  torch::Tensor fold =
+      torch::tensor(std::vector<std::int64_t>(folds_v.begin(), folds_v.end()), torch::kLong);
   torch::Tensor which = torch::arange(s.folds, torch::kLong).unsqueeze(1);
   decoders::Options o = s.options;
   o.model = decoders::Model::kSvm;
-  auto fit = decoders::fit(x.unsqueeze(0).expand({s.folds, n, x.size(1)}), y.unsqueeze(0).expand({s.folds, n}),
-                           fold.unsqueeze(0).ne(which), classes, o);
+  auto fit =
+      decoders::fit(x.unsqueeze(0).expand({s.folds, n, x.size(1)}),
+                    y.unsqueeze(0).expand({s.folds, n}), fold.unsqueeze(0).ne(which), classes, o);
   // Non-match trials at the probe: the probe's class differs from the memory's.
-  torch::Tensor use = m.targets.index_select(0, rows).select(1, probe).eq(nback::kNonMatch).logical_and(probe_class.ne(y));
+  torch::Tensor use = m.targets.index_select(0, rows)
+                          .select(1, probe)
+                          .eq(nback::kNonMatch)
+                          .logical_and(probe_class.ne(y));
   torch::Tensor sel = use.nonzero().squeeze(1);
   if (sel.numel() == 0) return;
   const std::int64_t b = sel.size(0), hdim = x.size(1);
-  torch::Tensor q = fold.index_select(0, sel);                  // each trial's held-out fold
+  torch::Tensor q = fold.index_select(0, sel);  // each trial's held-out fold
   torch::Tensor a = y.index_select(0, sel), c = probe_class.index_select(0, sel);
-  torch::Tensor w = fit.weight.index_select(0, q);               // [B, H, K] standardised units
-  torch::Tensor scale = fit.scale.index_select(0, q), mean_x = fit.mean.index_select(0, q);  // [B, H]
+  torch::Tensor w = fit.weight.index_select(0, q);  // [B, H, K] standardised units
+  torch::Tensor scale = fit.scale.index_select(0, q),
+                mean_x = fit.mean.index_select(0, q);  // [B, H]
   torch::Tensor wc = w.gather(2, c.view({b, 1, 1}).expand({b, w.size(1), 1})).squeeze(2);
   torch::Tensor wa = w.gather(2, a.view({b, 1, 1}).expand({b, w.size(1), 1})).squeeze(2);
   torch::Tensor dir = wc - wa;
@@ -78,7 +85,8 @@ void causal_unit(const ModelData& m, const Settings& s, std::size_t k, int stim,
   // The projection of standardised states, ((x - mean_b) / scale_b) . dir_b,
   // is x . (dir_b / scale_b) minus a constant per b, which leaves the SD
   // unchanged: one [n, H] x [H, B] product.
-  torch::Tensor proj_sd = torch::mm(x, (dir / scale).t()).std(0, true, false).unsqueeze(1);  // [B, 1]
+  torch::Tensor proj_sd =
+      torch::mm(x, (dir / scale).t()).std(0, true, false).unsqueeze(1);  // [B, 1]
   torch::Tensor raw_dir = dir * scale;  // a unit standardised step, in raw units
   // The null's directions, drawn from the covariance of the task's states at
   // the shifted frame: v = (x - mean)^T g with g ~ N(0, I_n) is N(0, (n-1)
@@ -88,16 +96,20 @@ void causal_unit(const ModelData& m, const Settings& s, std::size_t k, int stim,
   // all trials and shifted by the dose in SDs of the states' projection on it.
   at::Generator gen = nets::make_generator(seed ^ 0x7a11dULL);
   torch::Tensor xc = x - x.mean(0, true);
-  torch::Tensor null_dir = torch::mm(at::randn({kNullDirections, n}, gen, torch::kFloat64), xc);  // [R, H]
+  torch::Tensor null_dir =
+      torch::mm(at::randn({kNullDirections, n}, gen, torch::kFloat64), xc);  // [R, H]
   null_dir = null_dir / null_dir.norm(2, 1, true).clamp_min(1e-300);
   torch::Tensor null_sd = torch::mm(x, null_dir.t()).std(0, true, false).unsqueeze(1);  // [R, 1]
   torch::Tensor trials = rows.index_select(0, sel);
   torch::Tensor h = m.hidden.index_select(0, trials).select(1, at).to(torch::kFloat32);
-  torch::Tensor cell = m.cell.defined() ? m.cell.index_select(0, trials).select(1, at).to(torch::kFloat32) : torch::Tensor();
+  torch::Tensor cell = m.cell.defined()
+                           ? m.cell.index_select(0, trials).select(1, at).to(torch::kFloat32)
+                           : torch::Tensor();
   // The probe frame's input half of the RNN step, once for every shift; the
   // recurrent half is linear in the state, so a shift's share of it is a
   // multiple of the recurrent image of its direction (rec_of).
-  torch::Tensor gates = model->input_gates(m.embedding.index_select(0, trials).select(1, probe));  // [B, G]
+  torch::Tensor gates =
+      model->input_gates(m.embedding.index_select(0, trials).select(1, probe));  // [B, G]
   const bool shift_cell = s.space == Space::kCell;
   torch::Tensor rec_base = model->recurrent(h);  // [B, G]
   auto rec_of = [&](const torch::Tensor& v) { return model->recurrent(v, false); };
@@ -136,26 +148,34 @@ void causal_unit(const ModelData& m, const Settings& s, std::size_t k, int stim,
   // The decoders' class scores of the unshifted held-out states [B, K], and
   // each trial's weights in raw units [B, H, K]: a shift adds shift . w / scale.
   const torch::Tensor base_score =
-      torch::bmm(((x_sel - mean_x) / scale).unsqueeze(1), w).squeeze(1) + fit.bias.index_select(0, q);
+      torch::bmm(((x_sel - mean_x) / scale).unsqueeze(1), w).squeeze(1) +
+      fit.bias.index_select(0, q);
   const torch::Tensor w_raw = w / scale.unsqueeze(2);
   // How often the held-out states are decoded as the probe's class after
   // each is shifted by its row of `shift` [B, H], or (shared) by each row of
   // `shift` [S, H] in turn (then averaged over S).
   auto decoded_as_probe = [&](const torch::Tensor& shift, bool shared = false) {
-    torch::Tensor score = shared ? base_score.unsqueeze(0) + torch::einsum("sh,bhk->sbk", {shift, w_raw})
-                                 : base_score + torch::bmm(shift.unsqueeze(1), w_raw).squeeze(1);
-    return score.argmax(-1).eq(shared ? c.unsqueeze(0) : c).to(torch::kFloat64).mean().item<double>();
+    torch::Tensor score =
+        shared ? base_score.unsqueeze(0) + torch::einsum("sh,bhk->sbk", {shift, w_raw})
+               : base_score + torch::bmm(shift.unsqueeze(1), w_raw).squeeze(1);
+    return score.argmax(-1)
+        .eq(shared ? c.unsqueeze(0) : c)
+        .to(torch::kFloat64)
+        .mean()
+        .item<double>();
   };
-  const torch::Tensor baseline = p_match(torch::zeros({1, 1, hdim}), torch::zeros({1, 1, rec_base.size(1)}))[0];
+  const torch::Tensor baseline =
+      p_match(torch::zeros({1, 1, hdim}), torch::zeros({1, 1, rec_base.size(1)}))[0];
   // What the captured network said at the probe on the same trials (a check
   // that the network is the one that produced the states: p_match_baseline
   // replays the same step); NaN without captured logits.
   double captured = NAN;
   if (m.logits.defined()) {
-    captured = torch::softmax(m.logits.index_select(0, trials).select(1, probe).to(torch::kFloat64), -1)
-                   .select(-1, nback::kMatch)
-                   .mean()
-                   .item<double>();
+    captured =
+        torch::softmax(m.logits.index_select(0, trials).select(1, probe).to(torch::kFloat64), -1)
+            .select(-1, nback::kMatch)
+            .mean()
+            .item<double>();
   }
   // Directions in float32 (the network's precision) and their recurrent images.
   torch::Tensor raw_dir32 = raw_dir.to(torch::kFloat32), null32 = null_dir.to(torch::kFloat32);
@@ -167,20 +187,27 @@ void causal_unit(const ModelData& m, const Settings& s, std::size_t k, int stim,
     torch::Tensor ps, po;      // p(match) after +shift and -shift: [B]
     std::vector<double> null;  // the antisymmetric response to each null direction [R]
     double p_random = NAN;     // mean p(match) after a null shift of either sign
-    double flip_random = NAN;  // how often a null shift (either sign) makes the decoder read the probe's class
+    double flip_random =
+        NAN;  // how often a null shift (either sign) makes the decoder read the probe's class
   };
   std::map<double, Dose> doses;
   auto dose = [&](double size) -> const Dose& {
     if (auto it = doses.find(size); it != doses.end()) return it->second;
     // The shifts of this dose, one batch: +shift, -shift, then each null
     // direction and its opposite (shared by all trials).
-    torch::Tensor amount = (proj_sd * size).to(torch::kFloat32);     // [B, 1]
+    torch::Tensor amount = (proj_sd * size).to(torch::kFloat32);       // [B, 1]
     torch::Tensor null_amount = (null_sd * size).to(torch::kFloat32);  // [R, 1]
-    torch::Tensor null_shift = (null32 * null_amount).unsqueeze(1).expand({kNullDirections, b, hdim});
-    torch::Tensor null_rec = (rec_null * null_amount).unsqueeze(1).expand({kNullDirections, b, rec_null.size(1)});
-    auto both_signs = [](const torch::Tensor& t) { return torch::stack({t, -t}, 1).flatten(0, 1); };  // [2R, B, X]
-    torch::Tensor shifts = torch::cat({torch::stack({raw_dir32 * amount, raw_dir32 * -amount}), both_signs(null_shift)});
-    torch::Tensor recs = torch::cat({torch::stack({rec_dir * amount, rec_dir * -amount}), both_signs(null_rec)});
+    torch::Tensor null_shift =
+        (null32 * null_amount).unsqueeze(1).expand({kNullDirections, b, hdim});
+    torch::Tensor null_rec =
+        (rec_null * null_amount).unsqueeze(1).expand({kNullDirections, b, rec_null.size(1)});
+    auto both_signs = [](const torch::Tensor& t) {
+      return torch::stack({t, -t}, 1).flatten(0, 1);
+    };  // [2R, B, X]
+    torch::Tensor shifts = torch::cat(
+        {torch::stack({raw_dir32 * amount, raw_dir32 * -amount}), both_signs(null_shift)});
+    torch::Tensor recs =
+        torch::cat({torch::stack({rec_dir * amount, rec_dir * -amount}), both_signs(null_rec)});
     torch::Tensor pm = p_match(shifts, recs);  // [2 + 2R, B]
     Dose out{pm[0], pm[1], {}, NAN, NAN};
     torch::Tensor null_pm = pm.narrow(0, 2, 2 * kNullDirections).view({kNullDirections, 2, b});
@@ -220,7 +247,8 @@ void causal_unit(const ModelData& m, const Settings& s, std::size_t k, int stim,
     // Descriptive: the rank of the effect among the null's responses, in the
     // shift's direction ((1 + # at least as large) / 99); rows at -a mirror
     // those at +a (the same responses, signs swapped) and share their p.
-    const double p = stats::permutation_p(effect, null, up ? stats::Alternative::kGreater : stats::Alternative::kLess);
+    const double p = stats::permutation_p(
+        effect, null, up ? stats::Alternative::kGreater : stats::Alternative::kLess);
     torch::Tensor shift = raw_dir * (proj_sd * size);
     Row row = model_columns(m);
     row.insert(row.end(), {{"task", task.name},
@@ -271,10 +299,12 @@ void causal(const ModelData& m, const Settings& s, Tables& tables) {
     const std::string feature = nback::feature_name(m.tasks[k].feature);
     if (std::find(s.features.begin(), s.features.end(), feature) == s.features.end()) continue;
     std::vector<int> stims = s.frames;
-    if (std::find(stims.begin(), stims.end(), s.causal_frame) == stims.end()) stims.push_back(s.causal_frame);
+    if (std::find(stims.begin(), stims.end(), s.causal_frame) == stims.end())
+      stims.push_back(s.causal_frame);
     for (int stim : stims) {
       const bool describe = std::find(s.frames.begin(), s.frames.end(), stim) != s.frames.end();
-      if (stim + m.tasks[k].n < m.frames()) units.push_back({k, stim, describe, stim == s.causal_frame});
+      if (stim + m.tasks[k].n < m.frames())
+        units.push_back({k, stim, describe, stim == s.causal_frame});
     }
   }
   for_each_unit(

@@ -14,12 +14,13 @@ TableBuilder& TableBuilder::add(std::vector<std::pair<std::string, Cell>> row) {
   if (!rows_.empty()) {
     const auto& first = rows_.front();
     if (row.size() != first.size()) {
-      throw Error("analyze: a table row has " + std::to_string(row.size()) + " columns, the first " + std::to_string(first.size()));
+      throw Error("analyze: a table row has " + std::to_string(row.size()) +
+                  " columns, the first " + std::to_string(first.size()));
     }
     for (std::size_t c = 0; c < row.size(); ++c) {
       if (row[c].first != first[c].first || row[c].second.index() != first[c].second.index()) {
-        throw Error("analyze: a table row has column \"" + row[c].first + "\" where the first has \"" + first[c].first +
-                    "\" (or another type)");
+        throw Error("analyze: a table row has column \"" + row[c].first +
+                    "\" where the first has \"" + first[c].first + "\" (or another type)");
       }
     }
   }
@@ -30,7 +31,8 @@ TableBuilder& TableBuilder::add(std::vector<std::pair<std::string, Cell>> row) {
 std::vector<std::pair<std::string, bool>> TableBuilder::columns() const {
   std::vector<std::pair<std::string, bool>> out;
   if (rows_.empty()) return out;
-  for (const auto& [name, cell] : rows_.front()) out.emplace_back(name, std::holds_alternative<std::string>(cell));
+  for (const auto& [name, cell] : rows_.front())
+    out.emplace_back(name, std::holds_alternative<std::string>(cell));
   return out;
 }
 
@@ -38,7 +40,8 @@ void TableBuilder::append(const TableBuilder& other) {
   for (const auto& row : other.rows_) add(row);
 }
 
-void for_each_unit(std::size_t n, const std::function<void(std::size_t, Tables&)>& unit, Tables& tables) {
+void for_each_unit(std::size_t n, const std::function<void(std::size_t, Tables&)>& unit,
+                   Tables& tables) {
   std::vector<Tables> out(n);
   tbb::parallel_for(std::size_t{0}, n, [&](std::size_t i) { unit(i, out[i]); });
   for (const auto& part : out) {
@@ -72,8 +75,8 @@ Table TableBuilder::build() const {
 }
 
 double orthogonality_index(const torch::Tensor& normals) {
-  torch::Tensor n = torch::nn::functional::normalize(normals.to(torch::kFloat64),
-                                                     torch::nn::functional::NormalizeFuncOptions().dim(1));
+  torch::Tensor n = torch::nn::functional::normalize(
+      normals.to(torch::kFloat64), torch::nn::functional::NormalizeFuncOptions().dim(1));
   torch::Tensor cos = torch::mm(n, n.t()).abs();
   const std::int64_t k = n.size(0);
   if (k < 2) return std::nan("");
@@ -85,7 +88,9 @@ double orthogonality_index(const torch::Tensor& normals) {
   return sum / static_cast<double>(k * (k - 1) / 2);
 }
 
-Row model_columns(const ModelData& m) { return {{"model", m.name}, {"rnn", m.rnn}, {"regime", m.regime}}; }
+Row model_columns(const ModelData& m) {
+  return {{"model", m.name}, {"rnn", m.rnn}, {"regime", m.regime}};
+}
 
 torch::Tensor ModelData::rows_of_task(std::size_t k) const {
   return task.eq(static_cast<std::int64_t>(k)).nonzero().squeeze(1);

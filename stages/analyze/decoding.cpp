@@ -20,7 +20,6 @@ namespace wmgeom::analyze {
 
 namespace {
 
-
 std::string feature_of(const nback::Task& t) { return nback::feature_name(t.feature); }
 
 // The trials of `rows` that are held out in the views scheme (novel views),
@@ -33,7 +32,8 @@ torch::Tensor test_mask(const ModelData& m, const Settings& s, const torch::Tens
 // Image-level label permutations: each distinct image of `groups` keeps one
 // label, and permutation r hands the images' labels out again in a shuffled
 // order. Returns [R, n].
-torch::Tensor permuted_labels(const torch::Tensor& y, const torch::Tensor& groups, int permutations, std::uint64_t seed) {
+torch::Tensor permuted_labels(const torch::Tensor& y, const torch::Tensor& groups, int permutations,
+                              std::uint64_t seed) {
   auto [images, inverse] = at::_unique(groups, /*sorted=*/true, /*return_inverse=*/true);
   const std::int64_t g = images.size(0);
   torch::Tensor image_label = torch::zeros({g}, torch::kLong).index_put_({inverse}, y);
@@ -41,7 +41,8 @@ torch::Tensor permuted_labels(const torch::Tensor& y, const torch::Tensor& group
   for (int r = 0; r < permutations; ++r) {
     std::vector<std::int64_t> v = to_vector(image_label);
     random::Rng rng(random::hash_combine(seed ^ 0x9e11ULL, static_cast<std::uint64_t>(r)));
-    for (std::int64_t i = g; i > 1; --i) std::swap(v[i - 1], v[rng.range(0, static_cast<int>(i) - 1)]);
+    for (std::int64_t i = g; i > 1; --i)
+      std::swap(v[i - 1], v[rng.range(0, static_cast<int>(i) - 1)]);
     out.push_back(torch::tensor(v, torch::kLong).index_select(0, inverse));
   }
   return out.empty() ? torch::empty({0, y.size(0)}, torch::kLong) : torch::stack(out);
@@ -53,10 +54,10 @@ torch::Tensor decision_shared(const decoders::Fit& f, const torch::Tensor& x) {
   const std::int64_t p = f.weight.size(0), d = f.weight.size(1), k = f.weight.size(2);
   torch::Tensor w = f.weight / f.scale.unsqueeze(2);                         // [P, d, K]
   torch::Tensor b = f.bias - torch::bmm(f.mean.unsqueeze(1), w).squeeze(1);  // [P, K]
-  torch::Tensor scores = torch::mm(x.to(torch::kFloat64), w.permute({1, 0, 2}).reshape({d, p * k}));  // [n, P*K]
+  torch::Tensor scores =
+      torch::mm(x.to(torch::kFloat64), w.permute({1, 0, 2}).reshape({d, p * k}));  // [n, P*K]
   return (scores.view({x.size(0), p, k}) + b.unsqueeze(0)).permute({1, 0, 2});
 }
-
 
 // Each class's kin group [K] (the lag rule): for identity its category
 // (identity determines it: identities are unique across categories), shifted
@@ -70,7 +71,6 @@ torch::Tensor kin_of(const ModelData& m, const std::string& feature, std::int64_
   }
   return kin;
 }
-
 
 // The lag rule's exclusion for a fit of family f at train frame t scored at
 // frame u: the classes kin of the label at any frame read (bool [n, K]),
@@ -86,7 +86,8 @@ Exclusion exclusion(const Family& f, const torch::Tensor& labels, const std::vec
   e.excluded = torch::zeros({n, k}, torch::kBool);
   for (int r : read) e.excluded = e.excluded.logical_or(kin_mask(f, labels.select(1, r)));
   torch::Tensor allowed = k - e.excluded.sum(1);
-  e.scored = e.excluded.gather(1, f.y.unsqueeze(1)).squeeze(1).logical_not().logical_and(allowed.ge(2));
+  e.scored =
+      e.excluded.gather(1, f.y.unsqueeze(1)).squeeze(1).logical_not().logical_and(allowed.ge(2));
   return e;
 }
 
@@ -101,8 +102,8 @@ std::string relevance(const nback::Task& task, const std::string& feature) {
 
 void check_folds(const ModelData& m, const Settings& s) {
   if (s.cv == Cv::kViews && !m.split.defined()) {
-    throw InputError("analyze: cv = \"views\" needs the split of every trial, but the state set " + m.name +
-                     " does not record it (captured by an older wmgeom): recapture it");
+    throw InputError("analyze: cv = \"views\" needs the split of every trial, but the state set " +
+                     m.name + " does not record it (captured by an older wmgeom): recapture it");
   }
   for (std::size_t k = 0; k < m.tasks.size(); ++k) {
     torch::Tensor rows = m.rows_of_task(k);
@@ -111,10 +112,13 @@ void check_folds(const ModelData& m, const Settings& s) {
     }
     if (s.cv == Cv::kViews) {
       torch::Tensor split = m.split.index_select(0, rows);
-      if (split.eq(kSplitTrain).sum().item<std::int64_t>() == 0 || split.eq(kSplitValidation).sum().item<std::int64_t>() == 0) {
-        throw InputError("analyze: parameter cv = \"views\" fits on training-view trials and tests on novel-view trials, but " +
-                         m.name + " has trials of one split only in task " + m.tasks[k].name +
-                         "; capture both (split = \"both\" in its capture stage) or use cv = \"grouped\"");
+      if (split.eq(kSplitTrain).sum().item<std::int64_t>() == 0 ||
+          split.eq(kSplitValidation).sum().item<std::int64_t>() == 0) {
+        throw InputError(
+            "analyze: parameter cv = \"views\" fits on training-view trials and tests on "
+            "novel-view trials, but " +
+            m.name + " has trials of one split only in task " + m.tasks[k].name +
+            "; capture both (split = \"both\" in its capture stage) or use cv = \"grouped\"");
       }
     }
     for (const auto& feature : s.features) {
@@ -125,7 +129,8 @@ void check_folds(const ModelData& m, const Settings& s) {
         std::vector<std::set<std::int64_t>> images(static_cast<std::size_t>(classes));
         std::vector<std::int64_t> train_trials(static_cast<std::size_t>(classes), 0);
         auto yv = to_vector(y), gv = to_vector(g);
-        auto sv = s.cv == Cv::kViews ? to_vector(m.split.index_select(0, rows)) : std::vector<std::int64_t>(yv.size(), 0);
+        auto sv = s.cv == Cv::kViews ? to_vector(m.split.index_select(0, rows))
+                                     : std::vector<std::int64_t>(yv.size(), 0);
         for (std::size_t i = 0; i < yv.size(); ++i) {
           images[yv[i]].insert(gv[i]);
           train_trials[yv[i]] += sv[i] == kSplitTrain;
@@ -133,16 +138,19 @@ void check_folds(const ModelData& m, const Settings& s) {
         for (std::int64_t c = 0; c < classes; ++c) {
           const auto count = static_cast<std::int64_t>(images[c].size());
           if (s.cv == Cv::kGrouped && count > 0 && count < s.folds) {
-            throw InputError("analyze: parameter folds = " + std::to_string(s.folds) + ": " + m.name + ", task " +
-                             m.tasks[k].name + ": feature " + feature + " value " + std::to_string(c) +
-                             " is shown by " + std::to_string(count) + " distinct images at frame " + std::to_string(stim) +
-                             ", fewer than folds; folds are grouped by image so that no test trial has a twin in "
+            throw InputError("analyze: parameter folds = " + std::to_string(s.folds) + ": " +
+                             m.name + ", task " + m.tasks[k].name + ": feature " + feature +
+                             " value " + std::to_string(c) + " is shown by " +
+                             std::to_string(count) + " distinct images at frame " +
+                             std::to_string(stim) +
+                             ", fewer than folds; folds are grouped by image so that no test trial "
+                             "has a twin in "
                              "training: lower folds, or render more views or identities");
           }
           if (s.cv == Cv::kViews && count > 0 && train_trials[c] == 0) {
-            throw InputError("analyze: cv = \"views\": " + m.name + ", task " + m.tasks[k].name + ": feature " + feature +
-                             " value " + std::to_string(c) + " at frame " + std::to_string(stim) +
-                             " never occurs in a training-view trial");
+            throw InputError("analyze: cv = \"views\": " + m.name + ", task " + m.tasks[k].name +
+                             ": feature " + feature + " value " + std::to_string(c) + " at frame " +
+                             std::to_string(stim) + " never occurs in a training-view trial");
           }
         }
       }
@@ -163,84 +171,91 @@ Families fit_families(const ModelData& m, const Settings& s, const std::function
   std::vector<Family> fitted(units.size());
   std::mutex tick_mutex;
   tbb::parallel_for(std::size_t{0}, units.size(), [&](std::size_t unit) {
-        const auto& [k, feature, stim] = units[unit];
-        torch::Tensor rows = m.rows_of_task(k);
-        const std::int64_t n = rows.size(0);
-        torch::Tensor x = m.states.index_select(0, rows);  // [n, T, H]
-        torch::Tensor images = m.stimulus.index_select(0, rows);
-        Family& f = fitted[unit];
-        f.task = k;
-        f.feature = feature;
-        f.stim = stim;
-        f.rows = rows;
-        f.y = m.labels.at(feature).index_select(0, rows).select(1, stim).contiguous();
-        torch::Tensor groups = images.select(1, stim).contiguous();
-        f.images = groups;
-        const std::uint64_t seed = family_seed(s, m.tasks[k].name, feature, stim);
-        if (s.cv == Cv::kViews) {
-          f.folds = 1;
-          f.fold = torch::where(test_mask(m, s, rows), torch::zeros({n}, torch::kLong), torch::full({n}, -1, torch::kLong));
-        } else {
-          f.folds = s.folds;
-          auto folds = decoders::grouped_folds(to_vector(f.y), to_vector(groups), s.folds, seed);
-          f.fold = torch::tensor(std::vector<std::int64_t>(folds.begin(), folds.end()), torch::kLong);
+    const auto& [k, feature, stim] = units[unit];
+    torch::Tensor rows = m.rows_of_task(k);
+    const std::int64_t n = rows.size(0);
+    torch::Tensor x = m.states.index_select(0, rows);  // [n, T, H]
+    torch::Tensor images = m.stimulus.index_select(0, rows);
+    Family& f = fitted[unit];
+    f.task = k;
+    f.feature = feature;
+    f.stim = stim;
+    f.rows = rows;
+    f.y = m.labels.at(feature).index_select(0, rows).select(1, stim).contiguous();
+    torch::Tensor groups = images.select(1, stim).contiguous();
+    f.images = groups;
+    const std::uint64_t seed = family_seed(s, m.tasks[k].name, feature, stim);
+    if (s.cv == Cv::kViews) {
+      f.folds = 1;
+      f.fold = torch::where(test_mask(m, s, rows), torch::zeros({n}, torch::kLong),
+                            torch::full({n}, -1, torch::kLong));
+    } else {
+      f.folds = s.folds;
+      auto folds = decoders::grouped_folds(to_vector(f.y), to_vector(groups), s.folds, seed);
+      f.fold = torch::tensor(std::vector<std::int64_t>(folds.begin(), folds.end()), torch::kLong);
+    }
+    f.null_y = permuted_labels(f.y, groups, s.permutations, seed);
+    const std::int64_t u = frames - stim, p = f.folds * u, sets = 1 + f.permutations();
+    // [P, n, H]: fold-major, then train frame; every problem carries the
+    // true labels and the R permuted ones.
+    torch::Tensor xs = x.narrow(1, stim, u).permute({1, 0, 2}).repeat({f.folds, 1, 1});
+    torch::Tensor which = torch::arange(f.folds, torch::kLong).repeat_interleave(u).unsqueeze(1);
+    torch::Tensor mask = f.fold.unsqueeze(0).ne(which);
+    torch::Tensor labels =
+        torch::cat({f.y.unsqueeze(0), f.null_y}).unsqueeze(0).expand({p, sets, n});
+    decoders::Fit all = decoders::fit_sets(xs.to(s.device), labels.to(s.device), mask.to(s.device),
+                                           s.classes.at(feature), s.options);
+    all = {all.weight.cpu(), all.bias.cpu(), all.mean.cpu(), all.scale.cpu()};
+    std::vector<torch::Tensor> preds;
+    for (std::int64_t frame = stim; frame < frames; ++frame) {
+      preds.push_back(decoders::predict_shared(all, x.select(1, frame)));
+    }
+    torch::Tensor pr = torch::stack(preds, 1).view({p, sets, u, n});  // [P, L, U, n]
+    f.preds = pr.select(1, 0).contiguous();
+    f.null_preds = pr.narrow(1, 1, sets - 1).permute({1, 0, 2, 3}).to(torch::kInt16).contiguous();
+    f.n_back = m.tasks[k].n;
+    f.kin = kin_of(m, feature, s.classes.at(feature));
+    if ((s.wants("decoding") || s.wants("cross_temporal") || s.wants("procrustes")) &&
+        s.classes.at(feature) - f.largest_kin() >= 2) {
+      // The lag rule: for every (train frame t, frame u) with frames
+      // read at lags kN, every fit's (true and permuted) argmax over the
+      // classes that are not kin of their labels.
+      torch::Tensor labels_all = m.labels.at(feature).index_select(0, rows);
+      torch::Tensor differ =
+          torch::full({f.folds, u, u, sets, n}, -1, torch::kLong);  // [q, t, u, set, n]
+      for (int frame = stim; frame < frames; ++frame) {
+        torch::Tensor dec;
+        for (int t = stim; t < frames; ++t) {
+          const auto read = f.read_frames(t, frame);
+          if (read.empty()) continue;
+          if (!dec.defined())
+            dec = decision_shared(all, x.select(1, frame)).view({f.folds, u, sets, n, -1});
+          torch::Tensor d = dec.select(1, t - stim).reshape({f.folds * sets, n, -1});
+          differ.select(1, t - stim)
+              .select(1, frame - stim)
+              .copy_(argmax_except(d, exclusion(f, labels_all, read).excluded)
+                         .view({f.folds, sets, n}));
         }
-        f.null_y = permuted_labels(f.y, groups, s.permutations, seed);
-        const std::int64_t u = frames - stim, p = f.folds * u, sets = 1 + f.permutations();
-        // [P, n, H]: fold-major, then train frame; every problem carries the
-        // true labels and the R permuted ones.
-        torch::Tensor xs = x.narrow(1, stim, u).permute({1, 0, 2}).repeat({f.folds, 1, 1});
-        torch::Tensor which = torch::arange(f.folds, torch::kLong).repeat_interleave(u).unsqueeze(1);
-        torch::Tensor mask = f.fold.unsqueeze(0).ne(which);
-        torch::Tensor labels = torch::cat({f.y.unsqueeze(0), f.null_y}).unsqueeze(0).expand({p, sets, n});
-        decoders::Fit all = decoders::fit_sets(xs.to(s.device), labels.to(s.device), mask.to(s.device),
-                                               s.classes.at(feature), s.options);
-        all = {all.weight.cpu(), all.bias.cpu(), all.mean.cpu(), all.scale.cpu()};
-        std::vector<torch::Tensor> preds;
-        for (std::int64_t frame = stim; frame < frames; ++frame) {
-          preds.push_back(decoders::predict_shared(all, x.select(1, frame)));
-        }
-        torch::Tensor pr = torch::stack(preds, 1).view({p, sets, u, n});  // [P, L, U, n]
-        f.preds = pr.select(1, 0).contiguous();
-        f.null_preds = pr.narrow(1, 1, sets - 1).permute({1, 0, 2, 3}).to(torch::kInt16).contiguous();
-        f.n_back = m.tasks[k].n;
-        f.kin = kin_of(m, feature, s.classes.at(feature));
-        if ((s.wants("decoding") || s.wants("cross_temporal") || s.wants("procrustes")) &&
-            s.classes.at(feature) - f.largest_kin() >= 2) {
-          // The lag rule: for every (train frame t, frame u) with frames
-          // read at lags kN, every fit's (true and permuted) argmax over the
-          // classes that are not kin of their labels.
-          torch::Tensor labels_all = m.labels.at(feature).index_select(0, rows);
-          torch::Tensor differ = torch::full({f.folds, u, u, sets, n}, -1, torch::kLong);  // [q, t, u, set, n]
-          for (int frame = stim; frame < frames; ++frame) {
-            torch::Tensor dec;
-            for (int t = stim; t < frames; ++t) {
-              const auto read = f.read_frames(t, frame);
-              if (read.empty()) continue;
-              if (!dec.defined()) dec = decision_shared(all, x.select(1, frame)).view({f.folds, u, sets, n, -1});
-              torch::Tensor d = dec.select(1, t - stim).reshape({f.folds * sets, n, -1});
-              differ.select(1, t - stim).select(1, frame - stim).copy_(
-                  argmax_except(d, exclusion(f, labels_all, read).excluded).view({f.folds, sets, n}));
-            }
-          }
-          differ = differ.view({p, u, sets, n});
-          f.differ_preds = differ.select(2, 0).contiguous();
-          f.null_differ_preds = differ.narrow(2, 1, sets - 1).permute({2, 0, 1, 3}).to(torch::kInt16).contiguous();
-        }
-        torch::Tensor true_index = torch::arange(p, torch::kLong) * sets;
-        f.fit = {all.weight.index_select(0, true_index), all.bias.index_select(0, true_index),
-                 all.mean.index_select(0, true_index), all.scale.index_select(0, true_index)};
-        if ((s.wants("cross_task") || s.wants("cross_temporal")) && f.permutations() > 0) {
-          // Permuted fits at t = s, ordered r * folds + q: the nulls of
-          // cross-task generalisation and of H1/H2.
-          torch::Tensor r = torch::arange(f.permutations(), torch::kLong).unsqueeze(1);
-          torch::Tensor q = torch::arange(f.folds, torch::kLong).unsqueeze(0);
-          torch::Tensor idx = ((q * u) * sets + 1 + r).flatten();
-          f.null_encoding = {all.weight.index_select(0, idx), all.bias.index_select(0, idx), all.mean.index_select(0, idx),
-                             all.scale.index_select(0, idx)};
-        }
-        std::lock_guard<std::mutex> lock(tick_mutex);
-        tick();
+      }
+      differ = differ.view({p, u, sets, n});
+      f.differ_preds = differ.select(2, 0).contiguous();
+      f.null_differ_preds =
+          differ.narrow(2, 1, sets - 1).permute({2, 0, 1, 3}).to(torch::kInt16).contiguous();
+    }
+    torch::Tensor true_index = torch::arange(p, torch::kLong) * sets;
+    f.fit = {all.weight.index_select(0, true_index), all.bias.index_select(0, true_index),
+             all.mean.index_select(0, true_index), all.scale.index_select(0, true_index)};
+    if ((s.wants("cross_task") || s.wants("cross_temporal")) && f.permutations() > 0) {
+      // Permuted fits at t = s, ordered r * folds + q: the nulls of
+      // cross-task generalisation and of H1/H2.
+      torch::Tensor r = torch::arange(f.permutations(), torch::kLong).unsqueeze(1);
+      torch::Tensor q = torch::arange(f.folds, torch::kLong).unsqueeze(0);
+      torch::Tensor idx = ((q * u) * sets + 1 + r).flatten();
+      f.null_encoding = {all.weight.index_select(0, idx), all.bias.index_select(0, idx),
+                         all.mean.index_select(0, idx), all.scale.index_select(0, idx)};
+    }
+    std::lock_guard<std::mutex> lock(tick_mutex);
+    tick();
   });
   Families out;
   for (std::size_t i = 0; i < units.size(); ++i) out.emplace(units[i], std::move(fitted[i]));
@@ -249,8 +264,8 @@ Families fit_families(const ModelData& m, const Settings& s, const std::function
 
 torch::Tensor unseen(const Family& f, int fold, const torch::Tensor& images) {
   if (fold < 0 || fold >= f.folds) {
-    throw InputError("analyze: unseen: fold " + std::to_string(fold) + " is not one of the family's " +
-                     std::to_string(f.folds) + " evaluated folds");
+    throw InputError("analyze: unseen: fold " + std::to_string(fold) +
+                     " is not one of the family's " + std::to_string(f.folds) + " evaluated folds");
   }
   torch::Tensor training = f.images.index_select(0, f.fold.ne(fold).nonzero().squeeze(1));
   return torch::isin(images.to(torch::kLong), training, /*assume_unique=*/false, /*invert=*/true);
@@ -271,7 +286,6 @@ std::int64_t Family::largest_kin() const {
 
 namespace {
 
-
 // Accuracy of the fits at train frame t, tested at frame u, against `target`
 // ([n]) on held-out trials within `subset` ([n] bool, or undefined = all);
 // the null uses the permuted fits against `null_target` ([R, n], or
@@ -288,12 +302,16 @@ Score score(const Family& f, std::int64_t frames, int t, int u, const torch::Ten
     const double count = held.sum().item<double>();
     if (count == 0) continue;
     const std::int64_t p = f.index(q, t, frames);
-    out.folds.push_back(f.preds[p][u - f.stim].eq(target).logical_and(held).sum().item<double>() / count);
+    out.folds.push_back(f.preds[p][u - f.stim].eq(target).logical_and(held).sum().item<double>() /
+                        count);
     out.counts.push_back(count);
     if (r > 0) {
-      torch::Tensor np = f.null_preds.select(1, p).select(1, u - f.stim).to(torch::kLong);  // [R, n]
+      torch::Tensor np =
+          f.null_preds.select(1, p).select(1, u - f.stim).to(torch::kLong);  // [R, n]
       torch::Tensor nt = null_target.defined() ? null_target : target.unsqueeze(0);
-      torch::Tensor acc = (np.eq(nt).logical_and(held.unsqueeze(0)).sum(1).to(torch::kFloat64) / count).contiguous();
+      torch::Tensor acc =
+          (np.eq(nt).logical_and(held.unsqueeze(0)).sum(1).to(torch::kFloat64) / count)
+              .contiguous();
       const double* a = acc.data_ptr<double>();
       for (std::int64_t i = 0; i < r; ++i) null_sum[i] += a[i];
     }
@@ -307,8 +325,8 @@ Score score(const Family& f, std::int64_t frames, int t, int u, const torch::Ten
 // are row r * folds + q of `null_pred` ([R * folds, n], or undefined: no
 // null). Scores them against `target` ([n]) on the trials keep[q] ([folds,
 // n] bool) of each fold.
-Score masked_score(const torch::Tensor& pred, const torch::Tensor& null_pred, const torch::Tensor& target,
-                   const torch::Tensor& keep) {
+Score masked_score(const torch::Tensor& pred, const torch::Tensor& null_pred,
+                   const torch::Tensor& target, const torch::Tensor& keep) {
   Score out;
   const std::int64_t folds = keep.size(0), n = keep.size(1);
   auto values = [](const torch::Tensor& t) {
@@ -324,8 +342,10 @@ Score masked_score(const torch::Tensor& pred, const torch::Tensor& null_pred, co
   }
   if (null_pred.defined() && !out.folds.empty()) {
     const std::int64_t r = null_pred.size(0) / folds;
-    const auto null_hits =
-        values(null_pred.view({r, folds, n}).eq(target.view({1, 1, n})).logical_and(keep.unsqueeze(0)).sum(2));  // [R, folds]
+    const auto null_hits = values(null_pred.view({r, folds, n})
+                                      .eq(target.view({1, 1, n}))
+                                      .logical_and(keep.unsqueeze(0))
+                                      .sum(2));  // [R, folds]
     for (std::int64_t i = 0; i < r; ++i) {
       double sum = 0;
       for (std::int64_t q = 0; q < folds; ++q) {
@@ -340,19 +360,14 @@ Score masked_score(const torch::Tensor& pred, const torch::Tensor& null_pred, co
 // The fits of the family's folds at t = s (the encoding decoders), fold-major.
 decoders::Fit encoding_fits(const Family& f, std::int64_t frames) {
   torch::Tensor idx = torch::arange(f.folds, torch::kLong) * (frames - f.stim);
-  return {f.fit.weight.index_select(0, idx), f.fit.bias.index_select(0, idx), f.fit.mean.index_select(0, idx),
-          f.fit.scale.index_select(0, idx)};
+  return {f.fit.weight.index_select(0, idx), f.fit.bias.index_select(0, idx),
+          f.fit.mean.index_select(0, idx), f.fit.scale.index_select(0, idx)};
 }
-
-
 
 // kDiffer unless fewer than two classes remain after excluding one kin group.
 Scoring differ_rule(const Family& f, const Settings& s) {
   return s.classes.at(f.feature) - f.largest_kin() >= 2 ? Scoring::kDiffer : Scoring::kNone;
 }
-
-
-
 
 // kDiffer predictions of the family's fits at train frame t scored at
 // frame u: fold q's in row q of `pred` ([folds, n]), permutation r's in row
@@ -363,23 +378,26 @@ struct RulePreds {
 RulePreds differ_predictions(const Family& f, std::int64_t frames, int t, int u) {
   if (!f.differ_preds.defined() || f.read_frames(t, u).empty()) {
     throw std::logic_error("analyze: (" + std::to_string(t) + ", " + std::to_string(u) +
-                           ") has no lag-rule predictions in family " + f.feature + "/" + std::to_string(f.stim));
+                           ") has no lag-rule predictions in family " + f.feature + "/" +
+                           std::to_string(f.stim));
   }
   torch::Tensor idx = torch::arange(f.folds, torch::kLong) * (frames - f.stim) + (t - f.stim);
   RulePreds out;
   out.pred = f.differ_preds.index_select(0, idx).select(1, u - f.stim);  // [folds, n]
-  out.null = f.null_differ_preds.index_select(1, idx).select(2, u - f.stim).reshape({-1, f.y.size(0)}).to(torch::kLong);
+  out.null = f.null_differ_preds.index_select(1, idx)
+                 .select(2, u - f.stim)
+                 .reshape({-1, f.y.size(0)})
+                 .to(torch::kLong);
   return out;
 }
 
-
-
-
 // A decoding row (t = u) or a cross-temporal row, scored by the lag rule
 // of (t, u), named in the `scoring` column.
-void accuracy_row(TableBuilder& table, const ModelData& m, const Settings& s, const Family& f, int t, int u) {
+void accuracy_row(TableBuilder& table, const ModelData& m, const Settings& s, const Family& f,
+                  int t, int u) {
   const Scoring rule = scoring_at(f, t, u, s);
-  Score sc = rule == Scoring::kAll ? score(f, m.frames(), t, u, f.y, f.null_y, {}) : rule_score(m, f, t, u, rule);
+  Score sc = rule == Scoring::kAll ? score(f, m.frames(), t, u, f.y, f.null_y, {})
+                                   : rule_score(m, f, t, u, rule);
   auto row = model_columns(m);
   const auto& task = m.tasks[f.task];
   row.insert(row.end(), {{"task", task.name},
@@ -391,7 +409,9 @@ void accuracy_row(TableBuilder& table, const ModelData& m, const Settings& s, co
                          {"test_frame", double(u)},
                          {"scoring", std::string(scoring_name(rule))}});
   add_accuracy(row, sc, s, f.feature,
-               rule == Scoring::kAll ? NAN : std::isfinite(sc.chance) ? sc.chance : chance_of(rule, s, f));
+               rule == Scoring::kAll      ? NAN
+               : std::isfinite(sc.chance) ? sc.chance
+                                          : chance_of(rule, s, f));
   if (rule == Scoring::kNone) set_cell(row, "chance", std::nan(""));
   table.add(std::move(row));
 }
@@ -404,7 +424,8 @@ void decoding(const ModelData& m, const Settings& s, const Families& families, T
   }
 }
 
-void cross_temporal(const ModelData& m, const Settings& s, const Families& families, Tables& tables) {
+void cross_temporal(const ModelData& m, const Settings& s, const Families& families,
+                    Tables& tables) {
   const std::int64_t frames = m.frames();
   for (const auto& [key, f] : families) {
     for (int t = f.stim; t < frames; ++t) {
@@ -436,7 +457,8 @@ void cross_temporal(const ModelData& m, const Settings& s, const Families& famil
     const bool has_null = f.null_encoding.weight.defined();
     torch::Tensor x_s = m.states.index_select(0, f.rows).select(1, f.stim);
     torch::Tensor dec_s = scorable ? decision_shared(enc, x_s) : torch::Tensor();
-    torch::Tensor null_s = scorable && has_null ? decision_shared(f.null_encoding, x_s) : torch::Tensor();
+    torch::Tensor null_s =
+        scorable && has_null ? decision_shared(f.null_encoding, x_s) : torch::Tensor();
     for (int j = f.stim + 1; j < frames; ++j) {
       torch::Tensor yj = m.labels.at(f.feature).index_select(0, f.rows).select(1, j).contiguous();
       // Kin (README "Correlated labels"): for identity, every identity of
@@ -446,7 +468,8 @@ void cross_temporal(const ModelData& m, const Settings& s, const Families& famil
       torch::Tensor differ = kin_j.gather(1, f.y.unsqueeze(1)).squeeze(1).logical_not();
       torch::Tensor images_j = m.stimulus.index_select(0, f.rows).select(1, j).contiguous();
       std::vector<torch::Tensor> keep;
-      for (int q = 0; q < f.folds; ++q) keep.push_back(f.fold.eq(q).logical_and(differ).logical_and(unseen(f, q, images_j)));
+      for (int q = 0; q < f.folds; ++q)
+        keep.push_back(f.fold.eq(q).logical_and(differ).logical_and(unseen(f, q, images_j)));
       torch::Tensor eligible = torch::stack(keep);  // [folds, n]
       Score validation, h1, h2;
       if (scorable) {
@@ -481,68 +504,80 @@ void cross_temporal(const ModelData& m, const Settings& s, const Families& famil
 void cross_task(const ModelData& m, const Settings& s, const Families& families, Tables& out) {
   const std::int64_t frames = m.frames();
   const auto list = in_order(families);
-  for_each_unit(list.size(), [&](std::size_t unit, Tables& tables) {
-    const Family& f = *list[unit];
-    Score validation = score(f, frames, f.stim, f.stim, f.y, f.null_y, {});
-    const decoders::Fit enc = encoding_fits(f, frames);
-    for (std::size_t b = 0; b < m.tasks.size(); ++b) {
-      Score sc, centred;
-      if (b == f.task) {
-        sc = centred = validation;
-      } else {
-        // Every decoder of the training folds at t = s, on B's test trials
-        // with B's labels; and on B's states centred on B's own mean (no
-        // labels used): what remains of the drop is not a translation. The
-        // leak rule: fold q's decoder (and each permuted fit of fold q) only
-        // on B's trials whose image at s was not among fold q's training
-        // images: at the encoding frame such a trial is a near-twin of a
-        // training trial, and a decoder that memorised images scores it.
-        torch::Tensor rows = m.rows_of_task(b);
-        rows = rows.index_select(0, test_mask(m, s, rows).nonzero().squeeze(1));
-        torch::Tensor x = m.states.index_select(0, rows).select(1, f.stim);
-        torch::Tensor y = m.labels.at(f.feature).index_select(0, rows).select(1, f.stim).contiguous();
-        torch::Tensor images = m.stimulus.index_select(0, rows).select(1, f.stim).contiguous();
-        std::vector<torch::Tensor> keep;
-        for (int q = 0; q < f.folds; ++q) keep.push_back(unseen(f, q, images));
-        torch::Tensor eligible = torch::stack(keep);  // [folds, n_B]
-        torch::Tensor xc = x - x.mean(0, true);
-        auto predictions = [&](const decoders::Fit& fit, bool centre) {
-          if (!fit.weight.defined()) return torch::Tensor();
-          decoders::Fit use = fit;
-          if (centre) use.mean = torch::zeros_like(fit.mean);
-          return decoders::predict_shared(use, centre ? xc : x);  // [P, n_B]
-        };
-        sc = masked_score(predictions(enc, false), predictions(f.null_encoding, false), y, eligible);
-        centred = masked_score(predictions(enc, true), predictions(f.null_encoding, true), y, eligible);
-      }
-      auto row = model_columns(m);
-      row.insert(row.end(), {{"feature", f.feature},
-                             {"train_task", m.tasks[f.task].name},
-                             {"test_task", m.tasks[b].name},
-                             {"stim_frame", double(f.stim)},
-                             {"kind", std::string(b == f.task ? "validation" : "generalisation")},
-                             {"validation", validation.accuracy()},
-                             {"validation_chance", mean(validation.null)},
-                             {"accuracy_centred", centred.accuracy()},
-                             {"chance_empirical_centred", mean(centred.null)}});
-      add_accuracy(row, sc, s, f.feature);
-      tables["cross_task"].add(std::move(row));
-    }
-  }, out);
+  for_each_unit(
+      list.size(),
+      [&](std::size_t unit, Tables& tables) {
+        const Family& f = *list[unit];
+        Score validation = score(f, frames, f.stim, f.stim, f.y, f.null_y, {});
+        const decoders::Fit enc = encoding_fits(f, frames);
+        for (std::size_t b = 0; b < m.tasks.size(); ++b) {
+          Score sc, centred;
+          if (b == f.task) {
+            sc = centred = validation;
+          } else {
+            // Every decoder of the training folds at t = s, on B's test trials
+            // with B's labels; and on B's states centred on B's own mean (no
+            // labels used): what remains of the drop is not a translation. The
+            // leak rule: fold q's decoder (and each permuted fit of fold q) only
+            // on B's trials whose image at s was not among fold q's training
+            // images: at the encoding frame such a trial is a near-twin of a
+            // training trial, and a decoder that memorised images scores it.
+            torch::Tensor rows = m.rows_of_task(b);
+            rows = rows.index_select(0, test_mask(m, s, rows).nonzero().squeeze(1));
+            torch::Tensor x = m.states.index_select(0, rows).select(1, f.stim);
+            torch::Tensor y =
+                m.labels.at(f.feature).index_select(0, rows).select(1, f.stim).contiguous();
+            torch::Tensor images = m.stimulus.index_select(0, rows).select(1, f.stim).contiguous();
+            std::vector<torch::Tensor> keep;
+            for (int q = 0; q < f.folds; ++q) keep.push_back(unseen(f, q, images));
+            torch::Tensor eligible = torch::stack(keep);  // [folds, n_B]
+            torch::Tensor xc = x - x.mean(0, true);
+            auto predictions = [&](const decoders::Fit& fit, bool centre) {
+              if (!fit.weight.defined()) return torch::Tensor();
+              decoders::Fit use = fit;
+              if (centre) use.mean = torch::zeros_like(fit.mean);
+              return decoders::predict_shared(use, centre ? xc : x);  // [P, n_B]
+            };
+            sc = masked_score(predictions(enc, false), predictions(f.null_encoding, false), y,
+                              eligible);
+            centred = masked_score(predictions(enc, true), predictions(f.null_encoding, true), y,
+                                   eligible);
+          }
+          auto row = model_columns(m);
+          row.insert(row.end(),
+                     {{"feature", f.feature},
+                      {"train_task", m.tasks[f.task].name},
+                      {"test_task", m.tasks[b].name},
+                      {"stim_frame", double(f.stim)},
+                      {"kind", std::string(b == f.task ? "validation" : "generalisation")},
+                      {"validation", validation.accuracy()},
+                      {"validation_chance", mean(validation.null)},
+                      {"accuracy_centred", centred.accuracy()},
+                      {"chance_empirical_centred", mean(centred.null)}});
+          add_accuracy(row, sc, s, f.feature);
+          tables["cross_task"].add(std::move(row));
+        }
+      },
+      out);
 }
 
 // The lag rule and scores shared with the swap tables: contracts in scoring.h.
-std::uint64_t family_seed(const Settings& s, const std::string& task, const std::string& feature, int stim) {
-  return random::hash_combine(random::hash_combine(s.seed, random::hash_string(task + "/" + feature)),
-                              static_cast<std::uint64_t>(stim));
+std::uint64_t family_seed(const Settings& s, const std::string& task, const std::string& feature,
+                          int stim) {
+  return random::hash_combine(
+      random::hash_combine(s.seed, random::hash_string(task + "/" + feature)),
+      static_cast<std::uint64_t>(stim));
 }
 torch::Tensor argmax_except(const torch::Tensor& decision, const torch::Tensor& excluded) {
-  return decision.masked_fill(excluded.unsqueeze(0), -std::numeric_limits<double>::infinity()).argmax(2);
+  return decision.masked_fill(excluded.unsqueeze(0), -std::numeric_limits<double>::infinity())
+      .argmax(2);
 }
 torch::Tensor kin_mask(const Family& f, const torch::Tensor& labels) {
   return f.kin.unsqueeze(0).eq(f.kin.index_select(0, labels.to(torch::kLong)).unsqueeze(1));
 }
-const char* scoring_name(Scoring r) { return r == Scoring::kAll ? "all" : r == Scoring::kDiffer ? "differ" : "none"; }
+const char* scoring_name(Scoring r) {
+  return r == Scoring::kAll ? "all" : r == Scoring::kDiffer ? "differ" : "none";
+}
 Scoring scoring_at(const Family& f, int t, int u, const Settings& s) {
   return f.read_frames(t, u).empty() ? Scoring::kAll : differ_rule(f, s);
 }
@@ -551,7 +586,8 @@ double chance_of(Scoring r, const Settings& s, const Family& f) {
   const auto k = s.classes.at(f.feature);
   if (r == Scoring::kAll) return 1.0 / static_cast<double>(k);
   if (r == Scoring::kNone) return std::nan("");
-  torch::Tensor size = kin_mask(f, torch::arange(k, torch::kLong)).sum(1).to(torch::kFloat64);  // [K]
+  torch::Tensor size =
+      kin_mask(f, torch::arange(k, torch::kLong)).sum(1).to(torch::kFloat64);  // [K]
   return (1.0 / (static_cast<double>(k) - size)).mean().item<double>();
 }
 torch::Tensor held_masks(const ModelData& m, const Family& f, int t, int u, Scoring r) {
@@ -562,8 +598,11 @@ torch::Tensor held_masks(const ModelData& m, const Family& f, int t, int u, Scor
   }
   return keep;
 }
-torch::Tensor held_masks(const ModelData& m, const Family& f, int u, Scoring r) { return held_masks(m, f, u, u, r); }
-Score rule_score(const ModelData& m, const Family& f, int t, int u, Scoring r, const torch::Tensor& keep) {
+torch::Tensor held_masks(const ModelData& m, const Family& f, int u, Scoring r) {
+  return held_masks(m, f, u, u, r);
+}
+Score rule_score(const ModelData& m, const Family& f, int t, int u, Scoring r,
+                 const torch::Tensor& keep) {
   const std::int64_t frames = m.frames();
   if (r == Scoring::kNone) return {};
   torch::Tensor mask = keep.defined() ? keep : held_masks(m, f, t, u, r);
@@ -573,11 +612,15 @@ Score rule_score(const ModelData& m, const Family& f, int t, int u, Scoring r, c
     Score out = masked_score(pred, {}, f.y, mask);
     if (f.permutations() > 0 && !out.folds.empty()) {
       // Permuted fits against their own permuted labels.
-      torch::Tensor np = f.null_preds.index_select(1, idx).select(2, u - f.stim).to(torch::kLong);  // [R, folds, n]
-      torch::Tensor counts = mask.sum(1).to(torch::kFloat64);                                       // [folds]
-      torch::Tensor hits = np.eq(f.null_y.unsqueeze(1)).logical_and(mask.unsqueeze(0)).sum(2).to(torch::kFloat64);
+      torch::Tensor np = f.null_preds.index_select(1, idx)
+                             .select(2, u - f.stim)
+                             .to(torch::kLong);                // [R, folds, n]
+      torch::Tensor counts = mask.sum(1).to(torch::kFloat64);  // [folds]
+      torch::Tensor hits =
+          np.eq(f.null_y.unsqueeze(1)).logical_and(mask.unsqueeze(0)).sum(2).to(torch::kFloat64);
       torch::Tensor scored = counts.gt(0);
-      torch::Tensor acc = (hits / counts.clamp_min(1)).masked_fill(scored.logical_not().unsqueeze(0), 0.0);
+      torch::Tensor acc =
+          (hits / counts.clamp_min(1)).masked_fill(scored.logical_not().unsqueeze(0), 0.0);
       torch::Tensor null = (acc.sum(1) / scored.sum().to(torch::kFloat64)).contiguous();
       out.null.assign(null.data_ptr<double>(), null.data_ptr<double>() + null.numel());
     }
@@ -589,7 +632,8 @@ Score rule_score(const ModelData& m, const Family& f, int t, int u, Scoring r, c
   Exclusion e = exclusion(f, m.labels.at(f.feature).index_select(0, f.rows), f.read_frames(t, u));
   torch::Tensor left = (f.kin.size(0) - e.excluded.sum(1)).to(torch::kFloat64);  // [n]
   torch::Tensor scored = mask.any(0);
-  if (scored.any().item<bool>()) out.chance = (1.0 / left.masked_select(scored)).mean().item<double>();
+  if (scored.any().item<bool>())
+    out.chance = (1.0 / left.masked_select(scored)).mean().item<double>();
   return out;
 }
 void set_cell(Row& row, const std::string& name, TableBuilder::Cell value) {
@@ -597,23 +641,27 @@ void set_cell(Row& row, const std::string& name, TableBuilder::Cell value) {
     if (key == name) cell = std::move(value);
   }
 }
-void add_accuracy(Row& row, const Score& sc, const Settings& s, const std::string& feature, double chance) {
+void add_accuracy(Row& row, const Score& sc, const Settings& s, const std::string& feature,
+                  double chance) {
   const auto& a = sc.folds;
   double total = 0;
   for (double c : sc.counts) total += c;
-  row.insert(row.end(), {{"accuracy", mean(a)},
-                         {"accuracy_sd", sd(a)},
-                         {"accuracy_min", a.empty() ? std::nan("") : *std::min_element(a.begin(), a.end())},
-                         {"accuracy_max", a.empty() ? std::nan("") : *std::max_element(a.begin(), a.end())},
-                         {"chance", std::isnan(chance) ? s.chance(feature) : chance},
-                         {"chance_empirical", mean(sc.null)},
-                         {"chance_p95", stats::quantile(sc.null, 0.95)},
-                         {"p_permutation", sc.null.empty() ? std::nan("")
-                                                           : stats::permutation_p(mean(a), sc.null, stats::Alternative::kGreater)},
-                         {"permutations", double(sc.null.size())},
-                         {"folds", double(a.size())},
-                         {"n", mean(sc.counts)},
-                         {"n_total", total}});
+  row.insert(
+      row.end(),
+      {{"accuracy", mean(a)},
+       {"accuracy_sd", sd(a)},
+       {"accuracy_min", a.empty() ? std::nan("") : *std::min_element(a.begin(), a.end())},
+       {"accuracy_max", a.empty() ? std::nan("") : *std::max_element(a.begin(), a.end())},
+       {"chance", std::isnan(chance) ? s.chance(feature) : chance},
+       {"chance_empirical", mean(sc.null)},
+       {"chance_p95", stats::quantile(sc.null, 0.95)},
+       {"p_permutation",
+        sc.null.empty() ? std::nan("")
+                        : stats::permutation_p(mean(a), sc.null, stats::Alternative::kGreater)},
+       {"permutations", double(sc.null.size())},
+       {"folds", double(a.size())},
+       {"n", mean(sc.counts)},
+       {"n_total", total}});
 }
 std::vector<const Family*> in_order(const Families& families) {
   std::vector<const Family*> out;

@@ -7,8 +7,8 @@
 #include <mutex>
 #include <numeric>
 
-#include <Eigen/Dense>
 #include <tbb/parallel_for.h>
+#include <Eigen/Dense>
 
 #include "analyze/analyses.h"
 #include "core/random.h"
@@ -22,13 +22,15 @@ torch::Tensor shuffled(const torch::Tensor& y, std::uint64_t seed) {
   torch::Tensor out = y.clone().contiguous();
   auto* v = out.data_ptr<std::int64_t>();
   random::Rng rng(seed);
-  for (std::int64_t i = out.numel(); i > 1; --i) std::swap(v[i - 1], v[rng.range(0, static_cast<int>(i) - 1)]);
+  for (std::int64_t i = out.numel(); i > 1; --i)
+    std::swap(v[i - 1], v[rng.range(0, static_cast<int>(i) - 1)]);
   return out;
 }
 
 // Mean index of `k` independent random unit directions in R^d over `draws`.
 double random_direction_null(std::int64_t k, std::int64_t d, int draws, std::uint64_t seed) {
-  at::Generator gen = nets::make_generator(random::hash_combine(seed, static_cast<std::uint64_t>(k * 1000003 + d)));
+  at::Generator gen =
+      nets::make_generator(random::hash_combine(seed, static_cast<std::uint64_t>(k * 1000003 + d)));
   torch::Tensor v = at::randn({draws, k, d}, gen, torch::kFloat64);
   v = v / v.norm(2, 2, true);
   torch::Tensor cos = torch::bmm(v, v.transpose(1, 2)).abs();
@@ -36,11 +38,11 @@ double random_direction_null(std::int64_t k, std::int64_t d, int draws, std::uin
   return (1.0 - cos.masked_select(upper.unsqueeze(0).expand({draws, k, k}))).mean().item<double>();
 }
 
-
 // Image-level label shuffle: the images of `groups` swap labels (a
 // permutation of the per-image labels), so the null keeps which trials share
 // an image.
-torch::Tensor shuffled_by_image(const torch::Tensor& y, const torch::Tensor& groups, std::uint64_t seed) {
+torch::Tensor shuffled_by_image(const torch::Tensor& y, const torch::Tensor& groups,
+                                std::uint64_t seed) {
   auto [images, inverse] = at::_unique(groups, true, true);
   torch::Tensor image_label = torch::zeros({images.size(0)}, torch::kLong).index_put_({inverse}, y);
   return shuffled(image_label, seed).index_select(0, inverse);
@@ -56,12 +58,14 @@ torch::Tensor shuffled_by_image(const torch::Tensor& y, const torch::Tensor& gro
 torch::Tensor pca_scores(const torch::Tensor& x, std::int64_t dims) {
   torch::Tensor xc = x - x.mean(0, true);
   const bool gram = xc.size(0) <= xc.size(1);
-  auto [values, vectors] = torch::linalg_eigh(gram ? torch::mm(xc, xc.t()) : torch::mm(xc.t(), xc));  // ascending
+  auto [values, vectors] =
+      torch::linalg_eigh(gram ? torch::mm(xc, xc.t()) : torch::mm(xc.t(), xc));  // ascending
   const std::int64_t n = values.size(0);
   torch::Tensor top = values.narrow(0, n - dims, dims).flip(0);
   torch::Tensor axes = vectors.narrow(1, n - dims, dims).flip(1);
   torch::Tensor keep = top.gt(1e-12 * values[n - 1].item<double>());
-  if (gram) return axes * torch::where(keep, top.clamp_min(0).sqrt(), torch::zeros_like(top)).unsqueeze(0);
+  if (gram)
+    return axes * torch::where(keep, top.clamp_min(0).sqrt(), torch::zeros_like(top)).unsqueeze(0);
   return torch::mm(xc, axes) * keep.to(torch::kFloat64).unsqueeze(0);
 }
 
@@ -71,7 +75,8 @@ struct OrthoValue {
   double index = 0, corrected = 0, z = 0;
   std::size_t variant = 0;
   double matched = std::nan("");   // variant 0: the corrected index at matched separability
-  double accuracy = std::nan("");  // variant 0: the space's cross-validated accuracy  // 0: the table's; else a robustness check
+  double accuracy = std::nan("");  // variant 0: the space's cross-validated accuracy  // 0: the
+                                   // table's; else a robustness check
 };
 
 }  // namespace
@@ -101,28 +106,31 @@ std::int64_t ortho_rank(const torch::Tensor& z) {
   return sv.gt(1e-9 * sv[0].item<double>()).sum().item<std::int64_t>();
 }
 
-std::vector<double> ortho_accuracy(const torch::Tensor& z, const torch::Tensor& noise, const std::vector<double>& levels,
-                                   const torch::Tensor& y, const std::vector<std::int32_t>& folds, int k,
-                                   std::int64_t classes, std::int64_t dims, OrthoPrep prep, decoders::Options options,
-                                   torch::Device device) {
+std::vector<double> ortho_accuracy(const torch::Tensor& z, const torch::Tensor& noise,
+                                   const std::vector<double>& levels, const torch::Tensor& y,
+                                   const std::vector<std::int32_t>& folds, int k,
+                                   std::int64_t classes, std::int64_t dims, OrthoPrep prep,
+                                   decoders::Options options, torch::Device device) {
   options.model = decoders::Model::kSvm;
   options.standardize = prep == OrthoPrep::kWhitened;
   std::vector<torch::Tensor> xs;
-  for (double level : levels) xs.push_back(pca_scores(level == 0 || !noise.defined() ? z : z + level * noise, dims));
+  for (double level : levels)
+    xs.push_back(pca_scores(level == 0 || !noise.defined() ? z : z + level * noise, dims));
   torch::Tensor x = torch::stack(xs).to(device);
   torch::Tensor ys = y.unsqueeze(0).expand({x.size(0), y.size(0)}).contiguous().to(device);
   torch::Tensor acc = decoders::cross_validate(x, ys, folds, k, classes, options).mean(1).cpu();
   return std::vector<double>(acc.data_ptr<double>(), acc.data_ptr<double>() + acc.numel());
 }
 
-double ortho_match_level(const std::vector<double>& levels, const std::vector<double>& accuracy, double start,
-                         double target) {
+double ortho_match_level(const std::vector<double>& levels, const std::vector<double>& accuracy,
+                         double start, double target) {
   double prev_level = 0, prev_acc = start;
   if (start <= target) return 0;
   for (std::size_t i = 0; i < levels.size(); ++i) {
     if (accuracy[i] <= target) {
       const double span = prev_acc - accuracy[i];
-      return span > 0 ? prev_level + (levels[i] - prev_level) * (prev_acc - target) / span : levels[i];
+      return span > 0 ? prev_level + (levels[i] - prev_level) * (prev_acc - target) / span
+                      : levels[i];
     }
     // Accuracy need not fall monotonically with one noise draw: the
     // bracket starts at the last level still above the target.
@@ -132,9 +140,10 @@ double ortho_match_level(const std::vector<double>& levels, const std::vector<do
   return levels.empty() ? 0 : levels.back();
 }
 
-std::vector<double> ortho_indices(const torch::Tensor& z, const torch::Tensor& ys, std::int64_t classes,
-                                  const torch::Tensor& present, std::int64_t dims, OrthoPrep prep,
-                                  decoders::Options options, torch::Device device) {
+std::vector<double> ortho_indices(const torch::Tensor& z, const torch::Tensor& ys,
+                                  std::int64_t classes, const torch::Tensor& present,
+                                  std::int64_t dims, OrthoPrep prep, decoders::Options options,
+                                  torch::Device device) {
   options.model = decoders::Model::kSvm;  // one-vs-rest normals
   // The representation's own geometry: the SVMs see the PC scores as they
   // are. Only the whitened path (version 5, kept for comparison) standardises
@@ -151,8 +160,9 @@ std::vector<double> ortho_indices(const torch::Tensor& z, const torch::Tensor& y
 }
 
 int image_bootstrap_count(std::uint64_t seed, int b, std::int64_t image) {
-  random::Rng rng(random::hash_combine(random::hash_combine(seed, 0xb0075ULL + static_cast<std::uint64_t>(b)),
-                                       static_cast<std::uint64_t>(image)));
+  random::Rng rng(
+      random::hash_combine(random::hash_combine(seed, 0xb0075ULL + static_cast<std::uint64_t>(b)),
+                           static_cast<std::uint64_t>(image)));
   const double u = rng.uniform();
   double p = std::exp(-1.0), cdf = p;  // Poisson(1) by inversion
   int k = 0;
@@ -164,9 +174,10 @@ int image_bootstrap_count(std::uint64_t seed, int b, std::int64_t image) {
   return k;
 }
 
-std::vector<double> ortho_bootstrap_indices(const std::vector<torch::Tensor>& points, const torch::Tensor& y,
-                                            const torch::Tensor& counts, std::int64_t classes,
-                                            const torch::Tensor& present, std::int64_t dims, OrthoPrep prep,
+std::vector<double> ortho_bootstrap_indices(const std::vector<torch::Tensor>& points,
+                                            const torch::Tensor& y, const torch::Tensor& counts,
+                                            std::int64_t classes, const torch::Tensor& present,
+                                            std::int64_t dims, OrthoPrep prep,
                                             decoders::Options options, torch::Device device) {
   options.model = decoders::Model::kSvm;
   options.standardize = prep == OrthoPrep::kWhitened;
@@ -177,9 +188,14 @@ std::vector<double> ortho_bootstrap_indices(const std::vector<torch::Tensor>& po
   const torch::Tensor all = torch::arange(n, torch::kLong);
   for (std::int64_t b = 0; b < resamples; ++b) {
     torch::Tensor idx = torch::repeat_interleave(all, counts[b]);
-    const bool keeps = torch::bincount(y.index_select(0, idx), {}, classes).index_select(0, present).gt(0).all().item<bool>();
+    const bool keeps = torch::bincount(y.index_select(0, idx), {}, classes)
+                           .index_select(0, present)
+                           .gt(0)
+                           .all()
+                           .item<bool>();
     usable[static_cast<std::size_t>(b)] = keeps;
-    rows[static_cast<std::size_t>(b)] = keeps ? idx : all;  // an unusable resample is fitted as is, its index dropped
+    rows[static_cast<std::size_t>(b)] =
+        keeps ? idx : all;  // an unusable resample is fitted as is, its index dropped
     longest = std::max(longest, rows[static_cast<std::size_t>(b)].size(0));
   }
   torch::Tensor x = torch::zeros({resamples, longest, dims}, torch::kFloat64);
@@ -204,7 +220,8 @@ std::vector<double> ortho_bootstrap_indices(const std::vector<torch::Tensor>& po
   torch::Tensor normals = weight.transpose(1, 2).index_select(1, present);  // [B, K present, dims]
   std::vector<double> out;
   for (std::int64_t b = 0; b < resamples; ++b) {
-    out.push_back(usable[static_cast<std::size_t>(b)] ? orthogonality_index(normals[b]) : std::nan(""));
+    out.push_back(usable[static_cast<std::size_t>(b)] ? orthogonality_index(normals[b])
+                                                      : std::nan(""));
   }
   return out;
 }
@@ -237,10 +254,11 @@ struct LikeWithLike {
   std::vector<double> boot;  // per resample (empty: not measured)
 };
 
-LikeWithLike like_with_like(const std::map<std::string, torch::Tensor>& prepared, const torch::Tensor& groups,
-                            const torch::Tensor& y, const torch::Tensor& yb, const torch::Tensor& present,
-                            std::int64_t classes_all, std::int64_t full_dims, OrthoPrep prep, std::uint64_t seed,
-                            const Settings& s) {
+LikeWithLike like_with_like(const std::map<std::string, torch::Tensor>& prepared,
+                            const torch::Tensor& groups, const torch::Tensor& y,
+                            const torch::Tensor& yb, const torch::Tensor& present,
+                            std::int64_t classes_all, std::int64_t full_dims, OrthoPrep prep,
+                            std::uint64_t seed, const Settings& s) {
   LikeWithLike out;
   const std::int64_t n = y.size(0);
   auto [images, inverse] = at::_unique(groups, true, true);
@@ -264,17 +282,18 @@ LikeWithLike like_with_like(const std::map<std::string, torch::Tensor>& prepared
   } catch (const InputError&) {
     folds.clear();  // too few images per class to cross-validate: not measured
   }
-      std::map<std::string, torch::Tensor> zi;
+  std::map<std::string, torch::Tensor> zi;
   std::int64_t dims = full_dims;
   for (const std::string space : {"perceptual", "rnn"}) {
     zi[space] = image_means(prepared.at(space));
     dims = std::min(dims, ortho_rank(zi[space]));
   }
-      out.images = double(ni);
+  out.images = double(ni);
   if (!folds.empty() && dims >= 1) {
     out.matched_dims = double(dims);
     for (const std::string space : {"perceptual", "rnn"}) {
-      out.accuracy[space] = ortho_accuracy(zi[space], {}, {0.0}, yi, folds, s.folds, classes_all, dims, prep, s.options, s.device)[0];
+      out.accuracy[space] = ortho_accuracy(zi[space], {}, {0.0}, yi, folds, s.folds, classes_all,
+                                           dims, prep, s.options, s.device)[0];
     }
     const std::string hi = out.accuracy["rnn"] > out.accuracy["perceptual"] ? "rnn" : "perceptual";
     const std::string lo = hi == "rnn" ? "perceptual" : "rnn";
@@ -284,13 +303,16 @@ LikeWithLike like_with_like(const std::map<std::string, torch::Tensor>& prepared
     const torch::Tensor& z = zi[hi];
     const int draws = 4;
     at::Generator gen = nets::make_generator(random::hash_combine(seed, 0x6e6f697365));
-    const double rms = (z - z.mean(0, true)).pow(2).sum(1).mean().sqrt().item<double>() / std::sqrt(double(z.size(1)));
+    const double rms = (z - z.mean(0, true)).pow(2).sum(1).mean().sqrt().item<double>() /
+                       std::sqrt(double(z.size(1)));
     std::vector<torch::Tensor> noise;
-    for (int d = 0; d < draws; ++d) noise.push_back(at::randn(z.sizes(), gen, torch::kFloat64) * rms);
+    for (int d = 0; d < draws; ++d)
+      noise.push_back(at::randn(z.sizes(), gen, torch::kFloat64) * rms);
     const std::vector<double> levels{0.125, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0};
     std::vector<double> curve(levels.size(), 0.0);
     for (int d = 0; d < draws; ++d) {
-      const auto c = ortho_accuracy(z, noise[d], levels, yi, folds, s.folds, classes_all, dims, prep, s.options, s.device);
+      const auto c = ortho_accuracy(z, noise[d], levels, yi, folds, s.folds, classes_all, dims,
+                                    prep, s.options, s.device);
       for (std::size_t i = 0; i < levels.size(); ++i) curve[i] += c[i] / draws;
     }
     out.level[lo] = 0;
@@ -298,20 +320,26 @@ LikeWithLike like_with_like(const std::map<std::string, torch::Tensor>& prepared
     out.level[hi] = ortho_match_level(levels, curve, out.accuracy[hi], out.accuracy[lo]);
     // The null-corrected index of points, and its null's mean.
     std::map<std::string, double> null_of;
-    auto corrected_index = [&](const torch::Tensor& points, const std::string& space, double share) {
-      std::vector<double> all = ortho_indices(points, ybi, classes_all, present, dims, prep, s.options, s.device);
+    auto corrected_index = [&](const torch::Tensor& points, const std::string& space,
+                               double share) {
+      std::vector<double> all =
+          ortho_indices(points, ybi, classes_all, present, dims, prep, s.options, s.device);
       const double null = mean(std::vector<double>(all.begin() + 1, all.end()));
       null_of[space] += null * share;
       return (all[0] - null) * share;
     };
-    std::map<std::string, std::vector<torch::Tensor>> points{{lo, {zi[lo]}}};  // as matched, per noise draw
+    std::map<std::string, std::vector<torch::Tensor>> points{
+        {lo, {zi[lo]}}};  // as matched, per noise draw
     out.matched[lo] = corrected_index(zi[lo], lo, 1.0);
     if (out.level[hi] > 0) {
       out.matched[hi] = 0;
       out.matched_accuracy[hi] = 0;
       for (int d = 0; d < draws; ++d) {
         torch::Tensor noisy = z + out.level[hi] * noise[d];
-        out.matched_accuracy[hi] += ortho_accuracy(noisy, {}, {0.0}, yi, folds, s.folds, classes_all, dims, prep, s.options, s.device)[0] / draws;
+        out.matched_accuracy[hi] +=
+            ortho_accuracy(noisy, {}, {0.0}, yi, folds, s.folds, classes_all, dims, prep, s.options,
+                           s.device)[0] /
+            draws;
         out.matched[hi] += corrected_index(noisy, hi, 1.0 / draws);
         points[hi].push_back(noisy);
       }
@@ -332,15 +360,18 @@ LikeWithLike like_with_like(const std::map<std::string, torch::Tensor>& prepared
       torch::Tensor resampled = torch::empty({s.image_bootstraps, ni}, torch::kLong);
       std::int64_t* c = resampled.data_ptr<std::int64_t>();
       for (int b = 0; b < s.image_bootstraps; ++b) {
-        for (std::int64_t i = 0; i < ni; ++i) *c++ = image_bootstrap_count(s.seed, b, ids.data_ptr<std::int64_t>()[i]);
+        for (std::int64_t i = 0; i < ni; ++i)
+          *c++ = image_bootstrap_count(s.seed, b, ids.data_ptr<std::int64_t>()[i]);
       }
       std::map<std::string, std::vector<double>> boot;
       for (const std::string space : {"perceptual", "rnn"}) {
-        boot[space] = ortho_bootstrap_indices(points[space], yi, resampled, classes_all, present, dims, prep, s.options, s.device);
+        boot[space] = ortho_bootstrap_indices(points[space], yi, resampled, classes_all, present,
+                                              dims, prep, s.options, s.device);
       }
       out.boot.resize(static_cast<std::size_t>(s.image_bootstraps));
       for (std::size_t b = 0; b < out.boot.size(); ++b) {
-        out.boot[b] = (boot["rnn"][b] - null_of["rnn"]) - (boot["perceptual"][b] - null_of["perceptual"]);
+        out.boot[b] =
+            (boot["rnn"][b] - null_of["rnn"]) - (boot["perceptual"][b] - null_of["perceptual"]);
       }
     }
   }
@@ -357,7 +388,9 @@ torch::Tensor orthogonality(const ModelData& m, const Settings& s, Tables& table
   // every trial of the task (cv = "views": every training-view trial).
   auto fitted_rows = [&](std::size_t k) {
     torch::Tensor rows = m.rows_of_task(k);
-    if (s.cv == Cv::kViews) rows = rows.index_select(0, m.split.index_select(0, rows).eq(kSplitTrain).nonzero().squeeze(1));
+    if (s.cv == Cv::kViews)
+      rows =
+          rows.index_select(0, m.split.index_select(0, rows).eq(kSplitTrain).nonzero().squeeze(1));
     return rows;
   };
   // Variant 0 is the table; the others are the robustness checks finding 3's
@@ -371,7 +404,9 @@ torch::Tensor orthogonality(const ModelData& m, const Settings& s, Tables& table
   };
   std::vector<Variant> variants{{s.ortho_space, false}};
   if (s.ortho_space != OrthoPrep::kWhitened) {
-    variants.push_back({s.ortho_space == OrthoPrep::kStandardize ? OrthoPrep::kRaw : OrthoPrep::kStandardize, false});
+    variants.push_back(
+        {s.ortho_space == OrthoPrep::kStandardize ? OrthoPrep::kRaw : OrthoPrep::kStandardize,
+         false});
   }
   variants.push_back({s.ortho_space, true});
   const std::size_t half_variant = variants.size() - 1;
@@ -395,10 +430,12 @@ torch::Tensor orthogonality(const ModelData& m, const Settings& s, Tables& table
   tbb::parallel_for(std::size_t{0}, spans.size(), [&](std::size_t i) {
     const auto& [k, stim, space, v] = spans[i];
     const torch::Tensor& source = space == "rnn" ? m.states : m.perceptual;
-    span_x[i] = ortho_prepare(source.index_select(0, fitted_rows(k)).select(1, stim), variants[v].prep);
+    span_x[i] =
+        ortho_prepare(source.index_select(0, fitted_rows(k)).select(1, stim), variants[v].prep);
     span_rank[i] = ortho_rank(span_x[i]);
   });
-  std::map<std::tuple<std::size_t, int, std::string, std::size_t>, torch::Tensor> reduced;  // -> prepared states
+  std::map<std::tuple<std::size_t, int, std::string, std::size_t>, torch::Tensor>
+      reduced;  // -> prepared states
   std::map<std::tuple<std::size_t, int, std::string, std::size_t>, std::int64_t> rank_of;
   for (std::size_t i = 0; i < spans.size(); ++i) {
     reduced[spans[i]] = span_x[i];
@@ -411,12 +448,14 @@ torch::Tensor orthogonality(const ModelData& m, const Settings& s, Tables& table
   auto random_for = [&](std::int64_t classes, std::int64_t dims) {
     std::lock_guard<std::mutex> lock(random_mutex);
     auto key = std::make_pair(classes, dims);
-    if (random_null.count(key) == 0) random_null[key] = random_direction_null(classes, dims, s.random_directions, s.seed);
+    if (random_null.count(key) == 0)
+      random_null[key] = random_direction_null(classes, dims, s.random_directions, s.seed);
     return random_null[key];
   };
   // The labels every unit fitted (true, then each shuffle), per trial:
   // uint8 [M, features, T, 1 + shuffles], 255 where a trial was not fitted.
-  torch::Tensor used = torch::full({m.states.size(0), static_cast<std::int64_t>(s.features.size()), m.frames(), 1 + s.null_shuffles},
+  torch::Tensor used = torch::full({m.states.size(0), static_cast<std::int64_t>(s.features.size()),
+                                    m.frames(), 1 + s.null_shuffles},
                                    255, torch::kUInt8);
   // Units: (task, feature, stimulus frame), in parallel, rows in this order.
   std::vector<std::tuple<std::size_t, std::string, int>> units;
@@ -429,105 +468,131 @@ torch::Tensor orthogonality(const ModelData& m, const Settings& s, Tables& table
   // Per unit: the matched corrected difference rnn - perceptual on each
   // image-bootstrap resample (empty when not measured).
   std::vector<std::vector<double>> unit_boot(units.size());
-  for_each_unit(units.size(), [&](std::size_t u, Tables& out) {
-    const auto& [k, feature, stim] = units[u];
-    torch::Tensor rows = fitted_rows(k);
-    torch::Tensor y = m.labels.at(feature).index_select(0, rows).select(1, stim).contiguous();
-    torch::Tensor groups = m.stimulus.index_select(0, rows).select(1, stim).contiguous();
-    const std::uint64_t seed = random::hash_combine(s.seed, random::hash_string(m.tasks[k].name + "/" + feature + "/o")) + stim;
-    // Shuffled-label nulls permute labels between images (trials of one
-    // image keep one label) and are refitted on the same trials and PCs.
-    std::vector<torch::Tensor> ys{y};
-    for (int i = 0; i < s.null_shuffles; ++i) ys.push_back(shuffled_by_image(y, groups, random::hash_combine(seed, i)));
-    torch::Tensor all_labels = torch::stack(ys);
-    const std::int64_t f = std::find(s.features.begin(), s.features.end(), feature) - s.features.begin();
-    const torch::Tensor& yb = all_labels;
-    const std::int64_t n = rows.size(0);
-    torch::Tensor present = torch::bincount(y, {}, s.classes.at(feature)).gt(0).nonzero().squeeze(1);
-    const std::int64_t classes = present.size(0);
-    if (classes < 2) return;
-    used.select(1, f).select(1, stim).index_put_({rows}, all_labels.t().to(torch::kUInt8));  // units own disjoint cells
-    // Matched dimensionality: both spaces in the same number of PCs, at
-    // most the smaller rank of the two (perceptual vectors repeat per image:
-    // their rank is the number of distinct images less one, and PCs beyond
-    // it would be zeros for one space only).
-    std::int64_t full_dims = std::min(want_dims, n - 1);
-    if (m.perceptual.defined()) full_dims = std::min(full_dims, m.perceptual.size(2));
-    full_dims = std::min(full_dims, rnn_dims);
-    const std::int64_t nominal_dims = full_dims;
-    for (const std::string space : {"perceptual", "rnn"}) {
-      if ((space == "rnn" ? m.states : m.perceptual).defined()) full_dims = std::min(full_dims, rank_of.at({k, stim, space, 0}));
-    }
-    full_dims = std::max<std::int64_t>(full_dims, 1);
-    std::vector<std::pair<std::string, Row>> primary;  // (space, variant 0's row), completed below
-    std::map<std::string, double> corrected_of;  // space -> variant 0's corrected index (present spaces)
-    for (std::size_t v = 0; v < variants.size(); ++v) {
-      const std::int64_t dims = variants[v].half_dims ? std::max<std::int64_t>(1, full_dims / 2) : full_dims;
-      for (const std::string space : {"perceptual", "rnn"}) {
-        const torch::Tensor& source = space == "rnn" ? m.states : m.perceptual;
-        if (!source.defined()) continue;
-        std::vector<double> all = ortho_indices(reduced.at({k, stim, space, prepared_by(v)}), yb, s.classes.at(feature),
-                                                present, dims, variants[v].prep, s.options, s.device);
-        const double index = all[0];
-        const std::vector<double> null(all.begin() + 1, all.end());
-        const double null_mean = null.empty() ? std::nan("") : mean(null), null_sd = null.empty() ? std::nan("") : sd(null);
-        const double corr = index - null_mean, z = null_sd > 0 ? corr / null_sd : std::nan("");
-        unit_values[u].push_back({feature, space, index, corr, z, v});
-        if (v != 0) continue;
-        corrected_of[space] = corr;
-        Row row = model_columns(m);
-        row.insert(row.end(), {{"task", m.tasks[k].name},
-                               {"feature", feature},
-                               {"stim_frame", double(stim)},
-                               {"space", space},
-                               {"index", index},
-                               {"null_shuffle_mean", null_mean},
-                               {"null_shuffle_sd", null_sd},
-                               {"corrected", corr},
-                               {"z", z},
-                               {"p_shuffle", null.empty() ? std::nan("") : stats::permutation_p(index, null, stats::Alternative::kTwoSided)},
-                               {"null_random_mean", random_for(classes, dims)},
-                               {"equidistant", 1.0 - 1.0 / double(classes - 1)},
-                               {"classes", double(classes)},
-                               {"dims", double(dims)},
-                               {"nominal_dims", double(nominal_dims)},
-                               {"rank", double(rank_of.at({k, stim, space, 0}))},
-                               {"space_dims", double(source.size(2))},
-                               {"trials_per_dim", double(n) / double(dims)},
-                               {"n", double(n)}});
-        primary.emplace_back(space, std::move(row));
-      }
-    }
-    LikeWithLike like;
-    if (corrected_of.size() == 2) {
-      like = like_with_like({{"perceptual", reduced.at({k, stim, "perceptual", 0})}, {"rnn", reduced.at({k, stim, "rnn", 0})}},
-                            groups, y, yb, present, s.classes.at(feature), full_dims, variants[0].prep, seed, s);
-      unit_boot[u] = like.boot;
-    }
-    const auto& accuracy = like.accuracy;
-    const auto& level = like.level;
-    const auto& matched_accuracy = like.matched_accuracy;
-    const auto& matched = like.matched;
-    const double matched_dims = like.matched_dims, image_count = like.images;
-    for (auto& [space, row] : primary) {
-      const auto get = [&](const std::map<std::string, double>& from) { return from.count(space) ? from.at(space) : std::nan(""); };
-      row.push_back({"accuracy", get(accuracy)});
-      row.push_back({"matched_noise", get(level)});
-      row.push_back({"matched_accuracy", get(matched_accuracy)});
-      row.push_back({"matched_corrected", accuracy.empty() ? std::nan("") : matched.at(space)});
-      row.push_back({"images", image_count});
-      row.push_back({"matched_dims", matched_dims});
-      out["orthogonality"].add(std::move(row));
-    }
-    for (auto& v : unit_values[u]) {
-      if (v.variant != 0 || accuracy.empty()) continue;
-      v.matched = matched.at(v.space);
-      v.accuracy = accuracy.at(v.space);
-    }
-  }, tables);
+  for_each_unit(
+      units.size(),
+      [&](std::size_t u, Tables& out) {
+        const auto& [k, feature, stim] = units[u];
+        torch::Tensor rows = fitted_rows(k);
+        torch::Tensor y = m.labels.at(feature).index_select(0, rows).select(1, stim).contiguous();
+        torch::Tensor groups = m.stimulus.index_select(0, rows).select(1, stim).contiguous();
+        const std::uint64_t seed =
+            random::hash_combine(s.seed,
+                                 random::hash_string(m.tasks[k].name + "/" + feature + "/o")) +
+            stim;
+        // Shuffled-label nulls permute labels between images (trials of one
+        // image keep one label) and are refitted on the same trials and PCs.
+        std::vector<torch::Tensor> ys{y};
+        for (int i = 0; i < s.null_shuffles; ++i)
+          ys.push_back(shuffled_by_image(y, groups, random::hash_combine(seed, i)));
+        torch::Tensor all_labels = torch::stack(ys);
+        const std::int64_t f =
+            std::find(s.features.begin(), s.features.end(), feature) - s.features.begin();
+        const torch::Tensor& yb = all_labels;
+        const std::int64_t n = rows.size(0);
+        torch::Tensor present =
+            torch::bincount(y, {}, s.classes.at(feature)).gt(0).nonzero().squeeze(1);
+        const std::int64_t classes = present.size(0);
+        if (classes < 2) return;
+        used.select(1, f).select(1, stim).index_put_(
+            {rows}, all_labels.t().to(torch::kUInt8));  // units own disjoint cells
+        // Matched dimensionality: both spaces in the same number of PCs, at
+        // most the smaller rank of the two (perceptual vectors repeat per image:
+        // their rank is the number of distinct images less one, and PCs beyond
+        // it would be zeros for one space only).
+        std::int64_t full_dims = std::min(want_dims, n - 1);
+        if (m.perceptual.defined()) full_dims = std::min(full_dims, m.perceptual.size(2));
+        full_dims = std::min(full_dims, rnn_dims);
+        const std::int64_t nominal_dims = full_dims;
+        for (const std::string space : {"perceptual", "rnn"}) {
+          if ((space == "rnn" ? m.states : m.perceptual).defined())
+            full_dims = std::min(full_dims, rank_of.at({k, stim, space, 0}));
+        }
+        full_dims = std::max<std::int64_t>(full_dims, 1);
+        std::vector<std::pair<std::string, Row>>
+            primary;  // (space, variant 0's row), completed below
+        std::map<std::string, double>
+            corrected_of;  // space -> variant 0's corrected index (present spaces)
+        for (std::size_t v = 0; v < variants.size(); ++v) {
+          const std::int64_t dims =
+              variants[v].half_dims ? std::max<std::int64_t>(1, full_dims / 2) : full_dims;
+          for (const std::string space : {"perceptual", "rnn"}) {
+            const torch::Tensor& source = space == "rnn" ? m.states : m.perceptual;
+            if (!source.defined()) continue;
+            std::vector<double> all = ortho_indices(reduced.at({k, stim, space, prepared_by(v)}),
+                                                    yb, s.classes.at(feature), present, dims,
+                                                    variants[v].prep, s.options, s.device);
+            const double index = all[0];
+            const std::vector<double> null(all.begin() + 1, all.end());
+            const double null_mean = null.empty() ? std::nan("") : mean(null),
+                         null_sd = null.empty() ? std::nan("") : sd(null);
+            const double corr = index - null_mean, z = null_sd > 0 ? corr / null_sd : std::nan("");
+            unit_values[u].push_back({feature, space, index, corr, z, v});
+            if (v != 0) continue;
+            corrected_of[space] = corr;
+            Row row = model_columns(m);
+            row.insert(
+                row.end(),
+                {{"task", m.tasks[k].name},
+                 {"feature", feature},
+                 {"stim_frame", double(stim)},
+                 {"space", space},
+                 {"index", index},
+                 {"null_shuffle_mean", null_mean},
+                 {"null_shuffle_sd", null_sd},
+                 {"corrected", corr},
+                 {"z", z},
+                 {"p_shuffle",
+                  null.empty() ? std::nan("")
+                               : stats::permutation_p(index, null, stats::Alternative::kTwoSided)},
+                 {"null_random_mean", random_for(classes, dims)},
+                 {"equidistant", 1.0 - 1.0 / double(classes - 1)},
+                 {"classes", double(classes)},
+                 {"dims", double(dims)},
+                 {"nominal_dims", double(nominal_dims)},
+                 {"rank", double(rank_of.at({k, stim, space, 0}))},
+                 {"space_dims", double(source.size(2))},
+                 {"trials_per_dim", double(n) / double(dims)},
+                 {"n", double(n)}});
+            primary.emplace_back(space, std::move(row));
+          }
+        }
+        LikeWithLike like;
+        if (corrected_of.size() == 2) {
+          like = like_with_like({{"perceptual", reduced.at({k, stim, "perceptual", 0})},
+                                 {"rnn", reduced.at({k, stim, "rnn", 0})}},
+                                groups, y, yb, present, s.classes.at(feature), full_dims,
+                                variants[0].prep, seed, s);
+          unit_boot[u] = like.boot;
+        }
+        const auto& accuracy = like.accuracy;
+        const auto& level = like.level;
+        const auto& matched_accuracy = like.matched_accuracy;
+        const auto& matched = like.matched;
+        const double matched_dims = like.matched_dims, image_count = like.images;
+        for (auto& [space, row] : primary) {
+          const auto get = [&](const std::map<std::string, double>& from) {
+            return from.count(space) ? from.at(space) : std::nan("");
+          };
+          row.push_back({"accuracy", get(accuracy)});
+          row.push_back({"matched_noise", get(level)});
+          row.push_back({"matched_accuracy", get(matched_accuracy)});
+          row.push_back({"matched_corrected", accuracy.empty() ? std::nan("") : matched.at(space)});
+          row.push_back({"images", image_count});
+          row.push_back({"matched_dims", matched_dims});
+          out["orthogonality"].add(std::move(row));
+        }
+        for (auto& v : unit_values[u]) {
+          if (v.variant != 0 || accuracy.empty()) continue;
+          v.matched = matched.at(v.space);
+          v.accuracy = accuracy.at(v.space);
+        }
+      },
+      tables);
   // (feature, space, variant) -> indices over (task, frame): raw, null-corrected, z.
-  std::map<std::tuple<std::string, std::string, std::size_t>, std::vector<double>> values, corrected, zscores;
-  std::map<std::pair<std::string, std::string>, std::vector<double>> matched, accuracy;  // (feature, space), variant 0
+  std::map<std::tuple<std::string, std::string, std::size_t>, std::vector<double>> values,
+      corrected, zscores;
+  std::map<std::pair<std::string, std::string>, std::vector<double>> matched,
+      accuracy;  // (feature, space), variant 0
   for (const auto& list : unit_values) {
     for (const auto& v : list) {
       values[{v.feature, v.space, v.variant}].push_back(v.index);
@@ -539,7 +604,9 @@ torch::Tensor orthogonality(const ModelData& m, const Settings& s, Tables& table
       }
     }
   }
-  const auto mean_or_nan = [](const std::vector<double>& x) { return x.empty() ? std::nan("") : mean(x); };
+  const auto mean_or_nan = [](const std::vector<double>& x) {
+    return x.empty() ? std::nan("") : mean(x);
+  };
   // The difference of the two spaces' corrected indices under variant v
   // (NaN when it has none).
   auto difference = [&](const std::string& feature, std::size_t v) {
@@ -556,22 +623,26 @@ torch::Tensor orthogonality(const ModelData& m, const Settings& s, Tables& table
     const auto& perc = corrected[{feature, "perceptual", 0}];
     if (rnn.empty() || perc.empty()) continue;
     Row row = model_columns(m);
-    row.insert(row.end(), {{"feature", feature},
-                           {"mean_rnn", mean(values[{feature, "rnn", 0}])},
-                           {"mean_perceptual", mean(values[{feature, "perceptual", 0}])},
-                           {"corrected_rnn", mean(rnn)},
-                           {"corrected_perceptual", mean(perc)},
-                           {"corrected_difference", mean(rnn) - mean(perc)},
-                           {"z_rnn", mean(zscores[{feature, "rnn", 0}])},
-                           {"z_perceptual", mean(zscores[{feature, "perceptual", 0}])},
-                           {"other_prep", variants.size() > 2 ? std::string(choice_name(kOrthoPreps, variants[1].prep)) : std::string("none")},
-                           {"corrected_difference_other_prep", variants.size() > 2 ? difference(feature, 1) : std::nan("")},
-                           {"corrected_difference_half_dims", difference(feature, half_variant)},
-                           {"accuracy_rnn", mean_or_nan(accuracy[{feature, "rnn"}])},
-                           {"accuracy_perceptual", mean_or_nan(accuracy[{feature, "perceptual"}])},
-                           {"corrected_difference_matched",
-                            mean_or_nan(matched[{feature, "rnn"}]) - mean_or_nan(matched[{feature, "perceptual"}])},
-                           {"n", double(rnn.size())}});
+    row.insert(row.end(),
+               {{"feature", feature},
+                {"mean_rnn", mean(values[{feature, "rnn", 0}])},
+                {"mean_perceptual", mean(values[{feature, "perceptual", 0}])},
+                {"corrected_rnn", mean(rnn)},
+                {"corrected_perceptual", mean(perc)},
+                {"corrected_difference", mean(rnn) - mean(perc)},
+                {"z_rnn", mean(zscores[{feature, "rnn", 0}])},
+                {"z_perceptual", mean(zscores[{feature, "perceptual", 0}])},
+                {"other_prep", variants.size() > 2
+                                   ? std::string(choice_name(kOrthoPreps, variants[1].prep))
+                                   : std::string("none")},
+                {"corrected_difference_other_prep",
+                 variants.size() > 2 ? difference(feature, 1) : std::nan("")},
+                {"corrected_difference_half_dims", difference(feature, half_variant)},
+                {"accuracy_rnn", mean_or_nan(accuracy[{feature, "rnn"}])},
+                {"accuracy_perceptual", mean_or_nan(accuracy[{feature, "perceptual"}])},
+                {"corrected_difference_matched", mean_or_nan(matched[{feature, "rnn"}]) -
+                                                     mean_or_nan(matched[{feature, "perceptual"}])},
+                {"n", double(rnn.size())}});
     tables["orthogonality_summary"].add(std::move(row));
   }
   // Per model, feature and image-bootstrap resample: the matched difference
@@ -583,7 +654,8 @@ torch::Tensor orthogonality(const ModelData& m, const Settings& s, Tables& table
       std::vector<double> d;
       for (std::size_t u = 0; u < units.size(); ++u) {
         if (std::get<1>(units[u]) != feature || unit_boot[u].empty()) continue;
-        if (std::isfinite(unit_boot[u][static_cast<std::size_t>(b)])) d.push_back(unit_boot[u][static_cast<std::size_t>(b)]);
+        if (std::isfinite(unit_boot[u][static_cast<std::size_t>(b)]))
+          d.push_back(unit_boot[u][static_cast<std::size_t>(b)]);
       }
       if (d.empty()) continue;
       Row row = model_columns(m);
@@ -621,7 +693,9 @@ double trial_cka(torch::Tensor x, torch::Tensor y) {
   x = x - x.mean(0, true);
   y = y - y.mean(0, true);
   auto self = [](const torch::Tensor& m) {
-    return (m.size(0) < m.size(1) ? torch::mm(m, m.t()) : torch::mm(m.t(), m)).norm().item<double>();
+    return (m.size(0) < m.size(1) ? torch::mm(m, m.t()) : torch::mm(m.t(), m))
+        .norm()
+        .item<double>();
   };
   double xx = self(x), yy = self(y);
   if (xx == 0 || yy == 0) return std::nan("");
@@ -644,8 +718,8 @@ std::vector<double> rdm(const torch::Tensor& means) {
 
 // The upper triangle `upper` of a symmetric [C, C] matrix with rows and
 // columns permuted, into `out`.
-void permute_upper(const std::vector<double>& upper, std::int64_t c, const std::vector<std::int64_t>& perm,
-                   std::vector<double>& out) {
+void permute_upper(const std::vector<double>& upper, std::int64_t c,
+                   const std::vector<std::int64_t>& perm, std::vector<double>& out) {
   auto at = [&](std::int64_t i, std::int64_t j) {  // index of (i, j), i != j, in the upper triangle
     if (i > j) std::swap(i, j);
     return static_cast<std::size_t>(i * c - i * (i + 1) / 2 + (j - i - 1));
@@ -671,8 +745,10 @@ std::vector<double> centred_ranks(const std::vector<double>& v) {
 }
 
 // Condition means of x [n, d] per condition id [n] (only conditions present).
-torch::Tensor condition_means(const torch::Tensor& x, const torch::Tensor& cond, std::int64_t conditions) {
-  torch::Tensor sums = torch::zeros({conditions, x.size(1)}, torch::kFloat64).index_add_(0, cond, x.to(torch::kFloat64));
+torch::Tensor condition_means(const torch::Tensor& x, const torch::Tensor& cond,
+                              std::int64_t conditions) {
+  torch::Tensor sums = torch::zeros({conditions, x.size(1)}, torch::kFloat64)
+                           .index_add_(0, cond, x.to(torch::kFloat64));
   torch::Tensor counts = torch::bincount(cond, {}, conditions).to(torch::kFloat64);
   torch::Tensor present = counts.gt(0).nonzero().squeeze(1);
   return sums.index_select(0, present) / counts.index_select(0, present).unsqueeze(1);
@@ -696,8 +772,8 @@ void rsa(const ModelData& m, const Settings& s, Tables& tables) {
   };
   const std::string rnn_space = choice_name(kSpaces, s.space);
   const std::int64_t frames = m.frames();
-  auto add = [&](const std::string& space_a, int fa, const torch::Tensor& a, const std::string& space_b, int fb,
-                 const torch::Tensor& b, Tables& tables) {
+  auto add = [&](const std::string& space_a, int fa, const torch::Tensor& a,
+                 const std::string& space_b, int fb, const torch::Tensor& b, Tables& tables) {
     auto [cond, total] = condition(fa);
     torch::Tensor ma = condition_means(a, cond, total), mb = condition_means(b, cond, total);
     const std::int64_t c = ma.size(0);
@@ -714,12 +790,14 @@ void rsa(const ModelData& m, const Settings& s, Tables& tables) {
     const double* pb = kb.data_ptr<double>();
     const double ka_norm = ka.norm().item<double>(), kb_norm = kb.norm().item<double>();
     std::vector<double> cka_null, rho_null;
-    random::Rng rng(random::hash_combine(s.seed, random::hash_string(space_a + space_b) + static_cast<std::uint64_t>(fa * 97 + fb)));
+    random::Rng rng(random::hash_combine(
+        s.seed, random::hash_string(space_a + space_b) + static_cast<std::uint64_t>(fa * 97 + fb)));
     std::vector<std::int64_t> perm(static_cast<std::size_t>(c));
     std::vector<double> permuted(rank_b.size());
     for (int r = 0; r < s.rsa_permutations; ++r) {
       std::iota(perm.begin(), perm.end(), 0);
-      for (std::int64_t i = c; i > 1; --i) std::swap(perm[i - 1], perm[rng.range(0, static_cast<int>(i) - 1)]);
+      for (std::int64_t i = c; i > 1; --i)
+        std::swap(perm[i - 1], perm[rng.range(0, static_cast<int>(i) - 1)]);
       double inner = 0;
       for (std::int64_t i = 0; i < c; ++i) {
         for (std::int64_t j = 0; j < c; ++j) inner += pa[i * c + j] * pb[perm[i] * c + perm[j]];
@@ -729,19 +807,20 @@ void rsa(const ModelData& m, const Settings& s, Tables& tables) {
       rho_null.push_back(rank_norm == 0 ? std::nan("") : dot(rank_a, permuted) / rank_norm);
     }
     Row row = model_columns(m);
-    row.insert(row.end(), {{"space_a", space_a},
-                           {"frame_a", double(fa)},
-                           {"space_b", space_b},
-                           {"frame_b", double(fb)},
-                           {"cka", cka},
-                           {"cka_null_mean", mean(cka_null)},
-                           {"cka_p", stats::permutation_p(cka, cka_null, stats::Alternative::kGreater)},
-                           {"rdm_spearman", rho},
-                           {"rdm_spearman_null_mean", mean(rho_null)},
-                           {"rdm_p", stats::permutation_p(rho, rho_null, stats::Alternative::kGreater)},
-                           {"cka_trials", trial_cka(a, b)},
-                           {"permutations", double(s.rsa_permutations)},
-                           {"conditions", double(c)}});
+    row.insert(row.end(),
+               {{"space_a", space_a},
+                {"frame_a", double(fa)},
+                {"space_b", space_b},
+                {"frame_b", double(fb)},
+                {"cka", cka},
+                {"cka_null_mean", mean(cka_null)},
+                {"cka_p", stats::permutation_p(cka, cka_null, stats::Alternative::kGreater)},
+                {"rdm_spearman", rho},
+                {"rdm_spearman_null_mean", mean(rho_null)},
+                {"rdm_p", stats::permutation_p(rho, rho_null, stats::Alternative::kGreater)},
+                {"cka_trials", trial_cka(a, b)},
+                {"permutations", double(s.rsa_permutations)},
+                {"conditions", double(c)}});
     tables["rsa"].add(std::move(row));
   };
   // Pairs (space a, frame a, space b, frame b), in parallel, rows in this order.
@@ -756,10 +835,13 @@ void rsa(const ModelData& m, const Settings& s, Tables& tables) {
   auto space_of = [&](const std::string& name) -> const torch::Tensor& {
     return name == "perceptual" ? m.perceptual : name == "embedding" ? m.embedding : m.states;
   };
-  for_each_unit(pairs.size(), [&](std::size_t i, Tables& out) {
-    const auto& [sa, fa, sb, fb] = pairs[i];
-    add(sa, fa, space_of(sa).select(1, fa), sb, fb, space_of(sb).select(1, fb), out);
-  }, tables);
+  for_each_unit(
+      pairs.size(),
+      [&](std::size_t i, Tables& out) {
+        const auto& [sa, fa, sb, fb] = pairs[i];
+        add(sa, fa, space_of(sa).select(1, fa), sb, fb, space_of(sb).select(1, fb), out);
+      },
+      tables);
 }
 
 namespace {
@@ -786,7 +868,8 @@ struct GramPr {
     const Eigen::VectorXd a = gw / s;
     const double wa = w.dot(a), wg = w.dot(gw), b = wg / (s * s);
     const double wa2 = w.dot(a.cwiseProduct(a)), wag = w.dot(a.cwiseProduct(gw));
-    const double fro2 = w.dot(hw) + 2 * s * wa2 + 2 * wa * wa + b * b * s * s - 4 * wag + 2 * b * wg - 4 * b * s * wa;
+    const double fro2 = w.dot(hw) + 2 * s * wa2 + 2 * wa * wa + b * b * s * s - 4 * wag +
+                        2 * b * wg - 4 * b * s * wa;
     const double tr = w.dot(diag) - 2 * wa + b * s;
     return fro2 <= 0 ? 0.0 : tr * tr / fro2;
   }
@@ -795,18 +878,24 @@ struct GramPr {
 }  // namespace
 
 void dimensionality(const ModelData& m, const Settings& s, Tables& tables) {
-  std::vector<std::pair<std::string, torch::Tensor>> spaces{{choice_name(kSpaces, s.space), m.states}};
+  std::vector<std::pair<std::string, torch::Tensor>> spaces{
+      {choice_name(kSpaces, s.space), m.states}};
   if (m.perceptual.defined()) spaces.emplace_back("perceptual", m.perceptual);
   if (m.embedding.defined()) spaces.emplace_back("embedding", m.embedding);
-  std::vector<std::pair<std::string, torch::Tensor>> groups{{"all", torch::arange(m.states.size(0), torch::kLong)}};
-  for (std::size_t k = 0; k < m.tasks.size(); ++k) groups.emplace_back(m.tasks[k].name, m.rows_of_task(k));
-  std::vector<std::tuple<std::size_t, std::size_t, int>> units;  // (space, group, frame), rows in this order
+  std::vector<std::pair<std::string, torch::Tensor>> groups{
+      {"all", torch::arange(m.states.size(0), torch::kLong)}};
+  for (std::size_t k = 0; k < m.tasks.size(); ++k)
+    groups.emplace_back(m.tasks[k].name, m.rows_of_task(k));
+  std::vector<std::tuple<std::size_t, std::size_t, int>>
+      units;  // (space, group, frame), rows in this order
   for (std::size_t a = 0; a < spaces.size(); ++a) {
     for (std::size_t g = 0; g < groups.size(); ++g) {
       for (int t = 0; t < m.frames(); ++t) units.emplace_back(a, g, t);
     }
   }
-  for_each_unit(units.size(), [&](std::size_t u, Tables& out) {
+  for_each_unit(
+      units.size(),
+      [&](std::size_t u, Tables& out) {
         const auto& [space_index, group_index, t] = units[u];
         const auto& [space, data] = spaces[space_index];
         const auto& [group, rows] = groups[group_index];
@@ -818,9 +907,11 @@ void dimensionality(const ModelData& m, const Settings& s, Tables& tables) {
         auto [unique, inverse, counts] = torch::unique_dim(x, 0, true, true, true);
         const bool collapse = unique.size(0) * 2 <= n;
         torch::Tensor xs = collapse ? unique : x;
-        torch::Tensor base = collapse ? counts.to(torch::kFloat64) : torch::ones({n}, torch::kFloat64);
+        torch::Tensor base =
+            collapse ? counts.to(torch::kFloat64) : torch::ones({n}, torch::kFloat64);
         GramPr ratio(xs);
-        Eigen::VectorXd base_w = Eigen::Map<const Eigen::VectorXd>(base.contiguous().data_ptr<double>(), base.size(0));
+        Eigen::VectorXd base_w =
+            Eigen::Map<const Eigen::VectorXd>(base.contiguous().data_ptr<double>(), base.size(0));
         const double pr = ratio(base_w);
         // Bootstrap over images: trials that show one image at frame t share
         // it (and their states are near-twins), so the unit resampled is the
@@ -828,7 +919,8 @@ void dimensionality(const ModelData& m, const Settings& s, Tables& tables) {
         // replacement, and takes all trials of each drawn image together.
         torch::Tensor inv = inverse.contiguous();
         const std::int64_t* inv_p = inv.data_ptr<std::int64_t>();
-        auto [images, image_of] = at::_unique(m.stimulus.index_select(0, rows).select(1, t).contiguous(), true, true);
+        auto [images, image_of] =
+            at::_unique(m.stimulus.index_select(0, rows).select(1, t).contiguous(), true, true);
         image_of = image_of.contiguous();
         const std::int64_t* image_p = image_of.data_ptr<std::int64_t>();
         const std::int64_t n_images = images.size(0);
@@ -836,7 +928,8 @@ void dimensionality(const ModelData& m, const Settings& s, Tables& tables) {
         std::vector<std::map<std::int64_t, double>> image_rows(static_cast<std::size_t>(n_images));
         for (std::int64_t i = 0; i < n; ++i) image_rows[image_p[i]][collapse ? inv_p[i] : i] += 1.0;
         std::vector<double> boot;
-        random::Rng rng(random::hash_combine(s.seed, random::hash_string(space + "/" + group)) + static_cast<std::uint64_t>(t));
+        random::Rng rng(random::hash_combine(s.seed, random::hash_string(space + "/" + group)) +
+                        static_cast<std::uint64_t>(t));
         Eigen::VectorXd w(xs.size(0));
         for (int b = 0; b < s.bootstrap; ++b) {
           w.setZero();
@@ -851,8 +944,9 @@ void dimensionality(const ModelData& m, const Settings& s, Tables& tables) {
                                {"task", group},
                                {"frame", double(t)},
                                {"participation_ratio", pr},
-                               // Basic (pivotal) bootstrap over images: resampling duplicates images, which
-                               // biases the ratio down; reflecting the percentiles about the estimate corrects for it.
+                               // Basic (pivotal) bootstrap over images: resampling duplicates
+                               // images, which biases the ratio down; reflecting the percentiles
+                               // about the estimate corrects for it.
                                {"ci_lo", 2 * pr - stats::quantile(boot, 0.975)},
                                {"ci_hi", 2 * pr - stats::quantile(boot, 0.025)},
                                {"bootstrap", double(boot.size())},
@@ -860,7 +954,8 @@ void dimensionality(const ModelData& m, const Settings& s, Tables& tables) {
                                {"dims", double(std::min(n - 1, x.size(1)))},
                                {"n", double(n)}});
         out["dimensionality"].add(std::move(row));
-  }, tables);
+      },
+      tables);
 }
 
 }  // namespace wmgeom::analyze

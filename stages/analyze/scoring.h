@@ -62,11 +62,13 @@ torch::Tensor held_masks(const ModelData& m, const Family& f, int u, Scoring r);
 // kin of the labels at the frames read, against the true labels (as H1/H2),
 // with `chance` the mean over the trials scored of 1 / (classes left);
 // kNone: no score.
-Score rule_score(const ModelData& m, const Family& f, int t, int u, Scoring r, const torch::Tensor& keep = {});
+Score rule_score(const ModelData& m, const Family& f, int t, int u, Scoring r,
+                 const torch::Tensor& keep = {});
 
 // The seed of a family's label permutations and of everything drawn per
 // (task, feature, stimulus frame).
-std::uint64_t family_seed(const Settings& s, const std::string& task, const std::string& feature, int stim);
+std::uint64_t family_seed(const Settings& s, const std::string& task, const std::string& feature,
+                          int stim);
 
 // The families in key order, for for_each_unit.
 std::vector<const Family*> in_order(const Families& families);
@@ -78,6 +80,7 @@ void set_cell(Row& row, const std::string& name, TableBuilder::Cell value);
 // its chance (1/K unless given), the empirical chance, and how many trials
 // it used: `n` trials per fold scored (mean over those folds), `n_total`
 // their sum, `folds` the folds scored (at least one trial).
-void add_accuracy(Row& row, const Score& sc, const Settings& s, const std::string& feature, double chance = NAN);
+void add_accuracy(Row& row, const Score& sc, const Settings& s, const std::string& feature,
+                  double chance = NAN);
 
 }  // namespace wmgeom::analyze

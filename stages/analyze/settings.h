@@ -33,8 +33,9 @@ inline constexpr Choice<Space> kSpaces[] = {{Space::kHidden, "hidden"}, {Space::
 //                mapped back by w / sd (version 5; measures the spectrum, not
 //                the class geometry: kept for comparison only).
 enum class OrthoPrep { kStandardize, kRaw, kWhitened };
-inline constexpr Choice<OrthoPrep> kOrthoPreps[] = {
-    {OrthoPrep::kStandardize, "standardize"}, {OrthoPrep::kRaw, "raw"}, {OrthoPrep::kWhitened, "whitened"}};
+inline constexpr Choice<OrthoPrep> kOrthoPreps[] = {{OrthoPrep::kStandardize, "standardize"},
+                                                    {OrthoPrep::kRaw, "raw"},
+                                                    {OrthoPrep::kWhitened, "whitened"}};
 
 // verdicts = "required" (true) or "when_testable" (false); `key` names the
 // parameter in the error for another value.
@@ -45,9 +46,9 @@ bool verdicts_required(const std::string& value, const std::string& key);
 struct AnalyzeSettings {
   std::vector<std::string> analyses;  // as listed
   std::vector<std::string> features;
-  std::vector<std::int64_t> frames;   // as listed; empty: every frame of the trial
+  std::vector<std::int64_t> frames;  // as listed; empty: every frame of the trial
   analyze::Space space{};
-  std::string decoder;                // decoders::kModels' name ("svm", "logistic")
+  std::string decoder;  // decoders::kModels' name ("svm", "logistic")
   double c{};
   int folds{};
   analyze::Cv cv{};

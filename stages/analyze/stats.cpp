@@ -20,7 +20,8 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // excludes 0 exactly when p < 1 - level.
 void finish(TestResult& r, double se, double df, Alternative alternative, double level) {
   r.df = df;
-  const bool greater = alternative == Alternative::kGreater, less = alternative == Alternative::kLess;
+  const bool greater = alternative == Alternative::kGreater,
+             less = alternative == Alternative::kLess;
   if (se == 0) {  // no spread: the sign decides, the interval is a point (or a half-line from it)
     r.statistic = r.effect == 0 ? 0.0 : std::copysign(INFINITY, r.effect);
     r.ci_lo = less ? -INFINITY : r.effect;
@@ -50,16 +51,20 @@ TestResult undefined(const char* name, std::size_t na, std::size_t nb) {
 
 const char* alternative_name(Alternative a) {
   switch (a) {
-    case Alternative::kGreater: return "greater";
-    case Alternative::kLess: return "less";
-    default: return "two-sided";
+    case Alternative::kGreater:
+      return "greater";
+    case Alternative::kLess:
+      return "less";
+    default:
+      return "two-sided";
   }
 }
 
 bool TestResult::defined() const { return std::isfinite(p); }
 
 double mean(const std::vector<double>& v) {
-  return v.empty() ? kNaN : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+  return v.empty() ? kNaN
+                   : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
 }
 
 double sd(const std::vector<double>& v) {
@@ -77,13 +82,17 @@ double t_p_value(double t, double df, Alternative alternative) {
   }
   boost::math::students_t dist(df);
   switch (alternative) {
-    case Alternative::kGreater: return boost::math::cdf(boost::math::complement(dist, t));
-    case Alternative::kLess: return boost::math::cdf(dist, t);
-    default: return std::min(1.0, 2.0 * boost::math::cdf(boost::math::complement(dist, std::abs(t))));
+    case Alternative::kGreater:
+      return boost::math::cdf(boost::math::complement(dist, t));
+    case Alternative::kLess:
+      return boost::math::cdf(dist, t);
+    default:
+      return std::min(1.0, 2.0 * boost::math::cdf(boost::math::complement(dist, std::abs(t))));
   }
 }
 
-TestResult one_sample_t(const std::vector<double>& x, double mu0, Alternative alternative, double level) {
+TestResult one_sample_t(const std::vector<double>& x, double mu0, Alternative alternative,
+                        double level) {
   std::vector<double> v;
   for (double a : x) {
     if (std::isfinite(a)) v.push_back(a);
@@ -93,12 +102,13 @@ TestResult one_sample_t(const std::vector<double>& x, double mu0, Alternative al
   r.test = "one-sample t";
   r.n_a = v.size();
   r.effect = mean(v) - mu0;
-  finish(r, sd(v) / std::sqrt(static_cast<double>(v.size())), static_cast<double>(v.size() - 1), alternative, level);
+  finish(r, sd(v) / std::sqrt(static_cast<double>(v.size())), static_cast<double>(v.size() - 1),
+         alternative, level);
   return r;
 }
 
-TestResult one_sample_t_plus(const std::vector<double>& x, double mu0, double extra_variance, double extra_df,
-                             Alternative alternative, double level) {
+TestResult one_sample_t_plus(const std::vector<double>& x, double mu0, double extra_variance,
+                             double extra_df, Alternative alternative, double level) {
   if (!(extra_variance >= 0) || !(extra_df > 0)) {
     TestResult r = undefined("one-sample t + shared variance", 0, 0);
     return r;
@@ -118,8 +128,8 @@ TestResult one_sample_t_plus(const std::vector<double>& x, double mu0, double ex
   return r;
 }
 
-TestResult welch_t(const std::vector<double>& a_in, const std::vector<double>& b_in, Alternative alternative,
-                   double level) {
+TestResult welch_t(const std::vector<double>& a_in, const std::vector<double>& b_in,
+                   Alternative alternative, double level) {
   std::vector<double> a, b;
   for (double x : a_in) {
     if (std::isfinite(x)) a.push_back(x);
@@ -136,7 +146,8 @@ TestResult welch_t(const std::vector<double>& a_in, const std::vector<double>& b
   const double na = static_cast<double>(a.size()), nb = static_cast<double>(b.size());
   double va = sd(a) * sd(a) / na, vb = sd(b) * sd(b) / nb;
   double se = std::sqrt(va + vb);
-  double df = se == 0 ? na + nb - 2 : (va + vb) * (va + vb) / (va * va / (na - 1) + vb * vb / (nb - 1));
+  double df =
+      se == 0 ? na + nb - 2 : (va + vb) * (va + vb) / (va * va / (na - 1) + vb * vb / (nb - 1));
   finish(r, se, df, alternative, level);
   return r;
 }
@@ -149,9 +160,15 @@ double permutation_p(double observed, const std::vector<double>& null, Alternati
     if (std::isnan(v)) continue;
     ++draws;
     switch (alternative) {
-      case Alternative::kGreater: extreme += v >= observed; break;
-      case Alternative::kLess: extreme += v <= observed; break;
-      default: extreme += std::abs(v - centre) >= std::abs(observed - centre); break;
+      case Alternative::kGreater:
+        extreme += v >= observed;
+        break;
+      case Alternative::kLess:
+        extreme += v <= observed;
+        break;
+      default:
+        extreme += std::abs(v - centre) >= std::abs(observed - centre);
+        break;
     }
   }
   return (1.0 + static_cast<double>(extreme)) / (1.0 + static_cast<double>(draws));
@@ -170,12 +187,14 @@ double quantile(std::vector<double> v, double q) {
 std::vector<double> ranks(const std::vector<double>& v) {
   std::vector<std::size_t> idx(v.size());
   std::iota(idx.begin(), idx.end(), 0);
-  std::stable_sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return v[a] < v[b]; });
+  std::stable_sort(idx.begin(), idx.end(),
+                   [&](std::size_t a, std::size_t b) { return v[a] < v[b]; });
   std::vector<double> r(v.size());
   for (std::size_t i = 0; i < idx.size();) {
     std::size_t j = i;
     while (j + 1 < idx.size() && v[idx[j + 1]] == v[idx[i]]) ++j;
-    double avg = (static_cast<double>(i) + static_cast<double>(j)) / 2.0 + 1.0;  // ties share their mean rank
+    double avg = (static_cast<double>(i) + static_cast<double>(j)) / 2.0 +
+                 1.0;  // ties share their mean rank
     for (std::size_t q = i; q <= j; ++q) r[idx[q]] = avg;
     i = j + 1;
   }

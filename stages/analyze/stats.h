@@ -14,7 +14,7 @@ enum class Alternative { kTwoSided, kGreater, kLess };
 const char* alternative_name(Alternative a);  // "two-sided", "greater", "less"
 
 struct TestResult {
-  std::string test;  // "one-sample t", "Welch t"
+  std::string test;   // "one-sample t", "Welch t"
   double effect = 0;  // mean(a) - mean(b), or mean(x) - mu0
   // The `level` confidence interval of the effect that matches the test: two-sided
   // for kTwoSided; the one-sided bound for kGreater [ci_lo, +inf) and for kLess
@@ -27,18 +27,19 @@ struct TestResult {
 
 // One-sample t-test of mean(x) against mu0 (paired designs: pass the
 // differences). Needs >= 2 values; with zero spread p is 0 or 1 by the sign.
-TestResult one_sample_t(const std::vector<double>& x, double mu0, Alternative alternative, double level = 0.95);
+TestResult one_sample_t(const std::vector<double>& x, double mu0, Alternative alternative,
+                        double level = 0.95);
 // One-sample t-test whose standard error also carries a variance estimated
 // elsewhere: extra_variance V of mean(x) from a source of error every value
 // of x shares (finding 3: the images, one set for every model, resampled by a
 // bootstrap), with extra_df degrees of freedom (bootstrap resamples - 1).
 // se^2 = s^2 / n + V, Welch-Satterthwaite df; V = 0 gives one_sample_t.
 // Conservative where the values' own spread already holds part of V.
-TestResult one_sample_t_plus(const std::vector<double>& x, double mu0, double extra_variance, double extra_df,
-                             Alternative alternative, double level = 0.95);
+TestResult one_sample_t_plus(const std::vector<double>& x, double mu0, double extra_variance,
+                             double extra_df, Alternative alternative, double level = 0.95);
 // Welch's unequal-variance t-test of mean(a) - mean(b), Welch-Satterthwaite df.
-TestResult welch_t(const std::vector<double>& a, const std::vector<double>& b, Alternative alternative,
-                   double level = 0.95);
+TestResult welch_t(const std::vector<double>& a, const std::vector<double>& b,
+                   Alternative alternative, double level = 0.95);
 // p-value of a t statistic with df degrees of freedom.
 double t_p_value(double t, double df, Alternative alternative);
 

@@ -47,7 +47,8 @@ torch::Tensor Rotation::apply(const torch::Tensor& c) const {
 }
 
 torch::Tensor Rotation::matrix() const {
-  return torch::eye(q.size(0), torch::kFloat64) + torch::mm(torch::mm(q, r - torch::eye(r.size(0), torch::kFloat64)), q.t());
+  return torch::eye(q.size(0), torch::kFloat64) +
+         torch::mm(torch::mm(q, r - torch::eye(r.size(0), torch::kFloat64)), q.t());
 }
 
 namespace {
@@ -61,8 +62,8 @@ std::int64_t rank_of(const torch::Tensor& sv) {
 // The trials a swap test scores (both swap tables): held out by fam's fold q
 // under the rule at `frame`, and for the elapsed-shifted swaps also an image
 // at fam.stim that the source family f's fold q never trained on.
-torch::Tensor swap_keep(const ModelData& m, const Family& f, const Family& fam, int frame, Scoring rule,
-                        bool unseen_by_source) {
+torch::Tensor swap_keep(const ModelData& m, const Family& f, const Family& fam, int frame,
+                        Scoring rule, bool unseen_by_source) {
   torch::Tensor keep = held_masks(m, fam, frame, rule);
   if (unseen_by_source) {
     std::vector<torch::Tensor> unseen_q;
@@ -75,24 +76,26 @@ torch::Tensor swap_keep(const ModelData& m, const Family& f, const Family& fam, 
 // One row of a swap table (procrustes, procrustes_centroids): swap `name`
 // of source cell (f, t) scored on family fam at `frame`, like with like
 // against its target's score and the target's empirical chance.
-Row swap_row(const ModelData& m, const Settings& s, const Family& f, int t, const Family& fam, const std::string& name,
-             int frame, Scoring rule, const Score& sc, const Score& target) {
+Row swap_row(const ModelData& m, const Settings& s, const Family& f, int t, const Family& fam,
+             const std::string& name, int frame, Scoring rule, const Score& sc,
+             const Score& target) {
   const double fit = target.accuracy(), null = mean(sc.null), p95 = stats::quantile(sc.null, 0.95);
   const bool usable = !sc.null.empty() && fit > p95 && fit > null;
   auto row = model_columns(m);
-  row.insert(row.end(), {{"task", m.tasks[f.task].name},
-                         {"feature", f.feature},
-                         {"relevance", relevance(m.tasks[f.task], f.feature)},
-                         {"test", name},
-                         {"source_stim", double(f.stim)},
-                         {"source_frame", double(t)},
-                         {"stim_frame", double(fam.stim)},
-                         {"frame", double(frame)},
-                         {"scoring", std::string(scoring_name(rule))},
-                         {"fitted_accuracy", fit},
-                         {"fitted_minus_swap", fit - sc.accuracy()},
-                         {"relative", usable ? (sc.accuracy() - null) / (fit - null) : std::nan("")},
-                         {"target_above_chance", usable ? 1.0 : 0.0}});
+  row.insert(row.end(),
+             {{"task", m.tasks[f.task].name},
+              {"feature", f.feature},
+              {"relevance", relevance(m.tasks[f.task], f.feature)},
+              {"test", name},
+              {"source_stim", double(f.stim)},
+              {"source_frame", double(t)},
+              {"stim_frame", double(fam.stim)},
+              {"frame", double(frame)},
+              {"scoring", std::string(scoring_name(rule))},
+              {"fitted_accuracy", fit},
+              {"fitted_minus_swap", fit - sc.accuracy()},
+              {"relative", usable ? (sc.accuracy() - null) / (fit - null) : std::nan("")},
+              {"target_above_chance", usable ? 1.0 : 0.0}});
   add_accuracy(row, sc, s, f.feature, rule == Scoring::kAll ? NAN : chance_of(rule, s, fam));
   if (rule == Scoring::kNone) set_cell(row, "chance", std::nan(""));
   return row;
@@ -108,7 +111,7 @@ Rotation fit_rotation(const torch::Tensor& src_in, const torch::Tensor& tgt_in) 
   const std::int64_t m = rank_of(ss);
   rot.q = us.index({Slice(), Slice(0, m)}).contiguous();
   torch::Tensor a = torch::mm(src, rot.q), b = torch::mm(tgt, rot.q);  // [K, m]
-  auto [u, sv, vh] = torch::linalg_svd(torch::mm(a.t(), b), true);    // [m, m] each
+  auto [u, sv, vh] = torch::linalg_svd(torch::mm(a.t(), b), true);     // [m, m] each
   const std::int64_t d = rank_of(sv), rest = m - d;
   // Determined: u_d -> v_d. Undetermined: u_0 -> v_0 by the completion o
   // maximising trace(u_0 o v_0^T) = trace(o n), n = v_0^T u_0 = y s z^T:
@@ -132,7 +135,8 @@ namespace {
 // The rotation's own null (both swap tables): kProcrustesNullRotations
 // rotations from src [K, H] onto tgt's rows in a permuted class order,
 // each a uniform derangement (by rejection) drawn from `seed`.
-std::vector<Rotation> permuted_rotations(const torch::Tensor& src, const torch::Tensor& tgt, std::uint64_t seed) {
+std::vector<Rotation> permuted_rotations(const torch::Tensor& src, const torch::Tensor& tgt,
+                                         std::uint64_t seed) {
   const std::int64_t k = src.size(0);
   random::Rng rng(seed);
   std::vector<Rotation> out;
@@ -141,7 +145,8 @@ std::vector<Rotation> permuted_rotations(const torch::Tensor& src, const torch::
     bool fixed_point = true;
     while (fixed_point) {
       for (std::int64_t i = 0; i < k; ++i) perm[i] = i;
-      for (std::int64_t i = k; i > 1; --i) std::swap(perm[i - 1], perm[rng.range(0, static_cast<int>(i) - 1)]);
+      for (std::int64_t i = k; i > 1; --i)
+        std::swap(perm[i - 1], perm[rng.range(0, static_cast<int>(i) - 1)]);
       fixed_point = false;
       for (std::int64_t i = 0; i < k; ++i) fixed_point = fixed_point || perm[i] == i;
     }
@@ -154,126 +159,147 @@ std::vector<Rotation> permuted_rotations(const torch::Tensor& src, const torch::
 void procrustes(const ModelData& m, const Settings& s, const Families& families, Tables& out) {
   const std::int64_t frames = m.frames();
   const auto list = in_order(families);
-  for_each_unit(list.size(), [&](std::size_t unit, Tables& tables) {
-    const Family& f = *list[unit];
-    const Family* next_stim = nullptr;
-    if (auto it = families.find(std::make_tuple(f.task, f.feature, f.stim + 1)); it != families.end()) next_stim = &it->second;
-    // The label of each trial at every frame, for the lag rule.
-    torch::Tensor labels = m.labels.at(f.feature).index_select(0, f.rows);
-    for (int t = f.stim; t + 1 < frames; ++t) {
-      // Per test: its target (family, frame), the rule that scores it (the
-      // lag rule at the target's frame), whether the leak rule adds f's
-      // training images (the elapsed-shifted swaps), and per fold the hit
-      // rate of each trial (1 when the swapped decoder reads its label;
-      // the permuted-rotation null: the share of its rotations that do).
-      // Each swap test has a no-rotation control: the standardised source
-      // weights put in the target's place unrotated (R = I).
-      struct Test {
-        const Family* fam = nullptr;
-        int frame = 0;
-        Scoring rule = Scoring::kAll;
-        bool unseen_by_source = false;
-        std::vector<torch::Tensor> hits;  // per fold, double [n]
-      };
-      std::map<std::string, Test> tests;
-      for (int q = 0; q < f.folds; ++q) {
-        // Class normals [K, H] in the states' own units (w / sd): each
-        // frame's decoder standardises with its own per-unit SDs, so
-        // standardised weights of two frames are in different coordinates,
-        // and a rotation between them would partly be a change of scale.
-        auto weights = [&](const Family& fam, int frame) {
-          const std::int64_t p = fam.index(q, frame, frames);
-          return (fam.fit.weight[p] / fam.fit.scale[p].unsqueeze(1)).t();
-        };
-        Standardised src = standardise(weights(f, t)), tgt = standardise(weights(f, t + 1));
-        Rotation rot = fit_rotation(src.w, tgt.w);
-        // The rotation's own null: rotations fitted on permuted class
-        // correspondences (the target normals' rows permuted, no class kept
-        // in place), kProcrustesNullRotations of them, seeded per cell.
-        const std::vector<Rotation> permuted = permuted_rotations(
-            src.w, tgt.w,
-            random::hash_combine(family_seed(s, m.tasks[f.task].name, f.feature, f.stim),
-                                 0x9207ULL + static_cast<std::uint64_t>(t) * 1009 + static_cast<std::uint64_t>(q)));
-        // Hits [n] of weights `w_std` (de-standardised like the target
-        // decoder) used in place of the target decoder of family `fam` at
-        // `frame`, under the rule there (kDiffer: the argmax over the
-        // classes not kin of the label at `frame`).
-        auto hits_of = [&](const Family& fam, int frame, Scoring rule, const torch::Tensor& w_std) {
-          std::int64_t p = fam.index(q, frame, frames);
-          Standardised tg = standardise(weights(fam, frame));
-          torch::Tensor w = w_std * tg.norm + tg.mean;  // [K, H], the states' units
-          torch::Tensor x = m.states.index_select(0, fam.rows).select(1, frame);
-          torch::Tensor decision = torch::mm(x - fam.fit.mean[p], w.t()) + fam.fit.bias[p];  // [n, K]
-          torch::Tensor pred = rule == Scoring::kDiffer
-                                   ? argmax_except(decision.unsqueeze(0), kin_mask(fam, labels.select(1, frame))).squeeze(0)
-                                   : decision.argmax(1);
-          return pred.eq(fam.y).to(torch::kFloat64);
-        };
-        auto evaluate = [&](const std::string& name, const Family& fam, int frame, bool unseen_by_source,
-                            const std::function<torch::Tensor(Scoring)>& hits) {
-          Test& test = tests[name];
-          test.fam = &fam;
-          test.frame = frame;
-          test.rule = scoring_at(fam, frame, s);
-          test.unseen_by_source = unseen_by_source;
-          if (test.rule != Scoring::kNone) test.hits.push_back(hits(test.rule));
-        };
-        auto weights_hits = [&](const Family& fam, int frame, const torch::Tensor& w_std) {
-          return [&, frame, w_std](Scoring rule) { return hits_of(fam, frame, rule, w_std); };
-        };
-        // A swap, its no-rotation control and its permuted-rotation null.
-        auto swap = [&](const std::string& name, const Family& fam, int frame, bool unseen_by_source, const torch::Tensor& w_std) {
-          evaluate(name, fam, frame, unseen_by_source, weights_hits(fam, frame, rot.apply(w_std)));
-          evaluate(name + "_no_rotation", fam, frame, unseen_by_source, weights_hits(fam, frame, w_std));
-          if (permuted.empty()) return;
-          evaluate(name + "_permuted_rotation", fam, frame, unseen_by_source, [&](Scoring rule) {
-            torch::Tensor sum = torch::zeros({fam.y.size(0)}, torch::kFloat64);
-            for (const auto& r : permuted) sum += hits_of(fam, frame, rule, r.apply(w_std));
-            return sum / static_cast<double>(permuted.size());
-          });
-        };
-        evaluate("fitted", f, t + 1, false, weights_hits(f, t + 1, tgt.w));
-        evaluate("reconstructed", f, t + 1, false, weights_hits(f, t + 1, rot.apply(src.w)));
-        evaluate("reconstructed_no_rotation", f, t + 1, false, weights_hits(f, t + 1, src.w));
-        if (t + 2 < frames) {
-          swap("time_shifted", f, t + 2, false, tgt.w);  // W(s, t+1), already standardised
-          // The next stimulus's decoder, rotated by R fitted from f's
-          // decoders: the leak rule takes f's fold-q training images (at
-          // s) out of next_stim's held-out trials (images at s + 1) too.
-          if (next_stim != nullptr) {
-            swap("elapsed_shifted", *next_stim, t + 2, true, standardise(weights(*next_stim, t + 1)).w);
+  for_each_unit(
+      list.size(),
+      [&](std::size_t unit, Tables& tables) {
+        const Family& f = *list[unit];
+        const Family* next_stim = nullptr;
+        if (auto it = families.find(std::make_tuple(f.task, f.feature, f.stim + 1));
+            it != families.end())
+          next_stim = &it->second;
+        // The label of each trial at every frame, for the lag rule.
+        torch::Tensor labels = m.labels.at(f.feature).index_select(0, f.rows);
+        for (int t = f.stim; t + 1 < frames; ++t) {
+          // Per test: its target (family, frame), the rule that scores it (the
+          // lag rule at the target's frame), whether the leak rule adds f's
+          // training images (the elapsed-shifted swaps), and per fold the hit
+          // rate of each trial (1 when the swapped decoder reads its label;
+          // the permuted-rotation null: the share of its rotations that do).
+          // Each swap test has a no-rotation control: the standardised source
+          // weights put in the target's place unrotated (R = I).
+          struct Test {
+            const Family* fam = nullptr;
+            int frame = 0;
+            Scoring rule = Scoring::kAll;
+            bool unseen_by_source = false;
+            std::vector<torch::Tensor> hits;  // per fold, double [n]
+          };
+          std::map<std::string, Test> tests;
+          for (int q = 0; q < f.folds; ++q) {
+            // Class normals [K, H] in the states' own units (w / sd): each
+            // frame's decoder standardises with its own per-unit SDs, so
+            // standardised weights of two frames are in different coordinates,
+            // and a rotation between them would partly be a change of scale.
+            auto weights = [&](const Family& fam, int frame) {
+              const std::int64_t p = fam.index(q, frame, frames);
+              return (fam.fit.weight[p] / fam.fit.scale[p].unsqueeze(1)).t();
+            };
+            Standardised src = standardise(weights(f, t)), tgt = standardise(weights(f, t + 1));
+            Rotation rot = fit_rotation(src.w, tgt.w);
+            // The rotation's own null: rotations fitted on permuted class
+            // correspondences (the target normals' rows permuted, no class kept
+            // in place), kProcrustesNullRotations of them, seeded per cell.
+            const std::vector<Rotation> permuted = permuted_rotations(
+                src.w, tgt.w,
+                random::hash_combine(family_seed(s, m.tasks[f.task].name, f.feature, f.stim),
+                                     0x9207ULL + static_cast<std::uint64_t>(t) * 1009 +
+                                         static_cast<std::uint64_t>(q)));
+            // Hits [n] of weights `w_std` (de-standardised like the target
+            // decoder) used in place of the target decoder of family `fam` at
+            // `frame`, under the rule there (kDiffer: the argmax over the
+            // classes not kin of the label at `frame`).
+            auto hits_of = [&](const Family& fam, int frame, Scoring rule,
+                               const torch::Tensor& w_std) {
+              std::int64_t p = fam.index(q, frame, frames);
+              Standardised tg = standardise(weights(fam, frame));
+              torch::Tensor w = w_std * tg.norm + tg.mean;  // [K, H], the states' units
+              torch::Tensor x = m.states.index_select(0, fam.rows).select(1, frame);
+              torch::Tensor decision =
+                  torch::mm(x - fam.fit.mean[p], w.t()) + fam.fit.bias[p];  // [n, K]
+              torch::Tensor pred =
+                  rule == Scoring::kDiffer
+                      ? argmax_except(decision.unsqueeze(0), kin_mask(fam, labels.select(1, frame)))
+                            .squeeze(0)
+                      : decision.argmax(1);
+              return pred.eq(fam.y).to(torch::kFloat64);
+            };
+            auto evaluate = [&](const std::string& name, const Family& fam, int frame,
+                                bool unseen_by_source,
+                                const std::function<torch::Tensor(Scoring)>& hits) {
+              Test& test = tests[name];
+              test.fam = &fam;
+              test.frame = frame;
+              test.rule = scoring_at(fam, frame, s);
+              test.unseen_by_source = unseen_by_source;
+              if (test.rule != Scoring::kNone) test.hits.push_back(hits(test.rule));
+            };
+            auto weights_hits = [&](const Family& fam, int frame, const torch::Tensor& w_std) {
+              return [&, frame, w_std](Scoring rule) { return hits_of(fam, frame, rule, w_std); };
+            };
+            // A swap, its no-rotation control and its permuted-rotation null.
+            auto swap = [&](const std::string& name, const Family& fam, int frame,
+                            bool unseen_by_source, const torch::Tensor& w_std) {
+              evaluate(name, fam, frame, unseen_by_source,
+                       weights_hits(fam, frame, rot.apply(w_std)));
+              evaluate(name + "_no_rotation", fam, frame, unseen_by_source,
+                       weights_hits(fam, frame, w_std));
+              if (permuted.empty()) return;
+              evaluate(name + "_permuted_rotation", fam, frame, unseen_by_source,
+                       [&](Scoring rule) {
+                         torch::Tensor sum = torch::zeros({fam.y.size(0)}, torch::kFloat64);
+                         for (const auto& r : permuted)
+                           sum += hits_of(fam, frame, rule, r.apply(w_std));
+                         return sum / static_cast<double>(permuted.size());
+                       });
+            };
+            evaluate("fitted", f, t + 1, false, weights_hits(f, t + 1, tgt.w));
+            evaluate("reconstructed", f, t + 1, false, weights_hits(f, t + 1, rot.apply(src.w)));
+            evaluate("reconstructed_no_rotation", f, t + 1, false, weights_hits(f, t + 1, src.w));
+            if (t + 2 < frames) {
+              swap("time_shifted", f, t + 2, false, tgt.w);  // W(s, t+1), already standardised
+              // The next stimulus's decoder, rotated by R fitted from f's
+              // decoders: the leak rule takes f's fold-q training images (at
+              // s) out of next_stim's held-out trials (images at s + 1) too.
+              if (next_stim != nullptr) {
+                swap("elapsed_shifted", *next_stim, t + 2, true,
+                     standardise(weights(*next_stim, t + 1)).w);
+              }
+            }
+          }
+          for (const auto& [name, test] : tests) {
+            const Family& fam = *test.fam;
+            // The trials each fold scores: held out by fam's fold q (and under
+            // kDiffer, labels at the frame and at fam.stim that differ), and for
+            // the elapsed-shifted swaps, an image at fam.stim that f's fold q
+            // never trained on (at f.stim). The swap, its controls, its target
+            // and the target's null are all scored on exactly these trials.
+            torch::Tensor keep;
+            Score sc, target;
+            if (test.rule != Scoring::kNone) {
+              keep = swap_keep(m, f, fam, test.frame, test.rule, test.unseen_by_source);
+              const auto counts = to_vector(keep.sum(1));
+              torch::Tensor hits = (torch::stack(test.hits) * keep.to(torch::kFloat64))
+                                       .sum(1)
+                                       .contiguous();  // [folds]
+              for (std::size_t q = 0; q < counts.size(); ++q) {
+                if (counts[q] == 0) continue;
+                sc.folds.push_back(hits[static_cast<std::int64_t>(q)].item<double>() /
+                                   static_cast<double>(counts[q]));
+                sc.counts.push_back(static_cast<double>(counts[q]));
+              }
+              // Like with like (SCIENCE.md section 6): each score relative to its
+              // own target decoder at the same cell, scored the same way on the
+              // same trials, and that decoder's empirical chance; a cell counts
+              // only when the target beats the 95th percentile of its chance.
+              target = rule_score(m, fam, test.frame, test.frame, test.rule, keep);
+              sc.null = target.null;
+            }
+            tables["procrustes"].add(
+                swap_row(m, s, f, t, fam, name, test.frame, test.rule, sc, target));
           }
         }
-      }
-      for (const auto& [name, test] : tests) {
-        const Family& fam = *test.fam;
-        // The trials each fold scores: held out by fam's fold q (and under
-        // kDiffer, labels at the frame and at fam.stim that differ), and for
-        // the elapsed-shifted swaps, an image at fam.stim that f's fold q
-        // never trained on (at f.stim). The swap, its controls, its target
-        // and the target's null are all scored on exactly these trials.
-        torch::Tensor keep;
-        Score sc, target;
-        if (test.rule != Scoring::kNone) {
-          keep = swap_keep(m, f, fam, test.frame, test.rule, test.unseen_by_source);
-          const auto counts = to_vector(keep.sum(1));
-          torch::Tensor hits = (torch::stack(test.hits) * keep.to(torch::kFloat64)).sum(1).contiguous();  // [folds]
-          for (std::size_t q = 0; q < counts.size(); ++q) {
-            if (counts[q] == 0) continue;
-            sc.folds.push_back(hits[static_cast<std::int64_t>(q)].item<double>() / static_cast<double>(counts[q]));
-            sc.counts.push_back(static_cast<double>(counts[q]));
-          }
-          // Like with like (SCIENCE.md section 6): each score relative to its
-          // own target decoder at the same cell, scored the same way on the
-          // same trials, and that decoder's empirical chance; a cell counts
-          // only when the target beats the 95th percentile of its chance.
-          target = rule_score(m, fam, test.frame, test.frame, test.rule, keep);
-          sc.null = target.null;
-        }
-        tables["procrustes"].add(swap_row(m, s, f, t, fam, name, test.frame, test.rule, sc, target));
-      }
-    }
-  }, out);
+      },
+      out);
 }
 
 }  // namespace wmgeom::analyze
@@ -300,11 +326,12 @@ struct Centroids {
   torch::Tensor c, present, base, coef, other;
   bool complete(std::int64_t l = 0) const { return present[l].all().item<bool>(); }
 };
-Centroids class_centroids(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& use, std::int64_t k,
-                          const torch::Tensor& others = {}) {
+Centroids class_centroids(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& use,
+                          std::int64_t k, const torch::Tensor& others = {}) {
   const std::int64_t l = y.size(0), n = x.size(0);
-  torch::Tensor w = torch::one_hot(y, k).to(torch::kFloat64) * use.to(torch::kFloat64).view({1, -1, 1});  // [L, n, K]
-  torch::Tensor counts = w.sum(1);                                                                       // [L, K]
+  torch::Tensor w = torch::one_hot(y, k).to(torch::kFloat64) *
+                    use.to(torch::kFloat64).view({1, -1, 1});  // [L, n, K]
+  torch::Tensor counts = w.sum(1);                             // [L, K]
   Centroids out;
   out.present = counts.gt(0);
   torch::Tensor p = out.present.to(torch::kFloat64).unsqueeze(2);
@@ -327,21 +354,26 @@ Centroids class_centroids(const torch::Tensor& x, const torch::Tensor& y, const 
   const std::int64_t j = others.size(1);
   out.other = torch::one_hot(others, k).to(torch::kFloat64).reshape({n, j * k});
   torch::Tensor rows = use.nonzero().squeeze(1);
-  torch::Tensor a = torch::cat({torch::ones({rows.size(0), 1}, torch::kFloat64), out.other.index_select(0, rows)}, 1);  // [r, Pa]
-  torch::Tensor xr = x.index_select(0, rows);                                                                         // [r, H]
+  torch::Tensor a =
+      torch::cat({torch::ones({rows.size(0), 1}, torch::kFloat64), out.other.index_select(0, rows)},
+                 1);                           // [r, Pa]
+  torch::Tensor xr = x.index_select(0, rows);  // [r, H]
   auto [u, sv, vh] = torch::linalg_svd(a, false);
-  const double tol = sv.numel() > 0 ? sv.max().item<double>() * static_cast<double>(std::max(a.size(0), a.size(1))) *
+  const double tol = sv.numel() > 0 ? sv.max().item<double>() *
+                                          static_cast<double>(std::max(a.size(0), a.size(1))) *
                                           std::numeric_limits<double>::epsilon()
                                     : 0.0;
   const std::int64_t rank = sv.gt(tol).sum().item<std::int64_t>();
-  torch::Tensor basis = u.narrow(1, 0, rank);                                                                 // [r, rank]
-  torch::Tensor pinv_a = torch::mm(vh.narrow(0, 0, rank).t() / sv.narrow(0, 0, rank).unsqueeze(0), basis.t());  // [Pa, r]
-  torch::Tensor yr = torch::one_hot(y.index_select(1, rows), k).to(torch::kFloat64);                          // [L, r, K]
+  torch::Tensor basis = u.narrow(1, 0, rank);  // [r, rank]
+  torch::Tensor pinv_a = torch::mm(vh.narrow(0, 0, rank).t() / sv.narrow(0, 0, rank).unsqueeze(0),
+                                   basis.t());                                        // [Pa, r]
+  torch::Tensor yr = torch::one_hot(y.index_select(1, rows), k).to(torch::kFloat64);  // [L, r, K]
   torch::Tensor y_res = yr - torch::matmul(basis, torch::matmul(basis.t(), yr));
   // (M y)^+ x = (M y)^+ M x: its rows lie in the span of M y, orthogonal to A's.
-  torch::Tensor own = torch::matmul(torch::linalg_pinv(y_res), xr);                                  // [L, K, H]
-  torch::Tensor b = torch::mm(pinv_a, xr).unsqueeze(0) - torch::bmm(torch::matmul(pinv_a, yr), own);  // [L, Pa, H]
-  torch::Tensor centre = (own * p).sum(1, true) / p.sum(1, true).clamp_min(1);                        // [L, 1, H]
+  torch::Tensor own = torch::matmul(torch::linalg_pinv(y_res), xr);  // [L, K, H]
+  torch::Tensor b = torch::mm(pinv_a, xr).unsqueeze(0) -
+                    torch::bmm(torch::matmul(pinv_a, yr), own);                 // [L, Pa, H]
+  torch::Tensor centre = (own * p).sum(1, true) / p.sum(1, true).clamp_min(1);  // [L, 1, H]
   out.c = (own - centre) * p;
   out.base = b.narrow(1, 0, 1) + centre;
   out.coef = b.narrow(1, 1, j * k);
@@ -354,16 +386,20 @@ Centroids class_centroids(const torch::Tensor& x, const torch::Tensor& y, const 
 // absent (present false) -inf.
 torch::Tensor nearest_decision(const torch::Tensor& x, const torch::Tensor& c, const Centroids& at,
                                const torch::Tensor& present) {
-  torch::Tensor ct = c.transpose(1, 2);                                                     // [L, H, K]
-  torch::Tensor d = torch::matmul(x, ct) - torch::bmm(at.base, ct) - 0.5 * c.pow(2).sum(2).unsqueeze(1);  // [L, n, K]
-  if (at.coef.defined()) d = d - torch::matmul(at.other, torch::bmm(at.coef.expand({c.size(0), -1, -1}), ct));
-  return d.masked_fill(present.logical_not().unsqueeze(1), -std::numeric_limits<double>::infinity());
+  torch::Tensor ct = c.transpose(1, 2);  // [L, H, K]
+  torch::Tensor d = torch::matmul(x, ct) - torch::bmm(at.base, ct) -
+                    0.5 * c.pow(2).sum(2).unsqueeze(1);  // [L, n, K]
+  if (at.coef.defined())
+    d = d - torch::matmul(at.other, torch::bmm(at.coef.expand({c.size(0), -1, -1}), ct));
+  return d.masked_fill(present.logical_not().unsqueeze(1),
+                       -std::numeric_limits<double>::infinity());
 }
 
 // The nearest-centroid predictions [L, n] under rule r at `frame`: kDiffer
 // excludes the classes kin of each trial's label at that frame (`excluded`,
 // bool [n, K]: kin_mask), as every other table's lag rule.
-torch::Tensor nearest_predictions(const torch::Tensor& decision, Scoring r, const torch::Tensor& excluded) {
+torch::Tensor nearest_predictions(const torch::Tensor& decision, Scoring r,
+                                  const torch::Tensor& excluded) {
   return r == Scoring::kDiffer ? argmax_except(decision, excluded) : decision.argmax(2);
 }
 
@@ -378,171 +414,197 @@ torch::Tensor nearest_predictions(const torch::Tensor& decision, Scoring r, cons
 // nearest predicted centroid, beside the target's own fitted centroids
 // classified the same way (its empirical chance: centroids of the family's
 // label permutations). The leak and lag rules as for the decoder-weight swap.
-void procrustes_centroids(const ModelData& m, const Settings& s, const Families& families, Tables& out) {
+void procrustes_centroids(const ModelData& m, const Settings& s, const Families& families,
+                          Tables& out) {
   const std::int64_t frames = m.frames();
   const auto list = in_order(families);
-  for_each_unit(list.size(), [&](std::size_t unit, Tables& tables) {
-    const Family& f = *list[unit];
-    const std::int64_t k = s.classes.at(f.feature);
-    const Family* next_stim = nullptr;
-    if (auto it = families.find(std::make_tuple(f.task, f.feature, f.stim + 1)); it != families.end()) next_stim = &it->second;
-    // The labels of the other stimuli shown up to `frame` ([n, frame]).
-    auto others_of = [&](const Family& fam, int frame) {
-      torch::Tensor all = m.labels.at(fam.feature).index_select(0, fam.rows);
-      std::vector<std::int64_t> cols;
-      for (int j = 0; j <= frame; ++j) {
-        if (j != fam.stim) cols.push_back(j);
-      }
-      return cols.empty() ? torch::Tensor() : all.index_select(1, torch::tensor(cols, torch::kLong)).contiguous();
-    };
-    // What the swap tests read of a target cell (family, frame, fold q),
-    // fitted once: each is read by up to eight runs across the source
-    // cells (as source, rotation target, swapped source and scored target).
-    struct Cell {
-      torch::Tensor x;         // [n, H]: the family's states at the frame
-      Centroids own;           // the true labels' centroids, fold q's training trials
-      Scoring rule = Scoring::kAll;
-      torch::Tensor at_frame;  // bool [n, K]: kin of each trial's label at the frame
-      bool scored = false;     // fitted and null_hits below computed
-      torch::Tensor fitted;    // double [n]: hits of the own centroids under the rule
-      torch::Tensor null_hits; // double [R, n]: hits of the permuted-label centroids
-    };
-    std::map<std::tuple<const Family*, int, int>, Cell> cells;
-    auto cell = [&](const Family& fam, int frame, int q) -> Cell& {
-      auto [it, inserted] = cells.try_emplace(std::make_tuple(&fam, frame, q));
-      Cell& c = it->second;
-      if (inserted) {
-        c.x = m.states.index_select(0, fam.rows).select(1, frame);
-        c.own = class_centroids(c.x, fam.y.unsqueeze(0), fam.fold.ne(q), k, others_of(fam, frame));
-        c.rule = scoring_at(fam, frame, s);
-      }
-      return c;
-    };
-    // The target's own score and its empirical chance: centroids of the
-    // family's image-level label permutations on the same training trials,
-    // scored as rule_score scores permuted fits (kAll: against their own
-    // permuted labels; kDiffer: against the true labels).
-    auto scored = [&](const Family& fam, int frame, int q) -> Cell& {
-      Cell& c = cell(fam, frame, q);
-      if (c.scored || c.rule == Scoring::kNone) return c;
-      c.at_frame = kin_mask(fam, m.labels.at(fam.feature).index_select(0, fam.rows).select(1, frame).contiguous());
-      c.fitted = nearest_predictions(nearest_decision(c.x, c.own.c, c.own, c.own.present), c.rule, c.at_frame)[0]
-                     .eq(fam.y)
-                     .to(torch::kFloat64);
-      if (fam.permutations() > 0) {
-        const Centroids null = class_centroids(c.x, fam.null_y, fam.fold.ne(q), k, others_of(fam, frame));
-        torch::Tensor np = nearest_predictions(nearest_decision(c.x, null.c, null, null.present), c.rule, c.at_frame);
-        c.null_hits = np.eq(c.rule == Scoring::kAll ? fam.null_y : fam.y.unsqueeze(0)).to(torch::kFloat64);
-      }
-      c.scored = true;
-      return c;
-    };
-    for (int t = f.stim; t + 1 < frames; ++t) {
-      // Cells before frame t are read by no later source cell.
-      for (auto it = cells.begin(); it != cells.end();) it = std::get<1>(it->first) < t ? cells.erase(it) : std::next(it);
-      struct Test {
-        const Family* fam = nullptr;
-        int frame = 0;
-        Scoring rule = Scoring::kAll;
-        bool unseen_by_source = false;
-        std::vector<torch::Tensor> hits;       // per fold, double [n]
-        std::vector<torch::Tensor> null_hits;  // per fold, double [R, n]: the target's permuted-label centroids
-        std::vector<torch::Tensor> fitted;     // per fold, double [n]: the target's own centroids
-        bool complete = true;                  // every rotation and target had all K classes
-      };
-      std::map<std::string, Test> tests;
-      for (int q = 0; q < f.folds; ++q) {
-        const Centroids &src = cell(f, t, q).own, &tgt = cell(f, t + 1, q).own;
-        const bool fitted_ok = src.complete() && tgt.complete();
-        Rotation rot = fit_rotation(src.c[0], tgt.c[0]);
-        // The rotation's own null, as the decoder-weight swap's: rotations
-        // fitted on permuted class correspondences (derangements, seeded
-        // per cell and fold).
-        const std::vector<Rotation> permuted = permuted_rotations(
-            src.c[0], tgt.c[0],
-            random::hash_combine(family_seed(s, m.tasks[f.task].name, f.feature, f.stim),
-                                 0xc3e7ULL + static_cast<std::uint64_t>(t) * 1009 + static_cast<std::uint64_t>(q)));
-        // Scores centred centroids `predicted` ([K, H], with weights
-        // summing to 1: the permuted rotations' mean hit) in place of the
-        // target cell's (fam at frame): each held-out state less the
-        // target's offset (its intercept, its code's mean over classes and
-        // the other stimuli's codes of the trial's labels, all fitted on
-        // fold q's training trials), nearest centroid under the rule there;
-        // beside it the target's own centroids and their null.
-        auto run = [&](const std::string& name, const Family& fam, int frame, bool unseen_by_source,
-                       const std::vector<torch::Tensor>& predicted, const std::vector<double>& weights, bool ok) {
-          Test& test = tests[name];
-          test.fam = &fam;
-          test.frame = frame;
-          test.rule = scoring_at(fam, frame, s);
-          test.unseen_by_source = unseen_by_source;
-          if (test.rule == Scoring::kNone) return;
-          const Cell& target = scored(fam, frame, q);
-          test.complete = test.complete && ok && target.own.complete();
-          torch::Tensor all_present = torch::ones({1, k}, torch::kBool);
-          torch::Tensor hits = torch::zeros({fam.y.size(0)}, torch::kFloat64);
-          for (std::size_t i = 0; i < predicted.size(); ++i) {
-            torch::Tensor pred = nearest_predictions(
-                nearest_decision(target.x, predicted[i].unsqueeze(0), target.own, all_present), test.rule,
-                target.at_frame);
-            hits += pred[0].eq(fam.y).to(torch::kFloat64) * weights[i];
+  for_each_unit(
+      list.size(),
+      [&](std::size_t unit, Tables& tables) {
+        const Family& f = *list[unit];
+        const std::int64_t k = s.classes.at(f.feature);
+        const Family* next_stim = nullptr;
+        if (auto it = families.find(std::make_tuple(f.task, f.feature, f.stim + 1));
+            it != families.end())
+          next_stim = &it->second;
+        // The labels of the other stimuli shown up to `frame` ([n, frame]).
+        auto others_of = [&](const Family& fam, int frame) {
+          torch::Tensor all = m.labels.at(fam.feature).index_select(0, fam.rows);
+          std::vector<std::int64_t> cols;
+          for (int j = 0; j <= frame; ++j) {
+            if (j != fam.stim) cols.push_back(j);
           }
-          test.hits.push_back(hits);
-          test.fitted.push_back(target.fitted);
-          if (target.null_hits.defined()) test.null_hits.push_back(target.null_hits);
+          return cols.empty() ? torch::Tensor()
+                              : all.index_select(1, torch::tensor(cols, torch::kLong)).contiguous();
         };
-        auto swap = [&](const std::string& name, const Family& fam, int frame, bool unseen_by_source, const Centroids& from) {
-          const bool ok = fitted_ok && from.complete();
-          const torch::Tensor c = from.c[0];
-          run(name, fam, frame, unseen_by_source, {rot.apply(c)}, {1.0}, ok);
-          run(name + "_no_rotation", fam, frame, unseen_by_source, {c * rot.scale}, {1.0}, ok);
-          if (permuted.empty()) return;
-          std::vector<torch::Tensor> pc;
-          for (const auto& r : permuted) pc.push_back(r.apply(c));
-          run(name + "_permuted_rotation", fam, frame, unseen_by_source, pc,
-              std::vector<double>(pc.size(), 1.0 / static_cast<double>(pc.size())), ok);
+        // What the swap tests read of a target cell (family, frame, fold q),
+        // fitted once: each is read by up to eight runs across the source
+        // cells (as source, rotation target, swapped source and scored target).
+        struct Cell {
+          torch::Tensor x;  // [n, H]: the family's states at the frame
+          Centroids own;    // the true labels' centroids, fold q's training trials
+          Scoring rule = Scoring::kAll;
+          torch::Tensor at_frame;   // bool [n, K]: kin of each trial's label at the frame
+          bool scored = false;      // fitted and null_hits below computed
+          torch::Tensor fitted;     // double [n]: hits of the own centroids under the rule
+          torch::Tensor null_hits;  // double [R, n]: hits of the permuted-label centroids
         };
-        run("fitted", f, t + 1, false, {tgt.c[0]}, {1.0}, fitted_ok);
-        run("reconstructed", f, t + 1, false, {rot.apply(src.c[0])}, {1.0}, fitted_ok);
-        if (t + 2 < frames) {
-          swap("time_shifted", f, t + 2, false, tgt);  // C(s, t+1)
-          if (next_stim != nullptr) {
-            // C(s+1, t+1) from the next stimulus's fold-q training trials;
-            // the leak rule takes f's fold-q training images out of its
-            // held-out trials too.
-            swap("elapsed_shifted", *next_stim, t + 2, true, cell(*next_stim, t + 1, q).own);
+        std::map<std::tuple<const Family*, int, int>, Cell> cells;
+        auto cell = [&](const Family& fam, int frame, int q) -> Cell& {
+          auto [it, inserted] = cells.try_emplace(std::make_tuple(&fam, frame, q));
+          Cell& c = it->second;
+          if (inserted) {
+            c.x = m.states.index_select(0, fam.rows).select(1, frame);
+            c.own =
+                class_centroids(c.x, fam.y.unsqueeze(0), fam.fold.ne(q), k, others_of(fam, frame));
+            c.rule = scoring_at(fam, frame, s);
+          }
+          return c;
+        };
+        // The target's own score and its empirical chance: centroids of the
+        // family's image-level label permutations on the same training trials,
+        // scored as rule_score scores permuted fits (kAll: against their own
+        // permuted labels; kDiffer: against the true labels).
+        auto scored = [&](const Family& fam, int frame, int q) -> Cell& {
+          Cell& c = cell(fam, frame, q);
+          if (c.scored || c.rule == Scoring::kNone) return c;
+          c.at_frame = kin_mask(
+              fam,
+              m.labels.at(fam.feature).index_select(0, fam.rows).select(1, frame).contiguous());
+          c.fitted = nearest_predictions(nearest_decision(c.x, c.own.c, c.own, c.own.present),
+                                         c.rule, c.at_frame)[0]
+                         .eq(fam.y)
+                         .to(torch::kFloat64);
+          if (fam.permutations() > 0) {
+            const Centroids null =
+                class_centroids(c.x, fam.null_y, fam.fold.ne(q), k, others_of(fam, frame));
+            torch::Tensor np = nearest_predictions(
+                nearest_decision(c.x, null.c, null, null.present), c.rule, c.at_frame);
+            c.null_hits = np.eq(c.rule == Scoring::kAll ? fam.null_y : fam.y.unsqueeze(0))
+                              .to(torch::kFloat64);
+          }
+          c.scored = true;
+          return c;
+        };
+        for (int t = f.stim; t + 1 < frames; ++t) {
+          // Cells before frame t are read by no later source cell.
+          for (auto it = cells.begin(); it != cells.end();)
+            it = std::get<1>(it->first) < t ? cells.erase(it) : std::next(it);
+          struct Test {
+            const Family* fam = nullptr;
+            int frame = 0;
+            Scoring rule = Scoring::kAll;
+            bool unseen_by_source = false;
+            std::vector<torch::Tensor> hits;  // per fold, double [n]
+            std::vector<torch::Tensor>
+                null_hits;  // per fold, double [R, n]: the target's permuted-label centroids
+            std::vector<torch::Tensor> fitted;  // per fold, double [n]: the target's own centroids
+            bool complete = true;               // every rotation and target had all K classes
+          };
+          std::map<std::string, Test> tests;
+          for (int q = 0; q < f.folds; ++q) {
+            const Centroids &src = cell(f, t, q).own, &tgt = cell(f, t + 1, q).own;
+            const bool fitted_ok = src.complete() && tgt.complete();
+            Rotation rot = fit_rotation(src.c[0], tgt.c[0]);
+            // The rotation's own null, as the decoder-weight swap's: rotations
+            // fitted on permuted class correspondences (derangements, seeded
+            // per cell and fold).
+            const std::vector<Rotation> permuted = permuted_rotations(
+                src.c[0], tgt.c[0],
+                random::hash_combine(family_seed(s, m.tasks[f.task].name, f.feature, f.stim),
+                                     0xc3e7ULL + static_cast<std::uint64_t>(t) * 1009 +
+                                         static_cast<std::uint64_t>(q)));
+            // Scores centred centroids `predicted` ([K, H], with weights
+            // summing to 1: the permuted rotations' mean hit) in place of the
+            // target cell's (fam at frame): each held-out state less the
+            // target's offset (its intercept, its code's mean over classes and
+            // the other stimuli's codes of the trial's labels, all fitted on
+            // fold q's training trials), nearest centroid under the rule there;
+            // beside it the target's own centroids and their null.
+            auto run = [&](const std::string& name, const Family& fam, int frame,
+                           bool unseen_by_source, const std::vector<torch::Tensor>& predicted,
+                           const std::vector<double>& weights, bool ok) {
+              Test& test = tests[name];
+              test.fam = &fam;
+              test.frame = frame;
+              test.rule = scoring_at(fam, frame, s);
+              test.unseen_by_source = unseen_by_source;
+              if (test.rule == Scoring::kNone) return;
+              const Cell& target = scored(fam, frame, q);
+              test.complete = test.complete && ok && target.own.complete();
+              torch::Tensor all_present = torch::ones({1, k}, torch::kBool);
+              torch::Tensor hits = torch::zeros({fam.y.size(0)}, torch::kFloat64);
+              for (std::size_t i = 0; i < predicted.size(); ++i) {
+                torch::Tensor pred = nearest_predictions(
+                    nearest_decision(target.x, predicted[i].unsqueeze(0), target.own, all_present),
+                    test.rule, target.at_frame);
+                hits += pred[0].eq(fam.y).to(torch::kFloat64) * weights[i];
+              }
+              test.hits.push_back(hits);
+              test.fitted.push_back(target.fitted);
+              if (target.null_hits.defined()) test.null_hits.push_back(target.null_hits);
+            };
+            auto swap = [&](const std::string& name, const Family& fam, int frame,
+                            bool unseen_by_source, const Centroids& from) {
+              const bool ok = fitted_ok && from.complete();
+              const torch::Tensor c = from.c[0];
+              run(name, fam, frame, unseen_by_source, {rot.apply(c)}, {1.0}, ok);
+              run(name + "_no_rotation", fam, frame, unseen_by_source, {c * rot.scale}, {1.0}, ok);
+              if (permuted.empty()) return;
+              std::vector<torch::Tensor> pc;
+              for (const auto& r : permuted) pc.push_back(r.apply(c));
+              run(name + "_permuted_rotation", fam, frame, unseen_by_source, pc,
+                  std::vector<double>(pc.size(), 1.0 / static_cast<double>(pc.size())), ok);
+            };
+            run("fitted", f, t + 1, false, {tgt.c[0]}, {1.0}, fitted_ok);
+            run("reconstructed", f, t + 1, false, {rot.apply(src.c[0])}, {1.0}, fitted_ok);
+            if (t + 2 < frames) {
+              swap("time_shifted", f, t + 2, false, tgt);  // C(s, t+1)
+              if (next_stim != nullptr) {
+                // C(s+1, t+1) from the next stimulus's fold-q training trials;
+                // the leak rule takes f's fold-q training images out of its
+                // held-out trials too.
+                swap("elapsed_shifted", *next_stim, t + 2, true, cell(*next_stim, t + 1, q).own);
+              }
+            }
+          }
+          for (const auto& [name, test] : tests) {
+            const Family& fam = *test.fam;
+            Score sc, target;
+            if (test.rule != Scoring::kNone && test.complete) {
+              torch::Tensor keep =
+                  swap_keep(m, f, fam, test.frame, test.rule, test.unseen_by_source);
+              torch::Tensor kf = keep.to(torch::kFloat64);
+              const auto counts = to_vector(keep.sum(1));
+              torch::Tensor hits = (torch::stack(test.hits) * kf).sum(1);
+              torch::Tensor fitted = (torch::stack(test.fitted) * kf).sum(1);
+              torch::Tensor null =
+                  test.null_hits.empty()
+                      ? torch::Tensor()
+                      : (torch::stack(test.null_hits) * kf.unsqueeze(1)).sum(2);  // [folds, R]
+              std::vector<double> null_sum(
+                  null.defined() ? static_cast<std::size_t>(null.size(1)) : 0, 0.0);
+              for (std::size_t q = 0; q < counts.size(); ++q) {
+                if (counts[q] == 0) continue;
+                const auto c = static_cast<double>(counts[q]);
+                const auto qi = static_cast<std::int64_t>(q);
+                sc.folds.push_back(hits[qi].item<double>() / c);
+                sc.counts.push_back(c);
+                target.folds.push_back(fitted[qi].item<double>() / c);
+                for (std::size_t r = 0; r < null_sum.size(); ++r)
+                  null_sum[r] += null[qi][static_cast<std::int64_t>(r)].item<double>() / c;
+              }
+              if (!sc.folds.empty()) {
+                for (double v : null_sum)
+                  sc.null.push_back(v / static_cast<double>(sc.folds.size()));
+              }
+            }
+            tables["procrustes_centroids"].add(
+                swap_row(m, s, f, t, fam, name, test.frame, test.rule, sc, target));
           }
         }
-      }
-      for (const auto& [name, test] : tests) {
-        const Family& fam = *test.fam;
-        Score sc, target;
-        if (test.rule != Scoring::kNone && test.complete) {
-          torch::Tensor keep = swap_keep(m, f, fam, test.frame, test.rule, test.unseen_by_source);
-          torch::Tensor kf = keep.to(torch::kFloat64);
-          const auto counts = to_vector(keep.sum(1));
-          torch::Tensor hits = (torch::stack(test.hits) * kf).sum(1);
-          torch::Tensor fitted = (torch::stack(test.fitted) * kf).sum(1);
-          torch::Tensor null = test.null_hits.empty() ? torch::Tensor()
-                                                      : (torch::stack(test.null_hits) * kf.unsqueeze(1)).sum(2);  // [folds, R]
-          std::vector<double> null_sum(null.defined() ? static_cast<std::size_t>(null.size(1)) : 0, 0.0);
-          for (std::size_t q = 0; q < counts.size(); ++q) {
-            if (counts[q] == 0) continue;
-            const auto c = static_cast<double>(counts[q]);
-            const auto qi = static_cast<std::int64_t>(q);
-            sc.folds.push_back(hits[qi].item<double>() / c);
-            sc.counts.push_back(c);
-            target.folds.push_back(fitted[qi].item<double>() / c);
-            for (std::size_t r = 0; r < null_sum.size(); ++r) null_sum[r] += null[qi][static_cast<std::int64_t>(r)].item<double>() / c;
-          }
-          if (!sc.folds.empty()) {
-            for (double v : null_sum) sc.null.push_back(v / static_cast<double>(sc.folds.size()));
-          }
-        }
-        tables["procrustes_centroids"].add(swap_row(m, s, f, t, fam, name, test.frame, test.rule, sc, target));
-      }
-    }
-  }, out);
+      },
+      out);
 }
 
 }  // namespace wmgeom::analyze

@@ -27,15 +27,20 @@ struct Trials {
   torch::Tensor loc, id, cat, view, stimulus;  // long [m, T]
   torch::Tensor task;                          // long [m]
   torch::Tensor split;                         // long [m]: 0 training views, 1 novel views
-  std::map<std::string, torch::Tensor> labels() const { return {{"loc", loc}, {"cat", cat}, {"id", id}}; }
-  std::int64_t images() const { return static_cast<std::int64_t>(kLocations) * kIdentities * views; }
+  std::map<std::string, torch::Tensor> labels() const {
+    return {{"loc", loc}, {"cat", cat}, {"id", id}};
+  }
+  std::int64_t images() const {
+    return static_cast<std::int64_t>(kLocations) * kIdentities * views;
+  }
 };
 
 // `per_task` trials of each task (task-major), attributes drawn uniformly and
 // independently per frame. Image = (loc * 4 + id) * views + view. Trials
 // alternate between the splits (even trials: training views 0 .. views/2-1;
 // odd trials: the others), for the views scheme. `views` must be even.
-inline Trials trials(const std::vector<std::string>& tasks, int per_task, int frames, int views, std::uint64_t seed) {
+inline Trials trials(const std::vector<std::string>& tasks, int per_task, int frames, int views,
+                     std::uint64_t seed) {
   torch::manual_seed(static_cast<std::int64_t>(seed));
   Trials t;
   t.tasks = tasks;
@@ -59,7 +64,8 @@ inline Trials trials(const std::vector<std::string>& tasks, int per_task, int fr
 // apart agree about half the time, and images repeat across trials and
 // frames. Every image is a training view; split is 0 for every trial (not
 // for the views scheme).
-inline Trials sampled_trials(const std::vector<std::string>& tasks, int per_task, int frames, int views, std::uint64_t seed) {
+inline Trials sampled_trials(const std::vector<std::string>& tasks, int per_task, int frames,
+                             int views, std::uint64_t seed) {
   nback::StimulusTable table;
   for (int loc = 0; loc < kLocations; ++loc) {
     for (int id = 0; id < kIdentities; ++id) {
@@ -78,14 +84,17 @@ inline Trials sampled_trials(const std::vector<std::string>& tasks, int per_task
   t.m = b.trials;
   t.frames = frames;
   t.views = views;
-  t.stimulus = torch::tensor(std::vector<std::int64_t>(b.stimuli.begin(), b.stimuli.end()), torch::kLong).view({t.m, frames});
+  t.stimulus =
+      torch::tensor(std::vector<std::int64_t>(b.stimuli.begin(), b.stimuli.end()), torch::kLong)
+          .view({t.m, frames});
   t.task = torch::tensor(std::vector<std::int64_t>(b.task.begin(), b.task.end()), torch::kLong);
   t.view = t.stimulus.remainder(views);
   t.id = t.stimulus.div(views, "floor").remainder(kIdentities);
   t.loc = t.stimulus.div(views * kIdentities, "floor");
   t.cat = t.id.div(2, "floor");
   t.split = torch::zeros({t.m}, torch::kLong);
-  torch::manual_seed(static_cast<std::int64_t>(seed));  // the caller's codes and noise, as after trials()
+  torch::manual_seed(
+      static_cast<std::int64_t>(seed));  // the caller's codes and noise, as after trials()
   return t;
 }
 
@@ -96,18 +105,22 @@ inline torch::Tensor code(int values, int units, double gap) {
 }
 
 // code[label[:, src]] for every trial, [m, units].
-inline torch::Tensor lookup(const torch::Tensor& code, const torch::Tensor& label, std::int64_t src) {
+inline torch::Tensor lookup(const torch::Tensor& code, const torch::Tensor& label,
+                            std::int64_t src) {
   return code.index_select(0, label.select(1, src));
 }
 
-inline std::int64_t values_of(const std::string& feature) { return feature == "loc" ? kLocations : feature == "id" ? kIdentities : 2; }
+inline std::int64_t values_of(const std::string& feature) {
+  return feature == "loc" ? kLocations : feature == "id" ? kIdentities : 2;
+}
 
 // A StateSet of a model `rnn` with seed `seed` and states h [m, T, H].
 // Perceptual vectors: one fixed vector per image, the sum of a class code per
 // feature and an image-specific part (as CNN features: identical for
 // repeated images), of dimension `perceptual_dims` (0: none).
-inline StateSet stateset(const Trials& t, const torch::Tensor& h, const std::string& rnn, std::int64_t seed,
-                         int perceptual_dims = 0, const torch::Tensor& perceptual_images = {}) {
+inline StateSet stateset(const Trials& t, const torch::Tensor& h, const std::string& rnn,
+                         std::int64_t seed, int perceptual_dims = 0,
+                         const torch::Tensor& perceptual_images = {}) {
   StateSet s;
   s.model = {{"rnn", rnn}, {"tasks", t.tasks}, {"layers", 1}, {"seed", seed}, {"split", "both"}};
   s.hidden = nets::to_array(h.to(torch::kFloat32));
@@ -130,7 +143,9 @@ inline StateSet stateset(const Trials& t, const torch::Tensor& h, const std::str
       per_image += code(kLocations, perceptual_dims, 3.0).index_select(0, loc);
       per_image += code(kIdentities, perceptual_dims, 3.0).index_select(0, id);
     }
-    s.perceptual = nets::to_array(per_image.index_select(0, t.stimulus.flatten()).view({t.m, t.frames, -1}).to(torch::kFloat32));
+    s.perceptual = nets::to_array(per_image.index_select(0, t.stimulus.flatten())
+                                      .view({t.m, t.frames, -1})
+                                      .to(torch::kFloat32));
   }
   s.embedding = nets::to_array(torch::randn({t.m, t.frames, 4}));
   return s;

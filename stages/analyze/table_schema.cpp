@@ -22,12 +22,14 @@ std::string string_at(const toml::table& t, const std::string& key, const std::s
 
 }  // namespace
 
-std::map<std::string, TableSpec> parse_table_specs(std::string_view text, const std::string& where) {
+std::map<std::string, TableSpec> parse_table_specs(std::string_view text,
+                                                   const std::string& where) {
   toml::table root;
   try {
     root = toml::parse(text, where);
   } catch (const toml::parse_error& e) {
-    throw Error(where + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
+    throw Error(where + ":" + std::to_string(e.source().begin.line) + ": " +
+                std::string(e.description()));
   }
   // The glossary: each column's type and its meaning wherever a table does
   // not give its own.
@@ -41,7 +43,8 @@ std::map<std::string, TableSpec> parse_table_specs(std::string_view text, const 
     ColumnSpec spec;
     spec.name = name;
     const std::string type = string_at(*c, "type", at);
-    if (type != "number" && type != "text") throw Error(at + ".type: expected \"number\" or \"text\", found \"" + type + "\"");
+    if (type != "number" && type != "text")
+      throw Error(at + ".type: expected \"number\" or \"text\", found \"" + type + "\"");
     spec.text = type == "text";
     spec.about = string_at(*c, "about", at);
     glossary[name] = spec;
@@ -65,8 +68,10 @@ std::map<std::string, TableSpec> parse_table_specs(std::string_view text, const 
       const auto* name = item.as_string();
       if (!name) throw Error(at + ".columns: expected column names (strings)");
       auto g = glossary.find(name->get());
-      if (g == glossary.end()) throw Error(at + ".columns: column \"" + name->get() + "\" is not declared under [column]");
-      if (!seen.insert(name->get()).second) throw Error(at + ".columns: column \"" + name->get() + "\" is listed twice");
+      if (g == glossary.end())
+        throw Error(at + ".columns: column \"" + name->get() + "\" is not declared under [column]");
+      if (!seen.insert(name->get()).second)
+        throw Error(at + ".columns: column \"" + name->get() + "\" is listed twice");
       ColumnSpec c = g->second;
       if (notes) {
         if (const auto* n = notes->get_as<std::string>(c.name)) c.about = n->get();
@@ -75,7 +80,8 @@ std::map<std::string, TableSpec> parse_table_specs(std::string_view text, const 
     }
     if (notes) {
       for (const auto& [k, v] : *notes) {
-        if (!seen.count(std::string(k.str()))) throw Error(at + ".notes: \"" + std::string(k.str()) + "\" is not one of its columns");
+        if (!seen.count(std::string(k.str())))
+          throw Error(at + ".notes: \"" + std::string(k.str()) + "\" is not one of its columns");
       }
     }
     out[spec.name] = std::move(spec);
@@ -103,14 +109,17 @@ namespace {
 
 std::string describe(const std::vector<std::pair<std::string, bool>>& got, const TableSpec& want) {
   for (std::size_t c = 0; c < std::max(got.size(), want.columns.size()); ++c) {
-    if (c >= got.size()) return "column " + std::to_string(c) + " \"" + want.columns[c].name + "\" is missing";
-    if (c >= want.columns.size()) return "column " + std::to_string(c) + " \"" + got[c].first + "\" is not declared";
+    if (c >= got.size())
+      return "column " + std::to_string(c) + " \"" + want.columns[c].name + "\" is missing";
+    if (c >= want.columns.size())
+      return "column " + std::to_string(c) + " \"" + got[c].first + "\" is not declared";
     if (got[c].first != want.columns[c].name) {
-      return "column " + std::to_string(c) + " is \"" + got[c].first + "\" where \"" + want.columns[c].name + "\" is declared";
+      return "column " + std::to_string(c) + " is \"" + got[c].first + "\" where \"" +
+             want.columns[c].name + "\" is declared";
     }
     if (got[c].second != want.columns[c].text) {
-      return "column \"" + got[c].first + "\" holds " + (got[c].second ? "text" : "numbers") + " but is declared " +
-             (want.columns[c].text ? "text" : "a number");
+      return "column \"" + got[c].first + "\" holds " + (got[c].second ? "text" : "numbers") +
+             " but is declared " + (want.columns[c].text ? "text" : "a number");
     }
   }
   return "";
@@ -124,14 +133,16 @@ void check_tables(const std::map<std::string, TableBuilder>& tables, const std::
     if (builder.empty()) continue;
     auto it = specs.find(name);
     if (it == specs.end()) {
-      throw Error("analyze: analysis " + analysis + " wrote table \"" + name + "\", which " + kTablesFile + " does not declare");
+      throw Error("analyze: analysis " + analysis + " wrote table \"" + name + "\", which " +
+                  kTablesFile + " does not declare");
     }
     if (it->second.analysis != analysis) {
-      throw Error("analyze: analysis " + analysis + " wrote table \"" + name + "\", which " + kTablesFile +
-                  " declares as written by " + it->second.analysis);
+      throw Error("analyze: analysis " + analysis + " wrote table \"" + name + "\", which " +
+                  kTablesFile + " declares as written by " + it->second.analysis);
     }
     const std::string wrong = describe(builder.columns(), it->second);
-    if (!wrong.empty()) throw Error("analyze: table \"" + name + "\" (" + kTablesFile + "): " + wrong);
+    if (!wrong.empty())
+      throw Error("analyze: table \"" + name + "\" (" + kTablesFile + "): " + wrong);
   }
 }
 
@@ -139,15 +150,15 @@ void check_table(const std::string& name, const Table& table, const std::string&
   const auto& specs = table_specs();
   auto it = specs.find(name);
   if (it == specs.end()) {
-    throw InputError(what + ": table \"" + name + "\" is not one this wmgeom's analyze writes (" + kTablesFile +
-                     "): rerun the analysis with this wmgeom");
+    throw InputError(what + ": table \"" + name + "\" is not one this wmgeom's analyze writes (" +
+                     kTablesFile + "): rerun the analysis with this wmgeom");
   }
   std::vector<std::pair<std::string, bool>> got;
   for (const auto& c : table.columns) got.emplace_back(c, table.text.count(c) != 0);
   const std::string wrong = describe(got, it->second);
   if (!wrong.empty()) {
-    throw InputError(what + ": table \"" + name + "\" differs from this wmgeom's declaration (" + kTablesFile + "): " +
-                     wrong + "; rerun the analysis with this wmgeom");
+    throw InputError(what + ": table \"" + name + "\" differs from this wmgeom's declaration (" +
+                     kTablesFile + "): " + wrong + "; rerun the analysis with this wmgeom");
   }
 }
 

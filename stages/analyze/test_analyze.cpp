@@ -15,13 +15,13 @@
 #include "analyze/procrustes.h"
 #include "analyze/synthetic.h"
 #include "analyze/table_schema.h"
+#include "config/diagnostics.h"
 #include "core/artifacts.h"
 #include "core/error.h"
-#include "config/diagnostics.h"
+#include "core/npy.h"
 #include "graph/fit.h"
 #include "graph/plan.h"
 #include "graph/registry.h"
-#include "core/npy.h"
 #include "nets/torch_util.h"
 #include "stage_kit.h"
 #include "testing.h"
@@ -33,8 +33,9 @@ namespace {
 // frames, H units. The state at frame t holds the stimulus at t in an
 // "encoding" code and the stimulus at t - 1 in a different "memory" code,
 // for the features in `encoded`; plus unit Gaussian noise per trial.
-StateSet synthetic(const std::vector<std::string>& tasks, int trials_per_task, int frames, int units,
-                   const std::vector<std::string>& encoded, std::uint64_t seed, double gap = 6.0, int views = 4) {
+StateSet synthetic(const std::vector<std::string>& tasks, int trials_per_task, int frames,
+                   int units, const std::vector<std::string>& encoded, std::uint64_t seed,
+                   double gap = 6.0, int views = 4) {
   synth::Trials t = synth::trials(tasks, trials_per_task, frames, views, seed);
   torch::Tensor h = torch::randn({t.m, frames, units}, torch::kFloat64);
   auto labels = t.labels();
@@ -63,10 +64,13 @@ struct Analysis {
 Analysis analyze(const std::vector<StateSet>& sets, const std::string& body) {
   AnalyzeStage stage;
   // Ports must name planned stages; these are planned, never run.
-  Params p = stage_params(real_registry(), "analyze", body + "\nseed = 3\nstates = [\"up\"]\n" + kUpstream);
+  Params p = stage_params(real_registry(), "analyze",
+                          body + "\nseed = 3\nstates = [\"up\"]\n" + kUpstream);
   StageInputs in;
   for (std::size_t i = 0; i < sets.size(); ++i) {
-    in.add("states", InputItem{"states" + std::to_string(i), {}, std::make_shared<const Artifact>(sets[i].to_artifact())});
+    in.add("states", InputItem{"states" + std::to_string(i),
+                               {},
+                               std::make_shared<const Artifact>(sets[i].to_artifact())});
   }
   TempDir dir;
   RunContext ctx("analyze", dir / "work", 2);
@@ -78,8 +82,9 @@ Analysis analyze(const std::vector<StateSet>& sets, const std::string& body) {
 
 // Mean of `column` over rows where every (text column, value) matches and
 // the numeric predicate holds.
-double mean_where(const Table& t, const std::string& column, const std::map<std::string, std::string>& text,
-                  const std::function<bool(std::size_t)>& keep = [](std::size_t) { return true; }) {
+double mean_where(
+    const Table& t, const std::string& column, const std::map<std::string, std::string>& text,
+    const std::function<bool(std::size_t)>& keep = [](std::size_t) { return true; }) {
   double sum = 0;
   int n = 0;
   for (std::size_t i = 0; i < t.rows(); ++i) {
@@ -106,7 +111,8 @@ TEST(Analyze, ChoiceTablesMatchTheSchema) {
   auto check = [&](const auto& table, const std::string& param) {
     const auto choices = choices_of(param);
     EXPECT_EQ(choices.size(), std::size(table)) << param;
-    for (const auto& c : choices) EXPECT_NO_THROW(parse_choice(table, c, param)) << param << " = " << c;
+    for (const auto& c : choices)
+      EXPECT_NO_THROW(parse_choice(table, c, param)) << param << " = " << c;
     EXPECT_THROW(parse_choice(table, "no-such", param), Error) << param;
   };
   check(analyze::kCvs, "cv");
@@ -132,8 +138,12 @@ torch::Tensor class_normals(std::int64_t k, std::int64_t h) {
   w = w - w.mean(0, true);
   return w / w.norm();
 }
-torch::Tensor random_orthogonal(std::int64_t n) { return std::get<0>(torch::linalg_qr(torch::randn({n, n}, torch::kFloat64))); }
-double max_diff(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }
+torch::Tensor random_orthogonal(std::int64_t n) {
+  return std::get<0>(torch::linalg_qr(torch::randn({n, n}, torch::kFloat64)));
+}
+double max_diff(const torch::Tensor& a, const torch::Tensor& b) {
+  return (a - b).abs().max().item<double>();
+}
 
 // The same vectors in another coordinate system (padded with zero units and
 // rotated): the fitted map is the same map, conjugated, so every swap (the
@@ -150,7 +160,9 @@ TEST(Analyze, ProcrustesRotationDoesNotDependOnTheBasis) {
     torch::Tensor swap = rot.apply(other), reconstructed = rot.apply(src);
     // Embedded in 16 units and rotated by g.
     torch::Tensor g = random_orthogonal(big);
-    auto embed = [&](const torch::Tensor& w) { return torch::mm(torch::cat({w, torch::zeros({k, big - h}, torch::kFloat64)}, 1), g); };
+    auto embed = [&](const torch::Tensor& w) {
+      return torch::mm(torch::cat({w, torch::zeros({k, big - h}, torch::kFloat64)}, 1), g);
+    };
     analyze::Rotation moved = analyze::fit_rotation(embed(src), embed(tgt));
     EXPECT_LT(max_diff(moved.apply(embed(other)), embed(swap)), 1e-9) << "draw " << draw;
     EXPECT_LT(max_diff(moved.apply(embed(src)), embed(reconstructed)), 1e-9);
@@ -160,20 +172,24 @@ TEST(Analyze, ProcrustesRotationDoesNotDependOnTheBasis) {
     r_big.index_put_({torch::indexing::Slice(0, h), torch::indexing::Slice(0, h)}, rot.matrix());
     EXPECT_LT(max_diff(moved.matrix(), torch::mm(torch::mm(g.t(), r_big), g)), 1e-9);
     // Rounding noise (the centring no longer exact) leaves it where it was.
-    analyze::Rotation noisy = analyze::fit_rotation(src + 1e-14 * torch::randn({k, h}, torch::kFloat64),
-                                                    tgt + 1e-14 * torch::randn({k, h}, torch::kFloat64));
+    analyze::Rotation noisy =
+        analyze::fit_rotation(src + 1e-14 * torch::randn({k, h}, torch::kFloat64),
+                              tgt + 1e-14 * torch::randn({k, h}, torch::kFloat64));
     EXPECT_LT(max_diff(noisy.apply(other), swap), 1e-9) << "draw " << draw;
     // The class order is no basis either: the same correspondences permuted.
     torch::Tensor perm = torch::tensor({2, 0, 3, 1}, torch::kLong);
-    analyze::Rotation reordered = analyze::fit_rotation(src.index_select(0, perm), tgt.index_select(0, perm));
+    analyze::Rotation reordered =
+        analyze::fit_rotation(src.index_select(0, perm), tgt.index_select(0, perm));
     EXPECT_LT(max_diff(reordered.apply(other), swap), 1e-9);
     // The identity (times the scale) on vectors orthogonal to both spans.
-    torch::Tensor span = std::get<0>(torch::linalg_qr(torch::cat({src, tgt}).t()));  // [h, 2k]: contains the span (rank 2k - 2)
+    torch::Tensor span = std::get<0>(
+        torch::linalg_qr(torch::cat({src, tgt}).t()));  // [h, 2k]: contains the span (rank 2k - 2)
     torch::Tensor v = torch::randn({3, h}, torch::kFloat64);
     v = v - torch::mm(torch::mm(v, span), span.t());
     EXPECT_LT(max_diff(rot.apply(v), v * rot.scale), 1e-12);
     // Orthogonal.
-    EXPECT_LT(max_diff(torch::mm(rot.matrix(), rot.matrix().t()), torch::eye(h, torch::kFloat64)), 1e-12);
+    EXPECT_LT(max_diff(torch::mm(rot.matrix(), rot.matrix().t()), torch::eye(h, torch::kFloat64)),
+              1e-12);
   }
 }
 
@@ -201,9 +217,12 @@ TEST(Analyze, ProcrustesRotationIsOptimalAndClosestToTheIdentity) {
     const double loss = (rot.apply(src) - tgt).norm().item<double>();
     const double trace = rot.matrix().trace().item<double>();
     using torch::indexing::Slice;
-    torch::Tensor span = std::get<0>(torch::linalg_svd(torch::cat({src, tgt}).t(), false)).index({Slice(), Slice(0, 2 * k - 2)});
-    torch::Tensor image = std::get<0>(torch::linalg_qr(torch::mm(src, rot.matrix()).t())).index({Slice(), Slice(0, k - 1)});
-    torch::Tensor off = std::get<0>(torch::linalg_qr(torch::cat({image, span}, 1))).index({Slice(), Slice(k - 1, 2 * k - 2)});
+    torch::Tensor span = std::get<0>(torch::linalg_svd(torch::cat({src, tgt}).t(), false))
+                             .index({Slice(), Slice(0, 2 * k - 2)});
+    torch::Tensor image = std::get<0>(torch::linalg_qr(torch::mm(src, rot.matrix()).t()))
+                              .index({Slice(), Slice(0, k - 1)});
+    torch::Tensor off = std::get<0>(torch::linalg_qr(torch::cat({image, span}, 1)))
+                            .index({Slice(), Slice(k - 1, 2 * k - 2)});
     for (int other = 0; other < 20; ++other) {
       torch::Tensor s = torch::eye(h, torch::kFloat64) - torch::mm(off, off.t()) +
                         torch::mm(torch::mm(off, random_orthogonal(k - 1)), off.t());
@@ -244,17 +263,22 @@ TEST(Analyze, ProcrustesRotationIsOptimalAndClosestToTheIdentity) {
 // The same rule as the independent recomputation's (recompute_findings.py,
 // Rotation with the default completion "closest"): the same map.
 TEST(Analyze, ProcrustesRotationAgreesWithRecomputeFindings) {
-  if (std::system("/usr/bin/python3 -c 'import sklearn' 2>/dev/null") != 0) GTEST_SKIP() << "python3-sklearn missing";
+  if (std::system("/usr/bin/python3 -c 'import sklearn' 2>/dev/null") != 0)
+    GTEST_SKIP() << "python3-sklearn missing";
   torch::manual_seed(13);
   TempDir dir;
   const std::int64_t k = 4, h = 12;
-  torch::Tensor src = class_normals(k, h), tgt = class_normals(k, h), probe = torch::cat({class_normals(k, h), torch::eye(h, torch::kFloat64)});
+  torch::Tensor src = class_normals(k, h), tgt = class_normals(k, h),
+                probe = torch::cat({class_normals(k, h), torch::eye(h, torch::kFloat64)});
   write_npy(dir / "src.npy", nets::to_array(src));
   write_npy(dir / "tgt.npy", nets::to_array(tgt));
   write_npy(dir / "probe.npy", nets::to_array(probe));
   const std::string d = dir.path().string();
-  const std::string cmd = std::string("cd ") + WMGEOM_SOURCE_DIR + "/stages/analyze && /usr/bin/python3 -c \"import numpy as np; "
-                          "from recompute_findings import Rotation; d = '" + d + "'; "
+  const std::string cmd = std::string("cd ") + WMGEOM_SOURCE_DIR +
+                          "/stages/analyze && /usr/bin/python3 -c \"import numpy as np; "
+                          "from recompute_findings import Rotation; d = '" +
+                          d +
+                          "'; "
                           "r = Rotation(np.load(d + '/src.npy'), np.load(d + '/tgt.npy')); "
                           "np.save(d + '/out.npy', r.apply(np.load(d + '/probe.npy')))\"";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
@@ -301,24 +325,27 @@ TEST(Analyze, StatisticsMatchKnownValues) {
 TEST(Analyze, RecoversPlantedCodes) {
   // loc and cat are encoded, id only through cat (its parity is not).
   StateSet s = synthetic({"loc-1", "cat-1"}, 160, 4, 24, {"loc", "cat"}, 1);
-  Analysis r = analyze({s}, "analyses = [\"decoding\", \"cross_temporal\", \"cross_task\", \"orthogonality\", \"procrustes\", "
-                      "\"rsa\", \"dimensionality\"]\nnull_shuffles = 3\nrandom_directions = 200");
+  Analysis r = analyze({s},
+                       "analyses = [\"decoding\", \"cross_temporal\", \"cross_task\", "
+                       "\"orthogonality\", \"procrustes\", "
+                       "\"rsa\", \"dimensionality\"]\nnull_shuffles = 3\nrandom_directions = 200");
   const Table& dec = r.result.tables.at("decoding");
   auto at = [&](const std::string& feature, int stim, int t) {
     return mean_where(dec, "accuracy", {{"feature", feature}}, [&](std::size_t i) {
       return dec.numeric.at("stim_frame")[i] == stim && dec.numeric.at("train_frame")[i] == t;
     });
   };
-  EXPECT_GT(at("loc", 1, 1), 0.9);  // encoding
-  EXPECT_GT(at("loc", 1, 2), 0.9);  // memory, one frame later
-  EXPECT_LT(at("loc", 1, 3), 0.45); // gone two frames later: chance 0.25
+  EXPECT_GT(at("loc", 1, 1), 0.9);   // encoding
+  EXPECT_GT(at("loc", 1, 2), 0.9);   // memory, one frame later
+  EXPECT_LT(at("loc", 1, 3), 0.45);  // gone two frames later: chance 0.25
   EXPECT_GT(at("cat", 2, 2), 0.9);
   // id is half-decodable (its category): about 0.5, against chance 0.25.
   EXPECT_NEAR(at("id", 2, 2), 0.5, 0.12);
   // Chance: 1/K on every held-out trial; 1/(K - 1) where the lag rule
   // scores the row (t - s a multiple of the task's N).
   EXPECT_DOUBLE_EQ(mean_where(dec, "chance", {{"feature", "loc"}, {"scoring", "all"}}), 0.25);
-  EXPECT_DOUBLE_EQ(mean_where(dec, "chance", {{"feature", "loc"}, {"scoring", "differ"}}), 1.0 / 3.0);
+  EXPECT_DOUBLE_EQ(mean_where(dec, "chance", {{"feature", "loc"}, {"scoring", "differ"}}),
+                   1.0 / 3.0);
   // Relevant flags follow the task's feature.
   EXPECT_EQ(mean_where(dec, "relevant", {{"task", "loc-1"}, {"feature", "loc"}}), 1.0);
   EXPECT_EQ(mean_where(dec, "relevant", {{"task", "loc-1"}, {"feature", "cat"}}), 0.0);
@@ -348,9 +375,10 @@ TEST(Analyze, RecoversPlantedCodes) {
   // the rotation is fitted from 4 class normals in 24 units, so the swap
   // reads 0.83-0.85 depending on the machine's BLAS: a fixed 0.85 failed on
   // one machine at c28516e with 0.846.)
-  EXPECT_GT(pr_at("elapsed_shifted"), 0.75) << "fitted " << pr_at("elapsed_shifted", "fitted_accuracy");
+  EXPECT_GT(pr_at("elapsed_shifted"), 0.75)
+      << "fitted " << pr_at("elapsed_shifted", "fitted_accuracy");
   EXPECT_GT(pr_at("elapsed_shifted"), pr_at("elapsed_shifted_no_rotation") + 0.3);
-  EXPECT_LT(pr_at("time_shifted"), 0.5);       // memory -> gone: no rotation predicts it
+  EXPECT_LT(pr_at("time_shifted"), 0.5);  // memory -> gone: no rotation predicts it
   // The rotation's own null: rotations fitted on permuted class
   // correspondences score far below the fitted one.
   EXPECT_GT(pr_at("elapsed_shifted"), pr_at("elapsed_shifted_permuted_rotation") + 0.3);
@@ -362,13 +390,17 @@ TEST(Analyze, RecoversPlantedCodes) {
   for (std::size_t i = 0; i < orth.rows(); ++i) EXPECT_EQ(orth.numeric.at("dims")[i], 20.0);
   EXPECT_TRUE(r.result.tables.count("orthogonality_summary"));
   const Table& rsa = r.result.tables.at("rsa");
-  EXPECT_NEAR(mean_where(rsa, "cka", {{"space_a", "hidden"}, {"space_b", "hidden"}}, [&](std::size_t i) {
-    return rsa.numeric.at("frame_a")[i] == rsa.numeric.at("frame_b")[i];
-  }), 1.0, 1e-9);
+  EXPECT_NEAR(mean_where(rsa, "cka", {{"space_a", "hidden"}, {"space_b", "hidden"}},
+                         [&](std::size_t i) {
+                           return rsa.numeric.at("frame_a")[i] == rsa.numeric.at("frame_b")[i];
+                         }),
+              1.0, 1e-9);
   // The same space at the same frame: every permutation scores lower.
-  EXPECT_NEAR(mean_where(rsa, "cka_p", {{"space_a", "hidden"}, {"space_b", "hidden"}}, [&](std::size_t i) {
-    return rsa.numeric.at("frame_a")[i] == rsa.numeric.at("frame_b")[i];
-  }), 1.0 / 1001.0, 1e-12);
+  EXPECT_NEAR(mean_where(rsa, "cka_p", {{"space_a", "hidden"}, {"space_b", "hidden"}},
+                         [&](std::size_t i) {
+                           return rsa.numeric.at("frame_a")[i] == rsa.numeric.at("frame_b")[i];
+                         }),
+              1.0 / 1001.0, 1e-12);
   const Table& dim = r.result.tables.at("dimensionality");
   int inside = 0;
   for (std::size_t i = 0; i < dim.rows(); ++i) {
@@ -384,10 +416,12 @@ TEST(Analyze, RecoversPlantedCodes) {
     // The same keys as a decided finding: test and unit given, n, CI, p null.
     EXPECT_FALSE(r.result.findings[k]["test"].get<std::string>().empty());
     EXPECT_EQ(r.result.findings[k]["unit"], "model (seed)");
-    for (const char* key : {"n", "effect", "ci", "p"}) EXPECT_TRUE(r.result.findings[k][key].is_null()) << key;
+    for (const char* key : {"n", "effect", "ci", "p"})
+      EXPECT_TRUE(r.result.findings[k][key].is_null()) << key;
     EXPECT_FALSE(r.result.findings[k]["to_make_testable"].get<std::string>().empty());
   }
-  EXPECT_NE(r.result.findings["4"]["reason"].get<std::string>().find("fewer than 3 seeds"), std::string::npos);
+  EXPECT_NE(r.result.findings["4"]["reason"].get<std::string>().find("fewer than 3 seeds"),
+            std::string::npos);
   // Folds exported for refitting elsewhere.
   EXPECT_EQ(r.result.arrays.at("folds.states0").shape(), (std::vector<std::int64_t>{320, 3, 4}));
 }
@@ -398,14 +432,15 @@ TEST(Analyze, RecoversPlantedCodes) {
 // trials and frames): at every frame a random code per image shown
 // (`image_gap`), plus a location code shared by every task (`loc_gap`),
 // plus noise.
-StateSet image_coded(const std::vector<std::string>& tasks, int per_task, int frames, std::uint64_t seed, double image_gap,
-                     double loc_gap, int units = 32) {
+StateSet image_coded(const std::vector<std::string>& tasks, int per_task, int frames,
+                     std::uint64_t seed, double image_gap, double loc_gap, int units = 32) {
   synth::Trials t = synth::sampled_trials(tasks, per_task, frames, 4, seed);
   torch::Tensor images = torch::randn({t.images(), units}, torch::kFloat64) * image_gap;
   torch::Tensor loc = synth::code(synth::kLocations, units, loc_gap);
   torch::Tensor h = torch::randn({t.m, frames, units}, torch::kFloat64) * 0.3;
   for (int f = 0; f < frames; ++f) {
-    h.select(1, f) += images.index_select(0, t.stimulus.select(1, f)) + synth::lookup(loc, t.loc, f);
+    h.select(1, f) +=
+        images.index_select(0, t.stimulus.select(1, f)) + synth::lookup(loc, t.loc, f);
   }
   return synth::stateset(t, h, "gru", static_cast<std::int64_t>(seed));
 }
@@ -430,7 +465,9 @@ double above_chance(const Table& t, const std::function<bool(std::size_t)>& keep
 // only on images unseen by the fold, it is at chance; a location code shared
 // by the tasks (the positive control) still generalises.
 TEST(Analyze, CrossTaskScoresOnlyImagesUnseenByTheFold) {
-  const std::string body = "analyses = [\"cross_task\"]\nfeatures = [\"loc\"]\nframes = [0]\nfolds = 4\npermutations = 10";
+  const std::string body =
+      "analyses = [\"cross_task\"]\nfeatures = [\"loc\"]\nframes = [0]\nfolds = 4\npermutations = "
+      "10";
   double leak = 0, shared = 0;
   const int draws = 4;
   for (int d = 0; d < draws; ++d) {
@@ -446,14 +483,19 @@ TEST(Analyze, CrossTaskScoresOnlyImagesUnseenByTheFold) {
       // B's 128; n_total: summed over the 4 folds.
       EXPECT_GT(ct.numeric.at("n")[i], 10.0);
       EXPECT_LT(ct.numeric.at("n")[i], 64.0);
-      EXPECT_NEAR(ct.numeric.at("n_total")[i], ct.numeric.at("n")[i] * ct.numeric.at("folds")[i], 1e-9);
+      EXPECT_NEAR(ct.numeric.at("n_total")[i], ct.numeric.at("n")[i] * ct.numeric.at("folds")[i],
+                  1e-9);
       EXPECT_EQ(ct.numeric.at("folds")[i], 4.0);
       // The null and the task-centred variant follow the same rule.
-      EXPECT_NEAR(ct.numeric.at("accuracy_centred")[i] - ct.numeric.at("chance_empirical_centred")[i], 0.0, 0.2);
+      EXPECT_NEAR(
+          ct.numeric.at("accuracy_centred")[i] - ct.numeric.at("chance_empirical_centred")[i], 0.0,
+          0.2);
     }
     Analysis some = analyze({image_coded({"loc-1", "id-1"}, 128, 2, seed, 3.0, 8.0)}, body);
     const Table& cs = some.result.tables.at("cross_task");
-    shared += above_chance(cs, [&](std::size_t i) { return cs.text.at("kind")[i] == "generalisation"; }) / draws;
+    shared +=
+        above_chance(cs, [&](std::size_t i) { return cs.text.at("kind")[i] == "generalisation"; }) /
+        draws;
   }
   EXPECT_NEAR(leak, 0.0, 0.06) << "image codes alone must not generalise across tasks";
   EXPECT_GT(shared, 0.4) << "a shared feature code must";
@@ -467,8 +509,10 @@ TEST(Analyze, UnseenMasksTheFoldsTrainingImages) {
   f.images = torch::tensor({5, 6, 7, 5}, torch::kLong);
   f.fold = torch::tensor({0, 0, 1, 1}, torch::kLong);
   torch::Tensor probe = torch::tensor({5, 6, 7, 8}, torch::kLong);
-  EXPECT_TRUE(analyze::unseen(f, 0, probe).equal(torch::tensor({false, true, false, true})));  // trains on 7, 5
-  EXPECT_TRUE(analyze::unseen(f, 1, probe).equal(torch::tensor({false, false, true, true})));  // trains on 5, 6
+  EXPECT_TRUE(analyze::unseen(f, 0, probe)
+                  .equal(torch::tensor({false, true, false, true})));  // trains on 7, 5
+  EXPECT_TRUE(analyze::unseen(f, 1, probe)
+                  .equal(torch::tensor({false, false, true, true})));  // trains on 5, 6
   EXPECT_THROW(analyze::unseen(f, 2, probe), InputError);
 }
 
@@ -486,7 +530,9 @@ StateSet encoding_holds_previous(std::uint64_t seed, bool held) {
   torch::Tensor h = torch::randn({t.m, t.frames, units}, torch::kFloat64);
   for (int f = 0; f < t.frames; ++f) {
     h.select(1, f) += synth::lookup(e, t.loc, f);
-    if (f > 0) h.select(1, f) += held ? synth::lookup(e, t.loc, f - 1) * 0.6 : synth::lookup(mem, t.loc, f - 1);
+    if (f > 0)
+      h.select(1, f) +=
+          held ? synth::lookup(e, t.loc, f - 1) * 0.6 : synth::lookup(mem, t.loc, f - 1);
   }
   return synth::stateset(t, h, "gru", static_cast<std::int64_t>(seed));
 }
@@ -499,8 +545,9 @@ StateSet encoding_holds_previous(std::uint64_t seed, bool held) {
 // y_j (chance 1/3 for 4 locations): above its chance and halfway when s is
 // held, at chance when it is not.
 TEST(Analyze, H1ScoresStimulusSOverTheClassesOtherThanJ) {
-  const std::string body = "analyses = [\"cross_temporal\", \"procrustes\"]\nfeatures = [\"loc\"]\nframes = [0, 1]\n"
-                           "folds = 4\npermutations = 10";
+  const std::string body =
+      "analyses = [\"cross_temporal\", \"procrustes\"]\nfeatures = [\"loc\"]\nframes = [0, 1]\n"
+      "folds = 4\npermutations = 10";
   for (bool held : {true, false}) {
     std::vector<StateSet> sets;
     for (std::uint64_t k = 0; k < 3; ++k) sets.push_back(encoding_holds_previous(90 + k, held));
@@ -509,7 +556,9 @@ TEST(Analyze, H1ScoresStimulusSOverTheClassesOtherThanJ) {
     double h1 = 0, chance = 0, halfway = 0;
     int n = 0;
     for (std::size_t i = 0; i < hyp.rows(); ++i) {
-      if (hyp.text.at("hypothesis")[i] != "H1_slot" || hyp.numeric.at("other_frame")[i] != hyp.numeric.at("stim_frame")[i] + 1) continue;
+      if (hyp.text.at("hypothesis")[i] != "H1_slot" ||
+          hyp.numeric.at("other_frame")[i] != hyp.numeric.at("stim_frame")[i] + 1)
+        continue;
       EXPECT_NEAR(hyp.numeric.at("chance")[i], 1.0 / 3.0, 1e-12);
       const double c = hyp.numeric.at("chance_empirical")[i];
       h1 += hyp.numeric.at("accuracy")[i];
@@ -529,7 +578,8 @@ TEST(Analyze, H1ScoresStimulusSOverTheClassesOtherThanJ) {
     bool found = false;
     for (const auto& t : r.result.findings.at("4").at("tests")) {
       const std::string name = t.at("name");
-      if (name.size() < 18 || name.compare(name.size() - 18, 18, ": H1 below halfway") != 0) continue;
+      if (name.size() < 18 || name.compare(name.size() - 18, 18, ": H1 below halfway") != 0)
+        continue;
       found = true;
       EXPECT_EQ(t.at("passed").get<bool>(), !held) << t.dump(2);
     }
@@ -543,13 +593,18 @@ TEST(Analyze, H1ScoresStimulusSOverTheClassesOtherThanJ) {
 // labels (far above chance); scored only on images at j the fold never
 // trained on, H2 is at chance.
 TEST(Analyze, H2ScoresOnlyImagesAtJUnseenByTheFold) {
-  const std::string body = "analyses = [\"cross_temporal\"]\nfeatures = [\"loc\"]\nframes = [0, 1]\nfolds = 4\npermutations = 10";
+  const std::string body =
+      "analyses = [\"cross_temporal\"]\nfeatures = [\"loc\"]\nframes = [0, 1]\nfolds = "
+      "4\npermutations = 10";
   double h2 = 0;
   const int draws = 3;
   for (int d = 0; d < draws; ++d) {
-    Analysis r = analyze({image_coded({"loc-2"}, 384, 3, 110 + static_cast<std::uint64_t>(d), 3.0, 0.0)}, body);
+    Analysis r = analyze(
+        {image_coded({"loc-2"}, 384, 3, 110 + static_cast<std::uint64_t>(d), 3.0, 0.0)}, body);
     const Table& hyp = r.result.tables.at("temporal_hypotheses");
-    h2 += above_chance(hyp, [&](std::size_t i) { return hyp.text.at("hypothesis")[i] == "H2_shared"; }) / draws;
+    h2 += above_chance(hyp,
+                       [&](std::size_t i) { return hyp.text.at("hypothesis")[i] == "H2_shared"; }) /
+          draws;
     for (std::size_t i = 0; i < hyp.rows(); ++i) EXPECT_GT(hyp.numeric.at("n")[i], 3.0);
   }
   EXPECT_NEAR(h2, 0.0, 0.08);
@@ -572,7 +627,8 @@ bool at_lag_kn(const Table& t, std::size_t i, const char* frame_column) {
 // at the same elapsed time as s at t), those at a lag from s that is a
 // positive multiple of the task's N (either side of s).
 std::set<int> read_frames(const Table& tb, std::size_t i, const char* train, const char* test) {
-  const int s = static_cast<int>(tb.numeric.at("stim_frame")[i]), t = static_cast<int>(tb.numeric.at(train)[i]),
+  const int s = static_cast<int>(tb.numeric.at("stim_frame")[i]),
+            t = static_cast<int>(tb.numeric.at(train)[i]),
             u = static_cast<int>(tb.numeric.at(test)[i]), n = n_of(tb.text.at("task")[i]);
   std::set<int> out;
   for (int r : {u, u - (t - s)}) {
@@ -596,21 +652,32 @@ std::string scoring_of(const Table& t, std::size_t i) {
 // 2-class feature has no score there. Positive control: a memory code of the
 // stimulus one frame back (in units of its own) is still read at lag 1.
 TEST(Analyze, LagRuleScoresDifferTrialsAtLagsThatAreMultiplesOfN) {
-  const std::string body = "analyses = [\"cross_temporal\", \"procrustes\"]\nfeatures = [\"loc\", \"cat\"]\n"
-                           "frames = [0, 1]\nfolds = 4\npermutations = 10";
+  const std::string body =
+      "analyses = [\"cross_temporal\", \"procrustes\"]\nfeatures = [\"loc\", \"cat\"]\n"
+      "frames = [0, 1]\nfolds = 4\npermutations = 10";
   double ct_leak = 0, pr_leak = 0;
   const int draws = 2;
   for (int d = 0; d < draws; ++d) {
-    Analysis r = analyze({image_coded({"loc-1", "loc-2"}, 256, 4, 130 + static_cast<std::uint64_t>(d), 3.0, 0.0)}, body);
+    Analysis r = analyze(
+        {image_coded({"loc-1", "loc-2"}, 256, 4, 130 + static_cast<std::uint64_t>(d), 3.0, 0.0)},
+        body);
     const Table& ct = r.result.tables.at("cross_temporal");
     const Table& pr = r.result.tables.at("procrustes");
-    auto feature_is = [](const Table& t, std::size_t i, const char* f) { return t.text.at("feature")[i] == f; };
-    ct_leak += above_chance(ct, [&](std::size_t i) {
-      return feature_is(ct, i, "loc") && !read_frames(ct, i, "train_frame", "test_frame").empty();
-    }) / draws;
-    pr_leak += above_chance(pr, [&](std::size_t i) {
-      return feature_is(pr, i, "loc") && pr.text.at("test")[i] == "fitted" && at_lag_kn(pr, i, "frame");
-    }) / draws;
+    auto feature_is = [](const Table& t, std::size_t i, const char* f) {
+      return t.text.at("feature")[i] == f;
+    };
+    ct_leak += above_chance(ct,
+                            [&](std::size_t i) {
+                              return feature_is(ct, i, "loc") &&
+                                     !read_frames(ct, i, "train_frame", "test_frame").empty();
+                            }) /
+               draws;
+    pr_leak += above_chance(pr,
+                            [&](std::size_t i) {
+                              return feature_is(pr, i, "loc") &&
+                                     pr.text.at("test")[i] == "fitted" && at_lag_kn(pr, i, "frame");
+                            }) /
+               draws;
     for (const Table* t : {&ct, &pr}) {
       const char* train = t == &ct ? "train_frame" : "frame";
       const char* frame = t == &ct ? "test_frame" : "frame";
@@ -654,18 +721,23 @@ TEST(Analyze, LagRuleScoresDifferTrialsAtLagsThatAreMultiplesOfN) {
   };
   EXPECT_GT(above_chance(ct, one_back), 0.45) << "a memory of s at s + 1 is read on differ trials";
   const Table& pr = r.result.tables.at("procrustes");
-  EXPECT_GT(above_chance(pr, [&](std::size_t i) {
-    return pr.text.at("task")[i] == "loc-1" && pr.text.at("feature")[i] == "loc" && pr.text.at("test")[i] == "fitted" &&
-           pr.numeric.at("frame")[i] == pr.numeric.at("stim_frame")[i] + 1;
-  }), 0.45);
+  EXPECT_GT(above_chance(pr,
+                         [&](std::size_t i) {
+                           return pr.text.at("task")[i] == "loc-1" &&
+                                  pr.text.at("feature")[i] == "loc" &&
+                                  pr.text.at("test")[i] == "fitted" &&
+                                  pr.numeric.at("frame")[i] == pr.numeric.at("stim_frame")[i] + 1;
+                         }),
+            0.45);
 }
 
 // States that hold the image shown e frames ago in block e of the units
 // (blocks of `block` units, e = 0 .. frames - 1: one fixed rotation per
 // elapsed frame), a random code per image (`image_gap`) plus a location code
 // (`loc_gap`), on the real sampler's trials.
-StateSet elapsed_blocks(const std::vector<std::string>& tasks, int per_task, int frames, std::uint64_t seed,
-                        double image_gap, double loc_gap, int block = 32, int views = 4) {
+StateSet elapsed_blocks(const std::vector<std::string>& tasks, int per_task, int frames,
+                        std::uint64_t seed, double image_gap, double loc_gap, int block = 32,
+                        int views = 4) {
   synth::Trials t = synth::sampled_trials(tasks, per_task, frames, views, seed);
   torch::Tensor images = torch::randn({t.images(), block}, torch::kFloat64) * image_gap;
   torch::Tensor loc = synth::code(synth::kLocations, block, loc_gap);
@@ -692,20 +764,27 @@ StateSet elapsed_blocks(const std::vector<std::string>& tasks, int per_task, int
 // still swapped. The elapsed-shifted rows of loc-3 over 4 frames are at lags
 // 1 and 2: the lag rule plays no part.
 TEST(Analyze, ElapsedShiftedSwapScoresOnlyImagesUnseenBySourceFolds) {
-  const std::string body = "analyses = [\"procrustes\"]\nfeatures = [\"loc\"]\nframes = [0, 1, 2]\nfolds = 4\n"
-                           "permutations = 10";
+  const std::string body =
+      "analyses = [\"procrustes\"]\nfeatures = [\"loc\"]\nframes = [0, 1, 2]\nfolds = 4\n"
+      "permutations = 10";
   double leak = 0, controls = 0, target = 0, n_es = 0, n_ts = 0;
   const int draws = 6;
   for (int d = 0; d < draws; ++d) {
-    Analysis r = analyze({elapsed_blocks({"loc-3"}, 512, 4, 150 + static_cast<std::uint64_t>(d), 3.0, 0.0, 32, 2)}, body);
+    Analysis r = analyze(
+        {elapsed_blocks({"loc-3"}, 512, 4, 150 + static_cast<std::uint64_t>(d), 3.0, 0.0, 32, 2)},
+        body);
     const Table& pr = r.result.tables.at("procrustes");
     auto test_is = [&](std::size_t i, const char* name) { return pr.text.at("test")[i] == name; };
     leak += above_chance(pr, [&](std::size_t i) { return test_is(i, "elapsed_shifted"); }) / draws;
-    controls += above_chance(pr, [&](std::size_t i) {
-      return test_is(i, "elapsed_shifted_no_rotation") || test_is(i, "elapsed_shifted_permuted_rotation");
-    }) / draws;
+    controls += above_chance(pr,
+                             [&](std::size_t i) {
+                               return test_is(i, "elapsed_shifted_no_rotation") ||
+                                      test_is(i, "elapsed_shifted_permuted_rotation");
+                             }) /
+                draws;
     target += (mean_where(pr, "fitted_accuracy", {{"test", "elapsed_shifted"}}) -
-               mean_where(pr, "chance_empirical", {{"test", "elapsed_shifted"}})) / draws;
+               mean_where(pr, "chance_empirical", {{"test", "elapsed_shifted"}})) /
+              draws;
     n_es += mean_where(pr, "n", {{"test", "elapsed_shifted"}}) / draws;
     n_ts += mean_where(pr, "n", {{"test", "time_shifted"}}) / draws;
     for (std::size_t i = 0; i < pr.rows(); ++i) {
@@ -714,7 +793,8 @@ TEST(Analyze, ElapsedShiftedSwapScoresOnlyImagesUnseenBySourceFolds) {
       }
     }
   }
-  EXPECT_NEAR(leak, 0.0, 0.05) << "the rotated next-stimulus decoder read images the source folds trained on";
+  EXPECT_NEAR(leak, 0.0, 0.05)
+      << "the rotated next-stimulus decoder read images the source folds trained on";
   // Its controls and its target, on the same trials, at chance too.
   EXPECT_NEAR(controls, 0.0, 0.06);
   EXPECT_NEAR(target, 0.0, 0.06);
@@ -722,10 +802,12 @@ TEST(Analyze, ElapsedShiftedSwapScoresOnlyImagesUnseenBySourceFolds) {
   // Positive control: a location code held in the same elapsed blocks.
   Analysis r = analyze({elapsed_blocks({"loc-3"}, 512, 4, 160, 0.0, 8.0)}, body);
   const Table& pr = r.result.tables.at("procrustes");
-  EXPECT_GT(above_chance(pr, [&](std::size_t i) { return pr.text.at("test")[i] == "elapsed_shifted"; }), 0.3);
-  EXPECT_GT(mean_where(pr, "relative", {{"test", "elapsed_shifted"}}, [&](std::size_t i) {
-    return pr.numeric.at("target_above_chance")[i] > 0;
-  }), 0.5);
+  EXPECT_GT(
+      above_chance(pr, [&](std::size_t i) { return pr.text.at("test")[i] == "elapsed_shifted"; }),
+      0.3);
+  EXPECT_GT(mean_where(pr, "relative", {{"test", "elapsed_shifted"}},
+                       [&](std::size_t i) { return pr.numeric.at("target_above_chance")[i] > 0; }),
+            0.5);
 }
 
 // ---- The lag rule in every table (issue 20 leftovers) ----
@@ -739,30 +821,40 @@ TEST(Analyze, ElapsedShiftedSwapScoresOnlyImagesUnseenBySourceFolds) {
 // for 2 categories) they are at chance, and every decoding row equals the
 // cross-temporal row of the same fit at its own frame.
 TEST(Analyze, DecodingTableFollowsTheLagRule) {
-  const std::string body = "analyses = [\"decoding\", \"cross_temporal\"]\nfeatures = [\"loc\", \"cat\"]\n"
-                           "frames = [0, 1]\nfolds = 4\npermutations = 10";
+  const std::string body =
+      "analyses = [\"decoding\", \"cross_temporal\"]\nfeatures = [\"loc\", \"cat\"]\n"
+      "frames = [0, 1]\nfolds = 4\npermutations = 10";
   double lag = 0, other = 0;
   const int draws = 2;
   for (int d = 0; d < draws; ++d) {
-    Analysis r = analyze({image_coded({"loc-1", "loc-2"}, 256, 4, 170 + static_cast<std::uint64_t>(d), 3.0, 0.0)}, body);
+    Analysis r = analyze(
+        {image_coded({"loc-1", "loc-2"}, 256, 4, 170 + static_cast<std::uint64_t>(d), 3.0, 0.0)},
+        body);
     const Table& dt = r.result.tables.at("decoding");
     const Table& ct = r.result.tables.at("cross_temporal");
     EXPECT_TRUE(dt.text.count("scoring"));
     auto loc = [&](std::size_t i) { return dt.text.at("feature")[i] == "loc"; };
-    lag += above_chance(dt, [&](std::size_t i) { return loc(i) && at_lag_kn(dt, i, "test_frame"); }) / draws;
-    other += above_chance(dt, [&](std::size_t i) {
-      return loc(i) && !at_lag_kn(dt, i, "test_frame") && dt.numeric.at("test_frame")[i] > dt.numeric.at("stim_frame")[i];
-    }) / draws;
+    lag +=
+        above_chance(dt, [&](std::size_t i) { return loc(i) && at_lag_kn(dt, i, "test_frame"); }) /
+        draws;
+    other += above_chance(dt,
+                          [&](std::size_t i) {
+                            return loc(i) && !at_lag_kn(dt, i, "test_frame") &&
+                                   dt.numeric.at("test_frame")[i] > dt.numeric.at("stim_frame")[i];
+                          }) /
+             draws;
     std::map<std::tuple<std::string, std::string, double, double>, std::size_t> diagonal;
     for (std::size_t i = 0; i < ct.rows(); ++i) {
       if (ct.numeric.at("train_frame")[i] != ct.numeric.at("test_frame")[i]) continue;
-      diagonal[{ct.text.at("task")[i], ct.text.at("feature")[i], ct.numeric.at("stim_frame")[i], ct.numeric.at("test_frame")[i]}] = i;
+      diagonal[{ct.text.at("task")[i], ct.text.at("feature")[i], ct.numeric.at("stim_frame")[i],
+                ct.numeric.at("test_frame")[i]}] = i;
     }
     for (std::size_t i = 0; i < dt.rows(); ++i) {
       const bool at_lag = at_lag_kn(dt, i, "test_frame");
       EXPECT_EQ(scoring_of(dt, i), !at_lag ? "all" : loc(i) ? "differ" : "none");
       const std::size_t j =
-          diagonal.at({dt.text.at("task")[i], dt.text.at("feature")[i], dt.numeric.at("stim_frame")[i], dt.numeric.at("test_frame")[i]});
+          diagonal.at({dt.text.at("task")[i], dt.text.at("feature")[i],
+                       dt.numeric.at("stim_frame")[i], dt.numeric.at("test_frame")[i]});
       EXPECT_EQ(scoring_of(ct, j), scoring_of(dt, i));
       for (const char* c : {"accuracy", "chance", "chance_empirical", "n_total"}) {
         const double a = dt.numeric.at(c)[i], b = ct.numeric.at(c)[j];
@@ -770,7 +862,8 @@ TEST(Analyze, DecodingTableFollowsTheLagRule) {
       }
     }
   }
-  std::cout << "[ measured ] decoding rows above empirical chance: at lags kN " << lag << ", other lags " << other << "\n";
+  std::cout << "[ measured ] decoding rows above empirical chance: at lags kN " << lag
+            << ", other lags " << other << "\n";
   EXPECT_NEAR(lag, 0.0, 0.05) << "decoding rows at lags kN read the image shown there";
   EXPECT_NEAR(other, 0.0, 0.05);
 }
@@ -791,10 +884,12 @@ TEST(Analyze, DecodingTableFollowsTheLagRule) {
 // cross-temporal rows (README). Positive control: a code of s in units of
 // its own at every later frame (a slot) is read at every u.
 TEST(Analyze, LagRuleReadsTheStimulusAtTheSameElapsedTime) {
-  const std::string body = "analyses = [\"cross_temporal\"]\nfeatures = [\"loc\"]\nframes = [0, 1]\nfolds = 4\n"
-                           "permutations = 10";
+  const std::string body =
+      "analyses = [\"cross_temporal\"]\nfeatures = [\"loc\"]\nframes = [0, 1]\nfolds = 4\n"
+      "permutations = 10";
   auto same_elapsed = [](const Table& ct, std::size_t i) {
-    const int s = static_cast<int>(ct.numeric.at("stim_frame")[i]), t = static_cast<int>(ct.numeric.at("train_frame")[i]),
+    const int s = static_cast<int>(ct.numeric.at("stim_frame")[i]),
+              t = static_cast<int>(ct.numeric.at("train_frame")[i]),
               u = static_cast<int>(ct.numeric.at("test_frame")[i]), n = n_of(ct.text.at("task")[i]);
     const int r = u - (t - s);
     return t != s && t != u && r >= 0 && r != s && std::abs(r - s) % n == 0;
@@ -806,28 +901,35 @@ TEST(Analyze, LagRuleReadsTheStimulusAtTheSameElapsedTime) {
     double read = 0, unread = 0;
     const int draws = 4;
     for (int d = 0; d < draws; ++d) {
-      Analysis r = analyze({elapsed_blocks({"loc-1", "loc-2"}, 256, 5, 180 + static_cast<std::uint64_t>(d), image_gap,
-                                           image_gap > 0 ? 0.0 : 5.0, 16, 2)}, body);
+      Analysis r =
+          analyze({elapsed_blocks({"loc-1", "loc-2"}, 256, 5, 180 + static_cast<std::uint64_t>(d),
+                                  image_gap, image_gap > 0 ? 0.0 : 5.0, 16, 2)},
+                  body);
       const Table& ct = r.result.tables.at("cross_temporal");
       read += above_chance(ct, [&](std::size_t i) { return same_elapsed(ct, i); }) / draws;
-      unread += above_chance(ct, [&](std::size_t i) {
-        return off_diagonal(ct, i) && read_frames(ct, i, "train_frame", "test_frame").empty() &&
-               ct.numeric.at("test_frame")[i] > ct.numeric.at("stim_frame")[i];
-      }) / draws;
+      unread +=
+          above_chance(ct,
+                       [&](std::size_t i) {
+                         return off_diagonal(ct, i) &&
+                                read_frames(ct, i, "train_frame", "test_frame").empty() &&
+                                ct.numeric.at("test_frame")[i] > ct.numeric.at("stim_frame")[i];
+                       }) /
+          draws;
       for (std::size_t i = 0; i < ct.rows(); ++i) {
         if (same_elapsed(ct, i)) {
           EXPECT_EQ(scoring_of(ct, i), "differ");
         }
       }
     }
-    std::cout << "[ measured ] image gap " << image_gap << ": same elapsed time " << read << ", no frame read at a lag kN "
-              << unread << "\n";
+    std::cout << "[ measured ] image gap " << image_gap << ": same elapsed time " << read
+              << ", no frame read at a lag kN " << unread << "\n";
     if (image_gap > 0) {
       // Rows that read no frame at a lag kN are the reference: about 0.04
       // above their empirical chance here, about half of it the null's own
       // pessimism (README "Not covered"). Measured (4 draws): these rows
       // 0.061 before the rule read r, 0.029 after, the reference 0.043.
-      EXPECT_LT(read, unread + 0.01) << "the image at the same elapsed time was read as a training image";
+      EXPECT_LT(read, unread + 0.01)
+          << "the image at the same elapsed time was read as a training image";
     } else {
       EXPECT_NEAR(read, 0.0, 0.05) << "the location at the same elapsed time was read";
     }
@@ -861,17 +963,21 @@ TEST(Analyze, LagRuleReadsTheStimulusAtTheSameElapsedTime) {
 // Positive control: a memory of the identity one frame back, in units of
 // its own, is read.
 TEST(Analyze, LagRuleExcludesTheSiblingIdentityOfHardNonMatches) {
-  const std::string body = "analyses = [\"decoding\", \"cross_temporal\"]\nfeatures = [\"id\"]\nframes = [0, 1]\n"
-                           "folds = 4\npermutations = 10";
+  const std::string body =
+      "analyses = [\"decoding\", \"cross_temporal\"]\nfeatures = [\"id\"]\nframes = [0, 1]\n"
+      "folds = 4\npermutations = 10";
   auto states = [](std::uint64_t seed, double memory) {
     synth::Trials t = synth::sampled_trials({"id-1", "id-2"}, 256, 4, 4, seed);
     const int units = 32;
-    torch::Tensor cat = synth::code(2, units / 2, 4.0), id = synth::code(synth::kIdentities, units / 2, 1.5);
+    torch::Tensor cat = synth::code(2, units / 2, 4.0),
+                  id = synth::code(synth::kIdentities, units / 2, 1.5);
     torch::Tensor mem = synth::code(synth::kIdentities, units / 2, 5.0);
     torch::Tensor h = torch::randn({t.m, t.frames, units}, torch::kFloat64) * 0.5;
     for (int f = 0; f < t.frames; ++f) {
-      h.select(1, f).narrow(1, 0, units / 2) += synth::lookup(cat, t.cat, f) + synth::lookup(id, t.id, f);
-      if (f > 0) h.select(1, f).narrow(1, units / 2, units / 2) += synth::lookup(mem, t.id, f - 1) * memory;
+      h.select(1, f).narrow(1, 0, units / 2) +=
+          synth::lookup(cat, t.cat, f) + synth::lookup(id, t.id, f);
+      if (f > 0)
+        h.select(1, f).narrow(1, units / 2, units / 2) += synth::lookup(mem, t.id, f - 1) * memory;
     }
     return std::make_pair(t, synth::stateset(t, h, "gru", static_cast<std::int64_t>(seed)));
   };
@@ -880,9 +986,11 @@ TEST(Analyze, LagRuleExcludesTheSiblingIdentityOfHardNonMatches) {
     auto [t, set] = states(200, 0.0);
     torch::Tensor a = t.id.select(1, 0), b = t.id.select(1, 1), first = t.task.eq(0);
     torch::Tensor differ = a.ne(b).logical_and(first);
-    const double sibling = a.div(2, "floor").eq(b.div(2, "floor")).logical_and(differ).sum().item<double>() /
-                           differ.sum().item<double>();
-    EXPECT_GT(sibling, 0.55) << "id-1: the sibling's share among differing identities one frame apart";
+    const double sibling =
+        a.div(2, "floor").eq(b.div(2, "floor")).logical_and(differ).sum().item<double>() /
+        differ.sum().item<double>();
+    EXPECT_GT(sibling, 0.55)
+        << "id-1: the sibling's share among differing identities one frame apart";
   }
   double dec = 0, ct_lag = 0, h1 = 0, h2 = 0;
   const int draws = 2;
@@ -893,13 +1001,20 @@ TEST(Analyze, LagRuleExcludesTheSiblingIdentityOfHardNonMatches) {
     const Table& hy = r.result.tables.at("temporal_hypotheses");
     auto differ = [](const Table& tb, std::size_t i) { return scoring_of(tb, i) == "differ"; };
     dec += above_chance(dt, [&](std::size_t i) { return at_lag_kn(dt, i, "test_frame"); }) / draws;
-    ct_lag += above_chance(ct, [&](std::size_t i) { return at_lag_kn(ct, i, "test_frame"); }) / draws;
-    h1 += above_chance(hy, [&](std::size_t i) {
-      return hy.text.at("hypothesis")[i] == "H1_slot" && at_lag_kn(hy, i, "other_frame");
-    }) / draws;
-    h2 += above_chance(hy, [&](std::size_t i) {
-      return hy.text.at("hypothesis")[i] == "H2_shared" && at_lag_kn(hy, i, "other_frame");
-    }) / draws;
+    ct_lag +=
+        above_chance(ct, [&](std::size_t i) { return at_lag_kn(ct, i, "test_frame"); }) / draws;
+    h1 += above_chance(hy,
+                       [&](std::size_t i) {
+                         return hy.text.at("hypothesis")[i] == "H1_slot" &&
+                                at_lag_kn(hy, i, "other_frame");
+                       }) /
+          draws;
+    h2 += above_chance(hy,
+                       [&](std::size_t i) {
+                         return hy.text.at("hypothesis")[i] == "H2_shared" &&
+                                at_lag_kn(hy, i, "other_frame");
+                       }) /
+          draws;
     for (const Table* tb : {&dt, &ct}) {
       for (std::size_t i = 0; i < tb->rows(); ++i) {
         if (differ(*tb, i) && read_frames(*tb, i, "train_frame", "test_frame").size() == 1) {
@@ -909,18 +1024,23 @@ TEST(Analyze, LagRuleExcludesTheSiblingIdentityOfHardNonMatches) {
     }
     for (std::size_t i = 0; i < hy.rows(); ++i) EXPECT_NEAR(hy.numeric.at("chance")[i], 0.5, 1e-12);
   }
-  std::cout << "[ measured ] id rows above empirical chance: decoding " << dec << ", cross-temporal " << ct_lag << ", H1 "
-            << h1 << ", H2 " << h2 << "\n";
-  EXPECT_NEAR(dec, 0.0, 0.05) << "decoding rows at lags kN ranked the sibling of the identity shown";
+  std::cout << "[ measured ] id rows above empirical chance: decoding " << dec
+            << ", cross-temporal " << ct_lag << ", H1 " << h1 << ", H2 " << h2 << "\n";
+  EXPECT_NEAR(dec, 0.0, 0.05)
+      << "decoding rows at lags kN ranked the sibling of the identity shown";
   EXPECT_NEAR(ct_lag, 0.0, 0.05) << "cross-temporal rows at lags kN";
   EXPECT_NEAR(h1, 0.0, 0.06) << "H1 at lags kN";
   EXPECT_GT(h2, 0.3) << "H2 reads the stimulus at j in the encoding code it shares with s";
   // Positive control: identity s held one frame on, in a memory code.
   Analysis r = analyze({states(220, 1.0).second}, body);
   const Table& dt = r.result.tables.at("decoding");
-  EXPECT_GT(above_chance(dt, [&](std::size_t i) {
-    return dt.text.at("task")[i] == "id-1" && dt.numeric.at("train_frame")[i] == dt.numeric.at("stim_frame")[i] + 1;
-  }), 0.3);
+  EXPECT_GT(above_chance(dt,
+                         [&](std::size_t i) {
+                           return dt.text.at("task")[i] == "id-1" &&
+                                  dt.numeric.at("train_frame")[i] ==
+                                      dt.numeric.at("stim_frame")[i] + 1;
+                         }),
+            0.3);
 }
 
 // The cross-temporal arrays (NPY on export) average rows of both rules over
@@ -928,13 +1048,15 @@ TEST(Analyze, LagRuleExcludesTheSiblingIdentityOfHardNonMatches) {
 // empirical chance and `cross_temporal_differ` the share of them scored by
 // the lag rule, so a cell's accuracy is read against its own chance.
 TEST(Analyze, CrossTemporalArraysCarryTheirScoring) {
-  const std::string body = "analyses = [\"cross_temporal\"]\nfeatures = [\"loc\", \"cat\"]\nframes = [0, 1]\nfolds = 4\n"
-                           "permutations = 5";
+  const std::string body =
+      "analyses = [\"cross_temporal\"]\nfeatures = [\"loc\", \"cat\"]\nframes = [0, 1]\nfolds = 4\n"
+      "permutations = 5";
   Analysis r = analyze({image_coded({"loc-1", "loc-2"}, 128, 4, 230, 3.0, 4.0)}, body);
   const Table& ct = r.result.tables.at("cross_temporal");
   for (const std::string feature : {"loc", "cat"}) {
     const std::string key = "states0." + feature;
-    for (const char* name : {"cross_temporal.", "cross_temporal_chance.", "cross_temporal_differ."}) {
+    for (const char* name :
+         {"cross_temporal.", "cross_temporal_chance.", "cross_temporal_differ."}) {
       ASSERT_TRUE(r.result.arrays.count(name + key)) << name << key;
     }
     torch::Tensor acc = nets::view(r.result.arrays.at("cross_temporal." + key));
@@ -944,9 +1066,12 @@ TEST(Analyze, CrossTemporalArraysCarryTheirScoring) {
     ASSERT_EQ(acc.sizes(), differ.sizes());
     std::map<std::tuple<int, int, int>, std::vector<std::size_t>> cells;
     for (std::size_t i = 0; i < ct.rows(); ++i) {
-      if (ct.text.at("feature")[i] != feature || !std::isfinite(ct.numeric.at("accuracy")[i])) continue;
-      cells[{static_cast<int>(ct.numeric.at("stim_frame")[i]), static_cast<int>(ct.numeric.at("train_frame")[i]),
-             static_cast<int>(ct.numeric.at("test_frame")[i])}].push_back(i);
+      if (ct.text.at("feature")[i] != feature || !std::isfinite(ct.numeric.at("accuracy")[i]))
+        continue;
+      cells[{static_cast<int>(ct.numeric.at("stim_frame")[i]),
+             static_cast<int>(ct.numeric.at("train_frame")[i]),
+             static_cast<int>(ct.numeric.at("test_frame")[i])}]
+          .push_back(i);
     }
     int mixed = 0;
     for (const auto& [cell, rows] : cells) {
@@ -990,15 +1115,19 @@ StateSet aging_codes(double turn, std::uint64_t seed) {
     g.index_put_({j, j}, std::cos(a));
     g.index_put_({i, j}, -std::sin(a));
     g.index_put_({j, i}, std::sin(a));
-    return torch::eye(units, torch::kFloat64) + torch::mm(torch::mm(basis, g - torch::eye(3, torch::kFloat64)), basis.t());
+    return torch::eye(units, torch::kFloat64) +
+           torch::mm(torch::mm(basis, g - torch::eye(3, torch::kFloat64)), basis.t());
   };
   std::vector<torch::Tensor> codes{c};
   for (int e = 1; e < t.frames; ++e) {
-    codes.push_back(torch::mm(codes.back(), torch::mm(rotation((e - 1) % 3, turn), rotation(0, 90.0)).t()) * 0.8);
+    codes.push_back(
+        torch::mm(codes.back(), torch::mm(rotation((e - 1) % 3, turn), rotation(0, 90.0)).t()) *
+        0.8);
   }
   torch::Tensor h = torch::randn({t.m, t.frames, units}, torch::kFloat64) * 0.5;
   for (int f = 0; f < t.frames; ++f) {
-    for (int i = 0; i <= f; ++i) h.select(1, f) += synth::lookup(codes[static_cast<std::size_t>(f - i)], t.loc, i);
+    for (int i = 0; i <= f; ++i)
+      h.select(1, f) += synth::lookup(codes[static_cast<std::size_t>(f - i)], t.loc, i);
   }
   return synth::stateset(t, h, "gru", static_cast<std::int64_t>(seed));
 }
@@ -1009,9 +1138,11 @@ StateSet aging_codes(double turn, std::uint64_t seed) {
 // one fixed rotation both score like their targets. Without the
 // `procrustes_centroids` table (before the centroid swap) this fails.
 TEST(Analyze, CentroidSwapFollowsElapsedTimeSpecificRotations) {
-  const std::string body = "analyses = [\"procrustes\"]\nfeatures = [\"loc\"]\nfolds = 4\npermutations = 10";
+  const std::string body =
+      "analyses = [\"procrustes\"]\nfeatures = [\"loc\"]\nfolds = 4\npermutations = 10";
   auto relative = [](const Table& t, const char* test) {
-    return mean_where(t, "relative", {{"test", test}}, [&](std::size_t i) { return t.numeric.at("target_above_chance")[i] > 0; });
+    return mean_where(t, "relative", {{"test", test}},
+                      [&](std::size_t i) { return t.numeric.at("target_above_chance")[i] > 0; });
   };
   Analysis specific = analyze({aging_codes(90.0, 170)}, body);
   const Table& a = specific.result.tables.at("procrustes_centroids");
@@ -1023,8 +1154,9 @@ TEST(Analyze, CentroidSwapFollowsElapsedTimeSpecificRotations) {
   EXPECT_GT(relative(b, "elapsed_shifted"), 0.85);
   EXPECT_GT(relative(b, "time_shifted"), 0.85);
   EXPECT_NEAR(relative(b, "elapsed_shifted"), relative(b, "time_shifted"), 0.1);
-  std::cerr << "elapsed-specific: elapsed " << relative(a, "elapsed_shifted") << " time " << relative(a, "time_shifted")
-            << " no rotation " << relative(a, "elapsed_shifted_no_rotation") << "; fixed: elapsed "
+  std::cerr << "elapsed-specific: elapsed " << relative(a, "elapsed_shifted") << " time "
+            << relative(a, "time_shifted") << " no rotation "
+            << relative(a, "elapsed_shifted_no_rotation") << "; fixed: elapsed "
             << relative(b, "elapsed_shifted") << " time " << relative(b, "time_shifted") << "\n";
 }
 
@@ -1032,12 +1164,15 @@ TEST(Analyze, CentroidSwapFollowsElapsedTimeSpecificRotations) {
 // ones; planted codes generalise across views, and every row has one fold.
 TEST(Analyze, FitsOnTrainingViewsTestsOnNovelViews) {
   StateSet s = synthetic({"loc-1"}, 160, 3, 24, {"loc"}, 8);
-  Analysis r = analyze({s}, "analyses = [\"decoding\"]\nfeatures = [\"loc\"]\ncv = \"views\"\npermutations = 5");
+  Analysis r = analyze(
+      {s}, "analyses = [\"decoding\"]\nfeatures = [\"loc\"]\ncv = \"views\"\npermutations = 5");
   const Table& dec = r.result.tables.at("decoding");
   for (double f : dec.numeric.at("folds")) EXPECT_EQ(f, 1.0);
-  EXPECT_GT(mean_where(dec, "accuracy", {{"feature", "loc"}}, [&](std::size_t i) {
-    return dec.numeric.at("train_frame")[i] == dec.numeric.at("stim_frame")[i];
-  }), 0.9);
+  EXPECT_GT(mean_where(dec, "accuracy", {{"feature", "loc"}},
+                       [&](std::size_t i) {
+                         return dec.numeric.at("train_frame")[i] == dec.numeric.at("stim_frame")[i];
+                       }),
+            0.9);
   EXPECT_LT(mean_where(dec, "chance_empirical", {{"feature", "loc"}}), 0.4);
   // Held-out = the novel-view trials: the exported folds mark the training views -1.
   torch::Tensor folds = nets::view(r.result.arrays.at("folds.states0")).to(torch::kLong);
@@ -1047,7 +1182,8 @@ TEST(Analyze, FitsOnTrainingViewsTestsOnNovelViews) {
 
 TEST(Analyze, IsDeterministic) {
   StateSet s = synthetic({"loc-1"}, 60, 3, 8, {"loc"}, 2);
-  const std::string body = "analyses = [\"decoding\", \"orthogonality\"]\nnull_shuffles = 2\nrandom_directions = 50";
+  const std::string body =
+      "analyses = [\"decoding\", \"orthogonality\"]\nnull_shuffles = 2\nrandom_directions = 50";
   Analysis a = analyze({s}, body), b = analyze({s}, body);
   // Bit-identical, NaN where NaN.
   for (const char* name : {"decoding", "orthogonality"}) {
@@ -1056,13 +1192,15 @@ TEST(Analyze, IsDeterministic) {
       const auto& other = tb.numeric.at(column);
       ASSERT_EQ(values.size(), other.size());
       for (std::size_t i = 0; i < values.size(); ++i) {
-        EXPECT_TRUE(values[i] == other[i] || (std::isnan(values[i]) && std::isnan(other[i]))) << name << "." << column;
+        EXPECT_TRUE(values[i] == other[i] || (std::isnan(values[i]) && std::isnan(other[i])))
+            << name << "." << column;
       }
     }
   }
 }
 
-void expect_input_error(const std::vector<StateSet>& sets, const std::string& body, const std::string& substring) {
+void expect_input_error(const std::vector<StateSet>& sets, const std::string& body,
+                        const std::string& substring) {
   try {
     analyze(sets, body);
     ADD_FAILURE() << "no error; expected one mentioning " << substring;
@@ -1076,16 +1214,19 @@ TEST(Analyze, RejectsBadInputBeforeComputing) {
   expect_input_error({s}, "frames = [0, 3]", "frame 3 is beyond the trial (3 frames");
   StateSet no_id = s;
   no_id.identity = nets::to_array(torch::full({40, 3}, -1, torch::kInt32));
-  expect_input_error({no_id}, "features = [\"id\"]", "feature \"id\" (identity) is not in the stimuli");
+  expect_input_error({no_id}, "features = [\"id\"]",
+                     "feature \"id\" (identity) is not in the stimuli");
   StateSet few = synthetic({"loc-1"}, 12, 3, 8, {"loc"}, 3);
   expect_input_error({few}, "features = [\"loc\"]\nfolds = 10", "distinct images at frame");
-  expect_input_error({s}, "features = [\"loc\"]\nverdicts = \"required\"", "fewer than min_seeds = 3");
+  expect_input_error({s}, "features = [\"loc\"]\nverdicts = \"required\"",
+                     "fewer than min_seeds = 3");
   StateSet no_split = s;
   no_split.split = Array();
   expect_input_error({no_split}, "features = [\"loc\"]\ncv = \"views\"", "does not record it");
   StateSet longer = synthetic({"loc-1"}, 40, 4, 8, {"loc"}, 3);
   expect_input_error({s, longer}, "", "different trial lengths");
-  expect_input_error({s}, "analyses = [\"causal\"]\nfeatures = [\"loc\"]", "needs the trained models");
+  expect_input_error({s}, "analyses = [\"causal\"]\nfeatures = [\"loc\"]",
+                     "needs the trained models");
   expect_input_error({s}, "space = \"cell\"", "needs LSTM cell states");
 }
 
@@ -1098,8 +1239,11 @@ TEST(Analyze, RequiredVerdictsCountSeedsPerReplicateGroup) {
     sets.push_back(synthetic({"loc-1", "loc-2"}, 40, 3, 8, {"loc"}, seed));
     sets.push_back(synthetic({"loc-1"}, 40, 3, 8, {"loc"}, 10 + seed));
   }
-  expect_input_error(sets, "analyses = [\"decoding\"]\nfeatures = [\"loc\"]\nfolds = 3\npermutations = 1\nverdicts = \"required\"",
-                     "replicate group GRU, multi-task MTMF (loc-1, loc-2) has 2 model(s) (seeds), fewer than min_seeds = 3");
+  expect_input_error(sets,
+                     "analyses = [\"decoding\"]\nfeatures = [\"loc\"]\nfolds = 3\npermutations = "
+                     "1\nverdicts = \"required\"",
+                     "replicate group GRU, multi-task MTMF (loc-1, loc-2) has 2 model(s) (seeds), "
+                     "fewer than min_seeds = 3");
 }
 
 // Real state sets (train.cpp) record no seed in their configuration, but
@@ -1110,9 +1254,11 @@ TEST(Analyze, RequiredVerdictsCountSeedsPerReplicateGroup) {
 TEST(Analyze, ReplicateGroupsIgnoreTrainingOutcomesAndUseSweepLabels) {
   auto run = [](const std::vector<std::string>& lrs) {
     AnalyzeStage stage;
-    Params p = stage_params(real_registry(), "analyze",
-                            "analyses = [\"decoding\"]\nfeatures = [\"loc\"]\nfolds = 3\npermutations = 1\n"
-                            "verdicts = \"required\"\nseed = 3\nstates = [\"up\"]\n" + kUpstream);
+    Params p = stage_params(
+        real_registry(), "analyze",
+        "analyses = [\"decoding\"]\nfeatures = [\"loc\"]\nfolds = 3\npermutations = 1\n"
+        "verdicts = \"required\"\nseed = 3\nstates = [\"up\"]\n" +
+            kUpstream);
     StageInputs in;
     for (std::size_t i = 0; i < lrs.size(); ++i) {
       StateSet s = synthetic({"loc-1", "loc-2"}, 40, 3, 8, {"loc"}, 20 + i);
@@ -1120,7 +1266,8 @@ TEST(Analyze, ReplicateGroupsIgnoreTrainingOutcomesAndUseSweepLabels) {
       s.model["steps"] = 1000 + 250 * static_cast<int>(i);
       s.model["stopped_early"] = i != 2;
       const std::string seed = std::to_string(i % 3 + 1);
-      in.add("states", InputItem{"net[lr=" + lrs[i] + ",seed=" + seed + "]", {{"lr", lrs[i]}, {"seed", seed}},
+      in.add("states", InputItem{"net[lr=" + lrs[i] + ",seed=" + seed + "]",
+                                 {{"lr", lrs[i]}, {"seed", seed}},
                                  std::make_shared<const Artifact>(s.to_artifact())});
     }
     TempDir dir;
@@ -1136,7 +1283,8 @@ TEST(Analyze, ReplicateGroupsIgnoreTrainingOutcomesAndUseSweepLabels) {
     run({"0.001", "0.001", "0.001", "0.002", "0.002"});
     ADD_FAILURE() << "no error; expected the lr = 0.002 group to lack seeds";
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("GRU, multi-task MTMF (loc-1, loc-2) with sweep lr = 0.002 has 2 model(s)"),
+    EXPECT_NE(std::string(e.what()).find(
+                  "GRU, multi-task MTMF (loc-1, loc-2) with sweep lr = 0.002 has 2 model(s)"),
               std::string::npos)
         << e.what();
   }
@@ -1154,15 +1302,18 @@ TEST(Analyze, OneSidedIntervalsAgreeWithTheirP) {
   int between = 0, significant = 0, checked = 0;
   for (int draw = 0; draw < 4000; ++draw) {
     const double shift = normal(rng) * 1.5;
-    std::vector<double> a(static_cast<std::size_t>(size(rng))), b(static_cast<std::size_t>(size(rng)));
+    std::vector<double> a(static_cast<std::size_t>(size(rng))),
+        b(static_cast<std::size_t>(size(rng)));
     for (double& x : a) x = shift + normal(rng);
     for (double& x : b) x = normal(rng) * 2.0;
     for (auto alt : {st::Alternative::kGreater, st::Alternative::kLess}) {
       for (const auto& r : {st::one_sample_t(a, 0.0, alt), st::welch_t(a, b, alt)}) {
         ASSERT_TRUE(r.defined());
         const bool excludes = alt == st::Alternative::kGreater ? r.ci_lo > 0 : r.ci_hi < 0;
-        EXPECT_EQ(r.p < 0.05, excludes) << r.test << " p = " << r.p << " [" << r.ci_lo << ", " << r.ci_hi << "]";
-        EXPECT_TRUE(alt == st::Alternative::kGreater ? std::isinf(r.ci_hi) && r.ci_hi > 0 : std::isinf(r.ci_lo) && r.ci_lo < 0);
+        EXPECT_EQ(r.p < 0.05, excludes)
+            << r.test << " p = " << r.p << " [" << r.ci_lo << ", " << r.ci_hi << "]";
+        EXPECT_TRUE(alt == st::Alternative::kGreater ? std::isinf(r.ci_hi) && r.ci_hi > 0
+                                                     : std::isinf(r.ci_lo) && r.ci_lo < 0);
         EXPECT_TRUE(std::isfinite(alt == st::Alternative::kGreater ? r.ci_lo : r.ci_hi));
         between += r.p >= 0.025 && r.p < 0.05;
         significant += r.p < 0.05;
@@ -1170,13 +1321,15 @@ TEST(Analyze, OneSidedIntervalsAgreeWithTheirP) {
       }
     }
   }
-  EXPECT_GT(between, 100) << "too few draws near the boundary to tell one-sided from two-sided intervals";
+  EXPECT_GT(between, 100)
+      << "too few draws near the boundary to tell one-sided from two-sided intervals";
   EXPECT_GT(significant, checked / 10);
   EXPECT_LT(significant, checked * 9 / 10);
   // Two-sided tests keep the two-sided interval (scipy's, tested above).
   auto two = st::one_sample_t({0.1, 0.4, -0.2, 0.5, 0.3}, 0.0, st::Alternative::kTwoSided);
   EXPECT_TRUE(std::isfinite(two.ci_lo) && std::isfinite(two.ci_hi));
-  // scipy.stats.ttest_1samp([0.1, 0.4, -0.2, 0.5, 0.3], 0, alternative="greater").confidence_interval(0.95): (-0.044555, inf).
+  // scipy.stats.ttest_1samp([0.1, 0.4, -0.2, 0.5, 0.3], 0, alternative="greater")
+  //     .confidence_interval(0.95): (-0.044555, inf).
   auto one = st::one_sample_t({0.1, 0.4, -0.2, 0.5, 0.3}, 0.0, st::Alternative::kGreater);
   EXPECT_NEAR(one.ci_lo, -0.044555, 1e-5);
 }
@@ -1219,9 +1372,13 @@ TEST(Analyze, ParticipationRatioBootstrapResamplesImages) {
   const double pr = ratio(m.states.select(1, 0));
   EXPECT_NEAR(dim.numeric.at("participation_ratio")[row], pr, 1e-6);
   std::vector<double> boot;
-  for (int b = 0; b < 400; ++b) boot.push_back(ratio(m.states.select(1, 0).index_select(0, torch::randint(n, {n}, torch::kLong))));
-  const double trial_width = analyze::stats::quantile(boot, 0.975) - analyze::stats::quantile(boot, 0.025);
-  EXPECT_GT(width, 2.0 * trial_width) << "image bootstrap " << width << ", trial bootstrap " << trial_width;
+  for (int b = 0; b < 400; ++b)
+    boot.push_back(
+        ratio(m.states.select(1, 0).index_select(0, torch::randint(n, {n}, torch::kLong))));
+  const double trial_width =
+      analyze::stats::quantile(boot, 0.975) - analyze::stats::quantile(boot, 0.025);
+  EXPECT_GT(width, 2.0 * trial_width)
+      << "image bootstrap " << width << ", trial bootstrap " << trial_width;
 }
 
 // Decoding accuracies agree with scikit-learn's LinearSVC and
@@ -1229,38 +1386,48 @@ TEST(Analyze, ParticipationRatioBootstrapResamplesImages) {
 // decoder), and every orthogonality index and null mean with scikit-learn's
 // normals on the same trials, labels and PCs (within 0.02).
 TEST(Analyze, AgreesWithScikitLearnOnEveryDecoder) {
-  if (std::system("/usr/bin/python3 -c 'import sklearn' 2>/dev/null") != 0) GTEST_SKIP() << "python3-sklearn missing";
-  StateSet s = synthetic({"loc-1", "id-2"}, 80, 3, 12, {"loc", "id"}, 5, 1.6);  // overlapping classes
+  if (std::system("/usr/bin/python3 -c 'import sklearn' 2>/dev/null") != 0)
+    GTEST_SKIP() << "python3-sklearn missing";
+  StateSet s =
+      synthetic({"loc-1", "id-2"}, 80, 3, 12, {"loc", "id"}, 5, 1.6);  // overlapping classes
   TempDir dir;
   for (const char* model : {"svm", "logistic"}) {
     // Orthogonality too (always SVM normals), in each defensible preparation.
     const std::string prep = std::string(model) == "svm" ? "standardize" : "raw";
-    Analysis r = analyze({s}, std::string("analyses = [\"decoding\", \"cross_temporal\", \"orthogonality\"]\n"
-                                          "null_shuffles = 3\nrandom_directions = 20\northo_space = \"") +
-                                  prep + "\"\ndecoder = \"" + model + "\"");
+    Analysis r = analyze(
+        {s}, std::string("analyses = [\"decoding\", \"cross_temporal\", \"orthogonality\"]\n"
+                         "null_shuffles = 3\nrandom_directions = 20\northo_space = \"") +
+                 prep + "\"\ndecoder = \"" + model + "\"");
     Artifact states = s.to_artifact(), result = r.result.to_artifact();
     export_artifact(states, dir / "states");
     export_artifact(result, dir / model);
-    std::string cmd = std::string("/usr/bin/python3 ") + WMGEOM_SOURCE_DIR + "/stages/analyze/compare_analyze.py --check " +
-                      (dir / "states").string() + " " + (dir / model).string() + " --decoder " + model;
+    std::string cmd = std::string("/usr/bin/python3 ") + WMGEOM_SOURCE_DIR +
+                      "/stages/analyze/compare_analyze.py --check " + (dir / "states").string() +
+                      " " + (dir / model).string() + " --decoder " + model;
     EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
   }
 }
 
 // A small trained LSTM, captured, and every analysis with few shuffles.
 std::string tiny_pipeline(const std::string& analyze_extra = "") {
-  return
-      "[pipeline]\nname = \"a\"\nseed = 4\n\n"
-      "[stage.stimuli]\ntype = \"render\"\ncategories = 2\nidentities_per_category = 2\nviews = 6\n"
-      "image_size = 32\nholdout_views = [2]\n\n"
-      "[stage.cnn]\ntype = \"features\"\nstimuli = \"stimuli\"\nmodel = \"random\"\ninput_size = 32\n\n"
-      "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"stimuli\"\ntasks = [\"loc-1\", \"cat-1\"]\neval_trials_per_task = 64\n\n"
-      "[stage.net]\ntype = \"train\"\nfeatures = \"cnn\"\ntasks = \"tasks\"\nrnn = \"lstm\"\n"
-      "hidden = 16\nconv_channels = 8\nembed = 16\nbatch_size = 32\nlr = 0.003\nsteps = 100\neval_every = 100\n"
-      "device = \"cpu\"\n\n"
-      "[stage.states]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = \"cnn\"\n\n"
-      "[stage.geometry]\ntype = \"analyze\"\nstates = [\"states\"]\nmodels = [\"net\"]\nfolds = 3\nnull_shuffles = 2\n"
-      "random_directions = 50\n" + analyze_extra;
+  return "[pipeline]\nname = \"a\"\nseed = 4\n\n"
+         "[stage.stimuli]\ntype = \"render\"\ncategories = 2\nidentities_per_category = 2\nviews = "
+         "6\n"
+         "image_size = 32\nholdout_views = [2]\n\n"
+         "[stage.cnn]\ntype = \"features\"\nstimuli = \"stimuli\"\nmodel = \"random\"\ninput_size "
+         "= 32\n\n"
+         "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"stimuli\"\ntasks = [\"loc-1\", "
+         "\"cat-1\"]\neval_trials_per_task = 64\n\n"
+         "[stage.net]\ntype = \"train\"\nfeatures = \"cnn\"\ntasks = \"tasks\"\nrnn = \"lstm\"\n"
+         "hidden = 16\nconv_channels = 8\nembed = 16\nbatch_size = 32\nlr = 0.003\nsteps = "
+         "100\neval_every = 100\n"
+         "device = \"cpu\"\n\n"
+         "[stage.states]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = "
+         "\"cnn\"\n\n"
+         "[stage.geometry]\ntype = \"analyze\"\nstates = [\"states\"]\nmodels = [\"net\"]\nfolds = "
+         "3\nnull_shuffles = 2\n"
+         "random_directions = 50\n" +
+         analyze_extra;
 }
 
 // Through the engine: a small trained LSTM, captured and analysed with every
@@ -1279,7 +1446,8 @@ TEST(Analyze, ThroughTheEngineWithCausal) {
   // Every analysis ran, so every declared table is written (tables.toml, the
   // single source), each with exactly its declared columns and types.
   for (const auto& [name, spec] : analyze::table_specs()) EXPECT_TRUE(r.tables.count(name)) << name;
-  for (const auto& [name, t] : r.tables) EXPECT_NO_THROW(analyze::check_table(name, t, "the result")) << name;
+  for (const auto& [name, t] : r.tables)
+    EXPECT_NO_THROW(analyze::check_table(name, t, "the result")) << name;
   const Table& c = r.tables.at("causal");
   ASSERT_GT(c.rows(), 0u);
   // The shift is in SDs of the states' projection on the direction: at +50
@@ -1300,17 +1468,20 @@ TEST(Analyze, ThroughTheEngineWithCausal) {
   EXPECT_GT(at_sd("flip_rate", 50.0), at_sd("flip_rate_random", 50.0) + 0.4);
   EXPECT_LT(at_sd("flip_rate", -50.0), 0.1);
   // Applied just before the probe.
-  for (std::size_t i = 0; i < c.rows(); ++i) EXPECT_EQ(c.numeric.at("shift_frame")[i], c.numeric.at("probe_frame")[i] - 1);
+  for (std::size_t i = 0; i < c.rows(); ++i)
+    EXPECT_EQ(c.numeric.at("shift_frame")[i], c.numeric.at("probe_frame")[i] - 1);
   EXPECT_EQ(r.tables.at("decoding").text.at("model").front(), "states");
   EXPECT_EQ(r.tables.at("decoding").text.at("rnn").front(), "lstm");
   // A trained model's exports (wmgeom export of the states and of the
   // analysis) agree with scikit-learn: every decoder, every orthogonality
   // index and null (compare_analyze.py --check, as a user would run it).
-  if (std::system("/usr/bin/python3 -c 'import sklearn' 2>/dev/null") != 0) GTEST_SKIP() << "python3-sklearn missing";
+  if (std::system("/usr/bin/python3 -c 'import sklearn' 2>/dev/null") != 0)
+    GTEST_SKIP() << "python3-sklearn missing";
   TempDir dir;
   export_artifact(*run.get(text, "states"), dir / "states");
   export_artifact(r.to_artifact(), dir / "geometry");
-  const std::string cmd = std::string("/usr/bin/python3 ") + WMGEOM_SOURCE_DIR + "/stages/analyze/compare_analyze.py --check " +
+  const std::string cmd = std::string("/usr/bin/python3 ") + WMGEOM_SOURCE_DIR +
+                          "/stages/analyze/compare_analyze.py --check " +
                           (dir / "states").string() + " " + (dir / "geometry").string();
   EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
   // Findings 2 and 4's per-model numbers, recomputed with scikit-learn from
@@ -1320,9 +1491,10 @@ TEST(Analyze, ThroughTheEngineWithCausal) {
   // with the tables' permutation draw (the script's default --null-rule wmgeom);
   // with 5 numpy draws of its own it differed by 0.06 before the lag and
   // leak rules and by 0.21 after (the null's draw, not the decoders: README).
-  const std::string recompute = std::string("/usr/bin/python3 ") + WMGEOM_SOURCE_DIR +
-                                "/stages/analyze/recompute_findings.py --check --folds 3 --seed 4 " +
-                                (dir / "geometry").string() + " " + (dir / "states").string() + " --model states";
+  const std::string recompute =
+      std::string("/usr/bin/python3 ") + WMGEOM_SOURCE_DIR +
+      "/stages/analyze/recompute_findings.py --check --folds 3 --seed 4 " +
+      (dir / "geometry").string() + " " + (dir / "states").string() + " --model states";
   EXPECT_EQ(std::system(recompute.c_str()), 0) << recompute;
 }
 
@@ -1350,22 +1522,32 @@ TEST(Analyze, EstimatesItsSizeAndIsRefusedWhenItCannotFit) {
   // memory against 1 MB free.
   std::vector<bool> compute(plan->instances.size(), false);
   compute[g] = true;
-  const FreeSpace tight{.memory = 1000000, .disk = std::int64_t{1} << 40, .memory_from = "the test", .disk_at = "/t"};
+  const FreeSpace tight{
+      .memory = 1000000, .disk = std::int64_t{1} << 40, .memory_from = "the test", .disk_at = "/t"};
   const FitReport refused = check_fit(*plan, compute, tight);
   ASSERT_EQ(refused.errors.size(), 1u);
-  EXPECT_NE(refused.errors[0].find("stage geometry (analyze) needs about"), std::string::npos) << refused.errors[0];
-  const FreeSpace ample{.memory = std::int64_t{1} << 40, .disk = std::int64_t{1} << 40, .memory_from = "", .disk_at = "/t"};
+  EXPECT_NE(refused.errors[0].find("stage geometry (analyze) needs about"), std::string::npos)
+      << refused.errors[0];
+  const FreeSpace ample{.memory = std::int64_t{1} << 40,
+                        .disk = std::int64_t{1} << 40,
+                        .memory_from = "",
+                        .disk_at = "/t"};
   EXPECT_TRUE(check_fit(*plan, compute, ample).errors.empty());
   // One more model is one more instance (issue 22: two in one instance are
   // refused at plan time), each with its own model's estimate.
   std::string two = text;
-  two.replace(two.find("states = [\"states\"]"), std::string("states = [\"states\"]").size(), "states = [\"states\", \"states2\"]");
-  two += "\n[stage.states2]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = \"cnn\"\nbatch = 7\n";
+  two.replace(two.find("states = [\"states\"]"), std::string("states = [\"states\"]").size(),
+              "states = [\"states\", \"states2\"]");
+  two +=
+      "\n[stage.states2]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = "
+      "\"cnn\"\nbatch = 7\n";
   Diagnostics d2;
   EXPECT_FALSE(make_plan_from_text("/tmp/a.toml", two, {}, real_registry(), d2));
-  EXPECT_NE(d2.format_all().find("takes at most 1 per instance"), std::string::npos) << d2.format_all();
+  EXPECT_NE(d2.format_all().find("takes at most 1 per instance"), std::string::npos)
+      << d2.format_all();
   std::string each = two;
-  each.replace(each.find("states = [\"states\", \"states2\"]"), std::string("states = [\"states\", \"states2\"]").size(),
+  each.replace(each.find("states = [\"states\", \"states2\"]"),
+               std::string("states = [\"states\", \"states2\"]").size(),
                "states = { each = [\"states\", \"states2\"] }");
   Diagnostics d3;
   auto plan3 = make_plan_from_text("/tmp/a.toml", each, {}, real_registry(), d3);
@@ -1399,21 +1581,27 @@ TEST(Analyze, CausalRunsEachStateSetOnTheNetworkThatProducedIt) {
   for (const char* seed : {"1", "2"}) {
     const std::string name = std::string("states[seed=") + seed + "]";
     StateSet ss = StateSet::from_artifact(*run.get(text, name));
-    torch::Tensor task = nets::view(ss.task).to(torch::kLong), targets = nets::view(ss.targets).to(torch::kLong);
-    torch::Tensor p_match = torch::softmax(nets::view(ss.logits).to(torch::kFloat64), -1).select(-1, nback::kMatch);
+    torch::Tensor task = nets::view(ss.task).to(torch::kLong),
+                  targets = nets::view(ss.targets).to(torch::kLong);
+    torch::Tensor p_match =
+        torch::softmax(nets::view(ss.logits).to(torch::kFloat64), -1).select(-1, nback::kMatch);
     const auto names = ss.model.at("tasks").get<std::vector<std::string>>();
     for (std::size_t i = 0; i < c.rows(); ++i) {
       if (c.text.at("model")[i] != name) continue;
       const auto k = std::find(names.begin(), names.end(), c.text.at("task")[i]) - names.begin();
       const std::string feature = c.text.at("feature")[i];
-      torch::Tensor labels = nets::view(feature == "loc" ? ss.location : feature == "cat" ? ss.category : ss.identity).to(torch::kLong);
+      torch::Tensor labels = nets::view(feature == "loc"   ? ss.location
+                                        : feature == "cat" ? ss.category
+                                                           : ss.identity)
+                                 .to(torch::kLong);
       const auto stim = static_cast<std::int64_t>(c.numeric.at("stim_frame")[i]);
       const auto probe = static_cast<std::int64_t>(c.numeric.at("probe_frame")[i]);
       torch::Tensor use = task.eq(k)
                               .logical_and(targets.select(1, probe).eq(nback::kNonMatch))
                               .logical_and(labels.select(1, probe).ne(labels.select(1, stim)));
       const double want = p_match.select(1, probe).masked_select(use).mean().item<double>();
-      EXPECT_NEAR(c.numeric.at("p_match_baseline")[i], want, 1e-4) << name << " " << c.text.at("task")[i] << " s = " << stim;
+      EXPECT_NEAR(c.numeric.at("p_match_baseline")[i], want, 1e-4)
+          << name << " " << c.text.at("task")[i] << " s = " << stim;
       ++checked[name];
     }
   }
@@ -1431,8 +1619,9 @@ TEST(Analyze, CausalRunsEachStateSetOnTheNetworkThatProducedIt) {
 // dose-response rows, which carry no CI over trials; finding 5 is decided
 // only from the declared rows (here: not testable, one model).
 TEST(Analyze, CausalDeclaresOneDoseAndFrameForItsVerdict) {
-  const std::string text = tiny_pipeline("analyses = [\"causal\"]\nframes = [1]\ncausal_sds = [-2.0, 2.0]\n"
-                                         "causal_dose = 3.0\ncausal_frame = 0\n");
+  const std::string text = tiny_pipeline(
+      "analyses = [\"causal\"]\nframes = [1]\ncausal_sds = [-2.0, 2.0]\n"
+      "causal_dose = 3.0\ncausal_frame = 0\n");
   InProcess run;
   auto r = run.get_as<AnalysisResult>(text, "geometry");
   const Table& c = r.tables.at("causal");
@@ -1443,14 +1632,17 @@ TEST(Analyze, CausalDeclaresOneDoseAndFrameForItsVerdict) {
   for (std::size_t i = 0; i < t.rows(); ++i) {
     EXPECT_EQ(t.numeric.at("stim_frame")[i], 0.0);
     EXPECT_EQ(t.numeric.at("sd")[i], 3.0);
-    EXPECT_NEAR(t.numeric.at("z")[i], t.numeric.at("effect")[i] / t.numeric.at("null_rms")[i], 1e-12);
+    EXPECT_NEAR(t.numeric.at("z")[i], t.numeric.at("effect")[i] / t.numeric.at("null_rms")[i],
+                1e-12);
     EXPECT_LE(t.numeric.at("null_lo")[i], 0.0);
     EXPECT_GE(t.numeric.at("null_hi")[i], 0.0);
   }
-  for (const char* gone : {"ci_lo", "ci_hi", "p_trials", "p_vs_random"}) EXPECT_FALSE(c.numeric.count(gone)) << gone;
+  for (const char* gone : {"ci_lo", "ci_hi", "p_trials", "p_vs_random"})
+    EXPECT_FALSE(c.numeric.count(gone)) << gone;
   // The +-a rows mirror each other (one computation, signs swapped).
   std::map<std::string, std::vector<double>> effect;
-  for (std::size_t i = 0; i < c.rows(); ++i) effect[c.text.at("task")[i]].push_back(c.numeric.at("effect")[i]);
+  for (std::size_t i = 0; i < c.rows(); ++i)
+    effect[c.text.at("task")[i]].push_back(c.numeric.at("effect")[i]);
   for (const auto& [task, e] : effect) {
     ASSERT_EQ(e.size(), 2u);
     EXPECT_NEAR(e[0], -e[1], 1e-12) << task;
@@ -1501,7 +1693,8 @@ TEST(Analyze, AfterARunFindingsAndTablesAreInTheOutputFolder) {
   // A failed or skipped instance does not count: one in the run, no suffix.
   two.cache = CacheStatus::kCancelled;
   run.instances = {one, two};
-  EXPECT_EQ(AnalyzeStage().after_run(art, run, "geometry[rnn=gru]", out.path()).front(), out / "findings.json");
+  EXPECT_EQ(AnalyzeStage().after_run(art, run, "geometry[rnn=gru]", out.path()).front(),
+            out / "findings.json");
 }
 
 }  // namespace

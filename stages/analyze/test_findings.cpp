@@ -16,10 +16,10 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <functional>
 #include <iomanip>
 #include <iostream>
 #include <map>
-#include <functional>
 #include <memory>
 #include <sstream>
 
@@ -46,13 +46,17 @@ const std::string kUpstream =
     "[stage.net]\ntype = \"train\"\nfeatures = \"cnn\"\ntasks = \"tasks\"\n"
     "[stage.up]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = \"cnn\"\n";
 
-AnalysisResult run_analysis(const std::vector<StateSet>& sets, const std::string& body, std::uint64_t seed) {
+AnalysisResult run_analysis(const std::vector<StateSet>& sets, const std::string& body,
+                            std::uint64_t seed) {
   AnalyzeStage stage;
-  Params p = stage_params(real_registry(), "analyze",
-                          body + "\nseed = " + std::to_string(seed) + "\nstates = [\"up\"]\n" + kUpstream);
+  Params p =
+      stage_params(real_registry(), "analyze",
+                   body + "\nseed = " + std::to_string(seed) + "\nstates = [\"up\"]\n" + kUpstream);
   StageInputs in;
   for (std::size_t i = 0; i < sets.size(); ++i) {
-    in.add("states", InputItem{"m" + std::to_string(i), {}, std::make_shared<const Artifact>(sets[i].to_artifact())});
+    in.add("states", InputItem{"m" + std::to_string(i),
+                               {},
+                               std::make_shared<const Artifact>(sets[i].to_artifact())});
   }
   TempDir dir;
   RunContext ctx("analyze", dir / "work", 1);
@@ -100,14 +104,17 @@ struct Scenario {
 // Clopper-Pearson 95% lo-hi); <verdict counts>". `what` says what is counted
 // ("held": the finding's verdict; "passed": one sub-test).
 void print_calibration(const std::string& finding, const Scenario& sc, int held, int draws,
-                       const std::map<std::string, int>& verdicts, const std::string& what = "held") {
+                       const std::map<std::string, int>& verdicts,
+                       const std::string& what = "held") {
   const auto [lo, hi] = analyze::stats::clopper_pearson(held, draws);
   std::cout << "[ calibration ] finding " << finding;
   if (!sc.name.empty()) {
-    std::cout << " scenario " << sc.name << " kind " << sc.kind << " scale " << sc.scale << " seeds " << sc.seeds;
+    std::cout << " scenario " << sc.name << " kind " << sc.kind << " scale " << sc.scale
+              << " seeds " << sc.seeds;
   }
-  std::cout << ": " << what << " in " << held << " of " << draws << " draws (rate " << std::fixed << std::setprecision(3)
-            << double(held) / draws << ", Clopper-Pearson 95% " << lo << "-" << hi << ");";
+  std::cout << ": " << what << " in " << held << " of " << draws << " draws (rate " << std::fixed
+            << std::setprecision(3) << double(held) / draws << ", Clopper-Pearson 95% " << lo << "-"
+            << hi << ");";
   for (const auto& [verdict, count] : verdicts) std::cout << " " << verdict << " " << count;
   std::cout << std::defaultfloat << "\n";
 }
@@ -133,13 +140,16 @@ int held_count(const std::string& finding, const Scenario& scenario, const std::
     EXPECT_FALSE(f.at("test").get<std::string>().empty()) << f.dump(2);
     // n: one sample's size, or each group's for a two-sample test.
     const auto& n = f.at("n");
-    EXPECT_TRUE((n.is_number() && n.get<double>() >= 2) ||
-                (n.is_array() && !n.empty() && std::all_of(n.begin(), n.end(), [](const auto& k) {
-                   return k.is_number() && k.template get<double>() >= 2;
-                 })))
+    EXPECT_TRUE(
+        (n.is_number() && n.get<double>() >= 2) ||
+        (n.is_array() && !n.empty() &&
+         std::all_of(n.begin(), n.end(),
+                     [](const auto& k) { return k.is_number() && k.template get<double>() >= 2; })))
         << f.dump(2);
     EXPECT_TRUE(f.at("ci").is_array() && f.at("ci").size() == 2) << f.dump(2);
-    EXPECT_TRUE(f.at("p").is_number() && f.at("p").get<double>() >= 0 && f.at("p").get<double>() <= 1) << f.dump(2);
+    EXPECT_TRUE(f.at("p").is_number() && f.at("p").get<double>() >= 0 &&
+                f.at("p").get<double>() <= 1)
+        << f.dump(2);
     if (d == 0 && std::getenv("WMGEOM_TEST_VERBOSE") != nullptr) {
       std::cerr << f.dump(2) << "\n";
       for (const auto& [name, table] : r.tables) {
@@ -159,12 +169,14 @@ int held_count(const std::string& finding, const Scenario& scenario, const std::
       effects.push_back(f.at("effect").get<double>());
       std::cerr << "draw " << d << ": effect " << effects.back() << "\n";
       for (const auto& t : f.at("tests")) {
-        if (t.at("effect").is_number()) test_effects[t.at("name").get<std::string>()].push_back(t.at("effect").get<double>());
+        if (t.at("effect").is_number())
+          test_effects[t.at("name").get<std::string>()].push_back(t.at("effect").get<double>());
       }
     }
     if (std::getenv("WMGEOM_TEST_FAILS") != nullptr && f.at("verdict") != "held") {
       for (const auto& t : f.at("tests")) {
-        if (!t.at("passed").get<bool>()) std::cerr << t.at("name") << " effect " << t.at("effect") << " p " << t.at("p") << "\n";
+        if (!t.at("passed").get<bool>())
+          std::cerr << t.at("name") << " effect " << t.at("effect") << " p " << t.at("p") << "\n";
       }
       if (f.contains("reason")) std::cerr << f.at("reason") << "\n";
     }
@@ -176,8 +188,8 @@ int held_count(const std::string& finding, const Scenario& scenario, const std::
     std::cerr << "mean decisive effect " << analyze::stats::mean(effects) << " (SD over draws "
               << analyze::stats::sd(effects) << ", " << effects.size() << " draws)\n";
     for (const auto& [name, v] : test_effects) {
-      std::cerr << "  mean effect of test \"" << name << "\": " << analyze::stats::mean(v) << " (SD "
-                << analyze::stats::sd(v) << ")\n";
+      std::cerr << "  mean effect of test \"" << name << "\": " << analyze::stats::mean(v)
+                << " (SD " << analyze::stats::sd(v) << ")\n";
     }
   }
   return draws == kDraws ? held : static_cast<int>(std::lround(double(held) * kDraws / draws));
@@ -187,26 +199,30 @@ int held_count(const std::string& finding, const Scenario& scenario, const std::
 // (effect_scale() for power scenarios, 0 for the nulls).
 Scenario this_scenario(const std::string& kind) {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  return Scenario{info != nullptr ? info->name() : "unnamed", kind, kind == "power" ? effect_scale() : 0.0, calibration_seeds()};
+  return Scenario{info != nullptr ? info->name() : "unnamed", kind,
+                  kind == "power" ? effect_scale() : 0.0, calibration_seeds()};
 }
 
 // Power is asserted at the realistic effect (scale 1) and above; below it
 // the count is a point of the power curve (printed, tabled), not a bound.
 bool power_asserted() { return effect_scale() >= 1.0; }
 
-torch::Tensor noise(const synth::Trials& t, int units) { return torch::randn({t.m, t.frames, units}, torch::kFloat64); }
+torch::Tensor noise(const synth::Trials& t, int units) {
+  return torch::randn({t.m, t.frames, units}, torch::kFloat64);
+}
 
 // ---- Replicate groups: the configuration minus the seed ----
 
 // A model as the analyze stage loads it: its replicate group is the
 // configuration without the seed (analyze.cpp).
-analyze::ModelData model(const std::string& name, const std::string& rnn, const std::vector<std::string>& tasks, int seed,
-                         int hidden = 128) {
+analyze::ModelData model(const std::string& name, const std::string& rnn,
+                         const std::vector<std::string>& tasks, int seed, int hidden = 128) {
   analyze::ModelData m;
   m.name = name;
   m.rnn = rnn;
   m.tasks = nback::parse_tasks(tasks);
-  m.regime = m.tasks.size() == 1 ? "STSF" : "STMF";  // as analyze.cpp: MTMF when the tasks' N differ
+  m.regime =
+      m.tasks.size() == 1 ? "STSF" : "STMF";  // as analyze.cpp: MTMF when the tasks' N differ
   for (const auto& t : m.tasks) {
     if (t.n != m.tasks.front().n) m.regime = "MTMF";
   }
@@ -236,44 +252,50 @@ TEST(Findings, ReplicatesAreCountedPerConfigurationNotPerArchitecture) {
     models.push_back(model("single" + std::to_string(seed), "gru", {"loc-1"}, seed));
   }
   for (std::size_t i = 0; i < models.size(); ++i) {
-    tables["orthogonality_summary"].add(
-        {{"model", models[i].name}, {"feature", std::string("loc")}, {"corrected_difference", -0.3 - 0.01 * double(i)}});
+    tables["orthogonality_summary"].add({{"model", models[i].name},
+                                         {"feature", std::string("loc")},
+                                         {"corrected_difference", -0.3 - 0.01 * double(i)}});
   }
   auto f = analyze::findings(built(tables), models, s);
   EXPECT_EQ(f["3"]["verdict"], "not testable") << f["3"].dump(2);
   const std::string reason3 = f["3"].value("reason", "");
-  EXPECT_NE(reason3.find("GRU, multi-task MTMF (loc-1, loc-2) has 2 models"), std::string::npos) << reason3;
+  EXPECT_NE(reason3.find("GRU, multi-task MTMF (loc-1, loc-2) has 2 models"), std::string::npos)
+      << reason3;
 
   // Finding 1: three multi-task GRUs, two multi-task LSTMs, three single-task GRUs.
   models.clear();
   tables.clear();
   for (int seed = 1; seed <= 3; ++seed) {
     models.push_back(model("gru_multi" + std::to_string(seed), "gru", {"loc-1", "loc-2"}, seed));
-    if (seed <= 2) models.push_back(model("lstm_multi" + std::to_string(seed), "lstm", {"loc-1", "loc-2"}, seed));
+    if (seed <= 2)
+      models.push_back(
+          model("lstm_multi" + std::to_string(seed), "lstm", {"loc-1", "loc-2"}, seed));
     models.push_back(model("gru_single" + std::to_string(seed), "gru", {"loc-1"}, seed));
   }
   for (std::size_t i = 0; i < models.size(); ++i) {
     const double retention = (models[i].tasks.size() > 1 ? 0.2 : 0.0) + 0.01 * double(i % 3);
-    tables["decoding"].add({{"model", models[i].name},
-                            {"task", std::string("loc-1")},  // finding 1 compares the single-task models' cells
-                            {"feature", std::string("cat")},
-                            {"relevance", std::string("irrelevant")},
-                            {"stim_frame", 0.0},
-                            {"train_frame", 1.0},
-                            {"accuracy", 0.5 + retention},
-                            {"chance_empirical", 0.5}});
+    tables["decoding"].add(
+        {{"model", models[i].name},
+         {"task", std::string("loc-1")},  // finding 1 compares the single-task models' cells
+         {"feature", std::string("cat")},
+         {"relevance", std::string("irrelevant")},
+         {"stim_frame", 0.0},
+         {"train_frame", 1.0},
+         {"accuracy", 0.5 + retention},
+         {"chance_empirical", 0.5}});
   }
   f = analyze::findings(built(tables), models, s);
   EXPECT_EQ(f["1"]["verdict"], "not testable") << f["1"].dump(2);
   const std::string reason1 = f["1"].value("reason", "");
-  EXPECT_NE(reason1.find("LSTM, multi-task MTMF (loc-1, loc-2) has 2 models"), std::string::npos) << reason1;
+  EXPECT_NE(reason1.find("LSTM, multi-task MTMF (loc-1, loc-2) has 2 models"), std::string::npos)
+      << reason1;
 }
 
 // One cross-task cell per model at stimulus frame 0 whose normalised
 // generalisation is `score`, with its validation row (validation 0.9,
 // chance 0.25, the null's 95th percentile 0.35).
-void add_cross_task_cell(analyze::Tables& tables, const std::string& name, double score, double validation = 0.9,
-                         const std::string& train_task = "loc-1") {
+void add_cross_task_cell(analyze::Tables& tables, const std::string& name, double score,
+                         double validation = 0.9, const std::string& train_task = "loc-1") {
   const double chance = 0.25, p95 = 0.35;
   auto row = [&](const std::string& kind, const std::string& test_task, double accuracy) {
     tables["cross_task"].add({{"model", name},
@@ -333,10 +355,13 @@ TEST(Findings, Finding1ComparesTheSameCells) {
   }
   auto f = analyze::findings(built(tables), models, s);
   EXPECT_EQ(f["1"]["verdict"], "not held") << f["1"].dump(2);
-  EXPECT_EQ(f["1"]["numbers"]["cells compared (task, feature, stimulus frame, frame of the single-task models)"], 3)
+  EXPECT_EQ(f["1"]["numbers"]
+             ["cells compared (task, feature, stimulus frame, frame of the single-task models)"],
+            3)
       << f["1"].dump(2);
   // The multi-task models' retention, on loc-2's cells, is near 0.
-  EXPECT_NEAR(f["1"]["numbers"]["multi1: retention above chance"].get<double>(), 0.0, 0.02) << f["1"].dump(2);
+  EXPECT_NEAR(f["1"]["numbers"]["multi1: retention above chance"].get<double>(), 0.0, 0.02)
+      << f["1"].dump(2);
 }
 
 TEST(Findings, Finding2ComparesVanillaWithEachGatedArchitecture) {
@@ -377,7 +402,8 @@ TEST(Findings, Finding2ComparesVanillaWithEachGatedArchitecture) {
   // Two vanilla groups that differ in their hidden size: not pooled.
   auto two_vanilla = run({"rnn", "lstm"}, true);
   EXPECT_EQ(two_vanilla["verdict"], "not testable") << two_vanilla.dump(2);
-  EXPECT_NE(two_vanilla.value("reason", "").find("hidden = 512"), std::string::npos) << two_vanilla.dump(2);
+  EXPECT_NE(two_vanilla.value("reason", "").find("hidden = 512"), std::string::npos)
+      << two_vanilla.dump(2);
 }
 
 // Finding 2's ratio (gen - chance) / (val - chance) explodes when validation
@@ -397,7 +423,8 @@ TEST(Findings, Finding2ExcludesCellsWhoseValidationIsNearChance) {
   }
   auto f = analyze::findings(built(tables), models, s)["2"];
   const auto& numbers = f["numbers"];
-  const std::string excluded = "rnn1: cells excluded (validation not above its empirical chance's 95th percentile)";
+  const std::string excluded =
+      "rnn1: cells excluded (validation not above its empirical chance's 95th percentile)";
   ASSERT_TRUE(numbers.contains(excluded)) << numbers.dump(2);
   EXPECT_EQ(numbers[excluded], 1);
   EXPECT_EQ(numbers["cells excluded, all models"], 6);
@@ -469,17 +496,17 @@ TEST(Findings, RowsWithoutAScoreAreSkippedAndCounted) {
           // The same rows for the declared (centroid) swap and the decoder-weight one.
           for (const char* table : {"procrustes", "procrustes_centroids"}) {
             tables[table].add({{"model", m.name},
-                                      {"task", std::string(none ? "cat-1" : "loc-1")},
-                                      {"feature", std::string(none ? "cat" : "loc")},
-                                      {"relevance", std::string("relevant")},
-                                      {"test", std::string(test)},
-                                      {"source_stim", 0.0},
-                                      {"source_frame", 0.0},
-                                      {"scoring", std::string(none ? "none" : "all")},
-                                      {"fitted_accuracy", none ? NAN : 0.9},
-                                      {"relative", none ? NAN : (es ? 0.8 : 0.4) + e},
-                                      {"target_above_chance", none ? 0.0 : 1.0},
-                                      {"accuracy", none ? NAN : (es ? 0.7 : 0.5) + e}});
+                               {"task", std::string(none ? "cat-1" : "loc-1")},
+                               {"feature", std::string(none ? "cat" : "loc")},
+                               {"relevance", std::string("relevant")},
+                               {"test", std::string(test)},
+                               {"source_stim", 0.0},
+                               {"source_frame", 0.0},
+                               {"scoring", std::string(none ? "none" : "all")},
+                               {"fitted_accuracy", none ? NAN : 0.9},
+                               {"relative", none ? NAN : (es ? 0.8 : 0.4) + e},
+                               {"target_above_chance", none ? 0.0 : 1.0},
+                               {"accuracy", none ? NAN : (es ? 0.7 : 0.5) + e}});
           }
         }
       }
@@ -490,12 +517,17 @@ TEST(Findings, RowsWithoutAScoreAreSkippedAndCounted) {
   const auto with = analyze::findings(tables_with(true), models, s);
   for (const char* k : {"1", "2", "4"}) {
     EXPECT_NE(clean[k]["verdict"], "not testable") << clean[k].dump(2);
-    for (const char* key : {"verdict", "effect", "ci", "p", "n"}) EXPECT_EQ(with[k][key], clean[k][key]) << k << " " << key;
+    for (const char* key : {"verdict", "effect", "ci", "p", "n"})
+      EXPECT_EQ(with[k][key], clean[k][key]) << k << " " << key;
   }
-  EXPECT_EQ(with["1"]["numbers"]["rows without a score (skipped), all models"], 9) << with["1"].dump(2);
-  EXPECT_EQ(with["2"]["numbers"]["cells without a score (skipped), all models"], 6) << with["2"].dump(2);
-  EXPECT_EQ(with["4"]["numbers"]["gru_multi1: rows without a score (skipped)"], 4) << with["4"].dump(2);
-  EXPECT_EQ(with["4"]["numbers"]["gru_multi1: swap pairs used"], clean["4"]["numbers"]["gru_multi1: swap pairs used"]);
+  EXPECT_EQ(with["1"]["numbers"]["rows without a score (skipped), all models"], 9)
+      << with["1"].dump(2);
+  EXPECT_EQ(with["2"]["numbers"]["cells without a score (skipped), all models"], 6)
+      << with["2"].dump(2);
+  EXPECT_EQ(with["4"]["numbers"]["gru_multi1: rows without a score (skipped)"], 4)
+      << with["4"].dump(2);
+  EXPECT_EQ(with["4"]["numbers"]["gru_multi1: swap pairs used"],
+            clean["4"]["numbers"]["gru_multi1: swap pairs used"]);
 }
 
 // ---- No feature information, repeated images ----
@@ -509,13 +541,15 @@ StateSet image_codes_only(std::uint64_t seed, double feature_gap) {
   torch::Tensor h = noise(t, units) * 0.3;
   torch::Tensor loc_code = synth::code(synth::kLocations, units, feature_gap);
   for (int f = 0; f < t.frames; ++f) {
-    h.select(1, f) += codes.index_select(0, t.stimulus.select(1, f)) + synth::lookup(loc_code, t.loc, f);
+    h.select(1, f) +=
+        codes.index_select(0, t.stimulus.select(1, f)) + synth::lookup(loc_code, t.loc, f);
   }
   return synth::stateset(t, h, "gru", static_cast<std::int64_t>(seed));
 }
 
 TEST(Calibration, RepeatedImagesDecodeAtEmpiricalChance) {
-  const std::string body = "analyses = [\"decoding\"]\nfeatures = [\"loc\"]\nframes = [0]\nfolds = 4\npermutations = 20";
+  const std::string body =
+      "analyses = [\"decoding\"]\nfeatures = [\"loc\"]\nframes = [0]\nfolds = 4\npermutations = 20";
   int false_positives = 0, true_positives = 0;
   double leak_sum = 0, grouped_sum = 0, chance_sum = 0;
   for (int d = 0; d < kDraws; ++d) {
@@ -531,9 +565,13 @@ TEST(Calibration, RepeatedImagesDecodeAtEmpiricalChance) {
     // are in the training folds, and a linear decoder memorises them.
     torch::Tensor x = nets::view(none.hidden).select(1, 0).to(torch::kFloat64);
     torch::Tensor y = nets::view(none.location).select(1, 0).to(torch::kLong);
-    std::vector<std::int64_t> yv(y.data_ptr<std::int64_t>(), y.data_ptr<std::int64_t>() + y.numel());
+    std::vector<std::int64_t> yv(y.data_ptr<std::int64_t>(),
+                                 y.data_ptr<std::int64_t>() + y.numel());
     auto folds = decoders::stratified_folds(yv, 4, seed);
-    leak_sum += decoders::cross_validate(x.unsqueeze(0), y.unsqueeze(0), folds, 4, 4, {.model = decoders::Model::kSvm}).mean().item<double>();
+    leak_sum += decoders::cross_validate(x.unsqueeze(0), y.unsqueeze(0), folds, 4, 4,
+                                         {.model = decoders::Model::kSvm})
+                    .mean()
+                    .item<double>();
     // With a real code of the feature, the permutation test detects it.
     StateSet some = image_codes_only(seed, 6.0);
     AnalysisResult s = run_analysis({some}, body, seed);
@@ -580,19 +618,23 @@ std::vector<StateSet> retention(std::uint64_t seed, double scale, bool other_cel
   for (int k = 0; k < 2 * side; ++k) {
     const bool multi = k < side;
     const std::string& rnn = archs[static_cast<std::size_t>((k % side) / seeds)];
-    synth::Trials t = synth::sampled_trials(multi ? std::vector<std::string>{"loc-1", "loc-2"} : std::vector<std::string>{"loc-2"},
-                                            128, 3, 4, seed * 31 + static_cast<std::uint64_t>(k));
+    synth::Trials t = synth::sampled_trials(
+        multi ? std::vector<std::string>{"loc-1", "loc-2"} : std::vector<std::string>{"loc-2"}, 128,
+        3, 4, seed * 31 + static_cast<std::uint64_t>(k));
     // 128 trials per task: with fewer, the real sampler's loc-2 trials show
     // some location at frame 2 by fewer distinct images than folds.
-    const int units = 96;  // about the training trials: the solver's sample-space regime, as for real states
+    const int units =
+        96;  // about the training trials: the solver's sample-space regime, as for real states
     const double z = torch::randn({1}, torch::kFloat64).item<double>();
     const double single_gap = kRetentionBase * (1 + 0.1 * z);
-    const double multi_gap = kRetentionBase + (other_cells ? 1.0 : scale) * kRetentionDelta * (1 + 0.5 * z);
+    const double multi_gap =
+        kRetentionBase + (other_cells ? 1.0 : scale) * kRetentionDelta * (1 + 0.5 * z);
     torch::Tensor el = synth::code(4, units, 4.0), ec = synth::code(2, units, 4.0);
     torch::Tensor ml = synth::code(4, units, 3.0), mc = synth::code(2, units, 1.0);
     // Per trial: the norm of its category memory code.
     torch::Tensor gap = torch::full({t.m}, multi ? multi_gap : single_gap, torch::kFloat64);
-    if (multi && other_cells) gap.masked_fill_(t.task.eq(1), single_gap);  // loc-2 trials: as the controls
+    if (multi && other_cells)
+      gap.masked_fill_(t.task.eq(1), single_gap);  // loc-2 trials: as the controls
     torch::Tensor h = noise(t, units);
     for (int f = 0; f < t.frames; ++f) {
       h.select(1, f) += synth::lookup(el, t.loc, f) + synth::lookup(ec, t.cat, f);
@@ -606,7 +648,8 @@ std::vector<StateSet> retention(std::uint64_t seed, double scale, bool other_cel
   return out;
 }
 
-const std::string kRetentionBody = "analyses = [\"decoding\"]\nfeatures = [\"loc\", \"cat\"]\nfolds = 4\npermutations = 2";
+const std::string kRetentionBody =
+    "analyses = [\"decoding\"]\nfeatures = [\"loc\", \"cat\"]\nfolds = 4\npermutations = 2";
 
 TEST(Calibration, Finding1Power) {
   const int held = held_count("1", this_scenario("power"), kRetentionBody,
@@ -617,7 +660,8 @@ TEST(Calibration, Finding1Power) {
 }
 // Scale 0: both sides retain category alike.
 TEST(Calibration, Finding1FalsePositives) {
-  EXPECT_LE(held_count("1", this_scenario("null"), kRetentionBody, [](std::uint64_t s) { return retention(s, 0.0); }),
+  EXPECT_LE(held_count("1", this_scenario("null"), kRetentionBody,
+                       [](std::uint64_t s) { return retention(s, 0.0); }),
             kMaxFalsePositives);
 }
 // The adversarial null (issue 20, item 4): the multi-task models retain
@@ -637,35 +681,43 @@ TEST(Findings, CalibrationEntrySaysHowFarToTrustTheVerdict) {
   auto scenario = [](const std::string& name, const std::string& kind, double scale, int count,
                      const std::string& counted = "verdict held") {
     const auto [lo, hi] = analyze::stats::clopper_pearson(count, 100);
-    return nlohmann::json{{"scenario", name}, {"kind", kind},       {"scale", scale},        {"counted", counted},
-                          {"draws", 100},     {"count", count},     {"rate", count / 100.0}, {"ci95", {lo, hi}},
-                          {"commit", "0123456789abcdef"}};
+    return nlohmann::json{
+        {"scenario", name},      {"kind", kind},     {"scale", scale},
+        {"counted", counted},    {"draws", 100},     {"count", count},
+        {"rate", count / 100.0}, {"ci95", {lo, hi}}, {"commit", "0123456789abcdef"}};
   };
-  nlohmann::json table = {{"findings",
-                           {{"1", {scenario("P", "power", 1.0, 97), scenario("P", "power", 0.5, 60), scenario("N", "null", 0, 3),
-                                   scenario("A", "adversarial-null", 0, 5)}},
-                            {"4", {scenario("P", "power", 1.0, 80), scenario("N", "null", 0, 2),
-                                   scenario("S", "adversarial-null", 0, 23, "sub-test swap passed")}}}}};
+  nlohmann::json table = {
+      {"findings",
+       {{"1",
+         {scenario("P", "power", 1.0, 97), scenario("P", "power", 0.5, 60),
+          scenario("N", "null", 0, 3), scenario("A", "adversarial-null", 0, 5)}},
+        {"4",
+         {scenario("P", "power", 1.0, 80), scenario("N", "null", 0, 2),
+          scenario("S", "adversarial-null", 0, 23, "sub-test swap passed")}}}}};
   auto one = analyze::calibration_entry("1", table);
   EXPECT_EQ(one["calibrated"], true) << one.dump(2);
   EXPECT_EQ(one["scenarios"].size(), 4u);
   EXPECT_EQ(one["commits"], nlohmann::json::array({"0123456789abcdef"}));
   const std::string trust = one["trust"];
-  EXPECT_NE(trust.find("on 2 nulls at most 5 of 100"), std::string::npos) << trust;  // the worst null
+  EXPECT_NE(trust.find("on 2 nulls at most 5 of 100"), std::string::npos)
+      << trust;  // the worst null
   EXPECT_NE(trust.find("at the study's effect size 97 of 100"), std::string::npos) << trust;
   EXPECT_NE(trust.find("0123456"), std::string::npos) << trust;
   EXPECT_EQ(trust.find("Not calibrated"), std::string::npos) << trust;
   // The seeds per replicate group of the power scenario's design, when recorded.
   table["findings"]["1"][0]["seeds_per_group"] = 6;
   const std::string with_seeds = analyze::calibration_entry("1", table)["trust"];
-  EXPECT_NE(with_seeds.find("at the study's effect size, 6 seeds per group, 97 of 100"), std::string::npos) << with_seeds;
+  EXPECT_NE(with_seeds.find("at the study's effect size, 6 seeds per group, 97 of 100"),
+            std::string::npos)
+      << with_seeds;
   auto four = analyze::calibration_entry("4", table);
   EXPECT_EQ(four["calibrated"], false) << four.dump(2);
   const std::string t4 = four["trust"];
   EXPECT_EQ(t4.rfind("Not calibrated: ", 0), 0u) << t4;
   EXPECT_NE(t4.find("the verdict: power 0.80 at the realistic effect"), std::string::npos) << t4;
   EXPECT_NE(t4.find("sub-test swap on S"), std::string::npos) << t4;
-  EXPECT_NE(t4.find("Its swap sub-test passed on 1 null at most 23 of 100"), std::string::npos) << t4;
+  EXPECT_NE(t4.find("Its swap sub-test passed on 1 null at most 23 of 100"), std::string::npos)
+      << t4;
   // attach_calibration: a decided verdict that misses a bound carries the
   // trust sentence as its caveat (and at the end of its detail); a
   // calibrated one and a "not testable" one do not.
@@ -676,7 +728,8 @@ TEST(Findings, CalibrationEntrySaysHowFarToTrustTheVerdict) {
   analyze::attach_calibration(decided, table);
   EXPECT_FALSE(decided["1"].contains("caveat")) << decided.dump(2);
   EXPECT_EQ(decided["4"]["caveat"], decided["4"]["calibration"]["trust"]);
-  EXPECT_EQ(decided["4"]["detail"].get<std::string>().rfind("d4 Caveat: Not calibrated: ", 0), 0u) << decided.dump(2);
+  EXPECT_EQ(decided["4"]["detail"].get<std::string>().rfind("d4 Caveat: Not calibrated: ", 0), 0u)
+      << decided.dump(2);
   EXPECT_FALSE(decided["5"].contains("caveat")) << decided.dump(2);
   auto none = analyze::calibration_entry("3", table);
   EXPECT_TRUE(none["calibrated"].is_null());
@@ -696,14 +749,17 @@ TEST(Findings, AnalyzeStageEmbedsTheCalibrationTable) {
     const auto& c = f.at("calibration");
     EXPECT_EQ(c.at("sha256"), analyze::calibration_sha256());
     EXPECT_FALSE(c.at("trust").get<std::string>().empty());
-    const std::size_t want = table.at("findings").contains(key) ? table.at("findings").at(key).size() : 0;
+    const std::size_t want =
+        table.at("findings").contains(key) ? table.at("findings").at(key).size() : 0;
     EXPECT_EQ(c.at("scenarios").size(), want) << key;
   }
   EXPECT_EQ(analyze::calibration_sha256().size(), 64u);
   AnalyzeStage stage;
-  Params p = stage_params(real_registry(), "analyze", kRetentionBody + "\nstates = [\"up\"]\n" + kUpstream);
-  EXPECT_NE(stage.key_extras(p).find("calibration sha256:" + analyze::calibration_sha256().substr(0, 16)),
-            std::string::npos)
+  Params p = stage_params(real_registry(), "analyze",
+                          kRetentionBody + "\nstates = [\"up\"]\n" + kUpstream);
+  EXPECT_NE(
+      stage.key_extras(p).find("calibration sha256:" + analyze::calibration_sha256().substr(0, 16)),
+      std::string::npos)
       << stage.key_extras(p);
 }
 
@@ -744,21 +800,25 @@ std::vector<StateSet> subspaces(std::uint64_t seed, double scale, bool image_cod
     double shared = kGatedShared + 0.02 * torch::randn({1}, torch::kFloat64).item<double>();
     if (vanilla && !image_codes) shared += scale * kVanillaExtraShared;
     shared = std::clamp(shared, 0.0, 1.0);
-    synth::Trials t = synth::sampled_trials({"loc-1", "cat-1", "id-1"}, 256, 2, 4, seed * 31 + static_cast<std::uint64_t>(k));
+    synth::Trials t = synth::sampled_trials({"loc-1", "cat-1", "id-1"}, 256, 2, 4,
+                                            seed * 31 + static_cast<std::uint64_t>(k));
     const int units = 64;
     // The common and the three task-specific codes, 4 values each, all
     // mutually orthogonal (norm 4): the geometry is exactly the planted one,
     // so a model's score varies by its trials and its w, not by chance
     // overlaps of random codes (which made the per-model spread twice the
     // study's seed SD).
-    torch::Tensor q = std::get<0>(torch::linalg_qr(torch::randn({units, 16}, torch::kFloat64))).t() * 4.0;  // [16, units]
+    torch::Tensor q =
+        std::get<0>(torch::linalg_qr(torch::randn({units, 16}, torch::kFloat64))).t() *
+        4.0;  // [16, units]
     torch::Tensor common = q.narrow(0, 0, 4);
     torch::Tensor h = noise(t, units);
     for (std::int64_t task = 0; task < 3; ++task) {
       torch::Tensor own = q.narrow(0, 4 + 4 * task, 4);
       torch::Tensor rows = t.task.eq(task).nonzero().squeeze(1);
       torch::Tensor loc = t.loc.index_select(0, rows);
-      torch::Tensor add = synth::lookup(common, loc, 0) * shared + synth::lookup(own, loc, 0) * std::sqrt(1 - shared * shared);
+      torch::Tensor add = synth::lookup(common, loc, 0) * shared +
+                          synth::lookup(own, loc, 0) * std::sqrt(1 - shared * shared);
       h.select(1, 0).index_add_(0, rows, add);
     }
     if (vanilla && image_codes) {
@@ -790,7 +850,8 @@ TEST(Calibration, Finding2Power) {
 }
 // Scale 0: every architecture shares alike.
 TEST(Calibration, Finding2FalsePositives) {
-  EXPECT_LE(held_count("2", this_scenario("null"), kCrossTaskBody, [](std::uint64_t s) { return subspaces(s, 0.0); }),
+  EXPECT_LE(held_count("2", this_scenario("null"), kCrossTaskBody,
+                       [](std::uint64_t s) { return subspaces(s, 0.0); }),
             kMaxFalsePositives);
 }
 // The adversarial null (issue 20, item 1): vanilla models carry image codes
@@ -813,7 +874,8 @@ std::pair<torch::Tensor, torch::Tensor> location_space(std::uint64_t seed, int d
   torch::Tensor image = torch::arange(t0.images(), torch::kLong);
   torch::Tensor loc = image.div(t0.views * synth::kIdentities, "floor");
   torch::Tensor loc_code = synth::code(4, dims, 4.0);
-  torch::Tensor per_image = torch::randn({t0.images(), dims}, torch::kFloat64) + loc_code.index_select(0, loc);
+  torch::Tensor per_image =
+      torch::randn({t0.images(), dims}, torch::kFloat64) + loc_code.index_select(0, loc);
   return {loc_code, per_image};
 }
 
@@ -849,13 +911,16 @@ std::vector<StateSet> orthogonality(std::uint64_t seed, bool collapse, double no
     // Multi-task models (finding 3's verdict comes from the multi-task
     // replicate groups), one replicate group of kStudySeeds seeds.
     synth::Trials t = synth::trials({"loc-1", "loc-2"}, 768, 1, 4, seed * 31 + k);
-    torch::Tensor p = proj + 0.5 * torch::randn({dims, units}, torch::kFloat64) / std::sqrt(double(dims));
+    torch::Tensor p =
+        proj + 0.5 * torch::randn({dims, units}, torch::kFloat64) / std::sqrt(double(dims));
     torch::Tensor x = per_image.index_select(0, t.stimulus.select(1, 0));
     torch::Tensor l = t.loc.select(1, 0);
     torch::Tensor h;
     if (collapse) {
-      torch::Tensor sign = torch::where(l.lt(2), torch::ones({t.m}, torch::kFloat64), -torch::ones({t.m}, torch::kFloat64));
-      h = torch::mm(x - loc_code.index_select(0, l), p) * 0.5 + sign.unsqueeze(1) * v + offsets.index_select(0, l);
+      torch::Tensor sign = torch::where(l.lt(2), torch::ones({t.m}, torch::kFloat64),
+                                        -torch::ones({t.m}, torch::kFloat64));
+      h = torch::mm(x - loc_code.index_select(0, l), p) * 0.5 + sign.unsqueeze(1) * v +
+          offsets.index_select(0, l);
       // The effect scale: a mix of the projection (0) and the collapse (1).
       const double a = effect_scale();
       if (a != 1.0) h = (1.0 - a) * torch::mm(x, p) + a * h;
@@ -868,8 +933,9 @@ std::vector<StateSet> orthogonality(std::uint64_t seed, bool collapse, double no
   return out;
 }
 
-const std::string kOrthogonalityBody = "analyses = [\"orthogonality\"]\nfeatures = [\"loc\"]\nfolds = 4\nnull_shuffles = 5\n"
-                                       "random_directions = 20";
+const std::string kOrthogonalityBody =
+    "analyses = [\"orthogonality\"]\nfeatures = [\"loc\"]\nfolds = 4\nnull_shuffles = 5\n"
+    "random_directions = 20";
 
 // The test finding 3 uses at matched separability: the across-seed standard
 // error plus a variance every seed shares (the images' bootstrap variance),
@@ -877,17 +943,21 @@ const std::string kOrthogonalityBody = "analyses = [\"orthogonality\"]\nfeatures
 // a zero extra variance gives the plain one-sample t (scipy's ttest_1samp).
 TEST(Findings, SharedVarianceWidensTheOneSampleTest) {
   const std::vector<double> x{-0.05, -0.03, -0.07, -0.02};
-  const auto r = analyze::stats::one_sample_t_plus(x, 0.0, 0.0004, 99, analyze::stats::Alternative::kLess);
+  const auto r =
+      analyze::stats::one_sample_t_plus(x, 0.0, 0.0004, 99, analyze::stats::Alternative::kLess);
   EXPECT_NEAR(r.statistic, -1.8585433185514593, 1e-9);
   EXPECT_NEAR(r.df, 41.10466794519464, 1e-6);
   EXPECT_NEAR(r.p, 0.0351313069679861, 1e-9);
   EXPECT_NEAR(r.ci_hi, -0.004019268910636628, 1e-9);
   EXPECT_TRUE(std::isinf(r.ci_lo));
-  const auto plain = analyze::stats::one_sample_t_plus(x, 0.0, 0.0, 99, analyze::stats::Alternative::kLess);
+  const auto plain =
+      analyze::stats::one_sample_t_plus(x, 0.0, 0.0, 99, analyze::stats::Alternative::kLess);
   EXPECT_NEAR(plain.statistic, -3.8333947428144275, 1e-9);
   EXPECT_NEAR(plain.p, 0.01564431818538365, 1e-9);
   EXPECT_DOUBLE_EQ(plain.df, 3);
-  EXPECT_FALSE(analyze::stats::one_sample_t_plus(x, 0.0, std::nan(""), 99, analyze::stats::Alternative::kLess).defined());
+  EXPECT_FALSE(analyze::stats::one_sample_t_plus(x, 0.0, std::nan(""), 99,
+                                                 analyze::stats::Alternative::kLess)
+                   .defined());
 }
 
 // The image bootstrap's counts depend on (seed, resample, image) alone, so
@@ -906,7 +976,8 @@ TEST(Findings, ImageBootstrapCountsArePoissonAndSharedByImage) {
   EXPECT_NEAR(m, 1.0, 0.03);
   EXPECT_NEAR(v, 1.0, 0.05);
   int differ = 0;
-  for (int i = 0; i < 200; ++i) differ += analyze::image_bootstrap_count(7, 3, i) != analyze::image_bootstrap_count(7, 4, i);
+  for (int i = 0; i < 200; ++i)
+    differ += analyze::image_bootstrap_count(7, 3, i) != analyze::image_bootstrap_count(7, 4, i);
   EXPECT_GT(differ, 50);  // resamples differ
 }
 
@@ -927,7 +998,8 @@ TEST(Findings, ImageBootstrapCountsArePoissonAndSharedByImage) {
 // spread than the study's), so the power test keeps its true bound and stays
 // disabled; findings.json's caveat on finding 3 gives these numbers.
 TEST(Calibration, DISABLED_Finding3Power) {
-  EXPECT_GE(held_count("3", this_scenario("power"), kOrthogonalityBody, [](std::uint64_t s) { return orthogonality(s, true); }),
+  EXPECT_GE(held_count("3", this_scenario("power"), kOrthogonalityBody,
+                       [](std::uint64_t s) { return orthogonality(s, true); }),
             kMinTruePositives);
 }
 // Nulls with one class geometry in both spaces. The perceptual vectors are
@@ -944,7 +1016,8 @@ std::vector<StateSet> noisier_copy(std::uint64_t seed, double noise_sd) {
   auto [loc_code, per_image] = location_space(seed, dims);
   for (int k = 0; k < calibration_seeds(); ++k) {
     synth::Trials t = synth::trials({"loc-1", "loc-2"}, 768, 1, 4, seed * 31 + k);
-    torch::Tensor basis = torch::cat({loc_code.t(), torch::randn({dims, units - 4}, torch::kFloat64)}, 1);
+    torch::Tensor basis =
+        torch::cat({loc_code.t(), torch::randn({dims, units - 4}, torch::kFloat64)}, 1);
     torch::Tensor q = std::get<0>(torch::linalg_qr(basis));  // [dims, units], orthonormal columns
     torch::Tensor x = per_image.index_select(0, t.stimulus.select(1, 0));
     torch::Tensor h = torch::mm(x, q) + torch::randn({t.m, units}, torch::kFloat64) * noise_sd;
@@ -954,11 +1027,13 @@ std::vector<StateSet> noisier_copy(std::uint64_t seed, double noise_sd) {
 }
 
 TEST(Calibration, Finding3FalsePositivesANoisierCopyOfThePerceptualSpace) {
-  EXPECT_LE(held_count("3", this_scenario("adversarial-null"), kOrthogonalityBody, [](std::uint64_t s) { return noisier_copy(s, 3.0); }),
+  EXPECT_LE(held_count("3", this_scenario("adversarial-null"), kOrthogonalityBody,
+                       [](std::uint64_t s) { return noisier_copy(s, 3.0); }),
             kMaxFalsePositives);
 }
 TEST(Calibration, Finding3FalsePositivesASlightlyNoisierCopy) {
-  EXPECT_LE(held_count("3", this_scenario("adversarial-null"), kOrthogonalityBody, [](std::uint64_t s) { return noisier_copy(s, 0.5); }),
+  EXPECT_LE(held_count("3", this_scenario("adversarial-null"), kOrthogonalityBody,
+                       [](std::uint64_t s) { return noisier_copy(s, 0.5); }),
             kMaxFalsePositives);
 }
 
@@ -995,10 +1070,13 @@ std::vector<StateSet> memory_codes(std::uint64_t seed, double scale) {
   std::vector<StateSet> out;
   torch::manual_seed(static_cast<std::int64_t>(seed));
   for (int k = 0; k < calibration_seeds(); ++k) {
-    synth::Trials t = synth::sampled_trials({"loc-1", "loc-2"}, 128, 4, 4, seed * 31 + static_cast<std::uint64_t>(k));
+    synth::Trials t = synth::sampled_trials({"loc-1", "loc-2"}, 128, 4, 4,
+                                            seed * 31 + static_cast<std::uint64_t>(k));
     const int units = 64;
     const double mix =
-        std::clamp(scale * kChronological + (scale > 0 ? 0.05 * torch::randn({1}, torch::kFloat64).item<double>() : 0.0), 0.0, 1.0);
+        std::clamp(scale * kChronological +
+                       (scale > 0 ? 0.05 * torch::randn({1}, torch::kFloat64).item<double>() : 0.0),
+                   0.0, 1.0);
     std::vector<torch::Tensor> elapsed, slot;
     for (int c = 0; c < 4; ++c) elapsed.push_back(synth::code(4, units, 4.0));
     for (int c = 0; c < 4; ++c) slot.push_back(synth::code(4, units, 4.0));
@@ -1006,7 +1084,8 @@ std::vector<StateSet> memory_codes(std::uint64_t seed, double scale) {
     for (int f = 0; f < t.frames; ++f) {
       for (int i = 0; i <= f; ++i) {
         torch::Tensor c = slot[static_cast<std::size_t>(i)] * std::sqrt(1 - mix * mix);
-        if (f - i <= 2) c = c + elapsed[static_cast<std::size_t>(f - i)] * mix;  // held for two frames
+        if (f - i <= 2)
+          c = c + elapsed[static_cast<std::size_t>(f - i)] * mix;  // held for two frames
         h.select(1, f) += synth::lookup(c, t.loc, i);
       }
     }
@@ -1020,7 +1099,8 @@ std::vector<StateSet> memory_codes(std::uint64_t seed, double scale) {
 // empirical chance, which 2 permutations (as before the fix) cannot estimate;
 // with 2, power fell to 21 of 40 draws, with 10 it is 36 of 40.
 const std::string kMemoryBody =
-    "analyses = [\"cross_temporal\", \"procrustes\"]\nfeatures = [\"loc\"]\nfolds = 4\npermutations = 10";
+    "analyses = [\"cross_temporal\", \"procrustes\"]\nfeatures = [\"loc\"]\nfolds = "
+    "4\npermutations = 10";
 
 // Power at the study-sized effect, six seeds per group (kStudySeeds): 40
 // of 40 draws (CP 95% 0.912-1.000), measured 2026-12-03 at analyze version 9
@@ -1036,15 +1116,18 @@ TEST(Calibration, Finding4Power) {
 }
 // Scale 0: static slot codes.
 TEST(Calibration, Finding4FalsePositives) {
-  EXPECT_LE(held_count("4", this_scenario("null"), kMemoryBody, [](std::uint64_t s) { return memory_codes(s, 0.0); }),
+  EXPECT_LE(held_count("4", this_scenario("null"), kMemoryBody,
+                       [](std::uint64_t s) { return memory_codes(s, 0.0); }),
             kMaxFalsePositives);
 }
 
 // How many of the draws pass one sub-test of finding 4 (the test whose name
 // ends with `suffix`, in the one multi-task group), printed as a
 // "[ calibration ]" line of finding "4-<label>".
-int sub_test_passes(const std::string& label, const Scenario& scenario, const std::string& suffix, const std::string& body,
-                    const std::function<std::vector<StateSet>(std::uint64_t)>& draw, std::uint64_t first_seed) {
+int sub_test_passes(const std::string& label, const Scenario& scenario, const std::string& suffix,
+                    const std::string& body,
+                    const std::function<std::vector<StateSet>(std::uint64_t)>& draw,
+                    std::uint64_t first_seed) {
   int passes = 0;
   std::map<std::string, int> outcomes;
   std::vector<double> effects;
@@ -1056,7 +1139,9 @@ int sub_test_passes(const std::string& label, const Scenario& scenario, const st
     bool found = false;
     for (const auto& test : f.at("tests")) {
       const std::string name = test.at("name");
-      if (name.size() < suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
+      if (name.size() < suffix.size() ||
+          name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+        continue;
       found = true;
       passes += test.at("passed").get<bool>();
       outcomes[test.at("passed").get<bool>() ? "passed" : "not passed"] += 1;
@@ -1068,8 +1153,8 @@ int sub_test_passes(const std::string& label, const Scenario& scenario, const st
   }
   print_calibration("4-" + label, scenario, passes, draws, outcomes, "passed");
   if (!effects.empty()) {
-    std::cerr << "mean sub-test effect " << analyze::stats::mean(effects) << " (SD over draws " << analyze::stats::sd(effects)
-              << ")\n";
+    std::cerr << "mean sub-test effect " << analyze::stats::mean(effects) << " (SD over draws "
+              << analyze::stats::sd(effects) << ")\n";
   }
   return draws == kDraws ? passes : static_cast<int>(std::lround(double(passes) * kDraws / draws));
 }
@@ -1085,12 +1170,14 @@ std::vector<StateSet> later_stimulus_in_encoding_subspace(std::uint64_t seed) {
   torch::manual_seed(static_cast<std::int64_t>(seed));
   // 3 seeds: measured so (0 of 40); not yet measured with the study's 6.
   for (int k = 0; k < calibration_seeds(3); ++k) {
-    synth::Trials t = synth::sampled_trials({"loc-1", "loc-2"}, 128, 4, 4, seed * 31 + static_cast<std::uint64_t>(k));
+    synth::Trials t = synth::sampled_trials({"loc-1", "loc-2"}, 128, 4, 4,
+                                            seed * 31 + static_cast<std::uint64_t>(k));
     const int units = 64;
     torch::Tensor e = synth::code(4, units, 4.0);
     torch::Tensor h = noise(t, units);
     for (int f = 0; f < t.frames; ++f) {
-      for (int i = std::max(0, f - 2); i <= f; ++i) h.select(1, f) += synth::lookup(e, t.loc, i) * std::pow(0.6, f - i);
+      for (int i = std::max(0, f - 2); i <= f; ++i)
+        h.select(1, f) += synth::lookup(e, t.loc, i) * std::pow(0.6, f - i);
     }
     out.push_back(synth::stateset(t, h, "gru", k));
   }
@@ -1098,8 +1185,8 @@ std::vector<StateSet> later_stimulus_in_encoding_subspace(std::uint64_t seed) {
 }
 
 TEST(Calibration, Finding4H1IgnoresTheLaterStimulusInTheEncodingSubspace) {
-  EXPECT_LE(sub_test_passes("H1", this_scenario("adversarial-null"), ": H1 below halfway", kMemoryBody,
-                            later_stimulus_in_encoding_subspace, 1000),
+  EXPECT_LE(sub_test_passes("H1", this_scenario("adversarial-null"), ": H1 below halfway",
+                            kMemoryBody, later_stimulus_in_encoding_subspace, 1000),
             kMaxFalsePositives);
 }
 
@@ -1128,30 +1215,39 @@ constexpr double kElapsedTurn = 40.0;  // degrees
 // (a clock that turns every code alike, whatever its elapsed time), not by
 // the code's elapsed time: a null for the swap test (it has no
 // elapsed-time-specific rotation; both swaps borrow a wrong one).
-std::vector<StateSet> turning_codes(std::uint64_t seed, double scale, double decay, bool by_frame = false) {
+std::vector<StateSet> turning_codes(std::uint64_t seed, double scale, double decay,
+                                    bool by_frame = false) {
   std::vector<StateSet> out;
   torch::manual_seed(static_cast<std::int64_t>(seed));
   for (int k = 0; k < 3; ++k) {
-    synth::Trials t = synth::sampled_trials({"loc-1", "loc-2"}, 256, 4, 4, seed * 31 + static_cast<std::uint64_t>(k));
+    synth::Trials t = synth::sampled_trials({"loc-1", "loc-2"}, 256, 4, 4,
+                                            seed * 31 + static_cast<std::uint64_t>(k));
     const int units = 8;
     torch::Tensor c = synth::code(4, units, 1.0);
     c = c - c.mean(0, true);
     c = c / c.norm(2, 1, true) * 4.0;
-    torch::Tensor basis = std::get<0>(torch::linalg_qr(c.t())).narrow(1, 0, 3);  // [units, 3]: C's span
+    torch::Tensor basis =
+        std::get<0>(torch::linalg_qr(c.t())).narrow(1, 0, 3);  // [units, 3]: C's span
     torch::Tensor axes = std::get<0>(torch::linalg_qr(torch::randn({3, 3}, torch::kFloat64)));
     auto rotation = [&](int axis, double degrees) {
       // About one axis of the span (Rodrigues: I + sin(a) K + (1 - cos(a)) K^2).
       const double angle = degrees * M_PI / 180.0;
       torch::Tensor a = axes.select(1, axis);
       const double a0 = a[0].item<double>(), a1 = a[1].item<double>(), a2 = a[2].item<double>();
-      torch::Tensor kx = torch::tensor({0.0, -a2, a1, a2, 0.0, -a0, -a1, a0, 0.0}, torch::kFloat64).view({3, 3});
-      torch::Tensor g = torch::eye(3, torch::kFloat64) + std::sin(angle) * kx + (1 - std::cos(angle)) * torch::mm(kx, kx);
-      return torch::eye(units, torch::kFloat64) + torch::mm(torch::mm(basis, g - torch::eye(3, torch::kFloat64)), basis.t());
+      torch::Tensor kx =
+          torch::tensor({0.0, -a2, a1, a2, 0.0, -a0, -a1, a0, 0.0}, torch::kFloat64).view({3, 3});
+      torch::Tensor g = torch::eye(3, torch::kFloat64) + std::sin(angle) * kx +
+                        (1 - std::cos(angle)) * torch::mm(kx, kx);
+      return torch::eye(units, torch::kFloat64) +
+             torch::mm(torch::mm(basis, g - torch::eye(3, torch::kFloat64)), basis.t());
     };
     const torch::Tensor fixed = rotation(0, 90.0);
-    auto step = [&](int index) { return torch::mm(rotation((index - 1) % 3, scale * kElapsedTurn), fixed); };
+    auto step = [&](int index) {
+      return torch::mm(rotation((index - 1) % 3, scale * kElapsedTurn), fixed);
+    };
     std::vector<torch::Tensor> codes{c};  // codes[e]: the code at elapsed time e
-    for (int e = 1; e < t.frames; ++e) codes.push_back(torch::mm(codes.back(), step(e).t()) * decay);
+    for (int e = 1; e < t.frames; ++e)
+      codes.push_back(torch::mm(codes.back(), step(e).t()) * decay);
     torch::Tensor h = noise(t, units);
     for (int f = 0; f < t.frames; ++f) {
       for (int i = 0; i <= f; ++i) {
@@ -1169,8 +1265,10 @@ std::vector<StateSet> turning_codes(std::uint64_t seed, double scale, double dec
 }
 
 const std::string kSwapBody =
-    "analyses = [\"cross_temporal\", \"procrustes\"]\nfeatures = [\"loc\"]\nfolds = 4\npermutations = 10";
-const std::string kSwapSuffix = ": same-elapsed-time swap > time-shifted swap, relative to own targets";
+    "analyses = [\"cross_temporal\", \"procrustes\"]\nfeatures = [\"loc\"]\nfolds = "
+    "4\npermutations = 10";
+const std::string kSwapSuffix =
+    ": same-elapsed-time swap > time-shifted swap, relative to own targets";
 
 // The adversarial null of the swap test: one fixed rotation every frame,
 // amplitude x0.7 per frame. Raw accuracies at different elapsed times passed
@@ -1186,8 +1284,9 @@ const std::string kSwapSuffix = ": same-elapsed-time swap > time-shifted swap, r
 // plain class means (no joint fit) it had a bias against the paper's
 // direction (0 of 10, mean effect -0.133) and power 3 of 10.
 TEST(Calibration, Finding4SwapIgnoresDecayUnderOneFixedRotation) {
-  EXPECT_LE(sub_test_passes("swap", this_scenario("adversarial-null"), kSwapSuffix, kSwapBody,
-                            [](std::uint64_t s) { return turning_codes(s, 0.0, 0.7); }, 7000),
+  EXPECT_LE(sub_test_passes(
+                "swap", this_scenario("adversarial-null"), kSwapSuffix, kSwapBody,
+                [](std::uint64_t s) { return turning_codes(s, 0.0, 0.7); }, 7000),
             kMaxFalsePositives);
 }
 // A second adversarial null: the same fixed rotation every frame and no
@@ -1195,8 +1294,9 @@ TEST(Calibration, Finding4SwapIgnoresDecayUnderOneFixedRotation) {
 // in rotation (the two swaps' targets are equally strong). 2 of 40 draws
 // (CP 95% 0.006-0.169), analyze version 9.
 TEST(Calibration, Finding4SwapIgnoresOneFixedRotationWithoutDecay) {
-  EXPECT_LE(sub_test_passes("swap", this_scenario("adversarial-null"), kSwapSuffix, kSwapBody,
-                            [](std::uint64_t s) { return turning_codes(s, 0.0, 1.0); }, 7000),
+  EXPECT_LE(sub_test_passes(
+                "swap", this_scenario("adversarial-null"), kSwapSuffix, kSwapBody,
+                [](std::uint64_t s) { return turning_codes(s, 0.0, 1.0); }, 7000),
             kMaxFalsePositives);
 }
 // A third adversarial null: the turns of the power scenario below, but set
@@ -1208,8 +1308,9 @@ TEST(Calibration, Finding4SwapIgnoresOneFixedRotationWithoutDecay) {
 // target (the time-shifted swap's, one elapsed step older) relatively more
 // accuracy than a stronger one. Disabled with its true bound.
 TEST(Calibration, DISABLED_Finding4SwapIgnoresTurnsSetByTheFrame) {
-  EXPECT_LE(sub_test_passes("swap", this_scenario("adversarial-null"), kSwapSuffix, kSwapBody,
-                            [](std::uint64_t s) { return turning_codes(s, 1.0, 0.7, true); }, 7000),
+  EXPECT_LE(sub_test_passes(
+                "swap", this_scenario("adversarial-null"), kSwapSuffix, kSwapBody,
+                [](std::uint64_t s) { return turning_codes(s, 1.0, 0.7, true); }, 7000),
             kMaxFalsePositives);
 }
 // The positive control: a rotation per elapsed step, with the same decay,
@@ -1218,8 +1319,9 @@ TEST(Calibration, DISABLED_Finding4SwapIgnoresTurnsSetByTheFrame) {
 // 95% 0.912-1; x0.5: 32, x2: 40), analyze version 9; the decoder-weight
 // swap passed it in 24 of 40 (x0.5: 9, x2: 33).
 TEST(Calibration, Finding4SwapDetectsElapsedTimeSpecificRotation) {
-  const int passes = sub_test_passes("swap", this_scenario("power"), kSwapSuffix, kSwapBody,
-                                     [](std::uint64_t s) { return turning_codes(s, effect_scale(), 0.7); }, 7000);
+  const int passes = sub_test_passes(
+      "swap", this_scenario("power"), kSwapSuffix, kSwapBody,
+      [](std::uint64_t s) { return turning_codes(s, effect_scale(), 0.7); }, 7000);
   if (power_asserted()) {
     EXPECT_GE(passes, kMinTruePositives);
   }
@@ -1231,7 +1333,8 @@ TEST(Calibration, Finding4SwapDetectsElapsedTimeSpecificRotation) {
 std::string count_text(int k, int n) {
   const auto [lo, hi] = analyze::stats::clopper_pearson(k, n);
   std::ostringstream out;
-  out << k << " of " << n << " (" << 100.0 * k / n << "%, Clopper-Pearson 95% CI [" << lo << ", " << hi << "])";
+  out << k << " of " << n << " (" << 100.0 * k / n << "%, Clopper-Pearson 95% CI [" << lo << ", "
+      << hi << "])";
   return out.str();
 }
 
@@ -1252,7 +1355,8 @@ struct PlantedCausal {
   nets::WmModel net{nullptr};
   analyze::ModelData d;
 };
-std::unique_ptr<PlantedCausal> planted_causal(std::uint64_t seed, double lambda, const std::string& name = "planted",
+std::unique_ptr<PlantedCausal> planted_causal(std::uint64_t seed, double lambda,
+                                              const std::string& name = "planted",
                                               std::int64_t units = 32, double outside = 0.3) {
   torch::manual_seed(static_cast<std::int64_t>(seed));
   const std::int64_t per_task = 64, m = 2 * per_task, sub = 8, frames = 3;
@@ -1272,7 +1376,8 @@ std::unique_ptr<PlantedCausal> planted_causal(std::uint64_t seed, double lambda,
   cfg.cue_dim = 1;
   cfg.readout_norm = false;
   p->net = nets::WmModel(cfg);
-  torch::Tensor basis = std::get<0>(torch::linalg_qr(torch::randn({units, sub}, torch::kFloat64)));  // [24, 4]
+  torch::Tensor basis =
+      std::get<0>(torch::linalg_qr(torch::randn({units, sub}, torch::kFloat64)));  // [24, 4]
   torch::Tensor e = basis.select(1, 0);
   torch::Tensor xi = torch::randn({sub}, torch::kFloat64);
   torch::Tensor r = torch::mv(basis, xi / xi.norm());
@@ -1293,7 +1398,8 @@ std::unique_ptr<PlantedCausal> planted_causal(std::uint64_t seed, double lambda,
   d.regime = "MTMF";
   d.group = "planted";
   d.tasks = nback::parse_tasks({"cat-1", "cat-2"});
-  d.task = torch::cat({torch::zeros({per_task}, torch::kLong), torch::ones({per_task}, torch::kLong)});
+  d.task =
+      torch::cat({torch::zeros({per_task}, torch::kLong), torch::ones({per_task}, torch::kLong)});
   torch::Tensor cat = torch::randint(2, {m}, torch::kLong);
   torch::Tensor other = torch::randint(2, {m}, torch::kLong);
   torch::Tensor probe_is_1 = d.task.eq(0);
@@ -1301,14 +1407,17 @@ std::unique_ptr<PlantedCausal> planted_causal(std::uint64_t seed, double lambda,
   torch::Tensor at1 = torch::where(probe_is_1, torch::ones({m}, torch::kLong), other);
   torch::Tensor at2 = torch::where(probe_is_1, other, torch::ones({m}, torch::kLong));
   d.labels["cat"] = torch::stack({cat, at1, at2}, 1);
-  d.stimulus = torch::stack({cat * 10 + torch::randint(10, {m}, torch::kLong), 20 + at1, 30 + at2}, 1);
+  d.stimulus =
+      torch::stack({cat * 10 + torch::randint(10, {m}, torch::kLong), 20 + at1, 30 + at2}, 1);
   torch::Tensor verdict = torch::where(cat.eq(1), torch::full({m}, nback::kMatch, torch::kLong),
                                        torch::full({m}, nback::kNonMatch, torch::kLong));
   torch::Tensor none = torch::full({m}, nback::kNoAction, torch::kLong);
-  d.targets = torch::stack({none, torch::where(probe_is_1, verdict, none), torch::where(probe_is_1, none, verdict)}, 1);
+  d.targets = torch::stack(
+      {none, torch::where(probe_is_1, verdict, none), torch::where(probe_is_1, none, verdict)}, 1);
   torch::Tensor z = torch::randn({m, frames, sub}, torch::kFloat64);
   z.select(2, 0).mul_(0.6).add_((cat.to(torch::kFloat64) * 1.6 - 0.8).unsqueeze(1));
-  torch::Tensor h = torch::matmul(z, basis.t()) + outside * torch::randn({m, frames, units}, torch::kFloat64);
+  torch::Tensor h =
+      torch::matmul(z, basis.t()) + outside * torch::randn({m, frames, units}, torch::kFloat64);
   d.states = h;
   d.hidden = h.to(torch::kFloat32);
   d.embedding = torch::zeros({m, frames, 4});
@@ -1346,7 +1455,8 @@ std::string causal_verdict(std::uint64_t seed, double lambda) {
   analyze::Tables tables;
   std::vector<analyze::ModelData> models;
   for (int i = 0; i < 3; ++i) {
-    auto p = planted_causal(seed * 3 + static_cast<std::uint64_t>(i), lambda, "planted[seed=" + std::to_string(i) + "]");
+    auto p = planted_causal(seed * 3 + static_cast<std::uint64_t>(i), lambda,
+                            "planted[seed=" + std::to_string(i) + "]");
     analyze::causal(p->d, st, tables);
     analyze::ModelData info = p->d;
     info.model = nullptr;
@@ -1366,13 +1476,17 @@ constexpr int kCausalDraws = 100;
 // then calibrated (5% + 2 SE of 100 draws: at most 9).
 TEST(Calibration, CausalNullIsDrawnFromTheStatesOwnSubspace) {
   int below = 0;
-  for (int draw = 0; draw < kCausalDraws; ++draw) below += causal_row_p(7000 + static_cast<std::uint64_t>(draw), 0.0) < 0.05;
-  std::cerr << "causal per-row p < 0.05 under the isotropic-only null: " << count_text(below, kCausalDraws) << "\n";
+  for (int draw = 0; draw < kCausalDraws; ++draw)
+    below += causal_row_p(7000 + static_cast<std::uint64_t>(draw), 0.0) < 0.05;
+  std::cerr << "causal per-row p < 0.05 under the isotropic-only null: "
+            << count_text(below, kCausalDraws) << "\n";
   EXPECT_LE(below, 9);
 }
 
 // Finding 5's draws: 100 by default (WMGEOM_CALIBRATION_DRAWS overrides).
-int causal_draws() { return std::getenv("WMGEOM_CALIBRATION_DRAWS") != nullptr ? calibration_draws() : kCausalDraws; }
+int causal_draws() {
+  return std::getenv("WMGEOM_CALIBRATION_DRAWS") != nullptr ? calibration_draws() : kCausalDraws;
+}
 
 // Finding 5's verdict on the adversarial null (no causal use of the decoded
 // class; every direction of the states' subspace moves the readout as much):
@@ -1386,7 +1500,8 @@ int causal_draws() { return std::getenv("WMGEOM_CALIBRATION_DRAWS") != nullptr ?
 TEST(Calibration, Finding5FalsePositivesUnderTheIsotropicOnlyNull) {
   const int draws = causal_draws();
   int held = 0;
-  for (int draw = 0; draw < draws; ++draw) held += causal_verdict(9000 + static_cast<std::uint64_t>(draw), 0.0) == "held";
+  for (int draw = 0; draw < draws; ++draw)
+    held += causal_verdict(9000 + static_cast<std::uint64_t>(draw), 0.0) == "held";
   Scenario sc = this_scenario("adversarial-null");
   sc.seeds = 3;
   print_calibration("5", sc, held, draws, {{"held", held}, {"not held", draws - held}});
@@ -1400,7 +1515,8 @@ TEST(Calibration, Finding5PowerOnAPlantedCausalEffect) {
   const int draws = causal_draws();
   const double lambda = effect_scale();
   int held = 0;
-  for (int draw = 0; draw < draws; ++draw) held += causal_verdict(11000 + static_cast<std::uint64_t>(draw), lambda) == "held";
+  for (int draw = 0; draw < draws; ++draw)
+    held += causal_verdict(11000 + static_cast<std::uint64_t>(draw), lambda) == "held";
   Scenario sc = this_scenario("power");
   sc.seeds = 3;
   print_calibration("5", sc, held, draws, {{"held", held}, {"not held", draws - held}});
@@ -1412,7 +1528,8 @@ TEST(Calibration, Finding5PowerOnAPlantedCausalEffect) {
 // The planted effect's size, for the record (WMGEOM_TEST_VERBOSE): the mean
 // response and null RMS at the declared dose, per lambda.
 TEST(Calibration, CausalPlantedEffectSizes) {
-  if (std::getenv("WMGEOM_TEST_VERBOSE") == nullptr) GTEST_SKIP() << "set WMGEOM_TEST_VERBOSE to print";
+  if (std::getenv("WMGEOM_TEST_VERBOSE") == nullptr)
+    GTEST_SKIP() << "set WMGEOM_TEST_VERBOSE to print";
   for (double lambda : {0.0, 0.25, 0.5, 1.0, 2.0}) {
     std::vector<double> effect, rms, z;
     const int n = 40;
@@ -1428,8 +1545,9 @@ TEST(Calibration, CausalPlantedEffectSizes) {
     }
     using analyze::stats::mean;
     using analyze::stats::sd;
-    std::cerr << "lambda " << lambda << ": response " << mean(effect) << ", null RMS " << mean(rms) << ", z " << mean(z)
-              << " (SD over models " << sd(z) << ", mean / SD " << mean(z) / sd(z) << ")\n";
+    std::cerr << "lambda " << lambda << ": response " << mean(effect) << ", null RMS " << mean(rms)
+              << ", z " << mean(z) << " (SD over models " << sd(z) << ", mean / SD "
+              << mean(z) / sd(z) << ")\n";
   }
 }
 

@@ -37,12 +37,16 @@ struct Planted {
 // directions times `gap` (equidistant, pairwise orthogonal), Gaussian noise
 // with SD `sd_of(unit)`. Trials come in images of 4 (trials of one image share
 // a label), and `shuffles` label sets hand the images' labels out again.
-Planted planted(std::int64_t n, std::int64_t d, double gap, const std::function<double(std::int64_t)>& sd_of,
-                int shuffles, std::uint64_t seed) {
+Planted planted(std::int64_t n, std::int64_t d, double gap,
+                const std::function<double(std::int64_t)>& sd_of, int shuffles,
+                std::uint64_t seed) {
   torch::manual_seed(static_cast<std::int64_t>(seed));
   torch::Tensor image = torch::arange(n, torch::kLong).div(4, "floor");
-  torch::Tensor image_label = torch::arange(image.max().item<std::int64_t>() + 1, torch::kLong).remainder(kClasses);
-  torch::Tensor means = std::get<0>(torch::linalg_qr(torch::randn({d, kClasses}, torch::kFloat64))).t() * gap;  // [K, d]
+  torch::Tensor image_label =
+      torch::arange(image.max().item<std::int64_t>() + 1, torch::kLong).remainder(kClasses);
+  torch::Tensor means =
+      std::get<0>(torch::linalg_qr(torch::randn({d, kClasses}, torch::kFloat64))).t() *
+      gap;  // [K, d]
   torch::Tensor sd = torch::empty({d}, torch::kFloat64);
   for (std::int64_t u = 0; u < d; ++u) sd[u] = sd_of(u);
   Planted p;
@@ -50,13 +54,15 @@ Planted planted(std::int64_t n, std::int64_t d, double gap, const std::function<
   p.x = torch::randn({n, d}, torch::kFloat64) * sd + means.index_select(0, y);
   std::vector<torch::Tensor> ys{y};
   for (int r = 0; r < shuffles; ++r) {
-    ys.push_back(image_label.index_select(0, torch::randperm(image_label.size(0), torch::kLong)).index_select(0, image));
+    ys.push_back(image_label.index_select(0, torch::randperm(image_label.size(0), torch::kLong))
+                     .index_select(0, image));
   }
   p.ys = torch::stack(ys);
   return p;
 }
 
-std::vector<double> ours(const torch::Tensor& x, const torch::Tensor& ys, std::int64_t dims, OrthoPrep prep) {
+std::vector<double> ours(const torch::Tensor& x, const torch::Tensor& ys, std::int64_t dims,
+                         OrthoPrep prep) {
   torch::Tensor present = torch::arange(kClasses, torch::kLong);
   return analyze::ortho_indices(analyze::ortho_prepare(x, prep), ys, kClasses, present, dims, prep,
                                 {.model = decoders::Model::kSvm, .c = 1.0, .max_iter = 1000});
@@ -73,7 +79,8 @@ TEST(Orthogonality, ReachesTheEquidistantLimitWithEnoughTrials) {
   const std::int64_t d = 16, n = 50 * d;
   Planted iso = planted(n, d, 3.0, flat, 0, 11);
   for (OrthoPrep prep : {OrthoPrep::kStandardize, OrthoPrep::kRaw}) {
-    EXPECT_NEAR(ours(iso.x, iso.ys, d, prep)[0], kEquidistant, 0.02) << choice_name(analyze::kOrthoPreps, prep);
+    EXPECT_NEAR(ours(iso.x, iso.ys, d, prep)[0], kEquidistant, 0.02)
+        << choice_name(analyze::kOrthoPreps, prep);
   }
   // Noise of SD 4 along the 12 directions orthogonal to the means.
   torch::manual_seed(12);
@@ -85,7 +92,8 @@ TEST(Orthogonality, ReachesTheEquidistantLimitWithEnoughTrials) {
   noise.narrow(1, kClasses, d - kClasses).mul_(4.0);
   torch::Tensor x = torch::mm(noise + means.index_select(0, loud.ys[0]), basis.t());
   for (OrthoPrep prep : {OrthoPrep::kStandardize, OrthoPrep::kRaw}) {
-    EXPECT_NEAR(ours(x, loud.ys, d, prep)[0], kEquidistant, 0.02) << choice_name(analyze::kOrthoPreps, prep);
+    EXPECT_NEAR(ours(x, loud.ys, d, prep)[0], kEquidistant, 0.02)
+        << choice_name(analyze::kOrthoPreps, prep);
   }
   // At 2 trials per dimension (the study's) the index is biased upward.
   Planted few = planted(2 * d, d, 3.0, flat, 0, 14);
@@ -99,7 +107,8 @@ TEST(Orthogonality, ReachesTheEquidistantLimitWithEnoughTrials) {
 // standardised, normals mapped back by w / sd) departs from the reference on
 // the steep spectrum: it measures the spectrum, not the class geometry.
 TEST(Orthogonality, AgreesWithScikitLearnAtTheStudysSize) {
-  if (std::system("/usr/bin/python3 -c 'import sklearn' 2>/dev/null") != 0) GTEST_SKIP() << "python3-sklearn missing";
+  if (std::system("/usr/bin/python3 -c 'import sklearn' 2>/dev/null") != 0)
+    GTEST_SKIP() << "python3-sklearn missing";
   const std::int64_t n = 256, d = 160, dims = 128;
   struct Case {
     const char* name;
@@ -113,22 +122,24 @@ TEST(Orthogonality, AgreesWithScikitLearnAtTheStudysSize) {
       TempDir dir;
       write_npy(dir / "x.npy", nets::to_array(p.x));
       write_npy(dir / "ys.npy", nets::to_array(p.ys));
-      std::ofstream(dir / "params.json") << "{\"dims\": " << dims << ", \"c\": 1.0, \"prep\": \"" << prep_name << "\"}\n";
-      const std::string cmd = std::string("/usr/bin/python3 ") + WMGEOM_SOURCE_DIR + "/stages/analyze/ortho_reference.py " +
-                              dir.path().string();
+      std::ofstream(dir / "params.json")
+          << "{\"dims\": " << dims << ", \"c\": 1.0, \"prep\": \"" << prep_name << "\"}\n";
+      const std::string cmd = std::string("/usr/bin/python3 ") + WMGEOM_SOURCE_DIR +
+                              "/stages/analyze/ortho_reference.py " + dir.path().string();
       ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
       Array ref = read_npy(dir / "indices.npy");
       const auto* theirs = reinterpret_cast<const double*>(ref.raw());
       std::vector<double> mine = ours(p.x, p.ys, dims, prep);
       ASSERT_EQ(static_cast<std::int64_t>(mine.size()), p.ys.size(0));
       for (std::size_t l = 0; l < mine.size(); ++l) {
-        std::cout << c.name << ", " << prep_name << ", label set " << l << ": wmgeom " << mine[l] << ", scikit-learn "
-                  << theirs[l] << "\n";
+        std::cout << c.name << ", " << prep_name << ", label set " << l << ": wmgeom " << mine[l]
+                  << ", scikit-learn " << theirs[l] << "\n";
         EXPECT_NEAR(mine[l], theirs[l], 0.01) << c.name << " " << prep_name << " label set " << l;
       }
       if (prep == OrthoPrep::kRaw && std::string(c.name) == "steep") {
         const double whitened = ours(p.x, p.ys, dims, OrthoPrep::kWhitened)[0];
-        std::cout << "steep, whitened: " << whitened << " vs scikit-learn raw " << theirs[0] << "\n";
+        std::cout << "steep, whitened: " << whitened << " vs scikit-learn raw " << theirs[0]
+                  << "\n";
         EXPECT_GT(std::abs(whitened - theirs[0]), 0.02);
       }
     }
@@ -168,12 +179,15 @@ TEST(Orthogonality, InvariancesFollowThePreparation) {
 // The analyze stage on one model's states, with `body` as its parameters.
 AnalysisResult analyze_states(const StateSet& states, const std::string& body) {
   AnalyzeStage stage;
-  Params params = stage_params(real_registry(), "analyze",
-                               body + "\nstates = [\"up\"]\n"
-                               "[stage.img]\ntype = \"render\"\n[stage.cnn]\ntype = \"features\"\nstimuli = \"img\"\n"
-                               "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"img\"\n"
-                               "[stage.net]\ntype = \"train\"\nfeatures = \"cnn\"\ntasks = \"tasks\"\n"
-                               "[stage.up]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = \"cnn\"\n");
+  Params params = stage_params(
+      real_registry(), "analyze",
+      body +
+          "\nstates = [\"up\"]\n"
+          "[stage.img]\ntype = \"render\"\n[stage.cnn]\ntype = \"features\"\nstimuli = \"img\"\n"
+          "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"img\"\n"
+          "[stage.net]\ntype = \"train\"\nfeatures = \"cnn\"\ntasks = \"tasks\"\n"
+          "[stage.up]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = "
+          "\"cnn\"\n");
   StageInputs in;
   in.add("states", InputItem{"m0", {}, std::make_shared<const Artifact>(states.to_artifact())});
   TempDir dir;
@@ -187,13 +201,17 @@ TEST(Orthogonality, TheStageFitsEveryTrialAndExportsItsLabels) {
   h.select(1, 0) += synth::lookup(synth::code(synth::kLocations, 12, 4.0), t.loc, 0);
   StateSet states = synth::stateset(t, h, "gru", 1, 20);
   auto run = [&](const std::string& prep) {
-    return analyze_states(states, "analyses = [\"orthogonality\"]\nfeatures = [\"loc\", \"id\"]\nnull_shuffles = 3\n"
-                                  "random_directions = 20\northo_space = \"" + prep + "\"");
+    return analyze_states(
+        states,
+        "analyses = [\"orthogonality\"]\nfeatures = [\"loc\", \"id\"]\nnull_shuffles = 3\n"
+        "random_directions = 20\northo_space = \"" +
+            prep + "\"");
   };
   AnalysisResult r = run("standardize");
   ASSERT_TRUE(r.tables.count("orthogonality"));
   const Table& o = r.tables.at("orthogonality");
-  for (const char* c : {"n", "trials_per_dim", "dims", "index"}) ASSERT_TRUE(o.numeric.count(c)) << c;
+  for (const char* c : {"n", "trials_per_dim", "dims", "index"})
+    ASSERT_TRUE(o.numeric.count(c)) << c;
   ASSERT_TRUE(r.arrays.count("ortho_labels.m0"));
   ASSERT_GT(o.rows(), 0u);
   for (std::size_t i = 0; i < o.rows(); ++i) {
@@ -222,7 +240,8 @@ TEST(Orthogonality, TheStageFitsEveryTrialAndExportsItsLabels) {
   const Table& w = whitened.tables.at("orthogonality");
   ASSERT_EQ(w.rows(), o.rows());
   double differs = 0;
-  for (std::size_t i = 0; i < o.rows(); ++i) differs = std::max(differs, std::abs(o.numeric.at("index")[i] - w.numeric.at("index")[i]));
+  for (std::size_t i = 0; i < o.rows(); ++i)
+    differs = std::max(differs, std::abs(o.numeric.at("index")[i] - w.numeric.at("index")[i]));
   EXPECT_GT(differs, 1e-3);
 }
 
@@ -245,11 +264,13 @@ TEST(Orthogonality, MatchLevelInterpolatesToTheTargetAccuracy) {
 TEST(Orthogonality, RankCountsDistinctDirectionsOfTheCentredRows) {
   torch::manual_seed(3);
   torch::Tensor basis = torch::randn({5, 40}, torch::kFloat64);
-  torch::Tensor rows = torch::mm(torch::randn({200, 5}, torch::kFloat64), basis);  // rank 5 (plus the mean)
+  torch::Tensor rows =
+      torch::mm(torch::randn({200, 5}, torch::kFloat64), basis);  // rank 5 (plus the mean)
   EXPECT_EQ(analyze::ortho_rank(rows), 5);
   // Repeated rows add no rank: 7 distinct vectors, centred, rank 6.
   torch::Tensor seven = torch::randn({7, 40}, torch::kFloat64);
-  EXPECT_EQ(analyze::ortho_rank(seven.index_select(0, torch::arange(70, torch::kLong).remainder(7))), 6);
+  EXPECT_EQ(
+      analyze::ortho_rank(seven.index_select(0, torch::arange(70, torch::kLong).remainder(7))), 6);
 }
 
 // A space and a noisier copy of it: the like-with-like step compares both as
@@ -262,26 +283,33 @@ TEST(Orthogonality, LikeWithLikeMatchesSeparabilityAndDims) {
   torch::Tensor image = torch::arange(t.images(), torch::kLong);
   torch::Tensor loc = image.div(t.views * synth::kIdentities, "floor");
   torch::Tensor loc_code = synth::code(4, dims, 4.0);
-  torch::Tensor per_image = torch::randn({t.images(), dims}, torch::kFloat64) + loc_code.index_select(0, loc);
-  torch::Tensor basis = torch::cat({loc_code.t(), torch::randn({dims, units - 4}, torch::kFloat64)}, 1);
+  torch::Tensor per_image =
+      torch::randn({t.images(), dims}, torch::kFloat64) + loc_code.index_select(0, loc);
+  torch::Tensor basis =
+      torch::cat({loc_code.t(), torch::randn({dims, units - 4}, torch::kFloat64)}, 1);
   torch::Tensor q = std::get<0>(torch::linalg_qr(basis));
   torch::Tensor x = per_image.index_select(0, t.stimulus.select(1, 0));
   torch::Tensor h = torch::mm(x, q) + torch::randn({t.m, units}, torch::kFloat64) * 3.0;
   StateSet states = synth::stateset(t, h.unsqueeze(1), "gru", 1, dims, per_image);
-  AnalysisResult r = analyze_states(states, "analyses = [\"orthogonality\"]\nfeatures = [\"loc\"]\nnull_shuffles = 3\n"
-                                            "folds = 4\nrandom_directions = 20");
+  AnalysisResult r =
+      analyze_states(states,
+                     "analyses = [\"orthogonality\"]\nfeatures = [\"loc\"]\nnull_shuffles = 3\n"
+                     "folds = 4\nrandom_directions = 20");
   const Table& o = r.tables.at("orthogonality");
   ASSERT_EQ(o.rows(), 2u);  // perceptual, rnn
   std::map<std::string, std::size_t> row;
   for (std::size_t i = 0; i < o.rows(); ++i) row[o.text.at("space")[i]] = i;
-  auto num = [&](const char* c, const std::string& space) { return o.numeric.at(c)[row.at(space)]; };
+  auto num = [&](const char* c, const std::string& space) {
+    return o.numeric.at(c)[row.at(space)];
+  };
   // The RNN copy is the noisier: less decodable, and the perceptual space gets the noise.
   EXPECT_LT(num("accuracy", "rnn"), num("accuracy", "perceptual") - 0.1);
   EXPECT_EQ(num("matched_noise", "rnn"), 0.0);
   EXPECT_GT(num("matched_noise", "perceptual"), 0.0);
   EXPECT_NEAR(num("matched_accuracy", "perceptual"), num("accuracy", "rnn"), 0.05);
   // One point per image in each space, in at most the smaller rank.
-  EXPECT_EQ(num("images", "rnn"), double(std::get<0>(at::_unique(t.stimulus.select(1, 0))).size(0)));
+  EXPECT_EQ(num("images", "rnn"),
+            double(std::get<0>(at::_unique(t.stimulus.select(1, 0))).size(0)));
   EXPECT_LE(num("matched_dims", "rnn"), double(units));
   EXPECT_LE(num("dims", "rnn"), double(units));
   // The summary's second test is the rows' matched difference (its sign on
@@ -304,20 +332,24 @@ TEST(Orthogonality, LikeWithLikeMatchesSeparabilityAndDims) {
 // A resample that takes every point once is the sample itself: the same
 // index as ortho_indices; a resample that loses a class has none (NaN).
 TEST(Orthogonality, BootstrapResamplesRefitTheIndex) {
-  Planted p = planted(64, 10, 3.0, [](std::int64_t) { return 1.0; }, 0, 3);
+  Planted p = planted(
+      64, 10, 3.0, [](std::int64_t) { return 1.0; }, 0, 3);
   torch::Tensor y = p.ys[0];
   torch::Tensor present = torch::arange(kClasses, torch::kLong);
   const std::int64_t dims = 6;
-  const auto options = decoders::Options{.model = decoders::Model::kSvm, .c = 1.0, .max_iter = 1000};
-  const double index = analyze::ortho_indices(p.x, p.ys.narrow(0, 0, 1), kClasses, present, dims, OrthoPrep::kStandardize,
-                                              options)[0];
+  const auto options =
+      decoders::Options{.model = decoders::Model::kSvm, .c = 1.0, .max_iter = 1000};
+  const double index = analyze::ortho_indices(p.x, p.ys.narrow(0, 0, 1), kClasses, present, dims,
+                                              OrthoPrep::kStandardize, options)[0];
   torch::Tensor counts = torch::ones({4, 64}, torch::kLong);
-  counts[1] = 2;                                       // every point twice: the same normals up to C's scale
-  counts[2].masked_fill_(y.eq(1), 0);                  // class 1 lost
-  counts[3] = 0;                                       // 5 points (< dims): one per class and one more
-  for (std::int64_t k = 0; k < kClasses; ++k) counts[3][y.eq(k).nonzero()[0][0].item<std::int64_t>()] = 1;
+  counts[1] = 2;                       // every point twice: the same normals up to C's scale
+  counts[2].masked_fill_(y.eq(1), 0);  // class 1 lost
+  counts[3] = 0;                       // 5 points (< dims): one per class and one more
+  for (std::int64_t k = 0; k < kClasses; ++k)
+    counts[3][y.eq(k).nonzero()[0][0].item<std::int64_t>()] = 1;
   counts[3][y.eq(0).nonzero()[1][0].item<std::int64_t>()] = 1;
-  const auto boot = analyze::ortho_bootstrap_indices({p.x}, y, counts, kClasses, present, dims, OrthoPrep::kStandardize, options);
+  const auto boot = analyze::ortho_bootstrap_indices({p.x}, y, counts, kClasses, present, dims,
+                                                     OrthoPrep::kStandardize, options);
   ASSERT_EQ(boot.size(), 4u);
   EXPECT_NEAR(boot[0], index, 1e-6);
   EXPECT_TRUE(std::isfinite(boot[1]));

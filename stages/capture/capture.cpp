@@ -12,11 +12,11 @@ namespace {
 // Per-frame attribute [M, T] from a per-stimulus column and stimulus indices.
 Array per_frame(const Array& column, const torch::Tensor& stimuli) {
   if (column.empty()) return nets::to_array(torch::full(stimuli.sizes(), -1, torch::kInt32));
-  return nets::to_array(nets::view(column).index_select(0, stimuli.flatten()).view(stimuli.sizes()));
+  return nets::to_array(
+      nets::view(column).index_select(0, stimuli.flatten()).view(stimuli.sizes()));
 }
 
 }  // namespace
-
 
 // Capture is a forward pass with recorded states (bench_capture: ~3,000
 // trials/s on one core): minutes; its memory is the states it returns.
@@ -28,17 +28,23 @@ Resources CaptureStage::resources_of(const CaptureSettings& s) const {
   return r;
 }
 
-SizeEstimate CaptureStage::estimate_of(const CaptureSettings& s, const EstimateInputs& inputs) const {
+SizeEstimate CaptureStage::estimate_of(const CaptureSettings& s,
+                                       const EstimateInputs& inputs) const {
   auto first = [&](const char* port) -> const SizeEstimate* {
     const auto it = inputs.find(port);
-    return it == inputs.end() || it->second.empty() || !it->second.front().known ? nullptr : &it->second.front();
+    return it == inputs.end() || it->second.empty() || !it->second.front().known
+               ? nullptr
+               : &it->second.front();
   };
-  const SizeEstimate *model = first("model"), *tasks = first("tasks"), *features = first("features");
+  const SizeEstimate *model = first("model"), *tasks = first("tasks"),
+                     *features = first("features");
   if (!model || !tasks || !features) return {};
-  const std::int64_t trials = s.split_code < 0 ? tasks->dim("trials") : tasks->dim("trials_per_split");
+  const std::int64_t trials =
+      s.split_code < 0 ? tasks->dim("trials") : tasks->dim("trials_per_split");
   const std::int64_t frames = tasks->dim("trial_length");
   const std::int64_t hidden = model->dim("hidden"), embed = model->dim("embed");
-  const std::int64_t perceptual = s.perceptual ? features->dim("channels") * features->dim("area") : 0;
+  const std::int64_t perceptual =
+      s.perceptual ? features->dim("channels") * features->dim("area") : 0;
   if (trials < 0 || frames < 0 || hidden < 0 || embed < 0 || perceptual < 0) return {};
   const std::int64_t floats = hidden * (1 + model->dim("cell", 0)) + 3 + perceptual + embed;
   SizeEstimate e;
@@ -54,7 +60,8 @@ SizeEstimate CaptureStage::estimate_of(const CaptureSettings& s, const EstimateI
   return e;
 }
 
-Artifact CaptureStage::compute(const CaptureSettings& s, const StageInputs& inputs, RunContext& ctx) const {
+Artifact CaptureStage::compute(const CaptureSettings& s, const StageInputs& inputs,
+                               RunContext& ctx) const {
   TrainedModel tm = inputs.get<TrainedModel>("model");
   TrialSet ts = inputs.get<TrialSet>("tasks");
   FeatureBank fb = inputs.get<FeatureBank>("features");
@@ -63,19 +70,25 @@ Artifact CaptureStage::compute(const CaptureSettings& s, const StageInputs& inpu
 
   std::vector<std::string> names;
   for (const auto& t : ts.tasks) names.push_back(t.name);
-  if (tm.config.value("tasks", std::vector<std::string>{}) != names || tm.config.value("task_cue", "") != ts.task_cue) {
-    throw InputError("capture: the model was trained on tasks " + tm.config.value("tasks", nlohmann::json::array()).dump() +
-                     " (cue " + tm.config.value("task_cue", "?") + ") but the task suite has " +
-                     nlohmann::json(names).dump() + " (cue " + ts.task_cue + "); connect the suite it was trained on");
+  if (tm.config.value("tasks", std::vector<std::string>{}) != names ||
+      tm.config.value("task_cue", "") != ts.task_cue) {
+    throw InputError("capture: the model was trained on tasks " +
+                     tm.config.value("tasks", nlohmann::json::array()).dump() + " (cue " +
+                     tm.config.value("task_cue", "?") + ") but the task suite has " +
+                     nlohmann::json(names).dump() + " (cue " + ts.task_cue +
+                     "); connect the suite it was trained on");
   }
   const std::vector<std::int64_t> shape = nets::WmModelConfig::from_json(tm.config).feature_shape;
-  if (shape != std::vector<std::int64_t>{fb.features.dim(1), fb.features.dim(2), fb.features.dim(3)}) {
+  if (shape !=
+      std::vector<std::int64_t>{fb.features.dim(1), fb.features.dim(2), fb.features.dim(3)}) {
     throw InputError("capture: the model expects feature maps " + nlohmann::json(shape).dump() +
-                     " but the feature bank has " + fb.features.describe() + "; connect the bank it was trained on");
+                     " but the feature bank has " + fb.features.describe() +
+                     "; connect the bank it was trained on");
   }
   if (!ts.stimulus_split.empty() && ts.stimulus_split.dim(0) != fb.features.dim(0)) {
-    throw InputError("capture: the task suite's stimuli (" + std::to_string(ts.stimulus_split.dim(0)) +
-                     ") and the feature bank (" + std::to_string(fb.features.dim(0)) + " images) differ");
+    throw InputError("capture: the task suite's stimuli (" +
+                     std::to_string(ts.stimulus_split.dim(0)) + ") and the feature bank (" +
+                     std::to_string(fb.features.dim(0)) + " images) differ");
   }
 
   nets::WmModel model = nets::load_model(tm.config, tm.weights, device);
@@ -86,7 +99,8 @@ Artifact CaptureStage::compute(const CaptureSettings& s, const StageInputs& inpu
   const std::string& split = s.split;
   const int code = s.split_code;
   torch::Tensor split_col = nets::view(ts.split);
-  torch::Tensor rows = code < 0 ? torch::arange(split_col.size(0), torch::kLong) : split_col.eq(code).nonzero().squeeze(1);
+  torch::Tensor rows = code < 0 ? torch::arange(split_col.size(0), torch::kLong)
+                                : split_col.eq(code).nonzero().squeeze(1);
   if (rows.numel() == 0) {
     throw InputError("capture: the task suite has no evaluation trials of split \"" + split +
                      "\" (see eval_splits of the tasks stage)");
@@ -127,7 +141,8 @@ Artifact CaptureStage::compute(const CaptureSettings& s, const StageInputs& inpu
   ss.view = per_frame(ts.stimulus_view, stimuli);
   if (s.perceptual) {
     torch::Tensor maps = bank.cpu().flatten(1);
-    ss.perceptual = nets::to_array(maps.index_select(0, stimuli.flatten()).view({m, stimuli.size(1), maps.size(1)}));
+    ss.perceptual = nets::to_array(
+        maps.index_select(0, stimuli.flatten()).view({m, stimuli.size(1), maps.size(1)}));
   }
   ctx.set_items(m);
   return ss.to_artifact();

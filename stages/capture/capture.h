@@ -16,7 +16,8 @@ class CaptureStage final : public StageWith<CaptureSettings> {
   // perceptual map (if kept) and the embedding as float32, six int32
   // attributes. dims: trials.
   SizeEstimate estimate_of(const CaptureSettings& s, const EstimateInputs& inputs) const override;
-  Artifact compute(const CaptureSettings& s, const StageInputs& inputs, RunContext& ctx) const override;
+  Artifact compute(const CaptureSettings& s, const StageInputs& inputs,
+                   RunContext& ctx) const override;
 };
 
 }  // namespace wmgeom

@@ -6,7 +6,8 @@
 namespace wmgeom {
 
 CaptureSettings CaptureSettings::from_params(const Params& p) {
-  static constexpr Choice<int> kSplits[] = {{kSplitValidation, "validation"}, {kSplitTrain, "train"}, {-1, "both"}};
+  static constexpr Choice<int> kSplits[] = {
+      {kSplitValidation, "validation"}, {kSplitTrain, "train"}, {-1, "both"}};
   CaptureSettings s;
   s.split = p.s("split");
   s.split_code = parse_choice(kSplits, s.split, "capture.split");

@@ -13,21 +13,28 @@ namespace {
 
 std::string pipeline(const std::string& rnn, const std::string& capture_body = "") {
   return "[pipeline]\nname = \"c\"\nseed = 4\n\n"
-         "[stage.stimuli]\ntype = \"render\"\ncategories = 4\nidentities_per_category = 2\nviews = 6\n"
+         "[stage.stimuli]\ntype = \"render\"\ncategories = 4\nidentities_per_category = 2\nviews = "
+         "6\n"
          "image_size = 32\nholdout_views = [2]\n\n"
-         "[stage.cnn]\ntype = \"features\"\nstimuli = \"stimuli\"\nmodel = \"random\"\ninput_size = 32\n\n"
+         "[stage.cnn]\ntype = \"features\"\nstimuli = \"stimuli\"\nmodel = \"random\"\ninput_size "
+         "= 32\n\n"
          "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"stimuli\"\ntasks = [\"loc-1\", \"cat-1\"]\n"
          "eval_trials_per_task = 48\n\n"
          "[stage.tasks9]\ntype = \"tasks\"\nstimuli = \"stimuli\"\n\n"
-         "[stage.net]\ntype = \"train\"\nfeatures = \"cnn\"\ntasks = \"tasks\"\nrnn = \"" + rnn + "\"\n"
+         "[stage.net]\ntype = \"train\"\nfeatures = \"cnn\"\ntasks = \"tasks\"\nrnn = \"" +
+         rnn +
+         "\"\n"
          "hidden = 24\nconv_channels = 8\nembed = 32\nbatch_size = 32\nlr = 0.003\nsteps = 300\n"
          "eval_every = 300\ndevice = \"cpu\"\n\n"
-         "[stage.states]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = \"cnn\"\n" + capture_body;
+         "[stage.states]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = "
+         "\"cnn\"\n" +
+         capture_body;
 }
 
 // Accuracy on decision frames (t >= N) per task from captured logits.
 std::vector<double> accuracy(const StateSet& s, const std::vector<int>& n_of_task) {
-  auto logits = nets::view(s.logits), targets = nets::view(s.targets).to(torch::kLong), task = nets::view(s.task);
+  auto logits = nets::view(s.logits), targets = nets::view(s.targets).to(torch::kLong),
+       task = nets::view(s.task);
   std::vector<double> ok(n_of_task.size(), 0), total(n_of_task.size(), 0);
   auto pred = logits.argmax(2);
   for (std::int64_t i = 0; i < pred.size(0); ++i) {
@@ -62,13 +69,16 @@ TEST(Capture, StatesAlignWithTrialsAndReproduceTheModel) {
   // Per-frame attributes are the stimulus table's, and every stimulus is held out.
   auto stim = s.stimulus.values<std::int32_t>();
   for (std::size_t i = 0; i < stim.size(); ++i) {
-    EXPECT_EQ(s.location.values<std::int32_t>()[i], ts.stimulus_location.values<std::int32_t>()[stim[i]]);
-    EXPECT_EQ(s.category.values<std::int32_t>()[i], ts.stimulus_category.values<std::int32_t>()[stim[i]]);
+    EXPECT_EQ(s.location.values<std::int32_t>()[i],
+              ts.stimulus_location.values<std::int32_t>()[stim[i]]);
+    EXPECT_EQ(s.category.values<std::int32_t>()[i],
+              ts.stimulus_category.values<std::int32_t>()[stim[i]]);
     EXPECT_EQ(s.view.values<std::int32_t>()[i], 2);
   }
   // The perceptual vectors are the bank's rows.
   ASSERT_FALSE(s.perceptual.empty());
-  EXPECT_TRUE(torch::equal(nets::view(s.perceptual)[5][3], nets::view(fb.features)[stim[5 * 6 + 3]].flatten()));
+  EXPECT_TRUE(torch::equal(nets::view(s.perceptual)[5][3],
+                           nets::view(fb.features)[stim[5 * 6 + 3]].flatten()));
   // Stepping the RNN frame by frame reproduces the trainer's own evaluation.
   auto acc = accuracy(s, {1, 1});
   auto val = tm.curve_val_acc.values<float>();
@@ -78,7 +88,8 @@ TEST(Capture, StatesAlignWithTrialsAndReproduceTheModel) {
 
 TEST(Capture, LstmCellStatesAndBothSplits) {
   InProcess run;
-  auto s = run.get_as<StateSet>(pipeline("lstm", "split = \"both\"\nperceptual = false\n"), "states");
+  auto s =
+      run.get_as<StateSet>(pipeline("lstm", "split = \"both\"\nperceptual = false\n"), "states");
   EXPECT_EQ(s.hidden.shape(), (std::vector<std::int64_t>{4 * 48, 6, 24}));
   EXPECT_EQ(s.cell.shape(), s.hidden.shape());
   EXPECT_TRUE(s.perceptual.empty());
@@ -93,15 +104,17 @@ TEST(Capture, LstmCellStatesAndBothSplits) {
 TEST(Capture, MismatchedInputsExitTwo) {
   TempDir dir;
   std::string text = pipeline("gru");
-  text.replace(text.find("[stage.states]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\""),
-               std::string("[stage.states]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"").size(),
-               "[stage.states]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks9\"");
+  text.replace(
+      text.find("[stage.states]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\""),
+      std::string("[stage.states]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"").size(),
+      "[stage.states]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks9\"");
   write_file(dir / "p.toml", text);
-  CliResult r = run_cli({"run", (dir / "p.toml").string(), "--cache-dir", (dir / "c").string(), "--out",
-                         (dir / "o").string(), "--no-progress"},
+  CliResult r = run_cli({"run", (dir / "p.toml").string(), "--cache-dir", (dir / "c").string(),
+                         "--out", (dir / "o").string(), "--no-progress"},
                         real_registry());
   EXPECT_EQ(r.code, 2) << r.err;
-  EXPECT_NE(r.err.find("the model was trained on tasks [\"loc-1\",\"cat-1\"]"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("the model was trained on tasks [\"loc-1\",\"cat-1\"]"), std::string::npos)
+      << r.err;
 }
 
 }  // namespace

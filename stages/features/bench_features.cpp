@@ -36,7 +36,11 @@ void BM_FeaturesInference(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(cnn->features(x));
   state.SetItemsProcessed(state.iterations() * batch);
 }
-BENCHMARK(BM_FeaturesInference)->Args({64, 2})->Args({64, 1})->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_FeaturesInference)
+    ->Args({64, 2})
+    ->Args({64, 1})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 void BM_FeaturesTrainStep(benchmark::State& state) {
   nets::init_threads();  // as the wmgeom executable (nets/threads.h)
@@ -60,7 +64,11 @@ void BM_FeaturesTrainStep(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * batch);
 }
-BENCHMARK(BM_FeaturesTrainStep)->Args({32, 2})->Args({32, 1})->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_FeaturesTrainStep)
+    ->Args({32, 2})
+    ->Args({32, 1})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -44,11 +44,13 @@ std::vector<std::int64_t> indices_of_split(const StimulusSet& s, std::int32_t sp
 }
 
 // Per-sample random shifts (zero padding, then a crop) and brightness.
-torch::Tensor augment(const torch::Tensor& x_unit, int shift, double brightness, at::Generator& gen) {
+torch::Tensor augment(const torch::Tensor& x_unit, int shift, double brightness,
+                      at::Generator& gen) {
   torch::Tensor x = x_unit;
   std::int64_t b = x.size(0);
   if (brightness > 0) {
-    torch::Tensor scale = torch::empty({b, 1, 1, 1}).uniform_(1.0 - brightness, 1.0 + brightness, gen);
+    torch::Tensor scale =
+        torch::empty({b, 1, 1, 1}).uniform_(1.0 - brightness, 1.0 + brightness, gen);
     x = (x * scale).clamp_(0.0, 1.0);
   }
   if (shift > 0) {
@@ -66,8 +68,9 @@ torch::Tensor augment(const torch::Tensor& x_unit, int shift, double brightness,
   return x;
 }
 
-std::vector<float> head_accuracy(BuiltinCnn& cnn, const torch::Tensor& x, const torch::Tensor& y_cat,
-                                 const torch::Tensor& y_id, const torch::Tensor& y_loc, int batch) {
+std::vector<float> head_accuracy(BuiltinCnn& cnn, const torch::Tensor& x,
+                                 const torch::Tensor& y_cat, const torch::Tensor& y_id,
+                                 const torch::Tensor& y_loc, int batch) {
   torch::NoGradGuard no_grad;
   cnn->eval();
   std::int64_t n = x.size(0);
@@ -80,27 +83,32 @@ std::vector<float> head_accuracy(BuiltinCnn& cnn, const torch::Tensor& x, const 
     correct[2] += h.location.argmax(1).eq(y_loc.narrow(0, i, len)).sum().item<double>();
   }
   std::vector<float> acc;
-  for (double c : correct) acc.push_back(n > 0 ? static_cast<float>(c / static_cast<double>(n)) : 0.0f);
+  for (double c : correct)
+    acc.push_back(n > 0 ? static_cast<float>(c / static_cast<double>(n)) : 0.0f);
   return acc;
 }
 
 // Trains the built-in CNN on the training split (three heads, summed
 // cross-entropy, AdamW with cosine decay), reporting held-out accuracy.
-Curves train_builtin(BuiltinCnn& cnn, const StimulusSet& s, const torch::Tensor& x_unit, const FeaturesSettings& settings,
-                     const torch::Device& device, at::Generator& gen, RunContext& ctx,
-                     std::int64_t& done, std::int64_t total) {
+Curves train_builtin(BuiltinCnn& cnn, const StimulusSet& s, const torch::Tensor& x_unit,
+                     const FeaturesSettings& settings, const torch::Device& device,
+                     at::Generator& gen, RunContext& ctx, std::int64_t& done, std::int64_t total) {
   Curves curves;
   auto train_idx = indices_of_split(s, kSplitTrain);
   auto val_idx = indices_of_split(s, kSplitValidation);
-  if (train_idx.empty()) throw InputError("features: the stimulus set has no training-split images to train the CNN on");
+  if (train_idx.empty())
+    throw InputError("features: the stimulus set has no training-split images to train the CNN on");
   auto labels = [&](const Array& a) { return nets::view(a).to(torch::kLong); };
   torch::Tensor y_cat = labels(s.category), y_id = labels(s.identity), y_loc = labels(s.location);
-  torch::Tensor tr = torch::tensor(train_idx, torch::kLong), va = torch::tensor(val_idx, torch::kLong);
+  torch::Tensor tr = torch::tensor(train_idx, torch::kLong),
+                va = torch::tensor(val_idx, torch::kLong);
   const std::string& normalize = settings.normalize;
   torch::Tensor x_val = nets::normalize_images(x_unit.index_select(0, va), normalize).to(device);
-  torch::Tensor x_tr_eval = nets::normalize_images(x_unit.index_select(0, tr), normalize).to(device);
+  torch::Tensor x_tr_eval =
+      nets::normalize_images(x_unit.index_select(0, tr), normalize).to(device);
 
-  nets::MultiTensorAdamW opt(cnn->parameters(), {.lr = settings.lr, .weight_decay = settings.weight_decay});
+  nets::MultiTensorAdamW opt(cnn->parameters(),
+                             {.lr = settings.lr, .weight_decay = settings.weight_decay});
   const int epochs = settings.epochs, batch = settings.batch_size, shift = settings.shift;
   const double brightness = settings.brightness;
   std::int64_t n = tr.size(0);
@@ -113,14 +121,20 @@ Curves train_builtin(BuiltinCnn& cnn, const StimulusSet& s, const torch::Tensor&
     double loss_sum = 0;
     for (std::int64_t i = 0; i < n; i += batch) {
       ctx.check_cancelled();
-      double lr = settings.lr * 0.5 * (1.0 + std::cos(M_PI * static_cast<double>(step) / static_cast<double>(total_steps)));
+      double lr =
+          settings.lr * 0.5 *
+          (1.0 + std::cos(M_PI * static_cast<double>(step) / static_cast<double>(total_steps)));
       opt.set_lr(lr);
       torch::Tensor idx = order.narrow(0, i, std::min<std::int64_t>(batch, n - i));
-      torch::Tensor xb = nets::normalize_images(augment(x_unit.index_select(0, idx), shift, brightness, gen), normalize).to(device);
+      torch::Tensor xb =
+          nets::normalize_images(augment(x_unit.index_select(0, idx), shift, brightness, gen),
+                                 normalize)
+              .to(device);
       auto h = cnn->heads(cnn->features(xb));
-      torch::Tensor loss = torch::nn::functional::cross_entropy(h.category, y_cat.index_select(0, idx).to(device)) +
-                           torch::nn::functional::cross_entropy(h.identity, y_id.index_select(0, idx).to(device)) +
-                           torch::nn::functional::cross_entropy(h.location, y_loc.index_select(0, idx).to(device));
+      torch::Tensor loss =
+          torch::nn::functional::cross_entropy(h.category, y_cat.index_select(0, idx).to(device)) +
+          torch::nn::functional::cross_entropy(h.identity, y_id.index_select(0, idx).to(device)) +
+          torch::nn::functional::cross_entropy(h.location, y_loc.index_select(0, idx).to(device));
       opt.zero_grad();
       loss.backward();
       opt.step();
@@ -134,7 +148,8 @@ Curves train_builtin(BuiltinCnn& cnn, const StimulusSet& s, const torch::Tensor&
       ctx.progress(done, total);
     }
     curves.loss.push_back(static_cast<float>(loss_sum / static_cast<double>(n)));
-    auto ta = head_accuracy(cnn, x_tr_eval, y_cat.index_select(0, tr).to(device), y_id.index_select(0, tr).to(device),
+    auto ta = head_accuracy(cnn, x_tr_eval, y_cat.index_select(0, tr).to(device),
+                            y_id.index_select(0, tr).to(device),
                             y_loc.index_select(0, tr).to(device), 256);
     auto vacc = val_idx.empty() ? std::vector<float>{NAN, NAN, NAN}
                                 : head_accuracy(cnn, x_val, y_cat.index_select(0, va).to(device),
@@ -143,15 +158,17 @@ Curves train_builtin(BuiltinCnn& cnn, const StimulusSet& s, const torch::Tensor&
     curves.train_acc.insert(curves.train_acc.end(), ta.begin(), ta.end());
     curves.val_acc.insert(curves.val_acc.end(), vacc.begin(), vacc.end());
     ctx.info("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(epochs) + ": loss " +
-             std::to_string(curves.loss.back()) + ", held-out accuracy category/identity/location " +
-             std::to_string(vacc[0]) + "/" + std::to_string(vacc[1]) + "/" + std::to_string(vacc[2]));
+             std::to_string(curves.loss.back()) +
+             ", held-out accuracy category/identity/location " + std::to_string(vacc[0]) + "/" +
+             std::to_string(vacc[1]) + "/" + std::to_string(vacc[2]));
   }
   return curves;
 }
 
 Array curve_array(const std::vector<float>& v, std::int64_t cols) {
-  Array a = Array::zeros<float>(cols > 1 ? std::vector<std::int64_t>{static_cast<std::int64_t>(v.size()) / cols, cols}
-                                         : std::vector<std::int64_t>{static_cast<std::int64_t>(v.size())});
+  Array a = Array::zeros<float>(
+      cols > 1 ? std::vector<std::int64_t>{static_cast<std::int64_t>(v.size()) / cols, cols}
+               : std::vector<std::int64_t>{static_cast<std::int64_t>(v.size())});
   std::copy(v.begin(), v.end(), a.data<float>());
   return a;
 }
@@ -177,7 +194,8 @@ void FeaturesStage::check(const FeaturesSettings& settings, ParamIssues& issues)
   const Model model = settings.model;
   if (model == Model::kTorchScript) {
     if (settings.path.empty()) {
-      issues.error("path", "model = \"torchscript\" needs path = \"FILE.pt\" (a TorchScript module)");
+      issues.error("path",
+                   "model = \"torchscript\" needs path = \"FILE.pt\" (a TorchScript module)");
     } else {
       try {
         nets::ScriptedExtractor probe(settings.path, settings.layer);
@@ -186,10 +204,13 @@ void FeaturesStage::check(const FeaturesSettings& settings, ParamIssues& issues)
       }
     }
   } else if (!settings.path.empty() || !settings.layer.empty()) {
-    issues.error(settings.path.empty() ? "layer" : "path", "path and layer apply only to model = \"torchscript\"");
+    issues.error(settings.path.empty() ? "layer" : "path",
+                 "path and layer apply only to model = \"torchscript\"");
   }
   if (model == Model::kBuiltin && settings.epochs == 0) {
-    issues.error("epochs", "the built-in CNN needs epochs >= 1 (for untrained weights use model = \"random\")");
+    issues.error(
+        "epochs",
+        "the built-in CNN needs epochs >= 1 (for untrained weights use model = \"random\")");
   }
 }
 
@@ -207,7 +228,8 @@ Resources FeaturesStage::resources_of(const FeaturesSettings& settings) const {
   return r;
 }
 
-SizeEstimate FeaturesStage::estimate_of(const FeaturesSettings& settings, const EstimateInputs& inputs) const {
+SizeEstimate FeaturesStage::estimate_of(const FeaturesSettings& settings,
+                                        const EstimateInputs& inputs) const {
   const auto it = inputs.find("stimuli");
   if (it == inputs.end() || it->second.empty() || !it->second.front().known) return {};
   const SizeEstimate& stim = it->second.front();
@@ -229,7 +251,8 @@ SizeEstimate FeaturesStage::estimate_of(const FeaturesSettings& settings, const 
   return e;
 }
 
-Artifact FeaturesStage::compute(const FeaturesSettings& settings, const StageInputs& inputs, RunContext& ctx) const {
+Artifact FeaturesStage::compute(const FeaturesSettings& settings, const StageInputs& inputs,
+                                RunContext& ctx) const {
   StimulusSet s = inputs.get<StimulusSet>("stimuli");
   nets::IntraOpThreads width(ctx.threads());
   torch::Device device = nets::resolve_device(settings.device);
@@ -237,7 +260,8 @@ Artifact FeaturesStage::compute(const FeaturesSettings& settings, const StageInp
   const std::int64_t n = s.size();
   const int infer_batch = settings.inference_batch;
   auto gen = nets::make_generator(settings.seed);
-  const int size = settings.input_size > 0 ? settings.input_size : static_cast<int>(s.images.dim(2));
+  const int size =
+      settings.input_size > 0 ? settings.input_size : static_cast<int>(s.images.dim(2));
 
   // Resize once, in [0, 1]; normalisation comes after augmentation.
   torch::Tensor x_unit;
@@ -246,14 +270,18 @@ Artifact FeaturesStage::compute(const FeaturesSettings& settings, const StageInp
     std::vector<torch::Tensor> parts;
     torch::Tensor images = nets::view(s.images);
     for (std::int64_t i = 0; i < n; i += 256) {
-      parts.push_back(nets::prepare_images(images.narrow(0, i, std::min<std::int64_t>(256, n - i)), size, "unit"));
+      parts.push_back(nets::prepare_images(images.narrow(0, i, std::min<std::int64_t>(256, n - i)),
+                                           size, "unit"));
     }
     x_unit = parts.empty() ? torch::empty({0, 3, size, size}) : torch::cat(parts);
   }
 
   FeatureBank bank;
   std::int64_t done = 0;
-  std::int64_t train_items = model == Model::kBuiltin ? settings.epochs * static_cast<std::int64_t>(indices_of_split(s, kSplitTrain).size()) : 0;
+  std::int64_t train_items =
+      model == Model::kBuiltin
+          ? settings.epochs * static_cast<std::int64_t>(indices_of_split(s, kSplitTrain).size())
+          : 0;
   std::int64_t total = train_items + n;
   std::function<torch::Tensor(const torch::Tensor&)> extract;
   BuiltinCnn cnn{nullptr};
@@ -273,14 +301,19 @@ Artifact FeaturesStage::compute(const FeaturesSettings& settings, const StageInp
     }
     cnn->eval();
     extract = [&](const torch::Tensor& x) { return cnn->features(x); };
-    bank.extractor = {{"model", settings.model_name}, {"architecture", "resnet-compact"}, {"width", cfg.width},
-                      {"blocks", cfg.blocks}, {"layer", "stages." + std::to_string(cfg.blocks - 1)},
-                      {"weights_hash", weights_hash(*cnn)}, {"heads", {"category", "identity", "location"}}};
+    bank.extractor = {{"model", settings.model_name},
+                      {"architecture", "resnet-compact"},
+                      {"width", cfg.width},
+                      {"blocks", cfg.blocks},
+                      {"layer", "stages." + std::to_string(cfg.blocks - 1)},
+                      {"weights_hash", weights_hash(*cnn)},
+                      {"heads", {"category", "identity", "location"}}};
   } else {
     scripted = std::make_unique<nets::ScriptedExtractor>(settings.path, settings.layer);
     scripted->to(device);
     extract = [&](const torch::Tensor& x) { return scripted->forward(x); };
-    bank.extractor = {{"model", "torchscript"}, {"layer", settings.layer},
+    bank.extractor = {{"model", "torchscript"},
+                      {"layer", settings.layer},
                       {"weights_hash", hash_path_content(settings.path)}};
   }
   bank.extractor["input_size"] = size;
@@ -292,7 +325,8 @@ Artifact FeaturesStage::compute(const FeaturesSettings& settings, const StageInp
   for (std::int64_t i = 0; i < n; i += infer_batch) {
     ctx.check_cancelled();
     std::int64_t len = std::min<std::int64_t>(infer_batch, n - i);
-    torch::Tensor y = extract(nets::normalize_images(x_unit.narrow(0, i, len), settings.normalize).to(device));
+    torch::Tensor y =
+        extract(nets::normalize_images(x_unit.narrow(0, i, len), settings.normalize).to(device));
     if (y.dim() == 2) y = y.unsqueeze(-1).unsqueeze(-1);  // vectors become [C, 1, 1] maps
     if (y.dim() != 4) {
       throw InputError("features: the model's output has shape " + std::to_string(y.dim()) +

@@ -23,8 +23,10 @@ class FeaturesStage final : public StageWith<FeaturesSettings> {
   // resized images as floats and a batch's activations (a rough x16 of its
   // input, forward and backward). TorchScript: unknown (the layer's shape is
   // only known by running the module).
-  SizeEstimate estimate_of(const FeaturesSettings& settings, const EstimateInputs& inputs) const override;
-  Artifact compute(const FeaturesSettings& settings, const StageInputs& inputs, RunContext& ctx) const override;
+  SizeEstimate estimate_of(const FeaturesSettings& settings,
+                           const EstimateInputs& inputs) const override;
+  Artifact compute(const FeaturesSettings& settings, const StageInputs& inputs,
+                   RunContext& ctx) const override;
 };
 
 }  // namespace wmgeom

@@ -5,8 +5,9 @@
 namespace wmgeom {
 
 FeaturesSettings FeaturesSettings::from_params(const Params& p) {
-  static constexpr Choice<FeatureModel> kModels[] = {
-      {FeatureModel::kBuiltin, "builtin"}, {FeatureModel::kTorchScript, "torchscript"}, {FeatureModel::kRandom, "random"}};
+  static constexpr Choice<FeatureModel> kModels[] = {{FeatureModel::kBuiltin, "builtin"},
+                                                     {FeatureModel::kTorchScript, "torchscript"},
+                                                     {FeatureModel::kRandom, "random"}};
   static constexpr Choice<bool> kDtypes[] = {{false, "float32"}, {true, "float16"}};
   FeaturesSettings s;
   s.model_name = p.s("model");

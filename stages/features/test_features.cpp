@@ -24,44 +24,54 @@ namespace {
 
 std::string stimuli_toml(int size = 64) {
   return "[pipeline]\nname = \"f\"\nseed = 3\n\n"
-         "[stage.stimuli]\ntype = \"render\"\ncategories = 4\nidentities_per_category = 2\nviews = 8\n"
-         "image_size = " + std::to_string(size) + "\nholdout_views = [1, 5]\n\n";
+         "[stage.stimuli]\ntype = \"render\"\ncategories = 4\nidentities_per_category = 2\nviews = "
+         "8\n"
+         "image_size = " +
+         std::to_string(size) + "\nholdout_views = [1, 5]\n\n";
 }
 
 struct Pipeline : InProcess {
   std::pair<StimulusSet, FeatureBank> operator()(const std::string& text, int threads = 2) {
-    return {get_as<StimulusSet>(text, "stimuli", threads), get_as<FeatureBank>(text, "cnn", threads)};
+    return {get_as<StimulusSet>(text, "stimuli", threads),
+            get_as<FeatureBank>(text, "cnn", threads)};
   }
 };
 
 // Ridge-regression classifier on one-hot targets: fit on the training split,
 // accuracy on the held-out split.
-double heldout_accuracy(const FeatureBank& f, const StimulusSet& s, const Array& labels, int classes) {
+double heldout_accuracy(const FeatureBank& f, const StimulusSet& s, const Array& labels,
+                        int classes) {
   torch::Tensor x = nets::view(f.features).to(torch::kFloat64).flatten(1);
   torch::Tensor y = nets::view(labels).to(torch::kLong);
   torch::Tensor split = nets::view(s.split);
-  torch::Tensor tr = split.eq(kSplitTrain).nonzero().squeeze(1), va = split.eq(kSplitValidation).nonzero().squeeze(1);
-  torch::Tensor mu = x.index_select(0, tr).mean(0), sd = x.index_select(0, tr).std(0).clamp_min(1e-6);
+  torch::Tensor tr = split.eq(kSplitTrain).nonzero().squeeze(1),
+                va = split.eq(kSplitValidation).nonzero().squeeze(1);
+  torch::Tensor mu = x.index_select(0, tr).mean(0),
+                sd = x.index_select(0, tr).std(0).clamp_min(1e-6);
   x = (x - mu) / sd;
   torch::Tensor xt = x.index_select(0, tr);
   torch::Tensor yt = torch::one_hot(y.index_select(0, tr), classes).to(torch::kFloat64);
   // Dual form: W = X^T (X X^T + lambda I)^-1 Y, since features outnumber samples.
-  torch::Tensor k = xt.mm(xt.t()) + 1.0 * torch::eye(xt.size(0), torch::kFloat64) * static_cast<double>(xt.size(1)) * 1e-3;
+  torch::Tensor k = xt.mm(xt.t()) + 1.0 * torch::eye(xt.size(0), torch::kFloat64) *
+                                        static_cast<double>(xt.size(1)) * 1e-3;
   torch::Tensor w = xt.t().mm(torch::linalg::solve(k, yt, true));
   torch::Tensor pred = x.index_select(0, va).mm(w).argmax(1);
   return pred.eq(y.index_select(0, va)).to(torch::kFloat64).mean().item<double>();
 }
 
 TEST(Features, PassesTheStageKit) {
-  expect_stage_kit({stimuli_toml(32) + "[stage.cnn]\ntype = \"features\"\nstimuli = \"stimuli\"\ninput_size = 32\nepochs = 3\n",
-                    "cnn",
-                    {{"path", "a TorchScript file"}, {"layer", "applies to model = \"torchscript\" only"}},
-                    {{"device", "\"cpu\""}, {"model", "\"random\""}}});
+  expect_stage_kit(
+      {stimuli_toml(32) +
+           "[stage.cnn]\ntype = \"features\"\nstimuli = \"stimuli\"\ninput_size = 32\nepochs = 3\n",
+       "cnn",
+       {{"path", "a TorchScript file"}, {"layer", "applies to model = \"torchscript\" only"}},
+       {{"device", "\"cpu\""}, {"model", "\"random\""}}});
 }
 
 TEST(Features, BuiltinBankIsAlignedAndDecodableOnHeldOutViews) {
   Pipeline run;
-  auto [s, f] = run(stimuli_toml() + "[stage.cnn]\ntype = \"features\"\nstimuli = \"stimuli\"\ninput_size = 64\n");
+  auto [s, f] = run(stimuli_toml() +
+                    "[stage.cnn]\ntype = \"features\"\nstimuli = \"stimuli\"\ninput_size = 64\n");
   // 64 px, stem + 3 stride-2 stages: 4x4 maps of 32 << 2 = 128 channels.
   EXPECT_EQ(f.features.shape(), (std::vector<std::int64_t>{s.size(), 128, 4, 4}));
   EXPECT_EQ(f.features.dtype(), DType::kF32);
@@ -75,11 +85,14 @@ TEST(Features, BuiltinBankIsAlignedAndDecodableOnHeldOutViews) {
   EXPECT_GE(cat, 0.95);
   EXPECT_GE(id, 0.95);
   EXPECT_GE(loc, 0.95);
-  std::cout << "held-out linear decoding: category " << cat << ", identity " << id << ", location " << loc << "\n";
+  std::cout << "held-out linear decoding: category " << cat << ", identity " << id << ", location "
+            << loc << "\n";
 }
 
 TEST(Features, DeterministicOnCpuAndSeedSensitive) {
-  std::string text = stimuli_toml(32) + "[stage.cnn]\ntype = \"features\"\nstimuli = \"stimuli\"\ninput_size = 32\nepochs = 2\ndevice = \"cpu\"\n";
+  std::string text = stimuli_toml(32) +
+                     "[stage.cnn]\ntype = \"features\"\nstimuli = \"stimuli\"\ninput_size = "
+                     "32\nepochs = 2\ndevice = \"cpu\"\n";
   Pipeline a, b, c;
   auto fa = a(text).second, fb = b(text).second;
   EXPECT_EQ(hash64_hex(fa.features.bytes()), hash64_hex(fb.features.bytes()));
@@ -90,8 +103,9 @@ TEST(Features, DeterministicOnCpuAndSeedSensitive) {
 
 TEST(Features, RandomControlAndFloat16) {
   Pipeline run;
-  auto [s, f] = run(stimuli_toml(32) + "[stage.cnn]\ntype = \"features\"\nstimuli = \"stimuli\"\nmodel = \"random\"\n"
-                                       "input_size = 32\ndtype = \"float16\"\n");
+  auto [s, f] = run(stimuli_toml(32) +
+                    "[stage.cnn]\ntype = \"features\"\nstimuli = \"stimuli\"\nmodel = \"random\"\n"
+                    "input_size = 32\ndtype = \"float16\"\n");
   EXPECT_EQ(f.features.dtype(), DType::kF16);
   EXPECT_EQ(f.features.dim(0), s.size());
   EXPECT_EQ(f.extractor["model"], "random");
@@ -106,7 +120,9 @@ TEST(Features, RandomControlAndFloat16) {
 std::string save_tiny_module(const std::filesystem::path& path, int in_channels = 3) {
   torch::jit::Module stem("Stem");
   stem.register_parameter("w", torch::ones({8, in_channels, 3, 3}) * 0.1, false);
-  stem.define("def forward(self, x):\n    return torch.relu(torch.conv2d(x, self.w, None, [2, 2], [1, 1]))\n");
+  stem.define(
+      "def forward(self, x):\n    return torch.relu(torch.conv2d(x, self.w, None, [2, 2], [1, "
+      "1]))\n");
   torch::jit::Module pool("Pool");
   pool.define("def forward(self, x):\n    return x.mean([2, 3])\n");
   torch::jit::Module net("Net");
@@ -120,8 +136,11 @@ std::string save_tiny_module(const std::filesystem::path& path, int in_channels 
 TEST(Features, TorchScriptRoundTripWithLayerSelection) {
   Pipeline run;
   std::string pt = save_tiny_module(run.dir / "tiny.pt");
-  std::string base = stimuli_toml(32) + "[stage.cnn]\ntype = \"features\"\nstimuli = \"stimuli\"\nmodel = \"torchscript\"\n"
-                                        "path = \"" + pt + "\"\ninput_size = 32\nnormalize = \"unit\"\n";
+  std::string base =
+      stimuli_toml(32) +
+      "[stage.cnn]\ntype = \"features\"\nstimuli = \"stimuli\"\nmodel = \"torchscript\"\n"
+      "path = \"" +
+      pt + "\"\ninput_size = 32\nnormalize = \"unit\"\n";
   auto [s, stem] = run(base + "layer = \"stem\"\n");
   EXPECT_EQ(stem.features.shape(), (std::vector<std::int64_t>{s.size(), 8, 16, 16}));
   EXPECT_EQ(stem.extractor["model"], "torchscript");
@@ -157,22 +176,30 @@ TEST(Features, BadInputsExitTwoWithClearMessages) {
     fc.save((dir / "fixed.pt").string());
   }
   std::vector<BadCase> cases = {
-      {"missing file", "model = \"torchscript\"\npath = \"nope.pt\"\n", "stage.cnn.path: path does not exist"},
-      {"corrupt file", "model = \"torchscript\"\npath = \"corrupt.pt\"\n", "corrupt.pt: not a loadable TorchScript module"},
+      {"missing file", "model = \"torchscript\"\npath = \"nope.pt\"\n",
+       "stage.cnn.path: path does not exist"},
+      {"corrupt file", "model = \"torchscript\"\npath = \"corrupt.pt\"\n",
+       "corrupt.pt: not a loadable TorchScript module"},
       {"unknown layer", "model = \"torchscript\"\npath = \"tiny.pt\"\nlayer = \"layer4\"\n",
        "no layer \"layer4\"; the module's top-level children are: stem, pool"},
-      {"no path", "model = \"torchscript\"\n", "stage.cnn.path: model = \"torchscript\" needs path"},
-      {"path without torchscript", "path = \"tiny.pt\"\n", "path and layer apply only to model = \"torchscript\""},
-      {"wrong channels", "model = \"torchscript\"\npath = \"gray.pt\"\ninput_size = 32\n", "the module rejected images of shape [64, 3, 32, 32]"},
-      {"wrong size", "model = \"torchscript\"\npath = \"fixed.pt\"\ninput_size = 32\n", "the module rejected images of shape"},
-      {"bad device", "device = \"gpu\"\n", "stage.cnn.device: expected \"auto\", \"cpu\", \"cuda\" or \"cuda:N\""},
+      {"no path", "model = \"torchscript\"\n",
+       "stage.cnn.path: model = \"torchscript\" needs path"},
+      {"path without torchscript", "path = \"tiny.pt\"\n",
+       "path and layer apply only to model = \"torchscript\""},
+      {"wrong channels", "model = \"torchscript\"\npath = \"gray.pt\"\ninput_size = 32\n",
+       "the module rejected images of shape [64, 3, 32, 32]"},
+      {"wrong size", "model = \"torchscript\"\npath = \"fixed.pt\"\ninput_size = 32\n",
+       "the module rejected images of shape"},
+      {"bad device", "device = \"gpu\"\n",
+       "stage.cnn.device: expected \"auto\", \"cpu\", \"cuda\" or \"cuda:N\""},
       {"zero epochs", "epochs = 0\n", "for untrained weights use model = \"random\""},
   };
   for (const auto& c : cases) {
     std::string file = (dir / "p.toml").string();
-    write_file(file, stimuli_toml(32) + "[stage.cnn]\ntype = \"features\"\nstimuli = \"stimuli\"\n" + c.body);
-    CliResult r = run_cli({"run", file, "--cache-dir", (dir / "cache").string(), "--out", (dir / "out").string(),
-                           "--no-progress"},
+    write_file(file, stimuli_toml(32) +
+                         "[stage.cnn]\ntype = \"features\"\nstimuli = \"stimuli\"\n" + c.body);
+    CliResult r = run_cli({"run", file, "--cache-dir", (dir / "cache").string(), "--out",
+                           (dir / "out").string(), "--no-progress"},
                           real_registry());
     EXPECT_EQ(r.code, 2) << c.name << "\n" << r.err;
     EXPECT_NE(r.err.find(c.expected), std::string::npos) << c.name << "\n" << r.err;

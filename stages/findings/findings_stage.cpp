@@ -20,7 +20,8 @@ namespace {
 // come from the same analysis code); `what` names them in an error.
 void append_rows(Table& into, const Table& more, const std::string& what) {
   if (into.columns != more.columns) {
-    throw InputError("findings: table " + what + " has other columns in different analyses (analyze versions differ?): "
+    throw InputError("findings: table " + what +
+                     " has other columns in different analyses (analyze versions differ?): "
                      "rerun them with one wmgeom");
   }
   for (const auto& c : more.columns) {
@@ -39,8 +40,10 @@ void append_rows(Table& into, const Table& more, const std::string& what) {
 analyze::ModelData model_of(const nlohmann::json& m, const std::string& analysis) {
   if (!m.contains("group")) {
     throw InputError("findings: analysis " + analysis + " records no replicate group for model " +
-                     m.value("name", std::string("?")) + " (it was computed by an analyze stage older than the findings "
-                     "stage): rerun it, e.g. wmgeom run FILE --from " + analysis);
+                     m.value("name", std::string("?")) +
+                     " (it was computed by an analyze stage older than the findings "
+                     "stage): rerun it, e.g. wmgeom run FILE --from " +
+                     analysis);
   }
   analyze::ModelData d;
   d.name = m.at("name").get<std::string>();
@@ -57,7 +60,8 @@ analyze::ModelData model_of(const nlohmann::json& m, const std::string& analysis
 
 // The merged result is the inputs' tables and arrays, whose estimates are
 // the analyses' own: their sum (unknown if one is).
-SizeEstimate FindingsStage::estimate_of(const FindingsSettings&, const EstimateInputs& inputs) const {
+SizeEstimate FindingsStage::estimate_of(const FindingsSettings&,
+                                        const EstimateInputs& inputs) const {
   const auto it = inputs.find("analysis");
   if (it == inputs.end() || it->second.empty()) return {};
   SizeEstimate e;
@@ -70,7 +74,8 @@ SizeEstimate FindingsStage::estimate_of(const FindingsSettings&, const EstimateI
   return e;
 }
 
-Artifact FindingsStage::compute(const FindingsSettings& s, const StageInputs& inputs, RunContext& ctx) const {
+Artifact FindingsStage::compute(const FindingsSettings& s, const StageInputs& inputs,
+                                RunContext& ctx) const {
   AnalysisResult merged;
   std::vector<analyze::ModelData> models;
   nlohmann::json common;
@@ -94,14 +99,16 @@ Artifact FindingsStage::compute(const FindingsSettings& s, const StageInputs& in
       for (const auto& [k, v] : common.items()) {
         if (!rest.contains(k)) keys += (keys.empty() ? "" : ", ") + k;
       }
-      throw InputError("findings: analyses " + first + " and " + item.instance + " differ in " + keys +
-                       "; findings compare models analysed alike: give every analyze instance the same parameters");
+      throw InputError("findings: analyses " + first + " and " + item.instance + " differ in " +
+                       keys +
+                       "; findings compare models analysed alike: give every analyze instance the "
+                       "same parameters");
     }
     for (const auto& m : r.params.value("models", nlohmann::json::array())) {
       analyze::ModelData d = model_of(m, item.instance);
       if (auto [at, fresh] = model_from.emplace(d.name, item.instance); !fresh) {
-        throw InputError("findings: model " + d.name + " is in analyses " + at->second + " and " + item.instance +
-                         "; connect each model's analysis once");
+        throw InputError("findings: model " + d.name + " is in analyses " + at->second + " and " +
+                         item.instance + "; connect each model's analysis once");
       }
       models.push_back(std::move(d));
       merged.params["models"].push_back(m);
@@ -114,11 +121,13 @@ Artifact FindingsStage::compute(const FindingsSettings& s, const StageInputs& in
         append_rows(it->second, t, name);
       }
     }
-    for (auto& [key, a] : r.arrays) merged.arrays.emplace(key, std::move(a));  // per-model keys: model names are unique
+    for (auto& [key, a] : r.arrays)
+      merged.arrays.emplace(key, std::move(a));  // per-model keys: model names are unique
   }
   if (models.empty()) throw InputError("findings: the analyses hold no model");
   if (s.verdicts_required) {
-    analyze::require_seeds(models, s.min_seeds, "findings", "analyse more seeds of that configuration");
+    analyze::require_seeds(models, s.min_seeds, "findings",
+                           "analyse more seeds of that configuration");
   }
   // The analyses' own settings that the findings read, and this stage's.
   analyze::Settings as;
@@ -133,9 +142,9 @@ Artifact FindingsStage::compute(const FindingsSettings& s, const StageInputs& in
   return merged.to_artifact();
 }
 
-std::vector<std::filesystem::path> FindingsStage::after_run(const Artifact& artifact, const RunSummary& run,
-                                                           const std::string& instance,
-                                                           const std::filesystem::path& out_dir) const {
+std::vector<std::filesystem::path> FindingsStage::after_run(
+    const Artifact& artifact, const RunSummary& run, const std::string& instance,
+    const std::filesystem::path& out_dir) const {
   return write_analysis_outputs(artifact, run, instance, out_dir);
 }
 

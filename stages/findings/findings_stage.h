@@ -18,7 +18,8 @@ class FindingsStage final : public StageWith<FindingsSettings> {
   // from an analyze stage older than this stage (no replicate group
   // recorded), or verdicts = "required" meets a group with fewer than
   // min_seeds seeds.
-  Artifact compute(const FindingsSettings& s, const StageInputs& inputs, RunContext& ctx) const override;
+  Artifact compute(const FindingsSettings& s, const StageInputs& inputs,
+                   RunContext& ctx) const override;
   // findings.json and tables/ in the run's output folder (with several
   // findings instances, findings-<instance>.json and tables-<instance>/).
   bool has_after_run() const override { return true; }

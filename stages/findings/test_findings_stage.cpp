@@ -23,17 +23,24 @@ namespace {
 // model (`per`, states = { each = ... }) and `verdicts` across them.
 std::string two_seeds(const std::string& more = "") {
   return "[pipeline]\nname = \"f\"\nseed = 4\n\n"
-         "[stage.stimuli]\ntype = \"render\"\ncategories = 2\nidentities_per_category = 2\nviews = 6\n"
+         "[stage.stimuli]\ntype = \"render\"\ncategories = 2\nidentities_per_category = 2\nviews = "
+         "6\n"
          "image_size = 32\nholdout_views = [2]\n\n"
-         "[stage.cnn]\ntype = \"features\"\nstimuli = \"stimuli\"\nmodel = \"random\"\ninput_size = 32\n\n"
-         "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"stimuli\"\ntasks = [\"loc-1\", \"cat-1\"]\neval_trials_per_task = 64\n\n"
+         "[stage.cnn]\ntype = \"features\"\nstimuli = \"stimuli\"\nmodel = \"random\"\ninput_size "
+         "= 32\n\n"
+         "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"stimuli\"\ntasks = [\"loc-1\", "
+         "\"cat-1\"]\neval_trials_per_task = 64\n\n"
          "[stage.net]\ntype = \"train\"\nfeatures = \"cnn\"\ntasks = \"tasks\"\nrnn = \"lstm\"\n"
-         "hidden = 16\nconv_channels = 8\nembed = 16\nbatch_size = 32\nlr = 0.003\nsteps = 100\neval_every = 100\n"
+         "hidden = 16\nconv_channels = 8\nembed = 16\nbatch_size = 32\nlr = 0.003\nsteps = "
+         "100\neval_every = 100\n"
          "device = \"cpu\"\nsweep = { seed = [1, 2] }\n\n"
-         "[stage.states]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = \"cnn\"\n\n"
-         "[stage.per]\ntype = \"analyze\"\nstates = { each = \"states\" }\nmodels = [\"net\"]\nfolds = 3\nnull_shuffles = 2\n"
+         "[stage.states]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = "
+         "\"cnn\"\n\n"
+         "[stage.per]\ntype = \"analyze\"\nstates = { each = \"states\" }\nmodels = "
+         "[\"net\"]\nfolds = 3\nnull_shuffles = 2\n"
          "random_directions = 50\n\n"
-         "[stage.verdicts]\ntype = \"findings\"\nanalysis = [\"per\"]\nmin_seeds = 2\n" + more;
+         "[stage.verdicts]\ntype = \"findings\"\nanalysis = [\"per\"]\nmin_seeds = 2\n" +
+         more;
 }
 
 void expect_same_artifact(const Artifact& a, const Artifact& b) {
@@ -57,14 +64,20 @@ void expect_same_artifact(const Artifact& a, const Artifact& b) {
 std::shared_ptr<const Artifact> one_analysis_of_both(InProcess& run, const std::string& text) {
   const Params p = stage_params(
       real_registry(), "analyze",
-      "states = [\"up\"]\nmodels = [\"net\"]\nfolds = 3\nnull_shuffles = 2\nrandom_directions = 50\nmin_seeds = 2\nseed = 4\n"
+      "states = [\"up\"]\nmodels = [\"net\"]\nfolds = 3\nnull_shuffles = 2\nrandom_directions = "
+      "50\nmin_seeds = 2\nseed = 4\n"
       "[stage.img]\ntype = \"render\"\n[stage.cnn]\ntype = \"features\"\nstimuli = \"img\"\n"
-      "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"img\"\n[stage.net]\ntype = \"train\"\nfeatures = \"cnn\"\ntasks = \"tasks\"\n"
+      "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"img\"\n[stage.net]\ntype = \"train\"\nfeatures "
+      "= \"cnn\"\ntasks = \"tasks\"\n"
       "[stage.up]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = \"cnn\"\n");
   StageInputs in;
   for (const std::string seed : {"1", "2"}) {
-    in.add("states", InputItem{"states[seed=" + seed + "]", {{"seed", seed}}, run.get(text, "states[seed=" + seed + "]")});
-    in.add("models", InputItem{"net[seed=" + seed + "]", {{"seed", seed}}, run.get(text, "net[seed=" + seed + "]")});
+    in.add("states", InputItem{"states[seed=" + seed + "]",
+                               {{"seed", seed}},
+                               run.get(text, "states[seed=" + seed + "]")});
+    in.add("models", InputItem{"net[seed=" + seed + "]",
+                               {{"seed", seed}},
+                               run.get(text, "net[seed=" + seed + "]")});
   }
   RunContext ctx("single", run.dir / "single", 2);
   return std::make_shared<const Artifact>(AnalyzeStage().run(p, in, ctx));
@@ -81,7 +94,8 @@ TEST(Findings, PerModelAnalysesMergedEqualOneAnalysisOfAllModels) {
   // testable with two seeds of one group).
   const AnalysisResult r = AnalysisResult::from_artifact(*merged);
   ASSERT_EQ(r.params.at("models").size(), 2u);
-  std::set<std::string> names(r.tables.at("decoding").text.at("model").begin(), r.tables.at("decoding").text.at("model").end());
+  std::set<std::string> names(r.tables.at("decoding").text.at("model").begin(),
+                              r.tables.at("decoding").text.at("model").end());
   EXPECT_EQ(names, (std::set<std::string>{"states[seed=1]", "states[seed=2]"}));
   EXPECT_EQ(r.findings.size(), 5u);
   EXPECT_NE(r.findings.at("5").at("verdict"), "not testable") << r.findings.at("5").dump(2);
@@ -96,11 +110,12 @@ TEST(Findings, TheSingleAnalysisShapeIsRefusedNamingTheNewOne) {
   const std::string each = "states = { each = \"states\" }";
   old.replace(old.find(each), each.size(), "states = [\"states\"]");
   write_file(dir / "p.toml", old);
-  const auto r = run_cli({"run", (dir / "p.toml").string(), "--cache-dir", (dir / "cache").string(), "--out",
-                          (dir / "out").string(), "--no-progress"},
+  const auto r = run_cli({"run", (dir / "p.toml").string(), "--cache-dir", (dir / "cache").string(),
+                          "--out", (dir / "out").string(), "--no-progress"},
                          real_registry());
   EXPECT_EQ(r.code, 2);
-  const std::string line = std::to_string(std::count(old.begin(), old.begin() + old.find("states = [\"states\"]"), '\n') + 1);
+  const std::string line = std::to_string(
+      std::count(old.begin(), old.begin() + old.find("states = [\"states\"]"), '\n') + 1);
   EXPECT_NE(r.err.find("p.toml:" + line + ":"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("stage.per.states"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("2 upstream instances"), std::string::npos) << r.err;
@@ -110,7 +125,8 @@ TEST(Findings, TheSingleAnalysisShapeIsRefusedNamingTheNewOne) {
   EXPECT_NE(r.err.find("nothing was run"), std::string::npos) << r.err;
   // One model in one instance is the per-model shape already: accepted.
   std::string one = old;
-  one.replace(one.find("sweep = { seed = [1, 2] }"), std::string("sweep = { seed = [1, 2] }").size(), "seed = 1");
+  one.replace(one.find("sweep = { seed = [1, 2] }"),
+              std::string("sweep = { seed = [1, 2] }").size(), "seed = 1");
   write_file(dir / "one.toml", one);
   EXPECT_EQ(run_cli({"validate", (dir / "one.toml").string()}, real_registry()).code, 0);
 }
@@ -120,15 +136,18 @@ TEST(Findings, TheSingleAnalysisShapeIsRefusedNamingTheNewOne) {
 TEST(Findings, ChangingAlphaRerunsOnlyTheFindings) {
   TempDir dir;
   write_file(dir / "p.toml", two_seeds());
-  const std::vector<std::string> common = {"--cache-dir", (dir / "cache").string(), "--out", (dir / "out").string(),
-                                           "--no-progress", "--only", "verdicts"};
+  const std::vector<std::string> common = {"--cache-dir",   (dir / "cache").string(),
+                                           "--out",         (dir / "out").string(),
+                                           "--no-progress", "--only",
+                                           "verdicts"};
   std::vector<std::string> first = {"run", (dir / "p.toml").string()};
   first.insert(first.end(), common.begin(), common.end());
   ASSERT_EQ(run_cli(first, real_registry()).code, 0);
   std::vector<std::string> again = first;
   again.insert(again.end(), {"--set", "stage.verdicts.alpha=0.01"});
   ASSERT_EQ(run_cli(again, real_registry()).code, 0);
-  const auto summary = RunSummary::from_json(nlohmann::json::parse(read_file(dir / "out" / "run.json")));
+  const auto summary =
+      RunSummary::from_json(nlohmann::json::parse(read_file(dir / "out" / "run.json")));
   int analyses = 0;
   for (const auto& i : summary.instances) {
     if (i.instance.rfind("per[", 0) == 0) {  // the per-model analyses, found
@@ -147,7 +166,8 @@ TEST(Findings, ChangingAlphaRerunsOnlyTheFindings) {
   for (const auto& e : std::filesystem::directory_iterator(dir / "out")) {
     EXPECT_EQ(e.path().filename().string().rfind("findings-", 0), std::string::npos) << e.path();
   }
-  const auto alpha = nlohmann::json::parse(read_file(dir / "out" / "findings.json")).at("5").at("alpha");
+  const auto alpha =
+      nlohmann::json::parse(read_file(dir / "out" / "findings.json")).at("5").at("alpha");
   EXPECT_DOUBLE_EQ(alpha.get<double>(), 0.01);
 }
 
@@ -187,8 +207,10 @@ TEST(Findings, OnlyAnalysesNoFindingsStageReadsWriteTheirOwnFiles) {
 // (training, capture, its own analysis) and the findings, nothing else.
 TEST(Findings, AddingASeedComputesOnlyItsChainAndTheFindings) {
   TempDir dir;
-  const std::vector<std::string> common = {"--cache-dir", (dir / "cache").string(), "--out", (dir / "out").string(),
-                                           "--no-progress", "--only", "verdicts"};
+  const std::vector<std::string> common = {"--cache-dir",   (dir / "cache").string(),
+                                           "--out",         (dir / "out").string(),
+                                           "--no-progress", "--only",
+                                           "verdicts"};
   auto run_with = [&](const std::string& text) {
     write_file(dir / "p.toml", text);
     std::vector<std::string> args = {"run", (dir / "p.toml").string()};
@@ -196,25 +218,28 @@ TEST(Findings, AddingASeedComputesOnlyItsChainAndTheFindings) {
     return run_cli(args, real_registry()).code;
   };
   std::string three = two_seeds();
-  three.replace(three.find("sweep = { seed = [1, 2] }"), std::string("sweep = { seed = [1, 2] }").size(),
-                "sweep = { seed = [1, 2, 3] }");
+  three.replace(three.find("sweep = { seed = [1, 2] }"),
+                std::string("sweep = { seed = [1, 2] }").size(), "sweep = { seed = [1, 2, 3] }");
   ASSERT_EQ(run_with(two_seeds()), 0);
   ASSERT_EQ(run_with(three), 0);
-  const auto summary = RunSummary::from_json(nlohmann::json::parse(read_file(dir / "out" / "run.json")));
+  const auto summary =
+      RunSummary::from_json(nlohmann::json::parse(read_file(dir / "out" / "run.json")));
   std::set<std::string> computed;
   for (const auto& i : summary.instances) {
     if (i.cache == CacheStatus::kMiss) computed.insert(i.instance);
   }
-  EXPECT_EQ(computed, (std::set<std::string>{"net[seed=3]", "states[seed=3]", "per[seed=3]", "verdicts"}));
+  EXPECT_EQ(computed,
+            (std::set<std::string>{"net[seed=3]", "states[seed=3]", "per[seed=3]", "verdicts"}));
 }
 
 // Inputs it cannot compare, each refused with what to do.
-Artifact analysis(const std::string& model, const nlohmann::json& params_extra = {}, bool group = true,
-                  bool table = true, bool old_table = false) {
+Artifact analysis(const std::string& model, const nlohmann::json& params_extra = {},
+                  bool group = true, bool table = true, bool old_table = false) {
   AnalysisResult r;
   r.params = {{"folds", 3}, {"permutations", 20}};
   for (const auto& [k, v] : params_extra.items()) r.params[k] = v;
-  nlohmann::json m = {{"name", model}, {"rnn", "gru"}, {"regime", "MTMF"}, {"seed", 1}, {"tasks", {"loc-1"}}};
+  nlohmann::json m = {
+      {"name", model}, {"rnn", "gru"}, {"regime", "MTMF"}, {"seed", 1}, {"tasks", {"loc-1"}}};
   if (group) m["group"] = "{}";
   r.params["models"] = nlohmann::json::array({m});
   if (!table) return r.to_artifact();
@@ -237,17 +262,24 @@ std::string refusal(const std::vector<Artifact>& in, const std::string& params =
   FindingsStage stage;
   StageInputs inputs;
   for (std::size_t i = 0; i < in.size(); ++i) {
-    inputs.add("analysis", InputItem{"per[seed=" + std::to_string(i + 1) + "]", {}, std::make_shared<const Artifact>(in[i])});
+    inputs.add("analysis", InputItem{"per[seed=" + std::to_string(i + 1) + "]",
+                                     {},
+                                     std::make_shared<const Artifact>(in[i])});
   }
   TempDir dir;
   RunContext ctx("findings", dir / "work", 1);
   try {
-    stage.run(stage_params(real_registry(), "findings", params + "analysis = [\"a\"]\n[stage.a]\ntype = \"analyze\"\nstates = [\"st\"]\n"
-                                                        "[stage.st]\ntype = \"capture\"\nmodel = \"n\"\ntasks = \"t\"\nfeatures = \"c\"\n"
-                                                        "[stage.n]\ntype = \"train\"\nfeatures = \"c\"\ntasks = \"t\"\n"
-                                                        "[stage.t]\ntype = \"tasks\"\nstimuli = \"i\"\n[stage.c]\ntype = \"features\"\nstimuli = \"i\"\n"
-                                                        "[stage.i]\ntype = \"render\"\n"),
-              inputs, ctx);
+    stage.run(
+        stage_params(
+            real_registry(), "findings",
+            params +
+                "analysis = [\"a\"]\n[stage.a]\ntype = \"analyze\"\nstates = [\"st\"]\n"
+                "[stage.st]\ntype = \"capture\"\nmodel = \"n\"\ntasks = \"t\"\nfeatures = \"c\"\n"
+                "[stage.n]\ntype = \"train\"\nfeatures = \"c\"\ntasks = \"t\"\n"
+                "[stage.t]\ntype = \"tasks\"\nstimuli = \"i\"\n[stage.c]\ntype = "
+                "\"features\"\nstimuli = \"i\"\n"
+                "[stage.i]\ntype = \"render\"\n"),
+        inputs, ctx);
   } catch (const InputError& e) {
     return e.what();
   }
@@ -255,17 +287,23 @@ std::string refusal(const std::vector<Artifact>& in, const std::string& params =
 }
 
 TEST(Findings, RefusesAnalysesItCannotCompare) {
-  EXPECT_NE(refusal({analysis("m1"), analysis("m2", {{"folds", 5}})}).find("differ in folds"), std::string::npos);
-  EXPECT_NE(refusal({analysis("m1"), analysis("m1")}).find("model m1 is in analyses per[seed=1] and per[seed=2]"),
+  EXPECT_NE(refusal({analysis("m1"), analysis("m2", {{"folds", 5}})}).find("differ in folds"),
             std::string::npos);
-  EXPECT_NE(refusal({analysis("m1", {}, false)}).find("records no replicate group for model m1"), std::string::npos);
-  EXPECT_NE(refusal({analysis("m1"), analysis("m2")}, "verdicts = \"required\"\n").find("fewer than min_seeds = 3"),
+  EXPECT_NE(refusal({analysis("m1"), analysis("m1")})
+                .find("model m1 is in analyses per[seed=1] and per[seed=2]"),
+            std::string::npos);
+  EXPECT_NE(refusal({analysis("m1", {}, false)}).find("records no replicate group for model m1"),
+            std::string::npos);
+  EXPECT_NE(refusal({analysis("m1"), analysis("m2")}, "verdicts = \"required\"\n")
+                .find("fewer than min_seeds = 3"),
             std::string::npos);
   // A table unlike this wmgeom's declaration (an analysis of another
   // version): refused as input, naming the analysis, the table and the column.
   EXPECT_NE(refusal({analysis("m1"), analysis("m2", {}, true, true, true)})
-                .find("findings: analysis per[seed=2]: table \"decoding\" differs from this wmgeom's declaration "
-                      "(stages/analyze/tables.toml): column 5 is \"relevant\" where \"relevance\" is declared"),
+                .find("findings: analysis per[seed=2]: table \"decoding\" differs from this "
+                      "wmgeom's declaration "
+                      "(stages/analyze/tables.toml): column 5 is \"relevant\" where \"relevance\" "
+                      "is declared"),
             std::string::npos);
   // Comparable inputs are not refused (tables left out: the findings then
   // have nothing to decide on and say so).

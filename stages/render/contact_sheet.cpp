@@ -21,7 +21,8 @@ const cv::Scalar kDim(150, 150, 150);
 const cv::Scalar kHeld(60, 170, 255);  // orange (BGR): validation split
 const cv::Scalar kFrame(70, 70, 70);
 
-void text(cv::Mat& img, const std::string& s, int x, int y, const cv::Scalar& color, double scale = 0.42) {
+void text(cv::Mat& img, const std::string& s, int x, int y, const cv::Scalar& color,
+          double scale = 0.42) {
   cv::putText(img, s, cv::Point(x, y), cv::FONT_HERSHEY_SIMPLEX, scale, color, 1, cv::LINE_AA);
 }
 
@@ -42,15 +43,17 @@ void write_contact_sheet(const StimulusSet& set, const std::filesystem::path& fi
   cv::Mat canvas(height, std::max(width, 640), CV_8UC3, cv::Scalar(18, 18, 18));
   sh.image.copyTo(canvas(cv::Rect(kLabelWidth, kTop, sh.image.cols, sh.image.rows)));
   for (const auto& tile : sh.tiles) {
-    cv::rectangle(canvas, cv::Rect(kLabelWidth + tile.x - 1, kTop + tile.y - 1, kThumb + 2, kThumb + 2), kFrame);
+    cv::rectangle(canvas,
+                  cv::Rect(kLabelWidth + tile.x - 1, kTop + tile.y - 1, kThumb + 2, kThumb + 2),
+                  kFrame);
   }
 
   const int size = set.size() > 0 ? static_cast<int>(set.images.dim(2)) : 0;
   text(canvas,
-       set.info.value("source", std::string("stimuli")) + ": " + std::to_string(set.size()) + " images, " +
-           std::to_string(size) + " px, " + std::to_string(n_ids) + " identities x " +
-           std::to_string(std::max(1, set.n_views)) + " views x " + std::to_string(std::max(1, set.n_locations)) +
-           " locations",
+       set.info.value("source", std::string("stimuli")) + ": " + std::to_string(set.size()) +
+           " images, " + std::to_string(size) + " px, " + std::to_string(n_ids) + " identities x " +
+           std::to_string(std::max(1, set.n_views)) + " views x " +
+           std::to_string(std::max(1, set.n_locations)) + " locations",
        8, 18, kText, 0.5);
   text(canvas, "views (cropped to the object's cell)", kLabelWidth, kHeader - 4, kDim);
   if (!sh.locations.empty()) {
@@ -64,11 +67,12 @@ void write_contact_sheet(const StimulusSet& set, const std::filesystem::path& fi
     std::string label = "v";
     label += std::to_string(sh.views[j]);
     if (held) label += " val";
-    text(canvas, label, kLabelWidth + static_cast<int>(j) * sh.step + 2, label_y, held ? kHeld : kText);
+    text(canvas, label, kLabelWidth + static_cast<int>(j) * sh.step + 2, label_y,
+         held ? kHeld : kText);
   }
   for (std::size_t j = 0; j < sh.locations.size(); ++j) {
-    text(canvas, "loc " + std::to_string(sh.locations[j]), kLabelWidth + sh.locations_x + static_cast<int>(j) * sh.step + 2,
-         label_y, kText);
+    text(canvas, "loc " + std::to_string(sh.locations[j]),
+         kLabelWidth + sh.locations_x + static_cast<int>(j) * sh.step + 2, label_y, kText);
   }
   for (int r = 0; r < rows; ++r) {
     const int y = kTop + r * sh.step;
@@ -78,10 +82,13 @@ void write_contact_sheet(const StimulusSet& set, const std::filesystem::path& fi
     if (category >= 0 && category < static_cast<int>(set.category_names.size())) {
       text(canvas, set.category_names[static_cast<std::size_t>(category)], 8, y + 52, kDim);
     }
-    if (sh.identity_held[static_cast<std::size_t>(r)]) text(canvas, "held out (val)", 8, y + 74, kHeld);
+    if (sh.identity_held[static_cast<std::size_t>(r)])
+      text(canvas, "held out (val)", 8, y + 74, kHeld);
   }
   std::string foot = "orange: validation split (held-out views / identities)";
-  if (n_ids > rows) foot += "; first " + std::to_string(rows) + " of " + std::to_string(n_ids) + " identities shown";
+  if (n_ids > rows)
+    foot +=
+        "; first " + std::to_string(rows) + " of " + std::to_string(n_ids) + " identities shown";
   text(canvas, foot, 8, height - 10, kDim);
 
   if (!file.parent_path().empty()) std::filesystem::create_directories(file.parent_path());

@@ -49,12 +49,14 @@ void RenderStage::check(const render::Settings& s, ParamIssues& issues) const {
 
 SizeEstimate RenderStage::estimate_of(const render::Settings& s, const EstimateInputs&) const {
   bool ok = true;
-  const render::Catalog catalog = render::make_catalog(s, [&](const std::string&, const std::string&) { ok = false; });
+  const render::Catalog catalog =
+      render::make_catalog(s, [&](const std::string&, const std::string&) { ok = false; });
   if (!ok) return {};
   std::int64_t n_ids = 0;
   for (const auto& c : catalog.categories) n_ids += static_cast<std::int64_t>(c.identities.size());
-  const std::int64_t n_views =
-      s.source == Source::kImages ? catalog.views : static_cast<std::int64_t>(render::make_views(s).size());
+  const std::int64_t n_views = s.source == Source::kImages
+                                   ? catalog.views
+                                   : static_cast<std::int64_t>(render::make_views(s).size());
   const std::int64_t n = n_ids * n_views * s.locations;
   const std::int64_t side = s.image_size;
   const auto layout = render::make_layout(s.image_size, s.locations, s.object_scale);
@@ -75,7 +77,8 @@ std::string RenderStage::key_extras_of(const render::Settings&) const {
   return std::string("opencv=") + CV_VERSION;
 }
 
-Artifact RenderStage::compute(const render::Settings& s, const StageInputs& inputs, RunContext& ctx) const {
+Artifact RenderStage::compute(const render::Settings& s, const StageInputs& inputs,
+                              RunContext& ctx) const {
   render::check_settings(s, throw_report());
   const render::Catalog catalog = render::make_catalog(s, throw_report());
   const render::Layout layout = render::make_layout(s.image_size, s.locations, s.object_scale);

@@ -32,7 +32,8 @@ class RenderStage final : public StageWith<render::Settings> {
   std::string key_extras_of(const render::Settings& s) const override;
   // Throws wmgeom::InputError for a malformed or degenerate mesh or an
   // unreadable image (naming the file).
-  Artifact compute(const render::Settings& s, const StageInputs& inputs, RunContext& ctx) const override;
+  Artifact compute(const render::Settings& s, const StageInputs& inputs,
+                   RunContext& ctx) const override;
   // Writes contact_sheet.png: one row per identity, its views and locations.
   void export_extras(const Artifact& artifact, const std::filesystem::path& dir) const override;
 };

@@ -82,8 +82,9 @@ constexpr Choice<Background> kBackgrounds[] = {{Background::kBlack, "black"},
                                                {Background::kNoise, "noise"},
                                                {Background::kImages, "images"}};
 constexpr Choice<bool> kViewModes[] = {{false, "grid"}, {true, "random"}};  // random_views
-constexpr Choice<ColorMode> kColorModes[] = {
-    {ColorMode::kIdentity, "identity"}, {ColorMode::kCategory, "category"}, {ColorMode::kGrey, "grey"}};
+constexpr Choice<ColorMode> kColorModes[] = {{ColorMode::kIdentity, "identity"},
+                                             {ColorMode::kCategory, "category"},
+                                             {ColorMode::kGrey, "grey"}};
 }  // namespace
 
 Settings Settings::from_params(const Params& p) {

@@ -36,10 +36,13 @@ cv::Mat decode_image(const fs::path& file, int flags) {
     return bytes.size() >= n && std::memcmp(bytes.data(), magic, n) == 0;
   };
   if (!starts_with(kPng, sizeof kPng) && !starts_with(kJpeg, sizeof kJpeg)) {
-    throw InputError(file.string() + ": unreadable image: expected a PNG or JPEG file, found other bytes");
+    throw InputError(file.string() +
+                     ": unreadable image: expected a PNG or JPEG file, found other bytes");
   }
-  cv::Mat img = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, bytes.data()), flags);
-  if (img.empty()) throw InputError(file.string() + ": unreadable image: OpenCV could not decode it");
+  cv::Mat img =
+      cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, bytes.data()), flags);
+  if (img.empty())
+    throw InputError(file.string() + ": unreadable image: OpenCV could not decode it");
   return img;
 }
 

@@ -355,13 +355,15 @@ std::string key_of(const fs::path& base, const std::string& body) {
 }
 
 TEST(RenderStage, PassesTheStageKit) {
-  testing::expect_stage_kit({"[pipeline]\nname = \"kit\"\nseed = 3\n\n[stage.stimuli]\ntype = \"render\"\ncategories = 2\n"
-                             "identities_per_category = 2\nviews = 4\nimage_size = 32\njitter = 0.5\n",
-                             "stimuli",
-                             {{"path", "a path"},
-                              {"background_path", "a path"},
-                              {"source", "the other sources need a folder of meshes or images"}},
-                             {{"category_names", "[\"car\", \"mug\"]"}}});
+  testing::expect_stage_kit(
+      {"[pipeline]\nname = \"kit\"\nseed = 3\n\n[stage.stimuli]\ntype = \"render\"\ncategories = "
+       "2\n"
+       "identities_per_category = 2\nviews = 4\nimage_size = 32\njitter = 0.5\n",
+       "stimuli",
+       {{"path", "a path"},
+        {"background_path", "a path"},
+        {"source", "the other sources need a folder of meshes or images"}},
+       {{"category_names", "[\"car\", \"mug\"]"}}});
 }
 
 // The schema-driven kit checks every parameter; file contents it cannot
@@ -505,7 +507,8 @@ std::map<std::string, std::string> snapshot(const fs::path& root) {
   for (const auto& e : fs::recursive_directory_iterator(root)) {
     const std::string rel = fs::relative(e.path(), root).string();
     s[rel] = e.is_directory() ? "dir " + stamp(e.path())
-                              : std::to_string(e.file_size()) + " " + stamp(e.path()) + " " + testing::read_file(e.path());
+                              : std::to_string(e.file_size()) + " " + stamp(e.path()) + " " +
+                                    testing::read_file(e.path());
   }
   return s;
 }
@@ -522,28 +525,32 @@ TEST(RenderStage, InputFoldersAreReadAndNeverWritten) {
   write_file(in / "meshes/pyramid/b/model.obj", kPyramidObj);
   for (const char* cat : {"cup", "fork"}) {
     for (const char* v : {"0", "1"}) {
-      write_png(in / "images" / cat / "x" / (std::string(v) + ".png"), cv::Mat(24, 24, CV_8UC3, cv::Scalar(9, 99, 199)));
+      write_png(in / "images" / cat / "x" / (std::string(v) + ".png"),
+                cv::Mat(24, 24, CV_8UC3, cv::Scalar(9, 99, 199)));
     }
   }
   write_png(in / "bg/a/green.png", cv::Mat(50, 70, CV_8UC3, cv::Scalar(30, 200, 10)));
   // The pipeline file sits in the project folder; its paths are relative to it.
-  write_file(in / "p.toml",
-             "[pipeline]\nname = \"t\"\n"
-             "[stage.objects]\ntype = \"render\"\nsource = \"meshes\"\npath = \"meshes\"\ncategories = 2\n"
-             "identities_per_category = 1\nviews = 2\nimage_size = 32\nbackground = \"images\"\nbackground_path = \"bg\"\n"
-             "[stage.photos]\ntype = \"render\"\nsource = \"images\"\npath = \"images\"\ncategories = 2\n"
-             "identities_per_category = 1\nimage_size = 32\n");
+  write_file(
+      in / "p.toml",
+      "[pipeline]\nname = \"t\"\n"
+      "[stage.objects]\ntype = \"render\"\nsource = \"meshes\"\npath = \"meshes\"\ncategories = 2\n"
+      "identities_per_category = 1\nviews = 2\nimage_size = 32\nbackground = "
+      "\"images\"\nbackground_path = \"bg\"\n"
+      "[stage.photos]\ntype = \"render\"\nsource = \"images\"\npath = \"images\"\ncategories = 2\n"
+      "identities_per_category = 1\nimage_size = 32\n");
   const auto before = snapshot(in);
   std::system(("chmod -R a-w " + in.string()).c_str());
   const std::string cache = (dir / "cache").string();
   // Run from another working directory: the paths still resolve against the file.
   const fs::path cwd = fs::current_path();
   fs::current_path(dir.path());
-  const auto r = run_cli({"run", (in / "p.toml").string(), "--cache-dir", cache, "--out", (dir / "out").string(),
-                          "--no-progress", "-q"},
+  const auto r = run_cli({"run", (in / "p.toml").string(), "--cache-dir", cache, "--out",
+                          (dir / "out").string(), "--no-progress", "-q"},
                          real_registry());
-  const auto x = run_cli({"export", (in / "p.toml").string(), "objects", (dir / "x").string(), "--cache-dir", cache},
-                         real_registry());
+  const auto x = run_cli(
+      {"export", (in / "p.toml").string(), "objects", (dir / "x").string(), "--cache-dir", cache},
+      real_registry());
   fs::current_path(cwd);
   std::system(("chmod -R u+w " + in.string()).c_str());
   EXPECT_EQ(r.code, 0) << r.err;

@@ -225,7 +225,8 @@ TEST(RenderImages, OnlyPngAndJpegBytesAreDecoded) {
     (void)load_view_image(dir / "view.png", 20);
     ADD_FAILURE() << "a DICOM file named .png was decoded";
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("view.png: unreadable image: expected a PNG or JPEG file"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("view.png: unreadable image: expected a PNG or JPEG file"),
+              std::string::npos)
         << e.what();
   }
   fs::create_directories(dir / "bg");
@@ -246,7 +247,8 @@ TEST(RenderImages, OnlyPngAndJpegBytesAreDecoded) {
 // unknown word (no silent fallback).
 TEST(RenderSettings, StructDefaultsAreTheSchemaDefaults) {
   const Settings d{};
-  const Settings p = Settings::from_params(testing::stage_params(testing::real_registry(), "render", "seed = 0"));
+  const Settings p =
+      Settings::from_params(testing::stage_params(testing::real_registry(), "render", "seed = 0"));
   EXPECT_TRUE(d == p) << "a field of render::Settings starts elsewhere than the schema's default";
   EXPECT_EQ(d.source, p.source);
   EXPECT_EQ(d.path, p.path);
@@ -277,19 +279,24 @@ TEST(RenderSettings, StructDefaultsAreTheSchemaDefaults) {
   EXPECT_EQ(d.lighting.specular, p.lighting.specular);
   // Every schema choice has a table entry, and names round-trip.
   for (const char* b : {"black", "grey", "noise"}) {
-    Params q = testing::stage_params(testing::real_registry(), "render", std::string("seed = 0\nbackground = \"") + b + "\"");
+    Params q = testing::stage_params(testing::real_registry(), "render",
+                                     std::string("seed = 0\nbackground = \"") + b + "\"");
     EXPECT_EQ(background_name(Settings::from_params(q).background), b);
   }
   EXPECT_EQ(source_name(Source::kMeshes), "meshes");
   EXPECT_EQ(color_mode_name(ColorMode::kGrey), "grey");
-  static constexpr Choice<Source> table[] = {{Source::kProcedural, "procedural"}, {Source::kMeshes, "meshes"}};
+  static constexpr Choice<Source> table[] = {{Source::kProcedural, "procedural"},
+                                             {Source::kMeshes, "meshes"}};
   EXPECT_EQ(parse_choice(table, "meshes", "k"), Source::kMeshes);
   try {
     parse_choice(table, "mesh", "render.source");
     ADD_FAILURE() << "expected an error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("render.source: unknown value \"mesh\" (expected one of \"procedural\", \"meshes\")"),
-              std::string::npos) << e.what();
+    EXPECT_NE(
+        std::string(e.what()).find(
+            "render.source: unknown value \"mesh\" (expected one of \"procedural\", \"meshes\")"),
+        std::string::npos)
+        << e.what();
   }
 }
 

@@ -68,26 +68,27 @@ Section stimuli_section(const ReportData& d, const ReportOptions& o) {
   const int img_w = sh.image.cols, img_h = sh.image.rows;
   ImageFigure f;
   f.id = "fig-stimuli-" + std::to_string(++s.figures);
-  f.title = "Contact sheet: " + std::to_string(set.size()) + " images of " + std::to_string(n_ids) + " identities, " +
-            std::to_string(sh.distinct_views) + " views, " + std::to_string(sh.distinct_locations) + " locations";
+  f.title = "Contact sheet: " + std::to_string(set.size()) + " images of " + std::to_string(n_ids) +
+            " identities, " + std::to_string(sh.distinct_views) + " views, " +
+            std::to_string(sh.distinct_locations) + " locations";
   f.left = kLabelWidth;
   f.top = kHeader;
   f.image_width = img_w;
   f.image_height = img_h;
   for (const auto& tile : sh.tiles) {
     if (tile.validation) {
-      f.boxes.push_back({static_cast<double>(tile.x) + 1, static_cast<double>(tile.y) + 1, static_cast<double>(t) - 2,
-                         static_cast<double>(t) - 2, kHeldColor});
+      f.boxes.push_back({static_cast<double>(tile.x) + 1, static_cast<double>(tile.y) + 1,
+                         static_cast<double>(t) - 2, static_cast<double>(t) - 2, kHeldColor});
     }
   }
   for (std::size_t r = 0; r < sh.identities.size(); ++r) {
     const int id = sh.identities[r], y = static_cast<int>(r) * step;
     const int cat = set.identity_category[static_cast<std::size_t>(id)];
-    f.labels.push_back({-kLabelWidth + 6.0, y + t / 2.0 - 3, set.identity_names[static_cast<std::size_t>(id)], "#222222",
-                        "start"});
+    f.labels.push_back({-kLabelWidth + 6.0, y + t / 2.0 - 3,
+                        set.identity_names[static_cast<std::size_t>(id)], "#222222", "start"});
     if (cat >= 0 && cat < static_cast<int>(set.category_names.size()))
-      f.labels.push_back({-kLabelWidth + 6.0, y + t / 2.0 + 12, set.category_names[static_cast<std::size_t>(cat)],
-                          "#777777", "start"});
+      f.labels.push_back({-kLabelWidth + 6.0, y + t / 2.0 + 12,
+                          set.category_names[static_cast<std::size_t>(cat)], "#777777", "start"});
   }
   for (std::size_t j = 0; j < views.size(); ++j)
     f.labels.push_back(

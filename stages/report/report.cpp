@@ -42,7 +42,8 @@ std::string ReportStage::key_extras_of(const report::ReportOptions&) const {
   return std::string("opencv=") + CV_VERSION;
 }
 
-Artifact ReportStage::compute(const report::ReportOptions& o, const StageInputs& inputs, RunContext& ctx) const {
+Artifact ReportStage::compute(const report::ReportOptions& o, const StageInputs& inputs,
+                              RunContext& ctx) const {
   report::ReportData data = report::gather(inputs);
   Report r;
   r.title = o.title;
@@ -64,16 +65,18 @@ void ReportStage::export_extras(const Artifact& artifact, const std::filesystem:
   write_text(dir / "report.html", report::fill_placeholders(r.html, later, later));
 }
 
-std::vector<std::filesystem::path> ReportStage::after_run(const Artifact& artifact, const RunSummary& run,
-                                                         const std::string& instance,
-                                                         const std::filesystem::path& out_dir) const {
+std::vector<std::filesystem::path> ReportStage::after_run(
+    const Artifact& artifact, const RunSummary& run, const std::string& instance,
+    const std::filesystem::path& out_dir) const {
   int reports = 0;
   for (const auto& i : run.instances) reports += i.type == type() && part_of_run(i.cache);
   Report r = Report::from_artifact(artifact);
   const std::filesystem::path file =
-      out_dir / (reports <= 1 ? std::string("report.html") : "report-" + instance_folder_name(instance) + ".html");
-  write_text(file, report::fill_placeholders(r.html, report::profile_table_html(run),
-                                             report::pipeline_html(run.file, run.text, run.overrides, run.versions())));
+      out_dir / (reports <= 1 ? std::string("report.html")
+                              : "report-" + instance_folder_name(instance) + ".html");
+  write_text(file, report::fill_placeholders(
+                       r.html, report::profile_table_html(run),
+                       report::pipeline_html(run.file, run.text, run.overrides, run.versions())));
   return {file};
 }
 
@@ -86,26 +89,32 @@ std::string profile_table_html(const RunSummary& run) {
       "<table class=\"profile\"><thead><tr><th>stage</th><th>type</th><th>cache</th><th>seconds "
       "(this run)</th>"
       "<th>compute seconds</th><th>items</th><th>items/s</th><th>bytes</th>" +
-      std::string(jobs ? "<th>job</th><th>node</th><th>queue wait (s)</th>" : "") + "</tr></thead><tbody>";
+      std::string(jobs ? "<th>job</th><th>node</th><th>queue wait (s)</th>" : "") +
+      "</tr></thead><tbody>";
   for (const auto& st : run.instances) {
-    const char* badge = st.cache == CacheStatus::kMiss                                          ? "yes"
-                        : st.cache == CacheStatus::kFailed || st.cache == CacheStatus::kCancelled ? "no"
-                                                                                                  : "na";
+    const char* badge = st.cache == CacheStatus::kMiss ? "yes"
+                        : st.cache == CacheStatus::kFailed || st.cache == CacheStatus::kCancelled
+                            ? "no"
+                            : "na";
     const double rate = st.items_per_s();
-    h += "<tr><td>" + escape(st.instance) + "</td><td>" + escape(st.type) + "</td><td><span class=\"badge " + badge +
-         "\">" + to_string(st.cache) + "</span></td><td class=\"num\">" + format_fixed(st.seconds, 3) +
-         "</td><td class=\"num\">" + format_fixed(st.compute_seconds, 3) + "</td><td class=\"num\">" +
-         format_fixed(static_cast<double>(st.items), 0) + " " + escape(st.items_unit) + "</td><td class=\"num\">" +
+    h += "<tr><td>" + escape(st.instance) + "</td><td>" + escape(st.type) +
+         "</td><td><span class=\"badge " + badge + "\">" + to_string(st.cache) +
+         "</span></td><td class=\"num\">" + format_fixed(st.seconds, 3) +
+         "</td><td class=\"num\">" + format_fixed(st.compute_seconds, 3) +
+         "</td><td class=\"num\">" + format_fixed(static_cast<double>(st.items), 0) + " " +
+         escape(st.items_unit) + "</td><td class=\"num\">" +
          (rate > 0 ? format_fixed(rate, 1) : "") + "</td><td class=\"num\">" +
          format_bytes(static_cast<double>(st.bytes)) + "</td>";
     if (jobs) {
-      h += "<td>" + escape(st.job.id) + "</td><td>" + escape(st.job.node) + "</td><td class=\"num\">" +
+      h += "<td>" + escape(st.job.id) + "</td><td>" + escape(st.job.node) +
+           "</td><td class=\"num\">" +
            (st.job.id.empty() ? "" : format_fixed(st.job.queue_seconds, 1)) + "</td>";
     }
     h += "</tr>";
   }
-  h += "</tbody><tfoot><tr><th colspan=\"3\">whole run</th><td class=\"num\">" + format_fixed(run.seconds, 3) +
-       "</td><td colspan=\"" + std::string(jobs ? "7" : "4") + "\"></td></tr></tfoot>";
+  h += "</tbody><tfoot><tr><th colspan=\"3\">whole run</th><td class=\"num\">" +
+       format_fixed(run.seconds, 3) + "</td><td colspan=\"" + std::string(jobs ? "7" : "4") +
+       "\"></td></tr></tfoot>";
   return h + "</table>";
 }
 

@@ -28,7 +28,8 @@ class ReportStage final : public StageWith<report::ReportOptions> {
   std::string key_extras_of(const report::ReportOptions& options) const override;
   // Throws InputError for inputs that cannot be reported (tables whose
   // columns disagree in type across analyses).
-  Artifact compute(const report::ReportOptions& options, const StageInputs& inputs, RunContext& ctx) const override;
+  Artifact compute(const report::ReportOptions& options, const StageInputs& inputs,
+                   RunContext& ctx) const override;
   // Writes report.html with the placeholders replaced by a note.
   void export_extras(const Artifact& artifact, const std::filesystem::path& dir) const override;
   // After `wmgeom run`: OUT_DIR/report.html (OUT_DIR/report-<instance>.html

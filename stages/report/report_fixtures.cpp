@@ -28,7 +28,6 @@ std::string relevance(const std::string& task, const std::string& feature) {
   return own == "id" && feature == "cat" ? "implied" : "irrelevant";
 }
 
-
 // The columns every accuracy row of the analyze stage ends with (5 folds, 20
 // image-level permutations).
 Cells accuracy_cells(double acc, const std::string& feature, double n) {
@@ -121,18 +120,18 @@ AnalysisResult synthetic_analysis(const std::string& model, const std::string& r
           const bool next = ts.rfind("elapsed", 0) == 0;
           const double fitted = 0.9, null = chance_of(f) + 0.02;
           (centroids ? cent : proc)
-              .row(concat(
-                  concat(head, {{"test", ts},
-                                {"source_stim", 0.0},
-                                {"source_frame", 0.0},
-                                {"stim_frame", next ? 1.0 : 0.0},
-                                {"frame", ts.rfind("fitted", 0) == 0 || ts.rfind("reconstructed", 0) == 0
-                                              ? 1.0
-                                              : 2.0},
-                                {"fitted_accuracy", fitted},
-                                {"relative", (acc - null) / (fitted - null)},
-                                {"target_above_chance", 1.0}}),
-                  accuracy_cells(acc, f)));
+              .row(concat(concat(head, {{"test", ts},
+                                        {"source_stim", 0.0},
+                                        {"source_frame", 0.0},
+                                        {"stim_frame", next ? 1.0 : 0.0},
+                                        {"frame", ts.rfind("fitted", 0) == 0 ||
+                                                          ts.rfind("reconstructed", 0) == 0
+                                                      ? 1.0
+                                                      : 2.0},
+                                        {"fitted_accuracy", fitted},
+                                        {"relative", (acc - null) / (fitted - null)},
+                                        {"target_above_chance", 1.0}}),
+                          accuracy_cells(acc, f)));
         }
       }
       if (rel != "relevant") continue;  // causal: each task's own feature

@@ -20,9 +20,7 @@ constexpr const char* kGrid = "#e6e6e6";
 bool finite(double v) { return std::isfinite(v); }
 
 // Coordinates: one decimal is plenty at screen resolution and keeps files small.
-std::string num(double v) {
-  return format_fixed(std::abs(v) < 0.05 ? 0.0 : v, 1);
-}
+std::string num(double v) { return format_fixed(std::abs(v) < 0.05 ? 0.0 : v, 1); }
 
 double text_width(const std::string& s, double char_w = kCharW) {
   return static_cast<double>(s.size()) * char_w;
@@ -167,7 +165,8 @@ double legend_width(const std::vector<LegendItem>& items) {
 
 // A figure's height: at least `min_height`, and tall enough for a legend of
 // `items` (15 px a row) between the top and bottom margins.
-double fit_legend(double min_height, double top, double bottom, const std::vector<LegendItem>& items) {
+double fit_legend(double min_height, double top, double bottom,
+                  const std::vector<LegendItem>& items) {
   return std::max(min_height, top + bottom + 15.0 * static_cast<double>(items.size()) + 10);
 }
 
@@ -182,8 +181,8 @@ struct XyFrame {
     x_axis(svg, x, y.r0, integer_x, xlabel, height - 8, xticks);
   }
 };
-XyFrame xy_frame(double width, double min_height, const std::vector<LegendItem>& items, double x0, double x1,
-                 double y0, double y1) {
+XyFrame xy_frame(double width, double min_height, const std::vector<LegendItem>& items, double x0,
+                 double x1, double y0, double y1) {
   const double L = 56, R = 14 + legend_width(items), T = 30, B = 44;
   const double height = fit_legend(min_height, T, B, items);
   return {height, Scale{x0, x1, L, width - R}, Scale{y0, y1, height - B, T}};
@@ -637,8 +636,14 @@ std::string render(const HeatmapGrid& g) {
     std::size_t nr, nc;
   };
   auto origin = [&](std::size_t k) {
-    const double px = left + slot_w * static_cast<double>(k % cols), py = top + slot_h * static_cast<double>(k / cols);
-    return Origin{px, py, px + axis_w + rl + 6, py + 20, g.panels[k].row_labels.size(), g.panels[k].col_labels.size()};
+    const double px = left + slot_w * static_cast<double>(k % cols),
+                 py = top + slot_h * static_cast<double>(k / cols);
+    return Origin{px,
+                  py,
+                  px + axis_w + rl + 6,
+                  py + 20,
+                  g.panels[k].row_labels.size(),
+                  g.panels[k].col_labels.size()};
   };
   svg.raw("<g class=\"data\">");
   for (std::size_t k = 0; k < g.panels.size(); ++k) {

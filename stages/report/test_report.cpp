@@ -138,26 +138,48 @@ TEST(Report, FindingsTableShowsVerdictEffectIntervalPAndUnit) {
 // table of their own, with the scenarios' counts and Clopper-Pearson bounds.
 TEST(Report, FindingsShowHowFarToTrustEachVerdict) {
   AnalysisResult a = synthetic_analysis("m", "gru");
-  nlohmann::json calibration = {
-      {"trust", "Not calibrated: sub-test swap on S (23 of 100). The verdict was held on 1 null at most 2 of 100."},
-      {"calibrated", false},
-      {"scenarios",
-       {{{"scenario", "Finding4Power"}, {"kind", "power"}, {"scale", 1.0}, {"counted", "verdict held"},
-         {"draws", 100}, {"count", 80}, {"rate", 0.8}, {"ci95", {0.708, 0.873}}, {"commit", "abc"}},
-        {{"scenario", "Finding4FalsePositives"}, {"kind", "null"}, {"scale", 0.0}, {"counted", "verdict held"},
-         {"draws", 100}, {"count", 2}, {"rate", 0.02}, {"ci95", {0.002, 0.07}}, {"commit", "abc"}}}}};
-  a.findings = {{"4", {{"title", "chronological memory"}, {"verdict", "held"}, {"held", true},
-                       {"detail", "d4"}, {"calibration", calibration}}},
+  nlohmann::json calibration = {{"trust",
+                                 "Not calibrated: sub-test swap on S (23 of 100). The verdict was "
+                                 "held on 1 null at most 2 of 100."},
+                                {"calibrated", false},
+                                {"scenarios",
+                                 {{{"scenario", "Finding4Power"},
+                                   {"kind", "power"},
+                                   {"scale", 1.0},
+                                   {"counted", "verdict held"},
+                                   {"draws", 100},
+                                   {"count", 80},
+                                   {"rate", 0.8},
+                                   {"ci95", {0.708, 0.873}},
+                                   {"commit", "abc"}},
+                                  {{"scenario", "Finding4FalsePositives"},
+                                   {"kind", "null"},
+                                   {"scale", 0.0},
+                                   {"counted", "verdict held"},
+                                   {"draws", 100},
+                                   {"count", 2},
+                                   {"rate", 0.02},
+                                   {"ci95", {0.002, 0.07}},
+                                   {"commit", "abc"}}}}};
+  a.findings = {{"4",
+                 {{"title", "chronological memory"},
+                  {"verdict", "held"},
+                  {"held", true},
+                  {"detail", "d4"},
+                  {"calibration", calibration}}},
                 {"2", {{"title", "shared subspaces"}, {"verdict", "not held"}, {"held", false}}}};
   StageInputs in;
   in.add("analysis", item("analysis", a.to_artifact()));
   const std::string f = section_of(run_report(in).html, "findings");
   EXPECT_TRUE(contains(f, "<h3>How far to trust each verdict</h3>")) << f;
-  EXPECT_TRUE(contains(f, "<strong>How far to trust this verdict:</strong> Not calibrated: sub-test swap on S"))
+  EXPECT_TRUE(contains(
+      f, "<strong>How far to trust this verdict:</strong> Not calibrated: sub-test swap on S"))
       << f;
   EXPECT_TRUE(contains(f, "<summary>calibration scenarios (2)</summary>")) << f;
-  EXPECT_TRUE(contains(f, "<td>Finding4Power</td><td>power</td><td>1</td><td>verdict held</td><td>80 of 100</td>"
-                          "<td>0.8</td><td>[0.708, 0.873]</td>"))
+  EXPECT_TRUE(contains(
+      f,
+      "<td>Finding4Power</td><td>power</td><td>1</td><td>verdict held</td><td>80 of 100</td>"
+      "<td>0.8</td><td>[0.708, 0.873]</td>"))
       << f;
   // A finding without a calibration entry gets no trust row.
   EXPECT_EQ(count(f, "How far to trust this verdict"), 1u);
@@ -186,9 +208,8 @@ TEST(Report, FiguresOfFindingsShowIntervalsAndEmpiricalChance) {
   EXPECT_TRUE(contains(ct, "(gen - chance) / (val - chance)"));
   // Procrustes: each swap test beside its no-rotation control, and the caveat.
   const std::string tmp = section_of(h, "temporal");
-  for (const char* t :
-       {"time-shifted, R = I", "elapsed-shifted, R = I", "near-guaranteed",
-        "halfway: null to validation", "finding 4 across models"})
+  for (const char* t : {"time-shifted, R = I", "elapsed-shifted, R = I", "near-guaranteed",
+                        "halfway: null to validation", "finding 4 across models"})
     EXPECT_TRUE(contains(tmp, t)) << t;
   // RSA: p-values; dimensionality: bootstrap intervals.
   const std::string rsa = section_of(h, "rsa");
@@ -218,13 +239,15 @@ std::vector<std::size_t> swap_rows(const Table& t, const std::string& test,
 }
 
 // Sets `column` of the rows `rows` of `t` to v.
-void set_cells(Table& t, const std::vector<std::size_t>& rows, const std::string& column, double v) {
+void set_cells(Table& t, const std::vector<std::size_t>& rows, const std::string& column,
+               double v) {
   for (std::size_t i : rows) t.numeric.at(column).at(i) = v;
 }
 
 // Appends a copy of row `from` of `t` with some numeric cells changed.
 void append_copy(Table& t, std::size_t from, const std::map<std::string, double>& changed) {
-  for (auto& [name, v] : t.numeric) v.push_back(changed.count(name) ? changed.at(name) : v.at(from));
+  for (auto& [name, v] : t.numeric)
+    v.push_back(changed.count(name) ? changed.at(name) : v.at(from));
   for (auto& [name, v] : t.text) v.push_back(v.at(from));
 }
 
@@ -292,7 +315,8 @@ TEST(Report, Finding4ChartDrawsTheVerdictsSwapNotRawAccuracies) {
   set_cells(p, swap_rows(p, "time_shifted"), "relative", 0.7);
   f = chart_of(a);
   EXPECT_TRUE(contains(f, kSwap + "-0.1</title>")) << f;
-  EXPECT_TRUE(contains(f, "recomputed here from <code>procrustes</code> (the decoder-weight swap")) << f;
+  EXPECT_TRUE(contains(f, "recomputed here from <code>procrustes</code> (the decoder-weight swap"))
+      << f;
 
   // Without `relative` (before the like-with-like columns) the swap is not
   // drawn at all rather than as raw accuracies; H1 and H2 still are.
@@ -351,7 +375,8 @@ TEST(Report, Finding4FallbackRecomputesAsTheFindingsDo) {
   // H1: 0.3 - (c + (0.92 - c) / 2) with c the mean empirical chance of the
   // relevant rows (0.27, 0.27, 0.145); H2: 0.85 - c.
   const double chance = (0.27 + 0.27 + 0.145) / 3;
-  EXPECT_TRUE(contains(f, kH1 + report::fmt(0.3 - (chance + 0.5 * (0.92 - chance))) + "</title>")) << f;
+  EXPECT_TRUE(contains(f, kH1 + report::fmt(0.3 - (chance + 0.5 * (0.92 - chance))) + "</title>"))
+      << f;
   EXPECT_TRUE(contains(f, kH2 + report::fmt(0.85 - chance) + "</title>")) << f;
   EXPECT_TRUE(contains(f, "recomputed here from <code>procrustes_centroids</code>")) << f;
 }
@@ -367,7 +392,9 @@ TEST(Report, ProcrustesChartDrawsTheCentroidSwapWhenPresent) {
   };
   std::string t = temporal_of(a);
   // Centroid swap: time-shifted 0.4, elapsed-shifted 0.75 (CI t(4) * 0.02 / sqrt(5)).
-  EXPECT_TRUE(contains(t, "<title>gru-model / time-shifted: R at (i, j+2): 0.4 [0.375, 0.425]</title>")) << t;
+  EXPECT_TRUE(
+      contains(t, "<title>gru-model / time-shifted: R at (i, j+2): 0.4 [0.375, 0.425]</title>"))
+      << t;
   EXPECT_TRUE(contains(t, "<title>gru-model / elapsed-shifted: R at (i+1, j+2): 0.75 [")) << t;
   EXPECT_FALSE(contains(t, "<title>gru-model / time-shifted: R at (i, j+2): 0.35 ["));
   EXPECT_TRUE(contains(t, "nearest predicted centroid")) << t;
@@ -412,9 +439,12 @@ TEST(Report, DecodingChanceIsDrawnPerScoringRule) {
   // rule) and cat-1 (all trials): its tick is cat's 1/K. Implied retention
   // (cat in id-1) has only lag-rule rows: its tick is theirs.
   const std::string tick = "analytic chance (one rule): ";
-  EXPECT_TRUE(contains(dec, "<title>gru-model / relevant: retention, " + tick + "0.25</title>")) << dec;
-  EXPECT_TRUE(contains(dec, "<title>gru-model / relevant: encoding, " + tick + "0.208</title>")) << dec;
-  EXPECT_TRUE(contains(dec, "<title>gru-model / implied: retention, " + tick + "0.333</title>")) << dec;
+  EXPECT_TRUE(contains(dec, "<title>gru-model / relevant: retention, " + tick + "0.25</title>"))
+      << dec;
+  EXPECT_TRUE(contains(dec, "<title>gru-model / relevant: encoding, " + tick + "0.208</title>"))
+      << dec;
+  EXPECT_TRUE(contains(dec, "<title>gru-model / implied: retention, " + tick + "0.333</title>"))
+      << dec;
   EXPECT_TRUE(contains(dec, "scored by the lag rule")) << dec;
 
   // Without the column (before version 9) every row is all trials, as before.
@@ -525,8 +555,8 @@ TEST(Report, Deterministic) {
 TEST(Report, AbsentTablesAreOmittedWithANote) {
   AnalysisResult a = synthetic_analysis("m", "lstm");
   for (const char* t : {"cross_task", "orthogonality", "orthogonality_summary", "cross_temporal",
-                        "temporal_hypotheses", "procrustes", "procrustes_centroids", "causal", "rsa",
-                        "dimensionality"})
+                        "temporal_hypotheses", "procrustes", "procrustes_centroids", "causal",
+                        "rsa", "dimensionality"})
     a.tables.erase(t);
   a.findings = nlohmann::json::object();
   StageInputs in;

@@ -114,8 +114,8 @@ TEST(Report, DrawsTheAnalyzeStagesOwnTables) {
   for (const char* s :
        {"95% CI over folds", "permutation null (mean to 95th pct)",
         "implied (category in an identity task)", "time-shifted, R = I", "elapsed-shifted, R = I",
-        "nearest predicted centroid", "chance, lag rule: ",
-        "<th>CKA p</th>", "95% bootstrap interval", "<th>corrected RNN - perceptual</th>",
+        "nearest predicted centroid", "chance, lag rule: ", "<th>CKA p</th>",
+        "95% bootstrap interval", "<th>corrected RNN - perceptual</th>",
         "95% CI across models (seeds)", "GRU (n = 2)"})
     EXPECT_TRUE(contains(r.html, s)) << s;
   EXPECT_EQ(static_cast<std::size_t>(r.info["figures"].get<int>()), [&] {
@@ -133,7 +133,8 @@ std::vector<std::string> dots_of(const std::string& html, const std::string& mea
   const std::size_t at = html.find("finding 4 across models");
   const std::string chart = at == std::string::npos ? "" : html.substr(at);
   std::vector<std::string> out;
-  const std::regex dot("GRU \\(n = 2\\) / " + std::regex_replace(measure, std::regex(R"([()+])"), R"(\$&)") +
+  const std::regex dot("GRU \\(n = 2\\) / " +
+                       std::regex_replace(measure, std::regex(R"([()+])"), R"(\$&)") +
                        ": ([-0-9.e+]+)</title>");
   for (std::sregex_iterator it(chart.begin(), chart.end(), dot), end; it != end; ++it)
     out.push_back((*it)[1]);
@@ -146,7 +147,8 @@ std::vector<std::string> dots_of(const std::string& html, const std::string& mea
 std::vector<std::string> numbers_of(const nlohmann::json& numbers, const std::string& what) {
   std::vector<std::string> out;
   for (const auto& [key, v] : numbers.items()) {
-    if (key.size() < what.size() || key.compare(key.size() - what.size(), what.size(), what) != 0) continue;
+    if (key.size() < what.size() || key.compare(key.size() - what.size(), what.size(), what) != 0)
+      continue;
     if (v.is_number()) out.push_back(report::fmt(v.get<double>()));
   }
   std::sort(out.begin(), out.end());
@@ -168,7 +170,8 @@ TEST(Report, Finding4ChartDrawsTheFindingsNumbersAndRecomputesThemAlike) {
       {": elapsed-shifted swap relative, rotation - no rotation",
        "rotation - no rotation (supp.)"}};
   // Both models have every measure (else the comparison below is vacuous).
-  for (const auto& [key, label] : measures) ASSERT_EQ(numbers_of(numbers, key).size(), 2u) << key << numbers.dump();
+  for (const auto& [key, label] : measures)
+    ASSERT_EQ(numbers_of(numbers, key).size(), 2u) << key << numbers.dump();
   const std::string from_findings = report_of(a).html;
   EXPECT_TRUE(contains(from_findings, "from findings.json&#39;s numbers") ||
               contains(from_findings, "from findings.json's numbers"));

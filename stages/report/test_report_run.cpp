@@ -33,28 +33,28 @@ using namespace report_fixtures;
 TEST(Report, PlaceholdersProfileAndExport) {
   // The run record as run.json holds it (core/run_summary.h).
   nlohmann::json run_json = {{"pipeline", "p"},
-                        {"file", "p.toml"},
-                        {"exit_code", 0},
-                        {"seconds", 12.5},
-                        {"stages",
-                         {{{"stage", "gru[seed=1]"},
-                           {"type", "train"},
-                           {"cache", "miss"},
-                           {"seconds", 10.0},
-                           {"compute_seconds", 10.0},
-                           {"items", 5000},
-                           {"items_unit", "trials"},
-                           {"items_per_s", 500.0},
-                           {"bytes", 2048}},
-                          {{"stage", "report"},
-                           {"type", "report"},
-                           {"cache", "hit"},
-                           {"seconds", 0.01},
-                           {"compute_seconds", 0.2},
-                           {"items", 18},
-                           {"items_unit", "figures"},
-                           {"items_per_s", 90.0},
-                           {"bytes", 100}}}}};
+                             {"file", "p.toml"},
+                             {"exit_code", 0},
+                             {"seconds", 12.5},
+                             {"stages",
+                              {{{"stage", "gru[seed=1]"},
+                                {"type", "train"},
+                                {"cache", "miss"},
+                                {"seconds", 10.0},
+                                {"compute_seconds", 10.0},
+                                {"items", 5000},
+                                {"items_unit", "trials"},
+                                {"items_per_s", 500.0},
+                                {"bytes", 2048}},
+                               {{"stage", "report"},
+                                {"type", "report"},
+                                {"cache", "hit"},
+                                {"seconds", 0.01},
+                                {"compute_seconds", 0.2},
+                                {"items", 18},
+                                {"items_unit", "figures"},
+                                {"items_per_s", 90.0},
+                                {"bytes", 100}}}}};
   RunSummary run = RunSummary::from_json(run_json);
   EXPECT_EQ(RunSummary::from_json(run.to_json()).to_json(), run.to_json());
   // A malformed record is refused with the field named.
@@ -138,7 +138,9 @@ analysis = ["analysis"]
 title = "CLI <report>"
 )";
 
-TEST(Report, PassesTheStageKit) { expect_stage_kit({kPipeline, "report", {}, {}, &report_registry()}); }
+TEST(Report, PassesTheStageKit) {
+  expect_stage_kit({kPipeline, "report", {}, {}, &report_registry()});
+}
 
 TEST(Report, CliRunWritesReportWithProfileAndPipeline) {
   TempDir dir;

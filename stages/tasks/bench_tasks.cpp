@@ -85,8 +85,9 @@ BENCHMARK(BM_SamplerBatchParallel)->UseRealTime();
 
 void BM_TasksStage(benchmark::State& state) {
   // The schema's defaults (the paper's nine tasks, 256 trials each, both splits).
-  const Params p = testing::stage_params(testing::real_registry(), "tasks",
-                                         "seed = 1\nstimuli = \"img\"\n[stage.img]\ntype = \"render\"\n");
+  const Params p =
+      testing::stage_params(testing::real_registry(), "tasks",
+                            "seed = 1\nstimuli = \"img\"\n[stage.img]\ntype = \"render\"\n");
   StageInputs inputs;
   inputs.add("stimuli", {"stimuli", {}, std::make_shared<Artifact>(paper_set().to_artifact())});
   const TasksStage stage;

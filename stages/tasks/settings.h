@@ -12,8 +12,8 @@
 namespace wmgeom {
 
 struct TasksSettings {
-  std::vector<std::string> tasks;        // "loc-1", "cat-2", ...
-  std::int32_t trial_length{};           // frames per trial
+  std::vector<std::string> tasks;  // "loc-1", "cat-2", ...
+  std::int32_t trial_length{};     // frames per trial
   double match_prob{};
   double hard_nonmatch{};
   std::int64_t eval_trials_per_task{};

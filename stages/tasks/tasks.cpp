@@ -7,9 +7,9 @@
 #include <optional>
 #include <set>
 
-#include "core/format.h"
 #include "core/artifacts.h"
 #include "core/error.h"
+#include "core/format.h"
 #include "nback/sampler.h"
 
 namespace wmgeom {
@@ -79,14 +79,14 @@ nlohmann::json cue_info(const std::vector<nback::Task>& tasks, const std::string
 }  // namespace
 
 void TasksStage::check(const TasksSettings& s, ParamIssues& issues) const {
-  check_params(s, [&](const std::string& key, const std::string& message) {
-    issues.error(key, message);
-  });
+  check_params(
+      s, [&](const std::string& key, const std::string& message) { issues.error(key, message); });
 }
 
 SizeEstimate TasksStage::estimate_of(const TasksSettings& s, const EstimateInputs& inputs) const {
   const auto it = inputs.find("stimuli");
-  const std::int64_t n = it == inputs.end() || it->second.empty() ? -1 : it->second.front().dim("stimuli");
+  const std::int64_t n =
+      it == inputs.end() || it->second.empty() ? -1 : it->second.front().dim("stimuli");
   if (n < 0) return {};
   const auto per_split = static_cast<std::int64_t>(s.tasks.size()) * s.eval_trials_per_task;
   const std::int64_t m = per_split * static_cast<std::int64_t>(s.eval_splits.size());
@@ -101,7 +101,8 @@ SizeEstimate TasksStage::estimate_of(const TasksSettings& s, const EstimateInput
   return e;
 }
 
-Artifact TasksStage::compute(const TasksSettings& s, const StageInputs& inputs, RunContext& ctx) const {
+Artifact TasksStage::compute(const TasksSettings& s, const StageInputs& inputs,
+                             RunContext& ctx) const {
   check_params(s, [](const std::string& key, const std::string& message) {
     throw InputError(key + ": " + message);
   });
@@ -140,7 +141,9 @@ Artifact TasksStage::compute(const TasksSettings& s, const StageInputs& inputs, 
   // non-matches. Said once per task and split, and recorded in info.
   nlohmann::json coverage = nlohmann::json::object();
   for (std::int32_t split : {kSplitTrain, kSplitValidation}) {
-    const nback::Sampler* sampler = split == kSplitTrain ? &train : validation ? &*validation : nullptr;
+    const nback::Sampler* sampler = split == kSplitTrain ? &train
+                                    : validation         ? &*validation
+                                                         : nullptr;
     if (sampler == nullptr) continue;
     nlohmann::json per = nlohmann::json::object();
     for (std::size_t k = 0; k < tasks.size(); ++k) {
@@ -148,8 +151,9 @@ Artifact TasksStage::compute(const TasksSettings& s, const StageInputs& inputs, 
       if (std::isnan(c)) continue;
       per[tasks[k].name] = c;
       if (hard_nonmatch > 0 && c < 1.0) {
-        ctx.warn("task \"" + tasks[k].name + "\": only " + format_percent(c, 0) + " of the " + split_key(split) +
-                 "-split stimuli have another " + nback::feature_name(tasks[k].feature) +
+        ctx.warn("task \"" + tasks[k].name + "\": only " + format_percent(c, 0) + " of the " +
+                 split_key(split) + "-split stimuli have another " +
+                 nback::feature_name(tasks[k].feature) +
                  " of their category in the split; hard non-matches fall back to ordinary ones "
                  "after the others, so fewer than hard_nonmatch of its non-matches are hard");
       }

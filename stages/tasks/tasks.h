@@ -27,7 +27,8 @@ class TasksStage final : public StageWith<TasksSettings> {
   // arrays of [M, T] or [M], plus five int32 attributes per stimulus. dims:
   // trials, trials_per_split, trial_length.
   SizeEstimate estimate_of(const TasksSettings& s, const EstimateInputs& inputs) const override;
-  Artifact compute(const TasksSettings& s, const StageInputs& inputs, RunContext& ctx) const override;
+  Artifact compute(const TasksSettings& s, const StageInputs& inputs,
+                   RunContext& ctx) const override;
 };
 
 }  // namespace wmgeom

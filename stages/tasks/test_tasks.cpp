@@ -20,8 +20,8 @@
 #include "graph/registry.h"
 #include "nback/sampler.h"
 #include "register_all.h"
-#include "tasks/tasks.h"
 #include "stage_kit.h"
+#include "tasks/tasks.h"
 #include "testing.h"
 
 namespace wmgeom::testing {
@@ -45,7 +45,8 @@ std::string tasks_toml(const std::string& body = "") {
 
 struct Pipeline : InProcess {
   std::pair<StimulusSet, TrialSet> operator()(const std::string& text, int threads = 2) {
-    return {get_as<StimulusSet>(text, "stimuli", threads), get_as<TrialSet>(text, "tasks", threads)};
+    return {get_as<StimulusSet>(text, "stimuli", threads),
+            get_as<TrialSet>(text, "tasks", threads)};
   }
 };
 
@@ -127,7 +128,8 @@ TEST(TasksStage, RenderToTasksGivesTheSuite) {
       // Hard non-matches: recorded for identity tasks only. Expected share
       // 0.5 + 0.5 / 7 = 0.57 over ~96-160 non-matches (4 sd ~ 0.2).
       if (name.rfind("id-", 0) == 0) {
-        EXPECT_NEAR(t.info["hard_nonmatch_rate"][sp][name].get<double>(), 0.57, 0.2) << name << " " << sp;
+        EXPECT_NEAR(t.info["hard_nonmatch_rate"][sp][name].get<double>(), 0.57, 0.2)
+            << name << " " << sp;
         EXPECT_EQ(t.info["hard_nonmatch_coverage"][sp][name].get<double>(), 1.0);
       } else {
         EXPECT_FALSE(t.info["hard_nonmatch_rate"][sp].contains(name)) << name;
@@ -140,18 +142,21 @@ TEST(TasksStage, RenderToTasksGivesTheSuite) {
 TEST(TasksStage, HardNonMatchShareReachesTheTrials) {
   Pipeline run;
   for (double h : {0.0, 1.0}) {
-    const auto [s, t] = run(stimuli_toml() + tasks_toml("tasks = [\"id-1\", \"cat-1\"]\neval_trials_per_task = 200\n"
-                                                        "hard_nonmatch = " + std::to_string(h)));
+    const auto [s, t] = run(stimuli_toml() +
+                            tasks_toml("tasks = [\"id-1\", \"cat-1\"]\neval_trials_per_task = 200\n"
+                                       "hard_nonmatch = " +
+                                       std::to_string(h)));
     EXPECT_EQ(t.hard_nonmatch, h);
-    const auto cat = ints(s.category), stim = ints(t.stimuli),
-               tgt = ints(t.targets), task = ints(t.task);
+    const auto cat = ints(s.category), stim = ints(t.stimuli), tgt = ints(t.targets),
+               task = ints(t.task);
     std::int64_t non = 0, same = 0;
     for (std::size_t r = 0; r < task.size(); ++r) {
       if (task[r] != 0) continue;  // id-1
       for (std::size_t f = 1; f < 6; ++f) {
         if (tgt[r * 6 + f] != nback::kNonMatch) continue;
         ++non;
-        same += cat[static_cast<std::size_t>(stim[r * 6 + f])] == cat[static_cast<std::size_t>(stim[r * 6 + f - 1])];
+        same += cat[static_cast<std::size_t>(stim[r * 6 + f])] ==
+                cat[static_cast<std::size_t>(stim[r * 6 + f - 1])];
       }
     }
     ASSERT_GT(non, 500);
@@ -160,7 +165,8 @@ TEST(TasksStage, HardNonMatchShareReachesTheTrials) {
     } else {
       EXPECT_NEAR(static_cast<double>(same) / static_cast<double>(non), 1.0 / 7.0, 0.06);
     }
-    EXPECT_NEAR(t.info["hard_nonmatch_rate"]["train"]["id-1"].get<double>(), h + (1 - h) / 7.0, 0.06);
+    EXPECT_NEAR(t.info["hard_nonmatch_rate"]["train"]["id-1"].get<double>(), h + (1 - h) / 7.0,
+                0.06);
   }
 }
 
@@ -168,13 +174,15 @@ TEST(TasksStage, NovelIdentitiesWarnThatHardNonMatchesFallBack) {
   // One held-out identity per category: the validation split cannot hold
   // hard non-matches; the stage runs, warns, and records the coverage.
   Pipeline run;
-  const auto [s, t] = run(stimuli_toml("holdout_views = []\nholdout_every = 0\nholdout_identities = [1]\n") +
-                          tasks_toml("tasks = [\"id-1\"]\neval_trials_per_task = 100"));
+  const auto [s, t] =
+      run(stimuli_toml("holdout_views = []\nholdout_every = 0\nholdout_identities = [1]\n") +
+          tasks_toml("tasks = [\"id-1\"]\neval_trials_per_task = 100"));
   EXPECT_EQ(t.info["hard_nonmatch_coverage"]["validation"]["id-1"].get<double>(), 0.0);
   EXPECT_EQ(t.info["hard_nonmatch_coverage"]["train"]["id-1"].get<double>(), 0.0);
   EXPECT_EQ(t.info["hard_nonmatch_rate"]["validation"]["id-1"].get<double>(), 0.0);
-  EXPECT_NE(run.log_text.str().find("task \"id-1\": only 0% of the validation-split stimuli have another id of "
-                                    "their category"),
+  EXPECT_NE(run.log_text.str().find(
+                "task \"id-1\": only 0% of the validation-split stimuli have another id of "
+                "their category"),
             std::string::npos)
       << run.log_text.str();
 }
@@ -232,7 +240,6 @@ TEST(TasksStage, TrainStageCanStreamTrialsFromTheTrialSet) {
 }
 
 // ------------------------------------------------------------ cache key
-
 
 TEST(TasksStage, PassesTheStageKit) {
   expect_stage_kit({stimuli_toml() + tasks_toml("eval_trials_per_task = 16"), "tasks"});

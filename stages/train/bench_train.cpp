@@ -52,24 +52,40 @@ void BM_TrainStep(benchmark::State& state, const std::string& rnn, int hidden) {
   torch::Tensor bank = torch::relu(torch::randn({kImages, 128, 7, 7}));
   torch::Tensor stim = torch::randint(0, kImages, {batch, kT}, torch::kLong);
   torch::Tensor target = torch::randint(0, 3, {batch, kT}, torch::kLong);
-  torch::Tensor cue = torch::eye(kTasks).index_select(0, torch::arange(batch, torch::kLong) % kTasks);
+  torch::Tensor cue =
+      torch::eye(kTasks).index_select(0, torch::arange(batch, torch::kLong) % kTasks);
   std::int64_t unique = std::get<0>(at::_unique(stim.flatten())).numel();
   for (auto _ : state) {
     auto out = model->forward(bank, stim, cue);
-    torch::Tensor loss = torch::nn::functional::cross_entropy(out.logits.reshape({-1, 3}), target.reshape({-1}));
+    torch::Tensor loss =
+        torch::nn::functional::cross_entropy(out.logits.reshape({-1, 3}), target.reshape({-1}));
     opt.zero_grad();
     loss.backward();
     torch::nn::utils::clip_grad_norm_(model->parameters(), 1.0);
     opt.step();
   }
   state.SetItemsProcessed(state.iterations() * batch);
-  state.counters["GFLOPs"] = benchmark::Counter(step_flops(c, batch, unique) * static_cast<double>(state.iterations()) / 1e9,
-                                                benchmark::Counter::kIsRate);
+  state.counters["GFLOPs"] = benchmark::Counter(
+      step_flops(c, batch, unique) * static_cast<double>(state.iterations()) / 1e9,
+      benchmark::Counter::kIsRate);
 }
-BENCHMARK_CAPTURE(BM_TrainStep, gru256, std::string("gru"), 256)->Args({256, 2})->Args({256, 1})->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_TrainStep, gru64, std::string("gru"), 64)->Args({256, 1})->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_TrainStep, rnn512, std::string("rnn"), 512)->Args({256, 1})->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_TrainStep, lstm256, std::string("lstm"), 256)->Args({256, 1})->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_TrainStep, gru256, std::string("gru"), 256)
+    ->Args({256, 2})
+    ->Args({256, 1})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_TrainStep, gru64, std::string("gru"), 64)
+    ->Args({256, 1})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_TrainStep, rnn512, std::string("rnn"), 512)
+    ->Args({256, 1})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_TrainStep, lstm256, std::string("lstm"), 256)
+    ->Args({256, 1})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 // The optimiser step alone, on the parameters of a GRU model (the paper's
 // sizes: state.range(0) hidden units) with fixed random gradients:
@@ -105,10 +121,13 @@ void adamw_steps(benchmark::State& state, Make make) {
   state.SetItemsProcessed(state.iterations() * n);
 }
 void BM_AdamWStep_Ours(benchmark::State& state) {
-  adamw_steps<nets::MultiTensorAdamW>(state, [](auto& p) { return nets::MultiTensorAdamW(p, {.lr = 1e-3, .weight_decay = 0.01}); });
+  adamw_steps<nets::MultiTensorAdamW>(
+      state, [](auto& p) { return nets::MultiTensorAdamW(p, {.lr = 1e-3, .weight_decay = 0.01}); });
 }
 void BM_AdamWStep_Torch(benchmark::State& state) {
-  adamw_steps<torch::optim::AdamW>(state, [](auto& p) { return torch::optim::AdamW(p, torch::optim::AdamWOptions(1e-3).weight_decay(0.01)); });
+  adamw_steps<torch::optim::AdamW>(state, [](auto& p) {
+    return torch::optim::AdamW(p, torch::optim::AdamWOptions(1e-3).weight_decay(0.01));
+  });
 }
 BENCHMARK(BM_AdamWStep_Ours)->Arg(256)->Arg(64)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_AdamWStep_Torch)->Arg(256)->Arg(64)->UseRealTime()->Unit(benchmark::kMicrosecond);
@@ -120,10 +139,14 @@ void BM_MatmulRate(benchmark::State& state) {
   std::int64_t n = state.range(0);
   torch::Tensor a = torch::randn({n, n}), b = torch::randn({n, n});
   for (auto _ : state) benchmark::DoNotOptimize(torch::mm(a, b));
-  state.counters["GFLOPs"] = benchmark::Counter(2.0 * n * n * n * static_cast<double>(state.iterations()) / 1e9,
-                                                benchmark::Counter::kIsRate);
+  state.counters["GFLOPs"] = benchmark::Counter(
+      2.0 * n * n * n * static_cast<double>(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_MatmulRate)->Args({1024, 2})->Args({1024, 1})->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MatmulRate)
+    ->Args({1024, 2})
+    ->Args({1024, 1})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

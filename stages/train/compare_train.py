@@ -70,14 +70,13 @@ def trials_per_s(rnn, hidden, batch, threads, min_time=2.0):
 def main():
     bench = sys.argv[1] if len(sys.argv) > 1 else "build/stages/train/bench_train"
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    configs = [("gru", 256, 2, "BM_TrainStep/gru256/256/2/real_time"),
-               ("gru", 256, 1, "BM_TrainStep/gru256/256/1/real_time"),
-               ("gru", 64, 1, "BM_TrainStep/gru64/256/1/real_time"),
-               ("rnn", 512, 1, "BM_TrainStep/rnn512/256/1/real_time"),
-               ("lstm", 256, 1, "BM_TrainStep/lstm256/256/1/real_time")]
+    configs = [(rnn, hidden, threads, f"BM_TrainStep/{rnn}{hidden}/256/{threads}/real_time")
+               for rnn, hidden in (("gru", 256), ("gru", 64), ("rnn", 512), ("lstm", 256))
+               for threads in (2, 1)]
     cpp, py, gflops, mm = {}, {}, {}, {}
     for _ in range(rounds):
-        out = subprocess.run([bench, "--benchmark_format=json", "--benchmark_min_time=2"],
+        out = subprocess.run([bench, "--benchmark_format=json", "--benchmark_min_time=2",
+                              "--benchmark_filter=BM_TrainStep|BM_MatmulRate"],
                              check=True, capture_output=True, text=True).stdout
         for b in json.loads(out)["benchmarks"]:
             if b["name"].startswith("BM_MatmulRate"):

@@ -30,7 +30,8 @@ TrainSettings TrainSettings::from_params(const Params& p) {
   return s;
 }
 
-nets::WmModelConfig TrainSettings::model(const std::vector<std::int64_t>& feature_shape, int cue_dim) const {
+nets::WmModelConfig TrainSettings::model(const std::vector<std::int64_t>& feature_shape,
+                                         int cue_dim) const {
   nets::WmModelConfig c;
   c.rnn = rnn;
   c.hidden = hidden;

@@ -15,8 +15,8 @@
 namespace wmgeom {
 
 struct TrainSettings {
-  std::string rnn;     // "rnn" | "gru" | "lstm"
-  int hidden{};        // resolved: 0 in the file is nets::default_hidden(rnn)
+  std::string rnn;  // "rnn" | "gru" | "lstm"
+  int hidden{};     // resolved: 0 in the file is nets::default_hidden(rnn)
   int layers{};
   int conv_channels{};  // resolved: 0 in the file is hidden
   int embed{};          // resolved: 0 in the file is hidden

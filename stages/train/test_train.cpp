@@ -38,8 +38,11 @@ namespace fs = std::filesystem;
 
 // The train stage's keys: small defaults, overridden by `train_body` lines ("key = value").
 std::string train_keys(const std::string& train_body) {
-  std::map<std::string, std::string> keys = {{"hidden", "32"},     {"conv_channels", "8"}, {"batch_size", "32"},
-                                             {"lr", "0.003"},      {"device", "\"cpu\""}};
+  std::map<std::string, std::string> keys = {{"hidden", "32"},
+                                             {"conv_channels", "8"},
+                                             {"batch_size", "32"},
+                                             {"lr", "0.003"},
+                                             {"device", "\"cpu\""}};
   std::istringstream in(train_body);
   for (std::string line; std::getline(in, line);) {
     auto eq = line.find('=');
@@ -52,15 +55,20 @@ std::string train_keys(const std::string& train_body) {
   return out;
 }
 
-std::string pipeline(const std::string& train_body, const std::string& tasks = "[\"loc-1\", \"cat-1\"]",
+std::string pipeline(const std::string& train_body,
+                     const std::string& tasks = "[\"loc-1\", \"cat-1\"]",
                      const std::string& tasks_extra = "") {
   return "[pipeline]\nname = \"t\"\nseed = 2\n\n"
-         "[stage.stimuli]\ntype = \"render\"\ncategories = 4\nidentities_per_category = 2\nviews = 6\n"
+         "[stage.stimuli]\ntype = \"render\"\ncategories = 4\nidentities_per_category = 2\nviews = "
+         "6\n"
          "image_size = 32\nholdout_views = [2]\n\n"
-         "[stage.cnn]\ntype = \"features\"\nstimuli = \"stimuli\"\nmodel = \"random\"\ninput_size = 32\n\n"
-         "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"stimuli\"\ntasks = " + tasks +
-         "\neval_trials_per_task = 64\n" + tasks_extra + "\n"
-         "[stage.gru]\ntype = \"train\"\nfeatures = \"cnn\"\ntasks = \"tasks\"\n" + train_keys(train_body);
+         "[stage.cnn]\ntype = \"features\"\nstimuli = \"stimuli\"\nmodel = \"random\"\ninput_size "
+         "= 32\n\n"
+         "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"stimuli\"\ntasks = " +
+         tasks + "\neval_trials_per_task = 64\n" + tasks_extra +
+         "\n"
+         "[stage.gru]\ntype = \"train\"\nfeatures = \"cnn\"\ntasks = \"tasks\"\n" +
+         train_keys(train_body);
 }
 
 struct Pipeline : InProcess {
@@ -78,9 +86,11 @@ std::string weights_hash(const TrainedModel& m) {
 
 // At 2 threads of its own (hashed): the same weights whatever the run's width.
 TEST(Train, PassesTheStageKit) {
-  expect_stage_kit({pipeline("steps = 20\neval_every = 10\ncheckpoint_every = 10\nthreads = 2\nlr_decay = 0.5"), "gru",
-                    {},
-                    {{"device", "\"auto\""}}});
+  expect_stage_kit(
+      {pipeline("steps = 20\neval_every = 10\ncheckpoint_every = 10\nthreads = 2\nlr_decay = 0.5"),
+       "gru",
+       {},
+       {{"device", "\"auto\""}}});
 }
 
 TEST(Train, LearnsAndRecordsCurves) {
@@ -114,15 +124,17 @@ TEST(Train, LearnsAndRecordsCurves) {
 TEST(Train, EveryRnnTypeTrainsDeterministically) {
   for (const char* rnn : {"rnn", "gru", "lstm"}) {
     Pipeline a, b;
-    std::string text = pipeline(std::string("rnn = \"") + rnn + "\"\nsteps = 20\neval_every = 10\n");
+    std::string text =
+        pipeline(std::string("rnn = \"") + rnn + "\"\nsteps = 20\neval_every = 10\n");
     EXPECT_EQ(weights_hash(a(text)), weights_hash(b(text))) << rnn;
   }
 }
 
 TEST(Train, StopsEarlyAtTheAccuracyBar) {
   Pipeline run;
-  TrainedModel m = run(pipeline("steps = 3000\neval_every = 100\nstop_at_accuracy = 0.9\nstop_at_heldout = 0.8\n",
-                                "[\"loc-1\"]"));
+  TrainedModel m = run(
+      pipeline("steps = 3000\neval_every = 100\nstop_at_accuracy = 0.9\nstop_at_heldout = 0.8\n",
+               "[\"loc-1\"]"));
   EXPECT_TRUE(m.config["stopped_early"].get<bool>());
   std::int64_t steps = m.config["steps"].get<std::int64_t>();
   EXPECT_LT(steps, 3000);
@@ -160,10 +172,14 @@ TEST(Train, RecordsHardNonMatchAccuracyOfIdentityTasks) {
   b.length = ts.trial_length;
   b.stimuli.assign(stim.data_ptr<std::int32_t>(), stim.data_ptr<std::int32_t>() + stim.numel());
   b.task.assign(task.data_ptr<std::int32_t>(), task.data_ptr<std::int32_t>() + task.numel());
-  std::vector<std::uint8_t> mask = nback::hard_nonmatch_mask(nback::StimulusTable::from(ts), nback::parse_tasks({"loc-1", "id-1"}), b);
-  torch::Tensor bank = nets::view(run.get_as<FeatureBank>(text, "cnn").features).to(torch::kFloat32);
+  std::vector<std::uint8_t> mask = nback::hard_nonmatch_mask(
+      nback::StimulusTable::from(ts), nback::parse_tasks({"loc-1", "id-1"}), b);
+  torch::Tensor bank =
+      nets::view(run.get_as<FeatureBank>(text, "cnn").features).to(torch::kFloat32);
   torch::NoGradGuard no_grad;
-  auto out = model->forward(bank, stim.to(torch::kLong), nets::cue_matrix({"loc-1", "id-1"}, "onehot").index_select(0, task.to(torch::kLong)));
+  auto out = model->forward(
+      bank, stim.to(torch::kLong),
+      nets::cue_matrix({"loc-1", "id-1"}, "onehot").index_select(0, task.to(torch::kLong)));
   torch::Tensor right = out.logits.argmax(2).eq(targets);
   std::int64_t frames = 0, correct = 0;
   for (std::int64_t i = 0; i < b.trials; ++i) {
@@ -179,7 +195,8 @@ TEST(Train, RecordsHardNonMatchAccuracyOfIdentityTasks) {
   ASSERT_GT(frames, 60);
   EXPECT_NEAR(hard[3], static_cast<double>(correct) / static_cast<double>(frames), 1e-6);
   // The log names the held-out hard accuracy of the identity task.
-  EXPECT_NE(run.log_text.str().find("hard non-matches held-out: id-1 "), std::string::npos) << run.log_text.str();
+  EXPECT_NE(run.log_text.str().find("hard non-matches held-out: id-1 "), std::string::npos)
+      << run.log_text.str();
 }
 
 // Trained without hard non-matches (hard_nonmatch = 0 in the task suite), an
@@ -188,8 +205,9 @@ TEST(Train, RecordsHardNonMatchAccuracyOfIdentityTasks) {
 // 55-70%. The stage must not stop there.
 TEST(Train, EarlyStopWaitsForHardNonMatches) {
   Pipeline run;
-  TrainedModel m = run(pipeline("steps = 1000\neval_every = 100\nstop_at_accuracy = 0.95\nstop_at_heldout = 0.8\n",
-                                "[\"id-1\"]", "hard_nonmatch = 0.0\n"));
+  TrainedModel m = run(
+      pipeline("steps = 1000\neval_every = 100\nstop_at_accuracy = 0.95\nstop_at_heldout = 0.8\n",
+               "[\"id-1\"]", "hard_nonmatch = 0.0\n"));
   const auto tr = m.curve_train_acc.values<float>(), va = m.curve_val_acc.values<float>(),
              hard = m.curve_val_hard_acc.values<float>();
   const auto k = static_cast<std::size_t>(m.curve_step.numel());
@@ -250,7 +268,9 @@ TEST(Train, MilestonesReachTheOptimiser) {
   const std::string frozen = "lr_milestones = [4]\nlr_decay = 0.0\neval_every = 2\n";
   EXPECT_EQ(weights_hash(b(pipeline(frozen + "steps = 6\n"))), four);
   EXPECT_EQ(weights_hash(c(pipeline(frozen + "steps = 10\n"))), four);
-  EXPECT_NE(weights_hash(d(pipeline("lr_milestones = [5]\nlr_decay = 0.0\neval_every = 2\nsteps = 10\n"))), four);
+  EXPECT_NE(weights_hash(
+                d(pipeline("lr_milestones = [5]\nlr_decay = 0.0\neval_every = 2\nsteps = 10\n"))),
+            four);
 }
 
 std::string train_key(const fs::path& base, const std::string& body) {
@@ -263,10 +283,16 @@ std::string train_key(const fs::path& base, const std::string& body) {
 // memory for a wider model, more time for more steps.
 TEST(Train, ResourcesFollowTheParameters) {
   const TrainStage stage;
-  auto params = [](const std::string& body) { return stage_params(real_registry(), "train", body + "\n[stage.f]\ntype = \"features\"\nstimuli = \"r\"\n[stage.t]\ntype = \"tasks\"\nstimuli = \"r\"\n[stage.r]\ntype = \"render\"\n"); };
+  auto params = [](const std::string& body) {
+    return stage_params(real_registry(), "train",
+                        body +
+                            "\n[stage.f]\ntype = \"features\"\nstimuli = \"r\"\n[stage.t]\ntype = "
+                            "\"tasks\"\nstimuli = \"r\"\n[stage.r]\ntype = \"render\"\n");
+  };
   const std::string ports = "features = \"f\"\ntasks = \"t\"\n";
   const Resources small = stage.resources(params(ports + "hidden = 64\nsteps = 1000\nthreads = 1"));
-  const Resources big = stage.resources(params(ports + "hidden = 1024\nsteps = 100000\nthreads = 4"));
+  const Resources big =
+      stage.resources(params(ports + "hidden = 1024\nsteps = 100000\nthreads = 4"));
   EXPECT_EQ(small.cpus, 1);
   EXPECT_EQ(big.cpus, 4);
   EXPECT_LT(small.mem_mb, big.mem_mb);
@@ -276,11 +302,12 @@ TEST(Train, ResourcesFollowTheParameters) {
   // The device is the engine's (schema.toml `device`): a CUDA training holds
   // the GPU's token, and its cluster job asks one GPU (instance_resources).
   Diagnostics d;
-  auto plan = make_plan_from_text("/tmp/t.toml",
-                                  "[pipeline]\nname = \"t\"\n[stage.gru]\ntype = \"train\"\n" + ports +
-                                      "device = \"cuda\"\n[stage.f]\ntype = \"features\"\nstimuli = \"r\"\ndevice = \"cpu\"\n"
-                                      "[stage.t]\ntype = \"tasks\"\nstimuli = \"r\"\n[stage.r]\ntype = \"render\"\n",
-                                  {}, real_registry(), d);
+  auto plan = make_plan_from_text(
+      "/tmp/t.toml",
+      "[pipeline]\nname = \"t\"\n[stage.gru]\ntype = \"train\"\n" + ports +
+          "device = \"cuda\"\n[stage.f]\ntype = \"features\"\nstimuli = \"r\"\ndevice = \"cpu\"\n"
+          "[stage.t]\ntype = \"tasks\"\nstimuli = \"r\"\n[stage.r]\ntype = \"render\"\n",
+      {}, real_registry(), d);
   ASSERT_TRUE(plan) << d.format_all();
   const Instance& gru = plan->instances[plan->select("gru").at(0)];
   EXPECT_EQ(gru.resource, "cuda:0");
@@ -292,18 +319,22 @@ TEST(Train, ResourcesFollowTheParameters) {
 
 TEST(Train, ExplicitDefaultsKeepTheKey) {
   TempDir dir;
-  EXPECT_EQ(train_key(dir.path(), "steps = 100\ninput_relu = true\nreadout_norm = true\nlr_milestones = []\n"),
+  EXPECT_EQ(train_key(dir.path(),
+                      "steps = 100\ninput_relu = true\nreadout_norm = true\nlr_milestones = []\n"),
             train_key(dir.path(), "steps = 100\n"));
 }
 
 TEST(Train, DivergenceNamesTheStep) {
   TempDir dir;
-  write_file(dir / "p.toml", pipeline("lr = 1e8\nweight_decay = 0.5\ngrad_clip = 0.0\nsteps = 200\neval_every = 100\n"));
-  CliResult r = run_cli({"run", (dir / "p.toml").string(), "--cache-dir", (dir / "c").string(), "--out",
-                         (dir / "o").string(), "--no-progress"},
+  write_file(
+      dir / "p.toml",
+      pipeline("lr = 1e8\nweight_decay = 0.5\ngrad_clip = 0.0\nsteps = 200\neval_every = 100\n"));
+  CliResult r = run_cli({"run", (dir / "p.toml").string(), "--cache-dir", (dir / "c").string(),
+                         "--out", (dir / "o").string(), "--no-progress"},
                         real_registry());
   EXPECT_EQ(r.code, 1) << r.err;
-  EXPECT_NE(r.err.find("stage gru failed: the training loss is not finite"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("stage gru failed: the training loss is not finite"), std::string::npos)
+      << r.err;
   EXPECT_NE(r.err.find("at step"), std::string::npos) << r.err;
 }
 
@@ -311,19 +342,22 @@ TEST(Train, BadParametersExitTwo) {
   TempDir dir;
   struct Case {
     std::string body, expected;
-  } cases[] = {{"steps = 0\n", "stage.gru.steps: expected an integer >= 1, found 0"},
-               {"rnn = \"transformer\"\n", "stage.gru.rnn: expected one of \"rnn\", \"gru\", \"lstm\""},
-               {"steps = 10\neval_every = 50\n", "stage.gru.eval_every: expected eval_every <= steps"},
-               {"device = \"gpu\"\n", "stage.gru.device: expected \"auto\""},
-               {"steps = 100\nlr_decay = 0.1\nlr_milestones = [50, 20]\n",
-                "stage.gru.lr_milestones: expected strictly ascending steps, found 20 after 50"},
-               {"steps = 100\nlr_decay = 0.1\nlr_milestones = [50, 50]\n",
-                "stage.gru.lr_milestones: expected strictly ascending steps, found 50 after 50"},
-               {"steps = 100\nlr_decay = 0.1\nlr_milestones = [0, 50]\n", "stage.gru.lr_milestones: expected a list of integers >= 1"},
-               {"steps = 100\nlr_decay = 0.1\nlr_milestones = [50, 100]\n",
-                "stage.gru.lr_milestones: expected every milestone below steps (100), found 100"},
-               {"steps = 100\nlr_milestones = [50]\n", "stage.gru.lr_milestones: expected lr_decay < 1 with lr_milestones"},
-               {"input_relu = 1\n", "stage.gru.input_relu"}};
+  } cases[] = {
+      {"steps = 0\n", "stage.gru.steps: expected an integer >= 1, found 0"},
+      {"rnn = \"transformer\"\n", "stage.gru.rnn: expected one of \"rnn\", \"gru\", \"lstm\""},
+      {"steps = 10\neval_every = 50\n", "stage.gru.eval_every: expected eval_every <= steps"},
+      {"device = \"gpu\"\n", "stage.gru.device: expected \"auto\""},
+      {"steps = 100\nlr_decay = 0.1\nlr_milestones = [50, 20]\n",
+       "stage.gru.lr_milestones: expected strictly ascending steps, found 20 after 50"},
+      {"steps = 100\nlr_decay = 0.1\nlr_milestones = [50, 50]\n",
+       "stage.gru.lr_milestones: expected strictly ascending steps, found 50 after 50"},
+      {"steps = 100\nlr_decay = 0.1\nlr_milestones = [0, 50]\n",
+       "stage.gru.lr_milestones: expected a list of integers >= 1"},
+      {"steps = 100\nlr_decay = 0.1\nlr_milestones = [50, 100]\n",
+       "stage.gru.lr_milestones: expected every milestone below steps (100), found 100"},
+      {"steps = 100\nlr_milestones = [50]\n",
+       "stage.gru.lr_milestones: expected lr_decay < 1 with lr_milestones"},
+      {"input_relu = 1\n", "stage.gru.input_relu"}};
   for (const auto& c : cases) {
     write_file(dir / "p.toml", pipeline(c.body));
     CliResult r = run_cli({"validate", (dir / "p.toml").string()}, real_registry());
@@ -335,7 +369,8 @@ TEST(Train, BadParametersExitTwo) {
 // kill -9 in the middle of training, run again: the result equals an
 // uninterrupted run's, bit for bit (CPU, same seed).
 TEST(Train, KilledRunResumesToTheSameWeights) {
-  std::string text = pipeline("hidden = 64\nbatch_size = 64\nsteps = 400\neval_every = 100\ncheckpoint_every = 25\n");
+  std::string text = pipeline(
+      "hidden = 64\nbatch_size = 64\nsteps = 400\neval_every = 100\ncheckpoint_every = 25\n");
   Pipeline reference;
   std::string want = weights_hash(reference(text));
 
@@ -343,8 +378,9 @@ TEST(Train, KilledRunResumesToTheSameWeights) {
   write_file(dir / "p.toml", text);
   fs::path cache = dir / "cache";
   // Everything upstream first, so the killed process is inside train.
-  std::string prep = std::string(WMGEOM_TESTCLI) + " run " + (dir / "p.toml").string() + " --only tasks --only cnn" +
-                     " --cache-dir " + cache.string() + " --out " + (dir / "o").string() + " -q --no-progress";
+  std::string prep = std::string(WMGEOM_TESTCLI) + " run " + (dir / "p.toml").string() +
+                     " --only tasks --only cnn" + " --cache-dir " + cache.string() + " --out " +
+                     (dir / "o").string() + " -q --no-progress";
   ASSERT_EQ(std::system(prep.c_str()), 0);
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
@@ -352,14 +388,16 @@ TEST(Train, KilledRunResumesToTheSameWeights) {
     std::string out = (dir / "child.log").string();
     freopen(out.c_str(), "w", stderr);
     freopen(out.c_str(), "a", stdout);
-    execl(WMGEOM_TESTCLI, WMGEOM_TESTCLI, "run", (dir / "p.toml").c_str(), "--cache-dir", cache.c_str(), "--out",
-          (dir / "o").c_str(), "--no-progress", "--threads", "2", static_cast<char*>(nullptr));
+    execl(WMGEOM_TESTCLI, WMGEOM_TESTCLI, "run", (dir / "p.toml").c_str(), "--cache-dir",
+          cache.c_str(), "--out", (dir / "o").c_str(), "--no-progress", "--threads", "2",
+          static_cast<char*>(nullptr));
     _exit(127);
   }
   // Kill as soon as the first checkpoint exists.
   bool killed = false;
   for (int i = 0; i < 6000 && !killed; ++i) {
-    for (const auto& e : fs::recursive_directory_iterator(cache, fs::directory_options::skip_permission_denied)) {
+    for (const auto& e :
+         fs::recursive_directory_iterator(cache, fs::directory_options::skip_permission_denied)) {
       if (e.path().filename() == "checkpoint.pt") {
         kill(pid, SIGKILL);
         killed = true;

@@ -7,8 +7,8 @@
 
 #include <oneapi/tbb/task_group.h>
 
-#include "core/format.h"
 #include "core/artifacts.h"
+#include "core/format.h"
 #include "nback/sampler.h"
 #include "nets/adamw.h"
 #include "nets/threads.h"
@@ -22,13 +22,15 @@ namespace {
 namespace fs = std::filesystem;
 
 struct EvalSet {
-  torch::Tensor stimuli, task, targets, decision;  // decision: [M, T] bool, t >= N of the trial's task
+  torch::Tensor stimuli, task, targets,
+      decision;        // decision: [M, T] bool, t >= N of the trial's task
   torch::Tensor hard;  // [M, T] bool: hard non-match frames (nback::hard_nonmatch_mask)
   std::vector<std::int64_t> count_per_task;
 };
 
-EvalSet eval_set(const TrialSet& ts, const nback::StimulusTable& table, const std::vector<nback::Task>& tasks,
-                 std::int32_t split, const torch::Device& device) {
+EvalSet eval_set(const TrialSet& ts, const nback::StimulusTable& table,
+                 const std::vector<nback::Task>& tasks, std::int32_t split,
+                 const torch::Device& device) {
   torch::Tensor rows = nets::view(ts.split).eq(split).nonzero().squeeze(1);
   EvalSet e;
   torch::Tensor stimuli = nets::view(ts.stimuli).index_select(0, rows).contiguous();
@@ -39,12 +41,14 @@ EvalSet eval_set(const TrialSet& ts, const nback::StimulusTable& table, const st
   std::vector<std::int64_t> n_of_task;
   for (const auto& t : ts.tasks) n_of_task.push_back(t.n);
   torch::Tensor n = torch::tensor(n_of_task, torch::kLong).to(device).index_select(0, e.task);
-  torch::Tensor frame = torch::arange(ts.trial_length, torch::TensorOptions().dtype(torch::kLong).device(device));
+  torch::Tensor frame =
+      torch::arange(ts.trial_length, torch::TensorOptions().dtype(torch::kLong).device(device));
   e.decision = frame.unsqueeze(0) >= n.unsqueeze(1);
   nback::Batch b;
   b.trials = stimuli.size(0);
   b.length = ts.trial_length;
-  b.stimuli.assign(stimuli.data_ptr<std::int32_t>(), stimuli.data_ptr<std::int32_t>() + stimuli.numel());
+  b.stimuli.assign(stimuli.data_ptr<std::int32_t>(),
+                   stimuli.data_ptr<std::int32_t>() + stimuli.numel());
   b.task.assign(task.data_ptr<std::int32_t>(), task.data_ptr<std::int32_t>() + task.numel());
   std::vector<std::uint8_t> hard = nback::hard_nonmatch_mask(table, tasks, b);
   e.hard = torch::tensor(std::vector<std::int64_t>(hard.begin(), hard.end()), torch::kLong)
@@ -60,8 +64,8 @@ struct Accuracy {
   std::vector<float> all, hard;
 };
 
-Accuracy accuracy(nets::WmModel& model, const torch::Tensor& bank, const torch::Tensor& cues, const EvalSet& e,
-                  std::size_t tasks) {
+Accuracy accuracy(nets::WmModel& model, const torch::Tensor& bank, const torch::Tensor& cues,
+                  const EvalSet& e, std::size_t tasks) {
   Accuracy acc{std::vector<float>(tasks, NAN), std::vector<float>(tasks, NAN)};
   if (!e.stimuli.defined() || e.stimuli.size(0) == 0) return acc;
   torch::NoGradGuard no_grad;
@@ -69,7 +73,8 @@ Accuracy accuracy(nets::WmModel& model, const torch::Tensor& bank, const torch::
   std::vector<torch::Tensor> correct;
   for (std::int64_t i = 0; i < e.stimuli.size(0); i += 1024) {
     std::int64_t len = std::min<std::int64_t>(1024, e.stimuli.size(0) - i);
-    auto out = model->forward(bank, e.stimuli.narrow(0, i, len), cues.index_select(0, e.task.narrow(0, i, len)));
+    auto out = model->forward(bank, e.stimuli.narrow(0, i, len),
+                              cues.index_select(0, e.task.narrow(0, i, len)));
     correct.push_back(out.logits.argmax(2).eq(e.targets.narrow(0, i, len)));
   }
   torch::Tensor right = torch::cat(correct);
@@ -91,7 +96,7 @@ Accuracy accuracy(nets::WmModel& model, const torch::Tensor& bank, const torch::
 
 struct Curves {
   std::vector<std::int64_t> step;
-  std::vector<float> loss, train_acc, val_acc;  // acc: [K][tasks] flattened
+  std::vector<float> loss, train_acc, val_acc;      // acc: [K][tasks] flattened
   std::vector<float> train_hard_acc, val_hard_acc;  // the same on hard non-match frames
 };
 
@@ -108,9 +113,11 @@ struct Accumulated {
 void save_checkpoint(const fs::path& dir, nets::WmModel& model, const nets::MultiTensorAdamW& opt,
                      std::int64_t step, const Curves& c, const Accumulated& acc) {
   torch::serialize::OutputArchive ar;
-  for (const auto& p : model->named_parameters()) ar.write("param." + p.key(), p.value().detach().cpu());
+  for (const auto& p : model->named_parameters())
+    ar.write("param." + p.key(), p.value().detach().cpu());
   auto state = opt.state();
-  for (std::size_t i = 0; i < state.size(); ++i) ar.write("adam." + std::to_string(i), state[i].cpu());
+  for (std::size_t i = 0; i < state.size(); ++i)
+    ar.write("adam." + std::to_string(i), state[i].cpu());
   ar.write("step", torch::tensor({step}, torch::kLong));
   ar.write("curve_step", torch::tensor(c.step, torch::kLong));
   ar.write("curve_loss", torch::tensor(c.loss));
@@ -183,7 +190,8 @@ Array matrix(const std::vector<float>& v, std::int64_t cols) {
 std::string per_task(const std::vector<std::string>& names, const std::vector<float>& acc) {
   std::string out;
   for (std::size_t i = 0; i < names.size(); ++i) {
-    out += (i ? " " : "") + names[i] + " " + (std::isnan(acc[i]) ? "-" : format_percent(acc[i], 0));  // "-": no such frames
+    out += (i ? " " : "") + names[i] + " " +
+           (std::isnan(acc[i]) ? "-" : format_percent(acc[i], 0));  // "-": no such frames
   }
   return out;
 }
@@ -201,44 +209,53 @@ std::string percent(const std::vector<float>& acc) {
 void TrainStage::check(const TrainSettings& s, ParamIssues& issues) const {
   if (s.eval_every > s.steps) {
     issues.error("eval_every", "expected eval_every <= steps (" + std::to_string(s.steps) +
-                                   "), found " + std::to_string(s.eval_every) + ": the curves would be empty");
+                                   "), found " + std::to_string(s.eval_every) +
+                                   ": the curves would be empty");
   }
   // Milestones: strictly ascending step counts (>= 1 is the schema's);
   // lr_decay is the factor applied at each, so it must decay.
   const auto& milestones = s.lr_milestones;
   for (std::size_t i = 1; i < milestones.size(); ++i) {
     if (milestones[i] <= milestones[i - 1]) {
-      issues.error("lr_milestones", "expected strictly ascending steps, found " + std::to_string(milestones[i]) +
-                                        " after " + std::to_string(milestones[i - 1]));
+      issues.error("lr_milestones", "expected strictly ascending steps, found " +
+                                        std::to_string(milestones[i]) + " after " +
+                                        std::to_string(milestones[i - 1]));
       break;
     }
   }
   if (!milestones.empty() && s.lr_decay >= 1.0) {
-    issues.error("lr_milestones", "expected lr_decay < 1 with lr_milestones (lr_decay is the factor applied at "
-                                  "each milestone, e.g. 0.1), found lr_decay = " + std::to_string(s.lr_decay));
+    issues.error("lr_milestones",
+                 "expected lr_decay < 1 with lr_milestones (lr_decay is the factor applied at "
+                 "each milestone, e.g. 0.1), found lr_decay = " +
+                     std::to_string(s.lr_decay));
   }
   if (!milestones.empty() && milestones.back() >= s.steps) {
-    issues.error("lr_milestones", "expected every milestone below steps (" + std::to_string(s.steps) +
-                                      "), found " + std::to_string(milestones.back()) + ": it would never apply");
+    issues.error("lr_milestones", "expected every milestone below steps (" +
+                                      std::to_string(s.steps) + "), found " +
+                                      std::to_string(milestones.back()) + ": it would never apply");
   }
 }
 
-double scheduled_lr(double lr, double decay, std::int64_t decay_every, const std::vector<std::int64_t>& milestones,
-                    std::int64_t step) {
-  const auto decays = milestones.empty()
-                          ? step / decay_every
-                          : std::upper_bound(milestones.begin(), milestones.end(), step) - milestones.begin();
+double scheduled_lr(double lr, double decay, std::int64_t decay_every,
+                    const std::vector<std::int64_t>& milestones, std::int64_t step) {
+  const auto decays =
+      milestones.empty()
+          ? step / decay_every
+          : std::upper_bound(milestones.begin(), milestones.end(), step) - milestones.begin();
   return lr * std::pow(decay, static_cast<double>(decays));
 }
 
-bool reaches_stopping_bar(const std::vector<float>& train_acc, const std::vector<float>& heldout_acc,
-                          const std::vector<float>& heldout_hard_acc, double on_train, double on_heldout) {
+bool reaches_stopping_bar(const std::vector<float>& train_acc,
+                          const std::vector<float>& heldout_acc,
+                          const std::vector<float>& heldout_hard_acc, double on_train,
+                          double on_heldout) {
   auto reached = [](const std::vector<float>& acc, double bar) {
-    return std::none_of(acc.begin(), acc.end(), [bar](float a) { return !std::isnan(a) && a < bar; });
+    return std::none_of(acc.begin(), acc.end(),
+                        [bar](float a) { return !std::isnan(a) && a < bar; });
   };
-  return reached(train_acc, on_train) && reached(heldout_acc, on_heldout) && reached(heldout_hard_acc, on_heldout);
+  return reached(train_acc, on_train) && reached(heldout_acc, on_heldout) &&
+         reached(heldout_hard_acc, on_heldout);
 }
-
 
 // Its own threads; memory for the model, AdamW's two moments and a batch's
 // activations (floats: T = 6 frames of hidden and embedding per trial), with
@@ -251,7 +268,8 @@ Resources TrainStage::resources_of(const TrainSettings& s) const {
   r.cpus = s.threads;
   r.fixed_width = true;  // hashed: the weights' last bits depend on it
   const double hidden = static_cast<double>(std::max(s.hidden, 512));
-  const double params = 4.0 * hidden * hidden * static_cast<double>(s.layers) + 128.0 * 49.0 * hidden;
+  const double params =
+      4.0 * hidden * hidden * static_cast<double>(s.layers) + 128.0 * 49.0 * hidden;
   const double activations = static_cast<double>(s.batch_size) * 6.0 * 4.0 * hidden;
   r.mem_mb = 2000 + static_cast<int>((3.0 * params + 8.0 * activations) * 4.0 / 1e6);
   r.minutes = 10 + static_cast<int>(static_cast<double>(s.steps) / 4.0 / 60.0 * 2.0);
@@ -261,7 +279,8 @@ Resources TrainStage::resources_of(const TrainSettings& s) const {
 SizeEstimate TrainStage::estimate_of(const TrainSettings& s, const EstimateInputs& inputs) const {
   const auto f = inputs.find("features"), t = inputs.find("tasks");
   if (f == inputs.end() || f->second.empty() || t == inputs.end() || t->second.empty()) return {};
-  const std::int64_t channels = f->second.front().dim("channels"), area = f->second.front().dim("area");
+  const std::int64_t channels = f->second.front().dim("channels"),
+                     area = f->second.front().dim("area");
   const std::int64_t frames = t->second.front().dim("trial_length");
   if (channels < 0 || area < 0 || frames < 0) return {};
   const std::string& rnn = s.rnn;
@@ -269,19 +288,22 @@ SizeEstimate TrainStage::estimate_of(const TrainSettings& s, const EstimateInput
   const std::int64_t gates = rnn == "lstm" ? 4 : rnn == "gru" ? 3 : 1;
   std::int64_t weights = channels * conv + conv + conv * area * embed + embed;
   for (std::int64_t l = 0; l < s.layers; ++l) {
-    weights += gates * ((l == 0 ? embed + 64 : hidden) * hidden + hidden * hidden + 2 * hidden);  // 64: room for the task cue
+    weights += gates * ((l == 0 ? embed + 64 : hidden) * hidden + hidden * hidden +
+                        2 * hidden);  // 64: room for the task cue
   }
   weights += hidden * 3 + 3 + 4 * hidden;  // readout, LayerNorms
   const std::int64_t curves = (s.steps / std::max<std::int64_t>(1, s.eval_every) + 2) * 5 * 16 * 4;
   SizeEstimate e;
   e.known = true;
   e.bytes = weights * 4 + curves;
-  e.working = 3 * weights * 4 + s.batch_size * frames * (channels * area + embed + 2 * gates * hidden) * 4 * 3;
+  e.working = 3 * weights * 4 +
+              s.batch_size * frames * (channels * area + embed + 2 * gates * hidden) * 4 * 3;
   e.dims = {{"hidden", hidden}, {"embed", embed}, {"cell", rnn == "lstm" ? 1 : 0}};
   return e;
 }
 
-Artifact TrainStage::compute(const TrainSettings& s, const StageInputs& inputs, RunContext& ctx) const {
+Artifact TrainStage::compute(const TrainSettings& s, const StageInputs& inputs,
+                             RunContext& ctx) const {
   FeatureBank fb = inputs.get<FeatureBank>("features");
   TrialSet ts = inputs.get<TrialSet>("tasks");
   nets::IntraOpThreads width(s.threads);  // hashed: see the schema
@@ -290,7 +312,8 @@ Artifact TrainStage::compute(const TrainSettings& s, const StageInputs& inputs, 
   if (ts.stimulus_split.empty() || ts.stimulus_split.dim(0) != fb.features.dim(0)) {
     throw InputError("train: the task suite's stimulus table (" +
                      std::to_string(ts.stimulus_split.empty() ? 0 : ts.stimulus_split.dim(0)) +
-                     " stimuli) does not match the feature bank (" + std::to_string(fb.features.dim(0)) +
+                     " stimuli) does not match the feature bank (" +
+                     std::to_string(fb.features.dim(0)) +
                      " images): were they made from the same stimulus set?");
   }
 
@@ -298,11 +321,12 @@ Artifact TrainStage::compute(const TrainSettings& s, const StageInputs& inputs, 
   for (const auto& t : ts.tasks) names.push_back(t.name);
   std::vector<nback::Task> tasks = nback::parse_tasks(names);
   const nback::StimulusTable table = nback::StimulusTable::from(ts);
-  nback::Sampler sampler(table, tasks, ts.trial_length, ts.match_prob, kSplitTrain, ts.hard_nonmatch);
+  nback::Sampler sampler(table, tasks, ts.trial_length, ts.match_prob, kSplitTrain,
+                         ts.hard_nonmatch);
 
   torch::Tensor cues = nets::cue_matrix(names, ts.task_cue).to(device);
-  const nets::WmModelConfig cfg =
-      s.model({fb.features.dim(1), fb.features.dim(2), fb.features.dim(3)}, static_cast<int>(cues.size(1)));
+  const nets::WmModelConfig cfg = s.model(
+      {fb.features.dim(1), fb.features.dim(2), fb.features.dim(3)}, static_cast<int>(cues.size(1)));
 
   auto gen = nets::make_generator(s.seed);
   nets::WmModel model(cfg);
@@ -312,9 +336,11 @@ Artifact TrainStage::compute(const TrainSettings& s, const StageInputs& inputs, 
   // The frozen bank lives on the device once; batches carry indices.
   torch::Tensor bank = nets::view(fb.features).to(device, torch::kFloat32);
   if (s.standardize) {
-    torch::Tensor rows = nets::view(ts.stimulus_split).eq(kSplitTrain).nonzero().squeeze(1).to(device);
+    torch::Tensor rows =
+        nets::view(ts.stimulus_split).eq(kSplitTrain).nonzero().squeeze(1).to(device);
     torch::Tensor train_maps = bank.index_select(0, rows);
-    model->set_standardization(train_maps.mean(0), train_maps.std(0, /*unbiased=*/false).clamp_min(1e-5));
+    model->set_standardization(train_maps.mean(0),
+                               train_maps.std(0, /*unbiased=*/false).clamp_min(1e-5));
   }
 
   nets::MultiTensorAdamW opt(model->parameters(), {.lr = s.lr, .weight_decay = s.weight_decay});
@@ -369,14 +395,15 @@ Artifact TrainStage::compute(const TrainSettings& s, const StageInputs& inputs, 
     auto [stim, targets, task] = to_tensors(current);
     opt.set_lr(scheduled_lr(s.lr, s.lr_decay, s.lr_decay_every, s.lr_milestones, step));
     auto out = model->forward(bank, stim, cues.index_select(0, task));
-    torch::Tensor loss = torch::nn::functional::cross_entropy(out.logits.reshape({-1, 3}), targets.reshape({-1}));
+    torch::Tensor loss =
+        torch::nn::functional::cross_entropy(out.logits.reshape({-1, 3}), targets.reshape({-1}));
     opt.zero_grad();
     loss.backward();
     double value = loss.item<double>();
     if (!std::isfinite(value)) {
       producer.wait();
-      throw Error("the training loss is not finite (" + std::to_string(value) + ") at step " + std::to_string(step) +
-                  "; lower lr or set grad_clip");
+      throw Error("the training loss is not finite (" + std::to_string(value) + ") at step " +
+                  std::to_string(step) + "; lower lr or set grad_clip");
     }
     if (s.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), s.grad_clip);
     opt.step();
@@ -389,16 +416,18 @@ Artifact TrainStage::compute(const TrainSettings& s, const StageInputs& inputs, 
       const Accuracy tr = accuracy(model, bank, cues, train_eval, n_tasks);
       const Accuracy va = accuracy(model, bank, cues, val_eval, n_tasks);
       curves.step.push_back(step + 1);
-      curves.loss.push_back(static_cast<float>(loss_sum / static_cast<double>(std::max<std::int64_t>(1, loss_count))));
+      curves.loss.push_back(static_cast<float>(
+          loss_sum / static_cast<double>(std::max<std::int64_t>(1, loss_count))));
       curves.train_acc.insert(curves.train_acc.end(), tr.all.begin(), tr.all.end());
       curves.val_acc.insert(curves.val_acc.end(), va.all.begin(), va.all.end());
       curves.train_hard_acc.insert(curves.train_hard_acc.end(), tr.hard.begin(), tr.hard.end());
       curves.val_hard_acc.insert(curves.val_hard_acc.end(), va.hard.begin(), va.hard.end());
       loss_sum = 0;
       loss_count = 0;
-      std::string line = "step " + std::to_string(step + 1) + "/" + std::to_string(steps) + ": loss " +
-                         std::to_string(curves.loss.back()) + ", worst task accuracy train " + percent(tr.all) +
-                         ", held-out " + percent(va.all) + " (held-out: " + per_task(names, va.all) + ")";
+      std::string line = "step " + std::to_string(step + 1) + "/" + std::to_string(steps) +
+                         ": loss " + std::to_string(curves.loss.back()) +
+                         ", worst task accuracy train " + percent(tr.all) + ", held-out " +
+                         percent(va.all) + " (held-out: " + per_task(names, va.all) + ")";
       if (!hard_names.empty()) {
         std::vector<float> hard;
         for (std::size_t k = 0; k < n_tasks; ++k) {
@@ -414,8 +443,9 @@ Artifact TrainStage::compute(const TrainSettings& s, const StageInputs& inputs, 
         if (reaches_stopping_bar(tr.all, va.all, va.hard, on_train, on_heldout)) {
           stopped_early = true;
           ++step;
-          ctx.info("every task reached the stopping bar (training trials " + percent({static_cast<float>(on_train)}) +
-                   ", held-out " + percent({static_cast<float>(on_heldout)}) +
+          ctx.info("every task reached the stopping bar (training trials " +
+                   percent({static_cast<float>(on_train)}) + ", held-out " +
+                   percent({static_cast<float>(on_heldout)}) +
                    (hard_names.empty() ? "" : ", hard non-matches included") + "): stopping");
           break;
         }
@@ -433,12 +463,19 @@ Artifact TrainStage::compute(const TrainSettings& s, const StageInputs& inputs, 
   // The model's architecture (WmModelConfig, read back by capture and
   // analyze) and, beside it, the record of what it was trained on and how.
   tm.config = cfg.to_json();
-  tm.config.update({{"task_cue", ts.task_cue}, {"tasks", names}, {"trial_length", ts.trial_length},
-                    {"match_prob", ts.match_prob}, {"hard_nonmatch", ts.hard_nonmatch},
-                    {"steps", step}, {"stopped_early", stopped_early}, {"batch_size", batch},
+  tm.config.update({{"task_cue", ts.task_cue},
+                    {"tasks", names},
+                    {"trial_length", ts.trial_length},
+                    {"match_prob", ts.match_prob},
+                    {"hard_nonmatch", ts.hard_nonmatch},
+                    {"steps", step},
+                    {"stopped_early", stopped_early},
+                    {"batch_size", batch},
                     {"device", device.is_cuda() ? "cuda" : "cpu"}});
-  for (const auto& item : model->named_parameters()) tm.weights[item.key()] = nets::to_array(item.value());
-  for (const auto& item : model->named_buffers()) tm.weights[item.key()] = nets::to_array(item.value());
+  for (const auto& item : model->named_parameters())
+    tm.weights[item.key()] = nets::to_array(item.value());
+  for (const auto& item : model->named_buffers())
+    tm.weights[item.key()] = nets::to_array(item.value());
   tm.curve_step = Array::from_vector(curves.step);
   tm.curve_loss = Array::from_vector(curves.loss);
   tm.curve_train_acc = matrix(curves.train_acc, static_cast<std::int64_t>(n_tasks));

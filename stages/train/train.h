@@ -14,16 +14,18 @@ namespace wmgeom {
 // (strictly ascending), lr x decay^(number of milestones <= step), as
 // torch's MultiStepLR stepped once per step; without, lr x
 // decay^(step / decay_every).
-double scheduled_lr(double lr, double decay, std::int64_t decay_every, const std::vector<std::int64_t>& milestones,
-                    std::int64_t step);
+double scheduled_lr(double lr, double decay, std::int64_t decay_every,
+                    const std::vector<std::int64_t>& milestones, std::int64_t step);
 
 // The early-stopping rule: every task's accuracy on training-split trials
 // reaches on_train, every task's held-out accuracy reaches on_heldout, and
 // so does every held-out hard-non-match accuracy (identity tasks). NaN
 // entries (no trials of that split; no hard non-match frames; a task without
 // a parent feature) take no part.
-bool reaches_stopping_bar(const std::vector<float>& train_acc, const std::vector<float>& heldout_acc,
-                          const std::vector<float>& heldout_hard_acc, double on_train, double on_heldout);
+bool reaches_stopping_bar(const std::vector<float>& train_acc,
+                          const std::vector<float>& heldout_acc,
+                          const std::vector<float>& heldout_hard_acc, double on_train,
+                          double on_heldout);
 
 class TrainStage final : public StageWith<TrainSettings> {
  public:
@@ -39,7 +41,8 @@ class TrainStage final : public StageWith<TrainSettings> {
   // dims: hidden, embed, cell (1 for an LSTM).
   SizeEstimate estimate_of(const TrainSettings& s, const EstimateInputs& inputs) const override;
   // Resumes from the last checkpoint in ctx.work_dir() if one exists.
-  Artifact compute(const TrainSettings& s, const StageInputs& inputs, RunContext& ctx) const override;
+  Artifact compute(const TrainSettings& s, const StageInputs& inputs,
+                   RunContext& ctx) const override;
 };
 
 }  // namespace wmgeom

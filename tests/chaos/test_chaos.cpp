@@ -103,7 +103,8 @@ std::map<std::string, std::string> fingerprints(const fs::path& cache) {
   if (!fs::exists(cache / "v1", ec)) return out;
   for (const auto& fan : fs::directory_iterator(cache / "v1")) {
     for (const auto& entry : fs::directory_iterator(fan.path())) {
-      const auto doc = nlohmann::json::parse(read_file(entry.path() / "manifest.json"), nullptr, false);
+      const auto doc =
+          nlohmann::json::parse(read_file(entry.path() / "manifest.json"), nullptr, false);
       if (doc.is_discarded()) {
         out[entry.path().filename().string()] = "unparseable manifest";
         continue;
@@ -111,7 +112,10 @@ std::map<std::string, std::string> fingerprints(const fs::path& cache) {
       const auto& body = doc["body"];
       nlohmann::json arrays = nlohmann::json::array();
       for (const auto& a : body["arrays"]) {
-        arrays.push_back({{"name", a["name"]}, {"dtype", a["dtype"]}, {"shape", a["shape"]}, {"xxh3", a["xxh3"]}});
+        arrays.push_back({{"name", a["name"]},
+                          {"dtype", a["dtype"]},
+                          {"shape", a["shape"]},
+                          {"xxh3", a["xxh3"]}});
       }
       out[entry.path().filename().string()] =
           nlohmann::json{{"kind", body["kind"]}, {"meta", body["meta"]}, {"arrays", arrays}}.dump();
@@ -121,8 +125,9 @@ std::map<std::string, std::string> fingerprints(const fs::path& cache) {
 }
 
 std::vector<std::string> run_args(const fs::path& dir, const fs::path& cache) {
-  return {WMGEOM_CLI, "run", (dir / "p.toml").string(), "--cache-dir", cache.string(),
-          "--out", (dir / "out").string(), "--no-progress", "--threads", "2"};
+  return {WMGEOM_CLI,     "run",   (dir / "p.toml").string(), "--cache-dir",
+          cache.string(), "--out", (dir / "out").string(),    "--no-progress",
+          "--threads",    "2"};
 }
 
 int env_int(const char* name, int fallback) {
@@ -158,8 +163,8 @@ TEST(Chaos, RandomSigkillsNeverCorruptOrChangeResults) {
     const fs::path cache = dir / ("cache" + std::to_string(k));
     const double at = moment(rng);
     int victim_pid = 0;
-    SCOPED_TRACE("kill " + std::to_string(k) + " at " + std::to_string(at) + " s of " + std::to_string(seconds) +
-                 " s (WMGEOM_CHAOS_SEED=" + std::to_string(seed) + ")");
+    SCOPED_TRACE("kill " + std::to_string(k) + " at " + std::to_string(at) + " s of " +
+                 std::to_string(seconds) + " s (WMGEOM_CHAOS_SEED=" + std::to_string(seed) + ")");
     {
       Child victim(run_args(dir.path(), cache), dir / "victim.log");
       std::this_thread::sleep_for(std::chrono::duration<double>(at));
@@ -173,7 +178,8 @@ TEST(Chaos, RandomSigkillsNeverCorruptOrChangeResults) {
       Child rerun(run_args(dir.path(), cache), log);
       ASSERT_EQ(rerun.wait(), 0) << read_file(log);
     }
-    Child verify({WMGEOM_CLI, "cache", "verify", "--cache-dir", cache.string()}, dir / "verify.log");
+    Child verify({WMGEOM_CLI, "cache", "verify", "--cache-dir", cache.string()},
+                 dir / "verify.log");
     EXPECT_EQ(verify.wait(), 0) << read_file(dir / "verify.log");
     // What a writer killed mid-store leaves in tmp/ is never an entry (the
     // verify above) and is named by its pid (`wmgeom cache gc` removes a dead
@@ -200,12 +206,15 @@ TEST(Chaos, RandomSigkillsNeverCorruptOrChangeResults) {
     if (HasFailure()) break;  // one replayable failure is enough
   }
   std::cout << "chaos: " << kills << " kills (seed " << seed << "), " << interrupted
-            << " while running; uninterrupted run " << seconds << " s; stages finished when killed:";
-  for (const auto& [entries, n] : finished_at_kill) std::cout << " " << entries << " (x" << n << ")";
+            << " while running; uninterrupted run " << seconds
+            << " s; stages finished when killed:";
+  for (const auto& [entries, n] : finished_at_kill)
+    std::cout << " " << entries << " (x" << n << ")";
   std::cout << "\n";
   EXPECT_GE(interrupted, kills / 2) << "most kills should land while the run is going";
   if (kills >= 20) {
-    EXPECT_GE(finished_at_kill.size(), 3u) << "the kills should land at several stages of the pipeline";
+    EXPECT_GE(finished_at_kill.size(), 3u)
+        << "the kills should land at several stages of the pipeline";
   }
 }
 
@@ -220,12 +229,14 @@ namespace {
 // says which policy it ran under and how many CPUs it may use.
 TEST(Threads, WmgeomWaitsPassivelyUnlessTheUserChose) {
   TempDir dir;
-  write_file(dir / "p.toml", "[pipeline]\nname = \"t\"\n[stage.s]\ntype = \"render\"\ncategories = 2\n"
-                             "identities_per_category = 1\nviews = 2\nimage_size = 16\nlocations = 1\n");
+  write_file(dir / "p.toml",
+             "[pipeline]\nname = \"t\"\n[stage.s]\ntype = \"render\"\ncategories = 2\n"
+             "identities_per_category = 1\nviews = 2\nimage_size = 16\nlocations = 1\n");
   auto log_of = [&](const std::string& env) {
-    const std::string cmd = "env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT " + env + " " + WMGEOM_CLI + " run " +
-                            (dir / "p.toml").string() + " --cache-dir " + (dir / "c").string() + " --out " +
-                            (dir / "o").string() + " --no-progress -q --from s > " + (dir / "log").string() + " 2>&1";
+    const std::string cmd = "env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT " + env + " " + WMGEOM_CLI +
+                            " run " + (dir / "p.toml").string() + " --cache-dir " +
+                            (dir / "c").string() + " --out " + (dir / "o").string() +
+                            " --no-progress -q --from s > " + (dir / "log").string() + " 2>&1";
     EXPECT_EQ(std::system(cmd.c_str()), 0) << read_file(dir / "log");
     return read_file(dir / "o" / "wmgeom.log");
   };
@@ -236,18 +247,23 @@ TEST(Threads, WmgeomWaitsPassivelyUnlessTheUserChose) {
   // What GNU OpenMP itself read at its initialisation, before main: passive
   // waiting is a spin count of 0 (its default is 300000).
   auto openmp_says = [&](const std::string& env, const std::string& command) {
-    const std::string cmd = "env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT OMP_DISPLAY_ENV=verbose " + env + " " +
-                            WMGEOM_CLI + " " + command + " > " + (dir / "env").string() + " 2>&1";
+    const std::string cmd = "env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT OMP_DISPLAY_ENV=verbose " +
+                            env + " " + WMGEOM_CLI + " " + command + " > " +
+                            (dir / "env").string() + " 2>&1";
     EXPECT_EQ(std::system(cmd.c_str()), 0) << read_file(dir / "env");
     return read_file(dir / "env");
   };
-  const std::string run = "run " + (dir / "p.toml").string() + " --cache-dir " + (dir / "c").string() + " --out " +
-                          (dir / "o").string() + " --no-progress -q";
-  EXPECT_NE(openmp_says("", run).find("GOMP_SPINCOUNT = '0'"), std::string::npos) << openmp_says("", run);
-  EXPECT_NE(openmp_says("GOMP_SPINCOUNT=1000", run).find("GOMP_SPINCOUNT = '1000'"), std::string::npos);
-  // Commands that never compute do not pay for a second start.
-  EXPECT_NE(openmp_says("", "validate " + (dir / "p.toml").string()).find("GOMP_SPINCOUNT = '300000'"),
+  const std::string run = "run " + (dir / "p.toml").string() + " --cache-dir " +
+                          (dir / "c").string() + " --out " + (dir / "o").string() +
+                          " --no-progress -q";
+  EXPECT_NE(openmp_says("", run).find("GOMP_SPINCOUNT = '0'"), std::string::npos)
+      << openmp_says("", run);
+  EXPECT_NE(openmp_says("GOMP_SPINCOUNT=1000", run).find("GOMP_SPINCOUNT = '1000'"),
             std::string::npos);
+  // Commands that never compute do not pay for a second start.
+  EXPECT_NE(
+      openmp_says("", "validate " + (dir / "p.toml").string()).find("GOMP_SPINCOUNT = '300000'"),
+      std::string::npos);
 }
 
 }  // namespace

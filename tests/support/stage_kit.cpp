@@ -18,7 +18,9 @@ namespace {
 // Another valid-looking value of the same schema type, or nullopt where the
 // type has none that keeps the file plannable (paths: files must exist).
 std::optional<Value> perturb(const ParamSpec& spec, const Value& v) {
-  auto in_range = [&](double x) { return (!spec.min || x >= *spec.min) && (!spec.max || x <= *spec.max); };
+  auto in_range = [&](double x) {
+    return (!spec.min || x >= *spec.min) && (!spec.max || x <= *spec.max);
+  };
   auto other_choice = [&](const std::string& now) -> std::optional<std::string> {
     for (const auto& c : spec.choices) {
       if (c != now) return c;
@@ -54,19 +56,24 @@ std::optional<Value> perturb(const ParamSpec& spec, const Value& v) {
       return std::nullopt;
     case ParamType::kIntList: {
       auto l = std::get<std::vector<std::int64_t>>(v);
-      if (l.empty()) l.push_back(spec.min ? static_cast<std::int64_t>(*spec.min) : 0);
-      else l.back() += in_range(static_cast<double>(l.back() + 1)) ? 1 : -1;
+      if (l.empty())
+        l.push_back(spec.min ? static_cast<std::int64_t>(*spec.min) : 0);
+      else
+        l.back() += in_range(static_cast<double>(l.back() + 1)) ? 1 : -1;
       return Value(l);
     }
     case ParamType::kFloatList: {
       auto l = std::get<std::vector<double>>(v);
-      if (l.empty()) l.push_back(1.0);
-      else l.back() = l.back() * 0.5 + (l.back() == 0 ? 0.5 : 0.0);
+      if (l.empty())
+        l.push_back(1.0);
+      else
+        l.back() = l.back() * 0.5 + (l.back() == 0 ? 0.5 : 0.0);
       return Value(l);
     }
     case ParamType::kStringList: {
       auto l = std::get<std::vector<std::string>>(v);
-      if (l.size() > 1) l.pop_back();
+      if (l.size() > 1)
+        l.pop_back();
       else if (!spec.choices.empty() && !l.empty()) {
         auto c = other_choice(l[0]);
         if (!c) return std::nullopt;
@@ -80,9 +87,12 @@ std::optional<Value> perturb(const ParamSpec& spec, const Value& v) {
   return std::nullopt;
 }
 
-const StageRegistry& registry_of(const KitCase& c) { return c.registry ? *c.registry : real_registry(); }
+const StageRegistry& registry_of(const KitCase& c) {
+  return c.registry ? *c.registry : real_registry();
+}
 
-std::optional<Plan> plan_of(const KitCase& c, const std::vector<std::string>& sets, Diagnostics& d) {
+std::optional<Plan> plan_of(const KitCase& c, const std::vector<std::string>& sets,
+                            Diagnostics& d) {
   return make_plan_from_text("kit.toml", c.pipeline, sets, registry_of(c), d);
 }
 
@@ -108,12 +118,13 @@ std::string difference(const Artifact& a, const Artifact& b) {
     auto it = b.arrays.find(name);
     if (it == b.arrays.end()) return "array " + name + " only in the first";
     const Array& y = it->second;
-    if (x.dtype() != y.dtype() || x.shape() != y.shape()) return "array " + name + ": " + x.describe() + " vs " + y.describe();
+    if (x.dtype() != y.dtype() || x.shape() != y.shape())
+      return "array " + name + ": " + x.describe() + " vs " + y.describe();
     const auto bx = x.bytes(), by = y.bytes();
     auto [px, py] = std::mismatch(bx.begin(), bx.end(), by.begin());
     if (px != bx.end()) {
-      return "array " + name + " (" + x.describe() + ") differs from byte " + std::to_string(px - bx.begin()) + " of " +
-             std::to_string(bx.size());
+      return "array " + name + " (" + x.describe() + ") differs from byte " +
+             std::to_string(px - bx.begin()) + " of " + std::to_string(bx.size());
     }
   }
   for (const auto& [name, y] : b.arrays) {
@@ -146,8 +157,8 @@ void expect_keys_follow_schema(const KitCase& c) {
     for (const auto& named : *list) {
       bool known = false;
       for (const auto& spec : entry->schema.params) known = known || spec.name == named.first;
-      EXPECT_TRUE(known) << (list == &c.values ? "values" : "not_perturbed") << " names " << named.first << ", which "
-                         << decl->type << " does not have";
+      EXPECT_TRUE(known) << (list == &c.values ? "values" : "not_perturbed") << " names "
+                         << named.first << ", which " << decl->type << " does not have";
     }
   }
   for (const auto& spec : entry->schema.params) {
@@ -156,31 +167,38 @@ void expect_keys_follow_schema(const KitCase& c) {
     for (const auto& axis : decl->sweep) swept = swept || axis.key == spec.name;
     auto given = c.values.find(spec.name);
     std::optional<std::string> moved;
-    if (given != c.values.end()) moved = given->second;
-    else if (auto v = swept ? std::nullopt : perturb(spec, decl->params.get(spec.name))) moved = format_value(*v);
+    if (given != c.values.end())
+      moved = given->second;
+    else if (auto v = swept ? std::nullopt : perturb(spec, decl->params.get(spec.name)))
+      moved = format_value(*v);
     std::string why;
     std::optional<Plan> plan;
     const std::string set = moved ? "stage." + c.stage + "." + spec.name + "=" + *moved : "";
-    if (swept) why = "it is swept in this pipeline";
-    else if (!moved) why = "its type has no perturbation that keeps the file valid";
+    if (swept)
+      why = "it is swept in this pipeline";
+    else if (!moved)
+      why = "its type has no perturbation that keeps the file valid";
     else {
       Diagnostics d;
       plan = plan_of(c, {set}, d);
       if (!plan) why = set + " is refused: " + d.format_all();
     }
     if (!plan) {
-      EXPECT_TRUE(exempt) << decl->type << "." << spec.name << " is not checked (" << why
-                          << "); change the kit's pipeline or name it in not_perturbed with the reason";
+      EXPECT_TRUE(exempt)
+          << decl->type << "." << spec.name << " is not checked (" << why
+          << "); change the kit's pipeline or name it in not_perturbed with the reason";
       continue;
     }
-    EXPECT_FALSE(exempt) << decl->type << "." << spec.name << " is in not_perturbed but the kit checks it (" << set
+    EXPECT_FALSE(exempt) << decl->type << "." << spec.name
+                         << " is in not_perturbed but the kit checks it (" << set
                          << "); take it out of the list";
     const auto keys = keys_of(*plan, c.stage);
     ASSERT_EQ(keys.size(), base_keys.size()) << set;
 
     for (std::size_t i = 0; i < keys.size(); ++i) {
       if (spec.hashed) {
-        EXPECT_NE(keys[i], base_keys[i]) << set << ": a hashed parameter left the cache key unchanged";
+        EXPECT_NE(keys[i], base_keys[i])
+            << set << ": a hashed parameter left the cache key unchanged";
       } else {
         EXPECT_EQ(keys[i], base_keys[i]) << set << ": an unhashed parameter changed the cache key";
       }
@@ -197,20 +215,23 @@ void expect_settings_follow_schema(const KitCase& c) {
   const StageDecl& decl = base->spec.stages[base_inst->decl];
   const StageEntry& entry = *base_inst->entry;
   const Stage& stage = *entry.stage;
-  ASSERT_TRUE(stage.has_settings()) << decl.type << " reads its parameters without typed settings: derive it from "
-                                    << "StageWith<Settings> (core/stage.h)";
+  ASSERT_TRUE(stage.has_settings())
+      << decl.type << " reads its parameters without typed settings: derive it from "
+      << "StageWith<Settings> (core/stage.h)";
   // The parser reads every schema parameter (and nothing else: Params
   // throws for an undeclared name).
   std::set<std::string> reads;
   try {
     reads = stage.settings_reads(base_inst->params);
   } catch (const std::exception& e) {
-    ADD_FAILURE() << decl.type << ": its settings parser failed on the kit's parameters: " << e.what();
+    ADD_FAILURE() << decl.type
+                  << ": its settings parser failed on the kit's parameters: " << e.what();
     return;
   }
   for (const auto& spec : entry.schema.params) {
-    EXPECT_TRUE(reads.count(spec.name)) << decl.type << "." << spec.name
-                                        << " is declared in the schema but its settings parser never reads it";
+    EXPECT_TRUE(reads.count(spec.name))
+        << decl.type << "." << spec.name
+        << " is declared in the schema but its settings parser never reads it";
   }
   // Each parameter moved as the key check moves it (those it cannot move
   // are reported there) changes the parsed settings: it is a field, or
@@ -221,8 +242,10 @@ void expect_settings_follow_schema(const KitCase& c) {
     for (const auto& axis : decl.sweep) swept = swept || axis.key == spec.name;
     auto given = c.values.find(spec.name);
     std::optional<std::string> moved;
-    if (given != c.values.end()) moved = given->second;
-    else if (auto v = swept ? std::nullopt : perturb(spec, decl.params.get(spec.name))) moved = format_value(*v);
+    if (given != c.values.end())
+      moved = given->second;
+    else if (auto v = swept ? std::nullopt : perturb(spec, decl.params.get(spec.name)))
+      moved = format_value(*v);
     if (!moved) continue;
     const std::string set = "stage." + c.stage + "." + spec.name + "=" + *moved;
     Diagnostics d;
@@ -231,7 +254,9 @@ void expect_settings_follow_schema(const KitCase& c) {
     const Instance* moved_inst = first_instance(*plan, c.stage);
     ASSERT_NE(moved_inst, nullptr) << set;
     EXPECT_FALSE(stage.same_settings(base_inst->params, moved_inst->params))
-        << set << ": the parsed settings did not change; every schema parameter must be a field of the settings "
+        << set
+        << ": the parsed settings did not change; every schema parameter must be a field of the "
+           "settings "
         << "(or decide one)";
   }
 }
@@ -262,7 +287,8 @@ void expect_deterministic(const KitCase& c) {
     auto again = run.get(c.pipeline, inst.name, threads);
     const std::string diff = difference(*first, *again);
     if (!diff.empty()) {
-      ADD_FAILURE() << inst.name << " computed again at " << threads << " thread(s) differs: " << diff;
+      ADD_FAILURE() << inst.name << " computed again at " << threads
+                    << " thread(s) differs: " << diff;
       return;  // the first difference is the one to fix
     }
   }

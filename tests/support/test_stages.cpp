@@ -102,7 +102,8 @@ class Instrumented : public Stage {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
       }
     }
-    if (p.i("sleep_ms") > 0) std::this_thread::sleep_for(std::chrono::milliseconds(p.i("sleep_ms")));
+    if (p.i("sleep_ms") > 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(p.i("sleep_ms")));
     ctx.check_cancelled();
     if (p.b("fail")) throw Error("deliberate failure");
     if (p.b("fail_input")) throw InputError("bad.obj:3: deliberate bad input");
@@ -133,7 +134,8 @@ class SourceStage final : public Instrumented {
   Artifact run(const Params& p, const StageInputs&, RunContext& ctx) const override {
     enter(p, ctx);
     std::vector<double> x(static_cast<std::size_t>(p.i("n")));
-    for (std::size_t k = 0; k < x.size(); ++k) x[k] = p.f("value") * static_cast<double>(k + 1) + static_cast<double>(p.i("seed"));
+    for (std::size_t k = 0; k < x.size(); ++k)
+      x[k] = p.f("value") * static_cast<double>(k + 1) + static_cast<double>(p.i("seed"));
     ctx.progress(static_cast<std::int64_t>(x.size()), static_cast<std::int64_t>(x.size()));
     leave(p, ctx);
     Artifact a = numbers(x);
@@ -212,7 +214,8 @@ class KitchenStage final : public Instrumented {
   std::string type() const override { return "kitchen"; }
   void validate(const Params& p, ParamIssues& issues) const override {
     if (p.f("lo") >= p.f("hi")) {
-      issues.error("lo", "expected lo < hi, found lo = " + format_value(p.f("lo")) + " and hi = " + format_value(p.f("hi")));
+      issues.error("lo", "expected lo < hi, found lo = " + format_value(p.f("lo")) +
+                             " and hi = " + format_value(p.f("hi")));
     }
   }
   std::string key_extras(const Params&) const override { return "library test 1.0"; }
@@ -261,7 +264,8 @@ type = "string"
 default = ""
 hashed = false
 doc = "Not part of the key."
-)" + instr, "tests/source.toml");
+)" + instr,
+        "tests/source.toml");
   r.add(std::make_unique<ScaleStage>(), R"(
 [stage]
 type = "scale"
@@ -278,7 +282,8 @@ default = 2.0
 min = -1000
 max = 1000
 doc = "The factor."
-)" + instr, "tests/scale.toml");
+)" + instr,
+        "tests/scale.toml");
   r.add(std::make_unique<SumStage>(), R"(
 [stage]
 type = "sum"
@@ -294,7 +299,8 @@ type = "int"
 default_from = "pipeline.seed"
 min = 0
 doc = "Unused; lets tests sweep seeds."
-)" + instr, "tests/sum.toml");
+)" + instr,
+        "tests/sum.toml");
   r.add(std::make_unique<TextStage>(), R"(
 [stage]
 type = "text"
@@ -305,7 +311,8 @@ doc = "Makes a text artifact."
 type = "string"
 default = "hello"
 doc = "The text."
-)" + instr, "tests/text.toml");
+)" + instr,
+        "tests/text.toml");
   r.add(std::make_unique<NeedsTextStage>(), R"(
 [stage]
 type = "needs_text"
@@ -315,7 +322,8 @@ doc = "Reads a text artifact."
 [input.text]
 kind = "Text"
 doc = "The text."
-)" + instr, "tests/needs_text.toml");
+)" + instr,
+        "tests/needs_text.toml");
   r.add(std::make_unique<KitchenStage>(), R"(
 [stage]
 type = "kitchen"
@@ -384,7 +392,8 @@ default = 0
 min = 0
 hashed = false
 doc = "Not part of the key."
-)" + instr, "tests/kitchen.toml");
+)" + instr,
+        "tests/kitchen.toml");
 }
 
 }  // namespace wmgeom::testing

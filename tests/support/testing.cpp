@@ -8,10 +8,10 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <thread>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "cache/cache.h"
 #include "cli/cli.h"
@@ -29,8 +29,8 @@ namespace fs = std::filesystem;
 TempDir::TempDir() {
   static std::atomic<int> counter{0};
   std::random_device rd;
-  path_ = fs::temp_directory_path() /
-          ("wmgeom-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" + std::to_string(rd()));
+  path_ = fs::temp_directory_path() / ("wmgeom-test-" + std::to_string(::getpid()) + "-" +
+                                       std::to_string(counter++) + "-" + std::to_string(rd()));
   fs::create_directories(path_);
 }
 
@@ -84,7 +84,9 @@ int Child::wait() {
   while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
   }
   reaped_ = true;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+  return WIFEXITED(status)     ? WEXITSTATUS(status)
+         : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+                               : -1;
 }
 
 bool wait_for_text(const fs::path& path, const std::string& text, double seconds) {
@@ -126,8 +128,8 @@ const StageRegistry& test_registry() {
 InProcess::InProcess(const StageRegistry& registry, Logger::Level level)
     : registry_(registry), log_(log_text, level) {}
 
-std::shared_ptr<const Artifact> InProcess::get(const std::string& text, const std::string& instance, int threads,
-                                               const fs::path& cache_dir) {
+std::shared_ptr<const Artifact> InProcess::get(const std::string& text, const std::string& instance,
+                                               int threads, const fs::path& cache_dir) {
   Diagnostics d;
   auto plan = make_plan_from_text((dir / "p.toml").string(), text, {}, registry_, d);
   if (!plan) throw std::runtime_error(d.format_all());
@@ -144,12 +146,14 @@ std::string instance_key(const fs::path& file, const std::string& text, const st
   const auto plan = make_plan_from_text(file.string(), text, {}, registry, diags);
   if (!plan) throw InputError(diags.format_all());
   const auto picked = plan->select(stage);
-  if (picked.empty()) throw InputError("instance_key: no stage or instance \"" + stage + "\" in " + file.string());
+  if (picked.empty())
+    throw InputError("instance_key: no stage or instance \"" + stage + "\" in " + file.string());
   return plan->instances.at(picked.front()).key;
 }
 
-InstanceSummary instance_summary(const std::string& name, CacheStatus cache, std::vector<std::string> inputs,
-                                 const std::string& kind, double compute_seconds) {
+InstanceSummary instance_summary(const std::string& name, CacheStatus cache,
+                                 std::vector<std::string> inputs, const std::string& kind,
+                                 double compute_seconds) {
   InstanceSummary i;
   i.instance = name;
   i.cache = cache;
@@ -159,9 +163,10 @@ InstanceSummary instance_summary(const std::string& name, CacheStatus cache, std
   return i;
 }
 
-Params stage_params(const StageRegistry& registry, const std::string& type, const std::string& toml_body,
-                    const fs::path& base_dir) {
-  std::string text = "[pipeline]\nname = \"params\"\n\n[stage.s]\ntype = \"" + type + "\"\n" + toml_body + "\n";
+Params stage_params(const StageRegistry& registry, const std::string& type,
+                    const std::string& toml_body, const fs::path& base_dir) {
+  std::string text =
+      "[pipeline]\nname = \"params\"\n\n[stage.s]\ntype = \"" + type + "\"\n" + toml_body + "\n";
   Diagnostics diags;
   auto plan = make_plan_from_text((base_dir / "params.toml").string(), text, {}, registry, diags);
   if (!plan) throw InputError(diags.format_all());

@@ -74,9 +74,10 @@ const StageRegistry& test_registry();
 // diagnostic if the pipeline is invalid. Log lines collect in log_text.
 class InProcess {
  public:
-  explicit InProcess(const StageRegistry& registry = real_registry(), Logger::Level level = Logger::Level::kWarn);
-  std::shared_ptr<const Artifact> get(const std::string& text, const std::string& instance, int threads = 2,
-                                      const std::filesystem::path& cache_dir = {});
+  explicit InProcess(const StageRegistry& registry = real_registry(),
+                     Logger::Level level = Logger::Level::kWarn);
+  std::shared_ptr<const Artifact> get(const std::string& text, const std::string& instance,
+                                      int threads = 2, const std::filesystem::path& cache_dir = {});
   template <typename T>
   T get_as(const std::string& text, const std::string& instance, int threads = 2,
            const std::filesystem::path& cache_dir = {}) {
@@ -99,8 +100,9 @@ class InProcess {
 // wmgeom::InputError with every diagnostic if invalid.
 // One instance of a RunSummary built by hand (tests of what is decided from
 // a run's record: who writes findings, the critical path).
-InstanceSummary instance_summary(const std::string& name, CacheStatus cache, std::vector<std::string> inputs = {},
-                                 const std::string& kind = "", double compute_seconds = 0);
+InstanceSummary instance_summary(const std::string& name, CacheStatus cache,
+                                 std::vector<std::string> inputs = {}, const std::string& kind = "",
+                                 double compute_seconds = 0);
 
 Params stage_params(const StageRegistry& registry, const std::string& type,
                     const std::string& toml_body,
@@ -110,7 +112,7 @@ Params stage_params(const StageRegistry& registry, const std::string& type,
 // when `text` is planned as the pipeline file `file` (relative paths resolve
 // against its folder). Nothing runs. Throws wmgeom::InputError with every
 // diagnostic if the pipeline is invalid.
-std::string instance_key(const std::filesystem::path& file, const std::string& text, const std::string& stage,
-                         const StageRegistry& registry = real_registry());
+std::string instance_key(const std::filesystem::path& file, const std::string& text,
+                         const std::string& stage, const StageRegistry& registry = real_registry());
 
 }  // namespace wmgeom::testing

@@ -23,7 +23,8 @@ namespace {
 std::vector<std::string> split(const std::string& s, const std::string& by) {
   std::vector<std::string> out;
   std::size_t start = 0;
-  for (std::size_t at; (at = s.find(by, start)) != std::string::npos; start = at + by.size()) out.push_back(s.substr(start, at - start));
+  for (std::size_t at; (at = s.find(by, start)) != std::string::npos; start = at + by.size())
+    out.push_back(s.substr(start, at - start));
   out.push_back(s.substr(start));
   return out;
 }
@@ -37,13 +38,15 @@ std::string trim(std::string s) {
 // "" when the cell is prose or a range (not compared).
 std::optional<std::string> literal(std::string cell, const Value& schema_default) {
   cell = trim(cell);
-  if (auto sp = cell.find(" ("); sp != std::string::npos) cell = cell.substr(0, sp);  // "0 (the RNN's size)"
+  if (auto sp = cell.find(" ("); sp != std::string::npos)
+    cell = cell.substr(0, sp);  // "0 (the RNN's size)"
   if (std::holds_alternative<std::vector<std::int64_t>>(schema_default) ||
       std::holds_alternative<std::vector<double>>(schema_default) ||
       std::holds_alternative<std::vector<std::string>>(schema_default)) {
     return std::nullopt;
   }
-  static const std::regex word("`([A-Za-z0-9_.-]*)`"), number("-?[0-9]+(\\.[0-9]+)?(e-?[0-9]+)?"), boolean("true|false");
+  static const std::regex word("`([A-Za-z0-9_.-]*)`"), number("-?[0-9]+(\\.[0-9]+)?(e-?[0-9]+)?"),
+      boolean("true|false");
   std::smatch m;
   if (std::regex_match(cell, m, word)) return nlohmann::json(m[1].str()).dump();
   if (std::regex_match(cell, number) || std::regex_match(cell, boolean)) return cell;
@@ -79,14 +82,16 @@ TEST(Docs, StageReadmeParameterTablesAgreeWithTheSchemas) {
       const std::string where = "stages/" + type + "/README.md:" + std::to_string(number);
       std::vector<std::string> names;
       static const std::regex name("`([a-z_0-9]+)`");
-      for (std::sregex_iterator it(cells[0].begin(), cells[0].end(), name), e; it != e; ++it) names.push_back((*it)[1]);
+      for (std::sregex_iterator it(cells[0].begin(), cells[0].end(), name), e; it != e; ++it)
+        names.push_back((*it)[1]);
       const auto defaults = split(cells[1], ", ");
       for (std::size_t i = 0; i < names.size(); ++i) {
         const ParamSpec* spec = nullptr;
         for (const auto& p : entry->schema.params) {
           if (p.name == names[i]) spec = &p;
         }
-        ASSERT_NE(spec, nullptr) << where << ": parameter `" << names[i] << "` is not in stages/" << type << "/schema.toml";
+        ASSERT_NE(spec, nullptr) << where << ": parameter `" << names[i] << "` is not in stages/"
+                                 << type << "/schema.toml";
         ++checked_names;
         if (!spec->default_value || defaults.size() != names.size()) continue;
         if (auto text = literal(defaults[i], *spec->default_value)) {
@@ -112,8 +117,9 @@ namespace {
 // Calls line(file, number, text) for every line of the C++ sources under
 // `root` (.h, .cpp), tests and benchmarks included unless `code_only`;
 // returns how many files it read.
-int for_each_source_line(const std::filesystem::path& root, bool code_only,
-                         const std::function<void(const std::filesystem::path&, int, const std::string&)>& line) {
+int for_each_source_line(
+    const std::filesystem::path& root, bool code_only,
+    const std::function<void(const std::filesystem::path&, int, const std::string&)>& line) {
   int files = 0;
   for (const auto& e : std::filesystem::recursive_directory_iterator(root)) {
     const auto ext = e.path().extension().string();
@@ -142,17 +148,19 @@ TEST(Layers, SrcIncludesNothingFromAbove) {
   ASSERT_TRUE(folders.count("core") && folders.count("graph") && folders.count("cli"));
   static const std::regex include("^\\s*#\\s*include\\s+\"([^\"]+)\"");
   int includes = 0;
-  const int files = for_each_source_line(src, true, [&](const std::filesystem::path& file, int number, const std::string& line) {
-    std::smatch m;
-    if (!std::regex_search(line, m, include)) return;
-    ++includes;
-    const std::string path = m[1];
-    const auto slash = path.find('/');
-    const bool ok = slash == std::string::npos ? std::filesystem::exists(file.parent_path() / path)
-                                               : folders.count(path.substr(0, slash)) != 0;
-    EXPECT_TRUE(ok) << file.string() << ":" << number << " includes \"" << path
-                    << "\", which is not under src/ (src/README.md, Layers)";
-  });
+  const int files = for_each_source_line(
+      src, true, [&](const std::filesystem::path& file, int number, const std::string& line) {
+        std::smatch m;
+        if (!std::regex_search(line, m, include)) return;
+        ++includes;
+        const std::string path = m[1];
+        const auto slash = path.find('/');
+        const bool ok = slash == std::string::npos
+                            ? std::filesystem::exists(file.parent_path() / path)
+                            : folders.count(path.substr(0, slash)) != 0;
+        EXPECT_TRUE(ok) << file.string() << ":" << number << " includes \"" << path
+                        << "\", which is not under src/ (src/README.md, Layers)";
+      });
   EXPECT_GT(files, 50);
   EXPECT_GT(includes, 100);
 }
@@ -162,12 +170,15 @@ TEST(Layers, SrcIncludesNothingFromAbove) {
 // it itself, so none calls the device helpers of nets/torch_util.h.
 TEST(Layers, NoStageHandlesItsDeviceItself) {
   const std::filesystem::path stages = std::filesystem::path(WMGEOM_SOURCE_DIR) / "stages";
-  const int files = for_each_source_line(stages, false, [](const std::filesystem::path& file, int number, const std::string& line) {
-    for (const char* helper : {"valid_device_spec", "torch_key_extras", "device_resource", "kDeviceExpectation"}) {
-      EXPECT_EQ(line.find(helper), std::string::npos)
-          << file.string() << ":" << number << " calls " << helper << " (the engine handles devices: core/device.h)";
-    }
-  });
+  const int files = for_each_source_line(
+      stages, false, [](const std::filesystem::path& file, int number, const std::string& line) {
+        for (const char* helper :
+             {"valid_device_spec", "torch_key_extras", "device_resource", "kDeviceExpectation"}) {
+          EXPECT_EQ(line.find(helper), std::string::npos)
+              << file.string() << ":" << number << " calls " << helper
+              << " (the engine handles devices: core/device.h)";
+        }
+      });
   EXPECT_GT(files, 40);
 }
 
@@ -176,24 +187,28 @@ TEST(Layers, NoStageHandlesItsDeviceItself) {
 TEST(Layers, TestsLiveBesideWhatTheyTest) {
   namespace fs = std::filesystem;
   const fs::path root = WMGEOM_SOURCE_DIR;
-  const std::set<std::string> whole_project = {"tests/unit/test_docs.cpp", "tests/unit/test_stage_kit.cpp",
-                                               "tests/chaos/test_chaos.cpp"};
+  const std::set<std::string> whole_project = {
+      "tests/unit/test_docs.cpp", "tests/unit/test_stage_kit.cpp", "tests/chaos/test_chaos.cpp"};
   std::set<std::string> seen;
   int beside = 0;
   for (const auto& e : fs::recursive_directory_iterator(root / "tests")) {
     const std::string name = e.path().filename().string();
-    if (!e.is_regular_file() || name.rfind("test_", 0) != 0 || e.path().extension() != ".cpp") continue;
-    if (e.path().parent_path().filename() == "support") continue;  // the test stages (test_stages.cpp)
+    if (!e.is_regular_file() || name.rfind("test_", 0) != 0 || e.path().extension() != ".cpp")
+      continue;
+    if (e.path().parent_path().filename() == "support")
+      continue;  // the test stages (test_stages.cpp)
     const std::string rel = fs::relative(e.path(), root).string();
     seen.insert(rel);
-    EXPECT_TRUE(whole_project.count(rel)) << rel << " tests one part: move it beside that part (src/<layer>/ or "
-                                          << "stages/<type>/), src/README.md \"Tests\"";
+    EXPECT_TRUE(whole_project.count(rel))
+        << rel << " tests one part: move it beside that part (src/<layer>/ or "
+        << "stages/<type>/), src/README.md \"Tests\"";
   }
   EXPECT_EQ(seen, whole_project);
   for (const char* top : {"src", "stages"}) {
     for (const auto& e : fs::recursive_directory_iterator(root / top)) {
       const std::string name = e.path().filename().string();
-      beside += e.is_regular_file() && name.rfind("test_", 0) == 0 && e.path().extension() == ".cpp";
+      beside +=
+          e.is_regular_file() && name.rfind("test_", 0) == 0 && e.path().extension() == ".cpp";
     }
   }
   EXPECT_GE(beside, 30);
@@ -210,14 +225,18 @@ TEST(Layers, StagesReadParametersOnlyInTheirSettingsParser) {
   static const std::regex type("\\bParams\\b");
   static const std::regex getter("\\b(p|params)\\.(b|i|f|s|ints|floats|strings|get)\\(\"");
   int parsers = 0;
-  const int files = for_each_source_line(stages, true, [&](const std::filesystem::path& file, int number, const std::string& line) {
-    const std::string name = file.filename().string();
-    if (name == "settings.cpp" && number == 1) ++parsers;
-    if (name == "settings.cpp" || name == "settings.h" || name.find("fixtures") != std::string::npos) return;
-    EXPECT_FALSE(std::regex_search(line, type) || std::regex_search(line, getter))
-        << file.string() << ":" << number << " reads parameters outside the stage's settings parser "
-        << "(stages/<type>/settings.cpp; core/stage.h, StageWith): " << line;
-  });
+  const int files = for_each_source_line(
+      stages, true, [&](const std::filesystem::path& file, int number, const std::string& line) {
+        const std::string name = file.filename().string();
+        if (name == "settings.cpp" && number == 1) ++parsers;
+        if (name == "settings.cpp" || name == "settings.h" ||
+            name.find("fixtures") != std::string::npos)
+          return;
+        EXPECT_FALSE(std::regex_search(line, type) || std::regex_search(line, getter))
+            << file.string() << ":" << number
+            << " reads parameters outside the stage's settings parser "
+            << "(stages/<type>/settings.cpp; core/stage.h, StageWith): " << line;
+      });
   EXPECT_GT(files, 40);
   EXPECT_GE(parsers, 8);  // one settings parser per stage type
 }

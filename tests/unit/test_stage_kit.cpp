@@ -26,7 +26,8 @@ class Drifting final : public Stage {
     static std::atomic<int> runs{0};
     Artifact a;
     a.kind = "Numbers";
-    a.arrays["values"] = Array::from_vector(std::vector<double>{params.f("value"), static_cast<double>(runs++)});
+    a.arrays["values"] =
+        Array::from_vector(std::vector<double>{params.f("value"), static_cast<double>(runs++)});
     return a;
   }
 };
@@ -84,7 +85,8 @@ class Weighed final : public StageWith<S> {
 };
 
 std::string weighed_schema(const std::string& type) {
-  return "[stage]\ntype = \"" + type + "\"\nversion = 1\noutput = \"Numbers\"\nitems = \"values\"\n"
+  return "[stage]\ntype = \"" + type +
+         "\"\nversion = 1\noutput = \"Numbers\"\nitems = \"values\"\n"
          "doc = \"Typed settings (kit tests only).\"\n\n"
          "[param.a]\ntype = \"float\"\ndefault = 1.0\ndoc = \"A value.\"\n\n"
          "[param.b]\ntype = \"int\"\ndefault = 2\ndoc = \"Another.\"\n";
@@ -96,8 +98,10 @@ const StageRegistry& kit_registry() {
     register_test_stages(*r);
     r->add(std::make_unique<Drifting>(), kDriftingSchema, "drifting.toml");
     r->add(std::make_unique<Weighed<Both>>("weighed"), weighed_schema("weighed"), "weighed.toml");
-    r->add(std::make_unique<Weighed<OnlyA>>("forgetful"), weighed_schema("forgetful"), "forgetful.toml");
-    r->add(std::make_unique<Weighed<DropsB>>("dropping"), weighed_schema("dropping"), "dropping.toml");
+    r->add(std::make_unique<Weighed<OnlyA>>("forgetful"), weighed_schema("forgetful"),
+           "forgetful.toml");
+    r->add(std::make_unique<Weighed<DropsB>>("dropping"), weighed_schema("dropping"),
+           "dropping.toml");
     return r;
   }();
   return *registry;
@@ -150,12 +154,14 @@ TEST(StageKit, PassesTypedSettingsWithEveryParameterAField) {
 }
 
 TEST(StageKit, FailsSettingsThatSkipOrDropAParameter) {
-  EXPECT_NONFATAL_FAILURE(expect_settings_follow_schema({kTyped, "forgets", {}, {}, &kit_registry()}),
-                          "forgetful.b is declared in the schema but its settings parser never reads it");
+  EXPECT_NONFATAL_FAILURE(
+      expect_settings_follow_schema({kTyped, "forgets", {}, {}, &kit_registry()}),
+      "forgetful.b is declared in the schema but its settings parser never reads it");
   EXPECT_NONFATAL_FAILURE(expect_settings_follow_schema({kTyped, "drops", {}, {}, &kit_registry()}),
                           "stage.drops.b=3: the parsed settings did not change");
-  EXPECT_FATAL_FAILURE(expect_settings_follow_schema({kPipeline, "scaled", {}, {}, &kit_registry()}),
-                       "scale reads its parameters without typed settings");
+  EXPECT_FATAL_FAILURE(
+      expect_settings_follow_schema({kPipeline, "scaled", {}, {}, &kit_registry()}),
+      "scale reads its parameters without typed settings");
 }
 
 TEST(StageKit, FailsAStageThatDiffersWhenComputedAgain) {
@@ -168,16 +174,19 @@ TEST(StageKit, FailsAStageThatDiffersWhenComputedAgain) {
 TEST(StageKit, NotPerturbedMustBeExact) {
   auto missing = kInstrumentation;
   missing.erase("counter");
-  EXPECT_NONFATAL_FAILURE(expect_keys_follow_schema({kPipeline, "scaled", missing, {}, &kit_registry()}),
-                          "scale.counter is not checked");
+  EXPECT_NONFATAL_FAILURE(
+      expect_keys_follow_schema({kPipeline, "scaled", missing, {}, &kit_registry()}),
+      "scale.counter is not checked");
   auto extra = kInstrumentation;
   extra.emplace("factor", "pretend");
-  EXPECT_NONFATAL_FAILURE(expect_keys_follow_schema({kPipeline, "scaled", extra, {}, &kit_registry()}),
-                          "scale.factor is in not_perturbed but the kit checks it");
+  EXPECT_NONFATAL_FAILURE(
+      expect_keys_follow_schema({kPipeline, "scaled", extra, {}, &kit_registry()}),
+      "scale.factor is in not_perturbed but the kit checks it");
   auto unknown = kInstrumentation;
   unknown.emplace("no_such", "typo");
-  EXPECT_NONFATAL_FAILURE(expect_keys_follow_schema({kPipeline, "scaled", unknown, {}, &kit_registry()}),
-                          "not_perturbed names no_such, which scale does not have");
+  EXPECT_NONFATAL_FAILURE(
+      expect_keys_follow_schema({kPipeline, "scaled", unknown, {}, &kit_registry()}),
+      "not_perturbed names no_such, which scale does not have");
 }
 
 // Every stage type of the real registry has a folder whose tests call the kit.
@@ -193,7 +202,8 @@ TEST(StageKit, EveryRealStageCallsIt) {
         calls = calls || read_file(f.path()).find("expect_stage_kit(") != std::string::npos;
       }
     }
-    EXPECT_TRUE(calls) << "no test in stages/" << type << " calls expect_stage_kit (tests/support/stage_kit.h)";
+    EXPECT_TRUE(calls) << "no test in stages/" << type
+                       << " calls expect_stage_kit (tests/support/stage_kit.h)";
   }
 }
 

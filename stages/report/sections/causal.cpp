@@ -73,7 +73,8 @@ Section causal_section(const ReportData& d, const ReportOptions& o) {
     pm.ymin = 0;
     pm.ymax = 1;
     ef.id = next_id(s);
-    ef.title = null_band ? "response p(shift) - p(opposite shift), null band" : "paired effect p(shift) - p(opposite shift)";
+    ef.title = null_band ? "response p(shift) - p(opposite shift), null band"
+                         : "paired effect p(shift) - p(opposite shift)";
     ef.ylabel = "difference in p(match)";
     for (auto* ch : {&pm, &ef}) {
       ch->xlabel = "shift, SDs of the projection (signed log scale)";
@@ -84,7 +85,13 @@ Section causal_section(const ReportData& d, const ReportOptions& o) {
     for (const auto& f : features) {
       const std::string color = feature_color(f, features);
       Series sh{f + ": decoder direction", {}, {}, {}, {}, color, false};
-      Series rn{f + (null_band ? ": covariance directions (null)" : ": random direction"), {}, {}, {}, {}, color, true};
+      Series rn{f + (null_band ? ": covariance directions (null)" : ": random direction"),
+                {},
+                {},
+                {},
+                {},
+                color,
+                true};
       Series e{f, {}, {}, {}, {}, color, false};
       Series nb{f + ": null 95% band", {}, {}, {}, {}, color, false, true, "null 95% band"};
       for (const auto& [key, x] : dose) {
@@ -96,17 +103,18 @@ Section causal_section(const ReportData& d, const ReportOptions& o) {
         if (null_band) {
           nb.x.push_back(at), nb.y.push_back(0.0);
           nb.lo.push_back(x.null_lo.mean()), nb.hi.push_back(x.null_hi.mean());
-          rows.push_back({escape(f), fmt(key.second, 4), fmt(x.shifted.mean()), fmt(x.random.mean()),
-                          fmt(x.effect.mean()),
+          rows.push_back({escape(f), fmt(key.second, 4), fmt(x.shifted.mean()),
+                          fmt(x.random.mean()), fmt(x.effect.mean()),
                           "[" + fmt(x.null_lo.mean()) + ", " + fmt(x.null_hi.mean()) + "]",
                           fmt(x.z.mean()), fmt(x.flip.mean()), fmt(x.flip_random.mean()),
                           fmt(x.projection_sd.mean()), fmt(x.n.mean(), 6)});
         } else {
           e.lo.push_back(x.effect.lo()), e.hi.push_back(x.effect.hi());
-          rows.push_back({escape(f), fmt(key.second, 4), fmt(x.shifted.mean()), fmt(x.random.mean()),
-                          fmt(x.effect.mean()), "[" + fmt(x.effect.lo()) + ", " + fmt(x.effect.hi()) + "]",
-                          "", fmt(x.flip.mean()), fmt(x.flip_random.mean()), fmt(x.projection_sd.mean()),
-                          fmt(x.n.mean(), 6)});
+          rows.push_back({escape(f), fmt(key.second, 4), fmt(x.shifted.mean()),
+                          fmt(x.random.mean()), fmt(x.effect.mean()),
+                          "[" + fmt(x.effect.lo()) + ", " + fmt(x.effect.hi()) + "]", "",
+                          fmt(x.flip.mean()), fmt(x.flip_random.mean()),
+                          fmt(x.projection_sd.mean()), fmt(x.n.mean(), 6)});
         }
       }
       if (!sh.x.empty()) pm.series.push_back(std::move(sh));
@@ -143,10 +151,12 @@ Section causal_section(const ReportData& d, const ReportOptions& o) {
           "frame. The shift is measured in standard deviations of the states' projection on that "
           "direction (x axis, signed log scale): positive moves the memory towards the probe's "
           "class (the network should answer match), negative away from it. Decoders are "
-          "cross-fitted on folds grouped by image. Left: p(match) after the shift (solid) and after "
+          "cross-fitted on folds grouped by image. Left: p(match) after the shift (solid) and "
+          "after "
           "shifts of the same dose along 49 directions drawn from the covariance of the task's "
           "states (dashed: the states' own subspace, not random directions of R^H, where the "
-          "states never go); dotted: unshifted. Right: the response, mean over trials of p(shift) - "
+          "states never go); dotted: unshifted. Right: the response, mean over trials of p(shift) "
+          "- "
           "p(opposite shift), with the 95% band of the same response to those directions (the "
           "null; rows of several tasks and stimulus frames are averaged). Rows at -a mirror those "
           "at +a, and the rows of one model share its network and images: no row is a test, and "

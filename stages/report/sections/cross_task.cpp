@@ -38,9 +38,14 @@ Section cross_task_section(const ReportData& d, const ReportOptions& o) {
       acc[key].add(c.num("accuracy", i));
       p95[key].add(c.num("chance_p95", i));
     }
-    HeatmapGrid g{.id = next_id(s), .title = pick.title[m], .row_axis = "decoder trained on", .col_axis = "tested on",
-                  .scale_label = "accuracy (%)", .columns = std::min<int>(3, static_cast<int>(features.size())),
-                  .cell = tasks.size() > 12 ? 16 : 24, .percent = true};
+    HeatmapGrid g{.id = next_id(s),
+                  .title = pick.title[m],
+                  .row_axis = "decoder trained on",
+                  .col_axis = "tested on",
+                  .scale_label = "accuracy (%)",
+                  .columns = std::min<int>(3, static_cast<int>(features.size())),
+                  .cell = tasks.size() > 12 ? 16 : 24,
+                  .percent = true};
     for (const auto& f : features) {
       HeatPanel p;
       p.title = f;

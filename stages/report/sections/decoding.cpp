@@ -55,9 +55,7 @@ struct RuleStat {
   }
   // A bar's tick, one rule: the all-trials rows' 1/K where it has any, else
   // the lag rule's.
-  double tick() const {
-    return acc.chance.analytic.n ? acc.chance.analytic.mean() : lag.mean();
-  }
+  double tick() const { return acc.chance.analytic.n ? acc.chance.analytic.mean() : lag.mean(); }
 };
 
 }  // namespace
@@ -130,7 +128,8 @@ Section decoding_section(const ReportData& d, const ReportOptions& o) {
         chance_lines(ch, f, feature_color(f, features), x, empirical, p95,
                      chance.acc.chance.analytic.mean());
         if (chance.lag.n)
-          ch.refs.push_back({chance.lag.mean(), f + " chance, lag rule", feature_color(f, features), false});
+          ch.refs.push_back(
+              {chance.lag.mean(), f + " chance, lag rule", feature_color(f, features), false});
       }
       if (ch.series.empty()) {
         --s.figures;

@@ -1,7 +1,7 @@
-// The findings (the paper's four and its causal test) as findings.json states them (stages/analyze/findings.cpp):
-// per finding its verdict, the decisive test's effect with 95% CI, p, n and
-// unit of replication; a "not testable" finding says why and what to add to
-// the pipeline. Sub-tests and per-model numbers are collapsed under each row.
+// The findings (the paper's four and its causal test) as findings.json states them
+// (stages/analyze/findings.cpp): per finding its verdict, the decisive test's effect with 95% CI,
+// p, n and unit of replication; a "not testable" finding says why and what to add to the pipeline.
+// Sub-tests and per-model numbers are collapsed under each row.
 #include <algorithm>
 
 #include "report/sections/common.h"
@@ -106,7 +106,6 @@ bool finding_order(const std::string& a, const std::string& b) {
   return a < b;
 }
 
-
 // How far to trust a verdict (findings.json's `calibration`, from the
 // analyze stage's embedded calibration table): its sentence, and the
 // scenarios behind it collapsed (scenario, kind, effect scale, count of
@@ -123,9 +122,10 @@ std::string calibration_table(const nlohmann::json& c) {
   for (const auto& e : scenarios) {
     const auto& ci = field(e, "ci95");
     std::string cp;
-    if (ci.is_array() && ci.size() == 2) cp = "[" + number_text(ci[0]) + ", " + number_text(ci[1]) + "]";
-    rows.push_back({escape(text_of(e, "scenario")), escape(text_of(e, "kind")), number_text(field(e, "scale")),
-                    escape(text_of(e, "counted")),
+    if (ci.is_array() && ci.size() == 2)
+      cp = "[" + number_text(ci[0]) + ", " + number_text(ci[1]) + "]";
+    rows.push_back({escape(text_of(e, "scenario")), escape(text_of(e, "kind")),
+                    number_text(field(e, "scale")), escape(text_of(e, "counted")),
                     number_text(field(e, "count")) + " of " + number_text(field(e, "draws")),
                     number_text(field(e, "rate")), cp});
   }
@@ -204,8 +204,10 @@ Section findings_section(const ReportData& d, const ReportOptions&) {
           "frames "
           "of one model, which share images and weights). <em>held</em>: the test passes at alpha "
           "with the effect in the paper's direction; <em>not held</em>: it does not; <em>not "
-          "testable</em>: the run lacks what the test needs (the row says what to add); <em>depends on "
-          "preprocessing</em> or <em>on sample size</em>: the sign of the effect changes under another "
+          "testable</em>: the run lacks what the test needs (the row says what to add); "
+          "<em>depends on "
+          "preprocessing</em> or <em>on sample size</em>: the sign of the effect changes under "
+          "another "
           "defensible choice, so no verdict is picked (finding 3). Effect, "
           "95% CI, p and n are the decisive test's; every test and the per-model numbers are under "
           "each row.") +

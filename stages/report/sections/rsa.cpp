@@ -43,8 +43,12 @@ Section rsa_section(const ReportData& d, const ReportOptions& o) {
                          fmt(c.num("conditions", i), 6), fmt(c.num("permutations", i), 6)});
       }
     }
-    HeatmapGrid g{.id = next_id(s), .title = pick.title[m], .row_axis = "frame", .col_axis = "frame",
-                  .scale_label = "linear CKA", .columns = std::min<int>(4, static_cast<int>(pairs.size())),
+    HeatmapGrid g{.id = next_id(s),
+                  .title = pick.title[m],
+                  .row_axis = "frame",
+                  .col_axis = "frame",
+                  .scale_label = "linear CKA",
+                  .columns = std::min<int>(4, static_cast<int>(pairs.size())),
                   .cell = frames.size() > 8 ? 14 : 26};
     for (const auto& [a, b] : pairs) {
       HeatPanel p;

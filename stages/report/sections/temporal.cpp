@@ -52,10 +52,14 @@ std::string cross_temporal_part(Section& s, const ReportData& d, const ReportOpt
       acc[key].add(c.num("accuracy", i));
       p95[key].add(c.num("chance_p95", i));
     }
-    HeatmapGrid g{.id = next_id(s), .title = pick.title[m], .row_axis = "train frame", .col_axis = "test frame",
+    HeatmapGrid g{.id = next_id(s),
+                  .title = pick.title[m],
+                  .row_axis = "train frame",
+                  .col_axis = "test frame",
                   .scale_label = "accuracy (%)",
                   .columns = std::max<int>(1, std::min<int>(6, static_cast<int>(stims.size()))),
-                  .cell = frames.size() > 8 ? 12 : 20, .percent = true};
+                  .cell = frames.size() > 8 ? 12 : 20,
+                  .percent = true};
     for (const auto& f : features) {
       for (double st : stims) {
         std::vector<double> fr;
@@ -231,7 +235,8 @@ std::string swap_caption(bool centroids, const std::string& over) {
             "centroids put in the target's place unrotated, R = I; lighter bar)."
           : "The paper's swap on decoder weights (table <code>procrustes</code>; the analysis has "
             "no usable <code>procrustes_centroids</code> table, finding 4's declared swap since "
-            "analyze version 9, so this is the supporting decoder-weight swap): an orthogonal map with a "
+            "analyze version 9, so this is the supporting decoder-weight swap): an orthogonal map "
+            "with a "
             "common scale (Procrustes), R(i,j), takes the standardised decoder of the stimulus at "
             "frame i read at frame j, M(i,j), onto the one read at j+1. Fitted: the decoder "
             "fitted at j+1. Reconstructed: the mapped decoder; since R is fitted from only K "
@@ -271,8 +276,9 @@ std::string procrustes_part(Section& s, const ReportData& d, const ReportOptions
   auto by_model = rows_by_model(c);
   BarChart b;
   b.id = next_id(s);
-  b.title = table->centroids ? "Procrustes swap tests on class centroids and their no-rotation controls"
-                             : "Procrustes swap tests on decoder weights and their no-rotation controls";
+  b.title = table->centroids
+                ? "Procrustes swap tests on class centroids and their no-rotation controls"
+                : "Procrustes swap tests on decoder weights and their no-rotation controls";
   b.ylabel = "decoding accuracy";
   for (const auto& t : tests) {
     const SwapTest* known_test = swap_test(t);  // an unknown test keeps its name, in grey
@@ -299,7 +305,8 @@ std::string procrustes_part(Section& s, const ReportData& d, const ReportOptions
 // finding4()), "<model>: <what>".
 constexpr const char* kH1Margin = ": H1 - halfway";
 constexpr const char* kH2Margin = ": H2 - chance";
-constexpr const char* kSwapMeasure = ": elapsed-shifted - time-shifted swap, relative to own targets";
+constexpr const char* kSwapMeasure =
+    ": elapsed-shifted - time-shifted swap, relative to own targets";
 constexpr const char* kRotationMeasure = ": elapsed-shifted swap relative, rotation - no rotation";
 
 // Finding 4's number `key` from the findings of the first analysis that has
@@ -365,10 +372,12 @@ struct SwapMeasures {
   int pairs = 0;
 };
 SwapMeasures swap_measures(const Columns& c, const std::vector<std::size_t>& rows) {
-  std::map<std::tuple<std::string, std::string, double, double>, std::map<std::string, double>> cell;
+  std::map<std::tuple<std::string, std::string, double, double>, std::map<std::string, double>>
+      cell;
   for (std::size_t i : rows) {
     if (relevance_of(c, i) != "relevant") continue;
-    if (!std::isfinite(c.num("accuracy", i)) || !std::isfinite(c.num("fitted_accuracy", i))) continue;
+    if (!std::isfinite(c.num("accuracy", i)) || !std::isfinite(c.num("fitted_accuracy", i)))
+      continue;
     cell[{c.txt("task", i), c.txt("feature", i), c.num("source_stim", i), c.num("source_frame", i)}]
         [c.txt("test", i)] = c.num("target_above_chance", i) > 0 ? c.num("relative", i) : kNaN;
   }
@@ -407,9 +416,10 @@ std::string finding4_part(Section& s, const ReportData& d) {
   // declared centroid swap, else the decoder-weight swap, each only with
   // the like-with-like columns (raw accuracies at different elapsed times
   // would reward forgetting, so without `relative` the swap is not drawn).
-  const auto table =
-      swap_table(d, {"accuracy", "fitted_accuracy", "relative", "target_above_chance", "source_stim", "source_frame"},
-                 {"model", "test", "task", "feature"});
+  const auto table = swap_table(d,
+                                {"accuracy", "fitted_accuracy", "relative", "target_above_chance",
+                                 "source_stim", "source_frame"},
+                                {"model", "test", "task", "feature"});
   std::optional<Columns> p;
   std::map<std::string, std::vector<std::size_t>> p_rows;
   if (table) {
@@ -456,11 +466,10 @@ std::string finding4_part(Section& s, const ReportData& d) {
   for (const auto& [r, v] : per_rnn)
     if (r != "rnn" && r != "vanilla" && r != "gru" && r != "lstm")
       groups.push_back({rnn_label(r), v});
-  BarChart rep = replicate_chart(
-      {"H1 - halfway (paper: < 0)", "H2 - empirical chance (> 0)",
-       "rel. swap: elapsed - time (> 0)",
-       "rotation - no rotation (supp.)"},
-      {"#e15759", "#59a14f", "#4e79a7", "#8cd17d"}, groups);
+  BarChart rep =
+      replicate_chart({"H1 - halfway (paper: < 0)", "H2 - empirical chance (> 0)",
+                       "rel. swap: elapsed - time (> 0)", "rotation - no rotation (supp.)"},
+                      {"#e15759", "#59a14f", "#4e79a7", "#8cd17d"}, groups);
   rep.id = next_id(s);
   rep.title = "finding 4 across models";
   rep.ylabel = "difference";
@@ -472,10 +481,11 @@ std::string finding4_part(Section& s, const ReportData& d) {
         models_text(margins_found) + ", the swaps for " + models_text(swap_found) + ")");
   }
   if (margins_recomputed)
-    sources.push_back("H1 and H2 recomputed here from <code>temporal_hypotheses</code> as "
-                      "findings.cpp does (rows with a non-finite accuracy, empirical chance or "
-                      "validation skipped) for " + models_text(margins_recomputed) +
-                      " whose findings lack them");
+    sources.push_back(
+        "H1 and H2 recomputed here from <code>temporal_hypotheses</code> as "
+        "findings.cpp does (rows with a non-finite accuracy, empirical chance or "
+        "validation skipped) for " +
+        models_text(margins_recomputed) + " whose findings lack them");
   if (swap_recomputed) {
     sources.push_back(
         "the swaps recomputed here from " +
@@ -492,15 +502,15 @@ std::string finding4_part(Section& s, const ReportData& d) {
                       "<code>target_above_chance</code> have them (an older analysis), and raw "
                       "accuracies would reward forgetting");
   std::string source_text;
-  for (std::size_t i = 0; i < sources.size(); ++i)
-    source_text += (i ? "; " : "") + sources[i];
+  for (std::size_t i = 0; i < sources.size(); ++i) source_text += (i ? "; " : "") + sources[i];
   return figure(render(rep)) +
          caption(
              "Finding 4's three measures (task-relevant features), one dot per model: H1's "
              "accuracy minus halfway between its own empirical chance and its validation (the "
              "same decoder at its own frame, same trials, same excluded classes); H2's accuracy "
              "minus its empirical chance; \"rel. swap\": the elapsed-shifted minus the "
-             "time-shifted centroid swap, each relative to its own target at the same cell, (swap - chance) / (fitted "
+             "time-shifted centroid swap, each relative to its own target at the same cell, (swap "
+             "- chance) / (fitted "
              "- chance) with the target's empirical chance, paired by source cell (task, feature, "
              "s, t) over the pairs whose two targets beat the 95th percentile of their chance "
              "(not the difference of the raw bars above: the two targets are read at different "
