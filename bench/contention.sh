@@ -10,7 +10,10 @@
 # run, so the ratios compare like with like. Goal: busy / quiet <= 2.2 with
 # wmgeom's policy when one of two cores is taken.
 #
-# Usage: bench/contention.sh [STAGE] [REPEATS]    (default: cnn 2)
+# Usage: bench/contention.sh [STAGE] [REPEATS] [SET...]    (default: cnn 2)
+# SET: overrides for every run, as `wmgeom run --set` takes them, e.g.
+#   bench/contention.sh vanilla 2 stage.vanilla.threads=2
+# (a training at 2 threads of its own, issue 23).
 # Prints a table and writes it to build/contention.txt. Takes ~10 minutes.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,12 +21,14 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 wmgeom="${WMGEOM_BUILD_DIR:-$root/build}/app/wmgeom"
 stage="${1:-cnn}"
 repeats="${2:-2}"
+sets=()
+for s in "${@:3}"; do sets+=(--set "$s"); done
 work=$(mktemp -d /tmp/wmgeom-contention.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 pipeline="$root/pipelines/quickstart.toml"
 cache="$work/cache"
 # Inputs once (cached); each timed run recomputes only STAGE (--from).
-"$wmgeom" run "$pipeline" --only "$stage" --cache-dir "$cache" --out "$work/out" --no-progress -q >&2
+"$wmgeom" run "$pipeline" --only "$stage" "${sets[@]}" --cache-dir "$cache" --out "$work/out" --no-progress -q >&2
 
 time_stage() {  # POLICY -> seconds (median of REPEATS)
   local policy="$1" times=()
@@ -31,9 +36,9 @@ time_stage() {  # POLICY -> seconds (median of REPEATS)
     local start end
     start=$(date +%s.%N)
     if [[ $policy == passive ]]; then
-      env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT "$wmgeom" run "$pipeline" --only "$stage" --from "$stage" --cache-dir "$cache" --out "$work/out" --no-progress -q
+      env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT "$wmgeom" run "$pipeline" --only "$stage" --from "$stage" "${sets[@]}" --cache-dir "$cache" --out "$work/out" --no-progress -q
     else
-      env -u OMP_WAIT_POLICY GOMP_SPINCOUNT=300000 "$wmgeom" run "$pipeline" --only "$stage" --from "$stage" --cache-dir "$cache" --out "$work/out" --no-progress -q
+      env -u OMP_WAIT_POLICY GOMP_SPINCOUNT=300000 "$wmgeom" run "$pipeline" --only "$stage" --from "$stage" "${sets[@]}" --cache-dir "$cache" --out "$work/out" --no-progress -q
     fi
     end=$(date +%s.%N)
     times+=("$(echo "$end - $start" | bc)")
@@ -54,7 +59,7 @@ for policy in spin passive; do
 done
 out="${WMGEOM_BUILD_DIR:-$root/build}/contention.txt"
 {
-  echo "stage $stage of the quickstart, $(nproc) cores, median of $repeats; busy = one shell spin loop beside it"
+  echo "stage $stage of the quickstart${3:+ (${*:3})}, $(nproc) cores, median of $repeats; busy = one shell spin loop beside it"
   printf '%-28s %10s %10s %8s\n' "OpenMP waiting" "quiet s" "busy s" "ratio"
   for policy in spin passive; do
     label=$([[ $policy == spin ]] && echo "spin (GNU OpenMP default)" || echo "passive (wmgeom)")

@@ -110,10 +110,10 @@ struct Resources {
   int mem_mb = 2000;
   int minutes = 60;  // time limit
   int gpus = 0;
-  // true: `cpus` is a hashed width (a training's LibTorch threads, whose
-  // gradient sums split by it), so a job with fewer CPUs would oversubscribe
-  // them; false: the result does not depend on the width and fewer CPUs
-  // only make it slower.
+  // true: `cpus` is a hashed width (a training's threads, the parts its
+  // matrix products split into, nets/wide.h), so a job with fewer CPUs would
+  // oversubscribe them; false: the result does not depend on the width and
+  // fewer CPUs only make it slower.
   bool fixed_width = false;
 };
 

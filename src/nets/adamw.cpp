@@ -1,6 +1,9 @@
 #include "nets/adamw.h"
 
+#include <algorithm>
 #include <cmath>
+
+#include "nets/wide.h"
 
 namespace wmgeom::nets {
 
@@ -12,13 +15,39 @@ MultiTensorAdamW::MultiTensorAdamW(std::vector<torch::Tensor> params, AdamWOptio
   }
 }
 
-void MultiTensorAdamW::zero_grad() {
+void MultiTensorAdamW::zero_grad(bool set_to_none) {
   for (auto& p : params_) {
-    if (p.mutable_grad().defined()) p.mutable_grad().zero_();
+    if (set_to_none) {
+      p.mutable_grad().reset();
+    } else if (p.mutable_grad().defined()) {
+      p.mutable_grad().zero_();
+    }
   }
 }
 
-void MultiTensorAdamW::step() {
+namespace {
+
+// One update of AdamW over parallel lists (parameters, gradients, moments).
+void update(std::vector<torch::Tensor>& ps, const std::vector<torch::Tensor>& gs,
+            std::vector<torch::Tensor>& ms, std::vector<torch::Tensor>& vs, const AdamWOptions& o,
+            std::int64_t step) {
+  if (ps.empty()) return;
+  if (o.weight_decay != 0) at::_foreach_mul_(ps, 1.0 - o.lr * o.weight_decay);
+  at::_foreach_mul_(ms, o.beta1);
+  at::_foreach_add_(ms, gs, 1.0 - o.beta1);
+  at::_foreach_mul_(vs, o.beta2);
+  at::_foreach_addcmul_(vs, gs, gs, 1.0 - o.beta2);
+  double bias1 = 1.0 - std::pow(o.beta1, static_cast<double>(step));
+  double bias2 = 1.0 - std::pow(o.beta2, static_cast<double>(step));
+  std::vector<torch::Tensor> denom = at::_foreach_sqrt(vs);
+  at::_foreach_div_(denom, std::sqrt(bias2));
+  at::_foreach_add_(denom, o.eps);
+  at::_foreach_addcdiv_(ps, ms, denom, -o.lr / bias1);
+}
+
+}  // namespace
+
+void MultiTensorAdamW::step(const Workers* workers) {
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> ps, gs, ms, vs;
   for (std::size_t i = 0; i < params_.size(); ++i) {
@@ -30,18 +59,31 @@ void MultiTensorAdamW::step() {
   }
   if (ps.empty()) return;
   ++step_;
-  const auto& o = options_;
-  if (o.weight_decay != 0) at::_foreach_mul_(ps, 1.0 - o.lr * o.weight_decay);
-  at::_foreach_mul_(ms, o.beta1);
-  at::_foreach_add_(ms, gs, 1.0 - o.beta1);
-  at::_foreach_mul_(vs, o.beta2);
-  at::_foreach_addcmul_(vs, gs, gs, 1.0 - o.beta2);
-  double bias1 = 1.0 - std::pow(o.beta1, static_cast<double>(step_));
-  double bias2 = 1.0 - std::pow(o.beta2, static_cast<double>(step_));
-  std::vector<torch::Tensor> denom = at::_foreach_sqrt(vs);
-  at::_foreach_div_(denom, std::sqrt(bias2));
-  at::_foreach_add_(denom, o.eps);
-  at::_foreach_addcdiv_(ps, ms, denom, -o.lr / bias1);
+  const std::int64_t width = workers != nullptr ? workers->width() : 1;
+  if (width <= 1) {
+    update(ps, gs, ms, vs, options_, step_);
+    return;
+  }
+  // Equal ranges of the elements laid end to end; a tensor may be cut.
+  std::int64_t total = 0;
+  for (const auto& p : ps) total += p.numel();
+  workers->run(width, [&](std::int64_t part) {
+    torch::NoGradGuard no_grad_here;  // grad mode is per thread
+    const std::int64_t lo = total * part / width, hi = total * (part + 1) / width;
+    std::vector<torch::Tensor> pp, gg, mm, vv;
+    std::int64_t start = 0;
+    for (std::size_t i = 0; i < ps.size(); ++i) {
+      const std::int64_t n = ps[i].numel(), a = std::max(lo, start), b = std::min(hi, start + n);
+      if (a < b) {
+        pp.push_back(ps[i].view(-1).narrow(0, a - start, b - a));
+        gg.push_back(gs[i].reshape(-1).narrow(0, a - start, b - a));
+        mm.push_back(ms[i].view(-1).narrow(0, a - start, b - a));
+        vv.push_back(vs[i].view(-1).narrow(0, a - start, b - a));
+      }
+      start += n;
+    }
+    update(pp, gg, mm, vv, options_, step_);
+  });
 }
 
 std::vector<torch::Tensor> MultiTensorAdamW::state() const {

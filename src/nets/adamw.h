@@ -16,6 +16,8 @@
 
 namespace wmgeom::nets {
 
+class Workers;  // nets/wide.h
+
 struct AdamWOptions {
   double lr = 1e-3;
   double beta1 = 0.9;
@@ -27,9 +29,15 @@ struct AdamWOptions {
 class MultiTensorAdamW {
  public:
   MultiTensorAdamW(std::vector<torch::Tensor> params, AdamWOptions options);
-  void zero_grad();
-  // Parameters without a gradient are skipped, as in torch.
-  void step();
+  // set_to_none (torch's option): gradients reset, so the next backward
+  // stores its gradient instead of adding it to zeros (faster; a parameter
+  // that then gets no gradient is skipped by step(), as in torch).
+  void zero_grad(bool set_to_none = false);
+  // Parameters without a gradient are skipped, as in torch. With `workers`,
+  // the elements of all parameters, laid end to end, are split into
+  // workers->width() equal ranges updated in parallel: the update is
+  // elementwise, so the bits are the same at every width.
+  void step(const Workers* workers = nullptr);
   void set_lr(double lr) { options_.lr = lr; }
   double lr() const { return options_.lr; }
   std::int64_t steps() const { return step_; }

@@ -7,8 +7,10 @@
 //
 // - init_threads(), once at start-up (the CLI's main): BLAS single-threaded
 //   and LibTorch's intra-op width 1 by default, for every thread.
-// - IntraOpThreads: a stage that wants LibTorch's OpenMP width N (train,
-//   capture, features: their `threads` parameter) holds one for its run.
+// - IntraOpThreads: a stage that wants LibTorch's OpenMP width N (capture,
+//   features: their `threads` parameter) holds one for its run. (train
+//   holds width 1 and splits its matrix products over TBB instead:
+//   nets/wide.h.)
 //   OpenMP's thread count is a per-thread setting, so the guard changes the
 //   calling thread only and restores it on exit: two stages running side by
 //   side with widths 1 and 2 each get their own (tested in test_nets.cpp),

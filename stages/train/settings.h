@@ -36,7 +36,7 @@ struct TrainSettings {
   double stop_at_heldout{};
   std::int64_t checkpoint_every{};
   std::uint64_t seed{};
-  int threads{};  // LibTorch's intra-op width (hashed)
+  int threads{};  // the parts its products split into (nets/wide.h; hashed)
   std::string device;
 
   static TrainSettings from_params(const Params& p);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <optional>
 
 #include <oneapi/tbb/task_group.h>
@@ -13,6 +14,7 @@
 #include "nets/adamw.h"
 #include "nets/threads.h"
 #include "nets/torch_util.h"
+#include "nets/wide.h"
 #include "nets/wm_model.h"
 
 namespace wmgeom {
@@ -64,8 +66,11 @@ struct Accuracy {
   std::vector<float> all, hard;
 };
 
-Accuracy accuracy(nets::WmModel& model, const torch::Tensor& bank, const torch::Tensor& cues,
-                  const EvalSet& e, std::size_t tasks) {
+using Forward =
+    std::function<nets::WmOutput(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&)>;
+
+Accuracy accuracy(nets::WmModel& model, const Forward& forward, const torch::Tensor& bank,
+                  const torch::Tensor& cues, const EvalSet& e, std::size_t tasks) {
   Accuracy acc{std::vector<float>(tasks, NAN), std::vector<float>(tasks, NAN)};
   if (!e.stimuli.defined() || e.stimuli.size(0) == 0) return acc;
   torch::NoGradGuard no_grad;
@@ -73,8 +78,8 @@ Accuracy accuracy(nets::WmModel& model, const torch::Tensor& bank, const torch::
   std::vector<torch::Tensor> correct;
   for (std::int64_t i = 0; i < e.stimuli.size(0); i += 1024) {
     std::int64_t len = std::min<std::int64_t>(1024, e.stimuli.size(0) - i);
-    auto out = model->forward(bank, e.stimuli.narrow(0, i, len),
-                              cues.index_select(0, e.task.narrow(0, i, len)));
+    auto out =
+        forward(bank, e.stimuli.narrow(0, i, len), cues.index_select(0, e.task.narrow(0, i, len)));
     correct.push_back(out.logits.argmax(2).eq(e.targets.narrow(0, i, len)));
   }
   torch::Tensor right = torch::cat(correct);
@@ -263,6 +268,17 @@ bool reaches_stopping_bar(const std::vector<float>& train_acc,
 // GRU-256 at batch 256 on one core: 4.2, bench_train), doubled, plus 10
 // minutes, so the limit is generous, never tight. A cluster profile can
 // override each.
+static bool split_products(const TrainSettings& s, const torch::Device& device) {
+  return s.threads > 1 && !device.is_cuda();
+}
+
+// Trainings at threads >= 2 split their products (nets/wide.h, issue 23):
+// other bits than train version 3's LibTorch width, so another key. Width 1
+// keeps its key (and its bits).
+std::string TrainStage::key_extras_of(const TrainSettings& s) const {
+  return s.threads > 1 ? "train products split over threads (nets/wide.h)" : "";
+}
+
 Resources TrainStage::resources_of(const TrainSettings& s) const {
   Resources r;
   r.cpus = s.threads;
@@ -306,7 +322,9 @@ Artifact TrainStage::compute(const TrainSettings& s, const StageInputs& inputs,
                              RunContext& ctx) const {
   FeatureBank fb = inputs.get<FeatureBank>("features");
   TrialSet ts = inputs.get<TrialSet>("tasks");
-  nets::IntraOpThreads width(s.threads);  // hashed: see the schema
+  // LibTorch's own ops on one thread; the products on the training's
+  // `threads` (nets/wide.h; hashed: see the schema).
+  nets::IntraOpThreads one(1);
   if (const auto note = nets::width_note(s.threads); !note.empty()) ctx.info(note);
   torch::Device device = nets::resolve_device(s.device);
   if (ts.stimulus_split.empty() || ts.stimulus_split.dim(0) != fb.features.dim(0)) {
@@ -343,6 +361,16 @@ Artifact TrainStage::compute(const TrainSettings& s, const StageInputs& inputs,
                                train_maps.std(0, /*unbiased=*/false).clamp_min(1e-5));
   }
 
+  // At threads >= 2 on the CPU the products split over `threads` parts
+  // (nets/wide.h; keyed: key_extras_of). At 1, and on a GPU (cuDNN's RNN),
+  // the model's own forward: a width-1 training is train version 3's step,
+  // bit for bit, under the same key.
+  const bool split = split_products(s, device);
+  nets::WideForward wide(model, split ? s.threads : 1);
+  const Forward forward = [&](const torch::Tensor& b, const torch::Tensor& st,
+                              const torch::Tensor& cu) {
+    return split ? wide(b, st, cu) : model->forward(b, st, cu);
+  };
   nets::MultiTensorAdamW opt(model->parameters(), {.lr = s.lr, .weight_decay = s.weight_decay});
   Curves curves;
   const std::int64_t steps = s.steps, batch = s.batch_size, eval_every = s.eval_every;
@@ -394,10 +422,10 @@ Artifact TrainStage::compute(const TrainSettings& s, const StageInputs& inputs,
     }
     auto [stim, targets, task] = to_tensors(current);
     opt.set_lr(scheduled_lr(s.lr, s.lr_decay, s.lr_decay_every, s.lr_milestones, step));
-    auto out = model->forward(bank, stim, cues.index_select(0, task));
+    auto out = forward(bank, stim, cues.index_select(0, task));
     torch::Tensor loss =
         torch::nn::functional::cross_entropy(out.logits.reshape({-1, 3}), targets.reshape({-1}));
-    opt.zero_grad();
+    opt.zero_grad(/*set_to_none=*/split);
     loss.backward();
     double value = loss.item<double>();
     if (!std::isfinite(value)) {
@@ -406,15 +434,15 @@ Artifact TrainStage::compute(const TrainSettings& s, const StageInputs& inputs,
                   std::to_string(step) + "; lower lr or set grad_clip");
     }
     if (s.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), s.grad_clip);
-    opt.step();
+    opt.step(split ? &wide.workers() : nullptr);
     loss_sum += value;
     ++loss_count;
     ctx.progress((step + 1) * batch, steps * batch);
 
     bool last = step + 1 == steps;
     if ((step + 1) % eval_every == 0 || last) {
-      const Accuracy tr = accuracy(model, bank, cues, train_eval, n_tasks);
-      const Accuracy va = accuracy(model, bank, cues, val_eval, n_tasks);
+      const Accuracy tr = accuracy(model, forward, bank, cues, train_eval, n_tasks);
+      const Accuracy va = accuracy(model, forward, bank, cues, val_eval, n_tasks);
       curves.step.push_back(step + 1);
       curves.loss.push_back(static_cast<float>(
           loss_sum / static_cast<double>(std::max<std::int64_t>(1, loss_count))));

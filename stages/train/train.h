@@ -31,6 +31,9 @@ class TrainStage final : public StageWith<TrainSettings> {
  public:
   std::string type() const override { return "train"; }
   void check(const TrainSettings& s, ParamIssues& issues) const override;
+  // Non-empty at threads >= 2: those trainings split their matrix products
+  // (nets/wide.h), which changes their bits from train version 3's.
+  std::string key_extras_of(const TrainSettings& s) const override;
   // The device (schema.toml `device`) is the engine's: LibTorch version and
   // device kind are keyed (they change the floating-point result), and GPU
   // trainings take the device's token, so they never overlap on one GPU.
