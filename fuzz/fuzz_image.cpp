@@ -13,7 +13,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,9 +26,11 @@
 using namespace wmgeom;
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  // Bounds what a header may make OpenCV allocate (default 2^30 pixels), so
-  // that a claimed 30000 x 30000 image is refused, not an out-of-memory report.
-  setenv("OPENCV_IO_MAX_IMAGE_PIXELS", "4194304", 1);
+  // No OPENCV_IO_MAX_IMAGE_PIXELS here: OpenCV reads it when the library
+  // loads, before this runs, so setting it bounded nothing (a JPEG claiming
+  // 30000 x 30000 was an out-of-memory in CI). The render stage bounds what a
+  // header may ask for itself (render::kMaxImageSide, kMaxImagePixels), as
+  // it must for users.
   cv::setNumThreads(0);
   return 0;
 }

@@ -101,6 +101,19 @@ void image_seeds(const fs::path& out, const fs::path& scratch) {
     const std::string bytes = fuzz::read_text(file);
     const char ext = c.name.ends_with(".jpg") ? '\x01' : '\x00';  // fuzz_image's first byte
     fuzz::write_file(out / c.name, std::string(1, ext) + bytes);
+    if (c.name == "bgr.jpg") {
+      // The same JPEG with a frame header claiming 30000 x 30000: OpenCV
+      // allocated 2.7 GB for it before the render stage checked headers.
+      std::string huge = bytes;
+      const std::size_t sof = huge.find("\xff\xc0");
+      if (sof == std::string::npos || sof + 9 > huge.size())
+        fuzz::invariant_failed("no baseline frame header in the JPEG seed");
+      for (std::size_t at : {sof + 5, sof + 7}) {  // height, width (big-endian)
+        huge[at] = static_cast<char>(30000 >> 8);
+        huge[at + 1] = static_cast<char>(30000 & 0xFF);
+      }
+      fuzz::write_file(out / "claims_30000x30000.jpg", std::string(1, ext) + huge);
+    }
   }
 }
 }  // namespace

@@ -1,9 +1,13 @@
 #include "render/sources.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include <opencv2/imgcodecs.hpp>
@@ -18,11 +22,59 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using Dims = std::pair<std::uint32_t, std::uint32_t>;  // width, height
+
+std::uint32_t be16(const std::vector<char>& b, std::size_t i) {
+  return (std::uint32_t{static_cast<unsigned char>(b[i])} << 8) |
+         static_cast<unsigned char>(b[i + 1]);
+}
+
+// A PNG's size: its first chunk must be IHDR, width and height big-endian.
+std::optional<Dims> png_declared_size(const std::vector<char>& b) {
+  if (b.size() < 24 || std::memcmp(b.data() + 12, "IHDR", 4) != 0) return std::nullopt;
+  return Dims{(be16(b, 16) << 16) | be16(b, 18), (be16(b, 20) << 16) | be16(b, 22)};
+}
+
+// A JPEG's size: the first start-of-frame marker (SOF0..SOF15 but DHT, JPG
+// and DAC), found by walking the marker segments after SOI the way libjpeg
+// does (bytes between segments skipped, 0xFF fill bytes, RSTn/TEM without a
+// length). None before the first scan, or a truncated file: no size.
+std::optional<Dims> jpeg_declared_size(const std::vector<char>& b) {
+  std::size_t i = 2;
+  const std::size_t n = b.size();
+  while (i < n) {
+    if (static_cast<unsigned char>(b[i]) != 0xFF) {
+      ++i;
+      continue;
+    }
+    while (i < n && static_cast<unsigned char>(b[i]) == 0xFF) ++i;
+    if (i >= n) break;
+    const unsigned marker = static_cast<unsigned char>(b[i++]);
+    if (marker == 0x00 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) continue;
+    if (marker == 0xD9 || marker == 0xDA || i + 2 > n) break;  // EOI, SOS: no frame yet
+    const std::size_t length = be16(b, i);
+    if (length < 2) break;
+    const bool sof =
+        marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+    if (sof) {
+      if (length < 7 || i + 7 > n) break;
+      return Dims{be16(b, i + 5), be16(b, i + 3)};
+    }
+    i += length;
+  }
+  return std::nullopt;
+}
+
 // Decodes a .png/.jpg file only if its bytes are a PNG or a JPEG. OpenCV
 // picks a decoder by the content, not the name, and some it may pick for a
 // damaged or mislabelled file are not safe: its DICOM reader (GDCM) aborts
 // the process on malformed input (scripts/fuzz found it: "DICM" at offset
-// 128 of a .png). Throws InputError naming the file otherwise.
+// 128 of a .png). Its header's size is checked before any decoder runs:
+// OpenCV allocates the whole image by the declared size (up to 2^30 pixels,
+// and OPENCV_IO_MAX_IMAGE_PIXELS is read once, when the library loads) and
+// decodes missing data as grey rows, so a 600-byte JPEG claiming 20000 x
+// 20000 took 1.2 GB (scripts/fuzz found it). Throws InputError naming the
+// file otherwise, OpenCV's own assertions included.
 cv::Mat decode_image(const fs::path& file, int flags) {
   std::vector<char> bytes;
   {
@@ -35,12 +87,30 @@ cv::Mat decode_image(const fs::path& file, int flags) {
   auto starts_with = [&](const unsigned char* magic, std::size_t n) {
     return bytes.size() >= n && std::memcmp(bytes.data(), magic, n) == 0;
   };
-  if (!starts_with(kPng, sizeof kPng) && !starts_with(kJpeg, sizeof kJpeg)) {
+  const bool png = starts_with(kPng, sizeof kPng);
+  if (!png && !starts_with(kJpeg, sizeof kJpeg)) {
     throw InputError(file.string() +
                      ": unreadable image: expected a PNG or JPEG file, found other bytes");
   }
-  cv::Mat img =
-      cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, bytes.data()), flags);
+  const auto size = png ? png_declared_size(bytes) : jpeg_declared_size(bytes);
+  if (!size) {
+    throw InputError(file.string() + ": unreadable image: its header declares no size");
+  }
+  const auto [w, h] = *size;
+  if (w == 0 || h == 0 || w > kMaxImageSide || h > kMaxImageSide ||
+      std::uint64_t{w} * h > kMaxImagePixels) {
+    throw InputError(file.string() + ": unusable image: its header declares " + std::to_string(w) +
+                     " x " + std::to_string(h) + " pixels; view and background images must have " +
+                     "1 to " + std::to_string(kMaxImageSide) + " pixels a side and at most " +
+                     std::to_string(kMaxImagePixels) + " in all (scale it down first)");
+  }
+  cv::Mat img;
+  try {
+    img = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, bytes.data()), flags);
+  } catch (const cv::Exception& e) {  // OpenCV asserts on some malformed files
+    throw InputError(file.string() + ": unreadable image: OpenCV could not decode it (" + e.msg +
+                     ")");
+  }
   if (img.empty())
     throw InputError(file.string() + ": unreadable image: OpenCV could not decode it");
   return img;

@@ -15,6 +15,13 @@
 
 namespace wmgeom::render {
 
+// The largest view or background image the loaders accept, checked from the
+// file's header before it is decoded (OpenCV allocates by the declared
+// size, never by the file's): 1 to kMaxImageSide pixels a side and at most
+// kMaxImagePixels in all. Anything larger is bad input, to be scaled down.
+inline constexpr std::uint32_t kMaxImageSide = 8192;
+inline constexpr std::uint64_t kMaxImagePixels = std::uint64_t{1} << 24;
+
 // A sprite split into planes (R, G, B premultiplied by coverage, then A),
 // so compositing into channel-first images copies whole rows.
 struct PlanarSprite {

@@ -242,6 +242,118 @@ TEST(RenderImages, OnlyPngAndJpegBytesAreDecoded) {
   EXPECT_EQ(load_backgrounds(dir / "bg").size(), 1u);
 }
 
+// An image's size is checked from its header before it is decoded: decoders
+// allocate by the declared size, and a JPEG pads its blocks to whole MCUs per
+// component, so a small tall progressive JPEG asked libjpeg for gigabytes
+// (scripts/fuzz, fuzz_image, reported an out-of-memory). The header parse is
+// checked on real files (progressive, with APP segments before the frame)
+// and the limits on headers patched to claim other sizes.
+namespace {
+std::string encoded(const std::string& ext, const cv::Mat& img, const std::vector<int>& params) {
+  std::vector<unsigned char> buf;
+  EXPECT_TRUE(cv::imencode(ext, img, buf, params));
+  return std::string(buf.begin(), buf.end());
+}
+// Overwrites the big-endian 16-bit value at `at`.
+void put16(std::string& b, std::size_t at, unsigned v) {
+  b[at] = static_cast<char>(v >> 8);
+  b[at + 1] = static_cast<char>(v & 0xFF);
+}
+// A PNG claiming w x h (IHDR's CRC is wrong, but the size is refused first).
+std::string png_claiming(std::uint32_t w, std::uint32_t h) {
+  std::string b = encoded(".png", cv::Mat(8, 8, CV_8UC3, cv::Scalar(1, 2, 3)), {});
+  put16(b, 16, w >> 16);
+  put16(b, 18, w & 0xFFFF);
+  put16(b, 20, h >> 16);
+  put16(b, 22, h & 0xFFFF);
+  return b;
+}
+// A progressive JPEG whose frame header claims w x h.
+std::string jpeg_claiming(unsigned w, unsigned h) {
+  std::string b = encoded(".jpg", cv::Mat(8, 8, CV_8UC3, cv::Scalar(1, 2, 3)),
+                          {cv::IMWRITE_JPEG_PROGRESSIVE, 1});
+  const std::size_t sof = b.find("\xff\xc2");
+  EXPECT_NE(sof, std::string::npos);
+  put16(b, sof + 5, h);
+  put16(b, sof + 7, w);
+  return b;
+}
+std::string load_error(const fs::path& file) {
+  try {
+    (void)load_view_image(file, 20);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST(RenderImages, SizeIsCheckedFromTheHeaderBeforeDecoding) {
+  TempDir dir;
+  // Real files of every layout the parser walks load, at their own size.
+  const cv::Mat wide(3, 40, CV_8UC3, cv::Scalar(10, 20, 30));
+  write_file(dir / "p.jpg", encoded(".jpg", wide, {cv::IMWRITE_JPEG_PROGRESSIVE, 1}));
+  write_file(dir / "b.jpg", encoded(".jpg", wide, {}));
+  write_file(dir / "i.png", encoded(".png", wide, {}));
+  for (const char* f : {"p.jpg", "b.jpg", "i.png"}) {
+    const Sprite s = load_view_image(dir / f, 20);
+    // 40 x 3 fitted into 20 x 20: 20 wide, 2 rows of coverage (1.5 rounded).
+    EXPECT_EQ(cv::countNonZero(s.alpha), 20 * 2) << f;
+  }
+  // The limits, on both sides of each: a side of 8192, 2^24 pixels in all.
+  write_file(dir / "side_ok.png", encoded(".png", cv::Mat(1, 8192, CV_8UC1, cv::Scalar(9)), {}));
+  EXPECT_EQ(load_view_image(dir / "side_ok.png", 20).rgb.cols, 20);
+  struct Case {
+    std::string name, bytes, claim;
+  };
+  const std::vector<Case> refused = {
+      {"tall.jpg", jpeg_claiming(1, 60000), "1 x 60000"},
+      // What scripts/fuzz found: 20000 x 20000 decoded (gray rows for the
+      // missing data) into 1.2 GB; 30000 x 30000 asked for 2.7 GB at once.
+      {"square.jpg", jpeg_claiming(20000, 20000), "20000 x 20000"},
+      {"side.jpg", jpeg_claiming(8193, 1), "8193 x 1"},
+      {"empty.jpg", jpeg_claiming(0, 8), "0 x 8"},
+      {"huge.png", png_claiming(30000, 30000), "30000 x 30000"},
+      {"area.png", png_claiming(4097, 4097), "4097 x 4097"},
+      {"side.png", png_claiming(1, 8193), "1 x 8193"},
+      {"over32.png", png_claiming(0x80000001u, 1), "2147483649 x 1"},
+  };
+  for (const Case& c : refused) {
+    write_file(dir / c.name, c.bytes);
+    const std::string e = load_error(dir / c.name);
+    EXPECT_NE(e.find(c.name + ": unusable image: its header declares " + c.claim + " pixels"),
+              std::string::npos)
+        << c.name << ": " << e;
+    EXPECT_NE(e.find("1 to 8192 pixels a side and at most 16777216 in all"), std::string::npos)
+        << e;
+  }
+  // 4096 x 4096 is exactly 2^24: the size check passes and the decoder runs
+  // (and refuses the patched file's data), so the error is not the size's.
+  write_file(dir / "edge.png", png_claiming(4096, 4096));
+  EXPECT_NE(load_error(dir / "edge.png").find("OpenCV could not decode it"), std::string::npos);
+  // A JPEG whose first scan comes before any frame header, and one cut off
+  // inside its segments, declare no size.
+  std::string no_frame = "\xff\xd8\xff\xe0";
+  no_frame += std::string("\x00\x04\x00\x00\xff\xda\x00\x02", 8);
+  write_file(dir / "noframe.jpg", no_frame);
+  EXPECT_NE(load_error(dir / "noframe.jpg")
+                .find("noframe.jpg: unreadable image: its header declares no size"),
+            std::string::npos);
+  write_file(dir / "cut.jpg", jpeg_claiming(8, 8).substr(0, 30));
+  EXPECT_NE(load_error(dir / "cut.jpg").find("cut.jpg: unreadable"), std::string::npos);
+  // Backgrounds go through the same check.
+  fs::create_directories(dir / "bg");
+  write_file(dir / "bg" / "tall.jpg", jpeg_claiming(1, 60000));
+  try {
+    (void)load_backgrounds(dir / "bg");
+    ADD_FAILURE() << "a background claiming 1 x 60000 was decoded";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("tall.jpg: unusable image: its header declares 1 x 60000"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 // One source for parameters: the struct's initialisers are the schema's
 // defaults, and the string choices parse through one table that refuses an
 // unknown word (no silent fallback).
