@@ -148,14 +148,14 @@ int do_status(const RunArgs& a, const Common& c, const StageRegistry& registry, 
   const auto out_dir = submitted_out_dir(a, registry, err);
   if (!out_dir) return 2;
   // (read_submission: a missing or unreadable submission is said here.)
-  if (!read_submission(*out_dir, err)) return 2;
-  std::ifstream f(SlurmExecutor::submission_file(*out_dir));
-  const auto sets = nlohmann::json::parse(f).value("sets", std::vector<std::string>{});
+  auto sub = read_submission(*out_dir, err);
+  if (!sub) return 2;
   Prepared p;
-  if (int rc = prepare(a, c, registry, err, p, &sets)) return rc;
+  if (int rc = prepare(a, c, registry, err, p, &sub->sets)) return rc;
   Cache cache(c.cache_dir);
   Logger log(err, log_level(c));
   SlurmExecutor slurm(*p.plan, cache, log, p.run);
+  slurm.use_submission(std::move(*sub));  // read once
   PlanExecutor& executor = slurm;
   RunSummary r;
   try {

@@ -42,6 +42,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -76,6 +77,7 @@ struct Submission {
   std::string pipeline;
   std::vector<Job> jobs;
   std::vector<std::string> cached;  // instances that were cache hits at submission
+  std::vector<std::string> sets;    // SlurmRun::sets: status plans with them (the jobs' keys)
 
   nlohmann::json to_json() const;
   static Submission from_json(const nlohmann::json& j);  // throws wmgeom::Error
@@ -163,6 +165,12 @@ class SlurmExecutor final : public PlanExecutor {
   // artifact: from the shared cache (computed here if missing).
   std::shared_ptr<const Artifact> artifact(std::size_t instance, int threads) override;
   const Submission& submission() const { return submission_; }
+  // The submission the caller already read (wmgeom status reads it first, for
+  // its sets): status() then reports on it without reading the file again.
+  void use_submission(Submission sub) {
+    submission_ = std::move(sub);
+    have_submission_ = true;
+  }
   const std::vector<JobTask>& pending() const { return pending_; }
 
   // The per-type --set lines of the profile, as `wmgeom run --set` takes them
@@ -203,6 +211,7 @@ class SlurmExecutor final : public PlanExecutor {
   Logger& log_;
   SlurmRun run_;
   Submission submission_;
+  bool have_submission_ = false;  // use_submission() was called
   std::vector<JobTask> pending_;
   std::unique_ptr<Executor> local_;  // artifact(): loads from the shared cache
 };

@@ -1,0 +1,249 @@
+// The Slurm executor's pieces that need no cluster: partitions and nodes
+// parsed from scontrol's output, requests fitted to them (sized down or
+// refused, naming stage, request, offer and key), Slurm's reasons sorted by
+// whether waiting clears them, the job script's template and the
+// submission record.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "cluster/slurm.h"
+#include "core/error.h"
+#include "testing.h"
+
+namespace wmgeom::testing {
+namespace {
+
+// ---- Requests that fit (no cluster needed) ----
+
+// What `scontrol -o show partition` and `show node` print (Slurm 22.05): a
+// 2-CPU CPU partition (the default) and a GPU partition with a day's MaxTime.
+const char* kPartitions =
+    "PartitionName=debug AllowGroups=ALL Default=YES QoS=N/A DefaultTime=NONE MaxNodes=UNLIMITED "
+    "MaxTime=UNLIMITED "
+    "MinNodes=0 MaxCPUsPerNode=UNLIMITED Nodes=vm State=UP TotalCPUs=2 TotalNodes=1 "
+    "DefMemPerNode=UNLIMITED "
+    "MaxMemPerNode=UNLIMITED TRES=cpu=2,mem=24105M,node=1,billing=2\n"
+    "PartitionName=gpu AllowGroups=ALL Default=NO MaxTime=1-00:00:00 MaxCPUsPerNode=16 "
+    "Nodes=g[1-2] State=UP "
+    "MaxMemPerNode=64000\n";
+const char* kNodes =
+    "NodeName=vm Arch=x86_64 CoresPerSocket=1  CPUAlloc=0 CPUEfctv=2 CPUTot=2 CPULoad=2.56 "
+    "Gres=(null) NodeAddr=vm "
+    "OS=Linux 6.18.44 #1 SMP PREEMPT_DYNAMIC @0  RealMemory=24105 AllocMem=0 Partitions=debug  "
+    "BootTime=None\n"
+    "NodeName=g1 CPUTot=32 CPUEfctv=32 Gres=gpu:a100:4(S:0-1) RealMemory=128000 Partitions=gpu\n"
+    "NodeName=g2 CPUTot=8 Gres=gpu:1,mps:100 RealMemory=32000 Partitions=gpu,debug-gpu\n";
+
+JobRequest request(const std::string& type, Resources res) {
+  JobRequest r;
+  r.decl = type == "train" ? "net" : "geometry";
+  r.type = type;
+  r.res = res;
+  r.profile_file = "site.toml";
+  return r;
+}
+
+TEST(SlurmFit, ReadsPartitionsAndTheirNodes) {
+  const auto parts = parse_partitions(kPartitions, kNodes);
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_EQ(parts[0].name, "debug");
+  EXPECT_TRUE(parts[0].is_default);
+  EXPECT_EQ(parts[0].max_minutes, -1);
+  EXPECT_EQ(parts[0].max_mem_per_node, -1);
+  ASSERT_EQ(parts[0].nodes.size(), 1u);
+  EXPECT_EQ(parts[0].nodes[0].cpus, 2);
+  EXPECT_EQ(parts[0].nodes[0].mem_mb, 24105);
+  EXPECT_EQ(parts[0].nodes[0].gpus, 0);
+  EXPECT_FALSE(parts[1].is_default);
+  EXPECT_EQ(parts[1].max_minutes, 1440);
+  EXPECT_EQ(parts[1].max_cpus_per_node, 16);
+  EXPECT_EQ(parts[1].max_mem_per_node, 64000);
+  ASSERT_EQ(parts[1].nodes.size(), 2u);
+  EXPECT_EQ(parts[1].nodes[0].gpus, 4);
+  EXPECT_EQ(parts[1].nodes[1].gpus, 1);
+  EXPECT_EQ(parts[1].nodes[1].cpus, 8);  // CPUTot when there is no CPUEfctv
+  EXPECT_EQ(parse_slurm_minutes("30"), 30);
+  EXPECT_EQ(parse_slurm_minutes("30:01"), 31);
+  EXPECT_EQ(parse_slurm_minutes("02:00:00"), 120);
+  EXPECT_EQ(parse_slurm_minutes("2-12"), 3600);
+  EXPECT_EQ(parse_slurm_minutes("1-00:30"), 1470);
+  EXPECT_EQ(parse_slurm_minutes("INFINITE"), -1);
+}
+
+TEST(SlurmFit, AWidthTheResultDoesNotDependOnIsSizedDownToTheLargestNode) {
+  const auto parts = parse_partitions(kPartitions, kNodes);
+  Resources analyze;  // AnalyzeStage::resources with threads = 0
+  analyze.cpus = 4;
+  analyze.mem_mb = 8000;
+  analyze.minutes = 180;
+  const FitResult fit = fit_request(request("analyze", analyze), parts[0]);
+  EXPECT_TRUE(fit.errors.empty()) << fit.errors.front();
+  EXPECT_EQ(fit.res.cpus, 2);
+  EXPECT_EQ(fit.res.mem_mb, 8000);
+  ASSERT_EQ(fit.notes.size(), 1u);
+  EXPECT_NE(fit.notes[0].find("stage geometry (analyze) asks 4 CPUs; partition debug offers at "
+                              "most 2 CPU(s) on a node: "
+                              "sized down to 2"),
+            std::string::npos)
+      << fit.notes[0];
+  // MaxCPUsPerNode caps a node's CPUs: 32 on g1, 16 usable.
+  analyze.cpus = 64;
+  analyze.gpus = 1;
+  EXPECT_EQ(fit_request(request("analyze", analyze), parts[1]).res.cpus, 16);
+  // What fits is left alone.
+  analyze.cpus = 2;
+  analyze.gpus = 0;
+  const FitResult same = fit_request(request("analyze", analyze), parts[0]);
+  EXPECT_EQ(same.res.cpus, 2);
+  EXPECT_TRUE(same.notes.empty() && same.errors.empty());
+}
+
+TEST(SlurmFit, WhatCanNeverRunIsRefusedNamingStageRequestOfferAndKey) {
+  const auto parts = parse_partitions(kPartitions, kNodes);
+  Resources train;
+  train.cpus = 4;
+  train.fixed_width = true;
+  train.mem_mb = 2100;
+  train.minutes = 2000;
+  JobRequest req = request("train", train);
+  req.threads_param = 4;
+  FitResult fit = fit_request(req, parts[0]);
+  ASSERT_EQ(fit.errors.size(), 1u);
+  const std::string& width = fit.errors[0];
+  EXPECT_NE(
+      width.find("stage net (train) asks 4 CPUs, the width it trains at (its threads = 4, hashed"),
+      std::string::npos)
+      << width;
+  EXPECT_NE(width.find("partition debug offers at most 2 CPU(s)"), std::string::npos) << width;
+  EXPECT_NE(width.find("--set stage.net.threads=2"), std::string::npos) << width;
+  EXPECT_NE(width.find("[stage.train] set = [\"threads=2\"] in site.toml"), std::string::npos)
+      << width;
+  // Memory, a GPU and minutes over MaxTime never shrink.
+  train.cpus = 1;
+  train.mem_mb = 100000;
+  fit = fit_request(request("train", train), parts[0]);
+  ASSERT_EQ(fit.errors.size(), 1u);
+  EXPECT_NE(fit.errors[0].find("asks 100000 MB of memory (the stage's estimate); partition debug "
+                               "offers at most 24105 MB"),
+            std::string::npos)
+      << fit.errors[0];
+  EXPECT_NE(fit.errors[0].find("[stage.train] mem_mb"), std::string::npos) << fit.errors[0];
+  train.mem_mb = 2000;
+  train.gpus = 1;
+  fit = fit_request(request("train", train), parts[0]);
+  ASSERT_EQ(fit.errors.size(), 1u);
+  EXPECT_NE(fit.errors[0].find("asks 1 GPU(s) (its device is CUDA); partition debug has no GPU"),
+            std::string::npos)
+      << fit.errors[0];
+  EXPECT_NE(fit.errors[0].find("[stage.train] gpus = 0"), std::string::npos) << fit.errors[0];
+  fit = fit_request(request("train", train), parts[1]);
+  ASSERT_EQ(fit.errors.size(), 1u);
+  EXPECT_NE(fit.errors[0].find("asks a time limit of 2000 min (the stage's estimate); partition "
+                               "gpu allows at most 1440 min "
+                               "(MaxTime). Set [stage.train] minutes (at most 1440) in site.toml"),
+            std::string::npos)
+      << fit.errors[0];
+  // A profile's value is checked, never changed: it names its key.
+  Resources analyze;
+  analyze.cpus = 8;
+  JobRequest from_profile = request("analyze", analyze);
+  from_profile.from_profile["cpus"] = "site.toml:7:8";
+  fit = fit_request(from_profile, parts[0]);
+  ASSERT_EQ(fit.errors.size(), 1u);
+  EXPECT_NE(
+      fit.errors[0].find(
+          "stage geometry (analyze) asks 8 CPUs ([stage.analyze] cpus at site.toml:7:8); partition "
+          "debug offers at most 2 CPU(s) on a node. Set [stage.analyze] cpus to at most 2 in "
+          "site.toml"),
+      std::string::npos)
+      << fit.errors[0];
+}
+
+TEST(SlurmReason, WaitingClearsSomeReasonsAndNeverOthers) {
+  for (const char* r :
+       {"Priority", "Resources", "Dependency", "BeginTime", "JobHeldUser", "JobHeldAdmin",
+        "NodeDown", "ReqNodeNotAvail", "PartitionDown", "Reservation", "Licenses",
+        "AssocGrpCpuLimit", "QOSGrpNodeLimit", "QOSJobLimit", "None", "SomeReasonOfANewerSlurm"}) {
+    EXPECT_EQ(slurm_reason(r).kind, ReasonKind::kWaits) << r;
+  }
+  for (const char* r :
+       {"PartitionConfig", "PartitionTimeLimit", "PartitionNodeLimit", "BadConstraints",
+        "AccountNotAllowed", "InvalidAccount", "InvalidQOS", "QOSNotAllowed",
+        "DependencyNeverSatisfied", "QOSMaxCpuPerJobLimit", "QOSMaxWallDurationPerJobLimit",
+        "AssocMaxNodePerJobLimit", "QOSMaxGRESPerJob", "QOSMinCpuNotSatisfied"}) {
+    const ReasonInfo info = slurm_reason(r);
+    EXPECT_EQ(info.kind, ReasonKind::kNever) << r;
+    EXPECT_FALSE(info.why.empty() || info.change.empty()) << r;
+  }
+  for (const char* r : {"QOSMaxCpuPerUserLimit", "QOSMaxJobsPerUserLimit", "MaxCpuPerAccount",
+                        "QOSMaxGRESPerUser"}) {
+    EXPECT_EQ(slurm_reason(r).kind, ReasonKind::kUserLimit) << r;
+  }
+  EXPECT_EQ((JobTask{"a", "1", "a", "PENDING", "Resources", "", 0}.line()), "PENDING (Resources)");
+  EXPECT_EQ((JobTask{"a", "1", "a", "PENDING", "PartitionConfig", "", 0}.line()),
+            "PENDING (PartitionConfig), which waiting cannot clear");
+  EXPECT_EQ((JobTask{"a", "1", "a", "RUNNING", "None", "vm", 0}.line()), "RUNNING on vm");
+}
+
+// The job script is a template compiled in (src/cluster/job.sh, issue 24
+// item 3), filled in one pass: a value is never scanned for placeholders
+// again, and the template and its caller must agree on every name.
+TEST(SlurmJobScript, TheTemplateIsFilledOnceAndCompletely) {
+  EXPECT_EQ(fill_template("a @X@ b @Y@ c@", {{"X", "@Y@"}, {"Y", "2"}}, "t"), "a @Y@ b 2 c@");
+  EXPECT_EQ(fill_template("mail me@host, @ alone, @lower@", {}, "t"),
+            "mail me@host, @ alone, @lower@");
+  try {
+    fill_template("@X@ @Z@", {{"X", "1"}}, "job.sh");
+    ADD_FAILURE() << "a placeholder without a value was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("job.sh: placeholder @Z@ has no value"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(fill_template("@X@", {{"X", "1"}, {"UNUSED", "2"}}, "t"), Error);
+  const std::string_view text = job_script_template();
+  EXPECT_EQ(text.substr(0, 12), "#!/bin/bash\n");
+  // Every placeholder the executor fills is in the template (fill_template
+  // refuses one that is not); a sample fill leaves no @NAME@ behind.
+  std::map<std::string, std::string> values;
+  for (const char* name :
+       {"DECL", "PIPELINE", "WHAT", "SETUP", "INSTANCES", "DIRS", "KEYS", "WMGEOM", "PIPELINE_ARG",
+        "CACHE", "THREADS", "MORE", "STOPPED", "RC_USR1", "RC_TERM", "MAX_REQUEUES", "TYPE"}) {
+    values[name] = std::string("v") + name;
+  }
+  const std::string script = fill_template(text, values, "job.sh");
+  EXPECT_EQ(script.find('@'), std::string::npos) << "a placeholder left unfilled:\n" << script;
+  EXPECT_NE(script.find("vWMGEOM run vPIPELINE_ARG --only \"$inst\" --cache-dir vCACHE"),
+            std::string::npos)
+      << script;
+}
+
+// submission.json keeps what `wmgeom status` needs in one read: the jobs and
+// the --set lines the jobs plan with (a record written before "sets" was a
+// field reads as none).
+TEST(SlurmSubmission, TheRecordRoundTripsWithItsSets) {
+  Submission s;
+  s.pipeline = "study";
+  s.jobs.push_back({"12", "net", {"net[seed=1]", "net[seed=2]"}, true, 1700000000.5});
+  s.cached = {"img"};
+  s.sets = {"stage.net.steps=10", "stage.cnn.model=\"random\""};
+  const Submission back = Submission::from_json(nlohmann::json::parse(s.to_json().dump()));
+  EXPECT_EQ(back.pipeline, "study");
+  ASSERT_EQ(back.jobs.size(), 1u);
+  EXPECT_EQ(back.jobs[0].instances, s.jobs[0].instances);
+  EXPECT_TRUE(back.jobs[0].array);
+  EXPECT_EQ(back.jobs[0].submitted, 1700000000.5);
+  EXPECT_EQ(back.cached, s.cached);
+  EXPECT_EQ(back.sets, s.sets);
+  nlohmann::json old = s.to_json();
+  old.erase("sets");
+  EXPECT_TRUE(Submission::from_json(old).sets.empty());
+  old.erase("jobs");
+  EXPECT_THROW(Submission::from_json(old), Error);
+}
+
+}  // namespace
+}  // namespace wmgeom::testing
