@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Runs the calibration tests of test_findings and writes calibration.json.
+"""Runs the calibration tests of the findings and writes calibration.json.
 
-Each calibration test (stages/analyze/test_findings.cpp, suite Calibration)
+Each calibration test (stages/analyze/test_calibration*.cpp, suite Calibration)
 prints one line per scenario run:
 
   [ calibration ] finding F scenario NAME kind KIND scale S seeds R: held in k of n
@@ -37,6 +37,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+
+# The test executables of suite Calibration (stages/analyze/CMakeLists.txt).
+CALIBRATION_BINARIES = ["test_calibration", "test_calibration_geometry", "test_calibration_causal"]
 
 LINE = re.compile(
     r"\[ calibration \] finding (?P<finding>\S+) scenario (?P<name>\S+) kind (?P<kind>\S+) scale (?P<scale>\S+)"
@@ -118,14 +121,17 @@ def main():
     ap.add_argument("--scales", default="0,0.25,0.5,1,2")
     ap.add_argument("--out", default=os.path.join(HERE, "calibration.json"))
     args = ap.parse_args()
-    binary = os.path.join(args.build, "stages", "analyze", "test_findings")
-    if not os.access(binary, os.X_OK):
-        raise SystemExit(f"calibrate.py: no test binary {binary} (scripts/build test_findings, or --build DIR)")
+    binaries = [os.path.join(args.build, "stages", "analyze", name) for name in CALIBRATION_BINARIES]
+    for binary in binaries:
+        if not os.access(binary, os.X_OK):
+            raise SystemExit(f"calibrate.py: no test binary {binary} "
+                             f"(scripts/build {os.path.basename(binary)}, or --build DIR)")
     scales = [float(s) for s in args.scales.split(",")]
     commit = git("rev-parse", "HEAD")
     dirty = bool(git("status", "--porcelain", "--", "stages/analyze", "src"))
     only = re.compile(args.only)
-    tests = [t for t in list_tests(binary) if only.search(t.removeprefix("DISABLED_"))]
+    tests = [(binary, t) for binary in binaries for t in list_tests(binary)
+             if only.search(t.removeprefix("DISABLED_"))]
     if not tests:
         raise SystemExit(f"calibrate.py: no calibration test matches {args.only!r}")
 
@@ -135,7 +141,7 @@ def main():
             table = json.load(f)
     findings = table.setdefault("findings", {})
     fresh = {}
-    for test in tests:
+    for binary, test in tests:
         first_scale = 1.0 if 1.0 in scales else scales[0]
         found, rc, sec = run_test(binary, test, args.draws, first_scale)
         runs = [(m, rc, sec) for m in found]
@@ -158,7 +164,7 @@ def main():
         merged.sort(key=lambda e: (e["kind"] != "power", e["scenario"], e["scale"]))
         findings[base] = merged
     table["findings"] = dict(sorted(findings.items()))
-    table["about"] = ("Calibration of the findings' declared tests on planted truth (stages/analyze/test_findings.cpp, "
+    table["about"] = ("Calibration of the findings' declared tests on planted truth (stages/analyze/test_calibration*.cpp, "
                       "suite Calibration), written by stages/analyze/calibrate.py. Per finding, per scenario run: "
                       "kind (power: the planted effect times `scale`, 1 = sized from the study's measured effect; "
                       "null: the same structure without the effect; adversarial-null: a model built to fool the "

@@ -1,5 +1,5 @@
 // The calibration table of the findings' tests (stages/analyze/calibration.json,
-// written by calibrate.py from test_findings' planted-truth scenarios),
+// written by calibrate.py from test_calibration*'s planted-truth scenarios),
 // embedded in the stage at build time (CMakeLists.txt generates
 // calibration_table.cpp from the committed file; nothing is read at run
 // time). Each finding in findings.json carries its scenarios' rates and

@@ -20,7 +20,7 @@
 // stimulus frame (description: no test, no CI over trials), and
 // `causal_test`, one row per task at the declared dose (causal_dose) and
 // stimulus frame (causal_frame): the per-task values of the one test that
-// decides (findings.cpp, finding 5, across seeds).
+// decides (finding5_causal.cpp, across seeds).
 #include <cmath>
 #include <map>
 

@@ -331,7 +331,7 @@ TEST(Report, Finding4ChartDrawsTheVerdictsSwapNotRawAccuracies) {
 }
 
 // Without findings numbers the report recomputes finding 4's measures as
-// stages/analyze/findings.cpp finding4() does: task-relevant rows; H1/H2
+// stages/analyze/finding4_chronology.cpp does: task-relevant rows; H1/H2
 // rows with a non-finite accuracy, empirical chance or (H1) validation
 // skipped; swap rows without a finite accuracy and fitted_accuracy skipped;
 // per source cell (task, feature, s, t) the `relative` of each test where

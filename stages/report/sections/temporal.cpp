@@ -301,8 +301,8 @@ std::string procrustes_part(Section& s, const ReportData& d, const ReportOptions
          caption(swap_caption(table->centroids, filter.over())) + pick.note_html();
 }
 
-// Finding 4's per-model numbers in findings.json (stages/analyze/findings.cpp
-// finding4()), "<model>: <what>".
+// Finding 4's per-model numbers in findings.json (stages/analyze/
+// finding4_chronology.cpp), "<model>: <what>".
 constexpr const char* kH1Margin = ": H1 - halfway";
 constexpr const char* kH2Margin = ": H2 - chance";
 constexpr const char* kSwapMeasure =

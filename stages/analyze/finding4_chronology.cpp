@@ -1,0 +1,210 @@
+// Finding 4: memory subspaces are chronological (H2 over H1) and the
+// transformations between them shared (kDeclared[3] states the test).
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <sstream>
+
+#include "analyze/findings_rules.h"
+
+namespace wmgeom::analyze::findings_detail {
+
+nlohmann::json finding4(const std::map<std::string, Table>& tables,
+                        const std::vector<ModelData>& models, const Settings& s) {
+  auto f = finding(kDeclared[3], s.alpha);
+  Reader h(tables, "temporal_hypotheses"), p(tables, "procrustes"),
+      c(tables, "procrustes_centroids");
+  if (h.rows() == 0 || p.rows() == 0 || c.rows() == 0) {
+    return not_testable(f, "cross_temporal or procrustes was not run",
+                        "add \"cross_temporal\" and \"procrustes\" to analyses");
+  }
+  std::map<const ModelData*, double> h1_margin, h2_margin, swap, rotation, rotation_null,
+      weight_swap;
+  std::vector<std::string> unusable;  // multi-task models without a usable swap pair
+  std::vector<const ModelData*> used;
+  for (const auto& m : models) {
+    // H1 like with like (SCIENCE.md section 6): against its own empirical
+    // chance and its own validation (the same decoder at frame s, the same
+    // trials, the same excluded class), never a share of another score.
+    std::vector<double> h1, h1_chance, h2, h2_chance, val;
+    // Rows scored by no trial (the lag rule's "none": 2 classes; or no
+    // trial left) have NaN scores: skipped where averaged, and counted.
+    int unscored = 0;
+    auto finite = [](std::initializer_list<double> v) {
+      return std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
+    };
+    for (std::size_t i = 0; i < h.rows(); ++i) {
+      if (h.txt("model", i) != m.name || h.txt("relevance", i) != "relevant") continue;
+      const bool is_h1_row = h.txt("hypothesis", i) == "H1_slot";
+      if (!finite({h.num("accuracy", i), h.num("chance_empirical", i),
+                   is_h1_row ? h.num("validation", i) : 0.0})) {
+        ++unscored;
+        continue;
+      }
+      const bool is_h1 = h.txt("hypothesis", i) == "H1_slot";
+      (is_h1 ? h1 : h2).push_back(h.num("accuracy", i));
+      (is_h1 ? h1_chance : h2_chance).push_back(h.num("chance_empirical", i));
+      if (is_h1) val.push_back(h.num("validation", i));
+    }
+    // The swaps like with like: each relative to its own target at the same
+    // cell, (swap - chance) / (fitted - chance), paired by source cell (task,
+    // feature, s, t); a pair counts only when both targets beat the 95th
+    // percentile of their empirical chance. The declared swap is the
+    // centroid swap (`procrustes_centroids`: rotations fitted on the class
+    // centroids, nearest-centroid scores); the decoder-weight swap
+    // (`procrustes`) is supporting (README "The centroid swap").
+    struct Swaps {
+      std::map<std::string, std::vector<double>> by;
+      std::vector<double> swaps, rotations, nulls;
+      int pairs = 0;
+    };
+    // Rows without a score are counted for the declared (centroid) table.
+    auto read_swaps = [&](Reader& table, bool declared) {
+      Swaps out;
+      std::map<std::tuple<std::string, std::string, double, double>, std::map<std::string, double>>
+          cell;
+      for (std::size_t i = 0; i < table.rows(); ++i) {
+        if (table.txt("model", i) != m.name || table.txt("relevance", i) != "relevant") continue;
+        if (!finite({table.num("accuracy", i), table.num("fitted_accuracy", i)})) {
+          unscored += declared ? 1 : 0;
+          continue;
+        }
+        out.by[table.txt("test", i)].push_back(table.num("accuracy", i));
+        cell[{table.txt("task", i), table.txt("feature", i), table.num("source_stim", i),
+              table.num("source_frame", i)}][table.txt("test", i)] =
+            table.num("target_above_chance", i) > 0 ? table.num("relative", i) : NAN;
+      }
+      for (const auto& [key, tests] : cell) {
+        auto get = [&](const char* test) { return tests.count(test) ? tests.at(test) : NAN; };
+        if (!tests.count("elapsed_shifted") || !tests.count("time_shifted")) continue;
+        ++out.pairs;
+        const double es = get("elapsed_shifted"), ts = get("time_shifted");
+        if (!std::isfinite(es) || !std::isfinite(ts)) continue;
+        out.swaps.push_back(es - ts);
+        out.rotations.push_back(es - get("elapsed_shifted_no_rotation"));
+        out.nulls.push_back(es - get("elapsed_shifted_permuted_rotation"));
+      }
+      return out;
+    };
+    const Swaps centroid = read_swaps(c, true), weights = read_swaps(p, false);
+    auto& by = weights.by;
+    const auto& swaps = centroid.swaps;
+    const auto& rotations = centroid.rotations;
+    const auto& nulls = centroid.nulls;
+    const int pairs = centroid.pairs;
+    if (h1.empty() || h2.empty() || pairs == 0) continue;
+    const double mid = mean(h1_chance) + 0.5 * (mean(val) - mean(h1_chance));
+    h1_margin[&m] = mean(h1) - mid;
+    h2_margin[&m] = mean(h2) - mean(h2_chance);
+    // No usable pair: NaN, and the finding is not testable (below).
+    swap[&m] = swaps.empty() ? NAN : mean(swaps);
+    rotation[&m] = rotations.empty() ? NAN : mean(rotations);
+    rotation_null[&m] = nulls.empty() ? NAN : mean(nulls);
+    weight_swap[&m] = weights.swaps.empty() ? NAN : mean(weights.swaps);
+    if (swaps.empty() && m.tasks.size() > 1) unusable.push_back(m.name);
+    used.push_back(&m);
+    f["numbers"][m.name + ": H1 - halfway"] = h1_margin[&m];
+    f["numbers"][m.name + ": H2 - chance"] = h2_margin[&m];
+    f["numbers"][m.name + ": elapsed-shifted - time-shifted swap, relative to own targets"] =
+        number_or_null(swap[&m]);
+    f["numbers"][m.name + ": swap pairs used"] = swaps.size();
+    if (unscored > 0) f["numbers"][m.name + ": rows without a score (skipped)"] = unscored;
+    f["numbers"]
+     [m.name + ": swap pairs excluded (a target not above its chance's 95th percentile)"] =
+         pairs - static_cast<int>(swaps.size());
+    f["numbers"]
+     [m.name +
+      ": raw elapsed-shifted - time-shifted swap (different elapsed times; not the test)"] =
+         mean(centroid.by.at("elapsed_shifted")) - mean(centroid.by.at("time_shifted"));
+    f["numbers"][m.name +
+                 ": decoder-weight swap, elapsed-shifted - time-shifted, relative to own targets "
+                 "(supporting)"] = number_or_null(weight_swap[&m]);
+    f["numbers"][m.name + ": decoder-weight swap pairs used"] = weights.swaps.size();
+    f["numbers"][m.name + ": elapsed-shifted swap relative, rotation - no rotation"] =
+        number_or_null(rotation[&m]);
+    f["numbers"]
+     [m.name + ": elapsed-shifted swap relative, rotation - permuted-correspondence rotation"] =
+         number_or_null(rotation_null[&m]);
+    if (centroid.by.count("reconstructed")) {
+      f["numbers"][m.name + ": procrustes reconstructed (centroids)"] =
+          mean(centroid.by.at("reconstructed"));
+    }
+    if (centroid.by.count("fitted"))
+      f["numbers"][m.name + ": procrustes fitted (centroids)"] = mean(centroid.by.at("fitted"));
+    if (by.count("reconstructed"))
+      f["numbers"][m.name + ": procrustes reconstructed (decoder weights)"] =
+          mean(by.at("reconstructed"));
+    if (by.count("fitted"))
+      f["numbers"][m.name + ": procrustes fitted (decoder weights)"] = mean(by.at("fitted"));
+  }
+  if (used.empty()) {
+    return not_testable(f, "no model had task-relevant H1/H2 rows and both Procrustes swap tests",
+                        "analyse at least 3 frames so that the swap tests exist, with a "
+                        "task-relevant feature of at "
+                        "least 3 values (H1/H2 exclude one class)");
+  }
+  const auto groups = groups_of(used, models);
+  const std::vector<Group> deciding = multi_task_groups(groups);
+  if (deciding.empty()) return no_multi_task_groups(f, "H1/H2 and swap results");
+  if (auto gap = replicate_gap(deciding, s.min_seeds); !gap.empty())
+    return not_testable(f, gap, kSeeds);
+  IntersectionUnion iut;
+  std::ostringstream detail;
+  for (const auto& g : groups) {
+    const std::string who = g.name + (g.multi ? "" : " (supporting, not part of the verdict)");
+    const std::vector<
+        std::pair<std::string, std::pair<const std::map<const ModelData*, double>*, Alternative>>>
+        subs{{who + ": H1 below halfway", {&h1_margin, Alternative::kLess}},
+             {who + ": H2 above chance", {&h2_margin, Alternative::kGreater}},
+             {who + ": same-elapsed-time swap > time-shifted swap, relative to own targets",
+              {&swap, Alternative::kGreater}}};
+    bool all = true;
+    for (const auto& [name, what] : subs) {
+      const auto& [values, alt] = what;
+      const auto added = add_test(
+          f, name, stats::one_sample_t(values_of(g, *values), 0.0, alt, level_of(s)), alt, s);
+      all = all && added.passes;
+      if (g.multi) iut.add(added);
+    }
+    add_test(f, g.name + ": rotation beats the no-rotation control (supporting)",
+             stats::one_sample_t(values_of(g, rotation), 0.0, Alternative::kGreater, level_of(s)),
+             Alternative::kGreater, s);
+    add_test(
+        f,
+        g.name + ": rotation beats rotations fitted on permuted class correspondences (supporting)",
+        stats::one_sample_t(values_of(g, rotation_null), 0.0, Alternative::kGreater, level_of(s)),
+        Alternative::kGreater, s);
+    add_test(
+        f,
+        g.name +
+            ": decoder-weight swap, same elapsed time > time-shifted (supporting; fools its "
+            "adversarial null)",
+        stats::one_sample_t(values_of(g, weight_swap), 0.0, Alternative::kGreater, level_of(s)),
+        Alternative::kGreater, s);
+    if (g.multi)
+      detail << g.name << (all ? ": all three tests pass; " : ": not every test passes; ");
+  }
+  if (!unusable.empty()) {
+    std::string names;
+    for (const auto& n : unusable) names += (names.empty() ? "" : ", ") + n;
+    return not_testable(f,
+                        "no swap pair whose two target decoders beat the 95th percentile of their "
+                        "empirical chance in " +
+                            names,
+                        "the swap test scores each swap relative to its own target decoder: "
+                        "analyse frames at which the "
+                        "memory decoders at t + 2 are above chance (or more trials)");
+  }
+  detail << "held only if every test of every multi-task group passes (intersection-union); the "
+            "decisive (largest) "
+            "p-value is reported; single-task groups are supporting. The Procrustes rotation is "
+            "fitted from K class "
+            "correspondences, so 'reconstructed' close to 'fitted' is near-guaranteed and is not "
+            "part of the test.";
+  auto decided = decide(f, iut.decisive, iut.held, detail.str());
+  // Its caveat, when its calibration misses a bound, comes from
+  // calibration.json (attach_calibration), as every finding's.
+  return decided;
+}
+
+}  // namespace wmgeom::analyze::findings_detail

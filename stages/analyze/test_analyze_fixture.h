@@ -1,0 +1,93 @@
+// What the analyze stage's tests on synthetic states share (test_analyze.cpp,
+// test_leak_rule.cpp): states with planted encoding and memory codes, and
+// one run of the stage on them.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "analyze/analyses.h"
+#include "analyze/analyze.h"
+#include "analyze/synthetic.h"
+#include "core/artifacts.h"
+#include "stage_kit.h"
+#include "testing.h"
+
+namespace wmgeom::testing {
+
+// Trials of `tasks` (trials_per_task each) over 4 x 4 x `views` images, T
+// frames, H units. The state at frame t holds the stimulus at t in an
+// "encoding" code and the stimulus at t - 1 in a different "memory" code,
+// for the features in `encoded`; plus unit Gaussian noise per trial.
+inline StateSet synthetic(const std::vector<std::string>& tasks, int trials_per_task, int frames,
+                          int units, const std::vector<std::string>& encoded, std::uint64_t seed,
+                          double gap = 6.0, int views = 4) {
+  synth::Trials t = synth::trials(tasks, trials_per_task, frames, views, seed);
+  torch::Tensor h = torch::randn({t.m, frames, units}, torch::kFloat64);
+  auto labels = t.labels();
+  for (const auto& f : encoded) {
+    torch::Tensor enc = synth::code(static_cast<int>(synth::values_of(f)), units, gap);
+    torch::Tensor mem = synth::code(static_cast<int>(synth::values_of(f)), units, gap);
+    for (int fr = 0; fr < frames; ++fr) {
+      h.select(1, fr) += synth::lookup(enc, labels[f], fr);
+      if (fr > 0) h.select(1, fr) += synth::lookup(mem, labels[f], fr - 1);
+    }
+  }
+  return synth::stateset(t, h, "gru", static_cast<std::int64_t>(seed), 20);
+}
+
+inline const std::string kUpstream =
+    "[stage.img]\ntype = \"render\"\n[stage.cnn]\ntype = \"features\"\nstimuli = \"img\"\n"
+    "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"img\"\n"
+    "[stage.net]\ntype = \"train\"\nfeatures = \"cnn\"\ntasks = \"tasks\"\n"
+    "[stage.up]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = \"cnn\"\n";
+
+struct Analysis {
+  AnalysisResult result;
+  double seconds = 0;
+};
+
+inline Analysis analyze(const std::vector<StateSet>& sets, const std::string& body) {
+  AnalyzeStage stage;
+  // Ports must name planned stages; these are planned, never run.
+  Params p = stage_params(real_registry(), "analyze",
+                          body + "\nseed = 3\nstates = [\"up\"]\n" + kUpstream);
+  StageInputs in;
+  for (std::size_t i = 0; i < sets.size(); ++i) {
+    in.add("states", InputItem{"states" + std::to_string(i),
+                               {},
+                               std::make_shared<const Artifact>(sets[i].to_artifact())});
+  }
+  TempDir dir;
+  RunContext ctx("analyze", dir / "work", 2);
+  auto start = std::chrono::steady_clock::now();
+  Analysis r{AnalysisResult::from_artifact(stage.run(p, in, ctx)), 0};
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+// Mean of `column` over rows where every (text column, value) matches and
+// the numeric predicate holds.
+inline double mean_where(
+    const Table& t, const std::string& column, const std::map<std::string, std::string>& text,
+    const std::function<bool(std::size_t)>& keep = [](std::size_t) { return true; }) {
+  double sum = 0;
+  int n = 0;
+  for (std::size_t i = 0; i < t.rows(); ++i) {
+    bool ok = keep(i);
+    for (const auto& [c, v] : text) ok = ok && t.text.at(c)[i] == v;
+    if (!ok) continue;
+    sum += t.numeric.at(column)[i];
+    ++n;
+  }
+  EXPECT_GT(n, 0) << column;
+  return sum / n;
+}
+
+}  // namespace wmgeom::testing
