@@ -5,8 +5,6 @@
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
-#include "core/error.h"
-
 namespace wmgeom::nets {
 
 Workers::Workers(int width) : width_(std::max(1, width)) {

@@ -100,26 +100,14 @@ void train_steps(benchmark::State& state, const std::string& rnn, int hidden,
 void BM_TrainStep(benchmark::State& state, const std::string& rnn, int hidden) {
   train_steps(state, rnn, hidden, {128, 7, 7});
 }
-BENCHMARK_CAPTURE(BM_TrainStep, gru256, std::string("gru"), 256)
-    ->Args({256, 2})
-    ->Args({256, 1})
-    ->UseRealTime()
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_TrainStep, gru64, std::string("gru"), 64)
-    ->Args({256, 2})
-    ->Args({256, 1})
-    ->UseRealTime()
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_TrainStep, rnn512, std::string("rnn"), 512)
-    ->Args({256, 2})
-    ->Args({256, 1})
-    ->UseRealTime()
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_TrainStep, lstm256, std::string("lstm"), 256)
-    ->Args({256, 2})
-    ->Args({256, 1})
-    ->UseRealTime()
-    ->Unit(benchmark::kMillisecond);
+// Batch 256 (state.range(0)) at 2 and 1 threads (state.range(1)), wall time.
+void batch256_at_2_and_1(benchmark::internal::Benchmark* b) {
+  b->Args({256, 2})->Args({256, 1})->UseRealTime()->Unit(benchmark::kMillisecond);
+}
+BENCHMARK_CAPTURE(BM_TrainStep, gru256, std::string("gru"), 256)->Apply(batch256_at_2_and_1);
+BENCHMARK_CAPTURE(BM_TrainStep, gru64, std::string("gru"), 64)->Apply(batch256_at_2_and_1);
+BENCHMARK_CAPTURE(BM_TrainStep, rnn512, std::string("rnn"), 512)->Apply(batch256_at_2_and_1);
+BENCHMARK_CAPTURE(BM_TrainStep, lstm256, std::string("lstm"), 256)->Apply(batch256_at_2_and_1);
 
 // Two trainings side by side (a sweep's members, GRU 256, batch 256), each
 // at `threads` = state.range(0), each on its own thread as the executor
@@ -152,27 +140,19 @@ void BM_PaperStep(benchmark::State& state, const std::string& rnn, int hidden,
       benchmark::Counter(static_cast<double>(state.iterations()),
                          benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
+// Batch 256 at 1 and 2 threads, 3 steps each (a paper-scale step takes seconds).
+void paper_at_1_and_2(benchmark::internal::Benchmark* b) {
+  b->Args({256, 1})->Args({256, 2})->Iterations(3)->UseRealTime()->Unit(benchmark::kMillisecond);
+}
 BENCHMARK_CAPTURE(BM_PaperStep, gru256_cnn224, std::string("gru"), 256,
                   std::vector<std::int64_t>{256, 14, 14})
-    ->Args({256, 1})
-    ->Args({256, 2})
-    ->Iterations(3)
-    ->UseRealTime()
-    ->Unit(benchmark::kMillisecond);
+    ->Apply(paper_at_1_and_2);
 BENCHMARK_CAPTURE(BM_PaperStep, gru256_resnet50, std::string("gru"), 256,
                   std::vector<std::int64_t>{2048, 7, 7})
-    ->Args({256, 1})
-    ->Args({256, 2})
-    ->Iterations(3)
-    ->UseRealTime()
-    ->Unit(benchmark::kMillisecond);
+    ->Apply(paper_at_1_and_2);
 BENCHMARK_CAPTURE(BM_PaperStep, rnn512_cnn224, std::string("rnn"), 512,
                   std::vector<std::int64_t>{256, 14, 14})
-    ->Args({256, 1})
-    ->Args({256, 2})
-    ->Iterations(3)
-    ->UseRealTime()
-    ->Unit(benchmark::kMillisecond);
+    ->Apply(paper_at_1_and_2);
 
 // The optimiser step alone, on the parameters of a GRU model (the paper's
 // sizes: state.range(0) hidden units) with fixed random gradients:
