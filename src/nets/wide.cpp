@@ -163,7 +163,6 @@ torch::Tensor WideForward::rnn(const torch::Tensor& x) {
 
 WmOutput WideForward::operator()(const torch::Tensor& bank, const torch::Tensor& stimuli,
                                  const torch::Tensor& cue) {
-  const WmModelConfig& c = model_->config();
   // As WmModelImpl::forward: the image part once per unique stimulus. The
   // bank channels-last ([N, h, w, C], made once: it is frozen), so that the
   // 1x1 conv is one product over every (image, position) with no transpose
@@ -190,11 +189,7 @@ WmOutput WideForward::operator()(const torch::Tensor& bank, const torch::Tensor&
                                  .reshape({image_w.size(0), -1});
   torch::Tensor per_image =
       linear(conv.view({u, area * conv_out}), image_w_pm, p_.at("image.bias"), workers_);
-  const std::int64_t b = stimuli.size(0), t = stimuli.size(1);
-  torch::Tensor x = per_image.index_select(0, inverse).view({b, t, c.embed}) +
-                    torch::mm(cue, p_.at("cue.weight").t()).unsqueeze(1);
-  torch::Tensor emb = torch::layer_norm(c.input_relu ? torch::relu(x) : x, {c.embed},
-                                        p_.at("norm.weight"), p_.at("norm.bias"));
+  torch::Tensor emb = model_->embed(per_image, inverse, stimuli.size(0), stimuli.size(1), cue);
   torch::Tensor h = rnn(emb);
   return {model_->readout(h), h, emb};
 }

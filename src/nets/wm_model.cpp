@@ -98,12 +98,17 @@ WmOutput WmModelImpl::forward(const torch::Tensor& bank, const torch::Tensor& st
   torch::Tensor maps =
       (bank.index_select(0, unique).to(torch::kFloat32) - input_mean_) / input_std_;
   torch::Tensor per_image = image_(conv_(maps).flatten(1));  // [U, E]
-  std::int64_t b = stimuli.size(0), t = stimuli.size(1);
-  torch::Tensor x =
-      per_image.index_select(0, inverse).view({b, t, config_.embed}) + cue_(cue).unsqueeze(1);
-  torch::Tensor emb = norm_(config_.input_relu ? torch::relu(x) : x);
+  torch::Tensor emb = embed(per_image, inverse, stimuli.size(0), stimuli.size(1), cue);
   torch::Tensor h = rnn_forward(emb, {});
   return {readout(h), h, emb};
+}
+
+torch::Tensor WmModelImpl::embed(const torch::Tensor& per_image, const torch::Tensor& inverse,
+                                 std::int64_t batch, std::int64_t frames,
+                                 const torch::Tensor& cue) {
+  torch::Tensor x = per_image.index_select(0, inverse).view({batch, frames, config_.embed}) +
+                    cue_(cue).unsqueeze(1);
+  return norm_(config_.input_relu ? torch::relu(x) : x);
 }
 
 torch::Tensor WmModelImpl::readout(const torch::Tensor& h) {

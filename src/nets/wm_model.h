@@ -64,6 +64,12 @@ class WmModelImpl : public torch::nn::Module {
   torch::Tensor recurrent(const torch::Tensor& h, bool with_bias = true);
   std::vector<torch::Tensor> step_from_halves(const torch::Tensor& gates, const torch::Tensor& rec,
                                               const std::vector<torch::Tensor>& state);
+  // The RNN's input [B, T, E] from the image part of each unique stimulus
+  // (per_image [U, E]; inverse [B * T] picks each frame's row) plus the task
+  // cue's projection, through the input ReLU (if configured) and the
+  // LayerNorm. forward() and the multi-threaded WideForward both end here.
+  torch::Tensor embed(const torch::Tensor& per_image, const torch::Tensor& inverse,
+                      std::int64_t batch, std::int64_t frames, const torch::Tensor& cue);
   // Logits from last-layer hidden states h [..., H]: the whole readout path
   // (LayerNorm -> tanh -> Linear with readout_norm, else Linear). forward,
   // run_from and step_states all go through it.
