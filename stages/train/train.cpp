@@ -262,23 +262,27 @@ bool reaches_stopping_bar(const std::vector<float>& train_acc,
          reached(heldout_hard_acc, on_heldout);
 }
 
-// Its own threads; memory for the model, AdamW's two moments and a batch's
-// activations (floats: T = 6 frames of hidden and embedding per trial), with
-// 2 GB for LibTorch itself; time from the steps at 4 steps/s (the paper's
-// GRU-256 at batch 256 on one core: 4.2, bench_train), doubled, plus 10
-// minutes, so the limit is generous, never tight. A cluster profile can
-// override each.
+// Whether this training splits its matrix products over `threads` parts
+// (nets/wide.h): on the CPU at threads >= 2. A GPU runs cuDNN's RNN.
 static bool split_products(const TrainSettings& s, const torch::Device& device) {
   return s.threads > 1 && !device.is_cuda();
 }
 
 // Trainings at threads >= 2 split their products (nets/wide.h, issue 23):
 // other bits than train version 3's LibTorch width, so another key. Width 1
-// keeps its key (and its bits).
+// keeps its key (and its bits). The key does not ask where the training
+// will run, so a GPU training at threads >= 2 (nothing split) is keyed the
+// same way.
 std::string TrainStage::key_extras_of(const TrainSettings& s) const {
   return s.threads > 1 ? "train products split over threads (nets/wide.h)" : "";
 }
 
+// Its own threads; memory for the model, AdamW's two moments and a batch's
+// activations (floats: T = 6 frames of hidden and embedding per trial), with
+// 2 GB for LibTorch itself; time from the steps at 4 steps/s (the paper's
+// GRU-256 at batch 256 on one core: 4.2, bench_train), doubled, plus 10
+// minutes, so the limit is generous, never tight. A cluster profile can
+// override each.
 Resources TrainStage::resources_of(const TrainSettings& s) const {
   Resources r;
   r.cpus = s.threads;
