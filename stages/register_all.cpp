@@ -8,6 +8,7 @@
 #include "features/features.h"
 #include "findings/findings_stage.h"
 #include "graph/registry.h"
+#include "import/import.h"
 #include "nets/device.h"
 #include "render/render.h"
 #include "report/report.h"
@@ -25,6 +26,7 @@ void register_all(StageRegistry& registry) {
   registry.add(std::make_unique<TasksStage>());
   registry.add(std::make_unique<TrainStage>());
   registry.add(std::make_unique<CaptureStage>());
+  registry.add(std::make_unique<ImportStage>());
   registry.add(std::make_unique<AnalyzeStage>());
   registry.add(std::make_unique<FindingsStage>());
   registry.add(std::make_unique<ReportStage>());

@@ -255,7 +255,7 @@ TrainedModel TrainedModel::from_artifact(const Artifact& a) {
 constexpr Field<StateSet> kStateFields[] = {
     {"hidden", &StateSet::hidden, DType::kF32, 3, true, 0},
     {"cell", &StateSet::cell, DType::kF32, 3, false, 0},
-    {"logits", &StateSet::logits, DType::kF32, 3, true, 0},
+    {"logits", &StateSet::logits, DType::kF32, 3, false, 0},
     {"targets", &StateSet::targets, DType::kI32, 2, true, 0},
     {"task", &StateSet::task, DType::kI32, 1, true, 0},
     {"stimulus", &StateSet::stimulus, DType::kI32, 2, true, 0},

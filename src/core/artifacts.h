@@ -106,7 +106,7 @@ struct StateSet {
   nlohmann::json model = nlohmann::json::object();  // model config, task names
   Array hidden;                                     // float32 [M, T, H]
   Array cell;                                       // float32 [M, T, H] (LSTM only, else empty)
-  Array logits;                                     // float32 [M, T, 3]
+  Array logits;                                     // float32 [M, T, 3] (may be empty: imported)
   Array targets;                                    // int32 [M, T]
   Array task;                                       // int32 [M]
   Array stimulus;                                   // int32 [M, T]

@@ -53,8 +53,8 @@ std::size_t header_value(const std::string& dict, const std::string& key) {
 }
 }  // namespace
 
-Array read_npy(const std::filesystem::path& path) {
-  std::ifstream f(path, std::ios::binary);
+namespace {
+NpyHeader parse_header(std::ifstream& f, const std::filesystem::path& path) {
   if (!f) throw InputError(path.string() + ": cannot open");
   std::error_code ec;
   const std::uintmax_t file_size = std::filesystem::file_size(path, ec);
@@ -128,7 +128,21 @@ Array read_npy(const std::filesystem::path& path) {
   if (!nbytes) throw InputError(path.string() + ": NPY shape too large");
   if (*nbytes > file_size - prefix - header_len)
     throw InputError(path.string() + ": truncated NPY data");
-  Array a(dtype, shape);
+  return {dtype, std::move(shape), prefix + header_len};
+}
+}  // namespace
+
+NpyHeader read_npy_header(const std::filesystem::path& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw InputError(path.string() + ": cannot open");
+  return parse_header(f, path);
+}
+
+Array read_npy(const std::filesystem::path& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw InputError(path.string() + ": cannot open");
+  const NpyHeader h = parse_header(f, path);
+  Array a(h.dtype, h.shape);
   f.read(reinterpret_cast<char*>(a.raw()), static_cast<std::streamsize>(a.nbytes()));
   if (static_cast<std::size_t>(f.gcount()) != a.nbytes()) {
     throw InputError(path.string() + ": truncated NPY data");

@@ -5,7 +5,9 @@
 // then the C-order data. Only the dtypes of core/array.h are supported.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <vector>
 
 #include "core/array.h"
 
@@ -15,5 +17,15 @@ namespace wmgeom {
 void write_npy(const std::filesystem::path& path, const Array& array);
 // Throws wmgeom::InputError naming the file on a malformed or unsupported file.
 Array read_npy(const std::filesystem::path& path);
+
+// An NPY file's header: what read_npy would return, without the data (a
+// plan-time look at a folder of arrays). The data's size is checked against
+// the file's. Throws like read_npy.
+struct NpyHeader {
+  DType dtype{};
+  std::vector<std::int64_t> shape;
+  std::uint64_t data_offset = 0;  // where the C-order data starts
+};
+NpyHeader read_npy_header(const std::filesystem::path& path);
 
 }  // namespace wmgeom

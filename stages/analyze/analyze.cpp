@@ -74,7 +74,10 @@ ModelData load(const InputItem& item, const Settings& s) {
   // The training settings that vary within a pipeline are sweep values, in
   // the instance's sweep labels. A group: the configuration without the
   // seed, the captured split and those outcomes, plus every sweep label
-  // but the seed ("sweep <name>").
+  // but the seed ("sweep <name>"). A state set that names its configuration
+  // (meta.model.group, a string: imported states, stages/import) is grouped
+  // by that name alone: its configuration is what its author says, and a
+  // sweep over import paths must not split the seeds of one group.
   m.seed = ss.model.value("seed", std::int64_t{0});
   nlohmann::json group = ss.model.is_object() ? ss.model : nlohmann::json::object();
   for (const char* outcome : {"seed", "split", "steps", "stopped_early"}) group.erase(outcome);
@@ -89,7 +92,9 @@ ModelData load(const InputItem& item, const Settings& s) {
       }
     }
   }
-  m.group = group.dump();
+  m.group = ss.model.contains("group") && ss.model["group"].is_string()
+                ? "group " + ss.model["group"].get<std::string>()
+                : group.dump();
   const std::map<std::string, const Array*> columns = {
       {"loc", &ss.location}, {"cat", &ss.category}, {"id", &ss.identity}};
   for (const auto& [feature, column] : columns) {
