@@ -235,9 +235,7 @@ TEST(Import, TheKeyFollowsTheFilesAndTheFolderIsOnlyRead) {
   EXPECT_EQ(instance_key(file, text, "mine"), before);
   const std::string contents = hash_path_content(dir / "states");
   write_file(file, text);
-  const auto r = run_cli({"run", file.string(), "--cache-dir", (dir / "cache").string(), "--out",
-                          (dir / "out").string(), "--no-progress"},
-                         real_registry());
+  const auto r = run_pipeline_in(file, dir.path());
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(hash_path_content(dir / "states"), contents);  // only read
   // One state changed by one ulp: another key.
@@ -418,13 +416,7 @@ TEST(Import, BadInputExitsTwoNamingTheFileAndTheArray) {
     c.spoil(states);
     const fs::path file = dir / "p.toml";
     write_file(file, pipeline_text("states", c.extra));
-    const auto r = run_cli({"run", file.string(), "--cache-dir", (dir / "cache").string(), "--out",
-                            (dir / "out").string(), "--no-progress"},
-                           real_registry());
-    EXPECT_EQ(r.code, 2) << c.name << "\n" << r.out << r.err;
-    EXPECT_NE(r.err.find(c.expect), std::string::npos)
-        << c.name << ": stderr lacks \"" << c.expect << "\"\n"
-        << r.err;
+    expect_refused(run_pipeline_in(file, dir.path()), c.name, c.expect);
   }
 }
 
@@ -446,10 +438,7 @@ TEST(Import, BadHdfFilesExitTwoNamingTheFile) {
   for (const auto& [name, expect] : cases) {
     const fs::path file = dir / "p.toml";
     write_file(file, pipeline_text(name));
-    const auto r = run_cli({"validate", file.string()}, real_registry());
-    EXPECT_EQ(r.code, 2) << name << "\n" << r.err;
-    EXPECT_NE(r.err.find(expect), std::string::npos) << name << ": stderr lacks " << expect << "\n"
-                                                     << r.err;
+    expect_refused(run_cli({"validate", file.string()}, real_registry()), name, expect);
   }
 }
 

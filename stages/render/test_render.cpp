@@ -26,8 +26,10 @@ namespace wmgeom {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::expect_refused;
 using testing::real_registry;
 using testing::run_cli;
+using testing::run_pipeline_in;
 using testing::stage_params;
 using testing::TempDir;
 using testing::write_file;
@@ -469,13 +471,7 @@ TEST(RenderStage, LoadTimeErrorsExitTwoNamingTheFile) {
         dir,
         c.body +
             "\ncategories = 1\nidentities_per_category = 1\nimage_size = 32\nholdout_every = 0");
-    const auto r = run_cli({"run", file.string(), "--cache-dir", (dir / "cache").string(), "--out",
-                            (dir / "out").string(), "--no-progress"},
-                           real_registry());
-    EXPECT_EQ(r.code, 2) << c.name << "\n" << r.out << r.err;
-    EXPECT_NE(r.err.find(c.expect), std::string::npos)
-        << c.name << ": stderr lacks \"" << c.expect << "\"\n"
-        << r.err;
+    expect_refused(run_pipeline_in(file, dir.path()), c.name, c.expect);
   }
 }
 

@@ -1,5 +1,7 @@
 #include "testing.h"
 
+#include <gtest/gtest.h>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -105,6 +107,20 @@ CliResult run_cli(const std::vector<std::string>& args, const StageRegistry& reg
   r.out = out.str();
   r.err = err.str();
   return r;
+}
+
+CliResult run_pipeline_in(const std::filesystem::path& file, const std::filesystem::path& dir,
+                          const StageRegistry& registry) {
+  return run_cli({"run", file.string(), "--cache-dir", (dir / "cache").string(), "--out",
+                  (dir / "out").string(), "--no-progress"},
+                 registry);
+}
+
+void expect_refused(const CliResult& r, const std::string& what, const std::string& expect) {
+  EXPECT_EQ(r.code, 2) << what << "\n" << r.out << r.err;
+  EXPECT_NE(r.err.find(expect), std::string::npos)
+      << what << ": stderr lacks \"" << expect << "\"\n"
+      << r.err;
 }
 
 const StageRegistry& real_registry() {

@@ -42,6 +42,10 @@ struct CliResult {
 // Runs `wmgeom ARGS` in-process against `registry`.
 CliResult run_cli(const std::vector<std::string>& args, const StageRegistry& registry);
 
+// Non-fatal gtest checks of a bad input's refusal: exit 2 and `expect` in
+// stderr; failures name the case `what`.
+void expect_refused(const CliResult& r, const std::string& what, const std::string& expect);
+
 // A child process: `argv` (argv[0] the program's path) with stdout and
 // stderr appended to `log`. Exit status by wait(); kill by signal.
 class Child {
@@ -67,6 +71,11 @@ bool wait_for_text(const std::filesystem::path& path, const std::string& text, d
 const StageRegistry& real_registry();
 // The registry of the engine's small test stages (test_stages.h), built once.
 const StageRegistry& test_registry();
+
+// `wmgeom run FILE --no-progress` in-process with the cache and the outputs
+// under `dir` (dir/cache, dir/out).
+CliResult run_pipeline_in(const std::filesystem::path& file, const std::filesystem::path& dir,
+                          const StageRegistry& registry = real_registry());
 
 // Runs pipelines in-process: plans `text` (as if it were DIR/p.toml) and
 // loads or computes one instance, with a cache in this object's temporary

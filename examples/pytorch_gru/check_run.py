@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""Checks a run of examples/pytorch_gru/run.sh: OUT (its out/ folder) holds
+findings.json with findings 1-4 decided ("held" or "not held", each with its
+test, n, p and alpha) across the imported models' seeds, finding 5 "not
+testable" (no trained models to rerun), and report.html showing each of the
+four findings. Exit 1 naming what is wrong."""
+import json
+import pathlib
+import sys
+
+
+def main(out):
+    out = pathlib.Path(out)
+    problems = []
+    findings = json.loads((out / "findings.json").read_text())
+    for k in ["1", "2", "3", "4"]:
+        f = findings.get(k, {})
+        if f.get("verdict") not in ("held", "not held"):
+            problems.append(f"finding {k}: verdict {f.get('verdict')!r}, expected decided "
+                            f"({f.get('detail', '')[:200]})")
+        for key in ("test", "n", "p", "alpha"):
+            if f.get(key) is None:
+                problems.append(f"finding {k}: no {key!r}")
+    if findings.get("5", {}).get("verdict") != "not testable":
+        problems.append("finding 5 (causal): expected 'not testable' without trained models")
+    run = json.loads((out / "run.json").read_text())
+    imports = [s for s in run["stages"] if s.get("type") == "import" and s.get("cache") in ("hit", "miss")]
+    if len(imports) != 9:
+        problems.append(f"run.json: {len(imports)} imported state sets, expected 9")
+    html = (out / "report.html").read_text()
+    for k in ["1", "2", "3", "4"]:
+        if f"Finding {k}" not in html:
+            problems.append(f"report.html: no 'Finding {k}'")
+    for p in problems:
+        print(f"check_run.py: {p}", file=sys.stderr)
+    if not problems:
+        verdicts = ", ".join(f"{k}: {findings[k]['verdict']}" for k in ["1", "2", "3", "4"])
+        print(f"check_run.py: findings decided across the seeds ({verdicts})")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))
