@@ -5,6 +5,7 @@
 
 #include "analyze/analyze.h"
 #include "capture/capture.h"
+#include "compare/compare.h"
 #include "features/features.h"
 #include "findings/findings_stage.h"
 #include "graph/registry.h"
@@ -29,6 +30,7 @@ void register_all(StageRegistry& registry) {
   registry.add(std::make_unique<ImportStage>());
   registry.add(std::make_unique<AnalyzeStage>());
   registry.add(std::make_unique<FindingsStage>());
+  registry.add(std::make_unique<CompareStage>());
   registry.add(std::make_unique<ReportStage>());
 }
 

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Checks a run of examples/pytorch_gru/run.sh: OUT (its out/ folder) holds
-findings.json with findings 1-4 decided ("held" or "not held", each with its
-test, n, p and alpha) across the imported models' seeds, finding 5 "not
-testable" (no trained models to rerun), and report.html showing each of the
-four findings. Exit 1 naming what is wrong."""
+findings-verdicts.json with findings 1-4 decided ("held" or "not held", each
+with its test, n, p and alpha) across the imported models' seeds, finding 5
+"not testable" (no trained models to rerun), findings-distances.json with the
+compare stage's test decided and its nine-model distance table, and
+report.html showing the four findings and the distances. Exit 1 naming what
+is wrong."""
 import json
 import pathlib
 import sys
@@ -12,7 +14,7 @@ import sys
 def main(out):
     out = pathlib.Path(out)
     problems = []
-    findings = json.loads((out / "findings.json").read_text())
+    findings = json.loads((out / "findings-verdicts.json").read_text())
     for k in ["1", "2", "3", "4"]:
         f = findings.get(k, {})
         if f.get("verdict") not in ("held", "not held"):
@@ -27,7 +29,16 @@ def main(out):
     imports = [s for s in run["stages"] if s.get("type") == "import" and s.get("cache") in ("hit", "miss")]
     if len(imports) != 9:
         problems.append(f"run.json: {len(imports)} imported state sets, expected 9")
+    models = json.loads((out / "findings-distances.json").read_text()).get("models", {})
+    if models.get("verdict") not in ("held", "not held") or models.get("n") != 9:
+        problems.append(f"findings-distances.json: the model test is {models.get('verdict')!r} "
+                        f"on {models.get('n')} models ({models.get('detail', '')[:200]})")
+    pairs = out / "tables-distances" / "model_pairs.csv"
+    if not pairs.exists() or len(pairs.read_text().splitlines()) < 2:
+        problems.append(f"{pairs}: missing or empty")
     html = (out / "report.html").read_text()
+    if 'id="models"' not in html or "MDS embedding" not in html:
+        problems.append("report.html: no drawn section of model distances")
     for k in ["1", "2", "3", "4"]:
         if f"Finding {k}" not in html:
             problems.append(f"report.html: no 'Finding {k}'")
@@ -35,7 +46,8 @@ def main(out):
         print(f"check_run.py: {p}", file=sys.stderr)
     if not problems:
         verdicts = ", ".join(f"{k}: {findings[k]['verdict']}" for k in ["1", "2", "3", "4"])
-        print(f"check_run.py: findings decided across the seeds ({verdicts})")
+        print(f"check_run.py: findings decided across the seeds ({verdicts}); configurations "
+              f"differ more than seeds: {models['verdict']} (p = {models['p']:.4g})")
     return 1 if problems else 0
 
 

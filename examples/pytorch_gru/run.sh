@@ -53,6 +53,7 @@ for model in "gru" "rnn" "gru_loc2 --tasks loc-2"; do
     --threads 1 "${train[@]}"
 done
 cp "$here/analysis.toml" "$work/analysis.toml"
+rm -rf "$work/out"  # no file of an earlier run left beside this one's
 "$wmgeom" run "$work/analysis.toml" "${cache[@]}" --no-progress --out "$work/out" \
   "${set_analysis[@]}"
 # Findings 1-4 decided across the seeds, and in the report.

@@ -279,6 +279,18 @@ StateSet StateSet::from_artifact(const Artifact& a) {
   return s;
 }
 
+std::string replicate_group(const nlohmann::json& model,
+                            const std::vector<std::pair<std::string, std::string>>& labels) {
+  if (model.contains("group") && model["group"].is_string())
+    return "group " + model["group"].get<std::string>();
+  nlohmann::json group = model.is_object() ? model : nlohmann::json::object();
+  for (const char* outcome : {"seed", "split", "steps", "stopped_early"}) group.erase(outcome);
+  for (const auto& [key, value] : labels) {
+    if (key != "seed") group["sweep " + key] = value;
+  }
+  return group.dump();
+}
+
 // ---- Table / AnalysisResult ----
 void Table::add(const std::string& column, std::vector<double> values) {
   if (numeric.count(column) == 0 && text.count(column) == 0) columns.push_back(column);

@@ -8,6 +8,7 @@
 
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/artifact.h"
@@ -122,6 +123,21 @@ struct StateSet {
   Artifact to_artifact() const;
   static StateSet from_artifact(const Artifact& artifact);
 };
+
+// The replicate group of a state set: the same configuration but for the
+// seed. A captured model's configuration (train.cpp) holds the
+// architecture, the tasks and the model settings, but not the seed, and two
+// training outcomes that differ between seeds of one configuration (the
+// steps trained before the accuracy bar stopped training, and whether it
+// did); the training settings that vary within a pipeline are sweep values,
+// in the instance's sweep labels. The group: `model` without seed, split,
+// steps and stopped_early, plus every sweep label but the seed ("sweep
+// <name>"). A state set that names its configuration (model.group, a
+// string: imported states, stages/import) is grouped by that name alone:
+// its configuration is what its author says, and a sweep over import paths
+// must not split the seeds of one group.
+std::string replicate_group(const nlohmann::json& model,
+                            const std::vector<std::pair<std::string, std::string>>& labels);
 
 // A tidy table: numeric (float64) and text columns in a fixed order.
 struct Table {

@@ -66,25 +66,11 @@ ModelData load(const InputItem& item, const Settings& s) {
   m.task = nets::view(ss.task).to(torch::kLong);
   m.stimulus = nets::view(ss.stimulus).to(torch::kLong);
   if (!ss.split.empty()) m.split = nets::view(ss.split).to(torch::kLong);
-  // Replicates: the same configuration but for the seed. The state set's
-  // model configuration (train.cpp) holds the architecture, the tasks and
-  // the model settings, but not the seed, and it holds two training
-  // outcomes that differ between seeds of one configuration: the steps
-  // trained before the accuracy bar stopped training, and whether it did.
-  // The training settings that vary within a pipeline are sweep values, in
-  // the instance's sweep labels. A group: the configuration without the
-  // seed, the captured split and those outcomes, plus every sweep label
-  // but the seed ("sweep <name>"). A state set that names its configuration
-  // (meta.model.group, a string: imported states, stages/import) is grouped
-  // by that name alone: its configuration is what its author says, and a
-  // sweep over import paths must not split the seeds of one group.
+  // Replicates: the same configuration but for the seed (replicate_group,
+  // core/artifacts.h); the seed from the model or its sweep label.
   m.seed = ss.model.value("seed", std::int64_t{0});
-  nlohmann::json group = ss.model.is_object() ? ss.model : nlohmann::json::object();
-  for (const char* outcome : {"seed", "split", "steps", "stopped_early"}) group.erase(outcome);
   for (const auto& [key, value] : item.labels) {
-    if (key != "seed") {
-      group["sweep " + key] = value;
-    } else if (!ss.model.contains("seed")) {
+    if (key == "seed" && !ss.model.contains("seed")) {
       try {
         m.seed = std::stoll(value);
       } catch (const std::exception&) {
@@ -92,9 +78,7 @@ ModelData load(const InputItem& item, const Settings& s) {
       }
     }
   }
-  m.group = ss.model.contains("group") && ss.model["group"].is_string()
-                ? "group " + ss.model["group"].get<std::string>()
-                : group.dump();
+  m.group = replicate_group(ss.model, item.labels);
   const std::map<std::string, const Array*> columns = {
       {"loc", &ss.location}, {"cat", &ss.category}, {"id", &ss.identity}};
   for (const auto& [feature, column] : columns) {

@@ -368,9 +368,50 @@ Made run_report(const StageInputs& in, const std::string& params) {
   return {r, r.html};
 }
 
+// A compare stage's result: four models in two architectures, distances per
+// frame and the MDS embedding.
+AnalysisResult synthetic_comparison() {
+  AnalysisResult r;
+  const std::vector<std::string> models = {"gru0", "gru1", "rnn0", "rnn1"},
+                                 labels = {"gru", "gru", "rnn", "rnn"};
+  Table pairs;
+  std::vector<std::string> a, b, la, lb;
+  std::vector<double> frame, cka, angle;
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    for (std::size_t j = i + 1; j < models.size(); ++j) {
+      for (int t = 0; t < 3; ++t) {
+        a.push_back(models[i]);
+        b.push_back(models[j]);
+        la.push_back(labels[i]);
+        lb.push_back(labels[j]);
+        frame.push_back(t);
+        const bool same = labels[i] == labels[j];
+        cka.push_back(same ? 0.9 : 0.5);
+        angle.push_back(same ? 0.2 : 0.8 + 0.01 * t);
+      }
+    }
+  }
+  pairs.add("model_a", a);
+  pairs.add("model_b", b);
+  pairs.add("label_a", la);
+  pairs.add("label_b", lb);
+  pairs.add("frame", frame);
+  pairs.add("cka", cka);
+  pairs.add("procrustes_angle", angle);
+  r.tables["model_pairs"] = pairs;
+  Table mds;
+  mds.add("model", models);
+  mds.add("label", labels);
+  mds.add("x", std::vector<double>{-0.4, -0.35, 0.4, 0.38});
+  mds.add("y", std::vector<double>{0.05, -0.05, 0.02, -0.03});
+  r.tables["model_mds"] = mds;
+  return r;
+}
+
 StageInputs full_inputs() {
   StageInputs in;
   in.add("analysis", item("analysis", synthetic_analysis("gru-model", "gru").to_artifact()));
+  in.add("analysis", item("distances", synthetic_comparison().to_artifact()));
   in.add("models", item("train-gru", synthetic_model("gru").to_artifact()));
   in.add("stimuli", item("stimuli", synthetic_stimuli().to_artifact()));
   return in;

@@ -76,7 +76,9 @@ struct Made {
   std::string html;
 };
 Made run_report(const StageInputs& in, const std::string& params = "");
-// Analysis, model and stimuli: every section can be drawn.
+// A compare stage's result (model_pairs, model_mds) for four models.
+AnalysisResult synthetic_comparison();
+// Analysis, comparison, model and stimuli: every section can be drawn.
 StageInputs full_inputs();
 std::size_t count(const std::string& s, const std::string& what);
 bool contains(const std::string& s, const std::string& what);

@@ -32,6 +32,8 @@ Section temporal_section(const ReportData& data, const ReportOptions& options);
 Section causal_section(const ReportData& data, const ReportOptions& options);
 Section rsa_section(const ReportData& data, const ReportOptions& options);
 Section dimensionality_section(const ReportData& data, const ReportOptions& options);
+// Model-vs-model distances and their MDS (the compare stage's tables).
+Section models_section(const ReportData& data, const ReportOptions& options);
 Section findings_section(const ReportData& data, const ReportOptions& options);
 
 // The whole page. `info` receives {"sections": [{"id", "title", "drawn",

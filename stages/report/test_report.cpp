@@ -67,16 +67,17 @@ TEST(Report, DrawsEverySectionFromAFullAnalysis) {
   const std::string& h = r.html;
   for (const char* id :
        {"findings", "stimuli", "training", "decoding", "cross-task", "orthogonality", "temporal",
-        "causal", "rsa", "dimensionality", "profile", "pipeline"}) {
+        "causal", "rsa", "dimensionality", "models", "profile", "pipeline"}) {
     EXPECT_TRUE(contains(h, std::string("<section id=\"") + id + "\">")) << id;
   }
   EXPECT_FALSE(contains(h, "Omitted:")) << "every table is present";
   for (const auto& s : r.report.info["sections"]) EXPECT_TRUE(s["drawn"].get<bool>()) << s.dump();
   // Figures: contact sheet 1, training 3, decoding 3 (relevant, implied, irrelevant) + summary +
   // finding 1, cross-task 1 + summary + finding 2, orthogonality bars + scatter + finding 3,
-  // temporal 3 + finding 4, causal 2 (dose-response, paired effect), rsa 1, dimensionality 3.
+  // temporal 3 + finding 4, causal 2 (dose-response, paired effect), rsa 1, dimensionality 3,
+  // model distances 3 (two matrices, the MDS).
   const int figures = r.report.info["figures"].get<int>();
-  EXPECT_EQ(figures, 25);
+  EXPECT_EQ(figures, 28);
   EXPECT_EQ(count(h, "<svg class=\"figure\""), static_cast<std::size_t>(figures));
   EXPECT_EQ(count(h, "<g class=\"data\">"), static_cast<std::size_t>(figures));
   // Self-contained: an inline PNG, the two placeholders, nothing fetched.
