@@ -11,6 +11,7 @@
 #include "graph/registry.h"
 #include "import/import.h"
 #include "nets/device.h"
+#include "recordings/recordings.h"
 #include "render/render.h"
 #include "report/report.h"
 #include "tasks/tasks.h"
@@ -31,6 +32,7 @@ void register_all(StageRegistry& registry) {
   registry.add(std::make_unique<AnalyzeStage>());
   registry.add(std::make_unique<FindingsStage>());
   registry.add(std::make_unique<CompareStage>());
+  registry.add(std::make_unique<RecordingsStage>());
   registry.add(std::make_unique<ReportStage>());
 }
 

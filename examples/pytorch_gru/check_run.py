@@ -3,8 +3,10 @@
 findings-verdicts.json with findings 1-4 decided ("held" or "not held", each
 with its test, n, p and alpha) across the imported models' seeds, finding 5
 "not testable" (no trained models to rerun), findings-distances.json with the
-compare stage's test decided and its nine-model distance table, and
-report.html showing the four findings and the distances. Exit 1 naming what
+compare stage's test decided and its nine-model distance table,
+findings-neural.json with the recordings stage's closest model the planted
+one (make_recordings.py: the first multi-task GRU) and its test decided, and
+report.html showing the four findings, the distances and the recordings. Exit 1 naming what
 is wrong."""
 import json
 import pathlib
@@ -36,7 +38,16 @@ def main(out):
     pairs = out / "tables-distances" / "model_pairs.csv"
     if not pairs.exists() or len(pairs.read_text().splitlines()) < 2:
         problems.append(f"{pairs}: missing or empty")
+    neural = json.loads((out / "findings-neural.json").read_text()).get("recordings", {})
+    if not str(neural.get("closest")).endswith("states/gru/seed0]"):
+        problems.append(f"findings-neural.json: the closest model is {neural.get('closest')!r}, "
+                        "expected the planted gru[path=.../states/gru/seed0]")
+    if neural.get("verdict") not in ("held", "not held") or neural.get("n") != 40:
+        problems.append(f"findings-neural.json: the test is {neural.get('verdict')!r} on "
+                        f"{neural.get('n')} conditions ({neural.get('detail', '')[:200]})")
     html = (out / "report.html").read_text()
+    if 'id="recordings"' not in html or "noise ceiling" not in html:
+        problems.append("report.html: no drawn section of the recordings")
     if 'id="models"' not in html or "MDS embedding" not in html:
         problems.append("report.html: no drawn section of model distances")
     for k in ["1", "2", "3", "4"]:
@@ -47,7 +58,8 @@ def main(out):
     if not problems:
         verdicts = ", ".join(f"{k}: {findings[k]['verdict']}" for k in ["1", "2", "3", "4"])
         print(f"check_run.py: findings decided across the seeds ({verdicts}); configurations "
-              f"differ more than seeds: {models['verdict']} (p = {models['p']:.4g})")
+              f"differ more than seeds: {models['verdict']} (p = {models['p']:.4g}); closest to the "
+              f"recordings: {neural['closest']} ({neural['verdict']}, p = {neural['p']:.4g})")
     return 1 if problems else 0
 
 

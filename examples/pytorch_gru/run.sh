@@ -4,8 +4,10 @@
 #   2. train_gru.py trains, in PyTorch, three seeds each of a multi-task GRU,
 #      a multi-task vanilla RNN and a single-task GRU, and writes their
 #      states in the StateSet layout (stages/import/README.md);
-#   3. wmgeom imports them, analyses each model, decides the findings across
-#      the seeds and writes the report.
+#   3. make_recordings.py plants "recordings" made from one of them;
+#   4. wmgeom imports them, analyses each model, decides the findings across
+#      the seeds, compares the models with each other and with the
+#      recordings, and writes the report.
 #
 #   examples/pytorch_gru/run.sh WORK [--tiny]
 #
@@ -52,6 +54,8 @@ for model in "gru" "rnn" "gru_loc2 --tasks loc-2"; do
     --out "$work/states/$1" --rnn "${1%_loc2}" "${@:2}" --perceptual --seeds 0 1 2 \
     --threads 1 "${train[@]}"
 done
+# Planted recordings of the first multi-task GRU (the recordings stage).
+"$python" "$here/make_recordings.py" "$work"
 cp "$here/analysis.toml" "$work/analysis.toml"
 rm -rf "$work/out"  # no file of an earlier run left beside this one's
 "$wmgeom" run "$work/analysis.toml" "${cache[@]}" --no-progress --out "$work/out" \

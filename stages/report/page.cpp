@@ -106,12 +106,13 @@ std::string summary_line(const ReportData& d) {
 }  // namespace
 
 std::string build_html(const ReportData& d, const ReportOptions& o, nlohmann::json& info) {
-  std::vector<Section> sections = {
-      findings_section(d, o),       stimuli_section(d, o),    training_section(d, o),
-      decoding_section(d, o),       cross_task_section(d, o), orthogonality_section(d, o),
-      temporal_section(d, o),       causal_section(d, o),     rsa_section(d, o),
-      dimensionality_section(d, o), models_section(d, o),     profile_section(),
-      pipeline_section(d)};
+  std::vector<Section> sections = {findings_section(d, o),   stimuli_section(d, o),
+                                   training_section(d, o),   decoding_section(d, o),
+                                   cross_task_section(d, o), orthogonality_section(d, o),
+                                   temporal_section(d, o),   causal_section(d, o),
+                                   rsa_section(d, o),        dimensionality_section(d, o),
+                                   models_section(d, o),     recordings_section(d, o),
+                                   profile_section(),        pipeline_section(d)};
   std::string nav, body;
   int figures = 0;
   nlohmann::json list = nlohmann::json::array();

@@ -408,10 +408,57 @@ AnalysisResult synthetic_comparison() {
   return r;
 }
 
+AnalysisResult synthetic_recordings() {
+  AnalysisResult r;
+  const std::vector<std::string> models = {"gru0", "gru1", "rnn0"};
+  std::vector<std::string> m, l;
+  std::vector<double> frame, sp, wc;
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    for (int t = 0; t < 3; ++t) {
+      m.push_back(models[i]);
+      l.push_back(i < 2 ? "gru" : "rnn");
+      frame.push_back(t);
+      sp.push_back(0.2 + 0.1 * t - 0.1 * static_cast<double>(i));
+      wc.push_back(0.3 + 0.1 * t - 0.1 * static_cast<double>(i));
+    }
+  }
+  Table scores;
+  scores.add("model", m);
+  scores.add("label", l);
+  scores.add("frame", frame);
+  scores.add("spearman", sp);
+  scores.add("whitened_cosine", wc);
+  r.tables["recordings_scores"] = scores;
+  Table ceiling;
+  ceiling.add("comparison", std::vector<std::string>{"spearman", "whitened_cosine"});
+  ceiling.add("lower", std::vector<double>{0.35, 0.4});
+  ceiling.add("upper", std::vector<double>{0.5, 0.6});
+  r.tables["recordings_ceiling"] = ceiling;
+  Table units;
+  units.add("unit", models);
+  units.add("comparison", std::vector<std::string>(3, "spearman"));
+  units.add("models", std::vector<double>{1, 1, 1});
+  units.add("score", std::vector<double>{0.3, 0.2, 0.1});
+  units.add("ci_lo", std::vector<double>{0.25, 0.15, 0.05});
+  units.add("ci_hi", std::vector<double>{0.35, 0.25, 0.15});
+  r.tables["recordings_units"] = units;
+  Table pairs;
+  pairs.add("unit_a", std::vector<std::string>{"gru0", "gru0"});
+  pairs.add("unit_b", std::vector<std::string>{"gru1", "rnn0"});
+  pairs.add("difference", std::vector<double>{0.1, 0.2});
+  pairs.add("ci_lo", std::vector<double>{0.02, 0.1});
+  pairs.add("ci_hi", std::vector<double>{0.18, 0.3});
+  pairs.add("p", std::vector<double>{0.02, 0.002});
+  pairs.add("p_holm", std::vector<double>{0.02, 0.004});
+  r.tables["recordings_pairs"] = pairs;
+  return r;
+}
+
 StageInputs full_inputs() {
   StageInputs in;
   in.add("analysis", item("analysis", synthetic_analysis("gru-model", "gru").to_artifact()));
   in.add("analysis", item("distances", synthetic_comparison().to_artifact()));
+  in.add("analysis", item("neural", synthetic_recordings().to_artifact()));
   in.add("models", item("train-gru", synthetic_model("gru").to_artifact()));
   in.add("stimuli", item("stimuli", synthetic_stimuli().to_artifact()));
   return in;

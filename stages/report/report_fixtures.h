@@ -78,6 +78,8 @@ struct Made {
 Made run_report(const StageInputs& in, const std::string& params = "");
 // A compare stage's result (model_pairs, model_mds) for four models.
 AnalysisResult synthetic_comparison();
+// A recordings stage's result: three models against recordings over 3 frames.
+AnalysisResult synthetic_recordings();
 // Analysis, comparison, model and stimuli: every section can be drawn.
 StageInputs full_inputs();
 std::size_t count(const std::string& s, const std::string& what);

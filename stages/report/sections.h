@@ -34,6 +34,9 @@ Section rsa_section(const ReportData& data, const ReportOptions& options);
 Section dimensionality_section(const ReportData& data, const ReportOptions& options);
 // Model-vs-model distances and their MDS (the compare stage's tables).
 Section models_section(const ReportData& data, const ReportOptions& options);
+// Models against recordings: RSA scores, noise ceiling, tests (the
+// recordings stage's tables).
+Section recordings_section(const ReportData& data, const ReportOptions& options);
 Section findings_section(const ReportData& data, const ReportOptions& options);
 
 // The whole page. `info` receives {"sections": [{"id", "title", "drawn",

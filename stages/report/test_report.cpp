@@ -67,7 +67,7 @@ TEST(Report, DrawsEverySectionFromAFullAnalysis) {
   const std::string& h = r.html;
   for (const char* id :
        {"findings", "stimuli", "training", "decoding", "cross-task", "orthogonality", "temporal",
-        "causal", "rsa", "dimensionality", "models", "profile", "pipeline"}) {
+        "causal", "rsa", "dimensionality", "models", "recordings", "profile", "pipeline"}) {
     EXPECT_TRUE(contains(h, std::string("<section id=\"") + id + "\">")) << id;
   }
   EXPECT_FALSE(contains(h, "Omitted:")) << "every table is present";
@@ -75,9 +75,10 @@ TEST(Report, DrawsEverySectionFromAFullAnalysis) {
   // Figures: contact sheet 1, training 3, decoding 3 (relevant, implied, irrelevant) + summary +
   // finding 1, cross-task 1 + summary + finding 2, orthogonality bars + scatter + finding 3,
   // temporal 3 + finding 4, causal 2 (dose-response, paired effect), rsa 1, dimensionality 3,
-  // model distances 3 (two matrices, the MDS).
+  // model distances 3 (two matrices, the MDS), recordings 2 (scores with the
+  // ceiling, scores per frame).
   const int figures = r.report.info["figures"].get<int>();
-  EXPECT_EQ(figures, 28);
+  EXPECT_EQ(figures, 30);
   EXPECT_EQ(count(h, "<svg class=\"figure\""), static_cast<std::size_t>(figures));
   EXPECT_EQ(count(h, "<g class=\"data\">"), static_cast<std::size_t>(figures));
   // Self-contained: an inline PNG, the two placeholders, nothing fetched.
