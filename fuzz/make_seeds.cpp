@@ -2,9 +2,11 @@
 // writers, so that no binary seed is committed: OUT/fuzz_npy (write_npy, every
 // dtype), OUT/fuzz_cache (real cache entries from Cache::store, in
 // fuzz_cache's input format) and OUT/fuzz_image (cv::imwrite: PNG 8/16-bit,
-// grey, alpha, JPEG). Run at build time (fuzz/CMakeLists.txt).
+// grey, alpha, JPEG) and OUT/fuzz_states (an exported StateSet and broken
+// copies). Run at build time (fuzz/CMakeLists.txt).
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -12,6 +14,8 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "cache/cache.h"
+#include "core/artifact.h"
+#include "core/artifacts.h"
 #include "core/npy.h"
 #include "fuzz_util.h"
 
@@ -116,6 +120,66 @@ void image_seeds(const fs::path& out, const fs::path& scratch) {
     }
   }
 }
+// A small StateSet that passes every import check (two tasks, targets by
+// the N-back rule, optional arrays present), in fuzz_states' input format,
+// and copies with one array broken in a way the checks must catch.
+void states_seeds(const fs::path& out, const fs::path& scratch) {
+  fs::create_directories(out);
+  const std::int64_t m = 6, frames = 3, units = 4;
+  StateSet s;
+  s.model = {{"rnn", "mine"}, {"tasks", {"loc-1", "id-2"}}, {"seed", 1}, {"group", "g"}};
+  s.hidden = Array::zeros<float>({m, frames, units});
+  s.logits = Array::zeros<float>({m, frames, 3});
+  for (auto* a : {&s.hidden, &s.logits}) {
+    float v = -1;
+    for (float& x : a->values<float>()) x = (v += 0.37f) > 1 ? (v = -1) : v;
+  }
+  for (auto* a : {&s.targets, &s.stimulus, &s.location, &s.category, &s.identity, &s.view})
+    *a = Array::zeros<std::int32_t>({m, frames});
+  s.task = Array::zeros<std::int32_t>({m});
+  s.split = Array::zeros<std::int32_t>({m});
+  for (std::int64_t i = 0; i < m; ++i) {
+    const int task = static_cast<int>(i % 2), n = task + 1;
+    s.task.data<std::int32_t>()[i] = task;
+    s.split.data<std::int32_t>()[i] = static_cast<std::int32_t>(i / 2 % 2);
+    for (std::int64_t t = 0; t < frames; ++t) {
+      const std::int64_t f = i * frames + t;
+      const auto image = static_cast<std::int32_t>((i * 5 + t * 3) % 8);
+      s.stimulus.data<std::int32_t>()[f] = image;
+      s.location.data<std::int32_t>()[f] = image % 4;
+      s.identity.data<std::int32_t>()[f] = image / 4;
+      s.category.data<std::int32_t>()[f] = image / 4;
+      const auto* feature =
+          task == 0 ? s.location.data<std::int32_t>() : s.identity.data<std::int32_t>();
+      s.targets.data<std::int32_t>()[f] = t < n ? 0 : feature[f] == feature[f - n] ? 2 : 1;
+    }
+  }
+  auto write = [&](const StateSet& states, const std::string& name) {
+    const fs::path dir = scratch / ("states_" + name);
+    fs::remove_all(dir);
+    export_artifact(states.to_artifact(), dir);
+    std::string bytes = fuzz::read_text(dir / "meta.json");
+    for (const auto& e : fs::directory_iterator(dir)) {
+      if (e.path().extension() != ".npy") continue;
+      bytes += "\n--" + e.path().stem().string() + "--\n" + fuzz::read_text(e.path());
+    }
+    fuzz::write_file(out / name, bytes);
+  };
+  write(s, "valid");
+  StateSet nan = s;
+  nan.hidden = s.hidden.clone();
+  nan.hidden.data<float>()[5] = std::numeric_limits<float>::quiet_NaN();
+  write(nan, "nan_state");
+  StateSet rule = s;
+  rule.targets = s.targets.clone();
+  rule.targets.data<std::int32_t>()[frames * 2 + 2] = 2;  // a loc-1 match where none is
+  write(rule, "broken_rule");
+  StateSet task = s;
+  task.task = s.task.clone();
+  task.task.data<std::int32_t>()[0] = 7;
+  write(task, "task_out_of_range");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -130,6 +194,7 @@ int main(int argc, char** argv) {
   npy_seeds(out / "fuzz_npy");
   cache_seeds(out / "fuzz_cache", scratch);
   image_seeds(out / "fuzz_image", scratch);
+  states_seeds(out / "fuzz_states", scratch);
   fs::remove_all(scratch);
   return 0;
 }

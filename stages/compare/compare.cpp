@@ -195,6 +195,7 @@ Artifact CompareStage::compute(const compare::Settings& s, const StageInputs& in
     f["verdict"] = "not testable";
     f["held"] = nullptr;
     f["p"] = nullptr;
+    f["ci"] = nullptr;
     f["detail"] = "not testable: " + test.why;
   } else {
     const bool held = test.p < s.alpha;
@@ -202,12 +203,15 @@ Artifact CompareStage::compute(const compare::Settings& s, const StageInputs& in
     f["held"] = held;
     f["p"] = test.p;
     f["statistic"] = test.statistic;
+    f["ci"] = {test.ci_lo, test.ci_hi};
+    f["ci_method"] = "95% percentile bootstrap of the models within each group";
     f["between"] = test.between;
     f["within"] = test.within;
     f["distinct_labellings"] = test.distinct_labellings;
     f["detail"] = "mean distance between " + by + "s " + std::to_string(test.between) +
                   ", within " + std::to_string(test.within) + " (difference " +
-                  std::to_string(test.statistic) + ", p = " + std::to_string(test.p) +
+                  std::to_string(test.statistic) + ", 95% CI " + std::to_string(test.ci_lo) +
+                  " to " + std::to_string(test.ci_hi) + ", p = " + std::to_string(test.p) +
                   (held ? ", passes" : ", does not pass") + " at alpha " + std::to_string(s.alpha) +
                   "); the smallest p these group sizes allow is 1/" +
                   std::to_string(test.distinct_labellings);

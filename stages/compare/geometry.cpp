@@ -32,6 +32,28 @@ std::pair<double, double> within_between(const Matrix& d, const std::vector<int>
   return {nw ? w / static_cast<double>(nw) : kNaN, nb ? b / static_cast<double>(nb) : kNaN};
 }
 
+// The same over a bootstrap sample: models pick[i] (with repeats) and their
+// labels; pairs of a model with its own copy are left out.
+std::pair<double, double> within_between(const Matrix& d, const std::vector<int>& label,
+                                         const std::vector<Eigen::Index>& pick) {
+  double w = 0, b = 0;
+  std::int64_t nw = 0, nb = 0;
+  for (std::size_t i = 0; i < pick.size(); ++i) {
+    for (std::size_t j = i + 1; j < pick.size(); ++j) {
+      if (pick[i] == pick[j]) continue;
+      const double v = d(pick[i], pick[j]);
+      if (label[static_cast<std::size_t>(pick[i])] == label[static_cast<std::size_t>(pick[j])]) {
+        w += v;
+        ++nw;
+      } else {
+        b += v;
+        ++nb;
+      }
+    }
+  }
+  return {nw ? w / static_cast<double>(nw) : kNaN, nb ? b / static_cast<double>(nb) : kNaN};
+}
+
 // The number of distinct partitions of the models into groups of these
 // sizes: n! / prod(size!), divided by m! for every m groups of one size
 // (swapping the names of two equal-sized groups gives the same partition and
@@ -129,6 +151,32 @@ GroupTest group_test(const Matrix& d, const std::vector<std::string>& labels,
   }
   t.permutations = permutations;
   t.p = static_cast<double>(1 + as_large) / static_cast<double>(1 + permutations);
+  // The effect's CI: each group's models resampled with replacement.
+  std::vector<std::vector<Eigen::Index>> members(ids.size());
+  for (std::size_t i = 0; i < label.size(); ++i)
+    members[static_cast<std::size_t>(label[i])].push_back(static_cast<Eigen::Index>(i));
+  std::vector<double> draws;
+  std::vector<Eigen::Index> pick;
+  for (std::int64_t k = 0; k < permutations; ++k) {
+    pick.clear();
+    for (const auto& m : members) {
+      std::uniform_int_distribution<std::size_t> which(0, m.size() - 1);
+      for (std::size_t i = 0; i < m.size(); ++i) pick.push_back(m[which(rng)]);
+    }
+    const auto [w, b] = within_between(d, label, pick);
+    if (!std::isnan(w) && !std::isnan(b)) draws.push_back(b - w);  // no pair within: skipped
+  }
+  if (!draws.empty()) {
+    std::sort(draws.begin(), draws.end());
+    auto at = [&](double q) {
+      const double pos = q * static_cast<double>(draws.size() - 1);
+      const auto lo = static_cast<std::size_t>(std::floor(pos));
+      const auto hi = std::min(lo + 1, draws.size() - 1);
+      return draws[lo] + (pos - static_cast<double>(lo)) * (draws[hi] - draws[lo]);
+    };
+    t.ci_lo = at(0.025);
+    t.ci_hi = at(0.975);
+  }
   return t;
 }
 

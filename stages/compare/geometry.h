@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,11 @@ struct GroupTest {
   double within = 0;     // mean distance over pairs in the same group
   double statistic = 0;  // between - within
   double p = 1;          // one-sided permutation p
+  // 95% percentile CI of the statistic from a bootstrap of the models within
+  // each group (pairs of a model with its copy left out; `permutations`
+  // resamples). NaN when no resample has pairs both within and between.
+  double ci_lo = std::numeric_limits<double>::quiet_NaN();
+  double ci_hi = std::numeric_limits<double>::quiet_NaN();
   std::int64_t permutations = 0;
   std::int64_t distinct_labellings = 0;  // distinct partitions of the models (p >= 1 / this)
 };

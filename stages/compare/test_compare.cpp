@@ -106,16 +106,21 @@ std::vector<std::string> labels_of(int groups, int per) {
 TEST(CompareGroupTest, FalsePositiveRateOnExchangeableModels) {
   for (const auto& [groups, per] : std::vector<std::pair<int, int>>{{3, 3}, {2, 4}}) {
     std::mt19937 rng(10 + groups);
-    int rejected = 0;
+    int rejected = 0, covered = 0;
     const int draws = 400;
     for (int k = 0; k < draws; ++k) {
       const auto t = compare::group_test(planted_distances(groups, per, 0.0, rng),
                                          labels_of(groups, per), 199, 1000 + k);
       ASSERT_TRUE(t.testable);
       rejected += t.p < 0.05;
+      // The CI brackets the statistic, and (under this null) mostly 0.
+      EXPECT_LE(t.ci_lo, t.statistic + 1e-12);
+      EXPECT_GE(t.ci_hi, t.statistic - 1e-12);
+      covered += t.ci_lo <= 0 && 0 <= t.ci_hi;
     }
     std::cout << groups << " groups of " << per << ": " << rejected << " of " << draws
-              << " rejected at 0.05\n";
+              << " rejected at 0.05; the 95% CI covers 0 in " << covered << "\n";
+    EXPECT_GE(covered, draws * 8 / 10) << "a CI of the models' bootstrap that misses the null";
     EXPECT_LE(rejected, 33) << groups << " groups of " << per << ": " << rejected << " of "
                             << draws;
     EXPECT_GE(rejected, 6) << "a test that never rejects is not calibrated either";
@@ -247,6 +252,10 @@ TEST(Compare, AnotherGeometryIsCalledDifferent) {
   EXPECT_LT(f.at("p").get<double>(), 0.02);
   // Between-architecture pairs are farther than within.
   EXPECT_GT(f.at("between").get<double>(), 2 * f.at("within").get<double>());
+  // Its CI (a bootstrap of the models within groups) excludes 0.
+  EXPECT_GT(f.at("ci")[0].get<double>(), 0) << f.dump(1);
+  EXPECT_LE(f.at("ci")[0].get<double>(), f.at("statistic").get<double>());
+  EXPECT_GE(f.at("ci")[1].get<double>(), f.at("statistic").get<double>());
   const Array& d = r.arrays.at("model_distance");
   EXPECT_EQ(d.shape(), (std::vector<std::int64_t>{9, 9}));
   EXPECT_EQ(d.data<double>()[0], 0.0);

@@ -111,10 +111,25 @@ Draws bootstrap(Comparison c, const std::vector<std::vector<Vector>>& model_rdms
         d.ceiling[static_cast<std::size_t>(2 * ci + 1)][b] = ceil.upper;
       }
     }
+    // Spearman: every vector ranked once per resample (not once per pair).
+    const bool ranked = c == Comparison::kSpearman;
+    std::vector<Vector> subj_ranks;
+    if (ranked)
+      for (const auto& v : subj) subj_ranks.push_back(ranks(v));
     for (std::size_t m = 0; m < model_rdms.size(); ++m) {
-      std::vector<Vector> views;
-      for (const auto& v : model_rdms[m]) views.push_back(take(v, ps));
-      model_b[m] = model_score(c, views, subj, ps);
+      double sum = 0;
+      for (const auto& v : model_rdms[m]) {
+        const Vector view = take(v, ps);
+        if (ranked) {
+          const Vector r = ranks(view);
+          double s = 0;
+          for (const auto& sr : subj_ranks) s += pearson(r, sr);
+          sum += s / static_cast<double>(subj_ranks.size());
+        } else {
+          sum += score(c, view, subj, ps);
+        }
+      }
+      model_b[m] = sum / static_cast<double>(model_rdms[m].size());
     }
     for (std::size_t u = 0; u < units.names.size(); ++u) {
       const auto& mem = units.members[u];

@@ -11,28 +11,6 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// 1-based ranks; ties share their mean rank.
-Vector ranks(const Vector& v) {
-  std::vector<Eigen::Index> order(static_cast<std::size_t>(v.size()));
-  std::iota(order.begin(), order.end(), Eigen::Index{0});
-  std::sort(order.begin(), order.end(), [&](auto a, auto b) { return v[a] < v[b]; });
-  Vector r(v.size());
-  for (std::size_t i = 0; i < order.size();) {
-    std::size_t j = i;
-    while (j + 1 < order.size() && v[order[j + 1]] == v[order[i]]) ++j;
-    const double mean_rank = (static_cast<double>(i + j) + 2.0) / 2.0;
-    for (std::size_t t = i; t <= j; ++t) r[order[t]] = mean_rank;
-    i = j + 1;
-  }
-  return r;
-}
-
-double pearson(const Vector& a, const Vector& b) {
-  const Vector ca = a.array() - a.mean(), cb = b.array() - b.mean();
-  const double den = ca.norm() * cb.norm();
-  return den > 0 ? ca.dot(cb) / den : kNaN;
-}
-
 // a' V^-1 b over the pairs (see rsa.h).
 double whitened_inner(const Vector& a, const Vector& b, const PairSet& p) {
   std::vector<double> ra(static_cast<std::size_t>(p.k), 0.0), rb(ra);
@@ -54,6 +32,27 @@ double whitened_inner(const Vector& a, const Vector& b, const PairSet& p) {
 }
 
 }  // namespace
+
+Vector ranks(const Vector& v) {
+  std::vector<Eigen::Index> order(static_cast<std::size_t>(v.size()));
+  std::iota(order.begin(), order.end(), Eigen::Index{0});
+  std::sort(order.begin(), order.end(), [&](auto a, auto b) { return v[a] < v[b]; });
+  Vector r(v.size());
+  for (std::size_t i = 0; i < order.size();) {
+    std::size_t j = i;
+    while (j + 1 < order.size() && v[order[j + 1]] == v[order[i]]) ++j;
+    const double mean_rank = (static_cast<double>(i + j) + 2.0) / 2.0;
+    for (std::size_t t = i; t <= j; ++t) r[order[t]] = mean_rank;
+    i = j + 1;
+  }
+  return r;
+}
+
+double pearson(const Vector& a, const Vector& b) {
+  const Vector ca = a.array() - a.mean(), cb = b.array() - b.mean();
+  const double den = ca.norm() * cb.norm();
+  return den > 0 ? ca.dot(cb) / den : kNaN;
+}
 
 const char* comparison_name(Comparison c) {
   return c == Comparison::kSpearman ? "spearman" : "whitened_cosine";

@@ -62,6 +62,10 @@ Vector correlation_rdm(const Matrix& x);
 Vector take(const Vector& rdm, const PairSet& pairs);
 
 double spearman(const Vector& a, const Vector& b);
+// Its parts: 1-based ranks (ties share their mean rank) and Pearson's r
+// (NaN for a constant vector); spearman(a, b) = pearson(ranks(a), ranks(b)).
+Vector ranks(const Vector& v);
+double pearson(const Vector& a, const Vector& b);
 double whitened_cosine(const Vector& a, const Vector& b, const PairSet& pairs);
 double compare(Comparison c, const Vector& a, const Vector& b, const PairSet& pairs);
 
