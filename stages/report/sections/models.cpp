@@ -40,26 +40,25 @@ Section models_section(const ReportData& d, const ReportOptions&) {
       p.values.push_back(i / n == i % n ? diagonal : stat[i].mean());
     return p;
   };
-  const int cell = n > 12 ? 14 : 30;
-  HeatmapGrid ga{.id = next_id(s),
-                 .title = "Procrustes shape distance (radians; 0 = the same geometry)",
-                 .row_axis = "model",
-                 .col_axis = "model",
-                 .scale_label = "angle (radians)",
-                 .hi = 1.5707963267948966,
-                 .columns = 1,
-                 .cell = cell,
-                 .annotate = n <= 12};
-  ga.panels.push_back(panel("mean over frames", angle, 0.0));
-  HeatmapGrid gc{.id = next_id(s),
-                 .title = "Linear CKA (1 = the same geometry up to rotation and scale)",
-                 .row_axis = "model",
-                 .col_axis = "model",
-                 .scale_label = "linear CKA",
-                 .columns = 1,
-                 .cell = cell,
-                 .annotate = n <= 12};
-  gc.panels.push_back(panel("mean over frames", cka, 1.0));
+  // One model x model matrix, averaged over frames; cells shrink past 12 models.
+  auto matrix = [&](const std::string& title, const std::string& scale, double hi,
+                    const std::vector<Stat>& stat, double diagonal) {
+    HeatmapGrid g{.id = next_id(s),
+                  .title = title,
+                  .row_axis = "model",
+                  .col_axis = "model",
+                  .scale_label = scale,
+                  .hi = hi,
+                  .columns = 1,
+                  .cell = n > 12 ? 14 : 30,
+                  .annotate = n <= 12};
+    g.panels.push_back(panel("mean over frames", stat, diagonal));
+    return g;
+  };
+  const HeatmapGrid ga = matrix("Procrustes shape distance (radians; 0 = the same geometry)",
+                                "angle (radians)", 1.5707963267948966, angle, 0.0);
+  const HeatmapGrid gc = matrix("Linear CKA (1 = the same geometry up to rotation and scale)",
+                                "linear CKA", 1.0, cka, 1.0);
 
   ScatterChart sc{.id = next_id(s),
                   .title = "MDS embedding of the distances",
