@@ -60,5 +60,9 @@ cp "$here/analysis.toml" "$work/analysis.toml"
 rm -rf "$work/out"  # no file of an earlier run left beside this one's
 "$wmgeom" run "$work/analysis.toml" "${cache[@]}" --no-progress --out "$work/out" \
   "${set_analysis[@]}"
+# The recordings stage's result with its RDMs as NPY (a cache hit), for
+# stages/recordings/rsa_reference.py and for Python.
+rm -rf "$work/neural"
+"$wmgeom" export "$work/analysis.toml" neural "$work/neural" -q "${cache[@]}" "${set_analysis[@]}"
 # Findings 1-4 decided across the seeds, and in the report.
 "$python" "$here/check_run.py" "$work/out"

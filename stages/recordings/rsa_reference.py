@@ -15,7 +15,11 @@ the dense covariance V = (C C')∘(C C') inverted by numpy, and the noise
 ceiling (upper: each subject against the mean of all, lower: against the
 mean of the others; ranks averaged for Spearman, V^-1-unit-norm RDMs for the
 whitened cosine). Compared with tables-INSTANCE/recordings_scores.csv and
-recordings_ceiling.csv; exit 1 if any value differs by more than 1e-6."""
+recordings_ceiling.csv, and, when RUN_FOLDER/INSTANCE holds `wmgeom export`
+of the instance (run.sh writes it), the RDMs themselves:
+array.model_rdms.npy [models, views, pairs] and array.recording_rdms.npy
+[subjects, pairs], entry by entry. Exit 1 if any value differs by more than
+1e-6."""
 import csv
 import pathlib
 import re
@@ -69,9 +73,18 @@ def main(out, folder, recordings=None, instance="neural"):
     k = len(image)
     w = whitening(k)
     tables = out / f"tables-{instance}"
+    exported = folder / instance
+    model_rdms = np.load(exported / "array.model_rdms.npy") if exported.is_dir() else None
     worst, checked = 0.0, 0
+    if model_rdms is not None:
+        stage_subjects = np.load(exported / "array.recording_rdms.npy")
+        diff = float(np.max(np.abs(stage_subjects - np.stack(subjects))))
+        worst, checked = max(worst, diff), checked + stage_subjects.size
+        if diff > 1e-6:
+            print(f"recording RDMs: largest difference {diff:.3g}")
     with open(tables / "recordings_scores.csv") as f:
         rows = list(csv.DictReader(f))
+    names = list(dict.fromkeys(r["model"] for r in rows))  # the stage's model order
     for r in rows:
         m = re.search(r"path=([^,\]]+)", r["model"])
         if not m:
@@ -83,6 +96,13 @@ def main(out, folder, recordings=None, instance="neural"):
         frames = frame if t < 0 else np.full(k, t)
         means = np.stack([hidden[stim[:, f] == im, f].mean(axis=0) for im, f in zip(image, frames)])
         rdm = pdist(means, "correlation")
+        if model_rdms is not None:
+            views = [int(float(x["frame"])) for x in rows if x["model"] == r["model"]]
+            stage_rdm = model_rdms[names.index(r["model"]), views.index(t)]
+            diff = float(np.max(np.abs(stage_rdm - rdm)))
+            worst, checked = max(worst, diff), checked + rdm.size
+            if diff > 1e-6:
+                print(f"{r['model']} frame {t}: RDM differs by {diff:.3g}")
         for kind in ("spearman", "whitened_cosine"):
             value = np.mean([compare(kind, rdm, d, w) for d in subjects])
             diff = abs(value - float(r[kind]))
@@ -99,7 +119,8 @@ def main(out, folder, recordings=None, instance="neural"):
                     print(f"ceiling {r['comparison']} {name}: stage {float(r[name]):.9f}, "
                           f"scipy {value:.9f}")
     print(f"rsa_reference.py: {checked} values ({len(rows)} model-views, {len(subjects)} "
-          f"subjects, {k} conditions), worst difference {worst:.2e}")
+          f"subjects, {k} conditions{', RDMs included' if model_rdms is not None else ''}), "
+          f"worst difference {worst:.2e}")
     return 0 if worst <= 1e-6 else 1
 
 
