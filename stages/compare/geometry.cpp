@@ -6,6 +6,8 @@
 #include <map>
 #include <random>
 
+#include "analyze/stats.h"
+
 namespace wmgeom::compare {
 
 namespace {
@@ -166,17 +168,8 @@ GroupTest group_test(const Matrix& d, const std::vector<std::string>& labels,
     const auto [w, b] = within_between(d, label, pick);
     if (!std::isnan(w) && !std::isnan(b)) draws.push_back(b - w);  // no pair within: skipped
   }
-  if (!draws.empty()) {
-    std::sort(draws.begin(), draws.end());
-    auto at = [&](double q) {
-      const double pos = q * static_cast<double>(draws.size() - 1);
-      const auto lo = static_cast<std::size_t>(std::floor(pos));
-      const auto hi = std::min(lo + 1, draws.size() - 1);
-      return draws[lo] + (pos - static_cast<double>(lo)) * (draws[hi] - draws[lo]);
-    };
-    t.ci_lo = at(0.025);
-    t.ci_hi = at(0.975);
-  }
+  t.ci_lo = analyze::stats::quantile(draws, 0.025);  // NaN without draws
+  t.ci_hi = analyze::stats::quantile(draws, 0.975);
   return t;
 }
 

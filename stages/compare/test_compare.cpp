@@ -12,6 +12,7 @@
 #include <iostream>
 #include <random>
 
+#include "analyze/stats.h"
 #include "compare/geometry.h"
 #include "core/artifacts.h"
 #include "stage_kit.h"
@@ -118,8 +119,10 @@ TEST(CompareGroupTest, FalsePositiveRateOnExchangeableModels) {
       EXPECT_GE(t.ci_hi, t.statistic - 1e-12);
       covered += t.ci_lo <= 0 && 0 <= t.ci_hi;
     }
+    const auto [lo, hi] = analyze::stats::clopper_pearson(rejected, draws);
     std::cout << groups << " groups of " << per << ": " << rejected << " of " << draws
-              << " rejected at 0.05; the 95% CI covers 0 in " << covered << "\n";
+              << " rejected at 0.05 (Clopper-Pearson 95% " << lo << " to " << hi
+              << "); the 95% CI covers 0 in " << covered << "\n";
     EXPECT_GE(covered, draws * 8 / 10) << "a CI of the models' bootstrap that misses the null";
     EXPECT_LE(rejected, 33) << groups << " groups of " << per << ": " << rejected << " of "
                             << draws;
@@ -135,7 +138,9 @@ TEST(CompareGroupTest, PowerWhenGroupsDiffer) {
     const auto t = compare::group_test(planted_distances(3, 3, 1.5, rng), labels_of(3, 3), 199, k);
     rejected += t.p < 0.05;
   }
-  std::cout << "power: " << rejected << " of 100\n";
+  const auto [lo, hi] = analyze::stats::clopper_pearson(rejected, 100);
+  std::cout << "power: " << rejected << " of 100 (Clopper-Pearson 95% " << lo << " to " << hi
+            << ")\n";
   EXPECT_GE(rejected, 90);
 }
 

@@ -1,10 +1,7 @@
 #include "recordings/recordings.h"
 
 #include <algorithm>
-#include <cmath>
 #include <map>
-#include <numeric>
-#include <random>
 #include <set>
 
 #include "analyze/analyze.h"
@@ -37,14 +34,14 @@ struct View {
 
 // Each condition's mean state over the chosen tasks' trials that show its
 // image at its frame, and the RDM of those means.
-Model load(const InputItem& item, recordings::By by, const recordings::Settings& s,
-           const recordings::Source& src, const std::vector<View>& views) {
+Model load(const InputItem& item, const recordings::Settings& s, const recordings::Source& src,
+           const std::vector<View>& views) {
   Model m;
   m.name = item.instance;
   const StateSet st = StateSet::from_artifact(*item.artifact);
-  m.label = by == recordings::By::kModel ? item.instance
-            : by == recordings::By::kRnn ? st.model.value("rnn", std::string("?"))
-                                         : replicate_group(st.model, item.labels);
+  m.label = s.by == recordings::By::kModel ? item.instance
+            : s.by == recordings::By::kRnn ? st.model.value("rnn", std::string("?"))
+                                           : replicate_group(st.model, item.labels);
   const std::int64_t trials = st.hidden.dim(0), frames = st.hidden.dim(1), units = st.hidden.dim(2);
   const auto tasks = st.model.value("tasks", std::vector<std::string>{});
   std::vector<char> use(static_cast<std::size_t>(trials), 1);
@@ -150,7 +147,7 @@ Artifact RecordingsStage::compute(const recordings::Settings& s, const StageInpu
                                                     static_cast<std::int32_t>(f))});
   }
   std::vector<Model> models;
-  for (const auto& item : items) models.push_back(load(item, s.by, s, src, views));
+  for (const auto& item : items) models.push_back(load(item, s, src, views));
   const std::size_t n_models = models.size(), n_views = views.size();
 
   // The full set of conditions.

@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <numeric>
+
+#include "analyze/stats.h"
 
 namespace wmgeom::recordings {
 
@@ -34,18 +35,8 @@ double whitened_inner(const Vector& a, const Vector& b, const PairSet& p) {
 }  // namespace
 
 Vector ranks(const Vector& v) {
-  std::vector<Eigen::Index> order(static_cast<std::size_t>(v.size()));
-  std::iota(order.begin(), order.end(), Eigen::Index{0});
-  std::sort(order.begin(), order.end(), [&](auto a, auto b) { return v[a] < v[b]; });
-  Vector r(v.size());
-  for (std::size_t i = 0; i < order.size();) {
-    std::size_t j = i;
-    while (j + 1 < order.size() && v[order[j + 1]] == v[order[i]]) ++j;
-    const double mean_rank = (static_cast<double>(i + j) + 2.0) / 2.0;
-    for (std::size_t t = i; t <= j; ++t) r[order[t]] = mean_rank;
-    i = j + 1;
-  }
-  return r;
+  const std::vector<double> r = analyze::stats::ranks(std::vector<double>(v.begin(), v.end()));
+  return Eigen::Map<const Vector>(r.data(), static_cast<Eigen::Index>(r.size()));
 }
 
 double pearson(const Vector& a, const Vector& b) {
