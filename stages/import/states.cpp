@@ -87,7 +87,7 @@ nlohmann::json read_json_file(const fs::path& file) {
   if (!f) throw InputError(file.string() + ": cannot open (a states folder holds meta.json)");
   try {
     return nlohmann::json::parse(f);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error; out_of_range: a number too large
     throw InputError(file.string() + ": not valid JSON (" + e.what() + ")");
   }
 }

@@ -143,7 +143,7 @@ Inventory hdf5_inventory(const fs::path& file) {
   const std::string text = read_string_attribute(f.get(), "meta", file.string());
   try {
     inv.document = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error; out_of_range: a number too large
     throw InputError(inv.meta_where + ": not valid JSON (" + e.what() + ")");
   }
   std::vector<std::string> names;
