@@ -83,9 +83,11 @@ void add_common(CLI::App* cmd, Common& c, bool with_threads) {
 
 // Plans a pipeline; prints diagnostics and returns nullopt on invalid input.
 std::optional<Plan> plan_or_report(const std::string& file, const std::vector<std::string>& sets,
-                                   const StageRegistry& registry, std::ostream& err) {
+                                   const StageRegistry& registry, std::ostream& err,
+                                   Diagnostics* keep) {
   Diagnostics diags;
   auto plan = make_plan(file, sets, registry, diags);
+  if (keep) *keep = diags;
   if (!plan) {
     err << diags.format_all();
     err << diags.all().size() << (diags.all().size() == 1 ? " error" : " errors") << " in " << file
@@ -182,6 +184,7 @@ int finish_run(const Plan& plan, PlanExecutor& exec, const RunReport& report,
     std::ofstream f(std::filesystem::path(out_dir) / "run.json");
     f << prof.dump(2) << "\n";
   }
+  if (a.embed && a.embed->summary) *a.embed->summary = r;
   if (profile && !a.json_file.empty()) {
     std::ofstream f(a.json_file);
     f << prof.dump(2) << "\n";
@@ -239,7 +242,8 @@ int do_run(const RunArgs& a, const Common& c, const StageRegistry& registry, std
   // Slurm plans with its profile's overrides (cluster.cpp); each path plans once.
   if (a.executor == ExecutorKind::kSlurm && !a.dry_run)
     return do_run_slurm(a, c, registry, out, err, profile);
-  auto plan = plan_or_report(a.pipeline, a.sets, registry, err);
+  auto plan =
+      plan_or_report(a.pipeline, a.sets, registry, err, a.embed ? a.embed->diagnostics : nullptr);
   if (!plan) return 2;
   if (auto clash = nested_folders(a.out_dir_for(plan->spec.name), c.cache_dir); !clash.empty()) {
     err << "error: " << clash << "\n";
@@ -247,6 +251,10 @@ int do_run(const RunArgs& a, const Common& c, const StageRegistry& registry, std
   }
   Cache cache(c.cache_dir);
   Logger log(err, log_level(c));
+  if (a.embed && a.embed->log) {
+    log.set_level(Logger::Level::kDebug);  // the embedder filters
+    log.set_sink(a.embed->log);
+  }
   std::string out_dir = a.out_dir_for(plan->spec.name);
   if (!a.expect_key.empty()) {
     // A cluster job: its instance must have the submitter's key, or its
@@ -277,11 +285,12 @@ int do_run(const RunArgs& a, const Common& c, const StageRegistry& registry, std
   opt.threads = c.threads;
   opt.only = a.only;
   opt.from = a.from;
-  opt.progress = !a.no_progress && !c.quiet;
+  opt.progress = !a.no_progress && !c.quiet && !a.embed;
   opt.tty = (&err == &std::cerr) && ::isatty(STDERR_FILENO);
   try {
     if (a.dry_run) {
       RunReport r = exec.dry_run(opt);
+      if (a.embed && a.embed->summary) *a.embed->summary = r;
       out << "plan of " << plan->spec.file << " (" << plan->instances.size()
           << " instances; bytes: ~ the estimate of what is not cached yet, ? none):\n";
       print_table(r, out);
@@ -303,8 +312,13 @@ int do_run(const RunArgs& a, const Common& c, const StageRegistry& registry, std
     for (const auto& inst : plan->instances)
       log.file_only("plan: " + inst.name + " key " + inst.key);
     std::atomic<bool> stop{false};
-    opt.stop = &stop;
-    StopOnSignals signals(stop);
+    std::optional<StopOnSignals> signals;
+    if (a.embed && a.embed->stop) {
+      opt.stop = a.embed->stop;  // the embedder owns the signals
+    } else {
+      opt.stop = &stop;
+      signals.emplace(stop);
+    }
     RunReport r = exec.run(opt);
     return finish_run(*plan, exec, r, out_dir, a, c, log, profile, out, err);
   } catch (const InputError& e) {
@@ -480,7 +494,41 @@ int do_cache(const std::string& sub, const std::vector<std::string>& pipelines,
   return 2;
 }
 
+// A command's exit code: what `command` returns, or, when it throws, the
+// error printed as "error: ..." and its exit code (wmgeom::Error's own, 1
+// for anything else).
+template <typename F>
+int exit_code_of(std::ostream& err, F command) {
+  try {
+    return command();
+  } catch (const Error& e) {
+    err << "error: " << e.what() << "\n";
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    err << "error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
 }  // namespace cli
+
+int run_embedded(const EmbeddedRun& run, const StageRegistry& registry, std::ostream& out,
+                 std::ostream& err) {
+  using namespace cli;
+  RunArgs a;
+  a.pipeline = run.pipeline;
+  a.sets = run.sets;
+  a.only = run.only;
+  a.from = run.from;
+  a.out_dir = run.out_dir;
+  a.dry_run = run.dry_run;
+  a.no_progress = true;
+  a.embed = &run;
+  Common c;
+  c.cache_dir = run.cache_dir.empty() ? default_cache_dir() : run.cache_dir;
+  c.threads = run.threads;
+  return exit_code_of(err, [&] { return do_run(a, c, registry, out, err, false); });
+}
 
 int run_cli(const std::vector<std::string>& args, const StageRegistry& registry, std::ostream& out,
             std::ostream& err) {
@@ -589,7 +637,7 @@ int run_cli(const std::vector<std::string>& args, const StageRegistry& registry,
   }
   if (common.cache_dir.empty()) common.cache_dir = default_cache_dir();
 
-  try {
+  return exit_code_of(err, [&] {
     if (*run) return do_run(ra, common, registry, out, err, false);
     if (*prof) return do_run(ra, common, registry, out, err, true);
     if (*status) return do_status(ra, common, registry, out, err);
@@ -606,14 +654,8 @@ int run_cli(const std::vector<std::string>& args, const StageRegistry& registry,
                           gc_dry, common, registry, out, err);
       }
     }
-  } catch (const Error& e) {
-    err << "error: " << e.what() << "\n";
-    return e.exit_code();
-  } catch (const std::exception& e) {
-    err << "error: " << e.what() << "\n";
-    return 1;
-  }
-  return 2;
+    return 2;
+  });
 }
 
 }  // namespace wmgeom

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/embed.h"
 #include "core/log.h"
 #include "core/run_summary.h"
 #include "graph/executor.h"
@@ -39,6 +40,9 @@ struct RunArgs {
   std::string profile;                           // cluster profile file (slurm)
   bool detach = false;                           // slurm: submit and exit
   std::string expect_key;  // a cluster job: the --only instance must plan to this key
+  // Set by run_embedded (cli/embed.h): the embedder's stop flag, log sink
+  // and result slots, used instead of signal handlers, the terminal and text.
+  const EmbeddedRun* embed = nullptr;
 
   // The run's output folder: --out, or wmgeom-out/<pipeline name>.
   std::string out_dir_for(const std::string& pipeline_name) const {
@@ -47,8 +51,10 @@ struct RunArgs {
 };
 
 // Plans a pipeline; prints diagnostics and returns nullopt on invalid input.
+// With `keep`, the diagnostics are also copied there.
 std::optional<Plan> plan_or_report(const std::string& file, const std::vector<std::string>& sets,
-                                   const StageRegistry& registry, std::ostream& err);
+                                   const StageRegistry& registry, std::ostream& err,
+                                   Diagnostics* keep = nullptr);
 // The pipeline file parsed and checked against the schemas, not planned
 // (no stage validated, no file hashed, no key): what a command needs before
 // it can plan (the pipeline's name for its output folder, its declarations

@@ -1,11 +1,17 @@
 // The CLI end to end (in-process): run, validate, stages, export, profile, cache.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <map>
+#include <mutex>
+#include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
+#include "cli/embed.h"
 #include "core/run_summary.h"
+#include "graph/executor.h"
 #include "graph/plan.h"
 #include "graph/registry.h"
 #include "test_stages.h"
@@ -345,6 +351,67 @@ TEST(Cli, AStimulusSetThatCannotFitIsRefusedAtPlanTime) {
       run_cli({"run", "embedded:quickstart", "--dry-run", "--cache-dir", cache}, real_registry());
   EXPECT_EQ(ok.code, 0) << ok.err;
   EXPECT_NE(ok.out.find("~14.5 MB"), std::string::npos) << ok.out;
+}
+
+// cli/embed.h: `wmgeom run` for an embedder (the Python module). The log
+// goes to the sink with levels, none of it to the terminal stream; the
+// summary and the diagnostics come back as values; the embedder's flag
+// stops a running stage as Ctrl-C does (exit 75, the finished stage kept).
+TEST(Cli, EmbeddedRunHandsOverLogStopSummaryAndDiagnostics) {
+  Cli cli;
+  std::mutex mu;
+  std::vector<std::pair<Logger::Level, std::string>> lines;
+  EmbeddedRun r;
+  r.pipeline = cli.file;
+  r.cache_dir = (cli.dir / "cache").string();
+  r.out_dir = (cli.dir / "out").string();
+  r.log = [&](Logger::Level level, const std::string& msg) {
+    std::lock_guard lk(mu);
+    lines.emplace_back(level, msg);
+  };
+  RunSummary summary;
+  Diagnostics diags;
+  r.summary = &summary;
+  r.diagnostics = &diags;
+  std::ostringstream out, err;
+  ASSERT_EQ(run_embedded(r, registry(), out, err), 0) << err.str();
+  EXPECT_EQ(err.str(), "");  // every log line went to the sink
+  ASSERT_EQ(summary.instances.size(), 3u);
+  EXPECT_EQ(summary.instances[2].instance, "total");
+  EXPECT_EQ(summary.instances[2].inputs.size(), 2u);  // as run.json has them
+  EXPECT_TRUE(diags.ok());
+  bool done = false;
+  for (const auto& [level, msg] : lines)
+    done = done || (level == Logger::Level::kInfo && msg.find("total: done in") == 0);
+  EXPECT_TRUE(done) << lines.size() << " lines";
+  EXPECT_NE(out.str().find("done in"), std::string::npos) << out.str();
+
+  // An override the schema refuses: exit 2, the problem with its key.
+  r.sets = {"stage.total.nope=1"};
+  std::ostringstream out2, err2;
+  EXPECT_EQ(run_embedded(r, registry(), out2, err2), 2);
+  ASSERT_EQ(diags.all().size(), 1u) << err2.str();
+  EXPECT_EQ(diags.all()[0].key, "stage.total.nope");
+
+  // A slow second stage (2 s, not interruptible) stopped by the flag once it
+  // has started: the run ends there, b neither finished nor cached.
+  write_file(cli.file,
+             "[pipeline]\nname = \"slow\"\n[stage.a]\ntype = \"source\"\nn = 2\nevents = \"" +
+                 (cli.dir / "events").string() +
+                 "\"\n[stage.b]\ntype = \"scale\"\nx = \"a\"\nsleep_ms = 2000\nevents = \"" +
+                 (cli.dir / "events").string() + "\"\n");
+  r.sets.clear();
+  std::atomic<bool> stop{false};
+  r.stop = &stop;
+  std::thread stopper([&] {
+    if (wait_for_text(cli.dir / "events", "start b")) stop = true;
+  });
+  std::ostringstream out3, err3;
+  EXPECT_EQ(run_embedded(r, registry(), out3, err3), kExitStopped) << err3.str();
+  stopper.join();
+  ASSERT_EQ(summary.instances.size(), 2u);
+  EXPECT_EQ(summary.instances[0].cache, CacheStatus::kMiss);  // a finished, and is cached
+  EXPECT_NE(summary.instances[1].cache, CacheStatus::kMiss);
 }
 
 }  // namespace

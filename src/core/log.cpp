@@ -47,6 +47,10 @@ void Logger::write(Level level, const std::string& msg) {
   std::lock_guard lk(mu_);
   if (file_.is_open()) file_ << stamp() << " " << tag(level) << ": " << msg << "\n" << std::flush;
   if (level < level_) return;
+  if (sink_) {
+    sink_(level, msg);
+    return;
+  }
   if (line_open) {
     term_ << "\r\033[K";
     line_open = false;

@@ -49,6 +49,17 @@ void init_threads() {
   at::set_num_threads(1);
 }
 
+EngineThreads::EngineThreads() : blas_(blas_threads()), torch_(at::get_num_threads()) {
+  init_threads();
+}
+
+EngineThreads::~EngineThreads() {
+  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+      set != nullptr && blas_ > 0)
+    set(blas_);
+  if (torch_ > 0) at::set_num_threads(torch_);
+}
+
 IntraOpThreads::IntraOpThreads(int threads) {
   // at::get_num_threads() first: LibTorch initialises a thread's width from
   // the process default on its first parallel call, which would otherwise

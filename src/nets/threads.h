@@ -41,6 +41,21 @@ void openmp_waits_passively(char** argv);
 // The OMP_WAIT_POLICY this process runs under ("" if unset).
 const char* openmp_wait_policy();
 
+// init_threads() for this object's lifetime; the BLAS width and LibTorch's
+// default width that were set before come back after. For a program that
+// embeds the engine in a process whose other code keeps its own policy (the
+// Python module: a notebook's own torch and numpy calls).
+class EngineThreads {
+ public:
+  EngineThreads();
+  ~EngineThreads();
+  EngineThreads(const EngineThreads&) = delete;
+  EngineThreads& operator=(const EngineThreads&) = delete;
+
+ private:
+  int blas_ = 0, torch_ = 0;
+};
+
 class IntraOpThreads {
  public:
   explicit IntraOpThreads(int threads);  // threads <= 0: leave the width as it is
