@@ -278,30 +278,24 @@ py::dict artifact_dict(const std::string& instance, const Artifact& a) {
   return d;
 }
 
-// The plan, or a ValueError-bound result (the caller raises).
-struct Planned {
-  std::optional<Plan> plan;
-  Diagnostics diags;
-  std::vector<std::size_t> selected;
-};
-
 py::dict load(const std::string& pipeline, const std::vector<std::string>& sets,
               const std::string& stage, const std::string& cache_dir, int threads,
               const py::object& log_callback) {
-  Planned p;
+  Diagnostics diags;
+  std::optional<Plan> plan;
   {
     py::gil_scoped_release nogil;
-    p.plan = make_plan(pipeline, sets, registry(), p.diags);
+    plan = make_plan(pipeline, sets, registry(), diags);
   }
   py::dict d;
-  d["diagnostics"] = diagnostics_list(p.diags);
-  d["formatted"] = p.diags.format_all();
+  d["diagnostics"] = diagnostics_list(diags);
+  d["formatted"] = diags.format_all();
   d["artifacts"] = py::list();
-  if (!p.plan) return d;
-  p.selected = p.plan->select(stage);
-  if (p.selected.empty()) {
+  if (!plan) return d;
+  const std::vector<std::size_t> selected = plan->select(stage);
+  if (selected.empty()) {
     std::vector<std::string> names;
-    for (const auto& s : p.plan->spec.stages) names.push_back(s.name);
+    for (const auto& s : plan->spec.stages) names.push_back(s.name);
     d["unknown"] =
         "no stage or instance named \"" + stage + "\" in " + pipeline +
         (closest(stage, names).empty() ? std::string()
@@ -313,7 +307,7 @@ py::dict load(const std::string& pipeline, const std::vector<std::string>& sets,
   Logger logger(term, Logger::Level::kDebug);
   LogQueue log;
   logger.set_sink(log.sink());
-  Executor exec(*p.plan, cache, logger);
+  Executor exec(*plan, cache, logger);
   std::atomic<bool> stop{false};
   bool interrupted = false;
   struct Loaded {
@@ -327,7 +321,7 @@ py::dict load(const std::string& pipeline, const std::vector<std::string>& sets,
         // What is missing is computed by the executor's run (stoppable,
         // logged), then every selected instance is a cache hit.
         bool missing = false;
-        for (auto i : p.selected) missing = missing || !cache.contains(p.plan->instances[i].key);
+        for (auto i : selected) missing = missing || !cache.contains(plan->instances[i].key);
         if (missing) {
           RunOptions opt;
           opt.threads = threads;
@@ -338,7 +332,7 @@ py::dict load(const std::string& pipeline, const std::vector<std::string>& sets,
           l.ran = true;
           if (l.summary.exit_code != 0) return l;
         }
-        for (auto i : p.selected) l.artifacts.push_back(exec.materialize(i, threads));
+        for (auto i : selected) l.artifacts.push_back(exec.materialize(i, threads));
         return l;
       },
       log, log_callback, stop, interrupted);
@@ -351,8 +345,8 @@ py::dict load(const std::string& pipeline, const std::vector<std::string>& sets,
     return d;
   }
   py::list artifacts;
-  for (std::size_t k = 0; k < p.selected.size(); ++k)
-    artifacts.append(artifact_dict(p.plan->instances[p.selected[k]].name, *got.artifacts[k]));
+  for (std::size_t k = 0; k < selected.size(); ++k)
+    artifacts.append(artifact_dict(plan->instances[selected[k]].name, *got.artifacts[k]));
   d["artifacts"] = artifacts;
   return d;
 }
