@@ -51,15 +51,20 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables,
     // feature, s, t); a pair counts only when both targets beat the 95th
     // percentile of their empirical chance. The declared swap is the
     // centroid swap (`procrustes_centroids`: rotations fitted on the class
-    // centroids, nearest-centroid scores); the decoder-weight swap
-    // (`procrustes`) is supporting (README "The centroid swap").
+    // centroids, nearest-centroid scores), and since version 10 its two
+    // swaps land on one cell: the elapsed-shifted swap of (s, t) beside
+    // the next stimulus's time-shifted swap on the same trials of (s+1,
+    // t+2) (`time_shifted_same_cell`), so that they differ only in the
+    // rotation borrowed, not in the target's strength. The decoder-weight
+    // swap (`procrustes`) is supporting, paired as the paper pairs them
+    // (time-shifted on (s, t+2)) (README "The centroid swap").
     struct Swaps {
       std::map<std::string, std::vector<double>> by;
       std::vector<double> swaps, rotations, nulls;
       int pairs = 0;
     };
     // Rows without a score are counted for the declared (centroid) table.
-    auto read_swaps = [&](Reader& table, bool declared) {
+    auto read_swaps = [&](Reader& table, bool declared, const char* time_shifted) {
       Swaps out;
       std::map<std::tuple<std::string, std::string, double, double>, std::map<std::string, double>>
           cell;
@@ -76,9 +81,9 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables,
       }
       for (const auto& [key, tests] : cell) {
         auto get = [&](const char* test) { return tests.count(test) ? tests.at(test) : NAN; };
-        if (!tests.count("elapsed_shifted") || !tests.count("time_shifted")) continue;
+        if (!tests.count("elapsed_shifted") || !tests.count(time_shifted)) continue;
         ++out.pairs;
-        const double es = get("elapsed_shifted"), ts = get("time_shifted");
+        const double es = get("elapsed_shifted"), ts = get(time_shifted);
         if (!std::isfinite(es) || !std::isfinite(ts)) continue;
         out.swaps.push_back(es - ts);
         out.rotations.push_back(es - get("elapsed_shifted_no_rotation"));
@@ -86,7 +91,8 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables,
       }
       return out;
     };
-    const Swaps centroid = read_swaps(c, true), weights = read_swaps(p, false);
+    const Swaps centroid = read_swaps(c, true, "time_shifted_same_cell"),
+                weights = read_swaps(p, false, "time_shifted");
     auto& by = weights.by;
     const auto& swaps = centroid.swaps;
     const auto& rotations = centroid.rotations;
@@ -139,9 +145,9 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables,
   }
   if (used.empty()) {
     return not_testable(f, "no model had task-relevant H1/H2 rows and both Procrustes swap tests",
-                        "analyse at least 3 frames so that the swap tests exist, with a "
-                        "task-relevant feature of at "
-                        "least 3 values (H1/H2 exclude one class)");
+                        "analyse at least 4 frames so that the swap tests exist (a pair "
+                        "needs stimuli s and s + 1 and frame s + 3), with a task-relevant "
+                        "feature of at least 3 values (H1/H2 exclude one class)");
   }
   const auto groups = groups_of(used, models);
   const std::vector<Group> deciding = multi_task_groups(groups);

@@ -544,19 +544,25 @@ def finding4(m):
         for s in range(T - 2):
             f = m.family(k, feature, s)
             nxt = m.family(k, feature, s + 1)
-            for t in range(s, T - 2):
+            # Both swaps on one cell (analyze version 10): the elapsed-shifted
+            # swap of R(s, t) onto (s+1, t+2) beside the next stimulus's own
+            # time-shifted swap, R(s+1, t) on its centroids at t+1, scored on
+            # the same trials of (s+1, t+2); s+1 is shown at t from t = s+1.
+            for t in range(s + 1, T - 2):
                 centroid_pairs += 1
                 es, ts = [], []
                 complete = True
                 for q in range(Q):
-                    src, tgt, nx = (codes(fam, fr, q, fam["y"][None]) for fam, fr in ((f, t), (f, t + 1), (nxt, t + 1)))
-                    complete = complete and all(c[2][0].all() for c in (src, tgt, nx))
+                    src, tgt, nx0, nx = (codes(fam, fr, q, fam["y"][None])
+                                         for fam, fr in ((f, t), (f, t + 1), (nxt, t), (nxt, t + 1)))
+                    complete = complete and all(c[2][0].all() for c in (src, tgt, nx0, nx))
                     rot = Rotation(src[0][0], tgt[0][0], "closest")
-                    ts.append(rot.apply(tgt[0][0]))
+                    own = Rotation(nx0[0][0], nx[0][0], "closest")
+                    ts.append(own.apply(nx[0][0]))
                     es.append(rot.apply(nx[0][0]))
                 if not complete:
                     continue
-                scored = [centroid_scores(nxt, t + 2, f, es), centroid_scores(f, t + 2, None, ts)]
+                scored = [centroid_scores(nxt, t + 2, f, es), centroid_scores(nxt, t + 2, f, ts)]
                 if any(v is None for v in scored) or not all(fit > p95 and fit > null for _, fit, null, p95 in scored):
                     continue
                 rel = [(a_ - null) / (fit - null) for a_, fit, null, _ in scored]
@@ -605,17 +611,18 @@ def ours_finding4(tables, name):
             h1.append(float(r["accuracy"])), h1c.append(float(r["chance_empirical"])), val.append(float(r["validation"]))
         else:
             h2.append(float(r["accuracy"])), h2c.append(float(r["chance_empirical"]))
-    def swaps_of(table):
+    def swaps_of(table, partner):
         cell = {}
         for r in read_csv(os.path.join(tables, table)):
             if r["model"] != name or r["relevance"] != "relevant":
                 continue
             key = (r["task"], r["feature"], float(r["source_stim"]), float(r["source_frame"]))
             cell.setdefault(key, {})[r["test"]] = float(r["relative"]) if float(r["target_above_chance"]) > 0 else np.nan
-        return [c["elapsed_shifted"] - c["time_shifted"] for c in cell.values()
-                if "elapsed_shifted" in c and "time_shifted" in c
-                and np.isfinite(c["elapsed_shifted"]) and np.isfinite(c["time_shifted"])]
-    swaps, weights = swaps_of("procrustes_centroids.csv"), swaps_of("procrustes.csv")
+        return [c["elapsed_shifted"] - c[partner] for c in cell.values()
+                if "elapsed_shifted" in c and partner in c
+                and np.isfinite(c["elapsed_shifted"]) and np.isfinite(c[partner])]
+    swaps = swaps_of("procrustes_centroids.csv", "time_shifted_same_cell")
+    weights = swaps_of("procrustes.csv", "time_shifted")
     mid = np.mean(h1c) + 0.5 * (np.mean(val) - np.mean(h1c))
     return {"H1 - halfway": float(np.mean(h1) - mid), "H2 - chance": float(np.mean(h2) - np.mean(h2c)),
             "swap": float(np.mean(swaps)) if swaps else np.nan, "swap pairs used": len(swaps),

@@ -564,7 +564,21 @@ void procrustes_centroids(const ModelData& m, const Settings& s, const Families&
                 // C(s+1, t+1) from the next stimulus's fold-q training trials;
                 // the leak rule takes f's fold-q training images out of its
                 // held-out trials too.
-                swap("elapsed_shifted", *next_stim, t + 2, true, cell(*next_stim, t + 1, q).own);
+                const Centroids& next = cell(*next_stim, t + 1, q).own;
+                swap("elapsed_shifted", *next_stim, t + 2, true, next);
+                // Its like-with-like partner (README "The centroid swap"):
+                // the next stimulus's own time-shifted swap, R(s+1, t -> t+1)
+                // on C(s+1, t+1), scored on the same trials of the same target
+                // cell (s+1, t+2) from the same source centroids, so that the
+                // two swaps differ only in the rotation they borrow: one of the
+                // same elapsed time (s's), one a step younger (s+1's own). It
+                // exists once s+1 is shown at t.
+                if (t >= next_stim->stim) {
+                  const Centroids& before = cell(*next_stim, t, q).own;
+                  const Rotation own = fit_rotation(before.c[0], next.c[0]);
+                  run("time_shifted_same_cell", *next_stim, t + 2, true, {own.apply(next.c[0])},
+                      {1.0}, fitted_ok && before.complete() && next.complete());
+                }
               }
             }
           }

@@ -377,6 +377,12 @@ TEST(Calibration, Finding4H1IgnoresTheLaterStimulusInTheEncodingSubspace) {
 // difference 0.212 (SD over draws 0.063) against the study's 0.155 (group
 // means 0.13-0.24).
 constexpr double kElapsedTurn = 40.0;  // degrees
+// The study's trial length (tasks' trial_length, 6 frames): the swap pairs
+// a model has are those of the study's trials. Until version 10 these
+// scenarios had 4 frames; on one cell (version 10) a 4-frame trial has one
+// swap pair per task (source (0, 1)), and the study-sized turn passed in 30
+// of 40 draws there, 40 of 40 with the study's 6 frames (6 pairs per task).
+constexpr int kSwapFrames = 6;
 // by_frame: the turn of each step is set by the frame at which it happens
 // (a clock that turns every code alike, whatever its elapsed time), not by
 // the code's elapsed time: a null for the swap test (it has no
@@ -386,7 +392,7 @@ std::vector<StateSet> turning_codes(std::uint64_t seed, double scale, double dec
   std::vector<StateSet> out;
   torch::manual_seed(static_cast<std::int64_t>(seed));
   for (int k = 0; k < 3; ++k) {
-    synth::Trials t = synth::sampled_trials({"loc-1", "loc-2"}, 256, 4, 4,
+    synth::Trials t = synth::sampled_trials({"loc-1", "loc-2"}, 256, kSwapFrames, 4,
                                             seed * 31 + static_cast<std::uint64_t>(k));
     const int units = 8;
     torch::Tensor c = synth::code(4, units, 1.0);
@@ -445,10 +451,13 @@ const std::string kSwapSuffix =
 // W(s+1, t+1) ~ W(s, t) and the elapsed-shifted swap re-applies the
 // transform it was fitted on. The declared swap fits its rotations on the
 // codes themselves (`procrustes_centroids`: class centroids fitted jointly
-// with the other stimuli's codes, nearest-centroid scores): 4 of 40 draws
-// (CP 95% 0.028-0.237), measured 2026-12-03 at analyze version 9; with
-// plain class means (no joint fit) it had a bias against the paper's
-// direction (0 of 10, mean effect -0.133) and power 3 of 10.
+// with the other stimuli's codes, nearest-centroid scores); with plain class
+// means (no joint fit) it had a bias against the paper's direction (0 of 10,
+// mean effect -0.133) and power 3 of 10. Version 9 paired the elapsed-shifted
+// swap with the time-shifted swap on the stimulus's own next cell (a target
+// one elapsed step older): 4 of 40 draws at 4 frames, 5 of 40 at the study's
+// 6 (over the bound). Version 10 scores both swaps on one cell (README "The
+// centroid swap"): 1 of 40 at 4 frames, 0 of 40 at 6 (2026-12-05).
 TEST(Calibration, Finding4SwapIgnoresDecayUnderOneFixedRotation) {
   EXPECT_LE(sub_test_passes(
                 "swap", this_scenario("adversarial-null"), kSwapSuffix, kSwapBody,
@@ -457,8 +466,8 @@ TEST(Calibration, Finding4SwapIgnoresDecayUnderOneFixedRotation) {
 }
 // A second adversarial null: the same fixed rotation every frame and no
 // decay, so that every elapsed time is coded alike in strength as well as
-// in rotation (the two swaps' targets are equally strong). 2 of 40 draws
-// (CP 95% 0.006-0.169), analyze version 9.
+// in rotation (the two swaps' targets are equally strong). Version 9: 2 of
+// 40 draws (4 frames); version 10: 0 of 40 at 4 frames and at 6.
 TEST(Calibration, Finding4SwapIgnoresOneFixedRotationWithoutDecay) {
   EXPECT_LE(sub_test_passes(
                 "swap", this_scenario("adversarial-null"), kSwapSuffix, kSwapBody,
@@ -467,13 +476,14 @@ TEST(Calibration, Finding4SwapIgnoresOneFixedRotationWithoutDecay) {
 }
 // A third adversarial null: the turns of the power scenario below, but set
 // by the frame at which each step happens (a clock), not by elapsed time;
-// both swaps then borrow a wrong rotation, at targets of different strength.
-// OPEN (issue 20): 5 of 40 draws pass (CP 95% 0.042-0.268; bound 4),
-// measured 2026-12-03 at analyze version 9; over 20 draws the mean effect
-// was 0.027 (SD over draws 0.070): the same misrotation costs a weaker
-// target (the time-shifted swap's, one elapsed step older) relatively more
-// accuracy than a stronger one. Disabled with its true bound.
-TEST(Calibration, DISABLED_Finding4SwapIgnoresTurnsSetByTheFrame) {
+// both swaps then borrow a wrong rotation. Version 9 scored them on targets
+// of different strength and the same misrotation cost the weaker, one step
+// older, time-shifted target relatively more accuracy: 5 of 40 draws at 4
+// frames (mean effect 0.027, SD 0.070 over 20 draws; the test was disabled
+// with its true bound), 0 of 40 at 6. On one cell (version 10) both swaps
+// borrow the same clock step for the same target: 2 of 40 at 4 frames, 1 of
+// 40 at 6 (2026-12-05).
+TEST(Calibration, Finding4SwapIgnoresTurnsSetByTheFrame) {
   EXPECT_LE(sub_test_passes(
                 "swap", this_scenario("adversarial-null"), kSwapSuffix, kSwapBody,
                 [](std::uint64_t s) { return turning_codes(s, 1.0, 0.7, true); }, 7000),
@@ -481,9 +491,10 @@ TEST(Calibration, DISABLED_Finding4SwapIgnoresTurnsSetByTheFrame) {
 }
 // The positive control: a rotation per elapsed step, with the same decay,
 // the turn sized from the study's decoder-weight swap (kElapsedTurn, not
-// changed for the centroid swap). The centroid swap: 40 of 40 draws (CP
-// 95% 0.912-1; x0.5: 32, x2: 40), analyze version 9; the decoder-weight
-// swap passed it in 24 of 40 (x0.5: 9, x2: 33).
+// changed for the centroid swap). Version 9: 40 of 40 draws (CP 95%
+// 0.912-1; x0.5: 32, x2: 40) at 4 frames, 40 of 40 at 6; the decoder-weight
+// swap passed it in 24 of 40 (x0.5: 9, x2: 33). Version 10 (one cell): 30
+// of 40 at 4 frames (one pair per task), 40 of 40 at 6 (2026-12-05).
 TEST(Calibration, Finding4SwapDetectsElapsedTimeSpecificRotation) {
   const int passes = sub_test_passes(
       "swap", this_scenario("power"), kSwapSuffix, kSwapBody,

@@ -310,6 +310,16 @@ TEST(Report, Finding4ChartDrawsTheVerdictsSwapNotRawAccuracies) {
   EXPECT_TRUE(contains(f, kRotation + "0.2</title>")) << f;
   EXPECT_TRUE(contains(f, "recomputed here from <code>procrustes_centroids</code>")) << f;
 
+  // Analyze version 10: the centroid table has the time-shifted swap on the
+  // elapsed-shifted swap's cell, and the recomputed measure pairs with it
+  // (0.3 - 0.1 per cell), not with the swap on the stimulus's own cell.
+  for (std::size_t i : swap_rows(c, "time_shifted")) {
+    append_copy(c, i, {{"relative", 0.1}});
+    c.text.at("test").back() = "time_shifted_same_cell";
+  }
+  f = chart_of(a);
+  EXPECT_TRUE(contains(f, kSwap + "0.2</title>")) << f;
+
   // No centroid table: the decoder-weight swap relative to its own targets, labelled so.
   a.tables.erase("procrustes_centroids");
   Table& p = a.tables.at("procrustes");

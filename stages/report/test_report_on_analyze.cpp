@@ -21,18 +21,23 @@ namespace wmgeom::testing {
 namespace {
 
 // Trials of `tasks`; the state at frame t holds the stimulus at t (encoding
-// code) and the one at t - 1 (memory code) for loc and id; unit noise.
+// code), the one at t - 1 and the one at t - 2 (two memory codes) for loc
+// and id; unit noise. (Finding 4's swap pairs score a stimulus two frames
+// after it was shown.)
 StateSet planted(const std::vector<std::string>& tasks, std::uint64_t seed) {
-  synth::Trials t = synth::trials(tasks, 96, 3, 4, seed);
+  synth::Trials t =
+      synth::trials(tasks, 96, 4, 4, seed);  // 4 frames: a swap pair (s, s + 1, s + 3)
   const int units = 16;
   torch::Tensor h = torch::randn({t.m, t.frames, units}, torch::kFloat64);
   auto labels = t.labels();
   for (const std::string f : {"loc", "id"}) {
     torch::Tensor enc = synth::code(static_cast<int>(synth::values_of(f)), units, 5.0);
     torch::Tensor mem = synth::code(static_cast<int>(synth::values_of(f)), units, 5.0);
+    torch::Tensor older = synth::code(static_cast<int>(synth::values_of(f)), units, 5.0);
     for (int fr = 0; fr < t.frames; ++fr) {
       h.select(1, fr) += synth::lookup(enc, labels[f], fr);
       if (fr > 0) h.select(1, fr) += synth::lookup(mem, labels[f], fr - 1);
+      if (fr > 1) h.select(1, fr) += synth::lookup(older, labels[f], fr - 2);
     }
   }
   return synth::stateset(t, h, "gru", static_cast<std::int64_t>(seed), 12);

@@ -191,6 +191,8 @@ constexpr SwapTest kTests[] = {
     {"time_shifted_no_rotation", "time-shifted, R = I", "#ff9d9a"},
     {"elapsed_shifted", "elapsed-shifted: R at (i+1, j+2)", "#59a14f"},
     {"elapsed_shifted_no_rotation", "elapsed-shifted, R = I", "#8cd17d"},
+    {"time_shifted_same_cell", "time-shifted on the elapsed-shifted cell: R(i+1, j) at (i+1, j+2)",
+     "#f28e2b"},
 };
 
 const SwapTest* swap_test(const std::string& name) {
@@ -250,10 +252,18 @@ std::string swap_caption(bool centroids, const std::string& over) {
          " and frames; whiskers: 95% CI over folds; grey band: the target's permutation null "
          "(mean to 95th percentile); dotted tick: the analytic 1/K. The two swaps' targets are "
          "read at different elapsed times (the elapsed-shifted target has been held one frame "
-         "less), so comparing their raw bars rewards any forgetting: finding 4's test takes each "
-         "swap relative to its own target at the same cell, (swap - chance) / (fitted - chance) "
-         "with the target's empirical chance, paired by source cell (the chart of finding 4 "
-         "below). Paper: time-shifted accuracy drops, elapsed-shifted holds (chronological memory "
+         "less), so comparing their raw bars rewards any forgetting" +
+         (centroids
+              ? ". Finding 4's test compares two swaps on one cell: the elapsed-shifted swap of "
+                "R(i, j) onto (i+1, j+2) beside the time-shifted swap of the next stimulus's own "
+                "R(i+1, j) onto the same cell, from the same centroids and on the same trials "
+                "(orange bar), so that they differ only in the rotation borrowed, each relative "
+                "to that cell's target, (swap - chance) / (fitted - chance) (the chart of "
+                "finding 4 below)."
+              : ": finding 4's test takes each swap relative to its own target at the same "
+                "cell, (swap - chance) / (fitted - chance) with the target's empirical chance, "
+                "paired by source cell (the chart of finding 4 below).") +
+         " Paper: time-shifted accuracy drops, elapsed-shifted holds (chronological memory "
          "subspaces); a rotation matters where the swap beats its no-rotation control." +
          (centroids ? " The decoder-weight swap (<code>procrustes</code>, supporting: not "
                       "calibrated) is not drawn; its rows are in the CSV files of "
@@ -366,7 +376,10 @@ Margins margins_of(const Columns& h, const std::vector<std::size_t>& rows) {
 // target is above chance (NaN otherwise); the mean over the cells that have
 // both swaps (`pairs`) of elapsed - time-shifted, skipping cells where
 // either is NaN; rotation: elapsed-shifted minus its no-rotation control
-// over the same cells (NaN where a control is missing, as there).
+// over the same cells (NaN where a control is missing, as there). The
+// time-shifted partner is `time_shifted_same_cell` where the table has it
+// (the centroid swap since analyze version 10: both swaps on one cell),
+// else `time_shifted` (the decoder-weight swap; older analyses).
 struct SwapMeasures {
   double swap = kNaN, rotation = kNaN;
   int pairs = 0;
@@ -381,13 +394,16 @@ SwapMeasures swap_measures(const Columns& c, const std::vector<std::size_t>& row
     cell[{c.txt("task", i), c.txt("feature", i), c.num("source_stim", i), c.num("source_frame", i)}]
         [c.txt("test", i)] = c.num("target_above_chance", i) > 0 ? c.num("relative", i) : kNaN;
   }
+  const char* partner = "time_shifted";
+  for (std::size_t i : rows)
+    if (c.txt("test", i) == "time_shifted_same_cell") partner = "time_shifted_same_cell";
   SwapMeasures out;
   std::vector<double> swaps, rotations;
   for (const auto& [key, tests] : cell) {
     auto get = [&](const char* test) { return tests.count(test) ? tests.at(test) : kNaN; };
-    if (!tests.count("elapsed_shifted") || !tests.count("time_shifted")) continue;
+    if (!tests.count("elapsed_shifted") || !tests.count(partner)) continue;
     ++out.pairs;
-    const double es = get("elapsed_shifted"), ts = get("time_shifted");
+    const double es = get("elapsed_shifted"), ts = get(partner);
     if (!std::isfinite(es) || !std::isfinite(ts)) continue;
     swaps.push_back(es - ts);
     rotations.push_back(es - get("elapsed_shifted_no_rotation"));
