@@ -12,7 +12,6 @@
 #include <tbb/task_arena.h>
 
 #include "analyze/analyses.h"
-#include "analyze/calibration.h"
 #include "analyze/table_schema.h"
 #include "core/artifacts.h"
 #include "core/format.h"
@@ -126,15 +125,6 @@ void AnalyzeStage::check(const AnalyzeSettings& settings, ParamIssues& issues) c
   const auto& f = settings.features;
   if (std::set<std::string>(f.begin(), f.end()).size() != f.size())
     issues.error("features", "a feature is listed twice");
-}
-
-// CPU and GPU fits differ in the last digits (different solvers): the device
-// kind is keyed (by the engine: schema.toml's `device`, core/device.h).
-// The calibration table embedded in findings.json is part of the output, so
-// its SHA-256 is part of the cache key: a new calibration.json never brings
-// back a cached findings.json with the old table (calibration.h).
-std::string AnalyzeStage::key_extras_of(const AnalyzeSettings&) const {
-  return "calibration sha256:" + analyze::calibration_sha256().substr(0, 16);
 }
 
 std::vector<std::filesystem::path> AnalyzeStage::after_run(
@@ -617,9 +607,10 @@ Artifact AnalyzeStage::run_in_arena(const AnalyzeSettings& settings, const Stage
   for (const auto& [name, builder] : tables) result.tables[name] = builder.build();
   result.arrays = refit_arrays;
   model_matrices(models, s, frames, result);
+  // One model's findings: its numbers, no verdict across seeds (the
+  // findings stage decides those and attaches the calibration table, so a
+  // new calibration.json reruns only it, never an analysis).
   result.findings = analyze::findings(result.tables, models, s);
-  // How far to trust each verdict: the embedded calibration table's entries.
-  analyze::attach_calibration(result.findings);
   result.params = {{"models", nlohmann::json::array()},
                    {"frames", s.frames},
                    {"classes", s.classes},

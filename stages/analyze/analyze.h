@@ -15,9 +15,10 @@ class AnalyzeStage final : public StageWith<AnalyzeSettings> {
  public:
   std::string type() const override { return "analyze"; }
   void check(const AnalyzeSettings& settings, ParamIssues& issues) const override;
-  // The calibration table's hash (the device, schema.toml's `device`, is
-  // keyed by the engine).
-  std::string key_extras_of(const AnalyzeSettings& settings) const override;
+  // No key extras of its own: CPU and GPU fits differ in the last digits
+  // (different solvers), and the engine keys the device kind (schema.toml's
+  // `device`, core/device.h). The calibration table is not part of an
+  // analysis (the findings stage attaches and keys it).
   Resources resources_of(const AnalyzeSettings& settings) const override;
   // Plan-time size (graph/fit.h), from the state sets' shapes: the tables
   // (rows per feature x task x frame x train frame, bytes per row, both

@@ -4,8 +4,10 @@
 // calibration_table.cpp from the committed file; nothing is read at run
 // time). Each finding in findings.json carries its scenarios' rates and
 // Clopper-Pearson bounds and one sentence on how far to trust its verdict.
-// The table's SHA-256 is part of the stage's cache key (key_extras), so a
-// new table never comes back with an old cached findings.json.
+// The findings stage attaches the entries and keys the table's SHA-256
+// (FindingsStage::key_extras_of), so a new table never comes back with an old
+// cached findings.json, and reruns only the findings and the report: an
+// analysis (one model, no verdict across seeds) carries no calibration.
 #pragma once
 
 #include <string>

@@ -248,32 +248,6 @@ TEST(Findings, CalibrationEntrySaysHowFarToTrustTheVerdict) {
   EXPECT_NE(none["trust"].get<std::string>().find("No calibration"), std::string::npos);
 }
 
-// A findings.json built by the analyze stage carries, for every finding,
-// the embedded table's entries; the table's hash is in the stage's cache
-// key, so a new table is never served from an old cached result.
-TEST(Findings, AnalyzeStageEmbedsTheCalibrationTable) {
-  const nlohmann::json& table = analyze::calibration_table();
-  ASSERT_TRUE(table.contains("findings"));
-  AnalysisResult r = run_analysis(retention(1000, 1.0), kRetentionBody, 1000);
-  for (const auto& [key, f] : r.findings.items()) {
-    ASSERT_TRUE(f.contains("calibration")) << key;
-    const auto& c = f.at("calibration");
-    EXPECT_EQ(c.at("sha256"), analyze::calibration_sha256());
-    EXPECT_FALSE(c.at("trust").get<std::string>().empty());
-    const std::size_t want =
-        table.at("findings").contains(key) ? table.at("findings").at(key).size() : 0;
-    EXPECT_EQ(c.at("scenarios").size(), want) << key;
-  }
-  EXPECT_EQ(analyze::calibration_sha256().size(), 64u);
-  AnalyzeStage stage;
-  Params p = stage_params(real_registry(), "analyze",
-                          kRetentionBody + "\nstates = [\"up\"]\n" + kUpstream);
-  EXPECT_NE(
-      stage.key_extras(p).find("calibration sha256:" + analyze::calibration_sha256().substr(0, 16)),
-      std::string::npos)
-      << stage.key_extras(p);
-}
-
 // ---- Finding 2: shared vs task-specific subspaces ----
 
 // The study's design: multi-task vanilla, GRU and LSTM models, kStudySeeds

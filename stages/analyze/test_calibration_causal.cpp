@@ -202,8 +202,7 @@ TEST(Calibration, Finding5FalsePositivesUnderTheIsotropicOnlyNull) {
   int held = 0;
   for (int draw = 0; draw < draws; ++draw)
     held += causal_verdict(9000 + static_cast<std::uint64_t>(draw), 0.0) == "held";
-  Scenario sc = this_scenario("adversarial-null");
-  sc.seeds = 3;
+  const Scenario sc = this_scenario("adversarial-null", 3);
   print_calibration("5", sc, held, draws, {{"held", held}, {"not held", draws - held}});
   EXPECT_LE(held * kCausalDraws, 9 * draws);
 }
@@ -217,8 +216,7 @@ TEST(Calibration, Finding5PowerOnAPlantedCausalEffect) {
   int held = 0;
   for (int draw = 0; draw < draws; ++draw)
     held += causal_verdict(11000 + static_cast<std::uint64_t>(draw), lambda) == "held";
-  Scenario sc = this_scenario("power");
-  sc.seeds = 3;
+  const Scenario sc = this_scenario("power", 3);
   print_calibration("5", sc, held, draws, {{"held", held}, {"not held", draws - held}});
   if (power_asserted()) {
     EXPECT_GE(held * kCausalDraws, 90 * draws);

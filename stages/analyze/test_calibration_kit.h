@@ -190,12 +190,14 @@ inline int held_count(const std::string& finding, const Scenario& scenario, cons
   return draws == kDraws ? held : static_cast<int>(std::lround(double(held) * kDraws / draws));
 }
 
-// The scenario of the running test: its gtest name, `kind`, and the scale
-// (effect_scale() for power scenarios, 0 for the nulls).
-inline Scenario this_scenario(const std::string& kind) {
+// The scenario of the running test: its gtest name, `kind`, the scale
+// (effect_scale() for power scenarios, 0 for the nulls) and `seeds`, the
+// replicates per group its generator builds (the label calibration.json and
+// each finding's trust sentence carry: pass the generator's own count).
+inline Scenario this_scenario(const std::string& kind, int seeds = calibration_seeds()) {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
   return Scenario{info != nullptr ? info->name() : "unnamed", kind,
-                  kind == "power" ? effect_scale() : 0.0, calibration_seeds()};
+                  kind == "power" ? effect_scale() : 0.0, seeds};
 }
 
 // Power is asserted at the realistic effect (scale 1) and above; below it

@@ -58,6 +58,10 @@ analyze::ModelData model_of(const nlohmann::json& m, const std::string& analysis
 
 }  // namespace
 
+std::string FindingsStage::key_extras_of(const FindingsSettings&) const {
+  return "calibration sha256:" + analyze::calibration_sha256().substr(0, 16);
+}
+
 // The merged result is the inputs' tables and arrays, whose estimates are
 // the analyses' own: their sum (unknown if one is).
 SizeEstimate FindingsStage::estimate_of(const FindingsSettings&,
@@ -137,6 +141,8 @@ Artifact FindingsStage::compute(const FindingsSettings& s, const StageInputs& in
   as.causal_frame = common.value("causal_frame", as.causal_frame);
   as.image_bootstraps = common.value("image_bootstraps", as.image_bootstraps);
   merged.findings = analyze::findings(merged.tables, models, as);
+  // How far to trust each verdict: the embedded calibration table's entries
+  // (keyed: key_extras_of).
   analyze::attach_calibration(merged.findings);
   ctx.set_items(static_cast<std::int64_t>(models.size()));
   return merged.to_artifact();

@@ -12,6 +12,10 @@ namespace wmgeom {
 class FindingsStage final : public StageWith<FindingsSettings> {
  public:
   std::string type() const override { return "findings"; }
+  // The calibration table's SHA-256 (stages/analyze/calibration.h): its
+  // entries are part of this stage's findings, so a new calibration.json
+  // reruns this stage (seconds) and the report, never the analyses it reads.
+  std::string key_extras_of(const FindingsSettings& settings) const override;
   SizeEstimate estimate_of(const FindingsSettings& s, const EstimateInputs& inputs) const override;
   // Throws InputError, before deciding anything, when the analyses differ in
   // a parameter (they would not be comparable), name a model twice, come

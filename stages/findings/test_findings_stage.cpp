@@ -8,11 +8,13 @@
 #include <set>
 
 #include "analyze/analyze.h"
+#include "analyze/calibration.h"
 #include "analyze/table_schema.h"
 #include "core/artifacts.h"
 #include "core/error.h"
 #include "core/run_summary.h"
 #include "findings/findings_stage.h"
+#include "graph/plan.h"
 #include "stage_kit.h"
 #include "testing.h"
 
@@ -87,8 +89,12 @@ TEST(Findings, PerModelAnalysesMergedEqualOneAnalysisOfAllModels) {
   const std::string text = two_seeds();
   InProcess run;
   const auto merged = run.get(text, "verdicts");
-  const auto single = one_analysis_of_both(run, text);
-  expect_same_artifact(*single, *merged);
+  // The reference plus what only the findings stage adds: the calibration
+  // table's entries (an analysis carries none).
+  Artifact single = *one_analysis_of_both(run, text);
+  EXPECT_FALSE(single.meta.at("findings").at("4").contains("calibration"));
+  analyze::attach_calibration(single.meta.at("findings"));
+  expect_same_artifact(single, *merged);
   // Not vacuous: two models, rows of both, findings decided (finding 1 needs
   // single-task controls, so it is not testable; finding 5's causal test is
   // testable with two seeds of one group).
@@ -169,6 +175,48 @@ TEST(Findings, ChangingAlphaRerunsOnlyTheFindings) {
   const auto alpha =
       nlohmann::json::parse(read_file(dir / "out" / "findings.json")).at("5").at("alpha");
   EXPECT_DOUBLE_EQ(alpha.get<double>(), 0.01);
+}
+
+// The calibration table (how far to trust each verdict) is keyed and
+// attached by the findings stage only: a new calibration.json (calibrate.py)
+// changes the findings' cache key and no analysis', so it reruns the
+// findings and the report, not the hours of decoders behind them.
+TEST(Findings, ANewCalibrationTableRerunsOnlyTheFindings) {
+  Diagnostics d;
+  const auto plan = make_plan_from_text("p.toml", two_seeds(), {}, real_registry(), d);
+  ASSERT_TRUE(plan) << d.format_all();
+  const std::string keyed = "calibration sha256:" + analyze::calibration_sha256().substr(0, 16);
+  int analyses = 0, findings = 0;
+  for (const auto& inst : plan->instances) {
+    const std::string type = inst.entry->stage->type();
+    const bool has = std::find(inst.extras.begin(), inst.extras.end(), keyed) != inst.extras.end();
+    if (type == "findings") {
+      EXPECT_TRUE(has) << inst.key_text;
+      ++findings;
+    } else {
+      EXPECT_EQ(inst.key_text.find("calibration"), std::string::npos) << inst.name;
+      analyses += type == "analyze";
+    }
+  }
+  EXPECT_EQ(analyses, 2);
+  EXPECT_EQ(findings, 1);
+  // The findings carry the entries; an analysis, one model's, none.
+  InProcess run;
+  const auto verdicts = AnalysisResult::from_artifact(*run.get(two_seeds(), "verdicts"));
+  const auto one = AnalysisResult::from_artifact(*run.get(two_seeds(), "per[seed=1]"));
+  const nlohmann::json& table = analyze::calibration_table();
+  ASSERT_TRUE(table.contains("findings"));
+  for (const std::string k : {"1", "2", "3", "4", "5"}) {
+    EXPECT_FALSE(one.findings.at(k).contains("calibration")) << k;
+    ASSERT_TRUE(verdicts.findings.at(k).contains("calibration")) << k;
+    const auto& c = verdicts.findings.at(k).at("calibration");
+    EXPECT_EQ(c.at("sha256"), analyze::calibration_sha256());
+    EXPECT_FALSE(c.at("trust").get<std::string>().empty());
+    const std::size_t want =
+        table.at("findings").contains(k) ? table.at("findings").at(k).size() : 0;
+    EXPECT_EQ(c.at("scenarios").size(), want) << k;
+  }
+  EXPECT_EQ(analyze::calibration_sha256().size(), 64u);
 }
 
 // Who writes findings.json and tables/ after a run (analyze's and findings'
