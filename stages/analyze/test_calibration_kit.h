@@ -124,7 +124,7 @@ inline int held_count(const std::string& finding, const Scenario& scenario, cons
   int held = 0;
   std::map<std::string, int> verdicts;
   std::vector<double> effects;
-  std::map<std::string, std::vector<double>> test_effects;
+  std::map<std::string, std::vector<double>> test_effects, test_statistics;
   const int draws = calibration_draws();
   for (int d = 0; d < draws; ++d) {
     const std::uint64_t seed = 1000 + static_cast<std::uint64_t>(d) * 7919;
@@ -164,8 +164,11 @@ inline int held_count(const std::string& finding, const Scenario& scenario, cons
       effects.push_back(f.at("effect").get<double>());
       std::cerr << "draw " << d << ": effect " << effects.back() << "\n";
       for (const auto& t : f.at("tests")) {
-        if (t.at("effect").is_number())
-          test_effects[t.at("name").get<std::string>()].push_back(t.at("effect").get<double>());
+        const std::string name =
+            t.at("name").get<std::string>() + " [" + t.value("test", std::string("?")) + "]";
+        if (t.at("effect").is_number()) test_effects[name].push_back(t.at("effect").get<double>());
+        if (t.contains("statistic") && t.at("statistic").is_number())
+          test_statistics[name].push_back(t.at("statistic").get<double>());
       }
     }
     if (std::getenv("WMGEOM_TEST_FAILS") != nullptr && f.at("verdict") != "held") {
@@ -184,7 +187,16 @@ inline int held_count(const std::string& finding, const Scenario& scenario, cons
               << analyze::stats::sd(effects) << ", " << effects.size() << " draws)\n";
     for (const auto& [name, v] : test_effects) {
       std::cerr << "  mean effect of test \"" << name << "\": " << analyze::stats::mean(v)
-                << " (SD " << analyze::stats::sd(v) << ")\n";
+                << " (SD " << analyze::stats::sd(v) << ")";
+      // The test statistic's median over draws: how a planted effect
+      // compares with the study's in units of its own spread (the study's
+      // findings.json gives each test's statistic).
+      if (auto it = test_statistics.find(name); it != test_statistics.end()) {
+        std::vector<double> t = it->second;
+        std::sort(t.begin(), t.end());
+        std::cerr << ", median statistic " << t[t.size() / 2];
+      }
+      std::cerr << "\n";
     }
   }
   return draws == kDraws ? held : static_cast<int>(std::lround(double(held) * kDraws / draws));
