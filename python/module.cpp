@@ -59,9 +59,7 @@ const StageRegistry& registry() {
 }
 
 std::string default_cache(const std::string& cache_dir) {
-  if (!cache_dir.empty()) return cache_dir;
-  const char* env = std::getenv("WMGEOM_CACHE");
-  return env && *env ? env : ".wmgeom-cache";
+  return cache_dir.empty() ? default_cache_dir() : cache_dir;
 }
 
 // Python's logging levels.
@@ -294,12 +292,7 @@ py::dict load(const std::string& pipeline, const std::vector<std::string>& sets,
   if (!plan) return d;
   const std::vector<std::size_t> selected = plan->select(stage);
   if (selected.empty()) {
-    std::vector<std::string> names;
-    for (const auto& s : plan->spec.stages) names.push_back(s.name);
-    d["unknown"] =
-        "no stage or instance named \"" + stage + "\" in " + pipeline +
-        (closest(stage, names).empty() ? std::string()
-                                       : " (did you mean \"" + closest(stage, names) + "\"?)");
+    d["unknown"] = plan->unknown_selection(stage);
     return d;
   }
   Cache cache(default_cache(cache_dir));

@@ -64,11 +64,6 @@ Logger::Level log_level(const Common& c) {
   return c.quiet ? Logger::Level::kWarn : c.verbose ? Logger::Level::kDebug : Logger::Level::kInfo;
 }
 
-std::string default_cache_dir() {
-  const char* env = std::getenv("WMGEOM_CACHE");
-  return env && *env ? env : ".wmgeom-cache";
-}
-
 void add_common(CLI::App* cmd, Common& c, bool with_threads) {
   cmd->add_option("--cache-dir", c.cache_dir,
                   "Cache directory (default: $WMGEOM_CACHE or .wmgeom-cache)");
@@ -383,7 +378,7 @@ int do_export(const RunArgs& a, const std::string& stage, const std::string& dir
   std::ofstream(std::filesystem::path(dir) / kMarker) << "written by wmgeom export\n";
   auto sel = plan->select(stage);
   if (sel.empty()) {
-    err << "error: no stage or instance named \"" << stage << "\" in " << a.pipeline << "\n";
+    err << "error: " << plan->unknown_selection(stage) << "\n";
     return 2;
   }
   Cache cache(c.cache_dir);
@@ -450,7 +445,7 @@ int do_cache(const std::string& sub, const std::vector<std::string>& pipelines,
     if (!plan) return 2;
     auto sel = plan->select(stage);
     if (sel.empty()) {
-      err << "error: no stage or instance named \"" << stage << "\" in " << pipelines.at(0) << "\n";
+      err << "error: " << plan->unknown_selection(stage) << "\n";
       return 2;
     }
     for (auto i : sel) {
@@ -511,6 +506,11 @@ int exit_code_of(std::ostream& err, F command) {
 }
 
 }  // namespace cli
+
+std::string default_cache_dir() {
+  const char* env = std::getenv("WMGEOM_CACHE");
+  return env && *env ? env : ".wmgeom-cache";
+}
 
 int run_embedded(const EmbeddedRun& run, const StageRegistry& registry, std::ostream& out,
                  std::ostream& err) {

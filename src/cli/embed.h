@@ -37,6 +37,10 @@ struct EmbeddedRun {
   Diagnostics* diagnostics = nullptr;       // filled when the pipeline is invalid (exit 2)
 };
 
+// The cache directory a command uses when none is given: $WMGEOM_CACHE, or
+// .wmgeom-cache (relative to the working directory).
+std::string default_cache_dir();
+
 // Exit code as `wmgeom run`'s: 0, 1 (a stage failed: summary->error), 2
 // (invalid input: diagnostics, or a message on err), 75 (stopped). `out`
 // gets what the CLI prints on stdout (the table, "done in ..."), `err` its

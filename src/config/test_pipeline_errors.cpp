@@ -335,6 +335,20 @@ TEST(PipelineErrorsAll, OnlyUnknownStage) {
                         registry());
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("no stage or instance named \"zz\""), std::string::npos) << r.err;
+  // One message for every command that names a stage (Plan::unknown_selection):
+  // run --only, export and explain say the same, with the closest name.
+  const std::string want =
+      "error: no stage or instance named \"b\" in " + file + " (did you mean \"a\"?; stages: a)";
+  const std::vector<std::vector<std::string>> commands = {
+      {"run", file, "--only", "b", "--cache-dir", (dir / "c").string(), "--out",
+       (dir / "o").string()},
+      {"export", file, "b", (dir / "x").string(), "--cache-dir", (dir / "c").string()},
+      {"cache", "explain", file, "b", "--cache-dir", (dir / "c").string()}};
+  for (const auto& args : commands) {
+    CliResult typo = run_cli(args, registry());
+    EXPECT_EQ(typo.code, 2) << args[0];
+    EXPECT_NE(typo.err.find(want), std::string::npos) << args[0] << ": " << typo.err;
+  }
 }
 
 TEST(PipelineErrorsAll, UnknownCliOptionIsUsageError) {

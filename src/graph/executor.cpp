@@ -65,12 +65,7 @@ Executor::Selection Executor::select(const RunOptions& options) const {
               std::vector<bool>(n, false)};
   auto pick = [&](const std::string& name) {
     auto sel = plan_.select(name);
-    if (sel.empty()) {
-      std::string all;
-      for (const auto& d : plan_.spec.stages) all += (all.empty() ? "" : ", ") + d.name;
-      throw InputError("no stage or instance named \"" + name + "\" in " + plan_.spec.file +
-                       " (stages: " + all + ")");
-    }
+    if (sel.empty()) throw InputError(plan_.unknown_selection(name));
     return sel;
   };
   for (const auto& name : options.only) {

@@ -35,6 +35,18 @@ std::vector<std::size_t> Plan::select(const std::string& name) const {
   return out;
 }
 
+std::string Plan::unknown_selection(const std::string& name) const {
+  std::vector<std::string> names;
+  std::string all;
+  for (const auto& d : spec.stages) {
+    names.push_back(d.name);
+    all += (all.empty() ? "" : ", ") + d.name;
+  }
+  const std::string near = closest(name, names);
+  return "no stage or instance named \"" + name + "\" in " + spec.file + " (" +
+         (near.empty() ? "" : "did you mean \"" + near + "\"?; ") + "stages: " + all + ")";
+}
+
 std::vector<std::size_t> Plan::downstream_closure(const std::vector<std::size_t>& roots) const {
   std::vector<bool> in(instances.size(), false);
   for (auto r : roots) in[r] = true;

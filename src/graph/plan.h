@@ -53,6 +53,9 @@ struct Plan {
   // Instances named by `name`: a stage name (all its instances) or an
   // instance name. Empty if none.
   std::vector<std::size_t> select(const std::string& name) const;
+  // What every command says when select(name) is empty: "no stage or
+  // instance named "NAME" in FILE (did you mean "X"?; stages: a, b, ...)".
+  std::string unknown_selection(const std::string& name) const;
   std::vector<std::size_t> downstream_closure(const std::vector<std::size_t>& roots) const;
   std::vector<std::size_t> upstream_closure(const std::vector<std::size_t>& roots) const;
 };
