@@ -15,10 +15,12 @@ nulls once. It writes, per finding, per scenario run: name, kind (power,
 null, adversarial-null), scale, seeds per replicate group, draws, the count, rate, the Clopper-Pearson
 95% bounds, what was counted, and the git commit (plus whether
 stages/analyze had uncommitted changes) it was measured at. Entries of
-scenarios not selected by --only are kept from the existing file.
+scenarios not selected by --only are kept from the existing file, and so are a
+selected scenario's entries at scales not run now.
 
-The analyze stage embeds the committed calibration.json at build time
-(findings.json's `calibration` entries; CMakeLists.txt beside this file).
+The analyze library embeds the committed calibration.json at build time
+(CMakeLists.txt beside this file); the findings stage attaches it to each finding
+in findings.json (`calibration`) and keys its SHA-256.
 
 Usage:
   nice -n 15 /usr/bin/python3 stages/analyze/calibrate.py [--draws 100]
@@ -158,8 +160,11 @@ def main():
                   f"{e['count']:3d} of {e['draws']} ({e['rate']:.2f}, CP 95% {e['ci95'][0]:.3f}-{e['ci95'][1]:.3f}) "
                   f"{e['seconds']} s", flush=True)
     for base, entries in fresh.items():
-        names = {e["scenario"] for e in entries}
-        kept = [e for e in findings.get(base, []) if e["scenario"] not in names]
+        # An entry is replaced by a fresh one of the same scenario and scale:
+        # a run at --scales 1 keeps the power curve's other points (each
+        # entry records its own draws and commit).
+        runs_now = {(e["scenario"], e["scale"]) for e in entries}
+        kept = [e for e in findings.get(base, []) if (e["scenario"], e["scale"]) not in runs_now]
         merged = kept + entries
         merged.sort(key=lambda e: (e["kind"] != "power", e["scenario"], e["scale"]))
         findings[base] = merged
