@@ -327,7 +327,7 @@ int sub_test_passes(const std::string& label, const Scenario& scenario, const st
 
 // Replicates per group in finding 4's sub-test scenarios (H1, the swap):
 // 3, as they were measured (not yet with the study's 6); env
-// WMGEOM_CALIBRATION_SEEDS overrides it. Until 2026-12-06 their
+// WMGEOM_CALIBRATION_SEEDS overrides it. Until 2026-12-05 their
 // calibration.json entries said 6 (the default label), not the 3 they built.
 int sub_test_seeds() { return calibration_seeds(3); }
 
