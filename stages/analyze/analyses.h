@@ -273,12 +273,15 @@ std::vector<double> ortho_accuracy(const torch::Tensor& z, const torch::Tensor& 
                                    const std::vector<std::int32_t>& folds, int k,
                                    std::int64_t classes, std::int64_t dims, OrthoPrep prep,
                                    decoders::Options options, torch::Device device = torch::kCPU);
-// The noise level at which accuracy (measured at increasing `levels`, and
-// `start` at level 0) reaches `target`: linear between the last level above
-// and the first at or below it; 0 when start <= target; the largest level
-// when none gets there.
-double ortho_match_level(const std::vector<double>& levels, const std::vector<double>& accuracy,
-                         double start, double target);
+// The noise level at which accuracy (`accuracy_at(i)` at increasing
+// `levels`, and `start` at level 0) reaches `target`: linear between the last
+// level above and the first at or below it; 0 when start <= target; the
+// largest level when none gets there. Lazy: accuracy_at is called for
+// i = 0, 1, ... only up to the first level at or below the target, and not at
+// all when start <= target, so the levels past the match are never fitted.
+double ortho_match_level(const std::vector<double>& levels,
+                         const std::function<double(std::size_t)>& accuracy_at, double start,
+                         double target);
 
 // findings.json from the finished tables (SCIENCE.md sections 4 and 6):
 // each finding is one declared test across model replicates (seeds), with

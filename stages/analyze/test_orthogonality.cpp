@@ -246,19 +246,47 @@ TEST(Orthogonality, TheStageFitsEveryTrialAndExportsItsLabels) {
 }
 
 // Like with like (issue 20): the pieces of finding 3's second test.
+// `match` runs ortho_match_level on a fixed curve and records which levels
+// it asked for (each one costs 4 x k SVM fits in the analysis).
+double match(const std::vector<double>& levels, const std::vector<double>& curve, double start,
+             double target, std::vector<std::size_t>* asked = nullptr) {
+  return analyze::ortho_match_level(
+      levels,
+      [&](std::size_t i) {
+        if (asked != nullptr) asked->push_back(i);
+        return curve.at(i);
+      },
+      start, target);
+}
+
 TEST(Orthogonality, MatchLevelInterpolatesToTheTargetAccuracy) {
   const std::vector<double> levels{0.5, 1.0, 2.0, 4.0};
   // Already at or below the target: no noise.
-  EXPECT_EQ(analyze::ortho_match_level(levels, {0.8, 0.7, 0.6, 0.5}, 0.6, 0.6), 0.0);
+  EXPECT_EQ(match(levels, {0.8, 0.7, 0.6, 0.5}, 0.6, 0.6), 0.0);
   // Between levels 1 (0.8) and 2 (0.6): a quarter of the way for 0.75.
-  EXPECT_NEAR(analyze::ortho_match_level(levels, {0.9, 0.8, 0.6, 0.4}, 0.95, 0.75), 1.25, 1e-12);
+  EXPECT_NEAR(match(levels, {0.9, 0.8, 0.6, 0.4}, 0.95, 0.75), 1.25, 1e-12);
   // Before the first level: from (0, start).
-  EXPECT_NEAR(analyze::ortho_match_level(levels, {0.7, 0.6, 0.5, 0.4}, 0.9, 0.8), 0.25, 1e-12);
+  EXPECT_NEAR(match(levels, {0.7, 0.6, 0.5, 0.4}, 0.9, 0.8), 0.25, 1e-12);
   // A bump in the curve: the bracket starts at the last level above the
   // target (1, at 0.85), not the first (0.5, at 0.8): 1 + 0.15 / 0.25.
-  EXPECT_NEAR(analyze::ortho_match_level(levels, {0.8, 0.85, 0.6, 0.4}, 0.9, 0.7), 1.6, 1e-12);
+  EXPECT_NEAR(match(levels, {0.8, 0.85, 0.6, 0.4}, 0.9, 0.7), 1.6, 1e-12);
   // Never reached: the largest level.
-  EXPECT_EQ(analyze::ortho_match_level(levels, {0.9, 0.9, 0.9, 0.9}, 0.95, 0.5), 4.0);
+  EXPECT_EQ(match(levels, {0.9, 0.9, 0.9, 0.9}, 0.95, 0.5), 4.0);
+}
+
+// The curve is fitted only as far as the match needs: nothing when the
+// spaces are equally decodable, the levels up to the bracket otherwise,
+// every level only when none reaches the target.
+TEST(Orthogonality, MatchLevelFitsOnlyTheLevelsItNeeds) {
+  const std::vector<double> levels{0.5, 1.0, 2.0, 4.0};
+  std::vector<std::size_t> asked;
+  EXPECT_EQ(match(levels, {0.8, 0.7, 0.6, 0.5}, 0.6, 0.6, &asked), 0.0);
+  EXPECT_TRUE(asked.empty());
+  EXPECT_NEAR(match(levels, {0.9, 0.8, 0.6, 0.4}, 0.95, 0.75, &asked), 1.25, 1e-12);
+  EXPECT_EQ(asked, (std::vector<std::size_t>{0, 1, 2}));
+  asked.clear();
+  EXPECT_EQ(match(levels, {0.9, 0.9, 0.9, 0.9}, 0.95, 0.5, &asked), 4.0);
+  EXPECT_EQ(asked, (std::vector<std::size_t>{0, 1, 2, 3}));
 }
 
 TEST(Orthogonality, RankCountsDistinctDirectionsOfTheCentredRows) {
