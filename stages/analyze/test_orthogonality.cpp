@@ -176,8 +176,9 @@ TEST(Orthogonality, InvariancesFollowThePreparation) {
 // held-out trial), each row says its trials per dimension, and the labels
 // behind every index (true, then image-level shuffles) are in the result for
 // refitting elsewhere; the preparation is a parameter.
-// The analyze stage on one model's states, with `body` as its parameters.
-AnalysisResult analyze_states(const StateSet& states, const std::string& body) {
+// The analyze stage on models m0, m1, ... (`models`), with `body` as its
+// parameters.
+AnalysisResult analyze_states(const std::vector<StateSet>& models, const std::string& body) {
   AnalyzeStage stage;
   Params params = stage_params(
       real_registry(), "analyze",
@@ -189,10 +190,17 @@ AnalysisResult analyze_states(const StateSet& states, const std::string& body) {
           "[stage.up]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = "
           "\"cnn\"\n");
   StageInputs in;
-  in.add("states", InputItem{"m0", {}, std::make_shared<const Artifact>(states.to_artifact())});
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    in.add("states", InputItem{"m" + std::to_string(i),
+                               {},
+                               std::make_shared<const Artifact>(models[i].to_artifact())});
+  }
   TempDir dir;
   RunContext ctx("analyze", dir / "work", 1);
   return AnalysisResult::from_artifact(stage.run(params, in, ctx));
+}
+AnalysisResult analyze_states(const StateSet& states, const std::string& body) {
+  return analyze_states(std::vector<StateSet>{states}, body);
 }
 
 TEST(Orthogonality, TheStageFitsEveryTrialAndExportsItsLabels) {
@@ -243,6 +251,40 @@ TEST(Orthogonality, TheStageFitsEveryTrialAndExportsItsLabels) {
   for (std::size_t i = 0; i < o.rows(); ++i)
     differs = std::max(differs, std::abs(o.numeric.at("index")[i] - w.numeric.at("index")[i]));
   EXPECT_GT(differs, 1e-3);
+}
+
+// The Monte Carlo draws (label shuffles, the matching noise) are each
+// model's own (analyze version 11). Two models with the same states, as two
+// replicates share their perceptual vectors: the index on the true labels is
+// the same, the shuffled labels and so the null differ. Until version 10
+// the draws came from the analysis seed alone, every model got the same
+// ones, and their error was a common offset across replicates (finding 3's
+// adversarial nulls held in 7 and 10 of 100 draws).
+TEST(Orthogonality, MonteCarloDrawsAreEachModelsOwn) {
+  synth::Trials t = synth::trials({"loc-1"}, 160, 1, 4, 43);
+  torch::Tensor h = torch::randn({t.m, 1, 12}, torch::kFloat64);
+  h.select(1, 0) += synth::lookup(synth::code(synth::kLocations, 12, 2.0), t.loc, 0);
+  const StateSet states = synth::stateset(t, h, "gru", 1, 20);
+  AnalysisResult r =
+      analyze_states({states, states},
+                     "analyses = [\"orthogonality\"]\nfeatures = [\"loc\"]\nnull_shuffles = 5\n"
+                     "random_directions = 20\nimage_bootstraps = 5");
+  const Table& o = r.tables.at("orthogonality");
+  std::map<std::string, std::map<std::string, std::size_t>> row;  // model -> space -> row
+  for (std::size_t i = 0; i < o.rows(); ++i) row[o.text.at("model")[i]][o.text.at("space")[i]] = i;
+  ASSERT_EQ(row.size(), 2u);
+  const auto& m0 = row.begin()->second;
+  const auto& m1 = row.rbegin()->second;
+  for (const char* space : {"perceptual", "rnn"}) {
+    SCOPED_TRACE(space);
+    EXPECT_DOUBLE_EQ(o.numeric.at("index")[m0.at(space)], o.numeric.at("index")[m1.at(space)]);
+    EXPECT_NE(o.numeric.at("null_shuffle_mean")[m0.at(space)],
+              o.numeric.at("null_shuffle_mean")[m1.at(space)]);
+  }
+  torch::Tensor l0 = nets::view(r.arrays.at("ortho_labels.m0")).to(torch::kLong);
+  torch::Tensor l1 = nets::view(r.arrays.at("ortho_labels.m1")).to(torch::kLong);
+  EXPECT_TRUE(l0.select(3, 0).equal(l1.select(3, 0)));         // the true labels
+  EXPECT_FALSE(l0.narrow(3, 1, 5).equal(l1.narrow(3, 1, 5)));  // the shuffles
 }
 
 // Like with like (issue 20): the pieces of finding 3's second test.
