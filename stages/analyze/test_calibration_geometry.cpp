@@ -168,7 +168,9 @@ TEST(Findings, ImageBootstrapCountsArePoissonAndSharedByImage) {
 TEST(Calibration, Finding3Power) {
   const int held = held_count("3", this_scenario("power"), kOrthogonalityBody,
                               [](std::uint64_t s) { return orthogonality(s, true); });
-  if (power_asserted()) EXPECT_GE(held, kMinTruePositives);
+  if (power_asserted()) {
+    EXPECT_GE(held, kMinTruePositives);
+  }
 }
 // Nulls with one class geometry in both spaces. The perceptual vectors are
 // orthogonality()'s; each RNN (12 units) holds an exact isometric copy of
