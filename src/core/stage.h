@@ -42,6 +42,12 @@ struct InputItem {
   std::string instance;                                     // "gru[seed=1]"
   std::vector<std::pair<std::string, std::string>> labels;  // sweep labels, e.g. {seed, 1}
   std::shared_ptr<const Artifact> artifact;
+  // The upstream instance's cache key: what its artifact is a function of
+  // (its stage's code version, parameters and inputs; not its name). Empty
+  // for inputs built in memory (tests, benchmarks). A stage that draws
+  // random numbers per input seeds them from this, so that the draws, like
+  // the key, do not change when a stage is renamed.
+  std::string key;
 };
 
 class StageInputs {

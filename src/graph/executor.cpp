@@ -170,7 +170,7 @@ std::shared_ptr<const Artifact> Executor::compute(std::size_t i) {
     StageInputs inputs;
     for (const auto& e : inst.inputs) {
       const Instance& up = plan_.instances[e.upstream];
-      inputs.add(e.port, InputItem{up.name, up.labels, get(e.upstream)});
+      inputs.add(e.port, InputItem{up.name, up.labels, get(e.upstream), up.key});
     }
     if (cancel_) throw Cancelled();
     Cache::Lock lock = cache_.lock(inst.key);

@@ -100,6 +100,39 @@ TEST(Executor, ChangingOneParameterRerunsOnlyWhatItTouches) {
   EXPECT_EQ(lines_with(h.counter(), "a"), 1);
 }
 
+// Each input carries its upstream's cache key, the identity a stage may
+// seed per-input random draws from: a function of what the artifact is made
+// of, not of the stage's name (renaming a stage keeps every key).
+TEST(Executor, InputsCarryTheirUpstreamsKeyNotTheirName) {
+  auto text = [](const std::string& name) {
+    return "[pipeline]\nname = \"t\"\n[stage." + name +
+           "]\ntype = \"source\"\nsweep = { value = [1.0, 2.0] }\n"
+           "[stage.total]\ntype = \"sum\"\nxs = \"" +
+           name + "\"\n";
+  };
+  Harness h;
+  Plan p = h.plan(text("a"));
+  ASSERT_EQ(h.run(p).exit_code, 0);
+  const std::size_t total = p.instances.size() - 1;
+  ASSERT_EQ(p.instances[total].name, "total");
+  std::vector<std::string> want;
+  for (const auto& e : p.instances[total].inputs) want.push_back(p.instances[e.upstream].key);
+  ASSERT_EQ(want.size(), 2u);
+  EXPECT_NE(want[0], want[1]);
+  auto keys = [&](const Plan& plan) {
+    auto a = Executor(plan, h.cache, h.log).materialize(total);
+    return a->meta.at("input_keys").get<std::vector<std::string>>();
+  };
+  EXPECT_EQ(keys(p), want);
+  Plan renamed = h.plan(text("b"));
+  EXPECT_EQ(renamed.instances[total].key, p.instances[total].key);
+  // Recomputed under the new name (forced), the inputs' keys are the same.
+  RunOptions o;
+  o.from = {"total"};
+  ASSERT_EQ(h.run(renamed, o).exit_code, 0);
+  EXPECT_EQ(keys(renamed), want);
+}
+
 TEST(Executor, IndependentStagesRunConcurrently) {
   Harness h;
   std::string barrier = (h.dir / "barrier").string();

@@ -29,6 +29,8 @@ namespace wmgeom::analyze {
 // One StateSet, as tensors.
 struct ModelData {
   std::string name;    // the capture instance, e.g. "states[rnn=gru]"
+  std::string source;  // the states' cache key (InputItem::key; empty for inputs built in memory):
+                       // what the model's own Monte Carlo draws are seeded by (else its name)
   std::string rnn;     // "rnn" | "gru" | "lstm"
   std::string regime;  // "STSF" | "STMF" | "MTMF"
   std::string group;   // replicate group (JSON): the configuration without seed, split and training

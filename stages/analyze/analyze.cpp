@@ -47,6 +47,7 @@ ModelData load(const InputItem& item, const Settings& s) {
   StateSet ss = StateSet::from_artifact(*item.artifact);
   ModelData m;
   m.name = item.instance;
+  m.source = item.key;
   m.config = ss.model;
   m.rnn = ss.model.value("rnn", "?");
   m.tasks = nback::parse_tasks(ss.model.value("tasks", std::vector<std::string>{}));

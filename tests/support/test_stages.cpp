@@ -169,16 +169,18 @@ class SumStage final : public Instrumented {
   Artifact run(const Params& p, const StageInputs& in, RunContext& ctx) const override {
     enter(p, ctx);
     std::vector<double> total;
-    nlohmann::json names = nlohmann::json::array();
+    nlohmann::json names = nlohmann::json::array(), keys = nlohmann::json::array();
     for (const auto& item : in.many("xs")) {
       auto x = item.artifact->array("x").values<double>();
       if (total.empty()) total.assign(x.size(), 0.0);
       for (std::size_t k = 0; k < x.size() && k < total.size(); ++k) total[k] += x[k];
       names.push_back(item.instance);
+      keys.push_back(item.key);
     }
     leave(p, ctx);
     Artifact a = numbers(total);
     a.meta["inputs"] = names;
+    a.meta["input_keys"] = keys;
     return a;
   }
 };
