@@ -62,7 +62,9 @@ void expect_same_artifact(const Artifact& a, const Artifact& b) {
 // issue 22. Pipeline files can no longer ask for it (analyze's `states`
 // takes one instance: Findings.TheSingleAnalysisShapeIsRefusedNamingTheNewOne),
 // so the stage runs directly on the run's states and networks, with the
-// parameters the single-analysis stage had.
+// parameters the single-analysis stage had, each input with its cache key
+// as the engine passes it (each model's Monte Carlo draws follow its
+// states' key, so a model draws alike alone or beside others).
 std::shared_ptr<const Artifact> one_analysis_of_both(InProcess& run, const std::string& text) {
   const Params p = stage_params(
       real_registry(), "analyze",
@@ -74,12 +76,14 @@ std::shared_ptr<const Artifact> one_analysis_of_both(InProcess& run, const std::
       "[stage.up]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = \"cnn\"\n");
   StageInputs in;
   for (const std::string seed : {"1", "2"}) {
-    in.add("states", InputItem{"states[seed=" + seed + "]",
-                               {{"seed", seed}},
-                               run.get(text, "states[seed=" + seed + "]")});
-    in.add("models", InputItem{"net[seed=" + seed + "]",
-                               {{"seed", seed}},
-                               run.get(text, "net[seed=" + seed + "]")});
+    for (const std::string stage : {"states", "net"}) {
+      const std::string name = stage + "[seed=" + seed + "]";
+      in.add(stage == "states" ? "states" : "models",
+             InputItem{name,
+                       {{"seed", seed}},
+                       run.get(text, name),
+                       instance_key(run.dir / "p.toml", text, name)});
+    }
   }
   RunContext ctx("single", run.dir / "single", 2);
   return std::make_shared<const Artifact>(AnalyzeStage().run(p, in, ctx));
