@@ -56,6 +56,13 @@ struct ModelData {
 
   std::int64_t frames() const { return states.size(1); }
   torch::Tensor rows_of_task(std::size_t k) const;  // long [n]
+  // The seed of this model's own draws of chance (label permutations and
+  // shuffles, null rotations, null directions) from `seed`, a seed shared by
+  // every model (per family, cell or task): its states' cache key mixed in,
+  // else its name (version 13; orthogonality's since version 11). Draws that
+  // follow the images (folds, image bootstraps) stay shared: every model sees
+  // the same images, and a comparison between models is then paired.
+  std::uint64_t own_seed(std::uint64_t seed) const;
 };
 
 // The schema's choices as enums (Cv, Space, OrthoPrep): analyze/settings.h.

@@ -641,6 +641,9 @@ Artifact AnalyzeStage::run_in_arena(const AnalyzeSettings& settings, const Stage
                                        {"tasks", m.config.value("tasks", nlohmann::json::array())},
                                        {"group", m.group}});
     if (!m.network.empty()) result.params["models"].back()["network"] = m.network;
+    // The states' cache key: what the model's own draws of chance are
+    // seeded by (ModelData::own_seed), for a recomputation of them.
+    if (!m.source.empty()) result.params["models"].back()["source"] = m.source;
   }
   // Items: every decoder fitted (cross-validated with its permutation
   // nulls, orthogonality with its nulls, causal per fold).

@@ -94,7 +94,7 @@ void causal_unit(const ModelData& m, const Settings& s, std::size_t k, int stim,
   // its variance (an isotropic draw in R^H would mostly point where the
   // states never go and the network need not respond). Each is shared by
   // all trials and shifted by the dose in SDs of the states' projection on it.
-  at::Generator gen = nets::make_generator(seed ^ 0x7a11dULL);
+  at::Generator gen = nets::make_generator(m.own_seed(seed) ^ 0x7a11dULL);  // the model's own
   torch::Tensor xc = x - x.mean(0, true);
   torch::Tensor null_dir =
       torch::mm(at::randn({kNullDirections, n}, gen, torch::kFloat64), xc);  // [R, H]

@@ -7,6 +7,7 @@
 
 #include "analyze/analyses.h"
 #include "core/error.h"
+#include "core/random.h"
 
 namespace wmgeom::analyze {
 
@@ -94,6 +95,10 @@ Row model_columns(const ModelData& m) {
 
 torch::Tensor ModelData::rows_of_task(std::size_t k) const {
   return task.eq(static_cast<std::int64_t>(k)).nonzero().squeeze(1);
+}
+
+std::uint64_t ModelData::own_seed(std::uint64_t seed) const {
+  return random::hash_combine(seed, random::hash_string(source.empty() ? name : source));
 }
 
 }  // namespace wmgeom::analyze

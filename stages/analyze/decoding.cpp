@@ -194,7 +194,12 @@ Families fit_families(const ModelData& m, const Settings& s, const std::function
       auto folds = decoders::grouped_folds(to_vector(f.y), to_vector(groups), s.folds, seed);
       f.fold = torch::tensor(std::vector<std::int64_t>(folds.begin(), folds.end()), torch::kLong);
     }
-    f.null_y = permuted_labels(f.y, groups, s.permutations, seed);
+    // The folds follow the images (one partition for every model: paired
+    // comparisons); the permutations stand for chance and are the model's
+    // own (version 13: one draw for every model gave every replicate the
+    // same error in its empirical chance, a common offset that a test across
+    // seeds reads as an effect).
+    f.null_y = permuted_labels(f.y, groups, s.permutations, m.own_seed(seed));
     const std::int64_t u = frames - stim, p = f.folds * u, sets = 1 + f.permutations();
     // [P, n, H]: fold-major, then train frame; every problem carries the
     // true labels and the R permuted ones.

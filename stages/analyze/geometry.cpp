@@ -135,8 +135,9 @@ void rsa(const ModelData& m, const Settings& s, Tables& tables) {
     const double* pb = kb.data_ptr<double>();
     const double ka_norm = ka.norm().item<double>(), kb_norm = kb.norm().item<double>();
     std::vector<double> cka_null, rho_null;
-    random::Rng rng(random::hash_combine(
-        s.seed, random::hash_string(space_a + space_b) + static_cast<std::uint64_t>(fa * 97 + fb)));
+    random::Rng rng(
+        m.own_seed(random::hash_combine(s.seed, random::hash_string(space_a + space_b) +
+                                                    static_cast<std::uint64_t>(fa * 97 + fb))));
     std::vector<std::int64_t> perm(static_cast<std::size_t>(c));
     std::vector<double> permuted(rank_b.size());
     for (int r = 0; r < s.rsa_permutations; ++r) {

@@ -502,8 +502,7 @@ torch::Tensor orthogonality(const ModelData& m, const Settings& s, Tables& table
         // The model is named by its states' cache key (version 12; the
         // instance name until then, which is not in the key: a renamed
         // capture stage kept the analysis' key and changed its draws).
-        const std::uint64_t model_seed =
-            random::hash_combine(seed, random::hash_string(m.source.empty() ? m.name : m.source));
+        const std::uint64_t model_seed = m.own_seed(seed);
         // Shuffled-label nulls permute labels between images (trials of one
         // image keep one label) and are refitted on the same trials and PCs.
         std::vector<torch::Tensor> ys{y};

@@ -36,8 +36,9 @@ recomputation"); nothing here calls wmgeom or reads its decoders:
  * empirical chance: the same decoders refitted on image-level label
    permutations (every trial of an image keeps one label). --null-rule
    wmgeom (default) draws them by the rule the analyze README documents
-   ("Empirical chance on every row": per family, permutation r a seeded
-   Fisher-Yates shuffle of the images' labels), written here from that
+   ("Empirical chance on every row": per family and model, permutation r a
+   seeded Fisher-Yates shuffle of the images' labels, the model's states key
+   read from the tables' meta.json), written here from that
    description, so the null is the same draw as the tables' (a null of 20
    draws moves a relative swap score by several hundredths: see the README);
    --null-rule numpy draws its own with numpy. --permutations: how many
@@ -157,13 +158,16 @@ def folds_wmgeom(y, groups, k, seed, task, feature, stim):
     return np.array([fold_of[g] for g in groups])
 
 
-def permuted_wmgeom(img_label, seed, task, feature, stim, r):
+def permuted_wmgeom(img_label, seed, task, feature, stim, r, draw_id):
     """Permutation r of the labels of the images (ascending image id), by the
     rule the analyze README documents: a Fisher-Yates shuffle from the last
     position down, position i - 1 swapped with a uniform draw in [0, i),
-    from a counter generator seeded with combine(family seed ^ 0x9E11, r)."""
+    from a counter generator seeded with combine(model seed ^ 0x9E11, r),
+    the model seed combine(family seed, fnv1a(draw_id)): draw_id is the
+    model's states key (its name when it has none)."""
     fam = _combine(_combine(seed, _fnv1a(f"{task}/{feature}")), stim)
-    rng = _Counter(_combine(fam ^ 0x9E11, r))
+    own = _combine(fam, _fnv1a(draw_id))
+    rng = _Counter(_combine(own ^ 0x9E11, r))
     v = list(img_label)
     for i in range(len(v), 1, -1):
         j = rng.below(i)
@@ -188,7 +192,8 @@ def quantile(v, q):
 
 # ---- one model ----
 class Model:
-    def __init__(self, folder, a):
+    def __init__(self, folder, a, draw_id):
+        self.draw_id = draw_id  # what the model's own permutations are seeded by
         meta = json.load(open(os.path.join(folder, "meta.json")))["meta"]
         self.tasks = meta["model"]["tasks"] if "model" in meta else meta["tasks"]
         self.x = np.load(os.path.join(folder, "hidden.npy")).astype(np.float64)  # [M, T, H]
@@ -220,7 +225,8 @@ class Model:
             img_label = np.zeros(len(images), dtype=int)
             img_label[inv] = y
             if self.a.null_rule == "wmgeom":
-                null_y = np.stack([permuted_wmgeom(img_label, self.a.seed, self.tasks[k], feature, s, r)[inv]
+                null_y = np.stack([permuted_wmgeom(img_label, self.a.seed, self.tasks[k], feature, s, r,
+                                                   self.draw_id)[inv]
                                    for r in range(self.a.permutations)])
             else:
                 rng = np.random.default_rng([self.a.seed, k, FEATURES.index(feature), s])
@@ -677,11 +683,18 @@ def main():
                 a.permutations = int(max(counts))
     if a.model and len(a.states) != 1:
         sys.exit("recompute_findings.py: --model names one STATES_DIR")
+    # Each model's states key (the analysis' params, `source`), which seeds
+    # its own permutations; a model analysed from memory has none (its name).
+    draw_ids = {}
+    meta_path = os.path.join(a.tables, "meta.json")
+    if os.path.exists(meta_path):
+        for entry in json.load(open(meta_path))["meta"].get("params", {}).get("models", []):
+            draw_ids[entry["name"]] = entry.get("source", entry["name"])
     results, worst, worst_at = [], 0.0, None
     print(f"{'model':34s} {'quantity':28s} {'wmgeom':>9s} {'sklearn':>9s} {'|diff|':>7s}")
     for folder in a.states:
         name = a.model or model_name(folder, names)
-        m = Model(folder, a)
+        m = Model(folder, a, draw_ids.get(name, name))
         start = time.process_time()
         compared = []
         if "2" in which:

@@ -65,8 +65,9 @@ torch::Tensor held_masks(const ModelData& m, const Family& f, int u, Scoring r);
 Score rule_score(const ModelData& m, const Family& f, int t, int u, Scoring r,
                  const torch::Tensor& keep = {});
 
-// The seed of a family's label permutations and of everything drawn per
-// (task, feature, stimulus frame).
+// The seed shared by every model for a family (task, feature, stimulus
+// frame): its folds, and, mixed with ModelData::own_seed, each model's own
+// label permutations and null rotations.
 std::uint64_t family_seed(const Settings& s, const std::string& task, const std::string& feature,
                           int stim);
 

@@ -198,12 +198,13 @@ void procrustes(const ModelData& m, const Settings& s, const Families& families,
             Rotation rot = fit_rotation(src.w, tgt.w);
             // The rotation's own null: rotations fitted on permuted class
             // correspondences (the target normals' rows permuted, no class kept
-            // in place), kProcrustesNullRotations of them, seeded per cell.
+            // in place), kProcrustesNullRotations of them, seeded per cell and model.
             const std::vector<Rotation> permuted = permuted_rotations(
                 src.w, tgt.w,
-                random::hash_combine(family_seed(s, m.tasks[f.task].name, f.feature, f.stim),
-                                     0x9207ULL + static_cast<std::uint64_t>(t) * 1009 +
-                                         static_cast<std::uint64_t>(q)));
+                random::hash_combine(
+                    m.own_seed(family_seed(s, m.tasks[f.task].name, f.feature, f.stim)),
+                    0x9207ULL + static_cast<std::uint64_t>(t) * 1009 +
+                        static_cast<std::uint64_t>(q)));
             // Hits [n] of weights `w_std` (de-standardised like the target
             // decoder) used in place of the target decoder of family `fam` at
             // `frame`, under the rule there (kDiffer: the argmax over the
@@ -508,12 +509,13 @@ void procrustes_centroids(const ModelData& m, const Settings& s, const Families&
             Rotation rot = fit_rotation(src.c[0], tgt.c[0]);
             // The rotation's own null, as the decoder-weight swap's: rotations
             // fitted on permuted class correspondences (derangements, seeded
-            // per cell and fold).
+            // per cell, fold and model).
             const std::vector<Rotation> permuted = permuted_rotations(
                 src.c[0], tgt.c[0],
-                random::hash_combine(family_seed(s, m.tasks[f.task].name, f.feature, f.stim),
-                                     0xc3e7ULL + static_cast<std::uint64_t>(t) * 1009 +
-                                         static_cast<std::uint64_t>(q)));
+                random::hash_combine(
+                    m.own_seed(family_seed(s, m.tasks[f.task].name, f.feature, f.stim)),
+                    0xc3e7ULL + static_cast<std::uint64_t>(t) * 1009 +
+                        static_cast<std::uint64_t>(q)));
             // Scores centred centroids `predicted` ([K, H], with weights
             // summing to 1: the permuted rotations' mean hit) in place of the
             // target cell's (fam at frame): each held-out state less the

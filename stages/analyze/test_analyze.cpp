@@ -242,6 +242,65 @@ TEST(Analyze, IsDeterministic) {
   }
 }
 
+// The draws that stand for chance are each model's own (version 13): two
+// models with the same states and different keys get the same decoders (one
+// fold partition for every model, so comparisons are paired) and different
+// label permutations, null rotations and RSA nulls; two names with one key
+// draw alike. Until version 12 every model drew the analysis seed's
+// permutations, so every replicate had the same error in its empirical
+// chance: a common offset that a test across seeds reads as an effect.
+TEST(Analyze, ChanceDrawsAreEachModelsOwn) {
+  StateSet s = synthetic({"loc-1", "cat-1"}, 80, 3, 12, {"loc", "cat"}, 2);
+  const std::string body =
+      "analyses = [\"decoding\", \"cross_task\", \"procrustes\", \"rsa\"]\n"
+      "permutations = 4\nrsa_permutations = 20";
+  Analysis two = analyze({s, s}, body, {"key-a", "key-b"});
+  Analysis one = analyze({s, s}, body, {"key-a", "key-a"});
+  EXPECT_EQ(two.result.params["models"][0]["source"], "key-a");
+  EXPECT_EQ(two.result.params["models"][1]["source"], "key-b");
+  // A column's values over one model's rows (of tests ending in `suffix`).
+  auto column = [](const Analysis& a, const std::string& table, const std::string& model,
+                   const std::string& name, const std::string& suffix = "") {
+    const Table& t = a.result.tables.at(table);
+    std::vector<double> out;
+    for (std::size_t i = 0; i < t.rows(); ++i) {
+      if (t.text.at("model")[i] != model) continue;
+      if (!suffix.empty()) {
+        const std::string& test = t.text.at("test")[i];
+        if (test.size() < suffix.size() ||
+            test.compare(test.size() - suffix.size(), suffix.size(), suffix) != 0)
+          continue;
+      }
+      out.push_back(t.numeric.at(name)[i]);
+    }
+    return out;
+  };
+  // Equal, NaN where NaN.
+  auto same = [](const std::vector<double>& a, const std::vector<double>& b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      if (!(a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i])))) return false;
+    }
+    return true;
+  };
+  struct Check {
+    std::string table, fitted, null, suffix;
+  };
+  for (const Check& c : {Check{"decoding", "accuracy", "chance_empirical", ""},
+                         Check{"cross_task", "accuracy", "chance_empirical", ""},
+                         Check{"procrustes", "fitted_accuracy", "accuracy", "_permuted_rotation"},
+                         Check{"rsa", "cka", "cka_null_mean", ""}}) {
+    SCOPED_TRACE(c.table);
+    const auto fitted0 = column(two, c.table, "states0", c.fitted, c.suffix);
+    ASSERT_FALSE(fitted0.empty());
+    EXPECT_TRUE(same(fitted0, column(two, c.table, "states1", c.fitted, c.suffix)));
+    EXPECT_FALSE(same(column(two, c.table, "states0", c.null, c.suffix),
+                      column(two, c.table, "states1", c.null, c.suffix)));
+    EXPECT_TRUE(same(column(one, c.table, "states0", c.null, c.suffix),
+                     column(one, c.table, "states1", c.null, c.suffix)));
+  }
+}
+
 void expect_input_error(const std::vector<StateSet>& sets, const std::string& body,
                         const std::string& substring) {
   try {

@@ -53,7 +53,10 @@ struct Analysis {
   double seconds = 0;
 };
 
-inline Analysis analyze(const std::vector<StateSet>& sets, const std::string& body) {
+// `keys`: each state set's cache key (InputItem::key, as the executor passes
+// it), none if empty.
+inline Analysis analyze(const std::vector<StateSet>& sets, const std::string& body,
+                        const std::vector<std::string>& keys = {}) {
   AnalyzeStage stage;
   // Ports must name planned stages; these are planned, never run.
   Params p = stage_params(real_registry(), "analyze",
@@ -62,7 +65,8 @@ inline Analysis analyze(const std::vector<StateSet>& sets, const std::string& bo
   for (std::size_t i = 0; i < sets.size(); ++i) {
     in.add("states", InputItem{"states" + std::to_string(i),
                                {},
-                               std::make_shared<const Artifact>(sets[i].to_artifact())});
+                               std::make_shared<const Artifact>(sets[i].to_artifact()),
+                               keys.empty() ? std::string() : keys.at(i)});
   }
   TempDir dir;
   RunContext ctx("analyze", dir / "work", 2);

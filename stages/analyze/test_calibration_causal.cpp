@@ -174,6 +174,30 @@ constexpr int kCausalDraws = 100;
 // about a third of the draws. Directions drawn from the states' covariance
 // lie in the states' own subspace, as the decoder's does: the row's p is
 // then calibrated (5% + 2 SE of 100 draws: at most 9).
+// The causal null's directions are each model's own (version 13): two
+// models with the same states and network but different keys shift along
+// the same fitted direction (one fold partition for every model) and along
+// different null directions; two names with one key draw alike.
+TEST(Analyze, CausalNullDirectionsAreEachModelsOwn) {
+  auto run = [](const std::string& name, const std::string& key) {
+    auto p = planted_causal(11, 1.0, name, 32, 0.3);
+    p->d.source = key;
+    analyze::Settings st = causal_settings(11);
+    st.frames = {0};
+    st.causal_sds = {5.0};
+    analyze::Tables tables;
+    analyze::causal(p->d, st, tables);
+    return tables.at("causal").build();
+  };
+  const Table a = run("a", "key-a"), b = run("b", "key-b"), a2 = run("b", "key-a");
+  ASSERT_GT(a.rows(), 0u);
+  EXPECT_EQ(a.numeric.at("p_match_shifted"), b.numeric.at("p_match_shifted"));
+  EXPECT_NE(a.numeric.at("null_rms"), b.numeric.at("null_rms"));
+  EXPECT_NE(a.numeric.at("p_match_random"), b.numeric.at("p_match_random"));
+  EXPECT_EQ(a.numeric.at("null_rms"), a2.numeric.at("null_rms"));
+  EXPECT_EQ(a.numeric.at("p_match_random"), a2.numeric.at("p_match_random"));
+}
+
 TEST(Calibration, CausalNullIsDrawnFromTheStatesOwnSubspace) {
   int below = 0;
   for (int draw = 0; draw < kCausalDraws; ++draw)
