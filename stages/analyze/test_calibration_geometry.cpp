@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <sstream>
+#include <variant>
 
 #include "analyze/analyses.h"
 #include "analyze/analyze.h"
@@ -387,12 +388,18 @@ TEST(Calibration, Finding4H1IgnoresTheLaterStimulusInTheEncodingSubspace) {
 // difference 0.212 (SD over draws 0.063) against the study's 0.155 (group
 // means 0.13-0.24).
 constexpr double kElapsedTurn = 40.0;  // degrees
-// The study's trial length (tasks' trial_length, 6 frames): the swap pairs
-// a model has are those of the study's trials. Until version 10 these
-// scenarios had 4 frames; on one cell (version 10) a 4-frame trial has one
-// swap pair per task (source (0, 1)), and the study-sized turn passed in 30
-// of 40 draws there, 40 of 40 with the study's 6 frames (6 pairs per task).
-constexpr int kSwapFrames = 6;
+// The study's trial length (the tasks stage's default trial_length, read
+// from its schema, the single source: 6 frames; pipelines/study.toml keeps
+// it): the swap pairs a model has are those of the study's trials. Until
+// version 10 these scenarios had 4 frames; on one cell (version 10) a
+// 4-frame trial has one swap pair per task (source (0, 1)), and the
+// study-sized turn passed in 30 of 40 draws there, 40 of 40 with the
+// study's 6 frames (6 pairs per task).
+int swap_frames() {
+  static const int frames = static_cast<int>(std::get<std::int64_t>(
+      *real_registry().find("tasks")->schema.param("trial_length")->default_value));
+  return frames;
+}
 // by_frame: the turn of each step is set by the frame at which it happens
 // (a clock that turns every code alike, whatever its elapsed time), not by
 // the code's elapsed time: a null for the swap test (it has no
@@ -402,7 +409,7 @@ std::vector<StateSet> turning_codes(std::uint64_t seed, double scale, double dec
   std::vector<StateSet> out;
   torch::manual_seed(static_cast<std::int64_t>(seed));
   for (int k = 0; k < sub_test_seeds(); ++k) {
-    synth::Trials t = synth::sampled_trials({"loc-1", "loc-2"}, 256, kSwapFrames, 4,
+    synth::Trials t = synth::sampled_trials({"loc-1", "loc-2"}, 256, swap_frames(), 4,
                                             seed * 31 + static_cast<std::uint64_t>(k));
     const int units = 8;
     torch::Tensor c = synth::code(4, units, 1.0);
