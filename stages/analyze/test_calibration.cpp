@@ -169,17 +169,26 @@ TEST(Calibration, Finding1Power) {
     EXPECT_GE(held, kMinTruePositives);
   }
 }
+// Finding 1's nulls run the issue's 100 draws (their bound scaled: at most
+// 4 of 40, i.e. 11 of 100). At version 13 (each model's own permutations)
+// their rate is 14 and 13 of 300 (4.7% and 4.3%), and the first 40 draws of
+// the first held 5 (Clopper-Pearson [0.042, 0.268]): at a true 5%, 5 or more
+// of 40 happens in 4.8% of draw sets, so 40 draws test the draws, not the
+// test. The first 100 hold 9 and 9.
+constexpr int kFinding1NullDraws = 100;
 // Scale 0: both sides retain category alike.
 TEST(Calibration, Finding1FalsePositives) {
-  EXPECT_LE(held_count("1", this_scenario("null"), kRetentionBody,
-                       [](std::uint64_t s) { return retention(s, 0.0); }),
+  EXPECT_LE(held_count(
+                "1", this_scenario("null"), kRetentionBody,
+                [](std::uint64_t s) { return retention(s, 0.0); }, kFinding1NullDraws),
             kMaxFalsePositives);
 }
 // The adversarial null (issue 20, item 4): the multi-task models retain
 // more, but only in a task the controls do not have.
 TEST(Calibration, Finding1FalsePositivesOnOtherCells) {
-  EXPECT_LE(held_count("1", this_scenario("adversarial-null"), kRetentionBody,
-                       [](std::uint64_t s) { return retention(s, 0.0, true); }),
+  EXPECT_LE(held_count(
+                "1", this_scenario("adversarial-null"), kRetentionBody,
+                [](std::uint64_t s) { return retention(s, 0.0, true); }, kFinding1NullDraws),
             kMaxFalsePositives);
 }
 
