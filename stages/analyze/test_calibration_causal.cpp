@@ -209,7 +209,7 @@ TEST(Calibration, CausalNullIsDrawnFromTheStatesOwnSubspace) {
 
 // Finding 5's draws: 100 by default (WMGEOM_CALIBRATION_DRAWS overrides).
 int causal_draws() {
-  return std::getenv("WMGEOM_CALIBRATION_DRAWS") != nullptr ? calibration_draws() : kCausalDraws;
+  return calibration_draws(kCausalDraws);
 }
 
 // Finding 5's verdict on the adversarial null (no causal use of the decoded
