@@ -208,9 +208,7 @@ TEST(Calibration, CausalNullIsDrawnFromTheStatesOwnSubspace) {
 }
 
 // Finding 5's draws: 100 by default (WMGEOM_CALIBRATION_DRAWS overrides).
-int causal_draws() {
-  return calibration_draws(kCausalDraws);
-}
+int causal_draws() { return calibration_draws(kCausalDraws); }
 
 // Finding 5's verdict on the adversarial null (no causal use of the decoded
 // class; every direction of the states' subspace moves the readout as much):
