@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "analyze/findings_rules.h"
+#include "analyze/swap_pairs.h"
 
 namespace wmgeom::analyze::findings_detail {
 
@@ -58,42 +59,21 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables,
     // rotation borrowed, not in the target's strength. The decoder-weight
     // swap (`procrustes`) is supporting, paired as the paper pairs them
     // (time-shifted on (s, t+2)) (README "The centroid swap").
-    struct Swaps {
-      std::map<std::string, std::vector<double>> by;
-      std::vector<double> swaps, rotations, nulls;
-      int pairs = 0;
-    };
-    // Rows without a score are counted for the declared (centroid) table.
-    auto read_swaps = [&](Reader& table, bool declared, const char* time_shifted) {
-      Swaps out;
-      std::map<std::tuple<std::string, std::string, double, double>, std::map<std::string, double>>
-          cell;
+    // The pairing rule: swap_pairs.h (the report reads it too). Rows
+    // without a score are counted for the declared (centroid) table.
+    auto read_swaps = [&](const Reader& table, bool declared, const char* time_shifted) {
+      std::vector<std::size_t> rows;
       for (std::size_t i = 0; i < table.rows(); ++i) {
-        if (table.txt("model", i) != m.name || table.txt("relevance", i) != "relevant") continue;
-        if (!finite({table.num("accuracy", i), table.num("fitted_accuracy", i)})) {
-          unscored += declared ? 1 : 0;
-          continue;
-        }
-        out.by[table.txt("test", i)].push_back(table.num("accuracy", i));
-        cell[{table.txt("task", i), table.txt("feature", i), table.num("source_stim", i),
-              table.num("source_frame", i)}][table.txt("test", i)] =
-            table.num("target_above_chance", i) > 0 ? table.num("relative", i) : NAN;
+        if (table.txt("model", i) == m.name && table.txt("relevance", i) == "relevant")
+          rows.push_back(i);
       }
-      for (const auto& [key, tests] : cell) {
-        auto get = [&](const char* test) { return tests.count(test) ? tests.at(test) : NAN; };
-        if (!tests.count("elapsed_shifted") || !tests.count(time_shifted)) continue;
-        ++out.pairs;
-        const double es = get("elapsed_shifted"), ts = get(time_shifted);
-        if (!std::isfinite(es) || !std::isfinite(ts)) continue;
-        out.swaps.push_back(es - ts);
-        out.rotations.push_back(es - get("elapsed_shifted_no_rotation"));
-        out.nulls.push_back(es - get("elapsed_shifted_permuted_rotation"));
-      }
+      SwapPairs out = pair_swaps(table, rows, time_shifted);
+      unscored += declared ? out.unscored : 0;
       return out;
     };
-    const Swaps centroid = read_swaps(c, true, "time_shifted_same_cell"),
-                weights = read_swaps(p, false, "time_shifted");
-    auto& by = weights.by;
+    const SwapPairs centroid = read_swaps(c, true, "time_shifted_same_cell"),
+                    weights = read_swaps(p, false, "time_shifted");
+    const auto& by = weights.accuracy;
     const auto& swaps = centroid.swaps;
     const auto& rotations = centroid.rotations;
     const auto& nulls = centroid.nulls;
@@ -121,7 +101,7 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables,
     f["numbers"]
      [m.name +
       ": raw elapsed-shifted - time-shifted swap (different elapsed times; not the test)"] =
-         mean(centroid.by.at("elapsed_shifted")) - mean(centroid.by.at("time_shifted"));
+         mean(centroid.accuracy.at("elapsed_shifted")) - mean(centroid.accuracy.at("time_shifted"));
     f["numbers"][m.name +
                  ": decoder-weight swap, elapsed-shifted - time-shifted, relative to own targets "
                  "(supporting)"] = number_or_null(weight_swap[&m]);
@@ -131,12 +111,13 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables,
     f["numbers"]
      [m.name + ": elapsed-shifted swap relative, rotation - permuted-correspondence rotation"] =
          number_or_null(rotation_null[&m]);
-    if (centroid.by.count("reconstructed")) {
+    if (centroid.accuracy.count("reconstructed")) {
       f["numbers"][m.name + ": procrustes reconstructed (centroids)"] =
-          mean(centroid.by.at("reconstructed"));
+          mean(centroid.accuracy.at("reconstructed"));
     }
-    if (centroid.by.count("fitted"))
-      f["numbers"][m.name + ": procrustes fitted (centroids)"] = mean(centroid.by.at("fitted"));
+    if (centroid.accuracy.count("fitted"))
+      f["numbers"][m.name + ": procrustes fitted (centroids)"] =
+          mean(centroid.accuracy.at("fitted"));
     if (by.count("reconstructed"))
       f["numbers"][m.name + ": procrustes reconstructed (decoder weights)"] =
           mean(by.at("reconstructed"));

@@ -5,6 +5,7 @@
 #include <optional>
 #include <tuple>
 
+#include "analyze/swap_pairs.h"
 #include "report/sections/common.h"
 
 namespace wmgeom::report {
@@ -370,13 +371,9 @@ Margins margins_of(const Columns& h, const std::vector<std::size_t>& rows) {
 }
 
 // The elapsed-shifted minus time-shifted swap and rotation minus no
-// rotation of one model, as findings.cpp computes them: task-relevant rows
-// with a finite accuracy and fitted_accuracy; per source cell (task,
-// feature, source_stim, source_frame) each test's `relative` where its
-// target is above chance (NaN otherwise); the mean over the cells that have
-// both swaps (`pairs`) of elapsed - time-shifted, skipping cells where
-// either is NaN; rotation: elapsed-shifted minus its no-rotation control
-// over the same cells (NaN where a control is missing, as there). The
+// rotation of one model, by the findings' own pairing rule
+// (analyze/swap_pairs.h) on the model's task-relevant rows: the means over
+// the usable pairs, and the cells that have both swaps (`pairs`). The
 // time-shifted partner is `time_shifted_same_cell` where the table has it
 // (the centroid swap since analyze version 10: both swaps on one cell),
 // else `time_shifted` (the decoder-weight swap; older analyses).
@@ -385,32 +382,14 @@ struct SwapMeasures {
   int pairs = 0;
 };
 SwapMeasures swap_measures(const Columns& c, const std::vector<std::size_t>& rows) {
-  std::map<std::tuple<std::string, std::string, double, double>, std::map<std::string, double>>
-      cell;
+  std::vector<std::size_t> relevant;
+  std::string partner = "time_shifted";
   for (std::size_t i : rows) {
-    if (relevance_of(c, i) != "relevant") continue;
-    if (!std::isfinite(c.num("accuracy", i)) || !std::isfinite(c.num("fitted_accuracy", i)))
-      continue;
-    cell[{c.txt("task", i), c.txt("feature", i), c.num("source_stim", i), c.num("source_frame", i)}]
-        [c.txt("test", i)] = c.num("target_above_chance", i) > 0 ? c.num("relative", i) : kNaN;
-  }
-  const char* partner = "time_shifted";
-  for (std::size_t i : rows)
+    if (relevance_of(c, i) == "relevant") relevant.push_back(i);
     if (c.txt("test", i) == "time_shifted_same_cell") partner = "time_shifted_same_cell";
-  SwapMeasures out;
-  std::vector<double> swaps, rotations;
-  for (const auto& [key, tests] : cell) {
-    auto get = [&](const char* test) { return tests.count(test) ? tests.at(test) : kNaN; };
-    if (!tests.count("elapsed_shifted") || !tests.count(partner)) continue;
-    ++out.pairs;
-    const double es = get("elapsed_shifted"), ts = get(partner);
-    if (!std::isfinite(es) || !std::isfinite(ts)) continue;
-    swaps.push_back(es - ts);
-    rotations.push_back(es - get("elapsed_shifted_no_rotation"));
   }
-  out.swap = plain_mean(swaps);
-  out.rotation = plain_mean(rotations);
-  return out;
+  const analyze::SwapPairs pairs = analyze::pair_swaps(c, relevant, partner);
+  return {plain_mean(pairs.swaps), plain_mean(pairs.rotations), pairs.pairs};
 }
 
 // "3 models" / "1 model".
