@@ -1,5 +1,5 @@
 // What the analyze stage's tests on synthetic states share (test_analyze.cpp,
-// test_leak_rule.cpp): states with planted encoding and memory codes, and
+// test_leak_rule.cpp, test_orthogonality.cpp): states with planted encoding and memory codes, and
 // one run of the stage on them.
 #pragma once
 
@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,27 +54,44 @@ struct Analysis {
   double seconds = 0;
 };
 
-// `keys`: each state set's cache key (InputItem::key, as the executor passes
-// it), none if empty.
-inline Analysis analyze(const std::vector<StateSet>& sets, const std::string& body,
-                        const std::vector<std::string>& keys = {}) {
+// How a test runs the stage: `keys`, each state set's cache key
+// (InputItem::key, as the executor passes it; none if empty); the inputs
+// named `prefix` + their index (the models' names in the tables); `seed`
+// appended to the body (none: the body's own or the schema's default); the
+// stage on `threads` threads (the tables do not depend on them).
+struct Call {
+  std::vector<std::string> keys;
+  std::string prefix = "states";
+  std::optional<int> seed = 3;
+  int threads = 2;
+};
+
+inline Analysis analyze_with(const std::vector<StateSet>& sets, const std::string& body,
+                             const Call& call) {
   AnalyzeStage stage;
   // Ports must name planned stages; these are planned, never run.
-  Params p = stage_params(real_registry(), "analyze",
-                          body + "\nseed = 3\nstates = [\"up\"]\n" + kUpstream);
+  const std::string seed = call.seed ? "\nseed = " + std::to_string(*call.seed) : "";
+  Params p =
+      stage_params(real_registry(), "analyze", body + seed + "\nstates = [\"up\"]\n" + kUpstream);
   StageInputs in;
   for (std::size_t i = 0; i < sets.size(); ++i) {
-    in.add("states", InputItem{"states" + std::to_string(i),
+    in.add("states", InputItem{call.prefix + std::to_string(i),
                                {},
                                std::make_shared<const Artifact>(sets[i].to_artifact()),
-                               keys.empty() ? std::string() : keys.at(i)});
+                               call.keys.empty() ? std::string() : call.keys.at(i)});
   }
   TempDir dir;
-  RunContext ctx("analyze", dir / "work", 2);
+  RunContext ctx("analyze", dir / "work", call.threads);
   auto start = std::chrono::steady_clock::now();
   Analysis r{AnalysisResult::from_artifact(stage.run(p, in, ctx)), 0};
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
+}
+
+// The common case: inputs "states0", "states1", ..., seed 3, 2 threads.
+inline Analysis analyze(const std::vector<StateSet>& sets, const std::string& body,
+                        const std::vector<std::string>& keys = {}) {
+  return analyze_with(sets, body, Call{keys});
 }
 
 // Mean of `column` over rows where every (text column, value) matches and

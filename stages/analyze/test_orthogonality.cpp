@@ -15,6 +15,7 @@
 #include "analyze/analyses.h"
 #include "analyze/analyze.h"
 #include "analyze/synthetic.h"
+#include "analyze/test_analyze_fixture.h"
 #include "core/artifacts.h"
 #include "core/npy.h"
 #include "nets/torch_util.h"
@@ -177,30 +178,12 @@ TEST(Orthogonality, InvariancesFollowThePreparation) {
 // behind every index (true, then image-level shuffles) are in the result for
 // refitting elsewhere; the preparation is a parameter.
 // The analyze stage on models m0, m1, ... (`models`), with `body` as its
-// parameters.
+// parameters (the fixture's run: test_analyze_fixture.h).
 // `keys`: each model's states' cache key (InputItem::key), none if empty.
 AnalysisResult analyze_states(const std::vector<StateSet>& models, const std::string& body,
                               const std::vector<std::string>& keys = {}) {
-  AnalyzeStage stage;
-  Params params = stage_params(
-      real_registry(), "analyze",
-      body +
-          "\nstates = [\"up\"]\n"
-          "[stage.img]\ntype = \"render\"\n[stage.cnn]\ntype = \"features\"\nstimuli = \"img\"\n"
-          "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"img\"\n"
-          "[stage.net]\ntype = \"train\"\nfeatures = \"cnn\"\ntasks = \"tasks\"\n"
-          "[stage.up]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = "
-          "\"cnn\"\n");
-  StageInputs in;
-  for (std::size_t i = 0; i < models.size(); ++i) {
-    in.add("states", InputItem{"m" + std::to_string(i),
-                               {},
-                               std::make_shared<const Artifact>(models[i].to_artifact()),
-                               keys.empty() ? std::string() : keys.at(i)});
-  }
-  TempDir dir;
-  RunContext ctx("analyze", dir / "work", 1);
-  return AnalysisResult::from_artifact(stage.run(params, in, ctx));
+  // Inputs m0, m1, ...; the schema's seed; one thread.
+  return analyze_with(models, body, Call{keys, "m", std::nullopt, 1}).result;
 }
 AnalysisResult analyze_states(const StateSet& states, const std::string& body) {
   return analyze_states(std::vector<StateSet>{states}, body);
