@@ -75,14 +75,12 @@ std::shared_ptr<const Artifact> one_analysis_of_both(InProcess& run, const std::
       "= \"cnn\"\ntasks = \"tasks\"\n"
       "[stage.up]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = \"cnn\"\n");
   StageInputs in;
+  const auto keys = instance_keys(run.dir / "p.toml", text);
   for (const std::string seed : {"1", "2"}) {
     for (const std::string stage : {"states", "net"}) {
       const std::string name = stage + "[seed=" + seed + "]";
       in.add(stage == "states" ? "states" : "models",
-             InputItem{name,
-                       {{"seed", seed}},
-                       run.get(text, name),
-                       instance_key(run.dir / "p.toml", text, name)});
+             InputItem{name, {{"seed", seed}}, run.get(text, name), keys.at(name)});
     }
   }
   RunContext ctx("single", run.dir / "single", 2);

@@ -167,6 +167,16 @@ std::string instance_key(const fs::path& file, const std::string& text, const st
   return plan->instances.at(picked.front()).key;
 }
 
+std::map<std::string, std::string> instance_keys(const fs::path& file, const std::string& text,
+                                                 const StageRegistry& registry) {
+  Diagnostics diags;
+  const auto plan = make_plan_from_text(file.string(), text, {}, registry, diags);
+  if (!plan) throw InputError(diags.format_all());
+  std::map<std::string, std::string> keys;
+  for (const auto& instance : plan->instances) keys[instance.name] = instance.key;
+  return keys;
+}
+
 InstanceSummary instance_summary(const std::string& name, CacheStatus cache,
                                  std::vector<std::string> inputs, const std::string& kind,
                                  double compute_seconds) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -123,5 +124,10 @@ Params stage_params(const StageRegistry& registry, const std::string& type,
 // diagnostic if the pipeline is invalid.
 std::string instance_key(const std::filesystem::path& file, const std::string& text,
                          const std::string& stage, const StageRegistry& registry = real_registry());
+// Every instance's cache key (instance name -> key), from one plan of `text`
+// as `file`; throws as instance_key does.
+std::map<std::string, std::string> instance_keys(const std::filesystem::path& file,
+                                                 const std::string& text,
+                                                 const StageRegistry& registry = real_registry());
 
 }  // namespace wmgeom::testing
