@@ -9,8 +9,13 @@ Usage:
                         [--permutations R] [--null-rule wmgeom|numpy]
                         [--fold-rule wmgeom|sklearn]
                         [--check] [--tolerance 0.03] [--json OUT]
-TABLES_DIR: the analyze stage's tables (cross_task.csv, temporal_hypotheses.csv,
-            procrustes.csv, procrustes_centroids.csv; e.g. runs/<run>/tables).
+TABLES_DIR: `wmgeom export` of the analysis (the findings instance, e.g.
+            `wmgeom export pipelines/study.toml verdicts DIR`, or one analyze
+            instance): its tables (cross_task.csv, temporal_hypotheses.csv,
+            procrustes.csv, procrustes_centroids.csv) and meta.json, whose
+            models' states keys seed each model's own permutations (analyze
+            version 13). A run's tables/ folder has no meta.json: with
+            --null-rule wmgeom it is refused (exit 2), not drawn otherwise.
 STATES_DIR: `wmgeom export` of one capture instance (hidden.npy, task.npy,
             stimulus.npy, location.npy, category.npy, identity.npy, meta.json).
             Its model name in the tables is found by the folder name (the
@@ -685,15 +690,30 @@ def main():
         sys.exit("recompute_findings.py: --model names one STATES_DIR")
     # Each model's states key (the analysis' params, `source`), which seeds
     # its own permutations; a model analysed from memory has none (its name).
+    # The key is in the analysis' meta.json (`wmgeom export` of the analyze
+    # or findings instance writes it beside the tables), not in a run's
+    # tables/ folder: without it the draws cannot be the tables' own, so
+    # --null-rule wmgeom refuses rather than draw others silently.
     draw_ids = {}
     meta_path = os.path.join(a.tables, "meta.json")
     if os.path.exists(meta_path):
         for entry in json.load(open(meta_path))["meta"].get("params", {}).get("models", []):
             draw_ids[entry["name"]] = entry.get("source", entry["name"])
+    elif a.null_rule == "wmgeom":
+        sys.stderr.write(
+            f"recompute_findings.py: {meta_path}: not found. --null-rule wmgeom draws each model's "
+            "permutations from its states key (analyze version 13), which the analysis' meta.json "
+            "carries: pass the folder of `wmgeom export PIPELINE <findings or analyze instance> DIR` "
+            "(tables and meta.json) as TABLES_DIR, or --null-rule numpy for draws of its own\n")
+        sys.exit(2)
     results, worst, worst_at = [], 0.0, None
     print(f"{'model':34s} {'quantity':28s} {'wmgeom':>9s} {'sklearn':>9s} {'|diff|':>7s}")
     for folder in a.states:
         name = a.model or model_name(folder, names)
+        if a.null_rule == "wmgeom" and name not in draw_ids:
+            sys.stderr.write(f"recompute_findings.py: {meta_path}: model {name!r} is not among the "
+                             f"analysis' models ({', '.join(sorted(draw_ids))})\n")
+            sys.exit(2)
         m = Model(folder, a, draw_ids.get(name, name))
         start = time.process_time()
         compared = []

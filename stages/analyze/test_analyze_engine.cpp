@@ -5,8 +5,11 @@
 // states: test_analyze.cpp.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
@@ -115,6 +118,22 @@ TEST(Analyze, ThroughTheEngineWithCausal) {
       "/stages/analyze/recompute_findings.py --check --folds 3 --seed 4 " +
       (dir / "geometry").string() + " " + (dir / "states").string() + " --model states";
   EXPECT_EQ(std::system(recompute.c_str()), 0) << recompute;
+  // The same tables without the analysis' meta.json (a run's tables/
+  // folder): the models' states keys, which seed their own permutations,
+  // are missing, so the tables' draws cannot be redrawn; refused with exit
+  // 2, not recomputed against other permutations.
+  std::filesystem::create_directories(dir / "tables");
+  for (const auto& e : std::filesystem::directory_iterator(dir / "geometry")) {
+    if (e.path().extension() == ".csv")
+      std::filesystem::copy_file(e.path(), dir / "tables" / e.path().filename());
+  }
+  const std::string without_meta = std::string("/usr/bin/python3 ") + WMGEOM_SOURCE_DIR +
+                                   "/stages/analyze/recompute_findings.py --check --folds 3 "
+                                   "--seed 4 " +
+                                   (dir / "tables").string() + " " + (dir / "states").string() +
+                                   " --model states 2>/dev/null";
+  const int status = std::system(without_meta.c_str());
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << without_meta;
 }
 
 // Issue 22 item 6: analyze estimates its artifact and working memory at plan
