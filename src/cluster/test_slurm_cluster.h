@@ -96,22 +96,13 @@ inline std::string sweep_pipeline(const fs::path& dir, const std::string& scaled
 // array), one analysis per model (an array), the findings across them and
 // the report, on the real stages.
 inline std::string study_pipeline(int steps, const std::string& train_extra = "") {
-  return "[pipeline]\nname = \"study\"\nseed = 4\n\n"
-         "[stage.stimuli]\ntype = \"render\"\ncategories = 2\nidentities_per_category = 2\nviews = "
-         "6\n"
-         "image_size = 32\nholdout_views = [2]\n\n"
-         "[stage.cnn]\ntype = \"features\"\nstimuli = \"stimuli\"\nmodel = \"random\"\ninput_size "
-         "= 32\n\n"
-         "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"stimuli\"\ntasks = [\"loc-1\", "
-         "\"cat-1\"]\neval_trials_per_task = 64\n\n"
-         "[stage.net]\ntype = \"train\"\nfeatures = \"cnn\"\ntasks = \"tasks\"\nrnn = "
-         "\"gru\"\nhidden = 16\n"
-         "conv_channels = 8\nembed = 16\nbatch_size = 32\nlr = 0.003\nsteps = " +
-         std::to_string(steps) + "\neval_every = " + std::to_string(std::min(steps, 50)) +
-         "\ncheckpoint_every = 100000\ndevice = \"cpu\"\nsweep = { seed = [1, 2, 3, 4] }\n" +
-         train_extra +
-         "\n[stage.states]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = "
-         "\"cnn\"\n\n"
+  return tiny_states_pipeline({.name = "study",
+                               .rnn = "gru",
+                               .steps = steps,
+                               .eval_every = std::min(steps, 50),
+                               .net_extra = "checkpoint_every = 100000\n"
+                                            "sweep = { seed = [1, 2, 3, 4] }\n" +
+                                            train_extra}) +
          "[stage.geometry]\ntype = \"analyze\"\nstates = { each = \"states\" }\nmodels = "
          "[\"net\"]\nanalyses = [\"decoding\"]\n"
          "folds = 3\nnull_shuffles = 1\npermutations = 2\n\n"

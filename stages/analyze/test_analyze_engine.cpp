@@ -32,23 +32,9 @@ namespace {
 
 // A small trained LSTM, captured, and every analysis with few shuffles.
 std::string tiny_pipeline(const std::string& analyze_extra = "") {
-  return "[pipeline]\nname = \"a\"\nseed = 4\n\n"
-         "[stage.stimuli]\ntype = \"render\"\ncategories = 2\nidentities_per_category = 2\nviews = "
-         "6\n"
-         "image_size = 32\nholdout_views = [2]\n\n"
-         "[stage.cnn]\ntype = \"features\"\nstimuli = \"stimuli\"\nmodel = \"random\"\ninput_size "
-         "= 32\n\n"
-         "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"stimuli\"\ntasks = [\"loc-1\", "
-         "\"cat-1\"]\neval_trials_per_task = 64\n\n"
-         "[stage.net]\ntype = \"train\"\nfeatures = \"cnn\"\ntasks = \"tasks\"\nrnn = \"lstm\"\n"
-         "hidden = 16\nconv_channels = 8\nembed = 16\nbatch_size = 32\nlr = 0.003\nsteps = "
-         "100\neval_every = 100\n"
-         "device = \"cpu\"\n\n"
-         "[stage.states]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = "
-         "\"cnn\"\n\n"
-         "[stage.geometry]\ntype = \"analyze\"\nstates = [\"states\"]\nmodels = [\"net\"]\nfolds = "
-         "3\nnull_shuffles = 2\n"
-         "random_directions = 50\n" +
+  return tiny_states_pipeline() +
+         "[stage.geometry]\ntype = \"analyze\"\nstates = [\"states\"]\nmodels = [\"net\"]\n"
+         "folds = 3\nnull_shuffles = 2\nrandom_directions = 50\n" +
          analyze_extra;
 }
 

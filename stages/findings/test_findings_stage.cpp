@@ -24,23 +24,9 @@ namespace {
 // Two seeds of a small LSTM on two tasks, their states, one analysis per
 // model (`per`, states = { each = ... }) and `verdicts` across them.
 std::string two_seeds(const std::string& more = "") {
-  return "[pipeline]\nname = \"f\"\nseed = 4\n\n"
-         "[stage.stimuli]\ntype = \"render\"\ncategories = 2\nidentities_per_category = 2\nviews = "
-         "6\n"
-         "image_size = 32\nholdout_views = [2]\n\n"
-         "[stage.cnn]\ntype = \"features\"\nstimuli = \"stimuli\"\nmodel = \"random\"\ninput_size "
-         "= 32\n\n"
-         "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"stimuli\"\ntasks = [\"loc-1\", "
-         "\"cat-1\"]\neval_trials_per_task = 64\n\n"
-         "[stage.net]\ntype = \"train\"\nfeatures = \"cnn\"\ntasks = \"tasks\"\nrnn = \"lstm\"\n"
-         "hidden = 16\nconv_channels = 8\nembed = 16\nbatch_size = 32\nlr = 0.003\nsteps = "
-         "100\neval_every = 100\n"
-         "device = \"cpu\"\nsweep = { seed = [1, 2] }\n\n"
-         "[stage.states]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\nfeatures = "
-         "\"cnn\"\n\n"
-         "[stage.per]\ntype = \"analyze\"\nstates = { each = \"states\" }\nmodels = "
-         "[\"net\"]\nfolds = 3\nnull_shuffles = 2\n"
-         "random_directions = 50\n\n"
+  return tiny_states_pipeline({.name = "f", .net_extra = "sweep = { seed = [1, 2] }\n"}) +
+         "[stage.per]\ntype = \"analyze\"\nstates = { each = \"states\" }\n"
+         "models = [\"net\"]\nfolds = 3\nnull_shuffles = 2\nrandom_directions = 50\n\n"
          "[stage.verdicts]\ntype = \"findings\"\nanalysis = [\"per\"]\nmin_seeds = 2\n" +
          more;
 }

@@ -177,6 +177,25 @@ std::map<std::string, std::string> instance_keys(const fs::path& file, const std
   return keys;
 }
 
+std::string tiny_states_pipeline(const TinyStates& s) {
+  return "[pipeline]\nname = \"" + s.name +
+         "\"\nseed = 4\n\n"
+         "[stage.stimuli]\ntype = \"render\"\ncategories = 2\nidentities_per_category = 2\n"
+         "views = 6\nimage_size = 32\nholdout_views = [2]\n\n"
+         "[stage.cnn]\ntype = \"features\"\nstimuli = \"stimuli\"\nmodel = \"random\"\n"
+         "input_size = 32\n\n"
+         "[stage.tasks]\ntype = \"tasks\"\nstimuli = \"stimuli\"\n"
+         "tasks = [\"loc-1\", \"cat-1\"]\neval_trials_per_task = 64\n\n"
+         "[stage.net]\ntype = \"train\"\nfeatures = \"cnn\"\ntasks = \"tasks\"\nrnn = \"" +
+         s.rnn +
+         "\"\nhidden = 16\nconv_channels = 8\nembed = 16\nbatch_size = 32\nlr = 0.003\n"
+         "steps = " +
+         std::to_string(s.steps) + "\neval_every = " + std::to_string(s.eval_every) +
+         "\ndevice = \"cpu\"\n" + s.net_extra +
+         "\n[stage.states]\ntype = \"capture\"\nmodel = \"net\"\ntasks = \"tasks\"\n"
+         "features = \"cnn\"\n\n";
+}
+
 InstanceSummary instance_summary(const std::string& name, CacheStatus cache,
                                  std::vector<std::string> inputs, const std::string& kind,
                                  double compute_seconds) {

@@ -118,6 +118,20 @@ Params stage_params(const StageRegistry& registry, const std::string& type,
                     const std::string& toml_body,
                     const std::filesystem::path& base_dir = std::filesystem::current_path());
 
+// The smallest science pipeline up to trained states, for tests that run
+// the analysis stages on real ones: 2 categories x 2 identities x 6 views
+// rendered at 32 px, a random CNN, tasks loc-1 and cat-1 (64 evaluation
+// trials each), `net` (a small RNN, hidden 16, trained on the CPU) and its
+// states, `states`. Callers append their analysis stages.
+struct TinyStates {
+  std::string name = "a";  // [pipeline] name
+  std::string rnn = "lstm";
+  int steps = 100;
+  int eval_every = 100;
+  std::string net_extra;  // more lines of [stage.net]: a sweep, checkpoints
+};
+std::string tiny_states_pipeline(const TinyStates& s = {});
+
 // The cache key of the first instance of `stage` (a stage or instance name)
 // when `text` is planned as the pipeline file `file` (relative paths resolve
 // against its folder). Nothing runs. Throws wmgeom::InputError with every
