@@ -174,6 +174,16 @@ std::vector<std::filesystem::path> write_findings_and_tables(const Artifact& art
   std::filesystem::create_directories(tables, ec);
   if (ec) throw Error("cannot create " + tables.string() + ": " + ec.message());
   export_tables(artifact, tables);
+  {
+    // What `wmgeom export` writes as meta.json, less the tables' own
+    // description (their CSVs are here) and the arrays (not written here).
+    const nlohmann::json doc = {
+        {"kind", artifact.kind},
+        {"meta", {{"params", artifact.meta.value("params", nlohmann::json::object())}}}};
+    std::ofstream f(tables / "meta.json");
+    f << doc.dump(2) << "\n";
+    if (!f) throw Error("cannot write " + (tables / "meta.json").string());
+  }
   const std::filesystem::path tmp = findings.string() + ".tmp";
   {
     std::ofstream f(tmp);

@@ -57,7 +57,10 @@ class AnalyzeStage final : public StageWith<AnalyzeSettings> {
 std::optional<std::string> findings_suffix(const RunSummary& run, const std::string& instance);
 
 // findings.json and tables/<name>.csv of an AnalysisResult artifact (the
-// findings written through a temporary file); the paths written.
+// findings written through a temporary file), and tables/meta.json: the
+// artifact's kind and parameters (each model's name and states key, which
+// seeds its own draws), so the folder alone lets recompute_findings.py
+// redraw the tables' permutations. The paths written.
 std::vector<std::filesystem::path> write_findings_and_tables(const Artifact& artifact,
                                                              const std::filesystem::path& findings,
                                                              const std::filesystem::path& tables);

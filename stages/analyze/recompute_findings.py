@@ -9,13 +9,15 @@ Usage:
                         [--permutations R] [--null-rule wmgeom|numpy]
                         [--fold-rule wmgeom|sklearn]
                         [--check] [--tolerance 0.03] [--json OUT]
-TABLES_DIR: `wmgeom export` of the analysis (the findings instance, e.g.
-            `wmgeom export pipelines/study.toml verdicts DIR`, or one analyze
-            instance): its tables (cross_task.csv, temporal_hypotheses.csv,
-            procrustes.csv, procrustes_centroids.csv) and meta.json, whose
-            models' states keys seed each model's own permutations (analyze
-            version 13). A run's tables/ folder has no meta.json: with
-            --null-rule wmgeom it is refused (exit 2), not drawn otherwise.
+TABLES_DIR: a run's tables/ folder, or `wmgeom export` of the analysis
+            (the findings instance, e.g. `wmgeom export pipelines/study.toml
+            verdicts DIR`, or one analyze instance): its tables
+            (cross_task.csv, temporal_hypotheses.csv, procrustes.csv,
+            procrustes_centroids.csv) and meta.json, whose models' states
+            keys seed each model's own permutations (analyze version 13).
+            Without meta.json (a run's tables/ written before 2026-12-06, or
+            CSVs copied alone) --null-rule wmgeom refuses (exit 2) rather
+            than draw other permutations.
 STATES_DIR: `wmgeom export` of one capture instance (hidden.npy, task.npy,
             stimulus.npy, location.npy, category.npy, identity.npy, meta.json).
             Its model name in the tables is found by the folder name (the
@@ -690,9 +692,9 @@ def main():
         sys.exit("recompute_findings.py: --model names one STATES_DIR")
     # Each model's states key (the analysis' params, `source`), which seeds
     # its own permutations; a model analysed from memory has none (its name).
-    # The key is in the analysis' meta.json (`wmgeom export` of the analyze
-    # or findings instance writes it beside the tables), not in a run's
-    # tables/ folder: without it the draws cannot be the tables' own, so
+    # The key is in the analysis' meta.json, which a run writes into its
+    # tables/ folder and `wmgeom export` of the analyze or findings instance
+    # beside the tables: without it the draws cannot be the tables' own, so
     # --null-rule wmgeom refuses rather than draw others silently.
     draw_ids = {}
     meta_path = os.path.join(a.tables, "meta.json")
@@ -703,8 +705,9 @@ def main():
         sys.stderr.write(
             f"recompute_findings.py: {meta_path}: not found. --null-rule wmgeom draws each model's "
             "permutations from its states key (analyze version 13), which the analysis' meta.json "
-            "carries: pass the folder of `wmgeom export PIPELINE <findings or analyze instance> DIR` "
-            "(tables and meta.json) as TABLES_DIR, or --null-rule numpy for draws of its own\n")
+            "carries: pass a run's tables/ folder (written since 2026-12-06) or the folder of "
+            "`wmgeom export PIPELINE <findings or analyze instance> DIR` as TABLES_DIR, or "
+            "--null-rule numpy for draws of its own\n")
         sys.exit(2)
     results, worst, worst_at = [], 0.0, None
     print(f"{'model':34s} {'quantity':28s} {'wmgeom':>9s} {'sklearn':>9s} {'|diff|':>7s}")

@@ -104,22 +104,25 @@ TEST(Analyze, ThroughTheEngineWithCausal) {
       "/stages/analyze/recompute_findings.py --check --folds 3 --seed 4 " +
       (dir / "geometry").string() + " " + (dir / "states").string() + " --model states";
   EXPECT_EQ(std::system(recompute.c_str()), 0) << recompute;
-  // The same tables without the analysis' meta.json (a run's tables/
-  // folder): the models' states keys, which seed their own permutations,
-  // are missing, so the tables' draws cannot be redrawn; refused with exit
-  // 2, not recomputed against other permutations.
-  std::filesystem::create_directories(dir / "tables");
-  for (const auto& e : std::filesystem::directory_iterator(dir / "geometry")) {
-    if (e.path().extension() == ".csv")
-      std::filesystem::copy_file(e.path(), dir / "tables" / e.path().filename());
-  }
-  const std::string without_meta = std::string("/usr/bin/python3 ") + WMGEOM_SOURCE_DIR +
-                                   "/stages/analyze/recompute_findings.py --check --folds 3 "
-                                   "--seed 4 " +
-                                   (dir / "tables").string() + " " + (dir / "states").string() +
-                                   " --model states 2>/dev/null";
-  const int status = std::system(without_meta.c_str());
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << without_meta;
+  // A run's own output folder (tables/ as `wmgeom run` writes it) carries
+  // the analysis' meta.json, each model's states key included, so the
+  // script redraws the tables' permutations from the folder alone.
+  write_findings_and_tables(r.to_artifact(), dir / "run" / "findings.json", dir / "run" / "tables");
+  auto script_on = [&](const std::filesystem::path& tables) {
+    const std::string cmd = std::string("/usr/bin/python3 ") + WMGEOM_SOURCE_DIR +
+                            "/stages/analyze/recompute_findings.py --check --folds 3 --seed 4 " +
+                            tables.string() + " " + (dir / "states").string() +
+                            " --model states >/dev/null 2>&1";
+    const int status = std::system(cmd.c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  EXPECT_EQ(script_on(dir / "run" / "tables"), 0);
+  // Without the analysis' meta.json (a run before 2026-12-06, or CSVs
+  // copied alone) the models' states keys, which seed their own
+  // permutations, are missing: refused with exit 2, not recomputed against
+  // other permutations.
+  std::filesystem::remove(dir / "run" / "tables" / "meta.json");
+  EXPECT_EQ(script_on(dir / "run" / "tables"), 2);
 }
 
 // Issue 22 item 6: analyze estimates its artifact and working memory at plan

@@ -4,8 +4,12 @@
 // refused, saying why.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <set>
+#include <utility>
 
 #include "analyze/analyze.h"
 #include "analyze/calibration.h"
@@ -137,6 +141,7 @@ TEST(Findings, ChangingAlphaRerunsOnlyTheFindings) {
   std::vector<std::string> first = {"run", (dir / "p.toml").string()};
   first.insert(first.end(), common.begin(), common.end());
   ASSERT_EQ(run_cli(first, real_registry()).code, 0);
+  std::filesystem::copy_file(dir / "out" / "findings.json", dir / "at-0.05.json");
   std::vector<std::string> again = first;
   again.insert(again.end(), {"--set", "stage.verdicts.alpha=0.01"});
   ASSERT_EQ(run_cli(again, real_registry()).code, 0);
@@ -163,6 +168,43 @@ TEST(Findings, ChangingAlphaRerunsOnlyTheFindings) {
   const auto alpha =
       nlohmann::json::parse(read_file(dir / "out" / "findings.json")).at("5").at("alpha");
   EXPECT_DOUBLE_EQ(alpha.get<double>(), 0.01);
+  // tables/meta.json names each model with its states' cache key (the seed
+  // of its own draws), so recompute_findings.py can work from the folder.
+  const auto meta = nlohmann::json::parse(read_file(dir / "out" / "tables" / "meta.json"));
+  EXPECT_EQ(meta.at("kind"), "AnalysisResult");
+  const auto keys = instance_keys(dir / "p.toml", two_seeds());
+  const auto& models = meta.at("meta").at("params").at("models");
+  ASSERT_EQ(models.size(), 2u) << meta.dump();
+  for (const auto& m : models) {
+    const std::string name = m.at("name");
+    ASSERT_TRUE(keys.count(name)) << name;
+    EXPECT_EQ(m.at("source"), keys.at(name)) << name;
+  }
+  // The two runs side by side (compare_findings.py, how the README's
+  // sensitivity table is made): each finding's verdict as in each file;
+  // something that is not a findings.json is refused with exit 2.
+  const std::string script = std::string("/usr/bin/python3 ") + WMGEOM_SOURCE_DIR +
+                             "/stages/findings/compare_findings.py ";
+  const std::string cmd = script + "alpha-0.05=" + (dir / "at-0.05.json").string() +
+                          " alpha-0.01=" + (dir / "out" / "findings.json").string() + " > " +
+                          (dir / "table.md").string();
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  const std::string table = read_file(dir / "table.md");
+  for (const auto& [label, file] : {std::pair{"alpha-0.05", dir / "at-0.05.json"},
+                                    std::pair{"alpha-0.01", dir / "out" / "findings.json"}}) {
+    const auto findings = nlohmann::json::parse(read_file(file));
+    const auto row = table.find("| " + std::string(label) + " | ");
+    ASSERT_NE(row, std::string::npos) << table;
+    const std::string line = table.substr(row, table.find('\n', row) - row);
+    std::size_t at = 0;
+    for (const std::string k : {"1", "2", "3", "4", "5"}) {
+      at = line.find("| " + findings.at(k).at("verdict").get<std::string>() + ": ", at);
+      EXPECT_NE(at, std::string::npos) << "finding " << k << " in " << line;
+    }
+  }
+  const int refused = std::system(
+      (script + "x=" + (dir / "out" / "run.json").string() + " >/dev/null 2>&1").c_str());
+  EXPECT_TRUE(WIFEXITED(refused) && WEXITSTATUS(refused) == 2);
 }
 
 // The calibration table (how far to trust each verdict) is keyed and
