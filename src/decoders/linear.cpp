@@ -47,11 +47,16 @@ class SubsetCholesky {
   // factorisation add up to a factorisation's worth.
   void move_to(const Matrix& m, const std::vector<Eigen::Index>& set) {
     const Eigen::Index n = m.rows();
-    std::vector<char> wanted(static_cast<std::size_t>(n), 0),
-        present(static_cast<std::size_t>(n), 0);
+    auto& wanted = wanted_;
+    auto& present = present_;
+    wanted.assign(static_cast<std::size_t>(n), 0);
+    present.assign(static_cast<std::size_t>(n), 0);
     for (Eigen::Index i : set) wanted[i] = 1;
     for (Eigen::Index i : order_) present[i] = 1;
-    std::vector<Eigen::Index> removed, added;  // positions in order_, indices of m
+    auto& removed = removed_;  // positions in order_
+    auto& added = added_;      // indices of m
+    removed.clear();
+    added.clear();
     for (Eigen::Index k = 0; k < size_; ++k) {
       if (!wanted[order_[k]]) removed.push_back(k);
     }
@@ -77,11 +82,11 @@ class SubsetCholesky {
     }
   }
 
-  // z with M[S, S] z = b, b and z in the order of order().
-  Vector solve(const Vector& b) const {
+  // z with M[S, S] z = b, b and z in the order of order(): b is replaced by z.
+  void solve_in_place(Vector& b) const {
     auto l = l_.topLeftCorner(size_, size_);
-    Vector y = l.triangularView<Eigen::Lower>().solve(b);
-    return l.transpose().triangularView<Eigen::Upper>().solve(y);
+    l.triangularView<Eigen::Lower>().solveInPlace(b);
+    l.transpose().triangularView<Eigen::Upper>().solveInPlace(b);
   }
 
   const std::vector<Eigen::Index>& order() const { return order_; }
@@ -91,7 +96,8 @@ class SubsetCholesky {
   // columns after j move up and left.
   void remove(Eigen::Index j) {
     const Eigen::Index r = size_ - j - 1;
-    Vector x(r);
+    Vector& x = scratch_;
+    x.resize(r);
     for (Eigen::Index i = 0; i < r; ++i) x[i] = l_(j + 1 + i, j);
     for (Eigen::Index k = 0; k < r; ++k) {
       double& lkk = l_(j + 1 + k, j + 1 + k);
@@ -114,9 +120,10 @@ class SubsetCholesky {
 
   // Appends index i of m; false if the new pivot is not clearly positive.
   bool append(const Matrix& m, Eigen::Index i) {
-    Vector b(size_);
-    for (Eigen::Index k = 0; k < size_; ++k) b[k] = m(order_[k], i);
-    Vector row = l_.topLeftCorner(size_, size_).triangularView<Eigen::Lower>().solve(b);
+    Vector& row = scratch_;
+    row.resize(size_);
+    for (Eigen::Index k = 0; k < size_; ++k) row[k] = m(order_[k], i);
+    l_.topLeftCorner(size_, size_).triangularView<Eigen::Lower>().solveInPlace(row);
     const double pivot = m(i, i) - row.squaredNorm();
     if (!(pivot > 1e-12 * m(i, i))) return false;
     l_.row(size_).head(size_) = row.transpose();
@@ -130,6 +137,10 @@ class SubsetCholesky {
   std::vector<Eigen::Index> order_;
   Eigen::Index size_ = 0;
   Eigen::Index changes_ = 0;  // indices added or removed since the last factorisation
+  // Scratch, kept between calls: a fit takes thousands of small steps.
+  std::vector<char> wanted_, present_;
+  std::vector<Eigen::Index> removed_, added_;
+  Vector scratch_;
 };
 
 // The L2-loss SVM  min_w 1/2 ||w||^2 + C sum_i max(0, 1 - y_i w.x_i)^2
@@ -164,7 +175,11 @@ class SquaredHingeSvm {
     const Eigen::Index n = x_.rows();
     Vector coef = Vector::Zero(kernel_ ? n : x_.cols());  // beta or w
     Vector out = Vector::Zero(n);                         // w.x_i
-    std::vector<char> active(n, 1), previous;
+    std::vector<char>& active = active_;
+    std::vector<char>& previous = previous_;
+    active.assign(static_cast<std::size_t>(n), 1);
+    previous.clear();
+    Vector &next_coef = next_coef_, &next_out = next_out_, &dir_out = dir_out_, &dir = dir_;
     double last_step = 0, ww = 0;  // ww = ||w||^2, tracked along the steps
     factor_kind_ = Factor::kNone;
     py_valid_ = false;
@@ -172,9 +187,9 @@ class SquaredHingeSvm {
       for (Eigen::Index i = 0; i < n; ++i) active[i] = y[i] * out[i] < 1.0;
       if (active == previous && last_step == 1.0)
         break;  // the last full step solved this active set: optimal
-      Vector next_coef, next_out;
       newton_point(y, active, next_coef, next_out);
-      Vector dir_out = next_out - out, dir = next_coef - coef;
+      dir_out = next_out - out;
+      dir = next_coef - coef;
       // ||w + t dw||^2 = ww + 2 t wd + t^2 dd, from the coefficients.
       double wd, dd;
       if (kernel_) {
@@ -205,7 +220,8 @@ class SquaredHingeSvm {
   // The minimiser of the quadratic that holds on `active`.
   void newton_point(const Vector& y, const std::vector<char>& active, Vector& coef, Vector& out) {
     const Eigen::Index n = x_.rows();
-    std::vector<Eigen::Index> idx;
+    std::vector<Eigen::Index>& idx = idx_;
+    idx.clear();
     for (Eigen::Index i = 0; i < n; ++i) {
       if (active[i]) idx.push_back(i);
     }
@@ -216,7 +232,7 @@ class SquaredHingeSvm {
       // of K = I + 2C G (computed once), few inactive samples I make this
       // cheap: K_AA^-1 = P_AA - P_AI P_II^-1 P_IA (Schur complement).
       const Eigen::Index q = n - a;
-      coef = Vector::Zero(n);
+      coef.setZero(n);
       if (q <= a) {
         const Matrix& p = inverse();
         // P r with r = 2C y on A and 0 on I is 2C (P y - P_{:,I} y_I), and
@@ -225,21 +241,25 @@ class SquaredHingeSvm {
           py_ = p * y;
           py_valid_ = true;
         }
-        Vector u = (2.0 * c_) * py_;
+        Vector& u = u_;
+        u = (2.0 * c_) * py_;
         if (q > 0) {
-          std::vector<Eigen::Index> inactive;
+          std::vector<Eigen::Index>& inactive = inactive_;
+          inactive.clear();
           for (Eigen::Index i = 0; i < n; ++i) {
             if (!active[i]) inactive.push_back(i);
           }
           factor(Factor::kInverse, p, inactive);
           const auto& order = factor_.order();
-          Vector ui(q);  // (P r)_I
+          Vector& ui = ui_;  // (P r)_I, then z with P_II z = (P r)_I
+          ui.resize(q);
           for (Eigen::Index i = 0; i < q; ++i) {
             double v = py_[order[i]];
             for (Eigen::Index j = 0; j < q; ++j) v -= p(order[i], order[j]) * y[order[j]];
             ui[i] = 2.0 * c_ * v;
           }
-          Vector z = factor_.solve(ui);
+          factor_.solve_in_place(ui);
+          const Vector& z = ui;
           // P is symmetric: its rows are its columns, and rows are contiguous.
           for (Eigen::Index i = 0; i < q; ++i)
             u -= p.row(order[i]).transpose() * (2.0 * c_ * y[order[i]] + z[i]);
@@ -255,11 +275,12 @@ class SquaredHingeSvm {
       } else {
         factor(Factor::kSystem, system(), idx);
         const auto& order = factor_.order();
-        Vector rhs(a);
-        for (Eigen::Index i = 0; i < a; ++i) rhs[i] = 2.0 * c_ * y[order[i]];
-        Vector beta_a = factor_.solve(rhs);
+        Vector& beta_a = ui_;  // 2C y_A, then beta_A
+        beta_a.resize(a);
+        for (Eigen::Index i = 0; i < a; ++i) beta_a[i] = 2.0 * c_ * y[order[i]];
+        factor_.solve_in_place(beta_a);
         // out = G beta, beta nonzero on A only: O(a n).
-        out = Vector::Zero(n);
+        out.setZero(n);
         for (Eigen::Index i = 0; i < a; ++i) {
           coef[order[i]] = beta_a[i];
           out += gram_.row(order[i]).transpose() * beta_a[i];
@@ -386,6 +407,10 @@ class SquaredHingeSvm {
   Factor factor_kind_ = Factor::kNone;
   Vector py_;  // P y for the label column being solved (kernel form)
   bool py_valid_ = false;
+  // Scratch of the Newton steps, kept between steps and columns.
+  std::vector<char> active_, previous_;
+  std::vector<Eigen::Index> idx_, inactive_;
+  Vector next_coef_, next_out_, dir_out_, dir_, u_, ui_;
 };
 
 // One-vs-rest L2-loss SVMs on the `rows` of z [n, d]: for each label column

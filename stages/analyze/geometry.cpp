@@ -245,7 +245,9 @@ void dimensionality(const ModelData& m, const Settings& s, Tables& tables) {
         const auto& [space_index, group_index, t] = units[u];
         const auto& [space, data] = spaces[space_index];
         const auto& [group, rows] = groups[group_index];
-        torch::Tensor x = data.index_select(0, rows).select(1, t).to(torch::kFloat64);
+        // The frame first, then the rows: only one frame's values are copied
+        // (the whole [rows, T, 2048] block was, for every frame).
+        torch::Tensor x = data.select(1, t).index_select(0, rows).to(torch::kFloat64);
         const std::int64_t n = x.size(0);
         // Identical rows (perceptual vectors of a repeated image) collapse to
         // one row with their count as weight: the bootstrap then costs

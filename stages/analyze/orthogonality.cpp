@@ -1,10 +1,13 @@
 // Orthogonalisation indices (finding 3): normals in each space's own
 // geometry at matched PCA dimensions, against image-level shuffled-label
 // nulls, with image bootstraps. RSA / CKA and dimensionality: geometry.cpp.
+#include <atomic>
 #include <cmath>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <numeric>
+#include <tuple>
 
 #include <tbb/parallel_for.h>
 #include <Eigen/Dense>
@@ -54,18 +57,57 @@ torch::Tensor shuffled_by_image(const torch::Tensor& y, const torch::Tensor& gro
 // Axes without variance (L <= 1e-12 max L: fewer distinct rows than dims,
 // e.g. perceptual vectors of repeated images) score exactly 0 rather than
 // rounding noise.
-torch::Tensor pca_scores(const torch::Tensor& x, std::int64_t dims) {
+// The decomposition does not depend on `dims`, so it is kept (PcaBasis)
+// where one set of rows is scored several times: every feature of a
+// (task, frame) and the half-PC check read the same prepared states, and
+// one decomposition serves them all (the same arithmetic as decomposing each
+// time: the scores are identical, bit for bit).
+struct PcaBasis {
+  torch::Tensor xc, values, vectors;  // xc: kept for the scatter form only
+  bool gram = false;
+};
+
+PcaBasis pca_basis(const torch::Tensor& x) {
+  PcaBasis b;
   torch::Tensor xc = x - x.mean(0, true);
-  const bool gram = xc.size(0) <= xc.size(1);
-  auto [values, vectors] =
-      torch::linalg_eigh(gram ? torch::mm(xc, xc.t()) : torch::mm(xc.t(), xc));  // ascending
-  const std::int64_t n = values.size(0);
-  torch::Tensor top = values.narrow(0, n - dims, dims).flip(0);
-  torch::Tensor axes = vectors.narrow(1, n - dims, dims).flip(1);
-  torch::Tensor keep = top.gt(1e-12 * values[n - 1].item<double>());
-  if (gram)
+  b.gram = xc.size(0) <= xc.size(1);
+  std::tie(b.values, b.vectors) =
+      torch::linalg_eigh(b.gram ? torch::mm(xc, xc.t()) : torch::mm(xc.t(), xc));  // ascending
+  if (!b.gram) b.xc = xc;
+  return b;
+}
+
+torch::Tensor pca_scores(const PcaBasis& b, std::int64_t dims) {
+  const std::int64_t n = b.values.size(0);
+  torch::Tensor top = b.values.narrow(0, n - dims, dims).flip(0);
+  torch::Tensor axes = b.vectors.narrow(1, n - dims, dims).flip(1);
+  torch::Tensor keep = top.gt(1e-12 * b.values[n - 1].item<double>());
+  if (b.gram)
     return axes * torch::where(keep, top.clamp_min(0).sqrt(), torch::zeros_like(top)).unsqueeze(0);
-  return torch::mm(xc, axes) * keep.to(torch::kFloat64).unsqueeze(0);
+  return torch::mm(b.xc, axes) * keep.to(torch::kFloat64).unsqueeze(0);
+}
+
+torch::Tensor pca_scores(const torch::Tensor& x, std::int64_t dims) {
+  return pca_scores(pca_basis(x), dims);
+}
+
+// The indices of ortho_indices() on PC scores already computed.
+std::vector<double> indices_of_scores(const torch::Tensor& scores, const torch::Tensor& ys,
+                                      std::int64_t classes, const torch::Tensor& present,
+                                      OrthoPrep prep, decoders::Options options,
+                                      torch::Device device) {
+  options.model = decoders::Model::kSvm;  // one-vs-rest normals
+  // The representation's own geometry: the SVMs see the PC scores as they
+  // are. Only the whitened path (version 5, kept for comparison) standardises
+  // each PC and maps the normals back by w / sd.
+  options.standardize = prep == OrthoPrep::kWhitened;
+  auto fit = decoders::fit_shared(scores.to(device), ys.to(device), classes, options);
+  torch::Tensor weight = fit.weight.cpu();
+  if (options.standardize) weight = weight / fit.scale.cpu().unsqueeze(2);
+  torch::Tensor normals = weight.transpose(1, 2).index_select(1, present);  // [L, K present, dims]
+  std::vector<double> out;
+  for (std::int64_t l = 0; l < normals.size(0); ++l) out.push_back(orthogonality_index(normals[l]));
+  return out;
 }
 
 // One orthogonality row's numbers, kept for the per-model summary.
@@ -145,19 +187,7 @@ std::vector<double> ortho_indices(const torch::Tensor& z, const torch::Tensor& y
                                   std::int64_t classes, const torch::Tensor& present,
                                   std::int64_t dims, OrthoPrep prep, decoders::Options options,
                                   torch::Device device) {
-  options.model = decoders::Model::kSvm;  // one-vs-rest normals
-  // The representation's own geometry: the SVMs see the PC scores as they
-  // are. Only the whitened path (version 5, kept for comparison) standardises
-  // each PC and maps the normals back by w / sd.
-  options.standardize = prep == OrthoPrep::kWhitened;
-  torch::Tensor scores = pca_scores(z, dims);
-  auto fit = decoders::fit_shared(scores.to(device), ys.to(device), classes, options);
-  torch::Tensor weight = fit.weight.cpu();
-  if (options.standardize) weight = weight / fit.scale.cpu().unsqueeze(2);
-  torch::Tensor normals = weight.transpose(1, 2).index_select(1, present);  // [L, K present, dims]
-  std::vector<double> out;
-  for (std::int64_t l = 0; l < normals.size(0); ++l) out.push_back(orthogonality_index(normals[l]));
-  return out;
+  return indices_of_scores(pca_scores(z, dims), ys, classes, present, prep, options, device);
 }
 
 int image_bootstrap_count(std::uint64_t seed, int b, std::int64_t image) {
@@ -442,7 +472,7 @@ torch::Tensor orthogonality(const ModelData& m, const Settings& s, Tables& table
     const auto& [k, stim, space, v] = spans[i];
     const torch::Tensor& source = space == "rnn" ? m.states : m.perceptual;
     span_x[i] =
-        ortho_prepare(source.index_select(0, fitted_rows(k)).select(1, stim), variants[v].prep);
+        ortho_prepare(source.select(1, stim).index_select(0, fitted_rows(k)), variants[v].prep);
     span_rank[i] = ortho_rank(span_x[i]);
   });
   std::map<std::tuple<std::size_t, int, std::string, std::size_t>, torch::Tensor>
@@ -452,6 +482,35 @@ torch::Tensor orthogonality(const ModelData& m, const Settings& s, Tables& table
     reduced[spans[i]] = span_x[i];
     rank_of[spans[i]] = span_rank[i];
   }
+  // Each span's PCA decomposition, made by the first unit that reads it and
+  // released by the last: every feature's unit of a (task, frame) reads
+  // the same spans, at one or two dims (the half-PC check). One
+  // decomposition per span instead of one per feature and dims (a third of
+  // orthogonality's time went to them), without holding every span's at
+  // once.
+  struct SpanPca {
+    std::once_flag once;
+    PcaBasis basis;
+    std::atomic<std::size_t> users{0};
+  };
+  std::map<std::tuple<std::size_t, int, std::string, std::size_t>, std::unique_ptr<SpanPca>> pca_of;
+  for (const auto& span : spans) {
+    pca_of[span] = std::make_unique<SpanPca>();
+    pca_of[span]->users = s.features.size();  // the units of its (task, frame)
+  }
+  auto basis_of =
+      [&](const std::tuple<std::size_t, int, std::string, std::size_t>& span) -> const PcaBasis& {
+    SpanPca& p = *pca_of.at(span);
+    std::call_once(p.once, [&] { p.basis = pca_basis(reduced.at(span)); });
+    return p.basis;
+  };
+  // Called once by every unit, when it is done (or skipped).
+  auto release = [&](std::size_t k, int stim) {
+    for (auto& [span, p] : pca_of) {
+      if (std::get<0>(span) == k && std::get<1>(span) == stim && --p->users == 0)
+        p->basis = PcaBasis{};
+    }
+  };
   // The random-direction null per (classes, dims), computed once; its value
   // depends on the key alone, so which unit computes it does not matter.
   std::map<std::pair<std::int64_t, std::int64_t>, double> random_null;
@@ -483,6 +542,10 @@ torch::Tensor orthogonality(const ModelData& m, const Settings& s, Tables& table
       units.size(),
       [&](std::size_t u, Tables& out) {
         const auto& [k, feature, stim] = units[u];
+        struct Done {
+          std::function<void()> f;
+          ~Done() { f(); }
+        } done{[&, k = k, stim = stim] { release(k, stim); }};
         torch::Tensor rows = fitted_rows(k);
         torch::Tensor y = m.labels.at(feature).index_select(0, rows).select(1, stim).contiguous();
         torch::Tensor groups = m.stimulus.index_select(0, rows).select(1, stim).contiguous();
@@ -542,9 +605,9 @@ torch::Tensor orthogonality(const ModelData& m, const Settings& s, Tables& table
           for (const std::string space : {"perceptual", "rnn"}) {
             const torch::Tensor& source = space == "rnn" ? m.states : m.perceptual;
             if (!source.defined()) continue;
-            std::vector<double> all = ortho_indices(reduced.at({k, stim, space, prepared_by(v)}),
-                                                    yb, s.classes.at(feature), present, dims,
-                                                    variants[v].prep, s.options, s.device);
+            std::vector<double> all = indices_of_scores(
+                pca_scores(basis_of({k, stim, space, prepared_by(v)}), dims), yb,
+                s.classes.at(feature), present, variants[v].prep, s.options, s.device);
             const double index = all[0];
             const std::vector<double> null(all.begin() + 1, all.end());
             const double null_mean = null.empty() ? std::nan("") : mean(null),
