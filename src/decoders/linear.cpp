@@ -137,7 +137,9 @@ class SubsetCholesky {
   std::vector<Eigen::Index> order_;
   Eigen::Index size_ = 0;
   Eigen::Index changes_ = 0;  // indices added or removed since the last factorisation
-  // Scratch, kept between calls: a fit takes thousands of small steps.
+  // Scratch, kept between calls: a fit takes thousands of small steps
+  // (scratch_ is resized to the changing set, so Eigen reallocates it when
+  // that size changes; the index lists keep their capacity).
   std::vector<char> wanted_, present_;
   std::vector<Eigen::Index> removed_, added_;
   Vector scratch_;
