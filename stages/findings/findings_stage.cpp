@@ -56,6 +56,14 @@ analyze::ModelData model_of(const nlohmann::json& m, const std::string& analysis
   return d;
 }
 
+// The models whose rows a table holds (its `model` column), or, for a
+// table without one, every model of its analysis.
+std::set<std::string> models_in(const Table& t, const std::vector<std::string>& all) {
+  if (auto it = t.text.find("model"); it != t.text.end())
+    return {it->second.begin(), it->second.end()};
+  return {all.begin(), all.end()};
+}
+
 }  // namespace
 
 std::string FindingsStage::key_extras_of(const FindingsSettings&) const {
@@ -81,10 +89,14 @@ SizeEstimate FindingsStage::estimate_of(const FindingsSettings&,
 Artifact FindingsStage::compute(const FindingsSettings& s, const StageInputs& inputs,
                                 RunContext& ctx) const {
   AnalysisResult merged;
-  std::vector<analyze::ModelData> models;
   nlohmann::json common;
   std::string first;
-  std::map<std::string, std::string> model_from;  // model -> the analysis that has it
+  // Each model in the order first met, its record merged across the
+  // analyses that hold it; which analysis wrote each of its tables.
+  std::vector<std::string> order;
+  std::map<std::string, nlohmann::json> record;
+  std::map<std::string, std::string> model_from;  // model -> the first analysis that has it
+  std::map<std::pair<std::string, std::string>, std::string> table_from;  // (model, table)
   for (const auto& item : inputs.many("analysis")) {
     ctx.check_cancelled();
     AnalysisResult r = AnalysisResult::from_artifact(*item.artifact);
@@ -95,38 +107,76 @@ Artifact FindingsStage::compute(const FindingsSettings& s, const StageInputs& in
       common = rest;
       merged.params = r.params;
       merged.params["models"] = nlohmann::json::array();
-    } else if (rest != common) {
+    } else {
+      // Every parameter both analyses record must agree; one that only
+      // one records (causal_dose: only an analysis that runs causal has
+      // it) joins the merged parameters.
       std::string keys;
       for (const auto& [k, v] : rest.items()) {
-        if (!common.contains(k) || common.at(k) != v) keys += (keys.empty() ? "" : ", ") + k;
+        if (!common.contains(k)) {
+          common[k] = v;
+          merged.params[k] = v;
+        } else if (common.at(k) != v) {
+          keys += (keys.empty() ? "" : ", ") + k;
+        }
       }
-      for (const auto& [k, v] : common.items()) {
-        if (!rest.contains(k)) keys += (keys.empty() ? "" : ", ") + k;
+      if (!keys.empty()) {
+        throw InputError("findings: analyses " + first + " and " + item.instance + " differ in " +
+                         keys +
+                         "; findings compare models analysed alike: give every analyze instance "
+                         "the same parameters");
       }
-      throw InputError("findings: analyses " + first + " and " + item.instance + " differ in " +
-                       keys +
-                       "; findings compare models analysed alike: give every analyze instance the "
-                       "same parameters");
     }
+    std::vector<std::string> mine;
     for (const auto& m : r.params.value("models", nlohmann::json::array())) {
-      analyze::ModelData d = model_of(m, item.instance);
-      if (auto [at, fresh] = model_from.emplace(d.name, item.instance); !fresh) {
-        throw InputError("findings: model " + d.name + " is in analyses " + at->second + " and " +
-                         item.instance + "; connect each model's analysis once");
+      model_of(m, item.instance);  // checks the record
+      const std::string name = m.at("name").get<std::string>();
+      mine.push_back(name);
+      if (auto [at, fresh] = model_from.emplace(name, item.instance); fresh) {
+        order.push_back(name);
+        record[name] = m;
+      } else {
+        // The same model in another analysis: one model's analyses split
+        // across instances (`analyses`), each table from one of them.
+        for (const auto& [k, v] : m.items()) {
+          auto& rec = record.at(name);
+          if (!rec.contains(k)) {
+            rec[k] = v;
+          } else if (rec.at(k) != v) {
+            throw InputError("findings: model " + name + " is recorded differently in analyses " +
+                             at->second + " and " + item.instance + " (" + k +
+                             "): connect the same model's states to both");
+          }
+        }
       }
-      models.push_back(std::move(d));
-      merged.params["models"].push_back(m);
     }
     for (auto& [name, t] : r.tables) {
       analyze::check_table(name, t, "findings: analysis " + item.instance);
+      for (const auto& m : models_in(t, mine)) {
+        if (auto [at, fresh] = table_from.emplace(std::pair{m, name}, item.instance); !fresh) {
+          throw InputError("findings: model " + m + " is in analyses " + at->second + " and " +
+                           item.instance + " (both have its table \"" + name +
+                           "\"); connect each model's analysis once, or split one model's "
+                           "analyses across instances with `analyses`, each analysis in one");
+        }
+      }
       if (auto it = merged.tables.find(name); it == merged.tables.end()) {
         merged.tables.emplace(name, std::move(t));
       } else {
         append_rows(it->second, t, name);
       }
     }
-    for (auto& [key, a] : r.arrays)
-      merged.arrays.emplace(key, std::move(a));  // per-model keys: model names are unique
+    for (auto& [key, a] : r.arrays) {
+      if (!merged.arrays.emplace(key, std::move(a)).second) {
+        throw InputError("findings: array " + key + " is in two analyses (the second " +
+                         item.instance + "): connect each model's analysis once");
+      }
+    }
+  }
+  std::vector<analyze::ModelData> models;
+  for (const auto& name : order) {
+    models.push_back(model_of(record.at(name), model_from.at(name)));
+    merged.params["models"].push_back(record.at(name));
   }
   if (models.empty()) throw InputError("findings: the analyses hold no model");
   if (s.verdicts_required) {

@@ -99,6 +99,59 @@ TEST(Findings, PerModelAnalysesMergedEqualOneAnalysisOfAllModels) {
   EXPECT_NE(r.findings.at("5").at("verdict"), "not testable") << r.findings.at("5").dump(2);
 }
 
+// One model's analyses split across two per-model analyze stages by
+// `analyses` (the decoder families in one, the rest in the other: on a
+// cluster each is a job of its own, and the analysis on the critical path
+// is the longer of the two): merged, they equal the unsplit per-model
+// analyses byte for byte; the same analysis of a model in both is refused,
+// naming the model, both instances and the table.
+const std::string kSplit =
+    "\n[stage.fam]\ntype = \"analyze\"\nstates = { each = \"states\" }\nfolds = 3\n"
+    "null_shuffles = 2\nrandom_directions = 50\n"
+    "analyses = [\"decoding\", \"cross_task\", \"cross_temporal\", \"procrustes\"]\n"
+    "\n[stage.rest]\ntype = \"analyze\"\nstates = { each = \"states\" }\nmodels = [\"net\"]\n"
+    "folds = 3\nnull_shuffles = 2\nrandom_directions = 50\n"
+    "analyses = [\"orthogonality\", \"causal\", \"rsa\", \"dimensionality\"]\n"
+    "\n[stage.split]\ntype = \"findings\"\nanalysis = [\"fam\", \"rest\"]\nmin_seeds = 2\n";
+
+TEST(Findings, OneModelsAnalysesSplitAcrossInstancesMergeToTheSame) {
+  const std::string text = two_seeds(kSplit);
+  InProcess run;
+  const auto whole = run.get(text, "verdicts");
+  const auto split = run.get(text, "split");
+  expect_same_artifact(*whole, *split);
+  // Not vacuous: each half holds only its own tables, and the merged
+  // result has both halves' tables and the causal network of each model.
+  const AnalysisResult fam = AnalysisResult::from_artifact(*run.get(text, "fam[seed=1]"));
+  const AnalysisResult rest = AnalysisResult::from_artifact(*run.get(text, "rest[seed=1]"));
+  EXPECT_TRUE(fam.tables.count("decoding"));
+  EXPECT_FALSE(fam.tables.count("orthogonality"));
+  EXPECT_TRUE(rest.tables.count("orthogonality"));
+  EXPECT_FALSE(rest.tables.count("decoding"));
+  EXPECT_FALSE(fam.params.contains("causal_dose"));
+  EXPECT_FALSE(fam.params.at("models").at(0).contains("network"));
+  const AnalysisResult r = AnalysisResult::from_artifact(*split);
+  EXPECT_TRUE(r.tables.count("decoding") && r.tables.count("orthogonality") &&
+              r.tables.count("causal_test"));
+  ASSERT_EQ(r.params.at("models").size(), 2u);
+  EXPECT_TRUE(r.params.at("models").at(0).contains("network"));
+  EXPECT_TRUE(r.params.contains("causal_dose"));
+
+  // Overlap: decoding in both halves.
+  std::string both = text;
+  both.replace(both.find("[\"orthogonality\", \"causal\""), 1, "[\"decoding\", ");
+  write_file(run.dir / "both.toml", both);
+  const auto res =
+      run_cli({"run", (run.dir / "both.toml").string(), "--cache-dir", (run.dir / "cache").string(),
+               "--out", (run.dir / "both").string(), "--only", "split", "--no-progress"},
+              real_registry());
+  EXPECT_EQ(res.code, 2) << res.err;
+  EXPECT_NE(res.err.find("model states[seed=1] is in analyses fam[seed=1] and rest[seed=1] (both "
+                         "have its table \"decoding\")"),
+            std::string::npos)
+      << res.err;
+}
+
 // A pipeline file in the single-analysis shape (one analyze instance over a
 // sweep of models) is refused at plan time, exit 2, at the port's line,
 // saying what to write instead; nothing runs.
