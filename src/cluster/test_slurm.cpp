@@ -287,8 +287,9 @@ TEST(Slurm, TwoPipelinesSharingAStageComputeItOnce) {
 }
 
 // Also issue 22, the analysis as map-reduce on the cluster: one analysis
-// per model (states = { each = ... }) is one job array, and the findings
-// stage runs after every member (its result equal to one analysis of all
+// per model (states = { each = ... }) is one job array, each model's
+// analyses split in two halves are two, and the findings stage runs after
+// every member of both (its result equal to one analysis of all
 // the models: Findings.PerModelAnalysesMergedEqualOneAnalysisOfAllModels).
 TEST(Slurm, TheStudyPipelineMatchesALocalRunBitForBit) {
   REQUIRE_SLURM();
@@ -305,6 +306,9 @@ TEST(Slurm, TheStudyPipelineMatchesALocalRunBitForBit) {
   ASSERT_TRUE(job_of.count("geometry") && job_of.count("verdicts")) << sub.dump(2);
   EXPECT_TRUE(job_of["geometry"]["array"].get<bool>());
   EXPECT_EQ(job_of["geometry"]["instances"].size(), 4u);
+  ASSERT_TRUE(job_of.count("shapes")) << sub.dump(2);  // the other half of each model's analyses
+  EXPECT_TRUE(job_of["shapes"]["array"].get<bool>());
+  EXPECT_EQ(job_of["shapes"]["instances"].size(), 4u);
   EXPECT_EQ(job_of["verdicts"]["instances"].size(), 1u);
   EXPECT_EQ(job_of["report"]["instances"].size(), 1u);
   EXPECT_TRUE(fs::exists(c.out() / "findings.json"));  // the after-run hooks, as after a local run
@@ -332,9 +336,9 @@ TEST(Slurm, TheStudyPipelineMatchesALocalRunBitForBit) {
   const auto run = RunSummary::from_json(nlohmann::json::parse(read_file(c.out() / "run.json")));
   Cache a(c.cache()), b(local / "cache");
   ASSERT_EQ(run.instances.size(),
-            17u);  // stimuli, cnn, tasks, 4 nets, 4 captures, 4 analyses, verdicts, report
+            21u);  // stimuli, cnn, tasks, 4 nets, 4 captures, 2 x 4 analyses, verdicts, report
   for (const auto& i : run.instances) {
-    if (i.instance.rfind("geometry[", 0) == 0) {
+    if (i.instance.rfind("geometry[", 0) == 0 || i.instance.rfind("shapes[", 0) == 0) {
       EXPECT_LE(ended(i.instance), started("verdicts")) << i.instance;
     }
   }

@@ -93,8 +93,9 @@ inline std::string sweep_pipeline(const fs::path& dir, const std::string& scaled
 }
 
 // The science pipeline, tiny: 4 trainings (one array), their captures (an
-// array), one analysis per model (an array), the findings across them and
-// the report, on the real stages.
+// array), each model's analyses in two halves as pipelines/study.toml has
+// them (two arrays: `geometry` and `shapes`, other analyses of the same
+// models), the findings across them and the report, on the real stages.
 inline std::string study_pipeline(int steps, const std::string& train_extra = "") {
   return tiny_states_pipeline({.name = "study",
                                .rnn = "gru",
@@ -106,7 +107,10 @@ inline std::string study_pipeline(int steps, const std::string& train_extra = ""
          "[stage.geometry]\ntype = \"analyze\"\nstates = { each = \"states\" }\nmodels = "
          "[\"net\"]\nanalyses = [\"decoding\"]\n"
          "folds = 3\nnull_shuffles = 1\npermutations = 2\n\n"
-         "[stage.verdicts]\ntype = \"findings\"\nanalysis = [\"geometry\"]\n\n"
+         "[stage.shapes]\ntype = \"analyze\"\nstates = { each = \"states\" }\nmodels = "
+         "[\"net\"]\nanalyses = [\"dimensionality\"]\n"
+         "folds = 3\nnull_shuffles = 1\npermutations = 2\n\n"
+         "[stage.verdicts]\ntype = \"findings\"\nanalysis = [\"geometry\", \"shapes\"]\n\n"
          "[stage.report]\ntype = \"report\"\nanalysis = [\"verdicts\"]\nmodels = [\"net\"]\n";
 }
 
