@@ -148,15 +148,21 @@ double causal_row_p(std::uint64_t seed, double lambda) {
   return t.numeric.at("p")[0];
 }
 
+// Seeds per replicate group: three by default (WMGEOM_CALIBRATION_SEEDS
+// sets another count; the draws of three seeds are those of the table).
+int causal_seeds() { return calibration_seeds(3); }
+
 // The verdict of finding 5 on one draw: a replicate group of three planted
 // multi-task models (three seeds: each its own readout, subspace and trials).
 std::string causal_verdict(std::uint64_t seed, double lambda) {
   analyze::Settings st = causal_settings(seed);
   analyze::Tables tables;
   std::vector<analyze::ModelData> models;
-  for (int i = 0; i < 3; ++i) {
-    auto p = planted_causal(seed * 3 + static_cast<std::uint64_t>(i), lambda,
-                            "planted[seed=" + std::to_string(i) + "]");
+  const int seeds = causal_seeds();
+  for (int i = 0; i < seeds; ++i) {
+    auto p =
+        planted_causal(seed * static_cast<std::uint64_t>(seeds) + static_cast<std::uint64_t>(i),
+                       lambda, "planted[seed=" + std::to_string(i) + "]");
     analyze::causal(p->d, st, tables);
     analyze::ModelData info = p->d;
     info.model = nullptr;
@@ -224,7 +230,7 @@ TEST(Calibration, Finding5FalsePositivesUnderTheIsotropicOnlyNull) {
   int held = 0;
   for (int draw = 0; draw < draws; ++draw)
     held += causal_verdict(9000 + static_cast<std::uint64_t>(draw), 0.0) == "held";
-  const Scenario sc = this_scenario("adversarial-null", 3);
+  const Scenario sc = this_scenario("adversarial-null", causal_seeds());
   print_calibration("5", sc, held, draws, {{"held", held}, {"not held", draws - held}});
   EXPECT_LE(held * kCausalDraws, 9 * draws);
 }
@@ -238,7 +244,7 @@ TEST(Calibration, Finding5PowerOnAPlantedCausalEffect) {
   int held = 0;
   for (int draw = 0; draw < draws; ++draw)
     held += causal_verdict(11000 + static_cast<std::uint64_t>(draw), lambda) == "held";
-  const Scenario sc = this_scenario("power", 3);
+  const Scenario sc = this_scenario("power", causal_seeds());
   print_calibration("5", sc, held, draws, {{"held", held}, {"not held", draws - held}});
   if (power_asserted()) {
     EXPECT_GE(held * kCausalDraws, 90 * draws);
