@@ -105,8 +105,6 @@ Artifact FindingsStage::compute(const FindingsSettings& s, const StageInputs& in
     if (first.empty()) {
       first = item.instance;
       common = rest;
-      merged.params = r.params;
-      merged.params["models"] = nlohmann::json::array();
     } else {
       // Every parameter both analyses record must agree; one that only
       // one records (causal_dose: only an analysis that runs causal has
@@ -115,7 +113,6 @@ Artifact FindingsStage::compute(const FindingsSettings& s, const StageInputs& in
       for (const auto& [k, v] : rest.items()) {
         if (!common.contains(k)) {
           common[k] = v;
-          merged.params[k] = v;
         } else if (common.at(k) != v) {
           keys += (keys.empty() ? "" : ", ") + k;
         }
@@ -138,8 +135,8 @@ Artifact FindingsStage::compute(const FindingsSettings& s, const StageInputs& in
       } else {
         // The same model in another analysis: one model's analyses split
         // across instances (`analyses`), each table from one of them.
+        auto& rec = record.at(name);
         for (const auto& [k, v] : m.items()) {
-          auto& rec = record.at(name);
           if (!rec.contains(k)) {
             rec[k] = v;
           } else if (rec.at(k) != v) {
@@ -173,6 +170,10 @@ Artifact FindingsStage::compute(const FindingsSettings& s, const StageInputs& in
       }
     }
   }
+  // The merged parameters: those of every analysis (all equal where both
+  // record one) and the models in the order first met.
+  merged.params = common;
+  merged.params["models"] = nlohmann::json::array();
   std::vector<analyze::ModelData> models;
   for (const auto& name : order) {
     models.push_back(model_of(record.at(name), model_from.at(name)));
