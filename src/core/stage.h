@@ -143,6 +143,23 @@ struct SizeEstimate {
 // The estimates of an instance's inputs, by port, in plan order (like StageInputs).
 using EstimateInputs = std::map<std::string, std::vector<SizeEstimate>>;
 
+// An upstream instance as a plan-time check of the stage that reads it sees
+// it (Stage::check_inputs): nothing is loaded, only the plan's facts.
+class Stage;
+struct PlanInput {
+  std::string instance;            // its name, e.g. "decoders[rnn=gru,seed=1,states=gated_states]"
+  const Stage* stage = nullptr;    // its stage type (typed settings: StageWith<S>::settings)
+  const Params* params = nullptr;  // its parameters, validated and defaulted
+  std::string key;                 // its cache key
+  struct Read {
+    std::string instance;  // an instance it reads, and that instance's key
+    std::string key;
+  };
+  std::map<std::string, std::vector<Read>> reads;  // by its own ports, in plan order
+};
+// The upstream instances of an instance, by port, in plan order (like StageInputs).
+using PlanInputs = std::map<std::string, std::vector<PlanInput>>;
+
 class Stage {
  public:
   virtual ~Stage() = default;
@@ -156,6 +173,13 @@ class Stage {
   // change results. Parameters, inputs and content-hashed files are added by
   // the engine.
   virtual std::string key_extras(const Params& params) const { return {}; }
+  // Plan-time checks across the instances this one reads, for rules no one
+  // instance can see (the findings stage: each table of a model from one
+  // analysis, the analyses' parameters alike). Called after every key is
+  // known; an issue is reported at the named key or port of this stage and
+  // stops the plan (exit 2) before anything runs.
+  virtual void check_inputs(const Params& params, const PlanInputs& inputs,
+                            ParamIssues& issues) const {}
   // Instances naming the same resource (e.g. "cuda:0") never run at once.
   virtual std::string resource(const Params& params) const { return {}; }
   // What one instance needs on a cluster node, derived from its parameters
@@ -214,6 +238,7 @@ class Stage {
 // Params: Params::parsed) and every hook receives them:
 //
 //   check          plan-time checks across parameters (Stage::validate)
+//   check_inputs_of plan-time checks across the instances read (Stage::check_inputs)
 //   key_extras_of  library versions that change results (Stage::key_extras)
 //   resources_of   a cluster job's request (Stage::resources)
 //   estimate_of    the artifact's size (Stage::estimate)
@@ -232,6 +257,8 @@ class StageWith : public Stage {
   }
 
   virtual void check(const S& settings, ParamIssues& issues) const {}
+  virtual void check_inputs_of(const S& settings, const PlanInputs& inputs,
+                               ParamIssues& issues) const {}
   virtual std::string key_extras_of(const S& settings) const { return {}; }
   virtual Resources resources_of(const S& settings) const { return {}; }
   virtual SizeEstimate estimate_of(const S& settings, const EstimateInputs& inputs) const {
@@ -244,6 +271,10 @@ class StageWith : public Stage {
   }
   std::string key_extras(const Params& params) const final {
     return key_extras_of(settings(params));
+  }
+  void check_inputs(const Params& params, const PlanInputs& inputs,
+                    ParamIssues& issues) const final {
+    check_inputs_of(settings(params), inputs, issues);
   }
   // A stage's only resource is its device's token, which the engine claims
   // from the schema's `device` (core/device.h); no typed stage names one.

@@ -363,6 +363,25 @@ struct Builder {
     }
   }
 
+  // Stage::check_inputs of every instance, once the keys are known.
+  void check_inputs(const Plan& plan) {
+    std::set<std::string> seen_issues;
+    for (const auto& inst : plan.instances) {
+      PlanInputs inputs;
+      for (const auto& e : inst.inputs) {
+        const Instance& up = plan.instances[e.upstream];
+        PlanInput in{up.name, up.entry->stage.get(), &up.params, up.key, {}};
+        for (const auto& r : up.inputs) {
+          const Instance& read = plan.instances[r.upstream];
+          in.reads[r.port].push_back({read.name, read.key});
+        }
+        inputs[e.port].push_back(std::move(in));
+      }
+      ParamIssueSink sink(spec.stages[inst.decl], diags, seen_issues);
+      inst.entry->stage->check_inputs(inst.params, inputs, sink);
+    }
+  }
+
   static std::size_t port_index(const StageDecl& d, const std::string& port) {
     for (std::size_t i = 0; i < d.schema->inputs.size(); ++i) {
       if (d.schema->inputs[i].name == port) return i;
@@ -464,6 +483,8 @@ std::optional<Plan> finish(PipelineSpec spec, const StageRegistry& registry, Dia
   b.expand(plan);
   if (!diags.ok()) return std::nullopt;
   b.compute_keys(plan);
+  if (!diags.ok()) return std::nullopt;
+  b.check_inputs(plan);
   if (!diags.ok()) return std::nullopt;
   estimate_sizes(plan);
   return plan;

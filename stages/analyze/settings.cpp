@@ -1,5 +1,9 @@
 #include "analyze/settings.h"
 
+#include <algorithm>
+#include <map>
+#include <set>
+
 namespace wmgeom {
 
 namespace analyze {
@@ -9,6 +13,32 @@ bool verdicts_required(const std::string& value, const std::string& key) {
   static constexpr Choice<Verdicts> kVerdicts[] = {{Verdicts::kWhenTestable, "when_testable"},
                                                    {Verdicts::kRequired, "required"}};
   return parse_choice(kVerdicts, value, key) == Verdicts::kRequired;
+}
+
+std::vector<std::string> unlike_parameters(const Params& a, const Params& b) {
+  // The parameters of one analysis alone, by the analysis that reads them.
+  static const std::map<std::string, std::string> kOneAnalysis = {
+      {"random_directions", "orthogonality"},
+      {"causal_sds", "causal"},
+      {"causal_dose", "causal"},
+      {"causal_frame", "causal"},
+      {"rsa_permutations", "rsa"},
+      {"bootstrap", "dimensionality"}};
+  static const std::set<std::string> kNever = {"analyses", "threads", "alpha", "min_seeds",
+                                               "verdicts"};
+  auto runs = [](const Params& p, const std::string& analysis) {
+    const auto& list = p.strings("analyses");
+    return std::find(list.begin(), list.end(), analysis) != list.end();
+  };
+  std::vector<std::string> unlike;
+  for (const auto& [name, value] : a.all()) {
+    if (kNever.count(name) || !b.has(name) || b.get(name) == value) continue;
+    if (auto it = kOneAnalysis.find(name);
+        it != kOneAnalysis.end() && !(runs(a, it->second) && runs(b, it->second)))
+      continue;
+    unlike.push_back(name + " (" + format_value(value) + " vs " + format_value(b.get(name)) + ")");
+  }
+  return unlike;
 }
 
 }  // namespace analyze

@@ -41,6 +41,19 @@ inline constexpr Choice<OrthoPrep> kOrthoPreps[] = {{OrthoPrep::kStandardize, "s
 // parameter in the error for another value.
 bool verdicts_required(const std::string& value, const std::string& key);
 
+// Where two analyze instances' results could not be merged by one findings
+// stage (its plan-time check, FindingsStage::check_inputs_of): the
+// parameters, in schema name order, that differ between `a` and `b` and
+// that the numbers of an analysis both run depend on, each as "name (A vs
+// B)". Compared: every parameter an analysis records in its result (which
+// the findings stage compares again at run time, orthogonality's included
+// for every analysis), and seed, max_iter and device, which change every
+// decoder. The parameters of one analysis alone (random_directions:
+// orthogonality; causal_*: causal; rsa_permutations: rsa; bootstrap:
+// dimensionality) only where both run it. Never: analyses, threads, and
+// alpha, min_seeds and verdicts (the findings stage decides with its own).
+std::vector<std::string> unlike_parameters(const Params& a, const Params& b);
+
 }  // namespace analyze
 
 struct AnalyzeSettings {

@@ -70,6 +70,51 @@ std::string FindingsStage::key_extras_of(const FindingsSettings&) const {
   return "calibration sha256:" + analyze::calibration_sha256().substr(0, 16);
 }
 
+void FindingsStage::check_inputs_of(const FindingsSettings&, const PlanInputs& inputs,
+                                    ParamIssues& issues) const {
+  const auto it = inputs.find("analysis");
+  if (it == inputs.end()) return;
+  const PlanInput* first = nullptr;
+  // (the model's states key, an analysis) -> the instance that runs it.
+  std::map<std::pair<std::string, std::string>, const PlanInput*> owner;
+  for (const auto& in : it->second) {
+    if (in.stage->type() != "analyze") continue;
+    if (!first) {
+      first = &in;
+    } else if (const auto unlike = analyze::unlike_parameters(*first->params, *in.params);
+               !unlike.empty()) {
+      std::string list;
+      for (const auto& u : unlike) list += (list.empty() ? "" : ", ") + u;
+      issues.error("analysis", "analyses " + first->instance + " and " + in.instance +
+                                   " differ in " + list +
+                                   "; findings compare models analysed alike: give every analyze "
+                                   "stage it reads these parameters alike, or give each its own "
+                                   "findings stage");
+      return;
+    }
+    const auto& analyses = AnalyzeStage::settings(*in.params).analyses;
+    const auto states = in.reads.find("states");
+    if (states == in.reads.end()) continue;
+    for (const auto& model : states->second) {
+      std::string twice;
+      const PlanInput* other = nullptr;
+      for (const auto& a : analyses) {
+        if (auto [at, fresh] = owner.emplace(std::pair{model.key, a}, &in); !fresh) {
+          twice += (twice.empty() ? "\"" : ", \"") + a + "\"";
+          other = at->second;
+        }
+      }
+      if (other) {
+        issues.error("analysis", "model " + model.instance + " would be analysed twice: " + twice +
+                                     " in both " + other->instance + " and " + in.instance +
+                                     "; each analysis of a model comes from one instance: "
+                                     "leave it out of one stage's `analyses`");
+        return;
+      }
+    }
+  }
+}
+
 // The merged result is the inputs' tables and arrays, whose estimates are
 // the analyses' own: their sum (unknown if one is).
 SizeEstimate FindingsStage::estimate_of(const FindingsSettings&,

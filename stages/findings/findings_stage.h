@@ -16,6 +16,14 @@ class FindingsStage final : public StageWith<FindingsSettings> {
   // entries are part of this stage's findings, so a new calibration.json
   // reruns this stage (seconds) and the report, never the analyses it reads.
   std::string key_extras_of(const FindingsSettings& settings) const override;
+  // Plan time, before anything runs (exit 2, at the `analysis` line): the
+  // analyses read must be alike in every parameter their numbers depend on
+  // (analyze::unlike_parameters), and no model may be analysed by the same
+  // analysis in two of them (a model is its states' cache key; one model's
+  // analyses may be split across instances with `analyses`). compute()
+  // checks the same on the artifacts, for inputs a plan cannot see.
+  void check_inputs_of(const FindingsSettings& settings, const PlanInputs& inputs,
+                       ParamIssues& issues) const override;
   SizeEstimate estimate_of(const FindingsSettings& s, const EstimateInputs& inputs) const override;
   // Throws InputError, before deciding anything, when the analyses differ in
   // a parameter (they would not be comparable), name a model twice, come

@@ -146,10 +146,59 @@ TEST(Findings, OneModelsAnalysesSplitAcrossInstancesMergeToTheSame) {
                "--out", (run.dir / "both").string(), "--only", "split", "--no-progress"},
               real_registry());
   EXPECT_EQ(res.code, 2) << res.err;
-  EXPECT_NE(res.err.find("model states[seed=1] is in analyses fam[seed=1] and rest[seed=1] (both "
-                         "have its table \"decoding\")"),
+  // Refused at plan time, at the findings stage's `analysis` line, before
+  // anything runs (the analyses are cached already: the run would have
+  // reached the merge's own check in seconds).
+  const std::string line = std::to_string(
+      std::count(both.begin(), both.begin() + both.find("analysis = [\"fam\", \"rest\"]"), '\n') +
+      1);
+  EXPECT_NE(res.err.find("both.toml:" + line + ":"), std::string::npos) << res.err;
+  EXPECT_NE(res.err.find("stage.split.analysis"), std::string::npos) << res.err;
+  EXPECT_NE(res.err.find("model states[seed=1] would be analysed twice: \"decoding\" in both "
+                         "fam[seed=1] and rest[seed=1]"),
             std::string::npos)
       << res.err;
+  EXPECT_NE(res.err.find("nothing was run"), std::string::npos) << res.err;
+  EXPECT_FALSE(std::filesystem::exists(run.dir / "both" / "run.json"));
+}
+
+// The analyses a findings stage merges must be alike wherever their numbers
+// depend on it, checked at plan time: a parameter of every decoder (seed,
+// which the analyses do not record, so the merge could not see it) is
+// refused, naming both instances and the values; a parameter of an
+// analysis only one of them runs is not.
+TEST(Findings, AnalysesUnalikeAreRefusedAtPlanTime) {
+  TempDir dir;
+  const std::string text = two_seeds(kSplit);
+  auto validate = [&](const std::string& name, const std::string& t) {
+    write_file(dir / name, t);
+    return run_cli({"validate", (dir / name).string()}, real_registry());
+  };
+  ASSERT_EQ(validate("same.toml", text).code, 0);
+  std::string seeded = text;
+  seeded.replace(seeded.find("\n[stage.rest]\ntype = \"analyze\"\n"),
+                 std::string("\n[stage.rest]\ntype = \"analyze\"\n").size(),
+                 "\n[stage.rest]\ntype = \"analyze\"\nseed = 11\n");
+  const auto r = validate("seeded.toml", seeded);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("stage.split.analysis"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("analyses fam[seed=1] and rest[seed=1] differ in seed ("), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find(" vs 11)"), std::string::npos) << r.err;
+  // rsa_permutations belongs to rsa, which only `rest` runs: alike enough.
+  std::string rsa = text;
+  rsa.replace(rsa.find("\n[stage.rest]\ntype = \"analyze\"\n"),
+              std::string("\n[stage.rest]\ntype = \"analyze\"\n").size(),
+              "\n[stage.rest]\ntype = \"analyze\"\nrsa_permutations = 50\n");
+  EXPECT_EQ(validate("rsa.toml", rsa).code, 0);
+  // ... but not between two that both run it (the parameters are compared
+  // before the overlap is).
+  std::string both_rsa = rsa;
+  both_rsa.replace(both_rsa.find("\"procrustes\"]"), std::string("\"procrustes\"]").size(),
+                   "\"procrustes\", \"rsa\"]");
+  const auto r2 = validate("both_rsa.toml", both_rsa);
+  EXPECT_EQ(r2.code, 2) << r2.err;
+  EXPECT_NE(r2.err.find("differ in rsa_permutations (1000 vs 50)"), std::string::npos) << r2.err;
 }
 
 // A pipeline file in the single-analysis shape (one analyze instance over a
