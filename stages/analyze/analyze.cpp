@@ -198,42 +198,6 @@ std::vector<std::filesystem::path> write_findings_and_tables(const Artifact& art
   return {findings, tables};
 }
 
-// Measured on the study's multi-task models (3 features, 9 tasks, 6 frames,
-// 2,304 trials, hidden 128, 149 MB of states each; 2 threads; 2026-12-04):
-// 11,687 table rows and 2,326,920 artifact bytes per model, so 12 rows per
-// (feature, task, frame, train frame) cell and 200 bytes per row; peak RSS
-// 1,042 MB with one model and 1,232 MB with two, less the process (186 MB),
-// the state sets and the tables: 704 and 743 MB of working memory, 4.7x
-// one state set whatever the number of models (the models are analysed in
-// turn; their analyses in parallel units). The estimate takes 6x.
-namespace {
-constexpr std::int64_t kRowsPerCell = 12;
-constexpr std::int64_t kBytesPerRow = 200;
-constexpr std::int64_t kWorkingPerStateByte = 6;
-}  // namespace
-
-SizeEstimate AnalyzeStage::estimate_of(const AnalyzeSettings& settings,
-                                       const EstimateInputs& inputs) const {
-  const auto it = inputs.find("states");
-  if (it == inputs.end() || it->second.empty()) return {};
-  const auto features = static_cast<std::int64_t>(settings.features.size());
-  std::int64_t cells = 0, largest = 0;
-  for (const SizeEstimate& s : it->second) {
-    const std::int64_t frames = s.dim("frames"), tasks = s.dim("tasks");
-    if (!s.known || frames < 0 || tasks < 0) return {};
-    const std::int64_t scored =
-        settings.frames.empty() ? frames : static_cast<std::int64_t>(settings.frames.size());
-    cells += features * tasks * scored * frames;
-    largest = std::max(largest, s.bytes);
-  }
-  SizeEstimate e;
-  e.known = true;
-  e.bytes = cells * kRowsPerCell * kBytesPerRow;
-  e.working = kWorkingPerStateByte * largest;
-  e.dims = {{"models", static_cast<std::int64_t>(it->second.size())}};
-  return e;
-}
-
 // One model's analyses run in parallel units, so CPUs help (threads, or 4
 // when the run decides); a study model's states and decoders take about 1 GB
 // and a paper-scale model's about 40 GB (estimate() above: the fit check
@@ -587,6 +551,75 @@ void model_matrices(const std::vector<ModelData>& models, const Settings& s, std
 }
 
 }  // namespace
+
+// Measured on one of the study's multi-task models (gated_states[rnn=gru,
+// seed=1]: 3 features, 9 tasks, 6 frames, so 972 (feature, task, frame,
+// train frame) cells; 2,304 trials, hidden 128, 149 MB of states; 2
+// threads; 2026-12-06), each analysis alone (`analyses = [X]`): its tables'
+// numeric columns plus its metadata (text columns and the findings, as
+// JSON), per 100 cells; and the arrays that follow the trials: the folds
+// (int32 per trial, feature and frame) where the decoder families are read,
+// the orthogonality labels (one byte per trial, feature, frame and label
+// set: the true one and each shuffle). The whole analysis of that model:
+// 3.48 MB in memory (2.35 MB of arrays and 1.13 MB of metadata), estimated
+// 3.55 MB; its two halves in the study (decoders, geometry) 2.80 MB and
+// 0.69 MB, estimated 2.83 and 0.72 MB.
+// Working memory, peak RSS less the process and the states (335 MB), as a
+// multiple of one state set: every analysis 4.7x (704 MB; the models are
+// analysed in turn, so that is whatever the number of models); the four
+// that read the decoder families 3.2x (478 MB; alone 1.8-2.5x); the other
+// four 2.9x (425 MB; alone 1.1-1.7x). The estimate takes each with about a
+// third more: 6x, 4.2x and 3.7x.
+namespace {
+constexpr std::pair<const char*, std::int64_t> kBytesPer100Cells[] = {
+    {"decoding", 13428},    {"cross_task", 35002},    {"cross_temporal", 74843},
+    {"procrustes", 150427}, {"orthogonality", 10762}, {"causal", 11637},
+    {"rsa", 1571},          {"dimensionality", 3476}};
+// Working memory per state byte, in tenths: both kinds of analysis, the
+// families' only, the others only.
+constexpr std::int64_t kWorkingTenthsBoth = 60, kWorkingTenthsFamilies = 42,
+                       kWorkingTenthsOthers = 37;
+}  // namespace
+
+SizeEstimate AnalyzeStage::estimate_of(const AnalyzeSettings& settings,
+                                       const EstimateInputs& inputs) const {
+  const auto it = inputs.find("states");
+  if (it == inputs.end() || it->second.empty()) return {};
+  const auto features = static_cast<std::int64_t>(settings.features.size());
+  std::int64_t per_100_cells = 0;
+  bool families = false, others = false;
+  for (const auto& a : settings.analyses) {
+    for (const auto& [name, bytes] : kBytesPer100Cells) {
+      if (a == name) per_100_cells += bytes;
+    }
+    const bool reads =
+        std::any_of(std::begin(kPerModel), std::end(kPerModel),
+                    [&](const PerModel& m) { return m.families && a == m.analysis; });
+    (reads ? families : others) = true;
+  }
+  const bool labels = std::find(settings.analyses.begin(), settings.analyses.end(),
+                                "orthogonality") != settings.analyses.end();
+  std::int64_t bytes = 0, largest = 0;
+  for (const SizeEstimate& s : it->second) {
+    const std::int64_t frames = s.dim("frames"), tasks = s.dim("tasks"), trials = s.dim("trials");
+    if (!s.known || frames < 0 || tasks < 0 || trials < 0) return {};
+    const std::int64_t scored =
+        settings.frames.empty() ? frames : static_cast<std::int64_t>(settings.frames.size());
+    bytes += features * tasks * scored * frames * per_100_cells / 100;
+    if (families) bytes += trials * features * scored * 4;
+    if (labels) bytes += trials * features * scored * (1 + settings.null_shuffles);
+    largest = std::max(largest, s.bytes);
+  }
+  const std::int64_t working_tenths = families && others ? kWorkingTenthsBoth
+                                      : families         ? kWorkingTenthsFamilies
+                                                         : kWorkingTenthsOthers;
+  SizeEstimate e;
+  e.known = true;
+  e.bytes = bytes;
+  e.working = working_tenths * largest / 10;
+  e.dims = {{"models", static_cast<std::int64_t>(it->second.size())}};
+  return e;
+}
 
 Artifact AnalyzeStage::run_in_arena(const AnalyzeSettings& settings, const StageInputs& inputs,
                                     RunContext& ctx) const {

@@ -20,10 +20,12 @@ class AnalyzeStage final : public StageWith<AnalyzeSettings> {
   // `device`, core/device.h). The calibration table is not part of an
   // analysis (the findings stage attaches and keys it).
   Resources resources_of(const AnalyzeSettings& settings) const override;
-  // Plan-time size (graph/fit.h), from the state sets' shapes: the tables
-  // (rows per feature x task x frame x train frame, bytes per row, both
-  // measured on the study) and the working memory (a multiple of the largest
-  // state set, measured); unknown when a state set's estimate is.
+  // Plan-time size (graph/fit.h), from the state sets' shapes and the
+  // analyses it runs: each analysis' tables (bytes per feature x task x
+  // frame x train frame cell) and arrays (per trial), and the working memory
+  // (a multiple of the largest state set: the decoder families', the other
+  // analyses', or both), all measured on the study (README, "Its size, at
+  // plan time"); unknown when a state set's estimate is.
   SizeEstimate estimate_of(const AnalyzeSettings& settings,
                            const EstimateInputs& inputs) const override;
   // Throws InputError, before fitting anything, if the state sets disagree
