@@ -587,8 +587,9 @@ SizeEstimate AnalyzeStage::estimate_of(const AnalyzeSettings& settings,
   if (it == inputs.end() || it->second.empty()) return {};
   const auto features = static_cast<std::int64_t>(settings.features.size());
   std::int64_t per_100_cells = 0;
-  bool families = false, others = false;
+  bool families = false, others = false, labels = false;
   for (const auto& a : settings.analyses) {
+    labels = labels || a == "orthogonality";
     for (const auto& [name, bytes] : kBytesPer100Cells) {
       if (a == name) per_100_cells += bytes;
     }
@@ -597,8 +598,6 @@ SizeEstimate AnalyzeStage::estimate_of(const AnalyzeSettings& settings,
                     [&](const PerModel& m) { return m.families && a == m.analysis; });
     (reads ? families : others) = true;
   }
-  const bool labels = std::find(settings.analyses.begin(), settings.analyses.end(),
-                                "orthogonality") != settings.analyses.end();
   std::int64_t bytes = 0, largest = 0;
   for (const SizeEstimate& s : it->second) {
     const std::int64_t frames = s.dim("frames"), tasks = s.dim("tasks"), trials = s.dim("trials");
