@@ -394,46 +394,65 @@ void match_networks(const StageInputs& inputs, std::vector<ModelData>& models, c
 // The per-model analyses, in the order they run, append their rows and log
 // their seconds: one entry each (name as in the log, the `analyses` choice
 // that turns it on, whether it reads the model's cross-validated decoder
-// families, fitted once for all of them). A new analysis is a function in
-// analyses.h and a line here.
+// families, fitted once for all of them; what its output weighs, for the
+// plan-time estimate). A new analysis is a function in analyses.h and a
+// line here.
+//
+// Its weight, measured on one of the study's multi-task models
+// (gated_states[rnn=gru,seed=1]: 3 features, 9 tasks, 6 frames, so 972
+// (feature, task, frame, train frame) cells; 2,304 trials, hidden 128, 149
+// MB of states; 2 threads; 2026-12-06), each analysis alone (`analyses =
+// [X]`): its tables' numeric columns plus its metadata (text columns and the
+// findings, as JSON), per 100 cells. Procrustes' 150,427 bytes are split
+// between its two entries by the bytes of their own tables in the study's
+// artifact of that model (procrustes 759,521, procrustes_centroids 692,777:
+// numeric columns and text). Beside the tables, arrays that follow the
+// trials: the folds (int32 per trial, feature and frame) where the decoder
+// families are read, and `labels`, one byte per trial, feature, frame and
+// label set (the true one and each shuffle) for orthogonality. The whole
+// analysis of that model: 3.48 MB in memory (2.35 MB of arrays and 1.13 MB
+// of metadata), estimated 3.55 MB; its two halves in the study (decoders,
+// geometry) 2.80 MB and 0.69 MB, estimated 2.83 and 0.72 MB.
 struct PerModel {
   const char* name;
   const char* analysis;
   bool families;
+  std::int64_t bytes_per_100_cells;
+  bool labels;
   void (*run)(const ModelData&, const Settings&, const analyze::Families*, analyze::Tables&,
               std::map<std::string, Array>&);
 };
 const PerModel kPerModel[] = {
-    {"decoding", "decoding", true,
+    {"decoding", "decoding", true, 13428, false,
      [](const ModelData& m, const Settings& s, const analyze::Families* f, analyze::Tables& t,
         std::map<std::string, Array>&) { analyze::decoding(m, s, *f, t); }},
-    {"cross_temporal", "cross_temporal", true,
+    {"cross_temporal", "cross_temporal", true, 74843, false,
      [](const ModelData& m, const Settings& s, const analyze::Families* f, analyze::Tables& t,
         std::map<std::string, Array>&) { analyze::cross_temporal(m, s, *f, t); }},
-    {"cross_task", "cross_task", true,
+    {"cross_task", "cross_task", true, 35002, false,
      [](const ModelData& m, const Settings& s, const analyze::Families* f, analyze::Tables& t,
         std::map<std::string, Array>&) { analyze::cross_task(m, s, *f, t); }},
-    {"procrustes", "procrustes", true,
+    {"procrustes", "procrustes", true, 78670, false,
      [](const ModelData& m, const Settings& s, const analyze::Families* f, analyze::Tables& t,
         std::map<std::string, Array>&) { analyze::procrustes(m, s, *f, t); }},
-    {"procrustes_centroids", "procrustes", true,
+    {"procrustes_centroids", "procrustes", true, 71757, false,
      [](const ModelData& m, const Settings& s, const analyze::Families* f, analyze::Tables& t,
         std::map<std::string, Array>&) { analyze::procrustes_centroids(m, s, *f, t); }},
     // The labels (true and shuffled) behind every orthogonality index, for
     // refitting the same normals elsewhere (compare_analyze.py).
-    {"orthogonality", "orthogonality", false,
+    {"orthogonality", "orthogonality", false, 10762, true,
      [](const ModelData& m, const Settings& s, const analyze::Families*, analyze::Tables& t,
         std::map<std::string, Array>& arrays) {
        arrays["ortho_labels." + safe_name(m.name)] =
            nets::to_array(analyze::orthogonality(m, s, t));
      }},
-    {"causal", "causal", false,
+    {"causal", "causal", false, 11637, false,
      [](const ModelData& m, const Settings& s, const analyze::Families*, analyze::Tables& t,
         std::map<std::string, Array>&) { analyze::causal(m, s, t); }},
-    {"rsa", "rsa", false,
+    {"rsa", "rsa", false, 1571, false,
      [](const ModelData& m, const Settings& s, const analyze::Families*, analyze::Tables& t,
         std::map<std::string, Array>&) { analyze::rsa(m, s, t); }},
-    {"dimensionality", "dimensionality", false,
+    {"dimensionality", "dimensionality", false, 3476, false,
      [](const ModelData& m, const Settings& s, const analyze::Families*, analyze::Tables& t,
         std::map<std::string, Array>&) { analyze::dimensionality(m, s, t); }},
 };
@@ -552,29 +571,14 @@ void model_matrices(const std::vector<ModelData>& models, const Settings& s, std
 
 }  // namespace
 
-// Measured on one of the study's multi-task models (gated_states[rnn=gru,
-// seed=1]: 3 features, 9 tasks, 6 frames, so 972 (feature, task, frame,
-// train frame) cells; 2,304 trials, hidden 128, 149 MB of states; 2
-// threads; 2026-12-06), each analysis alone (`analyses = [X]`): its tables'
-// numeric columns plus its metadata (text columns and the findings, as
-// JSON), per 100 cells; and the arrays that follow the trials: the folds
-// (int32 per trial, feature and frame) where the decoder families are read,
-// the orthogonality labels (one byte per trial, feature, frame and label
-// set: the true one and each shuffle). The whole analysis of that model:
-// 3.48 MB in memory (2.35 MB of arrays and 1.13 MB of metadata), estimated
-// 3.55 MB; its two halves in the study (decoders, geometry) 2.80 MB and
-// 0.69 MB, estimated 2.83 and 0.72 MB.
-// Working memory, peak RSS less the process and the states (335 MB), as a
-// multiple of one state set: every analysis 4.7x (704 MB; the models are
+// Working memory, measured on the same model as kPerModel's weights: peak
+// RSS less the process and the states (335 MB), as a multiple of one state
+// set: every analysis 4.7x (704 MB; the models are
 // analysed in turn, so that is whatever the number of models); the four
 // that read the decoder families 3.2x (478 MB; alone 1.8-2.5x); the other
 // four 2.9x (425 MB; alone 1.1-1.7x). The estimate takes each with about a
 // third more: 6x, 4.2x and 3.7x.
 namespace {
-constexpr std::pair<const char*, std::int64_t> kBytesPer100Cells[] = {
-    {"decoding", 13428},    {"cross_task", 35002},    {"cross_temporal", 74843},
-    {"procrustes", 150427}, {"orthogonality", 10762}, {"causal", 11637},
-    {"rsa", 1571},          {"dimensionality", 3476}};
 // Working memory per state byte, in tenths: both kinds of analysis, the
 // families' only, the others only.
 constexpr std::int64_t kWorkingTenthsBoth = 60, kWorkingTenthsFamilies = 42,
@@ -588,15 +592,13 @@ SizeEstimate AnalyzeStage::estimate_of(const AnalyzeSettings& settings,
   const auto features = static_cast<std::int64_t>(settings.features.size());
   std::int64_t per_100_cells = 0;
   bool families = false, others = false, labels = false;
-  for (const auto& a : settings.analyses) {
-    labels = labels || a == "orthogonality";
-    for (const auto& [name, bytes] : kBytesPer100Cells) {
-      if (a == name) per_100_cells += bytes;
-    }
-    const bool reads =
-        std::any_of(std::begin(kPerModel), std::end(kPerModel),
-                    [&](const PerModel& m) { return m.families && a == m.analysis; });
-    (reads ? families : others) = true;
+  for (const PerModel& m : kPerModel) {
+    if (std::find(settings.analyses.begin(), settings.analyses.end(), m.analysis) ==
+        settings.analyses.end())
+      continue;
+    per_100_cells += m.bytes_per_100_cells;
+    labels = labels || m.labels;
+    (m.families ? families : others) = true;
   }
   std::int64_t bytes = 0, largest = 0;
   for (const SizeEstimate& s : it->second) {

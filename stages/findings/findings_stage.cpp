@@ -78,6 +78,8 @@ void FindingsStage::check_inputs_of(const FindingsSettings&, const PlanInputs& i
   // (the model's states key, an analysis) -> the instance that runs it.
   std::map<std::pair<std::string, std::string>, const PlanInput*> owner;
   for (const auto& in : it->second) {
+    // compare, recordings and findings produce AnalysisResults too; only
+    // analyze instances have analyze's parameters to compare.
     if (in.stage->type() != "analyze") continue;
     if (!first) {
       first = &in;
