@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "analyze/analyze.h"
+#include "analyze/participation.h"
 #include "bench_main.h"
 #include "core/artifacts.h"
 #include "core/npy.h"
@@ -157,6 +158,37 @@ void BM_Orthogonality(benchmark::State& s) { run_analyses(s, "[\"orthogonality\"
 void BM_RsaAndDimensionality(benchmark::State& s) {
   run_analyses(s, "[\"rsa\", \"dimensionality\"]");
 }
+
+// The dimensionality analysis's image bootstrap on one unit of the study's
+// largest kind (a multi-task model's "all" group: 2,304 trials, 128 units,
+// 100 draws): every draw's ratio from the Gram matrix, one draw at a time
+// (Arg 0: two matrix-vector products per draw, as before) or the draws
+// taken together (Arg 1: matrix products over blocks of 64 draws, as the
+// analysis does now). Same Gram matrix and draws in both.
+void BM_ParticipationRatio(benchmark::State& state) {
+  const std::int64_t u = 2304, d = 128, draws = 100;
+  torch::manual_seed(3);
+  torch::Tensor x = torch::randn({u, d}, torch::kFloat64);
+  torch::Tensor gram = torch::mm(x, x.t()).contiguous();
+  analyze::ParticipationRatio ratio(
+      Eigen::Map<const Eigen::MatrixXd>(gram.data_ptr<double>(), u, u));
+  torch::Tensor w = torch::randint(0, 3, {draws, u}, torch::kFloat64).contiguous();
+  const analyze::ParticipationRatio::Draws all =
+      Eigen::Map<const analyze::ParticipationRatio::Draws>(w.data_ptr<double>(), draws, u);
+  double sum = 0;
+  for (auto _ : state) {
+    if (state.range(0) == 0) {
+      for (std::int64_t b = 0; b < draws; ++b)
+        sum += ratio(Eigen::VectorXd(all.row(b).transpose()));
+    } else {
+      for (double r : ratio(all)) sum += r;
+    }
+  }
+  benchmark::DoNotOptimize(sum);
+  state.counters["draws/s"] = benchmark::Counter(static_cast<double>(draws) * state.iterations(),
+                                                 benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_ParticipationRatio)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // Issue 22: how one model's analysis grows with its size. Synthetic states
 // (planted codes, as above), the study's 3 folds, every analysis but causal;

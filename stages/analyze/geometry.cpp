@@ -9,6 +9,7 @@
 #include <Eigen/Dense>
 
 #include "analyze/analyses.h"
+#include "analyze/participation.h"
 #include "core/random.h"
 #include "nets/torch_util.h"
 
@@ -190,39 +191,6 @@ void rsa(const ModelData& m, const Settings& s, Tables& tables) {
       tables);
 }
 
-namespace {
-
-// Participation ratio (sum l)^2 / sum l^2 of the eigenvalues l of the
-// weighted covariance of rows x_i with weights w (bootstrap counts):
-// tr(C)^2 / ||C||_F^2 from the raw Gram matrix G = X X^T [u, u] of the rows
-// centred on the weighted mean, Gc_ij = G_ij - a_i - a_j + b with
-// g = G w, s = sum w, a = g / s, b = w.g / s^2. Expanding
-// ||C||_F^2 = sum_ij w_i w_j Gc_ij^2 leaves two matrix-vector products per
-// draw (H = G o G precomputed): O(u^2) and no u x u temporary.
-struct GramPr {
-  Eigen::MatrixXd g, h;
-  Eigen::VectorXd diag;
-  explicit GramPr(const torch::Tensor& x) {
-    torch::Tensor gt = torch::mm(x, x.t()).contiguous();
-    g = Eigen::Map<const Eigen::MatrixXd>(gt.data_ptr<double>(), gt.size(0), gt.size(1));
-    h = g.cwiseProduct(g);
-    diag = g.diagonal();
-  }
-  double operator()(const Eigen::VectorXd& w) const {
-    const double s = w.sum();
-    const Eigen::VectorXd gw = g * w, hw = h * w;
-    const Eigen::VectorXd a = gw / s;
-    const double wa = w.dot(a), wg = w.dot(gw), b = wg / (s * s);
-    const double wa2 = w.dot(a.cwiseProduct(a)), wag = w.dot(a.cwiseProduct(gw));
-    const double fro2 = w.dot(hw) + 2 * s * wa2 + 2 * wa * wa + b * b * s * s - 4 * wag +
-                        2 * b * wg - 4 * b * s * wa;
-    const double tr = w.dot(diag) - 2 * wa + b * s;
-    return fro2 <= 0 ? 0.0 : tr * tr / fro2;
-  }
-};
-
-}  // namespace
-
 void dimensionality(const ModelData& m, const Settings& s, Tables& tables) {
   std::vector<std::pair<std::string, torch::Tensor>> spaces{
       {choice_name(kSpaces, s.space), m.states}};
@@ -257,7 +225,9 @@ void dimensionality(const ModelData& m, const Settings& s, Tables& tables) {
         torch::Tensor xs = collapse ? unique : x;
         torch::Tensor base =
             collapse ? counts.to(torch::kFloat64) : torch::ones({n}, torch::kFloat64);
-        GramPr ratio(xs);
+        torch::Tensor gram = torch::mm(xs, xs.t()).contiguous();
+        ParticipationRatio ratio(
+            Eigen::Map<const Eigen::MatrixXd>(gram.data_ptr<double>(), gram.size(0), gram.size(1)));
         Eigen::VectorXd base_w =
             Eigen::Map<const Eigen::VectorXd>(base.contiguous().data_ptr<double>(), base.size(0));
         const double pr = ratio(base_w);
@@ -275,17 +245,23 @@ void dimensionality(const ModelData& m, const Settings& s, Tables& tables) {
         // Per image: the rows of xs its trials add weight to, with their counts.
         std::vector<std::map<std::int64_t, double>> image_rows(static_cast<std::size_t>(n_images));
         for (std::int64_t i = 0; i < n; ++i) image_rows[image_p[i]][collapse ? inv_p[i] : i] += 1.0;
-        std::vector<double> boot;
         random::Rng rng(random::hash_combine(s.seed, random::hash_string(space + "/" + group)) +
                         static_cast<std::uint64_t>(t));
-        Eigen::VectorXd w(xs.size(0));
-        for (int b = 0; b < s.bootstrap; ++b) {
-          w.setZero();
-          for (std::int64_t j = 0; j < n_images; ++j) {
-            const std::int64_t pick = rng.range(0, static_cast<int>(n_images) - 1);
-            for (const auto& [row, count] : image_rows[pick]) w[row] += count;
+        // The draws' weights, one row each, a block at a time (its memory
+        // bounded whatever the number of draws), and their ratios together.
+        std::vector<double> boot;
+        boot.reserve(static_cast<std::size_t>(s.bootstrap));
+        ParticipationRatio::Draws draws;
+        for (int start = 0; start < s.bootstrap; start += ParticipationRatio::kBlock) {
+          const int block = std::min<int>(ParticipationRatio::kBlock, s.bootstrap - start);
+          draws.setZero(block, xs.size(0));
+          for (int b = 0; b < block; ++b) {
+            for (std::int64_t j = 0; j < n_images; ++j) {
+              const std::int64_t pick = rng.range(0, static_cast<int>(n_images) - 1);
+              for (const auto& [row, count] : image_rows[pick]) draws(b, row) += count;
+            }
           }
-          boot.push_back(ratio(w));
+          for (double r : ratio(draws)) boot.push_back(r);
         }
         Row row = model_columns(m);
         row.insert(row.end(), {{"space", space},

@@ -14,6 +14,7 @@
 
 #include "analyze/analyses.h"
 #include "analyze/analyze.h"
+#include "analyze/participation.h"
 #include "analyze/procrustes.h"
 #include "analyze/synthetic.h"
 #include "analyze/table_schema.h"
@@ -430,6 +431,51 @@ TEST(Analyze, OneSidedIntervalsAgreeWithTheirP) {
   //     .confidence_interval(0.95): (-0.044555, inf).
   auto one = st::one_sample_t({0.1, 0.4, -0.2, 0.5, 0.3}, 0.0, st::Alternative::kGreater);
   EXPECT_NEAR(one.ci_lo, -0.044555, 1e-5);
+}
+
+// The weighted participation ratio, from the Gram matrix alone, per draw and
+// for draws taken together (blocks of 64: 150 draws cross two block edges),
+// against the eigenvalues of the weighted covariance computed directly:
+// C = sum_i w_i (x_i - m)(x_i - m)^T with m the weighted mean. Weights are
+// bootstrap counts, zeros included (one draw keeps three rows only); x has
+// fewer units than rows.
+TEST(Analyze, ParticipationRatioOfWeightedRowsEqualsTheCovariances) {
+  torch::manual_seed(31);
+  const std::int64_t u = 150, d = 20, draws = 150;
+  // Unequal variances, so the ratio is well inside (1, d).
+  torch::Tensor x = torch::randn({u, d}, torch::kFloat64) *
+                    torch::linspace(0.2, 3.0, d, torch::kFloat64).unsqueeze(0);
+  torch::Tensor gram = torch::mm(x, x.t()).contiguous();
+  analyze::ParticipationRatio ratio(
+      Eigen::Map<const Eigen::MatrixXd>(gram.data_ptr<double>(), u, u));
+  torch::Tensor w = torch::randint(0, 4, {draws, u}, torch::kFloat64);
+  w[7].zero_();
+  w[7][3] = 2.0;
+  w[7][40] = 1.0;
+  w[7][99] = 3.0;
+  w = w.contiguous();
+  analyze::ParticipationRatio::Draws all =
+      Eigen::Map<const analyze::ParticipationRatio::Draws>(w.data_ptr<double>(), draws, u);
+  const std::vector<double> together = ratio(all);
+  ASSERT_EQ(together.size(), static_cast<std::size_t>(draws));
+  double lowest = INFINITY, highest = 0;
+  for (std::int64_t b = 0; b < draws; ++b) {
+    const torch::Tensor wb = w[b];
+    const torch::Tensor mean = (wb.unsqueeze(1) * x).sum(0) / wb.sum();
+    const torch::Tensor c = x - mean;
+    const torch::Tensor cov = torch::mm(c.t() * wb.unsqueeze(0), c);
+    const torch::Tensor l = torch::linalg_eigvalsh(cov);
+    const double expected = (l.sum().pow(2) / l.pow(2).sum()).item<double>();
+    const double one = ratio(Eigen::VectorXd(all.row(b).transpose()));
+    EXPECT_NEAR(one, expected, 1e-9 * std::max(1.0, expected)) << "draw " << b;
+    EXPECT_NEAR(together[b], one, 1e-12 * std::max(1.0, one)) << "draw " << b;
+    lowest = std::min(lowest, expected), highest = std::max(highest, expected);
+  }
+  // The draws differ (the test is not of one number), and sit inside [1, d)
+  // (three rows span two dimensions: a ratio of at most 2).
+  EXPECT_GE(lowest, 1.0 - 1e-9);
+  EXPECT_LT(highest, double(d));
+  EXPECT_GT(highest - lowest, 0.1);
 }
 
 // The participation ratio's bootstrap resamples images, not trials: trials
