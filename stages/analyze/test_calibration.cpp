@@ -91,8 +91,8 @@ TEST(Calibration, RepeatedImagesDecodeAtEmpiricalChance) {
   EXPECT_NEAR(grouped_sum / kDraws, 0.25, 0.05);
   EXPECT_NEAR(chance_sum / kDraws, 0.25, 0.05);
   EXPECT_GT(leak_sum / kDraws, 0.6) << "folds by trial should memorise repeated images";
-  EXPECT_LE(false_positives, kMaxFalsePositives);
-  EXPECT_GE(true_positives, kMinTruePositives);
+  EXPECT_TRUE(within_false_positive_bound({false_positives, kDraws}));
+  EXPECT_TRUE(reaches_power({true_positives, kDraws}));
 }
 
 // ---- Finding 1: retention of task-irrelevant features ----
@@ -163,33 +163,30 @@ const std::string kRetentionBody =
     "analyses = [\"decoding\"]\nfeatures = [\"loc\", \"cat\"]\nfolds = 4\npermutations = 2";
 
 TEST(Calibration, Finding1Power) {
-  const int held = held_count("1", this_scenario("power"), kRetentionBody,
-                              [](std::uint64_t s) { return retention(s, effect_scale()); });
+  const Count held = held_count("1", this_scenario("power"), kRetentionBody,
+                                [](std::uint64_t s) { return retention(s, effect_scale()); });
   if (power_asserted()) {
-    EXPECT_GE(held, kMinTruePositives);
+    EXPECT_TRUE(reaches_power(held));
   }
 }
-// Finding 1's nulls run the issue's 100 draws (their bound scaled: at most
-// 4 of 40, i.e. 11 of 100). At version 13 (each model's own permutations)
-// their rate is 14 and 13 of 300 (4.7% and 4.3%), and the first 40 draws of
-// the first held 5 (Clopper-Pearson [0.042, 0.268]): at a true 5%, 5 or more
-// of 40 happens in 4.8% of draw sets, so 40 draws test the draws, not the
-// test. The first 100 hold 9 and 9.
+// Finding 1's nulls run the issue's 100 draws (their bound 5% + 2 SE of 100
+// draws: at most 9; it was 4 of 40 rescaled, which let 11 of 100 pass). At version 13 (each model's
+// own permutations) their rate is 14 and 13 of 300 (4.7% and 4.3%), and the first 40 draws of the
+// first held 5 (Clopper-Pearson [0.042, 0.268]): at a true 5%, 5 or more of 40 happens in 4.8% of
+// draw sets, so 40 draws test the draws, not the test. The first 100 hold 9 and 9.
 constexpr int kFinding1NullDraws = 100;
 // Scale 0: both sides retain category alike.
 TEST(Calibration, Finding1FalsePositives) {
-  EXPECT_LE(held_count(
-                "1", this_scenario("null"), kRetentionBody,
-                [](std::uint64_t s) { return retention(s, 0.0); }, kFinding1NullDraws),
-            kMaxFalsePositives);
+  EXPECT_TRUE(within_false_positive_bound(held_count(
+      "1", this_scenario("null"), kRetentionBody, [](std::uint64_t s) { return retention(s, 0.0); },
+      kFinding1NullDraws)));
 }
 // The adversarial null (issue 20, item 4): the multi-task models retain
 // more, but only in a task the controls do not have.
 TEST(Calibration, Finding1FalsePositivesOnOtherCells) {
-  EXPECT_LE(held_count(
-                "1", this_scenario("adversarial-null"), kRetentionBody,
-                [](std::uint64_t s) { return retention(s, 0.0, true); }, kFinding1NullDraws),
-            kMaxFalsePositives);
+  EXPECT_TRUE(within_false_positive_bound(held_count(
+      "1", this_scenario("adversarial-null"), kRetentionBody,
+      [](std::uint64_t s) { return retention(s, 0.0, true); }, kFinding1NullDraws)));
 }
 
 // ---- The calibration table in findings.json ----
@@ -336,24 +333,24 @@ const std::string kCrossTaskBody =
 // both two-group tests to pass, and with 3 seeds a side the Welch test's few
 // degrees of freedom cost most of its power. Hence the study's six seeds.
 TEST(Calibration, Finding2Power) {
-  const int held = held_count("2", this_scenario("power"), kCrossTaskBody,
-                              [](std::uint64_t s) { return subspaces(s, effect_scale()); });
+  const Count held = held_count("2", this_scenario("power"), kCrossTaskBody,
+                                [](std::uint64_t s) { return subspaces(s, effect_scale()); });
   if (power_asserted()) {
-    EXPECT_GE(held, kMinTruePositives);
+    EXPECT_TRUE(reaches_power(held));
   }
 }
 // Scale 0: every architecture shares alike.
 TEST(Calibration, Finding2FalsePositives) {
-  EXPECT_LE(held_count("2", this_scenario("null"), kCrossTaskBody,
-                       [](std::uint64_t s) { return subspaces(s, 0.0); }),
-            kMaxFalsePositives);
+  EXPECT_TRUE(
+      within_false_positive_bound(held_count("2", this_scenario("null"), kCrossTaskBody,
+                                             [](std::uint64_t s) { return subspaces(s, 0.0); })));
 }
 // The adversarial null (issue 20, item 1): vanilla models carry image codes
 // across tasks, and share feature codes no more than the gated ones.
 TEST(Calibration, Finding2FalsePositivesImageCodesCarriedAcrossTasks) {
-  EXPECT_LE(held_count("2", this_scenario("adversarial-null"), kCrossTaskBody,
-                       [](std::uint64_t s) { return subspaces(s, 0.0, true); }),
-            kMaxFalsePositives);
+  EXPECT_TRUE(within_false_positive_bound(
+      held_count("2", this_scenario("adversarial-null"), kCrossTaskBody,
+                 [](std::uint64_t s) { return subspaces(s, 0.0, true); })));
 }
 
 }  // namespace

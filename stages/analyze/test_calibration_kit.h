@@ -31,9 +31,31 @@
 namespace wmgeom::testing {
 
 inline constexpr int kDraws = 40;
-// 5% + 2 standard errors of a proportion over 40 draws: 0.119, i.e. 4 of 40.
-inline constexpr int kMaxFalsePositives = 4;
-inline constexpr int kMinTruePositives = 36;  // power >= 0.9
+
+// How many of `draws` draws a test held (or a sub-test passed).
+struct Count {
+  int held = 0;
+  int draws = 0;
+};
+// The bounds, for the draws actually run: at most 5% + 2 standard errors
+// of a proportion at 5% (4 of 40, 9 of 100, 63 of 1,000: more draws, a
+// tighter bound, rather than 4 of 40 rescaled, which let 11 of 100 pass),
+// and power at least 0.9 (36 of 40, 90 of 100).
+inline int max_false_positives(int draws) {
+  return static_cast<int>(std::floor(0.05 * draws + 2.0 * std::sqrt(0.05 * 0.95 * draws)));
+}
+inline int min_true_positives(int draws) { return static_cast<int>(std::ceil(0.9 * draws - 1e-9)); }
+inline ::testing::AssertionResult within_false_positive_bound(const Count& c) {
+  if (c.draws > 0 && c.held <= max_false_positives(c.draws)) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << c.held << " of " << c.draws << " draws held, above " << max_false_positives(c.draws)
+         << " (5% + 2 SE of that many draws)";
+}
+inline ::testing::AssertionResult reaches_power(const Count& c) {
+  if (c.draws > 0 && c.held >= min_true_positives(c.draws)) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << c.held << " of " << c.draws << " draws held, below "
+                                       << min_true_positives(c.draws) << " (power 0.9)";
+}
 
 inline const std::string kUpstream =
     "[stage.img]\ntype = \"render\"\n[stage.cnn]\ntype = \"features\"\nstimuli = \"img\"\n"
@@ -122,9 +144,10 @@ inline void print_calibration(const std::string& finding, const Scenario& sc, in
 // `default_draws`: the draws without WMGEOM_CALIBRATION_DRAWS (kDraws, or
 // the 100 for a null whose rate is near 5%: 40 draws cannot tell 5%
 // from 12%).
-inline int held_count(const std::string& finding, const Scenario& scenario, const std::string& body,
-                      const std::function<std::vector<StateSet>(std::uint64_t)>& draw,
-                      int default_draws = kDraws) {
+inline Count held_count(const std::string& finding, const Scenario& scenario,
+                        const std::string& body,
+                        const std::function<std::vector<StateSet>(std::uint64_t)>& draw,
+                        int default_draws = kDraws) {
   int held = 0;
   std::map<std::string, int> verdicts;
   std::vector<double> effects;
@@ -203,7 +226,7 @@ inline int held_count(const std::string& finding, const Scenario& scenario, cons
       std::cerr << "\n";
     }
   }
-  return draws == kDraws ? held : static_cast<int>(std::lround(double(held) * kDraws / draws));
+  return {held, draws};
 }
 
 // The scenario of the running test: its gtest name, `kind`, the scale
