@@ -70,6 +70,12 @@ std::optional<ClusterProfile> load_cluster_profile_text(const std::string& file,
                                                         const std::vector<std::string>& types,
                                                         Diagnostics& diags) {
   toml::table root;
+  if (auto deep = detail::too_many_key_parts(text, file)) {
+    diags.error(*deep, "",
+                "a key of more than " + std::to_string(detail::kMaxKeyParts) +
+                    " dotted parts (expected [slurm] or [stage.TYPE] and their keys)");
+    return std::nullopt;
+  }
   try {
     root = toml::parse(text, file);
   } catch (const toml::parse_error& e) {

@@ -1,6 +1,7 @@
 #include "config/pipeline.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -46,6 +47,12 @@ class Loader {
 
   void load(std::string_view text) {
     toml::table root;
+    if (auto deep = detail::too_many_key_parts(text, spec_.file)) {
+      diags_.error(*deep, "",
+                   "a key of more than " + std::to_string(detail::kMaxKeyParts) +
+                       " dotted parts (no stage reads one; expected KEY or stage.NAME.KEY)");
+      return;
+    }
     try {
       root = toml::parse(text, spec_.file);
     } catch (const toml::parse_error& e) {
@@ -90,9 +97,25 @@ class Loader {
     std::string key = arg.substr(0, eq);
     std::string value = arg.substr(eq + 1);
     toml::table parsed;
+    if (auto deep = detail::too_many_key_parts(arg, source)) {
+      diags_.error(*deep, key,
+                   "a key of more than " + std::to_string(detail::kMaxKeyParts) +
+                       " dotted parts (expected stage.NAME.KEY=VALUE or pipeline.KEY=VALUE)");
+      return;
+    }
     try {
       parsed = toml::parse(arg, source);
     } catch (const toml::parse_error&) {
+      // Digits that TOML refuses are a number too large for 64 bits, not a
+      // word to take as a string.
+      static const std::regex kDigits("[+-]?[0-9][0-9_]*");
+      if (std::regex_match(value, kDigits) &&
+          std::count_if(value.begin(), value.end(),
+                        [](char ch) { return ch >= '0' && ch <= '9'; }) > 18) {
+        diags_.error({source, 1, static_cast<std::int64_t>(eq) + 2}, key,
+                     "expected an integer of at most 64 bits, found " + value);
+        return;
+      }
       try {
         parsed = toml::parse(key + "=" + nlohmann_quote(value), source);
       } catch (const toml::parse_error& e) {
@@ -177,14 +200,15 @@ class Loader {
       if (p.has(ps.name)) continue;
       if (ps.default_value)
         p.set(ps.name, *ps.default_value);
-      else
+      else if (!t->get(ps.name))  // present with a wrong value: that error was given
         diags_.error(pos, "pipeline." + ps.name, "missing required key (" + ps.doc + ")");
     }
     if (p.has("name")) spec_.name = p.s("name");
     if (p.has("seed")) spec_.seed = p.i("seed");
     if (p.has("description")) spec_.description = p.s("description");
     if (p.has("name") && !std::regex_match(spec_.name, kStageName)) {
-      diags_.error(pos, "pipeline.name",
+      const toml::node* name = t->get("name");
+      diags_.error(name ? pos_of(name->source(), spec_.file) : pos, "pipeline.name",
                    "expected letters, digits, '_' or '-', found \"" + spec_.name + "\"");
     }
   }
@@ -291,6 +315,15 @@ class Loader {
       d.positions[key] = pos_of(v.source(), spec_.file);
       if (auto val = checked_value(*ps, v, path)) d.params.set(key, *val);
     }
+    // A swept parameter takes its values from the sweep: a value set beside
+    // it was silently replaced.
+    for (const auto& key : swept) {
+      if (const toml::node* fixed = t->get(key)) {
+        diags_.error(pos_of(fixed->source(), spec_.file), base + "." + key,
+                     "set here and swept (sweep." + key +
+                         "): a swept parameter takes its values from the sweep; remove one");
+      }
+    }
     for (const auto& ps : schema.params) {
       if (d.params.has(ps.name)) continue;
       bool is_swept = std::find(swept.begin(), swept.end(), ps.name) != swept.end();
@@ -300,7 +333,7 @@ class Loader {
         d.params.set(ps.name, v);
       } else if (ps.default_from_seed) {
         d.params.set(ps.name, spec_.seed);
-      } else if (!is_swept) {
+      } else if (!is_swept && !t->get(ps.name)) {  // a wrong value was reported where it is
         diags_.error(
             d.pos, base + "." + ps.name,
             "missing required parameter: " + ps.expectation().substr(9) + " (" + ps.doc + ")");
@@ -309,7 +342,8 @@ class Loader {
       }
     }
     for (const auto& port : schema.inputs) {
-      if (!port.optional && d.inputs.count(port.name) == 0) {
+      // Present with a wrong value: that error was reported at the value.
+      if (!port.optional && d.inputs.count(port.name) == 0 && !t->get(port.name)) {
         diags_.error(d.pos, base + "." + port.name,
                      "missing input: expected the name of " +
                          std::string(port.many ? "one or more stages" : "a stage") + " producing " +
@@ -382,6 +416,12 @@ class Loader {
                    "expected a table {key = [values...]}, found " + describe_node(v));
       return;
     }
+    if (t->empty()) {
+      diags_.error(pos_of(v.source(), spec_.file), path,
+                   "expected at least one PARAM = [values...]; an empty sweep makes no instances");
+      return;
+    }
+    const std::size_t first_axis = d.sweep.size();
     int groups = 0;
     for (auto&& [k, vals] : *t) {
       std::string key(k.str());
@@ -410,10 +450,34 @@ class Loader {
       }
       load_axis(d, key, vals, pos_of(k.source(), spec_.file), kpath, -1, swept);
     }
+    // Its instances: the product of the axes' lengths, a zip group counting
+    // once. Capped, so that a sweep typed with one list too many is an
+    // error, not minutes of planning and gigabytes of memory.
+    std::size_t instances = 1;
+    std::vector<int> counted;
+    for (std::size_t a = first_axis; a < d.sweep.size(); ++a) {
+      const SweepAxis& axis = d.sweep[a];
+      if (axis.zip >= 0) {
+        if (std::find(counted.begin(), counted.end(), axis.zip) != counted.end()) continue;
+        counted.push_back(axis.zip);
+      }
+      instances = std::min<std::size_t>(instances * axis.values.size(), kMaxSweepInstances + 1);
+    }
+    if (instances > kMaxSweepInstances) {
+      diags_.error(pos_of(v.source(), spec_.file), path,
+                   "makes more than " + std::to_string(kMaxSweepInstances) +
+                       " instances of this stage (the product of its lists' lengths); split "
+                       "the study into several pipelines, or pair lists with zip");
+    }
   }
 
   void load_zip_group(StageDecl& d, const toml::table& z, const std::string& path, int group,
                       std::vector<std::string>& swept) {
+    if (z.empty()) {
+      diags_.error(pos_of(z.source(), spec_.file), path,
+                   "expected PARAM = [values...] lists to pair; this zip is empty");
+      return;
+    }
     const std::size_t first = d.sweep.size();
     for (auto&& [k, vals] : z) {
       load_axis(d, std::string(k.str()), vals, pos_of(k.source(), spec_.file),
@@ -430,6 +494,22 @@ class Loader {
       diags_.error(pos_of(z.source(), spec_.file), path,
                    "the lists of a zip are paired index by index and must have one length; " +
                        lengths + " values");
+      return;
+    }
+    // Two equal pairs would be two instances of one name and one key.
+    if (first == d.sweep.size()) return;
+    for (std::size_t i = 0; i < d.sweep[first].values.size(); ++i) {
+      for (std::size_t j = 0; j < i; ++j) {
+        bool same = true;
+        for (std::size_t a = first; a < d.sweep.size() && same; ++a)
+          same = d.sweep[a].values[i] == d.sweep[a].values[j];
+        if (same) {
+          diags_.error(pos_of(z.source(), spec_.file), path,
+                       "entries " + std::to_string(j + 1) + " and " + std::to_string(i + 1) +
+                           " of the zip are equal in every list: the same instance twice");
+          return;
+        }
+      }
     }
   }
 
@@ -465,6 +545,19 @@ class Loader {
         axis.values.push_back(*val);
     }
     if (!ok) return;
+    if (zip < 0) {
+      for (std::size_t i = 0; i < axis.values.size(); ++i) {
+        for (std::size_t j = 0; j < i; ++j) {
+          if (axis.values[i] == axis.values[j]) {
+            diags_.error(pos_of((*arr)[i].source(), spec_.file), kpath,
+                         "the value " + format_value(axis.values[i]) + " is listed twice (items " +
+                             std::to_string(j + 1) + " and " + std::to_string(i + 1) +
+                             "): the same instance twice");
+            return;
+          }
+        }
+      }
+    }
     swept.push_back(key);
     d.positions["sweep." + key] = axis.pos;
     if (!d.params.has(key)) d.params.set(key, axis.values.front());
@@ -499,6 +592,13 @@ PipelineSpec load_pipeline_file(const std::string& file, const std::vector<std::
   if (file == "embedded:quickstart") {
     text = std::string(*embedded_file("pipelines/quickstart.toml"));
   } else {
+    std::error_code ec;
+    if (std::filesystem::is_directory(file, ec)) {  // opens, and reads as an empty file
+      diags.error({file, 0, 0}, "", "is a folder; expected a pipeline file (TOML)");
+      PipelineSpec spec;
+      spec.file = file;
+      return spec;
+    }
     std::ifstream f(file, std::ios::binary);
     if (!f) {
       diags.error({file, 0, 0}, "", "cannot read pipeline file (does it exist?)");

@@ -21,6 +21,10 @@ namespace wmgeom {
 // One swept parameter. Axes of one `zip` group (the same `zip` number) take
 // their values together, index by index (their lists have equal lengths);
 // every other axis multiplies the instances.
+// The most instances one stage's sweep may make (the product of its lists'
+// lengths, a zip counting once).
+inline constexpr std::size_t kMaxSweepInstances = 10000;
+
 struct SweepAxis {
   std::string key;
   std::vector<Value> values;

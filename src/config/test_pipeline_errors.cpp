@@ -24,7 +24,37 @@ void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
 const char* kHeader = "[pipeline]\nname = \"t\"\n\n";
 
 std::vector<BadCase> cases() {
+  // Generated files, kept alive for the cases' pointers.
+  auto parts = [](int n, const char* sep) {
+    std::string k = "x";
+    for (int i = 0; i < n; ++i) k += std::string(sep) + "a";
+    return k;
+  };
+  static const std::string deep_key = std::string(kHeader) + parts(300, ".") + " = 1\n";
+  static const std::string deep_header =
+      std::string(kHeader) + "[stage.a]\ntype = \"source\"\n[" + parts(300, " . ") + "]\n";
+  static const std::string deep_set = "stage.a." + parts(300, ".") + "=1";
+  static const std::string huge_sweep = [] {
+    std::string n, seed;
+    for (int i = 1; i <= 101; ++i) n += (i > 1 ? ", " : "") + std::to_string(i);
+    for (int i = 1; i <= 100; ++i) seed += (i > 1 ? ", " : "") + std::to_string(i);
+    return std::string(kHeader) + "[stage.a]\ntype = \"source\"\nsweep = { n = [" + n +
+           "], seed = [" + seed + "] }\n";
+  }();
   return {
+      // toml++ recursed once per part and overflowed the stack (a segfault).
+      {"key_too_deep",
+       deep_key.c_str(),
+       {},
+       {"p.toml:4:1: error: a key of more than 256 dotted parts"}},
+      {"table_header_too_deep",
+       deep_header.c_str(),
+       {},
+       {"p.toml:6:2: error: a key of more than 256 dotted parts"}},
+      {"set_key_too_deep",
+       "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\n",
+       {deep_set},
+       {"--set[1]:1:1: error: ", "a key of more than 256 dotted parts"}},
       {"syntax_unclosed_string",
        "[pipeline]\nname = \"t\n",
        {},
@@ -45,6 +75,14 @@ std::vector<BadCase> cases() {
        "[pipeline]\nseed = 1\n",
        {},
        {"p.toml:1:1: error: pipeline.name: missing required key"}},
+      {"pipeline_name_not_string",
+       "[pipeline]\nname = 5\n",
+       {},
+       {"p.toml:2:8: error: pipeline.name: expected a string", "1 error in"}},
+      {"pipeline_name_bad_characters",
+       "[pipeline]\nname = \"../x\"\n",
+       {},
+       {"p.toml:2:8: error: pipeline.name: expected letters, digits"}},
       {"unknown_top_level",
        "[pipeline]\nname = \"t\"\n[stages.a]\ntype = \"source\"\n",
        {},
@@ -154,7 +192,8 @@ std::vector<BadCase> cases() {
        "3\n",
        {},
        {"p.toml:7:5: error: stage.b.x: expected the name of one upstream stage producing Numbers, "
-        "found integer 3"}},
+        "found integer 3",
+        "1 error in"}},  // not also "missing input": it is there, of the wrong type
       {"single_port_given_list",
        "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\n[stage.b]\ntype = \"scale\"\nx = "
        "[\"a\", \"a\"]\n",
@@ -197,6 +236,33 @@ std::vector<BadCase> cases() {
        {},
        {"p.toml:5:17: error: stage.a.sweep.zip: the lists of a zip are paired index by index and "
         "must have one length; n has 3, value has 2 values"}},
+      {"sweep_table_empty",
+       "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\nsweep = {}\n",
+       {},
+       {"p.toml:5:9: error: stage.a.sweep: expected at least one PARAM = [values...]"}},
+      {"sweep_zip_empty",
+       "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\nsweep = { zip = {} }\n",
+       {},
+       {"p.toml:5:17: error: stage.a.sweep.zip: expected PARAM = [values...] lists to pair"}},
+      {"sweep_value_twice",
+       "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\nsweep = { n = [2, 3, 2] }\n",
+       {},
+       {"p.toml:5:22: error: stage.a.sweep.n: the value 2 is listed twice (items 1 and 3): the "
+        "same instance twice"}},
+      {"sweep_zip_pair_twice",
+       "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\nsweep = { zip = { n = [1, 2, 1], "
+       "value = [0.5, 1.5, 0.5] } }\n",
+       {},
+       {"p.toml:5:17: error: stage.a.sweep.zip: entries 1 and 3 of the zip are equal in every "
+        "list"}},
+      {"sweep_and_fixed",
+       "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\nn = 3\nsweep = { n = [1, 2] }\n",
+       {},
+       {"p.toml:5:5: error: stage.a.n: set here and swept (sweep.n)"}},
+      {"sweep_too_many_instances",
+       huge_sweep.c_str(),
+       {},
+       {"p.toml:6:9: error: stage.a.sweep: makes more than 10000 instances of this stage"}},
       {"sweep_zip_not_table",
        "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\nsweep = { zip = [1, 2] }\n",
        {},
@@ -263,6 +329,11 @@ std::vector<BadCase> cases() {
        "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\n",
        {"foo.a=1"},
        {"--set[1]:1:1: error: foo.a: expected a key under stage.NAME. or pipeline."}},
+      {"set_integer_too_large",
+       "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\n",
+       {"stage.a.n=99999999999999999999"},
+       {"--set[1]:1:11: error: stage.a.n: expected an integer of at most 64 bits, found "
+        "99999999999999999999"}},
       {"set_bare_string_for_int",
        "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\n",
        {"stage.a.n=many"},
@@ -322,6 +393,13 @@ TEST(PipelineErrorsAll, MissingFile) {
   CliResult r = run_cli({"validate", "/no/such/pipeline.toml"}, registry());
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("/no/such/pipeline.toml: error: cannot read pipeline file"),
+            std::string::npos)
+      << r.err;
+  // A folder opens and reads as an empty file: it was "missing [pipeline] table".
+  TempDir dir;
+  r = run_cli({"validate", dir.path().string()}, registry());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find(dir.path().string() + ": error: is a folder; expected a pipeline file"),
             std::string::npos)
       << r.err;
 }

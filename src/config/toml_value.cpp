@@ -1,5 +1,6 @@
 #include "config/toml_value.h"
 
+#include <cctype>
 #include <cmath>
 #include <sstream>
 
@@ -148,6 +149,79 @@ std::string check_value(const ParamSpec& spec, const Value& value) {
     }
   }
   return "";
+}
+
+std::optional<SourcePos> too_many_key_parts(std::string_view text, const std::string& file) {
+  std::int64_t line = 1, col = 1;
+  int parts = 0;           // parts of the dotted chain being read
+  bool after_dot = false;  // a '.' followed the last part
+  bool in_part = false;    // inside a bare part
+  std::int64_t chain_line = 1, chain_col = 1;
+  auto begin_part = [&] {
+    if (after_dot) {
+      ++parts;
+    } else {
+      parts = 1;
+      chain_line = line;
+      chain_col = col;
+    }
+    after_dot = false;
+  };
+  auto bare = [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '_' || ch == '-' ||
+           ch == '+' || ch == ':';
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char ch = text[i];
+    if (ch == '\n') {
+      ++line;
+      col = 1;
+      in_part = false;
+      parts = 0;
+      after_dot = false;
+      continue;
+    }
+    if (ch == '#') {  // a comment, to the end of the line
+      while (i + 1 < text.size() && text[i + 1] != '\n') ++i;
+      continue;
+    }
+    if (ch == '"' || ch == '\'') {  // a string is one part
+      in_part = false;
+      begin_part();
+      const bool multi = text.substr(i, 3) == std::string(3, ch);
+      const std::string_view close = multi ? text.substr(i, 3) : text.substr(i, 1);
+      i += close.size();
+      col += static_cast<std::int64_t>(close.size());
+      while (i < text.size() && text.substr(i, close.size()) != close) {
+        if (ch == '"' && text[i] == '\\') ++i, ++col;  // an escaped character
+        if (i < text.size() && text[i] == '\n') {
+          ++line;
+          col = 0;
+        }
+        ++i, ++col;
+      }
+      i += close.size() - 1;
+      col += static_cast<std::int64_t>(close.size());
+      if (parts > kMaxKeyParts) return SourcePos{file, chain_line, chain_col};
+      continue;
+    }
+    if (bare(ch)) {
+      if (!in_part) begin_part();
+      in_part = true;
+    } else if (ch == '.') {
+      after_dot = parts > 0;
+      in_part = false;
+    } else if (ch != ' ' && ch != '\t') {
+      in_part = false;
+      parts = 0;
+      after_dot = false;
+    } else {
+      in_part = false;
+    }
+    if (parts > kMaxKeyParts) return SourcePos{file, chain_line, chain_col};
+    ++col;
+  }
+  return std::nullopt;
 }
 
 }  // namespace wmgeom::detail
