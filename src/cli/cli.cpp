@@ -4,8 +4,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <set>
@@ -40,6 +43,28 @@ extern "C" void on_stop_signal(int sig) {
     return;
   }
   if (g_stop) g_stop->store(true);
+}
+
+// "" when `dir` is a folder, or can be made one (its nearest existing
+// ancestor is a folder this process may write in); otherwise why not.
+// Checked before anything is computed for it.
+std::string folder_problem(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  if (dir.empty()) return "expected a folder, found an empty path";
+  std::error_code ec;
+  const fs::path full = fs::absolute(dir, ec);
+  if (ec) return ec.message();
+  for (fs::path at = full;; at = at.parent_path()) {
+    const fs::file_status st = fs::status(at, ec);
+    if (fs::exists(st)) {
+      if (!fs::is_directory(st))
+        return at == full ? "it is a file, not a folder" : at.string() + " is a file, not a folder";
+      if (at != full && ::access(at.c_str(), W_OK | X_OK) != 0)
+        return "cannot create it in " + at.string() + ": " + std::strerror(errno);
+      return "";
+    }
+    if (at == at.parent_path()) return "";
+  }
 }
 }  // namespace
 
@@ -234,6 +259,13 @@ int finish_run(const Plan& plan, PlanExecutor& exec, const RunReport& report,
 
 int do_run(const RunArgs& a, const Common& c, const StageRegistry& registry, std::ostream& out,
            std::ostream& err, bool profile) {
+  // A cluster profile is read by the Slurm executor alone: given to a local
+  // run it was silently ignored (even when the file did not exist).
+  if (!a.profile.empty() && a.executor != ExecutorKind::kSlurm) {
+    err << "error: --profile " << a.profile
+        << ": a cluster profile is read only with --executor slurm; this run is local\n";
+    return 2;
+  }
   // Slurm plans with its profile's overrides (cluster.cpp); each path plans once.
   if (a.executor == ExecutorKind::kSlurm && !a.dry_run)
     return do_run_slurm(a, c, registry, out, err, profile);
@@ -364,6 +396,18 @@ int do_export(const RunArgs& a, const std::string& stage, const std::string& dir
               const StageRegistry& registry, std::ostream& out, std::ostream& err, bool force) {
   auto plan = plan_or_report(a.pipeline, a.sets, registry, err);
   if (!plan) return 2;
+  auto sel = plan->select(stage);
+  if (sel.empty()) {
+    err << "error: " << plan->unknown_selection(stage) << "\n";
+    return 2;
+  }
+  // The folder is checked before anything is computed, and made (with its
+  // marker) only once the first artifact is in hand: a refused or failed
+  // export leaves no folder behind.
+  if (std::string problem = folder_problem(dir); !problem.empty()) {
+    err << "error: export folder \"" << dir << "\": " << problem << "\n";
+    return 2;
+  }
   // Never into a folder with someone else's files: empty, new, or an earlier export's (its marker).
   constexpr const char* kMarker = ".wmgeom-export";
   std::error_code ec;
@@ -374,13 +418,19 @@ int do_export(const RunArgs& a, const std::string& stage, const std::string& dir
         << "folder, or pass --force\n";
     return 2;
   }
-  std::filesystem::create_directories(dir, ec);
-  std::ofstream(std::filesystem::path(dir) / kMarker) << "written by wmgeom export\n";
-  auto sel = plan->select(stage);
-  if (sel.empty()) {
-    err << "error: " << plan->unknown_selection(stage) << "\n";
-    return 2;
-  }
+  bool made = false;
+  auto make_folder = [&]() -> bool {
+    if (made) return true;
+    std::filesystem::create_directories(dir, ec);
+    std::ofstream marker(std::filesystem::path(dir) / kMarker);
+    marker << "written by wmgeom export\n";
+    if (ec || !marker) {
+      err << "error: export folder \"" << dir
+          << "\": cannot create it: " << (ec ? ec.message() : std::strerror(errno)) << "\n";
+      return false;
+    }
+    return made = true;
+  };
   Cache cache(c.cache_dir);
   Logger log(err, c.quiet ? Logger::Level::kWarn : Logger::Level::kInfo);
   Executor exec(*plan, cache, log);
@@ -391,6 +441,7 @@ int do_export(const RunArgs& a, const std::string& stage, const std::string& dir
                         : std::filesystem::path(dir) / instance_folder_name(inst.name);
     try {
       auto art = exec.materialize(i, c.threads);
+      if (!make_folder()) return 2;
       export_artifact(*art, target);
       inst.entry->stage->export_extras(*art, target);
     } catch (const Error& e) {
@@ -636,6 +687,15 @@ int run_cli(const std::vector<std::string>& args, const StageRegistry& registry,
     return code == 0 ? 0 : 2;
   }
   if (common.cache_dir.empty()) common.cache_dir = default_cache_dir();
+  // A cache folder that is a file (or under one) made every entry a miss
+  // and every write fail: refused before anything is planned.
+  if (*run || *prof || *exp || *cache || *status || *cancel) {
+    if (std::string problem = folder_problem(common.cache_dir); !problem.empty()) {
+      err << "error: cache folder \"" << common.cache_dir
+          << "\" (--cache-dir, $WMGEOM_CACHE or .wmgeom-cache): " << problem << "\n";
+      return 2;
+    }
+  }
 
   return exit_code_of(err, [&] {
     if (*run) return do_run(ra, common, registry, out, err, false);

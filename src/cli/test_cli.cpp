@@ -197,6 +197,55 @@ TEST(Cli, OutAndCacheMayNotNestAndExportKeepsOthersFiles) {
   EXPECT_EQ(read_file(dir / "mine" / "notes.txt"), "keep me");
 }
 
+// Folders that cannot be folders are refused before anything runs, exit 2,
+// and a refused export leaves nothing behind: an unknown stage, a file in
+// the way (the folder itself, or above it), an empty path; a cache folder
+// that is a file (every entry was a miss and every write failed); a cluster
+// profile given to a local run (it was ignored, even when missing).
+TEST(Cli, FoldersThatCannotBeAreRefusedBeforeAnythingRuns) {
+  TempDir dir;
+  write_file(dir / "p.toml", "[pipeline]\nname = \"p\"\n\n[stage.a]\ntype = \"source\"\n");
+  write_file(dir / "afile", "not a folder");
+  const std::string cache = (dir / "c").string();
+  auto exp = [&](const std::string& stage, const std::string& to) {
+    return run_cli({"export", (dir / "p.toml").string(), stage, to, "--cache-dir", cache},
+                   test_registry());
+  };
+  CliResult r = exp("ghost", (dir / "x1").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("no stage or instance named \"ghost\""), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "x1")) << "a refused export made its folder";
+  r = exp("a", (dir / "afile").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("afile\": it is a file, not a folder"), std::string::npos) << r.err;
+  r = exp("a", (dir / "afile" / "sub").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find((dir / "afile").string() + " is a file, not a folder"), std::string::npos)
+      << r.err;
+  r = exp("a", "");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("expected a folder, found an empty path"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "c" / "v1")) << "a refused export computed its stage";
+  EXPECT_EQ(exp("a", (dir / "x2").string()).code, 0);
+  EXPECT_TRUE(fs::exists(dir / "x2" / ".wmgeom-export"));
+
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"run", (dir / "p.toml").string(), "--dry-run", "--cache-dir", (dir / "afile").string()},
+           {"cache", "ls", "--cache-dir", (dir / "afile").string()},
+           {"cache", "verify", "--cache-dir", (dir / "afile" / "deeper").string()}}) {
+    r = run_cli(args, test_registry());
+    EXPECT_EQ(r.code, 2) << args[0] << " " << args[1] << ": " << r.out;
+    EXPECT_NE(r.err.find("error: cache folder"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("is a file, not a folder"), std::string::npos) << r.err;
+  }
+  r = run_cli({"run", (dir / "p.toml").string(), "--dry-run", "--cache-dir", cache, "--profile",
+               (dir / "missing.toml").string()},
+              test_registry());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("a cluster profile is read only with --executor slurm"), std::string::npos)
+      << r.err;
+}
+
 TEST(Cli, DryRunShowsPlan) {
   Cli cli;
   CliResult r = cli({"run", cli.file, "--dry-run"});
