@@ -156,6 +156,9 @@ struct PlanInput {
     std::string key;
   };
   std::map<std::string, std::vector<Read>> reads;  // by its own ports, in plan order
+  // Its plan-time size estimate (graph/fit.h), with its shape (`dims`, e.g.
+  // a state set's frames); `known` is false where its stage cannot tell.
+  const SizeEstimate* estimate = nullptr;
 };
 // The upstream instances of an instance, by port, in plan order (like StageInputs).
 using PlanInputs = std::map<std::string, std::vector<PlanInput>>;

@@ -370,7 +370,7 @@ struct Builder {
       PlanInputs inputs;
       for (const auto& e : inst.inputs) {
         const Instance& up = plan.instances[e.upstream];
-        PlanInput in{up.name, up.entry->stage.get(), &up.params, up.key, {}};
+        PlanInput in{up.name, up.entry->stage.get(), &up.params, up.key, {}, &up.estimate};
         for (const auto& r : up.inputs) {
           const Instance& read = plan.instances[r.upstream];
           in.reads[r.port].push_back({read.name, read.key});
@@ -484,9 +484,10 @@ std::optional<Plan> finish(PipelineSpec spec, const StageRegistry& registry, Dia
   if (!diags.ok()) return std::nullopt;
   b.compute_keys(plan);
   if (!diags.ok()) return std::nullopt;
+  // Estimates first: check_inputs may read the upstream shapes they carry.
+  estimate_sizes(plan);
   b.check_inputs(plan);
   if (!diags.ok()) return std::nullopt;
-  estimate_sizes(plan);
   return plan;
 }
 

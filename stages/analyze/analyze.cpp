@@ -128,6 +128,31 @@ void AnalyzeStage::check(const AnalyzeSettings& settings, ParamIssues& issues) c
     issues.error("features", "a feature is listed twice");
 }
 
+void AnalyzeStage::check_inputs_of(const AnalyzeSettings& settings, const PlanInputs& inputs,
+                                   ParamIssues& issues) const {
+  // A frame beyond the trial was refused only when the analysis ran, after
+  // every training and capture upstream: the state sets' estimates carry
+  // their trial length, so it is refused at plan time where they know it.
+  const auto it = inputs.find("states");
+  if (it == inputs.end()) return;
+  const bool causal = std::find(settings.analyses.begin(), settings.analyses.end(), "causal") !=
+                      settings.analyses.end();
+  for (const PlanInput& in : it->second) {
+    const std::int64_t frames =
+        in.estimate != nullptr && in.estimate->known ? in.estimate->dim("frames") : -1;
+    if (frames < 0) continue;
+    // Not naming the instance: one line for every model of a sweep.
+    const std::string trial =
+        " is beyond the trial (" + std::to_string(frames) + " frames, numbered from 0)";
+    for (auto f : settings.frames) {
+      if (f >= frames) issues.error("frames", "frame " + std::to_string(f) + trial);
+    }
+    if (causal && settings.causal_frame >= frames)
+      issues.error("causal_frame", "frame " + std::to_string(settings.causal_frame) + trial);
+    return;  // one trial length for all (checked when they are loaded)
+  }
+}
+
 std::vector<std::filesystem::path> AnalyzeStage::after_run(
     const Artifact& artifact, const RunSummary& run, const std::string& instance,
     const std::filesystem::path& out_dir) const {

@@ -28,6 +28,10 @@ class AnalyzeStage final : public StageWith<AnalyzeSettings> {
   // plan time"); unknown when a state set's estimate is.
   SizeEstimate estimate_of(const AnalyzeSettings& settings,
                            const EstimateInputs& inputs) const override;
+  // Plan time: a frame (or causal_frame) beyond the trial of the state sets,
+  // where their estimates know its length.
+  void check_inputs_of(const AnalyzeSettings& settings, const PlanInputs& inputs,
+                       ParamIssues& issues) const override;
   // Throws InputError, before fitting anything, if the state sets disagree
   // (trial length, attribute value sets), a feature is not in the stimuli, a
   // frame is beyond the trial, a class has fewer trials than folds, or the

@@ -85,8 +85,7 @@ TEST(Analyze, ThroughTheEngineWithCausal) {
   // A trained model's exports (wmgeom export of the states and of the
   // analysis) agree with scikit-learn: every decoder, every orthogonality
   // index and null (compare_analyze.py --check, as a user would run it).
-  if (std::system("/usr/bin/python3 -c 'import sklearn' 2>/dev/null") != 0)
-    GTEST_SKIP() << "python3-sklearn missing";
+  WMGEOM_REQUIRE_SKLEARN();
   TempDir dir;
   export_artifact(*run.get(text, "states"), dir / "states");
   export_artifact(r.to_artifact(), dir / "geometry");
@@ -214,6 +213,33 @@ TEST(Analyze, EstimatesItsSizeAndIsRefusedWhenItCannotFit) {
   for (std::size_t g3 : plan3->select("geometry")) {
     EXPECT_EQ(plan3->instances[g3].estimate.bytes, e.bytes);
     EXPECT_EQ(plan3->instances[g3].estimate.working, e.working);
+  }
+}
+
+// A frame beyond the trial was refused only when the analysis ran, after
+// training and capture; the states' estimate carries the trial length, so
+// the plan refuses it (the `frames` or `causal_frame` line, nothing run).
+TEST(Analyze, AFrameBeyondTheTrialIsRefusedAtPlanTime) {
+  Diagnostics ok;
+  auto plan = make_plan_from_text("/tmp/a.toml", tiny_pipeline(), {}, real_registry(), ok);
+  ASSERT_TRUE(plan) << ok.format_all();
+  const std::int64_t frames =
+      plan->instances[plan->select("states").front()].estimate.dim("frames");
+  ASSERT_GT(frames, 1);
+  const std::string last = std::to_string(frames - 1), beyond = std::to_string(frames);
+  Diagnostics in_range;
+  EXPECT_TRUE(make_plan_from_text("/tmp/a.toml", tiny_pipeline("frames = [0, " + last + "]\n"), {},
+                                  real_registry(), in_range))
+      << in_range.format_all();
+  const std::string trial = " is beyond the trial (" + std::to_string(frames) + " frames";
+  for (const auto& [extra, key] :
+       {std::pair<std::string, std::string>{"frames = [0, " + beyond + "]\n", "frames"},
+        {"causal_frame = " + beyond + "\n", "causal_frame"}}) {
+    Diagnostics d;
+    EXPECT_FALSE(make_plan_from_text("/tmp/a.toml", tiny_pipeline(extra), {}, real_registry(), d));
+    EXPECT_NE(d.format_all().find("geometry." + key + ": frame " + beyond + trial),
+              std::string::npos)
+        << d.format_all();
   }
 }
 
