@@ -194,8 +194,7 @@ TEST(Decoders, StratifiedSeededFolds) {
 }
 
 TEST(Decoders, AgreeWithScikitLearnOnTheSameFolds) {
-  if (std::system("/usr/bin/python3 -c 'import sklearn' 2>/dev/null") != 0)
-    GTEST_SKIP() << "python3-sklearn missing";
+  WMGEOM_REQUIRE_SKLEARN();
   const int k = 5;
   // Three classes, and two (where scikit-learn's logistic model is binary).
   for (std::int64_t classes : {3, 2}) {

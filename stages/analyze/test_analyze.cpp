@@ -530,8 +530,7 @@ TEST(Analyze, ParticipationRatioBootstrapResamplesImages) {
 // decoder), and every orthogonality index and null mean with scikit-learn's
 // normals on the same trials, labels and PCs (within 0.02).
 TEST(Analyze, AgreesWithScikitLearnOnEveryDecoder) {
-  if (std::system("/usr/bin/python3 -c 'import sklearn' 2>/dev/null") != 0)
-    GTEST_SKIP() << "python3-sklearn missing";
+  WMGEOM_REQUIRE_SKLEARN();
   StateSet s =
       synthetic({"loc-1", "id-2"}, 80, 3, 12, {"loc", "id"}, 5, 1.6);  // overlapping classes
   TempDir dir;

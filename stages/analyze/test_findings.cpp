@@ -18,6 +18,7 @@
 #include "analyze/analyses.h"
 #include "analyze/analyze.h"
 #include "analyze/calibration.h"
+#include "analyze/findings_rules.h"
 #include "analyze/synthetic.h"
 #include "core/artifacts.h"
 #include "decoders/linear.h"
@@ -58,6 +59,28 @@ std::map<std::string, Table> built(analyze::Tables& tables) {
 
 // Findings 1 and 3 with models whose architecture alone would reach
 // min_seeds but whose replicate groups do not.
+// alpha decides: a test whose p lies between 0.01 and 0.05 (scipy:
+// ttest_1samp([0.1, 0.4, 0.0, 0.5, 0.3], 0, alternative="greater") gives
+// t = 2.8037, p = 0.024315) passes at alpha 0.05 and not at 0.01, and never
+// against its declared direction.
+TEST(Findings, AlphaDecidesWhichTestsPass) {
+  namespace st = analyze::stats;
+  const auto r = st::one_sample_t({0.1, 0.4, 0.0, 0.5, 0.3}, 0.0, st::Alternative::kGreater);
+  ASSERT_NEAR(r.p, 0.024315116928653107, 1e-9);
+  analyze::Settings s;
+  for (const auto& [alpha, passes] : {std::pair{0.05, true}, std::pair{0.01, false}}) {
+    s.alpha = alpha;
+    nlohmann::json f;
+    const auto a = analyze::findings_detail::add_test(f, "t", r, st::Alternative::kGreater, s);
+    EXPECT_EQ(a.passes, passes) << "alpha " << alpha;
+    ASSERT_EQ(f.at("tests").size(), 1u);
+    EXPECT_DOUBLE_EQ(f.at("tests")[0].at("p").get<double>(), r.p);
+    // The same p in the other direction: the effect is positive, so "less" never passes.
+    nlohmann::json g;
+    EXPECT_FALSE(analyze::findings_detail::add_test(g, "t", r, st::Alternative::kLess, s).passes);
+  }
+}
+
 TEST(Findings, ReplicatesAreCountedPerConfigurationNotPerArchitecture) {
   analyze::Settings s;
   // Finding 3: two multi-task and two single-task GRUs, all de-orthogonalised.
@@ -267,7 +290,9 @@ TEST(Findings, RowsWithoutAScoreAreSkippedAndCounted) {
     for (std::size_t i = 0; i < models.size(); ++i) {
       const auto& m = models[i];
       const bool multi = m.tasks.size() > 1;
-      const double e = 0.01 * double(i % 3) - 0.01;
+      // Spread across the seeds of each group (models are pushed seed by
+      // seed), so that every test has a standard error: its t path runs.
+      const double e = 0.01 * double(i / 3) - 0.01;
       // Finding 1: category (irrelevant in loc-1) one frame on, and a cell
       // two frames on without a score (2 categories at lag 2 = kN).
       for (double frame : {1.0, 2.0}) {
@@ -336,7 +361,9 @@ TEST(Findings, RowsWithoutAScoreAreSkippedAndCounted) {
   const auto clean = analyze::findings(tables_with(false), models, s);
   const auto with = analyze::findings(tables_with(true), models, s);
   for (const char* k : {"1", "2", "4"}) {
-    EXPECT_NE(clean[k]["verdict"], "not testable") << clean[k].dump(2);
+    // Each planted finding holds, with a spread (a p above 0, a CI of width).
+    EXPECT_EQ(clean[k]["verdict"], "held") << clean[k].dump(2);
+    EXPECT_GT(clean[k]["p"].get<double>(), 0.0) << clean[k].dump(2);
     for (const char* key : {"verdict", "effect", "ci", "p", "n"})
       EXPECT_EQ(with[k][key], clean[k][key]) << k << " " << key;
   }

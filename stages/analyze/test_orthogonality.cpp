@@ -108,8 +108,7 @@ TEST(Orthogonality, ReachesTheEquidistantLimitWithEnoughTrials) {
 // standardised, normals mapped back by w / sd) departs from the reference on
 // the steep spectrum: it measures the spectrum, not the class geometry.
 TEST(Orthogonality, AgreesWithScikitLearnAtTheStudysSize) {
-  if (std::system("/usr/bin/python3 -c 'import sklearn' 2>/dev/null") != 0)
-    GTEST_SKIP() << "python3-sklearn missing";
+  WMGEOM_REQUIRE_SKLEARN();
   const std::int64_t n = 256, d = 160, dims = 128;
   struct Case {
     const char* name;
@@ -129,6 +128,9 @@ TEST(Orthogonality, AgreesWithScikitLearnAtTheStudysSize) {
                               "/stages/analyze/ortho_reference.py " + dir.path().string();
       ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
       Array ref = read_npy(dir / "indices.npy");
+      // One float64 index per label set, or the comparison would read past it.
+      ASSERT_EQ(ref.dtype(), DType::kF64);
+      ASSERT_EQ(ref.numel(), p.ys.size(0));
       const auto* theirs = reinterpret_cast<const double*>(ref.raw());
       std::vector<double> mine = ours(p.x, p.ys, dims, prep);
       ASSERT_EQ(static_cast<std::int64_t>(mine.size()), p.ys.size(0));
@@ -159,6 +161,7 @@ TEST(Orthogonality, InvariancesFollowThePreparation) {
   torch::Tensor unit_scale = torch::randn({d}, torch::kFloat64).exp();
   auto index = [&](const torch::Tensor& x, OrthoPrep prep) { return ours(x, p.ys, dims, prep); };
   auto same = [](const std::vector<double>& a, const std::vector<double>& b, double tol) {
+    if (a.empty() || a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i) {
       if (std::abs(a[i] - b[i]) > tol) return false;
     }

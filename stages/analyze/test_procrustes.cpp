@@ -161,8 +161,7 @@ TEST(Analyze, ProcrustesRotationIsOptimalAndClosestToTheIdentity) {
 // The same rule as the independent recomputation's (recompute_findings.py,
 // Rotation with the default completion "closest"): the same map.
 TEST(Analyze, ProcrustesRotationAgreesWithRecomputeFindings) {
-  if (std::system("/usr/bin/python3 -c 'import sklearn' 2>/dev/null") != 0)
-    GTEST_SKIP() << "python3-sklearn missing";
+  WMGEOM_REQUIRE_SKLEARN();
   torch::manual_seed(13);
   TempDir dir;
   const std::int64_t k = 4, h = 12;

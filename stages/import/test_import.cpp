@@ -163,9 +163,12 @@ TEST(Import, NumpyDefaultDtypesAndOptionalArrays) {
   EXPECT_TRUE(got.split.empty());
   EXPECT_EQ(got.task.dtype(), DType::kI32);
   EXPECT_EQ(got.hidden.dtype(), DType::kF32);
-  EXPECT_TRUE(
-      std::equal(got.hidden.bytes().begin(), got.hidden.bytes().end(), s.hidden.bytes().begin()));
-  EXPECT_TRUE(std::equal(got.task.bytes().begin(), got.task.bytes().end(), s.task.bytes().begin()));
+  EXPECT_EQ(got.hidden.shape(), s.hidden.shape());
+  EXPECT_EQ(got.task.shape(), s.task.shape());
+  EXPECT_TRUE(std::equal(got.hidden.bytes().begin(), got.hidden.bytes().end(),
+                         s.hidden.bytes().begin(), s.hidden.bytes().end()));
+  EXPECT_TRUE(std::equal(got.task.bytes().begin(), got.task.bytes().end(), s.task.bytes().begin(),
+                         s.task.bytes().end()));
 }
 
 // ------------------------------------------------------------------ HDF5

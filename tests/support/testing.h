@@ -2,6 +2,7 @@
 // and schema-validated Params for running one stage in isolation.
 #pragma once
 
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -14,6 +15,14 @@
 #include "core/params.h"
 #include "core/run_summary.h"
 #include "graph/registry.h"
+
+// The scikit-learn comparisons are each number's one independent check:
+// without python3-sklearn (scripts/bootstrap installs it) they fail rather
+// than skip, so that a broken install cannot turn them into a green run.
+#define WMGEOM_REQUIRE_SKLEARN()                                                   \
+  if (std::system("/usr/bin/python3 -c 'import sklearn' 2>/dev/null") != 0)        \
+  FAIL() << "python3-sklearn is missing (scripts/bootstrap installs it); this is " \
+            "an independent check and does not skip"
 
 namespace wmgeom::testing {
 
