@@ -48,7 +48,7 @@ Params read_table(const toml::table& t, const StageSchema& schema, const std::st
     auto value = detail::to_value(v, ps->type);
     if (!value) {
       diags.error(pos_of(v.source(), file), prefix + key,
-                  ps->expectation() + ", found " + describe_node(v));
+                  ps->expectation() + ", found " + detail::describe_mismatch(v, ps->type));
       continue;
     }
     if (auto e = detail::check_value(*ps, *value); !e.empty()) {
@@ -70,18 +70,10 @@ std::optional<ClusterProfile> load_cluster_profile_text(const std::string& file,
                                                         const std::vector<std::string>& types,
                                                         Diagnostics& diags) {
   toml::table root;
-  if (auto deep = detail::too_many_key_parts(text, file)) {
-    diags.error(*deep, "",
-                "a key of more than " + std::to_string(detail::kMaxKeyParts) +
-                    " dotted parts (expected [slurm] or [stage.TYPE] and their keys)");
-    return std::nullopt;
-  }
-  try {
-    root = toml::parse(text, file);
-  } catch (const toml::parse_error& e) {
-    diags.error(pos_of(e.source(), file), "", "TOML syntax error: " + std::string(e.description()));
-    return std::nullopt;
-  }
+  auto parsed =
+      detail::parse_toml(text, file, "expected [slurm] or [stage.TYPE] and their keys", diags);
+  if (!parsed) return std::nullopt;
+  root = std::move(*parsed);
   ClusterProfile profile;
   profile.file = file;
   const toml::table empty;

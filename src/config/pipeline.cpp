@@ -47,19 +47,10 @@ class Loader {
 
   void load(std::string_view text) {
     toml::table root;
-    if (auto deep = detail::too_many_key_parts(text, spec_.file)) {
-      diags_.error(*deep, "",
-                   "a key of more than " + std::to_string(detail::kMaxKeyParts) +
-                       " dotted parts (no stage reads one; expected KEY or stage.NAME.KEY)");
-      return;
-    }
-    try {
-      root = toml::parse(text, spec_.file);
-    } catch (const toml::parse_error& e) {
-      diags_.error(pos_of(e.source(), spec_.file), "",
-                   "TOML syntax error: " + std::string(e.description()));
-      return;
-    }
+    auto parsed = detail::parse_toml(text, spec_.file,
+                                     "no stage reads one; expected KEY or stage.NAME.KEY", diags_);
+    if (!parsed) return;
+    root = std::move(*parsed);
     for (std::size_t i = 0; i < spec_.overrides.size(); ++i)
       apply_override(root, spec_.overrides[i], i + 1);
 
@@ -96,11 +87,20 @@ class Loader {
     }
     std::string key = arg.substr(0, eq);
     std::string value = arg.substr(eq + 1);
+    // An instance's name (gru[rnn=gru,seed=1]) in the key read as a TOML
+    // parse error; its '=' also splits the argument early.
+    if (const auto bracket = arg.find('['); bracket != std::string::npos && bracket < eq) {
+      diags_.error({source, 1, static_cast<std::int64_t>(bracket) + 1}, arg.substr(0, bracket),
+                   "an override names a stage declaration, not one instance of its sweep "
+                   "(expected stage.NAME.KEY=VALUE, which sets KEY in every instance of NAME; to "
+                   "give instances different values, sweep KEY in the pipeline file)");
+      return;
+    }
     toml::table parsed;
     if (auto deep = detail::too_many_key_parts(arg, source)) {
       diags_.error(*deep, key,
-                   "a key of more than " + std::to_string(detail::kMaxKeyParts) +
-                       " dotted parts (expected stage.NAME.KEY=VALUE or pipeline.KEY=VALUE)");
+                   detail::too_many_key_parts_message(
+                       "expected stage.NAME.KEY=VALUE or pipeline.KEY=VALUE"));
       return;
     }
     try {
@@ -233,7 +233,8 @@ class Loader {
     SourcePos pos = pos_of(node.source(), spec_.file);
     auto v = detail::to_value(node, ps.type);
     if (!v) {
-      diags_.error(pos, path, ps.expectation() + ", found " + describe_node(node));
+      diags_.error(pos, path,
+                   ps.expectation() + ", found " + detail::describe_mismatch(node, ps.type));
       return std::nullopt;
     }
     if (auto e = detail::check_value(ps, *v); !e.empty()) {

@@ -65,7 +65,7 @@ std::string ParamSpec::expectation() const {
     case ParamType::kInt:
       return "expected an integer" + range_text(*this);
     case ParamType::kFloat:
-      return "expected a number" + range_text(*this);
+      return "expected a finite number" + range_text(*this);
     case ParamType::kString:
       return choices.empty() ? "expected a string" : "expected one of " + choices_text(*this);
     case ParamType::kPath:
@@ -73,7 +73,7 @@ std::string ParamSpec::expectation() const {
     case ParamType::kIntList:
       return "expected a list of " + items_text(*this) + "integers" + range_text(*this);
     case ParamType::kFloatList:
-      return "expected a list of " + items_text(*this) + "numbers" + range_text(*this);
+      return "expected a list of " + items_text(*this) + "finite numbers" + range_text(*this);
     case ParamType::kStringList:
       return "expected a list of " + items_text(*this) + "strings" +
              (choices.empty() ? "" : " from " + choices_text(*this));

@@ -59,6 +59,28 @@ std::vector<BadCase> cases() {
        "[pipeline]\nname = \"t\n",
        {},
        {"p.toml:2:", "TOML syntax error"}},
+      // toml++ says "cannot redefine existing integer '"nn" '" for a quoted
+      // key given twice: said in our words, at the key.
+      {"duplicate_quoted_key",
+       "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\nn = 2\n  \"n\" = 3\n",
+       {},
+       {"p.toml:6:3: error: TOML syntax error: key \"n\" is already defined in this table (as an "
+        "integer); each key may be given once"}},
+      {"duplicate_key",
+       "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\nn = 2\nn = 3\n",
+       {},
+       {"p.toml:6:1: error: TOML syntax error: key n is already defined in this table (as an "
+        "integer)"}},
+      {"duplicate_table",
+       "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\n[stage.a]\nn = 2\n",
+       {},
+       {"p.toml:5:1: error: TOML syntax error: table [stage.a] is defined twice, or its name is "
+        "already a table"}},
+      {"key_then_table",
+       "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\nn.x = 1\nn = 2\n",
+       {},
+       {"p.toml:6:1: error: TOML syntax error: key n is already defined in this table (as a "
+        "table)"}},
       {"syntax_bad_table",
        "[pipeline]\nname = \"t\"\n[stage.a\ntype = \"source\"\n",
        {},
@@ -128,7 +150,18 @@ std::vector<BadCase> cases() {
        "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\n[stage.b]\ntype = \"scale\"\nx = "
        "\"a\"\nfactor = 5000.0\n",
        {},
-       {"p.toml:8:10: error: stage.b.factor: expected a number in [-1000, 1000], found 5000"}},
+       {"p.toml:8:10: error: stage.b.factor: expected a finite number in [-1000, 1000], found "
+        "5000"}},
+      // grad_clip = inf was accepted while nan was refused: no parameter
+      // means anything by an infinite number.
+      {"float_infinite",
+       "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\nvalue = inf\n",
+       {},
+       {"p.toml:5:9: error: stage.a.value: expected a finite number, found inf"}},
+      {"float_minus_infinite",
+       "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\nvalue = -inf\n",
+       {},
+       {"p.toml:5:9: error: stage.a.value: expected a finite number, found -inf"}},
       {"bool_wrong_type",
        "[pipeline]\nname = \"t\"\n[stage.k]\ntype = \"kitchen\"\nname = \"x\"\nflag = 1\n",
        {},
@@ -151,8 +184,19 @@ std::vector<BadCase> cases() {
        "[pipeline]\nname = \"t\"\n[stage.k]\ntype = \"kitchen\"\nname = \"x\"\nrates = [0.5, "
        "\"x\"]\n",
        {},
-       {"p.toml:6:9: error: stage.k.rates: expected a list of numbers in [0, 1], found an array of "
-        "2 items"}},
+       {"p.toml:6:9: error: stage.k.rates: expected a list of finite numbers in [0, 1], found "
+        "string \"x\" (item 2 of 2)"}},
+      {"int_list_wrong_item_type",
+       "[pipeline]\nname = \"t\"\n[stage.k]\ntype = \"kitchen\"\nname = \"x\"\nsizes = [2, "
+       "\"seven\", 3]\n",
+       {},
+       {"p.toml:6:9: error: stage.k.sizes: expected a list of at least 1 integers in [1, 100], "
+        "found string \"seven\" (item 2 of 3)"}},
+      {"list_item_a_table",
+       "[pipeline]\nname = \"t\"\n[stage.k]\ntype = \"kitchen\"\nname = \"x\"\nsizes = [{a = "
+       "1}]\n",
+       {},
+       {"p.toml:6:9: error: stage.k.sizes:", "found a table (item 1 of 1)"}},
       {"list_string_choice",
        "[pipeline]\nname = \"t\"\n[stage.k]\ntype = \"kitchen\"\nname = \"x\"\ntasks = [\"loc-1\", "
        "\"loc-9\"]\n",
@@ -177,6 +221,14 @@ std::vector<BadCase> cases() {
        "0.1\n",
        {},
        {"p.toml:6:6: error: stage.k.lo: expected lo < hi"}},
+      // The relation broken by a --set: reported at the file's lo, and
+      // saying that hi came from the command line.
+      {"cross_param_validate_by_set",
+       "[pipeline]\nname = \"t\"\n[stage.k]\ntype = \"kitchen\"\nname = \"x\"\nlo = 0.5\nhi = "
+       "0.9\n",
+       {"stage.k.hi=0.1"},
+       {"p.toml:6:6: error: stage.k.lo: expected lo < hi, found lo = 0.5 and hi = 0.1 (set on the "
+        "command line: hi by --set[1])"}},
       {"missing_input",
        "[pipeline]\nname = \"t\"\n[stage.b]\ntype = \"scale\"\n",
        {},
@@ -338,6 +390,11 @@ std::vector<BadCase> cases() {
        "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\n",
        {"stage.a.n=many"},
        {"--set[1]:1:", "stage.a.n: expected an integer", "found string \"many\""}},
+      {"set_one_instance",
+       "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\nsweep = { n = [1, 2] }\n",
+       {"stage.a[n=1].value=0.5"},
+       {"--set[1]:1:8: error: stage.a: an override names a stage declaration, not one instance of "
+        "its sweep"}},
   };
 }
 

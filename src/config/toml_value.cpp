@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <regex>
 #include <sstream>
 
 namespace wmgeom::detail {
@@ -98,9 +99,40 @@ std::optional<Value> to_value(const toml::node& node, ParamType type) {
   return std::nullopt;
 }
 
+std::string describe_mismatch(const toml::node& node, ParamType type) {
+  ParamType item = type;
+  switch (type) {
+    case ParamType::kIntList:
+      item = ParamType::kInt;
+      break;
+    case ParamType::kFloatList:
+      item = ParamType::kFloat;
+      break;
+    case ParamType::kStringList:
+      item = ParamType::kString;
+      break;
+    default:
+      return describe_node(node);
+  }
+  const toml::array* arr = node.as_array();
+  if (arr == nullptr) return describe_node(node);
+  std::size_t i = 0;
+  for (const auto& x : *arr) {
+    ++i;
+    if (!to_value(x, item)) {
+      return describe_node(x) + " (item " + std::to_string(i) + " of " +
+             std::to_string(arr->size()) + ")";
+    }
+  }
+  return describe_node(node);
+}
+
 namespace {
 std::string check_number(const ParamSpec& spec, double v, const std::string& shown) {
-  if (std::isnan(v) || (spec.min && v < *spec.min) || (spec.max && v > *spec.max)) {
+  // No parameter means anything by an infinite number (grad_clip = inf was
+  // accepted while nan was refused): every number is finite.
+  if (std::isnan(v) || std::isinf(v) || (spec.min && v < *spec.min) ||
+      (spec.max && v > *spec.max)) {
     return "found " + shown;
   }
   return "";
@@ -222,6 +254,80 @@ std::optional<SourcePos> too_many_key_parts(std::string_view text, const std::st
     ++col;
   }
   return std::nullopt;
+}
+
+}  // namespace wmgeom::detail
+
+namespace wmgeom::detail {
+
+std::string too_many_key_parts_message(const std::string& expected) {
+  return "a key of more than " + std::to_string(kMaxKeyParts) + " dotted parts (" + expected + ")";
+}
+
+namespace {
+// Line `line` (1-based) of `text`, without its newline.
+std::string_view line_of(std::string_view text, std::int64_t line) {
+  std::size_t begin = 0;
+  for (std::int64_t l = 1; l < line; ++l) {
+    begin = text.find('\n', begin);
+    if (begin == std::string_view::npos) return {};
+    ++begin;
+  }
+  const std::size_t end = text.find('\n', begin);
+  std::string_view s = text.substr(begin, end == std::string_view::npos ? end : end - begin);
+  if (!s.empty() && s.back() == '\r') s.remove_suffix(1);
+  return s;
+}
+std::string trimmed(std::string_view s) {
+  const auto b = s.find_first_not_of(" \t");
+  if (b == std::string_view::npos) return {};
+  const auto e = s.find_last_not_of(" \t");
+  return std::string(s.substr(b, e - b + 1));
+}
+}  // namespace
+
+std::optional<toml::table> parse_toml(std::string_view text, const std::string& file,
+                                      const std::string& expected, Diagnostics& diags) {
+  if (auto deep = too_many_key_parts(text, file)) {
+    diags.error(*deep, "", too_many_key_parts_message(expected));
+    return std::nullopt;
+  }
+  try {
+    return toml::parse(text, file);
+  } catch (const toml::parse_error& e) {
+    SourcePos pos = pos_of(e.source(), file);
+    const std::string description(e.description());
+    static const std::regex kRedefine("cannot redefine existing ([a-z_-]+(?: [a-z_-]+)*) '");
+    std::smatch m;
+    const std::string_view line = line_of(text, pos.line);
+    const auto first = line.find_first_not_of(" \t");
+    if (!std::regex_search(description, m, kRedefine) || first == std::string_view::npos) {
+      diags.error(pos, "", "TOML syntax error: " + description);
+      return std::nullopt;
+    }
+    const std::string kind = m[1].str();
+    const std::string article =
+        std::string("aeiou").find(kind.front()) != std::string::npos ? "an " : "a ";
+    pos.col = static_cast<std::int64_t>(first) + 1;
+    const std::string_view rest = line.substr(first);
+    std::string message;
+    if (rest.front() == '[') {
+      const bool array = rest.starts_with("[[");
+      const auto close = rest.find(']');
+      const std::string name = trimmed(rest.substr(array ? 2 : 1, close == std::string_view::npos
+                                                                      ? std::string_view::npos
+                                                                      : close - (array ? 2 : 1)));
+      message = "table [" + name + "] is defined twice, or its name is already " + article + kind +
+                " (each table is defined once: add its keys under the first [" + name + "])";
+    } else {
+      const auto eq = rest.find('=');
+      const std::string name = trimmed(rest.substr(0, eq));
+      message = "key " + name + " is already defined in this table (as " + article + kind +
+                "); each key may be given once";
+    }
+    diags.error(pos, "", "TOML syntax error: " + message);
+    return std::nullopt;
+  }
 }
 
 }  // namespace wmgeom::detail

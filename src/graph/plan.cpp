@@ -110,7 +110,18 @@ class ParamIssueSink : public ParamIssues {
     std::string path = "stage." + d_.name + "." + key;
     if (!seen_.insert(path + "\n" + message).second) return;  // same problem in every sweep member
     SourcePos pos = d_.positions.count(key) ? d_.where(key) : d_.where("sweep." + key);
-    diags_.error(pos, path, message);
+    // A relation between parameters is reported at one of them: where
+    // another came from --set, the file's line alone blamed the file.
+    std::string from_set;
+    if (pos.file.rfind("--set[", 0) != 0) {
+      for (const auto& [k, p] : d_.positions) {
+        if (k != key && p.file.rfind("--set[", 0) == 0)
+          from_set += (from_set.empty() ? "" : ", ") + k + " by " + p.file;
+      }
+    }
+    diags_.error(
+        pos, path,
+        from_set.empty() ? message : message + " (set on the command line: " + from_set + ")");
   }
 
  private:
