@@ -66,6 +66,39 @@ std::string folder_problem(const std::filesystem::path& dir) {
     if (at == at.parent_path()) return "";
   }
 }
+// CLI11 answers `wmgeom cache bogus` with "A subcommand is required" (the
+// word is an extra positional of `cache`), and `wmgeom bogus` with a
+// generic message: the unknown word, where it stood and what would have
+// been accepted, or "" when every command word is known (options and what
+// follows them are left to CLI11).
+std::string unknown_command(CLI::App& app, const std::vector<std::string>& args) {
+  CLI::App* at = &app;
+  std::string path = "wmgeom";
+  for (const auto& word : args) {
+    if (word.empty() || word[0] == '-') return "";
+    const std::vector<CLI::App*> subs = at->get_subcommands([](CLI::App*) { return true; });
+    if (subs.empty()) return "";
+    std::vector<std::string> names;
+    CLI::App* next = nullptr;
+    for (CLI::App* sub : subs) {
+      names.push_back(sub->get_name());
+      if (sub->get_name() == word) next = sub;
+    }
+    if (next == nullptr) {
+      std::string list;
+      for (std::size_t i = 0; i < names.size(); ++i)
+        list += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+      const std::string hint = closest(word, names);
+      return "unknown command \"" + word + "\" after `" + path + "`: expected " + list +
+             (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)") + "; see " + path +
+             " --help";
+    }
+    at = next;
+    path += " " + word;
+  }
+  return "";
+}
+
 }  // namespace
 
 StopOnSignals::StopOnSignals(std::atomic<bool>& flag) {
@@ -257,6 +290,18 @@ int finish_run(const Plan& plan, PlanExecutor& exec, const RunReport& report,
   return 0;
 }
 
+int print_dry_run(const Plan& plan, Executor& exec, const RunOptions& opt, RunReport& r,
+                  std::ostream& out, std::ostream& err) {
+  r = exec.dry_run(opt);
+  out << "plan of " << plan.spec.file << " (" << plan.instances.size()
+      << " instances; bytes: ~ the estimate of what is not cached yet, ? none):\n";
+  print_table(r, out);
+  const FitReport fit = exec.fit(opt);
+  for (const auto& w : fit.warnings) err << "warning: " << w << "\n";
+  for (const auto& e : fit.errors) err << "error: " << e << "\n";
+  return fit.errors.empty() ? 0 : 2;
+}
+
 int do_run(const RunArgs& a, const Common& c, const StageRegistry& registry, std::ostream& out,
            std::ostream& err, bool profile) {
   // A cluster profile is read by the Slurm executor alone: given to a local
@@ -266,9 +311,11 @@ int do_run(const RunArgs& a, const Common& c, const StageRegistry& registry, std
         << ": a cluster profile is read only with --executor slurm; this run is local\n";
     return 2;
   }
-  // Slurm plans with its profile's overrides (cluster.cpp); each path plans once.
-  if (a.executor == ExecutorKind::kSlurm && !a.dry_run)
-    return do_run_slurm(a, c, registry, out, err, profile);
+  // Slurm plans with its profile's overrides (cluster.cpp), its dry run too
+  // (the plan a local dry run showed lacked them); each path plans once.
+  if (a.executor == ExecutorKind::kSlurm)
+    return a.dry_run ? do_dry_run_slurm(a, c, registry, out, err)
+                     : do_run_slurm(a, c, registry, out, err, profile);
   auto plan =
       plan_or_report(a.pipeline, a.sets, registry, err, a.embed ? a.embed->diagnostics : nullptr);
   if (!plan) return 2;
@@ -316,15 +363,10 @@ int do_run(const RunArgs& a, const Common& c, const StageRegistry& registry, std
   opt.tty = (&err == &std::cerr) && ::isatty(STDERR_FILENO);
   try {
     if (a.dry_run) {
-      RunReport r = exec.dry_run(opt);
+      RunReport r;
+      const int rc = print_dry_run(*plan, exec, opt, r, out, err);
       if (a.embed && a.embed->summary) *a.embed->summary = r;
-      out << "plan of " << plan->spec.file << " (" << plan->instances.size()
-          << " instances; bytes: ~ the estimate of what is not cached yet, ? none):\n";
-      print_table(r, out);
-      const FitReport fit = exec.fit(opt);
-      for (const auto& w : fit.warnings) err << "warning: " << w << "\n";
-      for (const auto& e : fit.errors) err << "error: " << e << "\n";
-      return fit.errors.empty() ? 0 : 2;
+      return rc;
     }
     log.open_file(std::filesystem::path(out_dir) / "wmgeom.log");
     log.file_only("wmgeom run " + plan->spec.file + " cache " + cache.root().string());
@@ -680,6 +722,10 @@ int run_cli(const std::vector<std::string>& args, const StageRegistry& registry,
   argv_store.insert(argv_store.end(), args.begin(), args.end());
   std::vector<const char*> argv;
   for (const auto& s : argv_store) argv.push_back(s.c_str());
+  if (std::string unknown = unknown_command(app, args); !unknown.empty()) {
+    err << "error: " << unknown << "\n";
+    return 2;
+  }
   try {
     app.parse(static_cast<int>(argv.size()), argv.data());
   } catch (const CLI::ParseError& e) {

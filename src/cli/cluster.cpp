@@ -141,6 +141,41 @@ int do_run_slurm(const RunArgs& a, const Common& c, const StageRegistry& registr
   return finish_run(*p.plan, executor, r, p.run.out_dir.string(), a, c, log, profile, out, err);
 }
 
+int do_dry_run_slurm(const RunArgs& a, const Common& c, const StageRegistry& registry,
+                     std::ostream& out, std::ostream& err) {
+  Prepared p;
+  if (int rc = prepare(a, c, registry, err, p)) return rc;
+  Cache cache(c.cache_dir);
+  Logger log(err, log_level(c));
+  Executor local(*p.plan, cache, log);
+  RunOptions opt;
+  opt.only = a.only;
+  opt.from = a.from;
+  RunReport r;
+  const int rc = print_dry_run(*p.plan, local, opt, r, out, err);
+  SlurmExecutor slurm(*p.plan, cache, log, p.run);
+  std::vector<SlurmExecutor::PlannedJob> jobs;
+  try {
+    jobs = slurm.plan_jobs(p.run);
+  } catch (const InputError& e) {
+    err << "error: " << e.what() << "\n";
+    return 2;
+  }
+  std::size_t tasks = 0;
+  for (const auto& j : jobs) tasks += j.instances.size();
+  out << "would submit " << jobs.size() << " job(s), " << tasks << " instance(s)"
+      << (p.run.profile.file.empty() ? " (no cluster profile)"
+                                     : " (cluster profile " + p.run.profile.file + ")")
+      << ":\n";
+  for (const auto& j : jobs) {
+    out << "  " << j.decl << " (" << j.type << "): " << j.instances.size()
+        << (j.instances.size() == 1 ? " instance" : " instances, one array task each") << ";";
+    for (const auto& o : j.request) out << " " << o;
+    out << "\n";
+  }
+  return rc;
+}
+
 int do_status(const RunArgs& a, const Common& c, const StageRegistry& registry, std::ostream& out,
               std::ostream& err) {
   // The submission first (its folder needs only the pipeline's name), then

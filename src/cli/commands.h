@@ -72,10 +72,21 @@ int finish_run(const Plan& plan, PlanExecutor& exec, const RunSummary& r,
                const std::string& out_dir, const RunArgs& a, const Common& c, Logger& log,
                bool profile, std::ostream& out, std::ostream& err);
 Logger::Level log_level(const Common& c);
+// A dry run's table (what is cached, each instance's estimate) and the
+// plan-time fit check (warnings, errors); `r` receives the dry run. 2 when
+// something cannot fit.
+int print_dry_run(const Plan& plan, Executor& exec, const RunOptions& opt, RunReport& r,
+                  std::ostream& out, std::ostream& err);
 
 // cluster.cpp
 int do_run_slurm(const RunArgs& a, const Common& c, const StageRegistry& registry,
                  std::ostream& out, std::ostream& err, bool profile);
+// --executor slurm --dry-run: the plan with the profile's overrides (the
+// keys and estimates the jobs will have), then the jobs that would be
+// submitted with the options that size them, fitted to the partitions
+// when scontrol can read them; nothing is submitted or written.
+int do_dry_run_slurm(const RunArgs& a, const Common& c, const StageRegistry& registry,
+                     std::ostream& out, std::ostream& err);
 int do_status(const RunArgs& a, const Common& c, const StageRegistry& registry, std::ostream& out,
               std::ostream& err);
 int do_cancel(const RunArgs& a, const Common& c, const StageRegistry& registry, std::ostream& out,

@@ -246,6 +246,30 @@ TEST(Cli, FoldersThatCannotBeAreRefusedBeforeAnythingRuns) {
       << r.err;
 }
 
+TEST(Cli, AnUnknownCommandIsNamedWithWhatWouldDo) {
+  // `wmgeom cache bogus` said only "A subcommand is required".
+  CliResult r = run_cli({"cache", "bogus"}, test_registry());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("error: unknown command \"bogus\" after `wmgeom cache`: expected ls, "
+                       "explain, verify or gc; see wmgeom cache --help"),
+            std::string::npos)
+      << r.err;
+  r = run_cli({"cache", "lss"}, test_registry());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("(did you mean \"ls\"?)"), std::string::npos) << r.err;
+  r = run_cli({"rnu", "p.toml"}, test_registry());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("unknown command \"rnu\" after `wmgeom`: expected run,"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("(did you mean \"run\"?)"), std::string::npos) << r.err;
+  // Known words and options still reach CLI11 and the commands.
+  TempDir dir;
+  EXPECT_EQ(run_cli({"cache", "ls", "--cache-dir", (dir / "c").string()}, test_registry()).code, 0);
+  EXPECT_EQ(run_cli({"--help"}, test_registry()).code, 0);
+  r = run_cli({"cache"}, test_registry());
+  EXPECT_EQ(r.code, 2);
+}
+
 TEST(Cli, DryRunShowsPlan) {
   Cli cli;
   CliResult r = cli({"run", cli.file, "--dry-run"});

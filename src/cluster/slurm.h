@@ -192,6 +192,18 @@ class SlurmExecutor final : public PlanExecutor {
   // (with Slurm's reason), a reminder of long waits every remind_seconds, and
   // failing a job stuck for stuck_seconds on a reason that cannot clear.
   RunSummary wait(const Submission& sub, const SlurmRun& run);
+  // What submit() would ask for, submitting nothing (`wmgeom run
+  // --executor slurm --dry-run`): one job per declaration with misses in
+  // the selection, in submission order, its instances (an array's tasks)
+  // and the options that size it (request_options), fitted to the
+  // partitions as submit() fits them: fit_requests, so a request that can
+  // never run throws InputError here too.
+  struct PlannedJob {
+    std::string decl, type;
+    std::vector<std::string> instances;
+    std::vector<std::string> request;  // --cpus-per-task=... --mem=... --time=... [--array=...]
+  };
+  std::vector<PlannedJob> plan_jobs(const SlurmRun& run);
   // Each job's request for the instances `misses` (by declaration), checked
   // against its partition; throws InputError naming every request that can
   // never run. Reads the cluster's partitions (no partition read: unchecked,
@@ -215,6 +227,12 @@ class SlurmExecutor final : public PlanExecutor {
   std::vector<JobTask> pending_;
   std::unique_ptr<Executor> local_;  // artifact(): loads from the shared cache
 };
+
+// The sbatch options that size a job of `tasks` instances: CPUs, memory,
+// time, its array (0-(tasks-1), capped at max_running where that is below
+// its size; none for one instance), GPUs and partition where set.
+std::vector<std::string> request_options(const Resources& res, const std::string& partition,
+                                         int max_running, std::size_t tasks);
 
 // Runs a command (argv[0] looked up in PATH); returns its exit status and
 // standard output. Standard error goes to `err` when given.

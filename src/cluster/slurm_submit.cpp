@@ -32,6 +32,14 @@ std::string slurm_time(int minutes) {
          std::to_string(minutes % 60) + ":00";
 }
 
+// The profile's cap on running array tasks for a stage type (its own, else
+// the [slurm] one; 0: none).
+int max_running_of(const ClusterProfile& profile, const std::string& type) {
+  if (auto it = profile.stages.find(type); it != profile.stages.end() && it->second.max_running > 0)
+    return it->second.max_running;
+  return profile.max_running;
+}
+
 // The declarations in an order where every upstream declaration comes first.
 std::vector<std::size_t> decl_order(const Plan& plan) {
   const std::size_t n = plan.spec.stages.size();
@@ -57,6 +65,47 @@ std::vector<std::size_t> decl_order(const Plan& plan) {
   return order;
 }
 }  // namespace
+
+std::vector<std::string> request_options(const Resources& res, const std::string& partition,
+                                         int max_running, std::size_t tasks) {
+  std::vector<std::string> out = {"--cpus-per-task=" + std::to_string(std::max(1, res.cpus)),
+                                  "--mem=" + std::to_string(std::max(1, res.mem_mb)) + "M",
+                                  "--time=" + slurm_time(res.minutes)};
+  if (tasks > 1) {
+    // A cap at or above the array's size changes nothing: left out.
+    const bool capped = max_running > 0 && static_cast<std::size_t>(max_running) < tasks;
+    out.push_back("--array=0-" + std::to_string(tasks - 1) +
+                  (capped ? "%" + std::to_string(max_running) : std::string()));
+  }
+  if (res.gpus > 0) out.push_back("--gres=gpu:" + std::to_string(res.gpus));
+  if (!partition.empty()) out.push_back("--partition=" + partition);
+  return out;
+}
+
+std::vector<SlurmExecutor::PlannedJob> SlurmExecutor::plan_jobs(const SlurmRun& run) {
+  Executor local(plan_, cache_, log_);
+  const RunSummary planned = local.dry_run(run.selection);
+  std::vector<std::vector<std::size_t>> misses(plan_.spec.stages.size());
+  for (std::size_t i = 0; i < plan_.instances.size(); ++i) {
+    if (planned.instances[i].cache == CacheStatus::kMiss)
+      misses[plan_.instances[i].decl].push_back(i);
+  }
+  const std::map<std::size_t, Resources> fitted = fit_requests(run, misses);
+  std::vector<PlannedJob> jobs;
+  for (std::size_t d : decl_order(plan_)) {
+    if (misses[d].empty()) continue;
+    const StageDecl& decl = plan_.spec.stages[d];
+    PlannedJob job;
+    job.decl = decl.name;
+    job.type = decl.type;
+    for (std::size_t i : misses[d]) job.instances.push_back(plan_.instances[i].name);
+    const JobRequest req = request_of(plan_, d, plan_.instances[misses[d].front()], run.profile);
+    job.request = request_options(fitted.at(d), req.partition,
+                                  max_running_of(run.profile, decl.type), job.instances.size());
+    jobs.push_back(std::move(job));
+  }
+  return jobs;
+}
 
 Submission SlurmExecutor::submit(const SlurmRun& run) {
   // What a local run would compute: the same selection, the same keys.
@@ -128,11 +177,9 @@ Submission SlurmExecutor::submit(const SlurmRun& run) {
     const Resources res = fitted.at(d);
     const std::string& partition = req.partition;
     std::vector<std::string> extra = run.profile.sbatch;
-    int max_running = run.profile.max_running;
-    if (auto it = run.profile.stages.find(decl.type); it != run.profile.stages.end()) {
+    const int max_running = max_running_of(run.profile, decl.type);
+    if (auto it = run.profile.stages.find(decl.type); it != run.profile.stages.end())
       extra.insert(extra.end(), it->second.sbatch.begin(), it->second.sbatch.end());
-      if (it->second.max_running > 0) max_running = it->second.max_running;
-    }
     std::set<std::string> deps;
     for (std::size_t i : misses[d]) {
       for (const auto& e : plan_.instances[i].inputs) {
@@ -196,21 +243,13 @@ Submission SlurmExecutor::submit(const SlurmRun& run) {
         "--output=" + (slurm_dir / "logs" /
                        (instance_folder_name(decl.name) + (array ? "-%A_%a.log" : "-%j.log")))
                           .string(),
-        "--cpus-per-task=" + std::to_string(std::max(1, res.cpus)),
-        "--mem=" + std::to_string(std::max(1, res.mem_mb)) + "M",
-        "--time=" + slurm_time(res.minutes),
         "--signal=B:USR1@" + std::to_string(run.profile.warn_seconds),
         "--requeue",
         "--open-mode=append",  // a requeued run adds to its log
         "--kill-on-invalid-dep=yes"};
-    if (array) {
-      // A cap at or above the array's size changes nothing: left out.
-      const bool capped = max_running > 0 && static_cast<std::size_t>(max_running) < names.size();
-      argv.push_back("--array=0-" + std::to_string(names.size() - 1) +
-                     (capped ? "%" + std::to_string(max_running) : std::string()));
-    }
-    if (res.gpus > 0) argv.push_back("--gres=gpu:" + std::to_string(res.gpus));
-    if (!partition.empty()) argv.push_back("--partition=" + partition);
+    const std::vector<std::string> sized =
+        request_options(res, partition, max_running, names.size());
+    argv.insert(argv.end(), sized.begin(), sized.end());
     if (!run.profile.account.empty()) argv.push_back("--account=" + run.profile.account);
     if (!run.profile.qos.empty()) argv.push_back("--qos=" + run.profile.qos);
     if (!deps.empty()) {

@@ -11,11 +11,63 @@
 #include <nlohmann/json.hpp>
 
 #include "cluster/slurm.h"
+#include "cluster/test_slurm_cluster.h"
 #include "core/error.h"
 #include "testing.h"
 
 namespace wmgeom::testing {
 namespace {
+
+// ---- The dry run (no cluster needed; checked against one where there is) ----
+
+// `--executor slurm --dry-run` planned without the profile: its per-type
+// sets (new keys) and its requests were not in what it showed. Now the plan
+// is the submission's, and each job's sizing options are listed.
+TEST(SlurmDryRun, PlansWithTheProfileAndListsEachJobsRequest) {
+  TempDir dir;
+  write_file(dir / "p.toml", sweep_pipeline(dir.path()));
+  write_file(dir / "profile.toml",
+             "[slurm]\nmax_running = 2\n[stage.source]\nset = [\"value=3.0\"]\n"
+             "[stage.scale]\ncpus = 1\nmem_mb = 100\nminutes = 5\n");
+  const std::string cache = (dir / "cache").string();
+  // Everything cached by a local run without the profile's set.
+  CliResult r = run_cli({"run", (dir / "p.toml").string(), "--cache-dir", cache, "--out",
+                         (dir / "local").string(), "--no-progress"},
+                        test_registry());
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run_cli({"run", (dir / "p.toml").string(), "--executor", "slurm", "--profile",
+               (dir / "profile.toml").string(), "--dry-run", "--cache-dir", cache, "--out",
+               (dir / "out").string()},
+              test_registry());
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  // value = 3.0 changes every key: all six instances are misses, three jobs.
+  EXPECT_NE(r.out.find("would submit 3 job(s), 6 instance(s) (cluster profile "), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("  scaled (scale): 4 instances, one array task each; --cpus-per-task=1 "
+                       "--mem=100M --time=0:05:00 --array=0-3%2\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("  numbers (source): 1 instance; --cpus-per-task=1"), std::string::npos)
+      << r.out;
+  EXPECT_LT(r.out.find("  numbers (source)"), r.out.find("  scaled (scale)"));
+  EXPECT_LT(r.out.find("  scaled (scale)"), r.out.find("  total (sum)"));
+  EXPECT_FALSE(fs::exists(dir / "out")) << "a dry run wrote its output folder";
+  // Without the profile's set nothing is missing: no job.
+  r = run_cli({"run", (dir / "p.toml").string(), "--executor", "slurm", "--dry-run", "--cache-dir",
+               cache, "--out", (dir / "out").string()},
+              test_registry());
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("would submit 0 job(s), 0 instance(s) (no cluster profile)"),
+            std::string::npos)
+      << r.out;
+  // A bad profile is refused as a real submission would refuse it.
+  write_file(dir / "bad.toml", "[slurm]\nmax_running = -1\n");
+  r = run_cli({"run", (dir / "p.toml").string(), "--executor", "slurm", "--profile",
+               (dir / "bad.toml").string(), "--dry-run", "--cache-dir", cache},
+              test_registry());
+  EXPECT_EQ(r.code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("bad.toml:2:"), std::string::npos) << r.err;
+}
 
 // ---- Requests that fit (no cluster needed) ----
 
