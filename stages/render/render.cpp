@@ -58,6 +58,20 @@ SizeEstimate RenderStage::estimate_of(const render::Settings& s, const EstimateI
                                    ? catalog.views
                                    : static_cast<std::int64_t>(render::make_views(s).size());
   const std::int64_t n = n_ids * n_views * s.locations;
+  // The validation split's size, by compute()'s rule (a held-out view or
+  // identity), so that a tasks stage asking for "validation" trials from an
+  // empty split is refused at plan time.
+  std::int64_t held = 0;
+  for (const auto& c : catalog.categories) {
+    for (const auto& id : c.identities) {
+      for (std::int64_t v = 0; v < n_views; ++v) {
+        held += render::view_held_out(s, static_cast<int>(v)) ||
+                        render::identity_held_out(s, id.local_index)
+                    ? 1
+                    : 0;
+      }
+    }
+  }
   const std::int64_t side = s.image_size;
   const auto layout = render::make_layout(s.image_size, s.locations, s.object_scale);
   const std::int64_t sprite = layout.sprite_size;
@@ -69,7 +83,8 @@ SizeEstimate RenderStage::estimate_of(const render::Settings& s, const EstimateI
             {"image_size", side},
             {"categories", static_cast<std::int64_t>(catalog.categories.size())},
             {"identities", n_ids},
-            {"locations", s.locations}};
+            {"locations", s.locations},
+            {"validation_stimuli", held * s.locations}};
   return e;
 }
 

@@ -26,7 +26,8 @@ class RenderStage final : public StageWith<render::Settings> {
   // N = identities x views x locations images of 3 x S x S bytes, plus five
   // int32 attributes each; working memory: the RGBA sprites (identity x view)
   // at supersampled size for one at a time per thread, kept at sprite size.
-  // dims: stimuli, image_size, categories, identities, locations.
+  // dims: stimuli, image_size, categories, identities, locations,
+  // validation_stimuli (images of a held-out view or identity: split 1).
   SizeEstimate estimate_of(const render::Settings& s, const EstimateInputs& inputs) const override;
   // OpenCV's version: its resizing and decoding shape the bytes.
   std::string key_extras_of(const render::Settings& s) const override;

@@ -139,6 +139,26 @@ TEST(RenderStage, CountsFollowTheParameters) {
   }
 }
 
+TEST(RenderStage, EstimateCountsTheValidationSplitAsComputed) {
+  // The estimate's validation_stimuli (read by the tasks stage at plan time)
+  // equals the rendered split-1 count, for views, identities, both and none.
+  for (const char* held : {"holdout_every = 4", "holdout_views = [0, 2]",
+                           "holdout_every = 0\nholdout_identities = [1]",
+                           "holdout_views = [3]\nholdout_identities = [0]", "holdout_every = 0"}) {
+    const std::string body = std::string(held) +
+                             "\ncategories = 2\nidentities_per_category = 2\nviews = 4\n"
+                             "locations = 2\nimage_size = 32\nsupersample = 1";
+    const StimulusSet s = render_set(body);
+    std::int64_t validation = 0;
+    for (auto v : ints(s.split)) validation += v == kSplitValidation ? 1 : 0;
+    const Params params = stage_params(real_registry(), "render", body, fs::current_path());
+    const SizeEstimate e = RenderStage().estimate(params, {});
+    ASSERT_TRUE(e.known) << held;
+    EXPECT_EQ(e.dim("validation_stimuli"), validation) << held;
+    EXPECT_EQ(e.dim("stimuli"), s.size()) << held;
+  }
+}
+
 // ------------------------------------------------------------ placement
 
 TEST(RenderStage, EveryObjectIsInsideItsCellAndBlackElsewhere) {

@@ -83,6 +83,24 @@ void TasksStage::check(const TasksSettings& s, ParamIssues& issues) const {
       s, [&](const std::string& key, const std::string& message) { issues.error(key, message); });
 }
 
+void TasksStage::check_inputs_of(const TasksSettings& s, const PlanInputs& inputs,
+                                 ParamIssues& issues) const {
+  if (std::find(s.eval_splits.begin(), s.eval_splits.end(), "validation") == s.eval_splits.end())
+    return;
+  const auto it = inputs.find("stimuli");
+  if (it == inputs.end()) return;
+  for (const PlanInput& in : it->second) {
+    const std::int64_t held =
+        in.estimate != nullptr && in.estimate->known ? in.estimate->dim("validation_stimuli") : -1;
+    if (held != 0) continue;  // some, or not known before it runs
+    issues.error("eval_splits", "\"validation\" needs held-out images, but " + in.instance +
+                                    " holds out none (split 1 is empty): hold out views or "
+                                    "identities there (holdout_views, holdout_every, "
+                                    "holdout_identities) or set eval_splits = [\"train\"]");
+    return;
+  }
+}
+
 SizeEstimate TasksStage::estimate_of(const TasksSettings& s, const EstimateInputs& inputs) const {
   const auto it = inputs.find("stimuli");
   const std::int64_t n =

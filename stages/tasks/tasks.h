@@ -20,6 +20,11 @@ class TasksStage final : public StageWith<TasksSettings> {
   // Task names (loc|cat|id-N, N >= 1, no duplicates), trial_length > the
   // largest N, no duplicate eval_splits.
   void check(const TasksSettings& s, ParamIssues& issues) const override;
+  // Plan time, from the stimuli's estimate (render's dims): "validation" in
+  // eval_splits when no image is held out (validation_stimuli = 0), which
+  // compute() would otherwise refuse only when the tasks run.
+  void check_inputs_of(const TasksSettings& s, const PlanInputs& inputs,
+                       ParamIssues& issues) const override;
   // Throws wmgeom::InputError for what only the stimuli can show: an empty
   // training split, an empty split requested in eval_splits, a task's
   // feature with a single value in a split.

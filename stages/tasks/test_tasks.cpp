@@ -343,6 +343,11 @@ TEST(TasksStage, BadInputsExitTwoNamingTheKey) {
       {"empty training split", fixture + "split = 1\n\n" + tasks_toml(),
        "the stimulus set has no training-split images (split 0); check holdout_views"},
       {"empty validation split", stimuli_toml("holdout_every = 0\n") + tasks_toml(),
+       "stage.tasks.eval_splits: \"validation\" needs held-out images, but stimuli holds out "
+       "none (split 1 is empty)"},
+      // A stimulus set whose estimate does not say its split (the fixture's):
+      // refused when the tasks run.
+      {"empty validation split, known when run", fixture + "split = 0\n\n" + tasks_toml(),
        "no validation-split images (split 1) but eval_splits asks for \"validation\""},
       {"one location", stimuli_toml("locations = 1\n") + tasks_toml(),
        "task \"loc-1\" needs at least 2 locations among the training-split stimuli"},
@@ -373,6 +378,23 @@ TEST(TasksStage, BadInputsExitTwoNamingTheKey) {
   write_file(dir / "v.toml", stimuli_toml() + tasks_toml());
   const CliResult v = run_cli({"validate", (dir / "v.toml").string()}, real_registry());
   EXPECT_EQ(v.code, 0) << v.err;
+  // The empty validation split is a plan-time error (validate plans only),
+  // at the eval_splits line; held-out identities alone, or views alone, are
+  // a validation split.
+  write_file(dir / "none.toml", stimuli_toml("holdout_every = 0\n") + tasks_toml());
+  const CliResult none = run_cli({"validate", (dir / "none.toml").string()}, real_registry());
+  EXPECT_EQ(none.code, 2) << none.err;
+  EXPECT_NE(none.err.find("stage.tasks.eval_splits"), std::string::npos) << none.err;
+  for (const char* held : {"holdout_every = 0\nholdout_identities = [1]\n", "holdout_every = 4\n",
+                           "holdout_views = [7]\n"}) {
+    write_file(dir / "some.toml", stimuli_toml(held) + tasks_toml());
+    const CliResult some = run_cli({"validate", (dir / "some.toml").string()}, real_registry());
+    EXPECT_EQ(some.code, 0) << held << "\n" << some.err;
+  }
+  // Without "validation" in eval_splits an empty split is fine.
+  write_file(dir / "train.toml",
+             stimuli_toml("holdout_every = 0\n") + tasks_toml("eval_splits = [\"train\"]"));
+  EXPECT_EQ(run_cli({"validate", (dir / "train.toml").string()}, real_registry()).code, 0);
 }
 
 }  // namespace
