@@ -74,8 +74,20 @@ TEST(Analyze, CrossTaskScoresOnlyImagesUnseenByTheFold) {
   const std::string body =
       "analyses = [\"cross_task\"]\nfeatures = [\"loc\"]\nframes = [0]\nfolds = 4\npermutations = "
       "10";
-  double leak = 0, shared = 0;
+  double leak = 0, shared = 0, leak_centred = 0, shared_centred = 0;
   const int draws = 4;
+  // The task-centred variant's mean of accuracy - its empirical chance.
+  auto above_chance_centred = [](const Table& t) {
+    double sum = 0;
+    int n = 0;
+    for (std::size_t i = 0; i < t.rows(); ++i) {
+      if (t.text.at("kind")[i] != "generalisation") continue;
+      sum += t.numeric.at("accuracy_centred")[i] - t.numeric.at("chance_empirical_centred")[i];
+      ++n;
+    }
+    EXPECT_GT(n, 0);
+    return sum / n;
+  };
   for (int d = 0; d < draws; ++d) {
     const std::uint64_t seed = 70 + static_cast<std::uint64_t>(d);
     Analysis none = analyze({image_coded({"loc-1", "id-1"}, 128, 2, seed, 3.0, 0.0)}, body);
@@ -92,19 +104,23 @@ TEST(Analyze, CrossTaskScoresOnlyImagesUnseenByTheFold) {
       EXPECT_NEAR(ct.numeric.at("n_total")[i], ct.numeric.at("n")[i] * ct.numeric.at("folds")[i],
                   1e-9);
       EXPECT_EQ(ct.numeric.at("folds")[i], 4.0);
-      // The null and the task-centred variant follow the same rule.
-      EXPECT_NEAR(
-          ct.numeric.at("accuracy_centred")[i] - ct.numeric.at("chance_empirical_centred")[i], 0.0,
-          0.2);
     }
+    // The null and the task-centred variant follow the same rule.
+    leak_centred += above_chance_centred(ct) / draws;
     Analysis some = analyze({image_coded({"loc-1", "id-1"}, 128, 2, seed, 3.0, 8.0)}, body);
     const Table& cs = some.result.tables.at("cross_task");
     shared +=
         above_chance(cs, [&](std::size_t i) { return cs.text.at("kind")[i] == "generalisation"; }) /
         draws;
+    shared_centred += above_chance_centred(cs) / draws;
   }
+  std::cout << "[ measured ] generalisation above empirical chance: image code " << leak
+            << " (centred " << leak_centred << "), shared location code " << shared << " (centred "
+            << shared_centred << ")\n";
   EXPECT_NEAR(leak, 0.0, 0.06) << "image codes alone must not generalise across tasks";
+  EXPECT_NEAR(leak_centred, 0.0, 0.06) << "nor once each task's mean state is taken out";
   EXPECT_GT(shared, 0.4) << "a shared feature code must";
+  EXPECT_GT(shared_centred, 0.4) << "a shared feature code must, centred too";
 }
 
 // The unseen() mask itself: fold q's training images are those shown at the
@@ -213,7 +229,16 @@ TEST(Analyze, H2ScoresOnlyImagesAtJUnseenByTheFold) {
           draws;
     for (std::size_t i = 0; i < hyp.rows(); ++i) EXPECT_GT(hyp.numeric.at("n")[i], 3.0);
   }
+  std::cout << "[ measured ] H2 above empirical chance, image code: " << h2 << "\n";
   EXPECT_NEAR(h2, 0.0, 0.08);
+  // Positive control, scored by the same rule: a location code that every
+  // frame shares is read at j (its images unseen by the fold all the same).
+  Analysis shared = analyze({image_coded({"loc-2"}, 384, 3, 120, 0.0, 3.0)}, body);
+  const Table& hyp = shared.result.tables.at("temporal_hypotheses");
+  const double read =
+      above_chance(hyp, [&](std::size_t i) { return hyp.text.at("hypothesis")[i] == "H2_shared"; });
+  std::cout << "[ measured ] H2 above empirical chance, shared location code: " << read << "\n";
+  EXPECT_GT(read, 0.3) << "H2 did not read a code shared by s and j";
 }
 
 // ---- The lag rule (issue 20 item 3): labels N frames apart agree ----
@@ -505,7 +530,7 @@ TEST(Analyze, LagRuleReadsTheStimulusAtTheSameElapsedTime) {
   };
   for (double image_gap : {3.0, 0.0}) {
     double read = 0, unread = 0;
-    const int draws = 4;
+    const int draws = 16;
     for (int d = 0; d < draws; ++d) {
       Analysis r =
           analyze({elapsed_blocks({"loc-1", "loc-2"}, 256, 5, 180 + static_cast<std::uint64_t>(d),
@@ -530,12 +555,14 @@ TEST(Analyze, LagRuleReadsTheStimulusAtTheSameElapsedTime) {
     std::cout << "[ measured ] image gap " << image_gap << ": same elapsed time " << read
               << ", no frame read at a lag kN " << unread << "\n";
     if (image_gap > 0) {
-      // Rows that read no frame at a lag kN are the reference: about 0.04
+      // Rows that read no frame at a lag kN are the reference: about 0.03
       // above their empirical chance here, about half of it the null's own
       // pessimism (README "Not covered"). Measured (4 draws): these rows
-      // 0.061 before the rule read r, 0.029 after, the reference 0.043.
-      EXPECT_LT(read, unread + 0.01)
-          << "the image at the same elapsed time was read as a training image";
+      // 0.061 before the rule read r, 0.029 after, the reference 0.043;
+      // over 16 draws, 0.013 after and the reference 0.033, so the rows
+      // must now stay below the reference itself (a leak of 0.02 fails,
+      // where 4 draws and a margin of 0.01 let 0.03 through).
+      EXPECT_LT(read, unread) << "the image at the same elapsed time was read as a training image";
     } else {
       EXPECT_NEAR(read, 0.0, 0.05) << "the location at the same elapsed time was read";
     }

@@ -415,10 +415,13 @@ TEST(Orthogonality, LikeWithLikeMatchesSeparabilityAndDims) {
 }
 
 // A resample that takes every point once is the sample itself: the same
-// index as ortho_indices; a resample that loses a class has none (NaN).
+// index as ortho_indices; every point twice is the sample with C doubled
+// (the hinge losses add up; the PCs are the same); a few points taken once
+// are the index of those points alone; a resample that loses a class has
+// none (NaN).
 TEST(Orthogonality, BootstrapResamplesRefitTheIndex) {
   Planted p = planted(
-      64, 10, 3.0, [](std::int64_t) { return 1.0; }, 0, 3);
+      64, 10, 1.0, [](std::int64_t) { return 1.0; }, 0, 3);
   torch::Tensor y = p.ys[0];
   torch::Tensor present = torch::arange(kClasses, torch::kLong);
   const std::int64_t dims = 6;
@@ -437,9 +440,27 @@ TEST(Orthogonality, BootstrapResamplesRefitTheIndex) {
                                                      OrthoPrep::kStandardize, options);
   ASSERT_EQ(boot.size(), 4u);
   EXPECT_NEAR(boot[0], index, 1e-6);
-  EXPECT_TRUE(std::isfinite(boot[1]));
+  auto doubled = options;
+  doubled.c = 2.0;
+  const double index_2c = analyze::ortho_indices(p.x, p.ys.narrow(0, 0, 1), kClasses, present, dims,
+                                                 OrthoPrep::kStandardize, doubled)[0];
+  EXPECT_NEAR(boot[1], index_2c, 1e-6);
   EXPECT_TRUE(std::isnan(boot[2]));
-  EXPECT_TRUE(std::isfinite(boot[3]));  // fewer points than dims: still an index
+  // Fewer points than dims: still an index, the one of the points taken
+  // (in as many PCs as points: the resample's PCs beyond them are zeros,
+  // which no normal uses).
+  const torch::Tensor taken = counts[3].nonzero().squeeze(1);
+  ASSERT_EQ(taken.size(0), 5);
+  const double index_taken =
+      analyze::ortho_indices(p.x.index_select(0, taken), y.index_select(0, taken).unsqueeze(0),
+                             kClasses, present, taken.size(0), OrthoPrep::kStandardize, options)[0];
+  EXPECT_NEAR(boot[3], index_taken, 1e-6);
+  std::cout << "[ measured ] index " << index << ", with C doubled " << index_2c << ", of 5 points "
+            << index_taken << "\n";
+  // The three indices differ, so the equalities above say which resample
+  // each row is.
+  EXPECT_GT(std::abs(index_2c - index), 1e-4);
+  EXPECT_GT(std::abs(index_taken - index), 1e-3);
 }
 
 }  // namespace
