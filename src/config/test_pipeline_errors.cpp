@@ -76,6 +76,17 @@ std::vector<BadCase> cases() {
        {},
        {"p.toml:5:1: error: TOML syntax error: table [stage.a] is defined twice, or its name is "
         "already a table"}},
+      {"duplicate_key_in_inline_table",
+       "[pipeline]\nname = \"t\"\n[stage.k]\ntype = \"kitchen\"\nname = \"x\"\nmore = { a = 1, "
+       "\"a\" = 2 }\n",
+       {},
+       {"p.toml:6:17: error: TOML syntax error: key \"a\" is already defined in this table (as an "
+        "integer)"}},
+      {"duplicate_key_then_comment",
+       "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\nn = 2\n n = 3 # n = 4\n",
+       {},
+       {"p.toml:6:2: error: TOML syntax error: key n is already defined in this table (as an "
+        "integer)"}},
       {"key_then_table",
        "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\nn.x = 1\nn = 2\n",
        {},

@@ -308,10 +308,10 @@ std::optional<toml::table> parse_toml(std::string_view text, const std::string& 
     const std::string kind = m[1].str();
     const std::string article =
         std::string("aeiou").find(kind.front()) != std::string::npos ? "an " : "a ";
-    pos.col = static_cast<std::int64_t>(first) + 1;
     const std::string_view rest = line.substr(first);
     std::string message;
     if (rest.front() == '[') {
+      pos.col = static_cast<std::int64_t>(first) + 1;
       const bool array = rest.starts_with("[[");
       const auto close = rest.find(']');
       const std::string name = trimmed(rest.substr(array ? 2 : 1, close == std::string_view::npos
@@ -320,8 +320,21 @@ std::optional<toml::table> parse_toml(std::string_view text, const std::string& 
       message = "table [" + name + "] is defined twice, or its name is already " + article + kind +
                 " (each table is defined once: add its keys under the first [" + name + "])";
     } else {
-      const auto eq = rest.find('=');
-      const std::string name = trimmed(rest.substr(0, eq));
+      // The key is the one before the last '=' ahead of where toml++
+      // stopped (the value): `x = { a = 1, a = 2 }` names a, and an '=' in
+      // a comment after the value is never read.
+      const std::size_t upto =
+          pos.col > 0 ? std::min(line.size(), static_cast<std::size_t>(pos.col - 1)) : line.size();
+      const std::string_view head = line.substr(0, upto);
+      std::size_t eq = head.rfind('=');
+      if (eq == std::string_view::npos || eq < first) eq = line.find('=', first);
+      std::size_t start = eq == std::string_view::npos ? first : line.find_last_of("{,", eq);
+      start = start == std::string_view::npos || start < first ? first : start + 1;
+      const std::string_view key =
+          line.substr(start, eq == std::string_view::npos ? std::string_view::npos : eq - start);
+      const std::string name = trimmed(key);
+      const auto lead = key.find_first_not_of(" \t");
+      pos.col = static_cast<std::int64_t>(start + (lead == std::string_view::npos ? 0 : lead)) + 1;
       message = "key " + name + " is already defined in this table (as " + article + kind +
                 "); each key may be given once";
     }
