@@ -87,13 +87,15 @@ class Loader {
     }
     std::string key = arg.substr(0, eq);
     std::string value = arg.substr(eq + 1);
-    // An instance's name (gru[rnn=gru,seed=1]) in the key read as a TOML
-    // parse error; its '=' also splits the argument early.
+    // An instance's name (gru[rnn=gru,seed=1]) or a list item (sizes[1])
+    // in the key read as a TOML parse error; an instance's '=' also splits
+    // the argument early.
     if (const auto bracket = arg.find('['); bracket != std::string::npos && bracket < eq) {
       diags_.error({source, 1, static_cast<std::int64_t>(bracket) + 1}, arg.substr(0, bracket),
-                   "an override names a stage declaration, not one instance of its sweep "
-                   "(expected stage.NAME.KEY=VALUE, which sets KEY in every instance of NAME; to "
-                   "give instances different values, sweep KEY in the pipeline file)");
+                   "expected stage.NAME.KEY=VALUE, which sets KEY in every instance of NAME: an "
+                   "override names neither one instance of a sweep (NAME[...]) nor one item of a "
+                   "list (KEY[i]); to give instances different values, sweep KEY in the pipeline "
+                   "file; to change a list, give the whole list");
       return;
     }
     toml::table parsed;

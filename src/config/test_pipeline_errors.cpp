@@ -64,12 +64,14 @@ std::vector<BadCase> cases() {
       {"duplicate_quoted_key",
        "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\nn = 2\n  \"n\" = 3\n",
        {},
-       {"p.toml:6:3: error: TOML syntax error: key \"n\" is already defined in this table (as an "
+       {"p.toml:6:3: error: TOML syntax error: key \"n\" clashes with one already defined in this "
+        "table (an "
         "integer); each key may be given once"}},
       {"duplicate_key",
        "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\nn = 2\nn = 3\n",
        {},
-       {"p.toml:6:1: error: TOML syntax error: key n is already defined in this table (as an "
+       {"p.toml:6:1: error: TOML syntax error: key n clashes with one already defined in this "
+        "table (an "
         "integer)"}},
       {"duplicate_table",
        "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\n[stage.a]\nn = 2\n",
@@ -80,17 +82,39 @@ std::vector<BadCase> cases() {
        "[pipeline]\nname = \"t\"\n[stage.k]\ntype = \"kitchen\"\nname = \"x\"\nmore = { a = 1, "
        "\"a\" = 2 }\n",
        {},
-       {"p.toml:6:17: error: TOML syntax error: key \"a\" is already defined in this table (as an "
+       {"p.toml:6:17: error: TOML syntax error: key \"a\" clashes with one already defined in this "
+        "table (an "
         "integer)"}},
       {"duplicate_key_then_comment",
        "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\nn = 2\n n = 3 # n = 4\n",
        {},
-       {"p.toml:6:2: error: TOML syntax error: key n is already defined in this table (as an "
+       {"p.toml:6:2: error: TOML syntax error: key n clashes with one already defined in this "
+        "table (an "
         "integer)"}},
+      // Columns are characters: the key is found after non-ASCII text too.
+      {"duplicate_key_after_utf8",
+       "[pipeline]\nname = \"t\"\n[stage.k]\ntype = \"kitchen\"\nname = \"x\"\nmore = { s = "
+       "\"\xc3\xa9\xc3\xa9\", a = 1, b = 2, a = 3 }\n",
+       {},
+       {"p.toml:6:34: error: TOML syntax error: key a clashes with one already defined in this "
+        "table (an integer)"}},
+      // toml++ names no key here, and says it right: its text stands.
+      {"dotted_key_through_a_value",
+       "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\nn = 2\nn.x = 1\n",
+       {},
+       {"p.toml:6:1: error: TOML syntax error: Error while parsing key-value pair: cannot "
+        "redefine existing integer as dotted key-value pair"}},
+      // A header through a key is reported by toml++ on the next line: its
+      // own text stands (no key named from the wrong line).
+      {"header_through_a_key",
+       "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\n[stage.a.type.x]\nn = 1\n",
+       {},
+       {"TOML syntax error: Error while parsing table header"}},
       {"key_then_table",
        "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\nn.x = 1\nn = 2\n",
        {},
-       {"p.toml:6:1: error: TOML syntax error: key n is already defined in this table (as a "
+       {"p.toml:6:1: error: TOML syntax error: key n clashes with one already defined in this "
+        "table (a "
         "table)"}},
       {"syntax_bad_table",
        "[pipeline]\nname = \"t\"\n[stage.a\ntype = \"source\"\n",
@@ -404,8 +428,20 @@ std::vector<BadCase> cases() {
       {"set_one_instance",
        "[pipeline]\nname = \"t\"\n[stage.a]\ntype = \"source\"\nsweep = { n = [1, 2] }\n",
        {"stage.a[n=1].value=0.5"},
-       {"--set[1]:1:8: error: stage.a: an override names a stage declaration, not one instance of "
-        "its sweep"}},
+       {"--set[1]:1:8: error: stage.a: expected stage.NAME.KEY=VALUE, which sets KEY in every "
+        "instance of NAME: an override names neither one instance of a sweep"}},
+      {"set_one_list_item",
+       "[pipeline]\nname = \"t\"\n[stage.k]\ntype = \"kitchen\"\nname = \"x\"\n",
+       {"stage.k.sizes[1]=5"},
+       {"--set[1]:1:14: error: stage.k.sizes: expected stage.NAME.KEY=VALUE",
+        "to change a list, "
+        "give the whole list"}},
+      // A --set the broken relation does not name is not blamed.
+      {"cross_param_validate_other_set",
+       "[pipeline]\nname = \"t\"\n[stage.k]\ntype = \"kitchen\"\nname = \"x\"\nlo = 0.5\nhi = "
+       "0.1\n",
+       {"stage.k.mode=\"slow\""},
+       {"p.toml:6:6: error: stage.k.lo: expected lo < hi, found lo = 0.5 and hi = 0.1\n"}},
   };
 }
 

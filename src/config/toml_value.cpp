@@ -1,5 +1,6 @@
 #include "config/toml_value.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <regex>
@@ -284,6 +285,78 @@ std::string trimmed(std::string_view s) {
   const auto e = s.find_last_not_of(" \t");
   return std::string(s.substr(b, e - b + 1));
 }
+// toml++ counts columns in characters (UTF-8 sequences), string_view in
+// bytes: the byte offset of 1-based column `col`, and back.
+std::size_t byte_of_column(std::string_view line, std::int64_t col) {
+  std::int64_t c = 1;
+  std::size_t i = 0;
+  while (i < line.size() && c < col) {
+    ++i;
+    while (i < line.size() && (static_cast<unsigned char>(line[i]) & 0xC0) == 0x80) ++i;
+    ++c;
+  }
+  return i;
+}
+std::int64_t column_of_byte(std::string_view line, std::size_t byte) {
+  std::int64_t c = 1;
+  for (std::size_t i = 0; i < byte && i < line.size(); ++i)
+    c += (static_cast<unsigned char>(line[i]) & 0xC0) == 0x80 ? 0 : 1;
+  return c;
+}
+std::string unquoted(std::string s) {
+  s.erase(std::remove(s.begin(), s.end(), '"'), s.end());
+  s.erase(std::remove(s.begin(), s.end(), '\''), s.end());
+  return s;
+}
+
+// toml++'s "cannot redefine existing KIND 'NAME'" said in our words, with
+// the key or header read from the line (toml++ garbles a quoted key's
+// NAME) and `pos` moved to it; nullopt (toml++'s text stands) for any
+// other error, or where the line at the error does not hold what the
+// message is about (a header through a key reports on the next line).
+std::optional<std::string> redefinition(std::string_view text, const std::string& description,
+                                        SourcePos& pos) {
+  static const std::regex kRedefine("cannot redefine existing ([a-z_-]+(?: [a-z_-]+)*) '(.*)'");
+  std::smatch m;
+  if (!std::regex_search(description, m, kRedefine)) return std::nullopt;
+  const std::string kind = m[1].str(), named = unquoted(m[2].str());
+  const std::string_view line = line_of(text, pos.line);
+  const auto first = line.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return std::nullopt;
+  const bool header_error = description.find("table header") != std::string::npos;
+  const bool header_line = line[first] == '[';
+  if (header_error != header_line) return std::nullopt;
+  const std::string article =
+      std::string("aeiou").find(kind.front()) != std::string::npos ? "an " : "a ";
+  if (header_line) {
+    const std::string_view rest = line.substr(first);
+    const std::size_t open = rest.starts_with("[[") ? 2 : 1;
+    const auto close = rest.find(']');
+    const std::string name = trimmed(
+        rest.substr(open, close == std::string_view::npos ? std::string_view::npos : close - open));
+    if (name.empty() || named.find(unquoted(name)) == std::string::npos) return std::nullopt;
+    pos.col = column_of_byte(line, first);
+    return "table [" + name + "] is defined twice, or its name is already " + article + kind +
+           " (each table is defined once: add its keys under the first [" + name + "])";
+  }
+  // The key is the one before the last '=' ahead of where toml++ stopped
+  // (the value), after the last '{' or ',': `x = { a = 1, a = 2 }` names
+  // a, and an '=' in a comment after the value is never read.
+  const std::size_t upto = pos.col > 0 ? byte_of_column(line, pos.col) : line.size();
+  const std::string_view head = line.substr(0, upto);
+  std::size_t eq = head.rfind('=');
+  if (eq == std::string_view::npos || eq < first) return std::nullopt;
+  std::size_t start = line.find_last_of("{,", eq);
+  start = start == std::string_view::npos || start < first ? first : start + 1;
+  const std::string_view key = line.substr(start, eq - start);
+  const std::string name = trimmed(key);
+  if (name.empty() || named.find(unquoted(name)) == std::string::npos) return std::nullopt;
+  const auto lead = key.find_first_not_of(" \t");
+  pos.col = column_of_byte(line, start + (lead == std::string_view::npos ? 0 : lead));
+  // "clashes with": the key given again, or a table's name given as a key.
+  return "key " + name + " clashes with one already defined in this table (" + article + kind +
+         "); each key may be given once";
+}
 }  // namespace
 
 std::optional<toml::table> parse_toml(std::string_view text, const std::string& file,
@@ -297,48 +370,11 @@ std::optional<toml::table> parse_toml(std::string_view text, const std::string& 
   } catch (const toml::parse_error& e) {
     SourcePos pos = pos_of(e.source(), file);
     const std::string description(e.description());
-    static const std::regex kRedefine("cannot redefine existing ([a-z_-]+(?: [a-z_-]+)*) '");
-    std::smatch m;
-    const std::string_view line = line_of(text, pos.line);
-    const auto first = line.find_first_not_of(" \t");
-    if (!std::regex_search(description, m, kRedefine) || first == std::string_view::npos) {
-      diags.error(pos, "", "TOML syntax error: " + description);
-      return std::nullopt;
-    }
-    const std::string kind = m[1].str();
-    const std::string article =
-        std::string("aeiou").find(kind.front()) != std::string::npos ? "an " : "a ";
-    const std::string_view rest = line.substr(first);
-    std::string message;
-    if (rest.front() == '[') {
-      pos.col = static_cast<std::int64_t>(first) + 1;
-      const bool array = rest.starts_with("[[");
-      const auto close = rest.find(']');
-      const std::string name = trimmed(rest.substr(array ? 2 : 1, close == std::string_view::npos
-                                                                      ? std::string_view::npos
-                                                                      : close - (array ? 2 : 1)));
-      message = "table [" + name + "] is defined twice, or its name is already " + article + kind +
-                " (each table is defined once: add its keys under the first [" + name + "])";
+    if (auto mended = redefinition(text, description, pos)) {
+      diags.error(pos, "", "TOML syntax error: " + *mended);
     } else {
-      // The key is the one before the last '=' ahead of where toml++
-      // stopped (the value): `x = { a = 1, a = 2 }` names a, and an '=' in
-      // a comment after the value is never read.
-      const std::size_t upto =
-          pos.col > 0 ? std::min(line.size(), static_cast<std::size_t>(pos.col - 1)) : line.size();
-      const std::string_view head = line.substr(0, upto);
-      std::size_t eq = head.rfind('=');
-      if (eq == std::string_view::npos || eq < first) eq = line.find('=', first);
-      std::size_t start = eq == std::string_view::npos ? first : line.find_last_of("{,", eq);
-      start = start == std::string_view::npos || start < first ? first : start + 1;
-      const std::string_view key =
-          line.substr(start, eq == std::string_view::npos ? std::string_view::npos : eq - start);
-      const std::string name = trimmed(key);
-      const auto lead = key.find_first_not_of(" \t");
-      pos.col = static_cast<std::int64_t>(start + (lead == std::string_view::npos ? 0 : lead)) + 1;
-      message = "key " + name + " is already defined in this table (as " + article + kind +
-                "); each key may be given once";
+      diags.error(pos, "", "TOML syntax error: " + description);
     }
-    diags.error(pos, "", "TOML syntax error: " + message);
     return std::nullopt;
   }
 }
