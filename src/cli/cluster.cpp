@@ -154,12 +154,17 @@ int do_dry_run_slurm(const RunArgs& a, const Common& c, const StageRegistry& reg
   RunReport r;
   const int rc = print_dry_run(*p.plan, local, opt, r, out, err);
   SlurmExecutor slurm(*p.plan, cache, log, p.run);
-  std::vector<SlurmExecutor::PlannedJob> jobs;
+  std::vector<SlurmExecutor::PlannedJob> jobs, waiting;
   try {
-    jobs = slurm.plan_jobs(p.run);
+    jobs = slurm.plan_jobs(p.run, &waiting);
   } catch (const InputError& e) {
     err << "error: " << e.what() << "\n";
     return 2;
+  }
+  for (const auto& j : waiting) {
+    out << "still queued or running from an earlier submission: " << j.decl << " (" << j.type
+        << "), " << j.instances.size() << " instance(s) in " << j.request.front()
+        << ": waited for, not submitted again\n";
   }
   std::size_t tasks = 0;
   for (const auto& j : jobs) tasks += j.instances.size();

@@ -197,13 +197,17 @@ class SlurmExecutor final : public PlanExecutor {
   // the selection, in submission order, its instances (an array's tasks)
   // and the options that size it (request_options), fitted to the
   // partitions as submit() fits them: fit_requests, so a request that can
-  // never run throws InputError here too.
+  // never run throws InputError here too. Misses that a job of an earlier
+  // submission from the same output folder still holds (queued or
+  // running) are not submitted again: `waiting` receives those jobs (their
+  // request: "job ID").
   struct PlannedJob {
     std::string decl, type;
     std::vector<std::string> instances;
     std::vector<std::string> request;  // --cpus-per-task=... --mem=... --time=... [--array=...]
   };
-  std::vector<PlannedJob> plan_jobs(const SlurmRun& run);
+  std::vector<PlannedJob> plan_jobs(const SlurmRun& run,
+                                    std::vector<PlannedJob>* waiting = nullptr);
   // Each job's request for the instances `misses` (by declaration), checked
   // against its partition; throws InputError naming every request that can
   // never run. Reads the cluster's partitions (no partition read: unchecked,
@@ -218,6 +222,9 @@ class SlurmExecutor final : public PlanExecutor {
   }
 
  private:
+  // The instances that jobs of the earlier submission in run.out_dir still
+  // hold (queued or running), with their job.
+  static std::map<std::string, Submission::Job> still_active(const SlurmRun& run);
   const Plan& plan_;
   const Cache& cache_;
   Logger& log_;

@@ -82,13 +82,55 @@ std::vector<std::string> request_options(const Resources& res, const std::string
   return out;
 }
 
-std::vector<SlurmExecutor::PlannedJob> SlurmExecutor::plan_jobs(const SlurmRun& run) {
+std::map<std::string, Submission::Job> SlurmExecutor::still_active(const SlurmRun& run) {
+  std::map<std::string, Submission::Job> running;
+  std::optional<Submission> earlier;
+  if (auto j = read_json(submission_file(run.out_dir))) {
+    try {
+      earlier = Submission::from_json(*j);
+    } catch (const Error&) {
+    }
+  }
+  if (!earlier) return running;
+  std::vector<std::string> ids;
+  for (const auto& job : earlier->jobs) ids.push_back(job.id);
+  const auto active = active_jobs(ids);
+  for (const auto& job : earlier->jobs) {
+    for (std::size_t t = 0; t < job.instances.size(); ++t) {
+      const std::string id = job.array ? job.id + "_" + std::to_string(t) : job.id;
+      if (active.count(id)) running[job.instances[t]] = job;
+    }
+  }
+  return running;
+}
+
+std::vector<SlurmExecutor::PlannedJob> SlurmExecutor::plan_jobs(const SlurmRun& run,
+                                                                std::vector<PlannedJob>* waiting) {
   Executor local(plan_, cache_, log_);
   const RunSummary planned = local.dry_run(run.selection);
+  const std::map<std::string, Submission::Job> running = still_active(run);
   std::vector<std::vector<std::size_t>> misses(plan_.spec.stages.size());
+  std::map<std::string, PlannedJob> kept;  // by job id, in submission order below
+  std::vector<std::string> kept_order;
   for (std::size_t i = 0; i < plan_.instances.size(); ++i) {
-    if (planned.instances[i].cache == CacheStatus::kMiss)
-      misses[plan_.instances[i].decl].push_back(i);
+    if (planned.instances[i].cache != CacheStatus::kMiss) continue;
+    // A miss an earlier job still queued or running holds: submit() waits
+    // for that job rather than submitting it again.
+    if (auto it = running.find(plan_.instances[i].name); it != running.end()) {
+      PlannedJob& k = kept[it->second.id];
+      if (k.decl.empty()) {
+        k.decl = it->second.decl;
+        k.type = plan_.spec.stages[plan_.instances[i].decl].type;
+        k.request = {"job " + it->second.id};
+        kept_order.push_back(it->second.id);
+      }
+      k.instances.push_back(plan_.instances[i].name);
+      continue;
+    }
+    misses[plan_.instances[i].decl].push_back(i);
+  }
+  if (waiting != nullptr) {
+    for (const auto& id : kept_order) waiting->push_back(kept.at(id));
   }
   const std::map<std::size_t, Resources> fitted = fit_requests(run, misses);
   std::vector<PlannedJob> jobs;
@@ -125,25 +167,7 @@ Submission SlurmExecutor::submit(const SlurmRun& run) {
   // Jobs of an earlier submission from this folder that are still queued or
   // running keep their instances: the same command run again waits for them
   // instead of submitting twice.
-  std::map<std::string, const Submission::Job*> running;
-  std::optional<Submission> earlier;
-  if (auto j = read_json(submission_file(run.out_dir))) {
-    try {
-      earlier = Submission::from_json(*j);
-    } catch (const Error&) {
-    }
-  }
-  if (earlier) {
-    std::vector<std::string> ids;
-    for (const auto& job : earlier->jobs) ids.push_back(job.id);
-    const auto active = active_jobs(ids);
-    for (const auto& job : earlier->jobs) {
-      for (std::size_t t = 0; t < job.instances.size(); ++t) {
-        const std::string id = job.array ? job.id + "_" + std::to_string(t) : job.id;
-        if (active.count(id)) running[job.instances[t]] = &job;
-      }
-    }
-  }
+  const std::map<std::string, Submission::Job> running = still_active(run);
   fs::create_directories(slurm_dir / "jobs");
   fs::create_directories(slurm_dir / "logs");
   fs::create_directories(slurm_dir / "runs");
@@ -159,10 +183,10 @@ Submission SlurmExecutor::submit(const SlurmRun& run) {
         fresh.push_back(i);
         continue;
       }
-      jobs_of_decl[d].insert(it->second->id);
-      if (kept.insert(it->second->id).second) {
-        sub.jobs.push_back(*it->second);
-        log_.info("still queued or running: " + it->second->decl + " (job " + it->second->id +
+      jobs_of_decl[d].insert(it->second.id);
+      if (kept.insert(it->second.id).second) {
+        sub.jobs.push_back(it->second);
+        log_.info("still queued or running: " + it->second.decl + " (job " + it->second.id +
                   "); waiting for it");
       }
     }

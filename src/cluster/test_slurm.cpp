@@ -236,6 +236,19 @@ TEST(Slurm, DetachStatusAndCancel) {
   }
   ASSERT_EQ(s.code, 0) << s.err;
   EXPECT_NE(s.out.find("1 done, 5 pending or running"), std::string::npos) << s.out;
+  // A dry run sees the jobs still queued or running, as a submission would:
+  // it would submit none of their instances again.
+  CliResult dry = c.run("p.toml", {"--dry-run"});
+  ASSERT_EQ(dry.code, 0) << dry.out << dry.err;
+  EXPECT_NE(dry.out.find("would submit 0 job(s), 0 instance(s)"), std::string::npos) << dry.out;
+  EXPECT_NE(dry.out.find("still queued or running from an earlier submission: scaled (scale), 4 "
+                         "instance(s) in job "),
+            std::string::npos)
+      << dry.out;
+  EXPECT_NE(dry.out.find("still queued or running from an earlier submission: total (sum), 1 "
+                         "instance(s) in job "),
+            std::string::npos)
+      << dry.out;
   planned();
   EXPECT_EQ(cmd("status").code, 0);
   EXPECT_EQ(planned(), 1) << "status";

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <functional>
 #include <map>
 #include <set>
@@ -102,6 +103,16 @@ Labels merge(Labels a, const Labels& b) {
   return a;
 }
 
+// Whether `text` has `word` as a whole word (not inside a longer name).
+bool names_word(const std::string& text, const std::string& word) {
+  auto part = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; };
+  for (std::size_t at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) {
+    const std::size_t end = at + word.size();
+    if ((at == 0 || !part(text[at - 1])) && (end == text.size() || !part(text[end]))) return true;
+  }
+  return false;
+}
+
 class ParamIssueSink : public ParamIssues {
  public:
   ParamIssueSink(const StageDecl& d, Diagnostics& diags, std::set<std::string>& seen)
@@ -111,11 +122,12 @@ class ParamIssueSink : public ParamIssues {
     if (!seen_.insert(path + "\n" + message).second) return;  // same problem in every sweep member
     SourcePos pos = d_.positions.count(key) ? d_.where(key) : d_.where("sweep." + key);
     // A relation between parameters is reported at one of them: where
-    // another came from --set, the file's line alone blamed the file.
+    // another that the message names came from --set, the file's line
+    // alone blamed the file.
     std::string from_set;
     if (pos.file.rfind("--set[", 0) != 0) {
       for (const auto& [k, p] : d_.positions) {
-        if (k != key && p.file.rfind("--set[", 0) == 0)
+        if (k != key && p.file.rfind("--set[", 0) == 0 && names_word(message, k))
           from_set += (from_set.empty() ? "" : ", ") + k + " by " + p.file;
       }
     }
