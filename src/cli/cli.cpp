@@ -291,12 +291,19 @@ int finish_run(const Plan& plan, PlanExecutor& exec, const RunReport& report,
 }
 
 int print_dry_run(const Plan& plan, Executor& exec, const RunOptions& opt, RunReport& r,
-                  std::ostream& out, std::ostream& err) {
+                  std::ostream& out, std::ostream& err, bool here) {
   r = exec.dry_run(opt);
   out << "plan of " << plan.spec.file << " (" << plan.instances.size()
       << " instances; bytes: ~ the estimate of what is not cached yet, ? none):\n";
   print_table(r, out);
   const FitReport fit = exec.fit(opt);
+  if (!here) {
+    // Jobs run on the cluster's nodes, not on this machine: what would not
+    // fit here is said, and decides nothing (a submission does not check it).
+    for (const auto& w : fit.warnings) err << "note: on this machine: " << w << "\n";
+    for (const auto& e : fit.errors) err << "note: on this machine: " << e << "\n";
+    return 0;
+  }
   for (const auto& w : fit.warnings) err << "warning: " << w << "\n";
   for (const auto& e : fit.errors) err << "error: " << e << "\n";
   return fit.errors.empty() ? 0 : 2;

@@ -74,9 +74,10 @@ int finish_run(const Plan& plan, PlanExecutor& exec, const RunSummary& r,
 Logger::Level log_level(const Common& c);
 // A dry run's table (what is cached, each instance's estimate) and the
 // plan-time fit check (warnings, errors); `r` receives the dry run. 2 when
-// something cannot fit.
+// something cannot fit, where the instances run `here` (a local run); for
+// a cluster's jobs the check's findings about this machine are notes only.
 int print_dry_run(const Plan& plan, Executor& exec, const RunOptions& opt, RunReport& r,
-                  std::ostream& out, std::ostream& err);
+                  std::ostream& out, std::ostream& err, bool here = true);
 
 // cluster.cpp
 int do_run_slurm(const RunArgs& a, const Common& c, const StageRegistry& registry,

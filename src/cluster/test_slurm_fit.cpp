@@ -60,6 +60,20 @@ TEST(SlurmDryRun, PlansWithTheProfileAndListsEachJobsRequest) {
   EXPECT_NE(r.out.find("would submit 0 job(s), 0 instance(s) (no cluster profile)"),
             std::string::npos)
       << r.out;
+  // What cannot fit this machine stops a local dry run, but a cluster's
+  // jobs run on its nodes: a note, as a submission does not check it here.
+  const std::vector<std::string> huge = {"--set", "stage.numbers.working_mb=100000000"};
+  std::vector<std::string> args = {"run", (dir / "p.toml").string(), "--dry-run", "--cache-dir",
+                                   (dir / "empty").string()};
+  args.insert(args.end(), huge.begin(), huge.end());
+  r = run_cli(args, test_registry());
+  EXPECT_EQ(r.code, 2) << r.out << r.err;
+  args.insert(args.end(), {"--executor", "slurm"});
+  r = run_cli(args, test_registry());
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find("note: on this machine: "), std::string::npos) << r.err;
+  EXPECT_TRUE(r.err.rfind("error:", 0) != 0 && r.err.find("\nerror:") == std::string::npos)
+      << r.err;
   // A bad profile is refused as a real submission would refuse it.
   write_file(dir / "bad.toml", "[slurm]\nmax_running = -1\n");
   r = run_cli({"run", (dir / "p.toml").string(), "--executor", "slurm", "--profile",
