@@ -127,6 +127,25 @@ T integer_field(const nlohmann::json& j, const char* key, T fallback) {
   return it->get<T>();
 }
 
+// A list of integers (absent: empty), each checked as integer_field checks
+// one: a float item such as 1e58 would be undefined to convert.
+template <typename T>
+std::vector<T> integer_list(const nlohmann::json& j, const char* key) {
+  std::vector<T> out;
+  const auto it = j.find(key);
+  if (it == j.end()) return out;
+  if (!it->is_array())
+    throw std::domain_error(std::string("manifest field ") + key + " is not a list");
+  for (const auto& x : *it) {
+    const bool ok = std::is_unsigned_v<T> ? x.is_number_unsigned() : x.is_number_integer();
+    if (!ok)
+      throw std::domain_error(std::string("manifest field ") + key +
+                              " holds an item that is not a fitting integer");
+    out.push_back(x.get<T>());
+  }
+  return out;
+}
+
 // Throws nlohmann::json::exception or std::domain_error when a field has
 // the wrong type (read_manifest checks that it does not).
 EntryInfo info_from(const nlohmann::json& body, const fs::path& dir) {
@@ -203,10 +222,10 @@ std::string read_arrays(const fs::path& dir, const nlohmann::json& body, Artifac
     if (!blob_name_ok(file))
       return "manifest.json names a blob \"" + file + "\" that is not one of its own";
     std::string what = "blob " + file + " (\"" + name + "\")";
-    std::vector<std::int64_t> shape = a.value("shape", std::vector<std::int64_t>{});
-    std::vector<std::uint64_t> frames = a.value("frames", std::vector<std::uint64_t>{});
+    std::vector<std::int64_t> shape = integer_list<std::int64_t>(a, "shape");
+    std::vector<std::uint64_t> frames = integer_list<std::uint64_t>(a, "frames");
     std::vector<std::string> sums = a.value("xxh3", std::vector<std::string>{});
-    std::uint64_t chunk = a.value("chunk", std::uint64_t{0});
+    std::uint64_t chunk = integer_field(a, "chunk", std::uint64_t{0});
     DType dtype;
     try {
       dtype = dtype_from_name(a.value("dtype", ""));
@@ -216,7 +235,7 @@ std::string read_arrays(const fs::path& dir, const nlohmann::json& body, Artifac
     const auto checked = checked_nbytes(dtype, shape);
     if (!checked) return "array \"" + name + "\": invalid shape";
     const std::uint64_t nbytes = *checked;
-    if (nbytes != a.value("bytes", std::uint64_t{0}))
+    if (nbytes != integer_field(a, "bytes", std::uint64_t{0}))
       return "array \"" + name + "\": size disagrees with shape";
     if (chunk == 0 || chunk > Cache::kChunk || frames.size() != (nbytes + chunk - 1) / chunk ||
         sums.size() != frames.size()) {
@@ -224,7 +243,7 @@ std::string read_arrays(const fs::path& dir, const nlohmann::json& body, Artifac
     }
     MappedFile f(dir / file);
     if (!f.ok()) return what + " is missing";
-    std::uint64_t expected = a.value("stored", std::uint64_t{0});
+    std::uint64_t expected = integer_field(a, "stored", std::uint64_t{0});
     if (f.size() != expected) {
       return what + " is truncated: " + std::to_string(f.size()) + " bytes, expected " +
              std::to_string(expected);
@@ -300,13 +319,16 @@ std::string sizes_match(const fs::path& dir) {
       if (!blob_name_ok(file))
         return "manifest.json names a blob \"" + file + "\" that is not one of its own";
       const auto size = fs::file_size(dir / file, ec);
-      const auto stored = a.value("stored", std::uint64_t{0});
+      // (scripts/fuzz found "stored": 1.3e58, a float: undefined to convert.)
+      const auto stored = integer_field(a, "stored", std::uint64_t{0});
       if (ec) return file + " is missing";
       if (size != stored)
         return file + " has " + std::to_string(size) + " bytes, its manifest says " +
                std::to_string(stored);
     }
   } catch (const nlohmann::json::exception&) {
+    return "manifest.json is not valid";
+  } catch (const std::domain_error&) {
     return "manifest.json is not valid";
   }
   return "";

@@ -232,6 +232,14 @@ TEST(Cache, ManifestsWithBadFieldsAreDamagedEntriesNotCrashes) {
       R"({"format":1,"key":"k","kind":"Empty","arrays":[],"meta":{},"bytes":1e64})",
       R"({"format":1,"key":"k","kind":"Empty","arrays":[],"meta":{},"bytes":-3})",
       R"({"format":1,"key":"k","kind":"Empty","arrays":[{"stored":1.5}],"meta":{},"bytes":0})",
+      // An array's sizes as floats out of range (scripts/fuzz, fuzz_cache,
+      // found "stored": 1.3e58 in contains(); the others are its siblings).
+      R"({"format":1,"arrays":[{"name":"x","dtype":"uint8","shape":[8],"bytes":8,"file":"0.zst","stored":1.3e58,"chunk":4,"frames":[20],"xxh3":["0"]}]})",
+      R"({"format":1,"arrays":[{"name":"x","dtype":"uint8","shape":[8],"bytes":1e58,"file":"0.zst","stored":20,"chunk":4,"frames":[20],"xxh3":["0"]}]})",
+      R"({"format":1,"arrays":[{"name":"x","dtype":"uint8","shape":[8],"bytes":8,"file":"0.zst","stored":20,"chunk":1e58,"frames":[20],"xxh3":["0"]}]})",
+      R"({"format":1,"arrays":[{"name":"x","dtype":"uint8","shape":[1e58],"bytes":8,"file":"0.zst","stored":20,"chunk":4,"frames":[20],"xxh3":["0"]}]})",
+      R"({"format":1,"arrays":[{"name":"x","dtype":"uint8","shape":[8],"bytes":8,"file":"0.zst","stored":20,"chunk":4,"frames":[1e58],"xxh3":["0"]}]})",
+      R"({"format":1,"arrays":[{"name":"x","dtype":"uint8","shape":8,"bytes":8,"file":"0.zst","stored":20,"chunk":4,"frames":[20],"xxh3":["0"]}]})",
       // A shape whose size overflows, and one claiming 2^40 bytes.
       R"({"format":1,"arrays":[{"name":"x","dtype":"float32","shape":[4611686018427387904,8],"bytes":0,"file":"0.zst","stored":20,"chunk":4194304,"frames":[20],"xxh3":["0"]}]})",
       R"({"format":1,"arrays":[{"name":"x","dtype":"uint8","shape":[1099511627776],"bytes":1099511627776,"file":"0.zst","stored":20,"chunk":4194304,"frames":[20],"xxh3":["0"]}]})",
