@@ -105,16 +105,33 @@ std::vector<PartitionLimits> parse_partitions(const std::string& show_partition,
 // "D-HH:MM:SS") in minutes; -1 for unlimited or unreadable.
 long long parse_slurm_minutes(const std::string& text);
 
+// A job's memory when the plan's size estimates know it: the largest
+// instance's need (artifact + inputs + working memory, graph/fit.h) times
+// kJobMemoryMargin, plus kJobProcessMiB for the process itself (wmgeom with
+// LibTorch loaded: 165 MB resident, measured), in Slurm's MB (MiB). A
+// stage's own request (Stage::resources) stands where it is larger.
+inline constexpr double kJobMemoryMargin = 1.25;
+inline constexpr int kJobProcessMiB = 256;
+inline constexpr int kJobMaxMiB = 1 << 30;  // 1 PiB: beyond any node; the fit check refuses it
+
 // One job's request, where each value came from, and what fits.
 struct JobRequest {
   std::string decl, type;       // stage declaration and its type
   std::string partition;        // "" = the cluster's default
   std::string partition_where;  // profile position of the partition, "" when not set there
-  Resources res;                // the stage's estimate with the profile's values over it
+  // The largest request of its instances (an array's tasks share one), its
+  // memory raised to what the plan's size estimates say the largest needs,
+  // with the profile's values over it.
+  Resources res;
   std::map<std::string, std::string>
       from_profile;                 // "cpus", "mem_mb", "minutes", "gpus" -> position
   std::string profile_file;         // "" for no profile
-  std::int64_t threads_param = -1;  // the stage's `threads` parameter when it has one
+  std::int64_t threads_param = -1;  // the stage's `threads` parameter when it has one (the largest)
+  // What the size estimates ask (MB, Slurm's --mem unit): the largest
+  // instance's artifact + inputs + working memory, plus a quarter and 256 MB
+  // for the process itself; -1 where no instance's estimate is known.
+  int estimate_mb = -1;
+  std::string estimate_why;  // "the plan's estimate for NAME: about 9.1 GB (artifact ..., ...)"
 };
 struct FitResult {
   Resources res;                    // what to ask for
@@ -209,10 +226,10 @@ class SlurmExecutor final : public PlanExecutor {
   std::vector<PlannedJob> plan_jobs(const SlurmRun& run,
                                     std::vector<PlannedJob>* waiting = nullptr);
   // Each job's request for the instances `misses` (by declaration), checked
-  // against its partition; throws InputError naming every request that can
-  // never run. Reads the cluster's partitions (no partition read: unchecked,
-  // with a warning).
-  std::map<std::size_t, Resources> fit_requests(
+  // against its partition (`res` fitted: a width sized down); throws
+  // InputError naming every request that can never run. Reads the cluster's
+  // partitions (no partition read: unchecked, with a warning).
+  std::map<std::size_t, JobRequest> fit_requests(
       const SlurmRun& run, const std::vector<std::vector<std::size_t>>& misses);
   // scancel every job of the submission; returns how many were asked.
   static int cancel(const Submission& sub);

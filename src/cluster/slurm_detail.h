@@ -28,10 +28,11 @@ struct Active {
 };
 std::map<std::string, Active> active_jobs(const std::vector<std::string>& ids);
 
-// Declaration d's job request before it is fitted: the stage's estimate for
-// its first instance, then the cluster profile's values for its type, and
-// where each came from (slurm_fit.cpp).
-JobRequest request_of(const Plan& plan, std::size_t d, const Instance& first,
+// Declaration d's job request for `instances` (its instances that one job
+// or job array computes) before it is fitted: the largest of their stages'
+// requests, memory raised to the size estimates' need, then the cluster
+// profile's values for its type, and where each came from (slurm_fit.cpp).
+JobRequest request_of(const Plan& plan, std::size_t d, const std::vector<std::size_t>& instances,
                       const ClusterProfile& profile);
 
 }  // namespace wmgeom::slurm_detail

@@ -3,6 +3,7 @@
 // from `scontrol -o show partition` and `show node` (slurm.h).
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <map>
 #include <string>
 #include <vector>
@@ -10,6 +11,8 @@
 #include "cluster/slurm.h"
 #include "cluster/slurm_detail.h"
 #include "core/error.h"
+#include "core/format.h"
+#include "graph/fit.h"
 
 namespace wmgeom {
 
@@ -182,15 +185,17 @@ FitResult fit_request(const JobRequest& req, const PartitionLimits& part) {
   long long most_mem = 0;
   for (const auto& n : nodes) most_mem = std::max(most_mem, mem_of(n));
   if (res.mem_mb > most_mem) {
-    out.errors.push_back(who + " asks " + std::to_string(res.mem_mb) + " MB of memory (" +
-                         origin("mem_mb", "the stage's estimate") + "); " + where +
-                         " offers at most " + std::to_string(most_mem) + " MB on a node" +
-                         (part.max_mem_per_node >= 0
-                              ? " (MaxMemPerNode " + std::to_string(part.max_mem_per_node) + ")"
-                              : "") +
-                         ". Memory is not sized down: set " + table + " mem_mb (at most " +
-                         std::to_string(most_mem) + ") in " + profile +
-                         " if the stage needs less, " + elsewhere);
+    out.errors.push_back(
+        who + " asks " + std::to_string(res.mem_mb) + " MB of memory (" +
+        origin("mem_mb", req.estimate_mb == req.res.mem_mb && !req.estimate_why.empty()
+                             ? req.estimate_why
+                             : "the stage's request") +
+        "); " + where + " offers at most " + std::to_string(most_mem) + " MB on a node" +
+        (part.max_mem_per_node >= 0
+             ? " (MaxMemPerNode " + std::to_string(part.max_mem_per_node) + ")"
+             : "") +
+        ". Memory is not sized down: set " + table + " mem_mb (at most " +
+        std::to_string(most_mem) + ") in " + profile + " if the stage needs less, " + elsewhere);
   } else {
     keep([&](const auto& n) { return mem_of(n) >= res.mem_mb; });
     int most_cpus = 0;
@@ -224,7 +229,7 @@ FitResult fit_request(const JobRequest& req, const PartitionLimits& part) {
   if (part.max_minutes >= 0 && res.minutes > part.max_minutes) {
     out.errors.push_back(
         who + " asks a time limit of " + minutes_text(res.minutes) + " (" +
-        origin("minutes", "the stage's estimate") + "); " + where + " allows at most " +
+        origin("minutes", "the stage's request") + "); " + where + " allows at most " +
         minutes_text(part.max_minutes) + " (MaxTime). Set " + table + " minutes (at most " +
         std::to_string(part.max_minutes) + ") in " + profile +
         " (a training stopped by its limit checkpoints and requeues itself, up to max_requeues) " +
@@ -235,17 +240,53 @@ FitResult fit_request(const JobRequest& req, const PartitionLimits& part) {
 
 namespace slurm_detail {
 
-// Declaration d's request: the stage's estimate for its first instance, then
-// the profile's values for its type, and where each came from.
-JobRequest request_of(const Plan& plan, std::size_t d, const Instance& first,
+// Declaration d's request for the instances of one job (an array's tasks
+// share one request, so the largest of each field), memory raised to the
+// size estimates' need, then the profile's values for its type, and where
+// each came from.
+JobRequest request_of(const Plan& plan, std::size_t d, const std::vector<std::size_t>& instances,
                       const ClusterProfile& profile) {
   const StageDecl& decl = plan.spec.stages[d];
   JobRequest req;
   req.decl = decl.name;
   req.type = decl.type;
   req.profile_file = profile.file;
-  req.res = instance_resources(first);
-  if (first.params.has("threads")) req.threads_param = first.params.i("threads");
+  bool first = true;
+  for (std::size_t i : instances) {
+    const Instance& inst = plan.instances[i];
+    const Resources r = instance_resources(inst);
+    if (first) {
+      req.res = r;
+      first = false;
+    } else {
+      req.res.cpus = std::max(req.res.cpus, r.cpus);
+      req.res.mem_mb = std::max(req.res.mem_mb, r.mem_mb);
+      req.res.minutes = std::max(req.res.minutes, r.minutes);
+      req.res.gpus = std::max(req.res.gpus, r.gpus);
+      req.res.fixed_width = req.res.fixed_width || r.fixed_width;
+    }
+    if (inst.params.has("threads"))
+      req.threads_param = std::max(req.threads_param, inst.params.i("threads"));
+    // The plan's estimate: what the run's own fit check (graph/fit.h)
+    // compares with the job's memory limit once it starts on the node.
+    const MemoryNeed need = memory_need(plan, i);
+    if (!need.known) continue;
+    constexpr double kMiB = 1024.0 * 1024.0;
+    const double mb =
+        std::ceil(static_cast<double>(need.total()) * kJobMemoryMargin / kMiB) + kJobProcessMiB;
+    const int want = static_cast<int>(std::min(mb, static_cast<double>(kJobMaxMiB)));
+    if (want > req.estimate_mb) {
+      req.estimate_mb = want;
+      req.estimate_why = "the plan's estimate for " + inst.name + ": about " +
+                         format_bytes(static_cast<double>(need.total())) + " (its artifact " +
+                         format_bytes(static_cast<double>(need.artifact)) + ", its inputs " +
+                         format_bytes(static_cast<double>(need.inputs)) + ", working memory " +
+                         format_bytes(static_cast<double>(need.working)) +
+                         "), plus a quarter and " + std::to_string(kJobProcessMiB) +
+                         " MB for the process";
+    }
+  }
+  if (req.estimate_mb > req.res.mem_mb) req.res.mem_mb = req.estimate_mb;
   req.partition = profile.partition;
   if (auto w = profile.where.find("partition"); w != profile.where.end())
     req.partition_where = "[slurm] partition at " + w->second;
@@ -269,17 +310,25 @@ JobRequest request_of(const Plan& plan, std::size_t d, const Instance& first,
 
 }  // namespace slurm_detail
 
-std::map<std::size_t, Resources> SlurmExecutor::fit_requests(
+std::map<std::size_t, JobRequest> SlurmExecutor::fit_requests(
     const SlurmRun& run, const std::vector<std::vector<std::size_t>>& misses) {
-  std::map<std::size_t, Resources> out;
+  std::map<std::size_t, JobRequest> out;
   std::vector<JobRequest> reqs;
   std::vector<std::size_t> decls;
   for (std::size_t d = 0; d < misses.size(); ++d) {
     if (misses[d].empty()) continue;
-    reqs.push_back(
-        slurm_detail::request_of(plan_, d, plan_.instances[misses[d].front()], run.profile));
+    reqs.push_back(slurm_detail::request_of(plan_, d, misses[d], run.profile));
     decls.push_back(d);
-    out[d] = reqs.back().res;
+    const JobRequest& req = reqs.back();
+    out[d] = req;
+    if (auto at = req.from_profile.find("mem_mb");
+        at != req.from_profile.end() && req.estimate_mb > req.res.mem_mb) {
+      log_.warn("slurm: stage " + req.decl + " (" + req.type + ") asks " +
+                std::to_string(req.res.mem_mb) + " MB of memory ([stage." + req.type +
+                "] mem_mb at " + at->second + "), less than the " +
+                std::to_string(req.estimate_mb) + " MB of " + req.estimate_why +
+                "; Slurm may stop its jobs for memory, or the run's own check may refuse them");
+    }
   }
   if (reqs.empty()) return out;
   const CommandResult parts_cmd = run_command({"scontrol", "-o", "show", "partition"});
@@ -317,7 +366,7 @@ std::map<std::size_t, Resources> SlurmExecutor::fit_requests(
     FitResult fit = fit_request(req, *part);
     for (const auto& n : fit.notes) log_.info("slurm: " + n);
     errors.insert(errors.end(), fit.errors.begin(), fit.errors.end());
-    out[decls[k]] = fit.res;
+    out[decls[k]].res = fit.res;
   }
   if (!errors.empty()) {
     std::string msg = std::to_string(errors.size()) +

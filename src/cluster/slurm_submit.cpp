@@ -132,7 +132,7 @@ std::vector<SlurmExecutor::PlannedJob> SlurmExecutor::plan_jobs(const SlurmRun& 
   if (waiting != nullptr) {
     for (const auto& id : kept_order) waiting->push_back(kept.at(id));
   }
-  const std::map<std::size_t, Resources> fitted = fit_requests(run, misses);
+  const std::map<std::size_t, JobRequest> fitted = fit_requests(run, misses);
   std::vector<PlannedJob> jobs;
   for (std::size_t d : decl_order(plan_)) {
     if (misses[d].empty()) continue;
@@ -141,9 +141,9 @@ std::vector<SlurmExecutor::PlannedJob> SlurmExecutor::plan_jobs(const SlurmRun& 
     job.decl = decl.name;
     job.type = decl.type;
     for (std::size_t i : misses[d]) job.instances.push_back(plan_.instances[i].name);
-    const JobRequest req = request_of(plan_, d, plan_.instances[misses[d].front()], run.profile);
-    job.request = request_options(fitted.at(d), req.partition,
-                                  max_running_of(run.profile, decl.type), job.instances.size());
+    const JobRequest& req = fitted.at(d);
+    job.request = request_options(req.res, req.partition, max_running_of(run.profile, decl.type),
+                                  job.instances.size());
     jobs.push_back(std::move(job));
   }
   return jobs;
@@ -193,13 +193,12 @@ Submission SlurmExecutor::submit(const SlurmRun& run) {
     misses[d] = fresh;
   }
   // Every request checked against its partition before the first sbatch.
-  const std::map<std::size_t, Resources> fitted = fit_requests(run, misses);
+  const std::map<std::size_t, JobRequest> fitted = fit_requests(run, misses);
   for (std::size_t d : order) {
     if (misses[d].empty()) continue;
     const StageDecl& decl = plan_.spec.stages[d];
-    const JobRequest req = request_of(plan_, d, plan_.instances[misses[d].front()], run.profile);
-    const Resources res = fitted.at(d);
-    const std::string& partition = req.partition;
+    const Resources& res = fitted.at(d).res;
+    const std::string& partition = fitted.at(d).partition;
     std::vector<std::string> extra = run.profile.sbatch;
     const int max_running = max_running_of(run.profile, decl.type);
     if (auto it = run.profile.stages.find(decl.type); it != run.profile.stages.end())

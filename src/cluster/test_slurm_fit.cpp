@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cluster/slurm.h"
+#include "cluster/slurm_detail.h"
 #include "cluster/test_slurm_cluster.h"
 #include "core/error.h"
 #include "testing.h"
@@ -62,13 +63,17 @@ TEST(SlurmDryRun, PlansWithTheProfileAndListsEachJobsRequest) {
       << r.out;
   // What cannot fit this machine stops a local dry run, but a cluster's
   // jobs run on its nodes: a note, as a submission does not check it here.
+  // (The profile's mem_mb keeps the request at 100 MB: without it the
+  // request is the estimate's 100 TB, which no node of a cluster that
+  // answers holds: MemoryFollowsTheLargestInstancesEstimate.)
   const std::vector<std::string> huge = {"--set", "stage.numbers.working_mb=100000000"};
   std::vector<std::string> args = {"run", (dir / "p.toml").string(), "--dry-run", "--cache-dir",
                                    (dir / "empty").string()};
   args.insert(args.end(), huge.begin(), huge.end());
   r = run_cli(args, test_registry());
   EXPECT_EQ(r.code, 2) << r.out << r.err;
-  args.insert(args.end(), {"--executor", "slurm"});
+  write_file(dir / "small.toml", "[stage.source]\nmem_mb = 100\n");
+  args.insert(args.end(), {"--executor", "slurm", "--profile", (dir / "small.toml").string()});
   r = run_cli(args, test_registry());
   EXPECT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_NE(r.err.find("note: on this machine: "), std::string::npos) << r.err;
@@ -81,6 +86,88 @@ TEST(SlurmDryRun, PlansWithTheProfileAndListsEachJobsRequest) {
               test_registry());
   EXPECT_EQ(r.code, 2) << r.out << r.err;
   EXPECT_NE(r.err.find("bad.toml:2:"), std::string::npos) << r.err;
+}
+
+// A job's memory was the stage's own default (analyze: 8,000 MB) even where
+// the plan's size estimate said an instance needs more, and an array asked
+// what its first instance asked. Now the memory is raised to the largest
+// instance's estimate (artifact + inputs + working memory, plus a quarter
+// and 256 MB), and every field is the largest of the array's instances.
+TEST(SlurmDryRun, MemoryFollowsTheLargestInstancesEstimate) {
+  TempDir dir;
+  // Two sources, the first small: working memory 0 and 3,000 MB.
+  write_file(dir / "p.toml",
+             "[pipeline]\nname = \"mem\"\nseed = 1\n\n[stage.numbers]\ntype = \"source\"\n"
+             "n = 6\nsweep = { zip = { seed = [1, 2], working_mb = [0, 3000] } "
+             "}\n\n[stage.scaled]\ntype = \"scale\"\nx = \"numbers\"\n");
+  const std::vector<std::string> base = {
+      "run",         (dir / "p.toml").string(), "--executor", "slurm", "--dry-run",
+      "--cache-dir", (dir / "cache").string()};
+  CliResult r = run_cli(base, test_registry());
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  // 3,000,000,048 bytes x 1.25 = 3,577 MiB, + 256: the second's.
+  EXPECT_NE(r.out.find("  numbers (source): 2 instances, one array task each; --cpus-per-task=1 "
+                       "--mem=3833M --time=0:10:00 --array=0-1\n"),
+            std::string::npos)
+      << r.out;
+  // scale's artifact and input are 48 bytes each: 1 MB rounded up, and 256
+  // for the process, over its own 200.
+  EXPECT_NE(r.out.find("  scaled (scale): 2 instances, one array task each; --cpus-per-task=1 "
+                       "--mem=257M "),
+            std::string::npos)
+      << r.out;
+  // A profile's value stands, with a warning naming the estimate.
+  write_file(dir / "prof.toml", "[stage.source]\nmem_mb = 1000\n");
+  std::vector<std::string> args = base;
+  args.insert(args.end(), {"--profile", (dir / "prof.toml").string()});
+  r = run_cli(args, test_registry());
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("--cpus-per-task=1 --mem=1000M "), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("stage numbers (source) asks 1000 MB of memory ([stage.source] mem_mb at "),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("less than the 3833 MB of the plan's estimate for numbers[seed=2,"
+                       "working_mb=3000]: about 3.0 GB (its artifact 48 B, its inputs 0 B, "
+                       "working memory 3.0 GB), plus a quarter and 256 MB for the process"),
+            std::string::npos)
+      << r.err;
+}
+
+// An array's tasks share one request: each field is the largest of its
+// instances' (it was the first instance's), and the memory the largest
+// estimate's, named.
+TEST(SlurmRequest, AnArrayAsksTheLargestOfItsInstances) {
+  Diagnostics diags;
+  const auto plan = make_plan_from_text(
+      "p.toml",
+      "[pipeline]\nname = \"req\"\nseed = 1\n\n[stage.numbers]\ntype = \"source\"\nn = 6\n"
+      "sweep = { zip = { seed = [1, 2, 3], working_mb = [0, 3000, 10], cpus = [1, 3, 2] } }\n",
+      {}, test_registry(), diags);
+  ASSERT_TRUE(plan) << diags.format_all();
+  ClusterProfile none;
+  JobRequest req = slurm_detail::request_of(*plan, 0, {0, 1, 2}, none);
+  EXPECT_EQ(req.res.cpus, 3);
+  EXPECT_EQ(req.res.mem_mb, 3833);
+  EXPECT_EQ(req.res.minutes, 10);
+  EXPECT_EQ(req.estimate_mb, 3833);
+  EXPECT_EQ(
+      req.estimate_why.rfind("the plan's estimate for numbers[cpus=3,seed=2,working_mb=3000]: "
+                             "about 3.0 GB (its artifact 48 B, its inputs 0 B, working "
+                             "memory 3.0 GB), plus a quarter and 256 MB for the process",
+                             0),
+      0u)
+      << req.estimate_why;
+  // The first instance alone: 48 bytes, 1 MB rounded up + 256, over the stage's 200.
+  req = slurm_detail::request_of(*plan, 0, {0}, none);
+  EXPECT_EQ(req.res.cpus, 1);
+  EXPECT_EQ(req.res.mem_mb, 257);
+  // A profile's value stands over both.
+  none.stages["source"].mem_mb = 500;
+  none.stages["source"].cpus = 1;
+  req = slurm_detail::request_of(*plan, 0, {0, 1, 2}, none);
+  EXPECT_EQ(req.res.mem_mb, 500);
+  EXPECT_EQ(req.res.cpus, 1);
+  EXPECT_EQ(req.estimate_mb, 3833);
 }
 
 // ---- Requests that fit (no cluster needed) ----
@@ -193,11 +280,21 @@ TEST(SlurmFit, WhatCanNeverRunIsRefusedNamingStageRequestOfferAndKey) {
   train.mem_mb = 100000;
   fit = fit_request(request("train", train), parts[0]);
   ASSERT_EQ(fit.errors.size(), 1u);
-  EXPECT_NE(fit.errors[0].find("asks 100000 MB of memory (the stage's estimate); partition debug "
+  EXPECT_NE(fit.errors[0].find("asks 100000 MB of memory (the stage's request); partition debug "
                                "offers at most 24105 MB"),
             std::string::npos)
       << fit.errors[0];
   EXPECT_NE(fit.errors[0].find("[stage.train] mem_mb"), std::string::npos) << fit.errors[0];
+  // Memory raised by the plan's estimate says so (request_of fills these).
+  req = request("train", train);
+  req.estimate_mb = 100000;
+  req.estimate_why = "the plan's estimate for net[seed=1]: about 76.1 GB";
+  fit = fit_request(req, parts[0]);
+  ASSERT_EQ(fit.errors.size(), 1u);
+  EXPECT_NE(fit.errors[0].find("asks 100000 MB of memory (the plan's estimate for net[seed=1]: "
+                               "about 76.1 GB); partition debug offers at most 24105 MB"),
+            std::string::npos)
+      << fit.errors[0];
   train.mem_mb = 2000;
   train.gpus = 1;
   fit = fit_request(request("train", train), parts[0]);
@@ -208,7 +305,7 @@ TEST(SlurmFit, WhatCanNeverRunIsRefusedNamingStageRequestOfferAndKey) {
   EXPECT_NE(fit.errors[0].find("[stage.train] gpus = 0"), std::string::npos) << fit.errors[0];
   fit = fit_request(request("train", train), parts[1]);
   ASSERT_EQ(fit.errors.size(), 1u);
-  EXPECT_NE(fit.errors[0].find("asks a time limit of 2000 min (the stage's estimate); partition "
+  EXPECT_NE(fit.errors[0].find("asks a time limit of 2000 min (the stage's request); partition "
                                "gpu allows at most 1440 min "
                                "(MaxTime). Set [stage.train] minutes (at most 1440) in site.toml"),
             std::string::npos)

@@ -73,6 +73,36 @@ TEST(Slurm, AHashedWidthThatCannotFitIsRefusedBeforeAnythingIsSubmitted) {
   EXPECT_EQ(run_command({"squeue", "-h", "-o", "%i"}).out, before);
 }
 
+// A job's memory is what the plan's estimate says its instance needs (plus
+// a quarter and 256 MB), not the stage's 200 MB: an estimate no node can
+// hold is refused before anything is submitted, naming it; a modest one is
+// submitted with that memory and runs.
+TEST(Slurm, TheMemoryAskedIsTheEstimatesAndOneNoNodeHoldsIsRefused) {
+  REQUIRE_SLURM();
+  Cluster c;
+  write_file(c.dir / "profile.toml", profile_text(WMGEOM_TESTCLI));
+  write_file(c.dir / "p.toml",
+             "[pipeline]\nname = \"mem\"\nseed = 1\n\n[stage.numbers]\ntype = \"source\"\n"
+             "n = 6\n");
+  const std::string before = run_command({"squeue", "-h", "-o", "%i"}).out;
+  // 100 TB of working memory: beyond the node (this machine's real memory).
+  CliResult r = c.run("p.toml", {"--set", "stage.numbers.working_mb=100000000"});
+  EXPECT_EQ(r.code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("stage numbers (source) asks 119209546 MB of memory (the plan's estimate "
+                       "for numbers: about "),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("plus a quarter and 256 MB for the process); partition "), std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("submitted "), std::string::npos) << r.err;
+  EXPECT_EQ(run_command({"squeue", "-h", "-o", "%i"}).out, before);
+  // 500 MB: 500e6 x 1.25 B = 597 MiB rounded up, + 256.
+  r = c.run("p.toml", {"--set", "stage.numbers.working_mb=500"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find("submitted numbers: job "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(", 1 CPU, 853 MB, "), std::string::npos) << r.err;
+}
+
 // A job Slurm holds for a reason that waiting cannot clear (here: more CPUs
 // than any node has, asked through the profile's own sbatch flags, which
 // wmgeom passes on unread) fails the run after stuck_seconds, and its

@@ -75,6 +75,20 @@ FreeSpace measure_free_space(const fs::path& cache_dir) {
   return free;
 }
 
+MemoryNeed memory_need(const Plan& plan, std::size_t instance) {
+  const Instance& inst = plan.instances[instance];
+  MemoryNeed need;
+  if (!inst.estimate.known) return need;
+  need.known = true;
+  need.artifact = inst.estimate.bytes;
+  need.working = inst.estimate.working;
+  for (const auto& edge : inst.inputs) {
+    const SizeEstimate& up = plan.instances[edge.upstream].estimate;
+    if (up.known) need.inputs += up.bytes;
+  }
+  return need;
+}
+
 FitReport check_fit(const Plan& plan, const std::vector<bool>& compute, const FreeSpace& free) {
   FitReport report;
   std::int64_t disk_total = 0;
@@ -92,21 +106,16 @@ FitReport check_fit(const Plan& plan, const std::vector<bool>& compute, const Fr
       continue;
     }
     const SizeEstimate& e = inst.estimate;
-    if (!e.known) continue;
+    const MemoryNeed need = memory_need(plan, i);
+    if (!need.known) continue;
     const std::size_t errors_before = report.errors.size();
-    std::int64_t inputs = 0;
-    for (const auto& edge : inst.inputs) {
-      const SizeEstimate& up = plan.instances[edge.upstream].estimate;
-      if (up.known) inputs += up.bytes;
-    }
-    const std::int64_t memory = e.bytes + e.working + inputs;
     const std::string who = "stage " + inst.name + " (" + inst.entry->schema.type + ")";
-    if (free.memory >= 0 && memory > free.memory) {
+    if (free.memory >= 0 && need.total() > free.memory) {
       std::ostringstream m;
-      m << who << " needs about " << format_bytes(static_cast<double>(memory))
-        << " of memory (its artifact " << format_bytes(static_cast<double>(e.bytes))
-        << ", its inputs " << format_bytes(static_cast<double>(inputs)) << ", working memory "
-        << format_bytes(static_cast<double>(e.working)) << ") but "
+      m << who << " needs about " << format_bytes(static_cast<double>(need.total()))
+        << " of memory (its artifact " << format_bytes(static_cast<double>(need.artifact))
+        << ", its inputs " << format_bytes(static_cast<double>(need.inputs)) << ", working memory "
+        << format_bytes(static_cast<double>(need.working)) << ") but "
         << format_bytes(static_cast<double>(free.memory)) << " is free (" << free.memory_from
         << "); make it smaller (its parameters: `wmgeom stages " << inst.entry->schema.type << "`)";
       report.errors.push_back(m.str());

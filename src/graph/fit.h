@@ -30,9 +30,20 @@ struct FitReport {
   std::vector<std::string> warnings;  // e.g. all artifacts together may exceed the disk
 };
 
+// The memory one instance needs while it computes: its artifact, its
+// inputs (loaded from the cache) and its working memory, from the plan's
+// estimates. `known` is false where its own estimate is unknown; an input
+// whose estimate is unknown counts 0 (a lower bound).
+struct MemoryNeed {
+  bool known = false;
+  std::int64_t artifact = 0, inputs = 0, working = 0;
+  std::int64_t total() const { return artifact + inputs + working; }
+};
+MemoryNeed memory_need(const Plan& plan, std::size_t instance);
+
 // `compute[i]`: instance i would be computed by the run. Memory needed by
-// one instance: its artifact, its inputs (loaded) and its working memory;
-// disk: its artifact. Unknown estimates are not checked.
+// one instance: memory_need; disk: its artifact. Unknown estimates are not
+// checked.
 FitReport check_fit(const Plan& plan, const std::vector<bool>& compute, const FreeSpace& free);
 
 }  // namespace wmgeom
