@@ -242,6 +242,21 @@ class SlurmExecutor final : public PlanExecutor {
   // The instances that jobs of the earlier submission in run.out_dir still
   // hold (queued or running), with their job.
   static std::map<std::string, Submission::Job> still_active(const SlurmRun& run);
+  // What submit() and plan_jobs() start from: the selection's misses (a
+  // local dry run: the same keys), by declaration, less those an earlier
+  // job still holds (still_active); those jobs, in the order their first
+  // such miss comes in the plan, each with the misses it holds; and what is
+  // cached.
+  struct Misses {
+    std::vector<std::vector<std::size_t>> fresh;  // by declaration: to submit
+    struct Kept {
+      Submission::Job job;
+      std::vector<std::size_t> holds;  // the plan's misses it holds
+    };
+    std::vector<Kept> kept;
+    std::vector<std::string> cached;
+  };
+  Misses misses_of(const SlurmRun& run);
   const Plan& plan_;
   const Cache& cache_;
   Logger& log_;

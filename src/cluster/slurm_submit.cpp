@@ -104,43 +104,52 @@ std::map<std::string, Submission::Job> SlurmExecutor::still_active(const SlurmRu
   return running;
 }
 
-std::vector<SlurmExecutor::PlannedJob> SlurmExecutor::plan_jobs(const SlurmRun& run,
-                                                                std::vector<PlannedJob>* waiting) {
+SlurmExecutor::Misses SlurmExecutor::misses_of(const SlurmRun& run) {
   Executor local(plan_, cache_, log_);
   const RunSummary planned = local.dry_run(run.selection);
   const std::map<std::string, Submission::Job> running = still_active(run);
-  std::vector<std::vector<std::size_t>> misses(plan_.spec.stages.size());
-  std::map<std::string, PlannedJob> kept;  // by job id, in submission order below
-  std::vector<std::string> kept_order;
+  Misses m;
+  m.fresh.resize(plan_.spec.stages.size());
+  std::map<std::string, std::size_t> kept_at;  // job id -> index in m.kept
   for (std::size_t i = 0; i < plan_.instances.size(); ++i) {
+    if (planned.instances[i].cache == CacheStatus::kHit)
+      m.cached.push_back(plan_.instances[i].name);
     if (planned.instances[i].cache != CacheStatus::kMiss) continue;
-    // A miss an earlier job still queued or running holds: submit() waits
-    // for that job rather than submitting it again.
+    // A miss an earlier job still queued or running holds: wait for that
+    // job rather than submitting it again.
     if (auto it = running.find(plan_.instances[i].name); it != running.end()) {
-      PlannedJob& k = kept[it->second.id];
-      if (k.decl.empty()) {
-        k.decl = it->second.decl;
-        k.type = plan_.spec.stages[plan_.instances[i].decl].type;
-        k.request = {"job " + it->second.id};
-        kept_order.push_back(it->second.id);
-      }
-      k.instances.push_back(plan_.instances[i].name);
+      auto [at, added] = kept_at.emplace(it->second.id, m.kept.size());
+      if (added) m.kept.push_back({it->second, {}});
+      m.kept[at->second].holds.push_back(i);
       continue;
     }
-    misses[plan_.instances[i].decl].push_back(i);
+    m.fresh[plan_.instances[i].decl].push_back(i);
   }
+  return m;
+}
+
+std::vector<SlurmExecutor::PlannedJob> SlurmExecutor::plan_jobs(const SlurmRun& run,
+                                                                std::vector<PlannedJob>* waiting) {
+  const Misses m = misses_of(run);
   if (waiting != nullptr) {
-    for (const auto& id : kept_order) waiting->push_back(kept.at(id));
+    for (const auto& k : m.kept) {
+      PlannedJob job;
+      job.decl = k.job.decl;
+      job.type = plan_.spec.stages[plan_.instances[k.holds.front()].decl].type;
+      job.request = {"job " + k.job.id};
+      for (std::size_t i : k.holds) job.instances.push_back(plan_.instances[i].name);
+      waiting->push_back(std::move(job));
+    }
   }
-  const std::map<std::size_t, JobRequest> fitted = fit_requests(run, misses);
+  const std::map<std::size_t, JobRequest> fitted = fit_requests(run, m.fresh);
   std::vector<PlannedJob> jobs;
   for (std::size_t d : decl_order(plan_)) {
-    if (misses[d].empty()) continue;
+    if (m.fresh[d].empty()) continue;
     const StageDecl& decl = plan_.spec.stages[d];
     PlannedJob job;
     job.decl = decl.name;
     job.type = decl.type;
-    for (std::size_t i : misses[d]) job.instances.push_back(plan_.instances[i].name);
+    for (std::size_t i : m.fresh[d]) job.instances.push_back(plan_.instances[i].name);
     const JobRequest& req = fitted.at(d);
     job.request = request_options(req.res, req.partition, max_running_of(run.profile, decl.type),
                                   job.instances.size());
@@ -151,47 +160,26 @@ std::vector<SlurmExecutor::PlannedJob> SlurmExecutor::plan_jobs(const SlurmRun& 
 
 Submission SlurmExecutor::submit(const SlurmRun& run) {
   // What a local run would compute: the same selection, the same keys.
-  Executor local(plan_, cache_, log_);
-  const RunSummary planned = local.dry_run(run.selection);
+  const Misses m = misses_of(run);
+  const std::vector<std::vector<std::size_t>>& misses = m.fresh;
   Submission sub;
   sub.pipeline = plan_.spec.name;
   sub.sets = run.sets;  // what the jobs plan with: status plans the same keys
-  std::vector<std::vector<std::size_t>> misses(plan_.spec.stages.size());
-  for (std::size_t i = 0; i < plan_.instances.size(); ++i) {
-    if (planned.instances[i].cache == CacheStatus::kMiss)
-      misses[plan_.instances[i].decl].push_back(i);
-    if (planned.instances[i].cache == CacheStatus::kHit)
-      sub.cached.push_back(plan_.instances[i].name);
-  }
+  sub.cached = m.cached;
   const fs::path slurm_dir = run.out_dir / "slurm";
-  // Jobs of an earlier submission from this folder that are still queued or
-  // running keep their instances: the same command run again waits for them
-  // instead of submitting twice.
-  const std::map<std::string, Submission::Job> running = still_active(run);
   fs::create_directories(slurm_dir / "jobs");
   fs::create_directories(slurm_dir / "logs");
   fs::create_directories(slurm_dir / "runs");
+  // Jobs of an earlier submission from this folder that are still queued or
+  // running keep their instances: the same command run again waits for them
+  // instead of submitting twice.
   std::map<std::size_t, std::set<std::string>> jobs_of_decl;
-  std::set<std::string> kept;
-  const std::vector<std::size_t> order = decl_order(plan_);
-  for (std::size_t d : order) {
-    // Misses already running in an earlier job: keep that job.
-    std::vector<std::size_t> fresh;
-    for (std::size_t i : misses[d]) {
-      auto it = running.find(plan_.instances[i].name);
-      if (it == running.end()) {
-        fresh.push_back(i);
-        continue;
-      }
-      jobs_of_decl[d].insert(it->second.id);
-      if (kept.insert(it->second.id).second) {
-        sub.jobs.push_back(it->second);
-        log_.info("still queued or running: " + it->second.decl + " (job " + it->second.id +
-                  "); waiting for it");
-      }
-    }
-    misses[d] = fresh;
+  for (const auto& k : m.kept) {
+    for (std::size_t i : k.holds) jobs_of_decl[plan_.instances[i].decl].insert(k.job.id);
+    sub.jobs.push_back(k.job);
+    log_.info("still queued or running: " + k.job.decl + " (job " + k.job.id + "); waiting for it");
   }
+  const std::vector<std::size_t> order = decl_order(plan_);
   // Every request checked against its partition before the first sbatch.
   const std::map<std::size_t, JobRequest> fitted = fit_requests(run, misses);
   for (std::size_t d : order) {
