@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <regex>
 #include <sstream>
+#include <utility>
 
 #include "config/toml_value.h"
 #include "core/embedded.h"
@@ -501,19 +503,31 @@ class Loader {
     }
     // Two equal pairs would be two instances of one name and one key.
     if (first == d.sweep.size()) return;
-    for (std::size_t i = 0; i < d.sweep[first].values.size(); ++i) {
+    const auto twice =
+        first_repeat(d.sweep[first].values.size(), [&](std::size_t i, std::size_t j) {
+          for (std::size_t a = first; a < d.sweep.size(); ++a)
+            if (!(d.sweep[a].values[i] == d.sweep[a].values[j])) return false;
+          return true;
+        });
+    if (twice) {
+      diags_.error(pos_of(z.source(), spec_.file), path,
+                   "entries " + std::to_string(twice->first + 1) + " and " +
+                       std::to_string(twice->second + 1) +
+                       " of the zip are equal in every list: the same instance twice");
+    }
+  }
+
+  // The first pair (j, i), j < i < n, that `same` says are equal, in the
+  // order a reader meets the second of them: a sweep's one instance listed
+  // twice. Quadratic; a sweep has at most kMaxSweepInstances values.
+  template <typename Same>
+  static std::optional<std::pair<std::size_t, std::size_t>> first_repeat(std::size_t n, Same same) {
+    for (std::size_t i = 0; i < n; ++i) {
       for (std::size_t j = 0; j < i; ++j) {
-        bool same = true;
-        for (std::size_t a = first; a < d.sweep.size() && same; ++a)
-          same = d.sweep[a].values[i] == d.sweep[a].values[j];
-        if (same) {
-          diags_.error(pos_of(z.source(), spec_.file), path,
-                       "entries " + std::to_string(j + 1) + " and " + std::to_string(i + 1) +
-                           " of the zip are equal in every list: the same instance twice");
-          return;
-        }
+        if (same(i, j)) return std::make_pair(j, i);
       }
     }
+    return std::nullopt;
   }
 
   void load_axis(StageDecl& d, const std::string& key, const toml::node& vals, const SourcePos& pos,
@@ -549,16 +563,16 @@ class Loader {
     }
     if (!ok) return;
     if (zip < 0) {
-      for (std::size_t i = 0; i < axis.values.size(); ++i) {
-        for (std::size_t j = 0; j < i; ++j) {
-          if (axis.values[i] == axis.values[j]) {
-            diags_.error(pos_of((*arr)[i].source(), spec_.file), kpath,
-                         "the value " + format_value(axis.values[i]) + " is listed twice (items " +
-                             std::to_string(j + 1) + " and " + std::to_string(i + 1) +
-                             "): the same instance twice");
-            return;
-          }
-        }
+      const auto twice = first_repeat(axis.values.size(), [&](std::size_t i, std::size_t j) {
+        return axis.values[i] == axis.values[j];
+      });
+      if (twice) {
+        const auto [j, i] = *twice;
+        diags_.error(pos_of((*arr)[i].source(), spec_.file), kpath,
+                     "the value " + format_value(axis.values[i]) + " is listed twice (items " +
+                         std::to_string(j + 1) + " and " + std::to_string(i + 1) +
+                         "): the same instance twice");
+        return;
       }
     }
     swept.push_back(key);
