@@ -106,10 +106,11 @@ std::vector<PartitionLimits> parse_partitions(const std::string& show_partition,
 long long parse_slurm_minutes(const std::string& text);
 
 // A job's memory when the plan's size estimates know it: the largest
-// instance's need (artifact + inputs + working memory, graph/fit.h) times
-// kJobMemoryMargin, plus kJobProcessMiB for the process itself (wmgeom with
-// LibTorch loaded: 165 MB resident, measured), in Slurm's MB (MiB). A
-// stage's own request (Stage::resources) stands where it is larger.
+// instance's need (artifact + inputs + working memory, graph/fit.h) in MiB,
+// rounded up, times kJobMemoryMargin, plus kJobProcessMiB for the process
+// itself (wmgeom with LibTorch loaded: 165 MB resident, measured), in
+// Slurm's --mem unit (M: MiB). A stage's own request (Stage::resources)
+// stands where it is larger.
 inline constexpr double kJobMemoryMargin = 1.25;
 inline constexpr int kJobProcessMiB = 256;
 inline constexpr int kJobMaxMiB = 1 << 30;  // 1 PiB: beyond any node; the fit check refuses it
@@ -124,14 +125,18 @@ struct JobRequest {
   // with the profile's values over it.
   Resources res;
   std::map<std::string, std::string>
-      from_profile;                 // "cpus", "mem_mb", "minutes", "gpus" -> position
-  std::string profile_file;         // "" for no profile
-  std::int64_t threads_param = -1;  // the stage's `threads` parameter when it has one (the largest)
-  // What the size estimates ask (MB, Slurm's --mem unit): the largest
-  // instance's artifact + inputs + working memory, plus a quarter and 256 MB
-  // for the process itself; -1 where no instance's estimate is known.
+      from_profile;          // "cpus", "mem_mb", "minutes", "gpus" -> position
+  std::string profile_file;  // "" for no profile
+  // The largest width a result depends on (Resources::fixed_width) among
+  // its instances, 0 where none has one; and the largest `threads` parameter
+  // among those (-1: none). res.fixed_width says whether res.cpus is one.
+  int fixed_cpus = 0;
+  std::int64_t threads_param = -1;
+  // What the size estimates ask (MiB, Slurm's --mem unit): the largest
+  // instance's artifact + inputs + working memory in MiB, rounded up, times
+  // kJobMemoryMargin, plus kJobProcessMiB; -1 where no estimate is known.
   int estimate_mb = -1;
-  std::string estimate_why;  // "the plan's estimate for NAME: about 9.1 GB (artifact ..., ...)"
+  std::string estimate_why;  // "the plan's estimate for NAME: 38433 MiB (40.3 GB: ...), times ..."
 };
 struct FitResult {
   Resources res;                    // what to ask for

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cmath>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -200,6 +201,8 @@ FitResult fit_request(const JobRequest& req, const PartitionLimits& part) {
     keep([&](const auto& n) { return mem_of(n) >= res.mem_mb; });
     int most_cpus = 0;
     for (const auto& n : nodes) most_cpus = std::max(most_cpus, cpus_of(n));
+    // The largest width a result depends on (not sized down).
+    const int width = std::max(req.fixed_cpus, res.fixed_width ? res.cpus : 0);
     if (res.cpus > most_cpus) {
       const std::string offer = where + " offers at most " + std::to_string(most_cpus) +
                                 " CPU(s) on a node" +
@@ -208,11 +211,11 @@ FitResult fit_request(const JobRequest& req, const PartitionLimits& part) {
         out.errors.push_back(who + " asks " + std::to_string(res.cpus) + " CPUs (" +
                              origin("cpus", "") + "); " + offer + ". Set " + table +
                              " cpus to at most " + std::to_string(most_cpus) + " in " + profile);
-      } else if (res.fixed_width) {
+      } else if (width > most_cpus) {
         const std::string t = std::to_string(most_cpus);
-        out.errors.push_back(who + " asks " + std::to_string(res.cpus) +
+        out.errors.push_back(who + " asks " + std::to_string(width) +
                              " CPUs, the width it trains at (its threads = " +
-                             std::to_string(req.threads_param >= 0 ? req.threads_param : res.cpus) +
+                             std::to_string(req.threads_param >= 0 ? req.threads_param : width) +
                              ", hashed: its result depends on it, so it is not sized down); " +
                              offer + ". Set threads to at most " + t + " (--set stage." + req.decl +
                              ".threads=" + t + ", the pipeline file, or " + table +
@@ -221,7 +224,10 @@ FitResult fit_request(const JobRequest& req, const PartitionLimits& part) {
       } else {
         out.notes.push_back(who + " asks " + std::to_string(res.cpus) + " CPUs; " + offer +
                             ": sized down to " + std::to_string(most_cpus) +
-                            " (its result does not depend on its width)");
+                            (req.fixed_cpus > 0
+                                 ? " (the widths its array's results depend on, at most " +
+                                       std::to_string(req.fixed_cpus) + ", still fit)"
+                                 : " (its result does not depend on its width)"));
         res.cpus = most_cpus;
       }
     }
@@ -263,29 +269,41 @@ JobRequest request_of(const Plan& plan, std::size_t d, const std::vector<std::si
       req.res.mem_mb = std::max(req.res.mem_mb, r.mem_mb);
       req.res.minutes = std::max(req.res.minutes, r.minutes);
       req.res.gpus = std::max(req.res.gpus, r.gpus);
-      req.res.fixed_width = req.res.fixed_width || r.fixed_width;
     }
-    if (inst.params.has("threads"))
-      req.threads_param = std::max(req.threads_param, inst.params.i("threads"));
+    // A hashed width is the width of its own instance only: an array of
+    // trainings at 2 threads and inferences at 8 must not read as training
+    // at 8 (the 8 may be sized down, the 2 may not).
+    if (r.fixed_width) {
+      req.fixed_cpus = std::max(req.fixed_cpus, r.cpus);
+      if (inst.params.has("threads"))
+        req.threads_param = std::max(req.threads_param, inst.params.i("threads"));
+    }
     // The plan's estimate: what the run's own fit check (graph/fit.h)
-    // compares with the job's memory limit once it starts on the node.
+    // compares with the memory free in the job once it starts on the node.
     const MemoryNeed need = memory_need(plan, i);
     if (!need.known) continue;
     constexpr double kMiB = 1024.0 * 1024.0;
-    const double mb =
-        std::ceil(static_cast<double>(need.total()) * kJobMemoryMargin / kMiB) + kJobProcessMiB;
+    const double need_mib = std::ceil(
+        std::max(0.0, (static_cast<double>(need.artifact) + static_cast<double>(need.inputs) +
+                       static_cast<double>(need.working)) /
+                          kMiB));
+    const double mb = std::ceil(need_mib * kJobMemoryMargin) + kJobProcessMiB;
     const int want = static_cast<int>(std::min(mb, static_cast<double>(kJobMaxMiB)));
     if (want > req.estimate_mb) {
       req.estimate_mb = want;
-      req.estimate_why = "the plan's estimate for " + inst.name + ": about " +
-                         format_bytes(static_cast<double>(need.total())) + " (its artifact " +
-                         format_bytes(static_cast<double>(need.artifact)) + ", its inputs " +
-                         format_bytes(static_cast<double>(need.inputs)) + ", working memory " +
-                         format_bytes(static_cast<double>(need.working)) +
-                         "), plus a quarter and " + std::to_string(kJobProcessMiB) +
-                         " MB for the process";
+      std::ostringstream why;
+      why << "the plan's estimate for " << inst.name << ": "
+          << static_cast<long long>(std::min(need_mib, 1e18)) << " MiB ("
+          << format_bytes(static_cast<double>(need.total())) << ": its artifact "
+          << format_bytes(static_cast<double>(need.artifact)) << ", its inputs "
+          << format_bytes(static_cast<double>(need.inputs)) << ", working memory "
+          << format_bytes(static_cast<double>(need.working)) << "), times " << kJobMemoryMargin
+          << ", plus " << kJobProcessMiB << " MiB for the process";
+      req.estimate_why = why.str();
     }
   }
+  // The width the result depends on, where the largest is one.
+  req.res.fixed_width = req.fixed_cpus > 0 && req.fixed_cpus >= req.res.cpus;
   if (req.estimate_mb > req.res.mem_mb) req.res.mem_mb = req.estimate_mb;
   req.partition = profile.partition;
   if (auto w = profile.where.find("partition"); w != profile.where.end())

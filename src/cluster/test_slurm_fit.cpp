@@ -91,29 +91,29 @@ TEST(SlurmDryRun, PlansWithTheProfileAndListsEachJobsRequest) {
 // A job's memory was the stage's own default (analyze: 8,000 MB) even where
 // the plan's size estimate said an instance needs more, and an array asked
 // what its first instance asked. Now the memory is raised to the largest
-// instance's estimate (artifact + inputs + working memory, plus a quarter
-// and 256 MB), and every field is the largest of the array's instances.
+// instance's need (artifact + inputs + working memory) in MiB, rounded up,
+// times 1.25, plus 256 MiB, and every field is the largest of the array's.
 TEST(SlurmDryRun, MemoryFollowsTheLargestInstancesEstimate) {
   TempDir dir;
-  // Two sources, the first small: working memory 0 and 3,000 MB.
+  // Two sources of 8 MB, the first small: working memory 0 and 1,000 MB.
   write_file(dir / "p.toml",
              "[pipeline]\nname = \"mem\"\nseed = 1\n\n[stage.numbers]\ntype = \"source\"\n"
-             "n = 6\nsweep = { zip = { seed = [1, 2], working_mb = [0, 3000] } "
+             "n = 1000000\nsweep = { zip = { seed = [1, 2], working_mb = [0, 1000] } "
              "}\n\n[stage.scaled]\ntype = \"scale\"\nx = \"numbers\"\n");
   const std::vector<std::string> base = {
       "run",         (dir / "p.toml").string(), "--executor", "slurm", "--dry-run",
       "--cache-dir", (dir / "cache").string()};
   CliResult r = run_cli(base, test_registry());
   ASSERT_EQ(r.code, 0) << r.out << r.err;
-  // 3,000,000,048 bytes x 1.25 = 3,577 MiB, + 256: the second's.
+  // The second's 1,008,000,000 bytes = 962 MiB rounded up; x 1.25 = 1,203, + 256.
   EXPECT_NE(r.out.find("  numbers (source): 2 instances, one array task each; --cpus-per-task=1 "
-                       "--mem=3833M --time=0:10:00 --array=0-1\n"),
+                       "--mem=1459M --time=0:10:00 --array=0-1\n"),
             std::string::npos)
       << r.out;
-  // scale's artifact and input are 48 bytes each: 1 MB rounded up, and 256
-  // for the process, over its own 200.
+  // scale's artifact and its input, 8 MB each: 16 MiB; x 1.25 = 20, + 256
+  // (its artifact alone would give 266).
   EXPECT_NE(r.out.find("  scaled (scale): 2 instances, one array task each; --cpus-per-task=1 "
-                       "--mem=257M "),
+                       "--mem=276M "),
             std::string::npos)
       << r.out;
   // A profile's value stands, with a warning naming the estimate.
@@ -126,9 +126,9 @@ TEST(SlurmDryRun, MemoryFollowsTheLargestInstancesEstimate) {
   EXPECT_NE(r.err.find("stage numbers (source) asks 1000 MB of memory ([stage.source] mem_mb at "),
             std::string::npos)
       << r.err;
-  EXPECT_NE(r.err.find("less than the 3833 MB of the plan's estimate for numbers[seed=2,"
-                       "working_mb=3000]: about 3.0 GB (its artifact 48 B, its inputs 0 B, "
-                       "working memory 3.0 GB), plus a quarter and 256 MB for the process"),
+  EXPECT_NE(r.err.find("less than the 1459 MB of the plan's estimate for numbers[seed=2,"
+                       "working_mb=1000]: 962 MiB (1.0 GB: its artifact 8.0 MB, its inputs 0 B, "
+                       "working memory 1.0 GB), times 1.25, plus 256 MiB for the process"),
             std::string::npos)
       << r.err;
 }
@@ -147,27 +147,27 @@ TEST(SlurmRequest, AnArrayAsksTheLargestOfItsInstances) {
   ClusterProfile none;
   JobRequest req = slurm_detail::request_of(*plan, 0, {0, 1, 2}, none);
   EXPECT_EQ(req.res.cpus, 3);
-  EXPECT_EQ(req.res.mem_mb, 3833);
+  EXPECT_FALSE(req.res.fixed_width);
+  EXPECT_EQ(req.fixed_cpus, 0);
+  // 3,000,000,048 bytes = 2,862 MiB rounded up; x 1.25 = 3,578, + 256.
+  EXPECT_EQ(req.res.mem_mb, 3834);
   EXPECT_EQ(req.res.minutes, 10);
-  EXPECT_EQ(req.estimate_mb, 3833);
-  EXPECT_EQ(
-      req.estimate_why.rfind("the plan's estimate for numbers[cpus=3,seed=2,working_mb=3000]: "
-                             "about 3.0 GB (its artifact 48 B, its inputs 0 B, working "
-                             "memory 3.0 GB), plus a quarter and 256 MB for the process",
-                             0),
-      0u)
-      << req.estimate_why;
-  // The first instance alone: 48 bytes, 1 MB rounded up + 256, over the stage's 200.
+  EXPECT_EQ(req.estimate_mb, 3834);
+  EXPECT_EQ(req.estimate_why,
+            "the plan's estimate for numbers[cpus=3,seed=2,working_mb=3000]: 2862 MiB (3.0 GB: "
+            "its artifact 48 B, its inputs 0 B, working memory 3.0 GB), times 1.25, plus 256 MiB "
+            "for the process");
+  // The first instance alone: 48 bytes, 1 MiB; x 1.25 = 2, + 256, over the stage's 200.
   req = slurm_detail::request_of(*plan, 0, {0}, none);
   EXPECT_EQ(req.res.cpus, 1);
-  EXPECT_EQ(req.res.mem_mb, 257);
+  EXPECT_EQ(req.res.mem_mb, 258);
   // A profile's value stands over both.
   none.stages["source"].mem_mb = 500;
   none.stages["source"].cpus = 1;
   req = slurm_detail::request_of(*plan, 0, {0, 1, 2}, none);
   EXPECT_EQ(req.res.mem_mb, 500);
   EXPECT_EQ(req.res.cpus, 1);
-  EXPECT_EQ(req.estimate_mb, 3833);
+  EXPECT_EQ(req.estimate_mb, 3834);
 }
 
 // ---- Requests that fit (no cluster needed) ----
@@ -198,6 +198,68 @@ JobRequest request(const std::string& type, Resources res) {
   r.res = res;
   r.profile_file = "site.toml";
   return r;
+}
+
+// A hashed width belongs to its own instance: an array of a CNN trained at 2
+// threads and a random one run at 8 was refused as "the width it trains at
+// (8)"; now the 8 is sized down to the node's 2 and the trained one's 2 fits.
+// The largest time limit of an array (a training's grows with its steps) and
+// its largest hashed width are what it asks.
+TEST(SlurmRequest, AHashedWidthIsItsOwnInstancesAndTheLongestTimeIsAsked) {
+  Diagnostics diags;
+  const auto plan = make_plan_from_text(
+      "p.toml",
+      "[pipeline]\nname = \"w\"\nseed = 1\n\n[stage.stimuli]\ntype = \"render\"\n\n"
+      "[stage.cnn]\ntype = \"features\"\nstimuli = \"stimuli\"\n"
+      "sweep = { zip = { model = [\"builtin\", \"random\"], threads = [2, 8], epochs = [1, 0] } "
+      "}\n\n"
+      "[stage.cnn0]\ntype = \"features\"\nstimuli = \"stimuli\"\nmodel = \"random\"\n\n"
+      "[stage.suite]\ntype = \"tasks\"\nstimuli = \"stimuli\"\n\n"
+      "[stage.net]\ntype = \"train\"\nfeatures = \"cnn0\"\ntasks = \"suite\"\n"
+      "sweep = { zip = { steps = [100, 40000], threads = [3, 1] } }\n",
+      {}, real_registry(), diags);
+  ASSERT_TRUE(plan) << diags.format_all();
+  auto instances_of = [&](const std::string& decl) {
+    std::size_t d = 0;
+    while (plan->spec.stages[d].name != decl) ++d;
+    std::vector<std::size_t> out;
+    for (std::size_t i = 0; i < plan->instances.size(); ++i)
+      if (plan->instances[i].decl == d) out.push_back(i);
+    return std::make_pair(d, out);
+  };
+  const auto parts = parse_partitions(kPartitions, kNodes);  // debug: 2 CPUs
+  const ClusterProfile none;
+  const auto [cnn, cnns] = instances_of("cnn");
+  ASSERT_EQ(cnns.size(), 2u);
+  JobRequest req = slurm_detail::request_of(*plan, cnn, cnns, none);
+  EXPECT_EQ(req.res.cpus, 8);
+  EXPECT_EQ(req.fixed_cpus, 2);
+  EXPECT_FALSE(req.res.fixed_width);
+  EXPECT_EQ(req.threads_param, 2);
+  FitResult fit = fit_request(req, parts[0]);
+  EXPECT_TRUE(fit.errors.empty()) << fit.errors.front();
+  EXPECT_EQ(fit.res.cpus, 2);
+  ASSERT_EQ(fit.notes.size(), 1u);
+  EXPECT_NE(fit.notes[0].find("sized down to 2 (the widths its array's results depend on, at "
+                              "most 2, still fit)"),
+            std::string::npos)
+      << fit.notes[0];
+  const auto [net, nets] = instances_of("net");
+  ASSERT_EQ(nets.size(), 2u);
+  req = slurm_detail::request_of(*plan, net, nets, none);
+  EXPECT_EQ(req.res.cpus, 3);
+  EXPECT_EQ(req.fixed_cpus, 3);
+  EXPECT_TRUE(req.res.fixed_width);
+  EXPECT_EQ(req.threads_param, 3);
+  // train asks 10 minutes + 2 per 240 steps: the 40,000-step model's 343.
+  EXPECT_EQ(req.res.minutes, 343);
+  EXPECT_EQ(slurm_detail::request_of(*plan, net, {nets[0]}, none).res.minutes, 10);
+  fit = fit_request(req, parts[0]);
+  ASSERT_EQ(fit.errors.size(), 1u);
+  EXPECT_NE(fit.errors[0].find("stage net (train) asks 3 CPUs, the width it trains at (its "
+                               "threads = 3, hashed"),
+            std::string::npos)
+      << fit.errors[0];
 }
 
 TEST(SlurmFit, ReadsPartitionsAndTheirNodes) {

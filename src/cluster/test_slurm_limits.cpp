@@ -73,9 +73,9 @@ TEST(Slurm, AHashedWidthThatCannotFitIsRefusedBeforeAnythingIsSubmitted) {
   EXPECT_EQ(run_command({"squeue", "-h", "-o", "%i"}).out, before);
 }
 
-// A job's memory is what the plan's estimate says its instance needs (plus
-// a quarter and 256 MB), not the stage's 200 MB: an estimate no node can
-// hold is refused before anything is submitted, naming it; a modest one is
+// A job's memory is what the plan's estimate says its instance needs (in
+// MiB, x 1.25, + 256), not the stage's 200 MB: an estimate no node can hold
+// is refused before anything is submitted, naming it; a modest one is
 // submitted with that memory and runs.
 TEST(Slurm, TheMemoryAskedIsTheEstimatesAndOneNoNodeHoldsIsRefused) {
   REQUIRE_SLURM();
@@ -88,15 +88,16 @@ TEST(Slurm, TheMemoryAskedIsTheEstimatesAndOneNoNodeHoldsIsRefused) {
   // 100 TB of working memory: beyond the node (this machine's real memory).
   CliResult r = c.run("p.toml", {"--set", "stage.numbers.working_mb=100000000"});
   EXPECT_EQ(r.code, 2) << r.out << r.err;
+  // 1e14 + 48 bytes = 95,367,432 MiB rounded up; x 1.25 = 119,209,290, + 256.
   EXPECT_NE(r.err.find("stage numbers (source) asks 119209546 MB of memory (the plan's estimate "
-                       "for numbers: about "),
+                       "for numbers: 95367432 MiB (100.0 TB: "),
             std::string::npos)
       << r.err;
-  EXPECT_NE(r.err.find("plus a quarter and 256 MB for the process); partition "), std::string::npos)
+  EXPECT_NE(r.err.find("times 1.25, plus 256 MiB for the process); partition "), std::string::npos)
       << r.err;
   EXPECT_EQ(r.err.find("submitted "), std::string::npos) << r.err;
   EXPECT_EQ(run_command({"squeue", "-h", "-o", "%i"}).out, before);
-  // 500 MB: 500e6 x 1.25 B = 597 MiB rounded up, + 256.
+  // 500 MB: 500,000,048 bytes = 477 MiB rounded up; x 1.25 = 597, + 256.
   r = c.run("p.toml", {"--set", "stage.numbers.working_mb=500"});
   ASSERT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_NE(r.err.find("submitted numbers: job "), std::string::npos) << r.err;
