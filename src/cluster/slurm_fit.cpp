@@ -294,11 +294,8 @@ JobRequest request_of(const Plan& plan, std::size_t d, const std::vector<std::si
       std::ostringstream why;
       why << "the plan's estimate for " << inst.name << ": "
           << static_cast<long long>(std::min(need_mib, 1e18)) << " MiB ("
-          << format_bytes(static_cast<double>(need.total())) << ": its artifact "
-          << format_bytes(static_cast<double>(need.artifact)) << ", its inputs "
-          << format_bytes(static_cast<double>(need.inputs)) << ", working memory "
-          << format_bytes(static_cast<double>(need.working)) << "), times " << kJobMemoryMargin
-          << ", plus " << kJobProcessMiB << " MiB for the process";
+          << format_bytes(static_cast<double>(need.total())) << ": " << need.parts() << "), times "
+          << kJobMemoryMargin << ", plus " << kJobProcessMiB << " MiB for the process";
       req.estimate_why = why.str();
     }
   }

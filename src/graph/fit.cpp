@@ -75,6 +75,12 @@ FreeSpace measure_free_space(const fs::path& cache_dir) {
   return free;
 }
 
+std::string MemoryNeed::parts() const {
+  return "its artifact " + format_bytes(static_cast<double>(artifact)) + ", its inputs " +
+         format_bytes(static_cast<double>(inputs)) + ", working memory " +
+         format_bytes(static_cast<double>(working));
+}
+
 MemoryNeed memory_need(const Plan& plan, std::size_t instance) {
   const Instance& inst = plan.instances[instance];
   MemoryNeed need;
@@ -113,9 +119,7 @@ FitReport check_fit(const Plan& plan, const std::vector<bool>& compute, const Fr
     if (free.memory >= 0 && need.total() > free.memory) {
       std::ostringstream m;
       m << who << " needs about " << format_bytes(static_cast<double>(need.total()))
-        << " of memory (its artifact " << format_bytes(static_cast<double>(need.artifact))
-        << ", its inputs " << format_bytes(static_cast<double>(need.inputs)) << ", working memory "
-        << format_bytes(static_cast<double>(need.working)) << ") but "
+        << " of memory (" << need.parts() << ") but "
         << format_bytes(static_cast<double>(free.memory)) << " is free (" << free.memory_from
         << "); make it smaller (its parameters: `wmgeom stages " << inst.entry->schema.type << "`)";
       report.errors.push_back(m.str());
