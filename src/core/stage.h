@@ -93,6 +93,15 @@ class RunContext {
   void info(const std::string& line) const;
   void warn(const std::string& line) const;
 
+  // The instance's configuration without its seed, set by the engine from
+  // its cache key (graph/plan.h, Instance::configuration): every hashed
+  // parameter but `seed` (name -> value as the key writes it) and each
+  // input's cache key ("input PORT"). Instances with equal configurations
+  // differ only in their seed: replicates (SCIENCE.md section 6). The train
+  // stage records it with the model. Empty in contexts built outside the
+  // engine (tests, benchmarks).
+  std::map<std::string, std::string> configuration;
+
   // Engine hooks.
   std::function<void(std::int64_t, std::int64_t)> on_progress;
   std::function<void(const std::string&, bool /*warning*/)> on_log;

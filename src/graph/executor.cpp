@@ -189,6 +189,7 @@ std::shared_ptr<const Artifact> Executor::compute(std::size_t i) {
     log_.info("[" + std::to_string(n) + "/" + std::to_string(std::max(n, to_run_)) + "] " +
               inst.name + " (" + inst.entry->schema.type + ")");
     RunContext ctx(inst.name, cache_.work_dir(inst.key), threads_);
+    ctx.configuration = inst.configuration;
     ProgressLine progress(log_, inst.name, inst.entry->schema.items, tty_, show_progress_);
     ctx.on_progress = [&progress](std::int64_t done, std::int64_t total) {
       progress.update(done, total);

@@ -424,6 +424,11 @@ struct Builder {
       for (const auto& p : schema.params) params.push_back(&p);
       std::sort(params.begin(), params.end(), [](auto a, auto b) { return a->name < b->name; });
       std::string files;
+      inst.configuration.clear();
+      // The configuration: the key's lines but the seed's, by name.
+      auto configure = [&](const std::string& name, const std::string& value) {
+        if (name != "seed") inst.configuration[name] = value;
+      };
       for (const ParamSpec* p : params) {
         if (!p->hashed) continue;
         const Value& v = inst.params.get(p->name);
@@ -431,6 +436,7 @@ struct Builder {
           const std::string& path = std::get<std::string>(v);
           if (path.empty()) {
             files += "file " + p->name + " -\n";
+            configure(p->name, "-");
             continue;
           }
           auto it = content_hashes.find(path);
@@ -443,15 +449,23 @@ struct Builder {
             }
           }
           files += "file " + p->name + " " + it->second + "\n";
+          configure(p->name, it->second);
           continue;
         }
         t += "param " + p->name + " " + std::string(param_type_name(p->type)) + " " +
              format_value(v) + "\n";
+        configure(p->name, format_value(v));
       }
       t += files;
+      std::map<std::string, int> per_port;
+      for (const auto& e : inst.inputs) ++per_port[e.port];
+      std::map<std::string, int> seen;
       for (const auto& e : inst.inputs) {
         const Instance& up = plan.instances[e.upstream];
         t += "input " + e.port + " " + format_labels(up.labels) + " " + up.key + "\n";
+        const int i = seen[e.port]++;
+        configure("input " + e.port + (per_port[e.port] > 1 ? "[" + std::to_string(i) + "]" : ""),
+                  up.key);
       }
       std::string extras = inst.entry->stage->key_extras(inst.params);
       if (const std::string& device_param = schema.device;

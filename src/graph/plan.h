@@ -41,6 +41,10 @@ struct Instance {
   std::vector<Edge> inputs;
   std::string key_text;
   std::string key;
+  // The key's configuration without its seed (RunContext::configuration):
+  // every hashed parameter but `seed`, as the key writes it, and each input's
+  // cache key ("input PORT", "input PORT[i]" for a port with several).
+  std::map<std::string, std::string> configuration;
   std::vector<std::string> extras;  // Stage::key_extras, one entry per line (also in key_text)
   std::string resource;
   SizeEstimate estimate;  // Stage::estimate, from its inputs' estimates (known = false: none)

@@ -252,6 +252,22 @@ TEST(Plan, KnownAnswerKey) {
   EXPECT_EQ(b.key, "78261423fe32e14bd6fe546489ea0517");
 }
 
+// The configuration a stage records to say what its replicates share
+// (RunContext::configuration; the train stage keeps it with the model): the
+// key's parameters but the seed, and its inputs' keys.
+TEST(Plan, TheConfigurationIsTheKeyWithoutTheSeed) {
+  Plan p = plan_of(kChain);
+  const Instance& a = p.instances[0];
+  EXPECT_EQ(a.configuration, (std::map<std::string, std::string>{{"n", "3"}, {"value", "0.5"}}));
+  const Instance& b = p.instances[1];
+  EXPECT_EQ(b.configuration,
+            (std::map<std::string, std::string>{{"factor", "3.0"}, {"input x", a.key}}));
+  // Another seed: another key, the same configuration.
+  Plan q = plan_of(kChain, {"pipeline.seed=6"});
+  EXPECT_NE(q.instances[0].key, a.key);
+  EXPECT_EQ(q.instances[0].configuration, a.configuration);
+}
+
 TEST(Plan, EveryHashedParameterChangesTheKeyAndNoUnhashedOneDoes) {
   TempDir dir;
   write_file(dir / "f.txt", "one");

@@ -504,6 +504,14 @@ Artifact TrainStage::compute(const TrainSettings& s, const StageInputs& inputs,
                     {"stopped_early", stopped_early},
                     {"batch_size", batch},
                     {"device", device.is_cuda() ? "cuda" : "cpu"}});
+  // Its configuration minus the seed, as the engine keys it (every hashed
+  // parameter, the features' and tasks' keys): trainings whose
+  // configurations are equal are replicates (core/artifacts.h,
+  // replicate_group), so two that differ in lr, steps or the CNN are not.
+  // Its seed beside it (since version 4): the replicate it is within its
+  // group, so one training captured twice is known as one.
+  if (!ctx.configuration.empty()) tm.config["configuration"] = ctx.configuration;
+  tm.config["seed"] = s.seed;
   for (const auto& item : model->named_parameters())
     tm.weights[item.key()] = nets::to_array(item.value());
   for (const auto& item : model->named_buffers())
