@@ -103,6 +103,13 @@ std::string read_manifest(const fs::path& dir, nlohmann::json& body) {
   if (!body.is_object()) return "manifest.json is not valid";
   if (const auto f = body.find("format"); f == body.end() || *f != Cache::kFormat)
     return "unsupported entry format";
+  // An entry is found by its folder's name: a manifest recording another key
+  // is another entry's, copied or moved here, and must not be served as this
+  // one (neither load nor verify could tell from the checksums, which only
+  // say the files are intact).
+  if (const auto k = body.find("key");
+      k == body.end() || !k->is_string() || k->get<std::string>() != dir.filename().string())
+    return "manifest.json records another key than its folder's (an entry moved or copied here)";
   try {
     (void)info_from(body, dir);
   } catch (const nlohmann::json::exception&) {

@@ -146,6 +146,26 @@ TEST(Cache, FlippedByteInManifestIsDetected) {
   EXPECT_NE(problem.find("checksum"), std::string::npos) << problem;
 }
 
+// An entry copied (or moved) into another key's folder is intact, so its
+// checksums pass, but it is another instance's artifact: neither load nor
+// verify serves it as this key's (before, `cache verify` said "intact" and
+// export served seed 2's states as seed 1's).
+TEST(Cache, AnEntryUnderAnotherKeysFolderIsNeverThatKeys) {
+  TempDir dir;
+  Cache cache(dir / "c");
+  const std::string a = hash128_hex("a"), b = hash128_hex("b");
+  cache.store(a, sample(), {});
+  std::filesystem::create_directories(cache.entry_dir(b).parent_path());
+  std::filesystem::copy(cache.entry_dir(a), cache.entry_dir(b),
+                        std::filesystem::copy_options::recursive);
+  EXPECT_NE(cache.verify(b).find("another key"), std::string::npos) << cache.verify(b);
+  std::string problem;
+  EXPECT_EQ(cache.load(b, &problem), nullptr);  // and removes it, as any damaged entry
+  EXPECT_NE(problem.find("another key"), std::string::npos) << problem;
+  EXPECT_NE(cache.load(a), nullptr) << "the original stays a hit";
+  EXPECT_EQ(cache.verify(a), "");
+}
+
 TEST(Cache, MissingBlobAndGarbageManifestAreDetected) {
   TempDir dir;
   Cache cache(dir / "c");

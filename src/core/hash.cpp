@@ -1,6 +1,7 @@
 #include "core/hash.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <vector>
@@ -46,14 +47,36 @@ std::string hash_path_content(const std::filesystem::path& path) {
   XXH3_128bits_reset(state);
   try {
     if (fs::is_directory(path)) {
+      // Every file a stage reading the folder sees: folder symlinks are
+      // followed as the stages follow them (a ShapeNet category linked in
+      // from elsewhere), a link back to a folder above it is not (a cycle).
       std::vector<fs::path> files;
-      for (const auto& e : fs::recursive_directory_iterator(path)) {
-        if (e.is_regular_file()) files.push_back(fs::relative(e.path(), path));
+      std::vector<fs::path> chain{fs::canonical(path)};  // the folders above, canonical
+      const auto options = fs::directory_options::follow_directory_symlink;
+      for (auto it = fs::recursive_directory_iterator(path, options);
+           it != fs::recursive_directory_iterator(); ++it) {
+        chain.resize(static_cast<std::size_t>(it.depth()) + 1);
+        if (it->is_directory()) {
+          const fs::path real = fs::canonical(it->path());
+          if (std::find(chain.begin(), chain.end(), real) != chain.end()) {
+            it.disable_recursion_pending();
+          } else {
+            chain.push_back(real);
+          }
+        } else if (it->is_regular_file()) {
+          // By the name the stage sees (fs::relative would resolve a link
+          // into a name outside the folder).
+          files.push_back(it->path().lexically_relative(path));
+        }
       }
       std::sort(files.begin(), files.end());
       for (const auto& rel : files) {
+        // Name, NUL, size, then the bytes: no two folders read alike
+        // (without the size, a file "a" of "b\0x" read as files "a", "b").
         std::string name = rel.generic_string();
         XXH3_128bits_update(state, name.data(), name.size() + 1);
+        const std::uint64_t size = fs::file_size(path / rel);
+        XXH3_128bits_update(state, &size, sizeof size);
         hash_file(state, path / rel);
       }
     } else {

@@ -1,0 +1,60 @@
+// Content hashes of path parameters (core/hash.h): what a folder's cache key
+// line is a function of.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "core/hash.h"
+#include "testing.h"
+
+namespace wmgeom::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A folder linked in from elsewhere (a ShapeNet category symlinked into the
+// meshes folder) is read by the stages through the link, so its files are
+// part of the hash: editing one behind the link changes it (before, the
+// iterator did not follow folder links and the key stayed, a stale hit). A
+// link back to a folder above is a cycle: hashed once, and the walk ends.
+TEST(Hash, AFolderHashFollowsLinkedFoldersAndEndsAtCycles) {
+  TempDir dir;
+  fs::create_directories(dir / "real");
+  fs::create_directories(dir / "tree" / "own");
+  write_file(dir / "real" / "a.txt", "one");
+  write_file(dir / "tree" / "own" / "b.txt", "two");
+  fs::create_directory_symlink(dir / "real", dir / "tree" / "linked");
+  fs::create_directory_symlink(dir / "tree", dir / "tree" / "own" / "up");
+  const std::string before = hash_path_content(dir / "tree");
+  write_file(dir / "real" / "a.txt", "uno");
+  const std::string after = hash_path_content(dir / "tree");
+  EXPECT_NE(after, before) << "a file behind a folder link is part of the hash";
+  // The same tree with the folder copied in instead of linked: the same
+  // files under the same names; the cycle adds nothing.
+  fs::create_directories(dir / "copy" / "own");
+  fs::create_directories(dir / "copy" / "linked");
+  write_file(dir / "copy" / "own" / "b.txt", "two");
+  write_file(dir / "copy" / "linked" / "a.txt", "uno");
+  EXPECT_EQ(hash_path_content(dir / "copy"), after);
+}
+
+// The file names and contents are hashed with each file's size, so no two
+// folders hash alike by moving bytes between a name and a content (without
+// the size, {a.txt: "", b.txt: "x"} and {a.txt: "b.txt\0x"} hashed alike).
+TEST(Hash, NoTwoFoldersHashAlikeByMovingBytesBetweenFiles) {
+  TempDir dir;
+  fs::create_directories(dir / "one");
+  fs::create_directories(dir / "two");
+  write_file(dir / "one" / "a.txt", "");
+  write_file(dir / "one" / "b.txt", "x");
+  write_file(dir / "two" / "a.txt", std::string("b.txt\0x", 7));
+  EXPECT_NE(hash_path_content(dir / "one"), hash_path_content(dir / "two"));
+  // A file is its bytes: the same content under another name hashes alike.
+  write_file(dir / "c.bin", "x");
+  EXPECT_EQ(hash_path_content(dir / "c.bin"), hash_path_content(dir / "one" / "b.txt"));
+  EXPECT_THROW(hash_path_content(dir / "missing"), InputError);
+}
+
+}  // namespace
+}  // namespace wmgeom::testing
