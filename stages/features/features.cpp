@@ -325,8 +325,15 @@ Artifact FeaturesStage::compute(const FeaturesSettings& settings, const StageInp
   for (std::int64_t i = 0; i < n; i += infer_batch) {
     ctx.check_cancelled();
     std::int64_t len = std::min<std::int64_t>(infer_batch, n - i);
-    torch::Tensor y =
-        extract(nets::normalize_images(x_unit.narrow(0, i, len), settings.normalize).to(device));
+    // A batch of one takes another path through LibTorch's kernels (other
+    // last bits, up to 2e-6: the 2026-12-07 audit), so the bank would depend
+    // on the unhashed inference_batch; it runs as two copies of the image,
+    // the first row kept (the rows of batches of 2 or more are identical:
+    // Features.TheBankDoesNotDependOnTheInferenceBatch).
+    torch::Tensor batch = x_unit.narrow(0, i, len);
+    if (len == 1) batch = torch::cat({batch, batch});
+    torch::Tensor y = extract(nets::normalize_images(batch, settings.normalize).to(device));
+    if (len == 1) y = y.narrow(0, 0, 1);
     if (y.dim() == 2) y = y.unsqueeze(-1).unsqueeze(-1);  // vectors become [C, 1, 1] maps
     if (y.dim() != 4) {
       throw InputError("features: the model's output has shape " + std::to_string(y.dim()) +

@@ -101,6 +101,27 @@ TEST(Features, DeterministicOnCpuAndSeedSensitive) {
   EXPECT_NE(hash64_hex(fa.features.bytes()), hash64_hex(fc.features.bytes()));
 }
 
+// inference_batch is not hashed, so the bank must not depend on it: at
+// batch sizes 1, 2, 5 and 64, and with a last batch of one image (N - 1),
+// the banks are equal byte for byte. (A batch of one took another path
+// through LibTorch's kernels: up to 2e-6 off, all rows at batch 1 and the
+// last row at N - 1, under one cache key; it now runs as two copies.)
+TEST(Features, TheBankDoesNotDependOnTheInferenceBatch) {
+  const std::string text = stimuli_toml(32) +
+                           "[stage.cnn]\ntype = \"features\"\nstimuli = \"stimuli\"\n"
+                           "model = \"random\"\ninput_size = 32\ndevice = \"cpu\"\n";
+  Pipeline first;
+  const auto [s, reference] = first(text + "inference_batch = 64\n");
+  const std::int64_t n = s.size();
+  ASSERT_GT(n, 64) << "a batch of 64 leaves more than one batch";
+  for (const std::int64_t batch : {std::int64_t{1}, std::int64_t{2}, std::int64_t{5}, n - 1}) {
+    Pipeline run;  // a cache of its own: the key ignores inference_batch
+    const auto f = run(text + "inference_batch = " + std::to_string(batch) + "\n").second;
+    EXPECT_EQ(hash64_hex(f.features.bytes()), hash64_hex(reference.features.bytes()))
+        << "inference_batch = " << batch;
+  }
+}
+
 TEST(Features, RandomControlAndFloat16) {
   Pipeline run;
   auto [s, f] = run(stimuli_toml(32) +
