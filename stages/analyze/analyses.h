@@ -37,6 +37,7 @@ struct ModelData {
                       // outcomes (steps, stopped_early), plus the sweep labels but the seed; models
                       // differing only by seed are replicates
   std::int64_t seed = 0;
+  bool seed_known = true;  // false: neither the model nor its sweep labels name a seed (imports)
   std::vector<nback::Task> tasks;
   nlohmann::json config;
   torch::Tensor states;      // float64 [M, T, H]: the decoded space (hidden or cell)
@@ -306,6 +307,14 @@ nlohmann::json findings(const std::map<std::string, Table>& tables,
 // that tell it from another group of the same architecture and tasks
 // ("... with hidden = 512").
 std::map<std::string, std::string> replicate_group_names(const std::vector<ModelData>& models);
+// Two models of one replicate group with the same seed are one training
+// captured twice (two capture stages of one train stage) or trained twice
+// alike: one replicate, never two. one_training_twice says which ("" when
+// none; models whose seed is unknown are not compared); findings() then
+// makes every finding not testable for it, and require_distinct_seeds (the
+// findings stage, before deciding) throws InputError naming both models.
+std::string one_training_twice(const std::vector<ModelData>& models);
+void require_distinct_seeds(const std::vector<ModelData>& models);
 // verdicts = "required": throws InputError, naming the group, when a
 // replicate group has fewer than `min_seeds` models; `who` starts the
 // message ("analyze", "findings"), `remedy` ends it.

@@ -69,10 +69,12 @@ ModelData load(const InputItem& item, const Settings& s) {
   // Replicates: the same configuration but for the seed (replicate_group,
   // core/artifacts.h); the seed from the model or its sweep label.
   m.seed = ss.model.value("seed", std::int64_t{0});
+  m.seed_known = ss.model.contains("seed");
   for (const auto& [key, value] : item.labels) {
     if (key == "seed" && !ss.model.contains("seed")) {
       try {
         m.seed = std::stoll(value);
+        m.seed_known = true;
       } catch (const std::exception&) {
         m.seed = 0;
       }
@@ -702,13 +704,14 @@ Artifact AnalyzeStage::run_in_arena(const AnalyzeSettings& settings, const Stage
   for (const auto& m : models) {
     // The group (replicates: the configuration minus the seed) lets a findings
     // stage decide across per-model analyses as this one does.
-    result.params["models"].push_back({{"name", m.name},
-                                       {"rnn", m.rnn},
-                                       {"regime", m.regime},
-                                       {"seed", m.seed},
-                                       {"trials", m.states.size(0)},
-                                       {"tasks", m.config.value("tasks", nlohmann::json::array())},
-                                       {"group", m.group}});
+    result.params["models"].push_back(
+        {{"name", m.name},
+         {"rnn", m.rnn},
+         {"regime", m.regime},
+         {"seed", m.seed_known ? nlohmann::json(m.seed) : nlohmann::json(nullptr)},
+         {"trials", m.states.size(0)},
+         {"tasks", m.config.value("tasks", nlohmann::json::array())},
+         {"group", m.group}});
     if (!m.network.empty()) result.params["models"].back()["network"] = m.network;
     // The states' cache key: what the model's own draws of chance are
     // seeded by (ModelData::own_seed), for a recomputation of them.

@@ -107,7 +107,11 @@ def main():
     def rule(task, feature, s, t, u):
         """The scoring rule of a decoding or cross-temporal row: "all" where no
         frame is read at a lag kN, else "differ" (no score, "none", where
-        fewer than 2 classes remain after excluding one kin group)."""
+        fewer than 2 classes remain after excluding one kin group); "none"
+        too for a fit at t read back at u = s when t - s is a multiple of N."""
+        n_back = int(task.split("-")[1])
+        if u == s and t != s and (t - s) % n_back == 0:
+            return "none"  # read back at s from a fit at a lag kN: no leak-free trial (version 14)
         if not read_frames(task, s, t, u):
             return "all"
         kin = kin_of(feature)

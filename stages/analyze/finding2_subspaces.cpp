@@ -11,7 +11,7 @@ namespace wmgeom::analyze::findings_detail {
 
 nlohmann::json finding2(const std::map<std::string, Table>& tables,
                         const std::vector<ModelData>& models, const Settings& s) {
-  auto f = finding(kDeclared[1], s.alpha);
+  auto f = finding(kDeclared[1], s);
   Reader r(tables, "cross_task");
   if (r.rows() == 0)
     return not_testable(f, "the cross_task analysis was not run", "add \"cross_task\" to analyses");
@@ -76,14 +76,15 @@ nlohmann::json finding2(const std::map<std::string, Table>& tables,
     f["numbers"][m.name + ": normalised generalisation"] = number_or_null(score);
     f["numbers"][m.name + ": normalised generalisation, task-centred states"] =
         number_or_null(centred);
-    if (!std::isfinite(score)) continue;
+    // In scope with its generalisation rows; NaN when no cell was usable
+    // (its group then lacks a value: usable_gap below).
     value[&m] = score;
     used.push_back(&m);
   }
   f["numbers"]["cells excluded, all models"] = excluded_all;
   f["numbers"]["cells without a score (skipped), all models"] = unscored_all;
   f["numbers"]["cells, all models"] = cells_all;
-  const auto groups = groups_of(used, models);
+  const auto groups = groups_of(with_multi_task(used, models), models);
   std::map<std::string, std::vector<const Group*>> per_rnn;
   for (const auto& g : groups) per_rnn[g.rnn].push_back(&g);
   if (per_rnn.count("rnn") == 0 || per_rnn.size() < 2) {
@@ -112,6 +113,13 @@ nlohmann::json finding2(const std::map<std::string, Table>& tables,
   }
   if (auto gap = replicate_gap(groups, s.min_seeds); !gap.empty())
     return not_testable(f, gap, kSeeds);
+  if (auto gap = usable_gap(groups, value, s.min_seeds,
+                            "normalised generalisation (a cell whose validation beats its "
+                            "empirical chance's 95th percentile)");
+      !gap.empty())
+    return not_testable(f, gap,
+                        "every replicate group needs min_seeds models with usable cells: more "
+                        "trials per task (eval_trials_per_task), or models trained further");
   const Group& vanilla = *per_rnn.at("rnn").front();
   const auto v = values_of(vanilla, value);
   IntersectionUnion iut;
@@ -134,7 +142,7 @@ nlohmann::json finding2(const std::map<std::string, Table>& tables,
          << " cells excluded: validation not above its empirical chance's 95th percentile. The "
             "task-centred variant "
             "(numbers) removes translations between tasks' state clouds.";
-  return decide(f, iut.decisive, iut.held, detail.str());
+  return decide_all(f, iut, detail.str());
 }
 
 }  // namespace wmgeom::analyze::findings_detail

@@ -16,24 +16,32 @@ namespace wmgeom::analyze::findings_detail {
 // supporting tests; when a deciding group's mean effect under either has the other sign than under
 // the declared test, the verdict says so ("depends on preprocessing", "depends on sample size")
 // instead of picking one.
+const char* const kOtherPrep = "the other defensible preparation (standardize <-> raw)";
+const char* const kHalfDims = "half the PCs (twice the trials per dimension)";
+
 nlohmann::json robustness_of_finding3(nlohmann::json f, const std::vector<Group>& deciding,
                                       const std::map<const ModelData*, double>& value,
                                       const std::map<const ModelData*, double>& other,
                                       const std::map<const ModelData*, double>& half,
-                                      const Settings& s) {
+                                      bool other_applies, const Settings& s) {
   if (f["verdict"] != "held" && f["verdict"] != "not held") return f;
   struct Check {
     const std::map<const ModelData*, double>& values;
     const char* name;
     const char* verdict;
   };
-  for (const Check& c :
-       {Check{other, "the other defensible preparation (standardize <-> raw)",
-              "depends on preprocessing"},
-        Check{half, "half the PCs (twice the trials per dimension)", "depends on sample size"}}) {
+  for (const Check& c : {Check{other, kOtherPrep, "depends on preprocessing"},
+                         Check{half, kHalfDims, "depends on sample size"}}) {
+    if (&c.values == &other && !other_applies) {
+      f["detail"] = f["detail"].get<std::string>() +
+                    " ortho_space = \"whitened\" has no other defensible preparation: that "
+                    "robustness check does not apply.";
+      continue;
+    }
     for (const auto& g : deciding) {
+      // Every deciding group has min_seeds finite values here (finding3's
+      // usable_gap before the tests): the check is never skipped.
       const auto v = values_of(g, c.values);
-      if (std::any_of(v.begin(), v.end(), [](double x) { return !std::isfinite(x); })) continue;
       const auto check = add_test(
           f, g.name + ": robustness, the same test under " + c.name + " (supporting)",
           stats::one_sample_t(v, 0.0, Alternative::kLess, level_of(s)), Alternative::kLess, s);
@@ -54,7 +62,7 @@ nlohmann::json robustness_of_finding3(nlohmann::json f, const std::vector<Group>
 
 nlohmann::json finding3(const std::map<std::string, Table>& tables,
                         const std::vector<ModelData>& models, const Settings& s) {
-  auto f = finding(kDeclared[2], s.alpha);
+  auto f = finding(kDeclared[2], s);
   Reader r(tables, "orthogonality_summary");
   if (r.rows() == 0) {
     return not_testable(
@@ -70,6 +78,9 @@ nlohmann::json finding3(const std::map<std::string, Table>& tables,
   // Per model: the declared value and the same under each robustness check.
   std::map<const ModelData*, double> value, other, half, matched;
   std::vector<const ModelData*> used;
+  // Whether the analysis computed the other defensible preparation (none
+  // for ortho_space = "whitened", the version-5 path kept for comparison).
+  bool other_applies = false;
   for (const auto& m : models) {
     std::map<std::string, std::vector<double>> c;  // column -> values over features
     const char* columns[] = {"corrected_difference",
@@ -88,6 +99,11 @@ nlohmann::json finding3(const std::map<std::string, Table>& tables,
         c[col].push_back(r.t->numeric.count(col) ? r.num(col, i) : NAN);
     }
     if (c.empty()) continue;
+    for (std::size_t i = 0; i < r.rows(); ++i) {
+      if (r.txt("model", i) == m.name && r.t->text.count("other_prep") &&
+          r.txt("other_prep", i) != "none")
+        other_applies = true;
+    }
     value[&m] = mean(c["corrected_difference"]);
     other[&m] = mean(c["corrected_difference_other_prep"]);
     half[&m] = mean(c["corrected_difference_half_dims"]);
@@ -115,7 +131,7 @@ nlohmann::json finding3(const std::map<std::string, Table>& tables,
       }
     }
   }
-  const auto groups = groups_of(used, models);
+  const auto groups = groups_of(with_multi_task(used, models), models);
   const std::vector<Group> deciding = multi_task_groups(groups);
   if (deciding.empty()) return no_multi_task_groups(f, "orthogonality results");
   // The images' share of the variance of a group's mean matched difference:
@@ -152,6 +168,33 @@ nlohmann::json finding3(const std::map<std::string, Table>& tables,
   };
   if (auto gap = replicate_gap(deciding, s.min_seeds); !gap.empty())
     return not_testable(f, gap, kSeeds);
+  // Each part of the declared rule needs min_seeds finite values in every
+  // deciding group (a model's value is NaN when one of its features has
+  // none): the test as measured, at matched separability with the images'
+  // variance, and both robustness checks, which can overturn the verdict.
+  const std::pair<const std::map<const ModelData*, double>*, std::string> parts[] = {
+      {&value, "null-corrected difference"},
+      {&matched, "difference at matched separability"},
+      {&other, std::string("difference under ") + kOtherPrep},
+      {&half, std::string("difference in ") + kHalfDims}};
+  for (const auto& [values, what] : parts) {
+    if (values == &other && !other_applies) continue;
+    if (auto gap = usable_gap(deciding, *values, s.min_seeds, what); !gap.empty()) {
+      return not_testable(f, gap,
+                          "see the models' rows in orthogonality_summary: a NaN comes from a "
+                          "feature or space without a fitted index");
+    }
+  }
+  for (const auto& g : deciding) {
+    if (const auto [variance, resamples] = image_variance(g); !std::isfinite(variance)) {
+      return not_testable(f,
+                          "the images' bootstrap variance of " + g.name +
+                              " needs at least 2 "
+                              "resamples that every model of the group has (" +
+                              std::to_string(resamples) + ")",
+                          "keep \"orthogonality\" with image_bootstraps > 1 for every model");
+    }
+  }
   IntersectionUnion iut;
   std::ostringstream detail;
   detail << "Null-corrected O(rnn) - O(perceptual), one test per multi-task replicate group across "
@@ -197,8 +240,8 @@ nlohmann::json finding3(const std::map<std::string, Table>& tables,
          "group's mean over a bootstrap of images) to the across-seed standard error. The "
          "random-direction "
          "null is information only: K equidistant classes give 1 - 1/(K-1).";
-  auto decided = robustness_of_finding3(decide(f, iut.decisive, iut.held, detail.str()), deciding,
-                                        value, other, half, s);
+  auto decided = robustness_of_finding3(decide_all(f, iut, detail.str()), deciding, value, other,
+                                        half, other_applies, s);
   return decided;
 }
 

@@ -12,7 +12,7 @@ namespace wmgeom::analyze::findings_detail {
 
 nlohmann::json finding4(const std::map<std::string, Table>& tables,
                         const std::vector<ModelData>& models, const Settings& s) {
-  auto f = finding(kDeclared[3], s.alpha);
+  auto f = finding(kDeclared[3], s);
   Reader h(tables, "temporal_hypotheses"), p(tables, "procrustes"),
       c(tables, "procrustes_centroids");
   if (h.rows() == 0 || p.rows() == 0 || c.rows() == 0) {
@@ -130,11 +130,21 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables,
                         "needs stimuli s and s + 1 and frame s + 3), with a task-relevant "
                         "feature of at least 3 values (H1/H2 exclude one class)");
   }
-  const auto groups = groups_of(used, models);
+  const auto groups = groups_of(with_multi_task(used, models), models);
   const std::vector<Group> deciding = multi_task_groups(groups);
   if (deciding.empty()) return no_multi_task_groups(f, "H1/H2 and swap results");
   if (auto gap = replicate_gap(deciding, s.min_seeds); !gap.empty())
     return not_testable(f, gap, kSeeds);
+  // A multi-task model without H1/H2 rows or swap pairs has no value; one
+  // with pairs but no usable swap is named below (`unusable`).
+  for (const auto* values : {&h1_margin, &h2_margin}) {
+    if (auto gap =
+            usable_gap(deciding, *values, s.min_seeds, "H1/H2 margin and a Procrustes swap pair");
+        !gap.empty())
+      return not_testable(f, gap,
+                          "analyse at least 4 frames, with a task-relevant feature of at least 3 "
+                          "values, for every multi-task model");
+  }
   IntersectionUnion iut;
   std::ostringstream detail;
   for (const auto& g : groups) {
@@ -188,7 +198,7 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables,
             "fitted from K class "
             "correspondences, so 'reconstructed' close to 'fitted' is near-guaranteed and is not "
             "part of the test.";
-  auto decided = decide(f, iut.decisive, iut.held, detail.str());
+  auto decided = decide_all(f, iut, detail.str());
   // Its caveat, when its calibration misses a bound, comes from
   // calibration.json (attach_calibration), as every finding's.
   return decided;

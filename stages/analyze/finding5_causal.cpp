@@ -11,7 +11,7 @@ namespace wmgeom::analyze::findings_detail {
 
 nlohmann::json finding5(const std::map<std::string, Table>& tables,
                         const std::vector<ModelData>& models, const Settings& s) {
-  auto f = finding(kDeclared[4], s.alpha);
+  auto f = finding(kDeclared[4], s);
   f["test"] = f["test"].get<std::string>() + ". Declared: dose " + fmt(s.causal_dose) +
               " SD, stimulus frame " + std::to_string(s.causal_frame);
   f["dose"] = s.causal_dose;
@@ -36,7 +36,7 @@ nlohmann::json finding5(const std::map<std::string, Table>& tables,
       rms.push_back(r.num("null_rms", i));
     }
     if (z.empty()) continue;
-    value[&m] = mean(z);
+    value[&m] = mean(z);  // finite: every z read is
     used.push_back(&m);
     f["numbers"][m.name + ": standardised response (effect / null RMS), mean over tasks"] =
         value[&m];
@@ -49,11 +49,18 @@ nlohmann::json finding5(const std::map<std::string, Table>& tables,
   if (used.empty())
     return not_testable(f, "no model has a finite causal response at the declared dose",
                         "check the causal_test table");
-  const auto groups = groups_of(used, models);
+  const auto groups = groups_of(with_multi_task(used, models), models);
   const std::vector<Group> deciding = multi_task_groups(groups);
   if (deciding.empty()) return no_multi_task_groups(f, "causal results");
   if (auto gap = replicate_gap(deciding, s.min_seeds); !gap.empty())
     return not_testable(f, gap, kSeeds);
+  // A multi-task model without a finite response (no network matched, or
+  // every task's z NaN) leaves its group short, never out of the rule.
+  if (auto gap = usable_gap(deciding, value, s.min_seeds, "causal response at the declared dose");
+      !gap.empty())
+    return not_testable(f, gap,
+                        "give the causal analysis every multi-task model's network (models = "
+                        "[...]) and a causal_frame whose probe is inside every task's trial");
   IntersectionUnion iut;
   std::ostringstream detail;
   detail << "Standardised causal response at " << fmt(s.causal_dose) << " SD, stimulus frame "
@@ -72,7 +79,7 @@ nlohmann::json finding5(const std::map<std::string, Table>& tables,
             "reported). Single-task "
             "groups are supporting. The dose-response (table causal) is description: its per-row "
             "p-values are not tests.";
-  return decide(f, iut.decisive, iut.held, detail.str());
+  return decide_all(f, iut, detail.str());
 }
 
 }  // namespace wmgeom::analyze::findings_detail

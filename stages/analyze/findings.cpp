@@ -20,6 +20,8 @@
 // One file per finding (finding<N>_*.cpp), the pieces they share in
 // findings_rules.h; this file: the findings together, replicate groups'
 // names and the seeds check of verdicts = "required".
+#include <algorithm>
+#include <cctype>
 #include <set>
 
 #include "analyze/analyses.h"
@@ -28,6 +30,12 @@
 namespace wmgeom::analyze {
 
 using namespace findings_detail;
+
+namespace {
+const std::string kOneCapture =
+    "give a findings stage one capture of each trained network (e.g. a findings stage per "
+    "capture stage)";
+}  // namespace
 
 void require_seeds(const std::vector<ModelData>& models, int min_seeds, const std::string& who,
                    const std::string& remedy) {
@@ -42,6 +50,26 @@ void require_seeds(const std::vector<ModelData>& models, int min_seeds, const st
                        " (replicates are models that differ only in their seed): " + remedy +
                        " or set verdicts = \"when_testable\"");
     }
+  }
+}
+
+std::string one_training_twice(const std::vector<ModelData>& models) {
+  const auto names = replicate_group_names(models);
+  std::map<std::pair<std::string, std::int64_t>, const ModelData*> first;
+  for (const auto& m : models) {
+    if (!m.seed_known) continue;
+    if (auto [at, fresh] = first.emplace(std::pair{m.group, m.seed}, &m); !fresh) {
+      return "models " + at->second->name + " and " + m.name + " are in one replicate group (" +
+             names.at(m.group) + ") with the same seed " + std::to_string(m.seed) +
+             ": one training (captured twice, or trained twice alike), not two replicates";
+    }
+  }
+  return "";
+}
+
+void require_distinct_seeds(const std::vector<ModelData>& models) {
+  if (const auto twice = one_training_twice(models); !twice.empty()) {
+    throw InputError("findings: " + twice + "; " + kOneCapture);
   }
 }
 
@@ -61,17 +89,41 @@ std::map<std::string, std::string> replicate_group_names(const std::vector<Model
   // Groups that share a base name differ in other settings: name those.
   std::map<std::string, std::vector<std::string>> by_base;
   for (const auto& [key, name] : base) by_base[name].push_back(key);
-  auto setting = [](const nlohmann::json& config, const std::string& k) {
-    if (!config.is_object() || !config.contains(k)) return std::string("(unset)");
-    const auto& v = config.at(k);
-    return v.is_string() ? v.get<std::string>() : v.dump();
+  // The settings that define each group: its key (analyze.cpp load), one
+  // level of objects flattened ("configuration.lr": the training's
+  // configuration, train.cpp), a cache key shortened to 12 characters.
+  auto flat = [](const nlohmann::json& config) {
+    std::map<std::string, std::string> out;
+    if (!config.is_object()) return out;
+    auto text = [](const nlohmann::json& v) {
+      std::string t = v.is_string() ? v.get<std::string>() : v.dump();
+      const bool hex = t.size() >= 32 && std::all_of(t.begin(), t.end(), [](char c) {
+                         return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+                       });
+      return hex ? t.substr(0, 12) : t;
+    };
+    for (auto it = config.begin(); it != config.end(); ++it) {
+      if (it.key() == "seed" || it.key() == "split") continue;
+      if (it->is_object()) {
+        // A setting the model records at the top too (rnn, hidden) is named once.
+        for (auto jt = it->begin(); jt != it->end(); ++jt) {
+          if (!config.contains(jt.key())) out[it.key() + "." + jt.key()] = text(*jt);
+        }
+      } else {
+        out[it.key()] = text(*it);
+      }
+    }
+    return out;
   };
-  // The settings that define each group: its key (analyze.cpp load).
-  std::map<std::string, nlohmann::json> settings;
+  std::map<std::string, std::map<std::string, std::string>> settings;
   for (const auto& [key, m] : first) {
-    settings[key] = nlohmann::json::parse(key, nullptr, false);
-    if (settings[key].is_discarded()) settings[key] = m->config;
+    auto parsed = nlohmann::json::parse(key, nullptr, false);
+    settings[key] = flat(parsed.is_discarded() ? m->config : parsed);
   }
+  auto setting = [](const std::map<std::string, std::string>& s, const std::string& k) {
+    auto it = s.find(k);
+    return it == s.end() ? std::string("(unset)") : it->second;
+  };
   std::map<std::string, std::string> out;
   for (const auto& [name, keys] : by_base) {
     std::set<std::string> differing;
@@ -79,11 +131,8 @@ std::map<std::string, std::string> replicate_group_names(const std::vector<Model
       for (const auto& b : keys) {
         const auto &ca = settings.at(a), &cb = settings.at(b);
         for (const auto* c : {&ca, &cb}) {
-          if (!c->is_object()) continue;
-          for (auto it = c->begin(); it != c->end(); ++it) {
-            const std::string& k = it.key();
-            if (k != "seed" && k != "split" && setting(ca, k) != setting(cb, k))
-              differing.insert(k);
+          for (const auto& [k, v] : *c) {
+            if (setting(ca, k) != setting(cb, k)) differing.insert(k);
           }
         }
       }
@@ -100,6 +149,14 @@ std::map<std::string, std::string> replicate_group_names(const std::vector<Model
 
 nlohmann::json findings(const std::map<std::string, Table>& tables,
                         const std::vector<ModelData>& models, const Settings& s) {
+  // One training counted twice decides nothing (the findings stage refuses
+  // it before, exit 2: require_distinct_seeds).
+  if (const auto twice = one_training_twice(models); !twice.empty()) {
+    nlohmann::json out;
+    for (int k = 0; k < 5; ++k)
+      out[std::to_string(k + 1)] = not_testable(finding(kDeclared[k], s), twice, kOneCapture);
+    return out;
+  }
   return {{"1", finding1(tables, models, s)},
           {"2", finding2(tables, models, s)},
           {"3", finding3(tables, models, s)},

@@ -71,8 +71,10 @@ nlohmann::json test_json(const std::string& name, const TestResult& r, Alternati
 // training setting); groups are never pooled as replicates of one another.
 const Declared kDeclared[5] = {
     {"Multi-task models retain task-irrelevant features in memory; single-task models retain less",
-     "Welch t-test, one-sided (multi-task > single-task), of each model's retention: mean accuracy "
-     "above "
+     "stratified Welch t-test, one-sided (multi-task > single-task within each architecture that "
+     "has both; the effect is the mean over those architectures of their differences, so an "
+     "architecture on one side only, or in another proportion, cannot stand for the regime), of "
+     "each model's retention: mean accuracy above "
      "empirical chance of task-irrelevant features of stimulus s decoded from the state at frames "
      "t > s, over "
      "the same cells on both sides: the (task, feature, s, t) cells of the single-task models "
@@ -86,7 +88,7 @@ const Declared kDeclared[5] = {
      "argmax over the classes that are not); cells without a score are skipped and counted. "
      "The two sides are the multi-task and the single-task models; every replicate group on each "
      "side needs "
-     "min_seeds seeds"},
+     "min_seeds seeds with a value"},
     {"Vanilla RNNs share subspaces across tasks; GRUs and LSTMs use task-specific ones",
      "per gated architecture present, a Welch t-test, one-sided, across seeds of the multi-task "
      "replicate groups: "
@@ -168,10 +170,9 @@ const Declared kDeclared[5] = {
      "decoders whiten the code by the other stimuli's interference, which depends on elapsed time "
      "alone)"},
     {"The decoded memory is causally used: shifting the memory along its decoder towards the "
-     "probe's class "
-     "raises the network's p(match) more than shifts of the same size along the states' own "
-     "directions "
-     "(Fig. A7)",
+     "probe's class raises the network's p(match), a signed effect that shifts of the same size "
+     "along the states' own directions do not have (their signed responses centre on zero; their "
+     "root-mean-square is the effect's unit) (Fig. A7)",
      "per multi-task replicate group, a one-sample t-test, one-sided (> 0), across its seeds of "
      "each model's "
      "standardised causal response at the one declared dose and stimulus frame (parameters "
@@ -189,12 +190,14 @@ const Declared kDeclared[5] = {
      "is the mean "
      "over its tasks. Multi-task groups decide, all at alpha (intersection-union); single-task "
      "groups are "
-     "reported as supporting tests. The dose-response over causal_sds and every frame is "
-     "description"},
+     "reported as supporting tests. The test is of the response's sign across seeds, not of its "
+     "size against a random direction's: a consistent response smaller than a typical random "
+     "direction's (z < 1) can pass, and z is reported per model. The dose-response over "
+     "causal_sds and every frame is description"},
 };
 
 // The skeleton of a finding; verdict filled by the caller.
-nlohmann::json finding(const Declared& d, double alpha) {
+nlohmann::json finding(const Declared& d, const Settings& s) {
   // Every finding has the same keys: a "not testable" one keeps its unit and
   // null n, effect, CI and p (decide() fills them from the decisive test).
   return {{"title", d.claim},
@@ -204,7 +207,8 @@ nlohmann::json finding(const Declared& d, double alpha) {
           {"effect", nullptr},
           {"ci", nullptr},
           {"p", nullptr},
-          {"alpha", alpha},
+          {"alpha", s.alpha},
+          {"min_seeds", s.min_seeds},
           {"verdict", "not testable"},
           {"held", nullptr},
           {"tests", nlohmann::json::array()},
@@ -230,6 +234,17 @@ nlohmann::json decide(nlohmann::json f, const nlohmann::json& decisive, bool hel
   f["held"] = held;
   f["detail"] = detail;
   return f;
+}
+
+nlohmann::json decide_all(nlohmann::json f, const IntersectionUnion& iut,
+                          const std::string& detail) {
+  if (!iut.undefined.empty()) {
+    return not_testable(
+        std::move(f),
+        "a test of the verdict could not be computed from its values (" + iut.undefined + ")",
+        kSeeds);
+  }
+  return decide(std::move(f), iut.decisive, iut.held, detail);
 }
 
 // A test of the finding, added to f["tests"].
@@ -291,6 +306,31 @@ std::string replicate_gap(const std::vector<Group>& groups, int min_seeds) {
                            gap + ")";
 }
 
+std::vector<const ModelData*> with_multi_task(std::vector<const ModelData*> used,
+                                              const std::vector<ModelData>& all) {
+  for (const auto& m : all) {
+    if (m.tasks.size() > 1 && std::find(used.begin(), used.end(), &m) == used.end())
+      used.push_back(&m);
+  }
+  return used;
+}
+
+std::string usable_gap(const std::vector<Group>& groups,
+                       const std::map<const ModelData*, double>& value, int min_seeds,
+                       const std::string& what) {
+  std::string gap;
+  for (const auto& g : groups) {
+    const auto count = values_of(g, value).size();
+    if (count < static_cast<std::size_t>(min_seeds)) {
+      gap += (gap.empty() ? "" : "; ") + g.name + ": " + std::to_string(count) + " of " +
+             std::to_string(g.models.size());
+    }
+  }
+  return gap.empty() ? ""
+                     : "fewer than " + std::to_string(min_seeds) + " models with a finite " + what +
+                           " in a replicate group (" + gap + ")";
+}
+
 std::vector<Group> multi_task_groups(const std::vector<Group>& groups) {
   std::vector<Group> out;
   for (const auto& g : groups) {
@@ -309,7 +349,10 @@ nlohmann::json no_multi_task_groups(nlohmann::json f, const std::string& what) {
 // The per-model values of a group's seeds, in the group's order.
 std::vector<double> values_of(const Group& g, const std::map<const ModelData*, double>& value) {
   std::vector<double> out;
-  for (const auto* m : g.models) out.push_back(value.at(m));
+  for (const auto* m : g.models) {
+    if (auto it = value.find(m); it != value.end() && std::isfinite(it->second))
+      out.push_back(it->second);
+  }
   return out;
 }
 

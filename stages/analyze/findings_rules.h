@@ -54,8 +54,9 @@ struct Declared {
 };
 extern const Declared kDeclared[5];
 
-// The skeleton of a finding ("not testable" until decided).
-nlohmann::json finding(const Declared& d, double alpha);
+// The skeleton of a finding ("not testable" until decided), with the
+// alpha and min_seeds it is decided with.
+nlohmann::json finding(const Declared& d, const Settings& s);
 // f, not testable for `reason`, with what to add to the pipeline.
 nlohmann::json not_testable(nlohmann::json f, const std::string& reason, const std::string& add);
 // f decided by `decisive` (its numbers copied to the top level).
@@ -75,12 +76,18 @@ Added add_test(nlohmann::json& f, const std::string& name, const TestResult& r, 
 // An intersection-union test: held only when every one of its tests passes
 // (each at alpha, so the conjunction keeps level alpha without correction);
 // the decisive test is the one with the largest p (an undefined one first).
+// A test that cannot be computed (too few values) leaves the finding "not
+// testable" (decide_all), never "not held": the gap checks before the tests
+// (usable_gap) keep it from happening; this is the last guard.
 struct IntersectionUnion {
   bool held = true;
   nlohmann::json decisive;
   double worst = -1;
+  std::string undefined;  // the names of the tests that could not be computed
   void add(const Added& a) {
     held = held && a.passes;
+    if (!a.r.defined())
+      undefined += (undefined.empty() ? "" : "; ") + a.json.at("name").get<std::string>();
     const double p = a.r.defined() ? a.r.p : INFINITY;
     if (decisive.is_null() || p > worst) {
       worst = p;
@@ -88,6 +95,10 @@ struct IntersectionUnion {
     }
   }
 };
+// f decided by the intersection-union `iut`; not testable when one of its
+// tests could not be computed.
+nlohmann::json decide_all(nlohmann::json f, const IntersectionUnion& iut,
+                          const std::string& detail);
 
 // What to add when a finding lacks replicates.
 extern const std::string kSeeds;
@@ -105,14 +116,31 @@ struct Group {
 // architecture (vanilla, GRU, LSTM, others) and name.
 std::vector<Group> groups_of(const std::vector<const ModelData*>& used,
                              const std::vector<ModelData>& all);
+// `used` and every multi-task model of `all` not in it: the models whose
+// replicate groups a finding decided by the multi-task groups tests. A
+// multi-task group whose models have no rows in the finding's table is then
+// a group without values (usable_gap: not testable), never left out of the
+// intersection-union.
+std::vector<const ModelData*> with_multi_task(std::vector<const ModelData*> used,
+                                              const std::vector<ModelData>& all);
 // Why a replicate test is impossible (a group under min_seeds models), or "".
 std::string replicate_gap(const std::vector<Group>& groups, int min_seeds);
+// Why a test of `value` across each group's seeds cannot decide: a group
+// with fewer than min_seeds models whose value is finite (a model whose
+// table rows gave no value, e.g. every row unscored, counts as none), or "".
+// `what` names the value ("null-corrected difference"). Every deciding test
+// runs only after this is empty, so that n never falls below min_seeds by
+// values dropped inside the test.
+std::string usable_gap(const std::vector<Group>& groups,
+                       const std::map<const ModelData*, double>& value, int min_seeds,
+                       const std::string& what);
 // The multi-task groups among `groups`: they decide findings 3, 4 and 5.
 std::vector<Group> multi_task_groups(const std::vector<Group>& groups);
 // f, not testable because no multi-task model has `what` ("orthogonality
 // results"): the verdict comes from the multi-task replicate groups.
 nlohmann::json no_multi_task_groups(nlohmann::json f, const std::string& what);
-// The per-model values of a group's seeds, in the group's order.
+// The finite per-model values of a group's seeds, in the group's order (a
+// model without one is left out, so a test's n is the values it used).
 std::vector<double> values_of(const Group& g, const std::map<const ModelData*, double>& value);
 
 // The findings, one file each: finding1_retention.cpp, finding2_subspaces.cpp,

@@ -50,7 +50,9 @@ analyze::ModelData model_of(const nlohmann::json& m, const std::string& analysis
   d.rnn = m.value("rnn", "?");
   d.regime = m.value("regime", "?");
   d.group = m.at("group").get<std::string>();
-  d.seed = m.value("seed", std::int64_t{0});
+  // null: a model whose seed nobody recorded (imported states)
+  d.seed_known = m.contains("seed") && m.at("seed").is_number_integer();
+  d.seed = d.seed_known ? m.at("seed").get<std::int64_t>() : 0;
   d.tasks = nback::parse_tasks(m.value("tasks", std::vector<std::string>{}));
   d.network = m.value("network", "");
   return d;
@@ -144,6 +146,8 @@ Artifact FindingsStage::compute(const FindingsSettings& s, const StageInputs& in
   std::map<std::string, nlohmann::json> record;
   std::map<std::string, std::string> model_from;  // model -> the first analysis that has it
   std::map<std::pair<std::string, std::string>, std::string> table_from;  // (model, table)
+  // states key -> (the model's name, the analysis that first named it)
+  std::map<std::string, std::pair<std::string, std::string>> name_of_source;
   for (const auto& item : inputs.many("analysis")) {
     ctx.check_cancelled();
     AnalysisResult r = AnalysisResult::from_artifact(*item.artifact);
@@ -175,6 +179,23 @@ Artifact FindingsStage::compute(const FindingsSettings& s, const StageInputs& in
     for (const auto& m : r.params.value("models", nlohmann::json::array())) {
       model_of(m, item.instance);  // checks the record
       const std::string name = m.at("name").get<std::string>();
+      // Names are not in cache keys: an analysis cached before its capture
+      // stage was renamed still says the old name. One model under two names
+      // would be merged as two models; the states' key says it is one.
+      if (const auto src = m.find("source"); src != m.end() && src->is_string()) {
+        if (auto [at, fresh] =
+                name_of_source.emplace(src->get<std::string>(), std::pair{name, item.instance});
+            !fresh && at->second.first != name) {
+          throw InputError("findings: analyses " + at->second.second + " and " + item.instance +
+                           " name the same states (cache key " +
+                           src->get<std::string>().substr(0, 12) + "...) differently, " +
+                           at->second.first + " and " + name +
+                           ": a stage was renamed after one of them was cached (names are not "
+                           "in cache keys); recompute that model's analyses so that they name "
+                           "it alike: wmgeom run FILE --from CAPTURE (its capture stage, by its "
+                           "current name)");
+        }
+      }
       mine.push_back(name);
       if (auto [at, fresh] = model_from.emplace(name, item.instance); fresh) {
         order.push_back(name);
@@ -227,6 +248,7 @@ Artifact FindingsStage::compute(const FindingsSettings& s, const StageInputs& in
     merged.params["models"].push_back(record.at(name));
   }
   if (models.empty()) throw InputError("findings: the analyses hold no model");
+  analyze::require_distinct_seeds(models);
   if (s.verdicts_required) {
     analyze::require_seeds(models, s.min_seeds, "findings",
                            "analyse more seeds of that configuration");
