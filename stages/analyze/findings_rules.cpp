@@ -71,10 +71,9 @@ nlohmann::json test_json(const std::string& name, const TestResult& r, Alternati
 // training setting); groups are never pooled as replicates of one another.
 const Declared kDeclared[5] = {
     {"Multi-task models retain task-irrelevant features in memory; single-task models retain less",
-     "stratified Welch t-test, one-sided (multi-task > single-task within each architecture that "
-     "has both; the effect is the mean over those architectures of their differences, so an "
-     "architecture on one side only, or in another proportion, cannot stand for the regime), of "
-     "each model's retention: mean accuracy above "
+     "Welch t-test, one-sided (multi-task > single-task), of each model's retention, with every "
+     "architecture in the same share of the models on both sides (else not testable: an "
+     "architecture would stand for the regime): mean accuracy above "
      "empirical chance of task-irrelevant features of stimulus s decoded from the state at frames "
      "t > s, over "
      "the same cells on both sides: the (task, feature, s, t) cells of the single-task models "

@@ -152,49 +152,6 @@ TestResult welch_t(const std::vector<double>& a_in, const std::vector<double>& b
   return r;
 }
 
-TestResult stratified_welch_t(
-    const std::vector<std::pair<std::vector<double>, std::vector<double>>>& strata,
-    Alternative alternative, double level) {
-  auto finite = [](const std::vector<double>& in) {
-    std::vector<double> out;
-    for (double x : in) {
-      if (std::isfinite(x)) out.push_back(x);
-    }
-    return out;
-  };
-  TestResult r;
-  r.test = "stratified Welch t";
-  double effect = 0, variance = 0, df_den = 0;
-  std::size_t na_all = 0, nb_all = 0;
-  bool too_few = strata.empty();
-  for (const auto& [a_in, b_in] : strata) {
-    const auto a = finite(a_in), b = finite(b_in);
-    na_all += a.size();
-    nb_all += b.size();
-    if (a.size() < 2 || b.size() < 2) {
-      too_few = true;
-      continue;
-    }
-    effect += mean(a) - mean(b);
-    for (const auto* side : {&a, &b}) {
-      const double n = static_cast<double>(side->size());
-      const double v = sd(*side) * sd(*side) / n;
-      variance += v;
-      df_den += v * v / (n - 1);
-    }
-  }
-  if (too_few) return undefined("stratified Welch t", na_all, nb_all);
-  const double k = static_cast<double>(strata.size());
-  r.n_a = na_all;
-  r.n_b = nb_all;
-  r.effect = effect / k;
-  // The 1/K^2 of the variance cancels in the df.
-  const double df =
-      variance == 0 ? double(na_all + nb_all) - 2.0 * k : variance * variance / df_den;
-  finish(r, std::sqrt(variance) / k, df, alternative, level);
-  return r;
-}
-
 double permutation_p(double observed, const std::vector<double>& null, Alternative alternative) {
   if (std::isnan(observed)) return kNaN;
   double centre = alternative == Alternative::kTwoSided ? mean(null) : 0.0;

@@ -40,16 +40,6 @@ TestResult one_sample_t_plus(const std::vector<double>& x, double mu0, double ex
 // Welch's unequal-variance t-test of mean(a) - mean(b), Welch-Satterthwaite df.
 TestResult welch_t(const std::vector<double>& a, const std::vector<double>& b,
                    Alternative alternative, double level = 0.95);
-// Welch's test within strata, averaged over them: the effect is the mean
-// over strata of mean(a_k) - mean(b_k) (each stratum weighs alike), its
-// variance (1/K^2) sum_k (s_ak^2 / n_ak + s_bk^2 / n_bk), the df
-// Welch-Satterthwaite's over the 2K variance terms. Finding 1 compares
-// regimes within each architecture, so that an architecture on one side only
-// or in other proportions cannot stand for the regime. One stratum gives
-// welch_t. Needs >= 2 finite values on each side of every stratum.
-TestResult stratified_welch_t(
-    const std::vector<std::pair<std::vector<double>, std::vector<double>>>& strata,
-    Alternative alternative, double level = 0.95);
 // p-value of a t statistic with df degrees of freedom.
 double t_p_value(double t, double df, Alternative alternative);
 
