@@ -3,7 +3,7 @@
 findings-verdicts.json with findings 1-4 decided ("held" or "not held", each
 with its test, n, p and alpha) across the imported models' seeds, finding 5
 "not testable" (no trained models to rerun), findings-distances.json with the
-compare stage's test decided and its nine-model distance table,
+compare stage's test decided and its twelve-model distance table,
 findings-neural.json with the recordings stage's closest model the planted
 one (make_recordings.py: the first multi-task GRU) and its test decided, and
 report.html showing the four findings, the distances and the recordings. Exit 1 naming what
@@ -29,10 +29,10 @@ def main(out):
         problems.append("finding 5 (causal): expected 'not testable' without trained models")
     run = json.loads((out / "run.json").read_text())
     imports = [s for s in run["stages"] if s.get("type") == "import" and s.get("cache") in ("hit", "miss")]
-    if len(imports) != 9:
-        problems.append(f"run.json: {len(imports)} imported state sets, expected 9")
+    if len(imports) != 12:
+        problems.append(f"run.json: {len(imports)} imported state sets, expected 12")
     models = json.loads((out / "findings-distances.json").read_text()).get("models", {})
-    if models.get("verdict") not in ("held", "not held") or models.get("n") != 9:
+    if models.get("verdict") not in ("held", "not held") or models.get("n") != 12:
         problems.append(f"findings-distances.json: the model test is {models.get('verdict')!r} "
                         f"on {models.get('n')} models ({models.get('detail', '')[:200]})")
     pairs = out / "tables-distances" / "model_pairs.csv"

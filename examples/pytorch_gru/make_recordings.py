@@ -18,7 +18,7 @@ import pathlib
 
 import numpy as np
 
-MODELS = [f"{arch}/seed{s}" for arch in ("gru", "rnn", "gru_loc2") for s in range(3)]
+MODELS = [f"{arch}/seed{s}" for arch in ("gru", "rnn", "gru_loc2", "rnn_loc2") for s in range(3)]
 
 
 def main():

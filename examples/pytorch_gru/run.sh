@@ -2,7 +2,8 @@
 # A PyTorch GRU through wmgeom's analyses, end to end:
 #   1. wmgeom exports the quickstart's trials (TrialSet) and CNN features;
 #   2. train_gru.py trains, in PyTorch, three seeds each of a multi-task GRU,
-#      a multi-task vanilla RNN and a single-task GRU, and writes their
+#      a multi-task vanilla RNN, a single-task GRU and a single-task vanilla
+#      RNN (finding 1 needs each architecture in both regimes), and writes their
 #      states in the StateSet layout (stages/import/README.md);
 #   3. make_recordings.py plants "recordings" made from one of them;
 #   4. wmgeom imports them, analyses each model, decides the findings across
@@ -47,8 +48,9 @@ fi
 mkdir -p "$work"
 "$wmgeom" export "$quickstart" tasks "$work/trials" -q "${cache[@]}" --force "${set_tasks[@]}"
 "$wmgeom" export "$quickstart" cnn "$work/features" -q "${cache[@]}" --force "${set_cnn[@]}"
-# Multi-task GRUs and vanilla RNNs, and single-task GRUs (finding 1's controls).
-for model in "gru" "rnn" "gru_loc2 --tasks loc-2"; do
+# Multi-task GRUs and vanilla RNNs, and single-task ones of both (finding 1's
+# controls: each architecture in the same share on both sides).
+for model in "gru" "rnn" "gru_loc2 --tasks loc-2" "rnn_loc2 --tasks loc-2"; do
   set -- $model
   "$python" "$here/train_gru.py" --trials "$work/trials" --features "$work/features" \
     --out "$work/states/$1" --rnn "${1%_loc2}" "${@:2}" --perceptual --seeds 0 1 2 \
