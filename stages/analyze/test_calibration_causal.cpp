@@ -167,6 +167,7 @@ std::string causal_verdict(std::uint64_t seed, double lambda) {
     analyze::causal(p->d, st, tables);
     analyze::ModelData info = p->d;
     info.model = nullptr;
+    info.seed = i;  // replicates: one training each (findings' one_training_twice)
     models.push_back(std::move(info));
   }
   std::map<std::string, Table> built;
