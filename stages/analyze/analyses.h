@@ -186,6 +186,13 @@ struct Family {
   std::vector<int> read_frames(int t, int u) const;
   // The largest kin group: the classes a single frame read excludes at most.
   std::int64_t largest_kin() const;
+  // H1/H2 (version 15): the frame that the encoding fit at stim reads, at a
+  // later frame j, through its weights for the memory of stim - N (which it
+  // learned because that label agrees with stim's half the time): j - N, the
+  // frame at the same elapsed time behind j. Only where the fit had that
+  // memory to learn from (stim >= N) and j - N is a frame after stim (at
+  // j - N = stim it is the stimulus itself); -1 otherwise.
+  int memory_echo(int j) const { return stim >= n_back && j - n_back > stim ? j - n_back : -1; }
 };
 
 using Families = std::map<std::tuple<std::size_t, std::string, int>, Family>;

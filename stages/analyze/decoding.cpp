@@ -455,6 +455,18 @@ void cross_temporal(const ModelData& m, const Settings& s, const Families& famil
     //    `validation` is the same decoder at its own frame s on the same
     //    trials, argmax over the classes not kin of y_j (what H1 would be if
     //    the memory state were the encoding state).
+    //  - The memory echo (version 15): the fit at s also weighs the memory
+    //    of s - N, whose label agrees with y_s half the time; at j those
+    //    weights read the memory of r = j - N (Family::memory_echo), whose
+    //    label agrees with y_j (H2's target) half the time, and with y_s
+    //    (H1's) where r - s is a multiple of N. There the row also excludes
+    //    the classes kin of y_r and scores only trials whose target is not
+    //    one of them (validation as H1). Without it, planted states with no
+    //    shared encoding code (own weak code per frame, a strong memory of
+    //    the previous stimulus, loc-1) read H2 0.40-0.43 against chance
+    //    0.33 (Analyze.H2DoesNotReadTheMemoryEchoOfCorrelatedLabels).
+    //    The chance of a row is the mean over its trials of 1 / (classes
+    //    left).
     // Every null: the permuted fits at t = s scored the same way.
     const auto& task = m.tasks[f.task];
     const bool scorable = differ_rule(f, s) == Scoring::kDiffer;
@@ -471,11 +483,35 @@ void cross_temporal(const ModelData& m, const Settings& s, const Families& famil
       // of the label at j more often than chance).
       torch::Tensor kin_j = kin_mask(f, yj), kin_s = kin_mask(f, f.y);
       torch::Tensor differ = kin_j.gather(1, f.y.unsqueeze(1)).squeeze(1).logical_not();
+      // Each hypothesis's excluded classes [n, K] and trials [n]: the other
+      // stimulus's kin, and the memory echo's where it correlates.
+      torch::Tensor ex1 = kin_j, ex2 = kin_s, ok1 = differ, ok2 = differ;
+      bool echo1 = false, echo2 = false;
+      if (const int r = f.memory_echo(j); r >= 0) {
+        torch::Tensor kin_r =
+            kin_mask(f, m.labels.at(f.feature).index_select(0, f.rows).select(1, r).contiguous());
+        ex2 = ex2.logical_or(kin_r);
+        echo2 = true;
+        if (f.lagged(r)) {
+          ex1 = ex1.logical_or(kin_r);
+          echo1 = true;
+        }
+      }
+      const std::int64_t k = f.kin.size(0);
+      auto usable = [&](const torch::Tensor& ex, const torch::Tensor& target, torch::Tensor ok) {
+        return ok.logical_and(ex.gather(1, target.unsqueeze(1)).squeeze(1).logical_not())
+            .logical_and((k - ex.sum(1)).ge(2));
+      };
+      ok1 = usable(ex1, f.y, ok1);
+      ok2 = usable(ex2, yj, ok2);
       torch::Tensor images_j = m.stimulus.index_select(0, f.rows).select(1, j).contiguous();
-      std::vector<torch::Tensor> keep;
-      for (int q = 0; q < f.folds; ++q)
-        keep.push_back(f.fold.eq(q).logical_and(differ).logical_and(unseen(f, q, images_j)));
-      torch::Tensor eligible = torch::stack(keep);  // [folds, n]
+      std::vector<torch::Tensor> keep1, keep2;
+      for (int q = 0; q < f.folds; ++q) {
+        torch::Tensor held = f.fold.eq(q).logical_and(unseen(f, q, images_j));
+        keep1.push_back(held.logical_and(ok1));
+        keep2.push_back(held.logical_and(ok2));
+      }
+      torch::Tensor eligible1 = torch::stack(keep1), eligible2 = torch::stack(keep2);  // [folds, n]
       Score validation, h1, h2;
       if (scorable) {
         torch::Tensor x_j = m.states.index_select(0, f.rows).select(1, j);
@@ -484,9 +520,22 @@ void cross_temporal(const ModelData& m, const Settings& s, const Families& famil
         auto except = [](const torch::Tensor& d, const torch::Tensor& excluded) {
           return d.defined() ? argmax_except(d, excluded) : torch::Tensor();
         };
-        validation = masked_score(except(dec_s, kin_j), except(null_s, kin_j), f.y, eligible);
-        h1 = masked_score(except(dec_j, kin_j), except(null_j, kin_j), f.y, eligible);
-        h2 = masked_score(except(dec_j, kin_s), except(null_j, kin_s), yj, eligible);
+        // The chance of each: the mean over its trials of 1 / (classes left).
+        auto chance = [&](Score& sc, const torch::Tensor& ex, const torch::Tensor& eligible) {
+          torch::Tensor scored = eligible.any(0);
+          if (scored.any().item<bool>()) {
+            sc.chance = (1.0 / (k - ex.sum(1)).to(torch::kFloat64).masked_select(scored))
+                            .mean()
+                            .item<double>();
+          }
+        };
+        validation = masked_score(except(dec_s, ex1), except(null_s, ex1), f.y, eligible1);
+        h1 = masked_score(except(dec_j, ex1), except(null_j, ex1), f.y, eligible1);
+        h2 = masked_score(except(dec_j, ex2), except(null_j, ex2), yj, eligible2);
+        // Without an echo every trial has the same classes left: the rule's
+        // chance (below), as before version 15.
+        if (echo1) chance(h1, ex1, eligible1);
+        if (echo2) chance(h2, ex2, eligible2);
       }
       for (auto& [name, sc] : {std::pair<std::string, Score&>{"H1_slot", h1}, {"H2_shared", h2}}) {
         auto row = model_columns(m);
@@ -499,7 +548,8 @@ void cross_temporal(const ModelData& m, const Settings& s, const Families& famil
                                {"other_frame", double(j)},
                                {"validation", validation.accuracy()},
                                {"validation_chance", mean(validation.null)}});
-        add_accuracy(row, sc, s, f.feature, chance_of(differ_rule(f, s), s, f));
+        add_accuracy(row, sc, s, f.feature,
+                     std::isfinite(sc.chance) ? sc.chance : chance_of(differ_rule(f, s), s, f));
         tables["temporal_hypotheses"].add(std::move(row));
       }
     }

@@ -31,6 +31,18 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables,
     // Rows scored by no trial (the lag rule's "none": 2 classes; or no
     // trial left) have NaN scores: skipped where averaged, and counted.
     int unscored = 0;
+    // H2 only from rows whose encoding fit had no correlated memory to learn
+    // (version 15): at s < N no earlier stimulus's label agrees with y_s
+    // (their lags are not multiples of N), so the fit at s has no weights
+    // that read, at j, an earlier stimulus whose label agrees with y_j (the
+    // memory echo; README "The memory echo"). Rows with s >= N stay in the
+    // table (the first echo excluded there, older ones not) and are counted.
+    int h2_echo_rows = 0;
+    auto n_of = [&](const std::string& task) {
+      for (const auto& t : m.tasks)
+        if (t.name == task) return static_cast<int>(t.n);
+      return 1;
+    };
     auto finite = [](std::initializer_list<double> v) {
       return std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
     };
@@ -43,6 +55,10 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables,
         continue;
       }
       const bool is_h1 = h.txt("hypothesis", i) == "H1_slot";
+      if (!is_h1 && h.num("stim_frame", i) >= n_of(h.txt("task", i))) {
+        ++h2_echo_rows;
+        continue;
+      }
       (is_h1 ? h1 : h2).push_back(h.num("accuracy", i));
       (is_h1 ? h1_chance : h2_chance).push_back(h.num("chance_empirical", i));
       if (is_h1) val.push_back(h.num("validation", i));
@@ -91,6 +107,9 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables,
     used.push_back(&m);
     f["numbers"][m.name + ": H1 - halfway"] = h1_margin[&m];
     f["numbers"][m.name + ": H2 - chance"] = h2_margin[&m];
+    f["numbers"][m.name + ": H2 rows used (s < N)"] = h2.size();
+    f["numbers"][m.name + ": H2 rows with s >= N (a memory echo possible; not in the test)"] =
+        h2_echo_rows;
     f["numbers"][m.name + ": elapsed-shifted - time-shifted swap, relative to own targets"] =
         number_or_null(swap[&m]);
     f["numbers"][m.name + ": swap pairs used"] = swaps.size();

@@ -60,7 +60,11 @@ recomputation"); nothing here calls wmgeom or reads its decoders:
    s is not kin of the label at u (kin: the class; for identity, every
    identity of its category), with the argmax over the classes that are not
    (its null: the permuted fits scored the same way against the true
-   labels); H1/H2 exclude kin the same way at every j.
+   labels); H1/H2 exclude kin the same way at every j, and also the kin of
+   the label at j - N where s >= N and j - N > s (the memory echo: the fit at
+   s weighs the memory of s - N, read at j as the memory of j - N; for H1
+   only where j - N - s is a multiple of N); H2's mean is over the rows with
+   s < N only (finding 4 since version 15).
 Finding 2: normalised cross-task generalisation at stimulus frame 0,
    sum(gen - chance) / sum(val - chance) over the (feature, train task, test
    task != train task) cells whose validation beats the 95th percentile of its
@@ -286,10 +290,20 @@ def masked(preds, target, keep):
 
 def argmax_except(d, excluded, kin):
     """The argmax over the classes that are not kin of excluded[i] (kin [K]:
-    each class's kin group; identity: its category)."""
+    each class's kin group; identity: its category); `excluded` one label
+    vector [n] or a list of them (every one's kin excluded)."""
     d = d.copy()
-    d[kin[None, :] == kin[excluded][:, None]] = -np.inf
+    d[kin_of_any(excluded, kin)] = -np.inf
     return d.argmax(1)
+
+
+def kin_of_any(excluded, kin):
+    """[n, K] bool: the classes kin of any label vector in `excluded`."""
+    out = None
+    for e in (excluded if isinstance(excluded, list) else [excluded]):
+        k = kin[None, :] == kin[e][:, None]
+        out = k if out is None else out | k
+    return out
 
 
 # ---- finding 2 ----
@@ -413,6 +427,7 @@ def finding4(m):
         K, kin = m.classes[feature], m.kin[feature]
         if K - np.bincount(kin).max() < 2:
             continue
+        n_back = int(task.split("-")[1])
         # H1 / H2 on every stimulus frame s and later frame j.
         for s in range(T):
             f = m.family(k, feature, s)
@@ -421,24 +436,44 @@ def finding4(m):
             for j in range(s + 1, T):
                 yj = m.labels[feature][f["rows"], j]
                 ij = m.image[f["rows"], j]
-                keep = np.stack([(f["fold"] == q) & (kin[yj] != kin[f["y"]]) & ~np.isin(ij, m.trained_images(f, q))
-                                 for q in range(Q)])
-                if not keep.any():
+                # Excluded labels: the other stimulus's, and the memory echo's
+                # (j - N where s >= N and j - N > s: the fit at s weighs the
+                # memory of s - N, read at j as the memory of j - N), for H2
+                # always, for H1 where j - N - s is a multiple of N.
+                ex1, ex2 = [yj], [f["y"]]
+                echo = j - n_back
+                if s >= n_back and echo > s:
+                    ye = m.labels[feature][f["rows"], echo]
+                    ex2.append(ye)
+                    if (echo - s) % n_back == 0:
+                        ex1.append(ye)
+                base = [(f["fold"] == q) & (kin[yj] != kin[f["y"]]) & ~np.isin(ij, m.trained_images(f, q))
+                        for q in range(Q)]
+
+                def usable(ex, target):
+                    excl = kin_of_any(ex, kin)
+                    ok = ~excl[np.arange(len(target)), target] & (len(kin) - excl.sum(1) >= 2)
+                    return np.stack([b & ok for b in base])
+
+                keep1, keep2 = usable(ex1, f["y"]), usable(ex2, yj)
+                if not keep1.any() and not keep2.any():
                     continue
                 xj = m.x[f["rows"], j]
                 dec_j = [m.decision(f, s, q, xj) for q in range(Q)]
-                v, _ = masked(np.stack([argmax_except(d, yj, kin) for d in dec_s]), f["y"], keep)
-                a1, _ = masked(np.stack([argmax_except(d, yj, kin) for d in dec_j]), f["y"], keep)
-                a2, _ = masked(np.stack([argmax_except(d, f["y"], kin) for d in dec_j]), yj, keep)
-                n1, n2 = [], []
-                for r in range(P):
-                    dj = [m.decision(f, s, q, xj, r) for q in range(Q)]
-                    n1.append(masked(np.stack([argmax_except(d, yj, kin) for d in dj]), f["y"], keep)[0])
-                    n2.append(masked(np.stack([argmax_except(d, f["y"], kin) for d in dj]), yj, keep)[0])
-                h1.append(a1), h1c.append(np.mean(n1)), val.append(v)
-                h2.append(a2), h2c.append(np.mean(n2))
+                nulls = [[m.decision(f, s, q, xj, r) for q in range(Q)] for r in range(P)]
+                if keep1.any():
+                    v, _ = masked(np.stack([argmax_except(d, ex1, kin) for d in dec_s]), f["y"], keep1)
+                    a1, _ = masked(np.stack([argmax_except(d, ex1, kin) for d in dec_j]), f["y"], keep1)
+                    n1 = [masked(np.stack([argmax_except(d, ex1, kin) for d in dj]), f["y"], keep1)[0]
+                          for dj in nulls]
+                    h1.append(a1), h1c.append(np.mean(n1)), val.append(v)
+                # H2 in the test only where s < N (no memory echo possible).
+                if keep2.any() and s < n_back:
+                    a2, _ = masked(np.stack([argmax_except(d, ex2, kin) for d in dec_j]), yj, keep2)
+                    n2 = [masked(np.stack([argmax_except(d, ex2, kin) for d in dj]), yj, keep2)[0]
+                          for dj in nulls]
+                    h2.append(a2), h2c.append(np.mean(n2))
         # Procrustes swaps: source cell (s, t), t + 2 < T, next stimulus s + 1.
-        n_back = int(task.split("-")[1])
 
         def differ_at(fam, frame):
             """The lag rule: frame - s a positive multiple of N."""
@@ -622,7 +657,7 @@ def ours_finding4(tables, name):
             continue
         if r["hypothesis"] == "H1_slot":
             h1.append(float(r["accuracy"])), h1c.append(float(r["chance_empirical"])), val.append(float(r["validation"]))
-        else:
+        elif float(r["stim_frame"]) < int(r["task"].split("-")[1]):  # H2: s < N only
             h2.append(float(r["accuracy"])), h2c.append(float(r["chance_empirical"]))
     def swaps_of(table, partner):
         cell = {}
