@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "analyze/findings_rules.h"
+#include "analyze/hypothesis_rows.h"
 #include "analyze/swap_pairs.h"
 
 namespace wmgeom::analyze::findings_detail {
@@ -32,17 +33,10 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables,
     // trial left) have NaN scores: skipped where averaged, and counted.
     int unscored = 0;
     // H2 only from rows whose encoding fit had no correlated memory to learn
-    // (version 15): at s < N no earlier stimulus's label agrees with y_s
-    // (their lags are not multiples of N), so the fit at s has no weights
-    // that read, at j, an earlier stimulus whose label agrees with y_j (the
-    // memory echo; README "The memory echo"). Rows with s >= N stay in the
-    // table (the first echo excluded there, older ones not) and are counted.
+    // (version 15; the rule: hypothesis_rows.h). Rows with s >= N stay in
+    // the table (the first echo excluded there, older ones not) and are
+    // counted.
     int h2_echo_rows = 0;
-    auto n_of = [&](const std::string& task) {
-      for (const auto& t : m.tasks)
-        if (t.name == task) return static_cast<int>(t.n);
-      return 1;
-    };
     auto finite = [](std::initializer_list<double> v) {
       return std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
     };
@@ -55,7 +49,7 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables,
         continue;
       }
       const bool is_h1 = h.txt("hypothesis", i) == "H1_slot";
-      if (!is_h1 && h.num("stim_frame", i) >= n_of(h.txt("task", i))) {
+      if (!is_h1 && !h2_row_tested(h.num("stim_frame", i), h.txt("task", i))) {
         ++h2_echo_rows;
         continue;
       }

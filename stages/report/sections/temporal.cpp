@@ -5,6 +5,7 @@
 #include <optional>
 #include <tuple>
 
+#include "analyze/hypothesis_rows.h"
 #include "analyze/swap_pairs.h"
 #include "report/sections/common.h"
 
@@ -345,7 +346,8 @@ double plain_mean(const std::vector<double>& v) {
 
 // H1 - halfway and H2 - its empirical chance of one model, as findings.cpp
 // computes them: task-relevant rows whose accuracy, empirical chance and (H1)
-// validation are finite; every other hypothesis counts as H2.
+// validation are finite; every other hypothesis counts as H2, its rows with
+// s < N only (analyze/hypothesis_rows.h).
 struct Margins {
   double h1 = kNaN, h2 = kNaN;
   bool any_h1 = false, any_h2 = false;
@@ -358,6 +360,7 @@ Margins margins_of(const Columns& h, const std::vector<std::size_t>& rows) {
     const double acc = h.num("accuracy", i), chance = h.num("chance_empirical", i),
                  v = is_h1 ? h.num("validation", i) : 0.0;
     if (!std::isfinite(acc) || !std::isfinite(chance) || !std::isfinite(v)) continue;
+    if (!is_h1 && !analyze::h2_row_tested(h.num("stim_frame", i), h.txt("task", i))) continue;
     (is_h1 ? h1 : h2).add(acc);
     (is_h1 ? h1c : h2c).add(chance);
     if (is_h1) val.add(v);
