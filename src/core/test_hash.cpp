@@ -2,6 +2,7 @@
 // line is a function of.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 
@@ -54,6 +55,60 @@ TEST(Hash, NoTwoFoldersHashAlikeByMovingBytesBetweenFiles) {
   write_file(dir / "c.bin", "x");
   EXPECT_EQ(hash_path_content(dir / "c.bin"), hash_path_content(dir / "one" / "b.txt"));
   EXPECT_THROW(hash_path_content(dir / "missing"), InputError);
+}
+
+// What a hash read (its stamp) tells later, by one stat per file, whether the
+// contents are still the ones hashed: the executor refuses to store a result
+// under a key whose files changed after the plan. Each kind of change is
+// named with its file; a folder behind a link counts as the stages read it.
+TEST(Hash, AStampNamesTheFirstFileChangedAddedOrRemovedSinceTheHash) {
+  TempDir dir;
+  fs::create_directories(dir / "tree" / "sub");
+  fs::create_directories(dir / "real");
+  write_file(dir / "tree" / "a.obj", "abc");
+  write_file(dir / "tree" / "sub" / "b.obj", "def");
+  write_file(dir / "real" / "c.obj", "ghi");
+  fs::create_directory_symlink(dir / "real", dir / "tree" / "linked");
+  ContentStamp stamp;
+  const std::string hash = hash_path_content(dir / "tree", &stamp);
+  EXPECT_EQ(hash, hash_path_content(dir / "tree")) << "the stamp does not change the hash";
+  ASSERT_EQ(stamp.files.size(), 3U);
+  EXPECT_EQ(content_changed(stamp), "");
+  // Another size.
+  write_file(dir / "tree" / "sub" / "b.obj", "defg");
+  EXPECT_EQ(content_changed(stamp), (dir / "tree" / "sub/b.obj").string() + " was modified");
+  write_file(dir / "tree" / "sub" / "b.obj", "def");
+  hash_path_content(dir / "tree", &stamp);
+  // The same size, a later modification time (an edit a second later; a
+  // rewrite within the file system's timestamp tick that keeps the size is
+  // not seen, core/hash.h).
+  write_file(dir / "real" / "c.obj", "xyz");
+  fs::last_write_time(dir / "real" / "c.obj",
+                      fs::last_write_time(dir / "real" / "c.obj") + std::chrono::seconds(1));
+  EXPECT_EQ(content_changed(stamp), (dir / "tree" / "linked/c.obj").string() + " was modified")
+      << "a file behind a folder link is one the stages read";
+  hash_path_content(dir / "tree", &stamp);
+  // Replaced by a new file of the same size and time (another inode).
+  const auto when = fs::last_write_time(dir / "tree" / "a.obj");
+  write_file(dir / "tree" / "a2.obj", "ABC");
+  fs::last_write_time(dir / "tree" / "a2.obj", when);
+  fs::rename(dir / "tree" / "a2.obj", dir / "tree" / "a.obj");
+  EXPECT_EQ(content_changed(stamp), (dir / "tree" / "a.obj").string() + " was modified");
+  hash_path_content(dir / "tree", &stamp);
+  write_file(dir / "tree" / "new.obj", "");
+  EXPECT_EQ(content_changed(stamp), (dir / "tree" / "new.obj").string() + " was added");
+  fs::remove(dir / "tree" / "new.obj");
+  EXPECT_EQ(content_changed(stamp), "");
+  fs::remove(dir / "tree" / "sub" / "b.obj");
+  EXPECT_EQ(content_changed(stamp), (dir / "tree" / "sub/b.obj").string() + " was removed");
+  // A single file.
+  ContentStamp one;
+  hash_path_content(dir / "tree" / "a.obj", &one);
+  EXPECT_EQ(content_changed(one), "");
+  write_file(dir / "tree" / "a.obj", "ABCD");
+  EXPECT_EQ(content_changed(one), (dir / "tree" / "a.obj").string() + " was modified");
+  fs::remove(dir / "tree" / "a.obj");
+  EXPECT_EQ(content_changed(one), (dir / "tree" / "a.obj").string() + " was removed");
 }
 
 }  // namespace

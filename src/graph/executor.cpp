@@ -58,7 +58,7 @@ RunSummary Executor::blank_summary() const {
   return r;
 }
 
-Executor::Selection Executor::select(const RunOptions& options) const {
+Executor::Selection Executor::select(const RunOptions& options, bool repair) const {
   std::size_t n = plan_.instances.size();
   Selection s{std::vector<bool>(n, options.only.empty()),
               std::vector<bool>(n, options.only.empty()), std::vector<bool>(n, false),
@@ -80,17 +80,21 @@ Executor::Selection Executor::select(const RunOptions& options) const {
   // (or forced) direct input of a running instance runs too. Hits are loaded
   // lazily, so nothing upstream of a hit is touched.
   // Each target's entry is checked once (contains() parses its manifest and
-  // stats its blobs). A damaged entry is removed there: say so, then it
-  // counts as missing.
+  // stats its blobs). A damaged entry counts as missing; a run removes it
+  // there and says so, a dry run (repair = false) only says so.
   std::vector<bool> present(n, false);
   for (std::size_t k = 0; k < n; ++k) {
     if (!s.target[k]) continue;
     std::string problem;
     present[k] = cache_.contains(plan_.instances[k].key, &problem);
-    if (!problem.empty()) {  // lookup and repair apart: the repair is here
+    if (problem.empty()) continue;
+    const std::string entry = "cache entry " + plan_.instances[k].key + " of " +
+                              plan_.instances[k].name + " is corrupt (" + problem + ")";
+    if (repair) {  // lookup and repair apart: the repair is here
       cache_.remove(plan_.instances[k].key);
-      log_.warn("cache entry " + plan_.instances[k].key + " of " + plan_.instances[k].name +
-                " is corrupt (" + problem + "); removed, recomputing");
+      log_.warn(entry + "; removed, recomputing");
+    } else {
+      log_.warn(entry + "; a run would remove and recompute it (a miss)");
     }
   }
   for (std::size_t k = n; k-- > 0;) {
@@ -105,7 +109,7 @@ Executor::Selection Executor::select(const RunOptions& options) const {
 }
 
 FitReport Executor::fit(const RunOptions& options) const {
-  return fit_of(select(options), options);
+  return fit_of(select(options, false), options);
 }
 
 FitReport Executor::fit_of(const Selection& s, const RunOptions& options) const {
@@ -113,7 +117,11 @@ FitReport Executor::fit_of(const Selection& s, const RunOptions& options) const 
 }
 
 RunReport Executor::dry_run(const RunOptions& options) {
-  Selection s = select(options);
+  // Changes nothing on disk. An entry is a hit when it is complete (its
+  // manifest parses, every blob has its recorded size); the bytes'
+  // checksums are checked when a run loads it (`wmgeom cache verify` checks
+  // them all), so a hit here whose bytes were damaged is recomputed by the run.
+  Selection s = select(options, false);
   RunReport r = blank_summary();
   for (std::size_t i = 0; i < plan_.instances.size(); ++i) {
     InstanceReport rep = slots_[i]->report;
@@ -163,6 +171,23 @@ std::shared_ptr<const Artifact> Executor::get(std::size_t i) {
   return compute(i);
 }
 
+void Executor::require_planned_content(std::size_t i, bool ran) const {
+  const Instance& inst = plan_.instances[i];
+  for (const auto& [param, stamp] : inst.content) {
+    const std::string what = content_changed(*stamp);
+    if (what.empty()) continue;
+    const std::string where = "stage." + plan_.spec.stages[inst.decl].name + "." + param;
+    if (!ran) {
+      throw InputError(where + ": " + what + " after the plan hashed it (its key is the old " +
+                       "contents'); nothing was computed: rerun to plan from the files as they " +
+                       "are now");
+    }
+    throw InputError(where + ": " + what + " while the stage ran; its result was not stored " +
+                     "(it would be filed under the key of the contents planned): rerun once the " +
+                     "files are settled");
+  }
+}
+
 std::shared_ptr<const Artifact> Executor::compute(std::size_t i) {
   Slot& s = *slots_[i];
   const Instance& inst = plan_.instances[i];
@@ -185,6 +210,7 @@ std::shared_ptr<const Artifact> Executor::compute(std::size_t i) {
         return s.artifact;
       }
     }
+    require_planned_content(i, false);
     int n = ++started_;
     log_.info("[" + std::to_string(n) + "/" + std::to_string(std::max(n, to_run_)) + "] " +
               inst.name + " (" + inst.entry->schema.type + ")");
@@ -208,6 +234,7 @@ std::shared_ptr<const Artifact> Executor::compute(std::size_t i) {
       throw Error("produced a " + out.kind + " but its schema declares " +
                   inst.entry->schema.output);
     }
+    require_planned_content(i, true);
     StoreInfo si{inst.name, inst.entry->schema.type, params_json(inst.params), seconds,
                  ctx.items()};
     cache_.store(inst.key, out, si);
@@ -241,7 +268,7 @@ std::shared_ptr<const Artifact> Executor::compute(std::size_t i) {
 
 RunReport Executor::run(const RunOptions& options) {
   auto t0 = std::chrono::steady_clock::now();
-  Selection sel = select(options);
+  Selection sel = select(options, true);
   {
     // Before anything starts: an artifact that cannot fit stops the run here
     // rather than as std::bad_alloc or a full disk hours later.

@@ -82,7 +82,8 @@ class Executor final : public PlanExecutor {
   Executor(const Plan& plan, const Cache& cache, Logger& log);
   ~Executor() override;
 
-  // Statuses without running anything (for --dry-run). Throws InputError for
+  // Statuses without running or changing anything (for --dry-run): a damaged
+  // entry is reported (log) and counted a miss, not removed. Throws InputError for
   // --only/--from names that match no stage.
   RunReport dry_run(const RunOptions& options);
   RunSummary status(const RunOptions& options) override { return dry_run(options); }
@@ -103,10 +104,16 @@ class Executor final : public PlanExecutor {
   struct Selection {
     std::vector<bool> target, requested, forced, run;
   };
-  Selection select(const RunOptions& options) const;
+  // repair: remove the damaged entries found (a run); false: only report
+  // them (dry runs and fit checks change nothing on disk).
+  Selection select(const RunOptions& options, bool repair) const;
   FitReport fit_of(const Selection& selection, const RunOptions& options) const;
   std::shared_ptr<const Artifact> get(std::size_t i);
   std::shared_ptr<const Artifact> compute(std::size_t i);
+  // Throws InputError naming the parameter when a file an instance's key
+  // hashed has changed since the plan: before it runs (ran = false) or
+  // after, before its result is stored (ran = true).
+  void require_planned_content(std::size_t i, bool ran) const;
 
   const Plan& plan_;
   const Cache& cache_;

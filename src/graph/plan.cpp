@@ -413,7 +413,8 @@ struct Builder {
   }
 
   void compute_keys(Plan& plan) {
-    std::map<std::string, std::string> content_hashes;
+    std::map<std::string, std::pair<std::string, std::shared_ptr<const ContentStamp>>>
+        content_hashes;
     for (auto& inst : plan.instances) {
       const StageDecl& d = spec.stages[inst.decl];
       const StageSchema& schema = inst.entry->schema;
@@ -425,6 +426,7 @@ struct Builder {
       std::sort(params.begin(), params.end(), [](auto a, auto b) { return a->name < b->name; });
       std::string files;
       inst.configuration.clear();
+      inst.content.clear();
       // The configuration: the key's lines but the seed's, by name.
       auto configure = [&](const std::string& name, const std::string& value) {
         if (name != "seed") inst.configuration[name] = value;
@@ -442,14 +444,20 @@ struct Builder {
           auto it = content_hashes.find(path);
           if (it == content_hashes.end()) {
             try {
-              it = content_hashes.emplace(path, hash_path_content(path)).first;
+              auto stamp = std::make_shared<ContentStamp>();
+              std::string hash = hash_path_content(path, stamp.get());
+              it = content_hashes
+                       .emplace(path, std::pair{std::move(hash),
+                                                std::shared_ptr<const ContentStamp>(stamp)})
+                       .first;
             } catch (const Error& e) {
               diags.error(d.where(p->name), "stage." + d.name + "." + p->name, e.what());
               continue;
             }
           }
-          files += "file " + p->name + " " + it->second + "\n";
-          configure(p->name, it->second);
+          files += "file " + p->name + " " + it->second.first + "\n";
+          configure(p->name, it->second.first);
+          inst.content.emplace_back(p->name, it->second.second);
           continue;
         }
         t += "param " + p->name + " " + std::string(param_type_name(p->type)) + " " +

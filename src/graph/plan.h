@@ -14,6 +14,7 @@
 //   extra LINE                   Stage::key_extras (library versions, device kind)
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -21,6 +22,7 @@
 
 #include "config/diagnostics.h"
 #include "config/pipeline.h"
+#include "core/hash.h"           // ContentStamp
 #include "core/instance_name.h"  // instance_folder_name
 #include "graph/registry.h"
 
@@ -46,6 +48,12 @@ struct Instance {
   // cache key ("input PORT", "input PORT[i]" for a port with several).
   std::map<std::string, std::string> configuration;
   std::vector<std::string> extras;  // Stage::key_extras, one entry per line (also in key_text)
+  // What each `hash_content` path parameter's key line was hashed from (by
+  // parameter name): the executor refuses to store a result whose files
+  // changed after planning (content_changed), as it would be another
+  // content's result under this key.
+  // (One stamp per path, shared by the instances that hash it.)
+  std::vector<std::pair<std::string, std::shared_ptr<const ContentStamp>>> content;
   std::string resource;
   SizeEstimate estimate;  // Stage::estimate, from its inputs' estimates (known = false: none)
 };

@@ -305,6 +305,50 @@ TEST(Executor, CorruptEntryIsReportedAndRecomputed) {
   EXPECT_TRUE(h.cache.contains(p.instances[0].key));
 }
 
+// A key with a `hash_content` line stands for the contents the plan hashed.
+// A result computed from other contents must never be filed under it: a
+// file edited after the plan stops the instance before it runs, and one
+// edited while it runs (here the stage itself appends to the file it was
+// keyed by) is not stored; both exit 2 naming the parameter and the file.
+// Once the files are settled a new plan keys and stores the result.
+TEST(Executor, AFileEditedAfterThePlanIsNeverStoredUnderItsOldKey) {
+  Harness h;
+  const fs::path file = h.dir / "data.txt";
+  write_file(file, "one");
+  auto kitchen = [&](const fs::path& counter) {
+    return "[pipeline]\nname = \"t\"\n[stage.k]\ntype = \"kitchen\"\nname = \"n\"\nfile = \"" +
+           file.string() + "\"\ncounter = \"" + counter.string() + "\"\n";
+  };
+  // Edited between the plan and the run: nothing runs.
+  Plan before = h.plan(kitchen(h.counter()));
+  write_file(file, "two!");
+  RunReport r = h.run(before);
+  EXPECT_EQ(r.exit_code, 2) << r.error;
+  EXPECT_NE(r.error.find("stage.k.file: " + file.string() + " was modified after the plan"),
+            std::string::npos)
+      << r.error;
+  EXPECT_EQ(lines(h.counter()), 0) << "the stage must not start";
+  EXPECT_FALSE(h.cache.contains(before.instances[0].key));
+  // Edited while the stage runs (its counter is the keyed file): not stored.
+  Plan during = h.plan(kitchen(file));
+  EXPECT_NE(during.instances[0].key, before.instances[0].key);
+  r = h.run(during);
+  EXPECT_EQ(r.exit_code, 2) << r.error;
+  EXPECT_NE(r.error.find("stage.k.file: " + file.string() + " was modified while the stage ran"),
+            std::string::npos)
+      << r.error;
+  EXPECT_NE(r.error.find("not stored"), std::string::npos) << r.error;
+  EXPECT_FALSE(h.cache.contains(during.instances[0].key));
+  // Settled: planned from what is there now, computed once, then a hit.
+  Plan settled = h.plan(kitchen(h.counter()));
+  r = h.run(settled);
+  ASSERT_EQ(r.exit_code, 0) << r.error;
+  EXPECT_TRUE(h.cache.contains(settled.instances[0].key));
+  r = h.run(h.plan(kitchen(h.counter())));
+  EXPECT_EQ(h.status(r), (std::map<std::string, std::string>{{"k", "hit"}}));
+  EXPECT_EQ(lines(h.counter()), 1);
+}
+
 TEST(Executor, DryRunReportsHitsAndMissesWithoutRunning) {
   Harness h;
   Plan p = h.plan(chain3(h.counter()));
@@ -313,6 +357,28 @@ TEST(Executor, DryRunReportsHitsAndMissesWithoutRunning) {
   EXPECT_EQ(h.status(r),
             (std::map<std::string, std::string>{{"a", "hit"}, {"b", "miss"}, {"c", "miss"}}));
   EXPECT_EQ(lines(h.counter()), 1);
+}
+
+// A dry run changes nothing on disk: a truncated entry is a miss there
+// (the run would recompute it) and says so, and it is still there for the
+// run to remove (before, the dry run's selection removed it).
+TEST(Executor, DryRunCountsADamagedEntryAMissAndLeavesIt) {
+  Harness h;
+  Plan p = h.plan(chain3(h.counter()));
+  h.run(p);
+  const fs::path blob = h.cache.entry_dir(p.instances[1].key) / "0.zst";
+  fs::resize_file(blob, fs::file_size(blob) - 3);
+  RunReport r = Executor(p, h.cache, h.log).dry_run({});
+  EXPECT_EQ(h.status(r),
+            (std::map<std::string, std::string>{{"a", "hit"}, {"b", "miss"}, {"c", "hit"}}));
+  EXPECT_NE(h.log_text.str().find("a run would remove and recompute it"), std::string::npos)
+      << h.log_text.str();
+  EXPECT_TRUE(fs::exists(blob)) << "a dry run removes nothing";
+  EXPECT_EQ(lines(h.counter()), 3);
+  r = h.run(p);
+  ASSERT_EQ(r.exit_code, 0) << r.error;
+  EXPECT_EQ(lines_with(h.counter(), "b"), 2);
+  EXPECT_TRUE(h.cache.contains(p.instances[1].key));
 }
 
 // Plan-time resource checks (graph/fit.h): an instance whose artifact,
