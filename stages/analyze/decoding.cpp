@@ -472,24 +472,28 @@ void cross_temporal(const ModelData& m, const Settings& s, const Families& famil
     const bool scorable = differ_rule(f, s) == Scoring::kDiffer;
     decoders::Fit enc = encoding_fits(f, frames);
     const bool has_null = f.null_encoding.weight.defined();
-    torch::Tensor x_s = m.states.index_select(0, f.rows).select(1, f.stim);
+    // The family's trials, every frame: selected once for all j.
+    const torch::Tensor states = m.states.index_select(0, f.rows),
+                        labels = m.labels.at(f.feature).index_select(0, f.rows),
+                        stimuli = m.stimulus.index_select(0, f.rows);
+    const torch::Tensor kin_s = kin_mask(f, f.y);
+    torch::Tensor x_s = states.select(1, f.stim);
     torch::Tensor dec_s = scorable ? decision_shared(enc, x_s) : torch::Tensor();
     torch::Tensor null_s =
         scorable && has_null ? decision_shared(f.null_encoding, x_s) : torch::Tensor();
     for (int j = f.stim + 1; j < frames; ++j) {
-      torch::Tensor yj = m.labels.at(f.feature).index_select(0, f.rows).select(1, j).contiguous();
+      torch::Tensor yj = labels.select(1, j).contiguous();
       // Kin (README "Correlated labels"): for identity, every identity of
       // the same category (hard non-matches make the label at s the sibling
       // of the label at j more often than chance).
-      torch::Tensor kin_j = kin_mask(f, yj), kin_s = kin_mask(f, f.y);
+      torch::Tensor kin_j = kin_mask(f, yj);
       torch::Tensor differ = kin_j.gather(1, f.y.unsqueeze(1)).squeeze(1).logical_not();
       // Each hypothesis's excluded classes [n, K] and trials [n]: the other
       // stimulus's kin, and the memory echo's where it correlates.
       torch::Tensor ex1 = kin_j, ex2 = kin_s, ok1 = differ, ok2 = differ;
       bool echo1 = false, echo2 = false;
       if (const int r = f.memory_echo(j); r >= 0) {
-        torch::Tensor kin_r =
-            kin_mask(f, m.labels.at(f.feature).index_select(0, f.rows).select(1, r).contiguous());
+        torch::Tensor kin_r = kin_mask(f, labels.select(1, r).contiguous());
         ex2 = ex2.logical_or(kin_r);
         echo2 = true;
         if (f.lagged(r)) {
@@ -504,7 +508,7 @@ void cross_temporal(const ModelData& m, const Settings& s, const Families& famil
       };
       ok1 = usable(ex1, f.y, ok1);
       ok2 = usable(ex2, yj, ok2);
-      torch::Tensor images_j = m.stimulus.index_select(0, f.rows).select(1, j).contiguous();
+      torch::Tensor images_j = stimuli.select(1, j).contiguous();
       std::vector<torch::Tensor> keep1, keep2;
       for (int q = 0; q < f.folds; ++q) {
         torch::Tensor held = f.fold.eq(q).logical_and(unseen(f, q, images_j));
@@ -514,7 +518,7 @@ void cross_temporal(const ModelData& m, const Settings& s, const Families& famil
       torch::Tensor eligible1 = torch::stack(keep1), eligible2 = torch::stack(keep2);  // [folds, n]
       Score validation, h1, h2;
       if (scorable) {
-        torch::Tensor x_j = m.states.index_select(0, f.rows).select(1, j);
+        torch::Tensor x_j = states.select(1, j);
         torch::Tensor dec_j = decision_shared(enc, x_j);
         torch::Tensor null_j = has_null ? decision_shared(f.null_encoding, x_j) : torch::Tensor();
         auto except = [](const torch::Tensor& d, const torch::Tensor& excluded) {

@@ -1,7 +1,8 @@
 // The analyze stage on synthetic states with planted structure (what should
 // be found is known), its agreement with scikit-learn on the same folds and
 // its errors. Through the engine on a trained model: test_analyze_engine.cpp;
-// the leak and lag rules: test_leak_rule.cpp; the Procrustes rotation:
+// the leak rule, the lag rule and the memory echo: test_leak_rule.cpp,
+// test_lag_rule.cpp, test_memory_echo.cpp; the Procrustes rotation:
 // test_procrustes.cpp.
 #include <gtest/gtest.h>
 

@@ -1,5 +1,6 @@
 // What the analyze stage's tests on synthetic states share (test_analyze.cpp,
-// test_leak_rule.cpp, test_orthogonality.cpp): states with planted encoding and memory codes, and
+// test_leak_rule.cpp, test_lag_rule.cpp, test_memory_echo.cpp,
+// test_orthogonality.cpp): states with planted encoding and memory codes, and
 // one run of the stage on them.
 #pragma once
 
@@ -110,6 +111,67 @@ inline double mean_where(
   }
   EXPECT_GT(n, 0) << column;
   return sum / n;
+}
+
+// ---- States on the real N-back sampler's trials, and reading their tables
+// (the leak rule, the lag rule and the memory echo tests) ----
+
+// States on trials of the real N-back sampler (64 images, repeated across
+// trials and frames): at every frame a random code per image shown
+// (`image_gap`), plus a location code shared by every task (`loc_gap`),
+// plus noise.
+inline StateSet image_coded(const std::vector<std::string>& tasks, int per_task, int frames,
+                            std::uint64_t seed, double image_gap, double loc_gap, int units = 32) {
+  synth::Trials t = synth::sampled_trials(tasks, per_task, frames, 4, seed);
+  torch::Tensor images = torch::randn({t.images(), units}, torch::kFloat64) * image_gap;
+  torch::Tensor loc = synth::code(synth::kLocations, units, loc_gap);
+  torch::Tensor h = torch::randn({t.m, frames, units}, torch::kFloat64) * 0.3;
+  for (int f = 0; f < frames; ++f) {
+    h.select(1, f) +=
+        images.index_select(0, t.stimulus.select(1, f)) + synth::lookup(loc, t.loc, f);
+  }
+  return synth::stateset(t, h, "gru", static_cast<std::int64_t>(seed));
+}
+
+// Mean of (accuracy - chance_empirical) over the rows that `keep` selects.
+inline double above_chance(const Table& t, const std::function<bool(std::size_t)>& keep) {
+  double sum = 0;
+  int n = 0;
+  for (std::size_t i = 0; i < t.rows(); ++i) {
+    if (!keep(i)) continue;
+    sum += t.numeric.at("accuracy")[i] - t.numeric.at("chance_empirical")[i];
+    ++n;
+  }
+  EXPECT_GT(n, 0);
+  return sum / n;
+}
+
+// The task's N from its name ("loc-2" -> 2).
+inline int n_of(const std::string& task) { return std::stoi(task.substr(task.find('-') + 1)); }
+
+// The `scoring` cell of row i, or "" where the table has no such column.
+inline std::string scoring_of(const Table& t, std::size_t i) {
+  return t.text.count("scoring") ? t.text.at("scoring")[i] : std::string();
+}
+
+// States that hold the image shown e frames ago in block e of the units
+// (blocks of `block` units, e = 0 .. frames - 1: one fixed rotation per
+// elapsed frame), a random code per image (`image_gap`) plus a location code
+// (`loc_gap`), on the real sampler's trials.
+inline StateSet elapsed_blocks(const std::vector<std::string>& tasks, int per_task, int frames,
+                               std::uint64_t seed, double image_gap, double loc_gap, int block = 32,
+                               int views = 4) {
+  synth::Trials t = synth::sampled_trials(tasks, per_task, frames, views, seed);
+  torch::Tensor images = torch::randn({t.images(), block}, torch::kFloat64) * image_gap;
+  torch::Tensor loc = synth::code(synth::kLocations, block, loc_gap);
+  torch::Tensor h = torch::randn({t.m, frames, block * frames}, torch::kFloat64) * 0.3;
+  for (int f = 0; f < frames; ++f) {
+    for (int e = 0; e <= f; ++e) {
+      h.select(1, f).narrow(1, e * block, block) +=
+          images.index_select(0, t.stimulus.select(1, f - e)) + synth::lookup(loc, t.loc, f - e);
+    }
+  }
+  return synth::stateset(t, h, "gru", static_cast<std::int64_t>(seed));
 }
 
 }  // namespace wmgeom::testing

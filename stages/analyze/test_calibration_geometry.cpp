@@ -238,11 +238,7 @@ TEST(Calibration, Finding3FalsePositivesASlightlyNoisierCopy) {
 // static, and 2x is fully chronological (m clamped to 1).
 constexpr double kChronological = 0.95;
 std::vector<StateSet> memory_codes(std::uint64_t seed, double scale) {
-  std::vector<StateSet> out;
-  torch::manual_seed(static_cast<std::int64_t>(seed));
-  for (int k = 0; k < calibration_seeds(); ++k) {
-    synth::Trials t = synth::sampled_trials({"loc-1", "loc-2"}, 128, 4, 4,
-                                            seed * 31 + static_cast<std::uint64_t>(k));
+  return sampled_replicates(seed, calibration_seeds(), 128, 4, [&](const synth::Trials& t) {
     const int units = 64;
     const double mix =
         std::clamp(scale * kChronological +
@@ -260,9 +256,8 @@ std::vector<StateSet> memory_codes(std::uint64_t seed, double scale) {
         h.select(1, f) += synth::lookup(c, t.loc, i);
       }
     }
-    out.push_back(synth::stateset(t, h, "gru", k));
-  }
-  return out;
+    return h;
+  });
 }
 
 // 10 label permutations (the schema's default is 20): the swap sub-test
@@ -343,11 +338,7 @@ int sub_test_seeds() { return calibration_seeds(3); }
 // differ: before H1 excluded y_j's class it scored 0 there, and "H1 below
 // halfway" passed although s is held where it was encoded.
 std::vector<StateSet> later_stimulus_in_encoding_subspace(std::uint64_t seed) {
-  std::vector<StateSet> out;
-  torch::manual_seed(static_cast<std::int64_t>(seed));
-  for (int k = 0; k < sub_test_seeds(); ++k) {
-    synth::Trials t = synth::sampled_trials({"loc-1", "loc-2"}, 128, 4, 4,
-                                            seed * 31 + static_cast<std::uint64_t>(k));
+  return sampled_replicates(seed, sub_test_seeds(), 128, 4, [](const synth::Trials& t) {
     const int units = 64;
     torch::Tensor e = synth::code(4, units, 4.0);
     torch::Tensor h = noise(t, units);
@@ -355,9 +346,8 @@ std::vector<StateSet> later_stimulus_in_encoding_subspace(std::uint64_t seed) {
       for (int i = std::max(0, f - 2); i <= f; ++i)
         h.select(1, f) += synth::lookup(e, t.loc, i) * std::pow(0.6, f - i);
     }
-    out.push_back(synth::stateset(t, h, "gru", k));
-  }
-  return out;
+    return h;
+  });
 }
 
 TEST(Calibration, Finding4H1IgnoresTheLaterStimulusInTheEncodingSubspace) {
@@ -380,11 +370,7 @@ TEST(Calibration, Finding4H1IgnoresTheLaterStimulusInTheEncodingSubspace) {
 // at s has no correlated memory to learn (2 of 40, margin -0.0002). Six
 // seeds, as the study's groups: with three the echo passed 3 of 40.
 std::vector<StateSet> memory_echo_without_shared_encoding(std::uint64_t seed) {
-  std::vector<StateSet> out;
-  torch::manual_seed(static_cast<std::int64_t>(seed));
-  for (int k = 0; k < calibration_seeds(); ++k) {
-    synth::Trials t = synth::sampled_trials({"loc-1", "loc-2"}, 128, 6, 4,
-                                            seed * 31 + static_cast<std::uint64_t>(k));
+  return sampled_replicates(seed, calibration_seeds(), 128, 6, [](const synth::Trials& t) {
     const int units = 64;
     torch::Tensor back1 = synth::code(4, units, 4.0), back2 = synth::code(4, units, 3.0);
     torch::Tensor h = noise(t, units);
@@ -393,9 +379,8 @@ std::vector<StateSet> memory_echo_without_shared_encoding(std::uint64_t seed) {
       if (f >= 1) h.select(1, f) += synth::lookup(back1, t.loc, f - 1);
       if (f >= 2) h.select(1, f) += synth::lookup(back2, t.loc, f - 2);
     }
-    out.push_back(synth::stateset(t, h, "gru", k));
-  }
-  return out;
+    return h;
+  });
 }
 
 TEST(Calibration, Finding4H2IgnoresTheMemoryEcho) {
@@ -443,51 +428,48 @@ int swap_frames() {
 // elapsed-time-specific rotation; both swaps borrow a wrong one).
 std::vector<StateSet> turning_codes(std::uint64_t seed, double scale, double decay,
                                     bool by_frame = false) {
-  std::vector<StateSet> out;
-  torch::manual_seed(static_cast<std::int64_t>(seed));
-  for (int k = 0; k < sub_test_seeds(); ++k) {
-    synth::Trials t = synth::sampled_trials({"loc-1", "loc-2"}, 256, swap_frames(), 4,
-                                            seed * 31 + static_cast<std::uint64_t>(k));
-    const int units = 8;
-    torch::Tensor c = synth::code(4, units, 1.0);
-    c = c - c.mean(0, true);
-    c = c / c.norm(2, 1, true) * 4.0;
-    torch::Tensor basis =
-        std::get<0>(torch::linalg_qr(c.t())).narrow(1, 0, 3);  // [units, 3]: C's span
-    torch::Tensor axes = std::get<0>(torch::linalg_qr(torch::randn({3, 3}, torch::kFloat64)));
-    auto rotation = [&](int axis, double degrees) {
-      // About one axis of the span (Rodrigues: I + sin(a) K + (1 - cos(a)) K^2).
-      const double angle = degrees * M_PI / 180.0;
-      torch::Tensor a = axes.select(1, axis);
-      const double a0 = a[0].item<double>(), a1 = a[1].item<double>(), a2 = a[2].item<double>();
-      torch::Tensor kx =
-          torch::tensor({0.0, -a2, a1, a2, 0.0, -a0, -a1, a0, 0.0}, torch::kFloat64).view({3, 3});
-      torch::Tensor g = torch::eye(3, torch::kFloat64) + std::sin(angle) * kx +
-                        (1 - std::cos(angle)) * torch::mm(kx, kx);
-      return torch::eye(units, torch::kFloat64) +
-             torch::mm(torch::mm(basis, g - torch::eye(3, torch::kFloat64)), basis.t());
-    };
-    const torch::Tensor fixed = rotation(0, 90.0);
-    auto step = [&](int index) {
-      return torch::mm(rotation((index - 1) % 3, scale * kElapsedTurn), fixed);
-    };
-    std::vector<torch::Tensor> codes{c};  // codes[e]: the code at elapsed time e
-    for (int e = 1; e < t.frames; ++e)
-      codes.push_back(torch::mm(codes.back(), step(e).t()) * decay);
-    torch::Tensor h = noise(t, units);
-    for (int f = 0; f < t.frames; ++f) {
-      for (int i = 0; i <= f; ++i) {
-        torch::Tensor code = codes[static_cast<std::size_t>(f - i)];
-        if (by_frame) {  // stimulus i's code turned by the steps of frames i + 1 .. f
-          code = c;
-          for (int g = i + 1; g <= f; ++g) code = torch::mm(code, step(g).t()) * decay;
+  return sampled_replicates(
+      seed, sub_test_seeds(), 256, swap_frames(), [&](const synth::Trials& t) {
+        const int units = 8;
+        torch::Tensor c = synth::code(4, units, 1.0);
+        c = c - c.mean(0, true);
+        c = c / c.norm(2, 1, true) * 4.0;
+        torch::Tensor basis =
+            std::get<0>(torch::linalg_qr(c.t())).narrow(1, 0, 3);  // [units, 3]: C's span
+        torch::Tensor axes = std::get<0>(torch::linalg_qr(torch::randn({3, 3}, torch::kFloat64)));
+        auto rotation = [&](int axis, double degrees) {
+          // About one axis of the span (Rodrigues: I + sin(a) K + (1 - cos(a)) K^2).
+          const double angle = degrees * M_PI / 180.0;
+          torch::Tensor a = axes.select(1, axis);
+          const double a0 = a[0].item<double>(), a1 = a[1].item<double>(), a2 = a[2].item<double>();
+          torch::Tensor kx =
+              torch::tensor({0.0, -a2, a1, a2, 0.0, -a0, -a1, a0, 0.0}, torch::kFloat64)
+                  .view({3, 3});
+          torch::Tensor g = torch::eye(3, torch::kFloat64) + std::sin(angle) * kx +
+                            (1 - std::cos(angle)) * torch::mm(kx, kx);
+          return torch::eye(units, torch::kFloat64) +
+                 torch::mm(torch::mm(basis, g - torch::eye(3, torch::kFloat64)), basis.t());
+        };
+        const torch::Tensor fixed = rotation(0, 90.0);
+        auto step = [&](int index) {
+          return torch::mm(rotation((index - 1) % 3, scale * kElapsedTurn), fixed);
+        };
+        std::vector<torch::Tensor> codes{c};  // codes[e]: the code at elapsed time e
+        for (int e = 1; e < t.frames; ++e)
+          codes.push_back(torch::mm(codes.back(), step(e).t()) * decay);
+        torch::Tensor h = noise(t, units);
+        for (int f = 0; f < t.frames; ++f) {
+          for (int i = 0; i <= f; ++i) {
+            torch::Tensor code = codes[static_cast<std::size_t>(f - i)];
+            if (by_frame) {  // stimulus i's code turned by the steps of frames i + 1 .. f
+              code = c;
+              for (int g = i + 1; g <= f; ++g) code = torch::mm(code, step(g).t()) * decay;
+            }
+            h.select(1, f) += synth::lookup(code, t.loc, i);
+          }
         }
-        h.select(1, f) += synth::lookup(code, t.loc, i);
-      }
-    }
-    out.push_back(synth::stateset(t, h, "gru", k));
-  }
-  return out;
+        return h;
+      });
 }
 
 const std::string kSwapBody =

@@ -247,4 +247,23 @@ inline torch::Tensor noise(const synth::Trials& t, int units) {
   return torch::randn({t.m, t.frames, units}, torch::kFloat64);
 }
 
+// One configuration's replicates on the real N-back sampler's trials (loc-1
+// and loc-2, `per_task` trials each, `frames` frames, 4 views): `seeds`
+// GRU-labelled models, model k's trials drawn with seed * 31 + k, its states
+// [m, frames, units] from `states` (drawing from torch's generator, seeded
+// with `seed` once, before the first model).
+inline std::vector<StateSet> sampled_replicates(
+    std::uint64_t seed, int seeds, int per_task, int frames,
+    const std::function<torch::Tensor(const synth::Trials&)>& states) {
+  std::vector<StateSet> out;
+  torch::manual_seed(static_cast<std::int64_t>(seed));
+  for (int k = 0; k < seeds; ++k) {
+    synth::Trials t = synth::sampled_trials({"loc-1", "loc-2"}, per_task, frames, 4,
+                                            seed * 31 + static_cast<std::uint64_t>(k));
+    torch::Tensor h = states(t);
+    out.push_back(synth::stateset(t, h, "gru", k));
+  }
+  return out;
+}
+
 }  // namespace wmgeom::testing
