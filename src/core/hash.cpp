@@ -46,7 +46,7 @@ void hash_file(XXH3_state_t* state, const fs::path& path) {
 // Every file a stage reading the folder sees, by the name it sees it under,
 // sorted: folder symlinks are followed as the stages follow them (a ShapeNet
 // category linked in from elsewhere), a link back to a folder above it is
-// not (a cycle).
+// not (a cycle); hidden files and folders are not data (hidden_name).
 std::vector<fs::path> folder_files(const fs::path& path) {
   std::vector<fs::path> files;
   std::vector<fs::path> chain{fs::canonical(path)};  // the folders above, canonical
@@ -54,6 +54,10 @@ std::vector<fs::path> folder_files(const fs::path& path) {
   for (auto it = fs::recursive_directory_iterator(path, options);
        it != fs::recursive_directory_iterator(); ++it) {
     chain.resize(static_cast<std::size_t>(it.depth()) + 1);
+    if (hidden_name(it->path())) {
+      if (it->is_directory()) it.disable_recursion_pending();
+      continue;
+    }
     if (it->is_directory()) {
       const fs::path real = fs::canonical(it->path());
       if (std::find(chain.begin(), chain.end(), real) != chain.end()) {
@@ -86,6 +90,11 @@ std::string shown(const ContentStamp& stamp, const std::string& name) {
   return name.empty() ? stamp.path.string() : (stamp.path / name).string();
 }
 }  // namespace
+
+bool hidden_name(const fs::path& p) {
+  const std::string name = p.filename().string();
+  return !name.empty() && name[0] == '.' && name != "." && name != "..";
+}
 
 std::string hash_path_content(const fs::path& path, ContentStamp* stamp) {
   std::error_code ec;

@@ -14,8 +14,14 @@ namespace wmgeom {
 
 std::string hash128_hex(std::string_view text);
 std::string hash64_hex(std::span<const std::byte> bytes);
+// Hidden names (beginning with '.': .git, .DS_Store, an editor's swap file)
+// are not data: a folder's hash skips them and every stage listing a folder
+// skips them too, so that `git status` or Finder touching them neither moves
+// a key nor counts as an edit of the folder.
+bool hidden_name(const std::filesystem::path& p);
 // A file's bytes, or for a directory the sorted relative paths and contents of
-// every regular file below it. Throws wmgeom::InputError if unreadable.
+// every regular file below it but hidden ones (and none under a hidden
+// folder). Throws wmgeom::InputError if unreadable.
 //
 // With `stamp`, also records what it read: each file's name (relative to
 // `path`; "" for a single file), size, modification time and inode, taken

@@ -111,5 +111,29 @@ TEST(Hash, AStampNamesTheFirstFileChangedAddedOrRemovedSinceTheHash) {
   EXPECT_EQ(content_changed(one), (dir / "tree" / "a.obj").string() + " was removed");
 }
 
+// Hidden files and folders are not data (no stage lists them): creating or
+// editing one (a .git folder, .DS_Store) leaves a folder's hash, and its
+// stamp, as they were.
+TEST(Hash, HiddenFilesAndFoldersAreNotPartOfAFolder) {
+  TempDir dir;
+  fs::create_directories(dir / "tree" / "sub");
+  write_file(dir / "tree" / "sub" / "a.obj", "abc");
+  ContentStamp stamp;
+  const std::string before = hash_path_content(dir / "tree", &stamp);
+  fs::create_directories(dir / "tree" / ".git" / "objects");
+  write_file(dir / "tree" / ".git" / "index", "x");
+  write_file(dir / "tree" / ".git" / "objects" / "a.obj", "not a mesh");
+  write_file(dir / "tree" / "sub" / ".DS_Store", "y");
+  EXPECT_EQ(hash_path_content(dir / "tree"), before);
+  EXPECT_EQ(content_changed(stamp), "");
+  write_file(dir / "tree" / ".git" / "index", "xx");
+  EXPECT_EQ(content_changed(stamp), "");
+  write_file(dir / "tree" / "sub" / "b.obj", "");
+  EXPECT_NE(hash_path_content(dir / "tree"), before) << "a visible file is data";
+  EXPECT_TRUE(hidden_name(".git"));
+  EXPECT_FALSE(hidden_name("a.obj"));
+  EXPECT_FALSE(hidden_name(fs::path("tree") / "."));
+}
+
 }  // namespace
 }  // namespace wmgeom::testing

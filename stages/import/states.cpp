@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/hash.h"
 #include "core/npy.h"
 #include "nback/sampler.h"
 
@@ -100,7 +101,7 @@ Inventory npy_inventory(const fs::path& dir) {
   inv.document = read_json_file(dir / "meta.json");
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
-    if (e.path().extension() != ".npy") continue;
+    if (e.path().extension() != ".npy" || hidden_name(e.path())) continue;  // core/hash.h
     const NpyHeader h = read_npy_header(e.path());
     inv.arrays[e.path().stem().string()] = {h.dtype, h.shape, e.path().string()};
   }

@@ -10,6 +10,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "core/choices.h"
+#include "core/hash.h"
 #include "render/rng.h"
 
 namespace wmgeom::render {
@@ -21,10 +22,8 @@ std::string lower(std::string s) {
   return s;
 }
 
-bool hidden(const fs::path& p) {
-  const std::string name = p.filename().string();
-  return !name.empty() && name[0] == '.';
-}
+// Not data (core/hash.h: the folder's hash skips them too).
+bool hidden(const fs::path& p) { return hidden_name(p); }
 
 std::string quoted(const fs::path& p) { return "\"" + p.string() + "\""; }
 
@@ -259,6 +258,10 @@ Catalog make_catalog(const Settings& s, const Report& report) {
       if (s.source == Source::kMeshes) {
         for (auto it = fs::recursive_directory_iterator(idir, ec);
              !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+          if (hidden(it->path())) {
+            if (it->is_directory(ec)) it.disable_recursion_pending();
+            continue;
+          }
           if (it->is_regular_file(ec) && lower(it->path().extension().string()) == ".obj") {
             id.files.push_back(it->path());
           }
@@ -405,7 +408,11 @@ void check_settings(const Settings& s, const Report& report) {
       int found = 0;
       for (auto it = fs::recursive_directory_iterator(s.background_path, ec);
            !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        if (!it->is_regular_file(ec) || hidden(it->path()) || !is_image_file(it->path())) continue;
+        if (hidden(it->path())) {
+          if (it->is_directory(ec)) it.disable_recursion_pending();
+          continue;
+        }
+        if (!it->is_regular_file(ec) || !is_image_file(it->path())) continue;
         if (!cv::haveImageReader(it->path().string())) {
           report("background_path", "readable images; " + quoted(it->path()) +
                                         " is unreadable or not an image OpenCV can decode");

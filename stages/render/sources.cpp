@@ -14,6 +14,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "core/error.h"
+#include "core/hash.h"
 #include "render/grammars.h"
 #include "render/rng.h"
 
@@ -215,10 +216,11 @@ std::vector<cv::Mat> load_backgrounds(const fs::path& dir) {
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(dir, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (it->is_regular_file(ec) && !name.empty() && name[0] != '.' && is_image_file(it->path())) {
-      files.push_back(it->path());
+    if (hidden_name(it->path())) {  // not data (core/hash.h), nor what is under it
+      if (it->is_directory(ec)) it.disable_recursion_pending();
+      continue;
     }
+    if (it->is_regular_file(ec) && is_image_file(it->path())) files.push_back(it->path());
   }
   std::sort(files.begin(), files.end());
   if (files.empty()) throw InputError(dir.string() + ": no .png/.jpg background images");

@@ -293,6 +293,17 @@ TEST(RenderStage, MeshesSourceRendersObjFolders) {
       EXPECT_NEAR(static_cast<double>(r), static_cast<double>(g), 0.05 * r) << i;
     }
   }
+  // Hidden files and folders are not data (core/hash.h: nor part of the
+  // folder's hash): a mesh under .git or a hidden .obj is not read.
+  write_file(dir / "meshes/box/a/.git/objects/pyramid.obj", kPyramidObj);
+  write_file(dir / "meshes/box/a/.backup.obj", kPyramidObj);
+  write_file(dir / "meshes/.DS_Store", "");
+  const StimulusSet again = render_set(
+      "source = \"meshes\"\npath = \"meshes\"\ncategories = 2\nidentities_per_category = 1\n"
+      "views = 4\nimage_size = 64\nholdout_every = 0",
+      dir.path());
+  EXPECT_TRUE(std::equal(s.images.bytes().begin(), s.images.bytes().end(),
+                         again.images.bytes().begin(), again.images.bytes().end()));
 }
 
 TEST(RenderStage, ImagesSourceUsesPreRenderedViews) {
