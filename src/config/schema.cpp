@@ -1,5 +1,7 @@
 #include "config/schema.h"
 
+#include <algorithm>
+
 #include <sstream>
 
 #include "config/toml_value.h"
@@ -175,7 +177,7 @@ StageSchema parse_schema(std::string_view toml_text, std::string_view source) {
       if (!t) bad(source, key, "expected a table");
       only_keys(source, key, *t,
                 {"type", "default", "default_from", "min", "max", "choices", "min_items",
-                 "max_items", "must_exist", "hash_content", "hashed", "doc"});
+                 "max_items", "must_exist", "hash_content", "hashed", "used_when", "doc"});
       ParamSpec p;
       p.name = std::string(k.str());
       auto type = t->get_as<std::string>("type");
@@ -202,6 +204,19 @@ StageSchema parse_schema(std::string_view toml_text, std::string_view source) {
       if (auto x = t->get_as<bool>("hash_content")) p.hash_content = x->get();
       if (auto x = t->get_as<bool>("hashed")) p.hashed = x->get();
       if (auto x = t->get_as<std::string>("doc")) p.doc = x->get();
+      if (const toml::node* x = t->get("used_when")) {
+        const toml::table* w = x->as_table();
+        if (!w || w->size() != 1)
+          bad(source, key + ".used_when",
+              "expected one parameter and its values, e.g. { source = [\"meshes\"] }");
+        const std::string other(w->cbegin()->first.str());
+        const toml::node* values = w->get(other);
+        auto list = values ? detail::to_value(*values, ParamType::kStringList) : std::nullopt;
+        if (!list || std::get<std::vector<std::string>>(*list).empty())
+          bad(source, key + ".used_when." + other, "expected a non-empty list of strings");
+        p.used_when = other;
+        p.used_values = std::get<std::vector<std::string>>(*list);
+      }
       if (auto x = t->get_as<std::string>("default_from")) {
         if (x->get() != "pipeline.seed")
           bad(source, key + ".default_from", "only \"pipeline.seed\" is supported");
@@ -220,6 +235,20 @@ StageSchema parse_schema(std::string_view toml_text, std::string_view source) {
       s.params.push_back(std::move(p));
     }
   }
+  for (const auto& p : s.params) {
+    if (p.used_when.empty()) continue;
+    const std::string key = "param." + p.name + ".used_when." + p.used_when;
+    const ParamSpec* other = s.param(p.used_when);
+    if (!other || other == &p || other->type != ParamType::kString || other->choices.empty())
+      bad(source, key, "must name another string parameter with choices");
+    for (const auto& v : p.used_values) {
+      if (std::find(other->choices.begin(), other->choices.end(), v) == other->choices.end())
+        bad(source, key, "\"" + v + "\" is not one of " + p.used_when + "'s choices");
+    }
+    if (!p.default_value)
+      bad(source, "param." + p.name + ".used_when",
+          "needs a default (what the key holds when it is not used)");
+  }
   if (!s.device.empty()) {
     const ParamSpec* d = s.param(s.device);
     if (!d)
@@ -233,6 +262,12 @@ StageSchema parse_schema(std::string_view toml_text, std::string_view source) {
     }
   }
   return s;
+}
+
+bool ParamSpec::used(const Params& params) const {
+  if (used_when.empty()) return true;
+  const std::string& v = params.s(used_when);
+  return std::find(used_values.begin(), used_values.end(), v) != used_values.end();
 }
 
 std::string describe_schema(const StageSchema& s) {
@@ -263,6 +298,11 @@ std::string describe_schema(const StageSchema& s) {
       else
         o << " required";
       if (!p.hashed) o << "  [not in cache key]";
+      if (!p.used_when.empty()) {
+        std::string values;
+        for (const auto& v : p.used_values) values += (values.empty() ? "" : " or ") + v;
+        o << "  [read only when " << p.used_when << " is " << values << "]";
+      }
       o << "\n      " << p.doc << "\n      " << p.expectation() << "\n";
     }
   }

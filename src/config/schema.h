@@ -34,6 +34,11 @@
 //   must_exist = true          # path: "" means unset; otherwise the path must exist
 //   hash_content = true        # path: file/directory contents go into the cache key
 //   hashed = true              # false: excluded from the cache key (threads, log level...)
+//   used_when = { source = ["meshes", "images"] }
+//                              # read only when that string parameter (one with choices)
+//                              # has one of these values; otherwise the key holds the
+//                              # default instead (a path's contents are not hashed), so
+//                              # a value the stage ignores recomputes nothing. Needs a default.
 //   doc = "..."
 #pragma once
 
@@ -60,9 +65,13 @@ struct ParamSpec {
   bool must_exist = false;
   bool hash_content = false;
   bool hashed = true;
+  std::string used_when;                 // `used_when`'s parameter ("" = always used)
+  std::vector<std::string> used_values;  // ... and the values under which it is read
   std::string doc;
 
   bool required() const { return !default_value && !default_from_seed; }
+  // Whether the stage reads this parameter under `params` (used_when).
+  bool used(const Params& params) const;
   // "an integer in [1, 64]", "one of \"a\", \"b\"", "a list of 1 to 9 strings"
   std::string expectation() const;
 };

@@ -82,6 +82,22 @@ TEST(Schema, MalformedSchemasFailLoudly) {
       "input.a.max_instances: only a `many` port");
   bad("[stage]\ntype = \"x\"\n[input.a]\nkind = \"N\"\nmany = true\nmax_instances = 0\n",
       "input.a.max_instances: expected an integer >= 1");
+  // used_when names another string parameter with choices, values among
+  // them, and needs a default.
+  const std::string mode =
+      "[stage]\ntype = \"x\"\n[param.mode]\ntype = \"string\"\ndefault = \"a\"\nchoices = "
+      "[\"a\", \"b\"]\ndoc = \"d\"\n[param.p]\ntype = \"int\"\ndoc = \"d\"\n";
+  bad(mode + "default = 1\nused_when = { nope = [\"a\"] }\n",
+      "param.p.used_when.nope: must name another string parameter with choices");
+  bad(mode + "default = 1\nused_when = { mode = [\"c\"] }\n",
+      "param.p.used_when.mode: \"c\" is not one of mode's choices");
+  bad(mode + "default = 1\nused_when = { mode = [] }\n", "a non-empty list of strings");
+  bad(mode + "default = 1\nused_when = \"mode\"\n", "param.p.used_when: expected one parameter");
+  bad(mode + "used_when = { mode = [\"b\"] }\n", "param.p.used_when: needs a default");
+  const StageSchema ok = parse_schema(mode + "default = 1\nused_when = { mode = [\"b\"] }\n", "x");
+  EXPECT_EQ(ok.param("p")->used_when, "mode");
+  EXPECT_EQ(ok.param("p")->used_values, (std::vector<std::string>{"b"}));
+  EXPECT_NE(describe_schema(ok).find("[read only when mode is b]"), std::string::npos);
 }
 
 TEST(Registry, DuplicateAndMismatchedTypesAreErrors) {

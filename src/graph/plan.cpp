@@ -433,7 +433,9 @@ struct Builder {
       };
       for (const ParamSpec* p : params) {
         if (!p->hashed) continue;
-        const Value& v = inst.params.get(p->name);
+        // A parameter the stage does not read under the others' values
+        // (schema `used_when`) is keyed as its default, never hashed.
+        const Value& v = p->used(inst.params) ? inst.params.get(p->name) : *p->default_value;
         if (p->type == ParamType::kPath && p->hash_content) {
           const std::string& path = std::get<std::string>(v);
           if (path.empty()) {

@@ -308,6 +308,37 @@ TEST(Plan, FileContentIsHashedNotItsPath) {
   EXPECT_NE(key_of(plan_of(base + "file = \"d\"\n", {}, file), "k"), kd);
 }
 
+// A parameter the stage reads only under some value of another (schema
+// `used_when`) is keyed as its default otherwise: a mesh folder given to a
+// procedural render is not hashed, and editing it recomputes nothing. Where
+// it is read, it is keyed as any other (a value, a content hash).
+TEST(Plan, AParameterTheStageDoesNotReadIsKeyedAsItsDefault) {
+  TempDir dir;
+  write_file(dir / "f.txt", "one");
+  write_file(dir / "s.txt", "one");
+  const std::string base =
+      "[pipeline]\nname = \"t\"\n[stage.k]\ntype = \"kitchen\"\nname = "
+      "\"x\"\nfile = \"f.txt\"\n";
+  const std::string file = (dir / "p.toml").string();
+  const std::string fast = key_of(plan_of(base, {}, file), "k");
+  const Plan given = plan_of(base, {"stage.k.slow_file=\"s.txt\"", "stage.k.slow_count=7"}, file);
+  EXPECT_EQ(key_of(given, "k"), fast) << "not read in fast mode: not keyed";
+  EXPECT_NE(given.instances[0].key_text.find("file slow_file -\n"), std::string::npos);
+  EXPECT_NE(given.instances[0].key_text.find("param slow_count int 1\n"), std::string::npos);
+  EXPECT_EQ(given.instances[0].content.size(), 1U) << "only `file` was hashed";
+  write_file(dir / "s.txt", "two");
+  EXPECT_EQ(key_of(plan_of(base, {"stage.k.slow_file=\"s.txt\""}, file), "k"), fast);
+  // Read in slow mode: its value and its contents are keyed.
+  const std::string slow = key_of(plan_of(base, {"stage.k.mode=slow"}, file), "k");
+  const std::string slow_given =
+      key_of(plan_of(base, {"stage.k.mode=slow", "stage.k.slow_file=\"s.txt\""}, file), "k");
+  EXPECT_NE(slow_given, slow);
+  write_file(dir / "s.txt", "three");
+  EXPECT_NE(key_of(plan_of(base, {"stage.k.mode=slow", "stage.k.slow_file=\"s.txt\""}, file), "k"),
+            slow_given);
+  EXPECT_NE(key_of(plan_of(base, {"stage.k.mode=slow", "stage.k.slow_count=7"}, file), "k"), slow);
+}
+
 TEST(Plan, KeysIgnoreKeyOrderStageNamesAndUnhashedValues) {
   Plan p = plan_of(kChain);
   Plan q = plan_of(R"([pipeline]

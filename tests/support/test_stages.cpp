@@ -365,6 +365,18 @@ default = ""
 must_exist = true
 hash_content = true
 doc = "A file whose content is hashed."
+[param.slow_file]
+type = "path"
+default = ""
+must_exist = true
+hash_content = true
+used_when = { mode = ["slow"] }
+doc = "A file read only in slow mode: hashed only then."
+[param.slow_count]
+type = "int"
+default = 1
+used_when = { mode = ["slow"] }
+doc = "A number read only in slow mode: keyed as its default otherwise."
 [param.sizes]
 type = "list<int>"
 default = [1, 2]
