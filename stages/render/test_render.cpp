@@ -267,10 +267,10 @@ TEST(RenderStage, MeshesSourceRendersObjFolders) {
   write_file(dir / "meshes/box/a/cube.mtl", "newmtl red\nKd 0.9 0.1 0.1\n");
   write_file(dir / "meshes/pyramid/b/models/model_normalized.obj", kPyramidObj);
   write_file(dir / "meshes/pyramid/README.txt", "stray files beside identity folders are ignored");
-  const StimulusSet s = render_set(
+  const std::string body =
       "source = \"meshes\"\npath = \"meshes\"\ncategories = 2\nidentities_per_category = 1\n"
-      "views = 4\nimage_size = 64\nholdout_every = 0",
-      dir.path());
+      "views = 4\nimage_size = 64\nholdout_every = 0";
+  const StimulusSet s = render_set(body, dir.path());
   ASSERT_EQ(s.size(), 2 * 4 * 4);
   EXPECT_EQ(s.category_names, (std::vector<std::string>{"box", "pyramid"}));
   EXPECT_EQ(s.identity_names, (std::vector<std::string>{"box-a", "pyramid-b"}));
@@ -298,10 +298,7 @@ TEST(RenderStage, MeshesSourceRendersObjFolders) {
   write_file(dir / "meshes/box/a/.git/objects/pyramid.obj", kPyramidObj);
   write_file(dir / "meshes/box/a/.backup.obj", kPyramidObj);
   write_file(dir / "meshes/.DS_Store", "");
-  const StimulusSet again = render_set(
-      "source = \"meshes\"\npath = \"meshes\"\ncategories = 2\nidentities_per_category = 1\n"
-      "views = 4\nimage_size = 64\nholdout_every = 0",
-      dir.path());
+  const StimulusSet again = render_set(body, dir.path());
   EXPECT_TRUE(std::equal(s.images.bytes().begin(), s.images.bytes().end(),
                          again.images.bytes().begin(), again.images.bytes().end()));
 }
