@@ -54,13 +54,15 @@ void require_seeds(const std::vector<ModelData>& models, int min_seeds, const st
 }
 
 std::string one_training_twice(const std::vector<ModelData>& models) {
-  const auto names = replicate_group_names(models);
   std::map<std::pair<std::string, std::int64_t>, const ModelData*> first;
   for (const auto& m : models) {
     if (!m.seed_known) continue;
     if (auto [at, fresh] = first.emplace(std::pair{m.group, m.seed}, &m); !fresh) {
+      // The groups' names only for the message (the findings stage and
+      // findings() both ask, once per run each).
       return "models " + at->second->name + " and " + m.name + " are in one replicate group (" +
-             names.at(m.group) + ") with the same seed " + std::to_string(m.seed) +
+             replicate_group_names(models).at(m.group) + ") with the same seed " +
+             std::to_string(m.seed) +
              ": one training (captured twice, or trained twice alike), not two replicates";
     }
   }
