@@ -81,7 +81,10 @@ Finding 4: H1 - halfway(H1 chance, H1 validation) and H2 - H2 chance over the
    the centroids of (s + 1, t + 1) and (s, t + 1); held-out states less the
    target's offsets classified by the nearest predicted centroid, against
    the target's own centroids and their permuted-label null, by the same
-   leak and lag rules and the same pairing as below. Also the paper's swap
+   leak and lag rules and the same pairing as below; and its control (finding
+   4's fourth test since findings version 5): the elapsed-shifted swap's
+   relative score minus the same swap's with the next stimulus's centroids
+   put in place unrotated (times R's scale). Also the paper's swap
    on decoder weights (supporting in the tables, "decoder-weight swap"):
    mean over source cells (task, s, t) of relative(elapsed-shifted) -
    relative(time-shifted), relative = (swap - chance) / (fitted - chance)
@@ -93,7 +96,7 @@ Finding 4: H1 - halfway(H1 chance, H1 validation) and H2 - H2 chance over the
    acting on the span of the two normal sets and as the identity outside it.
 --check: exit 1 if any per-model quantity differs from the tables' by more
 than --tolerance (0.03), the swap test included; --no-swap-check leaves it
-out (useful with --null-rule numpy: the swap's relative scores divide by
+(and the rotation's control) out (useful with --null-rule numpy: the swap's relative scores divide by
 the target's distance from its null, so another null draw moves them).
 --completions N: the swap test also under N random completions of the
 rotation (each an equally optimal Procrustes solution: the K class normals
@@ -419,6 +422,7 @@ def finding4(m):
     Q, P, T = m.a.folds, m.a.permutations, m.T
     h1, h1c, h2, h2c, val = [], [], [], [], []
     swaps, centroid_swaps, centroid_pairs = [], [], 0
+    rotations = []  # the elapsed-shifted centroid swap's relative score, fitted rotation - none
     spread = [[] for _ in range(m.a.completions)]  # the same test under random completions
     rng = np.random.default_rng(m.a.seed)
     pairs = 0
@@ -598,7 +602,7 @@ def finding4(m):
             # the same trials of (s+1, t+2); s+1 is shown at t from t = s+1.
             for t in range(s + 1, T - 2):
                 centroid_pairs += 1
-                es, ts = [], []
+                es, ts, es0 = [], [], []
                 complete = True
                 for q in range(Q):
                     src, tgt, nx0, nx = (codes(fam, fr, q, fam["y"][None])
@@ -608,6 +612,7 @@ def finding4(m):
                     own = Rotation(nx0[0][0], nx[0][0], "closest")
                     ts.append(own.apply(nx[0][0]))
                     es.append(rot.apply(nx[0][0]))
+                    es0.append(nx[0][0] * rot.scale)  # the no-rotation control (R = I)
                 if not complete:
                     continue
                 scored = [centroid_scores(nxt, t + 2, f, es), centroid_scores(nxt, t + 2, f, ts)]
@@ -615,10 +620,13 @@ def finding4(m):
                     continue
                 rel = [(a_ - null) / (fit - null) for a_, fit, null, _ in scored]
                 centroid_swaps.append(rel[0] - rel[1])
+                a0, fit0, null0, _ = centroid_scores(nxt, t + 2, f, es0)  # same target and trials
+                rotations.append(rel[0] - (a0 - null0) / (fit0 - null0))
     mid = np.mean(h1c) + 0.5 * (np.mean(val) - np.mean(h1c))
     return {"H1 - halfway": float(np.mean(h1) - mid), "H2 - chance": float(np.mean(h2) - np.mean(h2c)),
             "swap": float(np.mean(centroid_swaps)) if centroid_swaps else np.nan,
             "swap pairs used": len(centroid_swaps), "swap pairs excluded": centroid_pairs - len(centroid_swaps),
+            "rotation - no rotation": float(np.mean(rotations)) if rotations else np.nan,
             "decoder-weight swap": float(np.mean(swaps)) if swaps else np.nan,
             "decoder-weight swap pairs used": len(swaps),
             "swap, random completions": [float(np.mean(d)) for d in spread if d]}
@@ -659,21 +667,23 @@ def ours_finding4(tables, name):
             h1.append(float(r["accuracy"])), h1c.append(float(r["chance_empirical"])), val.append(float(r["validation"]))
         elif float(r["stim_frame"]) < int(r["task"].split("-")[1]):  # H2: s < N only
             h2.append(float(r["accuracy"])), h2c.append(float(r["chance_empirical"]))
-    def swaps_of(table, partner):
+    def swaps_of(table, partner, control=None):
         cell = {}
         for r in read_csv(os.path.join(tables, table)):
             if r["model"] != name or r["relevance"] != "relevant":
                 continue
             key = (r["task"], r["feature"], float(r["source_stim"]), float(r["source_frame"]))
             cell.setdefault(key, {})[r["test"]] = float(r["relative"]) if float(r["target_above_chance"]) > 0 else np.nan
-        return [c["elapsed_shifted"] - c[partner] for c in cell.values()
+        return [c["elapsed_shifted"] - c.get(control or partner, np.nan) for c in cell.values()
                 if "elapsed_shifted" in c and partner in c
                 and np.isfinite(c["elapsed_shifted"]) and np.isfinite(c[partner])]
     swaps = swaps_of("procrustes_centroids.csv", "time_shifted_same_cell")
+    rotations = swaps_of("procrustes_centroids.csv", "time_shifted_same_cell", "elapsed_shifted_no_rotation")
     weights = swaps_of("procrustes.csv", "time_shifted")
     mid = np.mean(h1c) + 0.5 * (np.mean(val) - np.mean(h1c))
     return {"H1 - halfway": float(np.mean(h1) - mid), "H2 - chance": float(np.mean(h2) - np.mean(h2c)),
             "swap": float(np.mean(swaps)) if swaps else np.nan, "swap pairs used": len(swaps),
+            "rotation - no rotation": float(np.mean(rotations)) if rotations else np.nan,
             "decoder-weight swap": float(np.mean(weights)) if weights else np.nan,
             "decoder-weight swap pairs used": len(weights)}
 
@@ -761,7 +771,7 @@ def main():
                              theirs["normalised generalisation"]))
         if "4" in which:
             ours, theirs = ours_finding4(a.tables, name), finding4(m)
-            for q in ("H1 - halfway", "H2 - chance", "swap", "decoder-weight swap"):
+            for q in ("H1 - halfway", "H2 - chance", "swap", "rotation - no rotation", "decoder-weight swap"):
                 compared.append((f"finding 4: {q}", ours[q], theirs[q]))
             for q in ("swap pairs used", "decoder-weight swap pairs used"):
                 compared.append((f"finding 4: {q}", ours[q], theirs[q]))
@@ -773,7 +783,7 @@ def main():
         for what, o, t in compared:
             d = abs(o - t)
             print(f"{name:34s} {what:28s} {o:9.4f} {t:9.4f} {d:7.4f}", flush=True)
-            if "pairs" in what or (a.no_swap_check and what.endswith("swap")):
+            if "pairs" in what or (a.no_swap_check and what.endswith(("swap", "no rotation"))):
                 pass
             elif not d <= worst:
                 worst, worst_at = d, (name, what)

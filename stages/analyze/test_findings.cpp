@@ -317,7 +317,8 @@ TEST(Findings, RowsWithoutAScoreAreSkippedAndCounted) {
       // Finding 2: vanilla generalises, the GRU does not.
       add_cross_task_cell(tables, m.name, (m.rnn == "rnn" ? 0.9 : 0.3) + e);
       if (unscored) add_cross_task_cell(tables, m.name, NAN, 0.9, "cat-1");
-      // Finding 4: H1 fails, H2 holds, the elapsed-shifted swap beats the time-shifted one.
+      // Finding 4: H1 fails, H2 holds, the elapsed-shifted swap beats the
+      // time-shifted one and its own no-rotation control.
       for (const char* hyp : {"H1_slot", "H2_shared"}) {
         for (bool none : {false, true}) {
           if (none && !unscored) continue;
@@ -335,14 +336,17 @@ TEST(Findings, RowsWithoutAScoreAreSkippedAndCounted) {
                                              {"chance_empirical", none ? NAN : 0.33}});
         }
       }
-      for (const char* test : {"elapsed_shifted", "time_shifted", "time_shifted_same_cell"}) {
+      for (const char* test : {"elapsed_shifted", "time_shifted", "time_shifted_same_cell",
+                               "elapsed_shifted_no_rotation"}) {
         for (bool none : {false, true}) {
           if (none && !unscored) continue;
           const bool es = std::string(test) == "elapsed_shifted";
-          const bool same_cell = std::string(test) == "time_shifted_same_cell";
+          const bool same_cell = std::string(test) == "time_shifted_same_cell" ||
+                                 std::string(test) == "elapsed_shifted_no_rotation";
           // The same rows for the declared (centroid) swap and the decoder-weight
           // one; the time-shifted swap on the elapsed-shifted cell is the
-          // declared swap's partner (version 10), in its table only.
+          // declared swap's partner (version 10), in its table only, and so
+          // (here) is the no-rotation control.
           for (const char* table : {"procrustes", "procrustes_centroids"}) {
             if (same_cell && std::string(table) == "procrustes") continue;
             tables[table].add({{"model", m.name},
@@ -376,8 +380,9 @@ TEST(Findings, RowsWithoutAScoreAreSkippedAndCounted) {
       << with["1"].dump(2);
   EXPECT_EQ(with["2"]["numbers"]["cells without a score (skipped), all models"], 6)
       << with["2"].dump(2);
-  // 2 H1/H2 rows and 3 declared swap rows (elapsed, time, time on the same cell).
-  EXPECT_EQ(with["4"]["numbers"]["gru_multi1: rows without a score (skipped)"], 5)
+  // 2 H1/H2 rows and 4 declared swap rows (elapsed, time, time on the same
+  // cell, elapsed without rotation).
+  EXPECT_EQ(with["4"]["numbers"]["gru_multi1: rows without a score (skipped)"], 6)
       << with["4"].dump(2);
   EXPECT_EQ(with["4"]["numbers"]["gru_multi1: swap pairs used"],
             clean["4"]["numbers"]["gru_multi1: swap pairs used"]);
@@ -515,6 +520,88 @@ TEST(Findings, Finding3IsNeverDecidedWithoutItsRobustnessChecks) {
   EXPECT_NE(whitened["detail"].get<std::string>().find("that robustness check does not apply"),
             std::string::npos)
       << whitened.dump(2);
+}
+
+// ---- Finding 4: the rotation must matter (findings version 5) ----
+
+// Finding 4's rows of one model: H1 below halfway, H2 above chance, and one
+// declared swap pair whose elapsed-shifted swap beats its time-shifted
+// partner by 0.4 relative; `no_rotation` is the elapsed-shifted swap's
+// relative score with the next stimulus's centroids put in unrotated.
+void add_chronology(analyze::Tables& tables, const std::string& name, double e,
+                    double no_rotation) {
+  for (const char* hyp : {"H1_slot", "H2_shared"}) {
+    const bool h1 = std::string(hyp) == "H1_slot";
+    tables["temporal_hypotheses"].add({{"model", name},
+                                       {"task", std::string("loc-1")},
+                                       {"feature", std::string("loc")},
+                                       {"relevance", std::string("relevant")},
+                                       {"hypothesis", std::string(hyp)},
+                                       {"stim_frame", 0.0},
+                                       {"other_frame", 1.0},
+                                       {"validation", 0.9},
+                                       {"validation_chance", 0.33},
+                                       {"accuracy", (h1 ? 0.35 : 0.8) + e},
+                                       {"chance_empirical", 0.33}});
+  }
+  const std::map<std::string, double> relative{{"elapsed_shifted", 0.8 + e},
+                                               {"time_shifted_same_cell", 0.4},
+                                               {"time_shifted", 0.4},
+                                               {"elapsed_shifted_no_rotation", no_rotation}};
+  for (const auto& [test, rel] : relative) {
+    // The decoder-weight swap (supporting) with the same numbers.
+    for (const char* table : {"procrustes_centroids", "procrustes"}) {
+      if (std::string(table) == "procrustes" && test == "time_shifted_same_cell") continue;
+      tables[table].add({{"model", name},
+                         {"task", std::string("loc-1")},
+                         {"feature", std::string("loc")},
+                         {"relevance", std::string("relevant")},
+                         {"test", test},
+                         {"source_stim", 0.0},
+                         {"source_frame", 1.0},
+                         {"scoring", std::string("all")},
+                         {"fitted_accuracy", 0.9},
+                         {"relative", rel},
+                         {"target_above_chance", 1.0},
+                         {"accuracy", 0.3 + 0.6 * rel}});
+    }
+  }
+}
+
+// Ordinal slots with a transient encoding pass H1, H2 and the swap (the
+// borrowed rotation is the identity on the next stimulus's slot, which reads
+// it perfectly), but the swap scores as well with no rotation at all. Until
+// findings version 5 that comparison was supporting and the finding held on
+// such codes (calibration: 100 of 100 draws); now it is the fourth deciding
+// test. The same H1, H2 and swap with a rotation that matters (the swap
+// with none 0.3 to 0.34 lower) hold.
+TEST(Findings, Finding4NeedsTheRotationToMatter) {
+  analyze::Settings s;
+  const std::vector<analyze::ModelData> models = three_gru_seeds();
+  for (const bool slots : {false, true}) {
+    analyze::Tables tables;
+    for (const auto& m : models) {
+      const double e = 0.01 * double(m.seed);
+      // Slots: rotation - no rotation is 0.01, -0.01, 0.01 (mean 0.003).
+      add_chronology(tables, m.name, e,
+                     slots ? 0.8 + e + (m.seed == 2 ? 0.01 : -0.01) : 0.5 - e * e * 100);
+    }
+    const auto f = analyze::findings(built(tables), models, s)["4"];
+    EXPECT_EQ(f["verdict"], slots ? "not held" : "held") << f.dump(2);
+    int deciding = 0;
+    for (const auto& test : f["tests"]) {
+      const std::string name = test["name"];
+      if (name.find("(supporting") != std::string::npos) continue;
+      ++deciding;
+      const bool rotation =
+          name.find("swap with the fitted rotation > with no rotation") != std::string::npos;
+      EXPECT_EQ(test["passed"].get<bool>(), !(slots && rotation)) << test.dump(2);
+      if (rotation)
+        EXPECT_NEAR(test["effect"].get<double>(), slots ? 0.01 / 3 : 0.3 + 0.02 + 0.14 / 3, 1e-9)
+            << test.dump(2);
+    }
+    EXPECT_EQ(deciding, 4) << f.dump(2);
+  }
 }
 
 // ---- Finding 1's sides weigh the architectures alike ----
