@@ -257,7 +257,7 @@ void append_copy(Table& t, std::size_t from, const std::map<std::string, double>
 const std::string kH1 = "GRU (n = 1) / H1 - halfway (paper: &lt; 0): ";
 const std::string kH2 = "GRU (n = 1) / H2 - empirical chance (&gt; 0): ";
 const std::string kSwap = "GRU (n = 1) / rel. swap: elapsed - time (&gt; 0): ";
-const std::string kRotation = "GRU (n = 1) / rotation - no rotation (supp.): ";
+const std::string kRotation = "GRU (n = 1) / rotation - no rotation (&gt; 0): ";
 
 // The finding-4 chart and its caption: from its title to the end of the section.
 std::string finding4_chart(const std::string& html) {
@@ -298,6 +298,16 @@ TEST(Report, Finding4ChartDrawsTheVerdictsSwapNotRawAccuracies) {
   EXPECT_TRUE(contains(f, kH1 + "-0.31</title>")) << f;
   EXPECT_TRUE(contains(f, kH2 + "0.55</title>")) << f;
   EXPECT_TRUE(contains(f, "from findings.json")) << f;
+  EXPECT_TRUE(contains(f, "finding 4&#39;s fourth test") || contains(f, "finding 4's fourth test"))
+      << f;
+  EXPECT_TRUE(contains(f, "needs all four tests")) << f;
+  // Findings of a version before 5 declare three tests: the rotation's
+  // control is drawn as supporting, and the caption says three.
+  a.findings["4"]["test"] = "per multi-task replicate group, three one-sided one-sample t-tests";
+  const std::string old = chart_of(a);
+  EXPECT_TRUE(contains(old, "GRU (n = 1) / rotation - no rotation (supp.): 0.17</title>")) << old;
+  EXPECT_TRUE(contains(old, "needs all three tests")) << old;
+  a.findings["4"].erase("test");
   // Neither raw difference (centroids 0.35, decoder weights 0.45) is drawn.
   EXPECT_FALSE(contains(f, ": 0.35</title>")) << f;
   EXPECT_FALSE(contains(f, ": 0.45</title>")) << f;

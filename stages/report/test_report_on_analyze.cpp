@@ -176,7 +176,7 @@ TEST(Report, Finding4ChartDrawsTheFindingsNumbersAndRecomputesThemAlike) {
       {": elapsed-shifted - time-shifted swap, relative to own targets",
        "rel. swap: elapsed - time (&gt; 0)"},
       {": elapsed-shifted swap relative, rotation - no rotation",
-       "rotation - no rotation (supp.)"}};
+       "rotation - no rotation (&gt; 0)"}};
   // Both models have every measure (else the comparison below is vacuous).
   for (const auto& [key, label] : measures)
     ASSERT_EQ(numbers_of(numbers, key).size(), 2u) << key << numbers.dump();
