@@ -143,10 +143,10 @@ nlohmann::json finding1(const std::map<std::string, Table>& tables,
     sides[g.multi ? 0 : 1] += (sides[g.multi ? 0 : 1].empty() ? "" : "; ") + g.name;
   const auto main = add_test(f, "multi-task retention > single-task retention",
                              stats::welch_t(multi, single, Alternative::kGreater, level_of(s)),
-                             Alternative::kGreater, s);
+                             Alternative::kGreater, s, Role::kDeciding);
   add_test(f, "multi-task retention > empirical chance (supporting, not part of the verdict)",
            stats::one_sample_t(multi, 0.0, Alternative::kGreater, level_of(s)),
-           Alternative::kGreater, s);
+           Alternative::kGreater, s, Role::kSupporting);
   IntersectionUnion iut;
   iut.add(main);
   return decide_all(f, iut,

@@ -131,7 +131,8 @@ nlohmann::json finding2(const std::map<std::string, Table>& tables,
     const auto w = values_of(g, value);
     const auto added = add_test(
         f, "vanilla RNN > " + rnn_label(g.rnn) + " (" + vanilla.name + " vs " + g.name + ")",
-        stats::welch_t(v, w, Alternative::kGreater, level_of(s)), Alternative::kGreater, s);
+        stats::welch_t(v, w, Alternative::kGreater, level_of(s)), Alternative::kGreater, s,
+        Role::kDeciding);
     iut.add(added);
     detail << "; " << rnn_label(g.rnn) << " " << fmt(mean(w)) << " (" << effect_text(added.r, s)
            << (added.passes ? ", passes" : ", does not pass") << ")";

@@ -42,9 +42,10 @@ nlohmann::json robustness_of_finding3(nlohmann::json f, const std::vector<Group>
       // Every deciding group has min_seeds finite values here (finding3's
       // usable_gap before the tests): the check is never skipped.
       const auto v = values_of(g, c.values);
-      const auto check = add_test(
-          f, g.name + ": robustness, the same test under " + c.name + " (supporting)",
-          stats::one_sample_t(v, 0.0, Alternative::kLess, level_of(s)), Alternative::kLess, s);
+      const auto check =
+          add_test(f, g.name + ": robustness, the same test under " + c.name + " (supporting)",
+                   stats::one_sample_t(v, 0.0, Alternative::kLess, level_of(s)), Alternative::kLess,
+                   s, Role::kSupporting);
       const double main = mean(values_of(g, value));
       if (f["verdict"] == "held" || f["verdict"] == "not held") {
         if ((check.r.effect < 0) != (main < 0)) {
@@ -201,9 +202,10 @@ nlohmann::json finding3(const std::map<std::string, Table>& tables,
             "its seeds: ";
   for (const auto& g : groups) {
     const auto v = values_of(g, value);
-    const auto added = add_test(
-        f, g.name + (g.multi ? "" : " (supporting, not part of the verdict)"),
-        stats::one_sample_t(v, 0.0, Alternative::kLess, level_of(s)), Alternative::kLess, s);
+    const auto added =
+        add_test(f, g.name + (g.multi ? "" : " (supporting, not part of the verdict)"),
+                 stats::one_sample_t(v, 0.0, Alternative::kLess, level_of(s)), Alternative::kLess,
+                 s, g.multi ? Role::kDeciding : Role::kSupporting);
     if (!g.multi) continue;
     iut.add(added);
     detail << g.name << ": " << effect_text(added.r, s, "mean")
@@ -220,7 +222,7 @@ nlohmann::json finding3(const std::map<std::string, Table>& tables,
                  finite ? stats::one_sample_t_plus(vm, 0.0, variance, resamples - 1.0,
                                                    Alternative::kLess, level_of(s))
                         : stats::TestResult{},
-                 Alternative::kLess, s);
+                 Alternative::kLess, s, Role::kDeciding);
     iut.add(at_matched);
     f["numbers"][g.name + ": image-bootstrap SD of the group's matched difference"] =
         number_or_null(std::sqrt(variance));

@@ -179,8 +179,9 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables,
     bool all = true;
     for (const auto& [name, what] : subs) {
       const auto& [values, alt] = what;
-      const auto added = add_test(
-          f, name, stats::one_sample_t(values_of(g, *values), 0.0, alt, level_of(s)), alt, s);
+      const auto added =
+          add_test(f, name, stats::one_sample_t(values_of(g, *values), 0.0, alt, level_of(s)), alt,
+                   s, g.multi ? Role::kDeciding : Role::kSupporting);
       all = all && added.passes;
       if (g.multi) iut.add(added);
     }
@@ -188,14 +189,14 @@ nlohmann::json finding4(const std::map<std::string, Table>& tables,
         f,
         g.name + ": rotation beats rotations fitted on permuted class correspondences (supporting)",
         stats::one_sample_t(values_of(g, rotation_null), 0.0, Alternative::kGreater, level_of(s)),
-        Alternative::kGreater, s);
+        Alternative::kGreater, s, Role::kSupporting);
     add_test(
         f,
         g.name +
             ": decoder-weight swap, same elapsed time > time-shifted (supporting; fools its "
             "adversarial null)",
         stats::one_sample_t(values_of(g, weight_swap), 0.0, Alternative::kGreater, level_of(s)),
-        Alternative::kGreater, s);
+        Alternative::kGreater, s, Role::kSupporting);
     if (g.multi)
       detail << g.name << (all ? ": all four tests pass; " : ": not every test passes; ");
   }

@@ -69,7 +69,7 @@ nlohmann::json finding5(const std::map<std::string, Table>& tables,
     const auto added =
         add_test(f, g.name + (g.multi ? "" : " (supporting, not part of the verdict)"),
                  stats::one_sample_t(values_of(g, value), 0.0, Alternative::kGreater, level_of(s)),
-                 Alternative::kGreater, s);
+                 Alternative::kGreater, s, g.multi ? Role::kDeciding : Role::kSupporting);
     if (!g.multi) continue;
     iut.add(added);
     detail << g.name << ": " << effect_text(added.r, s, "mean")

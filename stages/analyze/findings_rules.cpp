@@ -243,6 +243,13 @@ nlohmann::json decide(nlohmann::json f, const nlohmann::json& decisive, bool hel
 
 nlohmann::json decide_all(nlohmann::json f, const IntersectionUnion& iut,
                           const std::string& detail) {
+  int marked = 0;
+  for (const auto& t : f.at("tests")) marked += t.value("deciding", false);
+  if (marked != iut.tests) {
+    throw std::logic_error("finding \"" + f.at("title").get<std::string>() +
+                           "\": " + std::to_string(marked) + " tests marked deciding, " +
+                           std::to_string(iut.tests) + " in its intersection-union");
+  }
   if (!iut.undefined.empty()) {
     return not_testable(
         std::move(f),
@@ -254,10 +261,11 @@ nlohmann::json decide_all(nlohmann::json f, const IntersectionUnion& iut,
 
 // A test of the finding, added to f["tests"].
 Added add_test(nlohmann::json& f, const std::string& name, const TestResult& r, Alternative alt,
-               const Settings& s) {
-  Added a{r, test_json(name, r, alt, s.alpha, kUnit), false};
+               const Settings& s, Role role) {
+  Added a{r, test_json(name, r, alt, s.alpha, kUnit), false, role == Role::kDeciding};
   a.passes =
       r.defined() && r.p < s.alpha && (alt == Alternative::kLess ? r.effect < 0 : r.effect > 0);
+  a.json["deciding"] = a.deciding;
   f["tests"].push_back(a.json);
   return a;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -63,15 +64,23 @@ nlohmann::json not_testable(nlohmann::json f, const std::string& reason, const s
 nlohmann::json decide(nlohmann::json f, const nlohmann::json& decisive, bool held,
                       const std::string& detail);
 
+// What a test is to its finding: kDeciding, one of the tests its verdict is
+// the intersection-union of (IntersectionUnion::add takes only these), or
+// kSupporting, reported beside the verdict and never read by it. findings.json
+// records it per test (`deciding`, findings version 6 on), so a reader (the
+// report, a reviewer's script) need not infer it from a test's name.
+enum class Role { kDeciding, kSupporting };
+
 // A test of the finding, added to f["tests"]; `passes` when it is significant
 // in its declared direction.
 struct Added {
   TestResult r;
   nlohmann::json json;
   bool passes;
+  bool deciding;
 };
 Added add_test(nlohmann::json& f, const std::string& name, const TestResult& r, Alternative alt,
-               const Settings& s);
+               const Settings& s, Role role);
 
 // An intersection-union test: held only when every one of its tests passes
 // (each at alpha, so the conjunction keeps level alpha without correction);
@@ -84,7 +93,12 @@ struct IntersectionUnion {
   nlohmann::json decisive;
   double worst = -1;
   std::string undefined;  // the names of the tests that could not be computed
+  int tests = 0;          // how many were added: decide_all checks findings.json agrees
   void add(const Added& a) {
+    if (!a.deciding)
+      throw std::logic_error("a supporting test in a verdict's intersection-union: " +
+                             a.json.at("name").get<std::string>());
+    ++tests;
     held = held && a.passes;
     if (!a.r.defined())
       undefined += (undefined.empty() ? "" : "; ") + a.json.at("name").get<std::string>();
@@ -96,7 +110,9 @@ struct IntersectionUnion {
   }
 };
 // f decided by the intersection-union `iut`; not testable when one of its
-// tests could not be computed.
+// tests could not be computed. Throws std::logic_error when f["tests"] marks
+// other tests deciding than those `iut` took (a verdict must read exactly
+// the tests findings.json calls deciding).
 nlohmann::json decide_all(nlohmann::json f, const IntersectionUnion& iut,
                           const std::string& detail);
 

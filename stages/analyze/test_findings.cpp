@@ -71,13 +71,16 @@ TEST(Findings, AlphaDecidesWhichTestsPass) {
   for (const auto& [alpha, passes] : {std::pair{0.05, true}, std::pair{0.01, false}}) {
     s.alpha = alpha;
     nlohmann::json f;
-    const auto a = analyze::findings_detail::add_test(f, "t", r, st::Alternative::kGreater, s);
+    const auto a = analyze::findings_detail::add_test(f, "t", r, st::Alternative::kGreater, s,
+                                                      analyze::findings_detail::Role::kDeciding);
     EXPECT_EQ(a.passes, passes) << "alpha " << alpha;
     ASSERT_EQ(f.at("tests").size(), 1u);
     EXPECT_DOUBLE_EQ(f.at("tests")[0].at("p").get<double>(), r.p);
     // The same p in the other direction: the effect is positive, so "less" never passes.
     nlohmann::json g;
-    EXPECT_FALSE(analyze::findings_detail::add_test(g, "t", r, st::Alternative::kLess, s).passes);
+    EXPECT_FALSE(analyze::findings_detail::add_test(g, "t", r, st::Alternative::kLess, s,
+                                                    analyze::findings_detail::Role::kDeciding)
+                     .passes);
   }
 }
 
@@ -591,17 +594,69 @@ TEST(Findings, Finding4NeedsTheRotationToMatter) {
     int deciding = 0;
     for (const auto& test : f["tests"]) {
       const std::string name = test["name"];
-      if (name.find("(supporting") != std::string::npos) continue;
+      if (!test["deciding"].get<bool>()) continue;
       ++deciding;
       const bool rotation =
           name.find("swap with the fitted rotation > with no rotation") != std::string::npos;
       EXPECT_EQ(test["passed"].get<bool>(), !(slots && rotation)) << test.dump(2);
-      if (rotation)
+      if (rotation) {
         EXPECT_NEAR(test["effect"].get<double>(), slots ? 0.01 / 3 : 0.3 + 0.02 + 0.14 / 3, 1e-9)
             << test.dump(2);
+      }
     }
     EXPECT_EQ(deciding, 4) << f.dump(2);
   }
+}
+
+// Each test in findings.json says whether the verdict reads it (`deciding`,
+// findings version 6): the report and a reviewer's script read the flag, not
+// the test's name. The verdict's decisive p is the largest of the deciding
+// tests', and a supporting test can never enter an intersection-union, nor
+// can findings.json call a test deciding that the verdict did not read.
+TEST(Findings, EveryTestSaysWhetherItDecidesTheVerdict) {
+  namespace fd = analyze::findings_detail;
+  namespace st = analyze::stats;
+  analyze::Settings s;
+  const std::vector<analyze::ModelData> models = three_gru_seeds();
+  analyze::Tables tables;
+  for (const auto& m : models) {
+    const double e = 0.01 * double(m.seed);
+    add_chronology(tables, m.name, e, 0.5 - e * e * 100);
+  }
+  const auto f = analyze::findings(built(tables), models, s)["4"];
+  ASSERT_EQ(f["verdict"], "held") << f.dump(2);
+  int deciding = 0, supporting = 0;
+  double largest = -1;
+  for (const auto& test : f["tests"]) {
+    ASSERT_TRUE(test.contains("deciding") && test["deciding"].is_boolean()) << test.dump(2);
+    const bool named_supporting =
+        test["name"].get<std::string>().find("(supporting") != std::string::npos;
+    EXPECT_EQ(test["deciding"].get<bool>(), !named_supporting) << test.dump(2);
+    if (test["deciding"].get<bool>()) {
+      ++deciding;
+      largest = std::max(largest, test["p"].get<double>());
+    } else {
+      ++supporting;
+    }
+  }
+  EXPECT_EQ(deciding, 4);
+  EXPECT_EQ(supporting, 2);
+  EXPECT_DOUBLE_EQ(f["p"].get<double>(), largest);
+
+  // The contracts, both ways.
+  const auto r = st::one_sample_t({0.1, 0.4, 0.0, 0.5, 0.3}, 0.0, st::Alternative::kGreater);
+  nlohmann::json g = fd::finding(fd::kDeclared[3], s);
+  const auto support =
+      fd::add_test(g, "a supporting test", r, st::Alternative::kGreater, s, fd::Role::kSupporting);
+  fd::IntersectionUnion iut;
+  EXPECT_THROW(iut.add(support), std::logic_error);
+  const auto decides =
+      fd::add_test(g, "a deciding test", r, st::Alternative::kGreater, s, fd::Role::kDeciding);
+  EXPECT_THROW(fd::decide_all(g, iut, ""), std::logic_error);  // marked deciding, not read
+  iut.add(decides);
+  const auto decided = fd::decide_all(g, iut, "");
+  EXPECT_EQ(decided["verdict"], "held");
+  EXPECT_DOUBLE_EQ(decided["p"].get<double>(), r.p);
 }
 
 // ---- Finding 1's sides weigh the architectures alike ----

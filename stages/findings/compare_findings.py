@@ -11,7 +11,8 @@ pipelines/sensitivity.toml. Printed:
     one-sided 95% bound and p (the numbers the verdict was decided on);
  2. one row per (finding, test) whose name matches --tests (default: the
     per-group tests of findings 2, 3 and 5 and finding 4's declared swap;
-    supporting tests only with --supporting), one column per run:
+    supporting tests, those whose `deciding` is false, only with
+    --supporting), one column per run:
     effect [bound], p.
 Nothing is recomputed: the numbers are the files' own. A file that is not a
 findings.json (no finding "1".."5" with a verdict) is refused with exit 2.
@@ -21,6 +22,15 @@ import json
 import math
 import re
 import sys
+
+
+def decides(test):
+    """Whether a test decides its finding's verdict: its `deciding` flag
+    (findings version 6 on); older findings' tests lack it, and there the
+    name of every supporting test says "(supporting"."""
+    if isinstance(test.get("deciding"), bool):
+        return test["deciding"]
+    return "(supporting" not in test["name"]
 
 
 def fmt(x, digits=3):
@@ -94,7 +104,7 @@ def main():
         for k in keys:
             for t in doc.get(k, {}).get("tests", []):
                 name = f"{k}: {short(t['name'])}"
-                if not pattern.search(name) or ("(supporting" in name and not a.supporting):
+                if not pattern.search(name) or (not decides(t) and not a.supporting):
                     continue
                 if name not in table:
                     rows.append(name)

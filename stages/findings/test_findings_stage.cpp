@@ -309,6 +309,25 @@ TEST(Findings, ChangingAlphaRerunsOnlyTheFindings) {
   const int refused = std::system(
       (script + "x=" + (dir / "out" / "run.json").string() + " >/dev/null 2>&1").c_str());
   EXPECT_TRUE(WIFEXITED(refused) && WEXITSTATUS(refused) == 2);
+
+  // Per-test rows: supporting tests (`deciding` false, whatever their name
+  // says) only with --supporting.
+  auto doc = nlohmann::json::parse(read_file(dir / "at-0.05.json"));
+  auto test = [](const std::string& name, bool deciding) {
+    return nlohmann::json{{"name", name}, {"effect", 0.1},  {"ci", {0.05, nullptr}},
+                          {"p", 0.01},    {"passed", true}, {"deciding", deciding}};
+  };
+  doc["2"]["tests"] = {test("decides it", true), test("only supports it", false)};
+  write_file(dir / "flagged.json", doc.dump());
+  for (const bool supporting : {false, true}) {
+    const std::string out = (dir / "flagged.md").string();
+    const std::string c = script + "run=" + (dir / "flagged.json").string() + " --tests '^2: '" +
+                          (supporting ? " --supporting" : "") + " > " + out;
+    ASSERT_EQ(std::system(c.c_str()), 0) << c;
+    const std::string t = read_file(out);
+    EXPECT_NE(t.find("| 2: decides it | "), std::string::npos) << t;
+    EXPECT_EQ(t.find("| 2: only supports it | ") != std::string::npos, supporting) << t;
+  }
 }
 
 // The calibration table (how far to trust each verdict) is keyed and

@@ -242,7 +242,8 @@ AnalysisResult synthetic_analysis(const std::string& model, const std::string& r
                           {"statistic", 4.1},
                           {"df", 3.8},
                           {"p", p},
-                          {"passed", p < 0.05}};
+                          {"passed", p < 0.05},
+                          {"deciding", true}};
   };
   auto decided = [](nlohmann::json f, const nlohmann::json& t, const std::string& verdict) {
     for (const char* k : {"unit", "n", "effect", "ci", "p"}) f[k] = t[k];

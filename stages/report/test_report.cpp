@@ -114,6 +114,10 @@ TEST(Report, FindingsTableShowsVerdictEffectIntervalPAndUnit) {
   EXPECT_TRUE(contains(f, "Retention above empirical chance &lt;ok&gt;"));  // the detail, escaped
   EXPECT_TRUE(contains(f, "<summary>tests (1)</summary>"));
   EXPECT_TRUE(contains(f, "<td>multi-task retention &gt; single-task retention</td>"));
+  // Which tests decide the verdict: findings.json's `deciding` flag, shown
+  // per test (p < alpha, then decides).
+  EXPECT_TRUE(contains(f, "<th>decides the verdict</th>")) << f;
+  EXPECT_TRUE(contains(f, "<td>yes</td><td>yes</td></tr>")) << f;
   EXPECT_TRUE(contains(f, "gru-model: retention above chance</span> 0.42"));
   // Finding 2 is not testable: why, and what to add to the pipeline.
   EXPECT_TRUE(contains(
@@ -301,13 +305,30 @@ TEST(Report, Finding4ChartDrawsTheVerdictsSwapNotRawAccuracies) {
   EXPECT_TRUE(contains(f, "finding 4&#39;s fourth test") || contains(f, "finding 4's fourth test"))
       << f;
   EXPECT_TRUE(contains(f, "needs all four tests")) << f;
-  // Findings of a version before 5 declare three tests: the rotation's
-  // control is drawn as supporting, and the caption says three.
-  a.findings["4"]["test"] = "per multi-task replicate group, three one-sided one-sample t-tests";
-  const std::string old = chart_of(a);
-  EXPECT_TRUE(contains(old, "GRU (n = 1) / rotation - no rotation (supp.): 0.17</title>")) << old;
-  EXPECT_TRUE(contains(old, "needs all three tests")) << old;
-  a.findings["4"].erase("test");
+  // Whether the rotation's control decides is its test's `deciding` flag
+  // (findings version 6 on): deciding since version 5, supporting before,
+  // when the chart draws it as supporting and the caption says three tests.
+  auto with_rotation_test = [&](const nlohmann::json& test) {
+    AnalysisResult b = a;
+    b.findings["4"]["tests"].push_back(test);
+    return chart_of(b);
+  };
+  const std::string name5 =
+      "GRU: same-elapsed-time swap with the fitted rotation > with no rotation";
+  const std::string name4 = "GRU: rotation beats the no-rotation control (supporting)";
+  for (const auto& [test, decides] :
+       {std::pair{nlohmann::json{{"name", name5}, {"deciding", true}}, true},
+        std::pair{nlohmann::json{{"name", name5}, {"deciding", false}}, false},
+        // Findings before version 6 carry no flag: the name says it.
+        std::pair{nlohmann::json{{"name", name5}}, true},
+        std::pair{nlohmann::json{{"name", name4}}, false}}) {
+    const std::string c = with_rotation_test(test);
+    EXPECT_EQ(contains(c, kRotation + "0.17</title>"), decides) << test.dump();
+    EXPECT_EQ(contains(c, "GRU (n = 1) / rotation - no rotation (supp.): 0.17</title>"), !decides)
+        << test.dump();
+    EXPECT_TRUE(contains(c, decides ? "needs all four tests" : "needs all three tests"))
+        << test.dump();
+  }
   // Neither raw difference (centroids 0.35, decoder weights 0.45) is drawn.
   EXPECT_FALSE(contains(f, ": 0.35</title>")) << f;
   EXPECT_FALSE(contains(f, ": 0.45</title>")) << f;

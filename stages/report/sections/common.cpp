@@ -64,6 +64,14 @@ std::string rnn_color(const std::string& rnn, std::vector<std::string>& seen) {
   return palette(3 + static_cast<std::size_t>(it - seen.begin()));
 }
 
+bool test_decides(const nlohmann::json& test) {
+  if (!test.is_object()) return false;
+  if (auto it = test.find("deciding"); it != test.end() && it->is_boolean()) return it->get<bool>();
+  const auto name = test.find("name");
+  return name != test.end() && name->is_string() &&
+         name->get<std::string>().find("(supporting") == std::string::npos;
+}
+
 std::string rnn_label(const std::string& rnn) {
   if (rnn == "rnn" || rnn == "vanilla") return "vanilla RNN";
   if (rnn == "gru") return "GRU";

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "report/data.h"
 #include "report/sections.h"
 #include "report/svg.h"
@@ -47,6 +49,12 @@ std::string rnn_label(const std::string& rnn);
 std::vector<std::string> ordered_present(std::vector<std::string> known,
                                          const std::vector<std::string>& present);
 std::string frame_label(double f);
+
+// Whether a test of findings.json decides its finding's verdict: its
+// `deciding` flag (findings version 6 on). Older findings' tests lack the
+// flag; there a test decides unless its name says "(supporting", as every
+// supporting test's name has since the findings were declared.
+bool test_decides(const nlohmann::json& test);
 
 // "relevant" | "implied" | "irrelevant": the `relevance` column where the
 // table has it, else from the numeric `relevant` (1: relevant).

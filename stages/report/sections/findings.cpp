@@ -77,12 +77,13 @@ std::string tests_table(const nlohmann::json& tests) {
         {escape(text_of(t, "name")), escape(text_of(t, "test")), escape(text_of(t, "unit")),
          n_text(field(t, "n")), number_text(field(t, "effect")), ci_text(field(t, "ci")),
          number_text(field(t, "statistic")), number_text(field(t, "df")), p_text(field(t, "p")),
-         passed.is_boolean() ? (passed.get<bool>() ? "yes" : "no") : ""});
+         passed.is_boolean() ? (passed.get<bool>() ? "yes" : "no") : "",
+         test_decides(t) ? "yes" : "no"});
   }
   return collapsed("tests (" + std::to_string(rows.size()) + ")",
                    "<div class=\"tests\">" +
                        html_table({"test", "statistic", "unit", "n", "effect", "95% CI", "t", "df",
-                                   "p", "p < alpha"},
+                                   "p", "p < alpha", "decides the verdict"},
                                   rows) +
                        "</div>");
 }
