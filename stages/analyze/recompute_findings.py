@@ -571,23 +571,26 @@ def finding4(m):
         def codes(fam, frame, q, y_sets):
             return joint_codes(m.x[fam["rows"], frame], y_sets, others_of(fam, frame), fam["fold"] != q, K)
 
-        def centroid_scores(fam, frame, source, predicted):
-            """(swap accuracy, target accuracy, null mean, null 95th
-            percentile) of the predicted centroids (per fold, [K, H]) at
-            the target cell (fam at frame), on the trials keep_of scores."""
+        def centroid_scores(fam, frame, source, *predicted):
+            """([swap accuracy of each predicted set], target accuracy,
+            null mean, null 95th percentile): each set of predicted
+            centroids (per fold, [K, H]) scored at the target cell (fam at
+            frame) on the trials keep_of scores, all against one fit of the
+            target's codes and their permuted-label null."""
             x = m.x[fam["rows"], frame]
             excl = m.labels[feature][fam["rows"], frame] if differ_at(fam, frame) else None
             keep = keep_of(fam, frame, source)
-            swap_p, own_p, null_p = [], [], [[] for _ in range(P)]
+            swap_p, own_p, null_p = [[] for _ in predicted], [], [[] for _ in range(P)]
             for q in range(Q):
                 c, off, pres = codes(fam, frame, q, np.concatenate([fam["y"][None], fam["null_y"]]))
                 if not pres[0].all():
                     return None
-                swap_p.append(nearest(x, predicted[q], off[0], np.ones(K, bool), excl, kin))
+                for i, p in enumerate(predicted):
+                    swap_p[i].append(nearest(x, p[q], off[0], np.ones(K, bool), excl, kin))
                 own_p.append(nearest(x, c[0], off[0], pres[0], excl, kin))
                 for r in range(P):
                     null_p[r].append(nearest(x, c[1 + r], off[1 + r], pres[1 + r], excl, kin))
-            acc = masked(np.stack(swap_p), fam["y"], keep)[0]
+            acc = [masked(np.stack(s_), fam["y"], keep)[0] for s_ in swap_p]
             fit = masked(np.stack(own_p), fam["y"], keep)[0]
             null = [masked(np.stack(null_p[r]), fam["y"] if excl is not None else fam["null_y"][r], keep)[0]
                     for r in range(P)]
@@ -615,13 +618,15 @@ def finding4(m):
                     es0.append(nx[0][0] * rot.scale)  # the no-rotation control (R = I)
                 if not complete:
                     continue
-                scored = [centroid_scores(nxt, t + 2, f, es), centroid_scores(nxt, t + 2, f, ts)]
-                if any(v is None for v in scored) or not all(fit > p95 and fit > null for _, fit, null, p95 in scored):
+                # The two swaps and the no-rotation control share the target
+                # cell, its trials and its fit: one call scores all three.
+                scored = centroid_scores(nxt, t + 2, f, es, ts, es0)
+                if scored is None or not (scored[1] > scored[3] and scored[1] > scored[2]):
                     continue
-                rel = [(a_ - null) / (fit - null) for a_, fit, null, _ in scored]
-                centroid_swaps.append(rel[0] - rel[1])
-                a0, fit0, null0, _ = centroid_scores(nxt, t + 2, f, es0)  # same target and trials
-                rotations.append(rel[0] - (a0 - null0) / (fit0 - null0))
+                acc, fit, null, _ = scored
+                rel_es, rel_ts, rel_0 = ((a_ - null) / (fit - null) for a_ in acc)
+                centroid_swaps.append(rel_es - rel_ts)
+                rotations.append(rel_es - rel_0)
     mid = np.mean(h1c) + 0.5 * (np.mean(val) - np.mean(h1c))
     return {"H1 - halfway": float(np.mean(h1) - mid), "H2 - chance": float(np.mean(h2) - np.mean(h2c)),
             "swap": float(np.mean(centroid_swaps)) if centroid_swaps else np.nan,
@@ -667,18 +672,28 @@ def ours_finding4(tables, name):
             h1.append(float(r["accuracy"])), h1c.append(float(r["chance_empirical"])), val.append(float(r["validation"]))
         elif float(r["stim_frame"]) < int(r["task"].split("-")[1]):  # H2: s < N only
             h2.append(float(r["accuracy"])), h2c.append(float(r["chance_empirical"]))
-    def swaps_of(table, partner, control=None):
+    def usable_pairs(table, partner):
+        """Per source cell, each swap's score relative to its target (NaN
+        where the target is not above chance), for the cells whose
+        elapsed-shifted swap and its partner are both usable."""
         cell = {}
         for r in read_csv(os.path.join(tables, table)):
             if r["model"] != name or r["relevance"] != "relevant":
                 continue
             key = (r["task"], r["feature"], float(r["source_stim"]), float(r["source_frame"]))
             cell.setdefault(key, {})[r["test"]] = float(r["relative"]) if float(r["target_above_chance"]) > 0 else np.nan
-        return [c["elapsed_shifted"] - c.get(control or partner, np.nan) for c in cell.values()
-                if "elapsed_shifted" in c and partner in c
+        return [c for c in cell.values() if "elapsed_shifted" in c and partner in c
                 and np.isfinite(c["elapsed_shifted"]) and np.isfinite(c[partner])]
+
+    def swaps_of(table, partner):
+        return [c["elapsed_shifted"] - c[partner] for c in usable_pairs(table, partner)]
+
+    def rotation_controls(table, partner):
+        # Over the swap contrast's pairs: with the fitted rotation - with none.
+        return [c["elapsed_shifted"] - c.get("elapsed_shifted_no_rotation", np.nan)
+                for c in usable_pairs(table, partner)]
     swaps = swaps_of("procrustes_centroids.csv", "time_shifted_same_cell")
-    rotations = swaps_of("procrustes_centroids.csv", "time_shifted_same_cell", "elapsed_shifted_no_rotation")
+    rotations = rotation_controls("procrustes_centroids.csv", "time_shifted_same_cell")
     weights = swaps_of("procrustes.csv", "time_shifted")
     mid = np.mean(h1c) + 0.5 * (np.mean(val) - np.mean(h1c))
     return {"H1 - halfway": float(np.mean(h1) - mid), "H2 - chance": float(np.mean(h2) - np.mean(h2c)),
