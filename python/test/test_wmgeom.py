@@ -361,6 +361,38 @@ class FindingsTest(unittest.TestCase):
             lengths = {len(c) for c in t.values()}
             self.assertLessEqual(len(lengths), 1, name)
 
+    def test_tests_say_which_decide_the_verdict(self):
+        def test(name, **extra):
+            return dict({"name": name, "test": "one-sample t (greater)", "unit": "model (seed)",
+                         "n": 3, "effect": 0.2, "ci": [0.1, None], "statistic": 3.0, "df": 2.0,
+                         "p": 0.04, "passed": True}, **extra)
+        f = wmgeom.Findings(instance="verdicts", tables={}, arrays={}, findings={
+            "4": {"held": True, "tests": [
+                test("GRU: H1 below halfway", deciding=True),
+                # The flag decides, not the name.
+                test("GRU: a check", deciding=False),
+                # Findings before version 6 have no flag: the name says it.
+                test("vanilla RNN: H1 below halfway"),
+                test("vanilla RNN: rotation beats the no-rotation control (supporting)")]},
+            "2": {"held": None, "tests": []}})
+
+        def column(t, c):
+            return list(t[c])
+        every = f.tests("4")
+        self.assertEqual(column(every, "deciding"), [True, False, True, False])
+        self.assertEqual(column(every, "ci_low"), [0.1] * 4)
+        self.assertTrue(all(math.isnan(v) for v in column(every, "ci_high")))
+        self.assertEqual(column(f.tests("4", deciding=True), "name"),
+                         ["GRU: H1 below halfway", "vanilla RNN: H1 below halfway"])
+        self.assertEqual(column(f.tests("4", deciding=False), "name"),
+                         ["GRU: a check",
+                          "vanilla RNN: rotation beats the no-rotation control (supporting)"])
+        self.assertEqual(len(column(f.tests("2"), "name")), 0)
+        with self.assertRaises(KeyError):
+            f.tests("9")
+        with self.assertRaises(TypeError):
+            f.tests("4", deciding="yes")
+
     def test_an_analysis_instance_may_be_named(self):
         f = wmgeom.findings(QUICKSTART, stage="geometry[states=vanilla_states]", set=TINY, cache_dir=CACHE)
         self.assertEqual(f.instance, "geometry[states=vanilla_states]")

@@ -29,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import os
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -187,6 +188,42 @@ class Findings:
                 else "not testable: " + str(f.get("reason", ""))
             )
         return out
+
+    def tests(self, finding: str, deciding: Optional[bool] = None):
+        """The tests run for ``finding`` ("1".."5"), one row each, as findings.json
+        records them: name, test, unit, n, effect, the one-sided interval's two
+        ends (``ci_low``, ``ci_high``; the infinite one NaN), statistic, df, p,
+        passed, and ``deciding``: whether the verdict reads the test. Findings
+        before version 6 lack the flag: there a test decides unless its name
+        says "(supporting". ``deciding=True`` keeps the tests the verdict is
+        decided by, ``False`` the supporting ones. A DataFrame with pandas, else
+        a dict of columns, like the tables."""
+        if finding not in self.findings or not isinstance(self.findings[finding], dict):
+            known = ", ".join(sorted(k for k, f in self.findings.items() if isinstance(f, dict)))
+            raise KeyError(f"no finding {finding!r} in {self.instance}; its findings: {known}")
+        if deciding is not None and not isinstance(deciding, bool):
+            raise TypeError(f"deciding must be True, False or None, not {deciding!r}")
+        columns = ["name", "test", "unit", "n", "effect", "ci_low", "ci_high", "statistic",
+                   "df", "p", "passed", "deciding"]
+        data: Dict[str, List[Any]] = {c: [] for c in columns}
+
+        def number(v: Any) -> float:
+            return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan
+
+        for t in self.findings[finding].get("tests", []):
+            flag = t.get("deciding")
+            decides = flag if isinstance(flag, bool) else "(supporting" not in str(t.get("name", ""))
+            if deciding is not None and decides != deciding:
+                continue
+            ci = t.get("ci") if isinstance(t.get("ci"), list) and len(t["ci"]) == 2 else [None, None]
+            row = {"name": t.get("name"), "test": t.get("test"), "unit": t.get("unit"),
+                   "n": t.get("n"), "effect": number(t.get("effect")), "ci_low": number(ci[0]),
+                   "ci_high": number(ci[1]), "statistic": number(t.get("statistic")),
+                   "df": number(t.get("df")), "p": number(t.get("p")),
+                   "passed": bool(t.get("passed")), "deciding": decides}
+            for c in columns:
+                data[c].append(row[c])
+        return _columns({"columns": columns, "data": data})
 
 
 # ---------------------------------------------------------------- arguments
