@@ -361,6 +361,19 @@ class FindingsTest(unittest.TestCase):
             lengths = {len(c) for c in t.values()}
             self.assertLessEqual(len(lengths), 1, name)
 
+    def test_verdicts_are_findings_jsons_own_words(self):
+        # A verdict other than held / not held (finding 3's robustness rule)
+        # is kept, never read off `held` (which is false there).
+        f = wmgeom.Findings(instance="verdicts", tables={}, arrays={}, findings={
+            "1": {"verdict": "held", "held": True},
+            "2": {"verdict": "not held", "held": False},
+            "3": {"verdict": "depends on sample size", "held": False},
+            "4": {"verdict": "not testable", "held": None, "reason": "one seed"},
+            "5": {"held": False},  # an older file: `held` only
+            "calibration": "not a finding"})
+        self.assertEqual(f.verdicts(), {"1": "held", "2": "not held", "3": "depends on sample size",
+                                        "4": "not testable: one seed", "5": "not held"})
+
     def test_tests_say_which_decide_the_verdict(self):
         def test(name, **extra):
             return dict({"name": name, "test": "one-sample t (greater)", "unit": "model (seed)",

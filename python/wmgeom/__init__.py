@@ -177,15 +177,21 @@ class Findings:
     arrays: Dict[str, Any]
 
     def verdicts(self) -> Dict[str, str]:
-        """{finding: "held", "not held" or "not testable: <reason>"}, as the report words them."""
+        """{finding: its verdict as findings.json and the report word it}: "held",
+        "not held", another verdict a rule gives (finding 3's "depends on sample
+        size" when its robustness checks disagree in sign), or "not testable:
+        <reason>". Findings that record only ``held`` (older files): "held", "not
+        held" or "not testable"."""
         out = {}
         for name, f in self.findings.items():
-            if not isinstance(f, dict) or "held" not in f:
+            if not isinstance(f, dict) or ("verdict" not in f and "held" not in f):
                 continue
-            held = f["held"]
+            verdict = f.get("verdict")
+            if not isinstance(verdict, str):
+                held = f.get("held")
+                verdict = "held" if held is True else "not held" if held is False else "not testable"
             out[name] = (
-                "held" if held is True else "not held" if held is False
-                else "not testable: " + str(f.get("reason", ""))
+                "not testable: " + str(f.get("reason", "")) if verdict == "not testable" else verdict
             )
         return out
 
