@@ -58,7 +58,10 @@ def describe(folder):
             print(f"  {model}: {label} features decoded at {np.mean(v):.3f} (encoding frame)")
         findings = json.loads((pathlib.Path(folder) / "findings.json").read_text())
         for k, f in sorted(findings.items()):
-            print(f"  finding {k}: held = {f['held']}: {f['title']}")
+            # The verdict in findings.json's words ("depends on sample size" is
+            # neither held nor not held); files with `held` only: from it.
+            verdict = f.get("verdict") or {True: "held", False: "not held"}.get(f.get("held"), "not testable")
+            print(f"  finding {k}: {verdict}: {f['title']}")
     return kind
 
 
