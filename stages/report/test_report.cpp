@@ -310,6 +310,12 @@ TEST(Report, Finding4ChartDrawsTheVerdictsSwapNotRawAccuracies) {
   // when the chart draws it as supporting and the caption says three tests.
   auto with_rotation_test = [&](const nlohmann::json& test) {
     AnalysisResult b = a;
+    // A single-task group's control (supporting) listed first must not decide it.
+    b.findings["4"]["tests"].push_back(
+        {{"name",
+          "GRU, single-task (supporting, not part of the verdict): same-elapsed-time swap "
+          "with the fitted rotation > with no rotation"},
+         {"deciding", false}});
     b.findings["4"]["tests"].push_back(test);
     return chart_of(b);
   };

@@ -339,19 +339,24 @@ std::optional<double> finding4_number(const ReportData& d, const std::string& ke
 // Whether the findings read make the rotation's control (the swap with the
 // fitted rotation against the same swap with none) a deciding test of
 // finding 4, as since findings version 5, or a supporting one, as before:
-// the `deciding` flag of that test (test_decides). Findings without the test
-// (not testable, or tables alone): the current rule.
+// the `deciding` flag of that test (test_decides; one per replicate group,
+// deciding in the multi-task groups only, so any deciding one answers).
+// Findings without the test (not testable, or tables alone): the current rule.
 bool rotation_decides(const ReportData& d) {
   for (const auto& a : d.analyses) {
     if (!a.findings.is_object() || !a.findings.contains("4")) continue;
     const auto& f = a.findings.at("4");
     if (!f.is_object() || !f.contains("tests") || !f.at("tests").is_array()) continue;
+    bool found = false;
     for (const auto& t : f.at("tests")) {
       const std::string name = t.is_object() ? t.value("name", "") : "";
-      if (name.find("no rotation") != std::string::npos ||
-          name.find("no-rotation") != std::string::npos)
-        return test_decides(t);
+      if (name.find("no rotation") == std::string::npos &&
+          name.find("no-rotation") == std::string::npos)
+        continue;
+      if (test_decides(t)) return true;
+      found = true;
     }
+    if (found) return false;
   }
   return true;
 }
