@@ -2,9 +2,10 @@
 """Checks a run of examples/pytorch_gru/run.sh: OUT (its out/ folder) holds
 findings-verdicts.json with findings 1-4 decided (a verdict other than "not
 testable": "held", "not held", or finding 3's "depends on sample size" when its
-robustness checks disagree in sign; each with its test, n, p and alpha) across the imported models' seeds, finding 5
-"not testable" (no trained models to rerun), findings-distances.json with the
-compare stage's test decided and its twelve-model distance table,
+robustness checks disagree in sign; each with its test, n, p and alpha)
+across the imported models' seeds, finding 5 "not testable" (no trained
+models to rerun), findings-distances.json with the compare stage's test
+decided and its twelve-model distance table,
 findings-neural.json with the recordings stage's closest model the planted
 one (make_recordings.py: the first multi-task GRU) and its test decided, and
 report.html showing the four findings, the distances and the recordings. Exit 1 naming what

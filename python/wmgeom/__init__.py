@@ -217,8 +217,7 @@ class Findings:
             return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan
 
         for t in self.findings[finding].get("tests", []):
-            flag = t.get("deciding")
-            decides = flag if isinstance(flag, bool) else "(supporting" not in str(t.get("name", ""))
+            decides = _decides(t)
             if deciding is not None and decides != deciding:
                 continue
             ci = t.get("ci") if isinstance(t.get("ci"), list) and len(t["ci"]) == 2 else [None, None]
@@ -315,6 +314,14 @@ def _problems(raw) -> List[Problem]:
 
 def _log(level: int, message: str) -> None:
     logger.log(level, message)
+
+
+def _decides(test: Dict[str, Any]) -> bool:
+    """Whether a test of findings.json decides its verdict: its ``deciding`` flag
+    (findings version 6 on); older files lack it, and there every supporting
+    test's name says "(supporting"."""
+    flag = test.get("deciding")
+    return flag if isinstance(flag, bool) else "(supporting" not in str(test.get("name", ""))
 
 
 def _columns(table: Dict[str, Any]):

@@ -96,8 +96,9 @@ Finding 4: H1 - halfway(H1 chance, H1 validation) and H2 - H2 chance over the
    acting on the span of the two normal sets and as the identity outside it.
 --check: exit 1 if any per-model quantity differs from the tables' by more
 than --tolerance (0.03), the swap test included; --no-swap-check leaves it
-(and the rotation's control) out (useful with --null-rule numpy: the swap's relative scores divide by
-the target's distance from its null, so another null draw moves them).
+and the rotation's control out (useful with --null-rule numpy: the swaps'
+relative scores divide by the target's distance from its null, so another
+null draw moves them).
 --completions N: the swap test also under N random completions of the
 rotation (each an equally optimal Procrustes solution: the K class normals
 fix the rotation only on their own row space), to show its spread.
@@ -621,9 +622,11 @@ def finding4(m):
                 # The two swaps and the no-rotation control share the target
                 # cell, its trials and its fit: one call scores all three.
                 scored = centroid_scores(nxt, t + 2, f, es, ts, es0)
-                if scored is None or not (scored[1] > scored[3] and scored[1] > scored[2]):
+                if scored is None:
                     continue
-                acc, fit, null, _ = scored
+                acc, fit, null, p95 = scored
+                if not (fit > p95 and fit > null):
+                    continue
                 rel_es, rel_ts, rel_0 = ((a_ - null) / (fit - null) for a_ in acc)
                 centroid_swaps.append(rel_es - rel_ts)
                 rotations.append(rel_es - rel_0)
